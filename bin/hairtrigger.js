@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// Entry point: runs the compiled CLI (`make build` / `npm run build` writes build/).
+import { main } from '../build/host/src/cli/main.js';
+
+main(process.argv).catch((err) => {
+  process.stderr.write(`hairtrigger: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,92 @@
+/**
+ * Operating errors: faults of the world outside the process (bad input, a device that does
+ * not answer, a config that does not validate). Each has a stable `code`, names the value at
+ * fault and where it was found, and is counted by the pipeline; the daemon keeps running.
+ * Broken invariants are not errors of this kind: they go through `assert()` and stop the
+ * process.
+ */
+export type ErrorCode =
+  | 'E_CONFIG'
+  | 'E_CAPTURE_FORMAT'
+  | 'E_FRAME_SHAPE'
+  | 'E_FRAME_VALUE'
+  | 'E_MODEL'
+  | 'E_SOURCE'
+  | 'E_SINK'
+  | 'E_REQUEST';
+
+/** Base of every operating error. `where` names the file, frame, field or endpoint. */
+export class HairtriggerError extends Error {
+  readonly code: ErrorCode;
+  readonly where: string;
+
+  constructor(code: ErrorCode, where: string, message: string, options?: { cause?: unknown }) {
+    super(`${code} at ${where}: ${message}`, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.where = where;
+  }
+}
+
+/** A configuration value that does not validate: names the field, the value and what is allowed. */
+export class ConfigError extends HairtriggerError {
+  constructor(where: string, message: string, options?: { cause?: unknown }) {
+    super('E_CONFIG', where, message, options);
+  }
+}
+
+/** A capture file that is not a hairtrigger capture, is truncated, or lacks a column. */
+export class CaptureFormatError extends HairtriggerError {
+  constructor(where: string, message: string, options?: { cause?: unknown }) {
+    super('E_CAPTURE_FORMAT', where, message, options);
+  }
+}
+
+/** A frame whose byte length or shape does not match the stream's declared shape. */
+export class FrameShapeError extends HairtriggerError {
+  constructor(where: string, message: string) {
+    super('E_FRAME_SHAPE', where, message);
+  }
+}
+
+/** A frame whose values cannot be classified (NaN, infinity). */
+export class FrameValueError extends HairtriggerError {
+  constructor(where: string, message: string) {
+    super('E_FRAME_VALUE', where, message);
+  }
+}
+
+/** A model file that is not ONNX, or whose inputs/outputs do not fit the pipeline. */
+export class ModelError extends HairtriggerError {
+  constructor(where: string, message: string, options?: { cause?: unknown }) {
+    super('E_MODEL', where, message, options);
+  }
+}
+
+/** A source that failed (file vanished, generator misconfigured). */
+export class SourceError extends HairtriggerError {
+  constructor(where: string, message: string, options?: { cause?: unknown }) {
+    super('E_SOURCE', where, message, options);
+  }
+}
+
+/** A sink that failed to write (disk full, socket gone). */
+export class SinkError extends HairtriggerError {
+  constructor(where: string, message: string, options?: { cause?: unknown }) {
+    super('E_SINK', where, message, options);
+  }
+}
+
+/** A hostile or malformed HTTP/websocket request. */
+export class RequestError extends HairtriggerError {
+  readonly status: number;
+  constructor(where: string, message: string, status = 400) {
+    super('E_REQUEST', where, message);
+    this.status = status;
+  }
+}
+
+/** True for operating errors; false for everything else (which is a bug). */
+export function isOperatingError(err: unknown): err is HairtriggerError {
+  return err instanceof HairtriggerError;
+}

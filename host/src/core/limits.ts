@@ -1,0 +1,47 @@
+import { assert } from './assert.js';
+
+/**
+ * Every bound in the daemon, with its unit last. What happens at each bound is a named
+ * policy and a counter in the metrics. `checkLimits` relates them at start-up.
+ */
+export const limits = {
+  /** Preallocated frame slots in the ring between source and pipeline. */
+  frameSlotsMax: 1024,
+  /** Largest raw frame the decoder accepts (a 512x512x4 uint8 image). */
+  frameBytesMax: 512 * 512 * 4,
+  /** Largest model input tensor, in elements. */
+  modelInputElementsMax: 512 * 512 * 3,
+  /** Largest number of classes a classifier may output. */
+  classesMax: 1024,
+  /** Trigger records held between the hot path and the log/websocket flushers; on overflow
+   * the oldest unflushed record is overwritten and `triggerRingOverflows` counts it. */
+  triggerRingSlotsMax: 65_536,
+  /** How often the trigger log flushes to disk. */
+  flushIntervalMs: 100,
+  /** How often a live snapshot is pushed to websocket clients. */
+  snapshotIntervalMs: 500,
+  /** Websocket clients served at once; further connections are refused (429). */
+  wsClientsMax: 64,
+  /** Bytes buffered for one slow websocket client before its messages are dropped. */
+  wsClientBufferedBytesMax: 4 * 1024 * 1024,
+  /** Largest HTTP request body accepted by control endpoints. */
+  httpBodyBytesMax: 64 * 1024,
+  /** Highest latency the HDR histograms record; larger values are clamped and counted. */
+  histogramMaxUs: 10_000_000,
+  /** Frames replayed per macrotask before yielding to the event loop at `max` pacing. */
+  replayBatchFramesMax: 256,
+  /** Largest capture file a replay loads into memory. */
+  captureBytesMax: 2 * 1024 * 1024 * 1024,
+  /** Error records kept for /api/errors. */
+  errorLogEntriesMax: 256,
+} as const;
+
+export type Limits = typeof limits;
+
+/** Checks the relations between limits; a failure is a programmer error. */
+export function checkLimits(l: Limits = limits): void {
+  assert(l.replayBatchFramesMax <= l.frameSlotsMax, 'a replay batch must fit in the frame ring');
+  assert(l.flushIntervalMs <= l.snapshotIntervalMs * 10, 'flush interval too long for snapshots');
+  assert(l.modelInputElementsMax * 4 <= l.frameBytesMax * 4, 'model input must fit a frame');
+  assert(l.triggerRingSlotsMax >= l.frameSlotsMax, 'trigger ring must hold a full frame ring');
+}

@@ -1,0 +1,75 @@
+/**
+ * The shapes the daemon shows the world: `/api/snapshot` JSON, the websocket's snapshot and
+ * trigger messages, and what `/metrics` is derived from. Changing a field here changes the
+ * public API: keep README and the dashboard in step.
+ */
+
+/** Stages of the hot path, in order. `e2e` is measured from ingest to trigger write. */
+export const STAGES = ['decode', 'preprocess', 'infer', 'policy', 'emit'] as const;
+export type StageName = (typeof STAGES)[number];
+
+/** A latency distribution in microseconds. Values are 0 when `count` is 0. */
+export interface LatencySummaryUs {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+}
+
+/** One JSON snapshot of a running pipeline. */
+export interface Snapshot {
+  /** Wall-clock milliseconds since the Unix epoch when the snapshot was taken. */
+  atMs: number;
+  uptimeS: number;
+  pipeline: string;
+  backend: string;
+  model: string;
+  labels: string[];
+  /** Frames that completed the hot path (classified, triggered or not). */
+  frames: number;
+  triggers: number;
+  /** Frames past their deadline at the policy: counted, never triggered. */
+  late: number;
+  /** Frames lost before classification: failed decode/preprocess/infer, or ring overflow. */
+  dropped: number;
+  /** Operating errors by stable code (E_FRAME_SHAPE, ...). */
+  errorsByCode: Record<string, number>;
+  budgetUs: number;
+  /** Frames whose end-to-end latency exceeded `budgetUs` (late or not). */
+  budgetViolations: number;
+  /** Frames per second and triggers per second over the last snapshot interval. */
+  fps: number;
+  triggersPerS: number;
+  /** Predicted-class counts, by label. */
+  perClass: Record<string, number>;
+  /** `confusion[label][predicted]`, present when the stream carries labels. */
+  confusion: number[][] | null;
+  e2eUs: LatencySummaryUs;
+  stagesUs: Record<StageName, LatencySummaryUs>;
+}
+
+/** One trigger as pushed to websocket clients and written to the trigger log. */
+export interface TriggerEvent {
+  seq: number;
+  /** Predicted class index and label. */
+  cls: number;
+  label: string;
+  /** Ground-truth label index when the stream carries it, else -1. */
+  truth: number;
+  score: number;
+  /** Monotonic nanoseconds at ingest, and end-to-end microseconds to the trigger write. */
+  ingestNs: number;
+  e2eUs: number;
+}
+
+/** What the HTTP server needs from a running daemon. */
+export interface DaemonView {
+  snapshot(): Snapshot;
+  /** Subscribe to triggers (delivered in batches, off the hot path). Returns unsubscribe. */
+  onTriggers(listener: (events: readonly TriggerEvent[]) => void): () => void;
+  /** The most recent operating errors, newest last. */
+  recentErrors(): ReadonlyArray<{ atMs: number; code: string; where: string; message: string }>;
+}
