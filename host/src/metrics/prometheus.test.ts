@@ -1,0 +1,88 @@
+import { register as globalRegistry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { fakeLatency, fakeSnapshot, sampleValue } from '../server/testing.js';
+import { PrometheusExporter } from './prometheus.js';
+import { STAGES, type Snapshot } from './snapshot.js';
+
+describe('PrometheusExporter', () => {
+  it('renders every series from the snapshot at scrape time', async () => {
+    let snap = fakeSnapshot();
+    const exporter = new PrometheusExporter(() => snap, { defaultMetrics: false });
+    snap = fakeSnapshot({ frames: 1234, triggers: 56, late: 7, dropped: 8, budgetViolations: 9, fps: 2500.5 });
+    const text = await exporter.metricsText();
+    expect(sampleValue(text, 'hairtrigger_frames_total')).toBe(1234);
+    expect(sampleValue(text, 'hairtrigger_triggers_total')).toBe(56);
+    expect(sampleValue(text, 'hairtrigger_late_frames_total')).toBe(7);
+    expect(sampleValue(text, 'hairtrigger_dropped_frames_total')).toBe(8);
+    expect(sampleValue(text, 'hairtrigger_budget_violations_total')).toBe(9);
+    expect(sampleValue(text, 'hairtrigger_frames_per_second')).toBe(2500.5);
+    expect(sampleValue(text, 'hairtrigger_budget_us')).toBe(25);
+    expect(sampleValue(text, 'hairtrigger_errors_total{code="E_FRAME_SHAPE"}')).toBe(2);
+    expect(sampleValue(text, 'hairtrigger_class_frames_total{class="live"}')).toBe(250);
+    expect(sampleValue(text, 'hairtrigger_info{pipeline="cells-demo",backend="sim",model="cells-student-v1"}')).toBe(1);
+    expect(text).toContain('# TYPE hairtrigger_frames_total counter');
+    expect(text).toContain('# TYPE hairtrigger_latency_us gauge');
+  });
+
+  it('exports four quantiles for e2e and every stage', async () => {
+    const exporter = new PrometheusExporter(() => fakeSnapshot({ e2eUs: { ...fakeLatency(10), p999: 77.5 } }), { defaultMetrics: false });
+    const text = await exporter.metricsText();
+    expect(sampleValue(text, 'hairtrigger_latency_us{stage="e2e",quantile="0.5"}')).toBe(10);
+    expect(sampleValue(text, 'hairtrigger_latency_us{stage="e2e",quantile="0.9"}')).toBe(15);
+    expect(sampleValue(text, 'hairtrigger_latency_us{stage="e2e",quantile="0.99"}')).toBe(20);
+    expect(sampleValue(text, 'hairtrigger_latency_us{stage="e2e",quantile="0.999"}')).toBe(77.5);
+    STAGES.forEach((stage, i) => {
+      expect(sampleValue(text, `hairtrigger_latency_us{stage="${stage}",quantile="0.99"}`)).toBe((i + 1) * 2);
+    });
+  });
+
+  it('takes exactly one snapshot per scrape, so all series agree', async () => {
+    let calls = 0;
+    const exporter = new PrometheusExporter(() => fakeSnapshot({ frames: ++calls }), { defaultMetrics: false });
+    const text = await exporter.metricsText();
+    expect(calls).toBe(1);
+    expect(sampleValue(text, 'hairtrigger_frames_total')).toBe(1);
+    await exporter.metricsText();
+    expect(calls).toBe(2);
+  });
+
+  it('drops label sets that vanish between scrapes (model swap)', async () => {
+    let snap: Snapshot = fakeSnapshot();
+    const exporter = new PrometheusExporter(() => snap, { defaultMetrics: false });
+    await exporter.metricsText();
+    snap = fakeSnapshot({ model: 'cells-student-v2', perClass: { a: 1 } });
+    const text = await exporter.metricsText();
+    expect(text).not.toContain('model="cells-student-v1"');
+    expect(text).toContain('model="cells-student-v2"');
+    expect(sampleValue(text, 'hairtrigger_class_frames_total{class="live"}')).toBeUndefined();
+    expect(sampleValue(text, 'hairtrigger_class_frames_total{class="a"}')).toBe(1);
+  });
+
+  it('escapes hostile label values instead of breaking the exposition', async () => {
+    const exporter = new PrometheusExporter(() => fakeSnapshot({ model: 'a"b\\c\nd' }), { defaultMetrics: false });
+    const text = await exporter.metricsText();
+    expect(text).toContain('model="a\\"b\\\\c\\nd"');
+  });
+
+  it('rejects when the provider throws, and recovers on the next scrape', async () => {
+    let fail = true;
+    const exporter = new PrometheusExporter(() => {
+      if (fail) throw new Error('view broken');
+      return fakeSnapshot();
+    }, { defaultMetrics: false });
+    await expect(exporter.metricsText()).rejects.toThrow('view broken');
+    fail = false;
+    expect(sampleValue(await exporter.metricsText(), 'hairtrigger_frames_total')).toBe(1000);
+  });
+
+  it('uses its own registry: two exporters coexist and the global registry stays empty', async () => {
+    const a = new PrometheusExporter(() => fakeSnapshot({ frames: 1 }));
+    const b = new PrometheusExporter(() => fakeSnapshot({ frames: 2 }));
+    expect(sampleValue(await a.metricsText(), 'hairtrigger_frames_total')).toBe(1);
+    const textB = await b.metricsText();
+    expect(sampleValue(textB, 'hairtrigger_frames_total')).toBe(2);
+    expect(textB).toContain('process_cpu_user_seconds_total');
+    expect(await globalRegistry.metrics()).not.toContain('hairtrigger_');
+    expect(a.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+  });
+});

@@ -1,0 +1,163 @@
+/**
+ * Prometheus exposition of a running daemon. Every series is derived at scrape time from one
+ * `Snapshot` (prom-client `collect()` callbacks), so nothing here sits on the hot path and
+ * the numbers on `/metrics` agree with `/api/snapshot` taken at the same moment.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { STAGES, type LatencySummaryUs, type Snapshot } from './snapshot.js';
+
+/** Quantile label values and the `LatencySummaryUs` field each one reads. */
+const QUANTILES = [
+  ['0.5', 'p50'],
+  ['0.9', 'p90'],
+  ['0.99', 'p99'],
+  ['0.999', 'p999'],
+] as const satisfies ReadonlyArray<readonly [string, keyof LatencySummaryUs]>;
+
+/** Options for `PrometheusExporter`. */
+export interface PrometheusExporterOptions {
+  /** Register prom-client's process metrics (CPU, memory, event loop, GC). Default true. */
+  defaultMetrics?: boolean;
+}
+
+/**
+ * Serves the daemon's metrics in Prometheus text format from its own `Registry` (never
+ * prom-client's global one, so two daemons or two tests in one process do not collide).
+ *
+ * Contract: `snapshotOf` is called at most once per `metricsText()` call, on the caller's
+ * tick, and must not throw for a healthy daemon; if it throws, `metricsText()` rejects with
+ * that error and the next scrape tries again. Counter values must be finite and never
+ * negative (prom-client rejects anything else). The exporter holds no reference to the
+ * snapshot after a scrape. `registry` is exposed so the HTTP server can add its own series
+ * (websocket clients, dropped messages); whoever registers a metric there removes it.
+ */
+export class PrometheusExporter {
+  readonly registry: Registry;
+  /** The `Content-Type` to answer a scrape with. */
+  readonly contentType: string;
+  private readonly snapshotOf: () => Snapshot;
+  /** The snapshot shared by every collect() of the scrape in progress; null between scrapes. */
+  private scrapeSnapshot: Snapshot | null = null;
+
+  constructor(snapshotOf: () => Snapshot, options: PrometheusExporterOptions = {}) {
+    this.snapshotOf = snapshotOf;
+    this.registry = new Registry();
+    this.contentType = this.registry.contentType;
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    this.registerCounters();
+    this.registerGauges();
+  }
+
+  /** The whole exposition: takes one snapshot and renders every registered series. */
+  async metricsText(): Promise<string> {
+    this.scrapeSnapshot = this.snapshotOf();
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.scrapeSnapshot = null;
+    }
+  }
+
+  /** The snapshot of the scrape in progress, or a fresh one when the registry is read
+   * directly (without `metricsText`). */
+  private snap(): Snapshot {
+    return this.scrapeSnapshot ?? this.snapshotOf();
+  }
+
+  private registerCounters(): void {
+    const exporter = this;
+    const plain: Array<[string, string, (s: Snapshot) => number]> = [
+      ['hairtrigger_frames_total', 'Frames that completed the hot path.', (s) => s.frames],
+      ['hairtrigger_triggers_total', 'Triggers fired.', (s) => s.triggers],
+      ['hairtrigger_late_frames_total', 'Frames past their deadline at the policy (never triggered).', (s) => s.late],
+      ['hairtrigger_dropped_frames_total', 'Frames lost before classification.', (s) => s.dropped],
+      ['hairtrigger_budget_violations_total', 'Frames whose end-to-end latency exceeded the budget.', (s) => s.budgetViolations],
+    ];
+    for (const [name, help, read] of plain) {
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc(read(exporter.snap()));
+        },
+      });
+    }
+    this.registerLabelledCounter('hairtrigger_errors_total', 'Operating errors by stable code.', 'code', (s) => s.errorsByCode);
+    this.registerLabelledCounter('hairtrigger_class_frames_total', 'Frames by predicted class label.', 'class', (s) => s.perClass);
+  }
+
+  private registerLabelledCounter(name: string, help: string, label: string, read: (s: Snapshot) => Record<string, number>): void {
+    const exporter = this;
+    new Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [key, value] of Object.entries(read(exporter.snap()))) this.inc({ [label]: key }, value);
+      },
+    });
+  }
+
+  private registerGauges(): void {
+    const exporter = this;
+    new Gauge({
+      name: 'hairtrigger_frames_per_second',
+      help: 'Frames per second over the last snapshot interval.',
+      registers: [this.registry],
+      collect() {
+        this.set(exporter.snap().fps);
+      },
+    });
+    new Gauge({
+      name: 'hairtrigger_budget_us',
+      help: 'End-to-end latency budget in microseconds.',
+      registers: [this.registry],
+      collect() {
+        this.set(exporter.snap().budgetUs);
+      },
+    });
+    new Gauge({
+      name: 'hairtrigger_info',
+      help: 'Always 1; labels name the running pipeline, backend and model.',
+      labelNames: ['pipeline', 'backend', 'model'],
+      registers: [this.registry],
+      collect() {
+        const s = exporter.snap();
+        this.reset();
+        this.set({ pipeline: s.pipeline, backend: s.backend, model: s.model }, 1);
+      },
+    });
+    this.registerLatencyGauge();
+  }
+
+  /**
+   * Latency quantiles are gauges with a `quantile` label, not a prom-client Summary: the
+   * daemon records every frame into its own HDR histograms off the hot path and the snapshot
+   * carries their quantiles, so re-observing samples here would cost the hot path and give
+   * a second, different estimate. The values are over the daemon's recording window, not a
+   * Prometheus sliding window, so do not `rate()` them; alert on them directly.
+   */
+  private registerLatencyGauge(): void {
+    const exporter = this;
+    new Gauge({
+      name: 'hairtrigger_latency_us',
+      help: 'Latency quantiles in microseconds from the daemon HDR histograms, by stage (e2e = ingest to trigger write).',
+      labelNames: ['stage', 'quantile'],
+      registers: [this.registry],
+      collect() {
+        const s = exporter.snap();
+        this.reset();
+        setQuantiles(this, 'e2e', s.e2eUs);
+        for (const stage of STAGES) setQuantiles(this, stage, s.stagesUs[stage]);
+      },
+    });
+  }
+}
+
+function setQuantiles(gauge: Gauge<'stage' | 'quantile'>, stage: string, summary: LatencySummaryUs): void {
+  for (const [quantile, field] of QUANTILES) gauge.set({ stage, quantile }, summary[field]);
+}

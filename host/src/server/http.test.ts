@@ -1,0 +1,255 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request as httpRequest } from 'node:http';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { manualClock } from '../core/clock.js';
+import { ConfigError } from '../core/errors.js';
+import { limits } from '../core/limits.js';
+import { PrometheusExporter } from '../metrics/prometheus.js';
+import type { WsMessage } from './ws-hub.js';
+import { startHttpServer, UI_NOT_BUILT_MESSAGE, type HttpServer } from './http.js';
+import { createFakeView, fakeTrigger, sampleValue, type FakeView } from './testing.js';
+
+/** A websocket client that queues what it receives, so a test can await a message by type. */
+function openClient(url: string, headers: Record<string, string> = {}) {
+  const ws = new WebSocket(url, { headers });
+  const inbox: WsMessage[] = [];
+  let wake: (() => void) | null = null;
+  ws.on('message', (data) => {
+    inbox.push(JSON.parse(data.toString()) as WsMessage);
+    wake?.();
+  });
+  const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+  ws.on('error', () => {});
+  async function next<T extends WsMessage['type']>(type: T, timeoutMs = 3000): Promise<Extract<WsMessage, { type: T }>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = inbox.findIndex((m) => m.type === type);
+      if (i >= 0) return inbox.splice(i, 1)[0] as Extract<WsMessage, { type: T }>;
+      if (Date.now() > deadline) throw new Error(`no ${type} message within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 50);
+      });
+    }
+  }
+  return { ws, next, closed };
+}
+
+/** Raw request, so tests can send what fetch would normalise away. */
+function rawRequest(port: number, method: string, path: string, headers: Record<string, string | number> = {}, body?: string) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers }, (res) => {
+      let text = '';
+      res.on('data', (chunk) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('startHttpServer', () => {
+  let view: FakeView;
+  let server: HttpServer;
+  let uiDir: string;
+  const clock = manualClock(1e9);
+
+  beforeAll(async () => {
+    uiDir = await mkdtemp(join(tmpdir(), 'hairtrigger-ui-'));
+    view = createFakeView();
+    server = await startHttpServer({ view, port: 0, uiDir, metrics: new PrometheusExporter(() => view.snapshot()), logger: false, clock });
+  });
+  afterAll(async () => {
+    await server.close();
+    await rm(uiDir, { recursive: true, force: true });
+  });
+
+  it('binds 127.0.0.1 by default and reports the chosen port', () => {
+    expect(server.port).toBeGreaterThan(0);
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}`);
+  });
+
+  it('GET /healthz answers ok with uptime from the injected clock', async () => {
+    clock.advanceNs(5e9);
+    const res = await fetch(`${server.url}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok', uptimeS: 5 });
+  });
+
+  it('GET /api/snapshot returns the current snapshot', async () => {
+    view.current.frames = 4242;
+    const res = await fetch(`${server.url}/api/snapshot`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await res.json()).toEqual(view.current);
+  });
+
+  it('GET /api/errors returns the recent operating errors', async () => {
+    view.errors.push({ atMs: 1, code: 'E_FRAME_SHAPE', where: 'frame 7', message: 'expected 1024 bytes' });
+    expect(await (await fetch(`${server.url}/api/errors`)).json()).toEqual({ errors: view.errors });
+  });
+
+  it('GET /metrics serves Prometheus text with the live values', async () => {
+    view.current.frames = 5000;
+    view.current.e2eUs.p99 = 24.7;
+    const res = await fetch(`${server.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    expect(sampleValue(text, 'hairtrigger_frames_total')).toBe(5000);
+    expect(sampleValue(text, 'hairtrigger_latency_us{stage="e2e",quantile="0.99"}')).toBe(24.7);
+    expect(sampleValue(text, 'hairtrigger_ws_clients')).toBe(0);
+    expect(text).toContain('process_resident_memory_bytes');
+  });
+
+  it('websocket: hello, then periodic snapshots and trigger batches; unsubscribes on close', async () => {
+    view.current.frames = 100;
+    const client = openClient(`${server.url.replace('http', 'ws')}/ws`);
+    expect((await client.next('hello')).snapshot.frames).toBe(100);
+    expect(view.listenerCount()).toBe(1);
+    view.current.frames = 200;
+    expect((await client.next('snapshot')).snapshot.frames).toBe(200);
+    view.emitTriggers([fakeTrigger(1), fakeTrigger(2, { label: 'dead', cls: 2 })]);
+    const batch = await client.next('triggers');
+    expect(batch.events.map((e) => [e.seq, e.label])).toEqual([[1, 'live'], [2, 'dead']]);
+    client.ws.close();
+    await client.closed;
+    await expect.poll(() => view.listenerCount()).toBe(0);
+  });
+
+  it(`refuses client number ${limits.wsClientsMax + 1} with close code 1013`, async () => {
+    const url = `${server.url.replace('http', 'ws')}/ws`;
+    const admitted = Array.from({ length: limits.wsClientsMax }, () => openClient(url));
+    await Promise.all(admitted.map((c) => c.next('hello')));
+    const extra = openClient(url);
+    expect(await extra.closed).toBe(1013);
+    expect(server.wsStats()).toMatchObject({ clients: limits.wsClientsMax, clientsRefused: 1 });
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(sampleValue(text, 'hairtrigger_ws_clients_refused_total')).toBe(1);
+    admitted.forEach((c) => c.ws.close());
+    await Promise.all(admitted.map((c) => c.closed));
+    await expect.poll(() => server.wsStats().clients).toBe(0);
+  });
+
+  it('refuses a websocket from another origin (403) and accepts the same origin', async () => {
+    const url = `${server.url.replace('http', 'ws')}/ws`;
+    const foreign = new WebSocket(url, { headers: { origin: 'http://evil.example' } });
+    const status = await new Promise<number>((resolve) => foreign.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
+    foreign.on('error', () => {});
+    foreign.terminate();
+    expect(status).toBe(403);
+    const same = openClient(url, { origin: server.url });
+    await same.next('hello');
+    same.ws.close();
+    await same.closed;
+  });
+
+  it('answers a plain GET /ws with 426', async () => {
+    const res = await fetch(`${server.url}/ws`);
+    expect(res.status).toBe(426);
+    expect((await res.json()).error.code).toBe('E_REQUEST');
+  });
+
+  it('answers unknown routes with a 404 JSON error', async () => {
+    for (const [method, path] of [['GET', '/nope'], ['GET', '/api/nope'], ['POST', '/api/snapshot'], ['DELETE', '/metrics']]) {
+      const res = await rawRequest(server.port, method, path);
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(JSON.parse(res.body)).toEqual({ error: { code: 'E_REQUEST', message: expect.stringContaining('no such route') } });
+    }
+  });
+
+  it('never serves files outside uiDir', async () => {
+    for (const path of ['/../package.json', '/..%2f..%2fpackage.json', '/%2e%2e/%2e%2e/etc/passwd']) {
+      const res = await rawRequest(server.port, 'GET', path);
+      expect(res.status, path).toBeGreaterThanOrEqual(400);
+      expect(res.body).not.toContain('"name"');
+    }
+  });
+
+  it(`rejects bodies over httpBodyBytesMax (${limits.httpBodyBytesMax} bytes) with 413`, async () => {
+    const body = 'x'.repeat(limits.httpBodyBytesMax + 1);
+    const res = await rawRequest(server.port, 'POST', '/api/snapshot', { 'content-type': 'text/plain', 'content-length': body.length }, body);
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body).error.code).toBe('E_REQUEST');
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+
+  it('survives a view that throws: 500 JSON without details, and keeps serving', async () => {
+    const snapshot = view.snapshot;
+    view.snapshot = () => {
+      throw new Error('secret internals');
+    };
+    try {
+      const res = await fetch(`${server.url}/api/snapshot`);
+      expect(res.status).toBe(500);
+      expect(await res.json()).toEqual({ error: { code: 'E_INTERNAL', message: 'internal error; see the daemon log' } });
+      expect((await fetch(`${server.url}/metrics`)).status).toBe(500);
+    } finally {
+      view.snapshot = snapshot;
+    }
+    expect((await fetch(`${server.url}/api/snapshot`)).status).toBe(200);
+  });
+
+  it('answers / with 503 and how to build the UI until index.html exists, then serves it', async () => {
+    const before = await fetch(`${server.url}/`);
+    expect(before.status).toBe(503);
+    expect(await before.text()).toBe(UI_NOT_BUILT_MESSAGE);
+    expect(UI_NOT_BUILT_MESSAGE).toContain('make ui');
+    await writeFile(join(uiDir, 'index.html'), '<!doctype html><title>hairtrigger</title>');
+    await writeFile(join(uiDir, 'app.js'), 'export {};');
+    const after = await fetch(`${server.url}/`);
+    expect(after.status).toBe(200);
+    expect(await after.text()).toContain('<title>hairtrigger</title>');
+    expect(after.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect((await fetch(`${server.url}/app.js`)).headers.get('content-type')).toMatch(/javascript/);
+  });
+});
+
+describe('startHttpServer lifecycle', () => {
+  const servers: HttpServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+
+  function start(port: number, view = createFakeView()) {
+    return startHttpServer({ view, port, metrics: new PrometheusExporter(() => view.snapshot(), { defaultMetrics: false }), logger: false });
+  }
+
+  it('answers / with 503 when no uiDir is given', async () => {
+    const server = await start(0);
+    servers.push(server);
+    expect((await fetch(`${server.url}/`)).status).toBe(503);
+  });
+
+  it('close() terminates websocket clients, stops the timer and releases the port', async () => {
+    const view = createFakeView();
+    const server = await start(0, view);
+    const client = openClient(`${server.url.replace('http', 'ws')}/ws`);
+    await client.next('hello');
+    await server.close();
+    expect(await client.closed).toBeGreaterThan(0);
+    expect(view.listenerCount()).toBe(0);
+    const probe = createServer();
+    await new Promise<void>((resolve, reject) => probe.once('error', reject).listen(server.port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const again = await start(server.port);
+    servers.push(again);
+    expect(again.port).toBe(server.port);
+  });
+
+  it('rejects a taken port with ConfigError and leaves nothing running', async () => {
+    const first = await start(0);
+    servers.push(first);
+    await expect(start(first.port)).rejects.toThrow(ConfigError);
+    await expect(start(first.port)).rejects.toThrow(/already in use/);
+  });
+
+  it('rejects a relative uiDir with ConfigError', async () => {
+    const view = createFakeView();
+    await expect(startHttpServer({ view, port: 0, uiDir: 'ui/dist', metrics: new PrometheusExporter(() => view.snapshot(), { defaultMetrics: false }), logger: false })).rejects.toThrow(ConfigError);
+  });
+});

@@ -1,0 +1,231 @@
+/**
+ * The daemon's HTTP face: health, Prometheus metrics, JSON API, the live websocket and the
+ * built dashboard. Everything here is off the hot path; it reads the pipeline only through
+ * `DaemonView` and never throws into it.
+ */
+import { access } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import fastifyWebsocket from '@fastify/websocket';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { assert } from '../core/assert.js';
+import { monotonicClock, type Clock } from '../core/clock.js';
+import { ConfigError, RequestError, isOperatingError } from '../core/errors.js';
+import { limits } from '../core/limits.js';
+import type { PrometheusExporter } from '../metrics/prometheus.js';
+import type { DaemonView } from '../metrics/snapshot.js';
+import { createWsHub, type WsHub, type WsHubStats } from './ws-hub.js';
+
+/** Options for `startHttpServer`. */
+export interface HttpServerOptions {
+  view: DaemonView;
+  /** Interface to bind. Default 127.0.0.1: the dashboard has no authentication. */
+  host?: string;
+  /** TCP port; 0 picks a free one (read it back from the result). Default 8080. */
+  port?: number;
+  /** Absolute path of the built dashboard (`ui/dist`). Absent or unbuilt: `/` answers 503. */
+  uiDir?: string;
+  metrics: PrometheusExporter;
+  /** `false` silences fastify's logger; by default it logs warnings and errors to stdout. */
+  logger?: false;
+  /** Clock for `/healthz` uptime. Default: the process's monotonic clock. */
+  clock?: Clock;
+}
+
+/** A listening server. `close()` is idempotent in effect: it stops timers, terminates
+ * websocket clients, removes the server's series from the exporter and frees the port. */
+export interface HttpServer {
+  /** Base URL, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+  /** Websocket fan-out counters (also exported on `/metrics` as `hairtrigger_ws_*`). */
+  wsStats(): WsHubStats;
+}
+
+/** Answer for `/` while `ui/dist` has not been built. */
+export const UI_NOT_BUILT_MESSAGE =
+  'hairtrigger: the dashboard is not built (no index.html in the UI directory).\n' +
+  'Run `make ui` (npx vite build --config ui/vite.config.ts) and reload.\n' +
+  '/metrics, /api/snapshot, /api/errors and /ws work without it.\n';
+
+/** CSP for everything served: the dashboard loads only its own files and its own websocket. */
+const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; " +
+  "frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/**
+ * Starts the HTTP server and resolves once it listens.
+ *
+ * Contract: the caller owns `view` and `metrics` and must keep them alive until `close()`
+ * resolves; the server owns its websocket clients and the `hairtrigger_ws_*` series it adds to
+ * `metrics.registry` (so one exporter serves one server at a time; a second registration
+ * throws). A relative `uiDir` or a port that is taken or not allowed rejects with
+ * `ConfigError`. Hostile or malformed requests get a 4xx JSON error
+ * (`{"error":{"code","message"}}`) and never stop the server; a failing `view` gives 500 and
+ * an error in the log.
+ */
+export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServer> {
+  if (opts.uiDir !== undefined && !isAbsolute(opts.uiDir)) {
+    throw new ConfigError('http.uiDir', `"${opts.uiDir}" is relative; pass the absolute path of ui/dist`);
+  }
+  const host = opts.host ?? '127.0.0.1';
+  const app = Fastify({ logger: opts.logger ?? { level: 'warn' }, bodyLimit: limits.httpBodyBytesMax });
+  const hub = createWsHub(opts.view, {
+    clientsMax: limits.wsClientsMax,
+    bufferedBytesMax: limits.wsClientBufferedBytesMax,
+    snapshotIntervalMs: limits.snapshotIntervalMs,
+    onError: (err, where) => app.log.error({ err, where }, 'websocket fan-out failed'),
+  });
+  const removeWsMetrics = registerWsMetrics(opts.metrics.registry, hub);
+  const shutdown = async (): Promise<void> => {
+    hub.close();
+    removeWsMetrics();
+    await app.close();
+  };
+  try {
+    await buildApp(app, hub, opts);
+    await app.listen({ host, port: opts.port ?? 8080 });
+  } catch (err) {
+    await shutdown();
+    throw listenError(err, host, opts.port ?? 8080);
+  }
+  const port = boundPort(app);
+  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port, close: shutdown, wsStats: () => hub.stats() };
+}
+
+async function buildApp(app: FastifyInstance, hub: WsHub, opts: HttpServerOptions): Promise<void> {
+  await app.register(fastifyWebsocket, { options: { maxPayload: limits.httpBodyBytesMax } });
+  installGuards(app);
+  registerApi(app, opts, (opts.clock ?? monotonicClock).nowNs());
+  app.route({
+    method: 'GET',
+    url: '/ws',
+    onRequest: rejectCrossOriginUpgrade,
+    handler: () => {
+      throw new RequestError('GET /ws', 'this endpoint speaks websocket only; connect with a websocket client', 426);
+    },
+    wsHandler: (socket) => hub.admit(socket),
+  });
+  await registerUi(app, opts.uiDir);
+}
+
+/** Error shape, 404s, body bound and response headers shared by every route. */
+function installGuards(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const status = statusOf(err);
+    if (status >= 500) req.log.error({ err, url: req.url }, 'request failed');
+    return reply.code(status).send(errorBody(err, status));
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const where = `${req.method} ${req.url.slice(0, 200)}`;
+    return reply.code(404).send(errorBody(new RequestError(where, 'no such route', 404), 404));
+  });
+  // fastify's bodyLimit applies only to routes that parse a body; this also covers 404s and
+  // GET routes, so a large upload is refused before anything reads it.
+  app.addHook('onRequest', async (req) => {
+    const declaredBytes = Number(req.headers['content-length'] ?? 0);
+    if (declaredBytes > limits.httpBodyBytesMax) {
+      throw new RequestError(`${req.method} ${req.url.slice(0, 200)}`, `body of ${declaredBytes} bytes exceeds httpBodyBytesMax (${limits.httpBodyBytesMax})`, 413);
+    }
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+  });
+}
+
+function registerApi(app: FastifyInstance, opts: HttpServerOptions, startNs: number): void {
+  const clock = opts.clock ?? monotonicClock;
+  app.get('/healthz', async () => ({ status: 'ok', uptimeS: Math.round((clock.nowNs() - startNs) / 1e6) / 1e3 }));
+  app.get('/metrics', async (_req, reply) => reply.type(opts.metrics.contentType).send(await opts.metrics.metricsText()));
+  app.get('/api/snapshot', async () => opts.view.snapshot());
+  app.get('/api/errors', async () => ({ errors: opts.view.recentErrors() }));
+}
+
+/**
+ * Browsers let any page open a websocket to 127.0.0.1; refusing a foreign `Origin` stops
+ * another site from reading the live stream. Clients that send no Origin (curl, scripts) pass.
+ */
+async function rejectCrossOriginUpgrade(req: FastifyRequest): Promise<void> {
+  const origin = req.headers.origin;
+  if (origin === undefined) return;
+  let originHost: string;
+  try {
+    originHost = new URL(origin).host;
+  } catch {
+    throw new RequestError('GET /ws', `Origin "${origin.slice(0, 200)}" is not a URL`, 403);
+  }
+  if (originHost !== req.headers.host) {
+    throw new RequestError('GET /ws', `Origin ${originHost} differs from host ${req.headers.host ?? '(none)'}; only the dashboard itself may connect`, 403);
+  }
+}
+
+/** Serves `uiDir` at `/`. Whether the UI is built is checked per request, so `make ui` while
+ * the daemon runs needs no restart. */
+async function registerUi(app: FastifyInstance, uiDir: string | undefined): Promise<void> {
+  if (uiDir !== undefined) {
+    await app.register(fastifyStatic, { root: uiDir, index: false, wildcard: true, dotfiles: 'ignore' });
+  }
+  app.get('/', async (_req, reply: FastifyReply) => {
+    if (uiDir === undefined || !(await exists(join(uiDir, 'index.html')))) {
+      return reply.code(503).type('text/plain; charset=utf-8').send(UI_NOT_BUILT_MESSAGE);
+    }
+    return reply.header('cache-control', 'no-cache').sendFile('index.html');
+  });
+}
+
+/** Adds the websocket fan-out series to `registry`; returns their remover. */
+function registerWsMetrics(registry: Registry, hub: WsHub): () => void {
+  const counters: Array<[string, string, (s: WsHubStats) => number]> = [
+    ['hairtrigger_ws_messages_dropped_total', 'Websocket messages dropped because a client buffer was over wsClientBufferedBytesMax.', (s) => s.messagesDropped],
+    ['hairtrigger_ws_clients_refused_total', 'Websocket connections closed with 1013 because wsClientsMax clients were connected.', (s) => s.clientsRefused],
+    ['hairtrigger_ws_snapshot_failures_total', 'Live snapshot ticks skipped because the daemon view threw.', (s) => s.snapshotFailures],
+  ];
+  for (const [name, help, read] of counters) {
+    new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(read(hub.stats())); } });
+  }
+  new Gauge({ name: 'hairtrigger_ws_clients', help: 'Websocket clients connected.', registers: [registry], collect() { this.set(hub.stats().clients); } });
+  const names = [...counters.map(([name]) => name), 'hairtrigger_ws_clients'];
+  return () => names.forEach((name) => registry.removeSingleMetric(name));
+}
+
+function statusOf(err: FastifyError): number {
+  if (err instanceof RequestError) return err.status;
+  const status = err.statusCode ?? 500;
+  return Number.isInteger(status) && status >= 400 && status <= 599 ? status : 500;
+}
+
+/** 4xx: the message says what was wrong with the request. 5xx: details stay in the log. */
+function errorBody(err: FastifyError, status: number): { error: { code: string; message: string } } {
+  if (isOperatingError(err)) return { error: { code: err.code, message: err.message } };
+  if (status < 500) return { error: { code: 'E_REQUEST', message: err.message } };
+  return { error: { code: 'E_INTERNAL', message: 'internal error; see the daemon log' } };
+}
+
+function listenError(err: unknown, host: string, port: number): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code === 'EADDRINUSE') {
+    return new ConfigError('http.port', `${host}:${port} is already in use; stop the other process or pick another port`, { cause: err });
+  }
+  if (code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    return new ConfigError('http.host', `cannot bind ${host}:${port} (${code}); use a local address and a port above 1023`, { cause: err });
+  }
+  return err;
+}
+
+function boundPort(app: FastifyInstance): number {
+  const address = app.server.address();
+  assert(address !== null && typeof address !== 'string', 'fastify listens on a TCP socket');
+  return address.port;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

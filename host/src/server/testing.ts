@@ -1,0 +1,89 @@
+/**
+ * Test helpers for the server, the exporter and the dashboard: a `DaemonView` with no
+ * pipeline behind it (also handy for working on the UI without a model) and a reader for
+ * Prometheus text. Everything is driven by hand: nothing here reads a clock.
+ */
+import { STAGES, type DaemonView, type LatencySummaryUs, type Snapshot, type StageName, type TriggerEvent } from '../metrics/snapshot.js';
+
+/** A latency summary whose quantiles are `base` scaled (p50 = base, p99 = 2 base, ...). */
+export function fakeLatency(base: number): LatencySummaryUs {
+  return { count: 1000, p50: base, p90: base * 1.5, p99: base * 2, p999: base * 3, max: base * 4, mean: base * 1.1 };
+}
+
+/** A plausible snapshot; `over` replaces any field. */
+export function fakeSnapshot(over: Partial<Snapshot> = {}): Snapshot {
+  const stagesUs = Object.fromEntries(STAGES.map((s, i) => [s, fakeLatency(i + 1)])) as Record<StageName, LatencySummaryUs>;
+  return {
+    atMs: 1_700_000_000_000,
+    uptimeS: 12,
+    pipeline: 'cells-demo',
+    backend: 'sim',
+    model: 'cells-student-v1',
+    labels: ['debris', 'live', 'dead'],
+    frames: 1000,
+    triggers: 50,
+    late: 3,
+    dropped: 2,
+    errorsByCode: { E_FRAME_SHAPE: 2 },
+    budgetUs: 25,
+    budgetViolations: 4,
+    fps: 2000,
+    triggersPerS: 100,
+    perClass: { debris: 700, live: 250, dead: 50 },
+    confusion: null,
+    e2eUs: fakeLatency(10),
+    stagesUs,
+    ...over,
+  };
+}
+
+/** A fake view plus the handles a test moves it with. */
+export interface FakeView extends DaemonView {
+  /** The snapshot `snapshot()` returns next; tests mutate it freely. */
+  current: Snapshot;
+  /** Delivers a batch to every subscriber, synchronously, as the daemon's flusher would. */
+  emitTriggers(events: readonly TriggerEvent[]): void;
+  /** Subscribers right now (to check that the server unsubscribes). */
+  listenerCount(): number;
+  errors: Array<{ atMs: number; code: string; where: string; message: string }>;
+}
+
+/** Builds a `FakeView` starting from `fakeSnapshot(over)`. `snapshot()` returns a copy, so a
+ * caller that keeps it sees no later mutation. */
+export function createFakeView(over: Partial<Snapshot> = {}): FakeView {
+  const listeners = new Set<(events: readonly TriggerEvent[]) => void>();
+  const view: FakeView = {
+    current: fakeSnapshot(over),
+    errors: [],
+    snapshot: () => structuredClone(view.current),
+    onTriggers(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    recentErrors: () => view.errors,
+    emitTriggers(events) {
+      for (const l of listeners) l(events);
+    },
+    listenerCount: () => listeners.size,
+  };
+  return view;
+}
+
+/** A trigger event with sequence number `seq`. */
+export function fakeTrigger(seq: number, over: Partial<TriggerEvent> = {}): TriggerEvent {
+  return { seq, cls: 1, label: 'live', truth: -1, score: 0.93, ingestNs: seq * 1000, e2eUs: 21.5, ...over };
+}
+
+/**
+ * The value of one sample in Prometheus text format, e.g.
+ * `sampleValue(text, 'hairtrigger_latency_us{stage="e2e",quantile="0.99"}')`; `undefined` when
+ * the series is absent. Labels must be written in the order the exporter emits them.
+ */
+export function sampleValue(text: string, series: string): number | undefined {
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const space = line.lastIndexOf(' ');
+    if (space > 0 && line.slice(0, space) === series) return Number(line.slice(space + 1));
+  }
+  return undefined;
+}
