@@ -69,9 +69,13 @@ export class PrometheusExporter {
     const plain: Array<[string, string, (s: Snapshot) => number]> = [
       ['hairtrigger_frames_total', 'Frames that completed the hot path.', (s) => s.frames],
       ['hairtrigger_triggers_total', 'Triggers fired.', (s) => s.triggers],
-      ['hairtrigger_late_frames_total', 'Frames past their deadline at the policy (never triggered).', (s) => s.late],
+      ['hairtrigger_late_frames_total', 'Frames past their deadline at the policy, never triggered.', (s) => s.late],
       ['hairtrigger_dropped_frames_total', 'Frames lost before classification.', (s) => s.dropped],
-      ['hairtrigger_budget_violations_total', 'Frames whose end-to-end latency exceeded the budget.', (s) => s.budgetViolations],
+      [
+        'hairtrigger_budget_violations_total',
+        'Frames whose end-to-end latency exceeded the budget.',
+        (s) => s.budgetViolations,
+      ],
     ];
     for (const [name, help, read] of plain) {
       new Counter({
@@ -84,11 +88,18 @@ export class PrometheusExporter {
         },
       });
     }
-    this.registerLabelledCounter('hairtrigger_errors_total', 'Operating errors by stable code.', 'code', (s) => s.errorsByCode);
-    this.registerLabelledCounter('hairtrigger_class_frames_total', 'Frames by predicted class label.', 'class', (s) => s.perClass);
+    const errorsByCode = (s: Snapshot) => s.errorsByCode;
+    const perClass = (s: Snapshot) => s.perClass;
+    this.registerLabelledCounter('hairtrigger_errors_total', 'Operating errors by stable code.', 'code', errorsByCode);
+    this.registerLabelledCounter('hairtrigger_class_frames_total', 'Frames by predicted class.', 'class', perClass);
   }
 
-  private registerLabelledCounter(name: string, help: string, label: string, read: (s: Snapshot) => Record<string, number>): void {
+  private registerLabelledCounter(
+    name: string,
+    help: string,
+    label: string,
+    read: (s: Snapshot) => Record<string, number>,
+  ): void {
     const exporter = this;
     new Counter({
       name,
@@ -97,7 +108,9 @@ export class PrometheusExporter {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const [key, value] of Object.entries(read(exporter.snap()))) this.inc({ [label]: key }, value);
+        for (const [key, value] of Object.entries(read(exporter.snap()))) {
+          this.inc({ [label]: key }, value);
+        }
       },
     });
   }
@@ -145,7 +158,7 @@ export class PrometheusExporter {
     const exporter = this;
     new Gauge({
       name: 'hairtrigger_latency_us',
-      help: 'Latency quantiles in microseconds from the daemon HDR histograms, by stage (e2e = ingest to trigger write).',
+      help: 'Latency quantiles in microseconds from the daemon HDR histograms, by stage (e2e: ingest to trigger).',
       labelNames: ['stage', 'quantile'],
       registers: [this.registry],
       collect() {

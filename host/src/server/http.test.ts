@@ -231,6 +231,7 @@ describe('startHttpServer lifecycle', () => {
     const client = openClient(`${server.url.replace('http', 'ws')}/ws`);
     await client.next('hello');
     await server.close();
+    await server.close(); // idempotent
     expect(await client.closed).toBeGreaterThan(0);
     expect(view.listenerCount()).toBe(0);
     const probe = createServer();
@@ -250,6 +251,8 @@ describe('startHttpServer lifecycle', () => {
 
   it('rejects a relative uiDir with ConfigError', async () => {
     const view = createFakeView();
-    await expect(startHttpServer({ view, port: 0, uiDir: 'ui/dist', metrics: new PrometheusExporter(() => view.snapshot(), { defaultMetrics: false }), logger: false })).rejects.toThrow(ConfigError);
+    const metrics = new PrometheusExporter(() => view.snapshot(), { defaultMetrics: false });
+    const starting = startHttpServer({ view, port: 0, uiDir: 'ui/dist', metrics, logger: false });
+    await expect(starting).rejects.toThrow(ConfigError);
   });
 });

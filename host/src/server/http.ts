@@ -7,7 +7,8 @@ import { access } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { assert } from '../core/assert.js';
 import { monotonicClock, type Clock } from '../core/clock.js';
@@ -33,8 +34,9 @@ export interface HttpServerOptions {
   clock?: Clock;
 }
 
-/** A listening server. `close()` is idempotent in effect: it stops timers, terminates
- * websocket clients, removes the server's series from the exporter and frees the port. */
+/** A listening server. `close()` stops the timer, terminates websocket clients, removes the
+ * server's series from the exporter and frees the port; calling it again returns the same
+ * promise. */
 export interface HttpServer {
   /** Base URL, e.g. `http://127.0.0.1:8080`. */
   url: string;
@@ -79,10 +81,14 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     onError: (err, where) => app.log.error({ err, where }, 'websocket fan-out failed'),
   });
   const removeWsMetrics = registerWsMetrics(opts.metrics.registry, hub);
-  const shutdown = async (): Promise<void> => {
-    hub.close();
-    removeWsMetrics();
-    await app.close();
+  let closing: Promise<void> | null = null;
+  const shutdown = (): Promise<void> => {
+    closing ??= (async () => {
+      hub.close();
+      removeWsMetrics();
+      await app.close();
+    })();
+    return closing;
   };
   try {
     await buildApp(app, hub, opts);
@@ -92,7 +98,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     throw listenError(err, host, opts.port ?? 8080);
   }
   const port = boundPort(app);
-  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port, close: shutdown, wsStats: () => hub.stats() };
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return { url, port, close: shutdown, wsStats: () => hub.stats() };
 }
 
 async function buildApp(app: FastifyInstance, hub: WsHub, opts: HttpServerOptions): Promise<void> {
@@ -104,7 +111,7 @@ async function buildApp(app: FastifyInstance, hub: WsHub, opts: HttpServerOption
     url: '/ws',
     onRequest: rejectCrossOriginUpgrade,
     handler: () => {
-      throw new RequestError('GET /ws', 'this endpoint speaks websocket only; connect with a websocket client', 426);
+      throw new RequestError('GET /ws', 'this endpoint speaks websocket only; use a websocket client', 426);
     },
     wsHandler: (socket) => hub.admit(socket),
   });
@@ -127,7 +134,8 @@ function installGuards(app: FastifyInstance): void {
   app.addHook('onRequest', async (req) => {
     const declaredBytes = Number(req.headers['content-length'] ?? 0);
     if (declaredBytes > limits.httpBodyBytesMax) {
-      throw new RequestError(`${req.method} ${req.url.slice(0, 200)}`, `body of ${declaredBytes} bytes exceeds httpBodyBytesMax (${limits.httpBodyBytesMax})`, 413);
+      const message = `body of ${declaredBytes} bytes exceeds httpBodyBytesMax (${limits.httpBodyBytesMax})`;
+      throw new RequestError(`${req.method} ${req.url.slice(0, 200)}`, message, 413);
     }
   });
   app.addHook('onSend', async (_req, reply) => {
@@ -139,7 +147,10 @@ function installGuards(app: FastifyInstance): void {
 function registerApi(app: FastifyInstance, opts: HttpServerOptions, startNs: number): void {
   const clock = opts.clock ?? monotonicClock;
   app.get('/healthz', async () => ({ status: 'ok', uptimeS: Math.round((clock.nowNs() - startNs) / 1e6) / 1e3 }));
-  app.get('/metrics', async (_req, reply) => reply.type(opts.metrics.contentType).send(await opts.metrics.metricsText()));
+  app.get('/metrics', async (_req, reply) => {
+    const text = await opts.metrics.metricsText();
+    return reply.type(opts.metrics.contentType).send(text);
+  });
   app.get('/api/snapshot', async () => opts.view.snapshot());
   app.get('/api/errors', async () => ({ errors: opts.view.recentErrors() }));
 }
@@ -158,7 +169,9 @@ async function rejectCrossOriginUpgrade(req: FastifyRequest): Promise<void> {
     throw new RequestError('GET /ws', `Origin "${origin.slice(0, 200)}" is not a URL`, 403);
   }
   if (originHost !== req.headers.host) {
-    throw new RequestError('GET /ws', `Origin ${originHost} differs from host ${req.headers.host ?? '(none)'}; only the dashboard itself may connect`, 403);
+    const host = req.headers.host ?? '(none)';
+    const message = `Origin ${originHost} differs from Host ${host}; only the dashboard may connect`;
+    throw new RequestError('GET /ws', message, 403);
   }
 }
 
@@ -179,14 +192,41 @@ async function registerUi(app: FastifyInstance, uiDir: string | undefined): Prom
 /** Adds the websocket fan-out series to `registry`; returns their remover. */
 function registerWsMetrics(registry: Registry, hub: WsHub): () => void {
   const counters: Array<[string, string, (s: WsHubStats) => number]> = [
-    ['hairtrigger_ws_messages_dropped_total', 'Websocket messages dropped because a client buffer was over wsClientBufferedBytesMax.', (s) => s.messagesDropped],
-    ['hairtrigger_ws_clients_refused_total', 'Websocket connections closed with 1013 because wsClientsMax clients were connected.', (s) => s.clientsRefused],
-    ['hairtrigger_ws_snapshot_failures_total', 'Live snapshot ticks skipped because the daemon view threw.', (s) => s.snapshotFailures],
+    [
+      'hairtrigger_ws_messages_dropped_total',
+      'Websocket messages dropped because the client buffered over wsClientBufferedBytesMax.',
+      (s) => s.messagesDropped,
+    ],
+    [
+      'hairtrigger_ws_clients_refused_total',
+      'Websocket connections closed with 1013 because wsClientsMax clients were connected.',
+      (s) => s.clientsRefused,
+    ],
+    [
+      'hairtrigger_ws_snapshot_failures_total',
+      'Live snapshot ticks skipped because the daemon view threw.',
+      (s) => s.snapshotFailures,
+    ],
   ];
   for (const [name, help, read] of counters) {
-    new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(read(hub.stats())); } });
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read(hub.stats()));
+      },
+    });
   }
-  new Gauge({ name: 'hairtrigger_ws_clients', help: 'Websocket clients connected.', registers: [registry], collect() { this.set(hub.stats().clients); } });
+  new Gauge({
+    name: 'hairtrigger_ws_clients',
+    help: 'Websocket clients connected.',
+    registers: [registry],
+    collect() {
+      this.set(hub.stats().clients);
+    },
+  });
   const names = [...counters.map(([name]) => name), 'hairtrigger_ws_clients'];
   return () => names.forEach((name) => registry.removeSingleMetric(name));
 }
@@ -207,10 +247,12 @@ function errorBody(err: FastifyError, status: number): { error: { code: string; 
 function listenError(err: unknown, host: string, port: number): unknown {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   if (code === 'EADDRINUSE') {
-    return new ConfigError('http.port', `${host}:${port} is already in use; stop the other process or pick another port`, { cause: err });
+    const message = `${host}:${port} is already in use; stop the other process or pick another port`;
+    return new ConfigError('http.port', message, { cause: err });
   }
   if (code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-    return new ConfigError('http.host', `cannot bind ${host}:${port} (${code}); use a local address and a port above 1023`, { cause: err });
+    const message = `cannot bind ${host}:${port} (${code}); use a local address and a port above 1023`;
+    return new ConfigError('http.host', message, { cause: err });
   }
   return err;
 }

@@ -3,16 +3,18 @@
  * pipeline behind it (also handy for working on the UI without a model) and a reader for
  * Prometheus text. Everything is driven by hand: nothing here reads a clock.
  */
-import { STAGES, type DaemonView, type LatencySummaryUs, type Snapshot, type StageName, type TriggerEvent } from '../metrics/snapshot.js';
+import { STAGES } from '../metrics/snapshot.js';
+import type { DaemonView, LatencySummaryUs, Snapshot, StageName, TriggerEvent } from '../metrics/snapshot.js';
 
 /** A latency summary whose quantiles are `base` scaled (p50 = base, p99 = 2 base, ...). */
 export function fakeLatency(base: number): LatencySummaryUs {
-  return { count: 1000, p50: base, p90: base * 1.5, p99: base * 2, p999: base * 3, max: base * 4, mean: base * 1.1 };
+  return { count: 1000, p50: base, p90: base * 1.5, p99: base * 2, p999: base * 3, max: base * 4, mean: base };
 }
 
 /** A plausible snapshot; `over` replaces any field. */
 export function fakeSnapshot(over: Partial<Snapshot> = {}): Snapshot {
-  const stagesUs = Object.fromEntries(STAGES.map((s, i) => [s, fakeLatency(i + 1)])) as Record<StageName, LatencySummaryUs>;
+  const stages = STAGES.map((stage, i) => [stage, fakeLatency(i + 1)]);
+  const stagesUs = Object.fromEntries(stages) as Record<StageName, LatencySummaryUs>;
   return {
     atMs: 1_700_000_000_000,
     uptimeS: 12,

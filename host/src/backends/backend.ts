@@ -1,0 +1,45 @@
+/**
+ * The contract every inference backend keeps (onnx now; the firmware simulator and the FPGA
+ * driver later). `predict` is synchronous: for the simulator and the FPGA a thread hop costs
+ * more than the work, and the hot path from frame arrival to trigger write never awaits.
+ */
+export interface BackendInfo {
+  /** Which implementation: `onnx` (float reference), `sim` (firmware on the CPU), `fpga`. */
+  kind: string;
+  /** Path of the model file the backend runs. */
+  model: string;
+  /** Input shape without the batch dimension, e.g. [1, 48, 48]. */
+  inputShape: number[];
+  /** Number of output logits. */
+  outputs: number;
+  /** Arithmetic, e.g. `float32` or `ap_fixed<16,6>`. */
+  precision: string;
+  /** Trainable parameters, when the model says. */
+  params: number | null;
+  /** Modelled device cycles per inference, for backends that have a latency model. */
+  modelledCycles: number | null;
+}
+
+export interface Backend {
+  info(): BackendInfo;
+  /**
+   * Classifies one frame: reads `input` (length = product of `inputShape`) and writes the
+   * logits into `output` (length `outputs`). The caller owns both buffers. Throws
+   * `ModelError` when inference fails; never keeps a reference to either buffer.
+   */
+  predict(input: Float32Array, output: Float32Array): void;
+  /** Releases the model. `predict` after `close` is a programmer error. */
+  close(): Promise<void>;
+}
+
+/** What a backend is loaded from. */
+export interface ModelRef {
+  /** Path of the model file (ONNX for `onnx`). */
+  path: string;
+  /** The input shape the pipeline will feed (without batch), checked against the model. */
+  inputShape: readonly number[];
+  /** Number of classes the pipeline expects, checked against the model. */
+  classes: number;
+  /** Parameter count from the model card, when known. */
+  params?: number | null;
+}

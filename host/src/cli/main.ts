@@ -1,0 +1,127 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { resolve } from 'node:path';
+import { isOperatingError } from '../core/errors.js';
+import { validateConfig, loadConfigFile } from '../config/schema.js';
+import { datasetFor, exportDataset, TASKS } from '../datasets/export.js';
+import { recordCapture } from './record.js';
+import { generateCapture } from './gen.js';
+import { REPO_ROOT, runDaemon } from './run-daemon.js';
+
+/** Default location of the shared data sets, beside the repository. */
+const SHARED_DATA = resolve(REPO_ROOT, '..', 'shared', 'data');
+
+/**
+ * The `hairtrigger` command line. Operating errors print their message and exit 2;
+ * anything else is a bug and keeps its stack trace.
+ */
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('hairtrigger')
+    .description('real-time classification triggers: distilled students on a latency budget, replayed or live, with a dashboard')
+    .showHelpAfterError();
+
+  program
+    .command('run')
+    .description('run the daemon from a pipeline config (YAML), serving the dashboard')
+    .requiredOption('-c, --config <file>', 'pipeline config (see host/configs/)')
+    .option('--port <n>', 'override server.port', int('port', 0))
+    .option('--progress-ms <ms>', 'progress line interval on stderr (0 = none)', int('progress-ms', 0), 5000)
+    .action(async (o: { config: string; port?: number; progressMs: number }) => {
+      const cfg = loadConfigFile(o.config);
+      if (o.port !== undefined) cfg.server.port = o.port;
+      await runDaemon(cfg, { progressMs: o.progressMs, summary: false, baseDir: process.cwd() });
+    });
+
+  program
+    .command('replay')
+    .description('replay a capture through a model and print the final metrics as JSON')
+    .argument('<capture>', 'capture file (.arrows)')
+    .requiredOption('-m, --model <dir>', 'model folder (card.json + student.onnx)')
+    .option('--variant <v>', 'student or teacher', 'student')
+    .option('--pacing <p>', 'max, realtime or xN', 'max')
+    .option('--loop', 'loop the capture', false)
+    .option('--frames <n>', 'stop after n frames', int('frames', 1))
+    .requiredOption('--targets <labels>', 'comma-separated trigger classes, e.g. WBC')
+    .option('--threshold <p>', 'trigger probability threshold', num('threshold'), 0.5)
+    .option('--holdoff-us <us>', 'trigger hold-off', num('holdoff-us'), 0)
+    .option('--max-rate <per-s>', 'maximum trigger rate', num('max-rate'), 1e6)
+    .option('--budget-us <us>', 'latency budget', num('budget-us'), 1000)
+    .option('--jsonl <file>', 'trigger log as JSON lines')
+    .option('--arrow <file>', 'trigger log as Arrow stream')
+    .option('--serve', 'serve the dashboard while replaying', false)
+    .option('--port <n>', 'dashboard port', int('port', 0), 8080)
+    .action(async (capture: string, o: Record<string, unknown>) => {
+      const cfg = validateConfig({
+        pipeline: 'replay', model: o.model, variant: o.variant, budgetUs: o.budgetUs,
+        source: { kind: 'replay', path: capture, pacing: o.pacing, loop: o.loop, ...(o.frames ? { frames: o.frames } : {}) },
+        trigger: { targets: String(o.targets).split(','), threshold: o.threshold, holdoffUs: o.holdoffUs, maxRatePerS: o.maxRate },
+        sinks: { ...(o.jsonl ? { jsonl: o.jsonl } : {}), ...(o.arrow ? { arrow: o.arrow } : {}) },
+        server: { enabled: o.serve, port: o.port },
+      }, 'replay options');
+      await runDaemon(cfg, { progressMs: 2000, summary: true, baseDir: process.cwd() });
+    });
+
+  program
+    .command('record')
+    .description('record a live source into a capture file (Arrow IPC stream); Ctrl-C closes it cleanly')
+    .requiredOption('-o, --out <file>', 'capture to write (.arrows)')
+    .addOption(new Option('--source <kind>', 'what to record').choices(['synthetic', 'replay']).default('synthetic'))
+    .option('--input <capture>', 'for --source replay: the capture to re-record')
+    .option('--seed <n>', 'for --source synthetic: generator seed', int('seed', 0), 1)
+    .option('--rate-hz <r>', 'for --source synthetic: cells per second', num('rate-hz'), 2000)
+    .option('--pacing <p>', 'max, realtime or xN', 'realtime')
+    .option('--frames <n>', 'stop after n frames', int('frames', 1))
+    .action(async (o: { out: string; source: 'synthetic' | 'replay'; input?: string; seed: number; rateHz: number; pacing: string; frames?: number }) => {
+      await recordCapture(o);
+    });
+
+  program
+    .command('gen')
+    .description('generate a synthetic lymphocyte capture (seeded, as fast as possible)')
+    .requiredOption('-o, --out <file>', 'capture to write (.arrows)')
+    .requiredOption('--frames <n>', 'number of cells', int('frames', 1))
+    .option('--seed <n>', 'generator seed', int('seed', 0), 1)
+    .option('--rate-hz <r>', 'mean arrival rate written as sensor time', num('rate-hz'), 2000)
+    .action(async (o: { out: string; frames: number; seed: number; rateHz: number }) => {
+      await generateCapture(o);
+    });
+
+  program
+    .command('dataset')
+    .description("crop/generate a task's frames and write training tensors (.npy), meta.json and a test capture")
+    .requiredOption('--task <name>', `one of ${TASKS.join(', ')}`)
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--bccd <dir>', 'BCCD dataset root', resolve(SHARED_DATA, 'cells', 'bccd'))
+    .action(async (o: { task: string; out: string; bccd: string }) => {
+      const t0 = Date.now();
+      process.stderr.write(`dataset ${o.task}: building frames...\n`);
+      const summary = await exportDataset(datasetFor(o.task, o.bccd), o.out);
+      process.stdout.write(JSON.stringify({ ...summary, seconds: (Date.now() - t0) / 1000 }, null, 2) + '\n');
+    });
+
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (isOperatingError(err)) {
+      process.stderr.write(`hairtrigger: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+}
+
+function int(name: string, min: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got "${v}"`);
+    return n;
+  };
+}
+
+function num(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number, got "${v}"`);
+    return n;
+  };
+}

@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../core/errors.js';
+import { pacingSchema } from '../sources/source.js';
+import { triggerConfigSchema } from '../trigger/policy.js';
+
+const replaySourceSchema = z
+  .object({
+    kind: z.literal('replay'),
+    /** Capture file (Arrow IPC stream or file). */
+    path: z.string().min(1),
+    pacing: pacingSchema.default('realtime'),
+    loop: z.boolean().default(false),
+    /** Stop after this many frames (default: the whole capture, or forever when looping). */
+    frames: z.number().int().positive().optional(),
+    /** Frame rate assumed for frames without sensor time. */
+    nominalRateHz: z.number().positive().max(1e8).default(1000),
+  })
+  .strict();
+
+const syntheticSourceSchema = z
+  .object({
+    kind: z.literal('synthetic'),
+    seed: z.number().int().default(1),
+    rateHz: z.number().positive().max(1e8).default(2000),
+    pacing: pacingSchema.default('realtime'),
+    frames: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export const pipelineConfigSchema = z
+  .object({
+    /** Name shown in metrics and the dashboard. */
+    pipeline: z.string().min(1).default('cells'),
+    /** Model folder holding card.json and <variant>.onnx. */
+    model: z.string().min(1),
+    variant: z.enum(['student', 'teacher']).default('student'),
+    backend: z.enum(['onnx']).default('onnx'),
+    /** Latency budget from ingest to trigger write, microseconds. */
+    budgetUs: z.number().positive().max(60e6).default(1000),
+    source: z.discriminatedUnion('kind', [replaySourceSchema, syntheticSourceSchema]),
+    trigger: triggerConfigSchema,
+    sinks: z
+      .object({
+        /** Trigger log as JSON lines. */
+        jsonl: z.string().min(1).optional(),
+        /** Trigger log as an Arrow IPC stream. */
+        arrow: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
+    server: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+      })
+      .strict()
+      .default({ enabled: true, host: '127.0.0.1', port: 8080 }),
+  })
+  .strict();
+
+export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;
+
+/**
+ * Validates a parsed config. A ConfigError names the field (dotted path), the bad value and
+ * what is allowed; unknown keys are refused, so a typo cannot silently fall back to a default.
+ */
+export function validateConfig(raw: unknown, where = 'config'): PipelineConfig {
+  const r = pipelineConfigSchema.safeParse(raw);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const path = issue.path.join('.');
+  const value = valueAt(raw, issue.path as (string | number)[]);
+  const shown = value === undefined ? 'missing' : JSON.stringify(value)?.slice(0, 80);
+  let allowed = issue.message;
+  if (issue.code === 'unrecognized_keys') allowed = `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; allowed keys: ${allowedKeys(issue.path as string[]).join(', ')}`;
+  throw new ConfigError(`${where}${path ? `: ${path}` : ''}`, `value ${shown}: ${allowed}`);
+}
+
+/** Reads and validates a YAML config file. */
+export function loadConfigFile(path: string): PipelineConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(path, `cannot read config: ${(err as Error).message}`, { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(path, `not valid YAML: ${(err as Error).message}`, { cause: err });
+  }
+  return validateConfig(raw, path);
+}
+
+function valueAt(raw: unknown, path: (string | number)[]): unknown {
+  let v: unknown = raw;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string | number, unknown>)[k];
+  }
+  return v;
+}
+
+function allowedKeys(path: string[]): string[] {
+  let schema: z.ZodTypeAny = pipelineConfigSchema;
+  for (const k of path) {
+    const inner = unwrap(schema);
+    if (inner instanceof z.ZodObject) schema = inner.shape[k];
+    else if (inner instanceof z.ZodDiscriminatedUnion) return ['kind', '(depends on kind)'];
+    else return [];
+  }
+  const obj = unwrap(schema);
+  return obj instanceof z.ZodObject ? Object.keys(obj.shape) : [];
+}
+
+function unwrap(s: z.ZodTypeAny): z.ZodTypeAny {
+  let cur: z.ZodTypeAny = s;
+  while (cur instanceof z.ZodDefault || cur instanceof z.ZodOptional) cur = cur.unwrap() as z.ZodTypeAny;
+  return cur;
+}

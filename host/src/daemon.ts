@@ -1,0 +1,137 @@
+import { join, resolve } from 'node:path';
+import type { Clock } from './core/clock.js';
+import { ConfigError } from './core/errors.js';
+import { FrameRing } from './core/frame.js';
+import { checkLimits, limits } from './core/limits.js';
+import { readCapture } from './capture/arrow-capture.js';
+import { createImageFrameDecoder } from './codecs/cell-frame.js';
+import type { Backend } from './backends/backend.js';
+import { loadOnnxBackend } from './backends/onnx.js';
+import type { PipelineConfig } from './config/schema.js';
+import { PipelineMetrics } from './metrics/pipeline-metrics.js';
+import type { DaemonView } from './metrics/snapshot.js';
+import { readModelCard, type ModelCard } from './model/card.js';
+import { ErrorLog, type LogLine } from './pipeline/faults.js';
+import { buildPipeline } from './pipeline/pipeline.js';
+import { emitStage, inferStage, policyStage, preprocessStage } from './pipeline/stages.js';
+import { createPreprocessor } from './preprocess/image.js';
+import { TriggerLog } from './sinks/trigger-log.js';
+import { TriggerRing } from './sinks/trigger-ring.js';
+import { createReplaySource } from './sources/replay.js';
+import type { Source, TimerScheduler } from './sources/source.js';
+import { createSyntheticSource } from './sources/synthetic.js';
+import { TriggerPolicy } from './trigger/policy.js';
+
+/** What the daemon is given from outside: the only place time, timers and logs enter. */
+export interface DaemonDeps {
+  clock: Clock;
+  timers: TimerScheduler;
+  log: LogLine;
+  /** Folder relative paths in the config are resolved against. */
+  baseDir: string;
+}
+
+export interface Daemon {
+  readonly config: PipelineConfig;
+  readonly card: ModelCard;
+  readonly backend: Backend;
+  readonly metrics: PipelineMetrics;
+  readonly policy: TriggerPolicy;
+  readonly source: Source;
+  readonly errors: ErrorLog;
+  readonly triggerLog: TriggerLog;
+  readonly view: DaemonView;
+  /** Starts the source. */
+  start(): void;
+  /** Resolves when the source has delivered everything (finite streams). */
+  readonly sourceDone: Promise<void>;
+  /** Stops the source, flushes and closes the trigger log, releases the model. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds a pipeline from a validated config: model card -> preprocessor -> backend ->
+ * policy -> sinks, and a source whose frames must match what the model was trained on.
+ * Fails fast with a typed error (ConfigError, ModelError, CaptureFormatError) that names the
+ * file and field when the parts do not fit.
+ */
+export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promise<Daemon> {
+  checkLimits();
+  const at = (p: string) => resolve(deps.baseDir, p);
+  const card = readModelCard(at(cfg.model));
+  const pre = createPreprocessor(card.preprocessing, `${card.dir}/card.json: preprocessing`);
+  const backend = await loadOnnxBackend({ path: join(card.dir, `${cfg.variant}.onnx`), inputShape: card.inputShape, classes: card.labels.length, params: card.params[cfg.variant] });
+  const metrics = new PipelineMetrics({ pipeline: cfg.pipeline, backend: backend.info().kind, model: `${card.task}/${cfg.variant}`, labels: card.labels, budgetUs: cfg.budgetUs }, deps.clock);
+  const errors = new ErrorLog(metrics, deps.log);
+  const source = makeSource(cfg, deps, at, errors);
+  checkSourceFitsModel(source, card);
+  const policy = new TriggerPolicy(cfg.trigger, card.labels, cfg.budgetUs);
+  const ring = new TriggerRing();
+  const triggerLog = new TriggerLog(ring, card.labels, { jsonlPath: cfg.sinks.jsonl && at(cfg.sinks.jsonl), arrowPath: cfg.sinks.arrow && at(cfg.sinks.arrow) }, (e) => errors.error(e));
+  const frames = new FrameRing(pre.inputElements, card.labels.length, limits.frameSlotsMax);
+  const pipeline = buildPipeline(
+    {
+      decode: createImageFrameDecoder({ ...source.spec, labels: source.spec.labels ?? [] }),
+      preprocess: preprocessStage(pre),
+      infer: inferStage(backend),
+      policy: policyStage(policy),
+      emit: emitStage(ring, deps.clock),
+    },
+    deps.clock,
+    metrics,
+    errors,
+  );
+  let flushTimer: unknown = null;
+  let stopping: Promise<void> | null = null;
+  const flushLoop = () => {
+    triggerLog.flush();
+    flushTimer = deps.timers.setTimeout(flushLoop, limits.flushIntervalMs);
+  };
+  return {
+    config: cfg, card, backend, metrics, policy, source, errors, triggerLog,
+    view: {
+      snapshot: () => metrics.snapshot(),
+      onTriggers: (l) => triggerLog.subscribe(l),
+      recentErrors: () => errors.recent(),
+    },
+    start() {
+      flushLoop();
+      source.start({ acquire: () => frames.acquire(), push: (slot) => pipeline.push(slot) });
+    },
+    sourceDone: source.done,
+    stop() {
+      stopping ??= (async () => {
+        await source.stop();
+        if (flushTimer !== null) deps.timers.clearTimeout(flushTimer);
+        pipeline.complete();
+        await triggerLog.close();
+        await backend.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+function makeSource(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) => string, errors: ErrorLog): Source {
+  const s = cfg.source;
+  if (s.kind === 'synthetic') {
+    deps.log(`synthetic source: seed ${s.seed}, ${s.rateHz} cells/s`);
+    return createSyntheticSource({ seed: s.seed, rateHz: s.rateHz, pacing: s.pacing, frames: s.frames ?? Number.POSITIVE_INFINITY }, deps.clock, deps.timers);
+  }
+  const capture = readCapture(at(s.path));
+  if (capture.truncation !== null) errors.error(capture.truncation);
+  const frames = s.frames ?? (s.loop ? Number.POSITIVE_INFINITY : capture.count);
+  return createReplaySource(capture, { pacing: s.pacing, loop: s.loop, frames, nominalRateHz: s.nominalRateHz }, deps.clock, deps.timers);
+}
+
+function checkSourceFitsModel(source: Source, card: ModelCard): void {
+  const want = card.preprocessing.frame;
+  const got = source.spec;
+  if (got.dtype !== want.dtype || got.shape.join(',') !== want.shape.join(',')) {
+    throw new ConfigError('source', `stream "${got.stream}" has frames [${got.shape.join(', ')}] ${got.dtype}; model ${card.task} expects [${want.shape.join(', ')}] ${want.dtype} (see ${card.dir}/card.json preprocessing.frame)`);
+  }
+  const labels = got.labels ?? [];
+  if (labels.length > 0 && labels.join(',') !== card.labels.join(',')) {
+    throw new ConfigError('source', `stream "${got.stream}" labels [${labels.join(', ')}] differ from the model's [${card.labels.join(', ')}]`);
+  }
+}

@@ -1,0 +1,171 @@
+import * as hdr from 'hdr-histogram-js';
+import { assert } from '../core/assert.js';
+import type { Clock } from '../core/clock.js';
+import { limits } from '../core/limits.js';
+import { STAMP, STAMP_INGEST, type FrameSlot } from '../core/frame.js';
+import { STAGES, type LatencySummaryUs, type Snapshot, type StageName } from './snapshot.js';
+
+/** Latencies are recorded in integer nanoseconds: sub-microsecond stages stay visible. */
+const HIST_MAX_NS = limits.histogramMaxUs * 1000;
+
+function histogram(): hdr.Histogram {
+  // The pure-JS build: its recordValue writes into a typed array and does not allocate;
+  // the WebAssembly build needs an async init the hot path cannot wait for.
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HIST_MAX_NS, numberOfSignificantValueDigits: 3, autoResize: false, useWebAssembly: false });
+}
+
+/** Identity of the pipeline shown in snapshots. */
+export interface PipelineIdentity {
+  pipeline: string;
+  backend: string;
+  model: string;
+  labels: readonly string[];
+  budgetUs: number;
+}
+
+/**
+ * Counters and HDR histograms of one pipeline. `recordFrame` runs on the hot path (typed
+ * arrays and preallocated histograms only); `snapshot` runs off it and allocates freely.
+ */
+export class PipelineMetrics {
+  readonly identity: PipelineIdentity;
+  private readonly clock: Clock;
+  private readonly wallMs: () => number;
+  private readonly startNs: number;
+  private readonly stageHist: hdr.Histogram[];
+  private readonly e2eHist: hdr.Histogram;
+  private readonly classes: number;
+  private readonly perClass: Float64Array;
+  private readonly confusion: Float64Array;
+  private hasLabels = false;
+  frames = 0;
+  triggers = 0;
+  late = 0;
+  dropped = 0;
+  budgetViolations = 0;
+  clampedSamples = 0;
+  readonly errorsByCode = new Map<string, number>();
+  private rateFrames = 0;
+  private rateTriggers = 0;
+  private rateAtNs: number;
+  private fps = 0;
+  private triggersPerS = 0;
+
+  constructor(identity: PipelineIdentity, clock: Clock, wallMs: () => number = Date.now) {
+    assert(identity.labels.length > 0, 'a pipeline has labels');
+    this.identity = identity;
+    this.clock = clock;
+    this.wallMs = wallMs;
+    this.startNs = clock.nowNs();
+    this.rateAtNs = this.startNs;
+    this.stageHist = STAGES.map(() => histogram());
+    this.e2eHist = histogram();
+    this.classes = identity.labels.length;
+    this.perClass = new Float64Array(this.classes);
+    this.confusion = new Float64Array(this.classes * this.classes);
+  }
+
+  /** Records a frame that completed the hot path. Never allocates. */
+  recordFrame(slot: FrameSlot): void {
+    const st = slot.stampsNs;
+    let prev = st[STAMP_INGEST];
+    for (let k = 0; k < this.stageHist.length; k++) {
+      const t = st[k + 1];
+      this.recordNs(this.stageHist[k], t - prev);
+      prev = t;
+    }
+    const e2eNs = st[STAMP.emit] - st[STAMP_INGEST];
+    this.recordNs(this.e2eHist, e2eNs);
+    if (e2eNs > this.identity.budgetUs * 1000) this.budgetViolations++;
+    this.frames++;
+    if (slot.triggered) this.triggers++;
+    if (slot.late) this.late++;
+    if (slot.predicted >= 0) this.perClass[slot.predicted]++;
+    if (slot.label >= 0 && slot.label < this.classes && slot.predicted >= 0) {
+      this.hasLabels = true;
+      this.confusion[slot.label * this.classes + slot.predicted]++;
+    }
+  }
+
+  /** Counts a frame lost before classification under an operating error's code. */
+  recordDrop(code: string): void {
+    this.dropped++;
+    this.errorsByCode.set(code, (this.errorsByCode.get(code) ?? 0) + 1);
+  }
+
+  /** Counts an operating error that did not cost a frame (e.g. a truncated capture). */
+  recordError(code: string): void {
+    this.errorsByCode.set(code, (this.errorsByCode.get(code) ?? 0) + 1);
+  }
+
+  private recordNs(h: hdr.Histogram, ns: number): void {
+    let v = ns < 0 ? 0 : Math.round(ns);
+    if (v > HIST_MAX_NS) {
+      v = HIST_MAX_NS;
+      this.clampedSamples++;
+    }
+    h.recordValue(v);
+  }
+
+  /** Builds the public snapshot; updates frames/s over the time since the previous call. */
+  snapshot(): Snapshot {
+    const now = this.clock.nowNs();
+    const dt = (now - this.rateAtNs) / 1e9;
+    if (dt >= 0.2) {
+      this.fps = (this.frames - this.rateFrames) / dt;
+      this.triggersPerS = (this.triggers - this.rateTriggers) / dt;
+      this.rateFrames = this.frames;
+      this.rateTriggers = this.triggers;
+      this.rateAtNs = now;
+    }
+    const labels = this.identity.labels;
+    const stagesUs = {} as Record<StageName, LatencySummaryUs>;
+    STAGES.forEach((name, k) => (stagesUs[name] = summarise(this.stageHist[k])));
+    return {
+      atMs: this.wallMs(),
+      uptimeS: (now - this.startNs) / 1e9,
+      pipeline: this.identity.pipeline,
+      backend: this.identity.backend,
+      model: this.identity.model,
+      labels: [...labels],
+      frames: this.frames,
+      triggers: this.triggers,
+      late: this.late,
+      dropped: this.dropped,
+      errorsByCode: Object.fromEntries(this.errorsByCode),
+      budgetUs: this.identity.budgetUs,
+      budgetViolations: this.budgetViolations,
+      fps: this.fps,
+      triggersPerS: this.triggersPerS,
+      perClass: Object.fromEntries(labels.map((l, k) => [l, this.perClass[k]])),
+      confusion: this.hasLabels ? labels.map((_, t) => Array.from(this.confusion.subarray(t * this.classes, (t + 1) * this.classes))) : null,
+      e2eUs: summarise(this.e2eHist),
+      stagesUs,
+    };
+  }
+
+  /** Forgets latencies and counters (bench warm-up). */
+  reset(): void {
+    for (const h of this.stageHist) h.reset();
+    this.e2eHist.reset();
+    this.frames = this.triggers = this.late = this.dropped = this.budgetViolations = this.clampedSamples = 0;
+    this.rateFrames = this.rateTriggers = 0;
+    this.perClass.fill(0);
+    this.confusion.fill(0);
+    this.errorsByCode.clear();
+  }
+}
+
+function summarise(h: hdr.Histogram): LatencySummaryUs {
+  const n = h.totalCount;
+  const us = (ns: number) => (n === 0 ? 0 : Math.round(ns) / 1000);
+  return {
+    count: n,
+    p50: us(h.getValueAtPercentile(50)),
+    p90: us(h.getValueAtPercentile(90)),
+    p99: us(h.getValueAtPercentile(99)),
+    p999: us(h.getValueAtPercentile(99.9)),
+    max: us(h.maxValue),
+    mean: us(h.mean),
+  };
+}

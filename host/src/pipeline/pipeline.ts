@@ -1,0 +1,42 @@
+import { Subject, type Subscription } from 'rxjs';
+import type { Clock } from '../core/clock.js';
+import { STAMP, type FrameSlot } from '../core/frame.js';
+import type { PipelineMetrics } from '../metrics/pipeline-metrics.js';
+import { stage, type FaultSink, type FrameStage } from './stage.js';
+
+/** The five stages of the hot path, in order. */
+export interface PipelineStages {
+  decode: FrameStage;
+  preprocess: FrameStage;
+  infer: FrameStage;
+  policy: FrameStage;
+  emit: FrameStage;
+}
+
+/** Where sources hand frames in: `push` runs the whole hot path before it returns. */
+export interface FrameInput {
+  push(slot: FrameSlot): void;
+}
+
+/**
+ * Composes source -> decode -> preprocess -> infer -> policy -> emit with RxJS. Every
+ * operator is synchronous, so `push` returns only after the trigger write and the metrics
+ * update; nothing on the way awaits or allocates.
+ */
+export function buildPipeline(stages: PipelineStages, clock: Clock, metrics: PipelineMetrics, faults: FaultSink): FrameInput & { subscription: Subscription; complete(): void } {
+  const input = new Subject<FrameSlot>();
+  const subscription = input
+    .pipe(
+      stage(stages.decode, STAMP.decode, clock, faults),
+      stage(stages.preprocess, STAMP.preprocess, clock, faults),
+      stage(stages.infer, STAMP.infer, clock, faults),
+      stage(stages.policy, STAMP.policy, clock, faults),
+      stage(stages.emit, STAMP.emit, clock, faults),
+    )
+    .subscribe({ next: (slot) => metrics.recordFrame(slot) });
+  return {
+    push: (slot) => input.next(slot),
+    subscription,
+    complete: () => input.complete(),
+  };
+}

@@ -1,0 +1,53 @@
+import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
+import type { Clock } from '../core/clock.js';
+import { isOperatingError, type HairtriggerError } from '../core/errors.js';
+import type { FrameSlot } from '../core/frame.js';
+import type { StageName } from '../metrics/snapshot.js';
+
+/** One step of the hot path. `run` works on the slot in place, synchronously. */
+export interface FrameStage {
+  readonly name: StageName;
+  /**
+   * Processes the slot. Returns false when the frame leaves the pipeline here without an
+   * error (none of the current stages do; a future filter may). Throws a HairtriggerError
+   * for a bad frame; anything else thrown is a bug.
+   */
+  run(slot: FrameSlot): boolean;
+}
+
+/** Where failed frames go: counted, logged, and the stream goes on. */
+export interface FaultSink {
+  frameFailed(stage: StageName, slot: FrameSlot, err: HairtriggerError): void;
+}
+
+/**
+ * The one skeleton every stage operator is built on (as rxjs builds its operators on
+ * OperatorSubscriber): runs the stage, stamps the slot with the stage's end time, and routes
+ * operating errors to the fault sink instead of erroring the stream, so a malformed frame
+ * costs that frame only. A non-operating error is a bug and errors the stream loudly.
+ * The observer is created once per subscription: nothing is allocated per frame.
+ */
+export function stage(s: FrameStage, stampIndex: number, clock: Clock, faults: FaultSink): MonoTypeOperatorFunction<FrameSlot> {
+  return (source) =>
+    new Observable<FrameSlot>((subscriber) =>
+      source.subscribe({
+        next(slot) {
+          let pass: boolean;
+          try {
+            pass = s.run(slot);
+          } catch (err) {
+            if (!isOperatingError(err)) {
+              subscriber.error(err);
+              return;
+            }
+            faults.frameFailed(s.name, slot, err);
+            return;
+          }
+          slot.stampsNs[stampIndex] = clock.nowNs();
+          if (pass) subscriber.next(slot);
+        },
+        error: (err) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      }),
+    );
+}

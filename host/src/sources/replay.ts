@@ -1,0 +1,76 @@
+import { assert } from '../core/assert.js';
+import type { Clock } from '../core/clock.js';
+import type { Capture } from '../capture/arrow-capture.js';
+import { Pacer } from './pacer.js';
+import { pacingSpeed, type FrameSink, type Pacing, type Source, type TimerScheduler } from './source.js';
+
+export interface ReplayOptions {
+  pacing: Pacing;
+  /** Start again from the first frame after the last (sequence numbers keep increasing). */
+  loop: boolean;
+  /** Stop after this many frames (looping included); Infinity for no limit. */
+  frames: number;
+  /** Frame rate assumed for frames without sensor time, per second. */
+  nominalRateHz: number;
+}
+
+/**
+ * Replays a capture held in memory. Each slot points into the capture's frame buffer: no
+ * copy, no allocation per frame. Sensor times (relative to the capture's start) set the pace;
+ * on each loop the stream time continues from the end of the previous pass plus one mean
+ * frame interval, and sequence numbers continue from the last.
+ */
+export function createReplaySource(capture: Capture, opts: ReplayOptions, clock: Clock, timers: TimerScheduler): Source {
+  assert(opts.frames >= 0, 'replay frame limit is non-negative');
+  const n = capture.count;
+  const hasTimes = n > 0 && capture.sensorNs.every((t) => Number.isFinite(t));
+  const nominalNs = 1e9 / opts.nominalRateHz;
+  const spanNs = hasTimes && n > 1 ? capture.sensorNs[n - 1] - capture.sensorNs[0] : 0;
+  const periodNs = hasTimes ? spanNs + (n > 1 ? spanNs / (n - 1) : nominalNs) : n * nominalNs;
+  const seqSpan = n > 0 ? capture.seq[n - 1] - capture.seq[0] + 1 : 0;
+  let sink: FrameSink | null = null;
+  const pacer = new Pacer(
+    {
+      dueOffsetNs(k) {
+        if (n === 0) return 0;
+        const pass = Math.floor(k / n);
+        const i = k - pass * n;
+        const t = hasTimes ? capture.sensorNs[i] - capture.sensorNs[0] : i * nominalNs;
+        return pass * periodNs + t;
+      },
+      deliver(k) {
+        if (k >= opts.frames || n === 0 || (!opts.loop && k >= n)) return false;
+        const pass = Math.floor(k / n);
+        const i = k - pass * n;
+        const slot = sink!.acquire();
+        slot.seq = capture.seq[i] + pass * seqSpan;
+        slot.sensorNs = capture.sensorNs[i] + pass * periodNs;
+        slot.label = capture.labels[i];
+        slot.raw = capture.frames;
+        slot.rawOffset = capture.offsets[i];
+        slot.rawLength = capture.offsets[i + 1] - capture.offsets[i];
+        slot.stampsNs[0] = clock.nowNs();
+        sink!.push(slot);
+        return true;
+      },
+    },
+    pacingSpeed(opts.pacing),
+    clock,
+    timers,
+  );
+  return {
+    spec: capture.spec,
+    start(s) {
+      assert(sink === null, 'a source starts once');
+      sink = s;
+      pacer.start();
+    },
+    async stop() {
+      pacer.stop();
+    },
+    done: pacer.done,
+    get delivered() {
+      return pacer.delivered;
+    },
+  };
+}

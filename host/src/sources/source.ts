@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import type { FrameSpec, FrameSlot } from '../core/frame.js';
+
+/** How fast a recorded or generated stream is delivered. */
+export const pacingSchema = z.union([z.literal('max'), z.literal('realtime'), z.string().regex(/^x\d+(\.\d+)?$/, 'pacing is max, realtime, or xN (N times real time, e.g. x10)')]);
+export type Pacing = z.infer<typeof pacingSchema>;
+
+/** Speed factor of a pacing: Infinity for `max`. */
+export function pacingSpeed(p: Pacing): number {
+  if (p === 'max') return Number.POSITIVE_INFINITY;
+  if (p === 'realtime') return 1;
+  return Number(p.slice(1));
+}
+
+/** What a source hands frames to: a slot to fill, then the synchronous hot path. */
+export interface FrameSink {
+  acquire(): FrameSlot;
+  /** Runs the whole pipeline on the slot; returns when the trigger is written. */
+  push(slot: FrameSlot): void;
+}
+
+/** A stream of frames. Sources own their buffers; slots point into them (no copy). */
+export interface Source {
+  readonly spec: FrameSpec;
+  /** Begins delivering frames to `sink`. Called once. */
+  start(sink: FrameSink): void;
+  /** Stops delivering; resolves once no further frame will be pushed. Idempotent. */
+  stop(): Promise<void>;
+  /** Resolves when the source has delivered everything it will (finite sources) or stopped. */
+  readonly done: Promise<void>;
+  /** Frames delivered so far. */
+  readonly delivered: number;
+}
+
+/** Timers, injected so tests can drive time (the composition root passes the real ones). */
+export interface TimerScheduler {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  /** Runs `fn` after pending I/O: lets the event loop breathe between batches at max pacing. */
+  setImmediate(fn: () => void): unknown;
+  clearImmediate(handle: unknown): void;
+}
+
+export const realTimers: TimerScheduler = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+  setImmediate: (fn) => setImmediate(fn),
+  clearImmediate: (h) => clearImmediate(h as NodeJS.Immediate),
+};

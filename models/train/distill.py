@@ -1,0 +1,345 @@
+#!/usr/bin/python3
+"""Train a teacher, distil a fixed-point student, export both to ONNX.
+
+    /usr/bin/python3 models/train/distill.py --task cells-bccd \
+        --data models/data/cells-bccd --out models/zoo/cells-bccd
+
+Writes OUTDIR/teacher.onnx, OUTDIR/student.onnx and OUTDIR/card.json and
+nothing else. See README.md beside this file for the recipe.
+"""
+
+import argparse
+import copy
+import json
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import data  # noqa: E402
+import nets  # noqa: E402
+import onnx_check  # noqa: E402
+import tasks  # noqa: E402
+import train  # noqa: E402
+from fixedpoint import FixedPoint, fixed_forward, on_grid, snap_  # noqa: E402
+
+OPSET = 13
+THREADS = 2
+ONNX_CHECK_ROWS = 256  # test images run through the numpy ONNX interpreter
+
+
+class UsageError(Exception):
+    """A command-line option that cannot work for this task."""
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--task", required=True, choices=sorted(tasks.TASKS))
+    p.add_argument("--data", required=True, help="directory with meta.json and *_x/_y.npy")
+    p.add_argument("--out", required=True, help="directory for the ONNX files and card.json")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--temperature", type=float, default=4.0)
+    p.add_argument("--alpha", type=float, default=0.7, help="weight of the KD term, 0..1")
+    p.add_argument("--teacher-epochs", type=int, help="default: per task")
+    p.add_argument("--student-epochs", type=int, help="default: per task")
+    p.add_argument("--qat-epochs", type=int, help="default: per task; 0 = only snap weights")
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--frac-bits", type=int, default=10)
+    p.add_argument("--int-bits", type=int, default=6, help="integer bits including sign")
+    p.add_argument("--student-widths", help="conv widths, e.g. 8,16 (default: per task)")
+    return p.parse_args(argv)
+
+
+def resolve(args):
+    """Merge options over the task's defaults; raise UsageError on bad values."""
+    cfg = copy.deepcopy(tasks.TASKS[args.task])
+    for stage in ("teacher", "student", "qat"):
+        value = getattr(args, f"{stage}_epochs")
+        if value is not None:
+            cfg["epochs"][stage] = value
+    if cfg["epochs"]["teacher"] < 1 or cfg["epochs"]["student"] < 1 or cfg["epochs"]["qat"] < 0:
+        raise UsageError(f"epochs {cfg['epochs']}: teacher and student need >= 1, qat >= 0")
+    if args.student_widths:
+        try:
+            cfg["student_widths"] = tuple(int(w) for w in args.student_widths.split(","))
+        except ValueError:
+            raise UsageError(f"--student-widths {args.student_widths!r}: want e.g. 8,16")
+    if not 0.0 <= args.alpha <= 1.0 or args.temperature <= 0 or args.batch < 1:
+        raise UsageError(f"alpha {args.alpha} (0..1), temperature {args.temperature} (> 0), "
+                         f"batch {args.batch} (>= 1)")
+    if args.int_bits < 1 or args.frac_bits < 0 or args.int_bits + args.frac_bits > 24:
+        raise UsageError(f"ap_fixed<{args.int_bits + args.frac_bits},{args.int_bits}>: "
+                         "want int bits >= 1 and at most 24 bits in all")
+    return cfg
+
+
+def seed_everything(seed):
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(THREADS)
+
+
+def stage_seed(seed, stage):
+    """Each stage seeds its own RNGs, so changing one stage's epochs leaves
+    the others' random streams alone."""
+    return seed * 1000 + stage
+
+
+def build(cfg, meta, seed):
+    n_classes = len(meta["labels"])
+    torch.manual_seed(stage_seed(seed, 11))
+    teacher = nets.teacher(cfg["input"], cfg["teacher_widths"], n_classes, cfg["teacher_dropout"])
+    torch.manual_seed(stage_seed(seed, 12))
+    student = nets.student(cfg["input"], cfg["student_widths"], n_classes)
+    ratio = nets.params(teacher) / nets.params(student)
+    if ratio < tasks.TEACHER_PARAMS_RATIO_MIN:
+        raise UsageError(f"teacher has {ratio:.0f}x the student's params, want >= "
+                         f"{tasks.TEACHER_PARAMS_RATIO_MIN}x: narrow --student-widths")
+    return teacher, student
+
+
+def print_plan(args, cfg, meta, splits, teacher, student, weights, fp):
+    sizes = {s: len(splits[s][1]) for s in data.SPLITS}
+    counts = torch.bincount(splits["train"][1], minlength=len(meta["labels"])).tolist()
+    print(f"plan: task {args.task}, seed {args.seed}, {THREADS} threads, splits {sizes}")
+    print(f"  train class counts {dict(zip(meta['labels'], counts))}, "
+          f"CE weights {[round(w, 3) for w in weights.tolist()]}")
+    print(f"  teacher {nets.params(teacher):,} params: {nets.describe(teacher)}")
+    print(f"  student {nets.params(student):,} params: {nets.describe(student)}")
+    print(f"  epochs {cfg['epochs']}, lr {cfg['lr']}, batch {args.batch}, "
+          f"T {args.temperature}, alpha {args.alpha}, {fp.name} TRN, SAT in QAT", flush=True)
+
+
+def train_teacher(args, cfg, teacher, splits, labels, weights):
+    gen = torch.Generator().manual_seed(stage_seed(args.seed, 1))
+    torch.manual_seed(stage_seed(args.seed, 21))  # dropout
+    y = splits["train"][1]
+
+    def loss_fn(out, idx, views):
+        return F.cross_entropy(out, y[idx], weight=weights)
+
+    return train.fit("teacher", teacher, teacher, loss_fn, splits["train"][0], splits["val"],
+                     labels, cfg["epochs"]["teacher"], cfg["lr"]["teacher"], args.batch, gen,
+                     weight_decay=cfg["teacher_weight_decay"])
+
+
+def teacher_view_logits(teacher, x):
+    """Teacher logits for all 8 D4 views of the training set, computed once.
+
+    The student then trains on random views with exact soft targets, at the
+    cost of 8 teacher inference passes instead of one per student epoch.
+    """
+    start = time.time()
+    out = torch.stack([train.logits_of(teacher, x, v) for v in range(data.VIEWS)])
+    print(f"[kd] teacher logits for {data.VIEWS} views x {len(x)} images "
+          f"{time.time() - start:.1f}s", flush=True)
+    return out
+
+
+def train_student(args, cfg, student, forward, splits, labels, weights, t_logits, stage):
+    """KD (stage 'student') or QAT (stage 'qat', with `forward` fake-quantised)."""
+    gen = torch.Generator().manual_seed(stage_seed(args.seed, 2 if stage == "student" else 3))
+    y = splits["train"][1]
+
+    def loss_fn(out, idx, views):
+        return train.kd_loss(out, t_logits[views, idx], y[idx], weights,
+                             args.temperature, args.alpha)
+
+    return train.fit(stage, student, forward, loss_fn, splits["train"][0], splits["val"],
+                     labels, cfg["epochs"][stage], cfg["lr"][stage], args.batch, gen)
+
+
+def evaluate(teacher, student, fp, test, labels):
+    """Test metrics for the teacher, the snapped float student (what the
+    ONNX computes) and the fixed-point student emulated in float64."""
+    x, y = test
+    t_pred = train.logits_of(teacher, x).argmax(1)
+    s_pred = train.logits_of(student, x).argmax(1)
+    exact = copy.deepcopy(student).double()
+    ranges = {}
+    f_pred = train.logits_of(lambda b: fixed_forward(exact, b.double(), fp, ranges), x).argmax(1)
+    return {"teacher": train.metrics(t_pred, y, labels),
+            "student": train.metrics(s_pred, y, labels),
+            "fixed": train.metrics(f_pred, y, labels),
+            "agreement": float((t_pred == s_pred).float().mean()),
+            "agreementFixed": float((t_pred == f_pred).float().mean()),
+            "ranges": ranges}
+
+
+def export(model, path, in_shape):
+    """Plain float module -> ONNX at path + '.tmp' (renamed once checked)."""
+    model.eval()
+    torch.onnx.export(model, torch.zeros(1, *in_shape), path + ".tmp", opset_version=OPSET,
+                      input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+                      do_constant_folding=True, training=torch.onnx.TrainingMode.EVAL)
+    return onnx_check.read(path + ".tmp")
+
+
+def export_and_check(out_dir, teacher, student, cfg, labels, fp, test_x):
+    """Export both models, check interface, ops, grid and student logits."""
+    paths = {name: os.path.join(out_dir, f"{name}.onnx") for name in ("teacher", "student")}
+    graphs = {"teacher": export(teacher, paths["teacher"], cfg["input"]),
+              "student": export(student, paths["student"], cfg["input"])}
+    for name, g in graphs.items():
+        onnx_check.check_interface(g, paths[name], cfg["input"], len(labels), OPSET)
+    s_graph = graphs["student"]
+    ops = {n["op"] for n in s_graph["nodes"]}
+    if not ops <= onnx_check.STUDENT_OPS:
+        raise onnx_check.OnnxError(f"student ops {sorted(ops)} exceed {sorted(onnx_check.STUDENT_OPS)}")
+    off_grid = [k for k, v in s_graph["initializers"].items() if not on_grid(torch.from_numpy(v), fp)]
+    if off_grid:
+        raise onnx_check.OnnxError(f"student initializers off the {fp.name} grid: {off_grid}")
+    rows = test_x[:ONNX_CHECK_ROWS]
+    with torch.no_grad():
+        want = student(rows).numpy()
+    got = onnx_check.run_student(s_graph, rows.numpy())
+    diff = float(np.abs(got - want).max())
+    same_top1 = float((got.argmax(1) == want.argmax(1)).mean())
+    print(f"[onnx] student ops {sorted(ops)}; numpy run vs torch on {len(rows)} test "
+          f"images: max |diff| {diff:.2e}, top-1 same {same_top1:.4f}", flush=True)
+    for path in paths.values():
+        os.replace(path + ".tmp", path)
+    return {"opset": OPSET, "inputName": "input", "outputName": "logits",
+            "batchAxis": "dynamic", "studentOps": sorted(ops),
+            "teacherOps": sorted({n["op"] for n in graphs["teacher"]["nodes"]}),
+            "studentCheck": {"rows": len(rows), "maxAbsDiff": float(f"{diff:.3g}"),
+                             "top1Same": round(same_top1, 4)}}
+
+
+def r4(x):
+    return None if x is None else round(x, 4)
+
+
+def model_entry(model, m):
+    return {"params": nets.params(model), "accuracy": r4(m["accuracy"]),
+            "balancedAccuracy": r4(m["balancedAccuracy"]),
+            "recall": {k: r4(v) for k, v in m["recall"].items()},
+            "architecture": nets.describe(model)}
+
+
+def targets(cfg, teacher, student, ev):
+    fraction = nets.params(student) / nets.params(teacher)
+    gap = (ev["teacher"]["accuracy"] - ev["student"]["accuracy"]) * 100
+    out = {
+        "studentParamsFraction": {"max": tasks.STUDENT_PARAMS_FRACTION_MAX, "value": r4(fraction),
+                                  "met": fraction <= tasks.STUDENT_PARAMS_FRACTION_MAX,
+                                  "missBy": r4(max(0.0, fraction - tasks.STUDENT_PARAMS_FRACTION_MAX))},
+        "accuracyGapPoints": {"max": tasks.ACCURACY_GAP_POINTS_MAX, "value": round(gap, 2),
+                              "met": gap <= tasks.ACCURACY_GAP_POINTS_MAX,
+                              "missBy": round(max(0.0, gap - tasks.ACCURACY_GAP_POINTS_MAX), 2)},
+    }
+    for label, floor in cfg["recall_min"].items():
+        rec = ev["student"]["recall"].get(label)
+        value = 0.0 if rec is None else rec  # absent from test: cannot claim it is met
+        out[f"{label.lower()}Recall"] = {"min": floor, "value": r4(rec), "met": value >= floor,
+                                         "missBy": r4(max(0.0, floor - value))}
+    out["allMet"] = all(t["met"] for t in out.values())
+    return out
+
+
+def card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, seconds):
+    student_entry = model_entry(student, ev["student"])
+    student_entry["fixedAccuracyEmulated"] = r4(ev["fixed"]["accuracy"])
+    student_entry["fixedBalancedAccuracyEmulated"] = r4(ev["fixed"]["balancedAccuracy"])
+    student_entry["fixedRecallEmulated"] = {k: r4(v) for k, v in ev["fixed"]["recall"].items()}
+    t_acc, s_acc, f_acc = (ev[k]["accuracy"] for k in ("teacher", "student", "fixed"))
+    return {
+        "task": args.task, "labels": meta["labels"], "dataset": meta["dataset"],
+        "teacher": model_entry(teacher, ev["teacher"]), "student": student_entry,
+        "agreement": r4(ev["agreement"]), "agreementFixed": r4(ev["agreementFixed"]),
+        "ratio": {"studentToTeacherParams": r4(nets.params(student) / nets.params(teacher)),
+                  "accuracyGapPoints": round((t_acc - s_acc) * 100, 2),
+                  "accuracyGapPointsFixed": round((t_acc - f_acc) * 100, 2)},
+        "targets": targets(cfg, teacher, student, ev),
+        "distillation": {"temperature": args.temperature, "alpha": args.alpha,
+                         "epochs": cfg["epochs"], "bestEpoch": best, "lr": cfg["lr"],
+                         "batch": args.batch, "augmentation": "D4 (flips, 90-degree rotations)",
+                         "teacherTargets": "precomputed on all 8 D4 views of train",
+                         "selection": "best validation balanced accuracy per stage",
+                         "classWeights": "inverse train frequency"},
+        "quantization": {"precision": fp.name, "rounding": "TRN", "overflow": "SAT in QAT",
+                         "quantised": "input, weights, biases, every layer output",
+                         "accumulator": "exact; output floored once per layer",
+                         "weightsSnapped": True,
+                         "activationMaxAbs": {k: round(v, 3) for k, v in ev["ranges"].items()},
+                         "saturates": any(v > fp.hi for v in ev["ranges"].values())},
+        "onnx": onnx_info,
+        "input": meta["input"], "preprocessing": meta["preprocessing"], "source": meta["source"],
+        "seed": args.seed, "trainSeconds": round(seconds),
+        "reproduce": f"make models MODELS={args.task}",
+    }
+
+
+def run(args):
+    start = time.time()
+    seed_everything(args.seed)
+    cfg = resolve(args)
+    meta, splits = data.load(args.data, args.task)
+    if tuple(meta["input"]["shape"]) != cfg["input"]:
+        raise data.DataError(f"meta.json input shape {meta['input']['shape']}, task "
+                             f"{args.task} expects {list(cfg['input'])}")
+    labels = meta["labels"]
+    missing = [lab for lab in cfg["recall_min"] if lab not in labels]
+    if missing:
+        raise data.DataError(f"labels {labels} lack {missing}, which the targets need")
+    fp = FixedPoint(args.int_bits, args.frac_bits)
+    weights = data.class_weights(splits["train"][1], len(labels))
+    teacher, student = build(cfg, meta, args.seed)
+    print_plan(args, cfg, meta, splits, teacher, student, weights, fp)
+
+    best = {}
+    teacher, best["teacher"], _ = train_teacher(args, cfg, teacher, splits, labels, weights)
+    t_logits = teacher_view_logits(teacher, splits["train"][0])
+    student, best["student"], _ = train_student(args, cfg, student, student, splits, labels,
+                                                weights, t_logits, "student")
+    if cfg["epochs"]["qat"] > 0:
+        student, best["qat"], _ = train_student(
+            args, cfg, student, lambda x: fixed_forward(student, x, fp), splits, labels,
+            weights, t_logits, "qat")
+    snap_(student, fp)
+
+    ev = evaluate(teacher, student, fp, splits["test"], labels)
+    os.makedirs(args.out, exist_ok=True)
+    onnx_info = export_and_check(args.out, teacher, student, cfg, labels, fp, splits["test"][0])
+    result = card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, time.time() - start)
+    card_path = os.path.join(args.out, "card.json")
+    with open(card_path + ".tmp", "w") as f:
+        json.dump(result, f, indent=2)
+        f.write("\n")
+    os.replace(card_path + ".tmp", card_path)
+    summary(result, args.out)
+
+
+def summary(c, out_dir):
+    t, s = c["teacher"], c["student"]
+    print(f"teacher {t['params']:,} params acc {t['accuracy']} bal {t['balancedAccuracy']}")
+    print(f"student {s['params']:,} params acc {s['accuracy']} bal {s['balancedAccuracy']} "
+          f"fixed {s['fixedAccuracyEmulated']} agreement {c['agreement']} recall {s['recall']}")
+    for name, tg in c["targets"].items():
+        if name != "allMet":
+            print(f"target {name}: value {tg['value']} met {tg['met']} missBy {tg['missBy']}")
+    print(f"wrote {out_dir}/teacher.onnx, student.onnx, card.json in {c['trainSeconds']}s",
+          flush=True)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        run(args)
+    except (UsageError, data.DataError, onnx_check.OnnxError) as e:
+        print(f"distill: {type(e).__name__}: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Training loops (teacher, distilled student, QAT) and metrics.
+
+Every loop draws its shuffling and augmentation from the generator it is
+given, so a stage is reproducible on its own whatever ran before it.
+"""
+
+import copy
+import math
+import time
+
+import torch
+import torch.nn.functional as F
+
+import data
+
+EVAL_BATCH = 512  # images per forward pass when only evaluating
+
+
+def metrics(pred, y, labels):
+    """Accuracy, balanced accuracy and per-class recall (None when a class is absent)."""
+    recall = {}
+    for i, name in enumerate(labels):
+        mask = y == i
+        recall[name] = float((pred[mask] == i).float().mean()) if mask.any() else None
+    present = [r for r in recall.values() if r is not None]
+    return {"accuracy": float((pred == y).float().mean()),
+            "balancedAccuracy": sum(present) / len(present),
+            "recall": recall}
+
+
+@torch.no_grad()
+def logits_of(forward, x, view=0):
+    """Logits of `forward` over x (optionally one D4 view), in eval batches."""
+    outs = [forward(data.d4(x[i:i + EVAL_BATCH], view)) for i in range(0, len(x), EVAL_BATCH)]
+    return torch.cat(outs)
+
+
+def _cosine(opt, base_lr, step, total):
+    for group in opt.param_groups:
+        group["lr"] = 0.5 * base_lr * (1 + math.cos(math.pi * step / total))
+
+
+def fit(name, model, forward, loss_fn, train_x, val, labels, epochs, lr, batch, gen,
+        weight_decay=0.0):
+    """Generic loop: D4-augmented minibatches, cosine LR, keep the best epoch.
+
+    `loss_fn(out, idx, views)` gets the model output on the augmented batch,
+    the batch's row indices and the view of each row. The best epoch is the
+    one with the highest validation balanced accuracy (BCCD is imbalanced, so
+    plain accuracy would favour a model that ignores WBC). Returns
+    (model with best weights, best epoch, best val metrics).
+    """
+    assert epochs >= 1
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    n = len(train_x)
+    steps_total, step = epochs * math.ceil(n / batch), 0
+    best = (-1.0, 0, None, None)
+    start = time.time()
+    for epoch in range(1, epochs + 1):
+        model.train()
+        loss_sum = 0.0
+        for idx in data.batches(n, batch, gen):
+            views = torch.randint(0, data.VIEWS, (len(idx),), generator=gen)
+            _cosine(opt, lr, step, steps_total)
+            loss = loss_fn(forward(data.d4_each(train_x[idx], views)), idx, views)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += float(loss) * len(idx)
+            step += 1
+        model.eval()
+        val_m = metrics(logits_of(forward, val[0]).argmax(1), val[1], labels)
+        elapsed = time.time() - start
+        marker = ""
+        if val_m["balancedAccuracy"] > best[0]:
+            best = (val_m["balancedAccuracy"], epoch, copy.deepcopy(model.state_dict()), val_m)
+            marker = " *"
+        print(f"[{name}] epoch {epoch}/{epochs} loss {loss_sum / n:.4f} "
+              f"val acc {val_m['accuracy']:.4f} bal {val_m['balancedAccuracy']:.4f} "
+              f"{elapsed:.1f}s eta {elapsed / epoch * (epochs - epoch):.0f}s{marker}",
+              flush=True)
+    model.load_state_dict(best[2])
+    model.eval()
+    return model, best[1], best[3]
+
+
+def kd_loss(student_logits, teacher_logits, y, weights, temperature, alpha):
+    """alpha * T^2 * KL(teacher_T || student_T) + (1 - alpha) * weighted CE."""
+    t = temperature
+    kl = F.kl_div(F.log_softmax(student_logits / t, dim=1),
+                  F.softmax(teacher_logits / t, dim=1), reduction="batchmean")
+    ce = F.cross_entropy(student_logits, y, weight=weights)
+    return alpha * t * t * kl + (1 - alpha) * ce

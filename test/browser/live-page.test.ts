@@ -1,0 +1,111 @@
+/**
+ * The dashboard in a real browser: the built page (ui/dist) served by the real server, fed by
+ * a fake daemon view, read back through the elements' data-testid attributes.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PrometheusExporter } from '../../host/src/metrics/prometheus.js';
+import { startHttpServer, type HttpServer } from '../../host/src/server/http.js';
+import { createFakeView, fakeLatency, fakeTrigger, type FakeView } from '../../host/src/server/testing.js';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const uiDir = join(repoRoot, 'ui', 'dist');
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--no-first-run', '--disable-quic',
+];
+
+/** The frames counter as a number ("12,345" -> 12345); NaN while it shows no value. */
+async function framesShown(page: Page): Promise<number> {
+  return Number((await page.getByTestId('frames').textContent())?.replaceAll(',', ''));
+}
+
+describe('live dashboard page', () => {
+  let view: FakeView;
+  let server: HttpServer;
+  let browser: Browser;
+  let page: Page;
+  const pageProblems: string[] = [];
+
+  function serve(port: number) {
+    return startHttpServer({ view, port, uiDir, metrics: new PrometheusExporter(() => view.snapshot(), { defaultMetrics: false }), logger: false });
+  }
+
+  beforeAll(async () => {
+    if (!existsSync(join(uiDir, 'index.html'))) {
+      await build({ configFile: join(repoRoot, 'ui', 'vite.config.ts'), logLevel: 'warn' });
+    }
+    view = createFakeView({ e2eUs: { ...fakeLatency(10), p99: 24.7 } });
+    // Every snapshot the server takes (hello and the 500 ms timer) shows more frames.
+    const snapshot = view.snapshot;
+    view.snapshot = () => {
+      view.current.frames += 1234;
+      view.current.atMs += 500;
+      return snapshot();
+    };
+    server = await serve(0);
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    page = await browser.newPage();
+    page.on('pageerror', (err) => pageProblems.push(`pageerror: ${err.message}`));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') pageProblems.push(`console: ${msg.text()}`);
+    });
+    page.on('requestfailed', (req) => pageProblems.push(`request failed: ${req.url()}`));
+    await page.goto(server.url);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('connects and shows the pipeline identity', async () => {
+    await expect.poll(() => page.getByTestId('conn').textContent(), { timeout: 10_000 }).toBe('live');
+    expect(await page.getByTestId('pipeline').textContent()).toBe('cells-demo');
+    expect(await page.getByTestId('backend').textContent()).toBe('sim');
+    expect(await page.getByTestId('model').textContent()).toBe('cells-student-v1');
+  });
+
+  it('shows the frames counter rising over time', async () => {
+    await expect.poll(() => framesShown(page), { timeout: 5_000 }).toBeGreaterThan(0);
+    const first = await framesShown(page);
+    await expect.poll(() => framesShown(page), { timeout: 5_000 }).toBeGreaterThan(first);
+    expect(await page.getByTestId('fps').textContent()).toBe('2,000');
+  });
+
+  it('shows e2e latency quantiles in microseconds', async () => {
+    expect(await page.getByTestId('e2e-p50').textContent()).toBe('10.0');
+    expect(await page.getByTestId('e2e-p99').textContent()).toBe('24.7');
+    expect(await page.getByTestId('e2e-p999').textContent()).toBe('30.0');
+    expect(await page.getByTestId('decode-p99').textContent()).toBe('2.0');
+    expect(await page.getByTestId('late').textContent()).toBe('3');
+    expect(await page.getByTestId('dropped').textContent()).toBe('2');
+  });
+
+  it('lists the latest triggers, newest first, as text', async () => {
+    view.emitTriggers([fakeTrigger(41), fakeTrigger(42, { label: '<img src=x onerror=alert(1)>', score: 0.5, e2eUs: 19.25 })]);
+    const rows = page.getByTestId('trigger-list').locator('tr');
+    await expect.poll(() => rows.count(), { timeout: 5_000 }).toBe(2);
+    expect(await rows.first().locator('td').allTextContents()).toEqual(['42', '<img src=x onerror=alert(1)>', '0.500', '19.3']);
+    expect(await page.locator('[data-testid="trigger-list"] img').count()).toBe(0);
+  });
+
+  it('shows the link down and reconnects when the daemon comes back', async () => {
+    const port = server.port;
+    await server.close();
+    await expect.poll(() => page.getByTestId('conn').getAttribute('data-state'), { timeout: 5_000 }).toBe('waiting');
+    const before = await framesShown(page);
+    server = await serve(port);
+    await expect.poll(() => page.getByTestId('conn').textContent(), { timeout: 15_000 }).toBe('live');
+    await expect.poll(() => framesShown(page), { timeout: 5_000 }).toBeGreaterThan(before);
+  });
+
+  it('loaded with no errors, CSP violations or failed requests', () => {
+    // A refused reconnect while the daemon was down is expected; anything else is not.
+    expect(pageProblems.filter((p) => !p.includes('WebSocket connection'))).toEqual([]);
+  });
+});
