@@ -63,7 +63,7 @@ export interface LymphocyteClassParams {
 export const LYMPHOCYTE_CLASS_PARAMS: readonly LymphocyteClassParams[] = [
   {
     diameterPxMean: 25.5, diameterPxSd: 1.8, ncRatioMean: 0.82, ncRatioSd: 0.035,
-    chromatinGrainMean: 0.75, chromatinGrainSd: 0.15, chromatinContrastMean: 0.1,
+    chromatinGrainMean: 0.8, chromatinGrainSd: 0.15, chromatinContrastMean: 0.1,
     chromatinContrastSd: 0.02, granularityMean: 0.008, granularitySd: 0.01,
   },
   {
@@ -73,8 +73,8 @@ export const LYMPHOCYTE_CLASS_PARAMS: readonly LymphocyteClassParams[] = [
   },
   {
     diameterPxMean: 21, diameterPxSd: 1.8, ncRatioMean: 0.78, ncRatioSd: 0.035,
-    chromatinGrainMean: 0.35, chromatinGrainSd: 0.15, chromatinContrastMean: 0.07,
-    chromatinContrastSd: 0.02, granularityMean: 0.04, granularitySd: 0.01,
+    chromatinGrainMean: 0.3, chromatinGrainSd: 0.15, chromatinContrastMean: 0.07,
+    chromatinContrastSd: 0.02, granularityMean: 0.045, granularitySd: 0.01,
   },
 ];
 
@@ -90,7 +90,7 @@ export const lymphocyteNuisance = {
   aspectSd: 0.06,
   aspectMax: 1.2,
   /** Signed defocus d ~ N(0, sd) clipped to +-1; + is above focus. */
-  defocusSd: 0.45,
+  defocusSd: 0.4,
   /** Box-blur radius at |d| = 1 (rounded per frame; two passes). */
   blurPxPerDefocus: 2,
   cytoplasmAbsorbMean: 0.06,

@@ -84,7 +84,7 @@ export class TriggerPolicy {
     if (bestTarget < 0 || probs[bestTarget] < this.threshold) return;
     slot.score = probs[bestTarget];
     slot.predicted = bestTarget;
-    if (nowNs - this.lastTriggerNs < this.holdoffNs) {
+    if (this.holdoffNs > 0 && nowNs - this.lastTriggerNs < this.holdoffNs) {
       this.counters.suppressedHoldoff++;
       return;
     }
@@ -100,6 +100,9 @@ export class TriggerPolicy {
 
   private refill(nowNs: number): void {
     if (Number.isNaN(this.lastRefillNs)) this.lastRefillNs = nowNs;
+    // Frames reach the policy in order, but their stamps need not be monotonic across slots
+    // of different sources: a stamp earlier than the last refill adds nothing.
+    if (nowNs <= this.lastRefillNs) return;
     const t = this.tokens + (nowNs - this.lastRefillNs) * this.ratePerNs;
     this.tokens = t > this.burst ? this.burst : t;
     this.lastRefillNs = nowNs;

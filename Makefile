@@ -1,0 +1,73 @@
+# hairtrigger — the two commands are `make run` and `make test`; each installs what it needs.
+SHELL := /bin/bash
+NODE_BIN := node_modules/.bin
+APT_STAMP := node_modules/.apt-stamp
+PY := /usr/bin/python3
+MODELS ?= cells-bccd cells-lymphocyte
+CONFIG ?= host/configs/default.yaml
+
+.PHONY: run test bench models ui build typecheck deps apt-test apt-models clean recordings help
+
+help:
+	@echo "make run    - install, build, replay the bundled cell capture, dashboard on http://127.0.0.1:8080"
+	@echo "make test   - install, build and run every test suite"
+	@echo "make bench  - latency/throughput benchmarks -> bench/results/latest.{json,md}"
+	@echo "make models - rebuild datasets and retrain the distilled students (needs python3-torch; ~30 min)"
+
+# Node dependencies, from the committed lock file.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.package-lock.json
+
+# Debian packages the browser tests need; installed only when missing.
+apt-test:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  echo "installing chromium (browser tests)"; \
+	  apt-get update && apt-get install -y --no-install-recommends chromium; \
+	fi
+
+apt-models:
+	@if ! $(PY) -c 'import torch, numpy' >/dev/null 2>&1; then \
+	  echo "installing python3-torch and python3-numpy (training only)"; \
+	  apt-get update && apt-get install -y --no-install-recommends python3-torch python3-numpy; \
+	fi
+
+build: deps
+	$(NODE_BIN)/tsc -p tsconfig.build.json
+	$(NODE_BIN)/vite build --config ui/vite.config.ts --logLevel warn
+
+ui: deps
+	$(NODE_BIN)/vite build --config ui/vite.config.ts
+
+typecheck: deps
+	$(NODE_BIN)/tsc -p tsconfig.json --noEmit
+	$(NODE_BIN)/tsc -p ui/tsconfig.json --noEmit
+
+run: build
+	node bin/hairtrigger.js run --config $(CONFIG)
+
+test: build apt-test typecheck
+	$(NODE_BIN)/vitest run --reporter=default --reporter=json --outputFile=.vitest-report.json
+
+bench: build
+	node --expose-gc build/bench/run.js
+
+# Datasets (TypeScript preprocessing) -> distillation (PyTorch) -> models/zoo, plus the
+# bundled recordings under sim/recordings. Reproduces the committed files.
+models: build apt-models
+	@for m in $(MODELS); do \
+	  set -e; \
+	  node bin/hairtrigger.js dataset --task $$m --out models/data/$$m > models/data-$$m.json; rm -f models/data-$$m.json; \
+	  $(PY) models/train/distill.py --task $$m --data models/data/$$m --out models/zoo/$$m; \
+	done
+	$(MAKE) recordings
+
+recordings: build
+	node bin/hairtrigger.js dataset --task cells-bccd --out models/data/cells-bccd >/dev/null
+	cp models/data/cells-bccd/test.arrows sim/recordings/cells-bccd-test.arrows
+	node bin/hairtrigger.js gen --frames 1000 --seed 42 --out sim/recordings/cells-lymphocyte-1k.arrows
+
+clean:
+	rm -rf build ui/dist hls/build .vitest-report.json

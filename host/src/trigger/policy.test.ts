@@ -1,0 +1,119 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../core/errors.js';
+import { FrameRing, STAMP, STAMP_INGEST } from '../core/frame.js';
+import { softmax, TriggerPolicy, triggerConfigSchema } from './policy.js';
+
+const LABELS = ['RBC', 'WBC', 'Platelets'];
+
+/** A frame: arrival time, time spent before the policy, and logits. */
+const frameArb = fc.record({
+  gapNs: fc.integer({ min: 0, max: 2_000_000 }),
+  delayNs: fc.integer({ min: 0, max: 3_000_000 }),
+  logits: fc.tuple(fc.float({ min: -8, max: 8, noNaN: true }), fc.float({ min: -8, max: 8, noNaN: true }), fc.float({ min: -8, max: 8, noNaN: true })),
+});
+
+const cfgArb = fc.record({
+  threshold: fc.double({ min: 0, max: 1, noNaN: true }),
+  holdoffUs: fc.integer({ min: 0, max: 500 }),
+  maxRatePerS: fc.integer({ min: 1, max: 100_000 }),
+  burst: fc.integer({ min: 1, max: 5 }),
+  budgetUs: fc.integer({ min: 1, max: 2000 }),
+});
+
+interface Decided {
+  atNs: number;
+  waitedNs: number;
+  late: boolean;
+  triggered: boolean;
+  pTarget: number;
+}
+
+function replay(cfg: { threshold: number; holdoffUs: number; maxRatePerS: number; burst: number; budgetUs: number }, frames: { gapNs: number; delayNs: number; logits: [number, number, number] }[]): Decided[] {
+  const { budgetUs, ...trigger } = cfg;
+  const policy = new TriggerPolicy(triggerConfigSchema.parse({ targets: ['WBC'], ...trigger }), LABELS, budgetUs);
+  const ring = new FrameRing(1, 3, 4);
+  let t = 1e9;
+  let policyNs = 0;
+  return frames.map((f) => {
+    t += f.gapNs;
+    // Frames reach the policy one after another: its clock never goes back.
+    policyNs = Math.max(policyNs, t + f.delayNs);
+    const slot = ring.acquire();
+    slot.stampsNs[STAMP_INGEST] = t;
+    slot.stampsNs[STAMP.infer] = policyNs;
+    slot.logits.set(f.logits);
+    policy.decide(slot);
+    return { atNs: policyNs, waitedNs: policyNs - t, late: slot.late, triggered: slot.triggered, pTarget: slot.probs[1] };
+  });
+}
+
+describe('trigger policy', () => {
+  it('never triggers a frame that is past its deadline, and marks exactly those late', () => {
+    fc.assert(
+      fc.property(cfgArb, fc.array(frameArb, { maxLength: 200 }), (cfg, frames) => {
+        const out = replay(cfg, frames);
+        out.forEach((d) => {
+          expect(d.late).toBe(d.waitedNs > cfg.budgetUs * 1000);
+          if (d.late) expect(d.triggered).toBe(false);
+        });
+      }),
+    );
+  });
+
+  it('fires only at or above the threshold on a target class', () => {
+    fc.assert(
+      fc.property(cfgArb, fc.array(frameArb, { maxLength: 200 }), (cfg, frames) => {
+        for (const d of replay(cfg, frames)) if (d.triggered) expect(d.pTarget).toBeGreaterThanOrEqual(cfg.threshold);
+      }),
+    );
+  });
+
+  it('keeps the hold-off between any two triggers', () => {
+    fc.assert(
+      fc.property(cfgArb, fc.array(frameArb, { maxLength: 200 }), (cfg, frames) => {
+        const times = replay(cfg, frames).filter((d) => d.triggered).map((d) => d.atNs);
+        for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(cfg.holdoffUs * 1000);
+      }),
+    );
+  });
+
+  it('fires at most burst + rate * T triggers in any interval of length T', () => {
+    fc.assert(
+      fc.property(cfgArb, fc.array(frameArb, { maxLength: 200 }), (cfg, frames) => {
+        const times = replay({ ...cfg, holdoffUs: 0 }, frames).filter((d) => d.triggered).map((d) => d.atNs);
+        for (let i = 0; i < times.length; i++)
+          for (let j = i; j < times.length; j++) {
+            const T = (times[j] - times[i]) / 1e9;
+            expect(j - i + 1).toBeLessThanOrEqual(cfg.burst + cfg.maxRatePerS * T + 1e-6);
+          }
+      }),
+    );
+  });
+
+  it('with no hold-off and no rate limit, triggers exactly the timely frames over the threshold', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 1, noNaN: true }), fc.array(frameArb, { maxLength: 100 }), (threshold, frames) => {
+        const out = replay({ threshold, holdoffUs: 0, maxRatePerS: 1e7, burst: 1_000_000, budgetUs: 1e6 }, frames);
+        for (const d of out) expect(d.triggered).toBe(!d.late && d.pTarget >= threshold);
+      }),
+    );
+  });
+
+  it('refuses a target that is not a label, naming it and the labels', () => {
+    expect(() => new TriggerPolicy(triggerConfigSchema.parse({ targets: ['Neutrophil'] }), LABELS, 100)).toThrow(ConfigError);
+    expect(() => new TriggerPolicy(triggerConfigSchema.parse({ targets: ['Neutrophil'] }), LABELS, 100)).toThrow(/Neutrophil.*RBC, WBC, Platelets/);
+  });
+
+  it('softmax sums to one and is stable for large logits', () => {
+    fc.assert(
+      fc.property(fc.array(fc.float({ min: -1e4, max: 1e4, noNaN: true }), { minLength: 1, maxLength: 16 }), (xs) => {
+        const out = new Float32Array(xs.length);
+        softmax(Float32Array.from(xs), out);
+        const sum = out.reduce((a, b) => a + b, 0);
+        expect(sum).toBeCloseTo(1, 4);
+        for (const p of out) expect(Number.isFinite(p)).toBe(true);
+      }),
+    );
+  });
+});
