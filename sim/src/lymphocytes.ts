@@ -143,6 +143,20 @@ export interface LymphocyteGenerator {
   next(out: Uint8Array, offset?: number): number;
 }
 
+/** Slots of this frame's uniform draws. */
+const U_ = {
+  class: 0, rotation: 1, nucleusOffset: 2, nucleusAngle: 3, jitterX: 4, jitterY: 5,
+  illumination: 6, gradient: 7, gradientAngle: 8, readNoise: 9, shotGain: 10,
+  textureX: 11, textureY: 12, granuleX: 13, granuleY: 14,
+} as const;
+/** Slots of this frame's standard-normal draws. */
+const N_ = {
+  diameter: 0, ncRatio: 1, grain: 2, chromatin: 3, granularity: 4, aspect: 5,
+  cytoplasmAbsorb: 6, nucleusAbsorb: 7, defocus: 8,
+} as const;
+/** Uniforms and normals drawn per frame (even, so Box-Muller leaves no spare between frames). */
+const drawsPerFrame = 16;
+
 // Edge lookup spans: inside the membrane up to this depth the ring/step tables apply, beyond
 // it the interior is flat; outside, the halo table reaches haloOffset + 3 widths at |d| = 1.
 const edgeInRefPx = 5;
@@ -300,6 +314,10 @@ class LymphocyteGeneratorImpl implements LymphocyteGenerator {
   private readonly rimLut: Float32Array;
   private readonly nucStepLut: Float32Array;
   private readonly noiseSdLut = new Float32Array(256);
+  /** This frame's random draws, filled in one call each (see `Rng`: no boxed floats). */
+  private readonly uniforms = new Float64Array(drawsPerFrame);
+  private readonly normals = new Float64Array(drawsPerFrame);
+  private readonly noiseBits: Uint32Array;
   private readonly normalTable: Float32Array;
   private readonly fine: Float32Array;
   private readonly coarse: Float32Array;
@@ -347,6 +365,7 @@ class LymphocyteGeneratorImpl implements LymphocyteGenerator {
     this.scalePx = size / lymphocyteLimits.referenceSizePx;
     this.scene = new Float32Array(size * size);
     this.tmp = new Float32Array(size * size);
+    this.noiseBits = new Uint32Array(Math.ceil((size * size) / 2));
     const steps = lymphocyteLimits.lutStepsPerPx;
     this.edgeInPx = edgeInRefPx * this.scalePx;
     this.nucEdgePx = nucleusEdgeRefPx * this.scalePx;
@@ -384,28 +403,31 @@ class LymphocyteGeneratorImpl implements LymphocyteGenerator {
 
   /** Draws the class, its latent parameters and this frame's nuisance. */
   private drawCell(): void {
-    const rng = this.rng;
+    // A fixed number of draws per frame, whatever the class, keeps the stream's layout simple.
+    this.rng.fillUniform(this.uniforms, drawsPerFrame);
+    this.rng.fillNormal(this.normals, drawsPerFrame);
+    const U = this.uniforms;
+    const N = this.normals;
     const nu = lymphocyteNuisance;
     const s = this.scalePx;
-    const u = rng.uniform();
     let k = 0;
-    while (k < this.cum.length - 1 && u >= this.cum[k]) k++;
+    while (k < this.cum.length - 1 && U[U_.class] >= this.cum[k]) k++;
     this.cls = k;
     const p = LYMPHOCYTE_CLASS_PARAMS[k];
-    const diameterPx = clamp(p.diameterPxMean + p.diameterPxSd * rng.normal(), 12, 36) * s;
-    const nc = clamp(p.ncRatioMean + p.ncRatioSd * rng.normal(), 0.5, 0.93);
-    const grain = clamp(p.chromatinGrainMean + p.chromatinGrainSd * rng.normal(), 0, 1);
-    const chrom = Math.max(0, p.chromatinContrastMean + p.chromatinContrastSd * rng.normal());
-    this.granAmp = Math.max(0, p.granularityMean + p.granularitySd * rng.normal());
+    const diameterPx = clamp(p.diameterPxMean + p.diameterPxSd * N[N_.diameter], 12, 36) * s;
+    const nc = clamp(p.ncRatioMean + p.ncRatioSd * N[N_.ncRatio], 0.5, 0.93);
+    const grain = clamp(p.chromatinGrainMean + p.chromatinGrainSd * N[N_.grain], 0, 1);
+    const chrom = Math.max(0, p.chromatinContrastMean + p.chromatinContrastSd * N[N_.chromatin]);
+    this.granAmp = Math.max(0, p.granularityMean + p.granularitySd * N[N_.granularity]);
     // Mix fine and coarse fields at unit variance whatever the grain.
     const norm = Math.sqrt((1 - grain) ** 2 + grain ** 2);
     this.chromFine = (chrom * (1 - grain)) / norm;
     this.chromCoarse = (chrom * grain) / norm;
 
     const R = diameterPx / 2;
-    const aspect = Math.min(nu.aspectMax, 1 + Math.abs(nu.aspectSd * rng.normal()));
+    const aspect = Math.min(nu.aspectMax, 1 + Math.abs(nu.aspectSd * N[N_.aspect]));
     const sq = Math.sqrt(aspect);
-    const theta = Math.PI * rng.uniform();
+    const theta = Math.PI * U[U_.rotation];
     this.radiusPx = R;
     this.cosT = Math.cos(theta);
     this.sinT = Math.sin(theta);
@@ -415,42 +437,40 @@ class LymphocyteGeneratorImpl implements LymphocyteGenerator {
     this.nucRadiusPx = Rn;
     this.nucInvA = 1 / (Rn * sq);
     this.nucInvB = sq / Rn;
-    const off = nu.nucleusEccentricityMax * rng.uniform() * (R - Rn);
-    const phi = 2 * Math.PI * rng.uniform();
+    const off = nu.nucleusEccentricityMax * U[U_.nucleusOffset] * (R - Rn);
+    const phi = 2 * Math.PI * U[U_.nucleusAngle];
     this.nucU = off * Math.cos(phi);
     this.nucV = off * Math.sin(phi);
     const centre = (this.size - 1) / 2;
-    this.cx = centre + nu.positionJitterPx * s * (2 * rng.uniform() - 1);
-    this.cy = centre + nu.positionJitterPx * s * (2 * rng.uniform() - 1);
-
-    this.cytAbsorb = Math.max(0, nu.cytoplasmAbsorbMean + nu.cytoplasmAbsorbSd * rng.normal());
-    this.nucAbsorb = Math.max(0, nu.nucleusAbsorbMean + nu.nucleusAbsorbSd * rng.normal());
+    this.cx = centre + nu.positionJitterPx * s * (2 * U[U_.jitterX] - 1);
+    this.cy = centre + nu.positionJitterPx * s * (2 * U[U_.jitterY] - 1);
+    this.cytAbsorb = Math.max(0, nu.cytoplasmAbsorbMean + nu.cytoplasmAbsorbSd * N[N_.cytoplasmAbsorb]);
+    this.nucAbsorb = Math.max(0, nu.nucleusAbsorbMean + nu.nucleusAbsorbSd * N[N_.nucleusAbsorb]);
     this.drawNuisance();
   }
 
   /** Focus, illumination, noise and texture placement: the same law for every class. */
   private drawNuisance(): void {
-    const rng = this.rng;
+    const U = this.uniforms;
     const nu = lymphocyteNuisance;
-    const d = clamp(nu.defocusSd * rng.normal(), -1, 1);
+    const d = clamp(nu.defocusSd * this.normals[N_.defocus], -1, 1);
     this.defocus = d;
     this.blurPx = Math.round(Math.abs(d) * nu.blurPxPerDefocus * this.scalePx);
     this.lensAmp = nu.lensPerDefocus * d;
-    this.illum = nu.illuminationMin + (nu.illuminationMax - nu.illuminationMin) * rng.uniform();
-    const g = nu.illuminationGradientMax * rng.uniform();
-    const psi = 2 * Math.PI * rng.uniform();
+    this.illum = nu.illuminationMin + (nu.illuminationMax - nu.illuminationMin) * U[U_.illumination];
+    const g = nu.illuminationGradientMax * U[U_.gradient];
+    const psi = 2 * Math.PI * U[U_.gradientAngle];
     this.gradX = (this.illum * g * Math.cos(psi)) / this.size;
     this.gradY = (this.illum * g * Math.sin(psi)) / this.size;
-    const read = nu.readNoiseMin + (nu.readNoiseMax - nu.readNoiseMin) * rng.uniform();
-    const gain = nu.shotGainMin + (nu.shotGainMax - nu.shotGainMin) * rng.uniform();
+    const read = nu.readNoiseMin + (nu.readNoiseMax - nu.readNoiseMin) * U[U_.readNoise];
+    const gain = nu.shotGainMin + (nu.shotGainMax - nu.shotGainMin) * U[U_.shotGain];
     for (let v = 0; v < 256; v++) this.noiseSdLut[v] = Math.sqrt(read * read + gain * v);
-    const mask = this.texSide - 1;
-    const t = rng.uint32();
-    const gr = rng.uint32();
-    this.texOx = t & mask;
-    this.texOy = (t >>> 16) & mask;
-    this.granOx = gr & mask;
-    this.granOy = (gr >>> 16) & mask;
+    const side = this.texSide;
+    this.texOx = Math.floor(U[U_.textureX] * side);
+    this.texOy = Math.floor(U[U_.textureY] * side);
+    this.granOx = Math.floor(U[U_.granuleX] * side);
+    this.granOy = Math.floor(U[U_.granuleY] * side);
+    this.rng.fillUint32(this.noiseBits, this.noiseBits.length);
   }
 
   /** Tabulates membrane step, rim (ring + halo) and nuclear step for this frame's focus. */
@@ -553,7 +573,7 @@ class LymphocyteGeneratorImpl implements LymphocyteGenerator {
     const scene = this.scene;
     const table = this.normalTable;
     const sdLut = this.noiseSdLut;
-    const rng = this.rng;
+    const noiseBits = this.noiseBits;
     const centre = (size - 1) / 2;
     let bits = 0;
     let i = 0;
@@ -562,7 +582,7 @@ class LymphocyteGeneratorImpl implements LymphocyteGenerator {
       for (let x = 0; x < size; x++, i++) {
         let n: number;
         if ((i & 1) === 0) {
-          bits = rng.uint32();
+          bits = noiseBits[i >>> 1];
           n = table[bits & 0xffff];
         } else {
           n = table[bits >>> 16];

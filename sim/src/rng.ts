@@ -3,8 +3,10 @@ import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
 import { assert } from '../../host/src/core/assert.js';
 
 /**
- * A seeded source of random numbers for simulations. Mutable and allocation-free per draw, so
- * it can sit on a hot path (a live generator renders thousands of frames a second).
+ * A seeded source of random numbers for simulations. Mutable, and nothing it does per draw
+ * allocates. Hot paths use the `fill*` forms: V8 boxes a float returned from a call it did
+ * not inline (a 16-byte heap number per draw), while a float written into a typed array is
+ * never boxed, whatever the optimiser decides.
  */
 export interface Rng {
   /** Next raw 32 bits as an unsigned integer in [0, 2^32). */
@@ -13,6 +15,12 @@ export interface Rng {
   uniform(): number;
   /** Standard normal (Box-Muller; the second value of each pair is kept for the next call). */
   normal(): number;
+  /** Writes `count` raw 32-bit draws into `out[0 .. count)`. */
+  fillUint32(out: Uint32Array, count: number): void;
+  /** Writes `count` uniforms in [0, 1) into `out[0 .. count)`. */
+  fillUniform(out: Float64Array, count: number): void;
+  /** Writes `count` standard normals into `out[0 .. count)`. */
+  fillNormal(out: Float64Array, count: number): void;
 }
 
 const twoPow32 = 4_294_967_296;
@@ -69,6 +77,23 @@ class XoroshiroRng implements Rng {
     this.spare = r * Math.sin(theta);
     this.hasSpare = true;
     return r * Math.cos(theta);
+  }
+
+  fillUint32(out: Uint32Array, count: number): void {
+    assert(count <= out.length, 'fillUint32 count exceeds the buffer');
+    const gen = this.gen;
+    for (let i = 0; i < count; i++) out[i] = gen.next();
+  }
+
+  fillUniform(out: Float64Array, count: number): void {
+    assert(count <= out.length, 'fillUniform count exceeds the buffer');
+    const gen = this.gen;
+    for (let i = 0; i < count; i++) out[i] = (gen.next() >>> 0) / twoPow32;
+  }
+
+  fillNormal(out: Float64Array, count: number): void {
+    assert(count <= out.length, 'fillNormal count exceeds the buffer');
+    for (let i = 0; i < count; i++) out[i] = this.normal();
   }
 }
 

@@ -1,4 +1,5 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
 import { once } from 'node:events';
 import { Field, Float32, Float64, Int16, Int64, makeData, RecordBatch, RecordBatchStreamWriter, Schema, Struct, Utf8, vectorFromArray } from 'apache-arrow';
 import { SinkError } from '../core/errors.js';
@@ -76,6 +77,7 @@ export class TriggerLog {
   }
 
   private open(path: string): WriteStream {
+    mkdirSync(dirname(path), { recursive: true });
     const s = createWriteStream(path, { flags: 'a' });
     s.on('error', (err) => this.onError(new SinkError(path, `trigger log write failed: ${err.message}`, { cause: err })));
     return s;
@@ -94,6 +96,7 @@ export class TriggerLog {
       ],
       new Map([['hairtrigger.labels', JSON.stringify(this.labels)]]),
     );
+    mkdirSync(dirname(path), { recursive: true });
     const file = createWriteStream(path);
     file.on('error', (err) => this.onError(new SinkError(path, `Arrow trigger log write failed: ${err.message}`, { cause: err })));
     const writer = new RecordBatchStreamWriter();

@@ -1,0 +1,67 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
+import { describe, expect, it } from 'vitest';
+import { lymphocyteCapture, REPO, tempDir, ZOO } from '../support/fixtures.js';
+
+const BIN = join(REPO, 'bin', 'hairtrigger.js');
+
+/** Runs the CLI until its stderr matches `ready`, then sends `signal`; resolves on exit. */
+function runUntil(args: string[], ready: RegExp, signal: NodeJS.Signals): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.stdout.on('data', (b) => (stdout += b));
+    child.stderr.on('data', (b) => {
+      stderr += b;
+      if (!sent && ready.test(stderr)) {
+        sent = true;
+        child.kill(signal);
+      }
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('the CLI', () => {
+  it('prints help', async () => {
+    const r = await runUntil(['--help'], /$^/, 'SIGINT');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/run.*replay.*record.*gen/s);
+  });
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`flushes every trigger to both logs on ${signal} during a looping real-time replay`, async () => {
+      const dir = tempDir('sig');
+      const capture = await lymphocyteCapture(dir, 500);
+      const jsonl = join(dir, 't.jsonl');
+      const arrow = join(dir, 't.arrows');
+      const r = await runUntil(
+        ['replay', capture, '--model', join(ZOO, 'cells-lymphocyte'), '--pacing', 'x4', '--loop', '--targets', 'B', '--jsonl', jsonl, '--arrow', arrow],
+        /frames [1-9]\d{3,} .*triggers [1-9]/,
+        signal,
+      );
+      expect(r.stderr).toMatch(new RegExp(`stopped \\(${signal}\\)`));
+      expect(r.code).toBe(0);
+      const snap = JSON.parse(r.stdout) as { triggers: number; frames: number };
+      expect(snap.triggers).toBeGreaterThan(0);
+      const lines = readFileSync(jsonl, 'utf8').trim().split('\n');
+      expect(lines.length).toBe(snap.triggers);
+      expect(tableFromIPC(readFileSync(arrow)).numRows).toBe(snap.triggers);
+    });
+  }
+
+  it('exits 2 with the typed error for a bad config', async () => {
+    const r = await runUntil(['run', '--config', join(REPO, 'package.json')], /$^/, 'SIGINT');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/E_CONFIG at .*package\.json/);
+  });
+});

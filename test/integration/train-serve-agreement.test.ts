@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadOnnxBackend } from '../../host/src/backends/onnx.js';
+import { readCapture } from '../../host/src/capture/arrow-capture.js';
+import { decodeNpy } from '../../host/src/datasets/npy.js';
+import { datasetFor, exportDataset, preprocessFor } from '../../host/src/datasets/export.js';
+import { readModelCard } from '../../host/src/model/card.js';
+import { createPreprocessor } from '../../host/src/preprocess/image.js';
+import { SHARED, tempDir, ZOO } from '../support/fixtures.js';
+
+/**
+ * Training and serving cannot disagree: the tensors the recipe trained on, the spec in the
+ * committed model card, and what the daemon computes online from a capture are one and the
+ * same, and the committed student scores the card's accuracy on the daemon's own tensors.
+ */
+for (const task of ['cells-bccd', 'cells-lymphocyte'] as const) {
+  describe(`${task}: training tensors and online preprocessing`, () => {
+    const card = readModelCard(join(ZOO, task));
+    const out = tempDir(`agree-${task}`);
+    const ds = datasetFor(task, join(SHARED, 'cells', 'bccd'));
+
+    it('the card holds the preprocessing the dataset gives (same frames, same statistics)', () => {
+      expect(card.preprocessing).toEqual(preprocessFor(ds));
+      const raw = card.raw as { dataset: Record<string, number> };
+      expect(raw.dataset).toEqual({ train: ds.splits.train.count, val: ds.splits.val.count, test: ds.splits.test.count });
+    });
+
+    it('the exported test tensor equals, bit for bit, the daemon preprocessing of the test capture', async () => {
+      await exportDataset(ds, out);
+      const x = decodeNpy(readFileSync(join(out, 'test_x.npy')));
+      const y = decodeNpy(readFileSync(join(out, 'test_y.npy')));
+      const cap = readCapture(join(out, 'test.arrows'));
+      const pre = createPreprocessor(card.preprocessing);
+      expect(x.shape).toEqual([cap.count, ...card.inputShape]);
+      const online = new Float32Array(pre.inputElements);
+      for (let i = 0; i < cap.count; i++) {
+        pre.run(cap.frames, cap.offsets[i], online);
+        const row = (x.data as Float32Array).subarray(i * pre.inputElements, (i + 1) * pre.inputElements);
+        expect(Buffer.from(online.buffer).equals(Buffer.from(row.buffer, row.byteOffset, row.byteLength))).toBe(true);
+        expect(Number((y.data as BigInt64Array)[i])).toBe(cap.labels[i]);
+      }
+    });
+
+    it("the student scores the card's test accuracy on the daemon's online tensors", async () => {
+      const cap = readCapture(join(out, 'test.arrows'));
+      const pre = createPreprocessor(card.preprocessing);
+      const b = await loadOnnxBackend({ path: join(card.dir, 'student.onnx'), inputShape: card.inputShape, classes: card.labels.length });
+      const x = new Float32Array(pre.inputElements);
+      const logits = new Float32Array(card.labels.length);
+      let correct = 0;
+      for (let i = 0; i < cap.count; i++) {
+        pre.run(cap.frames, cap.offsets[i], x);
+        b.predict(x, logits);
+        let best = 0;
+        for (let k = 1; k < logits.length; k++) if (logits[k] > logits[best]) best = k;
+        if (best === cap.labels[i]) correct++;
+      }
+      await b.close();
+      const student = (card.raw as { student: { accuracy: number } }).student;
+      // PyTorch and onnxruntime may order float sums differently: allow two borderline frames.
+      expect(Math.abs(correct / cap.count - student.accuracy)).toBeLessThanOrEqual(2 / cap.count + 5e-5);
+    });
+  });
+}
