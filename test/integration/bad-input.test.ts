@@ -100,7 +100,7 @@ describe('bad input is counted, named, and never stops the other frames', () => 
     const model = modelCopy('cells-lymphocyte', dir);
     copyFileSync(join(SHARED, 'models', 'hls4ml-examples', 'three_layer_keras.onnx'), join(model, 'student.onnx'));
     const capture = await lymphocyteCapture(dir, 10);
-    await expect(createDaemon(replayConfig(model, capture), deps)).rejects.toThrow(/has shape \[N, 16\], the pipeline feeds \[1, 1, 48, 48\]/);
+    await expect(createDaemon(replayConfig(model, capture), deps)).rejects.toThrow(/has shape \[1, 16\], the pipeline feeds \[1, 1, 48, 48\]/);
   });
 
   it('a config with an unknown key is refused with a ConfigError naming the key and the allowed ones', () => {

@@ -35,7 +35,7 @@ describe('onnx backend refuses models that do not fit', () => {
 
   it('names the output shape when the class count differs', async () => {
     const path = join(REPO, '..', 'shared', 'data', 'models', 'hls4ml-examples', 'three_layer_keras.onnx');
-    await expect(loadOnnxBackend({ path, inputShape: [16], classes: 3 })).rejects.toThrow(/output .* has shape \[N, 5\], the pipeline expects \[1, 3\]/);
+    await expect(loadOnnxBackend({ path, inputShape: [16], classes: 3 })).rejects.toThrow(/output .* has shape \[1, 5\], the pipeline expects \[1, 3\]/);
     const b = await loadOnnxBackend({ path, inputShape: [16], classes: 5 });
     expect(b.info().outputs).toBe(5);
     await b.close();
