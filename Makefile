@@ -6,7 +6,7 @@ PY := /usr/bin/python3
 MODELS ?= cells-bccd cells-lymphocyte
 CONFIG ?= host/configs/default.yaml
 
-.PHONY: run test bench models ui build typecheck deps apt-test apt-models clean recordings help
+.PHONY: run test bench models ui build typecheck deps apt-test apt-models clean recordings help addon
 
 help:
 	@echo "make run    - install, build, replay the bundled cell capture, dashboard on http://127.0.0.1:8080"
@@ -34,7 +34,15 @@ apt-models:
 	  apt-get update && apt-get install -y --no-install-recommends python3-torch python3-numpy; \
 	fi
 
-build: deps
+ADDON := host/native/build/Release/hairtrigger_native.node
+
+# The native addon (node-gyp; Node's headers are in /usr/include/node, nothing is downloaded).
+$(ADDON): host/native/binding.gyp $(wildcard host/native/src/*) node_modules/.package-lock.json
+	cd host/native && ../../$(NODE_BIN)/node-gyp rebuild --nodedir=$${NODE_DIR:-/usr} >/dev/null
+
+addon: $(ADDON)
+
+build: deps $(ADDON)
 	$(NODE_BIN)/tsc -p tsconfig.build.json
 	$(NODE_BIN)/vite build --config ui/vite.config.ts --logLevel warn
 
@@ -70,4 +78,4 @@ recordings: build
 	node bin/hairtrigger.js gen --frames 1000 --seed 42 --out sim/recordings/cells-lymphocyte-1k.arrows
 
 clean:
-	rm -rf build ui/dist hls/build .vitest-report.json
+	rm -rf build ui/dist hls/build host/native/build .vitest-report.json

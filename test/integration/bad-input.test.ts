@@ -5,13 +5,13 @@ import { CaptureWriter } from '../../host/src/capture/arrow-capture.js';
 import { loadConfigFile, validateConfig } from '../../host/src/config/schema.js';
 import { CaptureFormatError, ConfigError, ModelError } from '../../host/src/core/errors.js';
 import { createDaemon } from '../../host/src/daemon.js';
-import { monotonicClock } from '../../host/src/core/clock.js';
+import { systemClock } from '../../host/src/native/addon.js';
 import { realTimers } from '../../host/src/sources/source.js';
 import { lymphocyteCapture, modelCopy, REPO, replayConfig, runToEnd, SHARED, tempDir, ZOO } from '../support/fixtures.js';
 
 const dir = tempDir('bad');
 const LYMPH = join(ZOO, 'cells-lymphocyte');
-const deps = { clock: monotonicClock, timers: realTimers, log: () => {}, baseDir: REPO };
+const deps = { clock: systemClock(), timers: realTimers, log: () => {}, baseDir: REPO };
 
 describe('bad input is counted, named, and never stops the other frames', () => {
   it('frames of the wrong length and labels out of range are dropped as E_FRAME_SHAPE; the rest are classified', async () => {

@@ -8,7 +8,7 @@ import { writeCapture } from '../../host/src/datasets/export.js';
 import { validateConfig, type PipelineConfig } from '../../host/src/config/schema.js';
 import { createDaemon, type Daemon } from '../../host/src/daemon.js';
 import { realTimers } from '../../host/src/sources/source.js';
-import { monotonicClock } from '../../host/src/core/clock.js';
+import { systemClock } from '../../host/src/native/addon.js';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
 export const ZOO = join(REPO, 'models', 'zoo');
@@ -45,7 +45,7 @@ export function replayConfig(model: string, capture: string, over: Partial<Recor
 
 /** Runs a finite replay to its end and returns the stopped daemon. */
 export async function runToEnd(cfg: PipelineConfig, log: string[] = []): Promise<Daemon> {
-  const d = await createDaemon(cfg, { clock: monotonicClock, timers: realTimers, log: (l) => log.push(l), baseDir: REPO });
+  const d = await createDaemon(cfg, { clock: systemClock(), timers: realTimers, log: (l) => log.push(l), baseDir: REPO });
   d.start();
   await d.sourceDone;
   await d.stop();

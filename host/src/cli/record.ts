@@ -1,5 +1,5 @@
 import { ConfigError } from '../core/errors.js';
-import { monotonicClock } from '../core/clock.js';
+import { systemClock } from '../native/addon.js';
 import { FrameRing } from '../core/frame.js';
 import { CaptureWriter, readCapture } from '../capture/arrow-capture.js';
 import { createReplaySource } from '../sources/replay.js';
@@ -22,19 +22,20 @@ export interface RecordOptions {
  * source and close the file, so every frame received is on disk.
  */
 export async function recordCapture(o: RecordOptions): Promise<void> {
+  const clock = systemClock();
   const frames = o.frames ?? Number.POSITIVE_INFINITY;
   const pacing = o.pacing as Pacing;
   let source: Source;
   if (o.source === 'synthetic') {
-    source = createSyntheticSource({ seed: o.seed, rateHz: o.rateHz, pacing, frames }, monotonicClock, realTimers);
+    source = createSyntheticSource({ seed: o.seed, rateHz: o.rateHz, pacing, frames }, clock, realTimers);
     process.stderr.write(`record: synthetic lymphocytes, seed ${o.seed}, ${o.rateHz} cells/s\n`);
   } else {
     if (o.input === undefined) throw new ConfigError('--input', 'record --source replay needs --input CAPTURE');
     const cap = readCapture(o.input);
-    source = createReplaySource(cap, { pacing, loop: false, frames: Math.min(frames, cap.count), nominalRateHz: 1000 }, monotonicClock, realTimers);
+    source = createReplaySource(cap, { pacing, loop: false, frames: Math.min(frames, cap.count), nominalRateHz: 1000 }, clock, realTimers);
   }
   const epochNs = BigInt(Date.now()) * 1_000_000n;
-  const t0 = monotonicClock.nowNs();
+  const t0 = clock.nowNs();
   const writer = new CaptureWriter(o.out, source.spec, { epochNs });
   const ring = new FrameRing(1, Math.max(1, source.spec.labels?.length ?? 1), 4);
   const progress = setInterval(() => process.stderr.write(`record: ${writer.written} frames\n`), 2000);

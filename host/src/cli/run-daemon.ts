@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { monotonicClock } from '../core/clock.js';
+import { systemClock } from '../native/addon.js';
 import type { PipelineConfig } from '../config/schema.js';
 import { createDaemon, type Daemon } from '../daemon.js';
 import { PrometheusExporter } from '../metrics/prometheus.js';
@@ -27,7 +27,7 @@ export interface RunOptions {
  */
 export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<Snapshot> {
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-  const daemon = await createDaemon(cfg, { clock: monotonicClock, timers: realTimers, log, baseDir: opts.baseDir });
+  const daemon = await createDaemon(cfg, { clock: systemClock(), timers: realTimers, log, baseDir: opts.baseDir });
   let server: HttpServer | null = null;
   if (cfg.server.enabled) {
     const uiDir = resolve(REPO_ROOT, 'ui', 'dist');

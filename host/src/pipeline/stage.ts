@@ -43,7 +43,7 @@ export function stage(s: FrameStage, stampIndex: number, clock: Clock, faults: F
             faults.frameFailed(s.name, slot, err);
             return;
           }
-          slot.stampsNs[stampIndex] = clock.nowNs();
+          clock.stamp(slot.stampsNs, stampIndex);
           if (pass) subscriber.next(slot);
         },
         error: (err) => subscriber.error(err),

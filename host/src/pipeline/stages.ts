@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import { FrameValueError } from '../core/errors.js';
 import type { FrameSlot } from '../core/frame.js';
-import { STAMP_INGEST } from '../core/frame.js';
+import { STAMP, STAMP_INGEST } from '../core/frame.js';
 import type { Backend } from '../backends/backend.js';
 import type { Preprocessor } from '../preprocess/image.js';
 import type { TriggerRing } from '../sinks/trigger-ring.js';
@@ -59,8 +59,10 @@ export function emitStage(ring: TriggerRing, clock: Clock, writers: readonly Tri
     name: 'emit',
     run(slot: FrameSlot) {
       if (!slot.triggered) return true;
+      // The trigger-write instant; the stage skeleton stamps the stage end again after it.
+      clock.stamp(slot.stampsNs, STAMP.emit);
       const ingest = slot.stampsNs[STAMP_INGEST];
-      const e2eUs = (clock.nowNs() - ingest) / 1000;
+      const e2eUs = (slot.stampsNs[STAMP.emit] - ingest) / 1000;
       for (let i = 0; i < writers.length; i++) writers[i].write(slot, e2eUs);
       ring.push(slot.seq, slot.predicted, slot.label, slot.score, ingest, e2eUs);
       return true;

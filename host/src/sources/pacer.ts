@@ -23,6 +23,8 @@ export class Pacer {
   private readonly timers: TimerScheduler;
   private readonly paced: Paced;
   private startNs = 0;
+  /** Scratch for clock reads without allocation. */
+  private readonly now = new Float64Array(1);
   private k = 0;
   private handle: unknown = null;
   private immediate = false;
@@ -66,7 +68,8 @@ export class Pacer {
     for (let n = 0; n < limits.replayBatchFramesMax; n++) {
       if (!max) {
         const dueNs = this.startNs + this.paced.dueOffsetNs(this.k) / this.speed;
-        const waitNs = dueNs - this.clock.nowNs();
+        this.clock.stamp(this.now, 0);
+        const waitNs = dueNs - this.now[0];
         if (waitNs > 0) {
           this.immediate = false;
           this.handle = this.timers.setTimeout(this.tick, waitNs / 1e6);

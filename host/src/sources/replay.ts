@@ -49,7 +49,7 @@ export function createReplaySource(capture: Capture, opts: ReplayOptions, clock:
         slot.raw = capture.frames;
         slot.rawOffset = capture.offsets[i];
         slot.rawLength = capture.offsets[i + 1] - capture.offsets[i];
-        slot.stampsNs[0] = clock.nowNs();
+        clock.stamp(slot.stampsNs, 0);
         sink!.push(slot);
         return true;
       },

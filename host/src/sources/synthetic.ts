@@ -49,7 +49,7 @@ export function createSyntheticSource(opts: SyntheticOptions, clock: Clock, time
         slot.raw = buffer;
         slot.rawOffset = 0;
         slot.rawLength = buffer.length;
-        slot.stampsNs[0] = clock.nowNs();
+        clock.stamp(slot.stampsNs, 0);
         sink!.push(slot);
         return true;
       },
