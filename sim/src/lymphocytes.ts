@@ -62,19 +62,19 @@ export interface LymphocyteClassParams {
  */
 export const LYMPHOCYTE_CLASS_PARAMS: readonly LymphocyteClassParams[] = [
   {
-    diameterPxMean: 25.5, diameterPxSd: 1.8, ncRatioMean: 0.82, ncRatioSd: 0.035,
-    chromatinGrainMean: 0.8, chromatinGrainSd: 0.15, chromatinContrastMean: 0.1,
+    diameterPxMean: 25.5, diameterPxSd: 1.8, ncRatioMean: 0.82, ncRatioSd: 0.03,
+    chromatinGrainMean: 0.8, chromatinGrainSd: 0.15, chromatinContrastMean: 0.11,
     chromatinContrastSd: 0.02, granularityMean: 0.008, granularitySd: 0.01,
   },
   {
-    diameterPxMean: 23, diameterPxSd: 1.8, ncRatioMean: 0.72, ncRatioSd: 0.035,
+    diameterPxMean: 23, diameterPxSd: 1.8, ncRatioMean: 0.72, ncRatioSd: 0.03,
     chromatinGrainMean: 0.45, chromatinGrainSd: 0.15, chromatinContrastMean: 0.08,
     chromatinContrastSd: 0.02, granularityMean: 0.012, granularitySd: 0.01,
   },
   {
-    diameterPxMean: 21, diameterPxSd: 1.8, ncRatioMean: 0.78, ncRatioSd: 0.035,
+    diameterPxMean: 21, diameterPxSd: 1.8, ncRatioMean: 0.78, ncRatioSd: 0.03,
     chromatinGrainMean: 0.3, chromatinGrainSd: 0.15, chromatinContrastMean: 0.07,
-    chromatinContrastSd: 0.02, granularityMean: 0.045, granularitySd: 0.01,
+    chromatinContrastSd: 0.02, granularityMean: 0.05, granularitySd: 0.01,
   },
 ];
 
@@ -92,7 +92,7 @@ export const lymphocyteNuisance = {
   /** Signed defocus d ~ N(0, sd) clipped to +-1; + is above focus. */
   defocusSd: 0.4,
   /** Box-blur radius at |d| = 1 (rounded per frame; two passes). */
-  blurPxPerDefocus: 2,
+  blurPxPerDefocus: 1.5,
   cytoplasmAbsorbMean: 0.06,
   cytoplasmAbsorbSd: 0.015,
   nucleusAbsorbMean: 0.2,
@@ -122,6 +122,9 @@ export const lymphocyteNuisance = {
   fineTextureSigmaPx: 0.8,
   coarseTextureSigmaPx: 2,
   granuleSigmaPx: 0.6,
+  /** Bounds on the specimen's transmission (1 = clear medium). */
+  transmissionMin: 0.35,
+  transmissionMax: 1.25,
   /** Granules are the peaks of a noise field above this many standard deviations. */
   granuleThresholdSd: 1.5,
 } as const;
@@ -522,6 +525,8 @@ class LymphocyteGeneratorImpl implements LymphocyteGenerator {
     const { chromFine, chromCoarse, granAmp, fine, coarse, granules, cellStepLut, rimLut, nucStepLut } = this;
     const mask = this.texSide - 1;
     const side = this.texSide;
+    const transmissionOffsetMin = lymphocyteNuisance.transmissionMin - 1;
+    const transmissionOffsetMax = lymphocyteNuisance.transmissionMax - 1;
     // Only the cell's bounding box (with its halo) can differ from 0.
     const semiMajorPx = 1 / Math.min(invA, invB);
     const reach = semiMajorPx * (1 + edgeOut / R) + 1;
@@ -558,11 +563,14 @@ class LymphocyteGeneratorImpl implements LymphocyteGenerator {
           nuc = sdn <= -nucEdge ? 1 : nucStepLut[Math.min(nucLast, ((sdn + nucEdge) * steps) | 0)];
           const tx = (x + this.texOx) & mask;
           const tex = chromFine * fine[texRow + tx] + chromCoarse * coarse[texRow + tx];
-          m -= nuc * (nucAbsorb + tex);
+          const nucLoss = nucAbsorb + tex; // clear chromatin gaps absorb less, never negatively
+          m -= nuc * (nucLoss > 0 ? nucLoss : 0);
         }
         const gran = granAmp * granules[granRow + ((x + this.granOx) & mask)];
-        m -= cell * (cytAbsorb + (1 - nuc) * gran);
-        scene[y * size + x] = m;
+        // Granules lie above and below the nucleus too; seen through it they lose half their contrast.
+        m -= cell * (cytAbsorb + (1 - 0.5 * nuc) * gran);
+        // A thin unstained cell never blocks most of the light, nor focuses much more than 1/4 extra.
+        scene[y * size + x] = m < transmissionOffsetMin ? transmissionOffsetMin : m > transmissionOffsetMax ? transmissionOffsetMax : m;
       }
     }
   }

@@ -1,7 +1,8 @@
 import { assert } from '../core/assert.js';
 import type { Clock } from '../core/clock.js';
 import { limits } from '../core/limits.js';
-import type { TimerScheduler } from './source.js';
+import type { FrameSink, Source, TimerScheduler } from './source.js';
+import type { FrameSpec } from '../core/frame.js';
 
 /** What a pacer drives: the offset of frame k from the stream start, and its delivery. */
 export interface Paced {
@@ -85,5 +86,29 @@ export class Pacer {
     }
     this.immediate = true;
     this.handle = this.timers.setImmediate(this.tick);
+  };
+}
+
+/**
+ * A `Source` whose frames a `Pacer` delivers: `paced` receives the sink once the source
+ * starts. Shared by every source that replays or generates frames on a schedule.
+ */
+export function pacedSource(spec: FrameSpec, paced: (sink: () => FrameSink) => Paced, speed: number, clock: Clock, timers: TimerScheduler): Source {
+  let sink: FrameSink | null = null;
+  const pacer = new Pacer(paced(() => sink!), speed, clock, timers);
+  return {
+    spec,
+    start(s) {
+      assert(sink === null, 'a source starts once');
+      sink = s;
+      pacer.start();
+    },
+    async stop() {
+      pacer.stop();
+    },
+    done: pacer.done,
+    get delivered() {
+      return pacer.delivered;
+    },
   };
 }

@@ -1,8 +1,8 @@
 import { assert } from '../core/assert.js';
 import type { Clock } from '../core/clock.js';
 import type { Capture } from '../capture/arrow-capture.js';
-import { Pacer } from './pacer.js';
-import { pacingSpeed, type FrameSink, type Pacing, type Source, type TimerScheduler } from './source.js';
+import { pacedSource } from './pacer.js';
+import { pacingSpeed, type Pacing, type Source, type TimerScheduler } from './source.js';
 
 export interface ReplayOptions {
   pacing: Pacing;
@@ -28,9 +28,9 @@ export function createReplaySource(capture: Capture, opts: ReplayOptions, clock:
   const spanNs = hasTimes && n > 1 ? capture.sensorNs[n - 1] - capture.sensorNs[0] : 0;
   const periodNs = hasTimes ? spanNs + (n > 1 ? spanNs / (n - 1) : nominalNs) : n * nominalNs;
   const seqSpan = n > 0 ? capture.seq[n - 1] - capture.seq[0] + 1 : 0;
-  let sink: FrameSink | null = null;
-  const pacer = new Pacer(
-    {
+  return pacedSource(
+    capture.spec,
+    (sink) => ({
       dueOffsetNs(k) {
         if (n === 0) return 0;
         const pass = Math.floor(k / n);
@@ -42,7 +42,7 @@ export function createReplaySource(capture: Capture, opts: ReplayOptions, clock:
         if (k >= opts.frames || n === 0 || (!opts.loop && k >= n)) return false;
         const pass = Math.floor(k / n);
         const i = k - pass * n;
-        const slot = sink!.acquire();
+        const slot = sink().acquire();
         slot.seq = capture.seq[i] + pass * seqSpan;
         slot.sensorNs = capture.sensorNs[i] + pass * periodNs;
         slot.label = capture.labels[i];
@@ -50,27 +50,12 @@ export function createReplaySource(capture: Capture, opts: ReplayOptions, clock:
         slot.rawOffset = capture.offsets[i];
         slot.rawLength = capture.offsets[i + 1] - capture.offsets[i];
         clock.stamp(slot.stampsNs, 0);
-        sink!.push(slot);
+        sink().push(slot);
         return true;
       },
-    },
+    }),
     pacingSpeed(opts.pacing),
     clock,
     timers,
   );
-  return {
-    spec: capture.spec,
-    start(s) {
-      assert(sink === null, 'a source starts once');
-      sink = s;
-      pacer.start();
-    },
-    async stop() {
-      pacer.stop();
-    },
-    done: pacer.done,
-    get delivered() {
-      return pacer.delivered;
-    },
-  };
 }

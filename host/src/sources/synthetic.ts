@@ -3,8 +3,8 @@ import type { Clock } from '../core/clock.js';
 import type { FrameSpec } from '../core/frame.js';
 import { createLymphocyteGenerator, LYMPHOCYTE_LABELS } from '../../../sim/src/lymphocytes.js';
 import { createRng } from '../../../sim/src/rng.js';
-import { Pacer } from './pacer.js';
-import { pacingSpeed, type FrameSink, type Pacing, type Source, type TimerScheduler } from './source.js';
+import { pacedSource } from './pacer.js';
+import { pacingSpeed, type Pacing, type Source, type TimerScheduler } from './source.js';
 
 export interface SyntheticOptions {
   seed: number;
@@ -27,11 +27,11 @@ export function createSyntheticSource(opts: SyntheticOptions, clock: Clock, time
   const arrivals = createRng(opts.seed ^ 0x5bd1e995);
   const buffer = new Uint8Array(gen.frameBytes);
   const spec: FrameSpec = { stream: 'cells-lymphocyte-synthetic', shape: [gen.size, gen.size, 1], dtype: 'uint8', labels: LYMPHOCYTE_LABELS };
-  let sink: FrameSink | null = null;
   let nextDueNs = 0;
   let dueK = -1;
-  const pacer = new Pacer(
-    {
+  return pacedSource(
+    spec,
+    (sink) => ({
       dueOffsetNs(k) {
         // Arrival times are drawn in order, once per frame.
         while (dueK < k) {
@@ -42,7 +42,7 @@ export function createSyntheticSource(opts: SyntheticOptions, clock: Clock, time
       },
       deliver(k) {
         if (k >= opts.frames) return false;
-        const slot = sink!.acquire();
+        const slot = sink().acquire();
         slot.label = gen.next(buffer, 0);
         slot.seq = k;
         slot.sensorNs = Number.NaN;
@@ -50,27 +50,12 @@ export function createSyntheticSource(opts: SyntheticOptions, clock: Clock, time
         slot.rawOffset = 0;
         slot.rawLength = buffer.length;
         clock.stamp(slot.stampsNs, 0);
-        sink!.push(slot);
+        sink().push(slot);
         return true;
       },
-    },
+    }),
     pacingSpeed(opts.pacing),
     clock,
     timers,
   );
-  return {
-    spec,
-    start(s) {
-      assert(sink === null, 'a source starts once');
-      sink = s;
-      pacer.start();
-    },
-    async stop() {
-      pacer.stop();
-    },
-    done: pacer.done,
-    get delivered() {
-      return pacer.delivered;
-    },
-  };
 }
