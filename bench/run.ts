@@ -64,7 +64,7 @@ function config(c: Case, backend: string, frames: number): PipelineConfig {
 }
 
 async function once(c: Case, backend: string, frames: number) {
-  const d = await createDaemon(config(c, backend, frames), { clock: systemClock(), timers: realTimers, log: () => {}, baseDir: REPO });
+  const d = await createDaemon(config(c, backend, frames), { clock: systemClock(), timers: realTimers, log: () => {}, baseDir: REPO, onBug: (e) => { throw e; } });
   const t0 = performance.now();
   d.start();
   await d.sourceDone;
@@ -83,7 +83,7 @@ async function heapPerFrame(c: Case, backend: string): Promise<{ bytes: number; 
   const window = async (frames: number) => {
     let gcs = 0;
     const obs = new PerformanceObserver((list) => (gcs += list.getEntries().length));
-    const d = await createDaemon(config(c, backend, frames), { clock: systemClock(), timers: realTimers, log: () => {}, baseDir: REPO });
+    const d = await createDaemon(config(c, backend, frames), { clock: systemClock(), timers: realTimers, log: () => {}, baseDir: REPO, onBug: (e) => { throw e; } });
     (globalThis as { gc?: () => void }).gc?.();
     obs.observe({ entryTypes: ['gc'] });
     const h0 = youngUsed();

@@ -29,6 +29,8 @@ export interface DaemonDeps {
   log: LogLine;
   /** Folder relative paths in the config are resolved against. */
   baseDir: string;
+  /** A broken invariant inside the pipeline: the root logs it and stops the process. */
+  onBug: (err: unknown) => void;
 }
 
 export interface Daemon {
@@ -80,6 +82,7 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
     deps.clock,
     metrics,
     errors,
+    deps.onBug,
   );
   let flushTimer: unknown = null;
   let stopping: Promise<void> | null = null;

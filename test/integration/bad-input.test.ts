@@ -11,7 +11,7 @@ import { lymphocyteCapture, modelCopy, REPO, replayConfig, runToEnd, SHARED, tem
 
 const dir = tempDir('bad');
 const LYMPH = join(ZOO, 'cells-lymphocyte');
-const deps = { clock: systemClock(), timers: realTimers, log: () => {}, baseDir: REPO };
+const deps = { clock: systemClock(), timers: realTimers, log: () => {}, baseDir: REPO, onBug: (e: unknown) => { throw e; } };
 
 describe('bad input is counted, named, and never stops the other frames', () => {
   it('frames of the wrong length and labels out of range are dropped as E_FRAME_SHAPE; the rest are classified', async () => {

@@ -71,7 +71,7 @@ describe('the hot path', () => {
     const frames = new FrameRing(pre.inputElements, card.labels.length, 256);
     const pipeline = buildPipeline(
       { decode: createImageFrameDecoder(cap.spec), preprocess: preprocessStage(pre), infer: inferStage(meanBackend(3)), policy: policyStage(policy), emit: emitStage(ring, monotonicClock) },
-      monotonicClock, metrics, errors,
+      monotonicClock, metrics, errors, (e) => { throw e; },
     );
     const push = { acquire: () => frames.acquire(), push: (slot: Parameters<typeof pipeline.push>[0]) => pipeline.push(slot) };
     /** Young-generation bytes allocated while replaying `n` frames. */

@@ -45,7 +45,7 @@ export function replayConfig(model: string, capture: string, over: Partial<Recor
 
 /** Runs a finite replay to its end and returns the stopped daemon. */
 export async function runToEnd(cfg: PipelineConfig, log: string[] = []): Promise<Daemon> {
-  const d = await createDaemon(cfg, { clock: systemClock(), timers: realTimers, log: (l) => log.push(l), baseDir: REPO });
+  const d = await createDaemon(cfg, { clock: systemClock(), timers: realTimers, log: (l) => log.push(l), baseDir: REPO, onBug: (e) => { throw e; } });
   d.start();
   await d.sourceDone;
   await d.stop();

@@ -27,7 +27,10 @@ export interface RunOptions {
  */
 export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<Snapshot> {
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-  const daemon = await createDaemon(cfg, { clock: systemClock(), timers: realTimers, log, baseDir: opts.baseDir });
+  const daemon = await createDaemon(cfg, { clock: systemClock(), timers: realTimers, log, baseDir: opts.baseDir, onBug: (err) => {
+    log(`BUG (stopping): ${err instanceof Error ? err.stack : String(err)}`);
+    process.exit(70);
+  } });
   let server: HttpServer | null = null;
   if (cfg.server.enabled) {
     const uiDir = resolve(REPO_ROOT, 'ui', 'dist');

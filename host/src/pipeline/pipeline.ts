@@ -24,7 +24,15 @@ export interface FrameInput {
  * operator is synchronous, so `push` returns only after the trigger write and the metrics
  * update; nothing on the way awaits or allocates.
  */
-export function buildPipeline(stages: PipelineStages, clock: Clock, metrics: PipelineMetrics, faults: FaultSink): FrameInput & { subscription: Subscription; complete(): void } {
+export function buildPipeline(
+  stages: PipelineStages,
+  clock: Clock,
+  metrics: PipelineMetrics,
+  faults: FaultSink,
+  /** Called once with a programmer error (a non-operating error in a stage); the stream is
+   * closed by then. The composition root logs it and exits the process. */
+  onBug: (err: unknown) => void,
+): FrameInput & { subscription: Subscription; complete(): void } {
   // The head of the chain is the subscriber of a plain Observable, not a Subject: rxjs 7's
   // Subject.next wraps every call in a closure (34 bytes a frame); Subscriber.next does not.
   let head: Subscriber<FrameSlot> | null = null;
@@ -39,7 +47,7 @@ export function buildPipeline(stages: PipelineStages, clock: Clock, metrics: Pip
       stage(stages.policy, STAMP.policy, clock, faults),
       stage(stages.emit, STAMP.emit, clock, faults),
     )
-    .subscribe({ next: (slot) => metrics.recordFrame(slot) });
+    .subscribe({ next: (slot) => metrics.recordFrame(slot), error: onBug });
   assert(head !== null, 'the pipeline subscribed to its input');
   const entry: Subscriber<FrameSlot> = head;
   return {

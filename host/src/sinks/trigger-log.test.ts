@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { tableFromIPC } from 'apache-arrow';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { TriggerLog } from './trigger-log.js';
+import { TriggerRing } from './trigger-ring.js';
+
+const LABELS = ['RBC', 'WBC', 'Platelets'];
+
+describe('trigger ring', () => {
+  it('hands every record over exactly once, in order, across wrap-around', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 7 }), { maxLength: 60 }), (bursts) => {
+        const ring = new TriggerRing(8);
+        let seq = 0;
+        const seen: number[] = [];
+        for (const b of bursts) {
+          for (let i = 0; i < b; i++) ring.push(seq++, 1, -1, 0.9, 0, 5);
+          seen.push(...ring.drain(LABELS).map((e) => e.seq));
+        }
+        expect(seen).toEqual(Array.from({ length: seq }, (_, i) => i));
+        expect(ring.overflows).toBe(0);
+      }),
+    );
+  });
+
+  it('drops the oldest records when the reader falls a whole ring behind, and counts them', () => {
+    const ring = new TriggerRing(8);
+    for (let i = 0; i < 20; i++) ring.push(i, 0, 0, 1, 0, 1);
+    const got = ring.drain(LABELS);
+    expect(got.map((e) => e.seq)).toEqual([12, 13, 14, 15, 16, 17, 18, 19]);
+    expect(ring.overflows).toBe(12);
+  });
+});
+
+describe('trigger log', () => {
+  it('writes the same triggers to JSON lines, Arrow and listeners, and closes with all of them on disk', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ht-tlog-'));
+    const ring = new TriggerRing(64);
+    const errors: Error[] = [];
+    const log = new TriggerLog(ring, LABELS, { jsonlPath: join(dir, 'sub', 't.jsonl'), arrowPath: join(dir, 'sub', 't.arrows') }, (e) => errors.push(e));
+    const heard: number[] = [];
+    const off = log.subscribe((evs) => heard.push(...evs.map((e) => e.seq)));
+    for (let i = 0; i < 50; i++) {
+      ring.push(i, i % 3, i % 2 === 0 ? i % 3 : -1, 0.5 + i / 100, 1000 * i, 20 + i);
+      if (i % 7 === 0) log.flush();
+    }
+    off();
+    await log.close();
+    expect(errors).toEqual([]);
+    expect(heard.length).toBeGreaterThan(0);
+    const lines = readFileSync(join(dir, 'sub', 't.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(lines[4]).toMatchObject({ seq: 4, cls: 1, label: 'WBC', truth: 1, e2eUs: 24 });
+    const t = tableFromIPC(readFileSync(join(dir, 'sub', 't.arrows')));
+    expect(t.numRows).toBe(50);
+    expect(t.getChild('class')!.get(4)).toBe('WBC');
+    expect(t.getChild('truth')!.get(3)).toBeNull();
+    expect(t.getChild('truth')!.get(4)).toBe(1);
+    expect(t.schema.metadata.get('hairtrigger.labels')).toBe(JSON.stringify(LABELS));
+  });
+
+  it('reports a listener that throws as a sink error and keeps logging', async () => {
+    const ring = new TriggerRing(8);
+    const errors: Error[] = [];
+    const log = new TriggerLog(ring, LABELS, {}, (e) => errors.push(e));
+    log.subscribe(() => {
+      throw new Error('boom');
+    });
+    ring.push(1, 1, -1, 1, 0, 1);
+    log.flush();
+    expect(errors[0].message).toMatch(/E_SINK.*listener threw: boom/);
+    expect(log.written).toBe(1);
+    await log.close();
+  });
+});
