@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
+import { readCapture } from '../../host/src/capture/arrow-capture.js';
 import { lymphocyteCapture, REPO, tempDir, ZOO } from '../support/fixtures.js';
 
 const BIN = join(REPO, 'bin', 'hairtrigger.js');
@@ -58,6 +59,21 @@ describe('the CLI', () => {
       expect(tableFromIPC(readFileSync(arrow)).numRows).toBe(snap.triggers);
     });
   }
+
+  it('record closes the capture on SIGINT with every frame it received', async () => {
+    const dir = tempDir('rec');
+    const out = join(dir, 'live.arrows');
+    const r = await runUntil(['record', '--out', out, '--source', 'synthetic', '--rate-hz', '5000', '--seed', '3'], /record: [1-9]\d* frames/, 'SIGINT');
+    expect(r.code).toBe(0);
+    const written = Number(/record: wrote (\d+) frames/.exec(r.stderr)?.[1]);
+    expect(written).toBeGreaterThan(1000);
+    const cap = readCapture(out);
+    expect(cap.truncation).toBeNull();
+    expect(cap.count).toBe(written);
+    expect(cap.spec.labels).toEqual(['B', 'T4', 'T8']);
+    // Arrival times were stamped on this machine's clock and never go back.
+    for (let i = 1; i < cap.count; i++) expect(cap.sensorNs[i]).toBeGreaterThanOrEqual(cap.sensorNs[i - 1]);
+  });
 
   it('exits 2 with the typed error for a bad config', async () => {
     const r = await runUntil(['run', '--config', join(REPO, 'package.json')], /$^/, 'SIGINT');
