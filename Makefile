@@ -65,9 +65,10 @@ bench: build
 # Datasets (TypeScript preprocessing) -> distillation (PyTorch) -> models/zoo, plus the
 # bundled recordings under sim/recordings. Reproduces the committed files.
 models: build apt-models
+	cd models/train && $(PY) -m unittest discover -p 'test_*.py'
 	@for m in $(MODELS); do \
 	  set -e; \
-	  node bin/hairtrigger.js dataset --task $$m --out models/data/$$m > models/data-$$m.json; rm -f models/data-$$m.json; \
+	  node bin/hairtrigger.js dataset --task $$m --out models/data/$$m >/dev/null; \
 	  $(PY) models/train/distill.py --task $$m --data models/data/$$m --out models/zoo/$$m; \
 	done
 	$(MAKE) recordings
