@@ -172,8 +172,8 @@ describe('createLymphocyteGenerator', () => {
     for (let i = 0; i < 200; i++) {
       const f = frames.subarray(i * gen.frameBytes, (i + 1) * gen.frameBytes);
       const bg = borderMean(f, size);
-      expect(bg).toBeGreaterThan(lymphocyteNuisance.illuminationMin - 12);
-      expect(bg).toBeLessThan(lymphocyteNuisance.illuminationMax + 12);
+      expect(bg).toBeGreaterThan(lymphocyteNuisance.illuminationGreyMin - 12);
+      expect(bg).toBeLessThan(lymphocyteNuisance.illuminationGreyMax + 12);
       if (f[mid] < bg - 10) darkerCentres++;
     }
     expect(darkerCentres).toBeGreaterThan(190);

@@ -32,8 +32,11 @@ export const lymphocyteLimits = {
   normalTableEntries: 65_536,
   /** Smallest side of the toroidal texture fields (power of two); larger crops get 2x size. */
   textureSidePxMin: 128,
-  /** Resolution of the per-frame radial lookup tables. */
+  /** Resolution of the radial lookup tables. */
   lutStepsPerPx: 8,
+  /** Defocus is quantised to this many levels over -1..1 (odd: 0 is one), so that the edge
+   * tables for every level are built once at creation instead of once per frame. */
+  defocusLevels: 65,
 } as const;
 
 /** Latent parameters of one class, at the 48-px reference crop. Means and spreads. */
@@ -62,26 +65,30 @@ export interface LymphocyteClassParams {
  */
 export const LYMPHOCYTE_CLASS_PARAMS: readonly LymphocyteClassParams[] = [
   {
-    diameterPxMean: 25.5, diameterPxSd: 1.8, ncRatioMean: 0.82, ncRatioSd: 0.03,
+    diameterPxMean: 25.5, diameterPxSd: 1.6, ncRatioMean: 0.82, ncRatioSd: 0.03,
     chromatinGrainMean: 0.8, chromatinGrainSd: 0.15, chromatinContrastMean: 0.11,
     chromatinContrastSd: 0.02, granularityMean: 0.008, granularitySd: 0.01,
   },
   {
-    diameterPxMean: 23, diameterPxSd: 1.8, ncRatioMean: 0.72, ncRatioSd: 0.03,
+    diameterPxMean: 23, diameterPxSd: 1.6, ncRatioMean: 0.72, ncRatioSd: 0.03,
     chromatinGrainMean: 0.45, chromatinGrainSd: 0.15, chromatinContrastMean: 0.08,
-    chromatinContrastSd: 0.02, granularityMean: 0.012, granularitySd: 0.01,
+    chromatinContrastSd: 0.02, granularityMean: 0.01, granularitySd: 0.008,
   },
   {
-    diameterPxMean: 21, diameterPxSd: 1.8, ncRatioMean: 0.78, ncRatioSd: 0.03,
+    diameterPxMean: 21, diameterPxSd: 1.6, ncRatioMean: 0.78, ncRatioSd: 0.03,
     chromatinGrainMean: 0.3, chromatinGrainSd: 0.15, chromatinContrastMean: 0.07,
-    chromatinContrastSd: 0.02, granularityMean: 0.05, granularitySd: 0.01,
+    chromatinContrastSd: 0.02, granularityMean: 0.055, granularitySd: 0.012,
   },
 ];
 
-/** Nuisance shared by all classes; lengths in pixels at the reference crop. */
+/**
+ * Nuisance shared by all classes. Lengths are pixels at the reference crop; grey levels are
+ * 0..255 units of the output; amplitudes without a unit are fractions of transmission.
+ */
 export const lymphocyteNuisance = {
-  illuminationMin: 170,
-  illuminationMax: 200,
+  /** Background (clear medium) level, uniform between these. */
+  illuminationGreyMin: 170,
+  illuminationGreyMax: 200,
   /** Largest illumination change across the crop, as a fraction of the level. */
   illuminationGradientMax: 0.08,
   /** Cell centre offset from the crop centre, each axis, uniform in +-this. */
@@ -113,9 +120,10 @@ export const lymphocyteNuisance = {
   nucleusEdgeWidthPx: 0.6,
   /** Nucleus centre may sit off the cell centre by up to this fraction of the free radius. */
   nucleusEccentricityMax: 0.8,
-  readNoiseMin: 1.5,
-  readNoiseMax: 3.5,
-  /** Shot noise: variance = gain * grey level. */
+  /** Additive read noise, standard deviation uniform between these. */
+  readNoiseSdGreyMin: 1.5,
+  readNoiseSdGreyMax: 3.5,
+  /** Shot noise: variance = gain * grey level (Poisson-like), gain uniform between these. */
   shotGainMin: 0.02,
   shotGainMax: 0.06,
   /** Texture correlation lengths (Gaussian sigma) of the stock fields. */
@@ -130,12 +138,17 @@ export const lymphocyteNuisance = {
 } as const;
 
 export interface LymphocyteGeneratorOptions {
+  /** Any safe integer; the whole stream (frames and labels) is a function of it. */
   seed: number;
+  /** Crop side in pixels, an integer in 16..256; default 48. */
   size?: number;
+  /** Relative class frequencies, indexed like `LYMPHOCYTE_LABELS`; default equal. */
   classWeights?: readonly number[];
 }
 
+/** A stream of labelled crops. Not shared between threads; one caller at a time. */
 export interface LymphocyteGenerator {
+  /** Class names, indexed by the value `next` returns. */
   readonly labels: readonly string[];
   /** Crop side in pixels. */
   readonly size: number;
@@ -312,10 +325,14 @@ class LymphocyteGeneratorImpl implements LymphocyteGenerator {
   // Scratch, preallocated: the specimen and the blur's intermediate.
   private readonly scene: Float32Array;
   private readonly tmp: Float32Array;
-  // Per-frame lookup tables over signed distance to the membrane / nuclear envelope.
+  // Lookup tables over signed distance to the membrane / nuclear envelope, one row per
+  // defocus level: rows of `edgeStride` (membrane step, rim) and `nucStride` (nuclear step).
   private readonly cellStepLut: Float32Array;
   private readonly rimLut: Float32Array;
   private readonly nucStepLut: Float32Array;
+  private readonly edgeOutPxByLevel: Float64Array;
+  private readonly edgeStride: number;
+  private readonly nucStride: number;
   private readonly noiseSdLut = new Float32Array(256);
   /** This frame's random draws, filled in one call each (see `Rng`: no boxed floats). */
   private readonly uniforms = new Float64Array(drawsPerFrame);
@@ -343,8 +360,7 @@ class LymphocyteGeneratorImpl implements LymphocyteGenerator {
   private nucInvB = 0;
   private nucU = 0;
   private nucV = 0;
-  private defocus = 0;
-  private edgeOutPx = 0;
+  private defocusLevel = 0;
   private lensAmp = 0;
   private cytAbsorb = 0;
   private nucAbsorb = 0;
@@ -372,10 +388,14 @@ class LymphocyteGeneratorImpl implements LymphocyteGenerator {
     const steps = lymphocyteLimits.lutStepsPerPx;
     this.edgeInPx = edgeInRefPx * this.scalePx;
     this.nucEdgePx = nucleusEdgeRefPx * this.scalePx;
-    const edgeEntries = Math.ceil((this.edgeInPx + edgeOutRefPxMax * this.scalePx) * steps) + 2;
-    this.cellStepLut = new Float32Array(edgeEntries);
-    this.rimLut = new Float32Array(edgeEntries);
-    this.nucStepLut = new Float32Array(Math.ceil(2 * this.nucEdgePx * steps) + 2);
+    const levels = lymphocyteLimits.defocusLevels;
+    this.edgeStride = Math.ceil((this.edgeInPx + edgeOutRefPxMax * this.scalePx) * steps) + 2;
+    this.nucStride = Math.ceil(2 * this.nucEdgePx * steps) + 2;
+    this.cellStepLut = new Float32Array(levels * this.edgeStride);
+    this.rimLut = new Float32Array(levels * this.edgeStride);
+    this.nucStepLut = new Float32Array(levels * this.nucStride);
+    this.edgeOutPxByLevel = new Float64Array(levels);
+    for (let level = 0; level < levels; level++) this.buildLuts(level);
     this.normalTable = new Float32Array(lymphocyteLimits.normalTableEntries);
     for (let i = 0; i < this.normalTable.length; i++) this.normalTable[i] = this.rng.normal();
     this.texSide = nextPow2(Math.max(lymphocyteLimits.textureSidePxMin, 2 * size));
@@ -391,7 +411,6 @@ class LymphocyteGeneratorImpl implements LymphocyteGenerator {
       'lymphocytes.next: out must be a Uint8Array holding frameBytes from offset',
     );
     this.drawCell();
-    this.buildLuts();
     this.renderScene();
     const r = this.blurPx;
     if (r > 0) {
@@ -456,16 +475,18 @@ class LymphocyteGeneratorImpl implements LymphocyteGenerator {
   private drawNuisance(): void {
     const U = this.uniforms;
     const nu = lymphocyteNuisance;
-    const d = clamp(nu.defocusSd * this.normals[N_.defocus], -1, 1);
-    this.defocus = d;
+    const half = (lymphocyteLimits.defocusLevels - 1) / 2;
+    const level = Math.round((clamp(nu.defocusSd * this.normals[N_.defocus], -1, 1) + 1) * half);
+    const d = level / half - 1;
+    this.defocusLevel = level;
     this.blurPx = Math.round(Math.abs(d) * nu.blurPxPerDefocus * this.scalePx);
     this.lensAmp = nu.lensPerDefocus * d;
-    this.illum = nu.illuminationMin + (nu.illuminationMax - nu.illuminationMin) * U[U_.illumination];
+    this.illum = nu.illuminationGreyMin + (nu.illuminationGreyMax - nu.illuminationGreyMin) * U[U_.illumination];
     const g = nu.illuminationGradientMax * U[U_.gradient];
     const psi = 2 * Math.PI * U[U_.gradientAngle];
     this.gradX = (this.illum * g * Math.cos(psi)) / this.size;
     this.gradY = (this.illum * g * Math.sin(psi)) / this.size;
-    const read = nu.readNoiseMin + (nu.readNoiseMax - nu.readNoiseMin) * U[U_.readNoise];
+    const read = nu.readNoiseSdGreyMin + (nu.readNoiseSdGreyMax - nu.readNoiseSdGreyMin) * U[U_.readNoise];
     const gain = nu.shotGainMin + (nu.shotGainMax - nu.shotGainMin) * U[U_.shotGain];
     for (let v = 0; v < 256; v++) this.noiseSdLut[v] = Math.sqrt(read * read + gain * v);
     const side = this.texSide;
@@ -476,11 +497,11 @@ class LymphocyteGeneratorImpl implements LymphocyteGenerator {
     this.rng.fillUint32(this.noiseBits, this.noiseBits.length);
   }
 
-  /** Tabulates membrane step, rim (ring + halo) and nuclear step for this frame's focus. */
-  private buildLuts(): void {
+  /** Tabulates membrane step, rim (ring + halo) and nuclear step for one defocus level. */
+  private buildLuts(level: number): void {
     const nu = lymphocyteNuisance;
     const s = this.scalePx;
-    const d = this.defocus;
+    const d = (2 * level) / (lymphocyteLimits.defocusLevels - 1) - 1;
     const ad = Math.abs(d);
     const steps = lymphocyteLimits.lutStepsPerPx;
     const wEdge = nu.membraneWidthPx * s * (1 + ad);
@@ -489,21 +510,23 @@ class LymphocyteGeneratorImpl implements LymphocyteGenerator {
     const haloAmp = nu.haloBase + nu.haloPerDefocus * ad;
     const haloOff = nu.haloOffsetPx * s;
     const wHalo = nu.haloWidthPx * s * (1 + ad);
-    this.edgeOutPx = haloOff + 3 * wHalo;
-    const n = Math.ceil((this.edgeInPx + this.edgeOutPx) * steps) + 1;
-    assert(n <= this.cellStepLut.length, 'edge lut sized for the largest halo');
+    const edgeOutPx = haloOff + 3 * wHalo;
+    this.edgeOutPxByLevel[level] = edgeOutPx;
+    const n = Math.ceil((this.edgeInPx + edgeOutPx) * steps) + 1;
+    assert(n <= this.edgeStride, 'edge lut sized for the largest halo');
+    const base = level * this.edgeStride;
     for (let i = 0; i < n; i++) {
       const sd = i / steps - this.edgeInPx;
-      this.cellStepLut[i] = 1 / (1 + Math.exp(sd / wEdge));
+      this.cellStepLut[base + i] = 1 / (1 + Math.exp(sd / wEdge));
       const h = sd - haloOff;
-      this.rimLut[i] =
+      this.rimLut[base + i] =
         -ringAmp * Math.exp((-sd * sd) / (2 * wRing * wRing)) + haloAmp * Math.exp((-h * h) / (2 * wHalo * wHalo));
     }
     const wNuc = nu.nucleusEdgeWidthPx * s * (1 + ad);
-    const nn = this.nucStepLut.length;
-    for (let i = 0; i < nn; i++) {
+    const nucBase = level * this.nucStride;
+    for (let i = 0; i < this.nucStride; i++) {
       const sd = i / steps - this.nucEdgePx;
-      this.nucStepLut[i] = 1 / (1 + Math.exp(sd / wNuc));
+      this.nucStepLut[nucBase + i] = 1 / (1 + Math.exp(sd / wNuc));
     }
   }
 
@@ -517,9 +540,11 @@ class LymphocyteGeneratorImpl implements LymphocyteGenerator {
     const R = this.radiusPx;
     const Rn = this.nucRadiusPx;
     const edgeIn = this.edgeInPx;
-    const edgeOut = this.edgeOutPx;
+    const edgeOut = this.edgeOutPxByLevel[this.defocusLevel];
+    const edgeBase = this.defocusLevel * this.edgeStride;
+    const nucBase = this.defocusLevel * this.nucStride;
     const nucEdge = this.nucEdgePx;
-    const nucLast = this.nucStepLut.length - 1;
+    const nucLast = nucBase + this.nucStride - 1;
     const cytAbsorb = this.cytAbsorb;
     const nucAbsorb = this.nucAbsorb;
     const { chromFine, chromCoarse, granAmp, fine, coarse, granules, cellStepLut, rimLut, nucStepLut } = this;
@@ -550,7 +575,7 @@ class LymphocyteGeneratorImpl implements LymphocyteGenerator {
         let cell = 1;
         let m = 0;
         if (sd > -edgeIn) {
-          const li = ((sd + edgeIn) * steps) | 0;
+          const li = edgeBase + (((sd + edgeIn) * steps) | 0);
           cell = cellStepLut[li];
           m = rimLut[li];
         }
@@ -560,7 +585,7 @@ class LymphocyteGeneratorImpl implements LymphocyteGenerator {
         const sdn = (Math.sqrt(nu * nu + nv * nv) - 1) * Rn;
         let nuc = 0;
         if (sdn < nucEdge) {
-          nuc = sdn <= -nucEdge ? 1 : nucStepLut[Math.min(nucLast, ((sdn + nucEdge) * steps) | 0)];
+          nuc = sdn <= -nucEdge ? 1 : nucStepLut[Math.min(nucLast, nucBase + (((sdn + nucEdge) * steps) | 0))];
           const tx = (x + this.texOx) & mask;
           const tex = chromFine * fine[texRow + tx] + chromCoarse * coarse[texRow + tx];
           const nucLoss = nucAbsorb + tex; // clear chromatin gaps absorb less, never negatively
