@@ -60,7 +60,7 @@ test: build apt-test typecheck
 	$(NODE_BIN)/vitest run --reporter=default --reporter=json --outputFile=.vitest-report.json
 
 bench: build
-	node --expose-gc --max-semi-space-size=64 build/bench/run.js
+	node --expose-gc --min-semi-space-size=64 --max-semi-space-size=64 build/bench/run.js
 
 # Datasets (TypeScript preprocessing) -> distillation (PyTorch) -> models/zoo, plus the
 # bundled recordings under sim/recordings. Reproduces the committed files.

@@ -46,7 +46,8 @@ interface RunResult {
   fps: number;
   e2eUs: { p50: number; p99: number; p999: number };
   stagesUs: Record<StageName, { p50: number; p99: number; p999: number }>;
-  heapBytesPerFrame: number;
+  /** Null when a garbage collection fell inside a measurement window (figure void). */
+  heapBytesPerFrame: number | null;
   gcDuringHeapWindow: number;
   triggers: number;
   late: number;
@@ -123,7 +124,7 @@ async function bench(c: Case, backend: string): Promise<RunResult> {
     fps: Math.round(median(reps.map((x) => x.snap.frames / x.seconds))),
     e2eUs: { p50: pick((s) => s.p50, (x) => x.snap.e2eUs), p99: pick((s) => s.p99, (x) => x.snap.e2eUs), p999: pick((s) => s.p999, (x) => x.snap.e2eUs) },
     stagesUs,
-    heapBytesPerFrame: Math.round(heap.bytes),
+    heapBytesPerFrame: heap.gcs === 0 ? Math.round(heap.bytes) : null,
     gcDuringHeapWindow: heap.gcs,
     triggers: last.triggers, late: last.late, dropped: last.dropped,
     perRepeat: reps.map((x) => ({ fps: Math.round(x.snap.frames / x.seconds), e2eP50: x.snap.e2eUs.p50, e2eP99: x.snap.e2eUs.p99, e2eP999: x.snap.e2eUs.p999 })),
@@ -131,7 +132,7 @@ async function bench(c: Case, backend: string): Promise<RunResult> {
 }
 
 function markdown(runs: RunResult[], noise: NoiseFloor, meta: Record<string, unknown>): string {
-  const rows = runs.map((r) => `| ${r.pipeline} | ${r.variant} | ${r.backend} | ${r.frames} | ${r.fps} | ${r.e2eUs.p50} | ${r.e2eUs.p99} | ${r.e2eUs.p999} | ${STAGES.map((s) => `${r.stagesUs[s].p50}/${r.stagesUs[s].p99}`).join(' | ')} | ${r.heapBytesPerFrame} |`);
+  const rows = runs.map((r) => `| ${r.pipeline} | ${r.variant} | ${r.backend} | ${r.frames} | ${r.fps} | ${r.e2eUs.p50} | ${r.e2eUs.p99} | ${r.e2eUs.p999} | ${STAGES.map((s) => `${r.stagesUs[s].p50}/${r.stagesUs[s].p99}`).join(' | ')} | ${r.heapBytesPerFrame ?? 'void (GC in window)'} |`);
   return [
     `# hairtrigger bench — ${meta.date}`,
     '',
@@ -157,7 +158,7 @@ async function main(): Promise<void> {
     for (const c of CASES) {
       process.stderr.write(`bench: ${c.pipeline} ${c.variant} on ${backend}, ${c.frames} frames x ${REPEATS}...\n`);
       const r = await bench(c, backend);
-      process.stderr.write(`  fps ${r.fps}, e2e p50 ${r.e2eUs.p50} p99 ${r.e2eUs.p99} p99.9 ${r.e2eUs.p999} us, heap ${r.heapBytesPerFrame} B/frame\n`);
+      process.stderr.write(`  fps ${r.fps}, e2e p50 ${r.e2eUs.p50} p99 ${r.e2eUs.p99} p99.9 ${r.e2eUs.p999} us, heap ${r.heapBytesPerFrame ?? 'void'} B/frame (${r.gcDuringHeapWindow} GCs)\n`);
       runs.push(r);
     }
   const out = join(REPO, 'bench', 'results');
