@@ -2,7 +2,7 @@ import { assert } from '../core/assert.js';
 import type { Clock } from '../core/clock.js';
 import type { Capture } from '../capture/arrow-capture.js';
 import { pacedSource } from './pacer.js';
-import { pacingSpeed, type Pacing, type Source, type TimerScheduler } from './source.js';
+import { ingest, pacingSpeed, type Pacing, type Source, type TimerScheduler } from './source.js';
 
 export interface ReplayOptions {
   pacing: Pacing;
@@ -42,15 +42,8 @@ export function createReplaySource(capture: Capture, opts: ReplayOptions, clock:
         if (k >= opts.frames || n === 0 || (!opts.loop && k >= n)) return false;
         const pass = Math.floor(k / n);
         const i = k - pass * n;
-        const slot = sink().acquire();
-        slot.seq = capture.seq[i] + pass * seqSpan;
-        slot.sensorNs = capture.sensorNs[i] + pass * periodNs;
-        slot.label = capture.labels[i];
-        slot.raw = capture.frames;
-        slot.rawOffset = capture.offsets[i];
-        slot.rawLength = capture.offsets[i + 1] - capture.offsets[i];
-        clock.stamp(slot.stampsNs, 0);
-        sink().push(slot);
+        const at = capture.offsets[i];
+        ingest(sink(), clock, capture.seq[i] + pass * seqSpan, capture.sensorNs[i] + pass * periodNs, capture.labels[i], capture.frames, at, capture.offsets[i + 1] - at);
         return true;
       },
     }),

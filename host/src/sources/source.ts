@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Clock } from '../core/clock.js';
 import type { FrameSpec, FrameSlot } from '../core/frame.js';
 
 /** How fast a recorded or generated stream is delivered. */
@@ -47,3 +48,20 @@ export const realTimers: TimerScheduler = {
   setImmediate: (fn) => setImmediate(fn),
   clearImmediate: (h) => clearImmediate(h as NodeJS.Immediate),
 };
+
+/**
+ * Hands one frame to the pipeline: fills a slot's header and pointer to the source's bytes,
+ * stamps the ingest time, and runs the hot path. Every source ingests through here, so
+ * "ingest" means the same instant for all of them. Never allocates.
+ */
+export function ingest(sink: FrameSink, clock: Clock, seq: number, sensorNs: number, label: number, raw: Uint8Array, offset: number, length: number): void {
+  const slot = sink.acquire();
+  slot.seq = seq;
+  slot.sensorNs = sensorNs;
+  slot.label = label;
+  slot.raw = raw;
+  slot.rawOffset = offset;
+  slot.rawLength = length;
+  clock.stamp(slot.stampsNs, 0);
+  sink.push(slot);
+}

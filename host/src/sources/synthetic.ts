@@ -4,7 +4,7 @@ import type { FrameSpec } from '../core/frame.js';
 import { createLymphocyteGenerator, LYMPHOCYTE_LABELS } from '../../../sim/src/lymphocytes.js';
 import { createRng } from '../../../sim/src/rng.js';
 import { pacedSource } from './pacer.js';
-import { pacingSpeed, type Pacing, type Source, type TimerScheduler } from './source.js';
+import { ingest, pacingSpeed, type Pacing, type Source, type TimerScheduler } from './source.js';
 
 export interface SyntheticOptions {
   seed: number;
@@ -42,15 +42,9 @@ export function createSyntheticSource(opts: SyntheticOptions, clock: Clock, time
       },
       deliver(k) {
         if (k >= opts.frames) return false;
-        const slot = sink().acquire();
-        slot.label = gen.next(buffer, 0);
-        slot.seq = k;
-        slot.sensorNs = Number.NaN;
-        slot.raw = buffer;
-        slot.rawOffset = 0;
-        slot.rawLength = buffer.length;
-        clock.stamp(slot.stampsNs, 0);
-        sink().push(slot);
+        // Rendered before ingest: the sensor made the frame; our latency starts on arrival.
+        const label = gen.next(buffer, 0);
+        ingest(sink(), clock, k, Number.NaN, label, buffer, 0, buffer.length);
         return true;
       },
     }),
