@@ -86,8 +86,14 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
   );
   let flushTimer: unknown = null;
   let stopping: Promise<void> | null = null;
+  let lateLogged = 0;
   const flushLoop = () => {
     triggerLog.flush();
+    // Late frames are logged here, off the hot path: one line per flush interval at most.
+    if (metrics.late > lateLogged) {
+      deps.log(`${metrics.late - lateLogged} late frame(s) not triggered (budget ${cfg.budgetUs} us); latest seq ${metrics.lastLateSeq} reached the policy after ${metrics.lastLateWaitUs.toFixed(1)} us`);
+      lateLogged = metrics.late;
+    }
     flushTimer = deps.timers.setTimeout(flushLoop, limits.flushIntervalMs);
   };
   return {

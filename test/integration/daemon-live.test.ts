@@ -72,3 +72,26 @@ describe('the daemon, live', () => {
     expect(heard.every((e) => e.label === 'WBC' && e.score >= 0.5)).toBe(true);
   });
 });
+
+describe('late frames', () => {
+  it('are counted, logged with their sequence number, and never triggered', async () => {
+    const log: string[] = [];
+    // A 1 us budget: nothing can reach the policy that fast, so every frame is late.
+    const cfg = validateConfig({
+      model: 'models/zoo/cells-bccd', budgetUs: 1,
+      source: { kind: 'replay', path: 'sim/recordings/cells-bccd-test.arrows', pacing: 'x4' },
+      trigger: { targets: ['WBC'], threshold: 0 },
+      server: { enabled: false },
+    });
+    const d = await createDaemon(cfg, { ...deps(), log: (l: string) => log.push(l) });
+    d.start();
+    await d.sourceDone;
+    await new Promise((r) => setTimeout(r, 250)); // one flush interval
+    await d.stop();
+    const s = d.metrics.snapshot();
+    expect(s.frames).toBe(945);
+    expect(s.late).toBe(945);
+    expect(s.triggers).toBe(0);
+    expect(log.some((l) => /late frame\(s\) not triggered \(budget 1 us\); latest seq \d+ reached the policy after [\d.]+ us/.test(l))).toBe(true);
+  });
+});

@@ -44,6 +44,9 @@ export class PipelineMetrics {
   dropped = 0;
   budgetViolations = 0;
   clampedSamples = 0;
+  /** The most recent late frame: its sequence number and how long it had waited at the policy. */
+  lastLateSeq = -1;
+  lastLateWaitUs = 0;
   readonly errorsByCode = new Map<string, number>();
   private rateFrames = 0;
   private rateTriggers = 0;
@@ -79,7 +82,11 @@ export class PipelineMetrics {
     if (e2eNs > this.identity.budgetUs * 1000) this.budgetViolations++;
     this.frames++;
     if (slot.triggered) this.triggers++;
-    if (slot.late) this.late++;
+    if (slot.late) {
+      this.late++;
+      this.lastLateSeq = slot.seq;
+      this.lastLateWaitUs = (st[STAMP.infer] - st[STAMP_INGEST]) / 1000;
+    }
     if (slot.predicted >= 0) this.perClass[slot.predicted]++;
     if (slot.label >= 0 && slot.label < this.classes && slot.predicted >= 0) {
       this.hasLabels = true;
