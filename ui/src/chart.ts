@@ -53,7 +53,7 @@ function options(widthPx: number): uPlot.Options {
     series: [
       {},
       { label: 'frames/s', scale: 'fps', stroke: '#1f5fa8', width: 2 },
-      { label: 'e2e p99 µs', scale: 'us', stroke: '#b4461b', width: 2, spanGaps: false },
+      { label: 'e2e p99 µs (last 5–10 s)', scale: 'us', stroke: '#b4461b', width: 2, spanGaps: false },
     ],
     axes: [
       { stroke: '#444' },

@@ -72,7 +72,9 @@ function showSnapshot(el: (testId: string) => HTMLElement, chart: TrendChart, s:
     const summary = row === 'e2e' ? s.e2eUs : s.stagesUs[row];
     for (const column of LATENCY_COLUMNS) el(`${row}-${column}`).textContent = formatUs(summary[column], summary.count);
   }
-  chart.push(s.atMs / 1000, s.fps, s.e2eUs.count > 0 ? s.e2eUs.p99 : null);
+  // The chart plots what the stream does now (the recent window), the table the whole run.
+  const now = s.recent.e2eUs;
+  chart.push(s.atMs / 1000, s.fps, now.count > 0 ? now.p99 : null);
 }
 
 function formatErrors(byCode: Record<string, number>): string {

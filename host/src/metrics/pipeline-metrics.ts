@@ -34,6 +34,13 @@ export class PipelineMetrics {
   private readonly startNs: number;
   private readonly stageHist: hdr.Histogram[];
   private readonly e2eHist: hdr.Histogram;
+  /** Recent window: the hot path records into `cur`; every `windowNs` the pair rotates and
+   * the snapshot merges `prev` and `cur` (so it covers one to two windows). */
+  private cur: hdr.Histogram[];
+  private prev: hdr.Histogram[];
+  private readonly merged: hdr.Histogram[];
+  private curStartNs: number;
+  private readonly windowNs: number;
   private readonly classes: number;
   private readonly perClass: Float64Array;
   private readonly confusion: Float64Array;
@@ -54,7 +61,7 @@ export class PipelineMetrics {
   private fps = 0;
   private triggersPerS = 0;
 
-  constructor(identity: PipelineIdentity, clock: Clock, wallMs: () => number = Date.now) {
+  constructor(identity: PipelineIdentity, clock: Clock, wallMs: () => number = Date.now, windowS = 5) {
     assert(identity.labels.length > 0, 'a pipeline has labels');
     this.identity = identity;
     this.clock = clock;
@@ -63,6 +70,12 @@ export class PipelineMetrics {
     this.rateAtNs = this.startNs;
     this.stageHist = STAGES.map(() => histogram());
     this.e2eHist = histogram();
+    // Index 0..4: stages, 5: end to end.
+    this.cur = [...STAGES, 'e2e'].map(() => histogram());
+    this.prev = [...STAGES, 'e2e'].map(() => histogram());
+    this.merged = [...STAGES, 'e2e'].map(() => histogram());
+    this.curStartNs = this.startNs;
+    this.windowNs = windowS * 1e9;
     this.classes = identity.labels.length;
     this.perClass = new Float64Array(this.classes);
     this.confusion = new Float64Array(this.classes * this.classes);
@@ -72,13 +85,16 @@ export class PipelineMetrics {
   recordFrame(slot: FrameSlot): void {
     const st = slot.stampsNs;
     let prev = st[STAMP_INGEST];
+    const cur = this.cur;
     for (let k = 0; k < this.stageHist.length; k++) {
       const t = st[k + 1];
       this.recordNs(this.stageHist[k], t - prev);
+      this.recordNs(cur[k], t - prev);
       prev = t;
     }
     const e2eNs = st[STAMP.emit] - st[STAMP_INGEST];
     this.recordNs(this.e2eHist, e2eNs);
+    this.recordNs(cur[STAGES.length], e2eNs);
     if (e2eNs > this.identity.budgetUs * 1000) this.budgetViolations++;
     this.frames++;
     if (slot.triggered) this.triggers++;
@@ -128,6 +144,7 @@ export class PipelineMetrics {
     const labels = this.identity.labels;
     const stagesUs = {} as Record<StageName, LatencySummaryUs>;
     STAGES.forEach((name, k) => (stagesUs[name] = summarise(this.stageHist[k])));
+    const recent = this.recent(now);
     return {
       atMs: this.wallMs(),
       uptimeS: (now - this.startNs) / 1e9,
@@ -148,13 +165,35 @@ export class PipelineMetrics {
       confusion: this.hasLabels ? labels.map((_, t) => Array.from(this.confusion.subarray(t * this.classes, (t + 1) * this.classes))) : null,
       e2eUs: summarise(this.e2eHist),
       stagesUs,
+      recent,
     };
+  }
+
+  /** Rotates the window pair when due and summarises prev + cur. Off the hot path. */
+  private recent(now: number): Snapshot['recent'] {
+    if (now - this.curStartNs >= this.windowNs) {
+      const old = this.prev;
+      for (const h of old) h.reset();
+      // Two windows or more without a snapshot: what `cur` holds is already old.
+      if (now - this.curStartNs >= 2 * this.windowNs) for (const h of this.cur) h.reset();
+      this.prev = this.cur;
+      this.cur = old;
+      this.curStartNs = now;
+    }
+    const out = this.merged.map((m, k) => {
+      m.reset();
+      m.add(this.prev[k]);
+      m.add(this.cur[k]);
+      return summarise(m);
+    });
+    const stagesUs = {} as Record<StageName, LatencySummaryUs>;
+    STAGES.forEach((name, k) => (stagesUs[name] = out[k]));
+    return { windowS: this.windowNs / 1e9, e2eUs: out[STAGES.length], stagesUs };
   }
 
   /** Forgets latencies and counters (bench warm-up). */
   reset(): void {
-    for (const h of this.stageHist) h.reset();
-    this.e2eHist.reset();
+    for (const h of [...this.stageHist, this.e2eHist, ...this.cur, ...this.prev]) h.reset();
     this.frames = this.triggers = this.late = this.dropped = this.budgetViolations = this.clampedSamples = 0;
     this.rateFrames = this.rateTriggers = 0;
     this.perClass.fill(0);

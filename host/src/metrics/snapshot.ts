@@ -47,8 +47,11 @@ export interface Snapshot {
   perClass: Record<string, number>;
   /** `confusion[label][predicted]`, present when the stream carries labels. */
   confusion: number[][] | null;
+  /** Latencies since start (or the last reset). */
   e2eUs: LatencySummaryUs;
   stagesUs: Record<StageName, LatencySummaryUs>;
+  /** Latencies of the last `windowS` to `2 * windowS` seconds: what the stream does now. */
+  recent: { windowS: number; e2eUs: LatencySummaryUs; stagesUs: Record<StageName, LatencySummaryUs> };
 }
 
 /** One trigger as pushed to websocket clients and written to the trigger log. */

@@ -35,6 +35,7 @@ export function fakeSnapshot(over: Partial<Snapshot> = {}): Snapshot {
     confusion: null,
     e2eUs: fakeLatency(10),
     stagesUs,
+    recent: { windowS: 5, e2eUs: fakeLatency(10), stagesUs },
     ...over,
   };
 }

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { manualClock } from '../core/clock.js';
+import { FrameRing, STAMP } from '../core/frame.js';
+import { PipelineMetrics } from './pipeline-metrics.js';
+
+describe('pipeline metrics', () => {
+  const ring = new FrameRing(1, 2, 4);
+  function frame(m: PipelineMetrics, clock: ReturnType<typeof manualClock>, e2eNs: number): void {
+    const s = ring.acquire();
+    s.stampsNs[0] = clock.nowNs();
+    for (let k = 1; k <= STAMP.emit; k++) s.stampsNs[k] = s.stampsNs[0] + (e2eNs * k) / STAMP.emit;
+    s.predicted = 0;
+    m.recordFrame(s);
+  }
+
+  it('keeps latencies since start and a recent window that forgets what is older than two windows', () => {
+    const clock = manualClock(0);
+    const m = new PipelineMetrics({ pipeline: 'p', backend: 'b', model: 'm', labels: ['a', 'b'], budgetUs: 100 }, clock, () => 0, 5);
+    for (let i = 0; i < 100; i++) frame(m, clock, 10_000); // 10 us
+    clock.advanceNs(6e9);
+    expect(m.snapshot().recent.e2eUs.p50).toBeCloseTo(10, 1); // rotated: the old window is `prev`
+    for (let i = 0; i < 100; i++) frame(m, clock, 50_000); // 50 us
+    clock.advanceNs(6e9);
+    const s = m.snapshot(); // rotated again: the 10 us window is gone
+    expect(s.recent.e2eUs.count).toBe(100);
+    expect(s.recent.e2eUs.p50).toBeCloseTo(50, 0);
+    expect(s.e2eUs.count).toBe(200);
+    expect(s.e2eUs.p50).toBeCloseTo(10, 1);
+    clock.advanceNs(11e9);
+    expect(m.snapshot().recent.e2eUs.count).toBe(0);
+  });
+
+  it('counts budget violations on end-to-end latency', () => {
+    const clock = manualClock(0);
+    const m = new PipelineMetrics({ pipeline: 'p', backend: 'b', model: 'm', labels: ['a', 'b'], budgetUs: 20 }, clock);
+    for (const us of [5, 19, 21, 100]) frame(m, clock, us * 1000);
+    expect(m.snapshot().budgetViolations).toBe(2);
+  });
+});
