@@ -20,12 +20,14 @@ export const limits = {
   flushIntervalMs: 100,
   /** How often a live snapshot is pushed to websocket clients. */
   snapshotIntervalMs: 500,
-  /** Websocket clients served at once; further connections are refused (429). */
+  /** Websocket clients served at once; further connections are closed with 1013 (try again later). */
   wsClientsMax: 64,
   /** Bytes buffered for one slow websocket client before its messages are dropped. */
   wsClientBufferedBytesMax: 4 * 1024 * 1024,
   /** Largest HTTP request body accepted by control endpoints. */
   httpBodyBytesMax: 64 * 1024,
+  /** Time a client has to send a whole request; slower ones are cut off (slowloris). */
+  httpRequestTimeoutMs: 10_000,
   /** Highest latency the HDR histograms record; larger values are clamped and counted. */
   histogramMaxUs: 10_000_000,
   /** Frames replayed per macrotask before yielding to the event loop at `max` pacing. */

@@ -170,6 +170,17 @@ describe('startHttpServer', () => {
     }
   });
 
+  it('answers only loopback Host names (DNS rebinding): 421 for any other', async () => {
+    for (const host of ['evil.example', 'evil.example:8080', '10.0.0.1', 'localhost.evil.example']) {
+      const res = await rawRequest(server.port, 'GET', '/api/snapshot', { host });
+      expect(res.status, host).toBe(421);
+      expect(JSON.parse(res.body).error.message).toMatch(/not a loopback name/);
+    }
+    for (const host of [`127.0.0.1:${server.port}`, `localhost:${server.port}`, 'localhost']) {
+      expect((await rawRequest(server.port, 'GET', '/healthz', { host })).status, host).toBe(200);
+    }
+  });
+
   it(`rejects bodies over httpBodyBytesMax (${limits.httpBodyBytesMax} bytes) with 413`, async () => {
     const body = 'x'.repeat(limits.httpBodyBytesMax + 1);
     const res = await rawRequest(server.port, 'POST', '/api/snapshot', { 'content-type': 'text/plain', 'content-length': body.length }, body);

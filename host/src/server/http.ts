@@ -73,7 +73,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     throw new ConfigError('http.uiDir', `"${opts.uiDir}" is relative; pass the absolute path of ui/dist`);
   }
   const host = opts.host ?? '127.0.0.1';
-  const app = Fastify({ logger: opts.logger ?? { level: 'warn' }, bodyLimit: limits.httpBodyBytesMax });
+  const app = Fastify({ logger: opts.logger ?? { level: 'warn' }, bodyLimit: limits.httpBodyBytesMax, requestTimeout: limits.httpRequestTimeoutMs });
   const hub = createWsHub(opts.view, {
     clientsMax: limits.wsClientsMax,
     bufferedBytesMax: limits.wsClientBufferedBytesMax,
@@ -91,7 +91,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     return closing;
   };
   try {
-    await buildApp(app, hub, opts);
+    await buildApp(app, hub, opts, isLoopback(host));
     await app.listen({ host, port: opts.port ?? 8080 });
   } catch (err) {
     await shutdown();
@@ -102,9 +102,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   return { url, port, close: shutdown, wsStats: () => hub.stats() };
 }
 
-async function buildApp(app: FastifyInstance, hub: WsHub, opts: HttpServerOptions): Promise<void> {
+async function buildApp(app: FastifyInstance, hub: WsHub, opts: HttpServerOptions, loopback: boolean): Promise<void> {
   await app.register(fastifyWebsocket, { options: { maxPayload: limits.httpBodyBytesMax } });
   installGuards(app);
+  if (loopback) refuseForeignHosts(app);
   registerApi(app, opts, (opts.clock ?? monotonicClock).nowNs());
   app.route({
     method: 'GET',
@@ -116,6 +117,27 @@ async function buildApp(app: FastifyInstance, hub: WsHub, opts: HttpServerOption
     wsHandler: (socket) => hub.admit(socket),
   });
   await registerUi(app, opts.uiDir);
+}
+
+const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+function isLoopback(host: string): boolean {
+  return LOOPBACK_NAMES.has(host) || host.startsWith('127.');
+}
+
+/**
+ * A server bound to loopback answers only requests addressed to a loopback name: a web page
+ * elsewhere cannot reach it through DNS rebinding (its requests carry the attacker's
+ * host name). Misaddressed requests get 421.
+ */
+function refuseForeignHosts(app: FastifyInstance): void {
+  app.addHook('onRequest', async (req) => {
+    const header = req.headers.host ?? '';
+    const name = header.startsWith('[') ? header.slice(0, header.indexOf(']') + 1) : header.split(':')[0];
+    if (!LOOPBACK_NAMES.has(name) && !name.startsWith('127.')) {
+      throw new RequestError(`${req.method} ${req.url.slice(0, 200)}`, `Host "${header.slice(0, 100)}" is not a loopback name; this server answers 127.0.0.1 and localhost only`, 421);
+    }
+  });
 }
 
 /** Error shape, 404s, body bound and response headers shared by every route. */
