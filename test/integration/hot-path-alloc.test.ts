@@ -93,11 +93,12 @@ describe('the hot path', () => {
     allocated(20_000); // warm-up: JIT and the first run of every lazy path
     // Fixed costs (code and feedback the JIT still writes, the source's own objects) are the
     // same for both windows; the difference is what each extra frame costs.
-    const small = allocated(20_000);
-    const large = allocated(100_000);
-    const perFrame = (large - small) / 80_000;
+    // Late JIT work can land in either window; allocation only ever adds bytes, so the
+    // smallest of three differences is the estimate.
+    const perFrame = Math.min(...[0, 1, 2].map(() => (allocated(100_000) - allocated(20_000)) / 80_000));
     expect(ring.written).toBeGreaterThan(0);
-    // Any per-frame object, closure or boxed number costs at least 16 bytes a frame.
-    expect(perFrame).toBeLessThan(1);
+    // Any per-frame object, closure or boxed number costs at least 16 bytes a frame; one in
+    // every eight frames would still show as 2.
+    expect(perFrame).toBeLessThan(2);
   });
 });
