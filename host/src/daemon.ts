@@ -87,10 +87,12 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
   let flushTimer: unknown = null;
   let stopping: Promise<void> | null = null;
   let lateLogged = 0;
+  let flushes = 0;
+  const lateEvery = Math.max(1, Math.round(limits.lateLogIntervalMs / limits.flushIntervalMs));
   const flushLoop = () => {
     triggerLog.flush();
-    // Late frames are logged here, off the hot path: one line per flush interval at most.
-    if (metrics.late > lateLogged) {
+    // Late frames are logged here, off the hot path: one summary line a second at most.
+    if (metrics.late > lateLogged && flushes++ % lateEvery === 0) {
       deps.log(`${metrics.late - lateLogged} late frame(s) not triggered (budget ${cfg.budgetUs} us); latest seq ${metrics.lastLateSeq} reached the policy after ${metrics.lastLateWaitUs.toFixed(1)} us`);
       lateLogged = metrics.late;
     }

@@ -18,6 +18,8 @@ export const limits = {
   triggerRingSlotsMax: 65_536,
   /** How often the trigger log flushes to disk. */
   flushIntervalMs: 100,
+  /** Late frames are summarised in the log at most this often. */
+  lateLogIntervalMs: 1000,
   /** How often a live snapshot is pushed to websocket clients. */
   snapshotIntervalMs: 500,
   /** Websocket clients served at once; further connections are closed with 1013 (try again later). */
