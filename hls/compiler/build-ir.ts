@@ -1,0 +1,498 @@
+/**
+ * Stage 2 of the model compiler: `OnnxGraph` -> `Ir`. Infers batch-less shapes from the
+ * single graph input, maps each supported operator onto a layer, fuses MatMul+Add into
+ * dense, folds BatchNormalization into a directly preceding conv/dense, drops Identity and
+ * Dropout, and folds the constant subgraphs exporters put around Reshape.
+ *
+ * Anything it does not support is a `ModelError` naming the operator, the node and the file;
+ * it never returns a partial IR.
+ */
+import { ModelError } from '../../host/src/core/errors.js';
+import { assert } from '../../host/src/core/assert.js';
+import type { OnnxAttribute, OnnxGraph, OnnxNode, OnnxTensor } from './onnx-reader.js';
+import { IR_INPUT, shapeSize } from './ir.js';
+import type { ConvLayer, DenseLayer, Ir, Layer, LayerKind, PoolLayer, Shape } from './ir.js';
+import { FOLDABLE_OPS, foldNode, resolveReshape } from './const-fold.js';
+
+/** A computed tensor: the IR value (layer name or IR_INPUT) and its batch-less shape. */
+interface Value {
+  readonly ref: string;
+  readonly shape: Shape;
+}
+
+interface Ctx {
+  readonly graph: OnnxGraph;
+  readonly consts: Map<string, OnnxTensor>;
+  readonly values: Map<string, Value>;
+  readonly layers: Layer[];
+  readonly byName: Map<string, Layer>;
+  /** ONNX tensor -> indices of nodes reading it. */
+  readonly readers: Map<string, number[]>;
+  readonly graphOutputs: Set<string>;
+  /** Node indices already absorbed into an earlier layer (an Add fused into dense). */
+  readonly absorbed: Set<number>;
+  readonly kindCounts: Map<LayerKind, number>;
+}
+
+type Handler = (ctx: Ctx, node: OnnxNode, index: number) => void;
+
+/** Distributes Omit over the Layer union so each variant keeps its own fields. */
+type LayerDraft = Layer extends infer L ? (L extends Layer ? Omit<L, 'name' | 'sources' | 'inputs' | 'inputShapes'> : never) : never;
+
+/**
+ * Builds the IR of `graph`. Throws `ModelError` (code E_MODEL) naming file and node for
+ * unsupported operators, attributes outside the supported range, non-constant weights, or
+ * shapes that do not agree. The IR's weight arrays are fresh copies owned by the IR.
+ */
+export function buildIr(graph: OnnxGraph): Ir {
+  const ctx = newContext(graph);
+  const input = graphInput(graph);
+  ctx.values.set(input.name, { ref: IR_INPUT, shape: input.shape });
+  graph.nodes.forEach((node, index) => {
+    if (ctx.absorbed.has(index)) return;
+    if (node.domain !== '' && node.domain !== 'ai.onnx') throw unsupported(ctx, node);
+    if (tryFold(ctx, node)) return;
+    const handler = HANDLERS[node.opType];
+    if (!handler) throw unsupported(ctx, node);
+    handler(ctx, node, index);
+  });
+  if (graph.outputs.length !== 1) {
+    throw new ModelError(graph.source, `${graph.source} has ${graph.outputs.length} outputs; the compiler supports exactly one`);
+  }
+  const out = ctx.values.get(graph.outputs[0].name);
+  if (!out) throw new ModelError(graph.source, `output "${graph.outputs[0].name}" of ${graph.source} is not a computed tensor`);
+  return { source: graph.source, inputName: input.name, inputShape: input.shape, layers: ctx.layers, output: out.ref, outputShape: out.shape };
+}
+
+function newContext(graph: OnnxGraph): Ctx {
+  const readers = new Map<string, number[]>();
+  graph.nodes.forEach((n, i) => {
+    for (const t of n.inputs) if (t !== '') readers.set(t, [...(readers.get(t) ?? []), i]);
+  });
+  return {
+    graph,
+    consts: new Map(graph.initializers),
+    values: new Map(),
+    layers: [],
+    byName: new Map(),
+    readers,
+    graphOutputs: new Set(graph.outputs.map((o) => o.name)),
+    absorbed: new Set(),
+    kindCounts: new Map(),
+  };
+}
+
+function graphInput(graph: OnnxGraph): { name: string; shape: Shape } {
+  if (graph.inputs.length !== 1) {
+    throw new ModelError(graph.source, `${graph.source} has ${graph.inputs.length} non-constant inputs; the compiler supports exactly one`);
+  }
+  const { name, shape } = graph.inputs[0];
+  if (!shape || shape.length < 2 || shape.slice(1).some((d) => d <= 0)) {
+    throw new ModelError(graph.source, `input "${name}" of ${graph.source} has shape [${shape?.join(',') ?? 'unknown'}]; need [batch, fixed dims...]`);
+  }
+  return { name, shape: shape.slice(1) };
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers shared by the handlers
+
+function where(ctx: Ctx, node: OnnxNode): string {
+  return `${ctx.graph.source} node "${node.name}"`;
+}
+
+function bad(ctx: Ctx, node: OnnxNode, message: string): ModelError {
+  return new ModelError(where(ctx, node), `${node.opType} at node "${node.name}" of ${ctx.graph.source}: ${message}`);
+}
+
+function unsupported(ctx: Ctx, node: OnnxNode): ModelError {
+  const op = node.domain && node.domain !== 'ai.onnx' ? `${node.domain}.${node.opType}` : node.opType;
+  return new ModelError(where(ctx, node), `unsupported operator ${op} at node "${node.name}" of ${ctx.graph.source}`);
+}
+
+function tryFold(ctx: Ctx, node: OnnxNode): boolean {
+  if (!FOLDABLE_OPS.has(node.opType)) return false;
+  const present = node.inputs.filter((t) => t !== '');
+  const shapeOfComputed = node.opType === 'Shape' && ctx.values.has(present[0]);
+  if (!shapeOfComputed && !present.every((t) => ctx.consts.has(t))) return false;
+  const t = foldNode(node, ctx.graph.opset, (n) => ctx.consts.get(n), (n) => ctx.values.get(n)?.shape, where(ctx, node));
+  ctx.consts.set(node.outputs[0], t);
+  return true;
+}
+
+/** The computed (non-constant) input `i` of `node`. */
+function dyn(ctx: Ctx, node: OnnxNode, i: number): Value {
+  const v = ctx.values.get(node.inputs[i] ?? '');
+  if (v) return v;
+  if (ctx.consts.has(node.inputs[i])) throw bad(ctx, node, `input ${i} ("${node.inputs[i]}") is a constant; a computed tensor is required`);
+  throw bad(ctx, node, `input ${i} ("${node.inputs[i] ?? ''}") is not produced by an earlier node`);
+}
+
+/** The constant input `i` of `node`, as floats. */
+function weight(ctx: Ctx, node: OnnxNode, i: number): OnnxTensor & { type: 'float' } {
+  const t = ctx.consts.get(node.inputs[i] ?? '');
+  if (!t) throw bad(ctx, node, `input ${i} ("${node.inputs[i] ?? ''}") must be a constant initializer`);
+  if (t.type !== 'float') throw bad(ctx, node, `input ${i} ("${t.name}") must be a float tensor`);
+  return t;
+}
+
+function optionalWeight(ctx: Ctx, node: OnnxNode, i: number): (OnnxTensor & { type: 'float' }) | null {
+  return node.inputs[i] ? weight(ctx, node, i) : null;
+}
+
+function attr(node: OnnxNode, name: string): OnnxAttribute | undefined {
+  return node.attributes.get(name);
+}
+
+function attrNum(node: OnnxNode, name: string, fallback: number): number {
+  const v = attr(node, name);
+  return typeof v === 'number' ? v : fallback;
+}
+
+function attrInts(node: OnnxNode, name: string, fallback: number[]): number[] {
+  const v = attr(node, name);
+  return Array.isArray(v) ? (v as number[]) : fallback;
+}
+
+/** True when tensor `t` feeds exactly one node and is not a graph output. */
+function soleReader(ctx: Ctx, t: string): number | null {
+  const r = ctx.readers.get(t) ?? [];
+  return r.length === 1 && !ctx.graphOutputs.has(t) ? r[0] : null;
+}
+
+/**
+ * True when the IR value `ref` has exactly one consumer among all the ONNX tensors bound to
+ * it (looking through Identity/Dropout aliases) and none of them is a graph output: only
+ * then may a following op be folded into the layer that produces it.
+ */
+function soleConsumer(ctx: Ctx, ref: string): boolean {
+  let consumers = 0;
+  for (const [t, v] of ctx.values) {
+    if (v.ref !== ref) continue;
+    if (ctx.graphOutputs.has(t)) return false;
+    for (const i of ctx.readers.get(t) ?? []) {
+      const reader = ctx.graph.nodes[i];
+      const passThrough = (reader.opType === 'Identity' || reader.opType === 'Dropout') && ctx.values.get(reader.outputs[0])?.ref === ref;
+      if (!passThrough) consumers++;
+    }
+  }
+  return consumers === 1;
+}
+
+function requireUnused(ctx: Ctx, node: OnnxNode, outputIndex: number): void {
+  const t = node.outputs[outputIndex];
+  if (t && ((ctx.readers.get(t)?.length ?? 0) > 0 || ctx.graphOutputs.has(t))) {
+    throw bad(ctx, node, `output ${outputIndex} ("${t}") is used; only the first output is supported`);
+  }
+}
+
+/** Appends a layer fed by `inputs`, binds ONNX tensor `output` to it, and returns it. */
+function emit(ctx: Ctx, node: OnnxNode, inputs: Value[], draft: LayerDraft, output = node.outputs[0]): Layer {
+  const n = ctx.kindCounts.get(draft.kind) ?? 0;
+  ctx.kindCounts.set(draft.kind, n + 1);
+  const layer = {
+    ...draft,
+    name: `${draft.kind}_${n}`,
+    sources: [node.name],
+    inputs: inputs.map((v) => v.ref),
+    inputShapes: inputs.map((v) => v.shape),
+  } as Layer;
+  assert(!ctx.byName.has(layer.name), 'layer names are unique');
+  ctx.layers.push(layer);
+  ctx.byName.set(layer.name, layer);
+  ctx.values.set(output, { ref: layer.name, shape: layer.outputShape });
+  return layer;
+}
+
+function alias(ctx: Ctx, node: OnnxNode): void {
+  ctx.values.set(node.outputs[0], dyn(ctx, node, 0));
+}
+
+// ---------------------------------------------------------------------------------------
+// Dense: Gemm, MatMul (+ Add of a constant)
+
+const gemm: Handler = (ctx, node) => {
+  const x = dyn(ctx, node, 0);
+  if (attrNum(node, 'transA', 0) !== 0) throw bad(ctx, node, 'attribute transA=1 is not supported');
+  const transB = attrNum(node, 'transB', 0) !== 0;
+  const alpha = attrNum(node, 'alpha', 1);
+  const beta = attrNum(node, 'beta', 1);
+  const b = weight(ctx, node, 1);
+  if (b.dims.length !== 2) throw bad(ctx, node, `weight "${b.name}" must be 2-D, has dims [${b.dims.join(',')}]`);
+  const [nIn, nOut] = transB ? [b.dims[1], b.dims[0]] : [b.dims[0], b.dims[1]];
+  checkDenseInput(ctx, node, x, nIn);
+  const weights = new Float32Array(nIn * nOut);
+  for (let i = 0; i < nIn; i++) {
+    for (let o = 0; o < nOut; o++) weights[i * nOut + o] = alpha * (transB ? b.data[o * nIn + i] : b.data[i * nOut + o]);
+  }
+  const c = optionalWeight(ctx, node, 2);
+  const bias = c ? broadcastBias(ctx, node, c, nOut, beta) : new Float32Array(nOut);
+  emit(ctx, node, [x], { kind: 'dense', nIn, nOut, weights, bias, outputShape: [nOut] });
+};
+
+const matmul: Handler = (ctx, node) => {
+  const x = dyn(ctx, node, 0);
+  const b = weight(ctx, node, 1);
+  if (b.dims.length !== 2) throw bad(ctx, node, `weight "${b.name}" must be 2-D, has dims [${b.dims.join(',')}]`);
+  const [nIn, nOut] = b.dims;
+  checkDenseInput(ctx, node, x, nIn);
+  const layer = emit(ctx, node, [x], { kind: 'dense', nIn, nOut, weights: Float32Array.from(b.data), bias: new Float32Array(nOut), outputShape: [nOut] });
+  // Fuse a following Add of a constant (the Keras exporter's bias) into this layer.
+  const next = soleReader(ctx, node.outputs[0]);
+  const addNode = next === null ? null : ctx.graph.nodes[next];
+  if (next === null || !addNode || addNode.opType !== 'Add') return;
+  const other = addNode.inputs[0] === node.outputs[0] ? addNode.inputs[1] : addNode.inputs[0];
+  const c = ctx.consts.get(other);
+  if (!c || c.type !== 'float') return;
+  assert(layer.kind === 'dense', 'matmul emits dense');
+  layer.bias = broadcastBias(ctx, addNode, c, nOut, 1);
+  layer.sources.push(addNode.name);
+  ctx.absorbed.add(next);
+  ctx.values.set(addNode.outputs[0], { ref: layer.name, shape: layer.outputShape });
+};
+
+function checkDenseInput(ctx: Ctx, node: OnnxNode, x: Value, nIn: number): void {
+  if (x.shape.length !== 1 || x.shape[0] !== nIn) {
+    throw bad(ctx, node, `input shape [${x.shape.join(',')}] (batch dropped) must be [${nIn}]; flatten before a dense layer`);
+  }
+}
+
+/** A bias of `n` values from a constant of n or 1 elements (any leading 1-dims), times `scale`. */
+function broadcastBias(ctx: Ctx, node: OnnxNode, c: OnnxTensor & { type: 'float' }, n: number, scale: number): Float32Array {
+  if (c.data.length !== n && c.data.length !== 1) {
+    throw bad(ctx, node, `bias "${c.name}" has ${c.data.length} values; expected ${n} or 1`);
+  }
+  return Float32Array.from({ length: n }, (_, o) => scale * c.data[c.data.length === 1 ? 0 : o]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Convolution and pooling
+
+/** Spatial pads from explicit `pads` or `auto_pad`; ModelError for dilations != 1. */
+function spatialGeometry(ctx: Ctx, node: OnnxNode, inSpatial: number[], kernel: number[]): { strides: number[]; pads: number[]; outSpatial: number[] } {
+  const rank = kernel.length;
+  const dil = attrInts(node, 'dilations', kernel.map(() => 1));
+  if (dil.some((d) => d !== 1)) throw bad(ctx, node, `attribute dilations=[${dil.join(',')}] is not supported (only 1)`);
+  const strides = attrInts(node, 'strides', kernel.map(() => 1));
+  let pads = attrInts(node, 'pads', new Array<number>(2 * rank).fill(0));
+  const autoPad = String(attr(node, 'auto_pad') ?? 'NOTSET');
+  if (autoPad === 'VALID') pads = new Array<number>(2 * rank).fill(0);
+  else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    pads = new Array<number>(2 * rank).fill(0);
+    for (let d = 0; d < rank; d++) {
+      const out = Math.ceil(inSpatial[d] / strides[d]);
+      const total = Math.max(0, (out - 1) * strides[d] + kernel[d] - inSpatial[d]);
+      pads[d] = autoPad === 'SAME_UPPER' ? Math.floor(total / 2) : Math.ceil(total / 2);
+      pads[d + rank] = total - pads[d];
+    }
+  } else if (autoPad !== 'NOTSET') throw bad(ctx, node, `attribute auto_pad=${autoPad} is not supported`);
+  if (strides.length !== rank || pads.length !== 2 * rank) throw bad(ctx, node, 'strides/pads do not match the kernel rank');
+  const outSpatial = inSpatial.map((n, d) => Math.floor((n + pads[d] + pads[d + rank] - kernel[d]) / strides[d]) + 1);
+  if (outSpatial.some((n) => n < 1)) throw bad(ctx, node, `output spatial size [${outSpatial.join(',')}] is empty`);
+  return { strides, pads, outSpatial };
+}
+
+const conv: Handler = (ctx, node) => {
+  const x = dyn(ctx, node, 0);
+  const w = weight(ctx, node, 1);
+  const rank = w.dims.length - 2;
+  if (rank !== 1 && rank !== 2) throw bad(ctx, node, `only 1-D and 2-D convolutions are supported; weight has dims [${w.dims.join(',')}]`);
+  const group = attrNum(node, 'group', 1);
+  if (group !== 1) throw bad(ctx, node, `attribute group=${group} is not supported (only 1)`);
+  const [cOut, cIn] = w.dims;
+  const kernel = w.dims.slice(2);
+  if (x.shape.length !== rank + 1 || x.shape[0] !== cIn) {
+    throw bad(ctx, node, `input shape [${x.shape.join(',')}] does not match weight [${w.dims.join(',')}] (need [${cIn}, ${rank} spatial dims])`);
+  }
+  const ks = attrInts(node, 'kernel_shape', kernel);
+  if (ks.join() !== kernel.join()) throw bad(ctx, node, `attribute kernel_shape=[${ks.join(',')}] disagrees with weight dims`);
+  const g = spatialGeometry(ctx, node, x.shape.slice(1), kernel);
+  const b = optionalWeight(ctx, node, 2);
+  const bias = b ? broadcastBias(ctx, node, b, cOut, 1) : new Float32Array(cOut);
+  emit(ctx, node, [x], {
+    kind: rank === 1 ? 'conv1d' : 'conv2d', cIn, cOut, kernel, strides: g.strides, pads: g.pads,
+    weights: Float32Array.from(w.data), bias, outputShape: [cOut, ...g.outSpatial],
+  });
+};
+
+const pool: Handler = (ctx, node) => {
+  const x = dyn(ctx, node, 0);
+  const isMax = node.opType === 'MaxPool';
+  if (isMax) requireUnused(ctx, node, 1);
+  const kernel = attrInts(node, 'kernel_shape', []);
+  const rank = kernel.length;
+  if ((rank !== 1 && rank !== 2) || x.shape.length !== rank + 1) {
+    throw bad(ctx, node, `kernel_shape=[${kernel.join(',')}] on input [${x.shape.join(',')}]: only 1-D and 2-D pooling is supported`);
+  }
+  const ceil = attrNum(node, 'ceil_mode', 0);
+  if (ceil !== 0) throw bad(ctx, node, `attribute ceil_mode=${ceil} is not supported (only 0)`);
+  const g = spatialGeometry(ctx, node, x.shape.slice(1), kernel);
+  const kind = `${isMax ? 'maxpool' : 'avgpool'}${rank}d` as PoolLayer['kind'];
+  emit(ctx, node, [x], {
+    kind, kernel, strides: g.strides, pads: g.pads,
+    countIncludePad: !isMax && attrNum(node, 'count_include_pad', 0) !== 0,
+    outputShape: [x.shape[0], ...g.outSpatial],
+  });
+};
+
+const globalAvgPool: Handler = (ctx, node) => {
+  const x = dyn(ctx, node, 0);
+  if (x.shape.length < 2) throw bad(ctx, node, `input shape [${x.shape.join(',')}] has no spatial dims`);
+  emit(ctx, node, [x], { kind: 'globalavgpool', outputShape: [x.shape[0], ...x.shape.slice(1).map(() => 1)] });
+};
+
+// ---------------------------------------------------------------------------------------
+// Shape-only layers
+
+/** Reshape on the full shape with batch 1; the batch dim must come out as 1. */
+function reshapeTo(ctx: Ctx, node: OnnxNode, x: Value, fullOut: number[]): void {
+  if (fullOut[0] !== 1 || shapeSize(fullOut) !== shapeSize(x.shape)) {
+    throw bad(ctx, node, `output shape [${fullOut.join(',')}] (batch 1) mixes the batch dimension into the data`);
+  }
+  emit(ctx, node, [x], { kind: 'reshape', outputShape: fullOut.slice(1) });
+}
+
+const flatten: Handler = (ctx, node) => {
+  const x = dyn(ctx, node, 0);
+  const full = [1, ...x.shape];
+  let axis = attrNum(node, 'axis', 1);
+  if (axis < 0) axis += full.length;
+  reshapeTo(ctx, node, x, [shapeSize(full.slice(0, axis)), shapeSize(full.slice(axis))]);
+};
+
+const reshape: Handler = (ctx, node) => {
+  const x = dyn(ctx, node, 0);
+  const t = node.inputs[1] ? ctx.consts.get(node.inputs[1]) : undefined;
+  const target = t ? Array.from(t.data as ArrayLike<number>) : attrInts(node, 'shape', []);
+  if (node.inputs[1] && !t) throw bad(ctx, node, `shape input "${node.inputs[1]}" is not a constant (or a foldable constant subgraph)`);
+  reshapeTo(ctx, node, x, resolveReshape([1, ...x.shape], target, where(ctx, node)));
+};
+
+const transpose: Handler = (ctx, node) => {
+  const x = dyn(ctx, node, 0);
+  const rank = x.shape.length + 1;
+  const perm = attrInts(node, 'perm', Array.from({ length: rank }, (_, i) => rank - 1 - i));
+  if (perm.length !== rank || perm[0] !== 0 || [...perm].sort().join() !== Array.from({ length: rank }, (_, i) => i).join()) {
+    throw bad(ctx, node, `attribute perm=[${perm.join(',')}] must keep the batch dim first`);
+  }
+  const p = perm.slice(1).map((d) => d - 1);
+  emit(ctx, node, [x], { kind: 'transpose', perm: p, outputShape: p.map((d) => x.shape[d]) });
+};
+
+// ---------------------------------------------------------------------------------------
+// Activations, softmax, add, batch norm
+
+const activation = (kind: 'relu' | 'sigmoid' | 'tanh'): Handler => (ctx, node) => {
+  const x = dyn(ctx, node, 0);
+  emit(ctx, node, [x], { kind, outputShape: x.shape });
+};
+
+const leakyRelu: Handler = (ctx, node) => {
+  const x = dyn(ctx, node, 0);
+  emit(ctx, node, [x], { kind: 'leakyrelu', alpha: attrNum(node, 'alpha', 0.01), outputShape: x.shape });
+};
+
+const softmax: Handler = (ctx, node) => {
+  const x = dyn(ctx, node, 0);
+  const legacy = ctx.graph.opset < 13;
+  const rank = x.shape.length + 1;
+  let axis = attrNum(node, 'axis', legacy ? 1 : -1);
+  if (axis < 0) axis += rank;
+  // Legacy axis 0 flattens the batch in too; with the batch evaluated as 1 it is axis 1.
+  if (legacy && axis === 0) axis = 1;
+  if (axis < 1 || axis >= rank) throw bad(ctx, node, `attribute axis=${attrNum(node, 'axis', 0)} must name a non-batch dim`);
+  const span = legacy && axis < rank - 1 ? 'trailing' : 'axis';
+  emit(ctx, node, [x], { kind: 'softmax', axis: axis - 1, span, outputShape: x.shape });
+};
+
+const add: Handler = (ctx, node) => {
+  const constIdx = [0, 1].find((i) => ctx.consts.has(node.inputs[i]));
+  if (constIdx !== undefined) return addBias(ctx, node, constIdx);
+  const a = dyn(ctx, node, 0);
+  const b = dyn(ctx, node, 1);
+  if (a.shape.join() !== b.shape.join()) throw bad(ctx, node, `operand shapes [${a.shape.join(',')}] and [${b.shape.join(',')}] differ; broadcasting is not supported`);
+  emit(ctx, node, [a, b], { kind: 'add', outputShape: a.shape });
+};
+
+/** Add of a per-channel constant right after a conv/dense: folded into that layer's bias. */
+function addBias(ctx: Ctx, node: OnnxNode, constIdx: number): void {
+  const x = dyn(ctx, node, 1 - constIdx);
+  const prev = ctx.byName.get(x.ref);
+  const c = weight(ctx, node, constIdx);
+  if (!prev || !isFoldTarget(prev) || !soleConsumer(ctx, x.ref)) {
+    throw bad(ctx, node, 'Add of a constant is supported only as the bias of a directly preceding MatMul/Gemm/Conv');
+  }
+  const n = prev.kind === 'dense' ? prev.nOut : prev.cOut;
+  const extra = broadcastBias(ctx, node, c, n, 1);
+  prev.bias = prev.bias.map((v, o) => v + extra[o]);
+  prev.sources.push(node.name);
+  ctx.values.set(node.outputs[0], x);
+}
+
+function isFoldTarget(l: Layer): l is DenseLayer | ConvLayer {
+  return l.kind === 'dense' || l.kind === 'conv1d' || l.kind === 'conv2d';
+}
+
+const batchNorm: Handler = (ctx, node) => {
+  const x = dyn(ctx, node, 0);
+  for (let i = 1; i < node.outputs.length; i++) requireUnused(ctx, node, i);
+  const [gamma, beta, mean, variance] = [1, 2, 3, 4].map((i) => weight(ctx, node, i));
+  const eps = attrNum(node, 'epsilon', 1e-5);
+  const c = gamma.data.length;
+  if ([beta, mean, variance].some((t) => t.data.length !== c) || x.shape[0] !== c) {
+    throw bad(ctx, node, `parameters of ${c} channels do not match input shape [${x.shape.join(',')}]`);
+  }
+  // Computed in float64 and rounded once, so folding adds one rounding per weight at most.
+  const scale = Array.from({ length: c }, (_, k) => gamma.data[k] / Math.sqrt(variance.data[k] + eps));
+  const shift = scale.map((s, k) => beta.data[k] - mean.data[k] * s);
+  const prev = ctx.byName.get(x.ref);
+  if (prev && isFoldTarget(prev) && soleConsumer(ctx, x.ref)) {
+    foldBatchNorm(prev, scale, shift);
+    prev.sources.push(node.name);
+    ctx.values.set(node.outputs[0], x);
+    return;
+  }
+  emit(ctx, node, [x], { kind: 'batchnorm', scale: Float32Array.from(scale), shift: Float32Array.from(shift), outputShape: x.shape });
+};
+
+/** w' = w * s[o]; b' = b * s[o] + (beta - mean * s[o]) = (b - mean) * s + beta. */
+function foldBatchNorm(layer: DenseLayer | ConvLayer, scale: number[], shift: number[]): void {
+  const nOut = layer.kind === 'dense' ? layer.nOut : layer.cOut;
+  assert(scale.length === nOut, 'batchnorm channels match the layer outputs');
+  const w = layer.weights;
+  if (layer.kind === 'dense') {
+    for (let i = 0; i < layer.nIn; i++) for (let o = 0; o < nOut; o++) w[i * nOut + o] = w[i * nOut + o] * scale[o];
+  } else {
+    const per = w.length / nOut;
+    for (let o = 0; o < nOut; o++) for (let k = 0; k < per; k++) w[o * per + k] = w[o * per + k] * scale[o];
+  }
+  layer.bias = Float32Array.from(layer.bias, (b, o) => b * scale[o] + shift[o]);
+}
+
+const dropout: Handler = (ctx, node) => {
+  requireUnused(ctx, node, 1);
+  alias(ctx, node);
+};
+
+const HANDLERS: Record<string, Handler> = {
+  Gemm: gemm,
+  MatMul: matmul,
+  Conv: conv,
+  MaxPool: pool,
+  AveragePool: pool,
+  GlobalAveragePool: globalAvgPool,
+  Flatten: flatten,
+  Reshape: reshape,
+  Transpose: transpose,
+  Relu: activation('relu'),
+  Sigmoid: activation('sigmoid'),
+  Tanh: activation('tanh'),
+  LeakyRelu: leakyRelu,
+  Softmax: softmax,
+  Add: add,
+  BatchNormalization: batchNorm,
+  Dropout: dropout,
+  Identity: (ctx, node) => alias(ctx, node),
+};
+
+/** Operator types `buildIr` accepts (besides the constant-folded ones). */
+export const SUPPORTED_OPS: readonly string[] = Object.keys(HANDLERS);

@@ -1,0 +1,112 @@
+/**
+ * Test support for the compiler (imported only by *.test.ts): builds ONNX models in memory,
+ * runs onnxruntime as the reference, and draws seeded normal inputs.
+ */
+import onnxProto from 'onnx-proto';
+import * as ort from 'onnxruntime-node';
+
+const { onnx } = onnxProto;
+
+export type AttrSpec = { i: number } | { f: number } | { ints: number[] } | { floats: number[] } | { s: string };
+
+export interface NodeSpec {
+  op: string;
+  name: string;
+  inputs: string[];
+  outputs: string[];
+  attrs?: Record<string, AttrSpec>;
+  domain?: string;
+}
+
+export interface ModelSpec {
+  opset?: number;
+  input: { name: string; shape: (number | string)[] };
+  output: { name: string; shape: (number | string)[] };
+  /** Float tensors (Float32Array) or int64 tensors (number[]). */
+  initializers?: { name: string; dims: number[]; data: Float32Array | number[] }[];
+  nodes: NodeSpec[];
+}
+
+function valueInfo(v: { name: string; shape: (number | string)[] }): onnxProto.onnx.IValueInfoProto {
+  const dim = v.shape.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d }));
+  return { name: v.name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim } } } };
+}
+
+function attribute(name: string, a: AttrSpec): onnxProto.onnx.IAttributeProto {
+  const AT = onnx.AttributeProto.AttributeType;
+  if ('i' in a) return { name, type: AT.INT, i: a.i };
+  if ('f' in a) return { name, type: AT.FLOAT, f: a.f };
+  if ('ints' in a) return { name, type: AT.INTS, ints: a.ints };
+  if ('floats' in a) return { name, type: AT.FLOATS, floats: a.floats };
+  return { name, type: AT.STRING, s: new TextEncoder().encode(a.s) };
+}
+
+/** Encodes `spec` as ONNX bytes (IR version 8, default-domain opset `spec.opset ?? 13`). */
+export function encodeModel(spec: ModelSpec): Uint8Array {
+  const DT = onnx.TensorProto.DataType;
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: spec.opset ?? 13 }],
+    graph: {
+      name: 'g',
+      input: [valueInfo(spec.input)],
+      output: [valueInfo(spec.output)],
+      initializer: (spec.initializers ?? []).map((t) =>
+        t.data instanceof Float32Array
+          ? { name: t.name, dims: t.dims, dataType: DT.FLOAT, floatData: Array.from(t.data) }
+          : { name: t.name, dims: t.dims, dataType: DT.INT64, int64Data: t.data },
+      ),
+      node: spec.nodes.map((n) => ({
+        opType: n.op, name: n.name, input: n.inputs, output: n.outputs, domain: n.domain ?? '',
+        attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attribute(k, v)),
+      })),
+    },
+  });
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/** Rewrites the first dim of the graph input and output to a symbolic batch, so models
+ * exported with a fixed batch (three_layer_pytorch: 789444) run on one sample at a time. */
+export function withSymbolicBatch(bytes: Uint8Array): Uint8Array {
+  const model = onnx.ModelProto.decode(bytes);
+  const g = model.graph as onnxProto.onnx.GraphProto;
+  const inits = new Set(g.initializer.map((t) => t.name));
+  for (const v of [...g.input.filter((i) => !inits.has(i.name)), ...g.output]) {
+    const dim = v.type?.tensorType?.shape?.dim;
+    if (dim && dim.length > 0) dim[0] = { dimParam: 'N' };
+  }
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/** An onnxruntime session (CPU, warnings off) that runs one batch-1 sample at a time. */
+export async function ortRunner(bytes: Uint8Array): Promise<(x: Float32Array, shape: readonly number[]) => Promise<Float32Array>> {
+  const session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3, graphOptimizationLevel: 'disabled' });
+  const inName = session.inputNames[0];
+  const outName = session.outputNames[0];
+  return async (x, shape) => {
+    const result = await session.run({ [inName]: new ort.Tensor('float32', x, [1, ...shape]) });
+    return result[outName].data as Float32Array;
+  };
+}
+
+/** Seeded N(0, sigma) draws (mulberry32 + Box-Muller); the same seed gives the same values. */
+export function normalSampler(seed: number): (n: number, sigma?: number) => Float32Array {
+  let s = seed >>> 0;
+  const uniform = (): number => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
+  };
+  return (n, sigma = 1) =>
+    Float32Array.from({ length: n }, () => sigma * Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()));
+}
+
+/** max |a - b| / (1 + |b|): the golden tests' error measure (b is the reference). */
+export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / (1 + Math.abs(b[i])));
+  return m;
+}
