@@ -1,0 +1,216 @@
+/**
+ * Precision config of a compiled model: the `ap_fixed` type of every layer's weights, biases,
+ * accumulator and result, as a model default plus per-layer overrides by IR layer name.
+ *
+ * Accumulators are held to AP_TRN / AP_WRAP: the layer templates (hls/nnet/README.md) rely on
+ * that for sums that do not depend on the order of the additions, so the two dense strategies
+ * and every reuse factor give the same bits. Any other mode on an accumulator is refused.
+ */
+import { ConfigError } from '../../host/src/core/errors.js';
+import type { ValueRange } from './interpret.js';
+import { IR_INPUT } from './ir.js';
+import type { Ir } from './ir.js';
+
+export const Q_MODES = ['AP_TRN', 'AP_TRN_ZERO', 'AP_RND', 'AP_RND_ZERO', 'AP_RND_MIN_INF', 'AP_RND_INF', 'AP_RND_CONV'] as const;
+export const O_MODES = ['AP_WRAP', 'AP_SAT', 'AP_SAT_ZERO', 'AP_SAT_SYM'] as const;
+export type QMode = (typeof Q_MODES)[number];
+export type OMode = (typeof O_MODES)[number];
+
+/** `ap_fixed<width, integer, rounding, saturation>`; fractional bits = width - integer. */
+export interface FixedType {
+  readonly width: number;
+  readonly integer: number;
+  readonly rounding: QMode;
+  readonly saturation: OMode;
+}
+
+/** Limits of hls/nnet/ht_fixed.h (the simulator's type), which the writer must not exceed. */
+export const fixedWidthMin = 1;
+export const fixedWidthMax = 64;
+export const fixedFracBitsMax = 63;
+
+const TYPE_RE = /^\s*ap_fixed\s*<\s*(-?\d+)\s*,\s*(-?\d+)\s*(?:,\s*(\w+)\s*(?:,\s*(\w+)\s*)?)?>\s*$/;
+const ALLOWED = `ap_fixed<W,I[,Q[,O]]> with ${fixedWidthMin} <= W <= ${fixedWidthMax}, |W - I| <= ${fixedFracBitsMax}, ` +
+  `Q one of ${Q_MODES.join('/')}, O one of ${O_MODES.join('/')}`;
+
+/**
+ * Parses `ap_fixed<16,6>` or `ap_fixed<16,6,AP_RND_CONV,AP_SAT>`. Anything else (other
+ * spellings, `ap_ufixed`, widths the simulator type refuses, unknown modes) throws
+ * `ConfigError` whose `where` is `field` and whose message lists what is allowed.
+ */
+export function parseFixedType(text: string, field: string): FixedType {
+  const m = TYPE_RE.exec(text);
+  if (m === null) throw new ConfigError(field, `'${text}' is not a fixed-point type; allowed: ${ALLOWED}`);
+  const width = Number(m[1]);
+  const integer = Number(m[2]);
+  const rounding = (m[3] ?? 'AP_TRN') as QMode;
+  const saturation = (m[4] ?? 'AP_WRAP') as OMode;
+  if (width < fixedWidthMin || width > fixedWidthMax || Math.abs(width - integer) > fixedFracBitsMax) {
+    throw new ConfigError(field, `'${text}' has W=${width}, I=${integer} out of range; allowed: ${ALLOWED}`);
+  }
+  if (!Q_MODES.includes(rounding)) throw new ConfigError(field, `'${text}' has unknown rounding mode ${rounding}; allowed: ${Q_MODES.join(', ')}`);
+  if (!O_MODES.includes(saturation)) throw new ConfigError(field, `'${text}' has unknown overflow mode ${saturation}; allowed: ${O_MODES.join(', ')}`);
+  return { width, integer, rounding, saturation };
+}
+
+/** Prints the C++ spelling; default modes (AP_TRN, AP_WRAP) are left out, as `parseFixedType` reads them. */
+export function printFixedType(t: FixedType): string {
+  if (t.saturation !== 'AP_WRAP') return `ap_fixed<${t.width},${t.integer},${t.rounding},${t.saturation}>`;
+  if (t.rounding !== 'AP_TRN') return `ap_fixed<${t.width},${t.integer},${t.rounding}>`;
+  return `ap_fixed<${t.width},${t.integer}>`;
+}
+
+/** Fractional bits of `t` (the LSB is 2^-frac). */
+export function fracBits(t: FixedType): number {
+  return t.width - t.integer;
+}
+
+/** Types of one layer. Layers without weights use only `accum` (average pools) and `result`. */
+export interface LayerPrecision {
+  readonly weight: FixedType;
+  readonly bias: FixedType;
+  readonly accum: FixedType;
+  readonly result: FixedType;
+}
+
+/** Per-layer override as written in a config file: type strings, plus result modes on their own. */
+export interface LayerPrecisionSpec {
+  readonly weight?: string;
+  readonly bias?: string;
+  readonly accum?: string;
+  readonly result?: string;
+  /** Replaces the rounding mode of the result type (default or overridden). */
+  readonly resultRounding?: string;
+  /** Replaces the overflow mode of the result type. */
+  readonly resultSaturation?: string;
+}
+
+export interface PrecisionSpec {
+  /** Model default for all four; each default field falls back to the built-in one. */
+  readonly default?: LayerPrecisionSpec;
+  /** Type of the model input; default: the default result type. */
+  readonly input?: string;
+  /** Overrides keyed by IR layer name (`conv2d_0`, `dense_1`). */
+  readonly layers?: Readonly<Record<string, LayerPrecisionSpec>>;
+}
+
+export interface PrecisionConfig {
+  readonly input: FixedType;
+  readonly default: LayerPrecision;
+  readonly layers: ReadonlyMap<string, LayerPrecision>;
+}
+
+export const DEFAULT_DATA_TYPE = 'ap_fixed<16,6>';
+export const DEFAULT_ACCUM_TYPE = 'ap_fixed<32,12>';
+
+function resolveLayer(spec: LayerPrecisionSpec, base: LayerPrecision, where: string): LayerPrecision {
+  const known = new Set(['weight', 'bias', 'accum', 'result', 'resultRounding', 'resultSaturation']);
+  for (const k of Object.keys(spec)) {
+    if (!known.has(k)) throw new ConfigError(`${where}.${k}`, `unknown field; allowed: ${[...known].join(', ')}`);
+  }
+  const pick = (k: 'weight' | 'bias' | 'accum' | 'result'): FixedType =>
+    spec[k] === undefined ? base[k] : parseFixedType(spec[k], `${where}.${k}`);
+  const accum = pick('accum');
+  if (accum.rounding !== 'AP_TRN' || accum.saturation !== 'AP_WRAP') {
+    throw new ConfigError(`${where}.accum`, `'${printFixedType(accum)}': accumulators must use AP_TRN and AP_WRAP ` +
+      '(the templates rely on order-independent sums); allowed: ap_fixed<W,I>');
+  }
+  let result = pick('result');
+  if (spec.resultRounding !== undefined) {
+    if (!Q_MODES.includes(spec.resultRounding as QMode)) {
+      throw new ConfigError(`${where}.resultRounding`, `'${spec.resultRounding}' is not a rounding mode; allowed: ${Q_MODES.join(', ')}`);
+    }
+    result = { ...result, rounding: spec.resultRounding as QMode };
+  }
+  if (spec.resultSaturation !== undefined) {
+    if (!O_MODES.includes(spec.resultSaturation as OMode)) {
+      throw new ConfigError(`${where}.resultSaturation`, `'${spec.resultSaturation}' is not an overflow mode; allowed: ${O_MODES.join(', ')}`);
+    }
+    result = { ...result, saturation: spec.resultSaturation as OMode };
+  }
+  return { weight: pick('weight'), bias: pick('bias'), accum, result };
+}
+
+/**
+ * Resolves a precision spec (from a config file or code) against the built-in defaults
+ * (`ap_fixed<16,6>` data, `ap_fixed<32,12>` accumulators). Layer names are not checked
+ * here (the IR is not known); `writeProject` refuses overrides for layers the IR lacks.
+ * Bad type strings and modes throw `ConfigError` naming the field.
+ */
+export function resolvePrecision(spec: PrecisionSpec = {}): PrecisionConfig {
+  const builtIn: LayerPrecision = {
+    weight: parseFixedType(DEFAULT_DATA_TYPE, 'builtin'),
+    bias: parseFixedType(DEFAULT_DATA_TYPE, 'builtin'),
+    accum: parseFixedType(DEFAULT_ACCUM_TYPE, 'builtin'),
+    result: parseFixedType(DEFAULT_DATA_TYPE, 'builtin'),
+  };
+  const def = resolveLayer(spec.default ?? {}, builtIn, 'precision.default');
+  const layers = new Map<string, LayerPrecision>();
+  for (const [name, ls] of Object.entries(spec.layers ?? {})) {
+    layers.set(name, resolveLayer(ls, def, `precision.layers.${name}`));
+  }
+  const input = spec.input === undefined ? def.result : parseFixedType(spec.input, 'precision.input');
+  return { input, default: def, layers };
+}
+
+/** The types of layer `name`: its override, else the model default. */
+export function layerPrecision(config: PrecisionConfig, name: string): LayerPrecision {
+  return config.layers.get(name) ?? config.default;
+}
+
+export interface CalibrationOptions {
+  /** Width of data (input and result) types; default 16. */
+  readonly widthBits?: number;
+  /** Integer bits added above the observed range, against inputs wider than the calibration set; default 1. */
+  readonly headroomBits?: number;
+  /** Fractional bits of accumulators (kept at the templates' default of 20 so products are exact). */
+  readonly accumFracBits?: number;
+}
+
+function maxAbs(v: Float32Array): number {
+  let m = 0;
+  for (const x of v) m = Math.max(m, Math.abs(x));
+  return m;
+}
+
+/** Integer bits (sign included) so that `maxAbs` times 2^headroom fits: at least 1. */
+function integerBitsFor(maxAbs: number, headroomBits: number): number {
+  if (!(maxAbs > 0)) return 1;
+  return Math.max(1, Math.floor(Math.log2(maxAbs)) + 2 + headroomBits);
+}
+
+/**
+ * A precision spec from observed ranges (`calibrateRanges` over representative inputs): each
+ * layer's result and the model input get `ap_fixed<widthBits, I>` with I the integer bits of the
+ * largest magnitude seen plus `headroomBits`; accumulators keep 20 fractional bits and grow
+ * their integer part to at least the result's + 2 (12 minimum). Weights and biases of each
+ * layer get `ap_fixed<widthBits, I>` with I the integer bits of their largest magnitude (no
+ * headroom: they are known exactly). Layers without a range (not run) keep the default. The result is a plain spec,
+ * to be printed, edited and passed to `resolvePrecision`.
+ */
+export function precisionFromRanges(ir: Ir, ranges: ReadonlyMap<string, ValueRange>, options: CalibrationOptions = {}): PrecisionSpec {
+  const width = options.widthBits ?? 16;
+  const headroom = options.headroomBits ?? 1;
+  const accF = options.accumFracBits ?? 20;
+  const typeFor = (name: string): { result: string; accum: string } | null => {
+    const r = ranges.get(name);
+    if (r === undefined) return null;
+    const i = integerBitsFor(Math.max(Math.abs(r.min), Math.abs(r.max)), headroom);
+    const accI = Math.max(12, i + 2);
+    return { result: `ap_fixed<${width},${i}>`, accum: `ap_fixed<${accI + accF},${accI}>` };
+  };
+  const layers: Record<string, LayerPrecisionSpec> = {};
+  for (const l of ir.layers) {
+    const t = typeFor(l.name);
+    if (t === null || l.kind === 'reshape') continue;
+    if (l.kind === 'dense' || l.kind === 'conv1d' || l.kind === 'conv2d') {
+      const wI = integerBitsFor(maxAbs(l.weights), 0);
+      const bI = integerBitsFor(maxAbs(l.bias), 0);
+      layers[l.name] = { ...t, weight: `ap_fixed<${width},${wI}>`, bias: `ap_fixed<${width},${bI}>` };
+    } else {
+      layers[l.name] = t;
+    }
+  }
+  const input = typeFor(IR_INPUT);
+  return { ...(input === null ? {} : { input: input.result }), layers };
+}

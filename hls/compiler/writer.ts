@@ -1,0 +1,511 @@
+/**
+ * HLS project writer: turns an `Ir` plus a `PrecisionConfig` into a self-contained Vitis HLS
+ * project built on the hls/nnet templates (copied into `firmware/nnet/`):
+ *
+ *   firmware/<name>.cpp, <name>.h   top function `void <name>(input_t x[N_IN], result_t y[N_OUT])`
+ *   firmware/parameters.h           typedefs and one config struct per layer
+ *   firmware/weights/<layer>_{w,b}.h weights as exact decimal literals of the float32 values
+ *   firmware/nnet/*.h               copy of hls/nnet
+ *   tb/<name>_test.cpp              C testbench (tb_data/tb_input_features.dat -> raw and float outputs)
+ *   build_prj.tcl, model.json
+ *
+ * The firmware computes up to the logits: a softmax is not compiled. `stripTrailingSoftmax`
+ * removes a softmax that is the IR's last layer, and model.json then records
+ * `"postprocess": "softmax"` for the daemon to apply on the host. Any other layer the
+ * templates lack is a `ModelError`.
+ */
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, ModelError } from '../../host/src/core/errors.js';
+import { IR_INPUT, shapeSize } from './ir.js';
+import type { ConvLayer, DenseLayer, Ir, Layer, PoolLayer } from './ir.js';
+import { layerPrecision, printFixedType } from './precision.js';
+import type { FixedType, PrecisionConfig } from './precision.js';
+
+export interface WriterOptions {
+  /** C identifier: top function, file names, IP name. */
+  readonly name: string;
+  readonly strategy: 'latency' | 'resource';
+  /** Reuse factor of every layer; for dense layers it must divide n_in * n_out. */
+  readonly reuse: number;
+  readonly clockMhz: number;
+  /** FPGA part for `set_part`. */
+  readonly part?: string;
+  /** What the host applies to the firmware's output (set by `stripTrailingSoftmax`'s caller). */
+  readonly postprocess?: 'softmax' | null;
+}
+
+export const DEFAULT_PART = 'xcu250-figd2104-2L-e';
+/** Scale of average pools (1 / count, < 1 except 1x1 windows) and leaky ReLU slope (< 1). */
+const SCALE_TYPE = 'ap_fixed<18,2,AP_RND_CONV>';
+const ALPHA_TYPE = 'ap_fixed<18,1,AP_RND_CONV>';
+const NNET_DIR = fileURLToPath(new URL('../nnet/', import.meta.url));
+const WEIGHTS_PER_LINE = 8;
+
+/** What `writeProject` wrote. Paths are absolute. */
+export interface ProjectSummary {
+  readonly dir: string;
+  readonly nIn: number;
+  readonly nOut: number;
+  readonly files: string[];
+}
+
+/**
+ * Returns the IR without its last layer when that layer is a softmax (and `stripped: true`),
+ * else the IR unchanged. A softmax anywhere else stays and `writeProject` refuses it.
+ */
+export function stripTrailingSoftmax(ir: Ir): { ir: Ir; stripped: boolean } {
+  const last = ir.layers[ir.layers.length - 1];
+  if (last === undefined || last.kind !== 'softmax' || ir.output !== last.name) return { ir, stripped: false };
+  const src = last.inputs[0];
+  const srcShape = src === IR_INPUT ? ir.inputShape : ir.layers.find((l) => l.name === src)!.outputShape;
+  return { ir: { ...ir, layers: ir.layers.slice(0, -1), output: src, outputShape: srcShape }, stripped: true };
+}
+
+/** One array the top function holds: its C name, element type and length. */
+interface Value {
+  readonly arr: string;
+  readonly type: string;
+  readonly size: number;
+}
+
+/** Generated text for one layer. */
+interface Emitted {
+  readonly typedefs: string[];
+  readonly config: string | null;
+  readonly body: string[];
+  readonly weights: { file: string; text: string }[];
+  readonly value: Value;
+}
+
+function checkOptions(ir: Ir, precision: PrecisionConfig, opts: WriterOptions): void {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(opts.name)) {
+    throw new ConfigError('writer.name', `'${opts.name}' is not a C identifier of at most 64 characters`);
+  }
+  if (opts.strategy !== 'latency' && opts.strategy !== 'resource') {
+    throw new ConfigError('writer.strategy', `'${String(opts.strategy)}'; allowed: latency, resource`);
+  }
+  if (!Number.isInteger(opts.reuse) || opts.reuse < 1) throw new ConfigError('writer.reuse', `${opts.reuse}; allowed: an integer >= 1`);
+  if (!(opts.clockMhz > 0 && opts.clockMhz <= 1000)) throw new ConfigError('writer.clockMhz', `${opts.clockMhz}; allowed: (0, 1000]`);
+  const names = new Set(ir.layers.map((l) => l.name));
+  for (const n of precision.layers.keys()) {
+    if (!names.has(n)) throw new ConfigError(`precision.layers.${n}`, `no layer of that name; the model has ${[...names].join(', ')}`);
+  }
+}
+
+/**
+ * Writes the HLS project for `ir` into `outDir` (created; existing files of the same names are
+ * overwritten, others left alone). Throws `ConfigError` for bad options or overrides naming
+ * unknown layers, and `ModelError` naming the first layer the writer cannot compile
+ * (softmax, sigmoid, tanh, transpose, add, unfolded batchnorm, 1-D pools, pools with pads).
+ * `ir` is read only.
+ */
+export function writeProject(ir: Ir, precision: PrecisionConfig, outDir: string, opts: WriterOptions): ProjectSummary {
+  checkOptions(ir, precision, opts);
+  const dir = resolve(outDir);
+  const values = new Map<string, Value>([[IR_INPUT, { arr: 'x', type: 'input_t', size: shapeSize(ir.inputShape) }]]);
+  const emitted: Emitted[] = [];
+  for (const layer of ir.layers) {
+    const input = values.get(layer.inputs[0]!);
+    if (input === undefined || layer.inputs.length !== 1) {
+      throw new ModelError(`${ir.source}:${layer.name}`, `${layer.kind} with inputs [${layer.inputs.join(', ')}] is not yet supported by the writer (one input only)`);
+    }
+    const e = emitLayer(layer, input, precision, opts, ir.source);
+    if (e !== null) emitted.push(e);
+    values.set(layer.name, e === null ? input : e.value);
+  }
+  const out = values.get(ir.output)!;
+  const nIn = shapeSize(ir.inputShape);
+  const nOut = shapeSize(ir.outputShape);
+  const outType = out.arr === 'x' ? 'input_t' : out.type;
+
+  const files = new Map<string, string>();
+  files.set('firmware/parameters.h', parametersH(opts.name, precision.input, outType, nIn, nOut, emitted));
+  files.set(`firmware/${opts.name}.h`, topH(opts.name));
+  files.set(`firmware/${opts.name}.cpp`, topCpp(opts.name, emitted, out));
+  for (const e of emitted) for (const w of e.weights) files.set(`firmware/weights/${w.file}`, w.text);
+  files.set(`tb/${opts.name}_test.cpp`, testbench(opts.name));
+  files.set('build_prj.tcl', buildTcl(opts));
+  files.set('model.json', modelJson(ir, precision, opts, outType === 'input_t' ? printFixedType(precision.input) : null));
+
+  const written: string[] = [];
+  for (const sub of ['firmware/weights', 'firmware/nnet', 'tb', 'tb_data']) mkdirSync(join(dir, sub), { recursive: true });
+  for (const [rel, text] of files) {
+    writeFileSync(join(dir, rel), text);
+    written.push(join(dir, rel));
+  }
+  for (const f of readdirSync(NNET_DIR).filter((f) => f.endsWith('.h'))) {
+    copyFileSync(join(NNET_DIR, f), join(dir, 'firmware/nnet', f));
+    written.push(join(dir, 'firmware/nnet', f));
+  }
+  return { dir, nIn, nOut, files: written };
+}
+
+/** Writes `inputs` (each `nIn` values) to tb_data/tb_input_features.dat, one sample a line, exact decimals. */
+export function writeTbInputs(outDir: string, inputs: readonly ArrayLike<number>[], nIn: number): string {
+  const lines = inputs.map((x, i) => {
+    if (x.length !== nIn) throw new ConfigError(`tb input ${i}`, `${x.length} values; the model needs ${nIn}`);
+    return Array.from(x, (v) => exactLiteral(v, `tb input ${i}`)).join(' ');
+  });
+  const path = join(resolve(outDir), 'tb_data/tb_input_features.dat');
+  mkdirSync(join(resolve(outDir), 'tb_data'), { recursive: true });
+  writeFileSync(path, lines.join('\n') + '\n');
+  return path;
+}
+
+/**
+ * A C++ double literal whose value is exactly `v` (a float32 widened to double is a double,
+ * and JS prints the shortest decimal that reads back as that same double). The type's
+ * constructor then quantises the exact value.
+ */
+export function exactLiteral(v: number, where: string): string {
+  if (!Number.isFinite(v)) throw new ModelError(where, `value ${v} is not finite`);
+  if (Object.is(v, -0)) return '-0.0';
+  const s = String(v);
+  return /[.e]/.test(s) ? s : `${s}.0`;
+}
+
+function unsupported(layer: Layer, source: string, why = ''): ModelError {
+  return new ModelError(`${source}:${layer.name}`, `${layer.kind}${why} is not yet supported by the writer ` +
+    '(supported: dense, relu, leakyrelu, conv1d, conv2d, maxpool2d, avgpool2d without pads, globalavgpool, reshape)');
+}
+
+function emitLayer(layer: Layer, input: Value, precision: PrecisionConfig, opts: WriterOptions, source: string): Emitted | null {
+  const p = layerPrecision(precision, layer.name);
+  const n = layer.name;
+  const resT = `${n}_result_t`;
+  const value: Value = { arr: `${n}_out`, type: resT, size: shapeSize(layer.outputShape) };
+  const typedefs = [`typedef ${printFixedType(p.result)} ${resT};`];
+  const call = (fn: string, extra = ''): string[] => [
+    `  ${resT} ${value.arr}[${value.size}];`,
+    `  nnet::${fn}<${input.type}, ${resT}, config_${n}>(${input.arr}, ${value.arr}${extra});`,
+  ];
+  const cfg = (fields: string[]): string =>
+    `struct config_${n} {\n${fields.map((f) => `  ${f}\n`).join('')}};`;
+  switch (layer.kind) {
+    case 'reshape':
+      return null;
+    case 'relu':
+      return { typedefs, value, weights: [], body: call('relu'),
+        config: cfg([`static constexpr int n_in = ${value.size};`, `static constexpr int reuse_factor = ${opts.reuse};`]) };
+    case 'leakyrelu':
+      if (!(layer.alpha >= 0 && layer.alpha < 1)) throw unsupported(layer, source, ` with alpha ${layer.alpha} outside [0, 1)`);
+      return { typedefs, value, weights: [], body: call('leaky_relu'),
+        config: cfg([`static constexpr int n_in = ${value.size};`, `static constexpr int reuse_factor = ${opts.reuse};`,
+          `static constexpr double alpha = ${exactLiteral(layer.alpha, n)};`, `typedef ${ALPHA_TYPE} alpha_t;`]) + '\n' +
+          `#if __cplusplus < 201703L\nconstexpr double config_${n}::alpha;\n#endif` };
+    case 'dense':
+      return emitDense(layer, input, value, typedefs, call, cfg, p, opts);
+    case 'conv1d':
+    case 'conv2d':
+      return emitConv(layer, value, typedefs, call, cfg, p, opts);
+    case 'maxpool2d':
+    case 'avgpool2d':
+      return emitPool(layer, value, typedefs, call, cfg, p, opts, source);
+    case 'globalavgpool': {
+      const [c, h, w] = layer.inputShapes[0]!;
+      if (layer.inputShapes[0]!.length !== 3) throw unsupported(layer, source, ` over [${layer.inputShapes[0]!.join(',')}] (2-D only)`);
+      return { typedefs, value, weights: [], body: call('global_avg_pool'),
+        config: cfg([`static constexpr int n_chan = ${c}, in_height = ${h}, in_width = ${w};`,
+          `static constexpr int reuse_factor = ${opts.reuse};`,
+          `typedef ${printFixedType(p.accum)} accum_t;`, `typedef ${SCALE_TYPE} scale_t;`]) };
+    }
+    default:
+      throw unsupported(layer, source);
+  }
+}
+
+type CallFn = (fn: string, extra?: string) => string[];
+type CfgFn = (fields: string[]) => string;
+
+function paramTypedefs(n: string, p: ReturnType<typeof layerPrecision>): string[] {
+  return [`typedef ${printFixedType(p.weight)} ${n}_weight_t;`, `typedef ${printFixedType(p.bias)} ${n}_bias_t;`,
+    `typedef ${printFixedType(p.accum)} ${n}_accum_t;`];
+}
+
+function paramFields(n: string, opts: WriterOptions): string[] {
+  return [`static constexpr int reuse_factor = ${opts.reuse};`,
+    `static constexpr nnet::strategy strategy = nnet::${opts.strategy};`,
+    `typedef ${n}_weight_t weight_t;`, `typedef ${n}_bias_t bias_t;`, `typedef ${n}_accum_t accum_t;`];
+}
+
+function emitDense(layer: DenseLayer, input: Value, value: Value, typedefs: string[], call: CallFn, cfg: CfgFn,
+  p: ReturnType<typeof layerPrecision>, opts: WriterOptions): Emitted {
+  const n = layer.name;
+  const terms = layer.nIn * layer.nOut;
+  if (input.size !== layer.nIn) throw new ModelError(n, `dense input has ${input.size} values, n_in is ${layer.nIn}`);
+  if (opts.reuse > terms || terms % opts.reuse !== 0) {
+    throw new ConfigError('writer.reuse', `${opts.reuse} does not divide ${n}'s n_in * n_out = ${terms}; allowed: a divisor of ${terms}`);
+  }
+  return {
+    typedefs: [...typedefs, ...paramTypedefs(n, p)], value,
+    weights: weightFiles(n, layer.weights, layer.bias, `[n_in ${layer.nIn}][n_out ${layer.nOut}]`),
+    body: call('dense', `, ${n}_w, ${n}_b`),
+    config: cfg([`static constexpr int n_in = ${layer.nIn}, n_out = ${layer.nOut};`, ...paramFields(n, opts)]),
+  };
+}
+
+function emitConv(layer: ConvLayer, value: Value, typedefs: string[], call: CallFn, cfg: CfgFn,
+  p: ReturnType<typeof layerPrecision>, opts: WriterOptions): Emitted {
+  const n = layer.name;
+  const inS = layer.inputShapes[0]!;
+  const outS = layer.outputShape;
+  const fields = layer.kind === 'conv2d'
+    ? [`static constexpr int n_chan = ${layer.cIn}, in_height = ${inS[1]}, in_width = ${inS[2]}, n_filt = ${layer.cOut};`,
+      `static constexpr int filt_height = ${layer.kernel[0]}, filt_width = ${layer.kernel[1]};`,
+      `static constexpr int stride_height = ${layer.strides[0]}, stride_width = ${layer.strides[1]};`,
+      `static constexpr int pad_top = ${layer.pads[0]}, pad_bottom = ${layer.pads[2]}, pad_left = ${layer.pads[1]}, pad_right = ${layer.pads[3]};`,
+      `static constexpr int out_height = ${outS[1]}, out_width = ${outS[2]};`]
+    : [`static constexpr int n_chan = ${layer.cIn}, in_width = ${inS[1]}, n_filt = ${layer.cOut};`,
+      `static constexpr int filt_width = ${layer.kernel[0]}, stride_width = ${layer.strides[0]};`,
+      `static constexpr int pad_left = ${layer.pads[0]}, pad_right = ${layer.pads[1]};`,
+      `static constexpr int out_width = ${outS[1]};`];
+  return {
+    typedefs: [...typedefs, ...paramTypedefs(n, p)], value,
+    weights: weightFiles(n, layer.weights, layer.bias, `[n_filt ${layer.cOut}][n_chan ${layer.cIn}][${layer.kernel.join('][')}]`),
+    body: call(layer.kind === 'conv2d' ? 'conv_2d' : 'conv_1d', `, ${n}_w, ${n}_b`),
+    config: cfg([...fields, ...paramFields(n, opts)]),
+  };
+}
+
+function emitPool(layer: PoolLayer, value: Value, typedefs: string[], call: CallFn, cfg: CfgFn,
+  p: ReturnType<typeof layerPrecision>, opts: WriterOptions, source: string): Emitted {
+  if (layer.pads.some((x) => x !== 0)) throw unsupported(layer, source, ` with pads [${layer.pads.join(',')}]`);
+  const inS = layer.inputShapes[0]!;
+  const outS = layer.outputShape;
+  const fields = [`static constexpr int n_chan = ${inS[0]}, in_height = ${inS[1]}, in_width = ${inS[2]};`,
+    `static constexpr int pool_height = ${layer.kernel[0]}, pool_width = ${layer.kernel[1]};`,
+    `static constexpr int stride_height = ${layer.strides[0]}, stride_width = ${layer.strides[1]};`,
+    `static constexpr int out_height = ${outS[1]}, out_width = ${outS[2]};`,
+    `static constexpr int reuse_factor = ${opts.reuse};`];
+  if (layer.kind === 'avgpool2d') fields.push(`typedef ${printFixedType(p.accum)} accum_t;`, `typedef ${SCALE_TYPE} scale_t;`);
+  return { typedefs, value, weights: [], body: call(layer.kind === 'maxpool2d' ? 'max_pool_2d' : 'avg_pool_2d'), config: cfg(fields) };
+}
+
+function weightFiles(n: string, w: Float32Array, b: Float32Array, layout: string): { file: string; text: string }[] {
+  const arr = (suffix: 'w' | 'b', t: string, v: Float32Array, what: string): { file: string; text: string } => {
+    const guard = `HT_WEIGHTS_${n.toUpperCase()}_${suffix.toUpperCase()}_H`;
+    const lines: string[] = [];
+    for (let i = 0; i < v.length; i += WEIGHTS_PER_LINE) {
+      lines.push('    ' + Array.from(v.subarray(i, i + WEIGHTS_PER_LINE), (x, k) => exactLiteral(x, `${n}_${suffix}[${i + k}]`)).join(', ') + ',');
+    }
+    return { file: `${n}_${suffix}.h`, text:
+      `// ${n}_${suffix}: ${what}, ${v.length} values. Generated by hls/compiler/writer.ts.\n` +
+      '// Each literal is the exact float32 value; the type\'s constructor quantises it.\n' +
+      `#ifndef ${guard}\n#define ${guard}\n\nstatic const ${t} ${n}_${suffix}[${v.length}] = {\n${lines.join('\n')}\n};\n\n#endif  // ${guard}\n` };
+  };
+  return [arr('w', `${n}_weight_t`, w, `weights ${layout}`), arr('b', `${n}_bias_t`, b, 'biases')];
+}
+
+function parametersH(name: string, inputType: FixedType, outType: string, nIn: number, nOut: number, emitted: Emitted[]): string {
+  const guard = `HT_${name.toUpperCase()}_PARAMETERS_H`;
+  return `// parameters.h: types and layer configs of ${name}. Generated by hls/compiler/writer.ts.
+#ifndef ${guard}
+#define ${guard}
+
+#include "nnet/nnet_activation.h"
+#include "nnet/nnet_common.h"
+#include "nnet/nnet_conv1d.h"
+#include "nnet/nnet_conv2d.h"
+#include "nnet/nnet_dense.h"
+#include "nnet/nnet_pooling.h"
+
+static constexpr int N_IN = ${nIn};
+static constexpr int N_OUT = ${nOut};
+typedef ${printFixedType(inputType)} input_t;
+
+${emitted.map((e) => [...e.typedefs, ...(e.config === null ? [] : [e.config])].join('\n')).join('\n\n')}
+
+typedef ${outType} result_t;
+
+#endif  // ${guard}
+`;
+}
+
+function topH(name: string): string {
+  const guard = `HT_${name.toUpperCase()}_H`;
+  return `// ${name}.h: top function of the ${name} firmware. Generated by hls/compiler/writer.ts.
+#ifndef ${guard}
+#define ${guard}
+
+#include "parameters.h"
+
+// Computes the model's logits for one sample (input and output flat, channels first).
+void ${name}(input_t x[N_IN], result_t y[N_OUT]);
+
+#endif  // ${guard}
+`;
+}
+
+function topCpp(name: string, emitted: Emitted[], out: Value): string {
+  const includes = emitted.flatMap((e) => e.weights.map((w) => `#include "weights/${w.file}"`));
+  return `// ${name}.cpp: top function, the layers in IR order. Generated by hls/compiler/writer.ts.
+#include "${name}.h"
+
+${includes.join('\n')}
+
+void ${name}(input_t x[N_IN], result_t y[N_OUT]) {
+  // Interface: default block-level handshake and memory ports for now (AXI-Lite not yet).
+${emitted.map((e) => e.body.join('\n')).join('\n')}
+OutputCopy:
+  for (int i = 0; i < N_OUT; i++) {
+    y[i] = ${out.arr}[i];
+  }
+}
+`;
+}
+
+function testbench(name: string): string {
+  return `// ${name}_test.cpp: C testbench of ${name}. Generated by hls/compiler/writer.ts.
+//
+//   ${name}_test [inputs [raw_out [float_out]]]
+// Reads one sample per line (N_IN space-separated decimals; blank lines skipped) from
+// tb_data/tb_input_features.dat, runs the top function, and writes one line per sample of the
+// raw output bits (signed integers, value = raw * 2^-F) to tb_data/csim_raw.dat and of the
+// outputs as doubles to tb_data/csim_results.log. Exit codes: 0 ok, 1 a file cannot be opened,
+// 2 a line is not N_IN finite numbers, 3 no samples.
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "../firmware/${name}.h"
+
+namespace {
+
+template <class T>
+long long raw_bits(const T& v) {
+#ifdef HT_USE_VENDOR_AP
+  ap_int<T::width> r;
+  r.range() = v.range();
+  return r.to_int64();
+#else
+  return static_cast<long long>(v.raw());
+#endif
+}
+
+// Parses one line into x; returns the number of values, or -1 on a malformed or surplus value.
+int parse_line(const std::string& line, input_t x[N_IN]) {
+  const char* p = line.c_str();
+  int n = 0;
+  for (;;) {
+    while (*p == ' ' || *p == '\\t' || *p == '\\r') p++;
+    if (*p == '\\0') return n;
+    char* end = nullptr;
+    const double v = std::strtod(p, &end);
+    if (end == p || !std::isfinite(v) || (*end != '\\0' && *end != ' ' && *end != '\\t' && *end != '\\r')) return -1;
+    if (n == N_IN) return -1;
+    x[n++] = v;
+    p = end;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* in_path = argc > 1 ? argv[1] : "tb_data/tb_input_features.dat";
+  const char* raw_path = argc > 2 ? argv[2] : "tb_data/csim_raw.dat";
+  const char* float_path = argc > 3 ? argv[3] : "tb_data/csim_results.log";
+  std::ifstream in(in_path);
+  if (!in) {
+    std::fprintf(stderr, "${name}_test: cannot open %s\\n", in_path);
+    return 1;
+  }
+  FILE* raw_out = std::fopen(raw_path, "w");
+  FILE* float_out = std::fopen(float_path, "w");
+  if (raw_out == nullptr || float_out == nullptr) {
+    std::fprintf(stderr, "${name}_test: cannot write %s or %s\\n", raw_path, float_path);
+    return 1;
+  }
+  static input_t x[N_IN];
+  static result_t y[N_OUT];
+  std::string line;
+  long line_no = 0, samples = 0;
+  while (std::getline(in, line)) {
+    line_no++;
+    const int n = parse_line(line, x);
+    if (n == 0) continue;
+    if (n != N_IN) {
+      std::fprintf(stderr, "${name}_test: %s line %ld: need %d finite numbers\\n", in_path, line_no, N_IN);
+      return 2;
+    }
+    ${name}(x, y);
+    for (int i = 0; i < N_OUT; i++) {
+      std::fprintf(raw_out, i ? " %lld" : "%lld", raw_bits(y[i]));
+      std::fprintf(float_out, i ? " %.17g" : "%.17g", y[i].to_double());
+    }
+    std::fprintf(raw_out, "\\n");
+    std::fprintf(float_out, "\\n");
+    samples++;
+  }
+  if (in.bad() || std::fclose(raw_out) != 0 || std::fclose(float_out) != 0) {
+    std::fprintf(stderr, "${name}_test: I/O error\\n");
+    return 1;
+  }
+  if (samples == 0) {
+    std::fprintf(stderr, "${name}_test: no samples in %s\\n", in_path);
+    return 3;
+  }
+  std::printf("${name}_test: %ld samples\\n", samples);
+  return 0;
+}
+`;
+}
+
+function buildTcl(opts: WriterOptions): string {
+  const periodNs = Number((1000 / opts.clockMhz).toFixed(4));
+  const cflags = '-std=c++14 -DHT_USE_VENDOR_AP';
+  return `# build_prj.tcl: Vitis HLS build of ${opts.name}. Generated by hls/compiler/writer.ts.
+# Run from this directory: vitis_hls -f build_prj.tcl
+# The hls/nnet templates are copied into firmware/nnet, so the project is self-contained.
+set part "${opts.part ?? DEFAULT_PART}"
+set clock_period_ns ${periodNs}
+
+open_project -reset ${opts.name}_prj
+set_top ${opts.name}
+add_files firmware/${opts.name}.cpp -cflags "${cflags}"
+add_files -tb tb/${opts.name}_test.cpp -cflags "${cflags}"
+add_files -tb tb_data
+open_solution -reset solution1
+set_part $part
+create_clock -period $clock_period_ns -name default
+csim_design
+csynth_design
+cosim_design
+export_design -format ip_catalog
+exit
+`;
+}
+
+function modelJson(ir: Ir, precision: PrecisionConfig, opts: WriterOptions, inputIsOutput: string | null): string {
+  const layers = ir.layers.map((l) => {
+    const p = layerPrecision(precision, l.name);
+    const hasWeights = l.kind === 'dense' || l.kind === 'conv1d' || l.kind === 'conv2d';
+    return {
+      name: l.name, kind: l.kind, inputs: l.inputs, inputShapes: l.inputShapes, outputShape: l.outputShape,
+      ...(l.kind === 'reshape' ? {} : { result: printFixedType(p.result) }),
+      ...(hasWeights ? { weight: printFixedType(p.weight), bias: printFixedType(p.bias), accum: printFixedType(p.accum) } : {}),
+    };
+  });
+  const outLayer = ir.layers.find((l) => l.name === ir.output);
+  return JSON.stringify({
+    name: opts.name, source: ir.source, strategy: opts.strategy, reuse: opts.reuse, clockMhz: opts.clockMhz,
+    part: opts.part ?? DEFAULT_PART, postprocess: opts.postprocess ?? null,
+    input: { shape: ir.inputShape, type: printFixedType(precision.input) },
+    output: { shape: ir.outputShape, layer: ir.output,
+      type: inputIsOutput ?? printFixedType(layerPrecision(precision, outputSource(ir, outLayer)).result) },
+    layers,
+  }, null, 2) + '\n';
+}
+
+/** The layer whose result type the output has: the output layer, through any reshapes. */
+function outputSource(ir: Ir, layer: Layer | undefined): string {
+  let l = layer;
+  while (l !== undefined && l.kind === 'reshape') {
+    const src = l.inputs[0];
+    l = ir.layers.find((x) => x.name === src);
+  }
+  return l === undefined ? IR_INPUT : l.name;
+}
