@@ -14,7 +14,7 @@
  * `"postprocess": "softmax"` for the daemon to apply on the host. Any other layer the
  * templates lack is a `ModelError`.
  */
-import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, ModelError } from '../../host/src/core/errors.js';
@@ -40,7 +40,10 @@ export const DEFAULT_PART = 'xcu250-figd2104-2L-e';
 /** Scale of average pools (1 / count, < 1 except 1x1 windows) and leaky ReLU slope (< 1). */
 const SCALE_TYPE = 'ap_fixed<18,2,AP_RND_CONV>';
 const ALPHA_TYPE = 'ap_fixed<18,1,AP_RND_CONV>';
-const NNET_DIR = fileURLToPath(new URL('../nnet/', import.meta.url));
+/** hls/nnet: beside this file when run from source, three levels up from build/hls/compiler. */
+const NNET_DIR = [new URL('../nnet/', import.meta.url), new URL('../../../hls/nnet/', import.meta.url)]
+  .map((u) => fileURLToPath(u))
+  .find((d) => existsSync(join(d, 'ht_fixed.h'))) ?? fileURLToPath(new URL('../nnet/', import.meta.url));
 const WEIGHTS_PER_LINE = 8;
 
 /** What `writeProject` wrote. Paths are absolute. */

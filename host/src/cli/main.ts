@@ -86,6 +86,29 @@ export async function main(argv: string[]): Promise<void> {
     });
 
   program
+    .command('compile')
+    .description('compile an ONNX model into an HLS firmware project (and, with --check, run its C simulation against float ONNX)')
+    .argument('<model>', 'ONNX model')
+    .option('--out <dir>', 'project folder (default hls/build/<name>)')
+    .option('--name <id>', 'C identifier of the top function', 'hairtrigger_model')
+    .option('--precision <p>', 'default (ap_fixed<16,6>, accum <32,12>), auto (calibrated), or a type', 'default')
+    .addOption(new Option('--strategy <s>', 'latency or resource').choices(['latency', 'resource']).default('latency'))
+    .option('--reuse <r>', 'reuse factor', int('reuse', 1), 1)
+    .option('--clock-mhz <f>', 'target clock', num('clock-mhz'), 200)
+    .option('--check <n>', 'compare n seeded inputs: float ONNX vs C simulation', int('check', 0), 0)
+    .option('--min-agreement <x>', 'exit 1 when top-1 agreement is lower', num('min-agreement'), 0.99)
+    .option('--seed <n>', 'seed of the check and calibration inputs', int('seed', 0), 1)
+    .option('--json', 'print the result as JSON', false)
+    .action(async (model: string, o: { out?: string; name: string; precision: string; strategy: 'latency' | 'resource'; reuse: number; clockMhz: number; check: number; minAgreement: number; seed: number; json: boolean }) => {
+      const { compileModel } = await import('../../../hls/compiler/compile.js');
+      const out = resolve(o.out ?? resolve(REPO_ROOT, 'hls', 'build', o.name));
+      const r = await compileModel({ model, out, name: o.name, precision: o.precision, strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz, check: o.check, seed: o.seed });
+      if (o.json) process.stdout.write(JSON.stringify(r.check ?? r, null, 2) + '\n');
+      else process.stdout.write(`project ${r.dir}: ${r.nIn} -> ${r.nOut}${r.postprocess ? ' (host applies softmax)' : ''}; model: ${r.fpga.latencyCycles} cycles = ${r.fpga.latencyUs} us at ${r.fpga.clockMhz} MHz, II ${r.fpga.ii}, ${r.fpga.dsp} DSP${r.check ? `; check on ${r.check.n} inputs: top-1 agreement ${r.check.agreementTop1}, max abs error ${r.check.maxAbsError.toExponential(2)}` : ''}\n`);
+      if (r.check !== null && r.check.agreementTop1 < o.minAgreement) process.exitCode = 1;
+    });
+
+  program
     .command('dataset')
     .description("crop/generate a task's frames and write training tensors (.npy), meta.json and a test capture")
     .requiredOption('--task <name>', `one of ${TASKS.join(', ')}`)
