@@ -22,12 +22,7 @@ template <class data_T, class res_T, typename CONFIG_T>
 void dense_latency(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out],
                    const typename CONFIG_T::weight_t weights[CONFIG_T::n_in * CONFIG_T::n_out],
                    const typename CONFIG_T::bias_t biases[CONFIG_T::n_out]) {
-  static_assert(CONFIG_T::n_in > 0 && CONFIG_T::n_out > 0, "dense: n_in and n_out must be positive");
-  static_assert(CONFIG_T::reuse_factor >= 1, "dense: reuse_factor must be >= 1");
-  static_assert(CONFIG_T::reuse_factor <= CONFIG_T::n_in * CONFIG_T::n_out,
-                "dense: reuse_factor must not exceed n_in * n_out");
-  static_assert((CONFIG_T::n_in * CONFIG_T::n_out) % CONFIG_T::reuse_factor == 0,
-                "dense: n_in * n_out must be divisible by reuse_factor");
+  static_assert(dense_config_check<CONFIG_T>::ok, "dense config");
 
   typename CONFIG_T::accum_t acc[CONFIG_T::n_out];
 
