@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createLymphocyteGenerator, LYMPHOCYTE_LABELS } from '../../sim/src/lymphocytes.js';
 import { createRng } from '../../sim/src/rng.js';
-import { manualClock } from '../../host/src/core/clock.js';
 import { writeCapture } from '../../host/src/datasets/export.js';
 import { validateConfig, type PipelineConfig } from '../../host/src/config/schema.js';
 import { createDaemon, type Daemon } from '../../host/src/daemon.js';
@@ -62,4 +61,3 @@ export function modelCopy(task: string, dir: string, edit: (card: Record<string,
   return to;
 }
 
-export { manualClock };

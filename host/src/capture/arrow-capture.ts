@@ -288,7 +288,7 @@ function columnsOf(table: Table, where: string, truncation: CaptureFormatError |
   let at = 0;
   for (let i = 0; i < count; i++) {
     seq[i] = Number(seqCol.get(i) as bigint);
-    const t = tableTime(times, i);
+    const t = times[i];
     if (t !== null && epochNs === null) epochNs = t;
     sensorNs[i] = t === null || epochNs === null ? Number.NaN : Number(t - epochNs);
     const l = labelCol.get(i) as number | null;
@@ -315,9 +315,6 @@ function rawTimes(table: Table): (bigint | null)[] {
   return out;
 }
 
-function tableTime(times: (bigint | null)[], i: number): bigint | null {
-  return times[i] ?? null;
-}
 
 function specOf(md: Map<string, string>, where: string): FrameSpec {
   const parse = (key: string): unknown => {

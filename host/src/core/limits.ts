@@ -46,6 +46,6 @@ export type Limits = typeof limits;
 export function checkLimits(l: Limits = limits): void {
   assert(l.replayBatchFramesMax <= l.frameSlotsMax, 'a replay batch must fit in the frame ring');
   assert(l.flushIntervalMs <= l.snapshotIntervalMs * 10, 'flush interval too long for snapshots');
-  assert(l.modelInputElementsMax * 4 <= l.frameBytesMax * 4, 'model input must fit a frame');
+  assert(l.flushIntervalMs <= l.lateLogIntervalMs, 'late frames are logged from the flush loop, so it must run at least that often');
   assert(l.triggerRingSlotsMax >= l.frameSlotsMax, 'trigger ring must hold a full frame ring');
 }
