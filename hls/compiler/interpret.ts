@@ -19,6 +19,8 @@ export interface RunOptions {
    * keyed by layer name (`IR_INPUT` for the input). Pass the same map to many runs to
    * calibrate over a data set. */
   readonly ranges?: Map<string, ValueRange>;
+  /** When given, filled with every layer's output (and the input under `IR_INPUT`) of this run. */
+  readonly values?: Map<string, Float64Array>;
 }
 
 /**
@@ -36,7 +38,9 @@ export function runIrF64(ir: Ir, input: ArrayLike<number>, options: RunOptions =
   if (input.length !== need) {
     throw new FrameShapeError(ir.source, `input has ${input.length} values; the model needs ${need} ([${ir.inputShape.join(',')}])`);
   }
-  const values = new Map<string, Float64Array>([[IR_INPUT, Float64Array.from(input)]]);
+  const values = options.values ?? new Map<string, Float64Array>();
+  values.clear();
+  values.set(IR_INPUT, Float64Array.from(input));
   widen(options.ranges, IR_INPUT, values.get(IR_INPUT)!);
   for (const layer of ir.layers) {
     const ins = layer.inputs.map((n) => {

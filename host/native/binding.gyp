@@ -2,10 +2,12 @@
   "targets": [
     {
       "target_name": "hairtrigger_native",
-      "sources": ["src/binding.cc"],
-      "include_dirs": ["src"],
+      "sources": ["src/binding.cc", "src/model_library.cc"],
+      "include_dirs": ["src", "../../hls/abi", "<!(node -p \"require('node-addon-api').include_dir\")"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra"],
-      "defines": ["NAPI_VERSION=8"]
+      "cflags_cc!": ["-fno-exceptions"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+      "libraries": ["-ldl"]
     }
   ]
 }

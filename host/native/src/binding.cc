@@ -1,67 +1,207 @@
-// Thin N-API glue over the C++ core. Every argument is checked with a one-line macro and a
-// failed check becomes a JS TypeError with a clear message.
+// Thin N-API glue (node-addon-api) over the C++ cores clock.h and model_library.h. Every
+// argument is checked with a one-line CHECK and a failed check becomes a JS TypeError (or
+// RangeError) with a clear message; loader failures become an Error whose `code` property
+// is the LoadError code.
 //
 // Why a native clock: on Node 20, performance.now() returns a heap-allocated double (16
 // bytes a call); the hot path reads the clock six times a frame. `stamp(array, index)`
 // writes the time straight into a Float64Array and returns nothing, so it allocates nothing.
-#include <node_api.h>
+//
+// Why `bind` + `run`: unwrapping two typed arrays costs about as much as a small model's
+// inference, so the hot path binds its buffers once and calls `run()` with no arguments.
+
+#include <napi.h>
+
+#include <memory>
+#include <string>
 
 #include "clock.h"
+#include "model_library.h"
 
 namespace {
 
+using hairtrigger::LoadError;
+using hairtrigger::ModelLibrary;
+
 int64_t g_origin_ns = hairtrigger::monotonic_ns_now();
 
-#define CHECK_NAPI(env, call, msg)                  \
-  do {                                              \
-    if ((call) != napi_ok) {                        \
-      napi_throw_type_error((env), nullptr, (msg)); \
-      return nullptr;                               \
-    }                                               \
-  } while (0)
-
-#define CHECK_ARG(env, cond, msg)                   \
-  do {                                              \
-    if (!(cond)) {                                  \
-      napi_throw_type_error((env), nullptr, (msg)); \
-      return nullptr;                               \
-    }                                               \
+#define CHECK(env, cond, Kind, msg)                           \
+  do {                                                        \
+    if (!(cond)) {                                            \
+      Napi::Kind::New((env), (msg)).ThrowAsJavaScriptException(); \
+      return Napi::Value();                                   \
+    }                                                         \
   } while (0)
 
 // stamp(array: Float64Array, index: number): void
-napi_value Stamp(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "stamp: cannot read arguments");
-  CHECK_ARG(env, argc == 2, "stamp(array, index): two arguments expected");
-  napi_typedarray_type type;
-  size_t length = 0;
-  void* data = nullptr;
-  CHECK_NAPI(env, napi_get_typedarray_info(env, argv[0], &type, &length, &data, nullptr, nullptr), "stamp: array must be a Float64Array");
-  CHECK_ARG(env, type == napi_float64_array, "stamp: array must be a Float64Array");
-  int32_t index = -1;
-  CHECK_NAPI(env, napi_get_value_int32(env, argv[1], &index), "stamp: index must be an integer");
-  CHECK_ARG(env, index >= 0 && static_cast<size_t>(index) < length, "stamp: index out of range");
-  static_cast<double*>(data)[index] = hairtrigger::monotonic_ns_since(g_origin_ns);
-  return nullptr;
+Napi::Value Stamp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CHECK(env, info.Length() == 2, TypeError, "stamp(array, index): two arguments expected");
+  CHECK(env, info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_float64_array, TypeError, "stamp: array must be a Float64Array");
+  CHECK(env, info[1].IsNumber(), TypeError, "stamp: index must be an integer");
+  Napi::Float64Array arr = info[0].As<Napi::Float64Array>();
+  const int64_t index = info[1].As<Napi::Number>().Int64Value();
+  CHECK(env, index >= 0 && static_cast<size_t>(index) < arr.ElementLength(), RangeError, "stamp: index out of range");
+  arr[static_cast<size_t>(index)] = hairtrigger::monotonic_ns_since(g_origin_ns);
+  return Napi::Value();
 }
 
-// nowNs(): number — allocates its result; for code off the hot path.
-napi_value NowNs(napi_env env, napi_callback_info) {
-  napi_value out;
-  CHECK_NAPI(env, napi_create_double(env, hairtrigger::monotonic_ns_since(g_origin_ns), &out), "nowNs: cannot create number");
-  return out;
+// nowNs(): number (allocates its result; for code off the hot path).
+Napi::Value NowNs(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), hairtrigger::monotonic_ns_since(g_origin_ns));
 }
 
-napi_value Init(napi_env env, napi_value exports) {
-  napi_property_descriptor props[] = {
-      {"stamp", nullptr, Stamp, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"nowNs", nullptr, NowNs, nullptr, nullptr, nullptr, napi_default, nullptr},
-  };
-  if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return nullptr;
+bool IsTyped(const Napi::Value& v, napi_typedarray_type type) {
+  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == type;
+}
+
+// new SimModel(path): one loaded model library.
+class SimModel : public Napi::ObjectWrap<SimModel> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "SimModel",
+                       {InstanceMethod<&SimModel::Info>("info"), InstanceMethod<&SimModel::Predict>("predict"),
+                        InstanceMethod<&SimModel::PredictBatch>("predictBatch"),
+                        InstanceMethod<&SimModel::PredictRaw>("predictRaw"), InstanceMethod<&SimModel::Bind>("bind"),
+                        InstanceMethod<&SimModel::Run>("run"), InstanceMethod<&SimModel::Close>("close")});
+  }
+
+  explicit SimModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SimModel>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 1 || !info[0].IsString()) {
+      Napi::TypeError::New(env, "new SimModel(path): one string argument expected").ThrowAsJavaScriptException();
+      return;
+    }
+    LoadError error;
+    lib_ = ModelLibrary::Open(info[0].As<Napi::String>().Utf8Value(), &error);
+    if (!lib_) {
+      Napi::Error e = Napi::Error::New(env, error.message);
+      e.Set("code", Napi::String::New(env, error.code));
+      e.ThrowAsJavaScriptException();
+    }
+  }
+
+ private:
+  // Throws and returns false when closed.
+  bool Open(Napi::Env env) {
+    if (lib_) return true;
+    Napi::Error::New(env, "SimModel: used after close()").ThrowAsJavaScriptException();
+    return false;
+  }
+
+  Napi::Value Info(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return Napi::Value();
+    const ht_model_info& i = lib_->info();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("path", lib_->path());
+    o.Set("abiVersion", i.abi_version);
+    o.Set("name", i.name);
+    o.Set("modelSha256", i.model_sha256);
+    o.Set("precision", i.precision);
+    o.Set("postprocess", i.postprocess);
+    o.Set("nIn", i.n_in);
+    o.Set("nOut", i.n_out);
+    o.Set("inWidth", i.in_width);
+    o.Set("inInt", i.in_int);
+    o.Set("outWidth", i.out_width);
+    o.Set("outInt", i.out_int);
+    o.Set("rawOk", i.raw_ok != 0);
+    o.Set("latencyCycles", i.latency_cycles);
+    o.Set("ii", i.ii);
+    o.Set("clockMhz", i.clock_mhz);
+    return o;
+  }
+
+  // predict(x: Float32Array[nIn], y: Float32Array[nOut]): void
+  Napi::Value Predict(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return Napi::Value();
+    CHECK(env, info.Length() == 2 && IsTyped(info[0], napi_float32_array) && IsTyped(info[1], napi_float32_array), TypeError, "predict(x, y): two Float32Arrays expected");
+    Napi::Float32Array x = info[0].As<Napi::Float32Array>(), y = info[1].As<Napi::Float32Array>();
+    CHECK(env, x.ElementLength() == lib_->info().n_in, RangeError, "predict: x length " + std::to_string(x.ElementLength()) + ", the model needs " + std::to_string(lib_->info().n_in));
+    CHECK(env, y.ElementLength() == lib_->info().n_out, RangeError, "predict: y length " + std::to_string(y.ElementLength()) + ", the model writes " + std::to_string(lib_->info().n_out));
+    lib_->PredictF32(x.Data(), y.Data());
+    return Napi::Value();
+  }
+
+  // predictBatch(x: Float32Array[n * nIn], y: Float32Array[n * nOut], n: number): void
+  Napi::Value PredictBatch(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return Napi::Value();
+    CHECK(env, info.Length() == 3 && IsTyped(info[0], napi_float32_array) && IsTyped(info[1], napi_float32_array) && info[2].IsNumber(), TypeError, "predictBatch(x, y, n): two Float32Arrays and a count expected");
+    Napi::Float32Array x = info[0].As<Napi::Float32Array>(), y = info[1].As<Napi::Float32Array>();
+    const int64_t n = info[2].As<Napi::Number>().Int64Value();
+    CHECK(env, n >= 0 && n <= 0xffffffffLL, RangeError, "predictBatch: n must be a non-negative 32-bit count");
+    CHECK(env, x.ElementLength() == static_cast<size_t>(n) * lib_->info().n_in, RangeError, "predictBatch: x length " + std::to_string(x.ElementLength()) + ", n * nIn is " + std::to_string(n * lib_->info().n_in));
+    CHECK(env, y.ElementLength() == static_cast<size_t>(n) * lib_->info().n_out, RangeError, "predictBatch: y length " + std::to_string(y.ElementLength()) + ", n * nOut is " + std::to_string(n * lib_->info().n_out));
+    lib_->PredictF32Batch(x.Data(), y.Data(), static_cast<uint32_t>(n));
+    return Napi::Value();
+  }
+
+  // predictRaw(x: Int32Array[nIn], y: Int32Array[nOut]): void; raw W-bit values, sign-extended.
+  Napi::Value PredictRaw(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return Napi::Value();
+    CHECK(env, info.Length() == 2 && IsTyped(info[0], napi_int32_array) && IsTyped(info[1], napi_int32_array), TypeError, "predictRaw(x, y): two Int32Arrays expected");
+    Napi::Int32Array x = info[0].As<Napi::Int32Array>(), y = info[1].As<Napi::Int32Array>();
+    CHECK(env, lib_->info().raw_ok != 0, RangeError, "predictRaw: the model's input or result type is wider than 32 bits");
+    CHECK(env, x.ElementLength() == lib_->info().n_in, RangeError, "predictRaw: x length " + std::to_string(x.ElementLength()) + ", the model needs " + std::to_string(lib_->info().n_in));
+    CHECK(env, y.ElementLength() == lib_->info().n_out, RangeError, "predictRaw: y length " + std::to_string(y.ElementLength()) + ", the model writes " + std::to_string(lib_->info().n_out));
+    lib_->PredictRaw(x.Data(), y.Data());
+    return Napi::Value();
+  }
+
+  // bind(x: Float32Array[nIn], y: Float32Array[nOut]): keeps both arrays alive until the
+  // next bind or close; run() then predicts from x into y.
+  Napi::Value Bind(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return Napi::Value();
+    CHECK(env, info.Length() == 2 && IsTyped(info[0], napi_float32_array) && IsTyped(info[1], napi_float32_array), TypeError, "bind(x, y): two Float32Arrays expected");
+    Napi::Float32Array x = info[0].As<Napi::Float32Array>(), y = info[1].As<Napi::Float32Array>();
+    CHECK(env, x.ElementLength() == lib_->info().n_in, RangeError, "bind: x length " + std::to_string(x.ElementLength()) + ", the model needs " + std::to_string(lib_->info().n_in));
+    CHECK(env, y.ElementLength() == lib_->info().n_out, RangeError, "bind: y length " + std::to_string(y.ElementLength()) + ", the model writes " + std::to_string(lib_->info().n_out));
+    bound_x_ref_ = Napi::Persistent(x);
+    bound_y_ref_ = Napi::Persistent(y);
+    // Data() externalises a small on-heap typed array first, so these pointers stay valid
+    // while the references hold the arrays.
+    bound_x_ = x.Data();
+    bound_y_ = y.Data();
+    return Napi::Value();
+  }
+
+  // run(): predict on the bound buffers. No arguments to unwrap.
+  Napi::Value Run(const Napi::CallbackInfo& info) {
+    if (bound_x_ == nullptr) {
+      Napi::Error::New(info.Env(), lib_ ? "run(): no buffers bound (call bind(x, y) first)" : "SimModel: used after close()").ThrowAsJavaScriptException();
+      return Napi::Value();
+    }
+    lib_->PredictF32(bound_x_, bound_y_);
+    return Napi::Value();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    bound_x_ = nullptr;
+    bound_y_ = nullptr;
+    bound_x_ref_.Reset();
+    bound_y_ref_.Reset();
+    lib_.reset();
+    return info.Env().Undefined();
+  }
+
+  std::unique_ptr<ModelLibrary> lib_;
+  Napi::Reference<Napi::Float32Array> bound_x_ref_, bound_y_ref_;
+  float* bound_x_ = nullptr;
+  float* bound_y_ = nullptr;
+};
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("stamp", Napi::Function::New<Stamp>(env, "stamp"));
+  exports.Set("nowNs", Napi::Function::New<NowNs>(env, "nowNs"));
+  exports.Set("SimModel", SimModel::Define(env));
   return exports;
 }
 
 }  // namespace
 
-NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
+NODE_API_MODULE(NODE_GYP_MODULE_NAME, Init)

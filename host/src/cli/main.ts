@@ -1,8 +1,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { resolve } from 'node:path';
-import { isOperatingError } from '../core/errors.js';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { ConfigError, isOperatingError } from '../core/errors.js';
 import { validateConfig, loadConfigFile } from '../config/schema.js';
 import { datasetFor, exportDataset, TASKS } from '../datasets/export.js';
+import { heldOutSet } from '../datasets/test-set.js';
+import { readModelCard, updateModelCard } from '../model/card.js';
 import { recordCapture } from './record.js';
 import { generateCapture } from './gen.js';
 import { REPO_ROOT, runDaemon } from './run-daemon.js';
@@ -87,7 +90,7 @@ export async function main(argv: string[]): Promise<void> {
 
   program
     .command('compile')
-    .description('compile an ONNX model into an HLS firmware project (and, with --check, run its C simulation against float ONNX)')
+    .description('compile an ONNX model into an HLS firmware project and its simulator library; --check runs the C simulation against float ONNX')
     .argument('<model>', 'ONNX model')
     .option('--out <dir>', 'project folder (default hls/build/<name>)')
     .option('--name <id>', 'C identifier of the top function', 'hairtrigger_model')
@@ -95,16 +98,41 @@ export async function main(argv: string[]): Promise<void> {
     .addOption(new Option('--strategy <s>', 'latency or resource').choices(['latency', 'resource']).default('latency'))
     .option('--reuse <r>', 'reuse factor', int('reuse', 1), 1)
     .option('--clock-mhz <f>', 'target clock', num('clock-mhz'), 200)
-    .option('--check <n>', 'compare n seeded inputs: float ONNX vs C simulation', int('check', 0), 0)
+    .option('--check <n>', 'compare n inputs: float ONNX vs C simulation', int('check', 0), 0)
     .option('--min-agreement <x>', 'exit 1 when top-1 agreement is lower', num('min-agreement'), 0.99)
-    .option('--seed <n>', 'seed of the check and calibration inputs', int('seed', 0), 1)
+    .addOption(new Option('--data <d>', "check/calibration inputs: auto (the model's held-out set when card.json beside it names a known task, else random) or random").choices(['auto', 'random']).default('auto'))
+    .option('--bccd <dir>', 'BCCD dataset root (held-out data of cells-bccd)', resolve(SHARED_DATA, 'cells', 'bccd'))
+    .option('--seed <n>', 'seed of random check and calibration inputs', int('seed', 0), 1)
+    .option('--no-lib', 'do not build the simulator library')
+    .option('--profile', 'print per-layer ranges against their types, with overflow counts', false)
+    .option('--card', 'write "fixed" (needs --check) and "fpga" into the card.json beside the model', false)
     .option('--json', 'print the result as JSON', false)
-    .action(async (model: string, o: { out?: string; name: string; precision: string; strategy: 'latency' | 'resource'; reuse: number; clockMhz: number; check: number; minAgreement: number; seed: number; json: boolean }) => {
+    .action(async (model: string, o: { out?: string; name: string; precision: string; strategy: 'latency' | 'resource'; reuse: number; clockMhz: number; check: number; minAgreement: number; data: 'auto' | 'random'; bccd: string; seed: number; lib: boolean; profile: boolean; card: boolean; json: boolean }) => {
       const { compileModel } = await import('../../../hls/compiler/compile.js');
+      const { formatProfile } = await import('../../../hls/compiler/profile.js');
       const out = resolve(o.out ?? resolve(REPO_ROOT, 'hls', 'build', o.name));
-      const r = await compileModel({ model, out, name: o.name, precision: o.precision, strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz, check: o.check, seed: o.seed });
-      if (o.json) process.stdout.write(JSON.stringify(r.check ?? r, null, 2) + '\n');
-      else process.stdout.write(`project ${r.dir}: ${r.nIn} -> ${r.nOut}${r.postprocess ? ' (host applies softmax)' : ''}; model: ${r.fpga.latencyCycles} cycles = ${r.fpga.latencyUs} us at ${r.fpga.clockMhz} MHz, II ${r.fpga.ii}, ${r.fpga.dsp} DSP${r.check ? `; check on ${r.check.n} inputs: top-1 agreement ${r.check.agreementTop1}, max abs error ${r.check.maxAbsError.toExponential(2)}` : ''}\n`);
+      const cardDir = dirname(resolve(model));
+      const hasCard = existsSync(join(cardDir, 'card.json'));
+      let data = null;
+      if (o.data === 'auto' && hasCard) {
+        const card = readModelCard(cardDir);
+        if ((TASKS as readonly string[]).includes(card.task)) {
+          const held = heldOutSet(card, Math.max(o.check, 256), o.bccd);
+          data = { source: held.source, inputs: held.inputs };
+        }
+      }
+      const r = await compileModel({ model, out, name: o.name, precision: o.precision, strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz, check: o.check, seed: o.seed, data, lib: o.lib, profile: o.profile });
+      if (o.card) {
+        if (!hasCard) throw new ConfigError('--card', `no card.json beside ${model}`);
+        const fpga = { latencyCycles: r.fpga.latencyCycles, ii: r.fpga.ii, clockMhz: r.fpga.clockMhz, dsp: r.fpga.dsp, latencyUs: r.fpga.latencyUs, weightStorageBits: r.fpga.weightStorageBits, strategy: o.strategy, reuse: o.reuse };
+        const fixed = r.check === null ? {} : { fixed: { precision: r.precision, agreementTop1: r.check.agreementTop1, maxAbsLogitError: Number(r.check.maxAbsLogitError.toPrecision(4)), n: r.check.n, data: r.check.data, modelSha256: r.modelSha256 } };
+        updateModelCard(cardDir, { ...fixed, fpga });
+      }
+      if (o.json) process.stdout.write(JSON.stringify(o.check > 0 && !o.profile ? r.check : r, null, 2) + '\n');
+      else {
+        if (r.profile !== null) process.stdout.write(formatProfile(r.profile));
+        process.stdout.write(`project ${r.dir}: ${r.nIn} -> ${r.nOut}${r.postprocess ? ' (host applies softmax)' : ''}${r.library ? `, library ${r.library}` : ''}; model: ${r.fpga.latencyCycles} cycles = ${r.fpga.latencyUs} us at ${r.fpga.clockMhz} MHz, II ${r.fpga.ii}, ${r.fpga.dsp} DSP${r.check ? `; check on ${r.check.n} inputs (${r.check.data}): top-1 agreement ${r.check.agreementTop1}, max abs error ${r.check.maxAbsError.toExponential(2)}` : ''}\n`);
+      }
       if (r.check !== null && r.check.agreementTop1 < o.minAgreement) process.exitCode = 1;
     });
 

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ModelError } from '../core/errors.js';
@@ -47,4 +47,15 @@ export function readModelCard(dir: string): ModelCard {
     throw new ModelError(`${path}: input.shape`, `[${c.input.shape.join(', ')}] differs from preprocessing.input.shape [${C}, ${h}, ${w}]`);
   }
   return { dir, task: c.task, labels: c.labels, inputShape: c.input.shape, preprocessing: c.preprocessing, params: { teacher: c.teacher.params, student: c.student.params }, raw: c as Record<string, unknown> };
+}
+
+/**
+ * Sets top-level fields of `<dir>/card.json` (replacing fields of the same name, keeping the
+ * others and their order) and writes it back atomically enough for a build step: the whole
+ * file at once. Used by `hairtrigger compile --card` for the `fixed` and `fpga` facts.
+ */
+export function updateModelCard(dir: string, fields: Record<string, unknown>): void {
+  const card = readModelCard(dir);
+  const path = join(dir, 'card.json');
+  writeFileSync(path, JSON.stringify({ ...card.raw, ...fields }, null, 2) + '\n');
 }
