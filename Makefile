@@ -6,7 +6,7 @@ PY := /usr/bin/python3
 MODELS ?= cells-bccd cells-lymphocyte
 CONFIG ?= host/configs/default.yaml
 
-.PHONY: run test bench models ui build typecheck deps apt-test apt-models clean recordings help addon
+.PHONY: run test bench models ui build typecheck deps apt-test apt-models clean recordings help addon firmware cards
 
 help:
 	@echo "make run    - install, build, replay the bundled cell capture, dashboard on http://127.0.0.1:8080"
@@ -46,6 +46,33 @@ build: deps $(ADDON)
 	$(NODE_BIN)/tsc -p tsconfig.build.json
 	$(NODE_BIN)/vite build --config ui/vite.config.ts --logLevel warn
 
+# Firmware projects and simulator libraries (g++) of the models the daemon, tests and bench
+# run: the zoo's students and hls4ml's LHC jet tagger. Rebuilt when the model, the layer
+# templates or the compiler change.
+FW := hls/build
+HLS_EXAMPLES := ../shared/data/models/hls4ml-examples
+FW_SOURCES := $(wildcard hls/nnet/*.h hls/abi/*.h hls/compiler/*.ts)
+FIRMWARE := $(FW)/cells_bccd_student/libcells_bccd_student.so \
+  $(FW)/cells_lymphocyte_student/libcells_lymphocyte_student.so \
+  $(FW)/jet_tagger/libjet_tagger.so
+
+$(FW)/cells_bccd_student/libcells_bccd_student.so: models/zoo/cells-bccd/student.onnx $(FW_SOURCES)
+	node bin/hairtrigger.js compile $< --name cells_bccd_student --out $(@D)
+$(FW)/cells_lymphocyte_student/libcells_lymphocyte_student.so: models/zoo/cells-lymphocyte/student.onnx $(FW_SOURCES)
+	node bin/hairtrigger.js compile $< --name cells_lymphocyte_student --out $(@D)
+$(FW)/jet_tagger/libjet_tagger.so: $(HLS_EXAMPLES)/three_layer_keras.onnx $(FW_SOURCES)
+	node bin/hairtrigger.js compile $< --name jet_tagger --out $(@D)
+
+firmware: build $(FIRMWARE)
+
+# The "fixed" and "fpga" facts of the zoo's cards: C simulation vs float ONNX on 1,000
+# held-out inputs (commit the result).
+cards: build
+	@for m in $(MODELS); do \
+	  set -e; n=$$(echo $$m | tr - _)_student; \
+	  node bin/hairtrigger.js compile models/zoo/$$m/student.onnx --name $$n --out $(FW)/$$n --check 1000 --card; \
+	done
+
 ui: deps
 	$(NODE_BIN)/vite build --config ui/vite.config.ts
 
@@ -53,13 +80,13 @@ typecheck: deps
 	$(NODE_BIN)/tsc -p tsconfig.json --noEmit
 	$(NODE_BIN)/tsc -p ui/tsconfig.json --noEmit
 
-run: build
+run: build firmware
 	node bin/hairtrigger.js run --config $(CONFIG)
 
-test: build apt-test typecheck
+test: build firmware apt-test typecheck
 	$(NODE_BIN)/vitest run --reporter=default --reporter=json --outputFile=.vitest-report.json
 
-bench: build
+bench: build firmware
 	node --expose-gc --min-semi-space-size=64 --max-semi-space-size=64 build/bench/run.js
 
 # Datasets (TypeScript preprocessing) -> distillation (PyTorch) -> models/zoo, plus the

@@ -1,12 +1,15 @@
-import { join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import type { Clock } from './core/clock.js';
-import { ConfigError } from './core/errors.js';
+import { ConfigError, ModelError } from './core/errors.js';
 import { FrameRing } from './core/frame.js';
 import { checkLimits, limits } from './core/limits.js';
 import { readCapture } from './capture/arrow-capture.js';
 import { createImageFrameDecoder } from './codecs/cell-frame.js';
 import type { Backend } from './backends/backend.js';
 import { loadOnnxBackend } from './backends/onnx.js';
+import { loadSimBackend } from './backends/sim.js';
 import type { PipelineConfig } from './config/schema.js';
 import { PipelineMetrics } from './metrics/pipeline-metrics.js';
 import type { DaemonView } from './metrics/snapshot.js';
@@ -52,6 +55,38 @@ export interface Daemon {
 }
 
 /**
+ * The configured backend. `sim` loads the model library `firmware` names (a .so, or a project
+ * folder holding one), by default `make firmware`'s build of the variant; it must have been
+ * compiled from the card's ONNX file (checked by hash).
+ */
+async function loadBackend(cfg: PipelineConfig, card: ModelCard, at: (p: string) => string): Promise<Backend> {
+  const onnx = join(card.dir, `${cfg.variant}.onnx`);
+  const ref = { inputShape: card.inputShape, classes: card.labels.length, params: card.params[cfg.variant] };
+  if (cfg.backend === 'onnx') {
+    if (cfg.firmware !== undefined) throw new ConfigError('config: firmware', `"${cfg.firmware}" is set but backend is onnx; firmware is for backend sim`);
+    return loadOnnxBackend({ path: onnx, ...ref });
+  }
+  const name = firmwareName(card.task, cfg.variant);
+  let lib = at(cfg.firmware ?? join(FIRMWARE_DIR, name));
+  if (!lib.endsWith('.so')) lib = join(lib, `lib${basename(lib)}.so`);
+  let sha: string;
+  try {
+    sha = createHash('sha256').update(readFileSync(onnx)).digest('hex');
+  } catch (err) {
+    throw new ModelError(onnx, `cannot read model: ${(err as Error).message}`, { cause: err });
+  }
+  return loadSimBackend({ path: lib, sourceSha256: sha, ...ref });
+}
+
+/** Where `make firmware` puts the projects of the zoo's models (relative to the repository). */
+export const FIRMWARE_DIR = 'hls/build';
+
+/** C identifier of a zoo model's firmware: `cells-bccd` + `student` -> `cells_bccd_student`. */
+export function firmwareName(task: string, variant: string): string {
+  return `${task}_${variant}`.replace(/[^A-Za-z0-9_]/g, '_');
+}
+
+/**
  * Builds a pipeline from a validated config: model card -> preprocessor -> backend ->
  * policy -> sinks, and a source whose frames must match what the model was trained on.
  * Fails fast with a typed error (ConfigError, ModelError, CaptureFormatError) that names the
@@ -62,7 +97,7 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
   const at = (p: string) => resolve(deps.baseDir, p);
   const card = readModelCard(at(cfg.model));
   const pre = createPreprocessor(card.preprocessing, `${card.dir}/card.json: preprocessing`);
-  const backend = await loadOnnxBackend({ path: join(card.dir, `${cfg.variant}.onnx`), inputShape: card.inputShape, classes: card.labels.length, params: card.params[cfg.variant] });
+  const backend = await loadBackend(cfg, card, at);
   const metrics = new PipelineMetrics({ pipeline: cfg.pipeline, backend: backend.info().kind, model: `${card.task}/${cfg.variant}`, labels: card.labels, budgetUs: cfg.budgetUs }, deps.clock);
   const errors = new ErrorLog(metrics, deps.log);
   const source = makeSource(cfg, deps, at, errors);

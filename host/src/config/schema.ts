@@ -36,7 +36,10 @@ export const pipelineConfigSchema = z
     /** Model folder holding card.json and <variant>.onnx. */
     model: z.string().min(1),
     variant: z.enum(['student', 'teacher']).default('student'),
-    backend: z.enum(['onnx']).default('onnx'),
+    /** `sim`: the compiled firmware on the CPU (bit-exact); `onnx`: the float model. */
+    backend: z.enum(['onnx', 'sim']).default('onnx'),
+    /** sim: the compiled model library (or its project folder); default the one `make firmware` builds. */
+    firmware: z.string().min(1).optional(),
     /** Latency budget from ingest to trigger write, microseconds. */
     budgetUs: z.number().positive().max(60e6).default(1000),
     source: z.discriminatedUnion('kind', [replaySourceSchema, syntheticSourceSchema]),

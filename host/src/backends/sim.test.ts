@@ -1,0 +1,111 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRng } from '../../../sim/src/rng.js';
+import { ModelError } from '../core/errors.js';
+import { backendContract } from './contract.js';
+import { loadSimBackend } from './sim.js';
+import { firmwareLib, JET_ONNX, recordingInputs, zooStudent } from './sim.fixture.js';
+
+const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+/** Float ONNX on one input: the reference the fixed-point firmware is held to. */
+function onnxReference(path: string, dims: readonly number[]): (x: Float32Array) => Promise<Float32Array> {
+  let session: ort.InferenceSession | null = null;
+  afterAll(async () => session?.release());
+  return async (x) => {
+    session ??= await ort.InferenceSession.create(path, { logSeverityLevel: 3 });
+    const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', x, [1, ...dims]) });
+    return out[session.outputNames[0]!]!.data as Float32Array;
+  };
+}
+
+// Tolerances: ap_fixed<16,6> logits of these students on their own data differ from float
+// by at most ~0.02 (the cards' maxAbsLogitError); 0.1 leaves room and still catches a wrong
+// model, layout or scale.
+for (const task of ['cells-bccd', 'cells-lymphocyte']) {
+  describe(`sim backend on the ${task} student`, () => {
+    const { card, onnx, lib } = zooStudent(task);
+    const ref = { path: lib, inputShape: card.inputShape, classes: card.labels.length, params: card.params.student, sourceSha256: sha256(onnx) };
+    backendContract('sim', async () => loadSimBackend(ref), ref, () => recordingInputs(card, 8), onnxReference(onnx, card.inputShape), 0.1);
+  });
+}
+
+describe('sim backend on the jet tagger (16 features -> 5 logits)', () => {
+  const lib = firmwareLib('jet_tagger');
+  const ref = { path: lib, inputShape: [16], classes: 5, sourceSha256: sha256(JET_ONNX) };
+  const inputs = () => {
+    const rng = createRng(5);
+    return Array.from({ length: 8 }, () => Float32Array.from({ length: 16 }, () => rng.normal()));
+  };
+  // The ONNX model ends in softmax, which the firmware leaves to the host: compare logits
+  // through softmax, as the daemon's policy does.
+  const probs = onnxReference(JET_ONNX, [16]);
+  const softmaxOf = (y: Float32Array): Float32Array => {
+    const m = Math.max(...y);
+    const e = Array.from(y, (v) => Math.exp(v - m));
+    const s = e.reduce((a, b) => a + b, 0);
+    return Float32Array.from(e, (v) => v / s);
+  };
+  it('reports the host-side softmax and the modelled latency', () => {
+    const b = loadSimBackend(ref);
+    expect(b.info()).toMatchObject({ kind: 'sim', outputs: 5, precision: 'ap_fixed<16,6>' });
+    expect(b.info().modelledCycles).toBeGreaterThan(0);
+    void b.close();
+  });
+  it('softmax of its logits matches float ONNX within 0.02', async () => {
+    const b = loadSimBackend(ref);
+    const y = new Float32Array(5);
+    for (const x of inputs()) {
+      b.predict(x, y);
+      const want = await probs(x);
+      const got = softmaxOf(y);
+      for (let k = 0; k < 5; k++) expect(Math.abs(got[k]! - want[k]!)).toBeLessThan(0.02);
+    }
+    await b.close();
+  });
+});
+
+describe('sim backend refuses libraries that do not fit, naming the file and the reason', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ht-sim-'));
+  const gxx = (name: string, src: string): string => {
+    writeFileSync(join(dir, `${name}.c`), src);
+    execFileSync('gcc', ['-shared', '-fPIC', '-o', join(dir, `${name}.so`), join(dir, `${name}.c`)]);
+    return join(dir, `${name}.so`);
+  };
+  const base = { inputShape: [16], classes: 5 };
+
+  it('a missing file: not_found', () => {
+    expect(() => loadSimBackend({ ...base, path: join(dir, 'nope.so') })).toThrow(/nope\.so: model library refused \(not_found\)/);
+  });
+  it('a file that is not a shared object: dlopen', () => {
+    writeFileSync(join(dir, 'text.so'), 'not an ELF file\n');
+    expect(() => loadSimBackend({ ...base, path: join(dir, 'text.so') })).toThrow(/text\.so: model library refused \(dlopen\): .*cannot load: .*(file too short|invalid ELF header)/);
+  });
+  it('a shared object without the ABI: symbol', () => {
+    const so = gxx('plain', 'int answer(void) { return 42; }\n');
+    expect(() => loadSimBackend({ ...base, path: so })).toThrow(/refused \(symbol\).*missing symbol ht_model_abi_version/);
+  });
+  it('another ABI version: abi', () => {
+    const so = gxx('v99', 'unsigned ht_model_abi_version(void) { return 99; }\n');
+    expect(() => loadSimBackend({ ...base, path: so })).toThrow(/refused \(abi\).*model ABI version 99, this host speaks 1/);
+  });
+  it('a missing predict function after a good version: symbol', () => {
+    const so = gxx('half', 'unsigned ht_model_abi_version(void) { return 1; }\nconst void* ht_model_get_info(void) { return 0; }\n');
+    expect(() => loadSimBackend({ ...base, path: so })).toThrow(/refused \(symbol\).*missing symbol ht_model_predict_f32/);
+  });
+  it('sizes that differ from the pipeline', () => {
+    const lib = firmwareLib('jet_tagger');
+    expect(() => loadSimBackend({ path: lib, inputShape: [3, 32, 32], classes: 5 })).toThrow(/takes 16 inputs; the pipeline feeds \[3, 32, 32\] = 3072/);
+    expect(() => loadSimBackend({ path: lib, inputShape: [16], classes: 3 })).toThrow(/writes 5 outputs; the pipeline expects 3 classes/);
+  });
+  it('a library compiled from another ONNX file', () => {
+    const lib = firmwareLib('jet_tagger');
+    expect(() => loadSimBackend({ path: lib, inputShape: [16], classes: 5, sourceSha256: '0'.repeat(64) })).toThrow(ModelError);
+    expect(() => loadSimBackend({ path: lib, inputShape: [16], classes: 5, sourceSha256: '0'.repeat(64) })).toThrow(/compiled from ONNX .*rebuild it/);
+  });
+});
