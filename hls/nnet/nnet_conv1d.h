@@ -12,6 +12,7 @@
 #define HT_NNET_CONV1D_H
 
 #include "nnet_common.h"
+#include "nnet_fast.h"
 
 namespace nnet {
 
@@ -33,6 +34,12 @@ void conv_1d(const data_T data[CONFIG_T::n_chan * CONFIG_T::in_width],
                             CONFIG_T::stride_width + 1,
                 "conv_1d: out_width disagrees with in_width, pads, filt_width and stride_width");
   static_assert(CONFIG_T::reuse_factor >= 1, "conv_1d: reuse_factor must be >= 1");
+#ifdef HT_NNET_FAST  // simulation only: bit-exact shortcut, see nnet_fast.h
+  if constexpr (fast::mac_fast<data_T, res_T, CONFIG_T>::value) {
+    fast::conv_fast<data_T, res_T, fast::conv1d_as_2d<CONFIG_T>>::run(data, res, weights, biases);
+    return;
+  }
+#endif
 
 #pragma HLS ARRAY_PARTITION variable = biases complete
 

@@ -20,6 +20,7 @@
 #define HT_NNET_CONV2D_H
 
 #include "nnet_common.h"
+#include "nnet_fast.h"
 
 namespace nnet {
 
@@ -51,6 +52,12 @@ void conv_2d(const data_T data[CONFIG_T::n_chan * CONFIG_T::in_height * CONFIG_T
                             CONFIG_T::stride_width + 1,
                 "conv_2d: out_width disagrees with in_width, pads, filt_width and stride_width");
   static_assert(CONFIG_T::reuse_factor >= 1, "conv_2d: reuse_factor must be >= 1");
+#ifdef HT_NNET_FAST  // simulation only: bit-exact shortcut, see nnet_fast.h
+  if constexpr (fast::mac_fast<data_T, res_T, CONFIG_T>::value) {
+    fast::conv_fast<data_T, res_T, CONFIG_T>::run(data, res, weights, biases);
+    return;
+  }
+#endif
 
   constexpr int kernel_size = CONFIG_T::filt_height * CONFIG_T::filt_width;
 

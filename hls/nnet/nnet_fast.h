@@ -1,0 +1,484 @@
+// nnet_fast.h: bit-exact CPU fast paths for the simulator (never seen by synthesis).
+//
+// The layer templates call these at their top, behind `#ifdef HT_NNET_FAST`, when the
+// config's types qualify (an `if constexpr` on the flags below); otherwise, and always in
+// synthesis, the generic code runs. HT_NNET_FAST is defined here unless __SYNTHESIS__,
+// HT_USE_VENDOR_AP (the vendor type has no raw()) or HT_SIM_GENERIC (tests: force the
+// generic path) is defined. Flags, readable by drivers: nnet::fast::mac_fast<data_T, res_T,
+// CONFIG_T>::value (dense, conv_1d, conv_2d), nnet::fast::copy_fast<data_T, res_T>::value
+// (relu, max_pool_2d).
+//
+// ---------------------------------------------------------------------------------------
+// Why the multiply-accumulate shortcut is exact (dense, conv_1d, conv_2d)
+//   Conditions, all at compile time (mac_fast):
+//     * data_T, weight_t, bias_t, accum_t, res_T are ht::ap_fixed;
+//     * data_T and weight_t at most 16 bits wide (their raws fit int16; each product of
+//       raws fits int32: |x * w| <= 2^30);
+//     * accum_t has AP_TRN and AP_WRAP and is at most 32 bits wide.
+//   Let Fp = F(data_T) + F(weight_t) (the full-precision product's fractional bits) and
+//   Fa = F(accum_t). The generic code does acc = accum_t(bias), then per term
+//   acc = accum_t(acc + x * w), then res = res_T(acc). acc is on accum_t's grid, so AP_TRN
+//   of acc + p is acc + floor(p * 2^(Fa - Fp)) (exactly, scaled to acc's raw), and AP_WRAP
+//   is reduction modulo 2^Wa, which commutes with every addition. Hence
+//     raw(acc) = wrap_Wa( raw(accum_t(bias)) + sum_i t_i ),
+//     t_i = (x_i * w_i) << (Fa - Fp)           if Fa >= Fp  ("exact" accumulators),
+//     t_i = floor((x_i * w_i) / 2^(Fp - Fa))    otherwise    ("truncating": each product
+//                                                            is floored on its own),
+//   and since Wa <= 32, computing the sum in uint32 (modulo 2^32) and sign-extending the
+//   low Wa bits gives the same raw. In the exact case the shift is applied once to the
+//   sum (a shift of 32 or more leaves 0 modulo 2^32). A zero (padding) term adds 0 either
+//   way, so padded positions and zero-filled lanes need no special case.
+//   The bias goes through accum_t's own conversion (as generic), once per weight load;
+//   the result through to_fixed() below, which is res_T's Q and O rules (ht_fixed.h's
+//   table) in int64 where the shifts fit, else res_T::from_scaled itself.
+// relu and max_pool_2d (copy_fast: data_T and res_T are ht::ap_fixed): max of raws of one
+//   type compares exactly; res = res_T(value) through to_fixed(); relu's 0 converts to raw 0
+//   in every mode.
+//
+// Buffers and threads: each layer instantiation keeps its repacked weights (int16 pairs,
+// as int32) and converted biases in thread_local buffers, refilled when the weights or
+// biases pointer differs from the last call's. The contract is therefore: the contents of a
+// weights / biases array must not change between calls (generated firmware passes
+// `static const` arrays); a different array is fine. Conv staging buffers are thread_local
+// too, so calls from several threads are safe; nothing here allocates after the first call
+// of a thread.
+//
+// Speed: int16 pairs multiplied and summed into int32 lanes (vpmaddwd, or vpdpwssd with
+// AVX-VNNI / AVX512-VNNI) 8 lanes at a time, with the data vectorised over output pixels
+// (conv) or the weights over outputs (dense), so no horizontal sums. Without AVX2 the same
+// loops run in portable C++ (uint32 arithmetic, no signed overflow).
+// ---------------------------------------------------------------------------------------
+#ifndef HT_NNET_FAST_H
+#define HT_NNET_FAST_H
+
+#include "nnet_common.h"
+
+#if !defined(__SYNTHESIS__) && !defined(HT_USE_VENDOR_AP) && !defined(HT_SIM_GENERIC)
+#define HT_NNET_FAST 1
+#endif
+
+#ifdef HT_NNET_FAST
+
+#include <cstdint>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+namespace nnet {
+namespace fast {
+
+// ---- type traits ------------------------------------------------------------------------------
+
+template <class T>
+struct fx {
+  static constexpr bool ok = false;
+  static constexpr int width = 0, fwidth = 0;
+  static constexpr ap_q_mode q = AP_TRN;
+  static constexpr ap_o_mode o = AP_WRAP;
+};
+template <int W, int I, ap_q_mode Q, ap_o_mode O>
+struct fx<ap_fixed<W, I, Q, O>> {
+  static constexpr bool ok = true;
+  static constexpr int width = W, fwidth = W - I;
+  static constexpr ap_q_mode q = Q;
+  static constexpr ap_o_mode o = O;
+};
+
+/// Whether dense / conv with these types takes the fast path (conditions: header comment).
+template <class data_T, class res_T, class CONFIG_T>
+struct mac_fast {
+  typedef typename CONFIG_T::weight_t weight_t;
+  typedef typename CONFIG_T::bias_t bias_t;
+  typedef typename CONFIG_T::accum_t accum_t;
+  static constexpr bool value = fx<data_T>::ok && fx<weight_t>::ok && fx<bias_t>::ok && fx<accum_t>::ok &&
+                                fx<res_T>::ok && fx<data_T>::width <= 16 && fx<weight_t>::width <= 16 &&
+                                fx<accum_t>::width <= 32 && fx<accum_t>::q == AP_TRN && fx<accum_t>::o == AP_WRAP;
+  /// Fa - Fp: >= 0 shifts the whole sum left, < 0 floors each product by 2^-(Fa - Fp).
+  static constexpr int shift = fx<accum_t>::fwidth - fx<data_T>::fwidth - fx<weight_t>::fwidth;
+};
+
+/// Whether relu / max_pool_2d with these types take the fast path.
+template <class data_T, class res_T>
+struct copy_fast {
+  static constexpr bool value = fx<data_T>::ok && fx<res_T>::ok;
+};
+
+// ---- conversions ------------------------------------------------------------------------------
+
+/// raw(Dst(v * 2^-SrcF)) for v a sign-extended SrcW-bit raw: Dst's Q and O rules exactly as
+/// ht::ap_fixed::from_scaled, in int64 when every shift fits (else from_scaled itself).
+template <int SrcW, int SrcF, class Dst>
+inline int64_t to_fixed(int64_t v) {
+  constexpr int d = SrcF - fx<Dst>::fwidth;  // fractional bits dropped (< 0: scaled up)
+  constexpr int W = fx<Dst>::width;
+  constexpr ap_q_mode Q = fx<Dst>::q;
+  constexpr ap_o_mode O = fx<Dst>::o;
+  if constexpr ((d <= 0 && SrcW - d > 62) || d > 62) {
+    return Dst::from_scaled(v, SrcF).raw();
+  } else {
+    int64_t x;
+    if constexpr (d <= 0) {
+      x = static_cast<int64_t>(static_cast<uint64_t>(v) << -d);
+    } else {
+      const int64_t fl = v >> d;
+      const int64_t r = v - static_cast<int64_t>(static_cast<uint64_t>(fl) << d);
+      constexpr int64_t half = int64_t{1} << (d - 1);
+      const bool neg = v < 0;
+      int64_t up;
+      if constexpr (Q == AP_TRN) up = 0;
+      else if constexpr (Q == AP_TRN_ZERO) up = neg && r != 0;
+      else if constexpr (Q == AP_RND) up = r >= half;
+      else if constexpr (Q == AP_RND_ZERO) up = r > half || (r == half && neg);
+      else if constexpr (Q == AP_RND_MIN_INF) up = r > half;
+      else if constexpr (Q == AP_RND_INF) up = r > half || (r == half && !neg);
+      else up = r > half || (r == half && (fl & 1) != 0);  // AP_RND_CONV
+      x = fl + up;
+    }
+    // |x| < 2^62 here, so W = 64 needs no fitting.
+    if constexpr (W == 64) {
+      return x;
+    } else {
+      constexpr int64_t lo = -(int64_t{1} << (W - 1)), hi = (int64_t{1} << (W - 1)) - 1;
+      constexpr int64_t lo_sym = lo + (W > 1);
+      const int64_t wrapped = static_cast<int64_t>(static_cast<uint64_t>(x) << (64 - W)) >> (64 - W);
+      if constexpr (O == AP_WRAP) return wrapped;
+      else if constexpr (O == AP_SAT) return x < lo ? lo : x > hi ? hi : x;
+      else if constexpr (O == AP_SAT_ZERO) return x < lo || x > hi ? 0 : x;
+      else return x < lo_sym ? lo_sym : x > hi ? hi : x;  // AP_SAT_SYM
+    }
+  }
+}
+
+/// Sign-extends the low W bits of a modulo-2^32 sum (W <= 32).
+template <int W>
+inline int64_t sext(uint32_t u) {
+  return static_cast<int64_t>(static_cast<int32_t>(u << (32 - W)) >> (32 - W));
+}
+
+/// The low 16 bits of two raws as one int32 lane: lo in bits 0-15, hi in bits 16-31.
+inline uint32_t pair(int64_t lo, int64_t hi) {
+  return static_cast<uint32_t>(static_cast<uint16_t>(lo)) | (static_cast<uint32_t>(static_cast<uint16_t>(hi)) << 16);
+}
+
+/// One accumulator's final raw and the result raw: accum_t wrap, then res_T's rules.
+template <class res_T, class CONFIG_T, int Shift>
+inline int64_t finish(uint32_t bias_acc, uint32_t sum) {
+  typedef typename CONFIG_T::accum_t accum_t;
+  uint32_t acc = bias_acc;
+  if constexpr (Shift < 0) acc += sum;  // terms already floored
+  else if constexpr (Shift < 32) acc += sum << Shift;
+  return to_fixed<fx<accum_t>::width, fx<accum_t>::fwidth, res_T>(sext<fx<accum_t>::width>(acc));
+}
+
+/// floor(x * w / 2^D) as a uint32 term (D >= 1; D >= 31 gives floor in {-1, 0}, as the exact value).
+template <int D>
+inline uint32_t floored(int32_t x, int32_t w) {
+  return static_cast<uint32_t>((x * w) >> (D < 31 ? D : 31));
+}
+
+// ---- SIMD kernel: acc[k][v] += pairs(a at v) . pairs(broadcast b[k]) ---------------------------
+
+#if defined(__AVX2__)
+inline __m256i dot_acc(__m256i acc, __m256i a, __m256i b) {
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+  return _mm256_dpwssd_epi32(acc, a, b);  // non-saturating: wraps modulo 2^32 like the sum below
+#elif defined(__AVXVNNI__)
+  return _mm256_dpwssd_avx_epi32(acc, a, b);
+#else
+  return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));  // both wrap modulo 2^32
+#endif
+}
+#endif
+
+/// out[k * 8 * NV + l] = sum over t of the pair dot products a[t * a_step + off[t] + l] .
+/// b[k * b_step + t], for k < NK, lanes l < 8 * NV, t < n_taps (all modulo 2^32). Pairs
+/// are int16 (lo, hi) packed into uint32. off may be null (all offsets 0).
+template <int NK, int NV>
+inline void pair_block(const uint32_t* a, int a_step, const int* off, const uint32_t* b, int b_step, int n_taps,
+                       uint32_t* out) {
+#if defined(__AVX2__)
+  __m256i acc[NK][NV];
+  for (int k = 0; k < NK; k++)
+    for (int v = 0; v < NV; v++) acc[k][v] = _mm256_setzero_si256();
+  for (int t = 0; t < n_taps; t++) {
+    const uint32_t* at = a + t * a_step + (off ? off[t] : 0);
+    __m256i av[NV];
+    for (int v = 0; v < NV; v++) av[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(at + 8 * v));
+    for (int k = 0; k < NK; k++) {
+      const __m256i bk = _mm256_set1_epi32(static_cast<int>(b[k * b_step + t]));
+      for (int v = 0; v < NV; v++) acc[k][v] = dot_acc(acc[k][v], av[v], bk);
+    }
+  }
+  for (int k = 0; k < NK; k++)
+    for (int v = 0; v < NV; v++) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + k * 8 * NV + 8 * v), acc[k][v]);
+#else
+  for (int k = 0; k < NK; k++)
+    for (int l = 0; l < 8 * NV; l++) out[k * 8 * NV + l] = 0;
+  for (int t = 0; t < n_taps; t++) {
+    const uint32_t* at = a + t * a_step + (off ? off[t] : 0);
+    for (int k = 0; k < NK; k++) {
+      const uint32_t bk = b[k * b_step + t];
+      const int32_t b0 = static_cast<int16_t>(bk & 0xffff), b1 = static_cast<int16_t>(bk >> 16);
+      for (int l = 0; l < 8 * NV; l++) {
+        const int32_t a0 = static_cast<int16_t>(at[l] & 0xffff), a1 = static_cast<int16_t>(at[l] >> 16);
+        out[k * 8 * NV + l] += static_cast<uint32_t>(a0 * b0) + static_cast<uint32_t>(a1 * b1);
+      }
+    }
+  }
+#endif
+}
+
+/// As pair_block, but each product floored by 2^D on its own (truncating accumulators).
+template <int D, int NK, int NV>
+inline void pair_block_floored(const uint32_t* a, int a_step, const int* off, const uint32_t* b, int b_step,
+                               int n_taps, uint32_t* out) {
+  for (int k = 0; k < NK; k++)
+    for (int l = 0; l < 8 * NV; l++) out[k * 8 * NV + l] = 0;
+  for (int t = 0; t < n_taps; t++) {
+    const uint32_t* at = a + t * a_step + (off ? off[t] : 0);
+    for (int k = 0; k < NK; k++) {
+      const uint32_t bk = b[k * b_step + t];
+      const int32_t b0 = static_cast<int16_t>(bk & 0xffff), b1 = static_cast<int16_t>(bk >> 16);
+      for (int l = 0; l < 8 * NV; l++) {
+        const int32_t a0 = static_cast<int16_t>(at[l] & 0xffff), a1 = static_cast<int16_t>(at[l] >> 16);
+        out[k * 8 * NV + l] += floored<D>(a0, b0) + floored<D>(a1, b1);
+      }
+    }
+  }
+}
+
+template <int Shift, int NK, int NV>
+inline void pair_block_any(const uint32_t* a, int a_step, const int* off, const uint32_t* b, int b_step, int n_taps,
+                           uint32_t* out) {
+  if constexpr (Shift >= 0) pair_block<NK, NV>(a, a_step, off, b, b_step, n_taps, out);
+  else pair_block_floored<-Shift, NK, NV>(a, a_step, off, b, b_step, n_taps, out);
+}
+
+// ---- dense ------------------------------------------------------------------------------------
+
+template <class data_T, class res_T, class CONFIG_T>
+struct dense_fast {
+  typedef mac_fast<data_T, res_T, CONFIG_T> M;
+  static constexpr int n_in = CONFIG_T::n_in, n_out = CONFIG_T::n_out;
+  static constexpr int n_pairs = (n_in + 1) / 2;
+  static constexpr int n_out_pad = (n_out + 7) / 8 * 8;
+
+  // Weights as pairs over inputs: w_pairs[p * n_out_pad + j] = (W[2p][j], W[2p + 1][j]).
+  struct params {
+    const void* weights = nullptr;
+    const void* biases = nullptr;
+    alignas(32) uint32_t w_pairs[n_pairs * n_out_pad];
+    uint32_t bias_acc[n_out];
+  };
+
+  static const params& load(const typename CONFIG_T::weight_t* weights, const typename CONFIG_T::bias_t* biases) {
+    static thread_local params p;
+    if (p.weights != weights || p.biases != biases) {
+      for (int i = 0; i < n_pairs; i++)
+        for (int j = 0; j < n_out_pad; j++) {
+          const bool ok = j < n_out;
+          const int64_t lo = ok ? weights[2 * i * n_out + j].raw() : 0;
+          const int64_t hi = ok && 2 * i + 1 < n_in ? weights[(2 * i + 1) * n_out + j].raw() : 0;
+          p.w_pairs[i * n_out_pad + j] = pair(lo, hi);
+        }
+      for (int j = 0; j < n_out; j++)
+        p.bias_acc[j] = static_cast<uint32_t>(typename CONFIG_T::accum_t(biases[j]).raw());
+      p.weights = weights, p.biases = biases;
+    }
+    return p;
+  }
+
+  static void run(const data_T* data, res_T* res, const typename CONFIG_T::weight_t* weights,
+                  const typename CONFIG_T::bias_t* biases) {
+    const params& p = load(weights, biases);
+    uint32_t x_pairs[n_pairs];
+    for (int i = 0; i < n_pairs; i++) x_pairs[i] = pair(data[2 * i].raw(), 2 * i + 1 < n_in ? data[2 * i + 1].raw() : 0);
+    alignas(32) uint32_t sum[n_out_pad];
+    // Outputs in blocks of 32 (4 vectors); taps are the input pairs. The broadcast operand is
+    // the data pair, so a_step is one row of w_pairs.
+    constexpr int full = n_out_pad / 32, rest = (n_out_pad % 32) / 8;
+    for (int blk = 0; blk < full; blk++)
+      pair_block_any<M::shift, 1, 4>(p.w_pairs + 32 * blk, n_out_pad, nullptr, x_pairs, 0, n_pairs, sum + 32 * blk);
+    if constexpr (rest > 0)
+      pair_block_any<M::shift, 1, rest>(p.w_pairs + 32 * full, n_out_pad, nullptr, x_pairs, 0, n_pairs, sum + 32 * full);
+    for (int j = 0; j < n_out; j++) res[j] = res_T::from_raw(finish<res_T, CONFIG_T, M::shift>(p.bias_acc[j], sum[j]));
+  }
+};
+
+// ---- conv (2-D; conv_1d is height 1) ---------------------------------------------------------
+//
+// The input is staged once per call as int16 raws in a zero-padded plane per channel,
+// X[c][Hp][Wp] (Hp, Wp the padded sizes), so padding is ordinary zero data. An output at
+// padded row y = oy * stride_height and column x is then sum over taps of
+//   X[q + off_a] * w_a + X[q + off_b] * w_b,   q = y * Wp + x,
+// a "tap" pairing two kernel elements whose offsets differ by a constant D: either two
+// channels (D = Hp * Wp, same ky, kx) or two columns (D = 1, same c, ky), whichever needs
+// fewer taps (an odd count pairs the last one with a zero weight). The pair table
+// T[q] = (X[q], X[q + D]) turns each tap into one 8-lane pair product over 8 consecutive q.
+// Positions are computed for every x of each needed row (x beyond the last output, or not
+// on the stride, is computed and dropped): valid outputs never read past their row.
+template <class data_T, class res_T, class CONFIG_T>
+struct conv_fast {
+  typedef mac_fast<data_T, res_T, CONFIG_T> M;
+  static constexpr int C = CONFIG_T::n_chan, H = CONFIG_T::in_height, W = CONFIG_T::in_width;
+  static constexpr int F = CONFIG_T::n_filt, KH = CONFIG_T::filt_height, KW = CONFIG_T::filt_width;
+  static constexpr int SH = CONFIG_T::stride_height, SW = CONFIG_T::stride_width;
+  static constexpr int OH = CONFIG_T::out_height, OW = CONFIG_T::out_width;
+  static constexpr int Hp = H + CONFIG_T::pad_top + CONFIG_T::pad_bottom, Wp = W + CONFIG_T::pad_left + CONFIG_T::pad_right;
+  static constexpr int plane = Hp * Wp;
+  static constexpr bool by_channel = (C + 1) / 2 * KH * KW <= C * KH * ((KW + 1) / 2);
+  static constexpr int D = by_channel ? plane : 1;
+  static constexpr int n_taps = by_channel ? (C + 1) / 2 * KH * KW : C * KH * ((KW + 1) / 2);
+  static constexpr int FB = 4;                       // filters per block
+  static constexpr int F_pad = (F + FB - 1) / FB * FB;
+  static constexpr int G = 16;                       // positions per block (two 8-lane vectors)
+  // Output positions q: every x of padded rows oy * SH; one run when SH == 1.
+  static constexpr int run_len = SH == 1 ? OH * Wp : Wp;
+  static constexpr int n_runs = SH == 1 ? 1 : OH;
+  static constexpr int run_pad = (run_len + G - 1) / G * G;
+  static constexpr int q_end = (n_runs - 1) * SH * Wp + run_pad;  // one past the last position computed
+  static constexpr int max_off = by_channel ? (C - 1) / 2 * 2 * plane + (KH - 1) * Wp + (KW - 1)
+                                            : (C - 1) * plane + (KH - 1) * Wp + (KW - 1) / 2 * 2;
+  static constexpr int t_size = q_end + max_off;
+  static constexpr int x_size = (t_size + D > C * plane ? t_size + D : C * plane);
+
+  struct tables {
+    int off[n_taps];        // tap offsets into T
+    int out_index[q_end];   // position -> oy * OW + ox, or -1 where nothing is output
+    tables() {
+      int t = 0;
+      if (by_channel) {
+        for (int c = 0; c < C; c += 2)
+          for (int ky = 0; ky < KH; ky++)
+            for (int kx = 0; kx < KW; kx++) off[t++] = c * plane + ky * Wp + kx;
+      } else {
+        for (int c = 0; c < C; c++)
+          for (int ky = 0; ky < KH; ky++)
+            for (int kx = 0; kx < KW; kx += 2) off[t++] = c * plane + ky * Wp + kx;
+      }
+      for (int q = 0; q < q_end; q++) out_index[q] = -1;
+      for (int oy = 0; oy < OH; oy++)
+        for (int ox = 0; ox < OW; ox++) out_index[oy * SH * Wp + ox * SW] = oy * OW + ox;
+    }
+  };
+
+  struct params {
+    const void* weights = nullptr;
+    const void* biases = nullptr;
+    uint32_t w_pairs[F_pad * n_taps];  // [filter][tap], same order as tables::off
+    uint32_t bias_acc[F];
+  };
+
+  struct staging {
+    int16_t x[x_size];  // padding regions stay zero: only the interior is ever written
+    uint32_t t[t_size];
+  };
+
+  static const params& load(const typename CONFIG_T::weight_t* w, const typename CONFIG_T::bias_t* biases) {
+    static thread_local params p;
+    if (p.weights != w || p.biases != biases) {
+      auto raw = [&](int f, int c, int ky, int kx) -> int64_t {
+        return f < F && c < C && kx < KW ? w[((f * C + c) * KH + ky) * KW + kx].raw() : 0;
+      };
+      for (int f = 0; f < F_pad; f++) {
+        int t = 0;
+        if (by_channel) {
+          for (int c = 0; c < C; c += 2)
+            for (int ky = 0; ky < KH; ky++)
+              for (int kx = 0; kx < KW; kx++) p.w_pairs[f * n_taps + t++] = pair(raw(f, c, ky, kx), raw(f, c + 1, ky, kx));
+        } else {
+          for (int c = 0; c < C; c++)
+            for (int ky = 0; ky < KH; ky++)
+              for (int kx = 0; kx < KW; kx += 2) p.w_pairs[f * n_taps + t++] = pair(raw(f, c, ky, kx), raw(f, c, ky, kx + 1));
+        }
+      }
+      for (int f = 0; f < F; f++) p.bias_acc[f] = static_cast<uint32_t>(typename CONFIG_T::accum_t(biases[f]).raw());
+      p.weights = w, p.biases = biases;
+    }
+    return p;
+  }
+
+  static void run(const data_T* data, res_T* res, const typename CONFIG_T::weight_t* weights,
+                  const typename CONFIG_T::bias_t* biases) {
+    static const tables tab;
+    static thread_local staging st;
+    const params& p = load(weights, biases);
+    for (int c = 0; c < C; c++)
+      for (int y = 0; y < H; y++) {
+        int16_t* row = st.x + c * plane + (y + CONFIG_T::pad_top) * Wp + CONFIG_T::pad_left;
+        const data_T* src = data + (c * H + y) * W;
+        for (int x = 0; x < W; x++) row[x] = static_cast<int16_t>(src[x].raw());
+      }
+    for (int q = 0; q < t_size; q++) st.t[q] = pair(st.x[q], st.x[q + D]);
+
+    alignas(32) uint32_t sum[FB * G];
+    for (int f0 = 0; f0 < F_pad; f0 += FB) {
+      for (int r = 0; r < n_runs; r++) {
+        for (int q0 = r * SH * Wp; q0 < r * SH * Wp + run_pad; q0 += G) {
+          pair_block_any<M::shift, FB, G / 8>(st.t + q0, 0, tab.off, p.w_pairs + f0 * n_taps, n_taps, n_taps, sum);
+          for (int k = 0; k < FB && f0 + k < F; k++) {
+            res_T* out = res + (f0 + k) * OH * OW;
+            for (int l = 0; l < G; l++) {
+              const int idx = tab.out_index[q0 + l];
+              if (idx >= 0) out[idx] = res_T::from_raw(finish<res_T, CONFIG_T, M::shift>(p.bias_acc[f0 + k], sum[k * G + l]));
+            }
+          }
+        }
+      }
+    }
+  }
+};
+
+/// conv_1d's config seen as a conv_2d config of height 1 (same weight layout [F][C][1][KW]).
+template <class C1>
+struct conv1d_as_2d {
+  static constexpr int n_chan = C1::n_chan, in_height = 1, in_width = C1::in_width, n_filt = C1::n_filt;
+  static constexpr int filt_height = 1, filt_width = C1::filt_width, stride_height = 1, stride_width = C1::stride_width;
+  static constexpr int pad_top = 0, pad_bottom = 0, pad_left = C1::pad_left, pad_right = C1::pad_right;
+  static constexpr int out_height = 1, out_width = C1::out_width;
+  typedef typename C1::weight_t weight_t;
+  typedef typename C1::bias_t bias_t;
+  typedef typename C1::accum_t accum_t;
+};
+
+// ---- relu, max pool ---------------------------------------------------------------------------
+
+template <class data_T, class res_T, int N>
+inline void relu(const data_T* data, res_T* res) {
+  for (int i = 0; i < N; i++) {
+    const int64_t x = data[i].raw();
+    res[i] = res_T::from_raw(x > 0 ? to_fixed<fx<data_T>::width, fx<data_T>::fwidth, res_T>(x) : 0);
+  }
+}
+
+/// Max pool over a filled-in geometry G (nnet_pooling.h's pool_geometry_2d / _1d): the max
+/// of the window's real positions (pads are never read; each window has one, as checked).
+template <class data_T, class res_T, class G>
+inline void max_pool(const data_T* data, res_T* res) {
+  constexpr int H = G::in_height, W = G::in_width, OH = G::out_height, OW = G::out_width;
+  for (int c = 0; c < G::n_chan; c++)
+    for (int oy = 0; oy < OH; oy++) {
+      const int y0 = oy * G::stride_height - G::pad_top;
+      const int ky0 = y0 < 0 ? -y0 : 0, ky1 = H - y0 < G::pool_height ? H - y0 : G::pool_height;
+      for (int ox = 0; ox < OW; ox++) {
+        const int x0 = ox * G::stride_width - G::pad_left;
+        const int kx0 = x0 < 0 ? -x0 : 0, kx1 = W - x0 < G::pool_width ? W - x0 : G::pool_width;
+        const int base = (c * H + y0) * W + x0;  // an index, not a pointer: it may lie before data
+        int64_t best = data[base + ky0 * W + kx0].raw();
+        for (int ky = ky0; ky < ky1; ky++)
+          for (int kx = kx0; kx < kx1; kx++) {
+            const int64_t x = data[base + ky * W + kx].raw();
+            best = x > best ? x : best;
+          }
+        res[(c * OH + oy) * OW + ox] = res_T::from_raw(to_fixed<fx<data_T>::width, fx<data_T>::fwidth, res_T>(best));
+      }
+    }
+}
+
+}  // namespace fast
+}  // namespace nnet
+
+#endif  // HT_NNET_FAST
+
+#endif  // HT_NNET_FAST_H
