@@ -54,14 +54,14 @@ HLS_EXAMPLES := ../shared/data/models/hls4ml-examples
 FW_SOURCES := $(wildcard hls/nnet/*.h hls/abi/*.h hls/compiler/*.ts)
 FIRMWARE := $(FW)/cells_bccd_student/libcells_bccd_student.so \
   $(FW)/cells_lymphocyte_student/libcells_lymphocyte_student.so \
-  $(FW)/jet_tagger/libjet_tagger.so
+  $(FW)/jets_hls4ml_student/libjets_hls4ml_student.so
 
 $(FW)/cells_bccd_student/libcells_bccd_student.so: models/zoo/cells-bccd/student.onnx $(FW_SOURCES)
 	node bin/hairtrigger.js compile $< --name cells_bccd_student --out $(@D)
 $(FW)/cells_lymphocyte_student/libcells_lymphocyte_student.so: models/zoo/cells-lymphocyte/student.onnx $(FW_SOURCES)
 	node bin/hairtrigger.js compile $< --name cells_lymphocyte_student --out $(@D)
-$(FW)/jet_tagger/libjet_tagger.so: $(HLS_EXAMPLES)/three_layer_keras.onnx $(FW_SOURCES)
-	node bin/hairtrigger.js compile $< --name jet_tagger --out $(@D)
+$(FW)/jets_hls4ml_student/libjets_hls4ml_student.so: $(HLS_EXAMPLES)/three_layer_keras.onnx $(FW_SOURCES)
+	node bin/hairtrigger.js compile $< --name jets_hls4ml_student --out $(@D)
 
 firmware: build $(FIRMWARE)
 

@@ -17,7 +17,7 @@ import { readModelCard, type ModelCard } from './model/card.js';
 import { ErrorLog, type LogLine } from './pipeline/faults.js';
 import { buildPipeline } from './pipeline/pipeline.js';
 import { emitStage, inferStage, policyStage, preprocessStage } from './pipeline/stages.js';
-import { createPreprocessor } from './preprocess/image.js';
+import { createModelPreprocessor } from './preprocess/model-input.js';
 import { TriggerLog } from './sinks/trigger-log.js';
 import { TriggerRing } from './sinks/trigger-ring.js';
 import { createReplaySource } from './sources/replay.js';
@@ -60,7 +60,8 @@ export interface Daemon {
  * compiled from the card's ONNX file (checked by hash).
  */
 async function loadBackend(cfg: PipelineConfig, card: ModelCard, at: (p: string) => string): Promise<Backend> {
-  const onnx = join(card.dir, `${cfg.variant}.onnx`);
+  const onnx = card.files[cfg.variant];
+  if (onnx === null) throw new ModelError(`${card.dir}/card.json`, `variant ${cfg.variant} is not part of this model (the card has no ${cfg.variant}); allowed: student`);
   const ref = { inputShape: card.inputShape, classes: card.labels.length, params: card.params[cfg.variant] };
   if (cfg.backend === 'onnx') {
     if (cfg.firmware !== undefined) throw new ConfigError('config: firmware', `"${cfg.firmware}" is set but backend is onnx; firmware is for backend sim`);
@@ -96,7 +97,7 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
   checkLimits();
   const at = (p: string) => resolve(deps.baseDir, p);
   const card = readModelCard(at(cfg.model));
-  const pre = createPreprocessor(card.preprocessing, `${card.dir}/card.json: preprocessing`);
+  const pre = createModelPreprocessor(card.preprocessing, `${card.dir}/card.json: preprocessing`);
   const backend = await loadBackend(cfg, card, at);
   const metrics = new PipelineMetrics({ pipeline: cfg.pipeline, backend: backend.info().kind, model: `${card.task}/${cfg.variant}`, labels: card.labels, budgetUs: cfg.budgetUs }, deps.clock);
   const errors = new ErrorLog(metrics, deps.log);

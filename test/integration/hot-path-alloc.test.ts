@@ -11,7 +11,7 @@ import { readModelCard } from '../../host/src/model/card.js';
 import { ErrorLog } from '../../host/src/pipeline/faults.js';
 import { buildPipeline } from '../../host/src/pipeline/pipeline.js';
 import { emitStage, inferStage, policyStage, preprocessStage } from '../../host/src/pipeline/stages.js';
-import { createPreprocessor } from '../../host/src/preprocess/image.js';
+import { createModelPreprocessor } from '../../host/src/preprocess/model-input.js';
 import { TriggerRing } from '../../host/src/sinks/trigger-ring.js';
 import { createReplaySource } from '../../host/src/sources/replay.js';
 import type { TimerScheduler } from '../../host/src/sources/source.js';
@@ -63,7 +63,7 @@ describe('the hot path', () => {
     const monotonicClock = nativeClock()!;
     const card = readModelCard(join(ZOO, 'cells-bccd'));
     const cap = readCapture(join(REPO, 'sim', 'recordings', 'cells-bccd-test.arrows'));
-    const pre = createPreprocessor(card.preprocessing);
+    const pre = createModelPreprocessor(card.preprocessing);
     const metrics = new PipelineMetrics({ pipeline: 't', backend: 'test', model: 'm', labels: card.labels, budgetUs: 1e7 }, monotonicClock);
     const errors = new ErrorLog(metrics, () => {});
     const ring = new TriggerRing();

@@ -5,7 +5,7 @@ import { tableFromIPC } from 'apache-arrow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readCapture } from '../../host/src/capture/arrow-capture.js';
 import { readModelCard } from '../../host/src/model/card.js';
-import { createPreprocessor } from '../../host/src/preprocess/image.js';
+import { createModelPreprocessor } from '../../host/src/preprocess/model-input.js';
 import { lymphocyteCapture, replayConfig, runToEnd, tempDir, ZOO } from '../support/fixtures.js';
 
 const FRAMES = 10_000;
@@ -18,7 +18,7 @@ const THRESHOLD = 0.5;
 async function offlineTriggers(capturePath: string, modelDir: string, target: string): Promise<{ seqs: number[]; predicted: number[] }> {
   const card = readModelCard(modelDir);
   const cap = readCapture(capturePath);
-  const pre = createPreprocessor(card.preprocessing);
+  const pre = createModelPreprocessor(card.preprocessing);
   const session = await ort.InferenceSession.create(join(modelDir, 'student.onnx'), { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
   const k = card.labels.indexOf(target);
   const x = new Float32Array(pre.inputElements);

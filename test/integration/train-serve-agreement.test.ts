@@ -6,7 +6,7 @@ import { readCapture } from '../../host/src/capture/arrow-capture.js';
 import { decodeNpy } from '../../host/src/datasets/npy.js';
 import { datasetFor, exportDataset, preprocessFor } from '../../host/src/datasets/export.js';
 import { readModelCard } from '../../host/src/model/card.js';
-import { createPreprocessor } from '../../host/src/preprocess/image.js';
+import { createModelPreprocessor } from '../../host/src/preprocess/model-input.js';
 import { SHARED, tempDir, ZOO } from '../support/fixtures.js';
 
 /**
@@ -31,7 +31,7 @@ for (const task of ['cells-bccd', 'cells-lymphocyte'] as const) {
       const x = decodeNpy(readFileSync(join(out, 'test_x.npy')));
       const y = decodeNpy(readFileSync(join(out, 'test_y.npy')));
       const cap = readCapture(join(out, 'test.arrows'));
-      const pre = createPreprocessor(card.preprocessing);
+      const pre = createModelPreprocessor(card.preprocessing);
       expect(x.shape).toEqual([cap.count, ...card.inputShape]);
       const online = new Float32Array(pre.inputElements);
       for (let i = 0; i < cap.count; i++) {
@@ -44,7 +44,7 @@ for (const task of ['cells-bccd', 'cells-lymphocyte'] as const) {
 
     it("the student scores the card's test accuracy on the daemon's online tensors", async () => {
       const cap = readCapture(join(out, 'test.arrows'));
-      const pre = createPreprocessor(card.preprocessing);
+      const pre = createModelPreprocessor(card.preprocessing);
       const b = await loadOnnxBackend({ path: join(card.dir, 'student.onnx'), inputShape: card.inputShape, classes: card.labels.length });
       const x = new Float32Array(pre.inputElements);
       const logits = new Float32Array(card.labels.length);

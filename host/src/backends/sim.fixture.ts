@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { readCapture } from '../capture/arrow-capture.js';
 import { FIRMWARE_DIR, firmwareName } from '../daemon.js';
 import { readModelCard, type ModelCard } from '../model/card.js';
-import { createPreprocessor } from '../preprocess/image.js';
+import { createModelPreprocessor } from '../preprocess/model-input.js';
 
 export const REPO = resolve(import.meta.dirname, '..', '..', '..');
 export const JET_ONNX = join(REPO, '..', 'shared', 'data', 'models', 'hls4ml-examples', 'three_layer_keras.onnx');
@@ -30,7 +30,7 @@ export function zooStudent(task: string): { card: ModelCard; onnx: string; lib: 
 /** The first `n` frames of a task's bundled recording as model inputs. */
 export function recordingInputs(card: ModelCard, n: number): Float32Array[] {
   const cap = readCapture(join(REPO, RECORDINGS[card.task]!));
-  const pre = createPreprocessor(card.preprocessing);
+  const pre = createModelPreprocessor(card.preprocessing);
   return Array.from({ length: Math.min(n, cap.count) }, (_, i) => {
     const x = new Float32Array(pre.inputElements);
     pre.run(cap.frames, cap.offsets[i]!, x);

@@ -36,7 +36,7 @@ for (const task of ['cells-bccd', 'cells-lymphocyte']) {
 }
 
 describe('sim backend on the jet tagger (16 features -> 5 logits)', () => {
-  const lib = firmwareLib('jet_tagger');
+  const lib = firmwareLib('jets_hls4ml_student');
   const ref = { path: lib, inputShape: [16], classes: 5, sourceSha256: sha256(JET_ONNX) };
   const inputs = () => {
     const rng = createRng(5);
@@ -99,12 +99,12 @@ describe('sim backend refuses libraries that do not fit, naming the file and the
     expect(() => loadSimBackend({ ...base, path: so })).toThrow(/refused \(symbol\).*missing symbol ht_model_predict_f32/);
   });
   it('sizes that differ from the pipeline', () => {
-    const lib = firmwareLib('jet_tagger');
+    const lib = firmwareLib('jets_hls4ml_student');
     expect(() => loadSimBackend({ path: lib, inputShape: [3, 32, 32], classes: 5 })).toThrow(/takes 16 inputs; the pipeline feeds \[3, 32, 32\] = 3072/);
     expect(() => loadSimBackend({ path: lib, inputShape: [16], classes: 3 })).toThrow(/writes 5 outputs; the pipeline expects 3 classes/);
   });
   it('a library compiled from another ONNX file', () => {
-    const lib = firmwareLib('jet_tagger');
+    const lib = firmwareLib('jets_hls4ml_student');
     expect(() => loadSimBackend({ path: lib, inputShape: [16], classes: 5, sourceSha256: '0'.repeat(64) })).toThrow(ModelError);
     expect(() => loadSimBackend({ path: lib, inputShape: [16], classes: 5, sourceSha256: '0'.repeat(64) })).toThrow(/compiled from ONNX .*rebuild it/);
   });

@@ -7,7 +7,7 @@ import { datasetFor, exportDataset, TASKS } from '../datasets/export.js';
 import { heldOutSet } from '../datasets/test-set.js';
 import { readModelCard, updateModelCard } from '../model/card.js';
 import { recordCapture } from './record.js';
-import { generateCapture } from './gen.js';
+import { GEN_KINDS, generateCapture, type GenKind } from './gen.js';
 import { REPO_ROOT, runDaemon } from './run-daemon.js';
 
 /** Default location of the shared data sets, beside the repository. */
@@ -79,12 +79,13 @@ export async function main(argv: string[]): Promise<void> {
 
   program
     .command('gen')
-    .description('generate a synthetic lymphocyte capture (seeded, as fast as possible)')
+    .description('generate a synthetic capture: lymphocyte crops or jet feature vectors (seeded, as fast as possible)')
     .requiredOption('-o, --out <file>', 'capture to write (.arrows)')
-    .requiredOption('--frames <n>', 'number of cells', int('frames', 1))
+    .requiredOption('--frames <n>', 'number of frames', int('frames', 1))
+    .addOption(new Option('--kind <k>', 'what to generate').choices([...GEN_KINDS]).default('lymphocytes'))
     .option('--seed <n>', 'generator seed', int('seed', 0), 1)
     .option('--rate-hz <r>', 'mean arrival rate written as sensor time', num('rate-hz'), 2000)
-    .action(async (o: { out: string; frames: number; seed: number; rateHz: number }) => {
+    .action(async (o: { out: string; frames: number; seed: number; rateHz: number; kind: GenKind }) => {
       await generateCapture(o);
     });
 

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import type { ModelCard } from '../model/card.js';
-import { createPreprocessor } from '../preprocess/image.js';
+import { createModelPreprocessor } from '../preprocess/model-input.js';
 import { LYMPHOCYTE_SPLITS, lymphocyteDataset, TASKS, type RawSplit } from './export.js';
 import { loadBccdSplit } from './bccd.js';
 
@@ -24,7 +24,7 @@ export function heldOutSet(card: ModelCard, n: number, bccdRoot: string): HeldOu
   if (!(TASKS as readonly string[]).includes(card.task)) {
     throw new ConfigError('card.task', `'${card.task}' has no known test data; known: ${TASKS.join(', ')}`);
   }
-  const pre = createPreprocessor(card.preprocessing, `${card.dir}/card.json preprocessing`);
+  const pre = createModelPreprocessor(card.preprocessing, `${card.dir}/card.json preprocessing`);
   const splits: RawSplit[] = [];
   if (card.task === 'cells-bccd') {
     for (const split of ['test', 'val'] as const) {

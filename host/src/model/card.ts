@@ -1,8 +1,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ModelError } from '../core/errors.js';
-import { preprocessSpecSchema, type PreprocessSpec } from '../preprocess/image.js';
+import { modelInputSpecSchema, type ModelInputSpec } from '../preprocess/model-input.js';
+
+/** One variant: its parameter count and, when not `<variant>.onnx` beside the card, its file. */
+const variantSchema = z.object({ params: z.number().int().nonnegative(), file: z.string().min(1).optional() }).passthrough();
 
 /** The part of a model card (models/zoo/<task>/card.json) the daemon depends on. */
 const cardSchema = z
@@ -10,9 +13,10 @@ const cardSchema = z
     task: z.string(),
     labels: z.array(z.string().min(1)).min(1),
     input: z.object({ shape: z.array(z.number().int().positive()).min(1), dtype: z.literal('float32') }),
-    preprocessing: preprocessSpecSchema,
-    teacher: z.object({ params: z.number().int().nonnegative() }).passthrough(),
-    student: z.object({ params: z.number().int().nonnegative() }).passthrough(),
+    preprocessing: modelInputSpecSchema,
+    /** Absent for a model that was not distilled here (e.g. hls4ml's jet tagger). */
+    teacher: variantSchema.nullable().default(null),
+    student: variantSchema,
   })
   .passthrough();
 
@@ -21,8 +25,10 @@ export interface ModelCard {
   task: string;
   labels: string[];
   inputShape: number[];
-  preprocessing: PreprocessSpec;
-  params: { teacher: number; student: number };
+  preprocessing: ModelInputSpec;
+  params: { teacher: number | null; student: number };
+  /** Absolute paths of the variants' ONNX files (teacher null when the card has none). */
+  files: { teacher: string | null; student: string };
   raw: Record<string, unknown>;
 }
 
@@ -42,11 +48,17 @@ export function readModelCard(dir: string): ModelCard {
     throw new ModelError(`${path}: ${issue.path.join('.')}`, issue.message);
   }
   const c = r.data;
-  const [C, h, w] = c.preprocessing.input.shape;
-  if (c.input.shape.join(',') !== [C, h, w].join(',')) {
-    throw new ModelError(`${path}: input.shape`, `[${c.input.shape.join(', ')}] differs from preprocessing.input.shape [${C}, ${h}, ${w}]`);
+  const pre = c.preprocessing.input.shape;
+  if (c.input.shape.join(',') !== pre.join(',')) {
+    throw new ModelError(`${path}: input.shape`, `[${c.input.shape.join(', ')}] differs from preprocessing.input.shape [${pre.join(', ')}]`);
   }
-  return { dir, task: c.task, labels: c.labels, inputShape: c.input.shape, preprocessing: c.preprocessing, params: { teacher: c.teacher.params, student: c.student.params }, raw: c as Record<string, unknown> };
+  const file = (v: 'student' | 'teacher'): string => resolve(dir, c[v]?.file ?? `${v}.onnx`);
+  return {
+    dir, task: c.task, labels: c.labels, inputShape: c.input.shape, preprocessing: c.preprocessing,
+    params: { teacher: c.teacher?.params ?? null, student: c.student.params },
+    files: { teacher: c.teacher === null ? null : file('teacher'), student: file('student') },
+    raw: c as Record<string, unknown>,
+  };
 }
 
 /**

@@ -9,7 +9,7 @@ import type { TriggerPolicy } from '../trigger/policy.js';
 import type { FrameStage } from './stage.js';
 
 /** Preprocess stage: raw pixels -> model input tensor in the slot. */
-export function preprocessStage(pre: Preprocessor): FrameStage {
+export function preprocessStage(pre: Preprocessor<unknown>): FrameStage {
   return {
     name: 'preprocess',
     run(slot) {

@@ -32,8 +32,8 @@ export const preprocessSpecSchema = z
 export type PreprocessSpec = z.infer<typeof preprocessSpecSchema>;
 
 /** Runs the preprocessing of one frame into a caller-owned tensor. */
-export interface Preprocessor {
-  readonly spec: PreprocessSpec;
+export interface Preprocessor<S = PreprocessSpec> {
+  readonly spec: S;
   /** Raw bytes of one frame. */
   readonly frameBytes: number;
   /** Elements of the model input tensor (C*h*w). */
