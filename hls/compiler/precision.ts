@@ -184,7 +184,7 @@ function integerBitsFor(maxAbs: number, headroomBits: number): number {
  * layer's result and the model input get `ap_fixed<widthBits, I>` with I the integer bits of the
  * largest magnitude seen plus `headroomBits`; accumulators keep 20 fractional bits and grow
  * their integer part to at least the result's + 2 (12 minimum). Weights and biases of each
- * layer get `ap_fixed<widthBits, I>` with I the integer bits of their largest magnitude (no
+ * layer (an unfolded batchnorm's scale and shift) get `ap_fixed<widthBits, I>` with I the integer bits of their largest magnitude (no
  * headroom: they are known exactly). Layers without a range (not run) keep the default. The result is a plain spec,
  * to be printed, edited and passed to `resolvePrecision`.
  */
@@ -203,9 +203,10 @@ export function precisionFromRanges(ir: Ir, ranges: ReadonlyMap<string, ValueRan
   for (const l of ir.layers) {
     const t = typeFor(l.name);
     if (t === null || l.kind === 'reshape') continue;
-    if (l.kind === 'dense' || l.kind === 'conv1d' || l.kind === 'conv2d') {
-      const wI = integerBitsFor(maxAbs(l.weights), 0);
-      const bI = integerBitsFor(maxAbs(l.bias), 0);
+    if (l.kind === 'dense' || l.kind === 'conv1d' || l.kind === 'conv2d' || l.kind === 'batchnorm') {
+      // An unfolded batchnorm's scale and shift are its weights and biases.
+      const wI = integerBitsFor(maxAbs(l.kind === 'batchnorm' ? l.scale : l.weights), 0);
+      const bI = integerBitsFor(maxAbs(l.kind === 'batchnorm' ? l.shift : l.bias), 0);
       layers[l.name] = { ...t, weight: `ap_fixed<${width},${wI}>`, bias: `ap_fixed<${width},${bI}>` };
     } else {
       layers[l.name] = t;

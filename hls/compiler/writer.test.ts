@@ -78,11 +78,13 @@ describe('writer', () => {
     expect(() => exactLiteral(NaN, 'w')).toThrow(ModelError);
   });
 
-  it('refuses unsupported layers, a softmax not last, and overrides of unknown layers', () => {
+  it('compiles a trailing softmax the caller keeps; refuses overrides of unknown layers and bad options', () => {
     const ir = buildIr(readOnnx(MODELS.find((m) => m.name === 'three_layer_keras')!.path));
     const dir = join(repoRoot, 'hls/build/test-refuse');
     const opts = { name: 'm', strategy: 'latency', reuse: 1, clockMhz: 200 } as const;
-    expect(() => writeProject(ir, resolvePrecision(), dir, opts)).toThrow(/softmax_0.*softmax is not yet supported by the writer/);
+    // Layers the writer refuses are covered in writer-extra.test.ts.
+    expect(writeProject(ir, resolvePrecision(), dir, opts).nOut).toBe(5);
+    expect(readFileSync(join(dir, 'firmware/m.cpp'), 'utf8')).toContain('nnet::softmax<');
     const { ir: logits } = stripTrailingSoftmax(ir);
     expect(() => writeProject(logits, resolvePrecision({ layers: { nope: {} } }), dir, opts)).toThrow(ConfigError);
     expect(() => writeProject(logits, resolvePrecision(), dir, { ...opts, reuse: 7 })).toThrow(/does not divide/);

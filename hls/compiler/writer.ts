@@ -9,18 +9,20 @@
  *   tb/<name>_test.cpp              C testbench (tb_data/tb_input_features.dat -> raw and float outputs)
  *   build_prj.tcl, model.json
  *
- * The firmware computes up to the logits: a softmax is not compiled. `stripTrailingSoftmax`
- * removes a softmax that is the IR's last layer, and model.json then records
- * `"postprocess": "softmax"` for the daemon to apply on the host. Any other layer the
- * templates lack is a `ModelError`.
+ * A trailing softmax is left to the host: `stripTrailingSoftmax` removes a softmax that is the
+ * IR's last layer, and model.json then records `"postprocess": "softmax"` for the daemon to
+ * apply (the trigger decides on the logits, and argmax is the same on both). A softmax
+ * elsewhere, or a trailing one the caller keeps, is compiled (nnet_softmax.h, lookup
+ * tables), and so is a trailing sigmoid: a sigmoid output is the trigger's decision value, so
+ * the firmware computes it. Any layer the templates lack is a `ModelError`.
  */
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, ModelError } from '../../host/src/core/errors.js';
 import { IR_INPUT, shapeSize } from './ir.js';
-import type { ConvLayer, DenseLayer, Ir, Layer, PoolLayer } from './ir.js';
-import { layerPrecision, printFixedType } from './precision.js';
+import type { AddLayer, BatchNormLayer, ConvLayer, DenseLayer, Ir, Layer, PoolLayer, SoftmaxLayer, TransposeLayer } from './ir.js';
+import { fracBits, layerPrecision, printFixedType } from './precision.js';
 import type { FixedType, PrecisionConfig } from './precision.js';
 
 export interface WriterOptions {
@@ -40,6 +42,17 @@ export const DEFAULT_PART = 'xcu250-figd2104-2L-e';
 /** Scale of average pools (1 / count, < 1 except 1x1 windows) and leaky ReLU slope (< 1). */
 const SCALE_TYPE = 'ap_fixed<18,2,AP_RND_CONV>';
 const ALPHA_TYPE = 'ap_fixed<18,1,AP_RND_CONV>';
+/** Sigmoid and tanh tables (values in [-1, 1], LSB 2^-16) and their size over [-8, 8) (step 1/64). */
+const TABLE_TYPE = 'ap_fixed<18,2,AP_RND_CONV>';
+const TABLE_SIZE = 1024;
+/** Softmax: exp of x - max in (0, 1] (LSB 2^-16); 1 / sum in [1/n, 1] (LSB 2^-22, so 1/n keeps
+ * its relative precision for n up to a few hundred); the exp table covers x - max in [0, 8)
+ * (exp(-8) = 3.4e-4 stands for the tail) in steps of 1/128. */
+const EXP_TABLE_TYPE = 'ap_fixed<18,2,AP_RND_CONV>';
+const INV_TABLE_TYPE = 'ap_fixed<24,2,AP_RND_CONV>';
+const SOFTMAX_EXP_RANGE = 8;
+/** Fractional bits of EXP_TABLE_TYPE: the softmax sum's accumulator needs at least these. */
+const EXP_TABLE_FRAC = 16;
 /** hls/nnet: beside this file when run from source, three levels up from build/hls/compiler. */
 const NNET_DIR = [new URL('../nnet/', import.meta.url), new URL('../../../hls/nnet/', import.meta.url)]
   .map((u) => fileURLToPath(u))
@@ -56,7 +69,7 @@ export interface ProjectSummary {
 
 /**
  * Returns the IR without its last layer when that layer is a softmax (and `stripped: true`),
- * else the IR unchanged. A softmax anywhere else stays and `writeProject` refuses it.
+ * else the IR unchanged. A softmax anywhere else stays and `writeProject` compiles it.
  */
 export function stripTrailingSoftmax(ir: Ir): { ir: Ir; stripped: boolean } {
   const last = ir.layers[ir.layers.length - 1];
@@ -100,9 +113,13 @@ function checkOptions(ir: Ir, precision: PrecisionConfig, opts: WriterOptions): 
 /**
  * Writes the HLS project for `ir` into `outDir` (created; existing files of the same names are
  * overwritten, others left alone). Throws `ConfigError` for bad options or overrides naming
- * unknown layers, and `ModelError` naming the first layer the writer cannot compile
- * (softmax, sigmoid, tanh, transpose, add, unfolded batchnorm, 1-D pools, pools with pads).
- * `ir` is read only.
+ * unknown layers or an accumulator too narrow for a softmax sum, and `ModelError` naming the
+ * first layer the writer cannot compile: a softmax over 512 or more values, a transpose of
+ * more than 4 dims, a global average pool over other than 2-D, a leaky ReLU with alpha
+ * outside [0, 1), a layer whose inputs are not earlier layers (add takes two, the others
+ * one). Every other IR layer kind is compiled: sigmoid and tanh by 1024-entry tables over
+ * [-8, 8), softmax by tables (see nnet_softmax.h), add, unfolded batchnorm, transpose, 1-D
+ * and padded pools (average pools honour `countIncludePad`). `ir` is read only.
  */
 export function writeProject(ir: Ir, precision: PrecisionConfig, outDir: string, opts: WriterOptions): ProjectSummary {
   checkOptions(ir, precision, opts);
@@ -110,13 +127,15 @@ export function writeProject(ir: Ir, precision: PrecisionConfig, outDir: string,
   const values = new Map<string, Value>([[IR_INPUT, { arr: 'x', type: 'input_t', size: shapeSize(ir.inputShape) }]]);
   const emitted: Emitted[] = [];
   for (const layer of ir.layers) {
-    const input = values.get(layer.inputs[0]!);
-    if (input === undefined || layer.inputs.length !== 1) {
-      throw new ModelError(`${ir.source}:${layer.name}`, `${layer.kind} with inputs [${layer.inputs.join(', ')}] is not yet supported by the writer (one input only)`);
+    const ins = layer.inputs.map((i) => values.get(i));
+    const arity = layer.kind === 'add' ? 2 : 1;
+    if (ins.length !== arity || ins.some((v) => v === undefined)) {
+      throw new ModelError(`${ir.source}:${layer.name}`, `${layer.kind} with inputs [${layer.inputs.join(', ')}] is not yet supported by the writer ` +
+        `(${arity} input${arity === 1 ? '' : 's'}, each an earlier layer or the model input)`);
     }
-    const e = emitLayer(layer, input, precision, opts, ir.source);
+    const e = emitLayer(layer, ins as Value[], precision, opts, ir.source);
     if (e !== null) emitted.push(e);
-    values.set(layer.name, e === null ? input : e.value);
+    values.set(layer.name, e === null ? ins[0]! : e.value);
   }
   const out = values.get(ir.output)!;
   const nIn = shapeSize(ir.inputShape);
@@ -171,10 +190,13 @@ export function exactLiteral(v: number, where: string): string {
 
 function unsupported(layer: Layer, source: string, why = ''): ModelError {
   return new ModelError(`${source}:${layer.name}`, `${layer.kind}${why} is not yet supported by the writer ` +
-    '(supported: dense, relu, leakyrelu, conv1d, conv2d, maxpool2d, avgpool2d without pads, globalavgpool, reshape)');
+    '(supported: dense, relu, leakyrelu, sigmoid, tanh, softmax over < 512 values, conv1d, conv2d, ' +
+    'maxpool1d/2d and avgpool1d/2d with or without pads, globalavgpool over 2-D, add of two inputs, batchnorm, ' +
+    'transpose of up to 4 dims, reshape)');
 }
 
-function emitLayer(layer: Layer, input: Value, precision: PrecisionConfig, opts: WriterOptions, source: string): Emitted | null {
+function emitLayer(layer: Layer, ins: Value[], precision: PrecisionConfig, opts: WriterOptions, source: string): Emitted | null {
+  const input = ins[0]!;
   const p = layerPrecision(precision, layer.name);
   const n = layer.name;
   const resT = `${n}_result_t`;
@@ -203,9 +225,24 @@ function emitLayer(layer: Layer, input: Value, precision: PrecisionConfig, opts:
     case 'conv1d':
     case 'conv2d':
       return emitConv(layer, value, typedefs, call, cfg, p, opts);
+    case 'maxpool1d':
     case 'maxpool2d':
+    case 'avgpool1d':
     case 'avgpool2d':
-      return emitPool(layer, value, typedefs, call, cfg, p, opts, source);
+      return emitPool(layer, value, typedefs, call, cfg, p, opts);
+    case 'sigmoid':
+    case 'tanh':
+      return { typedefs, value, weights: [], body: call(layer.kind),
+        config: cfg([`static constexpr int n_in = ${value.size};`, `static constexpr int reuse_factor = ${opts.reuse};`,
+          `static constexpr int table_size = ${TABLE_SIZE};`, `typedef ${TABLE_TYPE} table_t;`]) };
+    case 'softmax':
+      return emitSoftmax(layer, value, typedefs, call, cfg, p, opts, source);
+    case 'add':
+      return emitAdd(layer, ins, value, typedefs, cfg, opts, source);
+    case 'batchnorm':
+      return emitBatchNorm(layer, value, typedefs, call, cfg, p, opts);
+    case 'transpose':
+      return emitTranspose(layer, value, typedefs, call, cfg, opts, source);
     case 'globalavgpool': {
       const [c, h, w] = layer.inputShapes[0]!;
       if (layer.inputShapes[0]!.length !== 3) throw unsupported(layer, source, ` over [${layer.inputShapes[0]!.join(',')}] (2-D only)`);
@@ -273,17 +310,96 @@ function emitConv(layer: ConvLayer, value: Value, typedefs: string[], call: Call
 }
 
 function emitPool(layer: PoolLayer, value: Value, typedefs: string[], call: CallFn, cfg: CfgFn,
-  p: ReturnType<typeof layerPrecision>, opts: WriterOptions, source: string): Emitted {
-  if (layer.pads.some((x) => x !== 0)) throw unsupported(layer, source, ` with pads [${layer.pads.join(',')}]`);
+  p: ReturnType<typeof layerPrecision>, opts: WriterOptions): Emitted {
   const inS = layer.inputShapes[0]!;
   const outS = layer.outputShape;
-  const fields = [`static constexpr int n_chan = ${inS[0]}, in_height = ${inS[1]}, in_width = ${inS[2]};`,
-    `static constexpr int pool_height = ${layer.kernel[0]}, pool_width = ${layer.kernel[1]};`,
-    `static constexpr int stride_height = ${layer.strides[0]}, stride_width = ${layer.strides[1]};`,
-    `static constexpr int out_height = ${outS[1]}, out_width = ${outS[2]};`,
-    `static constexpr int reuse_factor = ${opts.reuse};`];
-  if (layer.kind === 'avgpool2d') fields.push(`typedef ${printFixedType(p.accum)} accum_t;`, `typedef ${SCALE_TYPE} scale_t;`);
-  return { typedefs, value, weights: [], body: call(layer.kind === 'maxpool2d' ? 'max_pool_2d' : 'avg_pool_2d'), config: cfg(fields) };
+  const isMax = layer.kind === 'maxpool1d' || layer.kind === 'maxpool2d';
+  // ONNX pads are [begin..., end...]; the templates take them by name. Max pools ignore
+  // padded positions, average pools divide by the real positions unless count_include_pad.
+  const fields = layer.kernel.length === 2
+    ? [`static constexpr int n_chan = ${inS[0]}, in_height = ${inS[1]}, in_width = ${inS[2]};`,
+      `static constexpr int pool_height = ${layer.kernel[0]}, pool_width = ${layer.kernel[1]};`,
+      `static constexpr int stride_height = ${layer.strides[0]}, stride_width = ${layer.strides[1]};`,
+      `static constexpr int pad_top = ${layer.pads[0]}, pad_bottom = ${layer.pads[2]}, pad_left = ${layer.pads[1]}, pad_right = ${layer.pads[3]};`,
+      `static constexpr int out_height = ${outS[1]}, out_width = ${outS[2]};`]
+    : [`static constexpr int n_chan = ${inS[0]}, in_width = ${inS[1]};`,
+      `static constexpr int pool_width = ${layer.kernel[0]}, stride_width = ${layer.strides[0]};`,
+      `static constexpr int pad_left = ${layer.pads[0]}, pad_right = ${layer.pads[1]};`,
+      `static constexpr int out_width = ${outS[1]};`];
+  fields.push(`static constexpr int reuse_factor = ${opts.reuse};`);
+  if (!isMax) {
+    fields.push(`static constexpr bool count_include_pad = ${layer.countIncludePad};`,
+      `typedef ${printFixedType(p.accum)} accum_t;`, `typedef ${SCALE_TYPE} scale_t;`);
+  }
+  const fn = `${isMax ? 'max' : 'avg'}_pool_${layer.kernel.length}d`;
+  return { typedefs, value, weights: [], body: call(fn), config: cfg(fields) };
+}
+
+/** The softmax as the template sees it: along the middle axis of [n_slices][n_in][n_inner]. */
+function softmaxGroups(layer: SoftmaxLayer): { nIn: number; nSlices: number; nInner: number } {
+  const shape = layer.inputShapes[0]!;
+  const nSlices = shapeSize(shape.slice(0, layer.axis));
+  // 'trailing' (opset < 13): one softmax over everything from axis on, flattened.
+  if (layer.span === 'trailing') return { nIn: shapeSize(shape.slice(layer.axis)), nSlices, nInner: 1 };
+  return { nIn: shape[layer.axis]!, nSlices, nInner: shapeSize(shape.slice(layer.axis + 1)) };
+}
+
+function emitSoftmax(layer: SoftmaxLayer, value: Value, typedefs: string[], call: CallFn, cfg: CfgFn,
+  p: ReturnType<typeof layerPrecision>, opts: WriterOptions, source: string): Emitted {
+  const g = softmaxGroups(layer);
+  // The inverse table covers sums in [0, 2^ceil(log2(n + 1))) with TABLE_SIZE steps of < 1.
+  if (2 ** Math.ceil(Math.log2(g.nIn + 1)) >= TABLE_SIZE) throw unsupported(layer, source, ` over ${g.nIn} values (at most ${TABLE_SIZE / 2 - 1})`);
+  const acc = p.accum;
+  if (2 ** (acc.integer - 1) <= g.nIn || fracBits(acc) < EXP_TABLE_FRAC) {
+    throw new ConfigError(`precision.layers.${layer.name}.accum`, `'${printFixedType(acc)}' cannot hold a sum of ${g.nIn} exps exactly; ` +
+      `allowed: integer bits > log2(${g.nIn}) + 1 and at least ${EXP_TABLE_FRAC} fractional bits`);
+  }
+  return { typedefs, value, weights: [], body: call('softmax'),
+    config: cfg([`static constexpr int n_in = ${g.nIn}, n_slices = ${g.nSlices}, n_inner = ${g.nInner};`,
+      `static constexpr int table_size = ${TABLE_SIZE}, exp_range = ${SOFTMAX_EXP_RANGE};`,
+      `static constexpr int reuse_factor = ${opts.reuse};`,
+      `typedef ${EXP_TABLE_TYPE} exp_table_t;`, `typedef ${INV_TABLE_TYPE} inv_table_t;`,
+      `typedef ${printFixedType(acc)} accum_t;`]) };
+}
+
+function emitAdd(layer: AddLayer, ins: Value[], value: Value, typedefs: string[], cfg: CfgFn,
+  opts: WriterOptions, source: string): Emitted {
+  const [a, b] = ins as [Value, Value];
+  if (a.size !== value.size || b.size !== value.size) {
+    throw unsupported(layer, source, ` of ${a.size} and ${b.size} values into ${value.size} (shapes must be equal)`);
+  }
+  const n = layer.name;
+  return { typedefs, value, weights: [],
+    body: [`  ${value.type} ${value.arr}[${value.size}];`,
+      `  nnet::add<${a.type}, ${b.type}, ${value.type}, config_${n}>(${a.arr}, ${b.arr}, ${value.arr});`],
+    config: cfg([`static constexpr int n_elem = ${value.size};`, `static constexpr int reuse_factor = ${opts.reuse};`]) };
+}
+
+function emitBatchNorm(layer: BatchNormLayer, value: Value, typedefs: string[], call: CallFn, cfg: CfgFn,
+  p: ReturnType<typeof layerPrecision>, opts: WriterOptions): Emitted {
+  const n = layer.name;
+  const c = layer.scale.length;
+  // scale and shift are per channel (dim 0): weightFiles writes them as n_w and n_b.
+  return {
+    typedefs: [...typedefs, ...paramTypedefs(n, p)], value,
+    weights: weightFiles(n, layer.scale, layer.shift, `scale [n_chan ${c}]`),
+    body: call('batchnorm', `, ${n}_w, ${n}_b`),
+    config: cfg([`static constexpr int n_in = ${value.size}, n_chan = ${c};`, `static constexpr int reuse_factor = ${opts.reuse};`,
+      `typedef ${n}_weight_t scale_t;`, `typedef ${n}_bias_t bias_t;`, `typedef ${n}_accum_t accum_t;`]),
+  };
+}
+
+function emitTranspose(layer: TransposeLayer, value: Value, typedefs: string[], call: CallFn, cfg: CfgFn,
+  opts: WriterOptions, source: string): Emitted {
+  const shape = layer.inputShapes[0]!;
+  if (shape.length < 1 || shape.length > 4) throw unsupported(layer, source, ` of [${shape.join(',')}] (1 to 4 dims)`);
+  const dims = [0, 1, 2, 3].map((d) => shape[d] ?? 1);
+  const perm = [0, 1, 2, 3].map((d) => layer.perm[d] ?? d);
+  return { typedefs, value, weights: [], body: call('transpose'),
+    config: cfg([`static constexpr int n_dims = ${shape.length};`,
+      `static constexpr int in_dim0 = ${dims[0]}, in_dim1 = ${dims[1]}, in_dim2 = ${dims[2]}, in_dim3 = ${dims[3]};`,
+      `static constexpr int perm0 = ${perm[0]}, perm1 = ${perm[1]}, perm2 = ${perm[2]}, perm3 = ${perm[3]};`,
+      `static constexpr int reuse_factor = ${opts.reuse};`]) };
 }
 
 function weightFiles(n: string, w: Float32Array, b: Float32Array, layout: string): { file: string; text: string }[] {
@@ -308,11 +424,15 @@ function parametersH(name: string, inputType: FixedType, outType: string, nIn: n
 #define ${guard}
 
 #include "nnet/nnet_activation.h"
+#include "nnet/nnet_batchnorm.h"
 #include "nnet/nnet_common.h"
 #include "nnet/nnet_conv1d.h"
 #include "nnet/nnet_conv2d.h"
 #include "nnet/nnet_dense.h"
+#include "nnet/nnet_merge.h"
 #include "nnet/nnet_pooling.h"
+#include "nnet/nnet_softmax.h"
+#include "nnet/nnet_transpose.h"
 
 static constexpr int N_IN = ${nIn};
 static constexpr int N_OUT = ${nOut};
@@ -485,11 +605,15 @@ exit
 function modelJson(ir: Ir, precision: PrecisionConfig, opts: WriterOptions, inputIsOutput: string | null): string {
   const layers = ir.layers.map((l) => {
     const p = layerPrecision(precision, l.name);
-    const hasWeights = l.kind === 'dense' || l.kind === 'conv1d' || l.kind === 'conv2d';
+    const hasWeights = l.kind === 'dense' || l.kind === 'conv1d' || l.kind === 'conv2d' || l.kind === 'batchnorm';
     return {
       name: l.name, kind: l.kind, inputs: l.inputs, inputShapes: l.inputShapes, outputShape: l.outputShape,
       ...(l.kind === 'reshape' ? {} : { result: printFixedType(p.result) }),
       ...(hasWeights ? { weight: printFixedType(p.weight), bias: printFixedType(p.bias), accum: printFixedType(p.accum) } : {}),
+      ...(l.kind === 'avgpool1d' || l.kind === 'avgpool2d' || l.kind === 'globalavgpool' ? { accum: printFixedType(p.accum), scale: SCALE_TYPE } : {}),
+      ...(l.kind === 'sigmoid' || l.kind === 'tanh' ? { table: TABLE_TYPE, tableSize: TABLE_SIZE } : {}),
+      ...(l.kind === 'softmax' ? { accum: printFixedType(p.accum), expTable: EXP_TABLE_TYPE, invTable: INV_TABLE_TYPE,
+        tableSize: TABLE_SIZE, expRange: SOFTMAX_EXP_RANGE } : {}),
     };
   });
   const outLayer = ir.layers.find((l) => l.name === ir.output);

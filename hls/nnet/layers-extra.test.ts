@@ -85,7 +85,7 @@ function runDriver(mode: string, params: bigint[], samples: bigint[][], nOut: nu
 // ---- layer specs (must match the driver's modes) ---------------------------------------------
 
 interface LutSpec { kind: 'sigmoid' | 'tanh'; n: number; table: number; res: Ty }
-interface SoftmaxSpec { kind: 'softmax'; n: number; slices: number; table: number; range: number; spread: number }
+interface SoftmaxSpec { kind: 'softmax'; n: number; slices: number; inner: number; table: number; range: number; spread: number }
 interface ArgmaxSpec { kind: 'argmax'; n: number }
 interface BnSpec { kind: 'batchnorm'; n: number; chan: number; acc: Ty }
 interface AddSpec { kind: 'add'; n: number }
@@ -108,8 +108,9 @@ const LAYERS: Record<string, Spec> = {
   tanh_1024: { kind: 'tanh', n: 64, table: 1024, res: P18 },
   tanh_4096: { kind: 'tanh', n: 64, table: 4096, res: T16 },
   // spread: logits uniform in [-spread, spread); 24 reaches past the exp table's range.
-  softmax_10x3: { kind: 'softmax', n: 10, slices: 3, table: 1024, range: 8, spread: 24 },
-  softmax_5: { kind: 'softmax', n: 5, slices: 1, table: 4096, range: 16, spread: 6 },
+  softmax_10x3: { kind: 'softmax', n: 10, slices: 3, inner: 1, table: 1024, range: 8, spread: 24 },
+  softmax_5: { kind: 'softmax', n: 5, slices: 1, inner: 1, table: 4096, range: 16, spread: 6 },
+  softmax_4x3x6: { kind: 'softmax', n: 4, slices: 3, inner: 6, table: 1024, range: 8, spread: 8 },
   argmax: { kind: 'argmax', n: 10 },
   batchnorm_acc32: { kind: 'batchnorm', n: 24, chan: 4, acc: ACC32 },
   batchnorm_acc24: { kind: 'batchnorm', n: 24, chan: 4, acc: ACC24 },
@@ -138,7 +139,7 @@ function sizes(s: Spec): { nParams: number; nIn: number; nOut: number; res: Ty |
     case 'tanh':
       return { nParams: 0, nIn: s.n, nOut: s.n, res: s.res };
     case 'softmax':
-      return { nParams: 0, nIn: s.n * s.slices, nOut: s.n * s.slices, res: P18 };
+      return { nParams: 0, nIn: s.n * s.slices * s.inner, nOut: s.n * s.slices * s.inner, res: P18 };
     case 'argmax':
       return { nParams: 0, nIn: s.n, nOut: 1, res: null };
     case 'batchnorm':
@@ -163,7 +164,7 @@ function drawInput(s: Spec, rand: () => number): bigint[] {
     case 'tanh':
       return draw(rand, s.n, T16, 12); // past the table's [-8, 8) on both sides
     case 'softmax':
-      return draw(rand, s.n * s.slices, T16, s.spread);
+      return draw(rand, s.n * s.slices * s.inner, T16, s.spread);
     case 'argmax':
       // Seven distinct values for ten slots: most samples have a tie for the maximum.
       return Array.from({ length: s.n }, () => BigInt((Math.floor(rand() * 7) - 3) * 256));
@@ -236,14 +237,16 @@ function reference(s: Spec, params: bigint[], x: bigint[]): Ref {
     case 'tanh':
       return { exact: null, float: x.map((v) => (s.kind === 'sigmoid' ? sigmoid : Math.tanh)(toDouble(v, T16))) };
     case 'softmax': {
-      const float: number[] = [];
-      for (let g = 0; g < s.slices; g++) {
-        const v = x.slice(g * s.n, (g + 1) * s.n).map((r) => toDouble(r, T16));
-        const m = Math.max(...v);
-        const e = v.map((a) => Math.exp(a - m));
-        const sum = e.reduce((a, b) => a + b, 0);
-        float.push(...e.map((a) => a / sum));
-      }
+      const float = new Array<number>(x.length);
+      for (let g = 0; g < s.slices; g++)
+        for (let t = 0; t < s.inner; t++) {
+          const at = (i: number): number => (g * s.n + i) * s.inner + t;
+          const v = Array.from({ length: s.n }, (_, i) => toDouble(x[at(i)], T16));
+          const m = Math.max(...v);
+          const e = v.map((a) => Math.exp(a - m));
+          const sum = e.reduce((a, b) => a + b, 0);
+          e.forEach((a, i) => { float[at(i)] = a / sum; });
+        }
       return { exact: null, float };
     }
     case 'argmax': {
@@ -395,7 +398,7 @@ describe('added layer configs are checked at compile time', () => {
     `struct C { static constexpr int n_in = 8, table_size = ${table}, reuse_factor = 1; typedef ${tableT} table_t; };
     void f(const t* x, t* y) { nnet::${fn}<t, t, C>(x, y); }\n`;
   const softmax = (n: number, acc: string, range = 8): string =>
-    `struct C { static constexpr int n_in = ${n}, n_slices = 1, table_size = 1024, exp_range = ${range}, reuse_factor = 1;
+    `struct C { static constexpr int n_in = ${n}, n_slices = 1, n_inner = 1, table_size = 1024, exp_range = ${range}, reuse_factor = 1;
       typedef ap_fixed<18, 2> exp_table_t; typedef ap_fixed<18, 2> inv_table_t; typedef ${acc} accum_t; };
     void f(const t* x, t* y) { nnet::softmax<t, t, C>(x, y); }\n`;
   const argmax = (n: number): string =>

@@ -1,6 +1,9 @@
-// nnet_softmax.h: softmax by lookup tables, over n_slices contiguous groups of n_in values.
+// nnet_softmax.h: softmax by lookup tables along one axis of a [n_slices][n_in][n_inner] array.
 //
-// Layouts: data and res [n_slices][n_in] (flattened); softmax runs over each group of n_in.
+// Layouts: data and res [n_slices][n_in][n_inner] (flattened, row-major); softmax runs along
+// the middle axis, once for each of the n_slices * n_inner groups of n_in values (n_inner = 1:
+// the last axis, contiguous groups; n_inner > 1: e.g. over the channels of [C][H][W], for
+// each pixel).
 // Per group, as hls4ml's table-based softmax, but in its numerically stable form (the
 // group's maximum subtracted first): hls4ml's "latency" softmax indexes exp over the whole
 // input range, so a logit of 20 needs an exp table type of 30 integer bits, and a wider
@@ -22,7 +25,7 @@
 // Tables are built as in nnet_activation.h (simulation: once, at first use; synthesis: a
 // loop of constants HLS folds into a ROM).
 //
-// Config: n_in, n_slices (>= 1), table_size (power of two, 64 to 65536), exp_range (power of
+// Config: n_in, n_slices (>= 1), n_inner (>= 1), table_size (power of two, 64 to 65536), exp_range (power of
 // two, 1 to table_size: the exp table covers d in [0, exp_range)), reuse_factor,
 // exp_table_t (must hold 1.0), inv_table_t (must hold 1.0), accum_t (must hold n_in, with at
 // least exp_table_t's fractional bits, so the sum is exact).
@@ -40,7 +43,8 @@ constexpr int softmax_inv_range(int n) { return n < 1 ? 1 : 2 * softmax_inv_rang
 
 template <typename CONFIG_T>
 struct softmax_config_check {
-  static_assert(CONFIG_T::n_in > 0 && CONFIG_T::n_slices > 0, "softmax: n_in and n_slices must be positive");
+  static_assert(CONFIG_T::n_in > 0 && CONFIG_T::n_slices > 0 && CONFIG_T::n_inner > 0,
+                "softmax: n_in, n_slices and n_inner must be positive");
   static_assert(CONFIG_T::reuse_factor >= 1, "softmax: reuse_factor must be >= 1");
   static_assert(is_pow2(CONFIG_T::table_size) && CONFIG_T::table_size >= 64 && CONFIG_T::table_size <= 65536,
                 "softmax: table_size must be a power of two in [64, 65536]");
@@ -87,7 +91,8 @@ struct softmax_tables {
 #endif
 
 template <class data_T, class res_T, typename CONFIG_T>
-void softmax(const data_T data[CONFIG_T::n_slices * CONFIG_T::n_in], res_T res[CONFIG_T::n_slices * CONFIG_T::n_in]) {
+void softmax(const data_T data[CONFIG_T::n_slices * CONFIG_T::n_in * CONFIG_T::n_inner],
+             res_T res[CONFIG_T::n_slices * CONFIG_T::n_in * CONFIG_T::n_inner]) {
   static_assert(softmax_config_check<CONFIG_T>::ok, "softmax: bad config");
   constexpr int n = CONFIG_T::table_size;
   constexpr int lg = log2_exact(n);
@@ -104,27 +109,31 @@ void softmax(const data_T data[CONFIG_T::n_slices * CONFIG_T::n_in], res_T res[C
 #endif
   typename CONFIG_T::exp_table_t e[CONFIG_T::n_in];
 #pragma HLS ARRAY_PARTITION variable = e complete
+  constexpr int stride = CONFIG_T::n_inner;
 Slice:
   for (int s = 0; s < CONFIG_T::n_slices; s++) {
+  Inner:
+    for (int t = 0; t < CONFIG_T::n_inner; t++) {
 #pragma HLS PIPELINE II = CONFIG_T::reuse_factor
-    const data_T* x = data + s * CONFIG_T::n_in;
-    data_T m = x[0];
-  Max:
-    for (int i = 1; i < CONFIG_T::n_in; i++) {
-      if (x[i] > m) m = x[i];
-    }
-    typename CONFIG_T::accum_t sum = 0;
-  Exp:
-    for (int i = 0; i < CONFIG_T::n_in; i++) {
-      const exp_index_t k = m - x[i];
-      e[i] = exp_table[fixed_bits(k)];
-      sum = sum + e[i];
-    }
-    const inv_index_t j = sum;
-    const typename CONFIG_T::inv_table_t inv = inv_table[fixed_bits(j)];
-  Normalise:
-    for (int i = 0; i < CONFIG_T::n_in; i++) {
-      res[s * CONFIG_T::n_in + i] = e[i] * inv;
+      const int base = s * CONFIG_T::n_in * stride + t;
+      data_T m = data[base];
+    Max:
+      for (int i = 1; i < CONFIG_T::n_in; i++) {
+        if (data[base + i * stride] > m) m = data[base + i * stride];
+      }
+      typename CONFIG_T::accum_t sum = 0;
+    Exp:
+      for (int i = 0; i < CONFIG_T::n_in; i++) {
+        const exp_index_t k = m - data[base + i * stride];
+        e[i] = exp_table[fixed_bits(k)];
+        sum = sum + e[i];
+      }
+      const inv_index_t j = sum;
+      const typename CONFIG_T::inv_table_t inv = inv_table[fixed_bits(j)];
+    Normalise:
+      for (int i = 0; i < CONFIG_T::n_in; i++) {
+        res[base + i * stride] = e[i] * inv;
+      }
     }
   }
 }

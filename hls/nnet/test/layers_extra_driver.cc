@@ -78,9 +78,10 @@ struct lut_cfg {
   typedef table18 table_t;
 };
 
-template <int N, int SLICES, int TABLE, int RANGE>
+template <int N, int SLICES, int INNER, int TABLE, int RANGE>
 struct softmax_cfg {
-  static constexpr int n_in = N, n_slices = SLICES, table_size = TABLE, exp_range = RANGE, reuse_factor = 1;
+  static constexpr int n_in = N, n_slices = SLICES, n_inner = INNER, table_size = TABLE, exp_range = RANGE;
+  static constexpr int reuse_factor = 1;
   typedef table18 exp_table_t;
   typedef inv24 inv_table_t;
   typedef acc32 accum_t;
@@ -216,11 +217,14 @@ int main(int argc, char** argv) {
     run_unary<t16, p18>(64, 64, [](const t16* x, p18* y) { nnet::tanh<t16, p18, lut_cfg<64, 1024>>(x, y); });
   else if (!std::strcmp(m, "tanh_4096"))
     run_unary<t16, t16>(64, 64, [](const t16* x, t16* y) { nnet::tanh<t16, t16, lut_cfg<64, 4096>>(x, y); });
-  // softmax_10x3: three groups of 10, 1024 entries over exp range 8; softmax_5: one group, 4096 over 16.
+  // softmax_10x3: three groups of 10, 1024 entries over exp range 8; softmax_5: one group, 4096
+  // over 16; softmax_4x3x6: along the middle axis of [3][4][6] (18 strided groups of 4).
   else if (!std::strcmp(m, "softmax_10x3"))
-    run_unary<t16, p18>(30, 30, [](const t16* x, p18* y) { nnet::softmax<t16, p18, softmax_cfg<10, 3, 1024, 8>>(x, y); });
+    run_unary<t16, p18>(30, 30, [](const t16* x, p18* y) { nnet::softmax<t16, p18, softmax_cfg<10, 3, 1, 1024, 8>>(x, y); });
   else if (!std::strcmp(m, "softmax_5"))
-    run_unary<t16, p18>(5, 5, [](const t16* x, p18* y) { nnet::softmax<t16, p18, softmax_cfg<5, 1, 4096, 16>>(x, y); });
+    run_unary<t16, p18>(5, 5, [](const t16* x, p18* y) { nnet::softmax<t16, p18, softmax_cfg<5, 1, 1, 4096, 16>>(x, y); });
+  else if (!std::strcmp(m, "softmax_4x3x6"))
+    run_unary<t16, p18>(72, 72, [](const t16* x, p18* y) { nnet::softmax<t16, p18, softmax_cfg<4, 3, 6, 1024, 8>>(x, y); });
   else if (!std::strcmp(m, "argmax")) run_argmax();
   else if (!std::strcmp(m, "batchnorm_acc32")) run_batchnorm<bn_cfg<acc32>>();
   else if (!std::strcmp(m, "batchnorm_acc24")) run_batchnorm<bn_cfg<acc24>>();
