@@ -4,7 +4,9 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { systemClock } from '../host/src/native/addon.js';
 import { validateConfig, type PipelineConfig } from '../host/src/config/schema.js';
+import { readCapture } from '../host/src/capture/arrow-capture.js';
 import { createDaemon } from '../host/src/daemon.js';
+import { createModelPreprocessor } from '../host/src/preprocess/model-input.js';
 import type { LatencySummaryUs, StageName } from '../host/src/metrics/snapshot.js';
 import { STAGES } from '../host/src/metrics/snapshot.js';
 import { realTimers } from '../host/src/sources/source.js';
@@ -27,15 +29,19 @@ interface Case {
   capture: string;
   targets: string[];
   frames: number;
+  /** Backends run side by side, one after the other in this process. */
+  backends: readonly ('onnx' | 'sim')[];
 }
 
+/** hls4ml's jet tagger: 10x the frames, it is ~100x cheaper per frame. */
+const JET_FRAMES = Number(process.env.BENCH_JET_FRAMES ?? FRAMES * 10);
 const CASES: Case[] = [
-  { pipeline: 'cells-bccd', model: 'models/zoo/cells-bccd', variant: 'student', capture: 'sim/recordings/cells-bccd-test.arrows', targets: ['WBC'], frames: FRAMES },
-  { pipeline: 'cells-lymphocyte', model: 'models/zoo/cells-lymphocyte', variant: 'student', capture: 'sim/recordings/cells-lymphocyte-1k.arrows', targets: ['B'], frames: FRAMES },
-  { pipeline: 'cells-bccd', model: 'models/zoo/cells-bccd', variant: 'teacher', capture: 'sim/recordings/cells-bccd-test.arrows', targets: ['WBC'], frames: Math.min(FRAMES, 20_000) },
-  { pipeline: 'cells-lymphocyte', model: 'models/zoo/cells-lymphocyte', variant: 'teacher', capture: 'sim/recordings/cells-lymphocyte-1k.arrows', targets: ['B'], frames: Math.min(FRAMES, 20_000) },
+  { pipeline: 'cells-bccd', model: 'models/zoo/cells-bccd', variant: 'student', capture: 'sim/recordings/cells-bccd-test.arrows', targets: ['WBC'], frames: FRAMES, backends: ['onnx', 'sim'] },
+  { pipeline: 'cells-lymphocyte', model: 'models/zoo/cells-lymphocyte', variant: 'student', capture: 'sim/recordings/cells-lymphocyte-1k.arrows', targets: ['B'], frames: FRAMES, backends: ['onnx', 'sim'] },
+  { pipeline: 'jets-hls4ml', model: 'models/zoo/jets-hls4ml', variant: 'student', capture: 'sim/recordings/jets-hls4ml-10k.arrows', targets: ['t'], frames: JET_FRAMES, backends: ['onnx', 'sim'] },
+  { pipeline: 'cells-bccd', model: 'models/zoo/cells-bccd', variant: 'teacher', capture: 'sim/recordings/cells-bccd-test.arrows', targets: ['WBC'], frames: Math.min(FRAMES, 20_000), backends: ['onnx'] },
+  { pipeline: 'cells-lymphocyte', model: 'models/zoo/cells-lymphocyte', variant: 'teacher', capture: 'sim/recordings/cells-lymphocyte-1k.arrows', targets: ['B'], frames: Math.min(FRAMES, 20_000), backends: ['onnx'] },
 ];
-const BACKENDS = ['onnx'] as const;
 
 interface RunResult {
   pipeline: string;
@@ -56,8 +62,9 @@ interface RunResult {
 }
 
 function config(c: Case, backend: string, frames: number): PipelineConfig {
+  // The jet tagger's budget is 20 us (a trigger level); the cells' 1 ms keeps "late" meaningful for the teachers.
   return validateConfig({
-    pipeline: c.pipeline, model: c.model, variant: c.variant, backend, budgetUs: 1000,
+    pipeline: c.pipeline, model: c.model, variant: c.variant, backend, budgetUs: c.pipeline === 'jets-hls4ml' ? 20 : 1000,
     source: { kind: 'replay', path: c.capture, pacing: 'max', loop: true, frames },
     trigger: { targets: c.targets, threshold: 0.5 },
     server: { enabled: false },
@@ -131,6 +138,90 @@ async function bench(c: Case, backend: string): Promise<RunResult> {
   };
 }
 
+/** One backend's predict calls, timed one by one. */
+interface CallResult {
+  pipeline: string;
+  backend: string;
+  calls: number;
+  repeats: number;
+  /** Per call, microseconds (medians over repeats of each repeat's percentile). */
+  us: { p50: number; p99: number };
+  /** Calls per second on one core, back to back (median over repeats). */
+  callsPerS: number;
+}
+
+/**
+ * Times `predict` alone through the Backend interface (what the infer stage calls): each call
+ * between two native clock stamps, on inputs from the case's capture, preprocessed once.
+ */
+async function benchCalls(c: Case, backend: 'onnx' | 'sim'): Promise<CallResult> {
+  const d = await createDaemon(config(c, backend, 1), { clock: systemClock(), timers: realTimers, log: () => {}, baseDir: REPO, onBug: (e) => { throw e; } });
+  const b = d.backend;
+  const pre = createModelPreprocessor(d.card.preprocessing);
+  const cap = readCapture(join(REPO, c.capture));
+  const inputs = Array.from({ length: Math.min(64, cap.count) }, (_, i) => {
+    const x = new Float32Array(pre.inputElements);
+    pre.run(cap.frames, cap.offsets[i]!, x);
+    return x;
+  });
+  const y = new Float32Array(d.card.labels.length);
+  // Feature vectors (the jet tagger) are ~100x cheaper per call than cell crops.
+  const calls = d.card.inputShape.length === 1 ? 300_000 : 20_000;
+  const clock = systemClock();
+  const stamps = new Float64Array(calls + 1);
+  const reps: { p50: number; p99: number; perS: number }[] = [];
+  for (let r = 0; r <= REPEATS; r++) {
+    clock.stamp(stamps, 0);
+    for (let i = 0; i < calls; i++) {
+      b.predict(inputs[i & 63]!, y);
+      clock.stamp(stamps, i + 1);
+    }
+    const dt = new Float64Array(calls);
+    for (let i = 0; i < calls; i++) dt[i] = (stamps[i + 1]! - stamps[i]!) / 1000;
+    dt.sort();
+    if (r > 0) reps.push({ p50: dt[Math.floor(calls * 0.5)]!, p99: dt[Math.floor(calls * 0.99)]!, perS: calls / ((stamps[calls]! - stamps[0]!) / 1e9) }); // r = 0 warms up
+  }
+  await d.stop();
+  const round = (v: number) => Math.round(v * 1000) / 1000;
+  return { pipeline: c.pipeline, backend, calls, repeats: REPEATS, us: { p50: round(median(reps.map((x) => x.p50))), p99: round(median(reps.map((x) => x.p99))) }, callsPerS: Math.round(median(reps.map((x) => x.perS))) };
+}
+
+/** sim against onnx per pipeline, from the runs and calls measured side by side above. */
+function compare(runs: RunResult[], calls: CallResult[]): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const sim of runs.filter((r) => r.backend === 'sim')) {
+    const onnx = runs.find((r) => r.backend === 'onnx' && r.pipeline === sim.pipeline && r.variant === sim.variant);
+    const simCall = calls.find((c) => c.backend === 'sim' && c.pipeline === sim.pipeline);
+    const onnxCall = calls.find((c) => c.backend === 'onnx' && c.pipeline === sim.pipeline);
+    if (onnx === undefined) continue;
+    const r3 = (v: number) => Math.round(v * 1000) / 1000;
+    out.push({
+      pipeline: sim.pipeline,
+      e2eP50Us: { sim: sim.e2eUs.p50, onnx: onnx.e2eUs.p50, simOverOnnx: r3(sim.e2eUs.p50 / onnx.e2eUs.p50) },
+      fps: { sim: sim.fps, onnx: onnx.fps },
+      predictP50Us: simCall && onnxCall ? { sim: simCall.us.p50, onnx: onnxCall.us.p50, simOverOnnx: r3(simCall.us.p50 / onnxCall.us.p50) } : null,
+    });
+  }
+  return out;
+}
+
+function callsMarkdown(calls: CallResult[], comparisons: Record<string, unknown>[]): string {
+  return [
+    '## predict calls (through the Backend interface, one core)',
+    '',
+    '| pipeline | backend | calls | p50 us | p99 us | calls/s |',
+    '|---|---|---|---|---|---|',
+    ...calls.map((c) => `| ${c.pipeline} | ${c.backend} | ${c.calls} | ${c.us.p50} | ${c.us.p99} | ${c.callsPerS} |`),
+    '',
+    '## sim versus onnx (same replay, same run)',
+    '',
+    '```json',
+    JSON.stringify(comparisons, null, 2),
+    '```',
+    '',
+  ].join('\n');
+}
+
 function markdown(runs: RunResult[], noise: NoiseFloor, meta: Record<string, unknown>): string {
   const rows = runs.map((r) => `| ${r.pipeline} | ${r.variant} | ${r.backend} | ${r.frames} | ${r.fps} | ${r.e2eUs.p50} | ${r.e2eUs.p99} | ${r.e2eUs.p999} | ${STAGES.map((s) => `${r.stagesUs[s].p50}/${r.stagesUs[s].p99}`).join(' | ')} | ${r.heapBytesPerFrame ?? 'void (GC in window)'} |`);
   return [
@@ -154,18 +245,23 @@ async function main(): Promise<void> {
   process.stderr.write(`bench: noise floor...\n`);
   const noise = measureNoise(2);
   const runs: RunResult[] = [];
-  for (const backend of BACKENDS)
-    for (const c of CASES) {
+  for (const c of CASES)
+    for (const backend of c.backends) {
       process.stderr.write(`bench: ${c.pipeline} ${c.variant} on ${backend}, ${c.frames} frames x ${REPEATS}...\n`);
       const r = await bench(c, backend);
       process.stderr.write(`  fps ${r.fps}, e2e p50 ${r.e2eUs.p50} p99 ${r.e2eUs.p99} p99.9 ${r.e2eUs.p999} us, heap ${r.heapBytesPerFrame ?? 'void'} B/frame (${r.gcDuringHeapWindow} GCs)\n`);
       runs.push(r);
     }
+  process.stderr.write('bench: predict calls...\n');
+  const calls: CallResult[] = [];
+  for (const c of CASES.filter((x) => x.variant === 'student'))
+    for (const backend of c.backends) calls.push(await benchCalls(c, backend));
+  const comparisons = compare(runs, calls);
   const out = join(REPO, 'bench', 'results');
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'latest.json'), JSON.stringify({ meta, runs, noise }, null, 2) + '\n');
-  writeFileSync(join(out, 'latest.md'), markdown(runs, noise, meta));
-  process.stdout.write(markdown(runs, noise, meta));
+  writeFileSync(join(out, 'latest.json'), JSON.stringify({ meta, runs, predictCalls: calls, simVersusOnnx: comparisons, noise }, null, 2) + '\n');
+  writeFileSync(join(out, 'latest.md'), markdown(runs, noise, meta) + callsMarkdown(calls, comparisons));
+  process.stdout.write(markdown(runs, noise, meta) + callsMarkdown(calls, comparisons));
 }
 
 await main();

@@ -75,6 +75,8 @@ export class FrameRing {
     assert(classes > 0 && classes <= limits.classesMax, 'classes within limits');
     assert(slotsCount > 0 && slotsCount <= limits.frameSlotsMax, 'slot count within limits');
     const slots: FrameSlot[] = [];
+    // Every slot's stamps live in one buffer: a native clock binds it once.
+    const stamps = new Float64Array(slotsCount * STAMPS_COUNT);
     for (let i = 0; i < slotsCount; i++) {
       slots.push({
         index: i,
@@ -87,7 +89,7 @@ export class FrameRing {
         input: new Float32Array(inputElements),
         logits: new Float32Array(classes),
         probs: new Float32Array(classes),
-        stampsNs: new Float64Array(STAMPS_COUNT),
+        stampsNs: stamps.subarray(i * STAMPS_COUNT, (i + 1) * STAMPS_COUNT),
         predicted: -1,
         score: 0,
         late: false,

@@ -32,10 +32,13 @@ export class PipelineMetrics {
   private readonly clock: Clock;
   private readonly wallMs: () => number;
   private readonly startNs: number;
-  private readonly stageHist: hdr.Histogram[];
-  private readonly e2eHist: hdr.Histogram;
-  /** Recent window: the hot path records into `cur`; every `windowNs` the pair rotates and
-   * the snapshot merges `prev` and `cur` (so it covers one to two windows). */
+  /** Index 0..4: stages, 5: end to end, for every array of histograms below. The hot path
+   * records into `live` only (one histogram per latency); `fold`, off the hot path, adds
+   * `live` into the since-start `total` and the recent window's `cur`, then clears it. */
+  private readonly live: hdr.Histogram[];
+  private readonly total: hdr.Histogram[];
+  /** Recent window: every `windowNs` the pair rotates and the snapshot merges `prev` and
+   * `cur` (so it covers one to two windows). */
   private cur: hdr.Histogram[];
   private prev: hdr.Histogram[];
   private readonly merged: hdr.Histogram[];
@@ -68,9 +71,8 @@ export class PipelineMetrics {
     this.wallMs = wallMs;
     this.startNs = clock.nowNs();
     this.rateAtNs = this.startNs;
-    this.stageHist = STAGES.map(() => histogram());
-    this.e2eHist = histogram();
-    // Index 0..4: stages, 5: end to end.
+    this.live = [...STAGES, 'e2e'].map(() => histogram());
+    this.total = [...STAGES, 'e2e'].map(() => histogram());
     this.cur = [...STAGES, 'e2e'].map(() => histogram());
     this.prev = [...STAGES, 'e2e'].map(() => histogram());
     this.merged = [...STAGES, 'e2e'].map(() => histogram());
@@ -85,16 +87,14 @@ export class PipelineMetrics {
   recordFrame(slot: FrameSlot): void {
     const st = slot.stampsNs;
     let prev = st[STAMP_INGEST];
-    const cur = this.cur;
-    for (let k = 0; k < this.stageHist.length; k++) {
+    const live = this.live;
+    for (let k = 0; k < STAGES.length; k++) {
       const t = st[k + 1];
-      this.recordNs(this.stageHist[k], t - prev);
-      this.recordNs(cur[k], t - prev);
+      this.recordNs(live[k], t - prev);
       prev = t;
     }
     const e2eNs = st[STAMP.emit] - st[STAMP_INGEST];
-    this.recordNs(this.e2eHist, e2eNs);
-    this.recordNs(cur[STAGES.length], e2eNs);
+    this.recordNs(live[STAGES.length], e2eNs);
     if (e2eNs > this.identity.budgetUs * 1000) this.budgetViolations++;
     this.frames++;
     if (slot.triggered) this.triggers++;
@@ -142,9 +142,9 @@ export class PipelineMetrics {
       this.rateAtNs = now;
     }
     const labels = this.identity.labels;
-    const stagesUs = {} as Record<StageName, LatencySummaryUs>;
-    STAGES.forEach((name, k) => (stagesUs[name] = summarise(this.stageHist[k])));
     const recent = this.recent(now);
+    const stagesUs = {} as Record<StageName, LatencySummaryUs>;
+    STAGES.forEach((name, k) => (stagesUs[name] = summarise(this.total[k])));
     return {
       atMs: this.wallMs(),
       uptimeS: (now - this.startNs) / 1e9,
@@ -163,14 +163,28 @@ export class PipelineMetrics {
       triggersPerS: this.triggersPerS,
       perClass: Object.fromEntries(labels.map((l, k) => [l, this.perClass[k]])),
       confusion: this.hasLabels ? labels.map((_, t) => Array.from(this.confusion.subarray(t * this.classes, (t + 1) * this.classes))) : null,
-      e2eUs: summarise(this.e2eHist),
+      e2eUs: summarise(this.total[STAGES.length]),
       stagesUs,
       recent,
     };
   }
 
+  /**
+   * Moves what the hot path recorded since the last fold into `total`, and into the recent
+   * window `cur` unless it is already stale (two windows or more without a snapshot).
+   */
+  private fold(intoWindow: boolean): void {
+    for (let k = 0; k < this.live.length; k++) {
+      if (this.live[k].totalCount === 0) continue;
+      this.total[k].add(this.live[k]);
+      if (intoWindow) this.cur[k].add(this.live[k]);
+      this.live[k].reset();
+    }
+  }
+
   /** Rotates the window pair when due and summarises prev + cur. Off the hot path. */
   private recent(now: number): Snapshot['recent'] {
+    this.fold(now - this.curStartNs < 2 * this.windowNs);
     if (now - this.curStartNs >= this.windowNs) {
       const old = this.prev;
       for (const h of old) h.reset();
@@ -193,7 +207,7 @@ export class PipelineMetrics {
 
   /** Forgets latencies and counters (bench warm-up). */
   reset(): void {
-    for (const h of [...this.stageHist, this.e2eHist, ...this.cur, ...this.prev]) h.reset();
+    for (const h of [...this.live, ...this.total, ...this.cur, ...this.prev]) h.reset();
     this.frames = this.triggers = this.late = this.dropped = this.budgetViolations = this.clampedSamples = 0;
     this.rateFrames = this.rateTriggers = 0;
     this.perClass.fill(0);

@@ -12,6 +12,8 @@ import { ModelError } from '../core/errors.js';
 interface NativeAddon {
   stamp(array: Float64Array, index: number): void;
   nowNs(): number;
+  bindStamps(array: Float64Array): number;
+  stampAt(handle: number, index: number): void;
   SimModel: new (path: string) => NativeSimModel;
 }
 
@@ -67,6 +69,7 @@ function addonPath(): string | null {
 }
 
 let loaded: NativeAddon | null | undefined;
+let clock: Clock | null = null;
 
 /** Loads the addon once; null when it has not been built. */
 export function nativeAddon(): NativeAddon | null {
@@ -100,9 +103,26 @@ export function loadSimModel(path: string): NativeSimModel {
  * into the slot's Float64Array without allocating. Null when the addon is not built.
  */
 export function nativeClock(): Clock | null {
+  if (clock !== null) return clock;
   const a = nativeAddon();
   if (a === null) return null;
-  return { nowNs: () => a.nowNs(), stamp: (arr, i) => a.stamp(arr, i) };
+  // Each backing buffer stamped into is bound once (up to the addon's limit), then stamped by
+  // handle and element index: no typed array to unwrap per call. The frame ring keeps every
+  // slot's stamps in one buffer, so the hot path uses one binding.
+  const handles = new Map<ArrayBufferLike, number>();
+  clock = {
+    nowNs: () => a.nowNs(),
+    stamp: (arr, i) => {
+      let h = handles.get(arr.buffer);
+      if (h === undefined) {
+        h = a.bindStamps(new Float64Array(arr.buffer, 0, arr.buffer.byteLength >>> 3));
+        handles.set(arr.buffer, h);
+      }
+      if (h < 0) a.stamp(arr, i);
+      else a.stampAt(h, (arr.byteOffset >>> 3) + i);
+    },
+  };
+  return clock;
 }
 
 /** The native clock when the addon is built, else the JavaScript one (which allocates). */
