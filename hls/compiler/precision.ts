@@ -101,6 +101,14 @@ export interface PrecisionConfig {
 }
 
 export const DEFAULT_DATA_TYPE = 'ap_fixed<16,6>';
+/**
+ * Layer outputs (and the input) saturate by default: the zoo's students were trained with
+ * saturating quantisation (QAT, see their cards), and in a trigger an activation that wraps
+ * round flips sign and can fire on anything. Weights and biases keep AP_WRAP (they are known
+ * at compile time; --profile shows any that do not fit) and accumulators must (sums that do
+ * not depend on their order).
+ */
+export const DEFAULT_RESULT_TYPE = 'ap_fixed<16,6,AP_TRN,AP_SAT>';
 export const DEFAULT_ACCUM_TYPE = 'ap_fixed<32,12>';
 
 function resolveLayer(spec: LayerPrecisionSpec, base: LayerPrecision, where: string): LayerPrecision {
@@ -133,7 +141,8 @@ function resolveLayer(spec: LayerPrecisionSpec, base: LayerPrecision, where: str
 
 /**
  * Resolves a precision spec (from a config file or code) against the built-in defaults
- * (`ap_fixed<16,6>` data, `ap_fixed<32,12>` accumulators). Layer names are not checked
+ * (`ap_fixed<16,6>` weights and biases, `ap_fixed<16,6,AP_TRN,AP_SAT>` layer outputs and input,
+ * `ap_fixed<32,12>` accumulators). Layer names are not checked
  * here (the IR is not known); `writeProject` refuses overrides for layers the IR lacks.
  * Bad type strings and modes throw `ConfigError` naming the field.
  */
@@ -142,7 +151,7 @@ export function resolvePrecision(spec: PrecisionSpec = {}): PrecisionConfig {
     weight: parseFixedType(DEFAULT_DATA_TYPE, 'builtin'),
     bias: parseFixedType(DEFAULT_DATA_TYPE, 'builtin'),
     accum: parseFixedType(DEFAULT_ACCUM_TYPE, 'builtin'),
-    result: parseFixedType(DEFAULT_DATA_TYPE, 'builtin'),
+    result: parseFixedType(DEFAULT_RESULT_TYPE, 'builtin'),
   };
   const def = resolveLayer(spec.default ?? {}, builtIn, 'precision.default');
   const layers = new Map<string, LayerPrecision>();

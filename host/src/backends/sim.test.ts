@@ -53,7 +53,7 @@ describe('sim backend on the jet tagger (16 features -> 5 logits)', () => {
   };
   it('reports the host-side softmax and the modelled latency', () => {
     const b = loadSimBackend(ref);
-    expect(b.info()).toMatchObject({ kind: 'sim', outputs: 5, precision: 'ap_fixed<16,6>' });
+    expect(b.info()).toMatchObject({ kind: 'sim', outputs: 5, precision: 'ap_fixed<16,6,AP_TRN,AP_SAT>' });
     expect(b.info().modelledCycles).toBeGreaterThan(0);
     void b.close();
   });

@@ -6,6 +6,7 @@ import { validateConfig, loadConfigFile } from '../config/schema.js';
 import { datasetFor, exportDataset, TASKS } from '../datasets/export.js';
 import { heldOutSet } from '../datasets/test-set.js';
 import { readModelCard, updateModelCard } from '../model/card.js';
+import { firmwareName } from '../daemon.js';
 import { recordCapture } from './record.js';
 import { GEN_KINDS, generateCapture, type GenKind } from './gen.js';
 import { REPO_ROOT, runDaemon } from './run-daemon.js';
@@ -92,9 +93,10 @@ export async function main(argv: string[]): Promise<void> {
   program
     .command('compile')
     .description('compile an ONNX model into an HLS firmware project and its simulator library; --check runs the C simulation against float ONNX')
-    .argument('<model>', 'ONNX model')
+    .argument('<model>', 'ONNX model, or a model folder (card.json: its student, or --variant)')
+    .option('--variant <v>', 'with a model folder: student or teacher', 'student')
     .option('--out <dir>', 'project folder (default hls/build/<name>)')
-    .option('--name <id>', 'C identifier of the top function', 'hairtrigger_model')
+    .option('--name <id>', 'C identifier of the top function (default: <task>_<variant> for a model folder, else hairtrigger_model)')
     .option('--precision <p>', 'default (ap_fixed<16,6>, accum <32,12>), auto (calibrated), or a type', 'default')
     .addOption(new Option('--strategy <s>', 'latency or resource').choices(['latency', 'resource']).default('latency'))
     .option('--reuse <r>', 'reuse factor', int('reuse', 1), 1)
@@ -106,25 +108,34 @@ export async function main(argv: string[]): Promise<void> {
     .option('--seed <n>', 'seed of random check and calibration inputs', int('seed', 0), 1)
     .option('--no-lib', 'do not build the simulator library')
     .option('--profile', 'print per-layer ranges against their types, with overflow counts', false)
-    .option('--card', 'write "fixed" (needs --check) and "fpga" into the card.json beside the model', false)
+    .option('--card', 'write "fixed" (needs --check) and "fpga" into the model card', false)
     .option('--json', 'print the result as JSON', false)
-    .action(async (model: string, o: { out?: string; name: string; precision: string; strategy: 'latency' | 'resource'; reuse: number; clockMhz: number; check: number; minAgreement: number; data: 'auto' | 'random'; bccd: string; seed: number; lib: boolean; profile: boolean; card: boolean; json: boolean }) => {
+    .action(async (arg: string, o: { variant: 'student' | 'teacher'; out?: string; name?: string; precision: string; strategy: 'latency' | 'resource'; reuse: number; clockMhz: number; check: number; minAgreement: number; data: 'auto' | 'random'; bccd: string; seed: number; lib: boolean; profile: boolean; card: boolean; json: boolean }) => {
       const { compileModel } = await import('../../../hls/compiler/compile.js');
       const { formatProfile } = await import('../../../hls/compiler/profile.js');
-      const out = resolve(o.out ?? resolve(REPO_ROOT, 'hls', 'build', o.name));
-      const cardDir = dirname(resolve(model));
+      // A model folder names its card and ONNX file; an ONNX file may sit beside a card.
+      const folder = existsSync(join(resolve(arg), 'card.json'));
+      const cardDir = folder ? resolve(arg) : dirname(resolve(arg));
       const hasCard = existsSync(join(cardDir, 'card.json'));
+      const card = hasCard ? readModelCard(cardDir) : null;
+      let model = arg;
+      if (folder) {
+        const file = card!.files[o.variant];
+        if (file === null) throw new ConfigError('--variant', `${o.variant}: ${cardDir}/card.json has no ${o.variant}`);
+        model = file;
+      }
+      const name = o.name ?? (folder ? firmwareName(card!.task, o.variant) : 'hairtrigger_model');
+      const out = resolve(o.out ?? resolve(REPO_ROOT, 'hls', 'build', name));
       let data = null;
-      if (o.data === 'auto' && hasCard) {
-        const card = readModelCard(cardDir);
+      if (o.data === 'auto' && card !== null) {
         if ((TASKS as readonly string[]).includes(card.task)) {
           const held = heldOutSet(card, Math.max(o.check, 256), o.bccd);
           data = { source: held.source, inputs: held.inputs };
         }
       }
-      const r = await compileModel({ model, out, name: o.name, precision: o.precision, strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz, check: o.check, seed: o.seed, data, lib: o.lib, profile: o.profile });
+      const r = await compileModel({ model, out, name, precision: o.precision, strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz, check: o.check, seed: o.seed, data, lib: o.lib, profile: o.profile });
       if (o.card) {
-        if (!hasCard) throw new ConfigError('--card', `no card.json beside ${model}`);
+        if (!hasCard) throw new ConfigError('--card', `no model card: pass a model folder, or an ONNX file beside its card.json`);
         const fpga = { latencyCycles: r.fpga.latencyCycles, ii: r.fpga.ii, clockMhz: r.fpga.clockMhz, dsp: r.fpga.dsp, latencyUs: r.fpga.latencyUs, weightStorageBits: r.fpga.weightStorageBits, strategy: o.strategy, reuse: o.reuse };
         const fixed = r.check === null ? {} : { fixed: { precision: r.precision, agreementTop1: r.check.agreementTop1, maxAbsLogitError: Number(r.check.maxAbsLogitError.toPrecision(4)), n: r.check.n, data: r.check.data, modelSha256: r.modelSha256 } };
         updateModelCard(cardDir, { ...fixed, fpga });

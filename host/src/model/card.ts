@@ -67,7 +67,8 @@ export function readModelCard(dir: string): ModelCard {
  * file at once. Used by `hairtrigger compile --card` for the `fixed` and `fpga` facts.
  */
 export function updateModelCard(dir: string, fields: Record<string, unknown>): void {
-  const card = readModelCard(dir);
+  readModelCard(dir); // validates
   const path = join(dir, 'card.json');
-  writeFileSync(path, JSON.stringify({ ...card.raw, ...fields }, null, 2) + '\n');
+  const raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>; // keeps the file's key order
+  writeFileSync(path, JSON.stringify({ ...raw, ...fields }, null, 2) + '\n');
 }
