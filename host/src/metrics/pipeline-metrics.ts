@@ -1,5 +1,6 @@
 import * as hdr from 'hdr-histogram-js';
 import { assert } from '../core/assert.js';
+import { HotCounts } from './hot-counts.js';
 import type { Clock } from '../core/clock.js';
 import { limits } from '../core/limits.js';
 import { STAMP, STAMP_INGEST, type FrameSlot } from '../core/frame.js';
@@ -7,6 +8,7 @@ import { STAGES, type LatencySummaryUs, type Snapshot, type StageName } from './
 
 /** Latencies are recorded in integer nanoseconds: sub-microsecond stages stay visible. */
 const HIST_MAX_NS = limits.histogramMaxUs * 1000;
+assert(HIST_MAX_NS <= HotCounts.maxValue, "the hot-path counts cover the histogram range");
 
 function histogram(): hdr.Histogram {
   // The pure-JS build: its recordValue writes into a typed array and does not allocate;
@@ -35,7 +37,9 @@ export class PipelineMetrics {
   /** Index 0..4: stages, 5: end to end, for every array of histograms below. The hot path
    * records into `live` only (one histogram per latency); `fold`, off the hot path, adds
    * `live` into the since-start `total` and the recent window's `cur`, then clears it. */
-  private readonly live: hdr.Histogram[];
+  private readonly live: HotCounts[];
+  /** Where `fold` drains `live` before adding it to `total` and `cur`. */
+  private readonly scratch: hdr.Histogram[];
   private readonly total: hdr.Histogram[];
   /** Recent window: every `windowNs` the pair rotates and the snapshot merges `prev` and
    * `cur` (so it covers one to two windows). */
@@ -71,7 +75,8 @@ export class PipelineMetrics {
     this.wallMs = wallMs;
     this.startNs = clock.nowNs();
     this.rateAtNs = this.startNs;
-    this.live = [...STAGES, 'e2e'].map(() => histogram());
+    this.live = [...STAGES, 'e2e'].map(() => new HotCounts());
+    this.scratch = [...STAGES, 'e2e'].map(() => histogram());
     this.total = [...STAGES, 'e2e'].map(() => histogram());
     this.cur = [...STAGES, 'e2e'].map(() => histogram());
     this.prev = [...STAGES, 'e2e'].map(() => histogram());
@@ -121,13 +126,13 @@ export class PipelineMetrics {
     this.errorsByCode.set(code, (this.errorsByCode.get(code) ?? 0) + 1);
   }
 
-  private recordNs(h: hdr.Histogram, ns: number): void {
+  private recordNs(h: HotCounts, ns: number): void {
     let v = ns < 0 ? 0 : Math.round(ns);
     if (v > HIST_MAX_NS) {
       v = HIST_MAX_NS;
       this.clampedSamples++;
     }
-    h.recordValue(v);
+    h.record(v);
   }
 
   /** Builds the public snapshot; updates frames/s over the time since the previous call. */
@@ -175,10 +180,12 @@ export class PipelineMetrics {
    */
   private fold(intoWindow: boolean): void {
     for (let k = 0; k < this.live.length; k++) {
-      if (this.live[k].totalCount === 0) continue;
-      this.total[k].add(this.live[k]);
-      if (intoWindow) this.cur[k].add(this.live[k]);
-      this.live[k].reset();
+      if (this.live[k].total === 0) continue;
+      const s = this.scratch[k];
+      s.reset();
+      this.live[k].drainInto(s);
+      this.total[k].add(s);
+      if (intoWindow) this.cur[k].add(s);
     }
   }
 
@@ -207,7 +214,8 @@ export class PipelineMetrics {
 
   /** Forgets latencies and counters (bench warm-up). */
   reset(): void {
-    for (const h of [...this.live, ...this.total, ...this.cur, ...this.prev]) h.reset();
+    for (const h of [...this.total, ...this.cur, ...this.prev]) h.reset();
+    for (const c of this.live) c.clear();
     this.frames = this.triggers = this.late = this.dropped = this.budgetViolations = this.clampedSamples = 0;
     this.rateFrames = this.rateTriggers = 0;
     this.perClass.fill(0);

@@ -110,16 +110,23 @@ export function nativeClock(): Clock | null {
   // handle and element index: no typed array to unwrap per call. The frame ring keeps every
   // slot's stamps in one buffer, so the hot path uses one binding.
   const handles = new Map<ArrayBufferLike, number>();
+  let lastBuffer: ArrayBufferLike | null = null;
+  let lastHandle = -1;
   clock = {
     nowNs: () => a.nowNs(),
     stamp: (arr, i) => {
-      let h = handles.get(arr.buffer);
-      if (h === undefined) {
-        h = a.bindStamps(new Float64Array(arr.buffer, 0, arr.buffer.byteLength >>> 3));
-        handles.set(arr.buffer, h);
+      const buffer = arr.buffer;
+      if (buffer !== lastBuffer) {
+        let h = handles.get(buffer);
+        if (h === undefined) {
+          h = a.bindStamps(new Float64Array(buffer, 0, buffer.byteLength >>> 3));
+          handles.set(buffer, h);
+        }
+        lastBuffer = buffer;
+        lastHandle = h;
       }
-      if (h < 0) a.stamp(arr, i);
-      else a.stampAt(h, (arr.byteOffset >>> 3) + i);
+      if (lastHandle < 0) a.stamp(arr, i);
+      else a.stampAt(lastHandle, (arr.byteOffset >>> 3) + i);
     },
   };
   return clock;
