@@ -25,7 +25,7 @@ import { calibrateRanges } from './interpret.js';
 import { shapeSize } from './ir.js';
 import type { Ir } from './ir.js';
 import { parseOnnx } from './onnx-reader.js';
-import { precisionFromRanges, resolvePrecision } from './precision.js';
+import { precisionFromRanges, printFixedType, resolvePrecision } from './precision.js';
 import type { PrecisionConfig } from './precision.js';
 import { encodeModel, normalSampler, ortRunner, withSymbolicBatch } from './testing.js';
 import type { ModelSpec } from './testing.js';
@@ -215,8 +215,9 @@ function transpose4d(): ModelSpec {
 }
 
 describe('hand-built graphs with every added layer: C simulation against onnxruntime', () => {
-  // Default precision: ap_fixed<16,6> data, weights and results (LSB 2^-10), accumulators
-  // <32,12>. Each bound is stated beside its graph.
+  // Default precision: ap_fixed<16,6> weights, <16,6,AP_TRN,AP_SAT> input and results (LSB
+  // 2^-10; nothing here comes near +-32), accumulators <32,12>. Each bound is stated beside
+  // its graph.
   const graphs: { label: string; spec: ModelSpec; kinds: string[]; bound: number; why: string; fine?: boolean }[] = [
     { label: 'ops2d', spec: ops2d(), kinds: ['avg_pool_2d', 'add', 'tanh', 'max_pool_2d', 'sigmoid', 'softmax'], bound: 0.03,
       why: 'softmax table error (n = 3: about 0.012 * p + 5 * 3.4e-4 + LSBs, <= 0.016) plus the sigmoid table ' +
@@ -260,15 +261,17 @@ describe('hand-built graphs with every added layer: C simulation against onnxrun
     writeProject(ir, resolvePrecision(), dir, { name: 'm', strategy: 'latency', reuse: 1, clockMhz: 200 });
     const meta = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { layers: Record<string, unknown>[] };
     const byKind = (k: string): Record<string, unknown> => meta.layers.find((l) => l.kind === k)!;
-    expect(byKind('sigmoid')).toMatchObject({ result: 'ap_fixed<16,6>', table: 'ap_fixed<18,2,AP_RND_CONV>', tableSize: 1024 });
-    expect(byKind('softmax')).toMatchObject({ accum: 'ap_fixed<32,12>', expTable: 'ap_fixed<18,2,AP_RND_CONV>',
+    const def = resolvePrecision().default;
+    const result = printFixedType(def.result);
+    expect(byKind('sigmoid')).toMatchObject({ result, table: 'ap_fixed<18,2,AP_RND_CONV>', tableSize: 1024 });
+    expect(byKind('softmax')).toMatchObject({ result, accum: printFixedType(def.accum), expTable: 'ap_fixed<18,2,AP_RND_CONV>',
       invTable: 'ap_fixed<24,2,AP_RND_CONV>', tableSize: 1024, expRange: 8 });
-    expect(byKind('avgpool2d')).toMatchObject({ accum: 'ap_fixed<32,12>', scale: 'ap_fixed<18,2,AP_RND_CONV>' });
-    expect(byKind('add')).toMatchObject({ inputs: ['avgpool2d_0', 'avgpool2d_1'], result: 'ap_fixed<16,6>' });
+    expect(byKind('avgpool2d')).toMatchObject({ accum: printFixedType(def.accum), scale: 'ap_fixed<18,2,AP_RND_CONV>' });
+    expect(byKind('add')).toMatchObject({ inputs: ['avgpool2d_0', 'avgpool2d_1'], result });
     const bnIr = buildIr(parseOnnx(encodeModel(bnResidual()), 'bn.onnx'));
     writeProject(bnIr, resolvePrecision(), dir, { name: 'm', strategy: 'latency', reuse: 1, clockMhz: 200 });
     const bnMeta = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { layers: Record<string, unknown>[] };
-    expect(bnMeta.layers.find((l) => l.kind === 'batchnorm')).toMatchObject({ weight: 'ap_fixed<16,6>', bias: 'ap_fixed<16,6>', accum: 'ap_fixed<32,12>' });
+    expect(bnMeta.layers.find((l) => l.kind === 'batchnorm')).toMatchObject({ weight: printFixedType(def.weight), bias: printFixedType(def.bias), accum: printFixedType(def.accum) });
     expect(readFileSync(join(dir, 'firmware/weights/batchnorm_0_w.h'), 'utf8')).toContain('batchnorm_0_w[3]');
   });
 });
