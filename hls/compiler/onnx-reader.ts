@@ -197,3 +197,16 @@ function decodeAttribute(a: onnxProto.onnx.IAttributeProto, where: string): Onnx
     default: return { graph: true };
   }
 }
+
+/** Rewrites the first dim of the graph input and output to a symbolic batch, so models
+ * exported with a fixed batch (three_layer_pytorch: 789444) run on one sample at a time. */
+export function withSymbolicBatch(bytes: Uint8Array): Uint8Array {
+  const model = onnx.ModelProto.decode(bytes);
+  const g = model.graph as onnxProto.onnx.GraphProto;
+  const inits = new Set(g.initializer.map((t) => t.name));
+  for (const v of [...g.input.filter((i) => !inits.has(i.name)), ...g.output]) {
+    const dim = v.type?.tensorType?.shape?.dim;
+    if (dim && dim.length > 0) dim[0] = { dimParam: 'N' };
+  }
+  return onnx.ModelProto.encode(model).finish();
+}

@@ -65,18 +65,7 @@ export function encodeModel(spec: ModelSpec): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
-/** Rewrites the first dim of the graph input and output to a symbolic batch, so models
- * exported with a fixed batch (three_layer_pytorch: 789444) run on one sample at a time. */
-export function withSymbolicBatch(bytes: Uint8Array): Uint8Array {
-  const model = onnx.ModelProto.decode(bytes);
-  const g = model.graph as onnxProto.onnx.GraphProto;
-  const inits = new Set(g.initializer.map((t) => t.name));
-  for (const v of [...g.input.filter((i) => !inits.has(i.name)), ...g.output]) {
-    const dim = v.type?.tensorType?.shape?.dim;
-    if (dim && dim.length > 0) dim[0] = { dimParam: 'N' };
-  }
-  return onnx.ModelProto.encode(model).finish();
-}
+export { withSymbolicBatch } from './onnx-reader.js';
 
 /** An onnxruntime session (CPU, warnings off) that runs one batch-1 sample at a time. */
 export async function ortRunner(bytes: Uint8Array): Promise<(x: Float32Array, shape: readonly number[]) => Promise<Float32Array>> {
