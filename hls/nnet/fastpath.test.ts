@@ -3,9 +3,10 @@
 // Seeded random layer configs (dense with both strategies and random reuse factors, conv_2d,
 // conv_1d with strides and pads, relu, max_pool_2d; random ap_fixed widths, integer bits and
 // Q / O modes, some of them outside the fast path's conditions) are written as
-// fastpath_configs.h and compiled into test/fastpath_driver.cc four ways: generic
-// (-DHT_SIM_GENERIC), fast with -march=native (AVX2, VNNI where the CPU has it), fast with
-// AVX2 but no VNNI, and fast portable (no -m flags: the plain C++ loops). Raw inputs, many at
+// fastpath_configs.h and compiled into test/fastpath_driver.cc five ways: generic
+// (-DHT_SIM_GENERIC), and fast with -march=native (AVX-512 / AVX2, VNNI where the CPU has
+// them), native without VNNI, native without AVX-512, and portable (no -m flags: the plain
+// C++ loops). Raw inputs, many at
 // the full range of their types so accumulators wrap and results saturate or wrap, go through
 // every build; the raw outputs must be identical. The drivers also print, per config, whether
 // the fast path is compiled in; that must match the conditions as restated here
@@ -58,6 +59,8 @@ interface Mac {
   nOut: number;
   nW: number;
   nB: number;
+  /** Every parameter and input at its type's min or max: int32 lanes overflow (the sums wrap). */
+  stress?: boolean;
 }
 interface Copy {
   kind: 'relu' | 'maxpool2d' | 'convert';
@@ -157,6 +160,20 @@ function generate(seed: number): Layer[] {
         out_width: ow, reuse_factor: 1 },
     });
   }
+  // Stress configs: 16-bit operands at their extremes and a 32-bit exact accumulator, so the
+  // int32 partial sums themselves overflow (a saturating instruction would show).
+  const t16: Fx = fx(16, 10, 'AP_TRN', 'AP_WRAP');
+  const stressTypes = { data: t16, weight: t16, bias: t16, acc: fx(32, 20), res: fx(16, 6, 'AP_RND', 'AP_SAT') };
+  layers.push({ kind: 'dense', ...stressTypes, nIn: 64, nOut: 40, nW: 64 * 40, nB: 40, stress: true,
+    fields: { n_in: 64, n_out: 40, reuse_factor: 1, strategy: 'nnet::latency' } });
+  layers.push({ kind: 'dense', ...stressTypes, nIn: 150, nOut: 3, nW: 150 * 3, nB: 3, stress: true,
+    fields: { n_in: 150, n_out: 3, reuse_factor: 3, strategy: 'nnet::resource' } });
+  layers.push({ kind: 'conv2d', ...stressTypes, nIn: 6 * 9 * 9, nOut: 8 * 7 * 7, nW: 8 * 6 * 9, nB: 8, stress: true,
+    fields: { n_chan: 6, in_height: 9, in_width: 9, n_filt: 8, filt_height: 3, filt_width: 3, stride_height: 1,
+      stride_width: 1, pad_top: 0, pad_bottom: 0, pad_left: 0, pad_right: 0, out_height: 7, out_width: 7, reuse_factor: 1 } });
+  layers.push({ kind: 'conv1d', ...stressTypes, nIn: 16 * 40, nOut: 4 * 40, nW: 4 * 16 * 5, nB: 4, stress: true,
+    fields: { n_chan: 16, in_width: 40, n_filt: 4, filt_width: 5, stride_width: 1, pad_left: 2, pad_right: 2,
+      out_width: 40, reuse_factor: 1 } });
   const anyType = (): Fx => {
     const w = int(4, 40);
     return fx(w, int(-4, w + 4), pick(QUANT), pick(OVF));
@@ -236,6 +253,12 @@ function configsHeader(layers: Layer[]): string {
   return out.join('\n');
 }
 
+/** n raws of type t, each its min or max. */
+function extremes(r: () => number, n: number, t: Fx): bigint[] {
+  const max = 2n ** BigInt(t.w - 1);
+  return Array.from({ length: n }, () => (r() < 0.5 ? -max : max - 1n));
+}
+
 /** n raws of type t: full range (every value the type has) or small (|raw| < 2^(w - 1 - 5)). */
 function draw(r: () => number, n: number, t: Fx, full: boolean): bigint[] {
   const bits = full ? t.w - 1 : Math.max(1, t.w - 6);
@@ -243,10 +266,13 @@ function draw(r: () => number, n: number, t: Fx, full: boolean): bigint[] {
   return Array.from({ length: n }, () => BigInt(Math.floor(r() * 2 * span) - span));
 }
 
+// Every build stays within the host's ISA (-march=native minus features), so the test runs
+// anywhere g++ does; on an AVX-512 host the native builds cover the 16-lane kernels.
 const BUILDS = [
   { name: 'generic', flags: ['-DHT_SIM_GENERIC'], fast: false },
   { name: 'native', flags: ['-march=native'], fast: true },
-  { name: 'avx2', flags: ['-mavx2', '-mfma'], fast: true },
+  { name: 'native_no_vnni', flags: ['-march=native', '-mno-avx512vnni', '-mno-avxvnni'], fast: true },
+  { name: 'native_no_avx512', flags: ['-march=native', '-mno-avx512f', '-mno-avxvnni'], fast: true },
   { name: 'portable', flags: [], fast: true },
 ] as const;
 const driverPath = (build: string): string => path.join(buildDir, `fastpath_driver_${build}`);
@@ -316,9 +342,12 @@ describe(`fast paths are bit-identical to the generic layer code (seed ${SEED})`
       const r = rng(seed);
       // Parameters at full range in half the configs; samples alternate full and small.
       const fullParams = k % 2 === 0;
+      const stress = !isCopy(l) && l.stress === true;
       const params = isCopy(l) ? []
+        : stress ? [...extremes(r, l.nW, l.weight), ...extremes(r, l.nB, l.bias)]
         : [...draw(r, l.nW, l.weight, fullParams), ...draw(r, l.nB, l.bias, fullParams)];
-      const samples = Array.from({ length: SAMPLES }, (_, s) => draw(r, l.nIn, l.data, s % 2 === 0));
+      const samples = Array.from({ length: SAMPLES }, (_, s) =>
+        (stress ? extremes(r, l.nIn, l.data) : draw(r, l.nIn, l.data, s % 2 === 0)));
       const input = [params.join(' '), ...samples.map((s) => s.join(' '))].join('\n') + '\n';
       const outputs = BUILDS.map((b) => run(b.name, [m], input));
       const lines = outputs[0].trim().split('\n');
