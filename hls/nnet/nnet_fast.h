@@ -361,10 +361,12 @@ struct dense_fast {
 // X[c][Hp][Wp] (Hp, Wp the padded sizes), so padding is ordinary zero data. An output at
 // padded row y = oy * stride_height and column x is then sum over taps of
 //   X[q + off_a] * w_a + X[q + off_b] * w_b,   q = y * Wp + x,
-// a "tap" pairing two kernel elements whose offsets differ by a constant D: either two
-// channels (D = Hp * Wp, same ky, kx) or two columns (D = 1, same c, ky), whichever needs
-// fewer taps (an odd count pairs the last one with a zero weight). The pair table
-// T[q] = (X[q], X[q + D]) turns each tap into one 8-lane pair product over 8 consecutive q.
+// a "tap" pairing two kernel elements whose offsets differ by a constant D, read from a
+// pair table T[q] = (X[q], X[q + D]) so that each tap is one pair product over consecutive
+// q (8 or 16 lanes). Channels 2j and 2j + 1 pair up (D = Hp * Wp, same ky, kx); an odd last
+// channel pairs its columns kx, kx + 1 (D = 1; an odd kernel width pairs the last column
+// with a zero weight). Both tables sit in one buffer, the column table after the channel
+// table, so a tap is just an offset. E.g. 3 channels, 3x3: 9 + 6 = 15 taps for 27 products.
 // Positions are computed for every x of each needed row (x beyond the last output, or not
 // on the stride, is computed and dropped): valid outputs never read past their row.
 template <class data_T, class res_T, class CONFIG_T>
@@ -376,9 +378,9 @@ struct conv_fast {
   static constexpr int OH = CONFIG_T::out_height, OW = CONFIG_T::out_width;
   static constexpr int Hp = H + CONFIG_T::pad_top + CONFIG_T::pad_bottom, Wp = W + CONFIG_T::pad_left + CONFIG_T::pad_right;
   static constexpr int plane = Hp * Wp;
-  static constexpr bool by_channel = (C + 1) / 2 * KH * KW <= C * KH * ((KW + 1) / 2);
-  static constexpr int D = by_channel ? plane : 1;
-  static constexpr int n_taps = by_channel ? (C + 1) / 2 * KH * KW : C * KH * ((KW + 1) / 2);
+  static constexpr int C2 = C / 2 * 2;           // channels paired with each other
+  static constexpr bool odd = C % 2 != 0;        // the last channel pairs its columns
+  static constexpr int n_taps = C / 2 * KH * KW + (odd ? KH * ((KW + 1) / 2) : 0);
   static constexpr int FB = 4;  // filters per block
   static constexpr int F_pad = (F + FB - 1) / FB * FB;
   // Positions per block: two 16-lane vectors with AVX-512 (8 accumulators of 32), else two
@@ -394,24 +396,24 @@ struct conv_fast {
   static constexpr int n_runs = SH == 1 ? 1 : OH;
   static constexpr int run_pad = (run_len + G - 1) / G * G;
   static constexpr int q_end = (n_runs - 1) * SH * Wp + run_pad;  // one past the last position computed
-  static constexpr int max_off = by_channel ? (C - 1) / 2 * 2 * plane + (KH - 1) * Wp + (KW - 1)
-                                            : (C - 1) * plane + (KH - 1) * Wp + (KW - 1) / 2 * 2;
-  static constexpr int t_size = q_end + max_off;
-  static constexpr int x_size = (t_size + D > C * plane ? t_size + D : C * plane);
+  // Table sizes: every index q + offset a tap reads, q < q_end.
+  static constexpr int t_chan = C2 > 0 ? q_end + (C2 - 2) * plane + (KH - 1) * Wp + (KW - 1) : 0;
+  static constexpr int x_base = (C - 1) * plane;  // the odd channel's plane
+  static constexpr int t_col = odd ? q_end + (KH - 1) * Wp + (KW - 1) / 2 * 2 : 0;
+  static constexpr int t_size = t_chan + t_col;
+  static constexpr int max3(int a, int b, int c) { return a > b ? (a > c ? a : c) : (b > c ? b : c); }
+  static constexpr int x_size = max3(C * plane, t_chan + plane, x_base + t_col + 1);
 
   struct tables {
-    int off[n_taps];  // tap offsets into T
+    int off[n_taps];  // tap offsets into T, in the order of params::w_pairs
     tables() {
       int t = 0;
-      if (by_channel) {
-        for (int c = 0; c < C; c += 2)
-          for (int ky = 0; ky < KH; ky++)
-            for (int kx = 0; kx < KW; kx++) off[t++] = c * plane + ky * Wp + kx;
-      } else {
-        for (int c = 0; c < C; c++)
-          for (int ky = 0; ky < KH; ky++)
-            for (int kx = 0; kx < KW; kx += 2) off[t++] = c * plane + ky * Wp + kx;
-      }
+      for (int c = 0; c < C2; c += 2)
+        for (int ky = 0; ky < KH; ky++)
+          for (int kx = 0; kx < KW; kx++) off[t++] = c * plane + ky * Wp + kx;
+      if (odd)
+        for (int ky = 0; ky < KH; ky++)
+          for (int kx = 0; kx < KW; kx += 2) off[t++] = t_chan + ky * Wp + kx;
     }
   };
 
@@ -436,15 +438,12 @@ struct conv_fast {
       };
       for (int f = 0; f < F_pad; f++) {
         int t = 0;
-        if (by_channel) {
-          for (int c = 0; c < C; c += 2)
-            for (int ky = 0; ky < KH; ky++)
-              for (int kx = 0; kx < KW; kx++) p.w_pairs[f * n_taps + t++] = pair(raw(f, c, ky, kx), raw(f, c + 1, ky, kx));
-        } else {
-          for (int c = 0; c < C; c++)
-            for (int ky = 0; ky < KH; ky++)
-              for (int kx = 0; kx < KW; kx += 2) p.w_pairs[f * n_taps + t++] = pair(raw(f, c, ky, kx), raw(f, c, ky, kx + 1));
-        }
+        for (int c = 0; c < C2; c += 2)
+          for (int ky = 0; ky < KH; ky++)
+            for (int kx = 0; kx < KW; kx++) p.w_pairs[f * n_taps + t++] = pair(raw(f, c, ky, kx), raw(f, c + 1, ky, kx));
+        if (odd)
+          for (int ky = 0; ky < KH; ky++)
+            for (int kx = 0; kx < KW; kx += 2) p.w_pairs[f * n_taps + t++] = pair(raw(f, C - 1, ky, kx), raw(f, C - 1, ky, kx + 1));
       }
       for (int f = 0; f < F; f++) p.bias_acc[f] = static_cast<uint32_t>(typename CONFIG_T::accum_t(biases[f]).raw());
       p.weights = w, p.biases = biases;
@@ -463,7 +462,8 @@ struct conv_fast {
         const data_T* src = data + (c * H + y) * W;
         for (int x = 0; x < W; x++) row[x] = static_cast<int16_t>(src[x].raw());
       }
-    for (int q = 0; q < t_size; q++) st.t[q] = pair(st.x[q], st.x[q + D]);
+    for (int q = 0; q < t_chan; q++) st.t[q] = pair(st.x[q], st.x[q + plane]);
+    for (int i = 0; i < t_col; i++) st.t[t_chan + i] = pair(st.x[x_base + i], st.x[x_base + i + 1]);
 
     // Per block of FB filters: the sums of every position (L1-sized), then the outputs row by
     // row, contiguous in x when stride_width is 1 (a loop g++ vectorises).
