@@ -364,9 +364,10 @@ struct dense_fast {
 // a "tap" pairing two kernel elements whose offsets differ by a constant D, read from a
 // pair table T[q] = (X[q], X[q + D]) so that each tap is one pair product over consecutive
 // q (8 or 16 lanes). Channels 2j and 2j + 1 pair up (D = Hp * Wp, same ky, kx); an odd last
-// channel pairs its columns kx, kx + 1 (D = 1; an odd kernel width pairs the last column
-// with a zero weight). Both tables sit in one buffer, the column table after the channel
-// table, so a tap is just an offset. E.g. 3 channels, 3x3: 9 + 6 = 15 taps for 27 products.
+// channel pairs its columns kx, kx + 1 (D = 1), and with an odd kernel width its last column
+// pairs rows ky, ky + 1 (D = Wp; an odd height pairs the last element with a zero weight).
+// The tables sit in one buffer (channel, column, row), so a tap is just an offset. E.g.
+// 3 channels, 3x3: 9 + 3 + 2 = 14 taps for 27 products; 1 channel, 3x3: 5 taps for 9.
 // Positions are computed for every x of each needed row (x beyond the last output, or not
 // on the stride, is computed and dropped): valid outputs never read past their row.
 template <class data_T, class res_T, class CONFIG_T>
@@ -380,7 +381,8 @@ struct conv_fast {
   static constexpr int plane = Hp * Wp;
   static constexpr int C2 = C / 2 * 2;           // channels paired with each other
   static constexpr bool odd = C % 2 != 0;        // the last channel pairs its columns
-  static constexpr int n_taps = C / 2 * KH * KW + (odd ? KH * ((KW + 1) / 2) : 0);
+  static constexpr bool last_col = odd && KW % 2 != 0;  // the odd channel's last column pairs rows
+  static constexpr int n_taps = C / 2 * KH * KW + (odd ? KH * (KW / 2) : 0) + (last_col ? (KH + 1) / 2 : 0);
   static constexpr int FB = 4;  // filters per block
   static constexpr int F_pad = (F + FB - 1) / FB * FB;
   // Positions per block: two 16-lane vectors with AVX-512 (8 accumulators of 32), else two
@@ -399,10 +401,13 @@ struct conv_fast {
   // Table sizes: every index q + offset a tap reads, q < q_end.
   static constexpr int t_chan = C2 > 0 ? q_end + (C2 - 2) * plane + (KH - 1) * Wp + (KW - 1) : 0;
   static constexpr int x_base = (C - 1) * plane;  // the odd channel's plane
-  static constexpr int t_col = odd ? q_end + (KH - 1) * Wp + (KW - 1) / 2 * 2 : 0;
-  static constexpr int t_size = t_chan + t_col;
-  static constexpr int max3(int a, int b, int c) { return a > b ? (a > c ? a : c) : (b > c ? b : c); }
-  static constexpr int x_size = max3(C * plane, t_chan + plane, x_base + t_col + 1);
+  static constexpr int t_col = odd && KW >= 2 ? q_end + (KH - 1) * Wp + (KW - 2) : 0;
+  static constexpr int t_row = last_col ? q_end + (KH - 1) / 2 * 2 * Wp + (KW - 1) : 0;
+  static constexpr int t_size = t_chan + t_col + t_row;
+  static constexpr int max4(int a, int b, int c, int d) {
+    return (a > b ? a : b) > (c > d ? c : d) ? (a > b ? a : b) : (c > d ? c : d);
+  }
+  static constexpr int x_size = max4(C * plane, t_chan + plane, x_base + t_col + 1, x_base + t_row + Wp);
 
   struct tables {
     int off[n_taps];  // tap offsets into T, in the order of params::w_pairs
@@ -413,7 +418,9 @@ struct conv_fast {
           for (int kx = 0; kx < KW; kx++) off[t++] = c * plane + ky * Wp + kx;
       if (odd)
         for (int ky = 0; ky < KH; ky++)
-          for (int kx = 0; kx < KW; kx += 2) off[t++] = t_chan + ky * Wp + kx;
+          for (int kx = 0; kx + 1 < KW; kx += 2) off[t++] = t_chan + ky * Wp + kx;
+      if (last_col)
+        for (int ky = 0; ky < KH; ky += 2) off[t++] = t_chan + t_col + ky * Wp + (KW - 1);
     }
   };
 
@@ -434,7 +441,7 @@ struct conv_fast {
     static thread_local params p;
     if (p.weights != w || p.biases != biases) {
       auto raw = [&](int f, int c, int ky, int kx) -> int64_t {
-        return f < F && c < C && kx < KW ? w[((f * C + c) * KH + ky) * KW + kx].raw() : 0;
+        return f < F && c < C && ky < KH && kx < KW ? w[((f * C + c) * KH + ky) * KW + kx].raw() : 0;
       };
       for (int f = 0; f < F_pad; f++) {
         int t = 0;
@@ -443,7 +450,9 @@ struct conv_fast {
             for (int kx = 0; kx < KW; kx++) p.w_pairs[f * n_taps + t++] = pair(raw(f, c, ky, kx), raw(f, c + 1, ky, kx));
         if (odd)
           for (int ky = 0; ky < KH; ky++)
-            for (int kx = 0; kx < KW; kx += 2) p.w_pairs[f * n_taps + t++] = pair(raw(f, C - 1, ky, kx), raw(f, C - 1, ky, kx + 1));
+            for (int kx = 0; kx + 1 < KW; kx += 2) p.w_pairs[f * n_taps + t++] = pair(raw(f, C - 1, ky, kx), raw(f, C - 1, ky, kx + 1));
+        if (last_col)
+          for (int ky = 0; ky < KH; ky += 2) p.w_pairs[f * n_taps + t++] = pair(raw(f, C - 1, ky, KW - 1), raw(f, C - 1, ky + 1, KW - 1));
       }
       for (int f = 0; f < F; f++) p.bias_acc[f] = static_cast<uint32_t>(typename CONFIG_T::accum_t(biases[f]).raw());
       p.weights = w, p.biases = biases;
@@ -464,6 +473,7 @@ struct conv_fast {
       }
     for (int q = 0; q < t_chan; q++) st.t[q] = pair(st.x[q], st.x[q + plane]);
     for (int i = 0; i < t_col; i++) st.t[t_chan + i] = pair(st.x[x_base + i], st.x[x_base + i + 1]);
+    for (int i = 0; i < t_row; i++) st.t[t_chan + t_col + i] = pair(st.x[x_base + i], st.x[x_base + i + Wp]);
 
     // Per block of FB filters: the sums of every position (L1-sized), then the outputs row by
     // row, contiguous in x when stride_width is 1 (a loop g++ vectorises).
