@@ -10,7 +10,9 @@
 //   raw * 2^-F with F = W - I fractional bits. I counts the sign bit. I may exceed W (F < 0:
 //   the LSB weighs 2^-F > 1) or be <= 0 (F > W: a small-magnitude number).
 //   Supported: 1 <= W <= 64 and -63 <= F <= 63, i.e. W - 63 <= I <= W + 63 (static_assert).
-//   Range: min = -2^(W-1) raw, max = 2^(W-1) - 1 raw.
+//   Range: min = -2^(W-1) raw, max = 2^(W-1) - 1 raw. The raw is stored as int8_t (W <= 8),
+//   int16_t (W <= 16) or int64_t (so an array of ap_fixed<16, 6> is 2 bytes a value) and read
+//   as int64_t.
 //
 // Conversion (from another ap_fixed, an int, or a double) is done on the exact value:
 //   1. The source is an exact rational v / 2^Fs. If Fs <= F it is scaled up exactly.
@@ -115,6 +117,26 @@ inline void decompose(double v, int64_t& mant, int& frac) {
   }
 }
 
+// Storage of the raw: int8_t for W <= 8, int16_t for W <= 16, else int64_t. Values are
+// always used as int64_t (raw() widens); storing narrow types narrow makes arrays of 16-bit
+// data 2 bytes a value instead of 8, which was most of the simulator's memory traffic
+// between layers. Wider types (accumulators) stay int64_t: an int32_t there made the generic
+// layer code about 50 % slower (g++ 12 mixes widths badly in the unrolled sums).
+template <int W>
+struct raw_storage {
+  typedef int64_t type;
+};
+template <>
+struct raw_storage<8> {
+  typedef int8_t type;
+};
+template <>
+struct raw_storage<16> {
+  typedef int16_t type;
+};
+template <int W>
+using raw_storage_t = typename raw_storage<(W <= 8 ? 8 : W <= 16 ? 16 : 64)>::type;
+
 }  // namespace detail
 
 template <int W, int I, ap_q_mode Q = AP_TRN, ap_o_mode O = AP_WRAP>
@@ -140,7 +162,11 @@ class ap_fixed {
   }
   // Bits as they are: the low W bits of bits, sign-extended (no quantisation, no saturation).
   static constexpr ap_fixed from_raw(int64_t bits) {
-    return from_raw_unchecked(detail::fit<W>(bits, AP_WRAP));
+    if constexpr (W == 8 * sizeof(storage)) {
+      return from_raw_unchecked(static_cast<storage>(static_cast<uint64_t>(bits)));  // the low W bits, modular
+    } else {
+      return from_raw_unchecked(detail::fit<W>(bits, AP_WRAP));
+    }
   }
 
   template <int W2, int I2, ap_q_mode Q2, ap_o_mode O2>
@@ -148,7 +174,7 @@ class ap_fixed {
   constexpr ap_fixed(int v) : raw_(from_scaled(v, 0).raw_) {}
   constexpr ap_fixed(long v) : raw_(from_scaled(v, 0).raw_) {}
   constexpr ap_fixed(long long v) : raw_(from_scaled(v, 0).raw_) {}
-  ap_fixed(double v) : raw_(from_double(v)) {}
+  ap_fixed(double v) : raw_(static_cast<storage>(from_double(v))) {}
 
   constexpr int64_t raw() const { return raw_; }
   double to_double() const { return std::ldexp(static_cast<double>(raw_), -fwidth); }
@@ -162,7 +188,7 @@ class ap_fixed {
  private:
   static constexpr ap_fixed from_raw_unchecked(int64_t bits) {
     ap_fixed out;
-    out.raw_ = bits;
+    out.raw_ = static_cast<storage>(bits);  // exact (or, from from_raw, modular: the low W bits)
     return out;
   }
   static int64_t from_double(double v) {
@@ -172,7 +198,8 @@ class ap_fixed {
     return from_scaled(mant, frac_in).raw_;
   }
 
-  int64_t raw_;  // invariant: sign-extended W-bit value
+  typedef detail::raw_storage_t<W> storage;
+  storage raw_;  // invariant: sign-extended W-bit value
 };
 
 // ---- full-precision arithmetic ------------------------------------------------------------

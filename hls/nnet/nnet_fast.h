@@ -510,8 +510,22 @@ struct conv1d_as_2d {
 
 // ---- relu, max pool ---------------------------------------------------------------------------
 
+/// Whether res_T(x) == x for every data_T value: same fractional bits, at least as wide.
+template <class data_T, class res_T>
+constexpr bool widening() {
+  return fx<data_T>::fwidth == fx<res_T>::fwidth && fx<data_T>::width <= fx<res_T>::width;
+}
+
 template <class data_T, class res_T, int N>
 inline void relu(const data_T* data, res_T* res) {
+  if constexpr (widening<data_T, res_T>() && fx<res_T>::width <= 32) {
+    // No conversion: max(x, 0) in 32-bit lanes.
+    for (int i = 0; i < N; i++) {
+      const int32_t x = static_cast<int32_t>(data[i].raw());
+      res[i] = res_T::from_raw(x > 0 ? x : 0);
+    }
+    return;
+  }
   for (int i = 0; i < N; i++) {
     const int64_t x = data[i].raw();
     res[i] = res_T::from_raw(x > 0 ? to_fixed<fx<data_T>::width, fx<data_T>::fwidth, res_T>(x) : 0);
@@ -523,6 +537,25 @@ inline void relu(const data_T* data, res_T* res) {
 template <class data_T, class res_T, class G>
 inline void max_pool(const data_T* data, res_T* res) {
   constexpr int H = G::in_height, W = G::in_width, OH = G::out_height, OW = G::out_width;
+  if constexpr (G::pad_top == 0 && G::pad_bottom == 0 && G::pad_left == 0 && G::pad_right == 0 &&
+                widening<data_T, res_T>() && fx<res_T>::width <= 32) {
+    // No pads, no conversion: fixed window bounds and 32-bit values, so g++ vectorises over ox.
+    for (int c = 0; c < G::n_chan; c++)
+      for (int oy = 0; oy < OH; oy++) {
+        const data_T* rows = data + (c * H + oy * G::stride_height) * W;
+        res_T* out = res + (c * OH + oy) * OW;
+        for (int ox = 0; ox < OW; ox++) {
+          int32_t best = static_cast<int32_t>(rows[ox * G::stride_width].raw());
+          for (int ky = 0; ky < G::pool_height; ky++)
+            for (int kx = 0; kx < G::pool_width; kx++) {
+              const int32_t x = static_cast<int32_t>(rows[ky * W + ox * G::stride_width + kx].raw());
+              best = x > best ? x : best;
+            }
+          out[ox] = res_T::from_raw(best);
+        }
+      }
+    return;
+  }
   for (int c = 0; c < G::n_chan; c++)
     for (int oy = 0; oy < OH; oy++) {
       const int y0 = oy * G::stride_height - G::pad_top;
@@ -537,7 +570,11 @@ inline void max_pool(const data_T* data, res_T* res) {
             const int64_t x = data[base + ky * W + kx].raw();
             best = x > best ? x : best;
           }
-        res[(c * OH + oy) * OW + ox] = res_T::from_raw(to_fixed<fx<data_T>::width, fx<data_T>::fwidth, res_T>(best));
+        if constexpr (widening<data_T, res_T>()) {
+          res[(c * OH + oy) * OW + ox] = res_T::from_raw(best);
+        } else {
+          res[(c * OH + oy) * OW + ox] = res_T::from_raw(to_fixed<fx<data_T>::width, fx<data_T>::fwidth, res_T>(best));
+        }
       }
     }
 }
