@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseFixedType } from '../../hls/compiler/precision.js';
 import { exactLiteral } from '../../hls/compiler/writer.js';
 import { createRng } from '../../sim/src/rng.js';
 import { firmwareLib, recordingInputs, zooStudent } from '../../host/src/backends/sim.fixture.js';
@@ -48,6 +49,9 @@ for (const name of ['jets_hls4ml_student', 'cells_bccd_student', 'cells_lymphocy
 
       const m = loadSimModel(lib);
       const info = m.info();
+      const inType = parseFixedType((JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { input: { type: string } }).input.type, 'model.json');
+      expect(inType.rounding).toBe('AP_TRN');
+      expect(['AP_SAT', 'AP_WRAP']).toContain(inType.saturation);
       const outScale = 2 ** (info.outWidth - info.outInt);
       const inFrac = info.inWidth - info.inInt;
       const y = new Float32Array(info.nOut);
@@ -57,8 +61,13 @@ for (const name of ['jets_hls4ml_student', 'cells_bccd_student', 'cells_lymphocy
       for (let s = 0; s < xs.length; s++) {
         m.predict(xs[s]!, y);
         const viaFloat = Array.from(y, (v) => v * outScale);
-        // The input type is ap_fixed<16,6> with AP_TRN/AP_WRAP: raw = floor(x * 2^F) mod 2^16.
-        for (let i = 0; i < info.nIn; i++) xr[i] = (Math.floor(xs[s]![i]! * 2 ** inFrac) << (32 - info.inWidth)) >> (32 - info.inWidth);
+        // The input type (AP_TRN; AP_SAT or AP_WRAP, from model.json): raw = floor(x * 2^F),
+        // clamped to W bits or wrapped modulo 2^W.
+        for (let i = 0; i < info.nIn; i++) {
+          const q = Math.floor(xs[s]![i]! * 2 ** inFrac);
+          xr[i] = inType.saturation === 'AP_SAT' ? Math.min(Math.max(q, -(2 ** (info.inWidth - 1))), 2 ** (info.inWidth - 1) - 1)
+            : (q << (32 - info.inWidth)) >> (32 - info.inWidth);
+        }
         m.predictRaw(xr, yr);
         if (viaFloat.join() !== tbRaw[s]!.join() || Array.from(yr).join() !== tbRaw[s]!.join()) mismatches++;
       }
