@@ -3,10 +3,10 @@
 // Seeded random layer configs (dense with both strategies and random reuse factors, conv_2d,
 // conv_1d with strides and pads, relu, max_pool_2d; random ap_fixed widths, integer bits and
 // Q / O modes, some of them outside the fast path's conditions) are written as
-// fastpath_configs.h and compiled into test/fastpath_driver.cc five ways: generic
+// fastpath_configs.h and compiled into test/fastpath_driver.cc six ways: generic
 // (-DHT_SIM_GENERIC), and fast with -march=native (AVX-512 / AVX2, VNNI where the CPU has
-// them), native without VNNI, native without AVX-512, and portable (no -m flags: the plain
-// C++ loops). Raw inputs, many at
+// them), native without VNNI, native without AVX-512 (AVX-VNNI where the CPU has it), the
+// same without AVX-VNNI, and portable (no -m flags: the plain C++ loops). Raw inputs, many at
 // the full range of their types so accumulators wrap and results saturate or wrap, go through
 // every build; the raw outputs must be identical. The drivers also print, per config, whether
 // the fast path is compiled in; that must match the conditions as restated here
@@ -272,7 +272,8 @@ const BUILDS = [
   { name: 'generic', flags: ['-DHT_SIM_GENERIC'], fast: false },
   { name: 'native', flags: ['-march=native'], fast: true },
   { name: 'native_no_vnni', flags: ['-march=native', '-mno-avx512vnni', '-mno-avxvnni'], fast: true },
-  { name: 'native_no_avx512', flags: ['-march=native', '-mno-avx512f', '-mno-avxvnni'], fast: true },
+  { name: 'native_no_avx512', flags: ['-march=native', '-mno-avx512f'], fast: true },
+  { name: 'native_no_avx512_vnni', flags: ['-march=native', '-mno-avx512f', '-mno-avxvnni'], fast: true },
   { name: 'portable', flags: [], fast: true },
 ] as const;
 const driverPath = (build: string): string => path.join(buildDir, `fastpath_driver_${build}`);
