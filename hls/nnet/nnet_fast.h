@@ -6,7 +6,7 @@
 // HT_USE_VENDOR_AP (the vendor type has no raw()) or HT_SIM_GENERIC (tests: force the
 // generic path) is defined. Flags, readable by drivers: nnet::fast::mac_fast<data_T, res_T,
 // CONFIG_T>::value (dense, conv_1d, conv_2d), nnet::fast::copy_fast<data_T, res_T>::value
-// (relu, max_pool_2d).
+// (relu, max_pool_1d, max_pool_2d).
 //
 // ---------------------------------------------------------------------------------------
 // Why the multiply-accumulate shortcut is exact (dense, conv_1d, conv_2d)
@@ -31,9 +31,10 @@
 //   The bias goes through accum_t's own conversion (as generic), once per weight load;
 //   the result through to_fixed() below, which is res_T's Q and O rules (ht_fixed.h's
 //   table) in int64 where the shifts fit, else res_T::from_scaled itself.
-// relu and max_pool_2d (copy_fast: data_T and res_T are ht::ap_fixed): max of raws of one
-//   type compares exactly; res = res_T(value) through to_fixed(); relu's 0 converts to raw 0
-//   in every mode.
+// relu and max pools (copy_fast: data_T and res_T are ht::ap_fixed): max of raws of one
+//   type compares exactly (pads are never read, as in the generic code); res = res_T(value)
+//   through to_fixed(), skipped where res_T holds every data_T value (same F, at least as
+//   wide); relu's 0 converts to raw 0 in every mode.
 //
 // Buffers and threads: each layer instantiation keeps its repacked weights (int16 pairs,
 // as int32) and converted biases in thread_local buffers, refilled when the weights or
@@ -44,9 +45,10 @@
 // of a thread.
 //
 // Speed: int16 pairs multiplied and summed into int32 lanes (vpmaddwd, or vpdpwssd with
-// AVX-VNNI / AVX512-VNNI) 8 lanes at a time, with the data vectorised over output pixels
-// (conv) or the weights over outputs (dense), so no horizontal sums. Without AVX2 the same
-// loops run in portable C++ (uint32 arithmetic, no signed overflow).
+// AVX-VNNI / AVX512-VNNI), 16 lanes with AVX-512 and 8 with AVX2, with the data vectorised
+// over output pixels (conv) or the weights over outputs (dense), so no horizontal sums.
+// Without AVX2 the same loops run in portable C++ (uint32 arithmetic, no signed overflow).
+// Every variant is run against the generic code by fastpath.test.ts.
 // ---------------------------------------------------------------------------------------
 #ifndef HT_NNET_FAST_H
 #define HT_NNET_FAST_H
