@@ -203,7 +203,7 @@ function emitLayer(layer: Layer, ins: Value[], precision: PrecisionConfig, opts:
   const value: Value = { arr: `${n}_out`, type: resT, size: shapeSize(layer.outputShape) };
   const typedefs = [`typedef ${printFixedType(p.result)} ${resT};`];
   const call = (fn: string, extra = ''): string[] => [
-    `  ${resT} ${value.arr}[${value.size}];`,
+    `  HT_LAYER_BUFFER ${resT} ${value.arr}[${value.size}];`,
     `  nnet::${fn}<${input.type}, ${resT}, config_${n}>(${input.arr}, ${value.arr}${extra});`,
   ];
   const cfg = (fields: string[]): string =>
@@ -370,7 +370,7 @@ function emitAdd(layer: AddLayer, ins: Value[], value: Value, typedefs: string[]
   }
   const n = layer.name;
   return { typedefs, value, weights: [],
-    body: [`  ${value.type} ${value.arr}[${value.size}];`,
+    body: [`  HT_LAYER_BUFFER ${value.type} ${value.arr}[${value.size}];`,
       `  nnet::add<${a.type}, ${b.type}, ${value.type}, config_${n}>(${a.arr}, ${b.arr}, ${value.arr});`],
     config: cfg([`static constexpr int n_elem = ${value.size};`, `static constexpr int reuse_factor = ${opts.reuse};`]) };
 }
@@ -467,6 +467,16 @@ function topCpp(name: string, emitted: Emitted[], out: Value): string {
 #include "${name}.h"
 
 ${includes.join('\n')}
+
+// Each layer's output array. In synthesis an ordinary local (registers or BRAM, no state
+// between calls); in simulation a static, so the CPU does not construct (zero) every array on
+// every call: each layer writes all of its output before the next reads it. The simulator is
+// not reentrant (ht_model_abi.h).
+#ifdef __SYNTHESIS__
+#define HT_LAYER_BUFFER
+#else
+#define HT_LAYER_BUFFER static
+#endif
 
 void ${name}(input_t x[N_IN], result_t y[N_OUT]) {
   // Interface: default block-level handshake and memory ports for now (AXI-Lite not yet).
