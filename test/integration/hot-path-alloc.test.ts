@@ -7,7 +7,9 @@ import { createImageFrameDecoder } from '../../host/src/codecs/cell-frame.js';
 import { nativeClock } from '../../host/src/native/addon.js';
 import { FrameRing } from '../../host/src/core/frame.js';
 import { PipelineMetrics } from '../../host/src/metrics/pipeline-metrics.js';
-import { readModelCard } from '../../host/src/model/card.js';
+import { readModelCard, type ModelCard } from '../../host/src/model/card.js';
+import { firmwareLib } from '../../host/src/backends/sim.fixture.js';
+import { loadSimBackend } from '../../host/src/backends/sim.js';
 import { ErrorLog } from '../../host/src/pipeline/faults.js';
 import { buildPipeline } from '../../host/src/pipeline/pipeline.js';
 import { emitStage, inferStage, policyStage, preprocessStage } from '../../host/src/pipeline/stages.js';
@@ -59,7 +61,11 @@ describe('the hot path', () => {
     expect(nativeClock()).not.toBeNull();
   });
 
-  it('allocates nothing per frame from source to trigger write (replay -> decode -> preprocess -> infer -> policy -> emit -> metrics)', () => {
+  const backends: [string, (card: ModelCard) => Backend][] = [
+    ['a backend double', () => meanBackend(3)],
+    ['the sim backend (the compiled firmware through the addon)', (card) => loadSimBackend({ path: firmwareLib('cells_bccd_student'), inputShape: card.inputShape, classes: card.labels.length })],
+  ];
+  for (const [name, makeBackend] of backends) it(`allocates nothing per frame from source to trigger write with ${name} (replay -> decode -> preprocess -> infer -> policy -> emit -> metrics)`, () => {
     const monotonicClock = nativeClock()!;
     const card = readModelCard(join(ZOO, 'cells-bccd'));
     const cap = readCapture(join(REPO, 'sim', 'recordings', 'cells-bccd-test.arrows'));
@@ -70,7 +76,7 @@ describe('the hot path', () => {
     const policy = new TriggerPolicy(triggerConfigSchema.parse({ targets: ['WBC'], threshold: 0.3, maxRatePerS: 1e7, burst: 1e6 }), card.labels, 1e7);
     const frames = new FrameRing(pre.inputElements, card.labels.length, 256);
     const pipeline = buildPipeline(
-      { decode: createImageFrameDecoder(cap.spec), preprocess: preprocessStage(pre), infer: inferStage(meanBackend(3)), policy: policyStage(policy), emit: emitStage(ring, monotonicClock) },
+      { decode: createImageFrameDecoder(cap.spec), preprocess: preprocessStage(pre), infer: inferStage(makeBackend(card)), policy: policyStage(policy), emit: emitStage(ring, monotonicClock) },
       monotonicClock, metrics, errors, (e) => { throw e; },
     );
     const push = { acquire: () => frames.acquire(), push: (slot: Parameters<typeof pipeline.push>[0]) => pipeline.push(slot) };
