@@ -11,7 +11,8 @@ import { calibrateRanges } from './interpret.js';
 import { shapeSize, type Ir } from './ir.js';
 import { estimate } from './latency.js';
 import { parseOnnx, withSymbolicBatch } from './onnx-reader.js';
-import { precisionFromRanges, printFixedType, resolvePrecision, type PrecisionSpec } from './precision.js';
+import { parseFixedType, precisionFromRanges, printFixedType, resolvePrecision, type PrecisionSpec } from './precision.js';
+import { registerMap, writeRegisterMap } from './regmap.js';
 import { profileModel, type TensorProfile } from './profile.js';
 import { stripTrailingSoftmax, writeProject, writeTbInputs } from './writer.js';
 
@@ -114,6 +115,12 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   const est = estimate(ir, { strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz });
   const fpga = { latencyCycles: est.latencyCycles, latencyUs: est.latencyUs, ii: est.ii, clockMhz: o.clockMhz, dsp: est.dsp, weightStorageBits: est.weightStorageBits };
   writeBridge(summary.dir, precision, { name: o.name, modelSha256, latencyCycles: est.latencyCycles, ii: est.ii, clockMhz: o.clockMhz, postprocess });
+  const model = JSON.parse(readFileSync(join(summary.dir, 'model.json'), 'utf8')) as { input: { type: string }; output: { type: string } };
+  writeRegisterMap(summary.dir, registerMap({
+    name: o.name, nIn, nOut: summary.nOut, inTypeText: model.input.type, outTypeText: model.output.type,
+    inType: parseFixedType(model.input.type, 'model.json input.type'), outType: parseFixedType(model.output.type, 'model.json output.type'),
+    clockMhz: o.clockMhz, latencyCycles: est.latencyCycles, ii: est.ii, modelSha256,
+  }));
   let library: string | null = null;
   if (o.lib === true) {
     make(summary.dir, 'lib');

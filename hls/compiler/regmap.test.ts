@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../host/src/core/errors.js';
+import { parseFixedType } from './precision.js';
+import { hashWords, REG, registerMap, regsHeader, typeWord } from './regmap.js';
+
+const SHA = '0f9e0ce651a9af2742c9fb2f3d2ec72347adaa388ad8bbc863ef00a545341d09';
+const base = (nIn: number, nOut: number, fifoCapacity?: number) => registerMap({
+  name: 'net', nIn, nOut, inTypeText: 'ap_fixed<16,6,AP_TRN,AP_SAT>', outTypeText: 'ap_fixed<16,6,AP_TRN,AP_SAT>',
+  inType: parseFixedType('ap_fixed<16,6,AP_TRN,AP_SAT>', 't'), outType: parseFixedType('ap_fixed<16,6,AP_TRN,AP_SAT>', 't'),
+  clockMhz: 200, latencyCycles: 35, ii: 1, modelSha256: SHA, fifoCapacity,
+});
+
+describe('registerMap (docs/fpga-protocol.md)', () => {
+  it('places aligned, disjoint windows after the fixed registers, events on a page, region in pages', () => {
+    for (const [nIn, nOut] of [[16, 5], [3072, 3], [2304, 3], [1, 1], [1000, 33]] as const) {
+      const m = base(nIn, nOut);
+      const windows = [[m.threshOffset, 4 * nOut], [m.inOffset, 4 * nIn], [m.outOffset, 4 * nOut], [m.fifoOffset, m.fifoCapacity * 32]] as const;
+      const fixedEnd = Math.max(...Object.values(REG)) + 4;
+      for (const [at, bytes] of windows) {
+        expect(at).toBeGreaterThanOrEqual(Math.max(0x100, fixedEnd));
+        if (at !== m.fifoOffset) expect(at % Math.max(64, 2 ** Math.ceil(Math.log2(bytes)))).toBe(0);
+        expect(at + bytes).toBeLessThanOrEqual(m.regionBytes);
+      }
+      const sorted = [...windows].sort((a, b) => a[0] - b[0]);
+      for (let i = 1; i < sorted.length; i++) expect(sorted[i]![0]).toBeGreaterThanOrEqual(sorted[i - 1]![0] + sorted[i - 1]![1]);
+      expect(m.fifoOffset % 4096).toBe(0);
+      expect(m.regionBytes % 4096).toBe(0);
+    }
+  });
+
+  it('encodes types with the vendor mode numbers and the hash as little-endian words', () => {
+    expect(typeWord(parseFixedType('ap_fixed<16,6>', 't'))).toBe(16 | (6 << 8) | (5 << 16) | (3 << 24));
+    expect(typeWord(parseFixedType('ap_fixed<16,6,AP_TRN,AP_SAT>', 't'))).toBe(16 | (6 << 8) | (5 << 16) | (0 << 24));
+    expect(typeWord(parseFixedType('ap_fixed<8,-2,AP_RND_CONV>', 't'))).toBe(8 | (0xfe << 8) | (4 << 16) | (3 << 24));
+    const w = hashWords(SHA);
+    expect(w[0]).toBe(0xe60c9e0f);
+    expect(w).toHaveLength(8);
+    expect(() => hashWords('xyz')).toThrow(ConfigError);
+  });
+
+  it('refuses a FIFO capacity that is not a power of two, and types over 32 bits', () => {
+    expect(() => base(16, 5, 1000)).toThrow(/power of two/);
+    expect(() => registerMap({ ...base(16, 5), name: 'n', inTypeText: 'ap_fixed<40,10>', outTypeText: 'x', inType: parseFixedType('ap_fixed<40,10>', 't'), outType: parseFixedType('ap_fixed<16,6>', 't'), clockMhz: 200, latencyCycles: 1, ii: 1, modelSha256: SHA, nIn: 1, nOut: 1 })).toThrow(/at most 32 bits/);
+  });
+
+  it('writes a C header with the same numbers', () => {
+    const m = base(16, 5);
+    const h = regsHeader(m);
+    expect(h).toContain(`#define HT_NET_IN_OFFSET 0x${m.inOffset.toString(16).padStart(3, '0')}u`);
+    expect(h).toContain('#define HT_NET_REG_DONE_COUNT 0x094u');
+    expect(h).toContain('#define HT_NET_MAGIC 0x48544657u');
+    expect(h).toContain('#define HT_NET_MODEL_HASH_WORDS {0xe60c9e0fu,');
+  });
+});

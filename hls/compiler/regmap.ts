@@ -1,0 +1,179 @@
+/**
+ * The register map of a compiled model (docs/fpga-protocol.md, layout version 1): fixed
+ * control, identification and FIFO registers, then the threshold, input and output windows
+ * and the event records, placed by the model's sizes. Written into the firmware project as
+ * `regmap.json` (what the driver and the emulator read) and `firmware/<name>_regs.h`.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '../../host/src/core/errors.js';
+import type { FixedType } from './precision.js';
+
+export const REGMAP_LAYOUT_VERSION = 1;
+export const REGMAP_MAGIC = 0x48544657; // "HTFW"
+/** Event records in the FIFO unless the caller asks otherwise. */
+export const FIFO_CAPACITY_DEFAULT = 1024;
+export const FIFO_RECORD_BYTES = 32;
+const PAGE_BYTES = 4096;
+const WINDOWS_START = 0x100;
+const WINDOW_ALIGN_MIN = 64;
+
+/** Fixed registers: byte offsets. */
+export const REG = {
+  CTRL: 0x000, GIE: 0x004, IER: 0x008, ISR: 0x00c,
+  MODE: 0x010, SEQ_LO: 0x018, SEQ_HI: 0x01c,
+  MAGIC: 0x020, LAYOUT: 0x024, N_IN: 0x028, N_OUT: 0x02c, IN_TYPE: 0x030, OUT_TYPE: 0x034,
+  CLOCK_KHZ: 0x038, LATENCY_CYCLES: 0x03c, MODEL_HASH: 0x040, II: 0x060, FIFO_CAPACITY: 0x064,
+  IN_OFFSET: 0x068, OUT_OFFSET: 0x06c, THRESH_OFFSET: 0x070, FIFO_OFFSET: 0x074, REGION_BYTES: 0x078,
+  FIFO_HEAD: 0x080, FIFO_TAIL: 0x084, FIFO_OVERFLOWS: 0x088, CYCLE_LO: 0x08c, CYCLE_HI: 0x090,
+  DONE_COUNT: 0x094, RESET_COUNT: 0x098,
+} as const;
+
+/** CTRL bits (Vitis HLS ap_ctrl_hs). */
+export const CTRL = { AP_START: 1 << 0, AP_DONE: 1 << 1, AP_IDLE: 1 << 2, AP_READY: 1 << 3, AUTO_RESTART: 1 << 7 } as const;
+
+/** Vitis numbering of the quantisation and overflow modes (as hls/nnet/ht_fixed.h). */
+const Q_CODE: Record<string, number> = { AP_RND: 0, AP_RND_ZERO: 1, AP_RND_MIN_INF: 2, AP_RND_INF: 3, AP_RND_CONV: 4, AP_TRN: 5, AP_TRN_ZERO: 6 };
+const O_CODE: Record<string, number> = { AP_SAT: 0, AP_SAT_ZERO: 1, AP_SAT_SYM: 2, AP_WRAP: 3 };
+
+export interface RegisterMap {
+  readonly layout: number;
+  readonly magic: number;
+  readonly name: string;
+  readonly nIn: number;
+  readonly nOut: number;
+  /** The TYPE register words (W | I << 8 | Q << 16 | O << 24). */
+  readonly inType: number;
+  readonly outType: number;
+  readonly inTypeText: string;
+  readonly outTypeText: string;
+  readonly clockKhz: number;
+  readonly latencyCycles: number;
+  readonly ii: number;
+  readonly modelSha256: string;
+  /** MODEL_HASH words as the device holds them. */
+  readonly modelHashWords: number[];
+  readonly fifoCapacity: number;
+  readonly fifoRecordBytes: number;
+  readonly inOffset: number;
+  readonly outOffset: number;
+  readonly threshOffset: number;
+  readonly fifoOffset: number;
+  readonly regionBytes: number;
+  readonly registers: Readonly<Record<keyof typeof REG, number>>;
+  readonly ctrlBits: Readonly<Record<keyof typeof CTRL, number>>;
+}
+
+export interface RegmapInput {
+  readonly name: string;
+  readonly nIn: number;
+  readonly nOut: number;
+  readonly inType: FixedType;
+  readonly outType: FixedType;
+  readonly inTypeText: string;
+  readonly outTypeText: string;
+  readonly clockMhz: number;
+  readonly latencyCycles: number;
+  readonly ii: number;
+  readonly modelSha256: string;
+  readonly fifoCapacity?: number;
+}
+
+/** The TYPE register word of a fixed-point type. */
+export function typeWord(t: FixedType): number {
+  return (t.width | ((t.integer & 0xff) << 8) | (Q_CODE[t.rounding]! << 16) | (O_CODE[t.saturation]! << 24)) >>> 0;
+}
+
+/** SHA-256 hex -> 8 words, word k = bytes 4k..4k+3 with the first byte in the low bits. */
+export function hashWords(hex: string): number[] {
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new ConfigError('regmap.modelSha256', `'${hex}': need 64 lower-case hex digits`);
+  const bytes = Buffer.from(hex, 'hex');
+  return Array.from({ length: 8 }, (_, k) => bytes.readUInt32LE(4 * k));
+}
+
+function alignUp(v: number, a: number): number {
+  return Math.ceil(v / a) * a;
+}
+
+function pow2AtLeast(v: number): number {
+  let p = 1;
+  while (p < v) p *= 2;
+  return p;
+}
+
+/** Places the windows after the fixed registers; see docs/fpga-protocol.md. */
+export function registerMap(m: RegmapInput): RegisterMap {
+  const fifoCapacity = m.fifoCapacity ?? FIFO_CAPACITY_DEFAULT;
+  if (!Number.isInteger(fifoCapacity) || fifoCapacity < 1 || fifoCapacity > 1 << 20 || (fifoCapacity & (fifoCapacity - 1)) !== 0) {
+    throw new ConfigError('regmap.fifoCapacity', `${fifoCapacity}; allowed: a power of two in [1, 2^20]`);
+  }
+  if (m.inType.width > 32 || m.outType.width > 32) {
+    throw new ConfigError('regmap', `input ${m.inTypeText} / result ${m.outTypeText}: the register windows hold types of at most 32 bits`);
+  }
+  let cursor = WINDOWS_START;
+  const place = (bytes: number): number => {
+    const align = Math.max(WINDOW_ALIGN_MIN, pow2AtLeast(bytes));
+    const at = alignUp(cursor, align);
+    cursor = at + bytes;
+    return at;
+  };
+  const threshOffset = place(4 * m.nOut);
+  const inOffset = place(4 * m.nIn);
+  const outOffset = place(4 * m.nOut);
+  const fifoOffset = alignUp(cursor, PAGE_BYTES);
+  const regionBytes = alignUp(fifoOffset + fifoCapacity * FIFO_RECORD_BYTES, PAGE_BYTES);
+  return {
+    layout: REGMAP_LAYOUT_VERSION, magic: REGMAP_MAGIC, name: m.name, nIn: m.nIn, nOut: m.nOut,
+    inType: typeWord(m.inType), outType: typeWord(m.outType), inTypeText: m.inTypeText, outTypeText: m.outTypeText,
+    clockKhz: Math.round(m.clockMhz * 1000), latencyCycles: m.latencyCycles, ii: m.ii,
+    modelSha256: m.modelSha256, modelHashWords: hashWords(m.modelSha256),
+    fifoCapacity, fifoRecordBytes: FIFO_RECORD_BYTES, inOffset, outOffset, threshOffset, fifoOffset, regionBytes,
+    registers: { ...REG }, ctrlBits: { ...CTRL },
+  };
+}
+
+/** The C header of a map: every offset and identification value as a macro. */
+export function regsHeader(map: RegisterMap): string {
+  const p = `HT_${map.name.toUpperCase()}`;
+  const hex = (v: number) => `0x${v.toString(16).padStart(3, '0')}u`;
+  const lines = [
+    `// ${map.name}_regs.h: register map of ${map.name} (docs/fpga-protocol.md, layout ${map.layout}).`,
+    '// Generated by hls/compiler/regmap.ts; regmap.json holds the same.',
+    `#ifndef ${p}_REGS_H`,
+    `#define ${p}_REGS_H`,
+    '',
+    ...Object.entries(map.registers).map(([k, v]) => `#define ${p}_REG_${k} ${hex(v)}`),
+    ...Object.entries(map.ctrlBits).map(([k, v]) => `#define ${p}_CTRL_${k} ${hex(v)}`),
+    `#define ${p}_MAGIC 0x${map.magic.toString(16)}u`,
+    `#define ${p}_LAYOUT ${map.layout}u`,
+    `#define ${p}_N_IN ${map.nIn}u`,
+    `#define ${p}_N_OUT ${map.nOut}u`,
+    `#define ${p}_IN_TYPE 0x${map.inType.toString(16)}u  // ${map.inTypeText}`,
+    `#define ${p}_OUT_TYPE 0x${map.outType.toString(16)}u  // ${map.outTypeText}`,
+    `#define ${p}_CLOCK_KHZ ${map.clockKhz}u`,
+    `#define ${p}_LATENCY_CYCLES ${map.latencyCycles}u`,
+    `#define ${p}_II ${map.ii}u`,
+    `#define ${p}_FIFO_CAPACITY ${map.fifoCapacity}u`,
+    `#define ${p}_FIFO_RECORD_BYTES ${map.fifoRecordBytes}u`,
+    `#define ${p}_IN_OFFSET ${hex(map.inOffset)}`,
+    `#define ${p}_OUT_OFFSET ${hex(map.outOffset)}`,
+    `#define ${p}_THRESH_OFFSET ${hex(map.threshOffset)}`,
+    `#define ${p}_FIFO_OFFSET ${hex(map.fifoOffset)}`,
+    `#define ${p}_REGION_BYTES ${map.regionBytes}u`,
+    `// SHA-256 of the source ONNX: ${map.modelSha256}`,
+    `#define ${p}_MODEL_HASH_WORDS {${map.modelHashWords.map((w) => `0x${w.toString(16).padStart(8, '0')}u`).join(', ')}}`,
+    '',
+    `#endif  // ${p}_REGS_H`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** Writes regmap.json and firmware/<name>_regs.h into a project folder. */
+export function writeRegisterMap(dir: string, map: RegisterMap): string[] {
+  const json = join(dir, 'regmap.json');
+  const header = join(dir, 'firmware', `${map.name}_regs.h`);
+  writeFileSync(json, JSON.stringify(map, null, 2) + '\n');
+  writeFileSync(header, regsHeader(map));
+  return [json, header];
+}
