@@ -52,3 +52,21 @@ describe('registerMap (docs/fpga-protocol.md)', () => {
     expect(h).toContain('#define HT_NET_MODEL_HASH_WORDS {0xe60c9e0fu,');
   });
 });
+
+describe('compile writes the register map and the AXI-Lite interface', () => {
+  it('regmap.json and <name>_regs.h agree with the model, and the top function has the control port', async () => {
+    const { compileModel } = await import('./compile.js');
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join, resolve } = await import('node:path');
+    const model = resolve(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'models', 'hls4ml-examples', 'three_layer_keras.onnx');
+    const out = mkdtempSync(join(tmpdir(), 'ht-regmap-'));
+    const r = await compileModel({ model, out, name: 'jet', precision: 'default', strategy: 'latency', reuse: 1, clockMhz: 250, check: 0, seed: 1, lib: false });
+    const map = JSON.parse(readFileSync(join(out, 'regmap.json'), 'utf8')) as ReturnType<typeof registerMap>;
+    expect(map).toMatchObject({ name: 'jet', nIn: 16, nOut: 5, clockKhz: 250_000, latencyCycles: r.fpga.latencyCycles, ii: r.fpga.ii, modelSha256: r.modelSha256, layout: 1 });
+    expect(map.inTypeText).toBe('ap_fixed<16,6,AP_TRN,AP_SAT>');
+    expect(readFileSync(join(out, 'firmware', 'jet_regs.h'), 'utf8')).toContain(`#define HT_JET_REGION_BYTES ${map.regionBytes}u`);
+    const top = readFileSync(join(out, 'firmware', 'jet.cpp'), 'utf8');
+    for (const port of ['return', 'x', 'y']) expect(top).toContain(`#pragma HLS INTERFACE s_axilite port=${port} bundle=control`);
+  });
+});

@@ -479,7 +479,12 @@ ${includes.join('\n')}
 #endif
 
 void ${name}(input_t x[N_IN], result_t y[N_OUT]) {
-  // Interface: default block-level handshake and memory ports for now (AXI-Lite not yet).
+  // A kernel with one AXI-Lite control port (docs/fpga-protocol.md): ap_ctrl_hs at 0x00,
+  // GIE/IER/ISR at 0x04-0x0C, the tensors as windows of the same port. Vitis places the
+  // windows; regmap.json is the layout this compiler expects (compare with x<top>_hw.h).
+#pragma HLS INTERFACE s_axilite port=return bundle=control
+#pragma HLS INTERFACE s_axilite port=x bundle=control
+#pragma HLS INTERFACE s_axilite port=y bundle=control
 ${emitted.map((e) => e.body.join('\n')).join('\n')}
 OutputCopy:
   for (int i = 0; i < N_OUT; i++) {
