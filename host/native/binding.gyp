@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "hairtrigger_native",
-      "sources": ["src/binding.cc", "src/model_library.cc"],
+      "sources": ["src/binding.cc", "src/model_library.cc", "src/fpga_driver.cc", "src/fpga_binding.cc"],
       "include_dirs": ["src", "../../hls/abi", "<!(node -p \"require('node-addon-api').include_dir\")"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra"],
       "cflags_cc!": ["-fno-exceptions"],

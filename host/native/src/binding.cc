@@ -18,6 +18,10 @@
 #include "clock.h"
 #include "model_library.h"
 
+namespace hairtrigger {
+void InitFpgaBinding(Napi::Env env, Napi::Object exports);  // fpga_binding.cc
+}  // namespace hairtrigger
+
 namespace {
 
 using hairtrigger::LoadError;
@@ -237,6 +241,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bindStamps", Napi::Function::New<BindStamps>(env, "bindStamps"));
   exports.Set("stampAt", Napi::Function::New<StampAt>(env, "stampAt"));
   exports.Set("SimModel", SimModel::Define(env));
+  hairtrigger::InitFpgaBinding(env, exports);
   return exports;
 }
 

@@ -1,0 +1,293 @@
+// N-API glue of the FPGA driver (fpga_driver.h): the `FpgaDevice` class. Arguments are
+// checked with one-line CHECKs (TypeError / RangeError); driver failures become an Error
+// whose `code` property is the DeviceError code (open, size, mmap, magic, layout, mismatch,
+// map, types; timeout, reset, corrupt on jobs).
+//
+// Opening is synchronous although it is a system call: mapping a file or a BAR takes
+// microseconds, and the daemon opens its device once at start-up.
+//
+// Why `bind` + `run(seq)`: as SimModel's, the hot path hands its buffers over once; run()
+// then unwraps one number, not two typed arrays.
+
+#include <napi.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fpga_driver.h"
+
+namespace {
+
+using hairtrigger::DeviceError;
+using hairtrigger::DeviceOptions;
+using hairtrigger::EventRecord;
+using hairtrigger::ExpectedMap;
+using hairtrigger::FpgaDevice;
+
+#define FCHECK(env, cond, Kind, msg)                              \
+  do {                                                            \
+    if (!(cond)) {                                                \
+      Napi::Kind::New((env), (msg)).ThrowAsJavaScriptException(); \
+      return Napi::Value();                                       \
+    }                                                             \
+  } while (0)
+
+// Fields per drained record in drainEvents' Float64Array: seq, class, scoreRaw, score,
+// startCycle, doneCycle (cycles and seq are exact below 2^53).
+constexpr size_t kEventFields = 6;
+
+bool IsTypedOf(const Napi::Value& v, napi_typedarray_type type) {
+  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == type;
+}
+
+void ThrowDevice(Napi::Env env, const DeviceError& e) {
+  Napi::Error err = Napi::Error::New(env, e.message);
+  err.Set("code", Napi::String::New(env, e.code));
+  err.ThrowAsJavaScriptException();
+}
+
+// Reads a uint32 property; false (with a TypeError thrown) when absent or not one.
+bool U32(Napi::Env env, const Napi::Object& o, const char* key, uint32_t* out) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) {
+    Napi::TypeError::New(env, std::string("FpgaDevice map: ") + key + " must be a number (regmap.json)").ThrowAsJavaScriptException();
+    return false;
+  }
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= 4294967295.0 && d == static_cast<double>(static_cast<uint64_t>(d)))) {
+    Napi::RangeError::New(env, std::string("FpgaDevice map: ") + key + " must be an unsigned 32-bit integer").ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = static_cast<uint32_t>(d);
+  return true;
+}
+
+bool ReadMap(Napi::Env env, const Napi::Object& o, ExpectedMap* m) {
+  if (!U32(env, o, "layout", &m->layout) || !U32(env, o, "magic", &m->magic) || !U32(env, o, "nIn", &m->n_in) ||
+      !U32(env, o, "nOut", &m->n_out) || !U32(env, o, "inType", &m->in_type) || !U32(env, o, "outType", &m->out_type) ||
+      !U32(env, o, "fifoCapacity", &m->fifo_capacity) || !U32(env, o, "inOffset", &m->in_offset) ||
+      !U32(env, o, "outOffset", &m->out_offset) || !U32(env, o, "threshOffset", &m->thresh_offset) ||
+      !U32(env, o, "fifoOffset", &m->fifo_offset) || !U32(env, o, "regionBytes", &m->region_bytes))
+    return false;
+  Napi::Value h = o.Get("modelHashWords");
+  if (!h.IsArray() || h.As<Napi::Array>().Length() != 8) {
+    Napi::TypeError::New(env, "FpgaDevice map: modelHashWords must be an array of 8 numbers (regmap.json)").ThrowAsJavaScriptException();
+    return false;
+  }
+  Napi::Object words = h.As<Napi::Object>();
+  for (uint32_t k = 0; k < 8; k++) {
+    if (!U32(env, words, std::to_string(k).c_str(), &m->model_hash[k])) return false;
+  }
+  return true;
+}
+
+// new FpgaDevice(path, map, options?): one opened device.
+class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "FpgaDevice",
+                       {InstanceMethod<&FpgaDeviceWrap::Info>("info"), InstanceMethod<&FpgaDeviceWrap::Bind>("bind"),
+                        InstanceMethod<&FpgaDeviceWrap::Run>("run"), InstanceMethod<&FpgaDeviceWrap::PredictRaw>("predictRaw"),
+                        InstanceMethod<&FpgaDeviceWrap::SetMode>("setMode"),
+                        InstanceMethod<&FpgaDeviceWrap::SetThreshold>("setThreshold"),
+                        InstanceMethod<&FpgaDeviceWrap::DrainEvents>("drainEvents"),
+                        InstanceMethod<&FpgaDeviceWrap::Stats>("stats"), InstanceMethod<&FpgaDeviceWrap::Close>("close")});
+  }
+
+  explicit FpgaDeviceWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FpgaDeviceWrap>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || info.Length() > 3 || !info[0].IsString() || !info[1].IsObject() || (info.Length() == 3 && !info[2].IsObject())) {
+      Napi::TypeError::New(env, "new FpgaDevice(path, map, options?): a path string and a register map object expected").ThrowAsJavaScriptException();
+      return;
+    }
+    ExpectedMap map;
+    if (!ReadMap(env, info[1].As<Napi::Object>(), &map)) return;
+    DeviceOptions options;
+    if (info.Length() == 3) {
+      Napi::Value s = info[2].As<Napi::Object>().Get("spinsMax");
+      if (!s.IsUndefined()) {
+        const double d = s.IsNumber() ? s.As<Napi::Number>().DoubleValue() : -1;
+        if (!(d >= 1 && d <= 9007199254740991.0)) {
+          Napi::RangeError::New(env, "FpgaDevice options: spinsMax must be a positive integer").ThrowAsJavaScriptException();
+          return;
+        }
+        options.spins_max = static_cast<uint64_t>(d);
+      }
+    }
+    DeviceError error;
+    dev_ = FpgaDevice::Open(info[0].As<Napi::String>().Utf8Value(), map, options, &error);
+    if (!dev_) ThrowDevice(env, error);
+  }
+
+ private:
+  bool Opened(Napi::Env env) {
+    if (dev_) return true;
+    Napi::Error::New(env, "FpgaDevice: used after close()").ThrowAsJavaScriptException();
+    return false;
+  }
+
+  Napi::Value Info(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Opened(env)) return Napi::Value();
+    const ExpectedMap& m = dev_->map();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("path", dev_->path());
+    o.Set("nIn", m.n_in);
+    o.Set("nOut", m.n_out);
+    o.Set("inWidth", dev_->in_type().width);
+    o.Set("inFrac", dev_->in_type().frac());
+    o.Set("outWidth", dev_->out_type().width);
+    o.Set("outFrac", dev_->out_type().frac());
+    o.Set("clockKhz", dev_->Register(0x038));
+    o.Set("latencyCycles", dev_->Register(0x03c));
+    o.Set("ii", dev_->Register(0x060));
+    o.Set("fifoCapacity", m.fifo_capacity);
+    o.Set("resetCount", dev_->Register(0x098));
+    return o;
+  }
+
+  // bind(x: Float32Array[nIn], y: Float32Array[nOut]): held until the next bind or close.
+  Napi::Value Bind(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Opened(env)) return Napi::Value();
+    FCHECK(env, info.Length() == 2 && IsTypedOf(info[0], napi_float32_array) && IsTypedOf(info[1], napi_float32_array), TypeError, "bind(x, y): two Float32Arrays expected");
+    Napi::Float32Array x = info[0].As<Napi::Float32Array>(), y = info[1].As<Napi::Float32Array>();
+    FCHECK(env, x.ElementLength() == dev_->map().n_in, RangeError, "bind: x length " + std::to_string(x.ElementLength()) + ", the device takes " + std::to_string(dev_->map().n_in));
+    FCHECK(env, y.ElementLength() == dev_->map().n_out, RangeError, "bind: y length " + std::to_string(y.ElementLength()) + ", the device writes " + std::to_string(dev_->map().n_out));
+    bound_x_ref_ = Napi::Persistent(x);
+    bound_y_ref_ = Napi::Persistent(y);
+    bound_x_ = x.Data();  // externalised while referenced, as in SimModel::Bind
+    bound_y_ = y.Data();
+    return Napi::Value();
+  }
+
+  // run(seq: number): one job from the bound x into the bound y.
+  Napi::Value Run(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (bound_x_ == nullptr) {
+      Napi::Error::New(env, dev_ ? "run(seq): no buffers bound (call bind(x, y) first)" : "FpgaDevice: used after close()").ThrowAsJavaScriptException();
+      return Napi::Value();
+    }
+    double seq = 0;
+    FCHECK(env, info.Length() == 1 && napi_get_value_double(env, info[0], &seq) == napi_ok && seq >= 0, TypeError, "run(seq): one non-negative number expected");
+    DeviceError error;
+    if (!dev_->RunF32(bound_x_, bound_y_, static_cast<uint64_t>(seq), &error)) ThrowDevice(env, error);
+    return Napi::Value();
+  }
+
+  // predictRaw(x: Int32Array[nIn], y: Int32Array[nOut], seq: number): raw values, sign-extended.
+  Napi::Value PredictRaw(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Opened(env)) return Napi::Value();
+    FCHECK(env, info.Length() == 3 && IsTypedOf(info[0], napi_int32_array) && IsTypedOf(info[1], napi_int32_array) && info[2].IsNumber(), TypeError, "predictRaw(x, y, seq): two Int32Arrays and a number expected");
+    Napi::Int32Array x = info[0].As<Napi::Int32Array>(), y = info[1].As<Napi::Int32Array>();
+    FCHECK(env, x.ElementLength() == dev_->map().n_in, RangeError, "predictRaw: x length " + std::to_string(x.ElementLength()) + ", the device takes " + std::to_string(dev_->map().n_in));
+    FCHECK(env, y.ElementLength() == dev_->map().n_out, RangeError, "predictRaw: y length " + std::to_string(y.ElementLength()) + ", the device writes " + std::to_string(dev_->map().n_out));
+    const double seq = info[2].As<Napi::Number>().DoubleValue();
+    FCHECK(env, seq >= 0, RangeError, "predictRaw: seq must be non-negative");
+    DeviceError error;
+    if (!dev_->RunRaw(x.Data(), y.Data(), static_cast<uint64_t>(seq), &error)) ThrowDevice(env, error);
+    return Napi::Value();
+  }
+
+  // setMode(mode: 0 | 1): host in the loop or autonomous.
+  Napi::Value SetMode(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Opened(env)) return Napi::Value();
+    FCHECK(env, info.Length() == 1 && info[0].IsNumber(), TypeError, "setMode(mode): one number expected");
+    const int64_t mode = info[0].As<Napi::Number>().Int64Value();
+    FCHECK(env, mode == 0 || mode == 1, RangeError, "setMode: mode must be 0 (host in the loop) or 1 (autonomous)");
+    dev_->SetMode(static_cast<uint32_t>(mode));
+    return Napi::Value();
+  }
+
+  // setThreshold(k: number, raw: number): THRESH[k] = raw result_t bits.
+  Napi::Value SetThreshold(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Opened(env)) return Napi::Value();
+    FCHECK(env, info.Length() == 2 && info[0].IsNumber() && info[1].IsNumber(), TypeError, "setThreshold(k, raw): two numbers expected");
+    const int64_t k = info[0].As<Napi::Number>().Int64Value();
+    const int64_t raw = info[1].As<Napi::Number>().Int64Value();
+    FCHECK(env, k >= 0 && k < dev_->map().n_out, RangeError, "setThreshold: class " + std::to_string(k) + " out of range [0, " + std::to_string(dev_->map().n_out) + ")");
+    const int w = dev_->out_type().width;
+    FCHECK(env, raw >= -(int64_t{1} << (w - 1)) && raw < (int64_t{1} << (w - 1)), RangeError, "setThreshold: raw " + std::to_string(raw) + " is not a " + std::to_string(w) + "-bit signed value");
+    dev_->SetThreshold(static_cast<uint32_t>(k), static_cast<int32_t>(raw));
+    return Napi::Value();
+  }
+
+  // drainEvents(out: Float64Array): number of records copied (at most out.length / 6), each as
+  // seq, class, scoreRaw, score, startCycle, doneCycle; they are released to the device.
+  Napi::Value DrainEvents(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Opened(env)) return Napi::Value();
+    FCHECK(env, info.Length() == 1 && IsTypedOf(info[0], napi_float64_array), TypeError, "drainEvents(out): one Float64Array expected");
+    Napi::Float64Array out = info[0].As<Napi::Float64Array>();
+    const size_t cap = dev_->map().fifo_capacity;
+    const uint32_t max = static_cast<uint32_t>(std::min(out.ElementLength() / kEventFields, cap));
+    if (records_.size() < cap) records_.resize(cap);
+    DeviceError error;
+    const int64_t n = dev_->DrainEvents(records_.data(), max, &error);
+    if (n < 0) {
+      ThrowDevice(env, error);
+      return Napi::Value();
+    }
+    const double scale = std::ldexp(1.0, -dev_->out_type().frac());
+    double* o = out.Data();
+    for (int64_t i = 0; i < n; i++) {
+      const EventRecord& r = records_[i];
+      double* f = o + i * kEventFields;
+      f[0] = static_cast<double>(r.seq);
+      f[1] = r.cls;
+      f[2] = r.score_raw;
+      f[3] = r.score_raw * scale;
+      f[4] = static_cast<double>(r.start_cycle);
+      f[5] = static_cast<double>(r.done_cycle);
+    }
+    return Napi::Number::New(env, static_cast<double>(n));
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Opened(env)) return Napi::Value();
+    const hairtrigger::DeviceStats& s = dev_->stats();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("jobs", static_cast<double>(s.jobs));
+    o.Set("timeouts", static_cast<double>(s.timeouts));
+    o.Set("resets", static_cast<double>(s.resets));
+    o.Set("corrupt", static_cast<double>(s.corrupt));
+    o.Set("waitNsLast", static_cast<double>(s.wait_ns_last));
+    o.Set("waitNsMean", s.jobs ? static_cast<double>(s.wait_ns_total) / static_cast<double>(s.jobs) : 0.0);
+    o.Set("waitNsMin", static_cast<double>(s.wait_ns_min));
+    o.Set("waitNsMax", static_cast<double>(s.wait_ns_max));
+    o.Set("fifoOverflows", dev_->Overflows());
+    o.Set("fifoPending", dev_->Pending());
+    return o;
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    bound_x_ = nullptr;
+    bound_y_ = nullptr;
+    bound_x_ref_.Reset();
+    bound_y_ref_.Reset();
+    dev_.reset();
+    return info.Env().Undefined();
+  }
+
+  std::unique_ptr<FpgaDevice> dev_;
+  Napi::Reference<Napi::Float32Array> bound_x_ref_, bound_y_ref_;
+  float* bound_x_ = nullptr;
+  float* bound_y_ = nullptr;
+  std::vector<EventRecord> records_;
+};
+
+}  // namespace
+
+namespace hairtrigger {
+
+// Called from binding.cc's Init.
+void InitFpgaBinding(Napi::Env env, Napi::Object exports) { exports.Set("FpgaDevice", FpgaDeviceWrap::Define(env)); }
+
+}  // namespace hairtrigger

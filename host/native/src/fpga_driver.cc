@@ -1,0 +1,329 @@
+// fpga_driver.cc: see fpga_driver.h and docs/fpga-protocol.md.
+#include "fpga_driver.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace hairtrigger {
+
+namespace {
+
+// Fixed registers (docs/fpga-protocol.md; the same values as hls/compiler/regmap.ts REG).
+enum Reg : uint32_t {
+  kCtrl = 0x000, kMode = 0x010, kSeqLo = 0x018, kSeqHi = 0x01c,
+  kMagic = 0x020, kLayout = 0x024, kNIn = 0x028, kNOut = 0x02c, kInType = 0x030, kOutType = 0x034,
+  kModelHash = 0x040, kFifoCapacity = 0x064, kInOffset = 0x068, kOutOffset = 0x06c,
+  kThreshOffset = 0x070, kFifoOffset = 0x074, kRegionBytes = 0x078,
+  kFifoHead = 0x080, kFifoTail = 0x084, kFifoOverflows = 0x088, kDoneCount = 0x094, kResetCount = 0x098,
+};
+constexpr uint32_t kCtrlApStart = 1u << 0;
+constexpr uint32_t kWindowsStart = 0x100;
+constexpr uint32_t kRecordBytes = 32;
+constexpr int kApTrn = 5, kApSat = 0, kApWrap = 3;
+
+inline uint32_t load_acquire(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+inline uint32_t load_relaxed(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+inline void store_release(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+inline void store_relaxed(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+
+inline void cpu_pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+inline uint64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+std::string hex32(uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08x", v);
+  return buf;
+}
+
+// MODEL_HASH words back to the SHA-256 hex they came from (word k = bytes 4k..4k+3, first
+// byte low).
+std::string hash_hex(const uint32_t* w) {
+  std::string s;
+  char buf[3];
+  for (int k = 0; k < 8; k++) {
+    for (int b = 0; b < 4; b++) {
+      std::snprintf(buf, sizeof buf, "%02x", (w[k] >> (8 * b)) & 0xff);
+      s += buf;
+    }
+  }
+  return s;
+}
+
+std::string type_text(uint32_t word) {
+  const FixedTypeWord t = FixedTypeWord::Decode(word);
+  return "W=" + std::to_string(t.width) + " I=" + std::to_string(t.integer) + " Q=" + std::to_string(t.qmode) +
+         " O=" + std::to_string(t.omode) + " (" + hex32(word) + ")";
+}
+
+bool fail(DeviceError* e, const char* code, std::string message) {
+  e->code = code;
+  e->message = std::move(message);
+  return false;
+}
+
+bool pow2(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+// The map itself must describe a region the windows fit in, before anything is mapped.
+bool check_map(const ExpectedMap& m, DeviceError* e) {
+  auto window_ok = [&](uint32_t off, uint64_t bytes) {
+    return off >= kWindowsStart && off % 4 == 0 && off + bytes <= m.region_bytes;
+  };
+  if (m.n_in == 0 || m.n_in > DeviceLimits::kWindowValuesMax || m.n_out == 0 || m.n_out > DeviceLimits::kWindowValuesMax)
+    return fail(e, "map", "N_IN " + std::to_string(m.n_in) + ", N_OUT " + std::to_string(m.n_out) + ": each must be in [1, " + std::to_string(DeviceLimits::kWindowValuesMax) + "]");
+  if (m.region_bytes == 0 || m.region_bytes % 4096 != 0 || m.region_bytes > DeviceLimits::kRegionBytesMax)
+    return fail(e, "map", "REGION_BYTES " + std::to_string(m.region_bytes) + ": must be a positive multiple of 4096 up to 2^30");
+  if (!pow2(m.fifo_capacity) || m.fifo_capacity > DeviceLimits::kFifoCapacityMax)
+    return fail(e, "map", "FIFO_CAPACITY " + std::to_string(m.fifo_capacity) + ": must be a power of two up to 2^20");
+  if (!window_ok(m.in_offset, 4ull * m.n_in)) return fail(e, "map", "IN_OFFSET " + std::to_string(m.in_offset) + " does not hold N_IN words inside the region");
+  if (!window_ok(m.out_offset, 4ull * m.n_out)) return fail(e, "map", "OUT_OFFSET " + std::to_string(m.out_offset) + " does not hold N_OUT words inside the region");
+  if (!window_ok(m.thresh_offset, 4ull * m.n_out)) return fail(e, "map", "THRESH_OFFSET " + std::to_string(m.thresh_offset) + " does not hold N_OUT words inside the region");
+  if (!window_ok(m.fifo_offset, uint64_t{kRecordBytes} * m.fifo_capacity)) return fail(e, "map", "FIFO_OFFSET " + std::to_string(m.fifo_offset) + " does not hold FIFO_CAPACITY records inside the region");
+  return true;
+}
+
+bool type_ok(const FixedTypeWord& t) {
+  return t.width >= 1 && t.width <= 32 && t.qmode == kApTrn && (t.omode == kApSat || t.omode == kApWrap);
+}
+
+}  // namespace
+
+FixedTypeWord FixedTypeWord::Decode(uint32_t word) {
+  return FixedTypeWord{static_cast<int>(word & 0xff), static_cast<int>(static_cast<int8_t>((word >> 8) & 0xff)),
+                       static_cast<int>((word >> 16) & 0xff), static_cast<int>((word >> 24) & 0xff)};
+}
+
+int32_t RawFromFloat(float v, const FixedTypeWord& t) {
+  // Scaling a float by 2^F in double is exact, and so is floor (AP_TRN). NaN gives 0 and
+  // infinities lie beyond every range, as ht_fixed converts doubles.
+  if (std::isnan(v)) return 0;
+  const int64_t lo = -(int64_t{1} << (t.width - 1)), hi = (int64_t{1} << (t.width - 1)) - 1;
+  if (t.omode == kApSat) {
+    if (std::isinf(v)) return static_cast<int32_t>(v > 0 ? hi : lo);
+    const double d = std::floor(std::ldexp(static_cast<double>(v), t.frac()));
+    return static_cast<int32_t>(d < static_cast<double>(lo) ? lo : d > static_cast<double>(hi) ? hi : static_cast<int64_t>(d));
+  }
+  // AP_WRAP: the low W bits of floor(v * 2^F), sign-extended. fmod by 2^32 is exact and
+  // keeps those bits for any finite magnitude; an infinity wraps to 0.
+  if (std::isinf(v)) return 0;
+  const double d = std::floor(std::ldexp(static_cast<double>(v), t.frac()));
+  const uint64_t low = static_cast<uint64_t>(static_cast<int64_t>(std::fmod(d, 4294967296.0)));
+  const uint64_t mask = t.width == 64 ? ~0ull : (1ull << t.width) - 1;
+  uint64_t bits = low & mask;
+  if (bits >> (t.width - 1) & 1) bits |= ~mask;  // sign-extend
+  return static_cast<int32_t>(static_cast<int64_t>(bits));
+}
+
+std::unique_ptr<FpgaDevice> FpgaDevice::Open(const std::string& path, const ExpectedMap& expected,
+                                             const DeviceOptions& options, DeviceError* error) {
+  if (!check_map(expected, error)) return nullptr;
+  const FixedTypeWord in_t = FixedTypeWord::Decode(expected.in_type), out_t = FixedTypeWord::Decode(expected.out_type);
+  if (!type_ok(in_t) || !type_ok(out_t)) {
+    fail(error, "types", "input type " + type_text(expected.in_type) + ", result type " + type_text(expected.out_type) +
+                             ": the driver converts floats for AP_TRN with AP_SAT or AP_WRAP, at most 32 bits wide");
+    return nullptr;
+  }
+  std::unique_ptr<FpgaDevice> dev(new FpgaDevice());
+  dev->path_ = path;
+  dev->map_ = expected;
+  dev->options_ = options;
+  dev->in_type_ = in_t;
+  dev->out_type_ = out_t;
+  dev->out_scale_ = std::ldexp(1.0, -out_t.frac());
+  dev->fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (dev->fd_ < 0) {
+    fail(error, "open", path + ": cannot open read-write: " + std::strerror(errno));
+    return nullptr;
+  }
+  struct stat st;
+  if (fstat(dev->fd_, &st) != 0) {
+    fail(error, "open", path + ": fstat failed: " + std::strerror(errno));
+    return nullptr;
+  }
+  // A character device (XDMA user, uio) reports size 0: then REGION_BYTES is all we know. A
+  // BAR's resource file may be larger than the region (BARs are powers of two).
+  const bool sized = S_ISREG(st.st_mode) || st.st_size > 0;
+  if (sized && static_cast<uint64_t>(st.st_size) < expected.region_bytes) {
+    fail(error, "size", path + ": " + std::to_string(st.st_size) + " bytes, the register map needs REGION_BYTES " + std::to_string(expected.region_bytes));
+    return nullptr;
+  }
+  void* p = mmap(nullptr, expected.region_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, dev->fd_, 0);
+  if (p == MAP_FAILED) {
+    fail(error, "mmap", path + ": mmap of " + std::to_string(expected.region_bytes) + " bytes failed: " + std::strerror(errno));
+    return nullptr;
+  }
+  dev->base_ = static_cast<uint8_t*>(p);
+  dev->mapped_bytes_ = expected.region_bytes;
+  const std::string fault = dev->IdentificationFault();
+  if (!fault.empty()) {
+    const size_t colon = fault.find(':');
+    error->code = fault.substr(0, colon);
+    error->message = path + ": " + fault.substr(colon + 2);
+    return nullptr;
+  }
+  dev->raw_in_.reset(new int32_t[expected.n_in]);
+  dev->raw_out_.reset(new int32_t[expected.n_out]);
+  dev->SetMode(0);
+  return dev;
+}
+
+// "code: message" for the first identification field that differs from the map, or "".
+std::string FpgaDevice::IdentificationFault() const {
+  const ExpectedMap& m = map_;
+  const uint32_t magic = Register(kMagic);
+  if (magic != m.magic) return "magic: MAGIC is " + hex32(magic) + ", a hairtrigger firmware has " + hex32(m.magic) + " (HTFW): not a hairtrigger device, or not initialised";
+  const uint32_t layout = Register(kLayout);
+  if (layout != m.layout) return "layout: LAYOUT is " + std::to_string(layout) + ", this driver speaks layout " + std::to_string(m.layout) + " (docs/fpga-protocol.md)";
+  struct Field { const char* name; uint32_t offset; uint32_t want; bool type; };
+  const Field fields[] = {
+      {"N_IN", kNIn, m.n_in, false}, {"N_OUT", kNOut, m.n_out, false},
+      {"IN_TYPE", kInType, m.in_type, true}, {"OUT_TYPE", kOutType, m.out_type, true},
+  };
+  for (const Field& f : fields) {
+    const uint32_t got = Register(f.offset);
+    if (got != f.want)
+      return std::string("mismatch: ") + f.name + " differs: the device has " + (f.type ? type_text(got) : std::to_string(got)) +
+             ", the model needs " + (f.type ? type_text(f.want) : std::to_string(f.want));
+  }
+  uint32_t hash[8];
+  for (int k = 0; k < 8; k++) hash[k] = Register(kModelHash + 4 * k);
+  if (std::memcmp(hash, m.model_hash, sizeof hash) != 0)
+    return "mismatch: MODEL_HASH differs: the device runs " + hash_hex(hash) + ", the model is " + hash_hex(m.model_hash) + ": load the model's bitstream (or emulate it)";
+  const Field places[] = {
+      {"REGION_BYTES", kRegionBytes, m.region_bytes, false}, {"FIFO_CAPACITY", kFifoCapacity, m.fifo_capacity, false},
+      {"IN_OFFSET", kInOffset, m.in_offset, false}, {"OUT_OFFSET", kOutOffset, m.out_offset, false},
+      {"THRESH_OFFSET", kThreshOffset, m.thresh_offset, false}, {"FIFO_OFFSET", kFifoOffset, m.fifo_offset, false},
+  };
+  for (const Field& f : places) {
+    const uint32_t got = Register(f.offset);
+    if (got != f.want) return std::string("mismatch: ") + f.name + " differs: the device has " + std::to_string(got) + ", regmap.json has " + std::to_string(f.want);
+  }
+  return "";
+}
+
+FpgaDevice::~FpgaDevice() {
+  if (base_ != nullptr) munmap(base_, mapped_bytes_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+uint32_t FpgaDevice::Register(uint32_t offset) const { return load_acquire(word(offset)); }
+
+bool FpgaDevice::RunRaw(const int32_t* in, int32_t* out, uint64_t seq, DeviceError* error) {
+  const uint32_t done0 = load_acquire(word(kDoneCount));
+  const uint32_t reset0 = load_acquire(word(kResetCount));
+  uint32_t* x = word(map_.in_offset);
+  for (uint32_t i = 0; i < map_.n_in; i++) store_relaxed(x + i, static_cast<uint32_t>(in[i]));
+  store_relaxed(word(kSeqLo), static_cast<uint32_t>(seq));
+  store_relaxed(word(kSeqHi), static_cast<uint32_t>(seq >> 32));
+  // Release: the inputs and SEQ are visible before the device sees ap_start.
+  const uint64_t t0 = now_ns();
+  store_release(word(kCtrl), kCtrlApStart);
+  uint64_t spins = 0;
+  const uint32_t* done = word(kDoneCount);
+  while (load_acquire(done) == done0) {
+    if (++spins > options_.spins_max) break;
+    cpu_pause();
+  }
+  const uint64_t wait_ns = now_ns() - t0;
+  const uint32_t reset1 = load_acquire(word(kResetCount));
+  if (reset1 != reset0) {
+    stats_.resets++;
+    return fail(error, "reset", path_ + ": the device reset during job seq " + std::to_string(seq) + " (RESET_COUNT " +
+                                    std::to_string(reset0) + " -> " + std::to_string(reset1) + "); the frame is lost, the next job starts afresh");
+  }
+  if (spins > options_.spins_max) {
+    stats_.timeouts++;
+    const std::string id = IdentificationFault();
+    return fail(error, "timeout", path_ + ": job seq " + std::to_string(seq) + " not done after " + std::to_string(options_.spins_max) +
+                                      " spins (" + std::to_string(wait_ns / 1000) + " us); DONE_COUNT stayed " + std::to_string(done0) +
+                                      (id.empty() ? "" : "; identification: " + id));
+  }
+  const uint32_t* y = word(map_.out_offset);
+  const int w = out_type_.width;
+  for (uint32_t k = 0; k < map_.n_out; k++) {
+    const int32_t v = static_cast<int32_t>(load_relaxed(y + k));
+    // A result_t value is a sign-extended W-bit pattern; anything else is not one.
+    const int64_t lo = -(int64_t{1} << (w - 1)), hi = (int64_t{1} << (w - 1)) - 1;
+    if (v < lo || v > hi) {
+      stats_.corrupt++;
+      return fail(error, "corrupt", path_ + ": job seq " + std::to_string(seq) + ": output " + std::to_string(k) + " is " + hex32(static_cast<uint32_t>(v)) +
+                                        ", not a sign-extended " + std::to_string(w) + "-bit value");
+    }
+    out[k] = v;
+  }
+  stats_.jobs++;
+  stats_.wait_ns_last = wait_ns;
+  stats_.wait_ns_total += wait_ns;
+  if (stats_.jobs == 1 || wait_ns < stats_.wait_ns_min) stats_.wait_ns_min = wait_ns;
+  if (wait_ns > stats_.wait_ns_max) stats_.wait_ns_max = wait_ns;
+  return true;
+}
+
+bool FpgaDevice::RunF32(const float* in, float* out, uint64_t seq, DeviceError* error) {
+  int32_t* x = raw_in_.get();
+  int32_t* y = raw_out_.get();
+  for (uint32_t i = 0; i < map_.n_in; i++) x[i] = RawFromFloat(in[i], in_type_);
+  if (!RunRaw(x, y, seq, error)) return false;
+  for (uint32_t k = 0; k < map_.n_out; k++) out[k] = static_cast<float>(static_cast<double>(y[k]) * out_scale_);
+  return true;
+}
+
+void FpgaDevice::SetMode(uint32_t mode) { store_release(word(kMode), mode); }
+
+void FpgaDevice::SetThreshold(uint32_t k, int32_t raw) { store_release(word(map_.thresh_offset) + k, static_cast<uint32_t>(raw)); }
+
+uint32_t FpgaDevice::Overflows() const { return Register(kFifoOverflows); }
+
+uint32_t FpgaDevice::Pending() const { return Register(kFifoHead) - Register(kFifoTail); }
+
+int64_t FpgaDevice::DrainEvents(EventRecord* out, uint32_t max, DeviceError* error) {
+  // Acquire on HEAD: every record below it is completely written.
+  const uint32_t head = load_acquire(word(kFifoHead));
+  const uint32_t tail = load_acquire(word(kFifoTail));
+  const uint32_t pending = head - tail;  // modulo 2^32, as both counters wrap
+  if (pending > map_.fifo_capacity) {
+    stats_.corrupt++;
+    fail(error, "corrupt", path_ + ": FIFO_HEAD " + std::to_string(head) + " and FIFO_TAIL " + std::to_string(tail) + " are " +
+                               std::to_string(pending) + " records apart, more than FIFO_CAPACITY " + std::to_string(map_.fifo_capacity));
+    return -1;
+  }
+  const uint32_t n = pending < max ? pending : max;
+  const uint32_t mask = map_.fifo_capacity - 1;
+  for (uint32_t i = 0; i < n; i++) {
+    const uint32_t* r = word(map_.fifo_offset + kRecordBytes * ((tail + i) & mask));
+    uint32_t w[8];
+    for (int j = 0; j < 8; j++) w[j] = load_relaxed(r + j);
+    out[i].seq = w[0] | static_cast<uint64_t>(w[1]) << 32;
+    out[i].cls = w[2];
+    out[i].score_raw = static_cast<int32_t>(w[3]);
+    out[i].start_cycle = w[4] | static_cast<uint64_t>(w[5]) << 32;
+    out[i].done_cycle = w[6] | static_cast<uint64_t>(w[7]) << 32;
+  }
+  // Release: the records are read before the device may overwrite their slots.
+  if (n > 0) store_release(word(kFifoTail), tail + n);
+  return n;
+}
+
+}  // namespace hairtrigger

@@ -1,0 +1,157 @@
+// fpga_driver.h: the register-level driver of a compiled model on an FPGA, speaking the
+// register protocol of docs/fpga-protocol.md (layout 1) over one memory-mapped region (a PCIe
+// BAR, an XDMA user device, or the device emulator's /dev/shm file). No Node headers: the
+// N-API glue in fpga_binding.cc and any C++ tool can use it.
+//
+// Open checks, each failing with its own DeviceError code:
+//   map       the expected register map is inconsistent (windows outside the region, ...)
+//   types     the model's input or result type has a mode the float path cannot convert
+//   open      open(2) failed (missing file, permissions)
+//   size      the file is smaller than REGION_BYTES
+//   mmap      mmap(2) failed
+//   magic     MAGIC is not 0x48544657
+//   layout    LAYOUT is not the map's layout version
+//   mismatch  an identification field differs from the map (the message names the field,
+//             what the device holds and what the model needs)
+// Jobs fail with:
+//   timeout   DONE_COUNT did not change within spins_max spins (names spins and elapsed us)
+//   reset     RESET_COUNT changed during the job: the device lost its state
+//   corrupt   an output word is not a sign-extended result value, or the FIFO pointers are
+//             further apart than its capacity
+// A failed job leaves the device usable: the next job starts from the registers as they are.
+//
+// Concurrency: the device (or the emulator's thread) writes DONE_COUNT, RESET_COUNT and
+// FIFO_HEAD with release semantics after the data they publish; the driver reads them with
+// acquire and writes CTRL and FIFO_TAIL with release. One FpgaDevice is used by one thread.
+#ifndef HAIRTRIGGER_FPGA_DRIVER_H
+#define HAIRTRIGGER_FPGA_DRIVER_H
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace hairtrigger {
+
+struct DeviceError {
+  std::string code;     // see the list above
+  std::string message;  // names the device path, the field, the expected and the found value
+};
+
+// What the driver expects to find: the values of the model's regmap.json.
+struct ExpectedMap {
+  uint32_t layout = 0;
+  uint32_t magic = 0;
+  uint32_t n_in = 0;
+  uint32_t n_out = 0;
+  uint32_t in_type = 0;   // W | (I & 0xff) << 8 | Q << 16 | O << 24
+  uint32_t out_type = 0;
+  uint32_t model_hash[8] = {};
+  uint32_t fifo_capacity = 0;
+  uint32_t in_offset = 0;
+  uint32_t out_offset = 0;
+  uint32_t thresh_offset = 0;
+  uint32_t fifo_offset = 0;
+  uint32_t region_bytes = 0;
+};
+
+struct DeviceOptions {
+  // Spins (one pause instruction and one DONE_COUNT read each) before a job is a timeout.
+  uint64_t spins_max = 1u << 20;
+};
+
+// Named limits of the driver.
+struct DeviceLimits {
+  static constexpr uint32_t kWindowValuesMax = 1u << 20;  // N_IN, N_OUT
+  static constexpr uint32_t kFifoCapacityMax = 1u << 20;
+  static constexpr uint64_t kRegionBytesMax = 1ull << 30;
+};
+
+struct DeviceStats {
+  uint64_t jobs = 0;        // completed jobs
+  uint64_t timeouts = 0;
+  uint64_t resets = 0;
+  uint64_t corrupt = 0;
+  uint64_t wait_ns_last = 0;   // CTRL write to DONE_COUNT change, last completed job
+  uint64_t wait_ns_total = 0;  // over completed jobs
+  uint64_t wait_ns_min = 0;
+  uint64_t wait_ns_max = 0;
+};
+
+// One event record (docs/fpga-protocol.md, "Status and event FIFO"), as the device wrote it.
+struct EventRecord {
+  uint64_t seq;
+  uint32_t cls;
+  int32_t score_raw;
+  uint64_t start_cycle;
+  uint64_t done_cycle;
+};
+
+// A fixed-point type word decoded.
+struct FixedTypeWord {
+  int width;
+  int integer;
+  int qmode;  // Vitis numbering: AP_TRN = 5
+  int omode;  // AP_SAT = 0, AP_WRAP = 3
+  static FixedTypeWord Decode(uint32_t word);
+  int frac() const { return width - integer; }
+};
+
+// float -> raw input exactly as the firmware's bridge converts (hls/compiler/bridge.ts,
+// from_float; ht_fixed's rules for NaN and infinities); AP_TRN with AP_SAT or AP_WRAP only.
+int32_t RawFromFloat(float v, const FixedTypeWord& t);
+
+class FpgaDevice {
+ public:
+  // Maps `path` and checks its identification block against `expected`; on failure returns
+  // null and fills `error`. Writes MODE = 0 (host in the loop).
+  static std::unique_ptr<FpgaDevice> Open(const std::string& path, const ExpectedMap& expected,
+                                          const DeviceOptions& options, DeviceError* error);
+  ~FpgaDevice();
+  FpgaDevice(const FpgaDevice&) = delete;
+  FpgaDevice& operator=(const FpgaDevice&) = delete;
+
+  // One job, host in the loop: in[n_in] raw inputs -> out[n_out] raw logits. The caller
+  // checked the lengths. Returns false and fills `error` (timeout, reset, corrupt).
+  bool RunRaw(const int32_t* in, int32_t* out, uint64_t seq, DeviceError* error);
+  // The same with float values, converted as the firmware's bridge converts them.
+  bool RunF32(const float* in, float* out, uint64_t seq, DeviceError* error);
+
+  // MODE register: 0 host in the loop, 1 autonomous.
+  void SetMode(uint32_t mode);
+  // THRESH[k] = raw (k < n_out, checked by the caller).
+  void SetThreshold(uint32_t k, int32_t raw);
+  // Copies up to `max` records (oldest first) and releases them to the device. Returns the
+  // number copied, or -1 with `error` (corrupt) when head - tail exceeds the capacity.
+  int64_t DrainEvents(EventRecord* out, uint32_t max, DeviceError* error);
+  uint32_t Overflows() const;
+  // Records written by the device and not yet drained.
+  uint32_t Pending() const;
+
+  const ExpectedMap& map() const { return map_; }
+  const std::string& path() const { return path_; }
+  const FixedTypeWord& in_type() const { return in_type_; }
+  const FixedTypeWord& out_type() const { return out_type_; }
+  const DeviceStats& stats() const { return stats_; }
+  uint32_t Register(uint32_t offset) const;  // acquire read of any word, for info and tests
+
+ private:
+  FpgaDevice() = default;
+  uint32_t* word(uint32_t offset) const { return reinterpret_cast<uint32_t*>(base_ + offset); }
+  std::string IdentificationFault() const;
+
+  std::string path_;
+  ExpectedMap map_;
+  DeviceOptions options_;
+  FixedTypeWord in_type_{}, out_type_{};
+  int fd_ = -1;
+  uint8_t* base_ = nullptr;
+  size_t mapped_bytes_ = 0;
+  DeviceStats stats_;
+  std::unique_ptr<int32_t[]> raw_in_, raw_out_;  // the float path's scratch
+  double out_scale_ = 1.0;
+};
+
+}  // namespace hairtrigger
+
+#endif  // HAIRTRIGGER_FPGA_DRIVER_H
