@@ -3,7 +3,7 @@ import { ModelError } from '../../host/src/core/errors.js';
 import { buildIr } from './build-ir.js';
 import { parseOnnx, readOnnx } from './onnx-reader.js';
 import { runIr } from './interpret.js';
-import { encodeModel, maxRelErr, normalSampler, ortRunner } from './testing.js';
+import { encodeModel, maxRelErr, normalSampler, ops2dSpec, ortRunner } from './testing.js';
 import type { ModelSpec } from './testing.js';
 import { MODEL_CASES } from './models.fixture.js';
 import { shapeSize } from './ir.js';
@@ -173,24 +173,7 @@ describe('folding, checked against onnxruntime', () => {
   });
 
   it('pools with and without count_include_pad, leakyrelu, tanh, sigmoid, a two-tensor Add and softmax over channels', async () => {
-    const rnd = normalSampler(21);
-    const ir = await agree({
-      input: { name: 'x', shape: ['N', 2, 7, 7] },
-      output: { name: 'y', shape: ['N', 3, 3, 3] },
-      initializers: [{ name: 'w', dims: [3, 2, 3, 3], data: rnd(54, 0.5) }, { name: 'b', dims: [3], data: rnd(3) }],
-      nodes: [
-        { op: 'Conv', name: 'c', inputs: ['x', 'w', 'b'], outputs: ['c'], attrs: { strides: { ints: [2, 2] }, pads: { ints: [1, 1, 1, 1] } } },
-        { op: 'AveragePool', name: 'a1', inputs: ['c'], outputs: ['a1'],
-          attrs: { kernel_shape: { ints: [3, 3] }, pads: { ints: [1, 1, 1, 1] }, count_include_pad: { i: 1 } } },
-        { op: 'AveragePool', name: 'a2', inputs: ['c'], outputs: ['a2'], attrs: { kernel_shape: { ints: [3, 3] }, pads: { ints: [1, 1, 1, 1] } } },
-        { op: 'Add', name: 'sum', inputs: ['a1', 'a2'], outputs: ['s'] },
-        { op: 'LeakyRelu', name: 'lr', inputs: ['s'], outputs: ['l'], attrs: { alpha: { f: 0.2 } } },
-        { op: 'Tanh', name: 'th', inputs: ['l'], outputs: ['t'] },
-        { op: 'MaxPool', name: 'mp', inputs: ['t'], outputs: ['m'], attrs: { kernel_shape: { ints: [2, 2] }, strides: { ints: [2, 2] }, pads: { ints: [1, 1, 1, 1] } } },
-        { op: 'Sigmoid', name: 'sg', inputs: ['m'], outputs: ['g'] },
-        { op: 'Softmax', name: 'sm', inputs: ['g'], outputs: ['y'], attrs: { axis: { i: 1 } } },
-      ],
-    }, 'ops2d.onnx');
+    const ir = await agree(ops2dSpec(21), 'ops2d.onnx');
     expect(ir.layers.map((l) => l.kind)).toEqual(['conv2d', 'avgpool2d', 'avgpool2d', 'add', 'leakyrelu', 'tanh', 'maxpool2d', 'sigmoid', 'softmax']);
     expect(ir.layers[3].inputs).toEqual(['avgpool2d_0', 'avgpool2d_1']);
   });

@@ -92,6 +92,33 @@ export function normalSampler(seed: number): (n: number, sigma?: number) => Floa
     Float32Array.from({ length: n }, () => sigma * Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()));
 }
 
+/**
+ * A 2-D graph through most of the added layers: conv (stride 2, pads 1), average pools with
+ * pads with and without count_include_pad, a two-tensor Add, leaky relu, tanh, a padded max
+ * pool, sigmoid, softmax over channels; [N, 2, 7, 7] -> [N, 3, 3, 3]. Weights and biases are
+ * normalSampler(seed)'s draws.
+ */
+export function ops2dSpec(seed: number): ModelSpec {
+  const rnd = normalSampler(seed);
+  return {
+    input: { name: 'x', shape: ['N', 2, 7, 7] },
+    output: { name: 'y', shape: ['N', 3, 3, 3] },
+    initializers: [{ name: 'w', dims: [3, 2, 3, 3], data: rnd(54, 0.5) }, { name: 'b', dims: [3], data: rnd(3) }],
+    nodes: [
+      { op: 'Conv', name: 'c', inputs: ['x', 'w', 'b'], outputs: ['c'], attrs: { strides: { ints: [2, 2] }, pads: { ints: [1, 1, 1, 1] } } },
+      { op: 'AveragePool', name: 'a1', inputs: ['c'], outputs: ['a1'],
+        attrs: { kernel_shape: { ints: [3, 3] }, pads: { ints: [1, 1, 1, 1] }, count_include_pad: { i: 1 } } },
+      { op: 'AveragePool', name: 'a2', inputs: ['c'], outputs: ['a2'], attrs: { kernel_shape: { ints: [3, 3] }, pads: { ints: [1, 1, 1, 1] } } },
+      { op: 'Add', name: 'sum', inputs: ['a1', 'a2'], outputs: ['s'] },
+      { op: 'LeakyRelu', name: 'lr', inputs: ['s'], outputs: ['l'], attrs: { alpha: { f: 0.2 } } },
+      { op: 'Tanh', name: 'th', inputs: ['l'], outputs: ['t'] },
+      { op: 'MaxPool', name: 'mp', inputs: ['t'], outputs: ['m'], attrs: { kernel_shape: { ints: [2, 2] }, strides: { ints: [2, 2] }, pads: { ints: [1, 1, 1, 1] } } },
+      { op: 'Sigmoid', name: 'sg', inputs: ['m'], outputs: ['g'] },
+      { op: 'Softmax', name: 'sm', inputs: ['g'], outputs: ['y'], attrs: { axis: { i: 1 } } },
+    ],
+  };
+}
+
 /** max |a - b| / (1 + |b|): the golden tests' error measure (b is the reference). */
 export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return Infinity;

@@ -27,7 +27,7 @@ import type { Ir } from './ir.js';
 import { parseOnnx } from './onnx-reader.js';
 import { precisionFromRanges, printFixedType, resolvePrecision } from './precision.js';
 import type { PrecisionConfig } from './precision.js';
-import { encodeModel, normalSampler, ortRunner, withSymbolicBatch } from './testing.js';
+import { encodeModel, normalSampler, ops2dSpec, ortRunner, withSymbolicBatch } from './testing.js';
 import type { ModelSpec } from './testing.js';
 import { stripTrailingSoftmax, writeProject, writeTbInputs } from './writer.js';
 
@@ -141,28 +141,6 @@ describe('hls4ml examples: C simulation against onnxruntime', () => {
 
 // ---- hand-built graphs ------------------------------------------------------------------------
 
-/** Pools with pads (both count_include_pad), add, leaky relu, tanh, sigmoid, softmax over channels. */
-function ops2d(): ModelSpec {
-  const rnd = normalSampler(31);
-  return {
-    input: { name: 'x', shape: ['N', 2, 7, 7] },
-    output: { name: 'y', shape: ['N', 3, 3, 3] },
-    initializers: [{ name: 'w', dims: [3, 2, 3, 3], data: rnd(54, 0.5) }, { name: 'b', dims: [3], data: rnd(3) }],
-    nodes: [
-      { op: 'Conv', name: 'c', inputs: ['x', 'w', 'b'], outputs: ['c'], attrs: { strides: { ints: [2, 2] }, pads: { ints: [1, 1, 1, 1] } } },
-      { op: 'AveragePool', name: 'a1', inputs: ['c'], outputs: ['a1'],
-        attrs: { kernel_shape: { ints: [3, 3] }, pads: { ints: [1, 1, 1, 1] }, count_include_pad: { i: 1 } } },
-      { op: 'AveragePool', name: 'a2', inputs: ['c'], outputs: ['a2'], attrs: { kernel_shape: { ints: [3, 3] }, pads: { ints: [1, 1, 1, 1] } } },
-      { op: 'Add', name: 'sum', inputs: ['a1', 'a2'], outputs: ['s'] },
-      { op: 'LeakyRelu', name: 'lr', inputs: ['s'], outputs: ['l'], attrs: { alpha: { f: 0.2 } } },
-      { op: 'Tanh', name: 'th', inputs: ['l'], outputs: ['t'] },
-      { op: 'MaxPool', name: 'mp', inputs: ['t'], outputs: ['m'], attrs: { kernel_shape: { ints: [2, 2] }, strides: { ints: [2, 2] }, pads: { ints: [1, 1, 1, 1] } } },
-      { op: 'Sigmoid', name: 'sg', inputs: ['m'], outputs: ['g'] },
-      { op: 'Softmax', name: 'sm', inputs: ['g'], outputs: ['y'], attrs: { axis: { i: 1 } } },
-    ],
-  };
-}
-
 /** 1-D: conv, average pool with asymmetric pads, max pool with a pad, opset-11 softmax over [4, 3] flattened. */
 function ops1d(): ModelSpec {
   const rnd = normalSampler(32);
@@ -219,7 +197,7 @@ describe('hand-built graphs with every added layer: C simulation against onnxrun
   // 2^-10; nothing here comes near +-32), accumulators <32,12>. Each bound is stated beside
   // its graph.
   const graphs: { label: string; spec: ModelSpec; kinds: string[]; bound: number; why: string; fine?: boolean }[] = [
-    { label: 'ops2d', spec: ops2d(), kinds: ['avg_pool_2d', 'add', 'tanh', 'max_pool_2d', 'sigmoid', 'softmax'], bound: 0.03,
+    { label: 'ops2d', spec: ops2dSpec(31), kinds: ['avg_pool_2d', 'add', 'tanh', 'max_pool_2d', 'sigmoid', 'softmax'], bound: 0.03,
       why: 'softmax table error (n = 3: about 0.012 * p + 5 * 3.4e-4 + LSBs, <= 0.016) plus the sigmoid table ' +
         '(<= 0.0021) and upstream LSB and weight-quantisation errors, which tanh and sigmoid compress to < 0.01' },
     { label: 'ops1d', spec: ops1d(), kinds: ['avg_pool_1d', 'max_pool_1d', 'softmax'], bound: 0.03,
@@ -255,7 +233,7 @@ describe('hand-built graphs with every added layer: C simulation against onnxrun
   }
 
   it('model.json records the types of the added layers', async () => {
-    const bytes = encodeModel(ops2d());
+    const bytes = encodeModel(ops2dSpec(31));
     const ir = buildIr(parseOnnx(bytes, 'ops2d.onnx'));
     const dir = join(repoRoot, 'hls/build/test-extra-meta');
     writeProject(ir, resolvePrecision(), dir, { name: 'm', strategy: 'latency', reuse: 1, clockMhz: 200 });

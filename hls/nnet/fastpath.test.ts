@@ -14,15 +14,12 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildDir, driverBytesMax, driverCompileArgs, rng } from './test/testing.js';
 
-const nnetDir = path.dirname(fileURLToPath(import.meta.url));
-const buildDir = path.join(nnetDir, '..', 'build', 'test');
 const SEED = 20261128;
 const SAMPLES = 12;
-const driverBytesMax = 64 * 1024 * 1024;
 
 const QUANT = ['AP_TRN', 'AP_TRN_ZERO', 'AP_RND', 'AP_RND_ZERO', 'AP_RND_MIN_INF', 'AP_RND_INF', 'AP_RND_CONV'] as const;
 const OVF = ['AP_WRAP', 'AP_SAT', 'AP_SAT_ZERO', 'AP_SAT_SYM'] as const;
@@ -34,18 +31,6 @@ interface Fx {
   o: (typeof OVF)[number];
 }
 const cppType = (t: Fx): string => `ap_fixed<${t.w}, ${t.w - t.f}, ${t.q}, ${t.o}>`;
-
-/** mulberry32: small seeded PRNG, uniform in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Mac {
   kind: 'dense' | 'conv2d' | 'conv1d';
@@ -313,9 +298,8 @@ beforeAll(async () => {
   mkdirSync(buildDir, { recursive: true });
   writeFileSync(path.join(buildDir, 'fastpath_configs.h'), configsHeader(LAYERS));
   const cc = promisify(execFile);
-  await Promise.all(BUILDS.map((b) => cc('g++', ['-std=c++17', '-O2', ...b.flags, '-Wall', '-Wextra', '-Werror',
-    '-Wno-unknown-pragmas', '-Wno-unused-label', '-I', nnetDir, '-I', buildDir,
-    path.join(nnetDir, 'test', 'fastpath_driver.cc'), '-o', driverPath(b.name)], { maxBuffer: driverBytesMax })
+  await Promise.all(BUILDS.map((b) => cc('g++', driverCompileArgs('fastpath_driver', driverPath(b.name), b.flags, [buildDir]),
+    { maxBuffer: driverBytesMax })
     .catch((e: { stderr?: string }) => { throw new Error(`compiling fastpath_driver (${b.name}) failed:\n${e.stderr}`); })));
 }, 240_000);
 

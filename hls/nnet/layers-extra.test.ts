@@ -13,22 +13,15 @@
 //       eighth of the bound somewhere, so a bound far too loose to catch a table of a quarter
 //       the size fails too (softmax's first-order bound adds the exp and sum errors, which
 //       partly cancel in the ratio, so it is reached less closely than sigmoid's and tanh's).
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { convertRef, Ovf, Quant } from './test/reference.js';
+import { compileDriver, configCompiles, drawUniform, frac, lsb, rng, runDriver, toDouble, type FixedShape } from './test/testing.js';
 
-const nnetDir = path.dirname(fileURLToPath(import.meta.url));
-const buildDir = path.join(nnetDir, '..', 'build', 'test');
-const driver = path.join(buildDir, 'layers_extra_driver');
+let driver = '';
 const SEED = 20261128;
 const SAMPLES = 300;
 
-interface Ty {
-  w: number;
-  i: number;
+interface Ty extends FixedShape {
   q: number;
 }
 const ty = (w: number, i: number, q: number = Quant.TRN): Ty => ({ w, i, q });
@@ -41,46 +34,12 @@ const INV24 = ty(24, 2, Quant.RND_CONV);
 const ACC32 = ty(32, 12);
 const ACC24 = ty(24, 10);
 const SCALE18 = ty(18, 2, Quant.RND_CONV);
-const frac = (t: Ty): number => t.w - t.i;
-const lsb = (t: Ty): number => 2 ** -frac(t);
 /** Largest error of one conversion into t: half an LSB when rounding to nearest, else one. */
 const qErr = (t: Ty): number => (t.q === Quant.TRN ? lsb(t) : lsb(t) / 2);
-const toDouble = (raw: bigint, t: Ty): number => Number(raw) * lsb(t);
 /** raw * 2^-fracIn converted to t (AP_WRAP: every type here wraps). */
 const cvt = (raw: bigint, fracIn: number, t: Ty): bigint => convertRef(t.w, t.i, t.q, Ovf.WRAP, fracIn, raw);
 /** The exact value of a double d in (0, 1] (>= 2^-7) converted to t: d * 2^60 is an exact integer. */
 const cvtDouble = (d: number, t: Ty): bigint => cvt(BigInt(d * 2 ** 60), 60, t);
-
-/** mulberry32: small seeded PRNG, uniform in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** n raws of type t with values uniform in [-max, max). */
-function draw(rand: () => number, n: number, t: Ty, max: number): bigint[] {
-  const span = Math.round(max / lsb(t));
-  return Array.from({ length: n }, () => BigInt(Math.floor(rand() * 2 * span) - span));
-}
-
-function runDriver(mode: string, params: bigint[], samples: bigint[][], nOut: number): bigint[][] {
-  const input = [params.join(' '), ...samples.map((s) => s.join(' '))].join('\n') + '\n';
-  const r = spawnSync(driver, [mode], { input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`layers_extra_driver ${mode} exited ${r.status}: ${r.stderr}`);
-  const lines = r.stdout.trim().split('\n');
-  expect(lines).toHaveLength(samples.length);
-  return lines.map((l) => {
-    const v = l.split(' ').map((s) => BigInt(s));
-    expect(v).toHaveLength(nOut);
-    return v;
-  });
-}
 
 // ---- layer specs (must match the driver's modes) ---------------------------------------------
 
@@ -162,16 +121,16 @@ function drawInput(s: Spec, rand: () => number): bigint[] {
   switch (s.kind) {
     case 'sigmoid':
     case 'tanh':
-      return draw(rand, s.n, T16, 12); // past the table's [-8, 8) on both sides
+      return drawUniform(rand, s.n, T16, 12); // past the table's [-8, 8) on both sides
     case 'softmax':
-      return draw(rand, s.n * s.slices * s.inner, T16, s.spread);
+      return drawUniform(rand, s.n * s.slices * s.inner, T16, s.spread);
     case 'argmax':
       // Seven distinct values for ten slots: most samples have a tie for the maximum.
       return Array.from({ length: s.n }, () => BigInt((Math.floor(rand() * 7) - 3) * 256));
     case 'add':
-      return [...draw(rand, s.n, T16, 4), ...draw(rand, s.n, T12, 4)];
+      return [...drawUniform(rand, s.n, T16, 4), ...drawUniform(rand, s.n, T12, 4)];
     default:
-      return draw(rand, sizes(s).nIn, T16, 2);
+      return drawUniform(rand, sizes(s).nIn, T16, 2);
   }
 }
 
@@ -331,12 +290,7 @@ function bound(s: Spec, pTrue: number): number {
 }
 
 beforeAll(() => {
-  mkdirSync(buildDir, { recursive: true });
-  // Labels and HLS pragmas are for synthesis; g++ would warn about both.
-  const cc = spawnSync('g++', ['-std=c++17', '-O2', '-Wall', '-Wextra', '-Werror', '-Wno-unknown-pragmas',
-    '-Wno-unused-label', '-I', nnetDir, path.join(nnetDir, 'test', 'layers_extra_driver.cc'), '-o', driver],
-  { encoding: 'utf8' });
-  if (cc.status !== 0) throw new Error(`compiling layers_extra_driver failed:\n${cc.stderr}`);
+  driver = compileDriver('layers_extra_driver');
 }, 60_000);
 
 describe('added layer templates against float64 and integer references', () => {
@@ -347,9 +301,9 @@ describe('added layer templates against float64 and integer references', () => {
       const rand = rng(seed);
       const sz = sizes(spec);
       // batchnorm: scales in [-2, 2), biases in [-1, 1).
-      const params = spec.kind === 'batchnorm' ? [...draw(rand, spec.chan, T16, 2), ...draw(rand, spec.chan, T16, 1)] : [];
+      const params = spec.kind === 'batchnorm' ? [...drawUniform(rand, spec.chan, T16, 2), ...drawUniform(rand, spec.chan, T16, 1)] : [];
       const xs = Array.from({ length: SAMPLES }, () => drawInput(spec, rand));
-      const got = runDriver(mode, params, xs, sz.nOut);
+      const got = runDriver(driver, mode, params, xs, sz.nOut);
       const distinct = new Set<bigint>();
       let worstRatio = 0;
       for (let k = 0; k < SAMPLES; k++) {
@@ -383,7 +337,7 @@ describe('added layer templates against float64 and integer references', () => {
       [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n, 1n],
       [-32768n, -32768n, -32767n, -32768n, -32768n, -32768n, -32768n, -32768n, -32768n, -32767n],
     ];
-    expect(runDriver('argmax', [], xs, 1).map((r) => r[0])).toEqual([0n, 2n, 9n, 2n]);
+    expect(runDriver(driver, 'argmax', [], xs, 1).map((r) => r[0])).toEqual([0n, 2n, 9n, 2n]);
   });
 });
 
@@ -425,12 +379,7 @@ describe('added layer configs are checked at compile time', () => {
     `struct C { static constexpr int n_dims = 3, in_dim0 = 2, in_dim1 = 3, in_dim2 = 4, in_dim3 = 1;
       static constexpr int perm0 = ${perm[0]}, perm1 = ${perm[1]}, perm2 = ${perm[2]}, perm3 = 3, reuse_factor = 1; };
     void f(const t* x, t* y) { nnet::transpose<t, t, C>(x, y); }\n`;
-  const compiles = (body: string): { ok: boolean; stderr: string } => {
-    const file = path.join(buildDir, 'config_check_extra.cc');
-    writeFileSync(file, header + body);
-    const r = spawnSync('g++', ['-std=c++17', '-fsyntax-only', '-Wno-unknown-pragmas', '-I', nnetDir, file], { encoding: 'utf8' });
-    return { ok: r.status === 0, stderr: r.stderr };
-  };
+  const compiles = (body: string): { ok: boolean; stderr: string } => configCompiles('config_check_extra.cc', header, body);
   const cases: [string, string, string | null][] = [
     ['sigmoid table 1024', lut('sigmoid', 1024), null],
     ['sigmoid table 1000', lut('sigmoid', 1000), 'table_size must be a power of two'],

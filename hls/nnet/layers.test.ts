@@ -9,65 +9,23 @@
 //   (c) bit-exact against an integer (BigInt) re-implementation of the fixed-point arithmetic:
 //       full-precision products, each addition converted to accum_t, the final cast to the
 //       result type, all with AP_TRN / AP_WRAP, via test/reference.ts's convertRef.
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { convertRef, Ovf, Quant } from './test/reference.js';
+import { compileDriver, configCompiles, drawUniform, frac, lsb, rng, runDriver, toDouble, type FixedShape } from './test/testing.js';
 
-const nnetDir = path.dirname(fileURLToPath(import.meta.url));
-const buildDir = path.join(nnetDir, '..', 'build', 'test');
-const driver = path.join(buildDir, 'layers_driver');
+let driver = '';
 const SEED = 20261127;
 const SAMPLES = 300;
 
-interface Ty {
-  w: number;
-  i: number;
-}
+type Ty = FixedShape;
 const T16: Ty = { w: 16, i: 6 };
 const T12: Ty = { w: 12, i: 4 };
 const ACC32: Ty = { w: 32, i: 12 };
 const ACC24: Ty = { w: 24, i: 10 };
 const SCALE18: Ty = { w: 18, i: 1 };
 const ALPHA: Ty = { w: 16, i: 1 };
-const frac = (t: Ty): number => t.w - t.i;
-const lsb = (t: Ty): number => 2 ** -frac(t);
-const toDouble = (raw: bigint, t: Ty): number => Number(raw) * lsb(t);
 /** raw * 2^-fracIn converted to t with AP_TRN, AP_WRAP (the defaults the driver's types use). */
 const cvt = (raw: bigint, fracIn: number, t: Ty): bigint => convertRef(t.w, t.i, Quant.TRN, Ovf.WRAP, fracIn, raw);
-
-/** mulberry32: small seeded PRNG, uniform in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** n raws of type t with values uniform in [-max, max) (max a power of two >= 1 LSB). */
-function draw(rand: () => number, n: number, t: Ty, max: number): bigint[] {
-  const span = Math.round(max / lsb(t));
-  return Array.from({ length: n }, () => BigInt(Math.floor(rand() * 2 * span) - span));
-}
-
-function runDriver(mode: string, params: bigint[], samples: bigint[][], nOut: number): bigint[][] {
-  const input = [params.join(' '), ...samples.map((s) => s.join(' '))].join('\n') + '\n';
-  const r = spawnSync(driver, [mode], { input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`layers_driver ${mode} exited ${r.status}: ${r.stderr}`);
-  const lines = r.stdout.trim().split('\n');
-  expect(lines).toHaveLength(samples.length);
-  return lines.map((l) => {
-    const v = l.split(' ').map((s) => BigInt(s));
-    expect(v).toHaveLength(nOut);
-    return v;
-  });
-}
 
 // ---- integer (bit-exact) and float64 references ---------------------------------------------
 
@@ -278,12 +236,7 @@ const nTermsOf = (s: Spec): number =>
   s.kind === 'dense' ? s.nIn : s.kind === 'conv' ? s.c * s.kh * s.kw : 0;
 
 beforeAll(() => {
-  mkdirSync(buildDir, { recursive: true });
-  // Labels and HLS pragmas are for synthesis; g++ would warn about both.
-  const cc = spawnSync('g++', ['-std=c++17', '-O2', '-Wall', '-Wextra', '-Werror', '-Wno-unknown-pragmas',
-    '-Wno-unused-label', '-I', nnetDir, path.join(nnetDir, 'test', 'layers_driver.cc'), '-o', driver],
-  { encoding: 'utf8' });
-  if (cc.status !== 0) throw new Error(`compiling layers_driver failed:\n${cc.stderr}`);
+  driver = compileDriver('layers_driver');
 }, 60_000);
 
 describe('layer templates against float64 and integer references', () => {
@@ -294,15 +247,15 @@ describe('layer templates against float64 and integer references', () => {
       const rand = rng(seed);
       const sh = shapes(spec);
       const wMax = spec.kind === 'dense' ? spec.wMax : 0.5;
-      const w = draw(rand, sh.nParams[0], T16, wMax);
-      const b = draw(rand, sh.nParams[1], T16, 1);
-      const xs = Array.from({ length: SAMPLES }, () => draw(rand, sh.nIn, T16, 2));
+      const w = drawUniform(rand, sh.nParams[0], T16, wMax);
+      const b = drawUniform(rand, sh.nParams[1], T16, 1);
+      const xs = Array.from({ length: SAMPLES }, () => drawUniform(rand, sh.nIn, T16, 2));
       const refs = xs.map((x) => reference(spec, w, b, x));
       const tol = tolerance(spec, nTermsOf(spec));
       const resMax = 2 ** (sh.res.i - 1);
       const distinct = new Set<bigint>();
       for (const mode of spec.modes) {
-        const got = runDriver(mode, [...w, ...b], xs, sh.nOut);
+        const got = runDriver(driver, mode, [...w, ...b], xs, sh.nOut);
         for (let k = 0; k < SAMPLES; k++) {
           for (let j = 0; j < sh.nOut; j++) {
             const where = `${mode} sample ${k} output ${j} (seed ${seed})`;
@@ -324,7 +277,7 @@ describe('layer templates against float64 and integer references', () => {
     for (const name of ['dense_a', 'dense_b'] as const) {
       const spec = LAYERS[name] as DenseSpec;
       const rand = rng(SEED + 100);
-      const full = (n: number): bigint[] => draw(rand, n, T16, 2 ** (T16.i - 1));
+      const full = (n: number): bigint[] => drawUniform(rand, n, T16, 2 ** (T16.i - 1));
       const w = full(spec.nIn * spec.nOut);
       const b = full(spec.nOut);
       const xs = Array.from({ length: 100 }, () => full(spec.nIn));
@@ -333,7 +286,7 @@ describe('layer templates against float64 and integer references', () => {
         .flatMap((x) => reference(spec, w, b, x).float)
         .filter((v) => Math.abs(v) >= 2 ** (spec.res.i - 1)).length;
       expect(wrapped, `${name}: the full-range draw must overflow somewhere`).toBeGreaterThan(0);
-      for (const mode of spec.modes) expect(runDriver(mode, [...w, ...b], xs, spec.nOut), mode).toEqual(want);
+      for (const mode of spec.modes) expect(runDriver(driver, mode, [...w, ...b], xs, spec.nOut), mode).toEqual(want);
     }
   });
 });
@@ -353,12 +306,7 @@ describe('layer configs are checked at compile time', () => {
     `struct C { static constexpr int n_chan = 1, in_height = 4, in_width = 4, pool_height = ${p}, pool_width = ${p},
       stride_height = 1, stride_width = 1, out_height = ${5 - p}, out_width = ${5 - p}, reuse_factor = 1; };
     void f(const t* x, t* y) { nnet::max_pool_2d<t, t, C>(x, y); }\n`;
-  const compiles = (body: string): { ok: boolean; stderr: string } => {
-    const file = path.join(buildDir, 'config_check.cc');
-    writeFileSync(file, header + body);
-    const r = spawnSync('g++', ['-std=c++17', '-fsyntax-only', '-Wno-unknown-pragmas', '-I', nnetDir, file], { encoding: 'utf8' });
-    return { ok: r.status === 0, stderr: r.stderr };
-  };
+  const compiles = (body: string): { ok: boolean; stderr: string } => configCompiles('config_check.cc', header, body);
   const cases: [string, string, string | null][] = [
     ['dense 16x8 rf 4', dense(16, 8, 4), null],
     ['dense 16x8 rf 5', dense(16, 8, 5), 'divisible by reuse_factor'],

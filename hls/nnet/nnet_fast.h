@@ -180,6 +180,40 @@ inline uint32_t floored(int32_t x, int32_t w) {
   return static_cast<uint32_t>((x * w) >> (D < 31 ? D : 31));
 }
 
+/// A product term as it is: x * w modulo 2^32 (exact accumulators).
+struct exact_term {
+  static uint32_t of(int32_t x, int32_t w) { return static_cast<uint32_t>(x * w); }
+};
+
+/// A product term floored by 2^D on its own (truncating accumulators), as floored<D>.
+template <int D>
+struct floored_term {
+  static uint32_t of(int32_t x, int32_t w) { return floored<D>(x, w); }
+};
+
+/// The plain C++ pair kernel, with pair_block's contract (below) and each pair product
+/// taken through Term::of: pair_block's fallback without AVX2 (exact_term) and
+/// pair_block_floored on every target (floored_term). One loop nest for both, so the two
+/// cannot drift apart; Term::of is inlined, and the object code is the same as the two
+/// hand-written copies it replaced.
+template <class Term, int NK, int NV>
+inline void pair_block_scalar(const uint32_t* a, int a_step, const int* off, const uint32_t* b, int b_step,
+                              int n_taps, uint32_t* out, int out_step) {
+  for (int k = 0; k < NK; k++)
+    for (int l = 0; l < 8 * NV; l++) out[k * out_step + l] = 0;
+  for (int t = 0; t < n_taps; t++) {
+    const uint32_t* at = a + static_cast<std::ptrdiff_t>(t) * a_step + (off ? off[t] : 0);
+    for (int k = 0; k < NK; k++) {
+      const uint32_t bk = b[k * b_step + t];
+      const int32_t b0 = static_cast<int16_t>(bk & 0xffff), b1 = static_cast<int16_t>(bk >> 16);
+      for (int l = 0; l < 8 * NV; l++) {
+        const int32_t a0 = static_cast<int16_t>(at[l] & 0xffff), a1 = static_cast<int16_t>(at[l] >> 16);
+        out[k * out_step + l] += Term::of(a0, b0) + Term::of(a1, b1);
+      }
+    }
+  }
+}
+
 // ---- SIMD kernel: acc[k][v] += pairs(a at v) . pairs(broadcast b[k]) ---------------------------
 
 #if defined(__AVX2__)
@@ -264,19 +298,7 @@ inline void pair_block(const uint32_t* a, int a_step, const int* off, const uint
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + k * out_step + 8 * v), sum);
     }
 #else
-  for (int k = 0; k < NK; k++)
-    for (int l = 0; l < 8 * NV; l++) out[k * out_step + l] = 0;
-  for (int t = 0; t < n_taps; t++) {
-    const uint32_t* at = a + static_cast<std::ptrdiff_t>(t) * a_step + (off ? off[t] : 0);
-    for (int k = 0; k < NK; k++) {
-      const uint32_t bk = b[k * b_step + t];
-      const int32_t b0 = static_cast<int16_t>(bk & 0xffff), b1 = static_cast<int16_t>(bk >> 16);
-      for (int l = 0; l < 8 * NV; l++) {
-        const int32_t a0 = static_cast<int16_t>(at[l] & 0xffff), a1 = static_cast<int16_t>(at[l] >> 16);
-        out[k * out_step + l] += static_cast<uint32_t>(a0 * b0) + static_cast<uint32_t>(a1 * b1);
-      }
-    }
-  }
+  pair_block_scalar<exact_term, NK, NV>(a, a_step, off, b, b_step, n_taps, out, out_step);
 #endif
 }
 
@@ -284,19 +306,7 @@ inline void pair_block(const uint32_t* a, int a_step, const int* off, const uint
 template <int D, int NK, int NV>
 inline void pair_block_floored(const uint32_t* a, int a_step, const int* off, const uint32_t* b, int b_step,
                                int n_taps, uint32_t* out, int out_step) {
-  for (int k = 0; k < NK; k++)
-    for (int l = 0; l < 8 * NV; l++) out[k * out_step + l] = 0;
-  for (int t = 0; t < n_taps; t++) {
-    const uint32_t* at = a + static_cast<std::ptrdiff_t>(t) * a_step + (off ? off[t] : 0);
-    for (int k = 0; k < NK; k++) {
-      const uint32_t bk = b[k * b_step + t];
-      const int32_t b0 = static_cast<int16_t>(bk & 0xffff), b1 = static_cast<int16_t>(bk >> 16);
-      for (int l = 0; l < 8 * NV; l++) {
-        const int32_t a0 = static_cast<int16_t>(at[l] & 0xffff), a1 = static_cast<int16_t>(at[l] >> 16);
-        out[k * out_step + l] += floored<D>(a0, b0) + floored<D>(a1, b1);
-      }
-    }
-  }
+  pair_block_scalar<floored_term<D>, NK, NV>(a, a_step, off, b, b_step, n_taps, out, out_step);
 }
 
 template <int Shift, int NK, int NV>

@@ -15,12 +15,12 @@
 //                                  modes: res_T(data_T) raw by raw, by fast::to_fixed.
 // Exit codes: 0 ok, 2 unknown mode or input not a whole number of samples.
 // Simulation-only code: never included in a kernel.
-#include <cinttypes>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#define HT_DRIVER_NAME "fastpath_driver"
+#include "driver_io.h"
 #include "nnet_activation.h"
 #include "nnet_conv1d.h"
 #include "nnet_conv2d.h"
@@ -29,31 +29,10 @@
 
 namespace {
 
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "fastpath_driver: %s\n", what);
-  std::exit(2);
-}
-
-// Reads n raws into a; false if stdin ended before the first, exit 2 if it ended mid-way.
-template <class T>
-bool read_raws(T* a, int n) {
-  for (int k = 0; k < n; k++) {
-    long long v = 0;
-    const int got = std::scanf("%lld", &v);
-    if (got != 1) {
-      if (k == 0 && got == EOF) return false;
-      fail("input ended inside a sample or is not an integer");
-    }
-    a[k] = T::from_raw(v);
-  }
-  return true;
-}
-
-template <class T>
-void print_raws(const T* a, int n) {
-  for (int k = 0; k < n; k++) std::printf(k ? " %" PRId64 : "%" PRId64, static_cast<int64_t>(a[k].raw()));
-  std::printf("\n");
-}
+using driver_io::fail;
+using driver_io::print_raws;
+using driver_io::read_raws;
+using driver_io::run_unary;
 
 /// Whether the fast path is compiled in for a MAC layer (0 in the HT_SIM_GENERIC build).
 template <class data_T, class res_T, class CFG>
@@ -115,25 +94,15 @@ void run_conv1d() {
       });
 }
 
-template <class data_T, class res_T, int NIn, int NOut, class Layer>
-void run_copy(Layer layer) {
-  std::vector<data_T> x(NIn);
-  std::vector<res_T> y(NOut);
-  while (read_raws(x.data(), NIn)) {
-    layer(x.data(), y.data());
-    print_raws(y.data(), NOut);
-  }
-}
-
 template <class data_T, class res_T, class CFG>
 void run_relu() {
-  run_copy<data_T, res_T, CFG::n_in, CFG::n_in>(
+  run_unary<data_T, res_T>(CFG::n_in, CFG::n_in,
       [](const data_T* x, res_T* y) { nnet::relu<data_T, res_T, CFG>(x, y); });
 }
 
 template <class data_T, class res_T, class CFG>
 void run_max_pool_2d() {
-  run_copy<data_T, res_T, CFG::n_chan * CFG::in_height * CFG::in_width, CFG::n_chan * CFG::out_height * CFG::out_width>(
+  run_unary<data_T, res_T>(CFG::n_chan * CFG::in_height * CFG::in_width, CFG::n_chan * CFG::out_height * CFG::out_width,
       [](const data_T* x, res_T* y) { nnet::max_pool_2d<data_T, res_T, CFG>(x, y); });
 }
 
@@ -141,7 +110,7 @@ void run_max_pool_2d() {
 // build), on every raw of the input; CFG::n_in raws per sample.
 template <class data_T, class res_T, class CFG>
 void run_convert() {
-  run_copy<data_T, res_T, CFG::n_in, CFG::n_in>([](const data_T* x, res_T* y) {
+  run_unary<data_T, res_T>(CFG::n_in, CFG::n_in, [](const data_T* x, res_T* y) {
     for (int i = 0; i < CFG::n_in; i++) {
 #ifdef HT_NNET_FAST
       y[i] = res_T::from_raw(nnet::fast::to_fixed<data_T::width, data_T::fwidth, res_T>(x[i].raw()));

@@ -7,12 +7,12 @@
 // separated by spaces. The compiled configurations (MODE names) must match LAYERS in
 // layers.test.ts. Exit codes: 0 ok, 2 unknown mode or input not a whole number of samples.
 // Simulation-only code: never included in a kernel.
-#include <cinttypes>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#define HT_DRIVER_NAME "layers_driver"
+#include "driver_io.h"
 #include "nnet_activation.h"
 #include "nnet_conv1d.h"
 #include "nnet_conv2d.h"
@@ -27,31 +27,9 @@ typedef ap_fixed<32, 12> acc32;  // accumulator holding every product exactly (F
 typedef ap_fixed<24, 10> acc24;  // accumulator that truncates each product (F 14 < 20)
 typedef ap_fixed<18, 1> scale18;
 
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "layers_driver: %s\n", what);
-  std::exit(2);
-}
-
-// Reads n raws into a; false if stdin ended before the first, exit 2 if it ended mid-way.
-template <class T>
-bool read_raws(T* a, int n) {
-  for (int k = 0; k < n; k++) {
-    long long v = 0;
-    const int got = std::scanf("%lld", &v);
-    if (got != 1) {
-      if (k == 0 && got == EOF) return false;
-      fail("input ended inside a sample or is not an integer");
-    }
-    a[k] = T::from_raw(v);
-  }
-  return true;
-}
-
-template <class T>
-void print_raws(const T* a, int n) {
-  for (int k = 0; k < n; k++) std::printf(k ? " %" PRId64 : "%" PRId64, static_cast<int64_t>(a[k].raw()));
-  std::printf("\n");
-}
+using driver_io::fail;
+using driver_io::print_raws;
+using driver_io::read_raws;
 
 // ---- dense ----------------------------------------------------------------------------------
 

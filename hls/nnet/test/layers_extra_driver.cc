@@ -8,12 +8,12 @@
 // the raw outputs separated by spaces (argmax: the index). The MODE names must match LAYERS
 // in layers-extra.test.ts. Exit codes: 0 ok, 2 unknown mode or input not a whole number of
 // samples. Simulation-only code: never included in a kernel.
-#include <cinttypes>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#define HT_DRIVER_NAME "layers_extra_driver"
+#include "driver_io.h"
 #include "nnet_activation.h"
 #include "nnet_argmax.h"
 #include "nnet_batchnorm.h"
@@ -33,42 +33,10 @@ typedef ap_fixed<32, 12> acc32;                // exact accumulator (F 20)
 typedef ap_fixed<24, 10> acc24;                // truncating accumulator (F 14)
 typedef ap_fixed<18, 2, AP_RND_CONV> scale18;  // average-pool scale (the writer's SCALE_TYPE)
 
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "layers_extra_driver: %s\n", what);
-  std::exit(2);
-}
-
-// Reads n raws into a; false if stdin ended before the first, exit 2 if it ended mid-way.
-template <class T>
-bool read_raws(T* a, int n) {
-  for (int k = 0; k < n; k++) {
-    long long v = 0;
-    const int got = std::scanf("%lld", &v);
-    if (got != 1) {
-      if (k == 0 && got == EOF) return false;
-      fail("input ended inside a sample or is not an integer");
-    }
-    a[k] = T::from_raw(v);
-  }
-  return true;
-}
-
-template <class T>
-void print_raws(const T* a, int n) {
-  for (int k = 0; k < n; k++) std::printf(k ? " %" PRId64 : "%" PRId64, static_cast<int64_t>(a[k].raw()));
-  std::printf("\n");
-}
-
-// Runs fn(x, y) on every sample of n_in values of data_T, printing n_out values of res_T.
-template <class data_T, class res_T, class Fn>
-void run_unary(int n_in, int n_out, Fn fn) {
-  std::vector<data_T> x(n_in);
-  std::vector<res_T> y(n_out);
-  while (read_raws(x.data(), n_in)) {
-    fn(x.data(), y.data());
-    print_raws(y.data(), n_out);
-  }
-}
+using driver_io::fail;
+using driver_io::print_raws;
+using driver_io::read_raws;
+using driver_io::run_unary;
 
 // ---- sigmoid, tanh, softmax, argmax ------------------------------------------------------------
 
