@@ -9,6 +9,7 @@ import { readCapture } from './capture/arrow-capture.js';
 import { createImageFrameDecoder } from './codecs/cell-frame.js';
 import type { Backend } from './backends/backend.js';
 import { loadOnnxBackend } from './backends/onnx.js';
+import { loadFpgaBackend } from './backends/fpga.js';
 import { loadSimBackend } from './backends/sim.js';
 import type { PipelineConfig } from './config/schema.js';
 import { PipelineMetrics } from './metrics/pipeline-metrics.js';
@@ -56,26 +57,33 @@ export interface Daemon {
 
 /**
  * The configured backend. `sim` loads the model library `firmware` names (a .so, or a project
- * folder holding one), by default `make firmware`'s build of the variant; it must have been
- * compiled from the card's ONNX file (checked by hash).
+ * folder holding one); `fpga` opens `device` and checks it against the register map of the
+ * project `firmware` names (regmap.json, or a folder holding it). Both default to `make
+ * firmware`'s build of the variant, which must have been compiled from the card's ONNX file
+ * (checked by hash; the fpga driver also checks the device's MODEL_HASH against the map).
  */
 async function loadBackend(cfg: PipelineConfig, card: ModelCard, at: (p: string) => string): Promise<Backend> {
   const onnx = card.files[cfg.variant];
   if (onnx === null) throw new ModelError(`${card.dir}/card.json`, `variant ${cfg.variant} is not part of this model (the card has no ${cfg.variant}); allowed: student`);
   const ref = { inputShape: card.inputShape, classes: card.labels.length, params: card.params[cfg.variant] };
+  if (cfg.device !== undefined && cfg.backend !== 'fpga') throw new ConfigError('config: device', `"${cfg.device}" is set but backend is ${cfg.backend}; device is for backend fpga`);
   if (cfg.backend === 'onnx') {
-    if (cfg.firmware !== undefined) throw new ConfigError('config: firmware', `"${cfg.firmware}" is set but backend is onnx; firmware is for backend sim`);
+    if (cfg.firmware !== undefined) throw new ConfigError('config: firmware', `"${cfg.firmware}" is set but backend is onnx; firmware is for backends sim and fpga`);
     return loadOnnxBackend({ path: onnx, ...ref });
   }
-  const name = firmwareName(card.task, cfg.variant);
-  let lib = at(cfg.firmware ?? join(FIRMWARE_DIR, name));
-  if (!lib.endsWith('.so')) lib = join(lib, `lib${basename(lib)}.so`);
+  if (cfg.backend === 'fpga' && cfg.device === undefined) throw new ConfigError('config: device', 'missing: backend fpga needs device (the register region, e.g. /dev/xdma0_user)');
+  const project = at(cfg.firmware ?? join(FIRMWARE_DIR, firmwareName(card.task, cfg.variant)));
   let sha: string;
   try {
     sha = createHash('sha256').update(readFileSync(onnx)).digest('hex');
   } catch (err) {
     throw new ModelError(onnx, `cannot read model: ${(err as Error).message}`, { cause: err });
   }
+  if (cfg.backend === 'fpga') {
+    const regmap = project.endsWith('.json') ? project : join(project, 'regmap.json');
+    return loadFpgaBackend({ path: regmap, device: at(cfg.device!), sourceSha256: sha, ...ref });
+  }
+  const lib = project.endsWith('.so') ? project : join(project, `lib${basename(project)}.so`);
   return loadSimBackend({ path: lib, sourceSha256: sha, ...ref });
 }
 

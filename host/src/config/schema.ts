@@ -36,10 +36,12 @@ export const pipelineConfigSchema = z
     /** Model folder holding card.json and <variant>.onnx. */
     model: z.string().min(1),
     variant: z.enum(['student', 'teacher']).default('student'),
-    /** `sim`: the compiled firmware on the CPU (bit-exact); `onnx`: the float model. */
-    backend: z.enum(['onnx', 'sim']).default('onnx'),
-    /** sim: the compiled model library (or its project folder); default the one `make firmware` builds. */
+    /** `sim`: the compiled firmware on the CPU (bit-exact); `fpga`: the firmware on a device; `onnx`: the float model. */
+    backend: z.enum(['onnx', 'sim', 'fpga']).default('onnx'),
+    /** sim: the compiled model library (or its project folder); fpga: the project folder holding regmap.json (or the file). Default: the one `make firmware` builds. */
     firmware: z.string().min(1).optional(),
+    /** fpga (required there, refused elsewhere): the device's register region, e.g. /dev/xdma0_user or an emulator's /dev/shm file. */
+    device: z.string().min(1).optional(),
     /** Latency budget from ingest to trigger write, microseconds. */
     budgetUs: z.number().positive().max(60e6).default(1000),
     source: z.discriminatedUnion('kind', [replaySourceSchema, syntheticSourceSchema]),

@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'E_MODEL'
   | 'E_SOURCE'
   | 'E_SINK'
-  | 'E_REQUEST';
+  | 'E_REQUEST'
+  | 'E_DEVICE';
 
 /** Base of every operating error. `where` names the file, frame, field or endpoint. */
 export class HairtriggerError extends Error {
@@ -74,6 +75,19 @@ export class SourceError extends HairtriggerError {
 export class SinkError extends HairtriggerError {
   constructor(where: string, message: string, options?: { cause?: unknown }) {
     super('E_SINK', where, message, options);
+  }
+}
+
+/**
+ * An FPGA device that refused to open (missing, wrong size, another firmware) or failed a job
+ * (timeout, reset, corrupt output). `reason` is the driver's code (host/native/src/fpga_driver.h);
+ * a failed job costs that frame only, and the next job tries the device again.
+ */
+export class DeviceError extends HairtriggerError {
+  readonly reason: string;
+  constructor(where: string, reason: string, message: string, options?: { cause?: unknown }) {
+    super('E_DEVICE', where, `(${reason}) ${message}`, options);
+    this.reason = reason;
   }
 }
 

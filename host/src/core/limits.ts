@@ -38,6 +38,9 @@ export const limits = {
   captureBytesMax: 2 * 1024 * 1024 * 1024,
   /** Error records kept for /api/errors. */
   errorLogEntriesMax: 256,
+  /** Spins (a pause and a DONE_COUNT read, ~10-150 cycles each) the fpga driver waits for one
+   * job before it fails the frame with a timeout (DeviceError, reason `timeout`). */
+  pollSpinsMax: 1 << 20,
 } as const;
 
 export type Limits = typeof limits;

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { monotonicClock, type Clock } from '../core/clock.js';
-import { ModelError } from '../core/errors.js';
+import { DeviceError, ModelError } from '../core/errors.js';
 
 /**
  * The typed wrapper of the native addon (host/native), the only file allowed loose types.
@@ -15,6 +15,7 @@ interface NativeAddon {
   bindStamps(array: Float64Array): number;
   stampAt(handle: number, index: number): void;
   SimModel: new (path: string) => NativeSimModel;
+  FpgaDevice: new (path: string, map: FpgaRegisterMap, options?: FpgaDeviceOptions) => NativeFpgaDevice;
 }
 
 /** What a compiled model library reports (hls/abi/ht_model_abi.h's ht_model_info). */
@@ -59,6 +60,90 @@ export interface NativeSimModel {
   close(): void;
 }
 
+/**
+ * What the FPGA driver checks a device against: the fields of a model's regmap.json
+ * (hls/compiler/regmap.ts RegisterMap has them all; docs/fpga-protocol.md).
+ */
+export interface FpgaRegisterMap {
+  readonly layout: number;
+  readonly magic: number;
+  readonly nIn: number;
+  readonly nOut: number;
+  readonly inType: number;
+  readonly outType: number;
+  readonly modelHashWords: readonly number[];
+  readonly fifoCapacity: number;
+  readonly inOffset: number;
+  readonly outOffset: number;
+  readonly threshOffset: number;
+  readonly fifoOffset: number;
+  readonly regionBytes: number;
+}
+
+export interface FpgaDeviceOptions {
+  /** Spins (a pause and a DONE_COUNT read each) before a job fails with `timeout`; default 2^20. */
+  readonly spinsMax?: number;
+}
+
+/** What an opened device reports: the map's sizes and the device's own latency registers. */
+export interface FpgaDeviceInfo {
+  readonly path: string;
+  readonly nIn: number;
+  readonly nOut: number;
+  readonly inWidth: number;
+  readonly inFrac: number;
+  readonly outWidth: number;
+  readonly outFrac: number;
+  readonly clockKhz: number;
+  readonly latencyCycles: number;
+  readonly ii: number;
+  readonly fifoCapacity: number;
+  readonly resetCount: number;
+}
+
+export interface FpgaDeviceStats {
+  readonly jobs: number;
+  readonly timeouts: number;
+  readonly resets: number;
+  readonly corrupt: number;
+  /** Device wait per job (ap_start to DONE_COUNT change), ns: last, mean, min, max over completed jobs. */
+  readonly waitNsLast: number;
+  readonly waitNsMean: number;
+  readonly waitNsMin: number;
+  readonly waitNsMax: number;
+  readonly fifoOverflows: number;
+  readonly fifoPending: number;
+}
+
+/** Numbers per record written by `drainEvents`: seq, class, scoreRaw, score, startCycle, doneCycle. */
+export const FPGA_EVENT_FIELDS = 6;
+
+/** Why the driver refused a device or a job (host/native/src/fpga_driver.h). */
+export type FpgaDeviceCode = 'map' | 'types' | 'open' | 'size' | 'mmap' | 'magic' | 'layout' | 'mismatch' | 'timeout' | 'reset' | 'corrupt';
+
+/**
+ * One mapped device (host/native/src/fpga_driver.h), host in the loop after open. Every
+ * method is synchronous; wrong argument types throw TypeError, wrong lengths RangeError, a
+ * failed job an Error whose `code` is a FpgaDeviceCode, use after close Error.
+ */
+export interface NativeFpgaDevice {
+  info(): FpgaDeviceInfo;
+  /** Holds x[nIn] and y[nOut] for `run` (until the next bind or close). */
+  bind(x: Float32Array, y: Float32Array): void;
+  /** One job from the bound x into the bound y; inputs converted as the firmware's bridge does. */
+  run(seq: number): void;
+  /** One job on raw values (sign-extended W-bit patterns). */
+  predictRaw(x: Int32Array, y: Int32Array, seq: number): void;
+  /** 0: host in the loop; 1: autonomous. */
+  setMode(mode: number): void;
+  /** THRESH[k] = raw result bits; the most positive raw value never fires. */
+  setThreshold(k: number, raw: number): void;
+  /** Copies up to out.length / FPGA_EVENT_FIELDS records, releases them to the device, returns the count. */
+  drainEvents(out: Float64Array): number;
+  stats(): FpgaDeviceStats;
+  close(): void;
+}
+
 const ADDON = 'hairtrigger_native.node';
 
 /** The addon's path: from source (vitest) and from build/ (the compiled CLI). */
@@ -96,6 +181,28 @@ export function loadSimModel(path: string): NativeSimModel {
     const code = (err as { code?: unknown }).code;
     throw new ModelError(path, `model library refused (${typeof code === 'string' ? code : 'error'}): ${(err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * Maps an FPGA device (or the emulator's /dev/shm file) and checks its identification block
+ * against `map`. Throws DeviceError whose `reason` is the driver's code (open, size, mmap,
+ * magic, layout, mismatch, map, types) and whose message names the path and the field, or
+ * when the addon is not built.
+ */
+export function openFpgaDevice(path: string, map: FpgaRegisterMap, options: FpgaDeviceOptions = {}): NativeFpgaDevice {
+  const a = nativeAddon();
+  if (a === null) throw new DeviceError(path, 'addon', 'the native addon is not built (run `make build`): the fpga backend needs it');
+  try {
+    return new a.FpgaDevice(path, map, options);
+  } catch (err) {
+    throw new DeviceError(path, fpgaErrorCode(err), (err as Error).message, { cause: err });
+  }
+}
+
+/** The driver's code of an error thrown by a NativeFpgaDevice method ('error' for anything else). */
+export function fpgaErrorCode(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'error';
 }
 
 /**

@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+import { assert } from '../core/assert.js';
+import { DeviceError, ModelError } from '../core/errors.js';
+import { limits } from '../core/limits.js';
+import { fpgaErrorCode, openFpgaDevice, type FpgaDeviceStats, type FpgaRegisterMap, type NativeFpgaDevice } from '../native/addon.js';
+import type { Backend, BackendInfo, ModelRef } from './backend.js';
+
+/** An fpga backend's model: `path` is the firmware project's regmap.json. */
+export interface FpgaModelRef extends ModelRef {
+  /** The memory-mapped region: a BAR resource file, /dev/xdma0_user, or an emulator's /dev/shm file. */
+  readonly device: string;
+  /** SHA-256 (hex) of the ONNX file the firmware must have been compiled from, when known. */
+  readonly sourceSha256?: string;
+  /** Spins before a job is a timeout (default limits.pollSpinsMax). */
+  readonly spinsMax?: number;
+}
+
+/** The fpga backend, with the driver's counters for the metrics. */
+export interface FpgaBackend extends Backend {
+  deviceStats(): FpgaDeviceStats;
+}
+
+/** regmap.json as compile writes it (hls/compiler/regmap.ts): the fields this backend reads. */
+interface RegmapFile extends FpgaRegisterMap {
+  readonly name: string;
+  readonly modelSha256: string;
+  readonly outTypeText: string;
+  readonly latencyCycles: number;
+}
+
+function readRegmap(path: string): RegmapFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ModelError(path, `cannot read the register map: ${(err as Error).message} (hairtrigger compile writes it)`, { cause: err });
+  }
+  const m = raw as Partial<RegmapFile> | null;
+  if (m === null || typeof m !== 'object' || typeof m.name !== 'string' || typeof m.modelSha256 !== 'string' || !Array.isArray(m.modelHashWords)) {
+    throw new ModelError(path, 'not a register map: name, modelSha256 and modelHashWords are required (hls/compiler/regmap.ts)');
+  }
+  return m as RegmapFile;
+}
+
+/**
+ * The firmware on an FPGA, host in the loop, through the register-level driver
+ * (host/native/src/fpga_driver.h, docs/fpga-protocol.md). Refuses with a ModelError a
+ * register map that does not fit the pipeline or was compiled from another ONNX file, and
+ * with a DeviceError (reason open, size, mmap, magic, layout, mismatch, ...) a device that
+ * does not run that firmware.
+ *
+ * `predict` copies the input into a buffer bound to the driver once, runs one job and copies
+ * the logits out: no allocation. A job that fails (timeout, reset, corrupt) throws a
+ * DeviceError, which the pipeline counts against that frame; the next predict tries the
+ * device again.
+ */
+export function loadFpgaBackend(ref: FpgaModelRef): FpgaBackend {
+  const map = readRegmap(ref.path);
+  const nIn = ref.inputShape.reduce((a, b) => a * b, 1);
+  if (map.nIn !== nIn) throw new ModelError(ref.path, `firmware ${map.name} takes ${map.nIn} inputs; the pipeline feeds [${ref.inputShape.join(', ')}] = ${nIn}`);
+  if (map.nOut !== ref.classes) throw new ModelError(ref.path, `firmware ${map.name} writes ${map.nOut} outputs; the pipeline expects ${ref.classes} classes`);
+  if (ref.sourceSha256 !== undefined && map.modelSha256 !== ref.sourceSha256) {
+    throw new ModelError(ref.path, `firmware ${map.name} was compiled from ONNX ${map.modelSha256.slice(0, 12)}..., the model is ${ref.sourceSha256.slice(0, 12)}...: rebuild it (make firmware)`);
+  }
+  const dev = openFpgaDevice(ref.device, map, { spinsMax: ref.spinsMax ?? limits.pollSpinsMax });
+  try {
+    return new FpgaDeviceBackend(dev, map, ref);
+  } catch (err) {
+    dev.close();
+    throw err;
+  }
+}
+
+class FpgaDeviceBackend implements FpgaBackend {
+  private readonly x: Float32Array;
+  private readonly y: Float32Array;
+  private readonly desc: BackendInfo;
+  private seq = 0;
+  private closed = false;
+
+  constructor(private readonly dev: NativeFpgaDevice, map: RegmapFile, private readonly ref: FpgaModelRef) {
+    this.x = new Float32Array(map.nIn);
+    this.y = new Float32Array(map.nOut);
+    dev.bind(this.x, this.y);
+    this.desc = { kind: 'fpga', model: ref.path, inputShape: [...ref.inputShape], outputs: map.nOut, precision: map.outTypeText,
+      params: ref.params ?? null, modelledCycles: map.latencyCycles };
+  }
+
+  info(): BackendInfo {
+    return { ...this.desc, inputShape: [...this.desc.inputShape] };
+  }
+
+  predict(input: Float32Array, output: Float32Array): void {
+    assert(!this.closed, 'fpga backend: predict after close');
+    this.x.set(input);
+    // SEQ numbers the jobs this backend issued; it stays a small integer (no BigInt).
+    const seq = this.seq++;
+    try {
+      this.dev.run(seq);
+    } catch (err) {
+      throw new DeviceError(this.ref.device, fpgaErrorCode(err), (err as Error).message, { cause: err });
+    }
+    output.set(this.y);
+  }
+
+  deviceStats(): FpgaDeviceStats {
+    return this.dev.stats();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.dev.close();
+  }
+}
