@@ -513,17 +513,6 @@ function testbench(name: string): string {
 
 namespace {
 
-template <class T>
-long long raw_bits(const T& v) {
-#ifdef HT_USE_VENDOR_AP
-  ap_int<T::width> r;
-  r.range() = v.range();
-  return r.to_int64();
-#else
-  return static_cast<long long>(v.raw());
-#endif
-}
-
 // Parses one line into x; returns the number of values, or -1 on a malformed or surplus value.
 int parse_line(const std::string& line, input_t x[N_IN]) {
   const char* p = line.c_str();
@@ -571,7 +560,7 @@ int main(int argc, char** argv) {
     }
     ${name}(x, y);
     for (int i = 0; i < N_OUT; i++) {
-      std::fprintf(raw_out, i ? " %lld" : "%lld", raw_bits(y[i]));
+      std::fprintf(raw_out, i ? " %lld" : "%lld", nnet::fixed_bits(y[i]));
       std::fprintf(float_out, i ? " %.17g" : "%.17g", y[i].to_double());
     }
     std::fprintf(raw_out, "\\n");
