@@ -230,7 +230,29 @@ FpgaDevice::~FpgaDevice() {
 
 uint32_t FpgaDevice::Register(uint32_t offset) const { return load_acquire(word(offset)); }
 
+// After a timeout the device may still complete that job later; its DONE_COUNT change must
+// not be taken for the next job's. So the next job first waits (bounded) for the stale one,
+// unless the device was reset meanwhile (which drops it).
+bool FpgaDevice::SettleStale(uint64_t seq, DeviceError* error) {
+  if (load_acquire(word(kResetCount)) != stale_reset_) {
+    stale_ = false;
+    return true;
+  }
+  const uint32_t* done = word(kDoneCount);
+  for (uint64_t spins = 0; load_acquire(done) == stale_done_; spins++) {
+    if (spins >= options_.spins_max) {
+      stats_.timeouts++;
+      return fail(error, "timeout", path_ + ": job seq " + std::to_string(seq) + " not started: the device is still busy with job seq " +
+                                        std::to_string(stale_seq_) + ", which timed out (DONE_COUNT stays " + std::to_string(stale_done_) + ")");
+    }
+    cpu_pause();
+  }
+  stale_ = false;
+  return true;
+}
+
 bool FpgaDevice::RunRaw(const int32_t* in, int32_t* out, uint64_t seq, DeviceError* error) {
+  if (stale_ && !SettleStale(seq, error)) return false;
   const uint32_t done0 = load_acquire(word(kDoneCount));
   const uint32_t reset0 = load_acquire(word(kResetCount));
   uint32_t* x = word(map_.in_offset);
@@ -242,7 +264,9 @@ bool FpgaDevice::RunRaw(const int32_t* in, int32_t* out, uint64_t seq, DeviceErr
   store_release(word(kCtrl), kCtrlApStart);
   uint64_t spins = 0;
   const uint32_t* done = word(kDoneCount);
-  while (load_acquire(done) == done0) {
+  const uint32_t* reset = word(kResetCount);
+  // A reset may leave DONE_COUNT where it was (0 after a reset before the job): watch both.
+  while (load_acquire(done) == done0 && load_relaxed(reset) == reset0) {
     if (++spins > options_.spins_max) break;
     cpu_pause();
   }
@@ -255,6 +279,10 @@ bool FpgaDevice::RunRaw(const int32_t* in, int32_t* out, uint64_t seq, DeviceErr
   }
   if (spins > options_.spins_max) {
     stats_.timeouts++;
+    stale_ = true;
+    stale_done_ = done0;
+    stale_reset_ = reset0;
+    stale_seq_ = seq;
     const std::string id = IdentificationFault();
     return fail(error, "timeout", path_ + ": job seq " + std::to_string(seq) + " not done after " + std::to_string(options_.spins_max) +
                                       " spins (" + std::to_string(wait_ns / 1000) + " us); DONE_COUNT stayed " + std::to_string(done0) +

@@ -18,7 +18,9 @@
 //   reset     RESET_COUNT changed during the job: the device lost its state
 //   corrupt   an output word is not a sign-extended result value, or the FIFO pointers are
 //             further apart than its capacity
-// A failed job leaves the device usable: the next job starts from the registers as they are.
+// A failed job leaves the device usable. After a timeout, the next job first waits (up to
+// spins_max again) for the late completion, so a stale DONE_COUNT change is never taken for
+// its own; a reset in between drops the stale job.
 //
 // Concurrency: the device (or the emulator's thread) writes DONE_COUNT, RESET_COUNT and
 // FIFO_HEAD with release semantics after the data they publish; the driver reads them with
@@ -139,6 +141,7 @@ class FpgaDevice {
   FpgaDevice() = default;
   uint32_t* word(uint32_t offset) const { return reinterpret_cast<uint32_t*>(base_ + offset); }
   std::string IdentificationFault() const;
+  bool SettleStale(uint64_t seq, DeviceError* error);
 
   std::string path_;
   ExpectedMap map_;
@@ -150,6 +153,10 @@ class FpgaDevice {
   DeviceStats stats_;
   std::unique_ptr<int32_t[]> raw_in_, raw_out_;  // the float path's scratch
   double out_scale_ = 1.0;
+  // A job that timed out and may still complete (see SettleStale).
+  bool stale_ = false;
+  uint32_t stale_done_ = 0, stale_reset_ = 0;
+  uint64_t stale_seq_ = 0;
 };
 
 }  // namespace hairtrigger
