@@ -271,12 +271,9 @@ bool FpgaDevice::RunRaw(const int32_t* in, int32_t* out, uint64_t seq, DeviceErr
     cpu_pause();
   }
   const uint64_t wait_ns = now_ns() - t0;
-  const uint32_t reset1 = load_acquire(word(kResetCount));
-  if (reset1 != reset0) {
-    stats_.resets++;
-    return fail(error, "reset", path_ + ": the device reset during job seq " + std::to_string(seq) + " (RESET_COUNT " +
-                                    std::to_string(reset0) + " -> " + std::to_string(reset1) + "); the frame is lost, the next job starts afresh");
-  }
+  const uint32_t done1 = load_acquire(done);
+  const uint32_t reset1 = load_acquire(reset);
+  if (reset1 != reset0) return Reset(seq, reset0, reset1, error);
   if (spins > options_.spins_max) {
     stats_.timeouts++;
     stale_ = true;
@@ -287,6 +284,13 @@ bool FpgaDevice::RunRaw(const int32_t* in, int32_t* out, uint64_t seq, DeviceErr
     return fail(error, "timeout", path_ + ": job seq " + std::to_string(seq) + " not done after " + std::to_string(options_.spins_max) +
                                       " spins (" + std::to_string(wait_ns / 1000) + " us); DONE_COUNT stayed " + std::to_string(done0) +
                                       (id.empty() ? "" : "; identification: " + id));
+  }
+  // Only this host starts jobs, so DONE_COUNT moves by exactly one. Anything else is a reset
+  // whose RESET_COUNT increment is not visible yet (a device may clear its counters first).
+  if (done1 != done0 + 1) {
+    stats_.resets++;
+    return fail(error, "reset", path_ + ": DONE_COUNT went from " + std::to_string(done0) + " to " + std::to_string(done1) + " during job seq " +
+                                    std::to_string(seq) + ", not by one: the device reset (or another host runs jobs); the frame is lost");
   }
   const uint32_t* y = word(map_.out_offset);
   const int w = out_type_.width;
@@ -301,12 +305,21 @@ bool FpgaDevice::RunRaw(const int32_t* in, int32_t* out, uint64_t seq, DeviceErr
     }
     out[k] = v;
   }
+  // A reset while the outputs were read leaves them cleared: check once more.
+  const uint32_t reset2 = load_acquire(reset);
+  if (reset2 != reset0) return Reset(seq, reset0, reset2, error);
   stats_.jobs++;
   stats_.wait_ns_last = wait_ns;
   stats_.wait_ns_total += wait_ns;
   if (stats_.jobs == 1 || wait_ns < stats_.wait_ns_min) stats_.wait_ns_min = wait_ns;
   if (wait_ns > stats_.wait_ns_max) stats_.wait_ns_max = wait_ns;
   return true;
+}
+
+bool FpgaDevice::Reset(uint64_t seq, uint32_t reset0, uint32_t reset1, DeviceError* error) {
+  stats_.resets++;
+  return fail(error, "reset", path_ + ": the device reset during job seq " + std::to_string(seq) + " (RESET_COUNT " + std::to_string(reset0) +
+                                  " -> " + std::to_string(reset1) + "); the frame is lost, the next job starts afresh");
 }
 
 bool FpgaDevice::RunF32(const float* in, float* out, uint64_t seq, DeviceError* error) {

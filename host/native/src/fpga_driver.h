@@ -15,7 +15,8 @@
 //             what the device holds and what the model needs)
 // Jobs fail with:
 //   timeout   DONE_COUNT did not change within spins_max spins (names spins and elapsed us)
-//   reset     RESET_COUNT changed during the job: the device lost its state
+//   reset     RESET_COUNT changed during the job, or DONE_COUNT moved by other than one: the
+//             device lost its state
 //   corrupt   an output word is not a sign-extended result value, or the FIFO pointers are
 //             further apart than its capacity
 // A failed job leaves the device usable. After a timeout, the next job first waits (up to
@@ -142,6 +143,7 @@ class FpgaDevice {
   uint32_t* word(uint32_t offset) const { return reinterpret_cast<uint32_t*>(base_ + offset); }
   std::string IdentificationFault() const;
   bool SettleStale(uint64_t seq, DeviceError* error);
+  bool Reset(uint64_t seq, uint32_t reset0, uint32_t reset1, DeviceError* error);
 
   std::string path_;
   ExpectedMap map_;
