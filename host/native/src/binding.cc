@@ -16,6 +16,7 @@
 #include <string>
 
 #include "clock.h"
+#include "emulator_binding.h"
 #include "model_library.h"
 
 namespace hairtrigger {
@@ -242,6 +243,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("stampAt", Napi::Function::New<StampAt>(env, "stampAt"));
   exports.Set("SimModel", SimModel::Define(env));
   hairtrigger::InitFpgaBinding(env, exports);
+  hairtrigger::InitEmulator(env, exports);
   return exports;
 }
 

@@ -161,6 +161,23 @@ export async function main(argv: string[]): Promise<void> {
       process.stdout.write(JSON.stringify({ ...summary, seconds: (Date.now() - t0) / 1000 }, null, 2) + '\n');
     });
 
+  program
+    .command('emulate-fpga')
+    .description('serve the FPGA register protocol from a /dev/shm file, the compiled firmware as the device (docs/fpga-protocol.md); Ctrl-C stops')
+    .requiredOption('-m, --model <dir>', 'compiled firmware project (hls/build/<name>: regmap.json, lib<name>.so)')
+    .requiredOption('--device <path>', 'region file to serve, e.g. /dev/shm/ht-jets')
+    .option('--clock-mhz <f>', "override the map's kernel clock", num('clock-mhz'))
+    .option('--autonomous', 'start in autonomous mode (MODE = 1), taking frames from --replay', false)
+    .option('--replay <capture>', 'capture whose frames the device takes in autonomous mode')
+    .option('--rate-hz <r>', 'replay frame rate (default: as fast as the device goes)', num('rate-hz'))
+    .option('--loop', 'loop the replay', false)
+    .option('--card <dir>', 'model card for the replay preprocessing (default: the zoo card of the firmware name)')
+    .option('--fault <spec>', 'never-done, done-late:US, corrupt-output:N, reset-after:N, wrong-magic, wrong-hash or fifo-overflow')
+    .action(async (o: { model: string; device: string; clockMhz?: number; autonomous: boolean; replay?: string; rateHz?: number; loop: boolean; card?: string; fault?: string }) => {
+      const { runEmulateFpga } = await import('../../../sim/src/emulate-fpga.js');
+      await runEmulateFpga({ ...o, zooDir: resolve(REPO_ROOT, 'models', 'zoo') }, (line) => process.stderr.write(line + '\n'));
+    });
+
   try {
     await program.parseAsync(argv);
   } catch (err) {

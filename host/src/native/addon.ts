@@ -243,3 +243,84 @@ export function nativeClock(): Clock | null {
 export function systemClock(): Clock {
   return nativeClock() ?? monotonicClock;
 }
+
+/**
+ * The FPGA device emulator (sim/emulator/emulator.h through host/native/src/emulator_binding.cc).
+ * The register map is the object of a model's regmap.json (hls/compiler/regmap.ts RegisterMap).
+ */
+export interface EmulatorRegisterMap {
+  readonly layout: number;
+  readonly magic: number;
+  readonly nIn: number;
+  readonly nOut: number;
+  readonly inType: number;
+  readonly outType: number;
+  readonly clockKhz: number;
+  readonly latencyCycles: number;
+  readonly ii: number;
+  readonly modelSha256: string;
+  readonly modelHashWords: readonly number[];
+  readonly fifoCapacity: number;
+  readonly inOffset: number;
+  readonly outOffset: number;
+  readonly threshOffset: number;
+  readonly fifoOffset: number;
+  readonly regionBytes: number;
+}
+
+/** Injected faults (docs/fpga-protocol.md, "The emulator"). `value`: us for done-late, a job count for corrupt-output and reset-after. */
+export type EmulatorFaultKind = 'none' | 'never-done' | 'done-late' | 'corrupt-output' | 'reset-after' | 'wrong-magic' | 'wrong-hash' | 'fifo-overflow';
+
+export interface EmulatorOptions {
+  /** The region file, e.g. /dev/shm/ht-jets: created or truncated to regionBytes. */
+  readonly devicePath: string;
+  /** lib<name>.so of the same firmware project; the emulator loads a private copy. */
+  readonly libraryPath: string;
+  readonly regmap: EmulatorRegisterMap;
+  /** Overrides the map's clock (the latency hold and CYCLE count follow it; CLOCK_KHZ shows it). */
+  readonly clockMhz?: number;
+  /** MODE = 1 at start: the replay begins at once. Otherwise it begins when the host writes MODE = 1. */
+  readonly autonomous?: boolean;
+  /** Autonomous frames: raw input values (frames * nIn), optional sequence numbers, pacing (0 or absent: max), loop. Copied. */
+  readonly source?: { readonly raw: Int32Array; readonly seq?: Float64Array; readonly rateHz?: number; readonly loop?: boolean };
+  readonly fault?: { readonly kind: EmulatorFaultKind; readonly value?: number };
+  /** Remove the file at stop (default true). */
+  readonly unlinkOnStop?: boolean;
+}
+
+export interface EmulatorStats {
+  readonly jobs: number;
+  readonly frames: number;
+  readonly events: number;
+  readonly overflows: number;
+  readonly faults: number;
+  readonly resets: number;
+  readonly running: boolean;
+}
+
+/** A running emulator: `start()` once, `stop()` joins its thread (idempotent); `stats()` also after stop. */
+export interface NativeEmulator {
+  start(): void;
+  stop(): void;
+  stats(): EmulatorStats;
+}
+
+/** Why an emulator did not start (emulator.h): the file, the mapping, the library, or a library that is not the map's model. */
+export type EmulatorErrorCode = 'open' | 'map' | 'load' | 'mismatch' | 'argument';
+
+/**
+ * Creates an emulator (file created and mapped, identification written, model loaded; not yet
+ * serving). Throws ModelError with the emulator's code in the message on failure, or when the
+ * addon is not built; TypeError/RangeError for malformed options.
+ */
+export function createEmulator(options: EmulatorOptions): NativeEmulator {
+  const a = nativeAddon() as unknown as { Emulator?: new (o: EmulatorOptions) => NativeEmulator } | null;
+  if (a === null || a.Emulator === undefined) throw new ModelError(options.libraryPath, 'the native addon is not built with the emulator (run `make build`)');
+  try {
+    return new a.Emulator(options);
+  } catch (err) {
+    if (err instanceof TypeError || err instanceof RangeError) throw err;
+    const code = (err as { code?: unknown }).code;
+    throw new ModelError(options.devicePath, `emulator refused (${typeof code === 'string' ? code : 'error'}): ${(err as Error).message}`, { cause: err });
+  }
+}

@@ -1,0 +1,185 @@
+// Thin N-API glue over sim/emulator/emulator.h: `new Emulator(options)`, `start()`, `stop()`,
+// `stats()`. Every argument is checked with a one-line CHECK; a failed check is a TypeError
+// or RangeError, a failed create an Error whose `code` is the emulator's (open, map, load,
+// mismatch, argument). The constructor opens a file and dlopens a small library (a few ms):
+// synchronous, as this is a tool and test fixture, not the daemon's hot path.
+
+#include <napi.h>
+
+#include <memory>
+#include <string>
+
+#include "emulator.h"
+#include "emulator_binding.h"
+
+namespace hairtrigger {
+
+namespace {
+
+#define CHECK_OR(env, cond, Kind, msg, ret)                       \
+  do {                                                            \
+    if (!(cond)) {                                                \
+      Napi::Kind::New((env), (msg)).ThrowAsJavaScriptException(); \
+      return ret;                                                 \
+    }                                                             \
+  } while (0)
+
+// A non-negative integer field that fits uint32 (or the given maximum).
+bool U32(Napi::Env env, const Napi::Object& o, const char* key, uint32_t* out) {
+  Napi::Value v = o.Get(key);
+  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+  CHECK_OR(env, v.IsNumber() && d >= 0 && d <= 4294967295.0 && d == static_cast<double>(static_cast<uint64_t>(d)), TypeError,
+           std::string("Emulator: regmap.") + key + " must be an integer in [0, 2^32)", false);
+  *out = static_cast<uint32_t>(d);
+  return true;
+}
+
+bool ParseMap(Napi::Env env, const Napi::Object& o, EmulatorRegmap* m) {
+  if (!U32(env, o, "layout", &m->layout) || !U32(env, o, "magic", &m->magic) || !U32(env, o, "nIn", &m->n_in) ||
+      !U32(env, o, "nOut", &m->n_out) || !U32(env, o, "inType", &m->in_type) || !U32(env, o, "outType", &m->out_type) ||
+      !U32(env, o, "clockKhz", &m->clock_khz) || !U32(env, o, "latencyCycles", &m->latency_cycles) || !U32(env, o, "ii", &m->ii) ||
+      !U32(env, o, "fifoCapacity", &m->fifo_capacity) || !U32(env, o, "inOffset", &m->in_offset) ||
+      !U32(env, o, "outOffset", &m->out_offset) || !U32(env, o, "threshOffset", &m->thresh_offset) ||
+      !U32(env, o, "fifoOffset", &m->fifo_offset) || !U32(env, o, "regionBytes", &m->region_bytes))
+    return false;
+  Napi::Value sha = o.Get("modelSha256"), words = o.Get("modelHashWords");
+  CHECK_OR(env, sha.IsString(), TypeError, "Emulator: regmap.modelSha256 must be a string", false);
+  m->model_sha256 = sha.As<Napi::String>().Utf8Value();
+  CHECK_OR(env, words.IsArray() && words.As<Napi::Array>().Length() == 8, TypeError, "Emulator: regmap.modelHashWords must be 8 numbers", false);
+  Napi::Array a = words.As<Napi::Array>();
+  for (uint32_t k = 0; k < 8; k++) {
+    Napi::Value w = a.Get(k);
+    CHECK_OR(env, w.IsNumber(), TypeError, "Emulator: regmap.modelHashWords must be 8 numbers", false);
+    m->model_hash[k] = static_cast<uint32_t>(w.As<Napi::Number>().Int64Value());
+  }
+  return true;
+}
+
+bool ParseSource(Napi::Env env, const Napi::Object& o, uint32_t n_in, FrameSource* s) {
+  Napi::Value raw = o.Get("raw"), seq = o.Get("seq"), rate = o.Get("rateHz"), loop = o.Get("loop");
+  CHECK_OR(env, raw.IsTypedArray() && raw.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array, TypeError, "Emulator: source.raw must be an Int32Array", false);
+  Napi::Int32Array r = raw.As<Napi::Int32Array>();
+  CHECK_OR(env, n_in > 0 && r.ElementLength() % n_in == 0, RangeError, "Emulator: source.raw length " + std::to_string(r.ElementLength()) + " is not a multiple of nIn " + std::to_string(n_in), false);
+  s->n_frames = r.ElementLength() / n_in;
+  s->raw.assign(r.Data(), r.Data() + r.ElementLength());
+  if (!seq.IsUndefined()) {
+    CHECK_OR(env, seq.IsTypedArray() && seq.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array, TypeError, "Emulator: source.seq must be a Float64Array", false);
+    Napi::Float64Array q = seq.As<Napi::Float64Array>();
+    CHECK_OR(env, q.ElementLength() == s->n_frames, RangeError, "Emulator: source.seq needs one number per frame", false);
+    s->seq.resize(s->n_frames);
+    for (size_t i = 0; i < s->n_frames; i++) s->seq[i] = static_cast<uint64_t>(q[i]);
+  }
+  if (!rate.IsUndefined()) {
+    CHECK_OR(env, rate.IsNumber() && rate.As<Napi::Number>().DoubleValue() >= 0, TypeError, "Emulator: source.rateHz must be a number >= 0 (0: as fast as possible)", false);
+    s->rate_hz = rate.As<Napi::Number>().DoubleValue();
+  }
+  s->loop = loop.IsBoolean() && loop.As<Napi::Boolean>().Value();
+  return true;
+}
+
+bool ParseFault(Napi::Env env, const Napi::Object& o, FaultOptions* f) {
+  Napi::Value kind = o.Get("kind"), value = o.Get("value");
+  CHECK_OR(env, kind.IsString(), TypeError, "Emulator: fault.kind must be a string", false);
+  const std::string k = kind.As<Napi::String>().Utf8Value();
+  if (k == "none") f->kind = FaultKind::kNone;
+  else if (k == "never-done") f->kind = FaultKind::kNeverDone;
+  else if (k == "done-late") f->kind = FaultKind::kDoneLate;
+  else if (k == "corrupt-output") f->kind = FaultKind::kCorruptOutput;
+  else if (k == "reset-after") f->kind = FaultKind::kResetAfter;
+  else if (k == "wrong-magic") f->kind = FaultKind::kWrongMagic;
+  else if (k == "wrong-hash") f->kind = FaultKind::kWrongHash;
+  else if (k == "fifo-overflow") f->kind = FaultKind::kFifoOverflow;
+  else CHECK_OR(env, false, RangeError, "Emulator: fault.kind '" + k + "'; allowed: none, never-done, done-late, corrupt-output, reset-after, wrong-magic, wrong-hash, fifo-overflow", false);
+  if (!value.IsUndefined()) {
+    CHECK_OR(env, value.IsNumber() && value.As<Napi::Number>().DoubleValue() >= 0, TypeError, "Emulator: fault.value must be a number >= 0", false);
+    f->value = static_cast<uint64_t>(value.As<Napi::Number>().DoubleValue());
+  }
+  return true;
+}
+
+class EmulatorWrap : public Napi::ObjectWrap<EmulatorWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Emulator",
+                       {InstanceMethod<&EmulatorWrap::Start>("start"), InstanceMethod<&EmulatorWrap::Stop>("stop"),
+                        InstanceMethod<&EmulatorWrap::Stats>("stats")});
+  }
+
+  explicit EmulatorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EmulatorWrap>(info) {
+    Napi::Env env = info.Env();
+    CHECK_OR(env, info.Length() == 1 && info[0].IsObject(), TypeError, "new Emulator(options): one options object expected", );
+    Napi::Object o = info[0].As<Napi::Object>();
+    EmulatorOptions opt;
+    Napi::Value device = o.Get("devicePath"), lib = o.Get("libraryPath"), map = o.Get("regmap");
+    CHECK_OR(env, device.IsString() && lib.IsString(), TypeError, "Emulator: devicePath and libraryPath must be strings", );
+    CHECK_OR(env, map.IsObject(), TypeError, "Emulator: regmap must be the object of regmap.json", );
+    opt.device_path = device.As<Napi::String>().Utf8Value();
+    opt.library_path = lib.As<Napi::String>().Utf8Value();
+    if (!ParseMap(env, map.As<Napi::Object>(), &opt.map)) return;
+    Napi::Value clock = o.Get("clockMhz"), autonomous = o.Get("autonomous"), source = o.Get("source"), fault = o.Get("fault"), unlink = o.Get("unlinkOnStop");
+    if (!clock.IsUndefined()) {
+      CHECK_OR(env, clock.IsNumber() && clock.As<Napi::Number>().DoubleValue() > 0, TypeError, "Emulator: clockMhz must be a number > 0", );
+      opt.clock_mhz = clock.As<Napi::Number>().DoubleValue();
+    }
+    opt.autonomous = autonomous.IsBoolean() && autonomous.As<Napi::Boolean>().Value();
+    opt.unlink_on_stop = !unlink.IsBoolean() || unlink.As<Napi::Boolean>().Value();
+    if (!source.IsUndefined()) {
+      CHECK_OR(env, source.IsObject(), TypeError, "Emulator: source must be an object", );
+      if (!ParseSource(env, source.As<Napi::Object>(), opt.map.n_in, &opt.source)) return;
+    }
+    if (!fault.IsUndefined()) {
+      CHECK_OR(env, fault.IsObject(), TypeError, "Emulator: fault must be an object { kind, value? }", );
+      if (!ParseFault(env, fault.As<Napi::Object>(), &opt.fault)) return;
+    }
+    std::string error;
+    emu_ = Emulator::Create(std::move(opt), &error);
+    if (!emu_) {
+      const size_t colon = error.find(':');
+      Napi::Error e = Napi::Error::New(env, "Emulator: " + error);
+      e.Set("code", Napi::String::New(env, colon == std::string::npos ? "error" : error.substr(0, colon)));
+      e.ThrowAsJavaScriptException();
+    }
+  }
+
+ private:
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CHECK_OR(env, emu_ != nullptr, Error, "Emulator: start() after stop()", Napi::Value());
+    std::string error;
+    CHECK_OR(env, emu_->Start(&error), Error, "Emulator: " + error, Napi::Value());
+    return env.Undefined();
+  }
+
+  // Stops the thread, unmaps; stats() keeps answering with the final counts.
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    if (emu_) {
+      final_ = emu_->stats();
+      emu_->Stop();
+      emu_.reset();
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const EmulatorStats s = emu_ ? emu_->stats() : final_;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("jobs", static_cast<double>(s.jobs));
+    o.Set("frames", static_cast<double>(s.frames));
+    o.Set("events", static_cast<double>(s.events));
+    o.Set("overflows", static_cast<double>(s.overflows));
+    o.Set("faults", static_cast<double>(s.faults));
+    o.Set("resets", static_cast<double>(s.resets));
+    o.Set("running", emu_ != nullptr);
+    return o;
+  }
+
+  std::unique_ptr<Emulator> emu_;
+  EmulatorStats final_;
+};
+
+}  // namespace
+
+void InitEmulator(Napi::Env env, Napi::Object exports) { exports.Set("Emulator", EmulatorWrap::Define(env)); }
+
+}  // namespace hairtrigger

@@ -1,0 +1,153 @@
+// emulator.h: the FPGA device emulator. It serves the register protocol of
+// docs/fpga-protocol.md (layout 1) from a file in /dev/shm that it maps MAP_SHARED, so a
+// driver (or a test doing read()/write() on the file) talks to it as to a PCIe BAR. The
+// model is the compiled firmware's own simulator library (lib<name>.so), so results are
+// bit-exact with the `sim` backend. No Node headers: the N-API glue is
+// host/native/src/emulator_binding.cc.
+//
+// One thread serves the device: it spins on CTRL (pause instruction) while work arrives,
+// backs off to short sleeps after kIdleSpinNs without any, and holds each ap_done back until
+// the modelled latency (LATENCY_CYCLES at the clock) has passed since it saw the start.
+// Shared words are read and written with __atomic builtins (acquire/release), as the other
+// side (a driver in another process) sees them through its own mapping.
+#ifndef HAIRTRIGGER_EMULATOR_H
+#define HAIRTRIGGER_EMULATOR_H
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "model_library.h"
+
+namespace hairtrigger {
+
+// Named limits of the emulator.
+struct EmulatorLimits {
+  static constexpr int64_t kIdleSpinNs = 1000000;       // spin this long without work, then sleep
+  static constexpr int64_t kIdleSleepNs = 50000;         // one back-off sleep
+  static constexpr int64_t kIdleLongNs = 100000000;      // after this long without work, sleep longer
+  static constexpr int64_t kIdleLongSleepNs = 500000;    // one back-off sleep when long idle
+  static constexpr int64_t kPaceSleepMinNs = 200000;  // a replay frame further away than this is slept for
+  static constexpr uint32_t kFifoOverflowCapacity = 4;  // effective FIFO capacity under the fifo-overflow fault
+  static constexpr uint32_t kRegionBytesMax = 1u << 30;
+  static constexpr uint64_t kFramesMax = 1ull << 26;
+};
+
+// The register map of one model, as regmap.json holds it (hls/compiler/regmap.ts).
+struct EmulatorRegmap {
+  uint32_t layout = 0, magic = 0, n_in = 0, n_out = 0, in_type = 0, out_type = 0;
+  uint32_t clock_khz = 0, latency_cycles = 0, ii = 0, fifo_capacity = 0;
+  uint32_t in_offset = 0, out_offset = 0, thresh_offset = 0, fifo_offset = 0, region_bytes = 0;
+  uint32_t model_hash[8] = {};
+  std::string model_sha256;  // hex, compared with the library's
+};
+
+enum class FaultKind {
+  kNone,
+  kNeverDone,      // takes the first start and never completes it (the device hangs)
+  kDoneLate,       // every job completes `value` us late
+  kCorruptOutput,  // every `value`-th job's output words have bit 0 flipped
+  kResetAfter,     // the start after `value` jobs since the last reset resets the device instead
+  kWrongMagic,     // MAGIC is not HTFW
+  kWrongHash,      // MODEL_HASH differs from the model's (word 0, bit 0 flipped)
+  kFifoOverflow,   // the FIFO holds only kFifoOverflowCapacity records, so events overflow
+};
+
+struct FaultOptions {
+  FaultKind kind = FaultKind::kNone;
+  uint64_t value = 0;
+};
+
+// Frames of the autonomous mode: raw input values (sign-extended input_t bits), n_frames
+// back to back, with optional sequence numbers (else the frame index, counting on across
+// loops). rate_hz 0: as fast as the device goes.
+struct FrameSource {
+  std::vector<int32_t> raw;
+  std::vector<uint64_t> seq;
+  uint64_t n_frames = 0;
+  double rate_hz = 0;
+  bool loop = false;
+};
+
+struct EmulatorOptions {
+  std::string device_path;   // e.g. /dev/shm/ht-jets; created or truncated to REGION_BYTES
+  std::string library_path;  // lib<name>.so of the same firmware project
+  EmulatorRegmap map;
+  double clock_mhz = 0;      // 0: the map's clock
+  bool autonomous = false;   // MODE = 1 at start (the replay begins at once)
+  FrameSource source;
+  FaultOptions fault;
+  bool unlink_on_stop = true;
+};
+
+struct EmulatorStats {
+  uint64_t jobs = 0;       // host-in-the-loop jobs completed
+  uint64_t frames = 0;     // autonomous frames processed
+  uint64_t events = 0;     // FIFO records written
+  uint64_t overflows = 0;  // events dropped, FIFO full
+  uint64_t faults = 0;     // faults injected (hung jobs, late or corrupted outputs, resets)
+  uint64_t resets = 0;
+};
+
+class Emulator {
+ public:
+  // Creates the device file, maps it, writes the identification block and loads the model;
+  // on failure returns null and sets `error` ("<code>: <message>", code one of open, map,
+  // load, mismatch, argument).
+  static std::unique_ptr<Emulator> Create(EmulatorOptions options, std::string* error);
+  ~Emulator();
+  Emulator(const Emulator&) = delete;
+  Emulator& operator=(const Emulator&) = delete;
+
+  // Starts the serving thread; false (with `error`) when already started or stopped.
+  bool Start(std::string* error);
+  // Joins the thread, unmaps, unlinks the file when asked. Idempotent.
+  void Stop();
+  EmulatorStats stats() const;
+  double clock_mhz() const { return clock_mhz_; }
+
+ private:
+  explicit Emulator(EmulatorOptions options) : opt_(std::move(options)) {}
+  uint32_t* Reg(uint32_t offset) const { return reinterpret_cast<uint32_t*>(base_ + offset); }
+  uint32_t Load(uint32_t offset) const;
+  void StoreRelaxed(uint32_t offset, uint32_t v) const;
+  void StoreRelease(uint32_t offset, uint32_t v) const;
+  int64_t NowNs() const;
+  uint64_t CyclesAt(int64_t ns) const;
+  void UpdateCycles(int64_t ns) const;
+  void WriteIdentification() const;
+  void PowerUp() const;
+  void Reset();
+  void WaitUntil(int64_t deadline_ns) const;
+  void Serve();
+  bool ServeHostJob(int64_t start_ns);
+  bool ServeFrame(int64_t start_ns);
+  void Predict(bool count_for_corruption);
+  void AppendEvent(uint64_t seq, uint32_t cls, int32_t score, uint64_t start_cycle, uint64_t done_cycle);
+
+  EmulatorOptions opt_;
+  std::unique_ptr<ModelLibrary> lib_;
+  uint8_t* base_ = nullptr;
+  int fd_ = -1;
+  double clock_mhz_ = 0;
+  int64_t latency_ns_ = 0;
+  int64_t origin_ns_ = 0;    // cycle 0 (power-up or the last reset)
+  int32_t thresh_off_ = 0;   // the most positive result_t raw value: a threshold that never fires
+  std::vector<int32_t> x_, y_;
+  uint64_t next_frame_ = 0;  // index into the source (counts on across loops)
+  int64_t next_due_ns_ = 0;
+  uint64_t jobs_since_reset_ = 0;
+  uint64_t jobs_total_ = 0;
+  bool hung_ = false;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  bool started_ = false, stopped_ = false;
+  std::atomic<uint64_t> jobs_{0}, frames_{0}, events_{0}, overflows_{0}, faults_{0}, resets_{0};
+};
+
+}  // namespace hairtrigger
+
+#endif  // HAIRTRIGGER_EMULATOR_H

@@ -1,0 +1,348 @@
+import { closeSync, existsSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { REG, CTRL } from '../../hls/compiler/regmap.js';
+import { readModelCard } from '../../host/src/model/card.js';
+import { createEmulator, loadSimModel, type EmulatorOptions, type NativeEmulator, type NativeSimModel } from '../../host/src/native/addon.js';
+import { captureToRaw, findCard, parseFault, rawConverter, readFirmwareMap, startEmulator, type FirmwareMap } from './emulate-fpga.js';
+import { createRng } from './rng.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const FW = join(ROOT, 'hls', 'build', 'jets_hls4ml_student');
+const LIB = join(FW, 'libjets_hls4ml_student.so');
+const CAPTURE = join(ROOT, 'sim', 'recordings', 'jets-hls4ml-10k.arrows');
+const ZOO = join(ROOT, 'models', 'zoo');
+const SEED = 20261127;
+if (!existsSync(LIB)) throw new Error(`${LIB} is missing: run \`make firmware\` (make test does) before these tests`);
+
+/** Register access through read()/write() on the region file: coherent with the emulator's mmap. */
+class ShmRegisters {
+  private readonly fd: number;
+  private readonly word = Buffer.alloc(4);
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'r+');
+  }
+  size(): number {
+    return fstatSync(this.fd).size;
+  }
+  read(offset: number): number {
+    readSync(this.fd, this.word, 0, 4, offset);
+    return this.word.readUInt32LE(0);
+  }
+  write(offset: number, value: number): void {
+    this.word.writeUInt32LE(value >>> 0, 0);
+    writeSync(this.fd, this.word, 0, 4, offset);
+  }
+  readWords(offset: number, out: Int32Array): void {
+    readSync(this.fd, new Uint8Array(out.buffer, out.byteOffset, out.byteLength), 0, out.byteLength, offset);
+  }
+  writeWords(offset: number, words: Int32Array): void {
+    writeSync(this.fd, new Uint8Array(words.buffer, words.byteOffset, words.byteLength), 0, words.byteLength, offset);
+  }
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+const map: FirmwareMap = readFirmwareMap(FW);
+const running: { emu: NativeEmulator; regs: ShmRegisters }[] = [];
+let sim: NativeSimModel | null = null;
+
+function device(): string {
+  return `/dev/shm/ht-test-${randomBytes(6).toString('hex')}`;
+}
+
+function emulate(extra: Partial<EmulatorOptions> = {}, start = true): { emu: NativeEmulator; regs: ShmRegisters; path: string } {
+  const path = device();
+  const emu = createEmulator({ devicePath: path, libraryPath: LIB, regmap: map, ...extra });
+  const regs = new ShmRegisters(path);
+  running.push({ emu, regs });
+  if (start) emu.start();
+  return { emu, regs, path };
+}
+
+function simModel(): NativeSimModel {
+  sim ??= loadSimModel(LIB);
+  return sim;
+}
+
+afterEach(() => {
+  for (const r of running.splice(0)) {
+    r.regs.close();
+    r.emu.stop();
+  }
+});
+
+/** One host-in-the-loop job (docs/fpga-protocol.md): false when DONE_COUNT did not move within timeoutMs. */
+function job(regs: ShmRegisters, x: Int32Array, y: Int32Array, timeoutMs = 1000): boolean {
+  const d = regs.read(REG.DONE_COUNT);
+  regs.writeWords(map.inOffset, x);
+  regs.write(REG.CTRL, CTRL.AP_START);
+  const deadline = performance.now() + timeoutMs;
+  while (regs.read(REG.DONE_COUNT) === d) {
+    if (performance.now() > deadline) return false;
+  }
+  regs.readWords(map.outOffset, y);
+  return true;
+}
+
+function randomInputs(n: number, seed: number): Int32Array[] {
+  const rng = createRng(seed);
+  return Array.from({ length: n }, (_, j) => Int32Array.from({ length: map.nIn }, (_, i) => {
+    if (j === 0) return i % 2 === 0 ? -32768 : 32767; // the type's ends
+    return (rng.uint32() & 0xffff) - 32768;
+  }));
+}
+
+function expected(x: Int32Array): Int32Array {
+  const y = new Int32Array(map.nOut);
+  simModel().predictRaw(x, y);
+  return y;
+}
+
+function drain(regs: ShmRegisters, into: Int32Array[]): number {
+  const head = regs.read(REG.FIFO_HEAD);
+  let tail = regs.read(REG.FIFO_TAIL);
+  while (tail !== head) {
+    const rec = new Int32Array(8);
+    regs.readWords(map.fifoOffset + 32 * (tail % map.fifoCapacity), rec);
+    into.push(rec);
+    tail = (tail + 1) >>> 0;
+  }
+  regs.write(REG.FIFO_TAIL, tail);
+  return head;
+}
+
+describe(`FPGA device emulator (jets_hls4ml_student, seed ${SEED})`, () => {
+  it('writes the identification block of regmap.json and sizes the region', () => {
+    const { regs } = emulate();
+    expect(regs.size()).toBe(map.regionBytes);
+    const id = [
+      [REG.MAGIC, map.magic], [REG.LAYOUT, map.layout], [REG.N_IN, map.nIn], [REG.N_OUT, map.nOut], [REG.IN_TYPE, map.inType],
+      [REG.OUT_TYPE, map.outType], [REG.CLOCK_KHZ, map.clockKhz], [REG.LATENCY_CYCLES, map.latencyCycles], [REG.II, map.ii],
+      [REG.FIFO_CAPACITY, map.fifoCapacity], [REG.IN_OFFSET, map.inOffset], [REG.OUT_OFFSET, map.outOffset],
+      [REG.THRESH_OFFSET, map.threshOffset], [REG.FIFO_OFFSET, map.fifoOffset], [REG.REGION_BYTES, map.regionBytes],
+      ...map.modelHashWords.map((w, k) => [REG.MODEL_HASH + 4 * k, w]),
+    ];
+    for (const [off, want] of id) expect(regs.read(off!), `register 0x${off!.toString(16)}`).toBe(want);
+    expect(regs.read(REG.CTRL) & CTRL.AP_IDLE).toBe(CTRL.AP_IDLE);
+  });
+
+  it('answers host-in-the-loop jobs bit-exactly with the sim library, DONE_COUNT once per job', () => {
+    const { regs, emu } = emulate();
+    const y = new Int32Array(map.nOut);
+    const roundTripUs: number[] = [];
+    for (const [j, x] of randomInputs(100, SEED).entries()) {
+      const before = regs.read(REG.DONE_COUNT);
+      const t0 = performance.now();
+      expect(job(regs, x, y)).toBe(true);
+      roundTripUs.push((performance.now() - t0) * 1000);
+      expect([...y], `input ${j}`).toEqual([...expected(x)]);
+      expect(regs.read(REG.DONE_COUNT)).toBe(before + 1);
+      const ctrl = regs.read(REG.CTRL);
+      expect(ctrl & (CTRL.AP_START | CTRL.AP_DONE | CTRL.AP_IDLE | CTRL.AP_READY)).toBe(CTRL.AP_DONE | CTRL.AP_IDLE | CTRL.AP_READY);
+    }
+    expect(regs.read(REG.DONE_COUNT)).toBe(100);
+    expect(emu.stats()).toMatchObject({ jobs: 100, faults: 0 });
+    roundTripUs.sort((a, b) => a - b);
+    console.log(`host-in-the-loop round trip through pread/pwrite (JS): median ${roundTripUs[50]!.toFixed(1)} us`);
+  });
+
+  it('holds ap_done back for the modelled latency (35 cycles at 0.01 MHz = 3.5 ms)', () => {
+    const { regs } = emulate({ clockMhz: 0.01 });
+    expect(regs.read(REG.CLOCK_KHZ)).toBe(10);
+    const latencyMs = (map.latencyCycles / 0.01) / 1000;
+    const x = randomInputs(3, SEED + 1)[2]!;
+    const y = new Int32Array(map.nOut);
+    regs.writeWords(map.inOffset, x);
+    const t0 = performance.now();
+    regs.write(REG.CTRL, CTRL.AP_START);
+    let doneAt = Infinity;
+    while (performance.now() - t0 < 1000) {
+      if ((regs.read(REG.CTRL) & CTRL.AP_DONE) !== 0) {
+        doneAt = performance.now() - t0;
+        break;
+      }
+    }
+    expect(doneAt).toBeGreaterThanOrEqual(latencyMs);
+    expect(doneAt).toBeLessThan(500);
+    regs.readWords(map.outOffset, y);
+    expect([...y]).toEqual([...expected(x)]);
+    // The cycle counter runs at the clock: 10 kHz, 500 cycles in 50 ms (wide bounds: the
+    // counter is as fresh as the emulator's last loop turn, a few ms on a loaded machine).
+    const c0 = regs.read(REG.CYCLE_LO), t1 = performance.now();
+    while (performance.now() - t1 < 50);
+    const dc = regs.read(REG.CYCLE_LO) - c0;
+    expect(dc).toBeGreaterThan(250);
+    expect(dc).toBeLessThan(750);
+  });
+
+  it('converts floats to raw inputs as the bridge does (predict f32 == predictRaw of the converted input)', () => {
+    const convert = rawConverter(map.inType);
+    const rng = createRng(SEED + 2);
+    const x = new Float32Array(map.nIn), xr = new Int32Array(map.nIn), yf = new Float32Array(map.nOut);
+    for (let j = 0; j < 200; j++) {
+      for (let i = 0; i < map.nIn; i++) x[i] = Math.fround((rng.uniform() - 0.5) * (j < 100 ? 8 : 2000)); // some saturate
+      for (let i = 0; i < map.nIn; i++) xr[i] = convert(x[i]!);
+      simModel().predict(x, yf);
+      const yr = expected(xr);
+      expect([...yf].map((v) => v * 2 ** 10), `input ${j}`).toEqual([...yr]);
+    }
+    const wrap = rawConverter((16 | (6 << 8) | (5 << 16) | (3 << 24)) >>> 0);
+    expect(wrap(32)).toBe(-32768); // 32 * 2^10 = 2^15 wraps to the most negative value
+    expect(wrap(-0.0001)).toBe(-1);
+    expect(() => rawConverter((16 | (6 << 8) | (4 << 16)) >>> 0)).toThrow(/AP_TRN/);
+  });
+
+  it('autonomous: the FIFO holds exactly the frames whose arg-max logit clears its threshold', () => {
+    const card = findCard(map.name, ZOO);
+    expect(card?.task).toBe('jets-hls4ml');
+    const { raw, seq } = captureToRaw(CAPTURE, card!, map);
+    const n = 600;
+    const frames = raw.subarray(0, n * map.nIn);
+    // Offline: arg-max class and logit of each frame; thresholds at each class's median logit.
+    const cls: number[] = [], score: number[] = [], byClass: number[][] = Array.from({ length: map.nOut }, () => []);
+    for (let f = 0; f < n; f++) {
+      const y = expected(frames.subarray(f * map.nIn, (f + 1) * map.nIn));
+      let k = 0;
+      for (let c = 1; c < map.nOut; c++) if (y[c]! > y[k]!) k = c;
+      cls.push(k);
+      score.push(y[k]!);
+      byClass[k]!.push(y[k]!);
+    }
+    const thresh = Int32Array.from(byClass, (s) => (s.length === 0 ? 32767 : s.sort((a, b) => a - b)[s.length >> 1]!));
+    const want = [...Array(n).keys()].filter((f) => thresh[cls[f]!] !== 32767 && score[f]! >= thresh[cls[f]!]!);
+    expect(want.length).toBeGreaterThan(n / 4);
+    expect(want.length).toBeLessThan(n);
+    const { regs, emu } = emulate({ source: { raw: frames, seq: seq.subarray(0, n) } });
+    regs.writeWords(map.threshOffset, thresh);
+    regs.write(REG.MODE, 1);
+    const deadline = performance.now() + 5000;
+    while (regs.read(REG.DONE_COUNT) < n && performance.now() < deadline);
+    const got: Int32Array[] = [];
+    drain(regs, got);
+    expect(got.map((r) => r[0])).toEqual(want.map((f) => seq[f]));
+    expect(got.map((r) => r[2])).toEqual(want.map((f) => cls[f]));
+    expect(got.map((r) => r[3])).toEqual(want.map((f) => score[f]));
+    for (const r of got) expect(r[6]! - r[4]!).toBe(map.latencyCycles);
+    expect(regs.read(REG.FIFO_OVERFLOWS)).toBe(0);
+    expect(emu.stats()).toMatchObject({ frames: n, events: want.length, overflows: 0 });
+  });
+
+  it('autonomous: head and tail wrap around the FIFO with no record lost or read twice while the host drains', () => {
+    const n = 3000; // ~3 times the capacity, paced at 10 kHz (300 ms): 100 ms of slack for the drain loop
+    expect(n).toBeGreaterThan(2 * map.fifoCapacity);
+    const raw = new Int32Array(n * map.nIn);
+    for (let f = 0; f < n; f++) raw.set(randomInputs(2, SEED + 10 + (f % 7))[1]!, f * map.nIn);
+    const { regs } = emulate({ source: { raw, rateHz: 10000 } });
+    regs.writeWords(map.threshOffset, new Int32Array(map.nOut).fill(-32768)); // every frame fires
+    regs.write(REG.MODE, 1);
+    const got: Int32Array[] = [];
+    const deadline = performance.now() + 5000;
+    while (got.length < n && performance.now() < deadline) drain(regs, got);
+    expect(regs.read(REG.FIFO_OVERFLOWS)).toBe(0);
+    expect(got.map((r) => r[0])).toEqual([...Array(n).keys()]);
+    expect(regs.read(REG.FIFO_HEAD)).toBe(n);
+    expect(regs.read(REG.FIFO_TAIL)).toBe(n);
+    for (let i = 1; i < n; i++) expect(got[i]![4]!).toBeGreaterThan(got[i - 1]![4]!); // start cycles advance
+  });
+});
+
+describe('FPGA device emulator faults', () => {
+  const x = randomInputs(12, SEED + 3);
+  const y = new Int32Array(map.nOut);
+
+  it('never-done takes the start and never completes', () => {
+    const { regs, emu } = emulate({ fault: { kind: 'never-done' } });
+    expect(job(regs, x[1]!, y, 100)).toBe(false);
+    expect(regs.read(REG.DONE_COUNT)).toBe(0);
+    expect(regs.read(REG.CTRL) & (CTRL.AP_START | CTRL.AP_IDLE | CTRL.AP_DONE)).toBe(0);
+    expect(emu.stats().faults).toBe(1);
+  });
+
+  it('done-late delays every job by the given microseconds', () => {
+    const { regs } = emulate({ fault: { kind: 'done-late', value: 3000 } });
+    const t0 = performance.now();
+    expect(job(regs, x[1]!, y)).toBe(true);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(3);
+    expect([...y]).toEqual([...expected(x[1]!)]);
+  });
+
+  it('corrupt-output:3 corrupts exactly every third job', () => {
+    const { regs, emu } = emulate({ fault: { kind: 'corrupt-output', value: 3 } });
+    for (let j = 1; j <= 9; j++) {
+      expect(job(regs, x[j]!, y)).toBe(true);
+      const same = [...y].every((v, k) => v === expected(x[j]!)[k]);
+      expect(same, `job ${j}`).toBe(j % 3 !== 0);
+    }
+    expect(emu.stats().faults).toBe(3);
+  });
+
+  it('reset-after:2 resets on the third start: windows and counters zeroed, RESET_COUNT up, serving on', () => {
+    const { regs, emu } = emulate({ fault: { kind: 'reset-after', value: 2 } });
+    regs.writeWords(map.threshOffset, new Int32Array(map.nOut).fill(5));
+    expect(job(regs, x[1]!, y)).toBe(true);
+    expect(job(regs, x[2]!, y)).toBe(true);
+    expect(regs.read(REG.DONE_COUNT)).toBe(2);
+    expect(job(regs, x[3]!, y)).toBe(true); // DONE_COUNT moved: back to 0
+    expect(regs.read(REG.RESET_COUNT)).toBe(1);
+    expect(regs.read(REG.DONE_COUNT)).toBe(0);
+    const win = new Int32Array(map.nIn);
+    regs.readWords(map.inOffset, win);
+    expect([...win]).toEqual(new Array(map.nIn).fill(0));
+    regs.readWords(map.outOffset, y);
+    expect([...y]).toEqual(new Array(map.nOut).fill(0));
+    const th = new Int32Array(map.nOut);
+    regs.readWords(map.threshOffset, th);
+    expect([...th]).toEqual(new Array(map.nOut).fill(32767)); // power-up: never fires
+    expect(job(regs, x[4]!, y)).toBe(true);
+    expect([...y]).toEqual([...expected(x[4]!)]);
+    expect(regs.read(REG.DONE_COUNT)).toBe(1);
+    expect(emu.stats()).toMatchObject({ resets: 1, jobs: 3 });
+  });
+
+  it('wrong-magic and wrong-hash change the identification, nothing else', () => {
+    const magic = emulate({ fault: { kind: 'wrong-magic' } }).regs;
+    expect(magic.read(REG.MAGIC)).not.toBe(map.magic);
+    expect(magic.read(REG.MODEL_HASH)).toBe(map.modelHashWords[0]);
+    const hash = emulate({ fault: { kind: 'wrong-hash' } }).regs;
+    expect(hash.read(REG.MAGIC)).toBe(map.magic);
+    expect(map.modelHashWords.some((w, k) => hash.read(REG.MODEL_HASH + 4 * k) !== w)).toBe(true);
+  });
+
+  it('fifo-overflow: a tiny effective FIFO drops events and counts them', () => {
+    const n = 50;
+    const raw = new Int32Array(n * map.nIn);
+    const { regs, emu } = emulate({ source: { raw }, fault: { kind: 'fifo-overflow' } });
+    regs.writeWords(map.threshOffset, new Int32Array(map.nOut).fill(-32768));
+    regs.write(REG.MODE, 1);
+    const deadline = performance.now() + 2000;
+    while (regs.read(REG.DONE_COUNT) < n && performance.now() < deadline);
+    expect(regs.read(REG.FIFO_HEAD)).toBe(4);
+    expect(regs.read(REG.FIFO_OVERFLOWS)).toBe(n - 4);
+    expect(emu.stats().overflows).toBe(n - 4);
+  });
+
+  it('refuses a library that is not the map\'s model, and bad fault specs', () => {
+    expect(() => createEmulator({ devicePath: device(), libraryPath: LIB, regmap: { ...map, modelSha256: '0'.repeat(64) } })).toThrow(/mismatch/);
+    expect(() => createEmulator({ devicePath: device(), libraryPath: LIB, regmap: { ...map, nIn: map.nIn + 1 } })).toThrow(/mismatch|outside/);
+    expect(parseFault('done-late:250')).toEqual({ kind: 'done-late', value: 250 });
+    expect(() => parseFault('corrupt-output')).toThrow(/needs :N/);
+    expect(() => parseFault('explode')).toThrow(/allowed/);
+  });
+
+  it('startEmulator (the CLI path) replays a capture autonomously through the zoo card', () => {
+    const path = device();
+    const { emulator } = startEmulator({ model: FW, device: path, autonomous: true, replay: CAPTURE, zooDir: ZOO, card: join(ZOO, 'jets-hls4ml') });
+    const regs = new ShmRegisters(path);
+    running.push({ emu: emulator, regs });
+    expect(regs.read(REG.MODE)).toBe(1);
+    const deadline = performance.now() + 5000;
+    while (emulator.stats().frames < 10000 && performance.now() < deadline);
+    expect(emulator.stats().frames).toBe(10000);
+    expect(readModelCard(join(ZOO, 'jets-hls4ml')).task).toBe('jets-hls4ml');
+    emulator.stop();
+    expect(existsSync(path)).toBe(false);
+  });
+});
