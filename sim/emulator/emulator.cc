@@ -175,6 +175,7 @@ std::unique_ptr<Emulator> Emulator::Create(EmulatorOptions options, std::string*
   e->y_.assign(map.n_out, 0);
   e->WriteIdentification();
   e->PowerUp();
+  if (e->opt_.fault.kind == FaultKind::kWrongMagic || e->opt_.fault.kind == FaultKind::kWrongHash) e->faults_.store(1);
   return e;
 }
 
@@ -215,15 +216,17 @@ void Emulator::PowerUp() const {
   StoreRelease(kCtrl, kApIdle);
 }
 
+// RESET_COUNT moves first, so a host that sees DONE_COUNT change (acquire) also sees the
+// reset that changed it; DONE_COUNT goes to zero last, after the windows are cleared.
 void Emulator::Reset() {
-  StoreRelaxed(kMode, 0);  // a reset stops the replay until the host asks again
+  StoreRelease(kResetCount, Load(kResetCount) + 1);
   const bool autonomous = opt_.autonomous;
-  opt_.autonomous = false;
+  opt_.autonomous = false;  // a reset stops the replay until the host writes MODE = 1 again
   PowerUp();
   opt_.autonomous = autonomous;
+  StoreRelease(kDoneCount, 0);
   origin_ns_ = NowNs();
   jobs_since_reset_ = 0;
-  StoreRelease(kResetCount, Load(kResetCount) + 1);
   resets_.fetch_add(1, std::memory_order_relaxed);
   faults_.fetch_add(1, std::memory_order_relaxed);
 }
