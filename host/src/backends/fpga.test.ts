@@ -1,10 +1,15 @@
+import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { DeviceError, ModelError } from '../core/errors.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createRng } from '../../../sim/src/rng.js';
+import { DeviceError, isOperatingError, ModelError } from '../core/errors.js';
 import { FIRMWARE_DIR } from '../daemon.js';
+import { createEmulator, FPGA_EVENT_FIELDS, loadSimModel, openFpgaDevice, type EmulatorOptions, type NativeEmulator } from '../native/addon.js';
+import { backendContract } from './contract.js';
 import { loadFpgaBackend } from './fpga.js';
-import { REPO } from './sim.fixture.js';
+import { loadSimBackend } from './sim.js';
+import { firmwareLib, JET_ONNX, REPO } from './sim.fixture.js';
 
 const JET = 'jets_hls4ml_student';
 const JET_REGMAP = join(REPO, FIRMWARE_DIR, JET, 'regmap.json');
@@ -131,5 +136,175 @@ describe('fpga backend refuses a device that does not run the model, naming the 
     expect(() => loadFpgaBackend({ ...ref(dev), sourceSha256: '0'.repeat(64) })).toThrow(/compiled from ONNX 0f9e0ce651a9\.\.\., the model is 000000000000\.\.\.: rebuild it/);
     expect(() => loadFpgaBackend({ ...ref(dev), classes: 3 })).toThrow(/writes 5 outputs; the pipeline expects 3 classes/);
     expect(() => loadFpgaBackend({ ...ref(dev), path: join(REPO, 'nope', 'regmap.json') })).toThrow(/cannot read the register map/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// Against the device emulator (sim/emulator): the same firmware's simulator library behind
+// the register protocol, so every result must be bit-exact with the sim backend.
+
+/** A running emulator of the jet tagger on its own /dev/shm file; stopped (and the file removed) by the caller. */
+function startEmulator(name: string, extra: Partial<EmulatorOptions> = {}): { device: string; emu: NativeEmulator } {
+  const device = `/dev/shm/ht-fpga-test-${process.pid}-emu-${name}`;
+  emulatorFiles.push(device);
+  const emu = createEmulator({ devicePath: device, libraryPath: firmwareLib(JET), regmap: regmap(), ...extra });
+  emu.start();
+  return { device, emu };
+}
+
+// Emulators outlive single tests; stop() removes their files, and this checks it did.
+const emulatorFiles: string[] = [];
+afterAll(() => {
+  const left = emulatorFiles.filter((f) => existsSync(f));
+  for (const f of left) unlinkSync(f);
+  expect(left).toEqual([]);
+});
+
+/** Seeded N(0,1) jet features, then inputs at the edges of ap_fixed<16,6,AP_TRN,AP_SAT>. */
+function jetInputs(n: number, seed: number): Float32Array[] {
+  const rng = createRng(seed);
+  const xs = Array.from({ length: n }, () => Float32Array.from({ length: 16 }, () => rng.normal() * 2));
+  const lsb = 2 ** -10;
+  const edges = [0, lsb, -lsb, lsb / 2, -lsb / 2, 3 * lsb - 1e-7, 511.999, 512, 600, -512, -512.001, -1e6, 1e6, 1e30, -1e30, 31.7];
+  for (let i = 0; i < Math.min(8, n); i++) xs[i] = Float32Array.from({ length: 16 }, (_, k) => edges[(k + i) % edges.length]!);
+  return xs;
+}
+
+describe('fpga backend against the device emulator (jet tagger)', () => {
+  const sha = createHash('sha256').update(readFileSync(JET_ONNX)).digest('hex');
+  const simRef = { path: firmwareLib(JET), inputShape: [16], classes: 5, sourceSha256: sha };
+  let emu: NativeEmulator | null = null;
+  let device = '';
+  beforeAll(() => ({ device, emu } = startEmulator('contract')));
+  afterAll(() => emu?.stop());
+
+  const fpgaRef = () => ({ ...ref(device), sourceSha256: sha });
+  const sim = loadSimBackend(simRef);
+  afterAll(() => sim.close());
+  const simLogits = async (x: Float32Array) => {
+    const y = new Float32Array(5);
+    sim.predict(x, y);
+    return y;
+  };
+  backendContract('fpga over the emulator', async () => loadFpgaBackend(fpgaRef()), { ...ref(''), get path() { return JET_REGMAP; } }, () => jetInputs(8, 11), simLogits, 0);
+
+  it('is bit-exact with the sim backend on 200 inputs (float path), and on raw values', async () => {
+    const b = loadFpgaBackend(fpgaRef());
+    const y = new Float32Array(5);
+    const want = new Float32Array(5);
+    for (const x of jetInputs(200, 7)) {
+      b.predict(x, y);
+      sim.predict(x, want);
+      expect(Array.from(y)).toEqual(Array.from(want));
+    }
+    expect(b.deviceStats()).toMatchObject({ jobs: 200, timeouts: 0, resets: 0 });
+    await b.close();
+    const dev = openFpgaDevice(device, regmap());
+    const lib = loadSimModel(simRef.path);
+    const rng = createRng(3);
+    const xr = new Int32Array(16), yr = new Int32Array(5), wr = new Int32Array(5);
+    for (let i = 0; i < 50; i++) {
+      for (let k = 0; k < 16; k++) xr[k] = Math.floor(rng.normal() * 4000) | 0;
+      if (i === 0) xr.fill(-32768);
+      if (i === 1) xr.fill(32767);
+      dev.predictRaw(xr, yr, i);
+      lib.predictRaw(xr, wr);
+      expect(Array.from(yr)).toEqual(Array.from(wr));
+    }
+    dev.close();
+    lib.close();
+  });
+
+  it('a device reset mid-stream fails that frame with reason reset; the next frames are right again', async () => {
+    const r = startEmulator('reset', { fault: { kind: 'reset-after', value: 3 } });
+    try {
+      const b = loadFpgaBackend({ ...ref(r.device), sourceSha256: sha });
+      const y = new Float32Array(5), want = new Float32Array(5);
+      const xs = jetInputs(8, 21);
+      const outcomes: string[] = [];
+      const messages: string[] = [];
+      for (const x of xs) {
+        let err: unknown = null;
+        try {
+          b.predict(x, y);
+        } catch (e) {
+          err = e;
+        }
+        if (err === null) {
+          sim.predict(x, want);
+          expect(Array.from(y)).toEqual(Array.from(want));
+          outcomes.push('ok');
+        } else {
+          expect(isOperatingError(err)).toBe(true);
+          expect(err).toBeInstanceOf(DeviceError);
+          outcomes.push((err as DeviceError).reason);
+          messages.push((err as Error).message);
+        }
+      }
+      expect(outcomes).toEqual(['ok', 'ok', 'ok', 'reset', 'ok', 'ok', 'ok', 'reset']);
+      // Which check sees the reset first depends on the order the device clears its counters.
+      expect(messages[0]).toMatch(/the device reset during job seq 3 \(RESET_COUNT 0 -> 1\)|DONE_COUNT went from 3 to 0 during job seq 3, not by one/);
+      expect(messages[1]).toMatch(/job seq 7\b/);
+      expect(b.deviceStats()).toMatchObject({ jobs: 6, resets: 2 });
+      await b.close();
+    } finally {
+      r.emu.stop();
+    }
+  });
+
+  it('a device that never completes: reason timeout naming the spins, counted, and the next frame fails fast', async () => {
+    const r = startEmulator('hang', { fault: { kind: 'never-done' } });
+    try {
+      const b = loadFpgaBackend({ ...ref(r.device), sourceSha256: sha, spinsMax: 20_000 });
+      const y = new Float32Array(5);
+      const e1 = deviceError(() => b.predict(jetInputs(1, 1)[0]!, y));
+      expect(e1.reason).toBe('timeout');
+      expect(isOperatingError(e1)).toBe(true);
+      expect(e1.message).toMatch(/job seq 0 not done after 20000 spins \(\d+ us\); DONE_COUNT stayed 0/);
+      const e2 = deviceError(() => b.predict(jetInputs(1, 1)[0]!, y));
+      expect(e2.reason).toBe('timeout');
+      expect(e2.message).toMatch(/job seq 1 not started: the device is still busy with job seq 0/);
+      expect(b.deviceStats()).toMatchObject({ jobs: 0, timeouts: 2 });
+      await b.close();
+    } finally {
+      r.emu.stop();
+    }
+  });
+
+  it('autonomous: every frame over threshold drained exactly once, in order, across FIFO wrap-around', async () => {
+    const frames = 3000; // about three times FIFO_CAPACITY (1024); at 20 kHz the FIFO holds 50 ms of events
+    const rng = createRng(99);
+    const raw = Int32Array.from({ length: frames * 16 }, () => Math.floor(rng.normal() * 3000));
+    const r = startEmulator('auto', { source: { raw, rateHz: 20_000 } });
+    const dev = openFpgaDevice(r.device, regmap());
+    const lib = loadSimModel(simRef.path);
+    try {
+      for (let k = 0; k < 5; k++) dev.setThreshold(k, -32768); // every frame fires
+      dev.setMode(1);
+      // 7 records a call: drains straddle the wrap boundary (1024 is not a multiple of 7).
+      const out = new Float64Array(7 * FPGA_EVENT_FIELDS);
+      const seen: number[][] = [];
+      const deadline = Date.now() + 20_000;
+      while (seen.length < frames && Date.now() < deadline) {
+        const n = dev.drainEvents(out);
+        for (let i = 0; i < n; i++) seen.push(Array.from(out.subarray(i * FPGA_EVENT_FIELDS, (i + 1) * FPGA_EVENT_FIELDS)));
+      }
+      expect(dev.stats().fifoOverflows).toBe(0);
+      expect(seen.map((e) => e[0])).toEqual(Array.from({ length: frames }, (_, i) => i));
+      const y = new Int32Array(5);
+      for (const [seq, cls, scoreRaw, score, start, done] of seen) {
+        lib.predictRaw(raw.subarray(seq! * 16, seq! * 16 + 16), y);
+        const max = Math.max(...y);
+        expect(y.indexOf(max)).toBe(cls);
+        expect(scoreRaw).toBe(max);
+        expect(score).toBe(max / 1024);
+        expect(done).toBeGreaterThan(start!);
+      }
+      expect(dev.drainEvents(out)).toBe(0);
+    } finally {
+      dev.close();
+      lib.close();
+      r.emu.stop();
+    }
   });
 });
