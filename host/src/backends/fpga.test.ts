@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { compileModel } from '../../../hls/compiler/compile.js';
 import { createRng } from '../../../sim/src/rng.js';
 import { DeviceError, isOperatingError, ModelError } from '../core/errors.js';
 import { FIRMWARE_DIR } from '../daemon.js';
@@ -305,6 +307,90 @@ describe('fpga backend against the device emulator (jet tagger)', () => {
       dev.close();
       lib.close();
       r.emu.stop();
+    }
+  });
+});
+
+describe('fpga backend against the emulator: faults at open and in the FIFO', () => {
+  it('an emulator serving another model hash, or no HTFW magic, is refused at open', () => {
+    for (const [kind, reason, text] of [
+      ['wrong-hash', 'mismatch', /MODEL_HASH differs: the device runs [0-9a-f]{64}, the model is 0f9e0ce651a9af27/],
+      ['wrong-magic', 'magic', /MAGIC is 0x[0-9a-f]{8}, a hairtrigger firmware has 0x48544657/],
+    ] as const) {
+      const r = startEmulator(kind, { fault: { kind } });
+      try {
+        const e = deviceError(() => loadFpgaBackend(ref(r.device)));
+        expect(e.reason).toBe(reason);
+        expect(e.message).toMatch(text);
+      } finally {
+        r.emu.stop();
+      }
+    }
+  });
+
+  it('a FIFO that fills: the device counts the dropped events, the host drains each kept record once', () => {
+    const frames = 200;
+    const raw = Int32Array.from({ length: frames * 16 }, (_, i) => (i * 7919) % 20000 - 10000);
+    const r = startEmulator('overflow', { source: { raw }, fault: { kind: 'fifo-overflow' } });
+    const dev = openFpgaDevice(r.device, regmap());
+    try {
+      for (let k = 0; k < 5; k++) dev.setThreshold(k, -32768);
+      dev.setMode(1);
+      const out = new Float64Array(64 * FPGA_EVENT_FIELDS);
+      const seqs: number[] = [];
+      const deadline = Date.now() + 10_000;
+      // Drain only once the replay is over: the 4-record FIFO keeps the first 4 events.
+      while (dev.stats().fifoOverflows + dev.stats().fifoPending < frames && Date.now() < deadline);
+      const n = dev.drainEvents(out);
+      for (let i = 0; i < n; i++) seqs.push(out[i * FPGA_EVENT_FIELDS]!);
+      expect(seqs).toEqual([0, 1, 2, 3]);
+      expect(dev.stats()).toMatchObject({ fifoOverflows: frames - 4, fifoPending: 0 });
+      expect(dev.drainEvents(out)).toBe(0);
+    } finally {
+      dev.close();
+      r.emu.stop();
+    }
+  });
+});
+
+describe('fpga backend on an AP_WRAP firmware (ap_fixed<16,6> throughout): float inputs wrap as the bridge wraps them', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ht-fpga-wrap-'));
+  let map: Regmap;
+  let lib = '';
+  beforeAll(async () => {
+    const r = await compileModel({ model: JET_ONNX, out: join(dir, 'jets_wrap'), name: 'jets_wrap', precision: 'ap_fixed<16,6>',
+      strategy: 'latency', reuse: 1, clockMhz: 200, check: 0, seed: 1, lib: true });
+    lib = r.library!;
+    map = JSON.parse(readFileSync(join(r.dir, 'regmap.json'), 'utf8')) as Regmap;
+  }, 120_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is bit-exact with the sim backend on inputs far outside the range', async () => {
+    expect((map as unknown as { inTypeText: string }).inTypeText).toBe('ap_fixed<16,6>');
+    const device = `/dev/shm/ht-fpga-test-${process.pid}-emu-wrap`;
+    emulatorFiles.push(device);
+    const emu = createEmulator({ devicePath: device, libraryPath: lib, regmap: map });
+    emu.start();
+    try {
+      const b = loadFpgaBackend({ path: join(dir, 'jets_wrap', 'regmap.json'), device, inputShape: [16], classes: 5 });
+      const sim = loadSimBackend({ path: lib, inputShape: [16], classes: 5 });
+      const y = new Float32Array(5), want = new Float32Array(5);
+      const rng = createRng(17);
+      const xs = [...jetInputs(50, 4), ...Array.from({ length: 150 }, () => Float32Array.from({ length: 16 }, () => rng.normal() * 3000))];
+      xs.push(Float32Array.from({ length: 16 }, (_, k) => [NaN, Infinity, -Infinity, 3.4e38][k % 4]!));
+      let wrapped = 0;
+      for (const x of xs) {
+        b.predict(x, y);
+        sim.predict(x, want);
+        expect(Array.from(y)).toEqual(Array.from(want));
+        // Inputs beyond [-32, 32) wrap: most of these frames exercise the wrap.
+        if (x.some((v) => !(Math.abs(v) < 32))) wrapped++;
+      }
+      expect(wrapped).toBeGreaterThan(100);
+      await b.close();
+      await sim.close();
+    } finally {
+      emu.stop();
     }
   });
 });
