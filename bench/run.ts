@@ -5,7 +5,9 @@ import { getHeapSpaceStatistics } from 'node:v8';
 import { systemClock } from '../host/src/native/addon.js';
 import { validateConfig, type PipelineConfig } from '../host/src/config/schema.js';
 import { readCapture } from '../host/src/capture/arrow-capture.js';
-import { createDaemon } from '../host/src/daemon.js';
+import { createDaemon, firmwareName } from '../host/src/daemon.js';
+import { createEmulator } from '../host/src/native/addon.js';
+import { readFirmwareMap } from '../sim/src/emulate-fpga.js';
 import { createModelPreprocessor } from '../host/src/preprocess/model-input.js';
 import type { LatencySummaryUs, StageName } from '../host/src/metrics/snapshot.js';
 import { STAGES } from '../host/src/metrics/snapshot.js';
@@ -22,6 +24,8 @@ const FRAMES = Number(process.env.BENCH_FRAMES ?? 100_000);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const HEAP_WINDOW_FRAMES = 10_000;
 
+type Backend = 'onnx' | 'sim' | 'fpga';
+
 interface Case {
   pipeline: string;
   model: string;
@@ -30,15 +34,15 @@ interface Case {
   targets: string[];
   frames: number;
   /** Backends run side by side, one after the other in this process. */
-  backends: readonly ('onnx' | 'sim')[];
+  backends: readonly Backend[];
 }
 
 /** hls4ml's jet tagger: 10x the frames, it is ~100x cheaper per frame. */
 const JET_FRAMES = Number(process.env.BENCH_JET_FRAMES ?? FRAMES * 10);
 const CASES: Case[] = [
-  { pipeline: 'cells-bccd', model: 'models/zoo/cells-bccd', variant: 'student', capture: 'sim/recordings/cells-bccd-test.arrows', targets: ['WBC'], frames: FRAMES, backends: ['onnx', 'sim'] },
-  { pipeline: 'cells-lymphocyte', model: 'models/zoo/cells-lymphocyte', variant: 'student', capture: 'sim/recordings/cells-lymphocyte-1k.arrows', targets: ['B'], frames: FRAMES, backends: ['onnx', 'sim'] },
-  { pipeline: 'jets-hls4ml', model: 'models/zoo/jets-hls4ml', variant: 'student', capture: 'sim/recordings/jets-hls4ml-10k.arrows', targets: ['t'], frames: JET_FRAMES, backends: ['onnx', 'sim'] },
+  { pipeline: 'cells-bccd', model: 'models/zoo/cells-bccd', variant: 'student', capture: 'sim/recordings/cells-bccd-test.arrows', targets: ['WBC'], frames: FRAMES, backends: ['onnx', 'sim', 'fpga'] },
+  { pipeline: 'cells-lymphocyte', model: 'models/zoo/cells-lymphocyte', variant: 'student', capture: 'sim/recordings/cells-lymphocyte-1k.arrows', targets: ['B'], frames: FRAMES, backends: ['onnx', 'sim', 'fpga'] },
+  { pipeline: 'jets-hls4ml', model: 'models/zoo/jets-hls4ml', variant: 'student', capture: 'sim/recordings/jets-hls4ml-10k.arrows', targets: ['t'], frames: JET_FRAMES, backends: ['onnx', 'sim', 'fpga'] },
   { pipeline: 'cells-bccd', model: 'models/zoo/cells-bccd', variant: 'teacher', capture: 'sim/recordings/cells-bccd-test.arrows', targets: ['WBC'], frames: Math.min(FRAMES, 20_000), backends: ['onnx'] },
   { pipeline: 'cells-lymphocyte', model: 'models/zoo/cells-lymphocyte', variant: 'teacher', capture: 'sim/recordings/cells-lymphocyte-1k.arrows', targets: ['B'], frames: Math.min(FRAMES, 20_000), backends: ['onnx'] },
 ];
@@ -59,6 +63,10 @@ interface RunResult {
   late: number;
   dropped: number;
   perRepeat: { fps: number; e2eP50: number; e2eP99: number; e2eP999: number }[];
+  /** fpga: modelled device time of one inference (latency cycles at the clock), us. */
+  deviceUs?: number;
+  /** fpga: end-to-end latency minus the modelled device time, p50 and p99, us. */
+  hostOverheadUs?: { p50: number; p99: number };
 }
 
 function config(c: Case, backend: string, frames: number): PipelineConfig {
@@ -66,9 +74,43 @@ function config(c: Case, backend: string, frames: number): PipelineConfig {
   return validateConfig({
     pipeline: c.pipeline, model: c.model, variant: c.variant, backend, budgetUs: c.pipeline === 'jets-hls4ml' ? 20 : 1000,
     source: { kind: 'replay', path: c.capture, pacing: 'max', loop: true, frames },
+    ...(backend === 'fpga' ? { device: devicePath(c) } : {}),
     trigger: { targets: c.targets, threshold: 0.5 },
     server: { enabled: false },
   });
+}
+
+/** The emulated device of a case: /dev/shm, served by an in-process emulator thread. */
+function devicePath(c: Case): string {
+  return `/dev/shm/ht-bench-${process.pid}-${c.pipeline}`;
+}
+
+/** Firmware project of a case's model (what `make firmware` built). */
+function firmwareDir(c: Case): string {
+  return join(REPO, 'hls', 'build', firmwareName(c.pipeline, c.variant));
+}
+
+/**
+ * Runs `fn` with the case's device served by the emulator when the backend is fpga. The
+ * emulator's thread and the daemon's thread each spin on their own core of the two.
+ */
+async function withDevice<T>(c: Case, backend: Backend, fn: () => Promise<T>): Promise<T> {
+  if (backend !== 'fpga') return fn();
+  const dir = firmwareDir(c);
+  const map = readFirmwareMap(dir);
+  const emulator = createEmulator({ devicePath: devicePath(c), libraryPath: join(dir, `lib${map.name}.so`), regmap: map, unlinkOnStop: true });
+  emulator.start();
+  try {
+    return await fn();
+  } finally {
+    emulator.stop();
+  }
+}
+
+/** Modelled device time of one inference, microseconds (regmap: latency cycles at the clock). */
+function deviceUs(c: Case): number {
+  const map = readFirmwareMap(firmwareDir(c));
+  return Math.round((map.latencyCycles / (map.clockKhz / 1000)) * 1000) / 1000;
 }
 
 async function once(c: Case, backend: string, frames: number) {
@@ -117,19 +159,29 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-async function bench(c: Case, backend: string): Promise<RunResult> {
-  await once(c, backend, Math.min(5000, c.frames)); // warm-up: JIT, caches
-  const reps: Awaited<ReturnType<typeof once>>[] = [];
-  for (let r = 0; r < REPEATS; r++) reps.push(await once(c, backend, c.frames));
-  const heap = await heapPerFrame(c, backend);
+async function bench(c: Case, backend: Backend): Promise<RunResult> {
+  const { reps, heap } = await withDevice(c, backend, async () => {
+    await once(c, backend, Math.min(5000, c.frames)); // warm-up: JIT, caches
+    const runs: Awaited<ReturnType<typeof once>>[] = [];
+    for (let r = 0; r < REPEATS; r++) runs.push(await once(c, backend, c.frames));
+    return { reps: runs, heap: await heapPerFrame(c, backend) };
+  });
   const pick = (f: (s: LatencySummaryUs) => number, get: (x: (typeof reps)[number]) => LatencySummaryUs) => median(reps.map((x) => f(get(x))));
   const stagesUs = {} as RunResult['stagesUs'];
   for (const st of STAGES) stagesUs[st] = { p50: pick((s) => s.p50, (x) => x.snap.stagesUs[st]), p99: pick((s) => s.p99, (x) => x.snap.stagesUs[st]), p999: pick((s) => s.p999, (x) => x.snap.stagesUs[st]) };
   const last = reps[reps.length - 1].snap;
+  const e2eUs = { p50: pick((s) => s.p50, (x) => x.snap.e2eUs), p99: pick((s) => s.p99, (x) => x.snap.e2eUs), p999: pick((s) => s.p999, (x) => x.snap.e2eUs) };
+  // fpga: what the host adds on top of the modelled device time, arrival to trigger write.
+  const device = backend === 'fpga' ? (() => {
+    const dev = deviceUs(c);
+    const r3 = (v: number) => Math.round(v * 1000) / 1000;
+    return { deviceUs: dev, hostOverheadUs: { p50: r3(e2eUs.p50 - dev), p99: r3(e2eUs.p99 - dev) } };
+  })() : {};
   return {
+    ...device,
     pipeline: c.pipeline, backend, variant: c.variant, frames: c.frames, repeats: REPEATS,
     fps: Math.round(median(reps.map((x) => x.snap.frames / x.seconds))),
-    e2eUs: { p50: pick((s) => s.p50, (x) => x.snap.e2eUs), p99: pick((s) => s.p99, (x) => x.snap.e2eUs), p999: pick((s) => s.p999, (x) => x.snap.e2eUs) },
+    e2eUs,
     stagesUs,
     heapBytesPerFrame: heap.gcs === 0 ? Math.round(heap.bytes) : null,
     gcDuringHeapWindow: heap.gcs,
@@ -148,13 +200,20 @@ interface CallResult {
   us: { p50: number; p99: number };
   /** Calls per second on one core, back to back (median over repeats). */
   callsPerS: number;
+  /** fpga: the call is the round trip over the (emulated) device; its modelled device time, and the call minus it. */
+  deviceUs?: number;
+  hostOverheadUs?: { p50: number; p99: number };
 }
 
 /**
  * Times `predict` alone through the Backend interface (what the infer stage calls): each call
  * between two native clock stamps, on inputs from the case's capture, preprocessed once.
  */
-async function benchCalls(c: Case, backend: 'onnx' | 'sim'): Promise<CallResult> {
+async function benchCalls(c: Case, backend: Backend): Promise<CallResult> {
+  return withDevice(c, backend, () => timeCalls(c, backend));
+}
+
+async function timeCalls(c: Case, backend: Backend): Promise<CallResult> {
   const d = await createDaemon(config(c, backend, 1), { clock: systemClock(), timers: realTimers, log: () => {}, baseDir: REPO, onBug: (e) => { throw e; } });
   const b = d.backend;
   const pre = createModelPreprocessor(d.card.preprocessing);
@@ -183,7 +242,9 @@ async function benchCalls(c: Case, backend: 'onnx' | 'sim'): Promise<CallResult>
   }
   await d.stop();
   const round = (v: number) => Math.round(v * 1000) / 1000;
-  return { pipeline: c.pipeline, backend, calls, repeats: REPEATS, us: { p50: round(median(reps.map((x) => x.p50))), p99: round(median(reps.map((x) => x.p99))) }, callsPerS: Math.round(median(reps.map((x) => x.perS))) };
+  const us = { p50: round(median(reps.map((x) => x.p50))), p99: round(median(reps.map((x) => x.p99))) };
+  const device = backend === 'fpga' ? { deviceUs: deviceUs(c), hostOverheadUs: { p50: round(us.p50 - deviceUs(c)), p99: round(us.p99 - deviceUs(c)) } } : {};
+  return { pipeline: c.pipeline, backend, calls, repeats: REPEATS, us, callsPerS: Math.round(median(reps.map((x) => x.perS))), ...device };
 }
 
 /** sim against onnx per pipeline, from the runs and calls measured side by side above. */
@@ -205,8 +266,20 @@ function compare(runs: RunResult[], calls: CallResult[]): Record<string, unknown
   return out;
 }
 
-function callsMarkdown(calls: CallResult[], comparisons: Record<string, unknown>[]): string {
+function callsMarkdown(calls: CallResult[], comparisons: Record<string, unknown>[], runs: RunResult[]): string {
+  const fpga = runs.filter((r) => r.backend === 'fpga');
   return [
+    '## fpga over the emulated device (hairtrigger emulate-fpga\'s core, in process, /dev/shm)',
+    '',
+    'Modelled device time: the firmware\'s latency cycles at its clock, held by the emulator before ap_done. Host overhead: end to end (arrival to trigger write) minus the device time; for calls, the round trip minus it.',
+    '',
+    '| pipeline | device us | e2e p50 / p99 us | host overhead p50 / p99 us | round trip p50 / p99 us | call overhead p50 / p99 us |',
+    '|---|---|---|---|---|---|',
+    ...fpga.map((r) => {
+      const call = calls.find((c) => c.backend === 'fpga' && c.pipeline === r.pipeline);
+      return `| ${r.pipeline} | ${r.deviceUs} | ${r.e2eUs.p50} / ${r.e2eUs.p99} | ${r.hostOverheadUs?.p50} / ${r.hostOverheadUs?.p99} | ${call?.us.p50} / ${call?.us.p99} | ${call?.hostOverheadUs?.p50} / ${call?.hostOverheadUs?.p99} |`;
+    }),
+    '',
     '## predict calls (through the Backend interface, one core)',
     '',
     '| pipeline | backend | calls | p50 us | p99 us | calls/s |',
@@ -260,8 +333,8 @@ async function main(): Promise<void> {
   const out = join(REPO, 'bench', 'results');
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'latest.json'), JSON.stringify({ meta, runs, predictCalls: calls, simVersusOnnx: comparisons, noise }, null, 2) + '\n');
-  writeFileSync(join(out, 'latest.md'), markdown(runs, noise, meta) + callsMarkdown(calls, comparisons));
-  process.stdout.write(markdown(runs, noise, meta) + callsMarkdown(calls, comparisons));
+  writeFileSync(join(out, 'latest.md'), markdown(runs, noise, meta) + callsMarkdown(calls, comparisons, runs));
+  process.stdout.write(markdown(runs, noise, meta) + callsMarkdown(calls, comparisons, runs));
 }
 
 await main();
