@@ -9,11 +9,12 @@ import { readCapture } from './capture/arrow-capture.js';
 import { createImageFrameDecoder } from './codecs/cell-frame.js';
 import type { Backend } from './backends/backend.js';
 import { loadOnnxBackend } from './backends/onnx.js';
-import { loadFpgaBackend } from './backends/fpga.js';
+import { isFpgaBackend, loadFpgaBackend } from './backends/fpga.js';
 import { loadSimBackend } from './backends/sim.js';
 import type { PipelineConfig } from './config/schema.js';
 import { PipelineMetrics } from './metrics/pipeline-metrics.js';
-import type { DaemonView } from './metrics/snapshot.js';
+import { DeviceReader } from './metrics/device-snapshot.js';
+import type { DaemonView, Snapshot } from './metrics/snapshot.js';
 import { readModelCard, type ModelCard } from './model/card.js';
 import { ErrorLog, type LogLine } from './pipeline/faults.js';
 import { buildPipeline } from './pipeline/pipeline.js';
@@ -128,6 +129,9 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
     errors,
     deps.onBug,
   );
+  // The device's counters join the snapshot here, off the hot path (fpga backend only).
+  const device = isFpgaBackend(backend) ? new DeviceReader(backend) : null;
+  const snapshot = (): Snapshot => (device === null ? metrics.snapshot() : { ...metrics.snapshot(), device: device.read() });
   let flushTimer: unknown = null;
   let stopping: Promise<void> | null = null;
   let lateLogged = 0;
@@ -145,7 +149,7 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
   return {
     config: cfg, card, backend, metrics, policy, source, errors, triggerLog,
     view: {
-      snapshot: () => metrics.snapshot(),
+      snapshot,
       onTriggers: (l) => triggerLog.subscribe(l),
       recentErrors: () => errors.recent(),
     },
@@ -160,6 +164,7 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
         if (flushTimer !== null) deps.timers.clearTimeout(flushTimer);
         pipeline.complete();
         await triggerLog.close();
+        device?.freeze();
         await backend.close();
       })();
       return stopping;

@@ -10,7 +10,7 @@ import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrometheusExporter } from '../../host/src/metrics/prometheus.js';
 import { startHttpServer, type HttpServer } from '../../host/src/server/http.js';
-import { createFakeView, fakeLatency, fakeTrigger, type FakeView } from '../../host/src/server/testing.js';
+import { createFakeView, fakeDevice, fakeLatency, fakeTrigger, type FakeView } from '../../host/src/server/testing.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const uiDir = join(repoRoot, 'ui', 'dist');
@@ -84,6 +84,26 @@ describe('live dashboard page', () => {
     expect(await page.getByTestId('decode-p99').textContent()).toBe('2.0');
     expect(await page.getByTestId('late').textContent()).toBe('3');
     expect(await page.getByTestId('dropped').textContent()).toBe('2');
+  });
+
+  it('shows the device panel only while the snapshot carries an fpga device', async () => {
+    const panel = page.getByTestId('device');
+    expect(await panel.isHidden()).toBe(true);
+    view.current.backend = 'fpga';
+    view.current.device = fakeDevice({ jobs: 4321, waitNsMean: 1250, waitNsMax: 85_000, resets: 2 });
+    await expect.poll(() => panel.isVisible(), { timeout: 5_000 }).toBe(true);
+    expect(await page.getByTestId('device-path').textContent()).toBe('/dev/shm/ht-jets');
+    expect(await page.getByTestId('device-hash').textContent()).toBe('0123456789ab');
+    expect(await page.getByTestId('device-cycles').textContent()).toBe('35');
+    expect(await page.getByTestId('device-clock-mhz').textContent()).toBe('200');
+    expect(await page.getByTestId('device-jobs').textContent()).toBe('4,321');
+    expect(await page.getByTestId('device-wait-mean').textContent()).toBe('1.3');
+    expect(await page.getByTestId('device-wait-max').textContent()).toBe('85.0');
+    expect(await page.getByTestId('device-resets').textContent()).toBe('2');
+    expect(await page.getByTestId('device-fifo-overflows').textContent()).toBe('4');
+    delete view.current.device;
+    view.current.backend = 'sim';
+    await expect.poll(() => panel.isHidden(), { timeout: 5_000 }).toBe(true);
   });
 
   it('lists the latest triggers, newest first, as text', async () => {

@@ -2,7 +2,7 @@
  * Puts daemon data on the page. Every value goes in through `textContent`, never as HTML:
  * labels and model names come from config files and must not become markup.
  */
-import { STAGES, type LatencySummaryUs, type Snapshot, type TriggerEvent } from '../../host/src/metrics/snapshot.js';
+import { STAGES, type DeviceSnapshot, type LatencySummaryUs, type Snapshot, type TriggerEvent } from '../../host/src/metrics/snapshot.js';
 import { createTrendChart, type TrendChart } from './chart.js';
 import type { ConnState } from './connection.js';
 import { formatCount, formatRate, formatScore, formatUs } from './format.js';
@@ -72,9 +72,33 @@ function showSnapshot(el: (testId: string) => HTMLElement, chart: TrendChart, s:
     const summary = row === 'e2e' ? s.e2eUs : s.stagesUs[row];
     for (const column of LATENCY_COLUMNS) el(`${row}-${column}`).textContent = formatUs(summary[column], summary.count);
   }
+  showDevice(el, s.device);
   // The chart plots what the stream does now (the recent window), the table the whole run.
   const now = s.recent.e2eUs;
   chart.push(s.atMs / 1000, s.fps, now.count > 0 ? now.p99 : null);
+}
+
+/** The device panel: shown only while the snapshot carries a device (the fpga backend). */
+function showDevice(el: (testId: string) => HTMLElement, d: DeviceSnapshot | undefined): void {
+  el('device').hidden = d === undefined;
+  if (d === undefined) return;
+  const jobs = d.jobs;
+  el('device-path').textContent = d.path;
+  el('device-hash').textContent = d.modelHash;
+  el('device-modelled-us').textContent = formatUs(d.modelledUs);
+  el('device-cycles').textContent = formatCount(d.latencyCycles);
+  el('device-clock-mhz').textContent = formatRate(d.clockKhz / 1000);
+  el('device-jobs').textContent = formatCount(jobs);
+  // The driver's wait statistics are 0 before the first completed job: show no value then.
+  el('device-wait-last').textContent = formatUs(d.waitNsLast / 1000, jobs);
+  el('device-wait-mean').textContent = formatUs(d.waitNsMean / 1000, jobs);
+  el('device-wait-min').textContent = formatUs(d.waitNsMin / 1000, jobs);
+  el('device-wait-max').textContent = formatUs(d.waitNsMax / 1000, jobs);
+  el('device-timeouts').textContent = formatCount(d.timeouts);
+  el('device-resets').textContent = formatCount(d.resets);
+  el('device-corrupt').textContent = formatCount(d.corrupt);
+  el('device-fifo-pending').textContent = formatCount(d.fifoPending);
+  el('device-fifo-overflows').textContent = formatCount(d.fifoOverflows);
 }
 
 function formatErrors(byCode: Record<string, number>): string {

@@ -15,9 +15,25 @@ export interface FpgaModelRef extends ModelRef {
   readonly spinsMax?: number;
 }
 
+/** What the metrics show of the device besides its counters: fixed once it is open. */
+export interface FpgaDeviceIdentity {
+  readonly path: string;
+  /** SHA-256 (hex) of the ONNX file the firmware was compiled from (the register map's, checked against MODEL_HASH at open). */
+  readonly modelSha256: string;
+  /** The device's own CLOCK_KHZ and LATENCY_CYCLES registers. */
+  readonly clockKhz: number;
+  readonly latencyCycles: number;
+}
+
 /** The fpga backend, with the driver's counters for the metrics. */
 export interface FpgaBackend extends Backend {
   deviceStats(): FpgaDeviceStats;
+  deviceIdentity(): FpgaDeviceIdentity;
+}
+
+/** Whether a backend is the fpga one (so the daemon can show its device). */
+export function isFpgaBackend(b: Backend): b is FpgaBackend {
+  return b.info().kind === 'fpga' && typeof (b as Partial<FpgaBackend>).deviceStats === 'function';
 }
 
 /** regmap.json as compile writes it (hls/compiler/regmap.ts): the fields this backend reads. */
@@ -75,6 +91,7 @@ class FpgaDeviceBackend implements FpgaBackend {
   private readonly x: Float32Array;
   private readonly y: Float32Array;
   private readonly desc: BackendInfo;
+  private readonly identity: FpgaDeviceIdentity;
   private seq = 0;
   private closed = false;
 
@@ -84,6 +101,8 @@ class FpgaDeviceBackend implements FpgaBackend {
     dev.bind(this.x, this.y);
     this.desc = { kind: 'fpga', model: ref.path, inputShape: [...ref.inputShape], outputs: map.nOut, precision: map.outTypeText,
       params: ref.params ?? null, modelledCycles: map.latencyCycles };
+    const di = dev.info();
+    this.identity = { path: di.path, modelSha256: map.modelSha256, clockKhz: di.clockKhz, latencyCycles: di.latencyCycles };
   }
 
   info(): BackendInfo {
@@ -105,6 +124,10 @@ class FpgaDeviceBackend implements FpgaBackend {
 
   deviceStats(): FpgaDeviceStats {
     return this.dev.stats();
+  }
+
+  deviceIdentity(): FpgaDeviceIdentity {
+    return this.identity;
   }
 
   async close(): Promise<void> {

@@ -35,7 +35,7 @@ export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<
   if (cfg.server.enabled) {
     const uiDir = resolve(REPO_ROOT, 'ui', 'dist');
     if (!existsSync(resolve(uiDir, 'index.html'))) log(`dashboard not built (${uiDir}): run "make ui"; the API and /metrics are served anyway`);
-    server = await startHttpServer({ view: daemon.view, host: cfg.server.host, port: cfg.server.port, uiDir, metrics: new PrometheusExporter(() => daemon.metrics.snapshot()) });
+    server = await startHttpServer({ view: daemon.view, host: cfg.server.host, port: cfg.server.port, uiDir, metrics: new PrometheusExporter(() => daemon.view.snapshot()) });
     log(`dashboard on ${server.url}/  metrics on ${server.url}/metrics`);
   }
   log(`pipeline ${cfg.pipeline}: ${daemon.card.task}/${cfg.variant} on ${daemon.backend.info().kind}, budget ${cfg.budgetUs} us, triggers on ${cfg.trigger.targets.join('/')} >= ${cfg.trigger.threshold}`);
@@ -50,7 +50,7 @@ export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<
   const why = await stopped;
   if (progress !== null) clearInterval(progress);
   await daemon.stop();
-  const snap = daemon.metrics.snapshot();
+  const snap = daemon.view.snapshot();
   log(`stopped (${why}): ${progressLine(daemon)}; trigger log flushed (${daemon.triggerLog.written} triggers written)`);
   if (server !== null) await server.close();
   if (opts.summary) process.stdout.write(JSON.stringify(snap, null, 2) + '\n');

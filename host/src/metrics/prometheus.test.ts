@@ -1,6 +1,6 @@
 import { register as globalRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { fakeLatency, fakeSnapshot, sampleValue } from '../server/testing.js';
+import { fakeDevice, fakeLatency, fakeSnapshot, sampleValue } from '../server/testing.js';
 import { PrometheusExporter } from './prometheus.js';
 import { STAGES, type Snapshot } from './snapshot.js';
 
@@ -84,5 +84,35 @@ describe('PrometheusExporter', () => {
     expect(textB).toContain('process_cpu_user_seconds_total');
     expect(await globalRegistry.metrics()).not.toContain('hairtrigger_');
     expect(a.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+  });
+
+  it('exports the fpga device counters and gauges, labelled by its path', async () => {
+    const exporter = new PrometheusExporter(() => fakeSnapshot({ backend: 'fpga', device: fakeDevice() }), { defaultMetrics: false });
+    const text = await exporter.metricsText();
+    const dev = 'device="/dev/shm/ht-jets"';
+    expect(sampleValue(text, `hairtrigger_device_jobs_total{${dev}}`)).toBe(12_345);
+    expect(sampleValue(text, `hairtrigger_device_timeouts_total{${dev}}`)).toBe(1);
+    expect(sampleValue(text, `hairtrigger_device_resets_total{${dev}}`)).toBe(2);
+    expect(sampleValue(text, `hairtrigger_device_corrupt_total{${dev}}`)).toBe(3);
+    expect(sampleValue(text, `hairtrigger_device_fifo_overflows_total{${dev}}`)).toBe(4);
+    expect(sampleValue(text, `hairtrigger_device_fifo_pending{${dev}}`)).toBe(5);
+    expect(sampleValue(text, `hairtrigger_device_modelled_latency_us{${dev}}`)).toBe(0.175);
+    expect(sampleValue(text, `hairtrigger_device_wait_ns{${dev},stat="last"}`)).toBe(900);
+    expect(sampleValue(text, `hairtrigger_device_wait_ns{${dev},stat="mean"}`)).toBe(1100.5);
+    expect(sampleValue(text, `hairtrigger_device_wait_ns{${dev},stat="min"}`)).toBe(700);
+    expect(sampleValue(text, `hairtrigger_device_wait_ns{${dev},stat="max"}`)).toBe(85_000);
+    expect(sampleValue(text, `hairtrigger_device_info{${dev},model_hash="0123456789ab",clock_khz="200000",latency_cycles="35"}`)).toBe(1);
+    expect(text).toContain('# TYPE hairtrigger_device_jobs_total counter');
+    expect(text).toContain('# TYPE hairtrigger_device_wait_ns gauge');
+  });
+
+  it('has no device samples without a device, and drops them when the device goes', async () => {
+    let snap: Snapshot = fakeSnapshot({ device: fakeDevice() });
+    const exporter = new PrometheusExporter(() => snap, { defaultMetrics: false });
+    expect(await exporter.metricsText()).toMatch(/^hairtrigger_device_jobs_total\{/m);
+    snap = fakeSnapshot();
+    const text = await exporter.metricsText();
+    expect(text.split('\n').filter((l) => l.startsWith('hairtrigger_device_'))).toEqual([]);
+    expect(text).toContain('# TYPE hairtrigger_device_jobs_total counter');
   });
 });

@@ -4,7 +4,7 @@
  * the numbers on `/metrics` agree with `/api/snapshot` taken at the same moment.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { STAGES, type LatencySummaryUs, type Snapshot } from './snapshot.js';
+import { STAGES, type DeviceSnapshot, type LatencySummaryUs, type Snapshot } from './snapshot.js';
 
 /** Quantile label values and the `LatencySummaryUs` field each one reads. */
 const QUANTILES = [
@@ -46,6 +46,7 @@ export class PrometheusExporter {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     this.registerCounters();
     this.registerGauges();
+    this.registerDevice();
   }
 
   /** The whole exposition: takes one snapshot and renders every registered series. */
@@ -154,6 +155,67 @@ export class PrometheusExporter {
    * a second, different estimate. The values are over the daemon's recording window, not a
    * Prometheus sliding window, so do not `rate()` them; alert on them directly.
    */
+  /**
+   * The fpga backend's device (snapshot `device`), labelled by its path. A snapshot without a
+   * device (any other backend) leaves these series empty: only their HELP and TYPE lines show.
+   */
+  private registerDevice(): void {
+    const exporter = this;
+    const device = () => exporter.snap().device;
+    for (const [name, help, field] of DEVICE_COUNTERS) {
+      new Counter({
+        name,
+        help,
+        labelNames: ['device'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          const d = device();
+          if (d !== undefined) this.inc({ device: d.path }, d[field]);
+        },
+      });
+    }
+    const gauges: Array<[string, string, (d: DeviceSnapshot) => number]> = [
+      ['hairtrigger_device_fifo_pending', 'Event records the FPGA device wrote that the host has not drained.', (d) => d.fifoPending],
+      ['hairtrigger_device_modelled_latency_us', 'Modelled device time of one inference: LATENCY_CYCLES at the kernel clock, microseconds.', (d) => d.modelledUs],
+    ];
+    for (const [name, help, read] of gauges) {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['device'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          const d = device();
+          if (d !== undefined) this.set({ device: d.path }, read(d));
+        },
+      });
+    }
+    new Gauge({
+      name: 'hairtrigger_device_wait_ns',
+      help: 'FPGA device wait per job (ap_start to DONE_COUNT change), nanoseconds, over completed jobs: last, mean, min, max.',
+      labelNames: ['device', 'stat'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const d = device();
+        if (d !== undefined) for (const [stat, field] of WAIT_STATS) this.set({ device: d.path, stat }, d[field]);
+      },
+    });
+    new Gauge({
+      name: 'hairtrigger_device_info',
+      help: 'Always 1 while an FPGA device is open; labels name it, its model hash prefix and its kernel clock.',
+      labelNames: ['device', 'model_hash', 'clock_khz', 'latency_cycles'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const d = device();
+        if (d !== undefined) this.set({ device: d.path, model_hash: d.modelHash, clock_khz: String(d.clockKhz), latency_cycles: String(d.latencyCycles) }, 1);
+      },
+    });
+  }
+
   private registerLatencyGauge(): void {
     const exporter = this;
     new Gauge({
@@ -170,6 +232,23 @@ export class PrometheusExporter {
     });
   }
 }
+
+/** Device counters, each read off `DeviceSnapshot`. */
+const DEVICE_COUNTERS = [
+  ['hairtrigger_device_jobs_total', 'Jobs the FPGA device completed for this daemon.', 'jobs'],
+  ['hairtrigger_device_timeouts_total', 'FPGA jobs that timed out (no DONE_COUNT change within the spin bound).', 'timeouts'],
+  ['hairtrigger_device_resets_total', 'FPGA device resets seen during a job.', 'resets'],
+  ['hairtrigger_device_corrupt_total', 'FPGA jobs whose output words were not valid result values.', 'corrupt'],
+  ['hairtrigger_device_fifo_overflows_total', 'Autonomous events the FPGA device dropped because its event FIFO was full.', 'fifoOverflows'],
+] as const satisfies ReadonlyArray<readonly [string, string, keyof DeviceSnapshot]>;
+
+/** `stat` label values of hairtrigger_device_wait_ns and the field each one reads. */
+const WAIT_STATS = [
+  ['last', 'waitNsLast'],
+  ['mean', 'waitNsMean'],
+  ['min', 'waitNsMin'],
+  ['max', 'waitNsMax'],
+] as const satisfies ReadonlyArray<readonly [string, keyof DeviceSnapshot]>;
 
 function setQuantiles(gauge: Gauge<'stage' | 'quantile'>, stage: string, summary: LatencySummaryUs): void {
   for (const [quantile, field] of QUANTILES) gauge.set({ stage, quantile }, summary[field]);

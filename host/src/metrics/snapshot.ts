@@ -52,6 +52,35 @@ export interface Snapshot {
   stagesUs: Record<StageName, LatencySummaryUs>;
   /** Latencies of the last `windowS` to `2 * windowS` seconds: what the stream does now. */
   recent: { windowS: number; e2eUs: LatencySummaryUs; stagesUs: Record<StageName, LatencySummaryUs> };
+  /** The device's driver counters, present when the backend is fpga (read at snapshot time). */
+  device?: DeviceSnapshot;
+}
+
+/**
+ * An FPGA device as the driver sees it (host/src/backends/fpga.ts `deviceStats`,
+ * docs/fpga-protocol.md "The driver"). Counters are since the daemon opened the device.
+ */
+export interface DeviceSnapshot {
+  /** The mapped register region (a BAR resource file, /dev/xdma0_user, an emulator's /dev/shm file). */
+  path: string;
+  /** First 12 hex digits of the SHA-256 of the ONNX file the firmware was compiled from. */
+  modelHash: string;
+  clockKhz: number;
+  latencyCycles: number;
+  /** Modelled device time of one inference: LATENCY_CYCLES at the kernel clock, microseconds. */
+  modelledUs: number;
+  jobs: number;
+  timeouts: number;
+  resets: number;
+  corrupt: number;
+  /** Device wait per job (ap_start to DONE_COUNT change), ns, over completed jobs; 0 before the first. */
+  waitNsLast: number;
+  waitNsMean: number;
+  waitNsMin: number;
+  waitNsMax: number;
+  /** Autonomous-mode events the device dropped because its FIFO was full, and records not yet drained. */
+  fifoOverflows: number;
+  fifoPending: number;
 }
 
 /** One trigger as pushed to websocket clients and written to the trigger log. */

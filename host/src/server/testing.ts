@@ -4,7 +4,7 @@
  * Prometheus text. Everything is driven by hand: nothing here reads a clock.
  */
 import { STAGES } from '../metrics/snapshot.js';
-import type { DaemonView, LatencySummaryUs, Snapshot, StageName, TriggerEvent } from '../metrics/snapshot.js';
+import type { DaemonView, DeviceSnapshot, LatencySummaryUs, Snapshot, StageName, TriggerEvent } from '../metrics/snapshot.js';
 
 /** A latency summary whose quantiles are `base` scaled (p50 = base, p99 = 2 base, ...). */
 export function fakeLatency(base: number): LatencySummaryUs {
@@ -36,6 +36,28 @@ export function fakeSnapshot(over: Partial<Snapshot> = {}): Snapshot {
     e2eUs: fakeLatency(10),
     stagesUs,
     recent: { windowS: 5, e2eUs: fakeLatency(10), stagesUs },
+    ...over,
+  };
+}
+
+/** A plausible fpga device (the jet tagger on the emulator); `over` replaces any field. */
+export function fakeDevice(over: Partial<DeviceSnapshot> = {}): DeviceSnapshot {
+  return {
+    path: '/dev/shm/ht-jets',
+    modelHash: '0123456789ab',
+    clockKhz: 200_000,
+    latencyCycles: 35,
+    modelledUs: 0.175,
+    jobs: 12_345,
+    timeouts: 1,
+    resets: 2,
+    corrupt: 3,
+    waitNsLast: 900,
+    waitNsMean: 1100.5,
+    waitNsMin: 700,
+    waitNsMax: 85_000,
+    fifoOverflows: 4,
+    fifoPending: 5,
     ...over,
   };
 }
