@@ -1,0 +1,112 @@
+// `hairtrigger run` with backend fpga, against `hairtrigger emulate-fpga` in another process,
+// as a user would run them: the daemon classifies on the device and serves the dashboard, the
+// JSON snapshot (with the device's driver counters) and /metrics (with the device series);
+// SIGTERM stops both cleanly and the emulator removes its /dev/shm file.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Snapshot } from '../../host/src/metrics/snapshot.js';
+import { sampleValue } from '../../host/src/server/testing.js';
+import { REPO, tempDir } from '../support/fixtures.js';
+
+const BIN = join(REPO, 'bin', 'hairtrigger.js');
+const JET = 'jets_hls4ml_student';
+
+interface Child {
+  proc: ChildProcessWithoutNullStreams;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function start(args: string[]): Child {
+  const proc = spawn(process.execPath, [BIN, ...args], { cwd: REPO });
+  let stderr = '';
+  proc.stderr.on('data', (b) => (stderr += b));
+  proc.stdout.resume();
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => proc.on('exit', (code, signal) => res({ code, signal })));
+  return { proc, stderr: () => stderr, exited };
+}
+
+/** Polls `probe` every 50 ms until it returns a value other than undefined; fails after `ms`,
+ * or as soon as `child` has exited, with `what`. */
+async function waitFor<T>(child: Child, what: () => string, ms: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (child.proc.exitCode !== null || child.proc.signalCode !== null) throw new Error(`exited (${child.proc.exitCode ?? child.proc.signalCode}): ${what()}`);
+    if (Date.now() > until) throw new Error(`timed out: ${what()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('hairtrigger run on the fpga backend against hairtrigger emulate-fpga', () => {
+  const children: Child[] = [];
+  const device = `/dev/shm/ht-run-${process.pid}-${randomBytes(4).toString('hex')}`;
+  afterAll(() => {
+    // Only if a check failed midway: nothing is left running.
+    for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+  });
+
+  it('serves the dashboard, the snapshot with device counters and the device metrics; SIGTERM stops both cleanly', async () => {
+    const emu = start(['emulate-fpga', '-m', join('hls/build', JET), '--device', device]);
+    children.push(emu);
+    await waitFor(emu, () => `device file ${device}; emulator stderr: ${emu.stderr()}`, 20_000, () => (existsSync(device) && /emulating/.test(emu.stderr()) ? true : undefined));
+
+    const config = join(tempDir('run-fpga'), 'jets-fpga.yaml');
+    // YAML is a superset of JSON.
+    writeFileSync(config, JSON.stringify({
+      pipeline: 'jets-run-fpga',
+      model: 'models/zoo/jets-hls4ml',
+      backend: 'fpga',
+      device,
+      budgetUs: 100_000,
+      source: { kind: 'replay', path: 'sim/recordings/jets-hls4ml-10k.arrows', pacing: 'x10', loop: true },
+      trigger: { targets: ['t'], threshold: 0.5, maxRatePerS: 1e6, burst: 64 },
+      server: { enabled: true, host: '127.0.0.1', port: 0 },
+    }));
+    const run = start(['run', '-c', config, '--progress-ms', '0']);
+    children.push(run);
+    const base = await waitFor(run, () => `dashboard URL; run stderr: ${run.stderr()}`, 20_000, () => /dashboard on (http:\/\/[^/\s]+)\//.exec(run.stderr())?.[1]);
+
+    const snap = await waitFor(run, () => `frames > 0 on ${base}/api/snapshot; run stderr: ${run.stderr()}`, 20_000, async () => {
+      const s = (await (await fetch(`${base}/api/snapshot`)).json()) as Snapshot;
+      return s.frames > 0 && (s.device?.jobs ?? 0) > 0 ? s : undefined;
+    });
+    expect(snap.backend).toBe('fpga');
+    expect(snap.pipeline).toBe('jets-run-fpga');
+    expect(snap.dropped).toBe(0);
+    const dev = snap.device!;
+    expect(dev.path).toBe(device);
+    expect(dev.modelHash).toMatch(/^[0-9a-f]{12}$/);
+    expect(dev.latencyCycles).toBeGreaterThan(0);
+    expect(dev.modelledUs).toBeCloseTo((dev.latencyCycles * 1000) / dev.clockKhz, 9);
+    // Every classified frame was one device job (the snapshot reads the device after the frame count).
+    expect(dev.jobs).toBeGreaterThanOrEqual(snap.frames);
+    expect(dev).toMatchObject({ timeouts: 0, resets: 0, corrupt: 0 });
+    expect(dev.waitNsMin).toBeGreaterThan(0);
+    expect(dev.waitNsMax).toBeGreaterThanOrEqual(dev.waitNsMin);
+
+    const page = await fetch(`${base}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('data-testid="device"');
+
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const label = `device="${device}"`;
+    expect(sampleValue(metrics, `hairtrigger_device_jobs_total{${label}}`)).toBeGreaterThanOrEqual(dev.jobs);
+    expect(sampleValue(metrics, `hairtrigger_device_timeouts_total{${label}}`)).toBe(0);
+    expect(sampleValue(metrics, `hairtrigger_device_modelled_latency_us{${label}}`)).toBeCloseTo(dev.modelledUs, 9);
+    expect(sampleValue(metrics, `hairtrigger_device_wait_ns{${label},stat="max"}`)).toBeGreaterThan(0);
+    expect(metrics).toContain(`hairtrigger_device_info{${label},model_hash="${dev.modelHash}"`);
+
+    run.proc.kill('SIGTERM');
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+    expect(run.stderr()).toMatch(/stopped \(SIGTERM\)/);
+    emu.proc.kill('SIGTERM');
+    expect(await emu.exited).toEqual({ code: 0, signal: null });
+    expect(emu.stderr()).toMatch(/stopped: /);
+    expect(existsSync(device)).toBe(false);
+  }, 60_000);
+});
