@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../host/src/core/errors.js';
 import { parseFixedType } from './precision.js';
-import { hashWords, REG, registerMap, regsHeader, typeWord } from './regmap.js';
+import { fnv1a32Words, hashWords, outCheck, REG, REGMAP_LAYOUT_VERSION, registerMap, regsHeader, typeWord } from './regmap.js';
 
 const SHA = '0f9e0ce651a9af2742c9fb2f3d2ec72347adaa388ad8bbc863ef00a545341d09';
 const base = (nIn: number, nOut: number, fifoCapacity?: number) => registerMap({
@@ -48,8 +48,54 @@ describe('registerMap (docs/fpga-protocol.md)', () => {
     const h = regsHeader(m);
     expect(h).toContain(`#define HT_NET_IN_OFFSET 0x${m.inOffset.toString(16).padStart(3, '0')}u`);
     expect(h).toContain('#define HT_NET_REG_DONE_COUNT 0x094u');
+    expect(h).toContain('#define HT_NET_REG_OUT_CHECK 0x09cu');
+    expect(h).toContain('#define HT_NET_LAYOUT 2u');
     expect(h).toContain('#define HT_NET_MAGIC 0x48544657u');
     expect(h).toContain('#define HT_NET_MODEL_HASH_WORDS {0xe60c9e0fu,');
+  });
+});
+
+describe('OUT_CHECK (docs/fpga-protocol.md): FNV-1a over SEQ_LO, DONE_COUNT and the output words', () => {
+  /** FNV-1a 32 over bytes, written independently of regmap.ts. */
+  const fnvBytes = (bytes: Uint8Array): number => {
+    let h = 2166136261;
+    for (const b of bytes) h = Number((BigInt((h ^ b) >>> 0) * 16777619n) % 4294967296n);
+    return h;
+  };
+  const le = (words: number[]): Uint8Array => {
+    const buf = Buffer.alloc(4 * words.length);
+    words.forEach((w, i) => buf.writeUInt32LE(w >>> 0, 4 * i));
+    return buf;
+  };
+
+  it('the byte reference gives the published FNV-1a vectors', () => {
+    expect(fnvBytes(Buffer.from(''))).toBe(0x811c9dc5);
+    expect(fnvBytes(Buffer.from('a'))).toBe(0xe40c292c);
+    expect(fnvBytes(Buffer.from('foobar'))).toBe(0xbf9cf968);
+  });
+
+  it('hashes each word as four little-endian bytes, in order, negative outputs as their 32-bit pattern', () => {
+    expect(fnv1a32Words([])).toBe(0x811c9dc5);
+    // "foob" "ar\0\0" as little-endian words: the same bytes as the string plus two zeros.
+    expect(fnv1a32Words([0x626f6f66, 0x00007261])).toBe(fnvBytes(Buffer.from('foobar\0\0', 'latin1')));
+    const words = [7, 42, -1, 32767, -32768, 0, 1, 0x7fffffff];
+    expect(outCheck(7, 42, words.slice(2))).toBe(fnvBytes(le(words)));
+    // Every single-bit change of any word changes the check (bit 0 of an output is the emulator's corruption).
+    for (let i = 0; i < words.length; i++) {
+      for (const bit of [0, 1, 15, 31]) {
+        const w = [...words];
+        w[i] = (w[i]! ^ (1 << bit)) | 0;
+        expect(fnv1a32Words(w), `word ${i} bit ${bit}`).not.toBe(fnv1a32Words(words));
+      }
+    }
+    expect(outCheck(1, 2, [3])).not.toBe(outCheck(2, 1, [3])); // order matters
+  });
+
+  it('OUT_CHECK lies after RESET_COUNT, before the windows, and the layout is 2', () => {
+    expect(REG.OUT_CHECK).toBe(REG.RESET_COUNT + 4);
+    expect(REG.OUT_CHECK).toBeLessThan(0x100);
+    expect(REGMAP_LAYOUT_VERSION).toBe(2);
+    expect(new Set(Object.values(REG)).size).toBe(Object.values(REG).length);
   });
 });
 
@@ -63,7 +109,8 @@ describe('compile writes the register map and the AXI-Lite interface', () => {
     const out = mkdtempSync(join(tmpdir(), 'ht-regmap-'));
     const r = await compileModel({ model, out, name: 'jet', precision: 'default', strategy: 'latency', reuse: 1, clockMhz: 250, check: 0, seed: 1, lib: false });
     const map = JSON.parse(readFileSync(join(out, 'regmap.json'), 'utf8')) as ReturnType<typeof registerMap>;
-    expect(map).toMatchObject({ name: 'jet', nIn: 16, nOut: 5, clockKhz: 250_000, latencyCycles: r.fpga.latencyCycles, ii: r.fpga.ii, modelSha256: r.modelSha256, layout: 1 });
+    expect(map).toMatchObject({ name: 'jet', nIn: 16, nOut: 5, clockKhz: 250_000, latencyCycles: r.fpga.latencyCycles, ii: r.fpga.ii, modelSha256: r.modelSha256, layout: 2 });
+    expect(map.registers.OUT_CHECK).toBe(0x09c);
     expect(map.inTypeText).toBe('ap_fixed<16,6,AP_TRN,AP_SAT>');
     expect(readFileSync(join(out, 'firmware', 'jet_regs.h'), 'utf8')).toContain(`#define HT_JET_REGION_BYTES ${map.regionBytes}u`);
     const top = readFileSync(join(out, 'firmware', 'jet.cpp'), 'utf8');

@@ -1,5 +1,5 @@
 /**
- * The register map of a compiled model (docs/fpga-protocol.md, layout version 1): fixed
+ * The register map of a compiled model (docs/fpga-protocol.md, layout version 2): fixed
  * control, identification and FIFO registers, then the threshold, input and output windows
  * and the event records, placed by the model's sizes. Written into the firmware project as
  * `regmap.json` (what the driver and the emulator read) and `firmware/<name>_regs.h`.
@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { ConfigError } from '../../host/src/core/errors.js';
 import type { FixedType } from './precision.js';
 
-export const REGMAP_LAYOUT_VERSION = 1;
+/** 2: OUT_CHECK (0x09C), the check word over each job's outputs. Layout 1 had none. */
+export const REGMAP_LAYOUT_VERSION = 2;
 export const REGMAP_MAGIC = 0x48544657; // "HTFW"
 /** Event records in the FIFO unless the caller asks otherwise. */
 export const FIFO_CAPACITY_DEFAULT = 1024;
@@ -26,11 +27,36 @@ export const REG = {
   CLOCK_KHZ: 0x038, LATENCY_CYCLES: 0x03c, MODEL_HASH: 0x040, II: 0x060, FIFO_CAPACITY: 0x064,
   IN_OFFSET: 0x068, OUT_OFFSET: 0x06c, THRESH_OFFSET: 0x070, FIFO_OFFSET: 0x074, REGION_BYTES: 0x078,
   FIFO_HEAD: 0x080, FIFO_TAIL: 0x084, FIFO_OVERFLOWS: 0x088, CYCLE_LO: 0x08c, CYCLE_HI: 0x090,
-  DONE_COUNT: 0x094, RESET_COUNT: 0x098,
+  DONE_COUNT: 0x094, RESET_COUNT: 0x098, OUT_CHECK: 0x09c,
 } as const;
 
 /** CTRL bits (Vitis HLS ap_ctrl_hs). */
 export const CTRL = { AP_START: 1 << 0, AP_DONE: 1 << 1, AP_IDLE: 1 << 2, AP_READY: 1 << 3, AUTO_RESTART: 1 << 7 } as const;
+
+const FNV_OFFSET_BASIS = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/**
+ * FNV-1a (32-bit) over 32-bit words, each taken as its four little-endian bytes (low byte
+ * first). The reference of OUT_CHECK; the emulator and the driver compute the same in C++.
+ */
+export function fnv1a32Words(words: ArrayLike<number>): number {
+  let h = FNV_OFFSET_BASIS;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]! >>> 0;
+    for (let b = 0; b < 32; b += 8) h = Math.imul(h ^ ((w >>> b) & 0xff), FNV_PRIME) >>> 0;
+  }
+  return h >>> 0;
+}
+
+/**
+ * OUT_CHECK of one job (docs/fpga-protocol.md): FNV-1a over SEQ_LO, the DONE_COUNT value the
+ * job publishes, then the N_OUT output words (raw bits, sign-extended). Allocates: for tests
+ * and tools, not the hot path.
+ */
+export function outCheck(seqLo: number, doneCount: number, outputs: ArrayLike<number>): number {
+  return fnv1a32Words([seqLo, doneCount, ...Array.from(outputs)]);
+}
 
 /** Vitis numbering of the quantisation and overflow modes (as hls/nnet/ht_fixed.h). */
 const Q_CODE: Record<string, number> = { AP_RND: 0, AP_RND_ZERO: 1, AP_RND_MIN_INF: 2, AP_RND_INF: 3, AP_RND_CONV: 4, AP_TRN: 5, AP_TRN_ZERO: 6 };

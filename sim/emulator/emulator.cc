@@ -14,17 +14,25 @@ namespace hairtrigger {
 
 namespace {
 
-// Fixed registers of layout 1 (docs/fpga-protocol.md; hls/compiler/regmap.ts REG).
+// Fixed registers of layout 2 (docs/fpga-protocol.md; hls/compiler/regmap.ts REG).
 enum Reg : uint32_t {
   kCtrl = 0x000, kGie = 0x004, kIer = 0x008, kIsr = 0x00c, kMode = 0x010, kSeqLo = 0x018, kSeqHi = 0x01c,
   kMagic = 0x020, kLayout = 0x024, kNIn = 0x028, kNOut = 0x02c, kInType = 0x030, kOutType = 0x034,
   kClockKhz = 0x038, kLatencyCycles = 0x03c, kModelHash = 0x040, kIi = 0x060, kFifoCapacity = 0x064,
   kInOffset = 0x068, kOutOffset = 0x06c, kThreshOffset = 0x070, kFifoOffset = 0x074, kRegionBytes = 0x078,
   kFifoHead = 0x080, kFifoTail = 0x084, kFifoOverflows = 0x088, kCycleLo = 0x08c, kCycleHi = 0x090,
-  kDoneCount = 0x094, kResetCount = 0x098,
+  kDoneCount = 0x094, kResetCount = 0x098, kOutCheck = 0x09c,
 };
+constexpr uint32_t kFnvOffsetBasis = 0x811c9dc5u, kFnvPrime = 0x01000193u;
+
+// One word into an FNV-1a hash, as its four little-endian bytes (OUT_CHECK, docs/fpga-protocol.md).
+inline uint32_t FnvWord(uint32_t h, uint32_t w) {
+  for (int b = 0; b < 32; b += 8) h = (h ^ ((w >> b) & 0xffu)) * kFnvPrime;
+  return h;
+}
+
 constexpr uint32_t kApStart = 1u << 0, kApDone = 1u << 1, kApIdle = 1u << 2, kApReady = 1u << 3;
-constexpr uint32_t kLayoutVersion = 1, kMagicHtfw = 0x48544657u, kRecordBytes = 32, kPageBytes = 4096;
+constexpr uint32_t kLayoutVersion = 2, kMagicHtfw = 0x48544657u, kRecordBytes = 32, kPageBytes = 4096;
 
 inline void CpuPause() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -53,7 +61,7 @@ bool Fail(std::string* error, const std::string& code, const std::string& messag
 // The map must be self-consistent before anything is written through it: every window and
 // the FIFO inside the region, nothing overlapping the fixed registers.
 bool CheckMap(const EmulatorRegmap& m, std::string* error) {
-  if (m.layout != kLayoutVersion) return Fail(error, "argument", "regmap layout " + std::to_string(m.layout) + ", this emulator serves layout 1");
+  if (m.layout != kLayoutVersion) return Fail(error, "argument", "regmap layout " + std::to_string(m.layout) + ", this emulator serves layout " + std::to_string(kLayoutVersion) + " (recompile the firmware: make firmware)");
   if (m.region_bytes == 0 || m.region_bytes % kPageBytes != 0 || m.region_bytes > EmulatorLimits::kRegionBytesMax)
     return Fail(error, "argument", "regionBytes " + std::to_string(m.region_bytes) + ": need a multiple of 4096 up to 1 GiB");
   if (m.fifo_capacity == 0 || (m.fifo_capacity & (m.fifo_capacity - 1)) != 0)
@@ -141,6 +149,10 @@ std::unique_ptr<Emulator> Emulator::Create(EmulatorOptions options, std::string*
     Fail(error, "argument", "corrupt-output and reset-after need a job count >= 1");
     return nullptr;
   }
+  if (options.fault.kind == FaultKind::kLateOnce && options.fault.at == 0) {
+    Fail(error, "argument", "late-once needs the job it delays (counted from 1)");
+    return nullptr;
+  }
   std::unique_ptr<Emulator> e(new Emulator(std::move(options)));
   const EmulatorRegmap& map = e->opt_.map;  // `m` referred to the moved-from options
   e->lib_ = LoadPrivateCopy(e->opt_.library_path, error);
@@ -211,7 +223,7 @@ void Emulator::PowerUp() const {
   std::memset(base_ + m.out_offset, 0, 4ull * m.n_out);
   std::memset(base_ + m.fifo_offset, 0, uint64_t{kRecordBytes} * m.fifo_capacity);
   for (uint32_t k = 0; k < m.n_out; k++) StoreRelaxed(m.thresh_offset + 4 * k, static_cast<uint32_t>(thresh_off_));
-  for (uint32_t r : {kGie, kIer, kIsr, kSeqLo, kSeqHi, kFifoHead, kFifoTail, kFifoOverflows, kCycleLo, kCycleHi, kDoneCount}) StoreRelaxed(r, 0);
+  for (uint32_t r : {kGie, kIer, kIsr, kSeqLo, kSeqHi, kFifoHead, kFifoTail, kFifoOverflows, kCycleLo, kCycleHi, kDoneCount, kOutCheck}) StoreRelaxed(r, 0);
   StoreRelaxed(kMode, opt_.autonomous ? 1 : 0);
   StoreRelease(kCtrl, kApIdle);
 }
@@ -275,13 +287,27 @@ void Emulator::WaitUntil(int64_t deadline_ns) const {
   UpdateCycles(now);
 }
 
-void Emulator::Predict(bool count_for_corruption) {
+// Counts the job; true when the corrupt-output fault hits it. y_ keeps the right logits.
+bool Emulator::Predict() {
   lib_->PredictRaw(x_.data(), y_.data());
   jobs_total_++;
-  if (count_for_corruption && opt_.fault.kind == FaultKind::kCorruptOutput && jobs_total_ % opt_.fault.value == 0) {
-    for (int32_t& v : y_) v ^= 1;
-    faults_.fetch_add(1, std::memory_order_relaxed);
+  const bool corrupt = opt_.fault.kind == FaultKind::kCorruptOutput && jobs_total_ % opt_.fault.value == 0;
+  if (corrupt) faults_.fetch_add(1, std::memory_order_relaxed);
+  return corrupt;
+}
+
+// The output window and OUT_CHECK, before the caller release-stores DONE_COUNT = done. The
+// check covers the right outputs; a corrupted job flips bit 0 of each word on its way to the
+// window, as a bus error between the kernel and the register file would.
+void Emulator::PublishOutputs(uint32_t seq_lo, uint32_t done, bool corrupt) const {
+  const EmulatorRegmap& m = opt_.map;
+  uint32_t h = FnvWord(FnvWord(kFnvOffsetBasis, seq_lo), done);
+  for (uint32_t k = 0; k < m.n_out; k++) {
+    const uint32_t v = static_cast<uint32_t>(y_[k]);
+    h = FnvWord(h, v);
+    StoreRelaxed(m.out_offset + 4 * k, corrupt ? v ^ 1u : v);
   }
+  StoreRelaxed(kOutCheck, h);
 }
 
 void Emulator::Serve() {
@@ -319,17 +345,21 @@ bool Emulator::ServeHostJob(int64_t start_ns) {
     return true;
   }
   for (uint32_t i = 0; i < m.n_in; i++) x_[i] = static_cast<int32_t>(Load(m.in_offset + 4 * i));
-  Predict(true);
+  const uint32_t seq_lo = Load(kSeqLo);
+  const bool corrupt = Predict();
   int64_t hold_ns = latency_ns_;
-  if (opt_.fault.kind == FaultKind::kDoneLate) {
+  const bool late = opt_.fault.kind == FaultKind::kDoneLate || (opt_.fault.kind == FaultKind::kLateOnce && jobs_total_ == opt_.fault.at);
+  if (late) {
     hold_ns += static_cast<int64_t>(opt_.fault.value) * 1000;
     faults_.fetch_add(1, std::memory_order_relaxed);
   }
   WaitUntil(start_ns + hold_ns);
-  for (uint32_t k = 0; k < m.n_out; k++) StoreRelaxed(m.out_offset + 4 * k, static_cast<uint32_t>(y_[k]));
+  if (stop_.load(std::memory_order_relaxed)) return true;  // stopping mid-hold: the job never completes
+  const uint32_t done = Load(kDoneCount) + 1;
+  PublishOutputs(seq_lo, done, corrupt);
   jobs_since_reset_++;
   jobs_.fetch_add(1, std::memory_order_relaxed);
-  StoreRelease(kDoneCount, Load(kDoneCount) + 1);
+  StoreRelease(kDoneCount, done);
   const uint32_t ier = Load(kIer);
   if (ier != 0) __atomic_fetch_or(Reg(kIsr), ier & 3u, __ATOMIC_RELEASE);
   __atomic_fetch_or(Reg(kCtrl), kApDone | kApIdle | kApReady, __ATOMIC_RELEASE);
@@ -358,18 +388,24 @@ bool Emulator::ServeFrame(int64_t now_ns) {
   if (s.rate_hz > 0) next_due_ns_ = std::max(next_due_ns_ + static_cast<int64_t>(1e9 / s.rate_hz), now_ns - 1000000);
   std::memcpy(x_.data(), s.raw.data() + i * m.n_in, 4ull * m.n_in);
   const uint64_t start_cycle = CyclesAt(now_ns);
-  Predict(true);
-  WaitUntil(now_ns + latency_ns_);
+  const bool corrupt = Predict();
+  int64_t hold_ns = latency_ns_;
+  if (opt_.fault.kind == FaultKind::kLateOnce && jobs_total_ == opt_.fault.at) {
+    hold_ns += static_cast<int64_t>(opt_.fault.value) * 1000;
+    faults_.fetch_add(1, std::memory_order_relaxed);
+  }
+  WaitUntil(now_ns + hold_ns);
   const uint64_t done_cycle = start_cycle + m.latency_cycles;
   uint32_t cls = 0;
   for (uint32_t k = 1; k < m.n_out; k++)
     if (y_[k] > y_[cls]) cls = k;
   const int32_t thresh = static_cast<int32_t>(Load(m.thresh_offset + 4 * cls));
   if (thresh != thresh_off_ && y_[cls] >= thresh) AppendEvent(seq, cls, y_[cls], start_cycle, done_cycle);
-  for (uint32_t k = 0; k < m.n_out; k++) StoreRelaxed(m.out_offset + 4 * k, static_cast<uint32_t>(y_[k]));
+  const uint32_t done = Load(kDoneCount) + 1;
+  PublishOutputs(static_cast<uint32_t>(seq), done, corrupt);
   jobs_since_reset_++;
   frames_.fetch_add(1, std::memory_order_relaxed);
-  StoreRelease(kDoneCount, Load(kDoneCount) + 1);
+  StoreRelease(kDoneCount, done);
   return true;
 }
 

@@ -1,5 +1,5 @@
 // emulator.h: the FPGA device emulator. It serves the register protocol of
-// docs/fpga-protocol.md (layout 1) from a file in /dev/shm that it maps MAP_SHARED, so a
+// docs/fpga-protocol.md (layout 2) from a file in /dev/shm that it maps MAP_SHARED, so a
 // driver (or a test doing read()/write() on the file) talks to it as to a PCIe BAR. The
 // model is the compiled firmware's own simulator library (lib<name>.so), so results are
 // bit-exact with the `sim` backend. No Node headers: the N-API glue is
@@ -49,16 +49,18 @@ enum class FaultKind {
   kNone,
   kNeverDone,      // takes the first start and never completes it (the device hangs)
   kDoneLate,       // every job completes `value` us late
-  kCorruptOutput,  // every `value`-th job's output words have bit 0 flipped
+  kCorruptOutput,  // every `value`-th job's output words have bit 0 flipped after OUT_CHECK is computed
   kResetAfter,     // the start after `value` jobs since the last reset resets the device instead
   kWrongMagic,     // MAGIC is not HTFW
   kWrongHash,      // MODEL_HASH differs from the model's (word 0, bit 0 flipped)
   kFifoOverflow,   // the FIFO holds only kFifoOverflowCapacity records, so events overflow
+  kLateOnce,       // the `at`-th job (host or autonomous, counted from 1) completes `value` us late; the others on time
 };
 
 struct FaultOptions {
   FaultKind kind = FaultKind::kNone;
   uint64_t value = 0;
+  uint64_t at = 0;  // kLateOnce: which job
 };
 
 // Frames of the autonomous mode: raw input values (sign-extended input_t bits), n_frames
@@ -125,7 +127,8 @@ class Emulator {
   void Serve();
   bool ServeHostJob(int64_t start_ns);
   bool ServeFrame(int64_t start_ns);
-  void Predict(bool count_for_corruption);
+  bool Predict();
+  void PublishOutputs(uint32_t seq_lo, uint32_t done, bool corrupt) const;
   void AppendEvent(uint64_t seq, uint32_t cls, int32_t score, uint64_t start_cycle, uint64_t done_cycle);
 
   EmulatorOptions opt_;

@@ -1,8 +1,9 @@
-import { closeSync, existsSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { REG, CTRL } from '../../hls/compiler/regmap.js';
+import { REG, CTRL, outCheck } from '../../hls/compiler/regmap.js';
 import { readModelCard } from '../../host/src/model/card.js';
 import { createEmulator, loadSimModel, type EmulatorOptions, type NativeEmulator, type NativeSimModel } from '../../host/src/native/addon.js';
 import { captureToRaw, findCard, parseFault, rawConverter, readFirmwareMap, startEmulator, type FirmwareMap } from './emulate-fpga.js';
@@ -135,11 +136,13 @@ describe(`FPGA device emulator (jets_hls4ml_student, seed ${SEED})`, () => {
     const roundTripUs: number[] = [];
     for (const [j, x] of randomInputs(100, SEED).entries()) {
       const before = regs.read(REG.DONE_COUNT);
+      regs.write(REG.SEQ_LO, 0x80000000 + 7 * j); // high bit: the check takes SEQ_LO as a 32-bit word
       const t0 = performance.now();
       expect(job(regs, x, y)).toBe(true);
       roundTripUs.push((performance.now() - t0) * 1000);
       expect([...y], `input ${j}`).toEqual([...expected(x)]);
       expect(regs.read(REG.DONE_COUNT)).toBe(before + 1);
+      expect(regs.read(REG.OUT_CHECK), `OUT_CHECK of input ${j}`).toBe(outCheck(0x80000000 + 7 * j, before + 1, y));
       const ctrl = regs.read(REG.CTRL);
       expect(ctrl & (CTRL.AP_START | CTRL.AP_DONE | CTRL.AP_IDLE | CTRL.AP_READY)).toBe(CTRL.AP_DONE | CTRL.AP_IDLE | CTRL.AP_READY);
     }
@@ -226,6 +229,8 @@ describe(`FPGA device emulator (jets_hls4ml_student, seed ${SEED})`, () => {
     expect(got.map((r) => r[2])).toEqual(want.map((f) => cls[f]));
     expect(got.map((r) => r[3])).toEqual(want.map((f) => score[f]));
     for (const r of got) expect(r[6]! - r[4]!).toBe(map.latencyCycles);
+    // Autonomous frames publish OUT_CHECK too, over the frame's own sequence number.
+    expect(regs.read(REG.OUT_CHECK)).toBe(outCheck(seq[n - 1]!, n, expected(frames.subarray((n - 1) * map.nIn, n * map.nIn))));
     expect(regs.read(REG.FIFO_OVERFLOWS)).toBe(0);
     expect(emu.stats()).toMatchObject({ frames: n, events: want.length, overflows: 0 });
   });
@@ -269,14 +274,34 @@ describe('FPGA device emulator faults', () => {
     expect([...y]).toEqual([...expected(x[1]!)]);
   });
 
-  it('corrupt-output:3 corrupts exactly every third job', () => {
+  it('corrupt-output:3 corrupts exactly every third job after computing OUT_CHECK from the right outputs', () => {
     const { regs, emu } = emulate({ fault: { kind: 'corrupt-output', value: 3 } });
     for (let j = 1; j <= 9; j++) {
+      regs.write(REG.SEQ_LO, 100 + j);
       expect(job(regs, x[j]!, y)).toBe(true);
-      const same = [...y].every((v, k) => v === expected(x[j]!)[k]);
-      expect(same, `job ${j}`).toBe(j % 3 !== 0);
+      const want = expected(x[j]!);
+      expect([...y], `job ${j}`).toEqual(j % 3 !== 0 ? [...want] : [...want].map((v) => v ^ 1));
+      // The check is of what the kernel computed, so a host that recomputes it over what it read sees the difference.
+      expect(regs.read(REG.OUT_CHECK), `job ${j}`).toBe(outCheck(100 + j, j, want));
+      expect(outCheck(100 + j, j, y) === regs.read(REG.OUT_CHECK), `job ${j}`).toBe(j % 3 !== 0);
     }
     expect(emu.stats().faults).toBe(3);
+  });
+
+  it('late-once:50000@2 delays only the second job, by 50 ms, and its outputs and check are right', () => {
+    const { regs, emu } = emulate({ fault: { kind: 'late-once', value: 50_000, at: 2 } });
+    const ms: number[] = [];
+    for (let j = 1; j <= 3; j++) {
+      regs.write(REG.SEQ_LO, j);
+      const t0 = performance.now();
+      expect(job(regs, x[j]!, y)).toBe(true);
+      ms.push(performance.now() - t0);
+      expect([...y]).toEqual([...expected(x[j]!)]);
+      expect(regs.read(REG.OUT_CHECK)).toBe(outCheck(j, j, y));
+    }
+    expect(ms[1]).toBeGreaterThanOrEqual(50);
+    expect(ms[2]).toBeLessThan(40); // once: the job after it is on time
+    expect(emu.stats()).toMatchObject({ jobs: 3, faults: 1 });
   });
 
   it('reset-after:2 resets on the third start: windows and counters zeroed, RESET_COUNT up, serving on', () => {
@@ -328,8 +353,24 @@ describe('FPGA device emulator faults', () => {
     expect(() => createEmulator({ devicePath: device(), libraryPath: LIB, regmap: { ...map, modelSha256: '0'.repeat(64) } })).toThrow(/mismatch/);
     expect(() => createEmulator({ devicePath: device(), libraryPath: LIB, regmap: { ...map, nIn: map.nIn + 1 } })).toThrow(/mismatch|outside/);
     expect(parseFault('done-late:250')).toEqual({ kind: 'done-late', value: 250 });
+    expect(parseFault('late-once:250@3')).toEqual({ kind: 'late-once', value: 250, at: 3 });
+    expect(() => parseFault('late-once:250')).toThrow(/late-once needs :US@N/);
+    expect(() => parseFault('late-once:250@0')).toThrow(/N >= 1/);
+    expect(() => createEmulator({ devicePath: device(), libraryPath: LIB, regmap: map, fault: { kind: 'late-once', value: 250 } })).toThrow(/late-once needs the job/);
     expect(() => parseFault('corrupt-output')).toThrow(/needs :N/);
     expect(() => parseFault('explode')).toThrow(/allowed/);
+  });
+
+  it('refuses a layout 1 register map (no OUT_CHECK): recompile', () => {
+    expect(map.layout).toBe(2);
+    expect(() => createEmulator({ devicePath: device(), libraryPath: LIB, regmap: { ...map, layout: 1 } })).toThrow(/regmap layout 1, this emulator serves layout 2/);
+    const dir = mkdtempSync(join(tmpdir(), 'ht-emu-layout1-'));
+    try {
+      writeFileSync(join(dir, 'regmap.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(FW, 'regmap.json'), 'utf8')), layout: 1 }));
+      expect(() => readFirmwareMap(dir)).toThrow(/layout 1, this emulator serves layout 2 \(recompile: make firmware\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('startEmulator (the CLI path) replays a capture autonomously through the zoo card', () => {

@@ -13,6 +13,7 @@ import { ConfigError, ModelError } from '../../host/src/core/errors.js';
 import { readCapture } from '../../host/src/capture/arrow-capture.js';
 import { readModelCard, type ModelCard } from '../../host/src/model/card.js';
 import { createModelPreprocessor } from '../../host/src/preprocess/model-input.js';
+import { REGMAP_LAYOUT_VERSION } from '../../hls/compiler/regmap.js';
 import { createEmulator, type EmulatorFaultKind, type EmulatorRegisterMap, type EmulatorStats, type NativeEmulator } from '../../host/src/native/addon.js';
 
 /** A firmware project's register map, as regmap.json holds it, with the model's name. */
@@ -24,12 +25,14 @@ export interface FirmwareMap extends EmulatorRegisterMap {
 const Q_AP_RND = 0, Q_AP_TRN = 5, Q_AP_TRN_ZERO = 6;
 const O_AP_SAT = 0, O_AP_WRAP = 3;
 
-/** Reads `<dir>/regmap.json`; a ConfigError names the file when it is missing or not layout 1. */
+/** Reads `<dir>/regmap.json`; a ConfigError names the file when it is missing or not of REGMAP_LAYOUT_VERSION (2). */
 export function readFirmwareMap(dir: string): FirmwareMap {
   const path = join(dir, 'regmap.json');
   if (!existsSync(path)) throw new ConfigError('--model', `${path}: no regmap.json (compile the model with \`hairtrigger compile\` or \`make firmware\`)`);
   const map = JSON.parse(readFileSync(path, 'utf8')) as FirmwareMap;
-  if (map.layout !== 1 || typeof map.name !== 'string') throw new ConfigError('--model', `${path}: layout ${String(map.layout)}, this emulator serves layout 1`);
+  if (map.layout !== REGMAP_LAYOUT_VERSION || typeof map.name !== 'string') {
+    throw new ConfigError('--model', `${path}: layout ${String(map.layout)}, this emulator serves layout ${REGMAP_LAYOUT_VERSION} (recompile: make firmware)`);
+  }
   return map;
 }
 
@@ -100,7 +103,7 @@ export interface EmulateFpgaOptions {
   readonly replay?: string;
   readonly rateHz?: number;
   readonly loop?: boolean;
-  /** A fault spec: never-done, done-late:US, corrupt-output:N, reset-after:N, wrong-magic, wrong-hash, fifo-overflow. */
+  /** A fault spec: never-done, done-late:US, late-once:US@N, corrupt-output:N, reset-after:N, wrong-magic, wrong-hash, fifo-overflow. */
   readonly fault?: string;
   readonly card?: string;
   readonly zooDir?: string;
@@ -108,9 +111,19 @@ export interface EmulateFpgaOptions {
   readonly progressMs?: number;
 }
 
-/** Parses `kind[:value]`; a ConfigError names the spec and what is allowed. */
-export function parseFault(spec: string): { kind: EmulatorFaultKind; value?: number } {
+const FAULTS_ALLOWED = 'never-done, done-late:US, late-once:US@N, corrupt-output:N, reset-after:N, wrong-magic, wrong-hash, fifo-overflow';
+
+/** Parses `kind[:value]` (`late-once:US@N`: job N, counted from 1, US microseconds late); a ConfigError names the spec and what is allowed. */
+export function parseFault(spec: string): { kind: EmulatorFaultKind; value?: number; at?: number } {
   const [kind, arg] = spec.split(':', 2) as [string, string | undefined];
+  if (kind === 'late-once') {
+    const m = /^(\d+)@(\d+)$/.exec(arg ?? '');
+    const value = Number(m?.[1]), at = Number(m?.[2]);
+    if (m === null || !Number.isSafeInteger(value) || !Number.isSafeInteger(at) || at < 1) {
+      throw new ConfigError('--fault', `'${spec}': late-once needs :US@N, US >= 0 microseconds late, N >= 1 the job (counted from 1)`);
+    }
+    return { kind, value, at };
+  }
   const needs = kind === 'done-late' || kind === 'corrupt-output' || kind === 'reset-after';
   const plain = ['never-done', 'wrong-magic', 'wrong-hash', 'fifo-overflow', 'none'];
   if (needs) {
@@ -118,7 +131,7 @@ export function parseFault(spec: string): { kind: EmulatorFaultKind; value?: num
     if (arg === undefined || !Number.isInteger(value) || value < (kind === 'done-late' ? 0 : 1)) throw new ConfigError('--fault', `'${spec}': ${kind} needs :N, an integer ${kind === 'done-late' ? '>= 0 (us)' : '>= 1 (jobs)'}`);
     return { kind, value };
   }
-  if (!plain.includes(kind) || arg !== undefined) throw new ConfigError('--fault', `'${spec}'; allowed: never-done, done-late:US, corrupt-output:N, reset-after:N, wrong-magic, wrong-hash, fifo-overflow`);
+  if (!plain.includes(kind) || arg !== undefined) throw new ConfigError('--fault', `'${spec}'; allowed: ${FAULTS_ALLOWED}`);
   return { kind: kind as EmulatorFaultKind };
 }
 

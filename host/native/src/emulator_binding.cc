@@ -78,7 +78,7 @@ bool ParseSource(Napi::Env env, const Napi::Object& o, uint32_t n_in, FrameSourc
 }
 
 bool ParseFault(Napi::Env env, const Napi::Object& o, FaultOptions* f) {
-  Napi::Value kind = o.Get("kind"), value = o.Get("value");
+  Napi::Value kind = o.Get("kind"), value = o.Get("value"), at = o.Get("at");
   CHECK_OR(env, kind.IsString(), TypeError, "Emulator: fault.kind must be a string", false);
   const std::string k = kind.As<Napi::String>().Utf8Value();
   if (k == "none") f->kind = FaultKind::kNone;
@@ -89,10 +89,15 @@ bool ParseFault(Napi::Env env, const Napi::Object& o, FaultOptions* f) {
   else if (k == "wrong-magic") f->kind = FaultKind::kWrongMagic;
   else if (k == "wrong-hash") f->kind = FaultKind::kWrongHash;
   else if (k == "fifo-overflow") f->kind = FaultKind::kFifoOverflow;
-  else CHECK_OR(env, false, RangeError, "Emulator: fault.kind '" + k + "'; allowed: none, never-done, done-late, corrupt-output, reset-after, wrong-magic, wrong-hash, fifo-overflow", false);
+  else if (k == "late-once") f->kind = FaultKind::kLateOnce;
+  else CHECK_OR(env, false, RangeError, "Emulator: fault.kind '" + k + "'; allowed: none, never-done, done-late, corrupt-output, reset-after, wrong-magic, wrong-hash, fifo-overflow, late-once", false);
   if (!value.IsUndefined()) {
     CHECK_OR(env, value.IsNumber() && value.As<Napi::Number>().DoubleValue() >= 0, TypeError, "Emulator: fault.value must be a number >= 0", false);
     f->value = static_cast<uint64_t>(value.As<Napi::Number>().DoubleValue());
+  }
+  if (!at.IsUndefined()) {
+    CHECK_OR(env, at.IsNumber() && at.As<Napi::Number>().DoubleValue() >= 1, TypeError, "Emulator: fault.at must be a job number >= 1", false);
+    f->at = static_cast<uint64_t>(at.As<Napi::Number>().DoubleValue());
   }
   return true;
 }

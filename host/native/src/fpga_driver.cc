@@ -27,7 +27,11 @@ enum Reg : uint32_t {
   kModelHash = 0x040, kFifoCapacity = 0x064, kInOffset = 0x068, kOutOffset = 0x06c,
   kThreshOffset = 0x070, kFifoOffset = 0x074, kRegionBytes = 0x078,
   kFifoHead = 0x080, kFifoTail = 0x084, kFifoOverflows = 0x088, kDoneCount = 0x094, kResetCount = 0x098,
+  kOutCheck = 0x09c,
 };
+// The layout this driver speaks: 2 added OUT_CHECK, so a layout 1 device cannot be checked.
+constexpr uint32_t kLayoutVersion = 2;
+constexpr uint32_t kFnvOffsetBasis = 0x811c9dc5u, kFnvPrime = 0x01000193u;
 constexpr uint32_t kCtrlApStart = 1u << 0;
 constexpr uint32_t kWindowsStart = 0x100;
 constexpr uint32_t kRecordBytes = 32;
@@ -37,6 +41,12 @@ inline uint32_t load_acquire(const uint32_t* p) { return __atomic_load_n(p, __AT
 inline uint32_t load_relaxed(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 inline void store_release(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 inline void store_relaxed(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+
+// One word into an FNV-1a hash, as its four little-endian bytes (OUT_CHECK, docs/fpga-protocol.md).
+inline uint32_t fnv_word(uint32_t h, uint32_t w) {
+  for (int b = 0; b < 32; b += 8) h = (h ^ ((w >> b) & 0xffu)) * kFnvPrime;
+  return h;
+}
 
 inline void cpu_pause() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -88,6 +98,9 @@ bool pow2(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 // The map itself must describe a region the windows fit in, before anything is mapped.
 bool check_map(const ExpectedMap& m, DeviceError* e) {
+  if (m.layout != kLayoutVersion)
+    return fail(e, "layout", "regmap.json is layout " + std::to_string(m.layout) + ", this driver speaks layout " + std::to_string(kLayoutVersion) +
+                                 " (docs/fpga-protocol.md): recompile the firmware (make firmware) and load its bitstream");
   auto window_ok = [&](uint32_t off, uint64_t bytes) {
     return off >= kWindowsStart && off % 4 == 0 && off + bytes <= m.region_bytes;
   };
@@ -195,7 +208,7 @@ std::string FpgaDevice::IdentificationFault() const {
   const uint32_t magic = Register(kMagic);
   if (magic != m.magic) return "magic: MAGIC is " + hex32(magic) + ", a hairtrigger firmware has " + hex32(m.magic) + " (HTFW): not a hairtrigger device, or not initialised";
   const uint32_t layout = Register(kLayout);
-  if (layout != m.layout) return "layout: LAYOUT is " + std::to_string(layout) + ", this driver speaks layout " + std::to_string(m.layout) + " (docs/fpga-protocol.md)";
+  if (layout != kLayoutVersion) return "layout: LAYOUT is " + std::to_string(layout) + ", this driver speaks layout " + std::to_string(kLayoutVersion) + " (docs/fpga-protocol.md)";
   struct Field { const char* name; uint32_t offset; uint32_t want; bool type; };
   const Field fields[] = {
       {"N_IN", kNIn, m.n_in, false}, {"N_OUT", kNOut, m.n_out, false},
@@ -294,20 +307,37 @@ bool FpgaDevice::RunRaw(const int32_t* in, int32_t* out, uint64_t seq, DeviceErr
   }
   const uint32_t* y = word(map_.out_offset);
   const int w = out_type_.width;
+  const int64_t lo = -(int64_t{1} << (w - 1)), hi = (int64_t{1} << (w - 1)) - 1;
+  uint32_t check = fnv_word(fnv_word(kFnvOffsetBasis, static_cast<uint32_t>(seq)), done1);
+  bool in_range = true;
+  uint32_t bad_k = 0;
   for (uint32_t k = 0; k < map_.n_out; k++) {
-    const int32_t v = static_cast<int32_t>(load_relaxed(y + k));
+    const uint32_t u = load_relaxed(y + k);
+    const int32_t v = static_cast<int32_t>(u);
+    check = fnv_word(check, u);
     // A result_t value is a sign-extended W-bit pattern; anything else is not one.
-    const int64_t lo = -(int64_t{1} << (w - 1)), hi = (int64_t{1} << (w - 1)) - 1;
-    if (v < lo || v > hi) {
-      stats_.corrupt++;
-      return fail(error, "corrupt", path_ + ": job seq " + std::to_string(seq) + ": output " + std::to_string(k) + " is " + hex32(static_cast<uint32_t>(v)) +
-                                        ", not a sign-extended " + std::to_string(w) + "-bit value");
+    if (in_range && (v < lo || v > hi)) {
+      in_range = false;
+      bad_k = k;
     }
     out[k] = v;
   }
-  // A reset while the outputs were read leaves them cleared: check once more.
+  const uint32_t out_check = load_relaxed(word(kOutCheck));
+  // A reset while the outputs were read leaves them cleared: check once more, before
+  // blaming the words.
   const uint32_t reset2 = load_acquire(reset);
   if (reset2 != reset0) return Reset(seq, reset0, reset2, error);
+  if (!in_range) {
+    stats_.corrupt++;
+    return fail(error, "corrupt", path_ + ": job seq " + std::to_string(seq) + ": output " + std::to_string(bad_k) + " is " + hex32(static_cast<uint32_t>(out[bad_k])) +
+                                      ", not a sign-extended " + std::to_string(w) + "-bit value");
+  }
+  if (out_check != check) {
+    stats_.corrupt++;
+    return fail(error, "corrupt", path_ + ": job seq " + std::to_string(seq) + ": OUT_CHECK is " + hex32(out_check) + ", the outputs read give " + hex32(check) +
+                                      " (FNV-1a over SEQ_LO, DONE_COUNT " + std::to_string(done1) + " and " + std::to_string(map_.n_out) +
+                                      " output words): the outputs were corrupted on the way; the frame is dropped");
+  }
   stats_.jobs++;
   stats_.wait_ns_last = wait_ns;
   stats_.wait_ns_total += wait_ns;

@@ -1,5 +1,5 @@
 // fpga_driver.h: the register-level driver of a compiled model on an FPGA, speaking the
-// register protocol of docs/fpga-protocol.md (layout 1) over one memory-mapped region (a PCIe
+// register protocol of docs/fpga-protocol.md (layout 2) over one memory-mapped region (a PCIe
 // BAR, an XDMA user device, or the device emulator's /dev/shm file). No Node headers: the
 // N-API glue in fpga_binding.cc and any C++ tool can use it.
 //
@@ -10,14 +10,15 @@
 //   size      the file is smaller than REGION_BYTES
 //   mmap      mmap(2) failed
 //   magic     MAGIC is not 0x48544657
-//   layout    LAYOUT is not the map's layout version
+//   layout    LAYOUT (or regmap.json's layout) is not 2, the layout this driver speaks
 //   mismatch  an identification field differs from the map (the message names the field,
 //             what the device holds and what the model needs)
 // Jobs fail with:
 //   timeout   DONE_COUNT did not change within spins_max spins (names spins and elapsed us)
 //   reset     RESET_COUNT changed during the job, or DONE_COUNT moved by other than one: the
 //             device lost its state
-//   corrupt   an output word is not a sign-extended result value, or the FIFO pointers are
+//   corrupt   OUT_CHECK differs from the check of SEQ_LO, DONE_COUNT and the outputs read,
+//             an output word is not a sign-extended result value, or the FIFO pointers are
 //             further apart than its capacity
 // A failed job leaves the device usable. After a timeout, the next job first waits (up to
 // spins_max again) for the late completion, so a stale DONE_COUNT change is never taken for
@@ -74,7 +75,7 @@ struct DeviceStats {
   uint64_t jobs = 0;        // completed jobs
   uint64_t timeouts = 0;
   uint64_t resets = 0;
-  uint64_t corrupt = 0;
+  uint64_t corrupt = 0;      // jobs whose outputs failed OUT_CHECK or the range check, and bad FIFO pointers
   uint64_t wait_ns_last = 0;   // CTRL write to DONE_COUNT change, last completed job
   uint64_t wait_ns_total = 0;  // over completed jobs
   uint64_t wait_ns_min = 0;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -98,13 +98,24 @@ describe('fpga backend refuses a device that does not run the model, naming the 
     expect(e.message).toMatch(/MAGIC is 0xdeadbeef, a hairtrigger firmware has 0x48544657/);
   });
 
-  it('another layout version: layout', () => {
+  it('a layout 1 device (no OUT_CHECK), or a layout 1 regmap.json: layout', () => {
     const m = regmap();
+    expect(m.layout).toBe(2);
     const words = identification(m);
-    words.set(m.registers.LAYOUT!, 2);
+    words.set(m.registers.LAYOUT!, 1);
     const e = deviceError(() => loadFpgaBackend(ref(prepareRegion('layout', m.regionBytes, words))));
     expect(e.reason).toBe('layout');
-    expect(e.message).toMatch(/LAYOUT is 2, this driver speaks layout 1/);
+    expect(e.message).toMatch(/LAYOUT is 1, this driver speaks layout 2/);
+    // An old firmware project: refused before the device is even opened.
+    const dir = mkdtempSync(join(tmpdir(), 'ht-fpga-layout1-'));
+    try {
+      writeFileSync(join(dir, 'regmap.json'), JSON.stringify({ ...JSON.parse(readFileSync(JET_REGMAP, 'utf8')), layout: 1 }));
+      const old = deviceError(() => loadFpgaBackend({ ...ref(prepareRegion('layout-map', m.regionBytes, identification({ ...m, layout: 1 }))), path: join(dir, 'regmap.json') }));
+      expect(old.reason).toBe('layout');
+      expect(old.message).toMatch(/regmap\.json is layout 1, this driver speaks layout 2 .*recompile the firmware/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('another model on the device: mismatch naming both hashes', () => {
@@ -267,6 +278,72 @@ describe('fpga backend against the device emulator (jet tagger)', () => {
       expect(e2.reason).toBe('timeout');
       expect(e2.message).toMatch(/job seq 1 not started: the device is still busy with job seq 0/);
       expect(b.deviceStats()).toMatchObject({ jobs: 0, timeouts: 2 });
+      await b.close();
+    } finally {
+      r.emu.stop();
+    }
+  });
+
+  /** Runs `xs` through `b`: 'ok' (bit-exact with sim, checked) or the DeviceError's reason, with the messages of the failures. */
+  const outcomesOf = (b: ReturnType<typeof loadFpgaBackend>, xs: Float32Array[]): { outcomes: string[]; messages: string[] } => {
+    const y = new Float32Array(5), want = new Float32Array(5);
+    const outcomes: string[] = [], messages: string[] = [];
+    for (const [i, x] of xs.entries()) {
+      try {
+        b.predict(x, y);
+      } catch (err) {
+        expect(err).toBeInstanceOf(DeviceError);
+        expect((err as DeviceError).code).toBe('E_DEVICE');
+        outcomes.push((err as DeviceError).reason);
+        messages.push((err as Error).message);
+        continue;
+      }
+      sim.predict(x, want);
+      expect(Array.from(y), `frame ${i}`).toEqual(Array.from(want));
+      outcomes.push('ok');
+    }
+    return { outcomes, messages };
+  };
+
+  it('corrupt-output:3: exactly every third job fails with reason corrupt (OUT_CHECK mismatch), the others are bit-exact with sim', async () => {
+    const r = startEmulator('corrupt', { fault: { kind: 'corrupt-output', value: 3 } });
+    try {
+      const b = loadFpgaBackend({ ...ref(r.device), sourceSha256: sha });
+      const { outcomes, messages } = outcomesOf(b, jetInputs(12, 31));
+      expect(outcomes).toEqual(Array.from({ length: 12 }, (_, i) => ((i + 1) % 3 === 0 ? 'corrupt' : 'ok')));
+      // Bit 0 flipped keeps every word a valid 16-bit value: only the check can see it.
+      expect(messages[0]).toMatch(/job seq 2: OUT_CHECK is 0x[0-9a-f]{8}, the outputs read give 0x[0-9a-f]{8} \(FNV-1a over SEQ_LO, DONE_COUNT 3 and 5 output words\)/);
+      expect(messages[3]).toMatch(/job seq 11: OUT_CHECK .* DONE_COUNT 12 /);
+      expect(b.deviceStats()).toMatchObject({ jobs: 8, corrupt: 4, timeouts: 0, resets: 0 });
+      expect(r.emu.stats()).toMatchObject({ jobs: 12, faults: 4 });
+      await b.close();
+    } finally {
+      r.emu.stop();
+    }
+  });
+
+  it('late-once: the late job times out, the next start waits for it, and once it is done the device is bit-exact again', async () => {
+    // Wide margins: on a loaded 2-core machine the emulator thread may wait milliseconds for a core,
+    // so the budget (~25 ms here) must cover that, and the lateness must dwarf two budgets.
+    const lateUs = 800_000;
+    const r = startEmulator('late', { fault: { kind: 'late-once', value: lateUs, at: 3 } });
+    try {
+      const b = loadFpgaBackend({ ...ref(r.device), sourceSha256: sha, spinsMax: 1_000_000 });
+      const xs = jetInputs(8, 41);
+      // Jobs 1 and 2 on time; job 3 (seq 2) is 800 ms late; seq 3 comes while it still runs.
+      const first = outcomesOf(b, xs.slice(0, 4));
+      expect(first.outcomes).toEqual(['ok', 'ok', 'timeout', 'timeout']);
+      const waitedUs = Number(/job seq 2 not done after 1000000 spins \((\d+) us\); DONE_COUNT stayed 2/.exec(first.messages[0]!)?.[1]);
+      expect(waitedUs, 'the spin budget must be well below the lateness for this scenario').toBeLessThan(lateUs / 4);
+      expect(first.messages[1]).toMatch(/job seq 3 not started: the device is still busy with job seq 2, which timed out \(DONE_COUNT stays 2\)/);
+      // The late job completes (the emulator counts it), then the device serves the next jobs.
+      const deadline = Date.now() + 5000;
+      while (r.emu.stats().jobs < 3 && Date.now() < deadline) await new Promise((done) => setTimeout(done, 5));
+      expect(r.emu.stats()).toMatchObject({ jobs: 3, faults: 1 });
+      // Bit-exact with sim: the late job's DONE_COUNT change and outputs are not taken for these jobs'.
+      expect(outcomesOf(b, xs.slice(4)).outcomes).toEqual(['ok', 'ok', 'ok', 'ok']);
+      expect(b.deviceStats()).toMatchObject({ jobs: 6, timeouts: 2, corrupt: 0, resets: 0 });
+      expect(r.emu.stats()).toMatchObject({ jobs: 7, faults: 1 });
       await b.close();
     } finally {
       r.emu.stop();

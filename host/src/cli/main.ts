@@ -172,7 +172,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--rate-hz <r>', 'replay frame rate (default: as fast as the device goes)', num('rate-hz'))
     .option('--loop', 'loop the replay', false)
     .option('--card <dir>', 'model card for the replay preprocessing (default: the zoo card of the firmware name)')
-    .option('--fault <spec>', 'never-done, done-late:US, corrupt-output:N, reset-after:N, wrong-magic, wrong-hash or fifo-overflow')
+    .option('--fault <spec>', 'never-done, done-late:US, late-once:US@N, corrupt-output:N, reset-after:N, wrong-magic, wrong-hash or fifo-overflow')
     .action(async (o: { model: string; device: string; clockMhz?: number; autonomous: boolean; replay?: string; rateHz?: number; loop: boolean; card?: string; fault?: string }) => {
       const { runEmulateFpga } = await import('../../../sim/src/emulate-fpga.js');
       await runEmulateFpga({ ...o, zooDir: resolve(REPO_ROOT, 'models', 'zoo') }, (line) => process.stderr.write(line + '\n'));

@@ -268,8 +268,12 @@ export interface EmulatorRegisterMap {
   readonly regionBytes: number;
 }
 
-/** Injected faults (docs/fpga-protocol.md, "The emulator"). `value`: us for done-late, a job count for corrupt-output and reset-after. */
-export type EmulatorFaultKind = 'none' | 'never-done' | 'done-late' | 'corrupt-output' | 'reset-after' | 'wrong-magic' | 'wrong-hash' | 'fifo-overflow';
+/**
+ * Injected faults (docs/fpga-protocol.md, "The emulator"). `value`: us for done-late and
+ * late-once, a job count for corrupt-output and reset-after; `at`: the job late-once delays
+ * (counted from 1).
+ */
+export type EmulatorFaultKind = 'none' | 'never-done' | 'done-late' | 'corrupt-output' | 'reset-after' | 'wrong-magic' | 'wrong-hash' | 'fifo-overflow' | 'late-once';
 
 export interface EmulatorOptions {
   /** The region file, e.g. /dev/shm/ht-jets: created or truncated to regionBytes. */
@@ -283,7 +287,7 @@ export interface EmulatorOptions {
   readonly autonomous?: boolean;
   /** Autonomous frames: raw input values (frames * nIn), optional sequence numbers, pacing (0 or absent: max), loop. Copied. */
   readonly source?: { readonly raw: Int32Array; readonly seq?: Float64Array; readonly rateHz?: number; readonly loop?: boolean };
-  readonly fault?: { readonly kind: EmulatorFaultKind; readonly value?: number };
+  readonly fault?: { readonly kind: EmulatorFaultKind; readonly value?: number; readonly at?: number };
   /** Remove the file at stop (default true). */
   readonly unlinkOnStop?: boolean;
 }
