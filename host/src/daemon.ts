@@ -9,7 +9,7 @@ import { readCapture } from './capture/arrow-capture.js';
 import { createImageFrameDecoder } from './codecs/cell-frame.js';
 import type { Backend } from './backends/backend.js';
 import { loadOnnxBackend } from './backends/onnx.js';
-import { isFpgaBackend, loadFpgaBackend } from './backends/fpga.js';
+import { isFpgaBackend, loadFpgaBackend, type FpgaBackend } from './backends/fpga.js';
 import { loadSimBackend } from './backends/sim.js';
 import type { PipelineConfig } from './config/schema.js';
 import { PipelineMetrics } from './metrics/pipeline-metrics.js';
@@ -18,10 +18,12 @@ import type { DaemonView, Snapshot } from './metrics/snapshot.js';
 import { readModelCard, type ModelCard } from './model/card.js';
 import { ErrorLog, type LogLine } from './pipeline/faults.js';
 import { buildPipeline } from './pipeline/pipeline.js';
+import { fpgaEventStages } from './pipeline/fpga-event-stages.js';
 import { emitStage, inferStage, policyStage, preprocessStage } from './pipeline/stages.js';
 import { createModelPreprocessor } from './preprocess/model-input.js';
 import { TriggerLog } from './sinks/trigger-log.js';
 import { TriggerRing } from './sinks/trigger-ring.js';
+import { createFpgaEventSource, thresholdsRaw } from './sources/fpga-events.js';
 import { createReplaySource } from './sources/replay.js';
 import type { Source, TimerScheduler } from './sources/source.js';
 import { createSyntheticSource } from './sources/synthetic.js';
@@ -107,21 +109,26 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
   const at = (p: string) => resolve(deps.baseDir, p);
   const card = readModelCard(at(cfg.model));
   const pre = createModelPreprocessor(card.preprocessing, `${card.dir}/card.json: preprocessing`);
+  const autonomous = checkFpgaMode(cfg);
   const backend = await loadBackend(cfg, card, at);
   const metrics = new PipelineMetrics({ pipeline: cfg.pipeline, backend: backend.info().kind, model: `${card.task}/${cfg.variant}`, labels: card.labels, budgetUs: cfg.budgetUs }, deps.clock);
   const errors = new ErrorLog(metrics, deps.log);
-  const source = makeSource(cfg, deps, at, errors);
-  checkSourceFitsModel(source, card);
   const policy = new TriggerPolicy(cfg.trigger, card.labels, cfg.budgetUs);
+  const source = autonomous ? makeFpgaEventSource(cfg, deps, backend as FpgaBackend, card.labels, errors) : makeSource(cfg, deps, at, errors);
+  if (!autonomous) checkSourceFitsModel(source, card);
   const ring = new TriggerRing();
   const triggerLog = new TriggerLog(ring, card.labels, { jsonlPath: cfg.sinks.jsonl && at(cfg.sinks.jsonl), arrowPath: cfg.sinks.arrow && at(cfg.sinks.arrow) }, (e) => errors.error(e));
   const frames = new FrameRing(pre.inputElements, card.labels.length, limits.frameSlotsMax);
   const pipeline = buildPipeline(
     {
-      decode: createImageFrameDecoder({ ...source.spec, labels: source.spec.labels ?? [] }),
-      preprocess: preprocessStage(pre),
-      infer: inferStage(backend),
-      policy: policyStage(policy),
+      ...(autonomous
+        ? fpgaEventStages(card.labels.length, (backend as FpgaBackend).deviceIdentity().path, policy)
+        : {
+            decode: createImageFrameDecoder({ ...source.spec, labels: source.spec.labels ?? [] }),
+            preprocess: preprocessStage(pre),
+            infer: inferStage(backend),
+            policy: policyStage(policy),
+          }),
       emit: emitStage(ring, deps.clock),
     },
     deps.clock,
@@ -172,8 +179,30 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
   };
 }
 
+/**
+ * Checks the `fpga` block against the backend and the source before anything is opened;
+ * returns whether the device runs autonomous (its event FIFO is the source).
+ */
+function checkFpgaMode(cfg: PipelineConfig): boolean {
+  if (cfg.fpga !== undefined && cfg.backend !== 'fpga') throw new ConfigError('config: fpga', `is set but backend is ${cfg.backend}; fpga is for backend fpga`);
+  const autonomous = cfg.fpga?.mode === 'autonomous';
+  if (autonomous && cfg.source !== undefined) throw new ConfigError('config: source', `kind "${cfg.source.kind}" is set but fpga.mode is autonomous: the device takes its own frames and the daemon reads its event FIFO; remove source`);
+  if (!autonomous && cfg.source === undefined) throw new ConfigError('config: source', 'missing: a replay or synthetic source is required (or fpga.mode: autonomous with backend fpga)');
+  if (autonomous && cfg.fpga!.thresholdLogit === undefined) throw new ConfigError('config: fpga.thresholdLogit', 'missing: autonomous mode needs the device threshold of the target classes, in logit units');
+  return autonomous;
+}
+
+/** Autonomous mode's source: the device's event FIFO, thresholds from the trigger targets. */
+function makeFpgaEventSource(cfg: PipelineConfig, deps: DaemonDeps, backend: FpgaBackend, labels: readonly string[], errors: ErrorLog): Source {
+  const port = backend.eventPort();
+  const fpga = cfg.fpga!;
+  const thresholds = thresholdsRaw(port, labels.map((l) => cfg.trigger.targets.includes(l)), fpga.thresholdLogit!);
+  deps.log(`fpga autonomous: draining ${port.path} every ${fpga.pollUs} us; the device fires on ${cfg.trigger.targets.join('/')} with logit >= ${fpga.thresholdLogit}`);
+  return createFpgaEventSource(port, { pollUs: fpga.pollUs, thresholdsRaw: thresholds, onOverflow: (err, lost) => errors.error(err, lost) }, deps.clock, deps.timers);
+}
+
 function makeSource(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) => string, errors: ErrorLog): Source {
-  const s = cfg.source;
+  const s = cfg.source!;
   if (s.kind === 'synthetic') {
     deps.log(`synthetic source: seed ${s.seed}, ${s.rateHz} cells/s`);
     return createSyntheticSource({ seed: s.seed, rateHz: s.rateHz, pacing: s.pacing, frames: s.frames ?? Number.POSITIVE_INFINITY }, deps.clock, deps.timers);

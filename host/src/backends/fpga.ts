@@ -25,10 +25,28 @@ export interface FpgaDeviceIdentity {
   readonly latencyCycles: number;
 }
 
+/**
+ * The device's autonomous side (docs/fpga-protocol.md "Autonomous"), for the event source:
+ * the driver's calls, plus the result type's width and fraction bits for raw thresholds.
+ */
+export interface FpgaEventPort {
+  readonly path: string;
+  readonly classes: number;
+  readonly outWidth: number;
+  readonly outFrac: number;
+  readonly clockKhz: number;
+  setMode(mode: number): void;
+  setThreshold(k: number, raw: number): void;
+  drainEvents(out: Float64Array): number;
+  stats(): FpgaDeviceStats;
+}
+
 /** The fpga backend, with the driver's counters for the metrics. */
 export interface FpgaBackend extends Backend {
   deviceStats(): FpgaDeviceStats;
   deviceIdentity(): FpgaDeviceIdentity;
+  /** The same open device, for autonomous mode (then `predict` is not called). */
+  eventPort(): FpgaEventPort;
 }
 
 /** Whether a backend is the fpga one (so the daemon can show its device). */
@@ -128,6 +146,18 @@ class FpgaDeviceBackend implements FpgaBackend {
 
   deviceIdentity(): FpgaDeviceIdentity {
     return this.identity;
+  }
+
+  eventPort(): FpgaEventPort {
+    const dev = this.dev;
+    const di = dev.info();
+    return {
+      path: this.ref.device, classes: di.nOut, outWidth: di.outWidth, outFrac: di.outFrac, clockKhz: di.clockKhz,
+      setMode: (mode) => dev.setMode(mode),
+      setThreshold: (k, raw) => dev.setThreshold(k, raw),
+      drainEvents: (out) => dev.drainEvents(out),
+      stats: () => dev.stats(),
+    };
   }
 
   async close(): Promise<void> {

@@ -29,6 +29,21 @@ const syntheticSourceSchema = z
   })
   .strict();
 
+const fpgaSchema = z
+  .object({
+    /** `host`: host in the loop, one job per frame of `source`. `autonomous`: the device
+     * classifies its own sensor stream and fires the hardware trigger; the daemon drains its
+     * event FIFO, one frame per event. */
+    mode: z.enum(['host', 'autonomous']).default('host'),
+    /** autonomous: interval between FIFO drains, microseconds (Node timers round it up to 1 ms;
+     * a drain that fills its buffer polls again at once). */
+    pollUs: z.number().int().min(1).max(1_000_000).default(50),
+    /** autonomous (required there): the device's threshold for the target classes, in logit
+     * units: it appends an event when the arg-max class is a target with logit >= this. */
+    thresholdLogit: z.number().optional(),
+  })
+  .strict();
+
 export const pipelineConfigSchema = z
   .object({
     /** Name shown in metrics and the dashboard. */
@@ -44,7 +59,10 @@ export const pipelineConfigSchema = z
     device: z.string().min(1).optional(),
     /** Latency budget from ingest to trigger write, microseconds. */
     budgetUs: z.number().positive().max(60e6).default(1000),
-    source: z.discriminatedUnion('kind', [replaySourceSchema, syntheticSourceSchema]),
+    /** The frames: required, except with `fpga.mode: autonomous`, where the device takes its own frames and the source is its event FIFO. */
+    source: z.discriminatedUnion('kind', [replaySourceSchema, syntheticSourceSchema]).optional(),
+    /** fpga backend only: how the host uses the device (docs/fpga-protocol.md). */
+    fpga: fpgaSchema.optional(),
     trigger: triggerConfigSchema,
     sinks: z
       .object({

@@ -14,7 +14,8 @@ export type ErrorCode =
   | 'E_SOURCE'
   | 'E_SINK'
   | 'E_REQUEST'
-  | 'E_DEVICE';
+  | 'E_DEVICE'
+  | 'E_FIFO_OVERFLOW';
 
 /** Base of every operating error. `where` names the file, frame, field or endpoint. */
 export class HairtriggerError extends Error {
@@ -88,6 +89,19 @@ export class DeviceError extends HairtriggerError {
   constructor(where: string, reason: string, message: string, options?: { cause?: unknown }) {
     super('E_DEVICE', where, `(${reason}) ${message}`, options);
     this.reason = reason;
+  }
+}
+
+/**
+ * Autonomous-mode events the FPGA device dropped because its event FIFO was full: the device
+ * classified (and fired on) those frames, but the host never saw them. Counted once per lost
+ * event; the host drains faster or the FIFO is too small for the burst.
+ */
+export class FifoOverflowError extends HairtriggerError {
+  readonly lost: number;
+  constructor(where: string, lost: number, message: string) {
+    super('E_FIFO_OVERFLOW', where, message);
+    this.lost = lost;
   }
 }
 

@@ -41,6 +41,9 @@ export const limits = {
   /** Spins (a pause and a DONE_COUNT read, ~10-150 cycles each) the fpga driver waits for one
    * job before it fails the frame with a timeout (DeviceError, reason `timeout`). */
   pollSpinsMax: 1 << 20,
+  /** FPGA event records drained per poll in autonomous mode (each becomes one frame slot);
+   * a full drain polls again at once instead of waiting for the timer. */
+  fpgaEventsPerPollMax: 256,
 } as const;
 
 export type Limits = typeof limits;
@@ -51,4 +54,5 @@ export function checkLimits(l: Limits = limits): void {
   assert(l.flushIntervalMs <= l.snapshotIntervalMs * 10, 'flush interval too long for snapshots');
   assert(l.flushIntervalMs <= l.lateLogIntervalMs, 'late frames are logged from the flush loop, so it must run at least that often');
   assert(l.triggerRingSlotsMax >= l.frameSlotsMax, 'trigger ring must hold a full frame ring');
+  assert(l.fpgaEventsPerPollMax <= l.frameSlotsMax, 'one drain of FPGA events must fit in the frame ring');
 }

@@ -121,9 +121,9 @@ export class PipelineMetrics {
     this.errorsByCode.set(code, (this.errorsByCode.get(code) ?? 0) + 1);
   }
 
-  /** Counts an operating error that did not cost a frame (e.g. a truncated capture). */
-  recordError(code: string): void {
-    this.errorsByCode.set(code, (this.errorsByCode.get(code) ?? 0) + 1);
+  /** Counts `count` operating errors that did not cost a frame here (e.g. a truncated capture). */
+  recordError(code: string, count = 1): void {
+    this.errorsByCode.set(code, (this.errorsByCode.get(code) ?? 0) + count);
   }
 
   private recordNs(h: HotCounts, ns: number): void {

@@ -41,9 +41,10 @@ export class ErrorLog implements FaultSink {
     this.keep(err, `${stage}: frame seq ${slot.seq}: `);
   }
 
-  /** Records an operating error that did not cost a frame. */
-  error(err: HairtriggerError): void {
-    this.metrics.recordError(err.code);
+  /** Records an operating error that did not cost a frame; `count` when one report stands for
+   * several (a FIFO overflow of n events is one log line and n counts). */
+  error(err: HairtriggerError, count = 1): void {
+    this.metrics.recordError(err.code, count);
     this.keep(err, '');
   }
 

@@ -1,0 +1,81 @@
+/**
+ * The hot path of autonomous mode (source: host/src/sources/fpga-events.ts). The device already
+ * classified the frame and applied its threshold, so the stages differ from host-in-the-loop:
+ *
+ * * decode reads the event record and writes logits with only the event's class known: its
+ *   logit (the record's score) there, -Infinity for every other class (not reported by the
+ *   device). The softmax the policy takes then gives the event's class probability 1.
+ * * preprocess and infer pass the frame on (the device did both).
+ * * policy is the usual TriggerPolicy: lateness, hold-off and rate limit apply as for any
+ *   frame; `trigger.threshold` (a probability) cannot select, since the event's class has
+ *   probability 1: selection is the device's threshold (`fpga.thresholdLogit`). The slot's
+ *   score is then set back to the event's logit, so the trigger log and websocket carry the
+ *   device's score (a logit, not a probability, in this mode).
+ */
+import { DeviceError, FrameShapeError } from '../core/errors.js';
+import type { FrameSlot } from '../core/frame.js';
+import { EVENT, EVENT_BYTES } from '../sources/fpga-events.js';
+import type { TriggerPolicy } from '../trigger/policy.js';
+import type { PipelineStages } from './pipeline.js';
+import type { FrameStage } from './stage.js';
+import { policyStage } from './stages.js';
+
+/** Decode, preprocess, infer and policy stages for FPGA events of a `classes`-class model from `device`. */
+export function fpgaEventStages(classes: number, device: string, policy: TriggerPolicy): Omit<PipelineStages, 'emit'> {
+  return {
+    decode: fpgaEventDecoder(classes, device),
+    preprocess: passStage('preprocess'),
+    infer: passStage('infer'),
+    policy: fpgaEventPolicy(policy),
+  };
+}
+
+function passStage(name: 'preprocess' | 'infer'): FrameStage {
+  return { name, run: () => true };
+}
+
+/** Reads one drained record (6 float64 at `raw[rawOffset]`) into the slot's logits. */
+export function fpgaEventDecoder(classes: number, device: string): FrameStage {
+  // One Float64Array view per source buffer, made when the buffer is first seen: no per-frame allocation.
+  let buffer: ArrayBufferLike | null = null;
+  let view: Float64Array<ArrayBufferLike> = new Float64Array(0);
+  return {
+    name: 'decode',
+    run(slot: FrameSlot): boolean {
+      if (slot.rawLength !== EVENT_BYTES) throw new FrameShapeError(`frame seq ${slot.seq}`, `an FPGA event is ${EVENT_BYTES} bytes, got ${slot.rawLength}`);
+      const raw = slot.raw;
+      if (raw.buffer !== buffer) {
+        buffer = raw.buffer;
+        view = new Float64Array(raw.buffer);
+      }
+      const at = (raw.byteOffset + slot.rawOffset) / 8;
+      const cls = view[at + EVENT.cls];
+      const score = view[at + EVENT.score];
+      if (!Number.isInteger(cls) || cls < 0 || cls >= classes) throw new DeviceError(device, 'event', `event seq ${slot.seq} has class ${cls}; the firmware has ${classes} classes`);
+      if (!Number.isFinite(score)) throw new DeviceError(device, 'event', `event seq ${slot.seq} has a non-finite score ${score}`);
+      slot.logits.fill(Number.NEGATIVE_INFINITY);
+      slot.logits[cls] = score;
+      return true;
+    },
+  };
+}
+
+/** The trigger policy on an event slot; the score is the event's logit afterwards. */
+export function fpgaEventPolicy(policy: TriggerPolicy): FrameStage {
+  const inner = policyStage(policy);
+  return {
+    name: 'policy',
+    run(slot: FrameSlot): boolean {
+      inner.run(slot);
+      const logit = slot.logits[slot.predicted];
+      // Only with trigger.threshold 0 can the policy pick a class other than the event's
+      // (probability 0 >= 0): the device did not fire on it, so neither does the daemon.
+      if (logit === Number.NEGATIVE_INFINITY) {
+        slot.triggered = false;
+        return true;
+      }
+      slot.score = logit;
+      return true;
+    },
+  };
+}
