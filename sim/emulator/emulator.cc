@@ -344,7 +344,9 @@ bool Emulator::ServeHostJob(int64_t start_ns) {
     faults_.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
-  for (uint32_t i = 0; i < m.n_in; i++) x_[i] = static_cast<int32_t>(Load(m.in_offset + 4 * i));
+  // The host wrote the window before its release of ap_start, which the acq_rel above saw.
+  // The host wrote the window before its release of ap_start, which the acq_rel above saw.
+  std::memcpy(x_.data(), Reg(m.in_offset), 4ull * m.n_in);
   const uint32_t seq_lo = Load(kSeqLo);
   const bool corrupt = Predict();
   int64_t hold_ns = latency_ns_;
