@@ -145,9 +145,12 @@ async function heapPerFrame(c: Case, backend: string): Promise<{ bytes: number; 
     await d.stop();
     return { bytes: h1 - h0, gcs };
   };
-  const a = await window(HEAP_WINDOW_FRAMES);
-  const b = await window(HEAP_WINDOW_FRAMES * 4);
-  return { bytes: Math.max(0, (b.bytes - a.bytes) / (HEAP_WINDOW_FRAMES * 3)), gcs: a.gcs + b.gcs };
+  // Windows scale with the case (the jet tagger's frames are ~10x cheaper: 10,000 of them
+  // last 15 ms, where timer and JIT noise would dominate).
+  const n = Math.round(HEAP_WINDOW_FRAMES * Math.max(1, c.frames / FRAMES));
+  const a = await window(n);
+  const b = await window(n * 4);
+  return { bytes: Math.max(0, (b.bytes - a.bytes) / (n * 3)), gcs: a.gcs + b.gcs };
 }
 
 function youngUsed(): number {

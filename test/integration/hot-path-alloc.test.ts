@@ -1,6 +1,6 @@
 import { setFlagsFromString, getHeapSpaceStatistics } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../host/src/backends/backend.js';
 import { readCapture } from '../../host/src/capture/arrow-capture.js';
 import { createImageFrameDecoder } from '../../host/src/codecs/cell-frame.js';
@@ -10,6 +10,9 @@ import { PipelineMetrics } from '../../host/src/metrics/pipeline-metrics.js';
 import { readModelCard, type ModelCard } from '../../host/src/model/card.js';
 import { firmwareLib } from '../../host/src/backends/sim.fixture.js';
 import { loadSimBackend } from '../../host/src/backends/sim.js';
+import { loadFpgaBackend } from '../../host/src/backends/fpga.js';
+import { createEmulator, type NativeEmulator } from '../../host/src/native/addon.js';
+import { readFirmwareMap } from '../../sim/src/emulate-fpga.js';
 import { ErrorLog } from '../../host/src/pipeline/faults.js';
 import { buildPipeline } from '../../host/src/pipeline/pipeline.js';
 import { emitStage, inferStage, policyStage, preprocessStage } from '../../host/src/pipeline/stages.js';
@@ -18,7 +21,7 @@ import { TriggerRing } from '../../host/src/sinks/trigger-ring.js';
 import { createReplaySource } from '../../host/src/sources/replay.js';
 import type { TimerScheduler } from '../../host/src/sources/source.js';
 import { TriggerPolicy, triggerConfigSchema } from '../../host/src/trigger/policy.js';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { REPO, ZOO } from '../support/fixtures.js';
 
 setFlagsFromString('--expose-gc');
@@ -61,19 +64,35 @@ describe('the hot path', () => {
     expect(nativeClock()).not.toBeNull();
   });
 
-  const backends: [string, (card: ModelCard) => Backend][] = [
-    ['a backend double', () => meanBackend(3)],
-    ['the sim backend (the compiled firmware through the addon)', (card) => loadSimBackend({ path: firmwareLib('cells_bccd_student'), inputShape: card.inputShape, classes: card.labels.length })],
+  // [what, task, capture, target, backend]: cell crops (image preprocessing) and jet feature
+  // vectors (feature preprocessing).
+  const cases: [string, string, string, string, (card: ModelCard) => Backend][] = [
+    ['a backend double', 'cells-bccd', 'cells-bccd-test.arrows', 'WBC', () => meanBackend(3)],
+    ['the sim backend (the compiled firmware through the addon)', 'cells-bccd', 'cells-bccd-test.arrows', 'WBC', (card) => loadSimBackend({ path: firmwareLib('cells_bccd_student'), inputShape: card.inputShape, classes: card.labels.length })],
+    ['the sim backend on the jet tagger\'s feature stream', 'jets-hls4ml', 'jets-hls4ml-10k.arrows', 't', (card) => loadSimBackend({ path: firmwareLib('jets_hls4ml_student'), inputShape: card.inputShape, classes: card.labels.length })],
+    ['the fpga backend over the device emulator on the jet tagger\'s feature stream', 'jets-hls4ml', 'jets-hls4ml-10k.arrows', 't', (card) => {
+      const dir = dirname(firmwareLib('jets_hls4ml_student'));
+      const map = readFirmwareMap(dir);
+      const device = `/dev/shm/ht-alloc-${process.pid}`;
+      const emulator = createEmulator({ devicePath: device, libraryPath: join(dir, `lib${map.name}.so`), regmap: map, unlinkOnStop: true });
+      emulator.start();
+      emulators.push(emulator);
+      return loadFpgaBackend({ path: join(dir, 'regmap.json'), device, inputShape: card.inputShape, classes: card.labels.length });
+    }],
   ];
-  for (const [name, makeBackend] of backends) it(`allocates nothing per frame from source to trigger write with ${name} (replay -> decode -> preprocess -> infer -> policy -> emit -> metrics)`, () => {
+  const emulators: NativeEmulator[] = [];
+  afterAll(() => {
+    for (const e of emulators) e.stop();
+  });
+  for (const [name, task, capture, target, makeBackend] of cases) it(`allocates nothing per frame from source to trigger write with ${name} (replay -> decode -> preprocess -> infer -> policy -> emit -> metrics)`, () => {
     const monotonicClock = nativeClock()!;
-    const card = readModelCard(join(ZOO, 'cells-bccd'));
-    const cap = readCapture(join(REPO, 'sim', 'recordings', 'cells-bccd-test.arrows'));
+    const card = readModelCard(join(ZOO, task));
+    const cap = readCapture(join(REPO, 'sim', 'recordings', capture));
     const pre = createModelPreprocessor(card.preprocessing);
     const metrics = new PipelineMetrics({ pipeline: 't', backend: 'test', model: 'm', labels: card.labels, budgetUs: 1e7 }, monotonicClock);
     const errors = new ErrorLog(metrics, () => {});
     const ring = new TriggerRing();
-    const policy = new TriggerPolicy(triggerConfigSchema.parse({ targets: ['WBC'], threshold: 0.3, maxRatePerS: 1e7, burst: 1e6 }), card.labels, 1e7);
+    const policy = new TriggerPolicy(triggerConfigSchema.parse({ targets: [target], threshold: 0.3, maxRatePerS: 1e7, burst: 1e6 }), card.labels, 1e7);
     const frames = new FrameRing(pre.inputElements, card.labels.length, 256);
     const pipeline = buildPipeline(
       { decode: createImageFrameDecoder(cap.spec), preprocess: preprocessStage(pre), infer: inferStage(makeBackend(card)), policy: policyStage(policy), emit: emitStage(ring, monotonicClock) },

@@ -12,6 +12,8 @@
 
 #include <napi.h>
 
+#include "napi_check.h"
+
 #include <memory>
 #include <string>
 
@@ -30,23 +32,16 @@ using hairtrigger::ModelLibrary;
 
 int64_t g_origin_ns = hairtrigger::monotonic_ns_now();
 
-#define CHECK(env, cond, Kind, msg)                           \
-  do {                                                        \
-    if (!(cond)) {                                            \
-      Napi::Kind::New((env), (msg)).ThrowAsJavaScriptException(); \
-      return Napi::Value();                                   \
-    }                                                         \
-  } while (0)
 
 // stamp(array: Float64Array, index: number): void
 Napi::Value Stamp(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  CHECK(env, info.Length() == 2, TypeError, "stamp(array, index): two arguments expected");
-  CHECK(env, info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_float64_array, TypeError, "stamp: array must be a Float64Array");
-  CHECK(env, info[1].IsNumber(), TypeError, "stamp: index must be an integer");
+  HT_CHECK(env, info.Length() == 2, TypeError, "stamp(array, index): two arguments expected");
+  HT_CHECK(env, info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_float64_array, TypeError, "stamp: array must be a Float64Array");
+  HT_CHECK(env, info[1].IsNumber(), TypeError, "stamp: index must be an integer");
   Napi::Float64Array arr = info[0].As<Napi::Float64Array>();
   const int64_t index = info[1].As<Napi::Number>().Int64Value();
-  CHECK(env, index >= 0 && static_cast<size_t>(index) < arr.ElementLength(), RangeError, "stamp: index out of range");
+  HT_CHECK(env, index >= 0 && static_cast<size_t>(index) < arr.ElementLength(), RangeError, "stamp: index out of range");
   arr[static_cast<size_t>(index)] = hairtrigger::monotonic_ns_since(g_origin_ns);
   return Napi::Value();
 }
@@ -65,7 +60,7 @@ int g_stamp_bindings_used = 0;
 // bindStamps(array: Float64Array): number (a handle for stampAt), or -1 when all are taken.
 Napi::Value BindStamps(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  CHECK(env, info.Length() == 1 && info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_float64_array, TypeError, "bindStamps(array): one Float64Array expected");
+  HT_CHECK(env, info.Length() == 1 && info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_float64_array, TypeError, "bindStamps(array): one Float64Array expected");
   if (g_stamp_bindings_used == kStampBindingsMax) return Napi::Number::New(env, -1);
   Napi::Float64Array arr = info[0].As<Napi::Float64Array>();
   StampBinding& b = g_stamp_bindings[g_stamp_bindings_used];
@@ -79,10 +74,10 @@ Napi::Value BindStamps(const Napi::CallbackInfo& info) {
 Napi::Value StampAt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int32_t handle = -1, index = -1;
-  CHECK(env, info.Length() == 2 && napi_get_value_int32(env, info[0], &handle) == napi_ok && napi_get_value_int32(env, info[1], &index) == napi_ok, TypeError, "stampAt(handle, index): two integers expected");
-  CHECK(env, handle >= 0 && handle < g_stamp_bindings_used, RangeError, "stampAt: unknown handle");
+  HT_CHECK(env, info.Length() == 2 && napi_get_value_int32(env, info[0], &handle) == napi_ok && napi_get_value_int32(env, info[1], &index) == napi_ok, TypeError, "stampAt(handle, index): two integers expected");
+  HT_CHECK(env, handle >= 0 && handle < g_stamp_bindings_used, RangeError, "stampAt: unknown handle");
   StampBinding& b = g_stamp_bindings[handle];
-  CHECK(env, index >= 0 && static_cast<size_t>(index) < b.length, RangeError, "stampAt: index out of range");
+  HT_CHECK(env, index >= 0 && static_cast<size_t>(index) < b.length, RangeError, "stampAt: index out of range");
   b.data[index] = hairtrigger::monotonic_ns_since(g_origin_ns);
   return Napi::Value();
 }
@@ -158,10 +153,10 @@ class SimModel : public Napi::ObjectWrap<SimModel> {
   Napi::Value Predict(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Open(env)) return Napi::Value();
-    CHECK(env, info.Length() == 2 && IsTyped(info[0], napi_float32_array) && IsTyped(info[1], napi_float32_array), TypeError, "predict(x, y): two Float32Arrays expected");
+    HT_CHECK(env, info.Length() == 2 && IsTyped(info[0], napi_float32_array) && IsTyped(info[1], napi_float32_array), TypeError, "predict(x, y): two Float32Arrays expected");
     Napi::Float32Array x = info[0].As<Napi::Float32Array>(), y = info[1].As<Napi::Float32Array>();
-    CHECK(env, x.ElementLength() == lib_->info().n_in, RangeError, "predict: x length " + std::to_string(x.ElementLength()) + ", the model needs " + std::to_string(lib_->info().n_in));
-    CHECK(env, y.ElementLength() == lib_->info().n_out, RangeError, "predict: y length " + std::to_string(y.ElementLength()) + ", the model writes " + std::to_string(lib_->info().n_out));
+    HT_CHECK(env, x.ElementLength() == lib_->info().n_in, RangeError, "predict: x length " + std::to_string(x.ElementLength()) + ", the model needs " + std::to_string(lib_->info().n_in));
+    HT_CHECK(env, y.ElementLength() == lib_->info().n_out, RangeError, "predict: y length " + std::to_string(y.ElementLength()) + ", the model writes " + std::to_string(lib_->info().n_out));
     lib_->PredictF32(x.Data(), y.Data());
     return Napi::Value();
   }
@@ -170,12 +165,12 @@ class SimModel : public Napi::ObjectWrap<SimModel> {
   Napi::Value PredictBatch(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Open(env)) return Napi::Value();
-    CHECK(env, info.Length() == 3 && IsTyped(info[0], napi_float32_array) && IsTyped(info[1], napi_float32_array) && info[2].IsNumber(), TypeError, "predictBatch(x, y, n): two Float32Arrays and a count expected");
+    HT_CHECK(env, info.Length() == 3 && IsTyped(info[0], napi_float32_array) && IsTyped(info[1], napi_float32_array) && info[2].IsNumber(), TypeError, "predictBatch(x, y, n): two Float32Arrays and a count expected");
     Napi::Float32Array x = info[0].As<Napi::Float32Array>(), y = info[1].As<Napi::Float32Array>();
     const int64_t n = info[2].As<Napi::Number>().Int64Value();
-    CHECK(env, n >= 0 && n <= 0xffffffffLL, RangeError, "predictBatch: n must be a non-negative 32-bit count");
-    CHECK(env, x.ElementLength() == static_cast<size_t>(n) * lib_->info().n_in, RangeError, "predictBatch: x length " + std::to_string(x.ElementLength()) + ", n * nIn is " + std::to_string(n * lib_->info().n_in));
-    CHECK(env, y.ElementLength() == static_cast<size_t>(n) * lib_->info().n_out, RangeError, "predictBatch: y length " + std::to_string(y.ElementLength()) + ", n * nOut is " + std::to_string(n * lib_->info().n_out));
+    HT_CHECK(env, n >= 0 && n <= 0xffffffffLL, RangeError, "predictBatch: n must be a non-negative 32-bit count");
+    HT_CHECK(env, x.ElementLength() == static_cast<size_t>(n) * lib_->info().n_in, RangeError, "predictBatch: x length " + std::to_string(x.ElementLength()) + ", n * nIn is " + std::to_string(n * lib_->info().n_in));
+    HT_CHECK(env, y.ElementLength() == static_cast<size_t>(n) * lib_->info().n_out, RangeError, "predictBatch: y length " + std::to_string(y.ElementLength()) + ", n * nOut is " + std::to_string(n * lib_->info().n_out));
     lib_->PredictF32Batch(x.Data(), y.Data(), static_cast<uint32_t>(n));
     return Napi::Value();
   }
@@ -184,11 +179,11 @@ class SimModel : public Napi::ObjectWrap<SimModel> {
   Napi::Value PredictRaw(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Open(env)) return Napi::Value();
-    CHECK(env, info.Length() == 2 && IsTyped(info[0], napi_int32_array) && IsTyped(info[1], napi_int32_array), TypeError, "predictRaw(x, y): two Int32Arrays expected");
+    HT_CHECK(env, info.Length() == 2 && IsTyped(info[0], napi_int32_array) && IsTyped(info[1], napi_int32_array), TypeError, "predictRaw(x, y): two Int32Arrays expected");
     Napi::Int32Array x = info[0].As<Napi::Int32Array>(), y = info[1].As<Napi::Int32Array>();
-    CHECK(env, lib_->info().raw_ok != 0, RangeError, "predictRaw: the model's input or result type is wider than 32 bits");
-    CHECK(env, x.ElementLength() == lib_->info().n_in, RangeError, "predictRaw: x length " + std::to_string(x.ElementLength()) + ", the model needs " + std::to_string(lib_->info().n_in));
-    CHECK(env, y.ElementLength() == lib_->info().n_out, RangeError, "predictRaw: y length " + std::to_string(y.ElementLength()) + ", the model writes " + std::to_string(lib_->info().n_out));
+    HT_CHECK(env, lib_->info().raw_ok != 0, RangeError, "predictRaw: the model's input or result type is wider than 32 bits");
+    HT_CHECK(env, x.ElementLength() == lib_->info().n_in, RangeError, "predictRaw: x length " + std::to_string(x.ElementLength()) + ", the model needs " + std::to_string(lib_->info().n_in));
+    HT_CHECK(env, y.ElementLength() == lib_->info().n_out, RangeError, "predictRaw: y length " + std::to_string(y.ElementLength()) + ", the model writes " + std::to_string(lib_->info().n_out));
     lib_->PredictRaw(x.Data(), y.Data());
     return Napi::Value();
   }
@@ -198,10 +193,10 @@ class SimModel : public Napi::ObjectWrap<SimModel> {
   Napi::Value Bind(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Open(env)) return Napi::Value();
-    CHECK(env, info.Length() == 2 && IsTyped(info[0], napi_float32_array) && IsTyped(info[1], napi_float32_array), TypeError, "bind(x, y): two Float32Arrays expected");
+    HT_CHECK(env, info.Length() == 2 && IsTyped(info[0], napi_float32_array) && IsTyped(info[1], napi_float32_array), TypeError, "bind(x, y): two Float32Arrays expected");
     Napi::Float32Array x = info[0].As<Napi::Float32Array>(), y = info[1].As<Napi::Float32Array>();
-    CHECK(env, x.ElementLength() == lib_->info().n_in, RangeError, "bind: x length " + std::to_string(x.ElementLength()) + ", the model needs " + std::to_string(lib_->info().n_in));
-    CHECK(env, y.ElementLength() == lib_->info().n_out, RangeError, "bind: y length " + std::to_string(y.ElementLength()) + ", the model writes " + std::to_string(lib_->info().n_out));
+    HT_CHECK(env, x.ElementLength() == lib_->info().n_in, RangeError, "bind: x length " + std::to_string(x.ElementLength()) + ", the model needs " + std::to_string(lib_->info().n_in));
+    HT_CHECK(env, y.ElementLength() == lib_->info().n_out, RangeError, "bind: y length " + std::to_string(y.ElementLength()) + ", the model writes " + std::to_string(lib_->info().n_out));
     bound_x_ref_ = Napi::Persistent(x);
     bound_y_ref_ = Napi::Persistent(y);
     // Data() externalises a small on-heap typed array first, so these pointers stay valid

@@ -6,6 +6,8 @@
 
 #include <napi.h>
 
+#include "napi_check.h"
+
 #include <memory>
 #include <string>
 
@@ -16,19 +18,12 @@ namespace hairtrigger {
 
 namespace {
 
-#define CHECK_OR(env, cond, Kind, msg, ret)                       \
-  do {                                                            \
-    if (!(cond)) {                                                \
-      Napi::Kind::New((env), (msg)).ThrowAsJavaScriptException(); \
-      return ret;                                                 \
-    }                                                             \
-  } while (0)
 
 // A non-negative integer field that fits uint32 (or the given maximum).
 bool U32(Napi::Env env, const Napi::Object& o, const char* key, uint32_t* out) {
   Napi::Value v = o.Get(key);
   const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
-  CHECK_OR(env, v.IsNumber() && d >= 0 && d <= 4294967295.0 && d == static_cast<double>(static_cast<uint64_t>(d)), TypeError,
+  HT_CHECK_OR(env, v.IsNumber() && d >= 0 && d <= 4294967295.0 && d == static_cast<double>(static_cast<uint64_t>(d)), TypeError,
            std::string("Emulator: regmap.") + key + " must be an integer in [0, 2^32)", false);
   *out = static_cast<uint32_t>(d);
   return true;
@@ -43,13 +38,13 @@ bool ParseMap(Napi::Env env, const Napi::Object& o, EmulatorRegmap* m) {
       !U32(env, o, "fifoOffset", &m->fifo_offset) || !U32(env, o, "regionBytes", &m->region_bytes))
     return false;
   Napi::Value sha = o.Get("modelSha256"), words = o.Get("modelHashWords");
-  CHECK_OR(env, sha.IsString(), TypeError, "Emulator: regmap.modelSha256 must be a string", false);
+  HT_CHECK_OR(env, sha.IsString(), TypeError, "Emulator: regmap.modelSha256 must be a string", false);
   m->model_sha256 = sha.As<Napi::String>().Utf8Value();
-  CHECK_OR(env, words.IsArray() && words.As<Napi::Array>().Length() == 8, TypeError, "Emulator: regmap.modelHashWords must be 8 numbers", false);
+  HT_CHECK_OR(env, words.IsArray() && words.As<Napi::Array>().Length() == 8, TypeError, "Emulator: regmap.modelHashWords must be 8 numbers", false);
   Napi::Array a = words.As<Napi::Array>();
   for (uint32_t k = 0; k < 8; k++) {
     Napi::Value w = a.Get(k);
-    CHECK_OR(env, w.IsNumber(), TypeError, "Emulator: regmap.modelHashWords must be 8 numbers", false);
+    HT_CHECK_OR(env, w.IsNumber(), TypeError, "Emulator: regmap.modelHashWords must be 8 numbers", false);
     m->model_hash[k] = static_cast<uint32_t>(w.As<Napi::Number>().Int64Value());
   }
   return true;
@@ -57,20 +52,20 @@ bool ParseMap(Napi::Env env, const Napi::Object& o, EmulatorRegmap* m) {
 
 bool ParseSource(Napi::Env env, const Napi::Object& o, uint32_t n_in, FrameSource* s) {
   Napi::Value raw = o.Get("raw"), seq = o.Get("seq"), rate = o.Get("rateHz"), loop = o.Get("loop");
-  CHECK_OR(env, raw.IsTypedArray() && raw.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array, TypeError, "Emulator: source.raw must be an Int32Array", false);
+  HT_CHECK_OR(env, raw.IsTypedArray() && raw.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array, TypeError, "Emulator: source.raw must be an Int32Array", false);
   Napi::Int32Array r = raw.As<Napi::Int32Array>();
-  CHECK_OR(env, n_in > 0 && r.ElementLength() % n_in == 0, RangeError, "Emulator: source.raw length " + std::to_string(r.ElementLength()) + " is not a multiple of nIn " + std::to_string(n_in), false);
+  HT_CHECK_OR(env, n_in > 0 && r.ElementLength() % n_in == 0, RangeError, "Emulator: source.raw length " + std::to_string(r.ElementLength()) + " is not a multiple of nIn " + std::to_string(n_in), false);
   s->n_frames = r.ElementLength() / n_in;
   s->raw.assign(r.Data(), r.Data() + r.ElementLength());
   if (!seq.IsUndefined()) {
-    CHECK_OR(env, seq.IsTypedArray() && seq.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array, TypeError, "Emulator: source.seq must be a Float64Array", false);
+    HT_CHECK_OR(env, seq.IsTypedArray() && seq.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array, TypeError, "Emulator: source.seq must be a Float64Array", false);
     Napi::Float64Array q = seq.As<Napi::Float64Array>();
-    CHECK_OR(env, q.ElementLength() == s->n_frames, RangeError, "Emulator: source.seq needs one number per frame", false);
+    HT_CHECK_OR(env, q.ElementLength() == s->n_frames, RangeError, "Emulator: source.seq needs one number per frame", false);
     s->seq.resize(s->n_frames);
     for (size_t i = 0; i < s->n_frames; i++) s->seq[i] = static_cast<uint64_t>(q[i]);
   }
   if (!rate.IsUndefined()) {
-    CHECK_OR(env, rate.IsNumber() && rate.As<Napi::Number>().DoubleValue() >= 0, TypeError, "Emulator: source.rateHz must be a number >= 0 (0: as fast as possible)", false);
+    HT_CHECK_OR(env, rate.IsNumber() && rate.As<Napi::Number>().DoubleValue() >= 0, TypeError, "Emulator: source.rateHz must be a number >= 0 (0: as fast as possible)", false);
     s->rate_hz = rate.As<Napi::Number>().DoubleValue();
   }
   s->loop = loop.IsBoolean() && loop.As<Napi::Boolean>().Value();
@@ -79,7 +74,7 @@ bool ParseSource(Napi::Env env, const Napi::Object& o, uint32_t n_in, FrameSourc
 
 bool ParseFault(Napi::Env env, const Napi::Object& o, FaultOptions* f) {
   Napi::Value kind = o.Get("kind"), value = o.Get("value"), at = o.Get("at");
-  CHECK_OR(env, kind.IsString(), TypeError, "Emulator: fault.kind must be a string", false);
+  HT_CHECK_OR(env, kind.IsString(), TypeError, "Emulator: fault.kind must be a string", false);
   const std::string k = kind.As<Napi::String>().Utf8Value();
   if (k == "none") f->kind = FaultKind::kNone;
   else if (k == "never-done") f->kind = FaultKind::kNeverDone;
@@ -90,13 +85,13 @@ bool ParseFault(Napi::Env env, const Napi::Object& o, FaultOptions* f) {
   else if (k == "wrong-hash") f->kind = FaultKind::kWrongHash;
   else if (k == "fifo-overflow") f->kind = FaultKind::kFifoOverflow;
   else if (k == "late-once") f->kind = FaultKind::kLateOnce;
-  else CHECK_OR(env, false, RangeError, "Emulator: fault.kind '" + k + "'; allowed: none, never-done, done-late, corrupt-output, reset-after, wrong-magic, wrong-hash, fifo-overflow, late-once", false);
+  else HT_CHECK_OR(env, false, RangeError, "Emulator: fault.kind '" + k + "'; allowed: none, never-done, done-late, corrupt-output, reset-after, wrong-magic, wrong-hash, fifo-overflow, late-once", false);
   if (!value.IsUndefined()) {
-    CHECK_OR(env, value.IsNumber() && value.As<Napi::Number>().DoubleValue() >= 0, TypeError, "Emulator: fault.value must be a number >= 0", false);
+    HT_CHECK_OR(env, value.IsNumber() && value.As<Napi::Number>().DoubleValue() >= 0, TypeError, "Emulator: fault.value must be a number >= 0", false);
     f->value = static_cast<uint64_t>(value.As<Napi::Number>().DoubleValue());
   }
   if (!at.IsUndefined()) {
-    CHECK_OR(env, at.IsNumber() && at.As<Napi::Number>().DoubleValue() >= 1, TypeError, "Emulator: fault.at must be a job number >= 1", false);
+    HT_CHECK_OR(env, at.IsNumber() && at.As<Napi::Number>().DoubleValue() >= 1, TypeError, "Emulator: fault.at must be a job number >= 1", false);
     f->at = static_cast<uint64_t>(at.As<Napi::Number>().DoubleValue());
   }
   return true;
@@ -112,28 +107,28 @@ class EmulatorWrap : public Napi::ObjectWrap<EmulatorWrap> {
 
   explicit EmulatorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EmulatorWrap>(info) {
     Napi::Env env = info.Env();
-    CHECK_OR(env, info.Length() == 1 && info[0].IsObject(), TypeError, "new Emulator(options): one options object expected", );
+    HT_CHECK_OR(env, info.Length() == 1 && info[0].IsObject(), TypeError, "new Emulator(options): one options object expected", );
     Napi::Object o = info[0].As<Napi::Object>();
     EmulatorOptions opt;
     Napi::Value device = o.Get("devicePath"), lib = o.Get("libraryPath"), map = o.Get("regmap");
-    CHECK_OR(env, device.IsString() && lib.IsString(), TypeError, "Emulator: devicePath and libraryPath must be strings", );
-    CHECK_OR(env, map.IsObject(), TypeError, "Emulator: regmap must be the object of regmap.json", );
+    HT_CHECK_OR(env, device.IsString() && lib.IsString(), TypeError, "Emulator: devicePath and libraryPath must be strings", );
+    HT_CHECK_OR(env, map.IsObject(), TypeError, "Emulator: regmap must be the object of regmap.json", );
     opt.device_path = device.As<Napi::String>().Utf8Value();
     opt.library_path = lib.As<Napi::String>().Utf8Value();
     if (!ParseMap(env, map.As<Napi::Object>(), &opt.map)) return;
     Napi::Value clock = o.Get("clockMhz"), autonomous = o.Get("autonomous"), source = o.Get("source"), fault = o.Get("fault"), unlink = o.Get("unlinkOnStop");
     if (!clock.IsUndefined()) {
-      CHECK_OR(env, clock.IsNumber() && clock.As<Napi::Number>().DoubleValue() > 0, TypeError, "Emulator: clockMhz must be a number > 0", );
+      HT_CHECK_OR(env, clock.IsNumber() && clock.As<Napi::Number>().DoubleValue() > 0, TypeError, "Emulator: clockMhz must be a number > 0", );
       opt.clock_mhz = clock.As<Napi::Number>().DoubleValue();
     }
     opt.autonomous = autonomous.IsBoolean() && autonomous.As<Napi::Boolean>().Value();
     opt.unlink_on_stop = !unlink.IsBoolean() || unlink.As<Napi::Boolean>().Value();
     if (!source.IsUndefined()) {
-      CHECK_OR(env, source.IsObject(), TypeError, "Emulator: source must be an object", );
+      HT_CHECK_OR(env, source.IsObject(), TypeError, "Emulator: source must be an object", );
       if (!ParseSource(env, source.As<Napi::Object>(), opt.map.n_in, &opt.source)) return;
     }
     if (!fault.IsUndefined()) {
-      CHECK_OR(env, fault.IsObject(), TypeError, "Emulator: fault must be an object { kind, value? }", );
+      HT_CHECK_OR(env, fault.IsObject(), TypeError, "Emulator: fault must be an object { kind, value? }", );
       if (!ParseFault(env, fault.As<Napi::Object>(), &opt.fault)) return;
     }
     std::string error;
@@ -149,9 +144,9 @@ class EmulatorWrap : public Napi::ObjectWrap<EmulatorWrap> {
  private:
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    CHECK_OR(env, emu_ != nullptr, Error, "Emulator: start() after stop()", Napi::Value());
+    HT_CHECK_OR(env, emu_ != nullptr, Error, "Emulator: start() after stop()", Napi::Value());
     std::string error;
-    CHECK_OR(env, emu_->Start(&error), Error, "Emulator: " + error, Napi::Value());
+    HT_CHECK_OR(env, emu_->Start(&error), Error, "Emulator: " + error, Napi::Value());
     return env.Undefined();
   }
 

@@ -11,6 +11,8 @@
 
 #include <napi.h>
 
+#include "napi_check.h"
+
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -27,13 +29,6 @@ using hairtrigger::EventRecord;
 using hairtrigger::ExpectedMap;
 using hairtrigger::FpgaDevice;
 
-#define FCHECK(env, cond, Kind, msg)                              \
-  do {                                                            \
-    if (!(cond)) {                                                \
-      Napi::Kind::New((env), (msg)).ThrowAsJavaScriptException(); \
-      return Napi::Value();                                       \
-    }                                                             \
-  } while (0)
 
 // Fields per drained record in drainEvents' Float64Array: seq, class, scoreRaw, score,
 // startCycle, doneCycle (cycles and seq are exact below 2^53).
@@ -153,10 +148,10 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
   Napi::Value Bind(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Opened(env)) return Napi::Value();
-    FCHECK(env, info.Length() == 2 && IsTypedOf(info[0], napi_float32_array) && IsTypedOf(info[1], napi_float32_array), TypeError, "bind(x, y): two Float32Arrays expected");
+    HT_CHECK(env, info.Length() == 2 && IsTypedOf(info[0], napi_float32_array) && IsTypedOf(info[1], napi_float32_array), TypeError, "bind(x, y): two Float32Arrays expected");
     Napi::Float32Array x = info[0].As<Napi::Float32Array>(), y = info[1].As<Napi::Float32Array>();
-    FCHECK(env, x.ElementLength() == dev_->map().n_in, RangeError, "bind: x length " + std::to_string(x.ElementLength()) + ", the device takes " + std::to_string(dev_->map().n_in));
-    FCHECK(env, y.ElementLength() == dev_->map().n_out, RangeError, "bind: y length " + std::to_string(y.ElementLength()) + ", the device writes " + std::to_string(dev_->map().n_out));
+    HT_CHECK(env, x.ElementLength() == dev_->map().n_in, RangeError, "bind: x length " + std::to_string(x.ElementLength()) + ", the device takes " + std::to_string(dev_->map().n_in));
+    HT_CHECK(env, y.ElementLength() == dev_->map().n_out, RangeError, "bind: y length " + std::to_string(y.ElementLength()) + ", the device writes " + std::to_string(dev_->map().n_out));
     bound_x_ref_ = Napi::Persistent(x);
     bound_y_ref_ = Napi::Persistent(y);
     bound_x_ = x.Data();  // externalised while referenced, as in SimModel::Bind
@@ -172,7 +167,7 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
       return Napi::Value();
     }
     double seq = 0;
-    FCHECK(env, info.Length() == 1 && napi_get_value_double(env, info[0], &seq) == napi_ok && seq >= 0, TypeError, "run(seq): one non-negative number expected");
+    HT_CHECK(env, info.Length() == 1 && napi_get_value_double(env, info[0], &seq) == napi_ok && seq >= 0, TypeError, "run(seq): one non-negative number expected");
     DeviceError error;
     if (!dev_->RunF32(bound_x_, bound_y_, static_cast<uint64_t>(seq), &error)) ThrowDevice(env, error);
     return Napi::Value();
@@ -182,12 +177,12 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
   Napi::Value PredictRaw(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Opened(env)) return Napi::Value();
-    FCHECK(env, info.Length() == 3 && IsTypedOf(info[0], napi_int32_array) && IsTypedOf(info[1], napi_int32_array) && info[2].IsNumber(), TypeError, "predictRaw(x, y, seq): two Int32Arrays and a number expected");
+    HT_CHECK(env, info.Length() == 3 && IsTypedOf(info[0], napi_int32_array) && IsTypedOf(info[1], napi_int32_array) && info[2].IsNumber(), TypeError, "predictRaw(x, y, seq): two Int32Arrays and a number expected");
     Napi::Int32Array x = info[0].As<Napi::Int32Array>(), y = info[1].As<Napi::Int32Array>();
-    FCHECK(env, x.ElementLength() == dev_->map().n_in, RangeError, "predictRaw: x length " + std::to_string(x.ElementLength()) + ", the device takes " + std::to_string(dev_->map().n_in));
-    FCHECK(env, y.ElementLength() == dev_->map().n_out, RangeError, "predictRaw: y length " + std::to_string(y.ElementLength()) + ", the device writes " + std::to_string(dev_->map().n_out));
+    HT_CHECK(env, x.ElementLength() == dev_->map().n_in, RangeError, "predictRaw: x length " + std::to_string(x.ElementLength()) + ", the device takes " + std::to_string(dev_->map().n_in));
+    HT_CHECK(env, y.ElementLength() == dev_->map().n_out, RangeError, "predictRaw: y length " + std::to_string(y.ElementLength()) + ", the device writes " + std::to_string(dev_->map().n_out));
     const double seq = info[2].As<Napi::Number>().DoubleValue();
-    FCHECK(env, seq >= 0, RangeError, "predictRaw: seq must be non-negative");
+    HT_CHECK(env, seq >= 0, RangeError, "predictRaw: seq must be non-negative");
     DeviceError error;
     if (!dev_->RunRaw(x.Data(), y.Data(), static_cast<uint64_t>(seq), &error)) ThrowDevice(env, error);
     return Napi::Value();
@@ -197,9 +192,9 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
   Napi::Value SetMode(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Opened(env)) return Napi::Value();
-    FCHECK(env, info.Length() == 1 && info[0].IsNumber(), TypeError, "setMode(mode): one number expected");
+    HT_CHECK(env, info.Length() == 1 && info[0].IsNumber(), TypeError, "setMode(mode): one number expected");
     const int64_t mode = info[0].As<Napi::Number>().Int64Value();
-    FCHECK(env, mode == 0 || mode == 1, RangeError, "setMode: mode must be 0 (host in the loop) or 1 (autonomous)");
+    HT_CHECK(env, mode == 0 || mode == 1, RangeError, "setMode: mode must be 0 (host in the loop) or 1 (autonomous)");
     dev_->SetMode(static_cast<uint32_t>(mode));
     return Napi::Value();
   }
@@ -208,12 +203,12 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
   Napi::Value SetThreshold(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Opened(env)) return Napi::Value();
-    FCHECK(env, info.Length() == 2 && info[0].IsNumber() && info[1].IsNumber(), TypeError, "setThreshold(k, raw): two numbers expected");
+    HT_CHECK(env, info.Length() == 2 && info[0].IsNumber() && info[1].IsNumber(), TypeError, "setThreshold(k, raw): two numbers expected");
     const int64_t k = info[0].As<Napi::Number>().Int64Value();
     const int64_t raw = info[1].As<Napi::Number>().Int64Value();
-    FCHECK(env, k >= 0 && k < dev_->map().n_out, RangeError, "setThreshold: class " + std::to_string(k) + " out of range [0, " + std::to_string(dev_->map().n_out) + ")");
+    HT_CHECK(env, k >= 0 && k < dev_->map().n_out, RangeError, "setThreshold: class " + std::to_string(k) + " out of range [0, " + std::to_string(dev_->map().n_out) + ")");
     const int w = dev_->out_type().width;
-    FCHECK(env, raw >= -(int64_t{1} << (w - 1)) && raw < (int64_t{1} << (w - 1)), RangeError, "setThreshold: raw " + std::to_string(raw) + " is not a " + std::to_string(w) + "-bit signed value");
+    HT_CHECK(env, raw >= -(int64_t{1} << (w - 1)) && raw < (int64_t{1} << (w - 1)), RangeError, "setThreshold: raw " + std::to_string(raw) + " is not a " + std::to_string(w) + "-bit signed value");
     dev_->SetThreshold(static_cast<uint32_t>(k), static_cast<int32_t>(raw));
     return Napi::Value();
   }
@@ -223,7 +218,7 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
   Napi::Value DrainEvents(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Opened(env)) return Napi::Value();
-    FCHECK(env, info.Length() == 1 && IsTypedOf(info[0], napi_float64_array), TypeError, "drainEvents(out): one Float64Array expected");
+    HT_CHECK(env, info.Length() == 1 && IsTypedOf(info[0], napi_float64_array), TypeError, "drainEvents(out): one Float64Array expected");
     Napi::Float64Array out = info[0].As<Napi::Float64Array>();
     const size_t cap = dev_->map().fifo_capacity;
     const uint32_t max = static_cast<uint32_t>(std::min(out.ElementLength() / kEventFields, cap));

@@ -248,24 +248,11 @@ export function systemClock(): Clock {
  * The FPGA device emulator (sim/emulator/emulator.h through host/native/src/emulator_binding.cc).
  * The register map is the object of a model's regmap.json (hls/compiler/regmap.ts RegisterMap).
  */
-export interface EmulatorRegisterMap {
-  readonly layout: number;
-  readonly magic: number;
-  readonly nIn: number;
-  readonly nOut: number;
-  readonly inType: number;
-  readonly outType: number;
+export interface EmulatorRegisterMap extends FpgaRegisterMap {
   readonly clockKhz: number;
   readonly latencyCycles: number;
   readonly ii: number;
   readonly modelSha256: string;
-  readonly modelHashWords: readonly number[];
-  readonly fifoCapacity: number;
-  readonly inOffset: number;
-  readonly outOffset: number;
-  readonly threshOffset: number;
-  readonly fifoOffset: number;
-  readonly regionBytes: number;
 }
 
 /**
