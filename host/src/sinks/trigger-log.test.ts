@@ -77,3 +77,23 @@ describe('trigger log', () => {
     await log.close();
   });
 });
+
+describe('trigger log without sinks or listeners', () => {
+  it('counts every trigger and overflow without building records, and hands later ones to a listener that joins', () => {
+    const ring = new TriggerRing(8);
+    const log = new TriggerLog(ring, LABELS, {}, () => {});
+    for (let i = 0; i < 5; i++) ring.push(i, 1, -1, 0.9, i, 1);
+    log.flush();
+    expect(log.written).toBe(5);
+    for (let i = 5; i < 20; i++) ring.push(i, 1, -1, 0.9, i, 1);
+    log.flush();
+    expect(log.written).toBe(5 + 8);
+    expect(ring.overflows).toBe(7);
+    const seen: number[] = [];
+    log.subscribe((events) => seen.push(...events.map((e) => e.seq)));
+    ring.push(20, 0, -1, 0.8, 20, 1);
+    log.flush();
+    expect(seen).toEqual([20]);
+    expect(log.written).toBe(14);
+  });
+});

@@ -46,6 +46,12 @@ export class TriggerLog {
 
   /** Moves every trigger recorded so far to the files and listeners. */
   flush(): void {
+    // Nothing to write to: count the triggers without building an object each (at a million
+    // frames a second a third of them trigger; building them made 76 bytes of garbage a frame).
+    if (this.jsonl === null && this.arrow === null && this.listeners.size === 0) {
+      this.written += this.ring.discard();
+      return;
+    }
     const events = this.ring.drain(this.labels);
     if (events.length === 0) return;
     this.written += events.length;

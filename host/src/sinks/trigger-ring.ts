@@ -46,10 +46,7 @@ export class TriggerRing {
 
   /** Returns the records pushed since the last drain, oldest first (allocates: off path). */
   drain(labels: readonly string[]): TriggerEvent[] {
-    if (this.written - this.read > this.capacity) {
-      this.overflows += this.written - this.read - this.capacity;
-      this.read = this.written - this.capacity;
-    }
+    this.skipOverwritten();
     const out: TriggerEvent[] = [];
     for (; this.read < this.written; this.read++) {
       const i = this.read % this.capacity;
@@ -64,5 +61,21 @@ export class TriggerRing {
       });
     }
     return out;
+  }
+
+  /** Marks the records pushed since the last drain as read without building them; returns how many. */
+  discard(): number {
+    this.skipOverwritten();
+    const n = this.written - this.read;
+    this.read = this.written;
+    return n;
+  }
+
+  /** Records overwritten before they were read count as overflows; reading resumes at the oldest kept. */
+  private skipOverwritten(): void {
+    if (this.written - this.read > this.capacity) {
+      this.overflows += this.written - this.read - this.capacity;
+      this.read = this.written - this.capacity;
+    }
   }
 }
