@@ -149,73 +149,49 @@ export class PrometheusExporter {
   }
 
   /**
-   * Latency quantiles are gauges with a `quantile` label, not a prom-client Summary: the
-   * daemon records every frame into its own HDR histograms off the hot path and the snapshot
-   * carries their quantiles, so re-observing samples here would cost the hot path and give
-   * a second, different estimate. The values are over the daemon's recording window, not a
-   * Prometheus sliding window, so do not `rate()` them; alert on them directly.
-   */
-  /**
    * The fpga backend's device (snapshot `device`), labelled by its path. A snapshot without a
    * device (any other backend) leaves these series empty: only their HELP and TYPE lines show.
    */
   private registerDevice(): void {
     const exporter = this;
     const device = () => exporter.snap().device;
+    const registers = [this.registry];
     for (const [name, help, field] of DEVICE_COUNTERS) {
-      new Counter({
-        name,
-        help,
-        labelNames: ['device'],
-        registers: [this.registry],
-        collect() {
-          this.reset();
-          const d = device();
-          if (d !== undefined) this.inc({ device: d.path }, d[field]);
-        },
-      });
+      new Counter({ name, help, labelNames: ['device'], registers, collect: fromDevice<Counter>(device, (m, d) => m.inc({ device: d.path }, d[field])) });
     }
     const gauges: Array<[string, string, (d: DeviceSnapshot) => number]> = [
       ['hairtrigger_device_fifo_pending', 'Event records the FPGA device wrote that the host has not drained.', (d) => d.fifoPending],
       ['hairtrigger_device_modelled_latency_us', 'Modelled device time of one inference: LATENCY_CYCLES at the kernel clock, microseconds.', (d) => d.modelledUs],
     ];
     for (const [name, help, read] of gauges) {
-      new Gauge({
-        name,
-        help,
-        labelNames: ['device'],
-        registers: [this.registry],
-        collect() {
-          this.reset();
-          const d = device();
-          if (d !== undefined) this.set({ device: d.path }, read(d));
-        },
-      });
+      new Gauge({ name, help, labelNames: ['device'], registers, collect: fromDevice<Gauge>(device, (m, d) => m.set({ device: d.path }, read(d))) });
     }
     new Gauge({
       name: 'hairtrigger_device_wait_ns',
       help: 'FPGA device wait per job (ap_start to DONE_COUNT change), nanoseconds, over completed jobs: last, mean, min, max.',
       labelNames: ['device', 'stat'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        const d = device();
-        if (d !== undefined) for (const [stat, field] of WAIT_STATS) this.set({ device: d.path, stat }, d[field]);
-      },
+      registers,
+      collect: fromDevice<Gauge>(device, (m, d) => {
+        for (const [stat, field] of WAIT_STATS) m.set({ device: d.path, stat }, d[field]);
+      }),
     });
     new Gauge({
       name: 'hairtrigger_device_info',
       help: 'Always 1 while an FPGA device is open; labels name it, its model hash prefix and its kernel clock.',
       labelNames: ['device', 'model_hash', 'clock_khz', 'latency_cycles'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        const d = device();
-        if (d !== undefined) this.set({ device: d.path, model_hash: d.modelHash, clock_khz: String(d.clockKhz), latency_cycles: String(d.latencyCycles) }, 1);
-      },
+      registers,
+      collect: fromDevice<Gauge>(device, (m, d) => m.set({ device: d.path, model_hash: d.modelHash, clock_khz: String(d.clockKhz), latency_cycles: String(d.latencyCycles) }, 1)),
     });
   }
 
+
+  /**
+   * Latency quantiles are gauges with a `quantile` label, not a prom-client Summary: the
+   * daemon records every frame into its own HDR histograms off the hot path and the snapshot
+   * carries their quantiles, so re-observing samples here would cost the hot path and give
+   * a second, different estimate. The values are over the daemon's recording window, not a
+   * Prometheus sliding window, so do not `rate()` them; alert on them directly.
+   */
   private registerLatencyGauge(): void {
     const exporter = this;
     new Gauge({
@@ -252,4 +228,13 @@ const WAIT_STATS = [
 
 function setQuantiles(gauge: Gauge<'stage' | 'quantile'>, stage: string, summary: LatencySummaryUs): void {
   for (const [quantile, field] of QUANTILES) gauge.set({ stage, quantile }, summary[field]);
+}
+
+/** A device series' collect: cleared, then written from the snapshot's device when there is one. */
+function fromDevice<M extends { reset(): void }>(device: () => DeviceSnapshot | undefined, write: (m: M, d: DeviceSnapshot) => void): (this: M) => void {
+  return function collect(this: M) {
+    this.reset();
+    const d = device();
+    if (d !== undefined) write(this, d);
+  };
 }
