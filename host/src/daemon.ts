@@ -84,7 +84,7 @@ async function loadBackend(cfg: PipelineConfig, card: ModelCard, at: (p: string)
   }
   if (cfg.backend === 'fpga') {
     const regmap = project.endsWith('.json') ? project : join(project, 'regmap.json');
-    return loadFpgaBackend({ path: regmap, device: at(cfg.device!), sourceSha256: sha, ...ref });
+    return loadFpgaBackend({ path: regmap, device: at(cfg.device!), sourceSha256: sha, spinsMax: cfg.fpga?.spinsMax, ...ref });
   }
   const lib = project.endsWith('.so') ? project : join(project, `lib${basename(project)}.so`);
   return loadSimBackend({ path: lib, sourceSha256: sha, ...ref });

@@ -17,6 +17,11 @@ const JET = 'jets_hls4ml_student';
 const CAPTURE = join(REPO, 'sim/recordings/jets-hls4ml-10k.arrows');
 const TRIGGER = { targets: ['t'], threshold: 0.5, maxRatePerS: 1e7, burst: 1_000_000 };
 
+// A spin budget of seconds for the runs that test other faults: on a loaded 2-core machine
+// the emulator's thread can be descheduled past the default and a stray timeout would drop a
+// frame. The late-job run keeps the default: its timeout is what it tests.
+const SPINS_UNDER_LOAD = 2 ** 30;
+
 describe('replay on the fpga backend (device emulator)', () => {
   const dir = tempDir('replay-fpga');
   const devices: string[] = [];
@@ -44,12 +49,12 @@ describe('replay on the fpga backend (device emulator)', () => {
     expect(want.length).toBeGreaterThan(100);
 
     const cleanLog = join(dir, 'fpga.jsonl');
-    const clean = await runToEnd(replayConfig(model, CAPTURE, { backend: 'fpga', device: emulate('clean'), sinks: { jsonl: cleanLog }, trigger: TRIGGER }));
+    const clean = await runToEnd(replayConfig(model, CAPTURE, { backend: 'fpga', device: emulate('clean'), fpga: { spinsMax: SPINS_UNDER_LOAD }, sinks: { jsonl: cleanLog }, trigger: TRIGGER }));
     expect(clean.metrics.snapshot()).toMatchObject({ backend: 'fpga', frames: 10_000, dropped: 0 });
     expect(triggered(cleanLog)).toEqual(want);
 
     const faultyLog = join(dir, 'fpga-reset.jsonl');
-    const faulty = await runToEnd(replayConfig(model, CAPTURE, { backend: 'fpga', device: emulate('reset', { kind: 'reset-after', value: 1000 }), sinks: { jsonl: faultyLog }, trigger: TRIGGER }));
+    const faulty = await runToEnd(replayConfig(model, CAPTURE, { backend: 'fpga', device: emulate('reset', { kind: 'reset-after', value: 1000 }), fpga: { spinsMax: SPINS_UNDER_LOAD }, sinks: { jsonl: faultyLog }, trigger: TRIGGER }));
     const snap = faulty.metrics.snapshot();
     const lost = Math.floor(10_000 / 1001); // the 1001st job after each reset resets the device instead
     expect(snap).toMatchObject({ frames: 10_000 - lost, dropped: lost, errorsByCode: { E_DEVICE: lost } });
@@ -73,7 +78,7 @@ describe('replay on the fpga backend (device emulator)', () => {
   it('corrupt-output every 97 jobs: exactly those frames are dropped (E_DEVICE, corrupt by OUT_CHECK), the rest fire as on sim', async () => {
     const want = await wantTriggers();
     const log = join(dir, 'fpga-corrupt.jsonl');
-    const d = await runToEnd(replayConfig(model, CAPTURE, { backend: 'fpga', device: emulate('corrupt', { kind: 'corrupt-output', value: 97 }), sinks: { jsonl: log }, trigger: TRIGGER }));
+    const d = await runToEnd(replayConfig(model, CAPTURE, { backend: 'fpga', device: emulate('corrupt', { kind: 'corrupt-output', value: 97 }), fpga: { spinsMax: SPINS_UNDER_LOAD }, sinks: { jsonl: log }, trigger: TRIGGER }));
     const lost = Math.floor(10_000 / 97);
     expect(d.metrics.snapshot()).toMatchObject({ frames: 10_000 - lost, dropped: lost, errorsByCode: { E_DEVICE: lost } });
     const errors = d.errors.recent();

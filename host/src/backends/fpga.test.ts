@@ -54,7 +54,9 @@ function prepareRegion(name: string, bytes: number, words: Map<number, number>):
   return path;
 }
 
-const ref = (device: string) => ({ path: JET_REGMAP, device, inputShape: [16], classes: 5 });
+// A spin budget of seconds: on a loaded 2-core machine the emulator's thread can be
+// descheduled past the default; the timeout tests pass their own.
+const ref = (device: string) => ({ path: JET_REGMAP, device, inputShape: [16], classes: 5, spinsMax: 2 ** 30 });
 
 /** The DeviceError thrown by `f`, or a failure. */
 function deviceError(f: () => unknown): DeviceError {

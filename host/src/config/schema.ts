@@ -41,6 +41,9 @@ const fpgaSchema = z
     /** autonomous (required there): the device's threshold for the target classes, in logit
      * units: it appends an event when the arg-max class is a target with logit >= this. */
     thresholdLogit: z.number().optional(),
+    /** host: spins on DONE_COUNT before a job times out (each a pause instruction, ~10-40 ns);
+     * default limits.pollSpinsMax. */
+    spinsMax: z.number().int().min(1).max(2 ** 40).optional(),
   })
   .strict();
 
