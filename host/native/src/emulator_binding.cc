@@ -20,14 +20,7 @@ namespace {
 
 
 // A non-negative integer field that fits uint32 (or the given maximum).
-bool U32(Napi::Env env, const Napi::Object& o, const char* key, uint32_t* out) {
-  Napi::Value v = o.Get(key);
-  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
-  HT_CHECK_OR(env, v.IsNumber() && d >= 0 && d <= 4294967295.0 && d == static_cast<double>(static_cast<uint64_t>(d)), TypeError,
-           std::string("Emulator: regmap.") + key + " must be an integer in [0, 2^32)", false);
-  *out = static_cast<uint32_t>(d);
-  return true;
-}
+bool U32(Napi::Env env, const Napi::Object& o, const char* key, uint32_t* out) { return ReadU32(env, o, key, "Emulator regmap", out); }
 
 bool ParseMap(Napi::Env env, const Napi::Object& o, EmulatorRegmap* m) {
   if (!U32(env, o, "layout", &m->layout) || !U32(env, o, "magic", &m->magic) || !U32(env, o, "nIn", &m->n_in) ||

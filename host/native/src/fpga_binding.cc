@@ -45,20 +45,7 @@ void ThrowDevice(Napi::Env env, const DeviceError& e) {
 }
 
 // Reads a uint32 property; false (with a TypeError thrown) when absent or not one.
-bool U32(Napi::Env env, const Napi::Object& o, const char* key, uint32_t* out) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsNumber()) {
-    Napi::TypeError::New(env, std::string("FpgaDevice map: ") + key + " must be a number (regmap.json)").ThrowAsJavaScriptException();
-    return false;
-  }
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 0 && d <= 4294967295.0 && d == static_cast<double>(static_cast<uint64_t>(d)))) {
-    Napi::RangeError::New(env, std::string("FpgaDevice map: ") + key + " must be an unsigned 32-bit integer").ThrowAsJavaScriptException();
-    return false;
-  }
-  *out = static_cast<uint32_t>(d);
-  return true;
-}
+bool U32(Napi::Env env, const Napi::Object& o, const char* key, uint32_t* out) { return hairtrigger::ReadU32(env, o, key, "FpgaDevice map", out); }
 
 bool ReadMap(Napi::Env env, const Napi::Object& o, ExpectedMap* m) {
   if (!U32(env, o, "layout", &m->layout) || !U32(env, o, "magic", &m->magic) || !U32(env, o, "nIn", &m->n_in) ||
