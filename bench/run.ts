@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
@@ -33,7 +35,7 @@ interface Case {
   capture: string;
   targets: string[];
   frames: number;
-  /** Backends run side by side, one after the other in this process. */
+  /** Backends run side by side: one after the other in the same bench run, each in a fresh process. */
   backends: readonly Backend[];
 }
 
@@ -315,23 +317,49 @@ function markdown(runs: RunResult[], noise: NoiseFloor, meta: Record<string, unk
   ].join('\n');
 }
 
+/** Marks the JSON line a child process prints for its parent. */
+const CHILD_RESULT = 'bench-child-result ';
+
+/**
+ * One case on one backend in this process: the replay runs, then (students) the predict calls.
+ * Each runs in a fresh child process, as a daemon runs one pipeline: in a shared process the
+ * JIT's call sites (stage runs, preprocessors, backends) would turn polymorphic across cases
+ * and slow the later ones (the jet tagger on sim ran 640k frames/s after the cell cases and
+ * 1.08M alone).
+ */
+async function child(caseIndex: number, backend: Backend): Promise<void> {
+  const c = CASES[caseIndex]!;
+  const run = await bench(c, backend);
+  const call = c.variant === 'student' ? await benchCalls(c, backend) : null;
+  process.stdout.write(CHILD_RESULT + JSON.stringify({ run, call }) + '\n');
+}
+
+/** Runs `child` in a fresh node with this process's flags and returns what it measured. */
+function inChild(caseIndex: number, backend: Backend): { run: RunResult; call: CallResult | null } {
+  const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', String(caseIndex), backend], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+  const line = r.stdout.split('\n').find((l) => l.startsWith(CHILD_RESULT));
+  if (r.status !== 0 || line === undefined) throw new Error(`bench child for case ${caseIndex} on ${backend} failed (status ${r.status}): ${r.stdout.slice(-2000)}`);
+  return JSON.parse(line.slice(CHILD_RESULT.length)) as { run: RunResult; call: CallResult | null };
+}
+
 async function main(): Promise<void> {
+  const at = process.argv.indexOf('--child');
+  if (at >= 0) return child(Number(process.argv[at + 1]), process.argv[at + 2] as Backend);
   const os = await import('node:os');
-  const meta = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', frames: FRAMES, repeats: REPEATS };
+  const meta = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', frames: FRAMES, repeats: REPEATS, processPerCase: true };
   process.stderr.write(`bench: noise floor...\n`);
   const noise = measureNoise(2);
   const runs: RunResult[] = [];
-  for (const c of CASES)
+  const calls: CallResult[] = [];
+  CASES.forEach((c, i) => {
     for (const backend of c.backends) {
       process.stderr.write(`bench: ${c.pipeline} ${c.variant} on ${backend}, ${c.frames} frames x ${REPEATS}...\n`);
-      const r = await bench(c, backend);
-      process.stderr.write(`  fps ${r.fps}, e2e p50 ${r.e2eUs.p50} p99 ${r.e2eUs.p99} p99.9 ${r.e2eUs.p999} us, heap ${r.heapBytesPerFrame ?? 'void'} B/frame (${r.gcDuringHeapWindow} GCs)\n`);
+      const { run: r, call } = inChild(i, backend);
+      process.stderr.write(`  fps ${r.fps}, e2e p50 ${r.e2eUs.p50} p99 ${r.e2eUs.p99} p99.9 ${r.e2eUs.p999} us, heap ${r.heapBytesPerFrame ?? 'void'} B/frame (${r.gcDuringHeapWindow} GCs)${call ? `; predict p50 ${call.us.p50} us` : ''}\n`);
       runs.push(r);
+      if (call !== null) calls.push(call);
     }
-  process.stderr.write('bench: predict calls...\n');
-  const calls: CallResult[] = [];
-  for (const c of CASES.filter((x) => x.variant === 'student'))
-    for (const backend of c.backends) calls.push(await benchCalls(c, backend));
+  });
   const comparisons = compare(runs, calls);
   const out = join(REPO, 'bench', 'results');
   mkdirSync(out, { recursive: true });
