@@ -29,6 +29,9 @@ export function loadSimBackend(ref: SimModelRef): Backend {
   }
 }
 
+/** Inputs up to this many values are copied by loop rather than TypedArray.set. */
+const SHORT_COPY_MAX = 64;
+
 class SimBackend implements Backend {
   private readonly x: Float32Array;
   private readonly y: Float32Array;
@@ -54,9 +57,14 @@ class SimBackend implements Backend {
   }
 
   predict(input: Float32Array, output: Float32Array): void {
-    this.x.set(input);
+    const x = this.x;
+    const y = this.y;
+    // Short vectors (feature streams, logits) by loop: TypedArray.set's call costs more than
+    // copying a few values; long ones (image tensors) by set (a memcpy).
+    if (x.length <= SHORT_COPY_MAX) for (let i = 0; i < x.length; i++) x[i] = input[i]!;
+    else x.set(input);
     this.model.run();
-    output.set(this.y);
+    for (let k = 0; k < y.length; k++) output[k] = y[k]!;
   }
 
   async close(): Promise<void> {
