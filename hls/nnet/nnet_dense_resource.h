@@ -13,7 +13,6 @@
 #define HT_NNET_DENSE_RESOURCE_H
 
 #include "nnet_common.h"
-#include "nnet_fast.h"
 
 namespace nnet {
 
@@ -22,12 +21,6 @@ void dense_resource(const data_T data[CONFIG_T::n_in], res_T res[CONFIG_T::n_out
                     const typename CONFIG_T::weight_t weights[CONFIG_T::n_in * CONFIG_T::n_out],
                     const typename CONFIG_T::bias_t biases[CONFIG_T::n_out]) {
   static_assert(dense_config_check<CONFIG_T>::ok, "dense config");
-#ifdef HT_NNET_FAST  // simulation only: bit-exact shortcut, see nnet_fast.h
-  if constexpr (fast::mac_fast<data_T, res_T, CONFIG_T>::value) {
-    fast::dense_fast<data_T, res_T, CONFIG_T>::run(data, res, weights, biases);
-    return;
-  }
-#endif
   constexpr int n_weights = CONFIG_T::n_in * CONFIG_T::n_out;
   constexpr int block_factor = n_weights / CONFIG_T::reuse_factor;
 

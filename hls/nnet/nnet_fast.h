@@ -1,6 +1,7 @@
 // nnet_fast.h: bit-exact CPU fast paths for the simulator (never seen by synthesis).
 //
-// The layer templates call these at their top, behind `#ifdef HT_NNET_FAST`, when the
+// The layer templates (nnet::dense, once for both strategies; conv_1d, conv_2d, relu and the
+// max pools) call these at their top, behind `#ifdef HT_NNET_FAST`, when the
 // config's types qualify (an `if constexpr` on the flags below); otherwise, and always in
 // synthesis, the generic code runs. HT_NNET_FAST is defined here unless __SYNTHESIS__,
 // HT_USE_VENDOR_AP (the vendor type has no raw()) or HT_SIM_GENERIC (tests: force the
