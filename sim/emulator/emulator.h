@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "model_library.h"
+#include "regmap.h"
 
 namespace hairtrigger {
 
@@ -37,11 +38,8 @@ struct EmulatorLimits {
 };
 
 // The register map of one model, as regmap.json holds it (hls/compiler/regmap.ts).
-struct EmulatorRegmap {
-  uint32_t layout = 0, magic = 0, n_in = 0, n_out = 0, in_type = 0, out_type = 0;
-  uint32_t clock_khz = 0, latency_cycles = 0, ii = 0, fifo_capacity = 0;
-  uint32_t in_offset = 0, out_offset = 0, thresh_offset = 0, fifo_offset = 0, region_bytes = 0;
-  uint32_t model_hash[8] = {};
+struct EmulatorRegmap : RegmapValues {
+  uint32_t clock_khz = 0, latency_cycles = 0, ii = 0;
   std::string model_sha256;  // hex, compared with the library's
 };
 

@@ -23,23 +23,13 @@ namespace {
 bool U32(Napi::Env env, const Napi::Object& o, const char* key, uint32_t* out) { return ReadU32(env, o, key, "Emulator regmap", out); }
 
 bool ParseMap(Napi::Env env, const Napi::Object& o, EmulatorRegmap* m) {
-  if (!U32(env, o, "layout", &m->layout) || !U32(env, o, "magic", &m->magic) || !U32(env, o, "nIn", &m->n_in) ||
-      !U32(env, o, "nOut", &m->n_out) || !U32(env, o, "inType", &m->in_type) || !U32(env, o, "outType", &m->out_type) ||
-      !U32(env, o, "clockKhz", &m->clock_khz) || !U32(env, o, "latencyCycles", &m->latency_cycles) || !U32(env, o, "ii", &m->ii) ||
-      !U32(env, o, "fifoCapacity", &m->fifo_capacity) || !U32(env, o, "inOffset", &m->in_offset) ||
-      !U32(env, o, "outOffset", &m->out_offset) || !U32(env, o, "threshOffset", &m->thresh_offset) ||
-      !U32(env, o, "fifoOffset", &m->fifo_offset) || !U32(env, o, "regionBytes", &m->region_bytes))
+  if (!ReadRegmap(env, o, "Emulator regmap", m) || !U32(env, o, "clockKhz", &m->clock_khz) ||
+      !U32(env, o, "latencyCycles", &m->latency_cycles) || !U32(env, o, "ii", &m->ii)) {
     return false;
-  Napi::Value sha = o.Get("modelSha256"), words = o.Get("modelHashWords");
+  }
+  Napi::Value sha = o.Get("modelSha256");
   HT_CHECK_OR(env, sha.IsString(), TypeError, "Emulator: regmap.modelSha256 must be a string", false);
   m->model_sha256 = sha.As<Napi::String>().Utf8Value();
-  HT_CHECK_OR(env, words.IsArray() && words.As<Napi::Array>().Length() == 8, TypeError, "Emulator: regmap.modelHashWords must be 8 numbers", false);
-  Napi::Array a = words.As<Napi::Array>();
-  for (uint32_t k = 0; k < 8; k++) {
-    Napi::Value w = a.Get(k);
-    HT_CHECK_OR(env, w.IsNumber(), TypeError, "Emulator: regmap.modelHashWords must be 8 numbers", false);
-    m->model_hash[k] = static_cast<uint32_t>(w.As<Napi::Number>().Int64Value());
-  }
   return true;
 }
 

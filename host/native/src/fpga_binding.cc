@@ -44,27 +44,8 @@ void ThrowDevice(Napi::Env env, const DeviceError& e) {
   err.ThrowAsJavaScriptException();
 }
 
-// Reads a uint32 property; false (with a TypeError thrown) when absent or not one.
-bool U32(Napi::Env env, const Napi::Object& o, const char* key, uint32_t* out) { return hairtrigger::ReadU32(env, o, key, "FpgaDevice map", out); }
-
-bool ReadMap(Napi::Env env, const Napi::Object& o, ExpectedMap* m) {
-  if (!U32(env, o, "layout", &m->layout) || !U32(env, o, "magic", &m->magic) || !U32(env, o, "nIn", &m->n_in) ||
-      !U32(env, o, "nOut", &m->n_out) || !U32(env, o, "inType", &m->in_type) || !U32(env, o, "outType", &m->out_type) ||
-      !U32(env, o, "fifoCapacity", &m->fifo_capacity) || !U32(env, o, "inOffset", &m->in_offset) ||
-      !U32(env, o, "outOffset", &m->out_offset) || !U32(env, o, "threshOffset", &m->thresh_offset) ||
-      !U32(env, o, "fifoOffset", &m->fifo_offset) || !U32(env, o, "regionBytes", &m->region_bytes))
-    return false;
-  Napi::Value h = o.Get("modelHashWords");
-  if (!h.IsArray() || h.As<Napi::Array>().Length() != 8) {
-    Napi::TypeError::New(env, "FpgaDevice map: modelHashWords must be an array of 8 numbers (regmap.json)").ThrowAsJavaScriptException();
-    return false;
-  }
-  Napi::Object words = h.As<Napi::Object>();
-  for (uint32_t k = 0; k < 8; k++) {
-    if (!U32(env, words, std::to_string(k).c_str(), &m->model_hash[k])) return false;
-  }
-  return true;
-}
+// regmap.json's values; false (with a TypeError thrown) when a field is absent or not a uint32.
+bool ReadMap(Napi::Env env, const Napi::Object& o, ExpectedMap* m) { return hairtrigger::ReadRegmap(env, o, "FpgaDevice map", m); }
 
 // new FpgaDevice(path, map, options?): one opened device.
 class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {

@@ -35,6 +35,8 @@
 #include <memory>
 #include <string>
 
+#include "regmap.h"
+
 namespace hairtrigger {
 
 struct DeviceError {
@@ -42,22 +44,8 @@ struct DeviceError {
   std::string message;  // names the device path, the field, the expected and the found value
 };
 
-// What the driver expects to find: the values of the model's regmap.json.
-struct ExpectedMap {
-  uint32_t layout = 0;
-  uint32_t magic = 0;
-  uint32_t n_in = 0;
-  uint32_t n_out = 0;
-  uint32_t in_type = 0;   // W | (I & 0xff) << 8 | Q << 16 | O << 24
-  uint32_t out_type = 0;
-  uint32_t model_hash[8] = {};
-  uint32_t fifo_capacity = 0;
-  uint32_t in_offset = 0;
-  uint32_t out_offset = 0;
-  uint32_t thresh_offset = 0;
-  uint32_t fifo_offset = 0;
-  uint32_t region_bytes = 0;
-};
+// What the driver checks a device against: the values of the model's regmap.json.
+using ExpectedMap = RegmapValues;
 
 struct DeviceOptions {
   // Spins (one pause instruction and one DONE_COUNT read each) before a job is a timeout.
