@@ -4,6 +4,7 @@ import { DeviceError, ModelError } from '../core/errors.js';
 import { limits } from '../core/limits.js';
 import { fpgaErrorCode, openFpgaDevice, type FpgaDeviceStats, type FpgaRegisterMap, type NativeFpgaDevice } from '../native/addon.js';
 import type { Backend, BackendInfo, ModelRef } from './backend.js';
+import { checkFirmwareFits, copyInto } from './firmware.js';
 
 /** An fpga backend's model: `path` is the firmware project's regmap.json. */
 export interface FpgaModelRef extends ModelRef {
@@ -90,12 +91,7 @@ function readRegmap(path: string): RegmapFile {
  */
 export function loadFpgaBackend(ref: FpgaModelRef): FpgaBackend {
   const map = readRegmap(ref.path);
-  const nIn = ref.inputShape.reduce((a, b) => a * b, 1);
-  if (map.nIn !== nIn) throw new ModelError(ref.path, `firmware ${map.name} takes ${map.nIn} inputs; the pipeline feeds [${ref.inputShape.join(', ')}] = ${nIn}`);
-  if (map.nOut !== ref.classes) throw new ModelError(ref.path, `firmware ${map.name} writes ${map.nOut} outputs; the pipeline expects ${ref.classes} classes`);
-  if (ref.sourceSha256 !== undefined && map.modelSha256 !== ref.sourceSha256) {
-    throw new ModelError(ref.path, `firmware ${map.name} was compiled from ONNX ${map.modelSha256.slice(0, 12)}..., the model is ${ref.sourceSha256.slice(0, 12)}...: rebuild it (make firmware)`);
-  }
+  checkFirmwareFits('firmware', map, ref);
   const dev = openFpgaDevice(ref.device, map, { spinsMax: ref.spinsMax ?? limits.pollSpinsMax });
   try {
     return new FpgaDeviceBackend(dev, map, ref);
@@ -129,7 +125,7 @@ class FpgaDeviceBackend implements FpgaBackend {
 
   predict(input: Float32Array, output: Float32Array): void {
     assert(!this.closed, 'fpga backend: predict after close');
-    this.x.set(input);
+    copyInto(this.x, input);
     // SEQ numbers the jobs this backend issued; it stays a small integer (no BigInt).
     const seq = this.seq++;
     try {
@@ -137,7 +133,7 @@ class FpgaDeviceBackend implements FpgaBackend {
     } catch (err) {
       throw new DeviceError(this.ref.device, fpgaErrorCode(err), (err as Error).message, { cause: err });
     }
-    output.set(this.y);
+    copyInto(output, this.y);
   }
 
   deviceStats(): FpgaDeviceStats {

@@ -1,6 +1,6 @@
-import { ModelError } from '../core/errors.js';
 import { loadSimModel, type NativeSimModel } from '../native/addon.js';
 import type { Backend, BackendInfo, ModelRef } from './backend.js';
+import { checkFirmwareFits, copyInto } from './firmware.js';
 
 /** A sim backend's model: `path` is the compiled library (lib<name>.so of a firmware project). */
 export interface SimModelRef extends ModelRef {
@@ -17,7 +17,7 @@ export interface SimModelRef extends ModelRef {
  *
  * `predict` copies the input into a buffer bound to the library once and calls it with no
  * arguments (unwrapping two typed arrays per call costs as much as a small model), then
- * copies the logits out: two memcpy's, no allocation.
+ * copies the logits out (`copyInto`): no allocation.
  */
 export function loadSimBackend(ref: SimModelRef): Backend {
   const model = loadSimModel(ref.path);
@@ -29,9 +29,6 @@ export function loadSimBackend(ref: SimModelRef): Backend {
   }
 }
 
-/** Inputs up to this many values are copied by loop rather than TypedArray.set. */
-const SHORT_COPY_MAX = 64;
-
 class SimBackend implements Backend {
   private readonly x: Float32Array;
   private readonly y: Float32Array;
@@ -39,12 +36,7 @@ class SimBackend implements Backend {
 
   constructor(private readonly model: NativeSimModel, ref: SimModelRef) {
     const info = model.info();
-    const nIn = ref.inputShape.reduce((a, b) => a * b, 1);
-    if (info.nIn !== nIn) throw new ModelError(ref.path, `library ${info.name} takes ${info.nIn} inputs; the pipeline feeds [${ref.inputShape.join(', ')}] = ${nIn}`);
-    if (info.nOut !== ref.classes) throw new ModelError(ref.path, `library ${info.name} writes ${info.nOut} outputs; the pipeline expects ${ref.classes} classes`);
-    if (ref.sourceSha256 !== undefined && info.modelSha256 !== ref.sourceSha256) {
-      throw new ModelError(ref.path, `library ${info.name} was compiled from ONNX ${info.modelSha256.slice(0, 12)}..., the model is ${ref.sourceSha256.slice(0, 12)}...: rebuild it (make firmware)`);
-    }
+    checkFirmwareFits('library', info, ref);
     this.x = new Float32Array(info.nIn);
     this.y = new Float32Array(info.nOut);
     model.bind(this.x, this.y);
@@ -57,14 +49,9 @@ class SimBackend implements Backend {
   }
 
   predict(input: Float32Array, output: Float32Array): void {
-    const x = this.x;
-    const y = this.y;
-    // Short vectors (feature streams, logits) by loop: TypedArray.set's call costs more than
-    // copying a few values; long ones (image tensors) by set (a memcpy).
-    if (x.length <= SHORT_COPY_MAX) for (let i = 0; i < x.length; i++) x[i] = input[i]!;
-    else x.set(input);
+    copyInto(this.x, input);
     this.model.run();
-    for (let k = 0; k < y.length; k++) output[k] = y[k]!;
+    copyInto(output, this.y);
   }
 
   async close(): Promise<void> {
