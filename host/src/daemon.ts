@@ -22,7 +22,7 @@ import { fpgaEventStages } from './pipeline/fpga-event-stages.js';
 import { emitStage, inferStage, policyStage, preprocessStage } from './pipeline/stages.js';
 import { createModelPreprocessor } from './preprocess/model-input.js';
 import { TriggerLog } from './sinks/trigger-log.js';
-import { TriggerRing } from './sinks/trigger-ring.js';
+import { noPayload, TriggerRing } from './sinks/trigger-ring.js';
 import { createFpgaEventSource, thresholdsRaw } from './sources/fpga-events.js';
 import { createReplaySource } from './sources/replay.js';
 import type { Source, TimerScheduler } from './sources/source.js';
@@ -34,6 +34,8 @@ export interface DaemonDeps {
   clock: Clock;
   timers: TimerScheduler;
   log: LogLine;
+  /** This run's id: written with every trigger record, so logs of different runs never mix unmarked. */
+  runId?: string;
   /** Folder relative paths in the config are resolved against. */
   baseDir: string;
   /** A broken invariant inside the pipeline: the root logs it and stops the process. */
@@ -116,8 +118,9 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
   const policy = new TriggerPolicy(cfg.trigger, card.labels, cfg.budgetUs);
   const source = autonomous ? makeFpgaEventSource(cfg, deps, backend as FpgaBackend, card.labels, errors) : makeSource(cfg, deps, at, errors);
   if (!autonomous) checkSourceFitsModel(source, card);
-  const ring = new TriggerRing();
-  const triggerLog = new TriggerLog(ring, card.labels, { jsonlPath: cfg.sinks.jsonl && at(cfg.sinks.jsonl), arrowPath: cfg.sinks.arrow && at(cfg.sinks.arrow) }, (e) => errors.error(e));
+  const ring = new TriggerRing(card.labels.length);
+  const names = { run: deps.runId ?? 'run', streams: [source.spec.stream], labels: card.labels, describePayload: noPayload };
+  const triggerLog = new TriggerLog(ring, names, { jsonlPath: cfg.sinks.jsonl && at(cfg.sinks.jsonl), arrowPath: cfg.sinks.arrow && at(cfg.sinks.arrow) }, (e) => errors.error(e));
   const frames = new FrameRing(pre.inputElements, card.labels.length, limits.frameSlotsMax);
   const pipeline = buildPipeline(
     {

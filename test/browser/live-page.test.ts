@@ -107,7 +107,7 @@ describe('live dashboard page', () => {
   });
 
   it('lists the latest triggers, newest first, as text', async () => {
-    view.emitTriggers([fakeTrigger(41), fakeTrigger(42, { label: '<img src=x onerror=alert(1)>', score: 0.5, e2eUs: 19.25 })]);
+    view.emitTriggers([fakeTrigger(41), fakeTrigger(42, { class: '<img src=x onerror=alert(1)>', score: 0.5, e2eUs: 19.25 })]);
     const rows = page.getByTestId('trigger-list').locator('tr');
     await expect.poll(() => rows.count(), { timeout: 5_000 }).toBe(2);
     expect(await rows.first().locator('td').allTextContents()).toEqual(['42', '<img src=x onerror=alert(1)>', '0.500', '19.3']);

@@ -69,7 +69,7 @@ describe('the daemon, live', () => {
     const logged = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TriggerEvent);
     // Everything the websocket heard is in the log, in the same order, with the same fields.
     expect(logged.slice(0, heard.length)).toEqual(heard);
-    expect(heard.every((e) => e.label === 'WBC' && e.score >= 0.5)).toBe(true);
+    expect(heard.every((e) => e.class === 'WBC' && e.score >= 0.5)).toBe(true);
   });
 });
 

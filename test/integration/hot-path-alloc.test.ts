@@ -93,7 +93,7 @@ describe('the hot path', () => {
     const pre = createModelPreprocessor(card.preprocessing);
     const metrics = new PipelineMetrics({ pipeline: 't', backend: 'test', model: 'm', labels: card.labels, budgetUs: 1e7 }, monotonicClock);
     const errors = new ErrorLog(metrics, () => {});
-    const ring = new TriggerRing();
+    const ring = new TriggerRing(card.labels.length);
     const policy = new TriggerPolicy(triggerConfigSchema.parse({ targets: [target], threshold: 0.3, maxRatePerS: 1e7, burst: 1e6 }), card.labels, 1e7);
     const frames = new FrameRing(pre.inputElements, card.labels.length, 256);
     const pipeline = buildPipeline(

@@ -138,7 +138,7 @@ function createTriggerList(tbody: HTMLElement): { add(events: readonly TriggerEv
 
 function triggerRow(doc: Document, e: TriggerEvent): HTMLTableRowElement {
   const tr = doc.createElement('tr');
-  for (const text of [formatCount(e.seq), e.label, formatScore(e.score), formatUs(e.e2eUs)]) {
+  for (const text of [formatCount(e.seq), e.class, formatScore(e.score), formatUs(e.e2eUs)]) {
     const td = doc.createElement('td');
     td.textContent = text;
     tr.append(td);

@@ -27,7 +27,8 @@ export interface RunOptions {
  */
 export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<Snapshot> {
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-  const daemon = await createDaemon(cfg, { clock: systemClock(), timers: realTimers, log, baseDir: opts.baseDir, onBug: (err) => {
+  const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`;
+  const daemon = await createDaemon(cfg, { clock: systemClock(), timers: realTimers, log, runId, baseDir: opts.baseDir, onBug: (err) => {
     log(`BUG (stopping): ${err instanceof Error ? err.stack : String(err)}`);
     process.exit(70);
   } });

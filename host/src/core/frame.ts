@@ -2,11 +2,11 @@ import { assert } from './assert.js';
 import { limits } from './limits.js';
 import { STAGES } from '../metrics/snapshot.js';
 
-/** Element types a raw frame may carry. */
-export type FrameDType = 'uint8' | 'float32';
+/** Element types a raw frame may carry (camera pixels, 16-bit PCM, float features). */
+export type FrameDType = 'uint8' | 'int16' | 'float32';
 
 /** Bytes per element of each frame dtype. */
-export const DTYPE_BYTES: Record<FrameDType, number> = { uint8: 1, float32: 4 };
+export const DTYPE_BYTES: Record<FrameDType, number> = { uint8: 1, int16: 2, float32: 4 };
 
 /**
  * What a stream's frames look like before preprocessing. Images are row-major HWC, as
@@ -40,7 +40,19 @@ export const STAMPS_COUNT = 1 + STAGES.length;
  */
 export interface FrameSlot {
   readonly index: number;
+  /** Index of the frame's stream in the daemon's stream table (names are resolved at the edges). */
+  stream: number;
   seq: number;
+  /** The sensor's own 64-bit id (a ZTF candid, a Rubin diaSourceId; above 2^53, so kept
+   * exact as two unsigned 32-bit halves) when `idKnown`; rendered as a decimal string only
+   * at the edges (`frameIdString`). */
+  idHi: number;
+  idLo: number;
+  idKnown: boolean;
+  /** Monotonic ns at which the frame was due: its scheduled arrival in a paced replay, its
+   * sensor time mapped to the monotonic clock when the clock is shared, else its ingest.
+   * End-to-end latency is measured from here, so a stalled source cannot hide its delay. */
+  dueNs: number;
   /** Sensor timestamp in ns on the sensor's clock, NaN when unknown. */
   sensorNs: number;
   /** Label index when replaying a labelled capture, -1 when unknown. */
@@ -48,8 +60,11 @@ export interface FrameSlot {
   raw: Uint8Array;
   rawOffset: number;
   rawLength: number;
-  /** Model input tensor, written by preprocess. */
+  /** The first (often only) model input tensor, written by preprocess; `inputs[0]`. */
   readonly input: Float32Array;
+  /** Every named model input, in the model's input order (a cutout triplet and a
+   * light-curve feature vector are two). */
+  readonly inputs: readonly Float32Array[];
   /** Model output logits, written by the backend. */
   readonly logits: Float32Array;
   /** Softmax of `logits`, written by the policy stage. */
@@ -61,6 +76,26 @@ export interface FrameSlot {
   score: number;
   late: boolean;
   triggered: boolean;
+  /** A late frame that would have fired (a target class passed the threshold): logged as
+   * missed so a sort's yield can be audited. */
+  missed: boolean;
+  /** A small per-modality payload the decoder writes (an alert's objectId, a keyword's
+   * stream time) that travels with the trigger downstream; `payloadLength` bytes are valid. */
+  readonly payload: Uint8Array;
+  payloadLength: number;
+}
+
+/** The sensor id of `slot` as a decimal string, or null when the sensor gave none. Off the hot path. */
+export function frameIdString(slot: Pick<FrameSlot, 'idHi' | 'idLo' | 'idKnown'>): string | null {
+  if (!slot.idKnown) return null;
+  return ((BigInt(slot.idHi >>> 0) << 32n) | BigInt(slot.idLo >>> 0)).toString();
+}
+
+/** Splits a 64-bit unsigned id into the slot's halves. Off the hot path (BigInt). */
+export function setFrameId(slot: Pick<FrameSlot, 'idHi' | 'idLo' | 'idKnown'>, id: bigint): void {
+  slot.idHi = Number((id >> 32n) & 0xffffffffn);
+  slot.idLo = Number(id & 0xffffffffn);
+  slot.idKnown = true;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -70,23 +105,32 @@ export class FrameRing {
   readonly slots: readonly FrameSlot[];
   private next = 0;
 
-  constructor(inputElements: number, classes: number, slotsCount: number = limits.frameSlotsMax) {
-    assert(inputElements > 0 && inputElements <= limits.modelInputElementsMax, 'input elements within limits');
+  constructor(inputElements: number | readonly number[], classes: number, slotsCount: number = limits.frameSlotsMax) {
+    const sizes = typeof inputElements === 'number' ? [inputElements] : inputElements;
+    assert(sizes.length > 0 && sizes.length <= limits.modelInputsMax, 'model input count within limits');
+    for (const n of sizes) assert(n > 0 && n <= limits.modelInputElementsMax, 'input elements within limits');
     assert(classes > 0 && classes <= limits.classesMax, 'classes within limits');
     assert(slotsCount > 0 && slotsCount <= limits.frameSlotsMax, 'slot count within limits');
     const slots: FrameSlot[] = [];
     // Every slot's stamps live in one buffer: a native clock binds it once.
     const stamps = new Float64Array(slotsCount * STAMPS_COUNT);
     for (let i = 0; i < slotsCount; i++) {
+      const inputs = sizes.map((n) => new Float32Array(n));
       slots.push({
         index: i,
+        stream: 0,
         seq: -1,
+        idHi: 0,
+        idLo: 0,
+        idKnown: false,
+        dueNs: Number.NaN,
         sensorNs: Number.NaN,
         label: -1,
         raw: EMPTY,
         rawOffset: 0,
         rawLength: 0,
-        input: new Float32Array(inputElements),
+        input: inputs[0],
+        inputs,
         logits: new Float32Array(classes),
         probs: new Float32Array(classes),
         stampsNs: stamps.subarray(i * STAMPS_COUNT, (i + 1) * STAMPS_COUNT),
@@ -94,6 +138,9 @@ export class FrameRing {
         score: 0,
         late: false,
         triggered: false,
+        missed: false,
+        payload: new Uint8Array(limits.triggerPayloadBytesMax),
+        payloadLength: 0,
       });
     }
     this.slots = slots;
@@ -103,13 +150,20 @@ export class FrameRing {
   acquire(): FrameSlot {
     const s = this.slots[this.next];
     this.next = this.next + 1 === this.slots.length ? 0 : this.next + 1;
+    s.stream = 0;
     s.seq = -1;
+    s.idKnown = false;
+    s.idHi = 0;
+    s.idLo = 0;
+    s.dueNs = Number.NaN;
     s.sensorNs = Number.NaN;
     s.label = -1;
     s.predicted = -1;
     s.score = 0;
     s.late = false;
     s.triggered = false;
+    s.missed = false;
+    s.payloadLength = 0;
     return s;
   }
 }

@@ -11,6 +11,11 @@ export const limits = {
   frameBytesMax: 512 * 512 * 4,
   /** Largest model input tensor, in elements. */
   modelInputElementsMax: 512 * 512 * 3,
+  /** Named input tensors one model may take (a cutout triplet plus a feature vector is two). */
+  modelInputsMax: 8,
+  /** Bytes of per-modality payload a trigger carries downstream (an alert's objectId, a
+   * keyword's stream time); the decoder writes at most this much into the slot. */
+  triggerPayloadBytesMax: 64,
   /** Largest number of classes a classifier may output. */
   classesMax: 1024,
   /** Trigger records held between the hot path and the log/websocket flushers; on overflow

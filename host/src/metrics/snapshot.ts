@@ -83,18 +83,39 @@ export interface DeviceSnapshot {
   fifoPending: number;
 }
 
-/** One trigger as pushed to websocket clients and written to the trigger log. */
+/**
+ * One trigger record as every sink writes it (JSON lines, Arrow, websocket, and every later
+ * sink): the same field names in every format. `kind` is `trigger` for a fired trigger and
+ * `missed` for a late frame whose target class passed the threshold (never fired: logged so
+ * a sort's yield can be audited). Enough to forward a trigger downstream without the frame.
+ */
 export interface TriggerEvent {
+  kind: 'trigger' | 'missed';
+  /** The daemon run that wrote it (one id per start; a log never mixes runs unmarked). */
+  run: string;
+  /** Stream name and the frame's sequence number in it. */
+  stream: string;
   seq: number;
-  /** Predicted class index and label. */
-  cls: number;
-  label: string;
-  /** Ground-truth label index when the stream carries it, else -1. */
-  truth: number;
+  /** The sensor's own id as a decimal string (64-bit exact), null when the sensor gave none. */
+  id: string | null;
+  /** Predicted (deciding) class: index and label. */
+  classIndex: number;
+  class: string;
+  /** Ground truth when the stream carries it: index (-1 when unknown) and label (null then). */
+  truthIndex: number;
+  truth: string | null;
+  /** Probability of `class`, and every class's probability in label order. */
   score: number;
-  /** Monotonic nanoseconds at ingest, and end-to-end microseconds to the trigger write. */
+  probs: number[];
+  /** Sensor time (ns on the sensor's clock) or null; due and ingest time (monotonic ns). */
+  sensorNs: number | null;
+  dueNs: number;
   ingestNs: number;
+  /** Microseconds from the due time to the trigger write (to the policy for `missed`). */
   e2eUs: number;
+  late: boolean;
+  /** The modality's small payload (an alert's objectId, a keyword's stream time); {} when none. */
+  payload: Record<string, string | number>;
 }
 
 /** What the HTTP server needs from a running daemon. */

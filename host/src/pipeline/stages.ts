@@ -64,7 +64,7 @@ export function emitStage(ring: TriggerRing, clock: Clock, writers: readonly Tri
       const ingest = slot.stampsNs[STAMP_INGEST];
       const e2eUs = (slot.stampsNs[STAMP.emit] - ingest) / 1000;
       for (let i = 0; i < writers.length; i++) writers[i].write(slot, e2eUs);
-      ring.push(slot.seq, slot.predicted, slot.label, slot.score, ingest, e2eUs);
+      ring.push(slot, e2eUs);
       return true;
     },
   };

@@ -113,9 +113,9 @@ describe('startHttpServer', () => {
     expect(view.listenerCount()).toBe(1);
     view.current.frames = 200;
     expect((await client.next('snapshot')).snapshot.frames).toBe(200);
-    view.emitTriggers([fakeTrigger(1), fakeTrigger(2, { label: 'dead', cls: 2 })]);
+    view.emitTriggers([fakeTrigger(1), fakeTrigger(2, { class: 'dead', classIndex: 2 })]);
     const batch = await client.next('triggers');
-    expect(batch.events.map((e) => [e.seq, e.label])).toEqual([[1, 'live'], [2, 'dead']]);
+    expect(batch.events.map((e) => [e.seq, e.class])).toEqual([[1, 'live'], [2, 'dead']]);
     client.ws.close();
     await client.closed;
     await expect.poll(() => view.listenerCount()).toBe(0);

@@ -1,10 +1,10 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { once } from 'node:events';
-import { Field, Float32, Float64, Int16, Int64, makeData, RecordBatch, RecordBatchStreamWriter, Schema, Struct, Utf8, vectorFromArray } from 'apache-arrow';
+import { Bool, Field, FixedSizeList, Float32, Float64, Int16, Int64, makeData, RecordBatch, RecordBatchStreamWriter, Schema, Struct, Utf8, vectorFromArray, type DataType } from 'apache-arrow';
 import { SinkError } from '../core/errors.js';
 import type { TriggerEvent } from '../metrics/snapshot.js';
-import type { TriggerRing } from './trigger-ring.js';
+import type { TriggerNames, TriggerRing } from './trigger-ring.js';
 
 /** Where the trigger log goes; either path may be absent. */
 export interface TriggerLogOptions {
@@ -23,16 +23,16 @@ type Listener = (events: readonly TriggerEvent[]) => void;
  */
 export class TriggerLog {
   private readonly ring: TriggerRing;
-  private readonly labels: readonly string[];
+  private readonly names: TriggerNames;
   private readonly listeners = new Set<Listener>();
   private readonly jsonl: WriteStream | null;
   private readonly arrow: { writer: RecordBatchStreamWriter; file: WriteStream; schema: Schema } | null;
   private readonly onError: (err: SinkError) => void;
   written = 0;
 
-  constructor(ring: TriggerRing, labels: readonly string[], opts: TriggerLogOptions, onError: (err: SinkError) => void) {
+  constructor(ring: TriggerRing, names: TriggerNames, opts: TriggerLogOptions, onError: (err: SinkError) => void) {
     this.ring = ring;
-    this.labels = labels;
+    this.names = names;
     this.onError = onError;
     this.jsonl = opts.jsonlPath ? this.open(opts.jsonlPath) : null;
     this.arrow = opts.arrowPath ? this.openArrow(opts.arrowPath) : null;
@@ -52,7 +52,7 @@ export class TriggerLog {
       this.written += this.ring.discard();
       return;
     }
-    const events = this.ring.drain(this.labels);
+    const events = this.ring.drain(this.names);
     if (events.length === 0) return;
     this.written += events.length;
     if (this.jsonl !== null) this.jsonl.write(events.map((e) => JSON.stringify(e)).join('\n') + '\n');
@@ -90,18 +90,8 @@ export class TriggerLog {
   }
 
   private openArrow(path: string): { writer: RecordBatchStreamWriter; file: WriteStream; schema: Schema } {
-    const schema = new Schema(
-      [
-        new Field('seq', new Int64(), false),
-        new Field('class', new Utf8(), false),
-        new Field('class_index', new Int16(), false),
-        new Field('truth', new Int16(), true),
-        new Field('score', new Float32(), false),
-        new Field('ingest_ns', new Float64(), false),
-        new Field('e2e_us', new Float32(), false),
-      ],
-      new Map([['hairtrigger.labels', JSON.stringify(this.labels)]]),
-    );
+    const fields = TRIGGER_COLUMNS(this.names.labels.length).map(([name, type, nullable]) => new Field(name, type, nullable));
+    const schema = new Schema(fields, new Map([['hairtrigger.labels', JSON.stringify(this.names.labels)], ['hairtrigger.run', this.names.run]]));
     mkdirSync(dirname(path), { recursive: true });
     const file = createWriteStream(path);
     file.on('error', (err) => this.onError(new SinkError(path, `Arrow trigger log write failed: ${err.message}`, { cause: err })));
@@ -111,21 +101,23 @@ export class TriggerLog {
   }
 
   private batch(events: TriggerEvent[]): RecordBatch {
-    const n = events.length;
     const { schema } = this.arrow!;
-    const f = schema.fields;
-    const truthValid = new Uint8Array(Math.ceil(n / 8));
-    let nulls = 0;
-    events.forEach((e, i) => (e.truth >= 0 ? (truthValid[i >> 3] |= 1 << (i & 7)) : nulls++));
-    const children = [
-      makeData({ type: f[0].type as Int64, length: n, data: BigInt64Array.from(events, (e) => BigInt(e.seq)) }),
-      vectorFromArray(events.map((e) => e.label), new Utf8()).data[0],
-      makeData({ type: f[2].type as Int16, length: n, data: Int16Array.from(events, (e) => e.cls) }),
-      makeData({ type: f[3].type as Int16, length: n, nullCount: nulls, nullBitmap: truthValid, data: Int16Array.from(events, (e) => Math.max(e.truth, 0)) }),
-      makeData({ type: f[4].type as Float32, length: n, data: Float32Array.from(events, (e) => e.score) }),
-      makeData({ type: f[5].type as Float64, length: n, data: Float64Array.from(events, (e) => e.ingestNs) }),
-      makeData({ type: f[6].type as Float32, length: n, data: Float32Array.from(events, (e) => e.e2eUs) }),
-    ];
-    return new RecordBatch(schema, makeData({ type: new Struct(f), length: n, nullCount: 0, children }));
+    const children = schema.fields.map((f) => {
+      const key = f.name as keyof TriggerEvent;
+      const values = events.map((e) => (key === 'payload' ? JSON.stringify(e.payload) : key === 'seq' ? BigInt(e.seq) : e[key]));
+      return vectorFromArray(values as never, f.type as DataType).data[0];
+    });
+    return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: events.length, nullCount: 0, children }));
   }
+}
+
+/** The Arrow trigger log's columns: the TriggerEvent fields by the same names (payload as JSON text). */
+function TRIGGER_COLUMNS(classes: number): Array<[keyof TriggerEvent, DataType, boolean]> {
+  return [
+    ['kind', new Utf8(), false], ['run', new Utf8(), false], ['stream', new Utf8(), false], ['seq', new Int64(), false],
+    ['id', new Utf8(), true], ['classIndex', new Int16(), false], ['class', new Utf8(), false], ['truthIndex', new Int16(), false],
+    ['truth', new Utf8(), true], ['score', new Float32(), false], ['probs', new FixedSizeList(classes, new Field('p', new Float32(), false)), false],
+    ['sensorNs', new Float64(), true], ['dueNs', new Float64(), false], ['ingestNs', new Float64(), false], ['e2eUs', new Float32(), false],
+    ['late', new Bool(), false], ['payload', new Utf8(), false],
+  ];
 }

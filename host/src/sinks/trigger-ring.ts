@@ -1,65 +1,106 @@
 import { assert } from '../core/assert.js';
 import { limits } from '../core/limits.js';
+import { frameIdString, STAMP_INGEST, type FrameSlot } from '../core/frame.js';
 import type { TriggerEvent } from '../metrics/snapshot.js';
+
+/** What a drain needs to turn the ring's columns into records (names resolved at the edge). */
+export interface TriggerNames {
+  run: string;
+  /** Stream names by the slots' `stream` index. */
+  streams: readonly string[];
+  labels: readonly string[];
+  /** The modality's payload as fields; `bytes` is a view valid only during the call. */
+  describePayload(bytes: Uint8Array): Record<string, string | number>;
+}
+
+/** No payload: the cells modality carries none. */
+export const noPayload = (): Record<string, string | number> => ({});
+
+const KIND_TRIGGER = 0;
+const KIND_MISSED = 1;
 
 /**
  * The hand-over between the hot path and everything that reports triggers. The emit stage
- * `push`es into preallocated columns (no allocation); one reader (`TriggerLog`) drains new
- * records off the hot path. If the reader falls a whole ring behind, the oldest unread
+ * `push`es a slot into preallocated columns (no allocation); one reader (`TriggerLog`) drains
+ * new records off the hot path. If the reader falls a whole ring behind, the oldest unread
  * records are overwritten and `overflows` counts them (policy: drop-oldest).
  */
 export class TriggerRing {
   readonly capacity: number;
+  readonly classes: number;
+  private readonly kind: Uint8Array;
+  private readonly stream: Uint16Array;
   private readonly seq: Float64Array;
+  private readonly id: Uint32Array;
+  private readonly idKnown: Uint8Array;
   private readonly cls: Int16Array;
   private readonly truth: Int16Array;
   private readonly score: Float32Array;
-  private readonly ingestNs: Float64Array;
+  private readonly probs: Float32Array;
+  private readonly times: Float64Array;
   private readonly e2eUs: Float32Array;
+  private readonly late: Uint8Array;
+  private readonly payload: Uint8Array;
+  private readonly payloadLength: Uint8Array;
   /** Records ever pushed; the write index is `written % capacity`. */
   written = 0;
   private read = 0;
   overflows = 0;
 
-  constructor(capacity: number = limits.triggerRingSlotsMax) {
+  constructor(classes: number, capacity: number = limits.triggerRingSlotsMax) {
     assert(capacity > 0 && capacity <= limits.triggerRingSlotsMax, 'trigger ring capacity within limits');
+    assert(classes > 0 && classes <= limits.classesMax, 'classes within limits');
+    assert(limits.triggerPayloadBytesMax <= 255, 'payload length fits a byte');
     this.capacity = capacity;
+    this.classes = classes;
+    this.kind = new Uint8Array(capacity);
+    this.stream = new Uint16Array(capacity);
     this.seq = new Float64Array(capacity);
+    this.id = new Uint32Array(capacity * 2);
+    this.idKnown = new Uint8Array(capacity);
     this.cls = new Int16Array(capacity);
     this.truth = new Int16Array(capacity);
     this.score = new Float32Array(capacity);
-    this.ingestNs = new Float64Array(capacity);
+    this.probs = new Float32Array(capacity * classes);
+    this.times = new Float64Array(capacity * 3);
     this.e2eUs = new Float32Array(capacity);
+    this.late = new Uint8Array(capacity);
+    this.payload = new Uint8Array(capacity * limits.triggerPayloadBytesMax);
+    this.payloadLength = new Uint8Array(capacity);
   }
 
-  /** Records one trigger. Hot path: never allocates. */
-  push(seq: number, cls: number, truth: number, score: number, ingestNs: number, e2eUs: number): void {
+  /** Records the trigger (or the missed trigger, `slot.missed`) of `slot`. Hot path: never allocates. */
+  push(slot: FrameSlot, e2eUs: number): void {
     const i = this.written % this.capacity;
-    this.seq[i] = seq;
-    this.cls[i] = cls;
-    this.truth[i] = truth;
-    this.score[i] = score;
-    this.ingestNs[i] = ingestNs;
+    this.kind[i] = slot.missed ? KIND_MISSED : KIND_TRIGGER;
+    this.stream[i] = slot.stream;
+    this.seq[i] = slot.seq;
+    this.id[2 * i] = slot.idHi;
+    this.id[2 * i + 1] = slot.idLo;
+    this.idKnown[i] = slot.idKnown ? 1 : 0;
+    this.cls[i] = slot.predicted;
+    this.truth[i] = slot.label;
+    this.score[i] = slot.score;
+    const p = slot.probs;
+    const base = i * this.classes;
+    for (let k = 0; k < this.classes; k++) this.probs[base + k] = p[k];
+    this.times[3 * i] = slot.sensorNs;
+    this.times[3 * i + 1] = slot.dueNs;
+    this.times[3 * i + 2] = slot.stampsNs[STAMP_INGEST];
     this.e2eUs[i] = e2eUs;
+    this.late[i] = slot.late ? 1 : 0;
+    const n = slot.payloadLength;
+    this.payloadLength[i] = n;
+    const at = i * limits.triggerPayloadBytesMax;
+    for (let b = 0; b < n; b++) this.payload[at + b] = slot.payload[b];
     this.written++;
   }
 
   /** Returns the records pushed since the last drain, oldest first (allocates: off path). */
-  drain(labels: readonly string[]): TriggerEvent[] {
+  drain(names: TriggerNames): TriggerEvent[] {
     this.skipOverwritten();
     const out: TriggerEvent[] = [];
-    for (; this.read < this.written; this.read++) {
-      const i = this.read % this.capacity;
-      out.push({
-        seq: this.seq[i],
-        cls: this.cls[i],
-        label: labels[this.cls[i]] ?? String(this.cls[i]),
-        truth: this.truth[i],
-        score: this.score[i],
-        ingestNs: this.ingestNs[i],
-        e2eUs: this.e2eUs[i],
-      });
-    }
+    for (; this.read < this.written; this.read++) out.push(this.event(this.read % this.capacity, names));
     return out;
   }
 
@@ -69,6 +110,32 @@ export class TriggerRing {
     const n = this.written - this.read;
     this.read = this.written;
     return n;
+  }
+
+  private event(i: number, names: TriggerNames): TriggerEvent {
+    const cls = this.cls[i];
+    const truth = this.truth[i];
+    const sensorNs = this.times[3 * i];
+    const at = i * limits.triggerPayloadBytesMax;
+    return {
+      kind: this.kind[i] === KIND_MISSED ? 'missed' : 'trigger',
+      run: names.run,
+      stream: names.streams[this.stream[i]] ?? String(this.stream[i]),
+      seq: this.seq[i],
+      id: frameIdString({ idHi: this.id[2 * i], idLo: this.id[2 * i + 1], idKnown: this.idKnown[i] === 1 }),
+      classIndex: cls,
+      class: names.labels[cls] ?? String(cls),
+      truthIndex: truth,
+      truth: truth >= 0 ? (names.labels[truth] ?? String(truth)) : null,
+      score: this.score[i],
+      probs: Array.from(this.probs.subarray(i * this.classes, (i + 1) * this.classes)),
+      sensorNs: Number.isNaN(sensorNs) ? null : sensorNs,
+      dueNs: this.times[3 * i + 1],
+      ingestNs: this.times[3 * i + 2],
+      e2eUs: this.e2eUs[i],
+      late: this.late[i] === 1,
+      payload: names.describePayload(this.payload.subarray(at, at + this.payloadLength[i])),
+    };
   }
 
   /** Records overwritten before they were read count as overflows; reading resumes at the oldest kept. */

@@ -63,5 +63,6 @@ export function ingest(sink: FrameSink, clock: Clock, seq: number, sensorNs: num
   slot.rawOffset = offset;
   slot.rawLength = length;
   clock.stamp(slot.stampsNs, 0);
+  slot.dueNs = slot.stampsNs[0];
   sink.push(slot);
 }
