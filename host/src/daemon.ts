@@ -1,32 +1,34 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Clock } from './core/clock.js';
 import { ConfigError, ModelError } from './core/errors.js';
 import { FrameRing } from './core/frame.js';
 import { checkLimits, limits } from './core/limits.js';
-import { readCapture } from './capture/arrow-capture.js';
-import { createImageFrameDecoder } from './codecs/cell-frame.js';
+import './codecs/builtins.js';
+import './preprocess/builtins.js';
+import './sources/builtins.js';
+import './backends/builtins.js';
 import type { Backend } from './backends/backend.js';
-import { loadOnnxBackend } from './backends/onnx.js';
-import { isFpgaBackend, loadFpgaBackend, type FpgaBackend } from './backends/fpga.js';
-import { loadSimBackend } from './backends/sim.js';
+import { isFpgaBackend, type FpgaBackend } from './backends/fpga.js';
+import { backends } from './backends/registry.js';
+import { decoders } from './codecs/registry.js';
 import type { PipelineConfig } from './config/schema.js';
 import { PipelineMetrics } from './metrics/pipeline-metrics.js';
 import { DeviceReader } from './metrics/device-snapshot.js';
 import type { DaemonView, Snapshot } from './metrics/snapshot.js';
 import { readModelCard, type ModelCard } from './model/card.js';
-import { ErrorLog, type LogLine } from './pipeline/faults.js';
+import { ErrorLog, type LogLine } from './pipeline/error-log.js';
 import { buildPipeline } from './pipeline/pipeline.js';
 import { fpgaEventStages } from './pipeline/fpga-event-stages.js';
-import { emitStage, inferStage, policyStage, preprocessStage } from './pipeline/stages.js';
-import { createModelPreprocessor } from './preprocess/model-input.js';
+import { emitStage } from './pipeline/emit-stage.js';
+import { inferStage } from './pipeline/infer-stage.js';
+import { policyStage } from './pipeline/policy-stage.js';
+import { preprocessStage } from './pipeline/preprocess-stage.js';
+import { createStreamPreprocessor, type StreamPreprocessor } from './preprocess/stream-preprocessor.js';
 import { TriggerLog } from './sinks/trigger-log.js';
 import { noPayload, TriggerRing } from './sinks/trigger-ring.js';
 import { createFpgaEventSource, thresholdsRaw } from './sources/fpga-events.js';
-import { createReplaySource } from './sources/replay.js';
+import { sources } from './sources/registry.js';
 import type { Source, TimerScheduler } from './sources/source.js';
-import { createSyntheticSource } from './sources/synthetic.js';
 import { TriggerPolicy } from './trigger/policy.js';
 
 /** What the daemon is given from outside: the only place time, timers and logs enter. */
@@ -60,45 +62,7 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
-/**
- * The configured backend. `sim` loads the model library `firmware` names (a .so, or a project
- * folder holding one); `fpga` opens `device` and checks it against the register map of the
- * project `firmware` names (regmap.json, or a folder holding it). Both default to `make
- * firmware`'s build of the variant, which must have been compiled from the card's ONNX file
- * (checked by hash; the fpga driver also checks the device's MODEL_HASH against the map).
- */
-async function loadBackend(cfg: PipelineConfig, card: ModelCard, at: (p: string) => string): Promise<Backend> {
-  const onnx = card.files[cfg.variant];
-  if (onnx === null) throw new ModelError(`${card.dir}/card.json`, `variant ${cfg.variant} is not part of this model (the card has no ${cfg.variant}); allowed: student`);
-  const ref = { inputShape: card.inputShape, classes: card.labels.length, params: card.params[cfg.variant] };
-  if (cfg.device !== undefined && cfg.backend !== 'fpga') throw new ConfigError('config: device', `"${cfg.device}" is set but backend is ${cfg.backend}; device is for backend fpga`);
-  if (cfg.backend === 'onnx') {
-    if (cfg.firmware !== undefined) throw new ConfigError('config: firmware', `"${cfg.firmware}" is set but backend is onnx; firmware is for backends sim and fpga`);
-    return loadOnnxBackend({ path: onnx, ...ref });
-  }
-  if (cfg.backend === 'fpga' && cfg.device === undefined) throw new ConfigError('config: device', 'missing: backend fpga needs device (the register region, e.g. /dev/xdma0_user)');
-  const project = at(cfg.firmware ?? join(FIRMWARE_DIR, firmwareName(card.task, cfg.variant)));
-  let sha: string;
-  try {
-    sha = createHash('sha256').update(readFileSync(onnx)).digest('hex');
-  } catch (err) {
-    throw new ModelError(onnx, `cannot read model: ${(err as Error).message}`, { cause: err });
-  }
-  if (cfg.backend === 'fpga') {
-    const regmap = project.endsWith('.json') ? project : join(project, 'regmap.json');
-    return loadFpgaBackend({ path: regmap, device: at(cfg.device!), sourceSha256: sha, spinsMax: cfg.fpga?.spinsMax, ...ref });
-  }
-  const lib = project.endsWith('.so') ? project : join(project, `lib${basename(project)}.so`);
-  return loadSimBackend({ path: lib, sourceSha256: sha, ...ref });
-}
-
-/** Where `make firmware` puts the projects of the zoo's models (relative to the repository). */
-export const FIRMWARE_DIR = 'hls/build';
-
-/** C identifier of a zoo model's firmware: `cells-bccd` + `student` -> `cells_bccd_student`. */
-export function firmwareName(task: string, variant: string): string {
-  return `${task}_${variant}`.replace(/[^A-Za-z0-9_]/g, '_');
-}
+export { FIRMWARE_DIR, firmwareName } from './backends/builtins.js';
 
 /**
  * Builds a pipeline from a validated config: model card -> preprocessor -> backend ->
@@ -110,25 +74,28 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
   checkLimits();
   const at = (p: string) => resolve(deps.baseDir, p);
   const card = readModelCard(at(cfg.model));
-  const pre = createModelPreprocessor(card.preprocessing, `${card.dir}/card.json: preprocessing`);
+  const pre = createStreamPreprocessor(card.preprocessing, `${card.dir}/card.json: preprocessing`);
   const autonomous = checkFpgaMode(cfg);
   const backend = await loadBackend(cfg, card, at);
   const metrics = new PipelineMetrics({ pipeline: cfg.pipeline, backend: backend.info().kind, model: `${card.task}/${cfg.variant}`, labels: card.labels, budgetUs: cfg.budgetUs }, deps.clock);
   const errors = new ErrorLog(metrics, deps.log);
   const policy = new TriggerPolicy(cfg.trigger, card.labels, cfg.budgetUs);
-  const source = autonomous ? makeFpgaEventSource(cfg, deps, backend as FpgaBackend, card.labels, errors) : makeSource(cfg, deps, at, errors);
-  if (!autonomous) checkSourceFitsModel(source, card);
+  const source = autonomous
+    ? makeFpgaEventSource(cfg, deps, backend as FpgaBackend, card.labels, errors)
+    : sources.create(cfg.source, { clock: deps.clock, timers: deps.timers, at, log: deps.log, error: (e, n) => errors.error(e, n) }, 'config: source');
+  if (!autonomous) checkSourceFitsModel(source, pre, card);
   const ring = new TriggerRing(card.labels.length);
   const names = { run: deps.runId ?? 'run', streams: [source.spec.stream], labels: card.labels, describePayload: noPayload };
   const triggerLog = new TriggerLog(ring, names, { jsonlPath: cfg.sinks.jsonl && at(cfg.sinks.jsonl), arrowPath: cfg.sinks.arrow && at(cfg.sinks.arrow) }, (e) => errors.error(e));
   const frames = new FrameRing(pre.inputElements, card.labels.length, limits.frameSlotsMax);
+  const decoderConfig = cfg.decoder ?? { kind: pre.frame.shape === null ? 'chunks' : 'fixed' };
   const pipeline = buildPipeline(
     {
       ...(autonomous
         ? fpgaEventStages(card.labels.length, (backend as FpgaBackend).deviceIdentity().path, policy)
         : {
-            decode: createImageFrameDecoder({ ...source.spec, labels: source.spec.labels ?? [] }),
-            preprocess: preprocessStage(pre),
+            decode: decoders.create(decoderConfig, { spec: { ...source.spec, labels: source.spec.labels ?? [] } }, 'config: decoder'),
+            preprocess: preprocessStage(pre, frames),
             infer: inferStage(backend),
             policy: policyStage(policy),
           }),
@@ -204,23 +171,21 @@ function makeFpgaEventSource(cfg: PipelineConfig, deps: DaemonDeps, backend: Fpg
   return createFpgaEventSource(port, { pollUs: fpga.pollUs, thresholdsRaw: thresholds, onOverflow: (err, lost) => errors.error(err, lost) }, deps.clock, deps.timers);
 }
 
-function makeSource(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) => string, errors: ErrorLog): Source {
-  const s = cfg.source!;
-  if (s.kind === 'synthetic') {
-    deps.log(`synthetic source: seed ${s.seed}, ${s.rateHz} cells/s`);
-    return createSyntheticSource({ seed: s.seed, rateHz: s.rateHz, pacing: s.pacing, frames: s.frames ?? Number.POSITIVE_INFINITY }, deps.clock, deps.timers);
-  }
-  const capture = readCapture(at(s.path));
-  if (capture.truncation !== null) errors.error(capture.truncation);
-  const frames = s.frames ?? (s.loop ? Number.POSITIVE_INFINITY : capture.count);
-  return createReplaySource(capture, { pacing: s.pacing, loop: s.loop, frames, nominalRateHz: s.nominalRateHz }, deps.clock, deps.timers);
+/** Loads the configured backend from the registry (onnx, sim, fpga, or one a plugin added). */
+async function loadBackend(cfg: PipelineConfig, card: ModelCard, at: (p: string) => string): Promise<Backend> {
+  const onnx = card.files[cfg.variant];
+  if (onnx === null) throw new ModelError(`${card.dir}/card.json`, `variant ${cfg.variant} is not part of this model (the card has no ${cfg.variant}); allowed: student`);
+  const ref = { path: onnx, inputShape: card.inputShape, classes: card.labels.length, params: card.params[cfg.variant] };
+  return backends.create({ kind: cfg.backend }, { card, cfg, ref, at }, 'config: backend');
 }
 
-function checkSourceFitsModel(source: Source, card: ModelCard): void {
-  const want = card.preprocessing.frame;
+function checkSourceFitsModel(source: Source, pre: StreamPreprocessor, card: ModelCard): void {
+  const want = pre.frame;
   const got = source.spec;
-  if (got.dtype !== want.dtype || got.shape.join(',') !== want.shape.join(',')) {
-    throw new ConfigError('source', `stream "${got.stream}" has frames [${got.shape.join(', ')}] ${got.dtype}; model ${card.task} expects [${want.shape.join(', ')}] ${want.dtype} (see ${card.dir}/card.json preprocessing.frame)`);
+  const shapeOk = want.shape === null || got.shape.join(',') === want.shape.join(',');
+  if (got.dtype !== want.dtype || !shapeOk) {
+    const wanted = want.shape === null ? `${want.dtype} chunks` : `[${want.shape.join(', ')}] ${want.dtype}`;
+    throw new ConfigError('source', `stream "${got.stream}" has frames [${got.shape.join(', ')}] ${got.dtype}; model ${card.task} expects ${wanted} (see ${card.dir}/card.json preprocessing)`);
   }
   const labels = got.labels ?? [];
   if (labels.length > 0 && labels.join(',') !== card.labels.join(',')) {

@@ -3,7 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../host/src/backends/backend.js';
 import { readCapture } from '../../host/src/capture/arrow-capture.js';
-import { createImageFrameDecoder } from '../../host/src/codecs/cell-frame.js';
+import { createFixedFrameDecoder } from '../../host/src/codecs/fixed-frame.js';
 import { nativeClock } from '../../host/src/native/addon.js';
 import { FrameRing } from '../../host/src/core/frame.js';
 import { PipelineMetrics } from '../../host/src/metrics/pipeline-metrics.js';
@@ -13,10 +13,14 @@ import { loadSimBackend } from '../../host/src/backends/sim.js';
 import { loadFpgaBackend } from '../../host/src/backends/fpga.js';
 import { createEmulator, type NativeEmulator } from '../../host/src/native/addon.js';
 import { readFirmwareMap } from '../../sim/src/emulate-fpga.js';
-import { ErrorLog } from '../../host/src/pipeline/faults.js';
+import { ErrorLog } from '../../host/src/pipeline/error-log.js';
 import { buildPipeline } from '../../host/src/pipeline/pipeline.js';
-import { emitStage, inferStage, policyStage, preprocessStage } from '../../host/src/pipeline/stages.js';
-import { createModelPreprocessor } from '../../host/src/preprocess/model-input.js';
+import { emitStage } from '../../host/src/pipeline/emit-stage.js';
+import { inferStage } from '../../host/src/pipeline/infer-stage.js';
+import { policyStage } from '../../host/src/pipeline/policy-stage.js';
+import { preprocessStage } from '../../host/src/pipeline/preprocess-stage.js';
+import '../../host/src/preprocess/builtins.js';
+import { createStreamPreprocessor } from '../../host/src/preprocess/stream-preprocessor.js';
 import { TriggerRing } from '../../host/src/sinks/trigger-ring.js';
 import { createReplaySource } from '../../host/src/sources/replay.js';
 import type { TimerScheduler } from '../../host/src/sources/source.js';
@@ -90,14 +94,14 @@ describe('the hot path', () => {
     const monotonicClock = nativeClock()!;
     const card = readModelCard(join(ZOO, task));
     const cap = readCapture(join(REPO, 'sim', 'recordings', capture));
-    const pre = createModelPreprocessor(card.preprocessing);
+    const pre = createStreamPreprocessor(card.preprocessing);
     const metrics = new PipelineMetrics({ pipeline: 't', backend: 'test', model: 'm', labels: card.labels, budgetUs: 1e7 }, monotonicClock);
     const errors = new ErrorLog(metrics, () => {});
     const ring = new TriggerRing(card.labels.length);
     const policy = new TriggerPolicy(triggerConfigSchema.parse({ targets: [target], threshold: 0.3, maxRatePerS: 1e7, burst: 1e6 }), card.labels, 1e7);
     const frames = new FrameRing(pre.inputElements, card.labels.length, 256);
     const pipeline = buildPipeline(
-      { decode: createImageFrameDecoder(cap.spec), preprocess: preprocessStage(pre), infer: inferStage(makeBackend(card)), policy: policyStage(policy), emit: emitStage(ring, monotonicClock) },
+      { decode: createFixedFrameDecoder(cap.spec), preprocess: preprocessStage(pre, frames), infer: inferStage(makeBackend(card)), policy: policyStage(policy), emit: emitStage(ring, monotonicClock) },
       monotonicClock, metrics, errors, (e) => { throw e; },
     );
     const push = { acquire: () => frames.acquire(), push: (slot: Parameters<typeof pipeline.push>[0]) => pipeline.push(slot) };

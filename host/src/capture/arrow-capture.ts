@@ -22,7 +22,7 @@ import { frameBytes, type FrameDType, type FrameSpec } from '../core/frame.js';
  * e.g. converted with pyarrow) are read too.
  */
 export const CAPTURE_VERSION = '1';
-const META = {
+export const META = {
   version: 'hairtrigger.capture',
   stream: 'hairtrigger.stream',
   shape: 'hairtrigger.shape',
@@ -316,7 +316,7 @@ function rawTimes(table: Table): (bigint | null)[] {
 }
 
 
-function specOf(md: Map<string, string>, where: string): FrameSpec {
+export function specOf(md: Map<string, string>, where: string): FrameSpec {
   const parse = (key: string): unknown => {
     const text = md.get(key);
     if (text === undefined) throw new CaptureFormatError(where, `schema metadata ${key} is missing`);
@@ -331,7 +331,7 @@ function specOf(md: Map<string, string>, where: string): FrameSpec {
     throw new CaptureFormatError(where, `${META.shape} must be a list of positive integers, got ${JSON.stringify(shape)}`);
   }
   const dtype = md.get(META.dtype);
-  if (dtype !== 'uint8' && dtype !== 'float32') throw new CaptureFormatError(where, `${META.dtype} must be uint8 or float32, got ${dtype}`);
+  if (dtype !== 'uint8' && dtype !== 'int16' && dtype !== 'float32') throw new CaptureFormatError(where, `${META.dtype} must be uint8, int16 or float32, got ${dtype}`);
   const labels = parse(META.labels);
   if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) throw new CaptureFormatError(where, `${META.labels} must be a list of strings`);
   return { stream: md.get(META.stream) ?? 'unnamed', shape, dtype: dtype as FrameDType, labels };

@@ -2,32 +2,16 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
-import { pacingSchema } from '../sources/source.js';
+import '../codecs/builtins.js';
+import '../sources/builtins.js';
+import '../backends/builtins.js';
+import { backends } from '../backends/registry.js';
+import { decoderConfigSchema, decoders } from '../codecs/registry.js';
+import { sources } from '../sources/registry.js';
 import { triggerConfigSchema } from '../trigger/policy.js';
 
-const replaySourceSchema = z
-  .object({
-    kind: z.literal('replay'),
-    /** Capture file (Arrow IPC stream or file). */
-    path: z.string().min(1),
-    pacing: pacingSchema.default('realtime'),
-    loop: z.boolean().default(false),
-    /** Stop after this many frames (default: the whole capture, or forever when looping). */
-    frames: z.number().int().positive().optional(),
-    /** Frame rate assumed for frames without sensor time. */
-    nominalRateHz: z.number().positive().max(1e8).default(1000),
-  })
-  .strict();
-
-const syntheticSourceSchema = z
-  .object({
-    kind: z.literal('synthetic'),
-    seed: z.number().int().default(1),
-    rateHz: z.number().positive().max(1e8).default(2000),
-    pacing: pacingSchema.default('realtime'),
-    frames: z.number().int().positive().optional(),
-  })
-  .strict();
+/** A component block of the config: its `kind` and that kind's fields, checked by the kind's registry entry. */
+const componentSchema = z.object({ kind: z.string().min(1) }).passthrough();
 
 const fpgaSchema = z
   .object({
@@ -54,8 +38,8 @@ export const pipelineConfigSchema = z
     /** Model folder holding card.json and <variant>.onnx. */
     model: z.string().min(1),
     variant: z.enum(['student', 'teacher']).default('student'),
-    /** `sim`: the compiled firmware on the CPU (bit-exact); `fpga`: the firmware on a device; `onnx`: the float model. */
-    backend: z.enum(['onnx', 'sim', 'fpga']).default('onnx'),
+    /** `sim`: the compiled firmware on the CPU (bit-exact); `fpga`: the firmware on a device; `onnx`: the float model (any registered backend). */
+    backend: z.string().min(1).default('onnx'),
     /** sim: the compiled model library (or its project folder); fpga: the project folder holding regmap.json (or the file). Default: the one `make firmware` builds. */
     firmware: z.string().min(1).optional(),
     /** fpga (required there, refused elsewhere): the device's register region, e.g. /dev/xdma0_user or an emulator's /dev/shm file. */
@@ -63,7 +47,10 @@ export const pipelineConfigSchema = z
     /** Latency budget from ingest to trigger write, microseconds. */
     budgetUs: z.number().positive().max(60e6).default(1000),
     /** The frames: required, except with `fpga.mode: autonomous`, where the device takes its own frames and the source is its event FIFO. */
-    source: z.discriminatedUnion('kind', [replaySourceSchema, syntheticSourceSchema]).optional(),
+    source: componentSchema.optional(),
+    /** How the source's bytes become frames (default: `fixed` for fixed-size frames, `chunks`
+     * for a model whose preprocessing windows a sample stream). */
+    decoder: decoderConfigSchema.optional(),
     /** fpga backend only: how the host uses the device (docs/fpga-protocol.md). */
     fpga: fpgaSchema.optional(),
     trigger: triggerConfigSchema,
@@ -95,7 +82,13 @@ export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;
  */
 export function validateConfig(raw: unknown, where = 'config'): PipelineConfig {
   const r = pipelineConfigSchema.safeParse(raw);
-  if (r.success) return r.data;
+  if (r.success) {
+    // The component blocks are checked by their kinds' registry entries (defaults filled in).
+    backends.entry(r.data.backend, `${where}: backend`);
+    if (r.data.source !== undefined) r.data.source = sources.parse(r.data.source, `${where}: source`);
+    if (r.data.decoder !== undefined) r.data.decoder = decoders.parse(r.data.decoder, `${where}: decoder`);
+    return r.data;
+  }
   const issue = r.error.issues[0];
   const path = issue.path.join('.');
   const value = valueAt(raw, issue.path as (string | number)[]);

@@ -100,6 +100,29 @@ export function setFrameId(slot: Pick<FrameSlot, 'idHi' | 'idLo' | 'idKnown'>, i
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * Copies what identifies a frame and when it came (stream, seq, id, due and sensor time,
+ * label, raw span, payload, stamps) from `from` into `to`: a frame derived from another (an
+ * audio window from the chunk that completed it) starts as its copy. Never allocates.
+ */
+export function copyFrameHeader(from: FrameSlot, to: FrameSlot): void {
+  to.stream = from.stream;
+  to.seq = from.seq;
+  to.idHi = from.idHi;
+  to.idLo = from.idLo;
+  to.idKnown = from.idKnown;
+  to.dueNs = from.dueNs;
+  to.sensorNs = from.sensorNs;
+  to.label = from.label;
+  to.raw = from.raw;
+  to.rawOffset = from.rawOffset;
+  to.rawLength = from.rawLength;
+  const n = from.payloadLength;
+  for (let b = 0; b < n; b++) to.payload[b] = from.payload[b];
+  to.payloadLength = n;
+  to.stampsNs.set(from.stampsNs);
+}
+
 /** A ring of preallocated frame slots. `acquire` hands out slots round-robin. */
 export class FrameRing {
   readonly slots: readonly FrameSlot[];

@@ -37,6 +37,15 @@ export const limits = {
   httpRequestTimeoutMs: 10_000,
   /** Highest latency the HDR histograms record; larger values are clamped and counted. */
   histogramMaxUs: 10_000_000,
+  /** A paced replay stops sleeping on a timer this long before a frame is due and turns the
+   * event loop until it is (Node timers fire a millisecond or more late). At 2,000 frames/s
+   * this keeps the main thread busy: a paced replay simulates a sensor and owns a core. */
+  pacerSpinWindowUs: 2000,
+  /** Frames an asynchronous source's ingress queue holds between its I/O callbacks and the
+   * hot path; at the bound the source's policy (block, drop-newest, drop-oldest) decides. */
+  ingressFramesMax: 4096,
+  /** Bytes of frame data an ingress queue holds (its preallocated arena). */
+  ingressArenaBytesMax: 16 * 1024 * 1024,
   /** Frames replayed per macrotask before yielding to the event loop at `max` pacing. */
   replayBatchFramesMax: 256,
   /** Largest capture file a replay loads into memory. */
@@ -60,4 +69,5 @@ export function checkLimits(l: Limits = limits): void {
   assert(l.flushIntervalMs <= l.lateLogIntervalMs, 'late frames are logged from the flush loop, so it must run at least that often');
   assert(l.triggerRingSlotsMax >= l.frameSlotsMax, 'trigger ring must hold a full frame ring');
   assert(l.fpgaEventsPerPollMax <= l.frameSlotsMax, 'one drain of FPGA events must fit in the frame ring');
+  assert(l.ingressArenaBytesMax >= l.frameBytesMax, 'an ingress arena holds the largest frame');
 }

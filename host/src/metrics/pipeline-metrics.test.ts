@@ -5,13 +5,28 @@ import { PipelineMetrics } from './pipeline-metrics.js';
 
 describe('pipeline metrics', () => {
   const ring = new FrameRing(1, 2, 4);
-  function frame(m: PipelineMetrics, clock: ReturnType<typeof manualClock>, e2eNs: number): void {
+  /** A frame ingested now, `queueNs` after it was due, whose stages take `e2eNs` in all. */
+  function frame(m: PipelineMetrics, clock: ReturnType<typeof manualClock>, e2eNs: number, queueNs = 0): void {
     const s = ring.acquire();
     s.stampsNs[0] = clock.nowNs();
+    s.dueNs = s.stampsNs[0] - queueNs;
     for (let k = 1; k <= STAMP.emit; k++) s.stampsNs[k] = s.stampsNs[0] + (e2eNs * k) / STAMP.emit;
     s.predicted = 0;
     m.recordFrame(s);
   }
+
+  it('measures end to end from the due time and reports queueing and service apart', () => {
+    const clock = manualClock(1e9);
+    const m = new PipelineMetrics({ pipeline: 'p', backend: 'b', model: 'm', labels: ['a', 'b'], budgetUs: 100 }, clock, () => 0, 5);
+    // A stalled source: frames handed over 300 us after they were due, served in 20 us.
+    for (let i = 0; i < 50; i++) frame(m, clock, 20_000, 300_000);
+    const snap = m.snapshot();
+    expect(snap.queueUs.p50).toBeCloseTo(300, 0);
+    expect(snap.serviceUs.p50).toBeCloseTo(20, 1);
+    expect(snap.e2eUs.p50).toBeCloseTo(320, 0);
+    // The 100 us budget is exceeded by every frame although its service took 20 us.
+    expect(snap.budgetViolations).toBe(50);
+  });
 
   it('keeps latencies since start and a recent window that forgets what is older than two windows', () => {
     const clock = manualClock(0);

@@ -16,6 +16,13 @@ function histogram(): hdr.Histogram {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HIST_MAX_NS, numberOfSignificantValueDigits: 3, autoResize: false, useWebAssembly: false });
 }
 
+/** Every latency series: the stages, then end to end (due -> trigger write), queueing (due ->
+ * ingest: how late the source handed the frame over) and service (ingest -> trigger write). */
+const SERIES = [...STAGES, 'e2e', 'queue', 'service'] as const;
+const E2E = STAGES.length;
+const QUEUE = STAGES.length + 1;
+const SERVICE = STAGES.length + 2;
+
 /** Identity of the pipeline shown in snapshots. */
 export interface PipelineIdentity {
   pipeline: string;
@@ -75,12 +82,12 @@ export class PipelineMetrics {
     this.wallMs = wallMs;
     this.startNs = clock.nowNs();
     this.rateAtNs = this.startNs;
-    this.live = [...STAGES, 'e2e'].map(() => new HotCounts());
-    this.scratch = [...STAGES, 'e2e'].map(() => histogram());
-    this.total = [...STAGES, 'e2e'].map(() => histogram());
-    this.cur = [...STAGES, 'e2e'].map(() => histogram());
-    this.prev = [...STAGES, 'e2e'].map(() => histogram());
-    this.merged = [...STAGES, 'e2e'].map(() => histogram());
+    this.live = SERIES.map(() => new HotCounts());
+    this.scratch = SERIES.map(() => histogram());
+    this.total = SERIES.map(() => histogram());
+    this.cur = SERIES.map(() => histogram());
+    this.prev = SERIES.map(() => histogram());
+    this.merged = SERIES.map(() => histogram());
     this.curStartNs = this.startNs;
     this.windowNs = windowS * 1e9;
     this.classes = identity.labels.length;
@@ -98,15 +105,19 @@ export class PipelineMetrics {
       this.recordNs(live[k], t - prev);
       prev = t;
     }
-    const e2eNs = st[STAMP.emit] - st[STAMP_INGEST];
-    this.recordNs(live[STAGES.length], e2eNs);
+    // End to end from the due time: a source that handed the frame over late (a stalled
+    // pacer, a backed-up queue) cannot hide that delay (no coordinated omission).
+    const e2eNs = st[STAMP.emit] - slot.dueNs;
+    this.recordNs(live[E2E], e2eNs);
+    this.recordNs(live[QUEUE], st[STAMP_INGEST] - slot.dueNs);
+    this.recordNs(live[SERVICE], st[STAMP.emit] - st[STAMP_INGEST]);
     if (e2eNs > this.identity.budgetUs * 1000) this.budgetViolations++;
     this.frames++;
     if (slot.triggered) this.triggers++;
     if (slot.late) {
       this.late++;
       this.lastLateSeq = slot.seq;
-      this.lastLateWaitUs = (st[STAMP.infer] - st[STAMP_INGEST]) / 1000;
+      this.lastLateWaitUs = (st[STAMP.infer] - slot.dueNs) / 1000;
     }
     if (slot.predicted >= 0) this.perClass[slot.predicted]++;
     if (slot.label >= 0 && slot.label < this.classes && slot.predicted >= 0) {
@@ -168,7 +179,9 @@ export class PipelineMetrics {
       triggersPerS: this.triggersPerS,
       perClass: Object.fromEntries(labels.map((l, k) => [l, this.perClass[k]])),
       confusion: this.hasLabels ? labels.map((_, t) => Array.from(this.confusion.subarray(t * this.classes, (t + 1) * this.classes))) : null,
-      e2eUs: summarise(this.total[STAGES.length]),
+      e2eUs: summarise(this.total[E2E]),
+      queueUs: summarise(this.total[QUEUE]),
+      serviceUs: summarise(this.total[SERVICE]),
       stagesUs,
       recent,
     };
@@ -209,7 +222,7 @@ export class PipelineMetrics {
     });
     const stagesUs = {} as Record<StageName, LatencySummaryUs>;
     STAGES.forEach((name, k) => (stagesUs[name] = out[k]));
-    return { windowS: this.windowNs / 1e9, e2eUs: out[STAGES.length], stagesUs };
+    return { windowS: this.windowNs / 1e9, e2eUs: out[E2E], queueUs: out[QUEUE], serviceUs: out[SERVICE], stagesUs };
   }
 
   /** Forgets latencies and counters (bench warm-up). */

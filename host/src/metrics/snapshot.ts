@@ -4,7 +4,7 @@
  * public API: keep README and the dashboard in step.
  */
 
-/** Stages of the hot path, in order. `e2e` is measured from ingest to trigger write. */
+/** Stages of the hot path, in order. `e2e` is measured from the frame's due time to the trigger write. */
 export const STAGES = ['decode', 'preprocess', 'infer', 'policy', 'emit'] as const;
 export type StageName = (typeof STAGES)[number];
 
@@ -47,11 +47,15 @@ export interface Snapshot {
   perClass: Record<string, number>;
   /** `confusion[label][predicted]`, present when the stream carries labels. */
   confusion: number[][] | null;
-  /** Latencies since start (or the last reset). */
+  /** Latencies since start (or the last reset). End to end runs from the frame's due time
+   * (its scheduled arrival or sensor time) to the trigger write, and splits into queueing (due
+   * to ingest: the source was late handing it over) and service (ingest to trigger write). */
   e2eUs: LatencySummaryUs;
+  queueUs: LatencySummaryUs;
+  serviceUs: LatencySummaryUs;
   stagesUs: Record<StageName, LatencySummaryUs>;
   /** Latencies of the last `windowS` to `2 * windowS` seconds: what the stream does now. */
-  recent: { windowS: number; e2eUs: LatencySummaryUs; stagesUs: Record<StageName, LatencySummaryUs> };
+  recent: { windowS: number; e2eUs: LatencySummaryUs; queueUs: LatencySummaryUs; serviceUs: LatencySummaryUs; stagesUs: Record<StageName, LatencySummaryUs> };
   /** The device's driver counters, present when the backend is fpga (read at snapshot time). */
   device?: DeviceSnapshot;
 }

@@ -18,7 +18,7 @@ import { EVENT, EVENT_BYTES } from '../sources/fpga-events.js';
 import type { TriggerPolicy } from '../trigger/policy.js';
 import type { PipelineStages } from './pipeline.js';
 import type { FrameStage } from './stage.js';
-import { policyStage } from './stages.js';
+import { policyStage } from './policy-stage.js';
 
 /** Decode, preprocess, infer and policy stages for FPGA events of a `classes`-class model from `device`. */
 export function fpgaEventStages(classes: number, device: string, policy: TriggerPolicy): Omit<PipelineStages, 'emit'> {

@@ -3,7 +3,7 @@ import { manualClock } from '../core/clock.js';
 import { FrameValueError } from '../core/errors.js';
 import { FrameRing, STAMP } from '../core/frame.js';
 import { PipelineMetrics } from '../metrics/pipeline-metrics.js';
-import { ErrorLog } from './faults.js';
+import { ErrorLog } from './error-log.js';
 import { buildPipeline } from './pipeline.js';
 import type { FrameStage } from './stage.js';
 
@@ -40,6 +40,7 @@ describe('pipeline', () => {
       s.seq = i;
       s.label = i % 2;
       clock.stamp(s.stampsNs, 0);
+      s.dueNs = s.stampsNs[0];
       p.push(s);
       expect(s.stampsNs[STAMP.emit] - s.stampsNs[0]).toBe(2000);
     }

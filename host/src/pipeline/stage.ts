@@ -4,15 +4,20 @@ import { isOperatingError, type HairtriggerError } from '../core/errors.js';
 import type { FrameSlot } from '../core/frame.js';
 import type { StageName } from '../metrics/snapshot.js';
 
+/** Hands a frame on to the next stage (stamped with this stage's end time first). */
+export type EmitFrame = (slot: FrameSlot) => void;
+
 /** One step of the hot path. `run` works on the slot in place, synchronously. */
 export interface FrameStage {
   readonly name: StageName;
   /**
-   * Processes the slot. Returns false when the frame leaves the pipeline here without an
-   * error (none of the current stages do; a future filter may). Throws a HairtriggerError
-   * for a bad frame; anything else thrown is a bug.
+   * Processes the slot. Returns true to pass it on; false when it leaves the pipeline here
+   * without an error (a filter, or a stateful stage that keeps it: an audio window needs
+   * several chunks). A stage that makes other frames of this one (one window per hop)
+   * hands each on with `emit` before it returns. Throws a HairtriggerError for a bad frame;
+   * anything else thrown is a bug.
    */
-  run(slot: FrameSlot): boolean;
+  run(slot: FrameSlot, emit?: EmitFrame): boolean;
 }
 
 /** Where failed frames go: counted, logged, and the stream goes on. */
@@ -29,12 +34,17 @@ export interface FaultSink {
  */
 export function stage(s: FrameStage, stampIndex: number, clock: Clock, faults: FaultSink): MonoTypeOperatorFunction<FrameSlot> {
   return (source) =>
-    new Observable<FrameSlot>((subscriber) =>
-      source.subscribe({
+    new Observable<FrameSlot>((subscriber) => {
+      // Made once per subscription: the hot path creates no closure per frame.
+      const emit: EmitFrame = (out) => {
+        clock.stamp(out.stampsNs, stampIndex);
+        subscriber.next(out);
+      };
+      return source.subscribe({
         next(slot) {
           let pass: boolean;
           try {
-            pass = s.run(slot);
+            pass = s.run(slot, emit);
           } catch (err) {
             if (!isOperatingError(err)) {
               subscriber.error(err);
@@ -48,6 +58,6 @@ export function stage(s: FrameStage, stampIndex: number, clock: Clock, faults: F
         },
         error: (err) => subscriber.error(err),
         complete: () => subscriber.complete(),
-      }),
-    );
+      });
+    });
 }

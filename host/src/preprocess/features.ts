@@ -3,6 +3,7 @@ import { assert } from '../core/assert.js';
 import { ConfigError, FrameValueError } from '../core/errors.js';
 import { limits } from '../core/limits.js';
 import type { Preprocessor } from './image.js';
+import { preprocessors, statelessPreprocessor } from './stream-preprocessor.js';
 
 /**
  * Preprocessing of feature-vector streams (jet-tagging features, alert features): a frame is
@@ -53,3 +54,13 @@ export function createFeaturePreprocessor(spec: FeaturesSpec, where = 'preproces
     },
   };
 }
+
+preprocessors.register({
+  kind: 'features',
+  summary: 'feature vectors (float32): per-feature standardisation',
+  schema: featuresSpecSchema,
+  create: (spec, ctx) => {
+    const pre = createFeaturePreprocessor(spec as FeaturesSpec, ctx.where);
+    return statelessPreprocessor(pre, pre.spec.frame);
+  },
+});

@@ -3,6 +3,7 @@ import { assert } from '../core/assert.js';
 import { ConfigError, FrameValueError } from '../core/errors.js';
 import { limits } from '../core/limits.js';
 import { DTYPE_BYTES, type FrameDType } from '../core/frame.js';
+import { preprocessors, statelessPreprocessor, withKind } from './stream-preprocessor.js';
 
 /**
  * The one image preprocessing of hairtrigger. The dataset exporter writes training tensors
@@ -191,3 +192,14 @@ function floatReader(): (raw: Uint8Array) => DataView {
     return dv!;
   };
 }
+
+preprocessors.register({
+  kind: 'image',
+  summary: 'camera frames (HWC uint8/float32): bilinear resize, scale, per-channel standardisation, CHW',
+  schema: withKind('image', preprocessSpecSchema),
+  create: (spec, ctx) => {
+    const { kind: _kind, ...rest } = spec as PreprocessSpec & { kind: string };
+    const pre = createPreprocessor(rest, ctx.where);
+    return statelessPreprocessor(pre, pre.spec.frame);
+  },
+});

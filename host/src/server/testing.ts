@@ -34,8 +34,10 @@ export function fakeSnapshot(over: Partial<Snapshot> = {}): Snapshot {
     perClass: { debris: 700, live: 250, dead: 50 },
     confusion: null,
     e2eUs: fakeLatency(10),
+    queueUs: fakeLatency(1),
+    serviceUs: fakeLatency(9),
     stagesUs,
-    recent: { windowS: 5, e2eUs: fakeLatency(10), stagesUs },
+    recent: { windowS: 5, e2eUs: fakeLatency(10), queueUs: fakeLatency(1), serviceUs: fakeLatency(9), stagesUs },
     ...over,
   };
 }

@@ -78,7 +78,14 @@ export function createFpgaEventSource(port: FpgaEventPort, opts: FpgaEventSource
     const n = port.drainEvents(records);
     for (let i = 0; i < n; i++) {
       const o = i * FPGA_EVENT_FIELDS;
-      ingest(sink!, clock, records[o + EVENT.seq], records[o + EVENT.doneCycle] * nsPerCycle, -1, bytes, o * 8, EVENT_BYTES);
+      const slot = sink!.acquire();
+      slot.seq = records[o + EVENT.seq];
+      slot.sensorNs = records[o + EVENT.doneCycle] * nsPerCycle;
+      slot.label = -1;
+      slot.raw = bytes;
+      slot.rawOffset = o * 8;
+      slot.rawLength = EVENT_BYTES;
+      ingest(sink!, clock, slot);
     }
     delivered += n;
     const overflows = port.stats().fifoOverflows;

@@ -8,21 +8,36 @@ import type { FrameSpec } from '../core/frame.js';
 export interface Paced {
   /** Offset of the k-th delivered frame from the first, in stream nanoseconds. */
   dueOffsetNs(k: number): number;
-  /** Delivers the k-th frame synchronously. Returns false when the stream has ended. */
-  deliver(k: number): boolean;
+  /**
+   * Delivers the k-th frame synchronously. `dueNs` is the monotonic time the frame was due
+   * (its scheduled arrival), NaN at `max` pace where nothing is scheduled. Returns false when
+   * the stream has ended.
+   */
+  deliver(k: number, dueNs: number): boolean;
+}
+
+/** How close to a frame's due time the pacer stops sleeping on a timer and polls the event loop instead. */
+export interface PacerOptions {
+  /** Node timers fire a millisecond or more late; within this many microseconds of the next
+   * due time the pacer turns the event loop (setImmediate) instead, so frames leave within a
+   * few microseconds of their due time. 0: timers only (tests on a manual clock). */
+  spinWindowUs: number;
 }
 
 /**
  * Delivers frames on schedule. At `max` speed it delivers `replayBatchFramesMax` frames per
  * macrotask (so the HTTP server and timers still run); otherwise it delivers every frame
- * whose time has come (stream time / speed since start), then sleeps until the next one.
- * Timer jitter delays frames; they are then delivered in a burst, as a sensor's FIFO would.
+ * whose time has come (stream time / speed since start), then waits for the next one: on a
+ * timer while it is far, by turning the event loop within `spinWindowUs` of it. Each frame
+ * carries its due time, so whatever delays delivery (timer jitter, a stalled event loop, a
+ * slow frame before it) counts in the frame's latency: no coordinated omission.
  */
 export class Pacer {
   private readonly speed: number;
   private readonly clock: Clock;
   private readonly timers: TimerScheduler;
   private readonly paced: Paced;
+  private readonly spinWindowNs: number;
   private startNs = 0;
   /** Scratch for clock reads without allocation. */
   private readonly now = new Float64Array(1);
@@ -33,9 +48,11 @@ export class Pacer {
   private resolveDone!: () => void;
   readonly done: Promise<void>;
 
-  constructor(paced: Paced, speed: number, clock: Clock, timers: TimerScheduler) {
+  constructor(paced: Paced, speed: number, clock: Clock, timers: TimerScheduler, opts: PacerOptions = { spinWindowUs: limits.pacerSpinWindowUs }) {
     assert(speed > 0, 'pacing speed is positive');
+    assert(opts.spinWindowUs >= 0 && opts.spinWindowUs <= limits.pacerSpinWindowUs, 'spin window within limits');
     this.paced = paced;
+    this.spinWindowNs = opts.spinWindowUs * 1000;
     this.speed = speed;
     this.clock = clock;
     this.timers = timers;
@@ -67,17 +84,23 @@ export class Pacer {
     if (this.stopped) return;
     const max = !Number.isFinite(this.speed);
     for (let n = 0; n < limits.replayBatchFramesMax; n++) {
+      let dueNs = Number.NaN;
       if (!max) {
-        const dueNs = this.startNs + this.paced.dueOffsetNs(this.k) / this.speed;
+        dueNs = this.startNs + this.paced.dueOffsetNs(this.k) / this.speed;
         this.clock.stamp(this.now, 0);
         const waitNs = dueNs - this.now[0];
-        if (waitNs > 0) {
+        if (waitNs > this.spinWindowNs) {
           this.immediate = false;
-          this.handle = this.timers.setTimeout(this.tick, waitNs / 1e6);
+          this.handle = this.timers.setTimeout(this.tick, (waitNs - this.spinWindowNs) / 1e6);
+          return;
+        }
+        if (waitNs > 0) {
+          this.immediate = true;
+          this.handle = this.timers.setImmediate(this.tick);
           return;
         }
       }
-      if (!this.paced.deliver(this.k)) {
+      if (!this.paced.deliver(this.k, dueNs)) {
         this.stop();
         return;
       }
@@ -93,9 +116,9 @@ export class Pacer {
  * A `Source` whose frames a `Pacer` delivers: `paced` receives the sink once the source
  * starts. Shared by every source that replays or generates frames on a schedule.
  */
-export function pacedSource(spec: FrameSpec, paced: (sink: () => FrameSink) => Paced, speed: number, clock: Clock, timers: TimerScheduler): Source {
+export function pacedSource(spec: FrameSpec, paced: (sink: () => FrameSink) => Paced, speed: number, clock: Clock, timers: TimerScheduler, opts?: PacerOptions): Source {
   let sink: FrameSink | null = null;
-  const pacer = new Pacer(paced(() => sink!), speed, clock, timers);
+  const pacer = new Pacer(paced(() => sink!), speed, clock, timers, opts);
   return {
     spec,
     start(s) {

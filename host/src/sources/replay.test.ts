@@ -48,10 +48,10 @@ function scheduler(clock: ReturnType<typeof manualClock>) {
 function record(times: number[], pacing: 'max' | 'realtime' | `x${number}`, loop: boolean, frames: number) {
   const clock = manualClock(1_000_000);
   const { timers, step } = scheduler(clock);
-  const src = createReplaySource(capture(times), { pacing, loop, frames, nominalRateHz: 1000 }, clock, timers);
+  const src = createReplaySource(capture(times), { pacing, loop, frames, nominalRateHz: 1000, spinWindowUs: 0 }, clock, timers);
   const ring = new FrameRing(1, 1, 8);
-  const got: { seq: number; byte: number; atNs: number; sensorNs: number }[] = [];
-  src.start({ acquire: () => ring.acquire(), push: (s) => got.push({ seq: s.seq, byte: s.raw[s.rawOffset], atNs: s.stampsNs[0], sensorNs: s.sensorNs }) });
+  const got: { seq: number; byte: number; atNs: number; sensorNs: number; dueNs: number }[] = [];
+  src.start({ acquire: () => ring.acquire(), push: (s) => got.push({ seq: s.seq, byte: s.raw[s.rawOffset], atNs: s.stampsNs[0], sensorNs: s.sensorNs, dueNs: s.dueNs }) });
   for (let guard = 0; guard < 100_000 && step(); guard++);
   return { got, src };
 }
@@ -98,10 +98,49 @@ describe('replay source', () => {
     );
   });
 
+  it('stamps every frame with its scheduled due time, so a stalled pacer shows as queueing (no coordinated omission)', () => {
+    // Frames 5-15 ms apart, timers 0-5 ms late: every frame waits for a timer of its own.
+    const spacedArb = fc.array(fc.integer({ min: 5_000_000, max: 15_000_000 }), { minLength: 1, maxLength: 30 }).map((d) => {
+      let t = 0;
+      return d.map((x) => (t += x));
+    });
+    fc.assert(
+      fc.property(spacedArb, fc.integer({ min: 0, max: 5_000_000 }), (times, stallNs) => {
+        const clock = manualClock(1_000_000);
+        // Every timer and every turn of the event loop fires `stallNs` late: a loaded host.
+        let pending: { fn: () => void; atNs: number } | null = null;
+        const late = (fn: () => void, ms: number) => ((pending = { fn, atNs: clock.nowNs() + ms * 1e6 + stallNs }), 1);
+        const timers: TimerScheduler = { setTimeout: late, clearTimeout: () => (pending = null), setImmediate: (fn) => late(fn, 0), clearImmediate: () => (pending = null) };
+        const src = createReplaySource(capture(times), { pacing: 'realtime', loop: false, frames: times.length, nominalRateHz: 1000, spinWindowUs: 0 }, clock, timers);
+        const ring = new FrameRing(1, 1, 8);
+        const got: { dueNs: number; atNs: number }[] = [];
+        src.start({ acquire: () => ring.acquire(), push: (sl) => got.push({ dueNs: sl.dueNs, atNs: sl.stampsNs[0] }) });
+        expect(got.length).toBe(1); // the first frame is due at the start
+        for (let guard = 0; guard < 100_000 && pending !== null; guard++) {
+          const p: { fn: () => void; atNs: number } = pending;
+          pending = null;
+          if (p.atNs > clock.nowNs()) clock.setNs(p.atNs);
+          p.fn();
+        }
+        expect(got.length).toBe(times.length);
+        // Due times follow the capture's schedule from the first frame's due time, whatever the delays.
+        got.forEach((g, i) => expect(g.dueNs - got[0].dueNs).toBeCloseTo(times[i] - times[0], 3));
+        // Each frame waited for a timer that fired `stallNs` late: that wait is the gap
+        // between its due time and its ingest, so it counts in the frame's latency.
+        for (const g of got.slice(1)) expect(g.atNs - g.dueNs).toBeCloseTo(stallNs, 3);
+      }),
+    );
+  });
+
+  it('at max pace the due time is the ingest time (nothing is scheduled)', () => {
+    const { got } = record([0, 5e6, 6e6], 'max', false, 3);
+    expect(got.map((g) => g.dueNs)).toEqual(got.map((g) => g.atNs));
+  });
+
   it('stops delivering when stopped and resolves done', async () => {
     const clock = manualClock();
     const { timers, step } = scheduler(clock);
-    const src = createReplaySource(capture([0, 1e6, 2e6, 3e6]), { pacing: 'realtime', loop: true, frames: Infinity, nominalRateHz: 1000 }, clock, timers);
+    const src = createReplaySource(capture([0, 1e6, 2e6, 3e6]), { pacing: 'realtime', loop: true, frames: Infinity, nominalRateHz: 1000, spinWindowUs: 0 }, clock, timers);
     const ring = new FrameRing(1, 1, 8);
     let n = 0;
     src.start({ acquire: () => ring.acquire(), push: () => n++ });

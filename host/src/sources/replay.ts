@@ -1,8 +1,11 @@
 import { assert } from '../core/assert.js';
+import { limits } from '../core/limits.js';
 import type { Clock } from '../core/clock.js';
-import type { Capture } from '../capture/arrow-capture.js';
+import { z } from 'zod';
+import { readCapture, type Capture } from '../capture/arrow-capture.js';
 import { pacedSource } from './pacer.js';
-import { ingest, pacingSpeed, type Pacing, type Source, type TimerScheduler } from './source.js';
+import { sources } from './registry.js';
+import { ingest, pacingSchema, pacingSpeed, type Pacing, type Source, type TimerScheduler } from './source.js';
 
 export interface ReplayOptions {
   pacing: Pacing;
@@ -12,6 +15,8 @@ export interface ReplayOptions {
   frames: number;
   /** Frame rate assumed for frames without sensor time, per second. */
   nominalRateHz: number;
+  /** See `PacerOptions.spinWindowUs`; default `limits.pacerSpinWindowUs`. */
+  spinWindowUs?: number;
 }
 
 /**
@@ -38,17 +43,56 @@ export function createReplaySource(capture: Capture, opts: ReplayOptions, clock:
         const t = hasTimes ? capture.sensorNs[i] - capture.sensorNs[0] : i * nominalNs;
         return pass * periodNs + t;
       },
-      deliver(k) {
+      deliver(k, dueNs) {
         if (k >= opts.frames || n === 0 || (!opts.loop && k >= n)) return false;
         const pass = Math.floor(k / n);
         const i = k - pass * n;
         const at = capture.offsets[i];
-        ingest(sink(), clock, capture.seq[i] + pass * seqSpan, capture.sensorNs[i] + pass * periodNs, capture.labels[i], capture.frames, at, capture.offsets[i + 1] - at);
+        const s = sink();
+        const slot = s.acquire();
+        slot.seq = capture.seq[i] + pass * seqSpan;
+        slot.sensorNs = capture.sensorNs[i] + pass * periodNs;
+        slot.dueNs = dueNs;
+        slot.label = capture.labels[i];
+        slot.raw = capture.frames;
+        slot.rawOffset = at;
+        slot.rawLength = capture.offsets[i + 1] - at;
+        ingest(s, clock, slot);
         return true;
       },
     }),
     pacingSpeed(opts.pacing),
     clock,
     timers,
+    { spinWindowUs: opts.spinWindowUs ?? limits.pacerSpinWindowUs },
   );
 }
+
+/** The config of a `replay` source. */
+export const replaySourceSchema = z
+  .object({
+    kind: z.literal('replay'),
+    /** Capture file (Arrow IPC stream or file). */
+    path: z.string().min(1),
+    pacing: pacingSchema.default('realtime'),
+    loop: z.boolean().default(false),
+    /** Stop after this many frames (default: the whole capture, or forever when looping). */
+    frames: z.number().int().positive().optional(),
+    /** Frame rate assumed for frames without sensor time. */
+    nominalRateHz: z.number().positive().max(1e8).default(1000),
+  })
+  .strict();
+export type ReplaySourceConfig = z.infer<typeof replaySourceSchema>;
+
+sources.register({
+  kind: 'replay',
+  summary: 'a recorded capture (Arrow IPC), as fast as possible or paced (realtime, xN), optionally looped',
+  schema: replaySourceSchema,
+  create(config, ctx) {
+    const s = config as ReplaySourceConfig;
+    const capture = readCapture(ctx.at(s.path));
+    if (capture.truncation !== null) ctx.error(capture.truncation);
+    const frames = s.frames ?? (s.loop ? Number.POSITIVE_INFINITY : capture.count);
+    return createReplaySource(capture, { pacing: s.pacing, loop: s.loop, frames, nominalRateHz: s.nominalRateHz }, ctx.clock, ctx.timers);
+  },
+});

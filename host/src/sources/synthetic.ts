@@ -1,10 +1,13 @@
+import { z } from 'zod';
 import { assert } from '../core/assert.js';
+import { limits } from '../core/limits.js';
 import type { Clock } from '../core/clock.js';
 import type { FrameSpec } from '../core/frame.js';
 import { createLymphocyteGenerator, LYMPHOCYTE_LABELS } from '../../../sim/src/lymphocytes.js';
 import { createRng } from '../../../sim/src/rng.js';
 import { pacedSource } from './pacer.js';
-import { ingest, pacingSpeed, type Pacing, type Source, type TimerScheduler } from './source.js';
+import { sources } from './registry.js';
+import { ingest, pacingSchema, pacingSpeed, type Pacing, type Source, type TimerScheduler } from './source.js';
 
 export interface SyntheticOptions {
   seed: number;
@@ -13,6 +16,8 @@ export interface SyntheticOptions {
   pacing: Pacing;
   /** Stop after this many frames; Infinity for a live stream. */
   frames: number;
+  /** See `PacerOptions.spinWindowUs`; default `limits.pacerSpinWindowUs`. */
+  spinWindowUs?: number;
 }
 
 /**
@@ -40,16 +45,48 @@ export function createSyntheticSource(opts: SyntheticOptions, clock: Clock, time
         }
         return nextDueNs;
       },
-      deliver(k) {
+      deliver(k, dueNs) {
         if (k >= opts.frames) return false;
         // Rendered before ingest: the sensor made the frame; our latency starts on arrival.
         const label = gen.next(buffer, 0);
-        ingest(sink(), clock, k, Number.NaN, label, buffer, 0, buffer.length);
+        const s = sink();
+        const slot = s.acquire();
+        slot.seq = k;
+        slot.dueNs = dueNs;
+        slot.label = label;
+        slot.raw = buffer;
+        slot.rawOffset = 0;
+        slot.rawLength = buffer.length;
+        ingest(s, clock, slot);
         return true;
       },
     }),
     pacingSpeed(opts.pacing),
     clock,
     timers,
+    { spinWindowUs: opts.spinWindowUs ?? limits.pacerSpinWindowUs },
   );
 }
+
+/** The config of a `synthetic` source. */
+export const syntheticSourceSchema = z
+  .object({
+    kind: z.literal('synthetic'),
+    seed: z.number().int().default(1),
+    rateHz: z.number().positive().max(1e8).default(2000),
+    pacing: pacingSchema.default('realtime'),
+    frames: z.number().int().positive().optional(),
+  })
+  .strict();
+export type SyntheticSourceConfig = z.infer<typeof syntheticSourceSchema>;
+
+sources.register({
+  kind: 'synthetic',
+  summary: 'the synthetic lymphocyte generator as a live Poisson stream (seeded)',
+  schema: syntheticSourceSchema,
+  create(config, ctx) {
+    const s = config as SyntheticSourceConfig;
+    ctx.log(`synthetic source: seed ${s.seed}, ${s.rateHz} cells/s`);
+    return createSyntheticSource({ seed: s.seed, rateHz: s.rateHz, pacing: s.pacing, frames: s.frames ?? Number.POSITIVE_INFINITY }, ctx.clock, ctx.timers);
+  },
+});

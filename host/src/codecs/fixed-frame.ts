@@ -1,13 +1,15 @@
+import { z } from 'zod';
 import { FrameShapeError } from '../core/errors.js';
 import { frameBytes, type FrameSpec, type FrameSlot } from '../core/frame.js';
 import type { FrameStage } from '../pipeline/stage.js';
+import { decoders } from './registry.js';
 
 /**
- * Decoder of raw image frames (cell crops): checks that the bytes a source handed over are
- * exactly one frame of the stream's shape and dtype and that the label, if any, is one of
- * the stream's. The pixels stay where the source put them (no copy); preprocess reads them.
+ * Decoder of fixed-size frames (cell crops, feature vectors, any stream whose frames all have
+ * one shape and dtype): checks that the bytes a source handed over are exactly one frame of
+ * the stream's shape and dtype and that the label, if any, is one of the stream's. The bytes stay where the source put them (no copy); preprocess reads them.
  */
-export function createImageFrameDecoder(spec: FrameSpec): FrameStage {
+export function createFixedFrameDecoder(spec: FrameSpec): FrameStage {
   const bytes = frameBytes(spec);
   const classes = spec.labels?.length ?? 0;
   return {
@@ -26,3 +28,10 @@ export function createImageFrameDecoder(spec: FrameSpec): FrameStage {
     },
   };
 }
+
+decoders.register({
+  kind: 'fixed',
+  summary: 'fixed-size frames of the stream\'s shape and dtype (camera crops, feature vectors)',
+  schema: z.object({ kind: z.literal('fixed') }).strict(),
+  create: (_cfg, ctx) => createFixedFrameDecoder(ctx.spec),
+});

@@ -2,11 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FrameShapeError } from '../core/errors.js';
 import { FrameRing } from '../core/frame.js';
-import { createImageFrameDecoder } from './cell-frame.js';
+import { createFixedFrameDecoder } from './fixed-frame.js';
 
 describe('image frame decoder', () => {
   const spec = { stream: 'cells', shape: [4, 4, 3], dtype: 'uint8' as const, labels: ['A', 'B'] };
-  const decode = createImageFrameDecoder(spec);
+  const decode = createFixedFrameDecoder(spec);
   const ring = new FrameRing(1, 2, 2);
 
   it('accepts exactly the frames of the declared shape with a known or absent label', () => {

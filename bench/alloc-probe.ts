@@ -1,0 +1,87 @@
+/**
+ * Bytes the hot path allocates per frame, measured deterministically through the pipeline as
+ * a config builds it (`createDaemon`). Run it in its own process with
+ *   node --single-threaded --expose-gc --max-semi-space-size=128 --min-semi-space-size=128 \
+ *     build/bench/alloc-probe.js CONFIG [--device PATH] [--batches-small N] [--batches-large N]
+ * `--single-threaded` keeps V8's compiler and collector on the main thread, so the JIT's own
+ * allocations land at the same points in every run, however loaded the machine is; the
+ * large young generation means no scavenge runs inside a window (checked). The source is
+ * replayed at max pace, looping, and driven batch by batch (each batch is
+ * `replayBatchFramesMax` frames) with timers the probe runs itself; the trigger log is not
+ * flushed (off the hot path), so its ring overflows and counts without allocating.
+ * Prints one JSON line: {perFrameBytes, windows: [{frames, bytes}], frames, triggers}.
+ */
+import { getHeapSpaceStatistics } from 'node:v8';
+import { dirname, resolve } from 'node:path';
+import { loadConfigFile } from '../host/src/config/schema.js';
+import { createDaemon } from '../host/src/daemon.js';
+import { systemClock } from '../host/src/native/addon.js';
+import type { TimerScheduler } from '../host/src/sources/source.js';
+
+declare const gc: () => void;
+
+/** Timers whose immediates (the source's batches) the probe runs one at a time; timeouts never fire. */
+function probeTimers(): TimerScheduler & { runImmediate(): boolean } {
+  let immediate: (() => void) | null = null;
+  return {
+    setTimeout: () => 0,
+    clearTimeout: () => {},
+    setImmediate: (fn) => ((immediate = fn), 1),
+    clearImmediate: () => (immediate = null),
+    runImmediate() {
+      const f = immediate;
+      immediate = null;
+      f?.();
+      return f !== null;
+    },
+  };
+}
+
+const newSpaceUsed = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')!.space_used_size;
+
+async function main(argv: string[]): Promise<void> {
+  const path = argv[0];
+  const opt = (name: string, dflt: string) => {
+    const i = argv.indexOf(name);
+    return i < 0 ? dflt : argv[i + 1];
+  };
+  const cfg = loadConfigFile(path);
+  if (cfg.source === undefined) throw new Error(`${path}: the probe replays a source`);
+  cfg.source = { ...cfg.source, pacing: 'max', loop: true, frames: undefined };
+  cfg.server.enabled = false;
+  cfg.sinks = {};
+  const device = opt('--device', '');
+  if (device !== '') {
+    cfg.device = device;
+    // A budget of seconds: a descheduled emulator thread is not what this measures.
+    cfg.fpga = { ...(cfg.fpga ?? { mode: 'host', pollUs: 50 }), spinsMax: 2 ** 32 };
+  }
+  const timers = probeTimers();
+  const daemon = await createDaemon(cfg, { clock: systemClock(), timers, log: () => {}, baseDir: resolve(dirname(path), '..', '..'), onBug: (e) => { throw e; } });
+  daemon.start();
+  const m = daemon.metrics;
+  const window = (batches: number): { frames: number; bytes: number } => {
+    const before = m.frames + m.dropped;
+    gc();
+    const used = newSpaceUsed();
+    for (let b = 0; b < batches; b++) timers.runImmediate();
+    const after = newSpaceUsed();
+    // The young space only grows between collections: a drop means one ran and the window is void.
+    if (after < used) throw new Error(`a scavenge ran inside a window of ${batches} batches; enlarge --max-semi-space-size`);
+    return { frames: m.frames + m.dropped - before, bytes: after - used };
+  };
+  const small = Number(opt('--batches-small', '40'));
+  const large = Number(opt('--batches-large', '200'));
+  window(large); // warm-up: the JIT's first compilations and every lazy path
+  const windows = [window(small), window(large), window(small), window(large)];
+  // Fixed costs (the JIT's feedback, the first call of a path) are the same in both sizes of
+  // window; the difference is what the extra frames cost.
+  const perFrame = Math.min((windows[1].bytes - windows[0].bytes) / (windows[1].frames - windows[0].frames), (windows[3].bytes - windows[2].bytes) / (windows[3].frames - windows[2].frames));
+  await daemon.stop();
+  process.stdout.write(JSON.stringify({ config: path, perFrameBytes: perFrame, windows, frames: m.frames, dropped: m.dropped, triggers: m.triggers }) + '\n');
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,23 @@
+import type { Clock } from '../core/clock.js';
+import { STAMP, type FrameSlot } from '../core/frame.js';
+import type { TriggerRing } from '../sinks/trigger-ring.js';
+import type { FrameStage } from './stage.js';
+
+/**
+ * Emit stage: the trigger write. End-to-end latency is measured at the moment of the write
+ * from the frame's due time, so what the metrics call e2e is due-to-trigger. A late frame
+ * that would have fired (`slot.missed`) is recorded too, as a missed trigger, so a sort's
+ * yield can be audited; it never fires.
+ */
+export function emitStage(ring: TriggerRing, clock: Clock): FrameStage {
+  return {
+    name: 'emit',
+    run(slot: FrameSlot) {
+      if (!slot.triggered && !slot.missed) return true;
+      // The trigger-write instant; the stage skeleton stamps the stage end again after it.
+      clock.stamp(slot.stampsNs, STAMP.emit);
+      ring.push(slot);
+      return true;
+    },
+  };
+}

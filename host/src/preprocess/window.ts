@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { assert } from '../core/assert.js';
+import { ConfigError, FrameShapeError } from '../core/errors.js';
+import { DTYPE_BYTES, type FrameSlot } from '../core/frame.js';
+import { limits } from '../core/limits.js';
+import { preprocessors, type FrameOutlet, type StreamPreprocessor } from './stream-preprocessor.js';
+
+/**
+ * Sliding windows over a sample stream (16-bit PCM audio, or float32 samples): frames are
+ * chunks of any length; every `hop` samples a window of the last `window` samples becomes a
+ * model frame (samples scaled by `scale`: 1/32768 maps int16 PCM onto [-1, 1)). The audio
+ * modality's front end (log-mel) builds on it.
+ */
+export const windowSpecSchema = z
+  .object({
+    kind: z.literal('window'),
+    frame: z.object({ dtype: z.enum(['int16', 'float32']), sampleRateHz: z.number().positive().max(1e7) }).strict(),
+    window: z.number().int().min(1),
+    hop: z.number().int().min(1),
+    scale: z.number().positive().default(1),
+  })
+  .strict();
+export type WindowSpec = z.infer<typeof windowSpecSchema>;
+
+/**
+ * The window preprocessor. Its state is a ring of the last `window` samples and the count of
+ * samples since the last window. A window is emitted as a frame derived from the chunk that
+ * completed it: seq = the window's index in the stream, due time = the chunk's due time plus
+ * the time of the window's last sample within the chunk (a window is due when its last
+ * sample arrived), and `sensorNs` likewise when the chunk has one.
+ */
+export function createWindowPreprocessor(spec: WindowSpec, where = 'preprocessing'): StreamPreprocessor {
+  if (spec.window > limits.modelInputElementsMax) throw new ConfigError(`${where}.window`, `${spec.window} samples exceed modelInputElementsMax ${limits.modelInputElementsMax}`);
+  if (spec.hop > spec.window) throw new ConfigError(`${where}.hop`, `hop ${spec.hop} is longer than the window ${spec.window}: samples between windows would never be seen`);
+  const bytesPerSample = DTYPE_BYTES[spec.frame.dtype];
+  const chunkSamplesMax = Math.floor(limits.frameBytesMax / bytesPerSample);
+  const framesPerInputMax = Math.ceil(chunkSamplesMax / spec.hop);
+  assert(framesPerInputMax < limits.frameSlotsMax, 'one chunk cannot emit more windows than the frame ring holds');
+  const n = spec.window;
+  const ring = new Float32Array(n);
+  const nsPerSample = 1e9 / spec.frame.sampleRateHz;
+  const int16 = spec.frame.dtype === 'int16';
+  let head = 0; // next write position in `ring`
+  let filled = 0; // samples in the ring, up to n
+  let sinceHop = 0; // samples since the last window (or the stream start)
+  let windows = 0;
+  let scratch: DataView | null = null;
+  return {
+    frame: { shape: null, dtype: spec.frame.dtype },
+    inputElements: [n],
+    framesPerInputMax,
+    run(slot: FrameSlot, outlet: FrameOutlet, emit: (s: FrameSlot) => void): boolean {
+      const bytes = slot.rawLength;
+      if (bytes % bytesPerSample !== 0) throw new FrameShapeError(`stream frame seq ${slot.seq}`, `chunk of ${bytes} bytes is not a whole number of ${spec.frame.dtype} samples`);
+      if (scratch === null || scratch.buffer !== slot.raw.buffer) scratch = new DataView(slot.raw.buffer, slot.raw.byteOffset, slot.raw.byteLength);
+      const count = bytes / bytesPerSample;
+      for (let i = 0; i < count; i++) {
+        const at = slot.rawOffset + i * bytesPerSample;
+        ring[head] = (int16 ? scratch.getInt16(at, true) : scratch.getFloat32(at, true)) * spec.scale;
+        head = head + 1 === n ? 0 : head + 1;
+        if (filled < n) filled++;
+        sinceHop++;
+        if (filled === n && (windows === 0 || sinceHop >= spec.hop)) {
+          const out = outlet.derive(slot);
+          const x = out.input;
+          // Oldest sample first: the ring from `head` round to `head - 1`.
+          for (let k = 0, r = head; k < n; k++, r = r + 1 === n ? 0 : r + 1) x[k] = ring[r];
+          const afterNs = (i + 1 - count) * nsPerSample; // <= 0: the sample's time relative to the chunk's end
+          out.seq = windows++;
+          out.dueNs = slot.dueNs + afterNs;
+          out.sensorNs = slot.sensorNs + afterNs;
+          sinceHop = 0;
+          emit(out);
+        }
+      }
+      return false;
+    },
+    reset() {
+      head = 0;
+      filled = 0;
+      sinceHop = 0;
+      ring.fill(0);
+    },
+  };
+}
+
+preprocessors.register({
+  kind: 'window',
+  summary: 'sliding windows over a sample stream (int16 PCM or float32), one model frame per hop',
+  schema: windowSpecSchema,
+  create: (spec, ctx) => createWindowPreprocessor(spec as WindowSpec, ctx.where),
+});
