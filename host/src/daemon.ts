@@ -114,7 +114,7 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
   const autonomous = checkFpgaMode(cfg);
   const backend = await loadBackend(cfg, card, at);
   const metrics = new PipelineMetrics({ pipeline: cfg.pipeline, backend: backend.info().kind, model: `${card.task}/${cfg.variant}`, labels: card.labels, budgetUs: cfg.budgetUs }, deps.clock);
-  const errors = new ErrorLog(metrics, deps.log);
+  const errors = new ErrorLog(metrics, deps.log, Date.now, deps.timers);
   const policy = new TriggerPolicy(cfg.trigger, card.labels, cfg.budgetUs);
   const source = autonomous ? makeFpgaEventSource(cfg, deps, backend as FpgaBackend, card.labels, errors) : makeSource(cfg, deps, at, errors);
   if (!autonomous) checkSourceFitsModel(source, card);
@@ -173,6 +173,7 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
         await source.stop();
         if (flushTimer !== null) deps.timers.clearTimeout(flushTimer);
         pipeline.complete();
+        errors.flush();
         await triggerLog.close();
         device?.freeze();
         await backend.close();
