@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Clock } from './core/clock.js';
-import { ConfigError, ModelError } from './core/errors.js';
+import { CaptureFormatError, ConfigError, ModelError } from './core/errors.js';
 import { FrameRing } from './core/frame.js';
 import { checkLimits, limits } from './core/limits.js';
 import { readCapture } from './capture/arrow-capture.js';
@@ -38,6 +38,8 @@ export interface DaemonDeps {
   runId?: string;
   /** Folder relative paths in the config are resolved against. */
   baseDir: string;
+  /** Where the default firmware of `sim`/`fpga` is found (absolute); default `baseDir`/FIRMWARE_DIR. */
+  firmwareDir?: string;
   /** A broken invariant inside the pipeline: the root logs it and stops the process. */
   onBug: (err: unknown) => void;
 }
@@ -49,6 +51,8 @@ export interface Daemon {
   readonly metrics: PipelineMetrics;
   readonly policy: TriggerPolicy;
   readonly source: Source;
+  /** Frames the source will deliver: a finite replay's or synthetic stream's count, else Infinity (for progress bars). */
+  readonly sourceFrames: number;
   readonly errors: ErrorLog;
   readonly triggerLog: TriggerLog;
   readonly view: DaemonView;
@@ -67,7 +71,7 @@ export interface Daemon {
  * firmware`'s build of the variant, which must have been compiled from the card's ONNX file
  * (checked by hash; the fpga driver also checks the device's MODEL_HASH against the map).
  */
-async function loadBackend(cfg: PipelineConfig, card: ModelCard, at: (p: string) => string): Promise<Backend> {
+async function loadBackend(cfg: PipelineConfig, card: ModelCard, at: (p: string) => string, firmwareDir: string): Promise<Backend> {
   const onnx = card.files[cfg.variant];
   if (onnx === null) throw new ModelError(`${card.dir}/card.json`, `variant ${cfg.variant} is not part of this model (the card has no ${cfg.variant}); allowed: student`);
   const ref = { inputShape: card.inputShape, classes: card.labels.length, params: card.params[cfg.variant] };
@@ -77,7 +81,7 @@ async function loadBackend(cfg: PipelineConfig, card: ModelCard, at: (p: string)
     return loadOnnxBackend({ path: onnx, ...ref });
   }
   if (cfg.backend === 'fpga' && cfg.device === undefined) throw new ConfigError('config: device', 'missing: backend fpga needs device (the register region, e.g. /dev/xdma0_user)');
-  const project = at(cfg.firmware ?? join(FIRMWARE_DIR, firmwareName(card.task, cfg.variant)));
+  const project = cfg.firmware !== undefined ? at(cfg.firmware) : join(firmwareDir, firmwareName(card.task, cfg.variant));
   let sha: string;
   try {
     sha = createHash('sha256').update(readFileSync(onnx)).digest('hex');
@@ -112,11 +116,11 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
   const card = readModelCard(at(cfg.model));
   const pre = createModelPreprocessor(card.preprocessing, `${card.dir}/card.json: preprocessing`);
   const autonomous = checkFpgaMode(cfg);
-  const backend = await loadBackend(cfg, card, at);
+  const backend = await loadBackend(cfg, card, at, deps.firmwareDir ?? at(FIRMWARE_DIR));
   const metrics = new PipelineMetrics({ pipeline: cfg.pipeline, backend: backend.info().kind, model: `${card.task}/${cfg.variant}`, labels: card.labels, budgetUs: cfg.budgetUs }, deps.clock);
   const errors = new ErrorLog(metrics, deps.log, Date.now, deps.timers);
   const policy = new TriggerPolicy(cfg.trigger, card.labels, cfg.budgetUs);
-  const source = autonomous ? makeFpgaEventSource(cfg, deps, backend as FpgaBackend, card.labels, errors) : makeSource(cfg, deps, at, errors);
+  const { source, frames: sourceFrames } = autonomous ? { source: makeFpgaEventSource(cfg, deps, backend as FpgaBackend, card.labels, errors), frames: Number.POSITIVE_INFINITY } : makeSource(cfg, deps, at, errors);
   if (!autonomous) checkSourceFitsModel(source, card);
   const ring = new TriggerRing(card.labels.length);
   const names = { run: deps.runId ?? 'run', streams: [source.spec.stream], labels: card.labels, describePayload: noPayload };
@@ -157,7 +161,7 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
     flushTimer = deps.timers.setTimeout(flushLoop, limits.flushIntervalMs);
   };
   return {
-    config: cfg, card, backend, metrics, policy, source, errors, triggerLog,
+    config: cfg, card, backend, metrics, policy, source, sourceFrames, errors, triggerLog,
     view: {
       snapshot,
       onTriggers: (l) => triggerLog.subscribe(l),
@@ -205,16 +209,18 @@ function makeFpgaEventSource(cfg: PipelineConfig, deps: DaemonDeps, backend: Fpg
   return createFpgaEventSource(port, { pollUs: fpga.pollUs, thresholdsRaw: thresholds, onOverflow: (err, lost) => errors.error(err, lost) }, deps.clock, deps.timers);
 }
 
-function makeSource(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) => string, errors: ErrorLog): Source {
+function makeSource(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) => string, errors: ErrorLog): { source: Source; frames: number } {
   const s = cfg.source!;
   if (s.kind === 'synthetic') {
     deps.log(`synthetic source: seed ${s.seed}, ${s.rateHz} cells/s`);
-    return createSyntheticSource({ seed: s.seed, rateHz: s.rateHz, pacing: s.pacing, frames: s.frames ?? Number.POSITIVE_INFINITY }, deps.clock, deps.timers);
+    const frames = s.frames ?? Number.POSITIVE_INFINITY;
+    return { source: createSyntheticSource({ seed: s.seed, rateHz: s.rateHz, pacing: s.pacing, frames }, deps.clock, deps.timers), frames };
   }
   const capture = readCapture(at(s.path));
+  if (capture.count === 0) throw new CaptureFormatError(at(s.path), `no frames to replay${capture.truncation === null ? ' (the capture is empty)' : ` (${capture.truncation.message})`}`);
   if (capture.truncation !== null) errors.error(capture.truncation);
   const frames = s.frames ?? (s.loop ? Number.POSITIVE_INFINITY : capture.count);
-  return createReplaySource(capture, { pacing: s.pacing, loop: s.loop, frames, nominalRateHz: s.nominalRateHz }, deps.clock, deps.timers);
+  return { source: createReplaySource(capture, { pacing: s.pacing, loop: s.loop, frames, nominalRateHz: s.nominalRateHz }, deps.clock, deps.timers), frames: s.loop ? frames : Math.min(frames, capture.count) };
 }
 
 function checkSourceFitsModel(source: Source, card: ModelCard): void {

@@ -2,15 +2,18 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
-import { pacingSchema } from '../sources/source.js';
+import { pacingSchema, pacingSpeed } from '../sources/source.js';
 import { triggerConfigSchema } from '../trigger/policy.js';
+
+/** A pacing whose speed is above zero: `x0` (and `x0.0`) would never deliver a frame. */
+export const sourcePacingSchema = pacingSchema.refine((p) => pacingSpeed(p) > 0, 'pacing xN needs N > 0 (max, realtime, or e.g. x10)');
 
 const replaySourceSchema = z
   .object({
     kind: z.literal('replay'),
     /** Capture file (Arrow IPC stream or file). */
     path: z.string().min(1),
-    pacing: pacingSchema.default('realtime'),
+    pacing: sourcePacingSchema.default('realtime'),
     loop: z.boolean().default(false),
     /** Stop after this many frames (default: the whole capture, or forever when looping). */
     frames: z.number().int().positive().optional(),
@@ -24,7 +27,7 @@ const syntheticSourceSchema = z
     kind: z.literal('synthetic'),
     seed: z.number().int().default(1),
     rateHz: z.number().positive().max(1e8).default(2000),
-    pacing: pacingSchema.default('realtime'),
+    pacing: sourcePacingSchema.default('realtime'),
     frames: z.number().int().positive().optional(),
   })
   .strict();
