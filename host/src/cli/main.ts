@@ -11,6 +11,7 @@ import { recordCapture } from './record.js';
 import { GEN_KINDS, generateCapture, type GenKind } from './gen.js';
 import { REPO_ROOT, runDaemon } from './run-daemon.js';
 import { inspectPath } from './inspect.js';
+import { createProgress } from './progress.js';
 
 /** Default location of the shared data sets, beside the repository. */
 const SHARED_DATA = resolve(REPO_ROOT, '..', 'shared', 'data');
@@ -150,7 +151,9 @@ export async function main(argv: string[]): Promise<void> {
           data = { source: held.source, inputs: held.inputs };
         }
       }
-      const r = await compileModel({ model, out, name, precision: o.precision, strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz, check: o.check, seed: o.seed, data, lib: o.lib, profile: o.profile });
+      const bar = createProgress({ label: `check ${name}`, total: o.check, unit: 'inputs' });
+      const r = await compileModel({ model, out, name, precision: o.precision, strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz, check: o.check, seed: o.seed, data, lib: o.lib, profile: o.profile, onCheckProgress: (done) => bar.update(done) });
+      bar.end();
       if (o.card) {
         if (!hasCard) throw new ConfigError('--card', `no model card: pass a model folder, or an ONNX file beside its card.json`);
         const fpga = { latencyCycles: r.fpga.latencyCycles, ii: r.fpga.ii, clockMhz: r.fpga.clockMhz, dsp: r.fpga.dsp, latencyUs: r.fpga.latencyUs, weightStorageBits: r.fpga.weightStorageBits, strategy: o.strategy, reuse: o.reuse };
