@@ -14,13 +14,13 @@ describe('progress bar', () => {
     t = 2000;
     p.update(250);
     // 250 frames in 2 s: 125/s; 750 left at that rate take 6 s.
-    expect(s.out[0]).toBe('\r' + 'replay  [######------------------]  25%  250/1000 frames  125/s  0:06 left' + '\x1b[K');
+    expect(s.out[0]).toBe('\r' + 'replay [#####---------------]  25% 250/1000 frames 125/s 0:06 left' + '\x1b[K');
     t = 2050;
     p.update(260);
     expect(s.out).toHaveLength(1); // throttled
     t = 4000;
     p.update(1000);
-    expect(s.out[1]).toContain('[########################] 100%  1000/1000 frames  250/s');
+    expect(s.out[1]).toContain('[####################] 100% 1000/1000 frames 250/s');
     expect(s.out[1]).not.toContain('left');
     p.end();
     expect(s.out.at(-1)).toBe('\r\x1b[K');
@@ -39,7 +39,7 @@ describe('progress bar', () => {
   });
 
   it('shows a count and rate without bar or time left when the total is unknown', () => {
-    expect(progressLine('record', 30_000, null, 'frames', 2)).toBe('record  30000 frames  15.0k/s');
+    expect(progressLine('record', 30_000, null, 'frames', 2)).toBe('record 30000 frames 15.0k/s');
   });
 
   it('formats durations as m:ss and h:mm:ss', () => {

@@ -23,11 +23,12 @@ export interface ProgressOptions {
 export interface Progress {
   /** Sets how many units are done (redraws at most every `redrawMs`). */
   update(done: number): void;
-  /** Erases the bar; the caller prints its own final line. Idempotent. */
+  /** Erases the bar, before the caller writes a line of its own or at the end; a later
+   * `update` draws it again. Idempotent. */
   end(): void;
 }
 
-const BAR_CELLS = 24;
+const BAR_CELLS = 20;
 
 /**
  * A one-line progress bar with rate and time left, redrawn in place on a terminal and
@@ -49,7 +50,8 @@ export function createProgress(o: ProgressOptions): Progress {
       drawnAt = t;
       drawn = true;
       const line = progressLine(o.label, done, o.total, o.unit, (t - t0) / 1000);
-      stream.write(`\r${line.slice(0, Math.max(20, (stream.columns ?? 80) - 1))}\x1b[K`);
+      // A pseudo-terminal may report 0 columns: take 80 then.
+      stream.write(`\r${line.slice(0, Math.max(20, (stream.columns || 80) - 1))}\x1b[K`);
     },
     end() {
       if (drawn) stream.write('\r\x1b[K');
@@ -70,7 +72,7 @@ export function progressLine(label: string, done: number, total: number | null, 
   } else parts.push(`${done} ${unit}`);
   parts.push(`${formatRate(rate)}/s`);
   if (total !== null && rate > 0 && done < total) parts.push(`${formatDuration((total - done) / rate)} left`);
-  return parts.join('  ');
+  return parts.join(' ');
 }
 
 /** 1234567 -> "1.23M", 950 -> "950". */

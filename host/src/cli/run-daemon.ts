@@ -7,7 +7,7 @@ import { PrometheusExporter } from '../metrics/prometheus.js';
 import type { Snapshot } from '../metrics/snapshot.js';
 import { startHttpServer, type HttpServer } from '../server/http.js';
 import { realTimers } from '../sources/source.js';
-import { createProgress, formatRate } from './progress.js';
+import { createProgress, formatRate, type Progress } from './progress.js';
 
 /** Repository root: bin/ and ui/dist are found from here. */
 export const REPO_ROOT = resolve(new URL('.', import.meta.url).pathname, '..', '..', '..', '..');
@@ -29,7 +29,11 @@ export interface RunOptions {
  * source, flush and close the trigger logs, then exit; a finite stream ends the same way.
  */
 export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<Snapshot> {
-  const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  let bar: Progress | null = null;
+  const log = (line: string) => {
+    bar?.end(); // the bar is redrawn below the line at its next update
+    process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  };
   const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`;
   const daemon = await createDaemon(cfg, { clock: systemClock(), timers: realTimers, log, runId, baseDir: opts.baseDir, firmwareDir: resolve(REPO_ROOT, FIRMWARE_DIR), onBug: (err) => {
     log(`BUG (stopping): ${err instanceof Error ? err.stack : String(err)}`);
@@ -43,8 +47,9 @@ export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<
     log(`dashboard on ${server.url}/  metrics on ${server.url}/metrics`);
   }
   log(`pipeline ${cfg.pipeline}: ${daemon.card.task}/${cfg.variant} on ${daemon.backend.info().kind}, budget ${cfg.budgetUs} us, triggers on ${cfg.trigger.targets.join('/')} >= ${cfg.trigger.threshold}`);
-  const bar = opts.bar === true && process.stderr.isTTY === true ? createProgress({ label: cfg.pipeline, total: Number.isFinite(daemon.sourceFrames) ? daemon.sourceFrames : null, unit: 'frames' }) : null;
-  const progress = bar !== null ? setInterval(() => bar.update(daemon.metrics.frames), 200) : opts.progressMs > 0 ? setInterval(() => log(progressLine(daemon)), opts.progressMs) : null;
+  bar = opts.bar === true && process.stderr.isTTY === true ? createProgress({ label: cfg.pipeline, total: Number.isFinite(daemon.sourceFrames) ? daemon.sourceFrames : null, unit: 'frames' }) : null;
+  const shown = bar;
+  const progress = shown !== null ? setInterval(() => shown.update(daemon.metrics.frames), 200) : opts.progressMs > 0 ? setInterval(() => log(progressLine(daemon)), opts.progressMs) : null;
   const stopped = new Promise<string>((res) => {
     const onSignal = (sig: NodeJS.Signals) => res(sig);
     process.once('SIGINT', onSignal);
