@@ -2,14 +2,11 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fakeStream } from './progress.fixture.js';
 import { inspectPath } from './inspect.js';
 
 const RECORDINGS = resolve(import.meta.dirname, '..', '..', '..', 'sim', 'recordings');
 
-function fakeStream(isTTY: boolean) {
-  const out: string[] = [];
-  return { isTTY, columns: 100, write: (s: string) => out.push(s), out };
-}
 
 describe('inspect over a folder', () => {
   it('draws its progress bar on a terminal only, and lists every capture either way', () => {

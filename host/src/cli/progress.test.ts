@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { fakeStream } from './progress.fixture.js';
 import { createProgress, formatDuration, progressLine } from './progress.js';
 
-function fakeStream(isTTY: boolean) {
-  const out: string[] = [];
-  return { isTTY, columns: 120, write: (s: string) => out.push(s), out };
-}
 
 describe('progress bar', () => {
   it('draws a bar with rate and time left on a terminal, redrawn in place, and erases it at the end', () => {
