@@ -100,6 +100,13 @@ describe('the CLI for a first-time user', { timeout: 120_000 }, () => {
     expect(readCapture(join(dir, 'part.arrows')).count).toBe(120);
   });
 
+  it('replay --frames beyond a capture that does not loop says how many it will replay', async () => {
+    const r = await cli(['replay', BCCD, '--model', join(ZOO, 'cells-bccd'), '--targets', 'WBC', '--frames', '3000']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('source: 3000 frames asked for, but the capture holds 945 and does not loop');
+    expect(JSON.parse(r.stdout).frames).toBe(945);
+  });
+
   it('a capture with no complete record batch is an error naming the file, not an empty success', async () => {
     // The schema message survives, the first record batch (the whole file's frames) does not.
     const path = join(dir, 'cut.arrows');

@@ -46,6 +46,8 @@ export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<
     server = await startHttpServer({ view: daemon.view, host: cfg.server.host, port: cfg.server.port, uiDir, metrics: new PrometheusExporter(() => daemon.view.snapshot()) });
     log(`dashboard on ${server.url}/  metrics on ${server.url}/metrics`);
   }
+  const asked = cfg.source?.frames;
+  if (asked !== undefined && daemon.sourceFrames < asked) log(`source: ${asked} frames asked for, but the capture holds ${daemon.sourceFrames} and does not loop: replaying those`);
   log(`pipeline ${cfg.pipeline}: ${daemon.card.task}/${cfg.variant} on ${daemon.backend.info().kind}, budget ${cfg.budgetUs} us, triggers on ${cfg.trigger.targets.join('/')} >= ${cfg.trigger.threshold}`);
   bar = opts.bar === true && process.stderr.isTTY === true ? createProgress({ label: cfg.pipeline, total: Number.isFinite(daemon.sourceFrames) ? daemon.sourceFrames : null, unit: 'frames' }) : null;
   const shown = bar;
