@@ -19,7 +19,7 @@ help:
 
 # Node dependencies, from the committed lock file.
 node_modules/.package-lock.json: package.json package-lock.json
-	@npm ci --no-audit --no-fund --loglevel=error
+	@npm ci --no-audit --no-fund
 	@touch $@
 
 deps: node_modules/.package-lock.json
