@@ -5,6 +5,9 @@ APT_STAMP := node_modules/.apt-stamp
 PY := /usr/bin/python3
 MODELS ?= cells-bccd cells-lymphocyte
 CONFIG ?= host/configs/default.yaml
+# onnxruntime-node's install script would fetch CUDA providers; .npmrc already turns
+# dependency install scripts off, this keeps the skip if someone turns them back on.
+export ONNXRUNTIME_NODE_INSTALL := skip
 
 .PHONY: run test bench models ui build typecheck deps apt-test apt-models clean recordings help addon firmware cards
 
@@ -16,7 +19,7 @@ help:
 
 # Node dependencies, from the committed lock file.
 node_modules/.package-lock.json: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	@npm ci --no-audit --no-fund
 	@touch $@
 
 deps: node_modules/.package-lock.json
@@ -37,14 +40,19 @@ apt-models:
 ADDON := host/native/build/Release/hairtrigger_native.node
 
 # The native addon (node-gyp; Node's headers are in /usr/include/node, nothing is downloaded).
+# Quiet when it works; on failure the whole node-gyp/g++ log is shown.
 $(ADDON): host/native/binding.gyp $(wildcard host/native/src/*) node_modules/.package-lock.json
-	cd host/native && ../../$(NODE_BIN)/node-gyp rebuild --nodedir=$${NODE_DIR:-/usr} >/dev/null
+	@echo "addon  $(ADDON)"
+	@log=$$(mktemp); cd host/native && ../../$(NODE_BIN)/node-gyp rebuild --nodedir=$${NODE_DIR:-/usr} >$$log 2>&1 \
+	  || { cat $$log; rm -f $$log; exit 1; }; rm -f $$log
 
 addon: $(ADDON)
 
 build: deps $(ADDON)
-	$(NODE_BIN)/tsc -p tsconfig.build.json
-	$(NODE_BIN)/vite build --config ui/vite.config.ts --logLevel warn
+	@echo "tsc    build/"
+	@$(NODE_BIN)/tsc -p tsconfig.build.json
+	@echo "vite   ui/dist/"
+	@$(NODE_BIN)/vite build --config ui/vite.config.ts --logLevel warn
 
 # Firmware projects and simulator libraries (g++) of the models the daemon, tests and bench
 # run: the zoo's students and hls4ml's LHC jet tagger. Rebuilt when the model, the layer
@@ -57,11 +65,11 @@ FIRMWARE := $(FW)/cells_bccd_student/libcells_bccd_student.so \
   $(FW)/jets_hls4ml_student/libjets_hls4ml_student.so
 
 $(FW)/cells_bccd_student/libcells_bccd_student.so: models/zoo/cells-bccd/student.onnx $(FW_SOURCES)
-	node bin/hairtrigger.js compile models/zoo/cells-bccd
+	@node bin/hairtrigger.js compile models/zoo/cells-bccd
 $(FW)/cells_lymphocyte_student/libcells_lymphocyte_student.so: models/zoo/cells-lymphocyte/student.onnx $(FW_SOURCES)
-	node bin/hairtrigger.js compile models/zoo/cells-lymphocyte
+	@node bin/hairtrigger.js compile models/zoo/cells-lymphocyte
 $(FW)/jets_hls4ml_student/libjets_hls4ml_student.so: $(HLS_EXAMPLES)/three_layer_keras.onnx $(FW_SOURCES)
-	node bin/hairtrigger.js compile models/zoo/jets-hls4ml
+	@node bin/hairtrigger.js compile models/zoo/jets-hls4ml
 
 firmware: build $(FIRMWARE)
 

@@ -57,7 +57,7 @@ async function main(argv: string[]): Promise<void> {
     cfg.fpga = { ...(cfg.fpga ?? { mode: 'host', pollUs: 50 }), spinsMax: 2 ** 32 };
   }
   const timers = probeTimers();
-  const daemon = await createDaemon(cfg, { clock: systemClock(), timers, log: () => {}, baseDir: resolve(dirname(path), '..', '..'), onBug: (e) => { throw e; } });
+  const daemon = await createDaemon(cfg, { clock: systemClock(), timers, log: () => {}, baseDir: dirname(resolve(path)), firmwareDir: resolve(dirname(new URL(import.meta.url).pathname), '..', '..', 'hls', 'build'), onBug: (e) => { throw e; } });
   daemon.start();
   const m = daemon.metrics;
   const window = (batches: number): { frames: number; bytes: number } => {

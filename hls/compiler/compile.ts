@@ -41,6 +41,8 @@ export interface CompileOptions {
   lib?: boolean;
   /** Profile per-layer ranges against the types on the check inputs (or 256 of the data). */
   profile?: boolean;
+  /** Called after each check input is compared (the CLI draws a progress bar with it). */
+  onCheckProgress?: (done: number, total: number) => void;
 }
 
 export interface CheckResult {
@@ -152,6 +154,7 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
       for (let k = 0; k < ref.length; k++) maxAbsLogitError = Math.max(maxAbsLogitError, Math.abs(logits[k]! - shift - fixed[i]![k]!));
     }
     if (argmax(ref) === argmax(got)) agree++;
+    o.onCheckProgress?.(i + 1, xs.length);
   }
   await session.release();
   return { ...base, check: { n: xs.length, data: data.source, agreementTop1: agree / xs.length, maxAbsError, maxAbsLogitError: stripped ? maxAbsLogitError : maxAbsError } };

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Clock } from './core/clock.js';
-import { ConfigError, ModelError } from './core/errors.js';
+import { CaptureFormatError, ConfigError, ModelError } from './core/errors.js';
 import { FrameRing } from './core/frame.js';
 import { checkLimits, limits } from './core/limits.js';
 import './codecs/builtins.js';
@@ -40,6 +40,8 @@ export interface DaemonDeps {
   runId?: string;
   /** Folder relative paths in the config are resolved against. */
   baseDir: string;
+  /** Where the default firmware of `sim`/`fpga` is found (absolute); default `baseDir`/FIRMWARE_DIR. */
+  firmwareDir?: string;
   /** A broken invariant inside the pipeline: the root logs it and stops the process. */
   onBug: (err: unknown) => void;
 }
@@ -51,6 +53,8 @@ export interface Daemon {
   readonly metrics: PipelineMetrics;
   readonly policy: TriggerPolicy;
   readonly source: Source;
+  /** Frames the source will deliver: a finite replay's or synthetic stream's count, else Infinity (for progress bars). */
+  readonly sourceFrames: number;
   readonly errors: ErrorLog;
   readonly triggerLog: TriggerLog;
   readonly view: DaemonView;
@@ -62,6 +66,7 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
+import { FIRMWARE_DIR } from './backends/builtins.js';
 export { FIRMWARE_DIR, firmwareName } from './backends/builtins.js';
 
 /**
@@ -76,14 +81,15 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
   const card = readModelCard(at(cfg.model));
   const pre = createStreamPreprocessor(card.preprocessing, `${card.dir}/card.json: preprocessing`);
   const autonomous = checkFpgaMode(cfg);
-  const backend = await loadBackend(cfg, card, at);
+  const backend = await loadBackend(cfg, card, at, deps.firmwareDir ?? at(FIRMWARE_DIR));
   const metrics = new PipelineMetrics({ pipeline: cfg.pipeline, backend: backend.info().kind, model: `${card.task}/${cfg.variant}`, labels: card.labels, budgetUs: cfg.budgetUs }, deps.clock);
-  const errors = new ErrorLog(metrics, deps.log);
+  const errors = new ErrorLog(metrics, deps.log, Date.now, deps.timers);
   const policy = new TriggerPolicy(cfg.trigger, card.labels, cfg.budgetUs);
   const source = autonomous
     ? makeFpgaEventSource(cfg, deps, backend as FpgaBackend, card.labels, errors)
     : sources.create(cfg.source, { clock: deps.clock, timers: deps.timers, at, log: deps.log, error: (e, n) => errors.error(e, n) }, 'config: source');
   if (!autonomous) checkSourceFitsModel(source, pre, card);
+  const sourceFrames = source.expectedFrames ?? Number.POSITIVE_INFINITY;
   const ring = new TriggerRing(card.labels.length);
   const names = { run: deps.runId ?? 'run', streams: [source.spec.stream], labels: card.labels, describePayload: noPayload };
   const triggerLog = new TriggerLog(ring, names, { jsonlPath: cfg.sinks.jsonl && at(cfg.sinks.jsonl), arrowPath: cfg.sinks.arrow && at(cfg.sinks.arrow) }, (e) => errors.error(e));
@@ -124,7 +130,7 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
     flushTimer = deps.timers.setTimeout(flushLoop, limits.flushIntervalMs);
   };
   return {
-    config: cfg, card, backend, metrics, policy, source, errors, triggerLog,
+    config: cfg, card, backend, metrics, policy, source, sourceFrames, errors, triggerLog,
     view: {
       snapshot,
       onTriggers: (l) => triggerLog.subscribe(l),
@@ -140,6 +146,7 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
         await source.stop();
         if (flushTimer !== null) deps.timers.clearTimeout(flushTimer);
         pipeline.complete();
+        errors.flush();
         await triggerLog.close();
         device?.freeze();
         await backend.close();
@@ -172,11 +179,11 @@ function makeFpgaEventSource(cfg: PipelineConfig, deps: DaemonDeps, backend: Fpg
 }
 
 /** Loads the configured backend from the registry (onnx, sim, fpga, or one a plugin added). */
-async function loadBackend(cfg: PipelineConfig, card: ModelCard, at: (p: string) => string): Promise<Backend> {
+async function loadBackend(cfg: PipelineConfig, card: ModelCard, at: (p: string) => string, firmwareDir: string): Promise<Backend> {
   const onnx = card.files[cfg.variant];
   if (onnx === null) throw new ModelError(`${card.dir}/card.json`, `variant ${cfg.variant} is not part of this model (the card has no ${cfg.variant}); allowed: student`);
   const ref = { path: onnx, inputShape: card.inputShape, classes: card.labels.length, params: card.params[cfg.variant] };
-  return backends.create({ kind: cfg.backend }, { card, cfg, ref, at }, 'config: backend');
+  return backends.create({ kind: cfg.backend }, { card, cfg, ref, at, firmwareDir }, 'config: backend');
 }
 
 function checkSourceFitsModel(source: Source, pre: StreamPreprocessor, card: ModelCard): void {

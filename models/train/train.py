@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 import data
+from progress import Progress
 
 EVAL_BATCH = 128  # images per forward pass when only evaluating; 512 was slower
 
@@ -56,10 +57,12 @@ def fit(name, model, forward, loss_fn, train_x, val, labels, epochs, lr, batch, 
     steps_total, step = epochs * math.ceil(n / batch), 0
     best = (-1.0, 0, None, None)
     start = time.time()
+    batches_per_epoch = math.ceil(n / batch)
     for epoch in range(1, epochs + 1):
         model.train()
         loss_sum = 0.0
-        for idx in data.batches(n, batch, gen):
+        bar = Progress(f"[{name}] epoch {epoch}/{epochs}", "batches")
+        for b, idx in enumerate(data.batches(n, batch, gen), 1):
             views = torch.randint(0, data.VIEWS, (len(idx),), generator=gen)
             _cosine(opt, lr, step, steps_total)
             loss = loss_fn(forward(data.d4_each(train_x[idx], views)), idx, views)
@@ -68,6 +71,8 @@ def fit(name, model, forward, loss_fn, train_x, val, labels, epochs, lr, batch, 
             opt.step()
             loss_sum += float(loss) * len(idx)
             step += 1
+            bar.update(b, batches_per_epoch)
+        bar.end()
         model.eval()
         val_m = metrics(logits_of(forward, val[0]).argmax(1), val[1], labels)
         elapsed = time.time() - start

@@ -59,11 +59,11 @@ describe('hairtrigger run on the fpga backend against hairtrigger emulate-fpga',
     // YAML is a superset of JSON.
     writeFileSync(config, JSON.stringify({
       pipeline: 'jets-run-fpga',
-      model: 'models/zoo/jets-hls4ml',
+      model: join(REPO, 'models/zoo/jets-hls4ml'), // relative paths would resolve from the config's (temporary) folder
       backend: 'fpga',
       device,
       budgetUs: 100_000,
-      source: { kind: 'replay', path: 'sim/recordings/jets-hls4ml-10k.arrows', pacing: 'x10', loop: true },
+      source: { kind: 'replay', path: join(REPO, 'sim/recordings/jets-hls4ml-10k.arrows'), pacing: 'x10', loop: true },
       trigger: { targets: ['t'], threshold: 0.5, maxRatePerS: 1e6, burst: 64 },
       server: { enabled: true, host: '127.0.0.1', port: 0 },
     }));

@@ -57,8 +57,8 @@ backends.register({
  * `make firmware`'s build of the variant. It must have been compiled from the card's ONNX
  * file: the backends check its hash.
  */
-function firmwareProject({ cfg, card, at }: BackendContext): string {
-  return at(cfg.firmware ?? join(FIRMWARE_DIR, firmwareName(card.task, cfg.variant)));
+function firmwareProject({ cfg, card, at, firmwareDir }: BackendContext): string {
+  return cfg.firmware !== undefined ? at(cfg.firmware) : join(firmwareDir, firmwareName(card.task, cfg.variant));
 }
 
 function onnxSha256(path: string): string {

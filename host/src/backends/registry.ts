@@ -11,6 +11,8 @@ export interface BackendContext {
   ref: ModelRef;
   /** Resolves a path of the config (relative to the config's folder). */
   at(path: string): string;
+  /** Where `make firmware` put the zoo's firmware projects (absolute). */
+  firmwareDir: string;
 }
 
 /** Backends by the config's `backend` (onnx, sim, fpga); `builtins.ts` registers them. */

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError, isOperatingError } from '../core/errors.js';
 import { validateConfig, loadConfigFile } from '../config/schema.js';
@@ -10,6 +10,8 @@ import { firmwareName } from '../daemon.js';
 import { recordCapture } from './record.js';
 import { GEN_KINDS, generateCapture, type GenKind } from './gen.js';
 import { REPO_ROOT, runDaemon } from './run-daemon.js';
+import { inspectPath } from './inspect.js';
+import { createProgress } from './progress.js';
 
 /** Default location of the shared data sets, beside the repository. */
 const SHARED_DATA = resolve(REPO_ROOT, '..', 'shared', 'data');
@@ -21,18 +23,19 @@ const SHARED_DATA = resolve(REPO_ROOT, '..', 'shared', 'data');
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('hairtrigger')
     .description('real-time classification triggers: distilled students on a latency budget, replayed or live, with a dashboard')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .version(packageVersion(), '-V, --version', 'print the version');
 
   program
     .command('run')
     .description('run the daemon from a pipeline config (YAML), serving the dashboard')
-    .requiredOption('-c, --config <file>', 'pipeline config (see host/configs/)')
+    .requiredOption('-c, --config <file>', "pipeline config (see host/configs/); relative paths in it resolve from the config's folder")
     .option('--port <n>', 'override server.port', int('port', 0))
     .option('--progress-ms <ms>', 'progress line interval on stderr (0 = none)', int('progress-ms', 0), 5000)
     .action(async (o: { config: string; port?: number; progressMs: number }) => {
       const cfg = loadConfigFile(o.config);
       if (o.port !== undefined) cfg.server.port = o.port;
-      await runDaemon(cfg, { progressMs: o.progressMs, summary: false, baseDir: process.cwd() });
+      await runDaemon(cfg, { progressMs: o.progressMs, summary: false, baseDir: dirname(resolve(o.config)) });
     });
 
   program
@@ -41,6 +44,9 @@ export async function main(argv: string[]): Promise<void> {
     .argument('<capture>', 'capture file (.arrows)')
     .requiredOption('-m, --model <dir>', 'model folder (card.json + student.onnx)')
     .option('--variant <v>', 'student or teacher', 'student')
+    .addOption(new Option('--backend <b>', 'sim: the compiled firmware on the bit-exact simulator (what `make run` uses); onnx: the float model; fpga: the firmware on --device').choices(['sim', 'onnx', 'fpga']).default('sim'))
+    .option('--firmware <path>', 'sim/fpga: firmware project folder or library (default: hls/build/<task>_<variant>, built by `make firmware`)')
+    .option('--device <path>', 'fpga: the register region, e.g. /dev/xdma0_user or an emulate-fpga /dev/shm file')
     .option('--pacing <p>', 'max, realtime or xN', 'max')
     .option('--loop', 'loop the capture', false)
     .option('--frames <n>', 'stop after n frames', int('frames', 1))
@@ -55,13 +61,14 @@ export async function main(argv: string[]): Promise<void> {
     .option('--port <n>', 'dashboard port', int('port', 0), 8080)
     .action(async (capture: string, o: Record<string, unknown>) => {
       const cfg = validateConfig({
-        pipeline: 'replay', model: o.model, variant: o.variant, budgetUs: o.budgetUs,
+        pipeline: 'replay', model: o.model, variant: o.variant, budgetUs: o.budgetUs, backend: o.backend,
+        ...(o.firmware ? { firmware: o.firmware } : {}), ...(o.device ? { device: o.device } : {}),
         source: { kind: 'replay', path: capture, pacing: o.pacing, loop: o.loop, ...(o.frames ? { frames: o.frames } : {}) },
         trigger: { targets: String(o.targets).split(','), threshold: o.threshold, holdoffUs: o.holdoffUs, maxRatePerS: o.maxRate },
         sinks: { ...(o.jsonl ? { jsonl: o.jsonl } : {}), ...(o.arrow ? { arrow: o.arrow } : {}) },
         server: { enabled: o.serve, port: o.port },
       }, 'replay options');
-      await runDaemon(cfg, { progressMs: 2000, summary: true, baseDir: process.cwd() });
+      await runDaemon(cfg, { progressMs: 2000, summary: true, baseDir: process.cwd(), bar: o.pacing === 'max' });
     });
 
   program
@@ -76,6 +83,17 @@ export async function main(argv: string[]): Promise<void> {
     .option('--frames <n>', 'stop after n frames', int('frames', 1))
     .action(async (o: { out: string; source: 'synthetic' | 'replay'; input?: string; seed: number; rateHz: number; pacing: string; frames?: number }) => {
       await recordCapture(o);
+    });
+
+  program
+    .command('inspect')
+    .description('summarise a capture (stream, shape, dtype, frames, labels, duration, truncation), every capture in a folder, or a model folder (its card)')
+    .argument('<path>', 'capture (.arrows), folder of captures, or model folder (card.json)')
+    .option('--json', 'print the summary as JSON', false)
+    .action((path: string, o: { json: boolean }) => {
+      const r = inspectPath(path);
+      process.stdout.write(o.json ? JSON.stringify(r.json, null, 2) + '\n' : r.text);
+      if (r.failed) process.exitCode = 1;
     });
 
   program
@@ -133,7 +151,9 @@ export async function main(argv: string[]): Promise<void> {
           data = { source: held.source, inputs: held.inputs };
         }
       }
-      const r = await compileModel({ model, out, name, precision: o.precision, strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz, check: o.check, seed: o.seed, data, lib: o.lib, profile: o.profile });
+      const bar = createProgress({ label: `check ${name}`, total: o.check, unit: 'inputs' });
+      const r = await compileModel({ model, out, name, precision: o.precision, strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz, check: o.check, seed: o.seed, data, lib: o.lib, profile: o.profile, onCheckProgress: (done) => bar.update(done) });
+      bar.end();
       if (o.card) {
         if (!hasCard) throw new ConfigError('--card', `no model card: pass a model folder, or an ONNX file beside its card.json`);
         const fpga = { latencyCycles: r.fpga.latencyCycles, ii: r.fpga.ii, clockMhz: r.fpga.clockMhz, dsp: r.fpga.dsp, latencyUs: r.fpga.latencyUs, weightStorageBits: r.fpga.weightStorageBits, strategy: o.strategy, reuse: o.reuse };
@@ -188,6 +208,11 @@ export async function main(argv: string[]): Promise<void> {
     }
     throw err;
   }
+}
+
+/** The version in package.json. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(resolve(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 function int(name: string, min: number): (v: string) => number {

@@ -2,11 +2,12 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { systemClock } from '../native/addon.js';
 import type { PipelineConfig } from '../config/schema.js';
-import { createDaemon, type Daemon } from '../daemon.js';
+import { createDaemon, FIRMWARE_DIR, type Daemon } from '../daemon.js';
 import { PrometheusExporter } from '../metrics/prometheus.js';
 import type { Snapshot } from '../metrics/snapshot.js';
 import { startHttpServer, type HttpServer } from '../server/http.js';
 import { realTimers } from '../sources/source.js';
+import { createProgress, formatRate, type Progress } from './progress.js';
 
 /** Repository root: bin/ and ui/dist are found from here. */
 export const REPO_ROOT = resolve(new URL('.', import.meta.url).pathname, '..', '..', '..', '..');
@@ -18,6 +19,8 @@ export interface RunOptions {
   summary: boolean;
   /** Folder relative paths in the config resolve against. */
   baseDir: string;
+  /** On a terminal, draw a progress bar (frames, rate, time left) instead of progress lines. */
+  bar?: boolean;
 }
 
 /**
@@ -26,9 +29,13 @@ export interface RunOptions {
  * source, flush and close the trigger logs, then exit; a finite stream ends the same way.
  */
 export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<Snapshot> {
-  const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  let bar: Progress | null = null;
+  const log = (line: string) => {
+    bar?.end(); // the bar is redrawn below the line at its next update
+    process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  };
   const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`;
-  const daemon = await createDaemon(cfg, { clock: systemClock(), timers: realTimers, log, runId, baseDir: opts.baseDir, onBug: (err) => {
+  const daemon = await createDaemon(cfg, { clock: systemClock(), timers: realTimers, log, runId, baseDir: opts.baseDir, firmwareDir: resolve(REPO_ROOT, FIRMWARE_DIR), onBug: (err) => {
     log(`BUG (stopping): ${err instanceof Error ? err.stack : String(err)}`);
     process.exit(70);
   } });
@@ -39,26 +46,34 @@ export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<
     server = await startHttpServer({ view: daemon.view, host: cfg.server.host, port: cfg.server.port, uiDir, metrics: new PrometheusExporter(() => daemon.view.snapshot()) });
     log(`dashboard on ${server.url}/  metrics on ${server.url}/metrics`);
   }
+  const asked = cfg.source?.frames as number | undefined;
+  if (asked !== undefined && daemon.sourceFrames < asked) log(`source: ${asked} frames asked for, but the capture holds ${daemon.sourceFrames} and does not loop: replaying those`);
   log(`pipeline ${cfg.pipeline}: ${daemon.card.task}/${cfg.variant} on ${daemon.backend.info().kind}, budget ${cfg.budgetUs} us, triggers on ${cfg.trigger.targets.join('/')} >= ${cfg.trigger.threshold}`);
-  const progress = opts.progressMs > 0 ? setInterval(() => log(progressLine(daemon)), opts.progressMs) : null;
+  bar = opts.bar === true && process.stderr.isTTY === true ? createProgress({ label: cfg.pipeline, total: Number.isFinite(daemon.sourceFrames) ? daemon.sourceFrames : null, unit: 'frames' }) : null;
+  const shown = bar;
+  const progress = shown !== null ? setInterval(() => shown.update(daemon.metrics.frames), 200) : opts.progressMs > 0 ? setInterval(() => log(progressLine(daemon)), opts.progressMs) : null;
   const stopped = new Promise<string>((res) => {
     const onSignal = (sig: NodeJS.Signals) => res(sig);
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     void daemon.sourceDone.then(() => res('end of stream'));
   });
+  const t0Ms = performance.now();
   daemon.start();
   const why = await stopped;
   if (progress !== null) clearInterval(progress);
   await daemon.stop();
+  bar?.end();
   const snap = daemon.view.snapshot();
-  log(`stopped (${why}): ${progressLine(daemon)}; trigger log flushed (${daemon.triggerLog.written} triggers written)`);
+  const rate = `${formatRate(snap.frames / Math.max(1e-3, (performance.now() - t0Ms) / 1000))}/s over the run`;
+  log(`stopped (${why}): ${progressLine(daemon, rate)}; trigger log flushed (${daemon.triggerLog.written} triggers written)`);
   if (server !== null) await server.close();
   if (opts.summary) process.stdout.write(JSON.stringify(snap, null, 2) + '\n');
   return snap;
 }
 
-function progressLine(d: Daemon): string {
+/** One status line; `rate` replaces the last interval's frames/s (the final line gives the whole run's). */
+function progressLine(d: Daemon, rate?: string): string {
   const s = d.metrics.snapshot();
-  return `frames ${s.frames} (${s.fps.toFixed(0)}/s) triggers ${s.triggers} late ${s.late} dropped ${s.dropped} e2e us p50 ${s.e2eUs.p50} p99 ${s.e2eUs.p99} p99.9 ${s.e2eUs.p999}`;
+  return `frames ${s.frames} (${rate ?? `${s.fps.toFixed(0)}/s`}) triggers ${s.triggers} late ${s.late} dropped ${s.dropped} e2e us p50 ${s.e2eUs.p50} p99 ${s.e2eUs.p99} p99.9 ${s.e2eUs.p999}`;
 }

@@ -52,6 +52,11 @@ export const limits = {
   captureBytesMax: 2 * 1024 * 1024 * 1024,
   /** Error records kept for /api/errors. */
   errorLogEntriesMax: 256,
+  /** Log lines of one kind (same error code and place) written per `logWindowMs`; further
+   * ones in that window are counted and summarised in one line when it ends. */
+  logLinesPerWindowMax: 5,
+  /** The window of `logLinesPerWindowMax`. */
+  logWindowMs: 1000,
   /** Spins (a pause and a DONE_COUNT read, ~10-150 cycles each) the fpga driver waits for one
    * job before it fails the frame with a timeout (DeviceError, reason `timeout`). */
   pollSpinsMax: 1 << 20,

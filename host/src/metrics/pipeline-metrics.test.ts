@@ -45,7 +45,18 @@ describe('pipeline metrics', () => {
     expect(m.snapshot().recent.e2eUs.count).toBe(0);
   });
 
-  it('counts budget violations on end-to-end latency', () => {
+  it('never reports a percentile above the largest latency recorded', () => {
+    const clock = manualClock(0);
+    const m = new PipelineMetrics({ pipeline: 'p', backend: 'b', model: 'm', labels: ['a', 'b'], budgetUs: 1e6 }, clock, () => 0, 5);
+    // 1,234,567 ns falls in an HDR bucket (3 significant digits) whose upper bound is above it.
+    for (let i = 0; i < 1000; i++) frame(m, clock, 1_234_567);
+    const e2e = m.snapshot().e2eUs;
+    // HDR keeps the max to its 3 significant digits as well.
+    expect(Math.abs(e2e.max - 1234.567) / 1234.567).toBeLessThan(1e-3);
+    for (const p of [e2e.p50, e2e.p90, e2e.p99, e2e.p999]) expect(p).toBeLessThanOrEqual(e2e.max);
+  });
+
+    it('counts budget violations on end-to-end latency', () => {
     const clock = manualClock(0);
     const m = new PipelineMetrics({ pipeline: 'p', backend: 'b', model: 'm', labels: ['a', 'b'], budgetUs: 20 }, clock);
     for (const us of [5, 19, 21, 100]) frame(m, clock, us * 1000);

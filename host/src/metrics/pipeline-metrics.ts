@@ -240,12 +240,15 @@ export class PipelineMetrics {
 function summarise(h: hdr.Histogram): LatencySummaryUs {
   const n = h.totalCount;
   const us = (ns: number) => (n === 0 ? 0 : Math.round(ns) / 1000);
+  // HDR reports a percentile as the upper bound of its bucket, which can lie above the
+  // largest value recorded; no sample exceeds the max, so neither does a percentile.
+  const at = (p: number) => us(Math.min(h.getValueAtPercentile(p), h.maxValue));
   return {
     count: n,
-    p50: us(h.getValueAtPercentile(50)),
-    p90: us(h.getValueAtPercentile(90)),
-    p99: us(h.getValueAtPercentile(99)),
-    p999: us(h.getValueAtPercentile(99.9)),
+    p50: at(50),
+    p90: at(90),
+    p99: at(99),
+    p999: at(99.9),
     max: us(h.maxValue),
     mean: us(h.mean),
   };

@@ -116,7 +116,7 @@ export class Pacer {
  * A `Source` whose frames a `Pacer` delivers: `paced` receives the sink once the source
  * starts. Shared by every source that replays or generates frames on a schedule.
  */
-export function pacedSource(spec: FrameSpec, paced: (sink: () => FrameSink) => Paced, speed: number, clock: Clock, timers: TimerScheduler, opts?: PacerOptions): Source {
+export function pacedSource(spec: FrameSpec, paced: (sink: () => FrameSink) => Paced, speed: number, clock: Clock, timers: TimerScheduler, opts?: PacerOptions & { expectedFrames?: number }): Source {
   let sink: FrameSink | null = null;
   const pacer = new Pacer(paced(() => sink!), speed, clock, timers, opts);
   return {
@@ -130,6 +130,7 @@ export function pacedSource(spec: FrameSpec, paced: (sink: () => FrameSink) => P
       pacer.stop();
     },
     done: pacer.done,
+    expectedFrames: opts?.expectedFrames,
     get delivered() {
       return pacer.delivered;
     },

@@ -1,4 +1,5 @@
 import { assert } from '../core/assert.js';
+import { CaptureFormatError } from '../core/errors.js';
 import { limits } from '../core/limits.js';
 import type { Clock } from '../core/clock.js';
 import { z } from 'zod';
@@ -64,7 +65,7 @@ export function createReplaySource(capture: Capture, opts: ReplayOptions, clock:
     pacingSpeed(opts.pacing),
     clock,
     timers,
-    { spinWindowUs: opts.spinWindowUs ?? limits.pacerSpinWindowUs },
+    { spinWindowUs: opts.spinWindowUs ?? limits.pacerSpinWindowUs, expectedFrames: opts.loop ? opts.frames : Math.min(opts.frames, n) },
   );
 }
 
@@ -90,7 +91,9 @@ sources.register({
   schema: replaySourceSchema,
   create(config, ctx) {
     const s = config as ReplaySourceConfig;
-    const capture = readCapture(ctx.at(s.path));
+    const path = ctx.at(s.path);
+    const capture = readCapture(path);
+    if (capture.count === 0) throw new CaptureFormatError(path, `no frames to replay${capture.truncation === null ? ' (the capture is empty)' : ` (${capture.truncation.message})`}`);
     if (capture.truncation !== null) ctx.error(capture.truncation);
     const frames = s.frames ?? (s.loop ? Number.POSITIVE_INFINITY : capture.count);
     return createReplaySource(capture, { pacing: s.pacing, loop: s.loop, frames, nominalRateHz: s.nominalRateHz }, ctx.clock, ctx.timers);

@@ -3,7 +3,10 @@ import type { Clock } from '../core/clock.js';
 import type { FrameSpec, FrameSlot } from '../core/frame.js';
 
 /** How fast a recorded or generated stream is delivered. */
-export const pacingSchema = z.union([z.literal('max'), z.literal('realtime'), z.string().regex(/^x\d+(\.\d+)?$/, 'pacing is max, realtime, or xN (N times real time, e.g. x10)')]);
+export const pacingSchema = z
+  .union([z.literal('max'), z.literal('realtime'), z.string().regex(/^x\d+(\.\d+)?$/, 'pacing is max, realtime, or xN (N times real time, e.g. x10)')])
+  // `x0` (and `x0.0`) would never deliver a frame.
+  .refine((p) => p === 'max' || p === 'realtime' || Number(p.slice(1)) > 0, 'pacing xN needs N > 0 (max, realtime, or e.g. x10)');
 export type Pacing = z.infer<typeof pacingSchema>;
 
 /** Speed factor of a pacing: Infinity for `max`. */
@@ -31,6 +34,8 @@ export interface Source {
   readonly done: Promise<void>;
   /** Frames delivered so far. */
   readonly delivered: number;
+  /** Frames it will deliver when that is known (a finite replay or generated stream); for progress bars. */
+  readonly expectedFrames?: number;
 }
 
 /** Timers, injected so tests can drive time (the composition root passes the real ones). */

@@ -64,7 +64,7 @@ export function createSyntheticSource(opts: SyntheticOptions, clock: Clock, time
     pacingSpeed(opts.pacing),
     clock,
     timers,
-    { spinWindowUs: opts.spinWindowUs ?? limits.pacerSpinWindowUs },
+    { spinWindowUs: opts.spinWindowUs ?? limits.pacerSpinWindowUs, expectedFrames: opts.frames },
   );
 }
 

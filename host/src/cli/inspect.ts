@@ -1,0 +1,121 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { readCapture } from '../capture/arrow-capture.js';
+import { isOperatingError } from '../core/errors.js';
+import { readModelCard } from '../model/card.js';
+import { createProgress, type ProgressStream } from './progress.js';
+
+/** What `hairtrigger inspect` found about one capture. */
+export interface CaptureSummary {
+  path: string;
+  stream: string;
+  shape: number[];
+  dtype: string;
+  frames: number;
+  /** Frames per label (unlabelled frames under "(none)"); null when the stream has no labels. */
+  labels: Record<string, number> | null;
+  /** Sensor time from the first frame to the last, seconds; null without sensor times. */
+  durationS: number | null;
+  /** Mean arrival rate over that span, frames per second. */
+  rateHz: number | null;
+  /** The truncation message when only complete record batches were recovered, else null. */
+  truncation: string | null;
+}
+
+export interface InspectResult {
+  text: string;
+  json: unknown;
+  /** True when a capture in the folder could not be read (the others are still listed). */
+  failed: boolean;
+}
+
+/** Summarises one capture file; throws the capture's typed error when it is not one. */
+export function summariseCapture(path: string): CaptureSummary {
+  const cap = readCapture(path);
+  let labels: Record<string, number> | null = null;
+  if (cap.spec.labels !== undefined && cap.spec.labels.length > 0) {
+    const names = cap.spec.labels;
+    labels = Object.fromEntries(names.map((l) => [l, 0]));
+    for (let i = 0; i < cap.count; i++) {
+      const k = cap.labels[i];
+      const name = k >= 0 && k < names.length ? names[k] : '(none)';
+      labels[name] = (labels[name] ?? 0) + 1;
+    }
+  }
+  // A loop, not Math.max(...times): a capture may hold millions of frames.
+  let timed = 0;
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const t of cap.sensorNs) {
+    if (!Number.isFinite(t)) continue;
+    timed++;
+    lo = Math.min(lo, t);
+    hi = Math.max(hi, t);
+  }
+  const spanNs = timed > 1 ? hi - lo : null;
+  return {
+    path, stream: cap.spec.stream, shape: [...cap.spec.shape], dtype: cap.spec.dtype, frames: cap.count, labels,
+    durationS: spanNs === null ? null : spanNs / 1e9,
+    rateHz: spanNs === null || spanNs === 0 ? null : ((timed - 1) * 1e9) / spanNs,
+    truncation: cap.truncation?.message ?? null,
+  };
+}
+
+/** One line of text per capture. */
+export function formatCaptureSummary(s: CaptureSummary): string {
+  const labels = s.labels === null ? 'unlabelled' : Object.entries(s.labels).map(([l, n]) => `${l} ${n}`).join(', ');
+  const time = s.durationS === null ? 'no sensor times' : `${s.durationS.toFixed(3)} s${s.rateHz === null ? '' : ` (${s.rateHz.toFixed(0)} frames/s)`}`;
+  return `${s.path}: ${s.stream}, [${s.shape.join(', ')}] ${s.dtype}, ${s.frames} frames, ${time}, labels: ${labels}${s.truncation === null ? '' : `; TRUNCATED: ${s.truncation}`}\n`;
+}
+
+/**
+ * `hairtrigger inspect PATH`: a capture, every capture (`*.arrows`, `*.arrow`) in a folder
+ * (with a progress bar on a terminal), or a model folder (its card). Operating errors of a
+ * single capture or card are thrown; in a folder each failing capture is listed with its
+ * error and `failed` is set.
+ */
+export function inspectPath(path: string, stream?: ProgressStream): InspectResult {
+  if (existsSync(join(path, 'card.json'))) return inspectModel(path);
+  if (!(existsSync(path) && statSync(path).isDirectory())) {
+    const s = summariseCapture(path);
+    return { text: formatCaptureSummary(s), json: s, failed: false };
+  }
+  const files = readdirSync(path).filter((f) => /\.arrows?$/.test(f)).sort();
+  const bar = createProgress({ label: 'inspect', total: files.length, unit: 'captures', ...(stream ? { stream } : {}) });
+  const out: (CaptureSummary | { path: string; error: string })[] = [];
+  let text = '';
+  let failed = false;
+  files.forEach((f, i) => {
+    const p = join(path, f);
+    try {
+      const s = summariseCapture(p);
+      out.push(s);
+      text += formatCaptureSummary(s);
+    } catch (err) {
+      if (!isOperatingError(err)) throw err;
+      failed = true;
+      out.push({ path: p, error: err.message });
+      text += `${p}: ${err.message}\n`;
+    }
+    bar.update(i + 1);
+  });
+  bar.end();
+  if (files.length === 0) text = `${path}: no captures (*.arrows) here\n`;
+  return { text, json: out, failed };
+}
+
+function inspectModel(dir: string): InspectResult {
+  const card = readModelCard(dir);
+  const raw = card.raw as { fixed?: { precision: string; agreementTop1: number; n: number }; fpga?: { latencyUs: number; latencyCycles: number; clockMhz: number; dsp: number } };
+  const facts = {
+    dir, task: card.task, labels: card.labels, inputShape: card.inputShape, frame: card.preprocessing.frame,
+    params: card.params, files: card.files, fixed: raw.fixed ?? null, fpga: raw.fpga ?? null,
+  };
+  const lines = [
+    `${dir}: model ${card.task}, labels ${card.labels.join('/')}, input [${card.inputShape.join(', ')}] from frames [${card.preprocessing.frame.shape.join(', ')}] ${card.preprocessing.frame.dtype}`,
+    `  student ${card.params.student} params${card.params.teacher === null ? '' : `, teacher ${card.params.teacher} params`}`,
+    raw.fixed ? `  firmware ${raw.fixed.precision}: top-1 agreement ${raw.fixed.agreementTop1} with float on ${raw.fixed.n} inputs` : '  firmware: not checked (hairtrigger compile --check N --card)',
+    raw.fpga ? `  fpga model: ${raw.fpga.latencyCycles} cycles = ${raw.fpga.latencyUs} us at ${raw.fpga.clockMhz} MHz, ${raw.fpga.dsp} DSP` : '',
+  ];
+  return { text: lines.filter((l) => l !== '').join('\n') + '\n', json: facts, failed: false };
+}
