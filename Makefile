@@ -37,7 +37,8 @@ apt-models:
 ADDON := host/native/build/Release/hairtrigger_native.node
 
 # The native addon (node-gyp; Node's headers are in /usr/include/node, nothing is downloaded).
-$(ADDON): host/native/binding.gyp $(wildcard host/native/src/*) node_modules/.package-lock.json
+# The same rebuild writes the device emulator's own addon, hairtrigger_emulator.node.
+$(ADDON): host/native/binding.gyp $(wildcard host/native/src/*) $(wildcard sim/emulator/*) node_modules/.package-lock.json
 	cd host/native && ../../$(NODE_BIN)/node-gyp rebuild --nodedir=$${NODE_DIR:-/usr} >/dev/null
 
 addon: $(ADDON)

@@ -67,7 +67,7 @@ export interface Daemon {
  * firmware`'s build of the variant, which must have been compiled from the card's ONNX file
  * (checked by hash; the fpga driver also checks the device's MODEL_HASH against the map).
  */
-async function loadBackend(cfg: PipelineConfig, card: ModelCard, at: (p: string) => string): Promise<Backend> {
+async function loadBackend(cfg: PipelineConfig, card: ModelCard, at: (p: string) => string, timers: TimerScheduler): Promise<Backend> {
   const onnx = card.files[cfg.variant];
   if (onnx === null) throw new ModelError(`${card.dir}/card.json`, `variant ${cfg.variant} is not part of this model (the card has no ${cfg.variant}); allowed: student`);
   const ref = { inputShape: card.inputShape, classes: card.labels.length, params: card.params[cfg.variant] };
@@ -86,7 +86,7 @@ async function loadBackend(cfg: PipelineConfig, card: ModelCard, at: (p: string)
   }
   if (cfg.backend === 'fpga') {
     const regmap = project.endsWith('.json') ? project : join(project, 'regmap.json');
-    return loadFpgaBackend({ path: regmap, device: at(cfg.device!), sourceSha256: sha, spinsMax: cfg.fpga?.spinsMax, ...ref });
+    return loadFpgaBackend({ path: regmap, device: at(cfg.device!), sourceSha256: sha, spinsMax: cfg.fpga?.spinsMax, timers, ...ref });
   }
   const lib = project.endsWith('.so') ? project : join(project, `lib${basename(project)}.so`);
   return loadSimBackend({ path: lib, sourceSha256: sha, ...ref });
@@ -112,7 +112,7 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
   const card = readModelCard(at(cfg.model));
   const pre = createModelPreprocessor(card.preprocessing, `${card.dir}/card.json: preprocessing`);
   const autonomous = checkFpgaMode(cfg);
-  const backend = await loadBackend(cfg, card, at);
+  const backend = await loadBackend(cfg, card, at, deps.timers);
   const metrics = new PipelineMetrics({ pipeline: cfg.pipeline, backend: backend.info().kind, model: `${card.task}/${cfg.variant}`, labels: card.labels, budgetUs: cfg.budgetUs }, deps.clock);
   const errors = new ErrorLog(metrics, deps.log);
   const policy = new TriggerPolicy(cfg.trigger, card.labels, cfg.budgetUs);
