@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -260,6 +261,8 @@ EmulatorStats Emulator::stats() const {
   s.overflows = overflows_.load(std::memory_order_relaxed);
   s.faults = faults_.load(std::memory_order_relaxed);
   s.resets = resets_.load(std::memory_order_relaxed);
+  s.turns = turns_.load(std::memory_order_relaxed);
+  s.sleeps = sleeps_.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -299,7 +302,9 @@ void Emulator::PublishOutputs(uint32_t seq_lo, uint32_t done, bool corrupt) cons
 
 void Emulator::Serve() {
   int64_t last_work_ns = NowNs();
+  int64_t sleep_ns = 0;  // the current back-off sleep; 0 while spinning
   while (!stop_.load(std::memory_order_relaxed)) {
+    turns_.fetch_add(1, std::memory_order_relaxed);
     const int64_t now = NowNs();
     UpdateCycles(now);
     bool worked = false;
@@ -307,11 +312,14 @@ void Emulator::Serve() {
     else if (Load(kMode) == 1 && opt_.source.n_frames > 0) worked = ServeFrame(now);
     if (worked) {
       last_work_ns = NowNs();
+      sleep_ns = 0;
     } else if (now - last_work_ns > EmulatorLimits::kIdleSpinNs) {
-      // Back off so an idle device does not burn a core; the first start after idle waits
-      // for the sleep to end (about 0.1 ms, or 0.5 ms after long idle), the ones after it
-      // are served spinning again.
-      SleepNs(now - last_work_ns > EmulatorLimits::kIdleLongNs ? EmulatorLimits::kIdleLongSleepNs : EmulatorLimits::kIdleSleepNs);
+      // Back off so an idle device does not burn a core: sleeps doubling up to
+      // kIdleSleepMaxNs. The first start after idle waits for the sleep in progress (up to
+      // 0.5 ms after long idle); the ones after it are served spinning again.
+      sleep_ns = sleep_ns == 0 ? EmulatorLimits::kIdleSleepMinNs : std::min(2 * sleep_ns, EmulatorLimits::kIdleSleepMaxNs);
+      SleepNs(sleep_ns);
+      sleeps_.fetch_add(1, std::memory_order_relaxed);
     } else {
       CpuPause();
     }

@@ -153,6 +153,8 @@ class EmulatorWrap : public Napi::ObjectWrap<EmulatorWrap> {
     o.Set("overflows", static_cast<double>(s.overflows));
     o.Set("faults", static_cast<double>(s.faults));
     o.Set("resets", static_cast<double>(s.resets));
+    o.Set("turns", static_cast<double>(s.turns));
+    o.Set("sleeps", static_cast<double>(s.sleeps));
     o.Set("running", emu_ != nullptr);
     return o;
   }

@@ -318,6 +318,9 @@ export interface EmulatorStats {
   readonly overflows: number;
   readonly faults: number;
   readonly resets: number;
+  /** Serving loop turns, and the idle back-off sleeps among them (an idle device sleeps, it does not spin). */
+  readonly turns: number;
+  readonly sleeps: number;
   readonly running: boolean;
 }
 
