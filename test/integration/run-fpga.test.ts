@@ -94,7 +94,8 @@ describe('hairtrigger run on the fpga backend against hairtrigger emulate-fpga',
 
   it('serves the dashboard, the snapshot with device counters and the device metrics; SIGTERM stops both cleanly', async () => {
     const { emu, run, base } = await startBoth(children, device);
-    const snap = await snapshotWhen(run, base, 'frames > 0', (s) => s.frames > 0 && (s.device?.jobs ?? 0) > 0);
+    // Hundreds of frames, so that a device failing some or all of its jobs shows below.
+    const snap = await snapshotWhen(run, base, '500 frames', (s) => s.frames + s.dropped >= 500);
     expect(snap.backend).toBe('fpga');
     expect(snap.pipeline).toBe('jets-run-fpga');
     // Every frame was classified on the device: none dropped, no job timed out (the spin
