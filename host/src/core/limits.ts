@@ -49,7 +49,7 @@ export const limits = {
   /** After a job times out the fpga device is faulted (frames fail at once, never spin) and
    * re-probed off the hot path: first after this long, then each wait doubled up to the max. */
   fpgaReprobeDelayMinMs: 10,
-  fpgaReprobeDelayMaxMs: 1000,
+  fpgaReprobeDelayMaxMs: 250,
   /** FPGA event records drained per poll in autonomous mode (each becomes one frame slot);
    * a full drain polls again at once instead of waiting for the timer. */
   fpgaEventsPerPollMax: 256,
