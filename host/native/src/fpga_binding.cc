@@ -223,18 +223,13 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
   }
 
   // probe(): off the hot path, on a faulted device: true when it answers again (fault cleared)
-  // or was not faulted; false while it does not. Throws only for a replaced device whose
-  // identification does not match (code magic, layout, mismatch, open, size, mmap).
+  // or was not faulted; false while it does not (why, e.g. a replaced device whose
+  // identification does not match, is in the next `faulted` job errors' messages).
   Napi::Value Probe(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Opened(env)) return Napi::Value();
     DeviceError error;
-    if (dev_->Probe(&error)) return Napi::Boolean::New(env, true);
-    if (error.code != "faulted") {
-      ThrowDevice(env, error);
-      return Napi::Value();
-    }
-    return Napi::Boolean::New(env, false);
+    return Napi::Boolean::New(env, dev_->Probe(&error));
   }
 
   Napi::Value Stats(const Napi::CallbackInfo& info) {

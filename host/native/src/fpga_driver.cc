@@ -296,13 +296,17 @@ bool FpgaDevice::Probe(DeviceError* error) {
   stats_.reprobes++;
   // Acquire: a DONE_COUNT change publishes the late job's outputs, which no job will read.
   const bool answered = load_acquire(word(kResetCount)) != stale_reset_ || load_acquire(word(kDoneCount)) != stale_done_;
-  if (!(answered && IdentificationFault().empty()) && !RemapIfReplaced(error)) return false;
+  if (!(answered && IdentificationFault().empty()) && !RemapIfReplaced(error)) {
+    last_probe_ = error->code + ": " + error->message;
+    return false;
+  }
   ClearFault();
   return true;
 }
 
 void FpgaDevice::ClearFault() {
   faulted_ = false;
+  last_probe_.clear();
   stats_.recoveries++;
 }
 
@@ -318,7 +322,8 @@ bool FpgaDevice::RunRaw(const int32_t* in, int32_t* out, uint64_t seq, DeviceErr
     // No spin and no access: a hung device would cost every frame the whole spin budget.
     stats_.faulted_fast++;
     return fail(error, "faulted", path_ + ": job seq " + std::to_string(seq) + " not started: the device is faulted since job seq " +
-                                      std::to_string(stale_seq_) + " timed out; it is re-probed off the hot path");
+                                      std::to_string(stale_seq_) + " timed out; it is re-probed off the hot path" +
+                                      (last_probe_.empty() ? "" : " (last probe: " + last_probe_ + ")"));
   }
   const uint32_t done0 = load_acquire(word(kDoneCount));
   const uint32_t reset0 = load_acquire(word(kResetCount));

@@ -123,8 +123,8 @@ class FpgaDevice {
 
   // Off the hot path, on a faulted device: reads whether it answers again (see above) and
   // clears the fault if so. True when the device is not faulted (any more); false with
-  // `error` (code faulted, or the identification code of a new device that does not match).
-  // Writes nothing to the device.
+  // `error` (code faulted, or the identification code of a new device that does not match),
+  // which the next fail-fast jobs' messages repeat. Writes nothing to the device.
   bool Probe(DeviceError* error);
   bool faulted() const { return faulted_; }
 
@@ -171,6 +171,7 @@ class FpgaDevice {
   bool faulted_ = false;
   uint32_t stale_done_ = 0, stale_reset_ = 0;
   uint64_t stale_seq_ = 0;
+  std::string last_probe_;  // why the last Probe() left the device faulted, for the fail-fast message
 };
 
 }  // namespace hairtrigger

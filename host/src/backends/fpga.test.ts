@@ -319,12 +319,17 @@ describe('fpga backend against the device emulator (jet tagger)', () => {
       for (let i = 0; i < 8; i++) pending.shift()!.fn();
       expect(pending.map((t) => t.ms)).toEqual([limits.fpgaReprobeDelayMaxMs]);
       expect(b.deviceStats()).toMatchObject({ faulted: true, reprobes: 8 });
+      // Another model's device at the path is not taken: still faulted, and the frames say why.
+      const wrong = startEmulator(name, { fault: { kind: 'wrong-hash' } });
+      expect(b.reprobe()).toBe(false);
+      wrong.emu.stop();
+      expect(outcomesOf(b, xs.slice(24, 25)).messages[0]).toMatch(/the device is faulted since job seq 5 timed out; .*\(last probe: mismatch: .*MODEL_HASH differs/);
       r = startEmulator(name);
       pending.shift()!.fn();
       expect(pending).toEqual([]);
-      expect(b.deviceStats()).toMatchObject({ faulted: false, reprobes: 9, recoveries: 1 });
+      expect(b.deviceStats()).toMatchObject({ faulted: false, reprobes: 10, recoveries: 1 });
       expect(outcomesOf(b, xs.slice(25)).outcomes).toEqual(Array<string>(15).fill('ok'));
-      expect(b.deviceStats()).toMatchObject({ jobs: 20, timeouts: 1, faultedFast: 19 });
+      expect(b.deviceStats()).toMatchObject({ jobs: 20, timeouts: 1, faultedFast: 20 });
     } finally {
       await b.close();
       r.emu.stop();

@@ -150,15 +150,8 @@ class FpgaDeviceBackend implements FpgaBackend {
 
   reprobe(): boolean {
     assert(!this.closed, 'fpga backend: reprobe after close');
-    let ok: boolean;
-    try {
-      ok = this.dev.probe();
-    } catch {
-      // A new device at the path that does not run the model: still faulted; frames keep
-      // failing with `faulted`, which names the device, and the next probe looks again.
-      ok = false;
-    }
-    return ok;
+    // False leaves the device faulted; the `faulted` errors of the next frames say why.
+    return this.dev.probe();
   }
 
   /** Once per fault, from the job that timed out: the timer, not the hot path, re-probes. */

@@ -154,8 +154,8 @@ export interface NativeFpgaDevice {
    * Off the hot path, on a faulted device (reads only): true when it answers again (the
    * timed-out job completed, the device reset, or a new device with the same identification
    * is at the path, which is mapped instead) and the fault is cleared, or when it was not
-   * faulted; false while it does not answer. Throws (code magic, layout, mismatch, ...) for a
-   * new device at the path that does not run the model.
+   * faulted; false while it does not answer, or a new device at the path does not run the
+   * model (the next `faulted` job errors name why).
    */
   probe(): boolean;
   stats(): FpgaDeviceStats;
