@@ -340,7 +340,6 @@ bool Emulator::ServeHostJob(int64_t start_ns) {
     return true;
   }
   // The host wrote the window before its release of ap_start, which the acq_rel above saw.
-  // The host wrote the window before its release of ap_start, which the acq_rel above saw.
   std::memcpy(x_.data(), Reg(m.in_offset), 4ull * m.n_in);
   const uint32_t seq_lo = Load(kSeqLo);
   const bool corrupt = Predict();
