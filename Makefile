@@ -40,8 +40,9 @@ apt-models:
 ADDON := host/native/build/Release/hairtrigger_native.node
 
 # The native addon (node-gyp; Node's headers are in /usr/include/node, nothing is downloaded).
-# Quiet when it works; on failure the whole node-gyp/g++ log is shown.
-$(ADDON): host/native/binding.gyp $(wildcard host/native/src/*) node_modules/.package-lock.json
+# Quiet when it works; on failure the whole node-gyp/g++ log is shown. The same rebuild writes
+# the device emulator's own addon, hairtrigger_emulator.node.
+$(ADDON): host/native/binding.gyp $(wildcard host/native/src/*) $(wildcard sim/emulator/*) node_modules/.package-lock.json
 	@echo "addon  $(ADDON)"
 	@log=$$(mktemp); cd host/native && ../../$(NODE_BIN)/node-gyp rebuild --nodedir=$${NODE_DIR:-/usr} >$$log 2>&1 \
 	  || { cat $$log; rm -f $$log; exit 1; }; rm -f $$log

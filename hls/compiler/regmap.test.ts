@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../host/src/core/errors.js';
 import { parseFixedType } from './precision.js';
-import { fnv1a32Words, hashWords, outCheck, REG, REGMAP_LAYOUT_VERSION, registerMap, regsHeader, typeWord } from './regmap.js';
+import { fnv1a32Words, hashWords, LAYOUT_HEADER_PATH, layoutHeader, outCheck, REG, REGMAP_LAYOUT_VERSION, registerMap, regsHeader, typeWord } from './regmap.js';
 
 const SHA = '0f9e0ce651a9af2742c9fb2f3d2ec72347adaa388ad8bbc863ef00a545341d09';
 const base = (nIn: number, nOut: number, fifoCapacity?: number) => registerMap({
@@ -115,5 +115,21 @@ describe('compile writes the register map and the AXI-Lite interface', () => {
     expect(readFileSync(join(out, 'firmware', 'jet_regs.h'), 'utf8')).toContain(`#define HT_JET_REGION_BYTES ${map.regionBytes}u`);
     const top = readFileSync(join(out, 'firmware', 'jet.cpp'), 'utf8');
     for (const port of ['return', 'x', 'y']) expect(top).toContain(`#pragma HLS INTERFACE s_axilite port=${port} bundle=control`);
+  });
+});
+
+describe('the C++ layout header (host/native/src/regmap_layout.h) is generated from REG and CTRL', () => {
+  it('the committed header is what layoutHeader() writes (vitest -u rewrites it)', async () => {
+    await expect(layoutHeader()).toMatchFileSnapshot(`../../${LAYOUT_HEADER_PATH}`);
+  });
+
+  it('names every fixed register and CTRL bit with its offset', () => {
+    const h = layoutHeader();
+    expect(h).toContain('  kDoneCount = 0x094u,');
+    expect(h).toContain('  kOutCheck = 0x09cu,');
+    expect(h).toContain('  kFifoHead = 0x080u,');
+    expect(h).toContain('constexpr uint32_t kCtrlApStart = 0x001u;');
+    expect(h).toContain('constexpr uint32_t kMagicHtfw = 0x48544657u;');
+    expect(h.match(/^ {2}k\w+ = 0x[0-9a-f]+u,$/gm)).toHaveLength(Object.keys(REG).length);
   });
 });

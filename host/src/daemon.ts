@@ -81,7 +81,7 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
   const card = readModelCard(at(cfg.model));
   const pre = createStreamPreprocessor(card.preprocessing, `${card.dir}/card.json: preprocessing`);
   const autonomous = checkFpgaMode(cfg);
-  const backend = await loadBackend(cfg, card, at, deps.firmwareDir ?? at(FIRMWARE_DIR));
+  const backend = await loadBackend(cfg, card, at, deps.firmwareDir ?? at(FIRMWARE_DIR), deps.timers);
   const metrics = new PipelineMetrics({ pipeline: cfg.pipeline, backend: backend.info().kind, model: `${card.task}/${cfg.variant}`, labels: card.labels, budgetUs: cfg.budgetUs }, deps.clock);
   const errors = new ErrorLog(metrics, deps.log, Date.now, deps.timers);
   const policy = new TriggerPolicy(cfg.trigger, card.labels, cfg.budgetUs);
@@ -179,11 +179,11 @@ function makeFpgaEventSource(cfg: PipelineConfig, deps: DaemonDeps, backend: Fpg
 }
 
 /** Loads the configured backend from the registry (onnx, sim, fpga, or one a plugin added). */
-async function loadBackend(cfg: PipelineConfig, card: ModelCard, at: (p: string) => string, firmwareDir: string): Promise<Backend> {
+async function loadBackend(cfg: PipelineConfig, card: ModelCard, at: (p: string) => string, firmwareDir: string, timers: TimerScheduler): Promise<Backend> {
   const onnx = card.files[cfg.variant];
   if (onnx === null) throw new ModelError(`${card.dir}/card.json`, `variant ${cfg.variant} is not part of this model (the card has no ${cfg.variant}); allowed: student`);
   const ref = { path: onnx, inputShape: card.inputShape, classes: card.labels.length, params: card.params[cfg.variant] };
-  return backends.create({ kind: cfg.backend }, { card, cfg, ref, at, firmwareDir }, 'config: backend');
+  return backends.create({ kind: cfg.backend }, { card, cfg, ref, at, firmwareDir, timers }, 'config: backend');
 }
 
 function checkSourceFitsModel(source: Source, pre: StreamPreprocessor, card: ModelCard): void {

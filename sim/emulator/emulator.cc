@@ -6,33 +6,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+
+#include "fnv1a.h"
+#include "regmap_layout.h"
 
 namespace hairtrigger {
 
 namespace {
 
-// Fixed registers of layout 2 (docs/fpga-protocol.md; hls/compiler/regmap.ts REG).
-enum Reg : uint32_t {
-  kCtrl = 0x000, kGie = 0x004, kIer = 0x008, kIsr = 0x00c, kMode = 0x010, kSeqLo = 0x018, kSeqHi = 0x01c,
-  kMagic = 0x020, kLayout = 0x024, kNIn = 0x028, kNOut = 0x02c, kInType = 0x030, kOutType = 0x034,
-  kClockKhz = 0x038, kLatencyCycles = 0x03c, kModelHash = 0x040, kIi = 0x060, kFifoCapacity = 0x064,
-  kInOffset = 0x068, kOutOffset = 0x06c, kThreshOffset = 0x070, kFifoOffset = 0x074, kRegionBytes = 0x078,
-  kFifoHead = 0x080, kFifoTail = 0x084, kFifoOverflows = 0x088, kCycleLo = 0x08c, kCycleHi = 0x090,
-  kDoneCount = 0x094, kResetCount = 0x098, kOutCheck = 0x09c,
-};
-constexpr uint32_t kFnvOffsetBasis = 0x811c9dc5u, kFnvPrime = 0x01000193u;
+using namespace regs;  // the generated fixed layout (regmap_layout.h)
 
-// One word into an FNV-1a hash, as its four little-endian bytes (OUT_CHECK, docs/fpga-protocol.md).
-inline uint32_t FnvWord(uint32_t h, uint32_t w) {
-  for (int b = 0; b < 32; b += 8) h = (h ^ ((w >> b) & 0xffu)) * kFnvPrime;
-  return h;
-}
-
-constexpr uint32_t kApStart = 1u << 0, kApDone = 1u << 1, kApIdle = 1u << 2, kApReady = 1u << 3;
-constexpr uint32_t kLayoutVersion = 2, kMagicHtfw = 0x48544657u, kRecordBytes = 32, kPageBytes = 4096;
+constexpr uint32_t kApStart = kCtrlApStart, kApDone = kCtrlApDone, kApIdle = kCtrlApIdle, kApReady = kCtrlApReady;
 
 inline void CpuPause() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -66,7 +54,7 @@ bool CheckMap(const EmulatorRegmap& m, std::string* error) {
     return Fail(error, "argument", "regionBytes " + std::to_string(m.region_bytes) + ": need a multiple of 4096 up to 1 GiB");
   if (m.fifo_capacity == 0 || (m.fifo_capacity & (m.fifo_capacity - 1)) != 0)
     return Fail(error, "argument", "fifoCapacity " + std::to_string(m.fifo_capacity) + ": need a power of two");
-  const auto inside = [&](uint64_t off, uint64_t bytes) { return off >= 0x100 && off % 4 == 0 && off + bytes <= m.region_bytes; };
+  const auto inside = [&](uint64_t off, uint64_t bytes) { return off >= kWindowsStart && off % 4 == 0 && off + bytes <= m.region_bytes; };
   if (!inside(m.in_offset, 4ull * m.n_in) || !inside(m.out_offset, 4ull * m.n_out) || !inside(m.thresh_offset, 4ull * m.n_out) ||
       !inside(m.fifo_offset, uint64_t{kRecordBytes} * m.fifo_capacity))
     return Fail(error, "argument", "a window or the FIFO lies outside the region or over the fixed registers");
@@ -273,6 +261,8 @@ EmulatorStats Emulator::stats() const {
   s.overflows = overflows_.load(std::memory_order_relaxed);
   s.faults = faults_.load(std::memory_order_relaxed);
   s.resets = resets_.load(std::memory_order_relaxed);
+  s.turns = turns_.load(std::memory_order_relaxed);
+  s.sleeps = sleeps_.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -301,10 +291,10 @@ bool Emulator::Predict() {
 // window, as a bus error between the kernel and the register file would.
 void Emulator::PublishOutputs(uint32_t seq_lo, uint32_t done, bool corrupt) const {
   const EmulatorRegmap& m = opt_.map;
-  uint32_t h = FnvWord(FnvWord(kFnvOffsetBasis, seq_lo), done);
+  uint32_t h = Fnv1aWord(Fnv1aWord(kFnvOffsetBasis, seq_lo), done);
   for (uint32_t k = 0; k < m.n_out; k++) {
     const uint32_t v = static_cast<uint32_t>(y_[k]);
-    h = FnvWord(h, v);
+    h = Fnv1aWord(h, v);
     StoreRelaxed(m.out_offset + 4 * k, corrupt ? v ^ 1u : v);
   }
   StoreRelaxed(kOutCheck, h);
@@ -312,7 +302,9 @@ void Emulator::PublishOutputs(uint32_t seq_lo, uint32_t done, bool corrupt) cons
 
 void Emulator::Serve() {
   int64_t last_work_ns = NowNs();
+  int64_t sleep_ns = 0;  // the current back-off sleep; 0 while spinning
   while (!stop_.load(std::memory_order_relaxed)) {
+    turns_.fetch_add(1, std::memory_order_relaxed);
     const int64_t now = NowNs();
     UpdateCycles(now);
     bool worked = false;
@@ -320,11 +312,14 @@ void Emulator::Serve() {
     else if (Load(kMode) == 1 && opt_.source.n_frames > 0) worked = ServeFrame(now);
     if (worked) {
       last_work_ns = NowNs();
+      sleep_ns = 0;
     } else if (now - last_work_ns > EmulatorLimits::kIdleSpinNs) {
-      // Back off so an idle device does not burn a core; the first start after idle waits
-      // for the sleep to end (about 0.1 ms, or 0.5 ms after long idle), the ones after it
-      // are served spinning again.
-      SleepNs(now - last_work_ns > EmulatorLimits::kIdleLongNs ? EmulatorLimits::kIdleLongSleepNs : EmulatorLimits::kIdleSleepNs);
+      // Back off so an idle device does not burn a core: sleeps doubling up to
+      // kIdleSleepMaxNs. The first start after idle waits for the sleep in progress (up to
+      // 0.5 ms after long idle); the ones after it are served spinning again.
+      sleep_ns = sleep_ns == 0 ? EmulatorLimits::kIdleSleepMinNs : std::min(2 * sleep_ns, EmulatorLimits::kIdleSleepMaxNs);
+      SleepNs(sleep_ns);
+      sleeps_.fetch_add(1, std::memory_order_relaxed);
     } else {
       CpuPause();
     }
@@ -344,7 +339,6 @@ bool Emulator::ServeHostJob(int64_t start_ns) {
     faults_.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
-  // The host wrote the window before its release of ap_start, which the acq_rel above saw.
   // The host wrote the window before its release of ap_start, which the acq_rel above saw.
   std::memcpy(x_.data(), Reg(m.in_offset), 4ull * m.n_in);
   const uint32_t seq_lo = Load(kSeqLo);

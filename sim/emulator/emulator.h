@@ -6,7 +6,8 @@
 // host/native/src/emulator_binding.cc.
 //
 // One thread serves the device: it spins on CTRL (pause instruction) while work arrives,
-// backs off to short sleeps after kIdleSpinNs without any, and holds each ap_done back until
+// backs off to sleeps after kIdleSpinNs without any (doubling from kIdleSleepMinNs to
+// kIdleSleepMaxNs), and holds each ap_done back until
 // the modelled latency (LATENCY_CYCLES at the clock) has passed since it saw the start.
 // Shared words are read and written with __atomic builtins (acquire/release), as the other
 // side (a driver in another process) sees them through its own mapping.
@@ -27,10 +28,9 @@ namespace hairtrigger {
 
 // Named limits of the emulator.
 struct EmulatorLimits {
-  static constexpr int64_t kIdleSpinNs = 1000000;       // spin this long without work, then sleep
-  static constexpr int64_t kIdleSleepNs = 50000;         // one back-off sleep
-  static constexpr int64_t kIdleLongNs = 100000000;      // after this long without work, sleep longer
-  static constexpr int64_t kIdleLongSleepNs = 500000;    // one back-off sleep when long idle
+  static constexpr int64_t kIdleSpinNs = 200000;        // spin this long without work, then sleep
+  static constexpr int64_t kIdleSleepMinNs = 20000;      // the first back-off sleep; each next one doubles
+  static constexpr int64_t kIdleSleepMaxNs = 500000;     // up to this: an idle device wakes at most ~2,000 times a second
   static constexpr int64_t kPaceSleepMinNs = 200000;  // a replay frame further away than this is slept for
   static constexpr uint32_t kFifoOverflowCapacity = 4;  // effective FIFO capacity under the fifo-overflow fault
   static constexpr uint32_t kRegionBytesMax = 1u << 30;
@@ -90,6 +90,8 @@ struct EmulatorStats {
   uint64_t overflows = 0;  // events dropped, FIFO full
   uint64_t faults = 0;     // faults injected (hung jobs, late or corrupted outputs, resets)
   uint64_t resets = 0;
+  uint64_t turns = 0;   // serving loop turns (with or without work)
+  uint64_t sleeps = 0;  // idle back-off sleeps
 };
 
 class Emulator {
@@ -146,7 +148,7 @@ class Emulator {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   bool started_ = false, stopped_ = false;
-  std::atomic<uint64_t> jobs_{0}, frames_{0}, events_{0}, overflows_{0}, faults_{0}, resets_{0};
+  std::atomic<uint64_t> jobs_{0}, frames_{0}, events_{0}, overflows_{0}, faults_{0}, resets_{0}, turns_{0}, sleeps_{0};
 };
 
 }  // namespace hairtrigger

@@ -1,8 +1,9 @@
 // The daemon on the fpga backend, talking to the device emulator through the register
 // protocol: the same triggers as on the sim backend, frame for frame, and a device that resets
-// mid-stream, corrupts outputs on the way (caught by OUT_CHECK) or completes one job late costs
-// exactly the frames whose jobs failed (counted as E_DEVICE); the daemon goes on and the
-// frames after are right again.
+// mid-stream or corrupts outputs on the way (caught by OUT_CHECK) costs exactly the frames
+// whose jobs failed (counted as E_DEVICE); one that completes a job late is faulted and costs
+// the frames until a re-probe sees it answer. The daemon goes on and the frames after are
+// right again.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -91,25 +92,34 @@ describe('replay on the fpga backend (device emulator)', () => {
     expect(triggered(log)).toEqual(want.filter((s) => !lostSeqs.includes(s)));
   }, 120_000);
 
-  it('one job 400 ms late: the frames that timed out are dropped (E_DEVICE), the daemon goes on and the frames after fire as on sim', async () => {
+  it('one job 3 s late: it times out, the device is faulted and the frames meanwhile fail fast (E_DEVICE), a re-probe recovers and the frames after fire as on sim', async () => {
     const want = await wantTriggers();
     const log = join(dir, 'fpga-late.jsonl');
-    // Job 5000 (frame seq 4999) is late by 400 ms, far beyond the driver's spin budget
-    // (limits.pollSpinsMax, a few tens of ms): it times out, and the frames that follow time
-    // out too ("not started") until the late job completes; the rest are served normally.
-    const d = await runToEnd(replayConfig(model, CAPTURE, { backend: 'fpga', device: emulate('late', { kind: 'late-once', value: 400_000, at: 5000 }), sinks: { jsonl: log }, trigger: TRIGGER }));
+    // The capture's 10k frames span 10 ms: at x0.002 they come over 5 s. Job 1000 (frame seq
+    // 999, at ~0.5 s) is 3 s late, far beyond the spin budget (2^22 spins, 10 ms to 0.5 s
+    // depending on the CPU's pause, and a margin for a descheduled emulator in the healthy
+    // jobs): it times out and the device is faulted; every frame until a re-probe (on
+    // the daemon's timers, back-off up to limits.fpgaReprobeDelayMaxMs) sees the late job
+    // complete fails at once; then the device serves the rest.
+    const d = await runToEnd(replayConfig(model, CAPTURE, { backend: 'fpga', device: emulate('late', { kind: 'late-once', value: 3_000_000, at: 1000 }),
+      source: { kind: 'replay', path: CAPTURE, pacing: 'x0.002' }, fpga: { spinsMax: 2 ** 22 }, sinks: { jsonl: log }, trigger: TRIGGER }));
+    // The daemon's snapshot (with the device counters, frozen at stop).
+    const snap = d.view.snapshot();
+    const lost = snap.dropped;
+    expect(lost).toBeGreaterThanOrEqual(2);
+    expect(snap).toMatchObject({ frames: 10_000 - lost, errorsByCode: { E_DEVICE: lost } });
+    expect(snap.device).toMatchObject({ timeouts: 1, faultedFast: lost - 1, faulted: false });
+    // The lost frames are one run from 999 (the error log keeps the last of them): no frame
+    // spun after the first, none was taken for another's job.
     const errors = d.errors.recent();
-    const lost = errors.length;
-    expect(lost).toBeGreaterThanOrEqual(1);
-    expect(lost).toBeLessThan(200);
-    expect(d.metrics.snapshot()).toMatchObject({ frames: 10_000 - lost, dropped: lost, errorsByCode: { E_DEVICE: lost } });
-    expect(errors[0]!.message).toMatch(/E_DEVICE.*\(timeout\).*job seq 4999 not done after 1048576 spins/);
-    for (const e of errors.slice(1)) expect(e.message).toMatch(/E_DEVICE.*\(timeout\).*not started: the device is still busy with job seq 4999, which timed out/);
-    const lostSeqs = errors.map((e) => Number(/frame seq (\d+)/.exec(e.message)?.[1]));
-    expect(lostSeqs).toEqual(Array.from({ length: lost }, (_, k) => 4999 + k));
-    expect(triggered(log)).toEqual(want.filter((s) => !lostSeqs.includes(s)));
-    // Frames after the lost ones fired: the daemon kept running on the recovered device.
-    expect(triggered(log).some((s) => s > 4999 + lost)).toBe(true);
+    const firstShown = 999 + lost - errors.length;
+    expect(errors.map((e) => Number(/frame seq (\d+)/.exec(e.message)?.[1]))).toEqual(Array.from({ length: errors.length }, (_, k) => firstShown + k));
+    errors.forEach((e, k) => expect(e.message).toMatch(firstShown + k === 999
+      ? /E_DEVICE.*\(timeout\).*job seq 999 not done after 4194304 spins/
+      : /E_DEVICE.*\(faulted\).*not started: the device is faulted since job seq 999 timed out/));
+    expect(triggered(log)).toEqual(want.filter((s) => s < 999 || s >= 999 + lost));
+    // Frames after the lost ones fired: the daemon re-probed and kept running on the recovered device.
+    expect(triggered(log).some((s) => s >= 999 + lost)).toBe(true);
   }, 120_000);
 
   it('device is refused unless the backend is fpga, and backend fpga needs one', async () => {

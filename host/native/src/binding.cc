@@ -18,7 +18,6 @@
 #include <string>
 
 #include "clock.h"
-#include "emulator_binding.h"
 #include "model_library.h"
 
 namespace hairtrigger {
@@ -46,41 +45,43 @@ Napi::Value Stamp(const Napi::CallbackInfo& info) {
   return Napi::Value();
 }
 
-// Stamp arrays bound once, so the hot path passes two integers instead of a typed array to
-// unwrap (about half the cost of stamp()). Bindings last for the process.
-constexpr int kStampBindingsMax = 8;
-struct StampBinding {
-  Napi::Reference<Napi::Float64Array> ref;
-  double* data = nullptr;
-  size_t length = 0;
+// new StampBinding(array: Float64Array): a stamp array bound once, so the hot path passes one
+// integer instead of a typed array to unwrap (about half the cost of stamp()). Each binding
+// is its own object, owned by the clock that made it and freed with it (no process-wide
+// table, no cap on pipelines or clocks).
+class StampBinding : public Napi::ObjectWrap<StampBinding> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "StampBinding", {InstanceMethod<&StampBinding::StampAt>("stamp")});
+  }
+
+  explicit StampBinding(const Napi::CallbackInfo& info) : Napi::ObjectWrap<StampBinding>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+      Napi::TypeError::New(env, "new StampBinding(array): one Float64Array expected").ThrowAsJavaScriptException();
+      return;
+    }
+    Napi::Float64Array arr = info[0].As<Napi::Float64Array>();
+    ref_ = Napi::Persistent(arr);
+    data_ = arr.Data();  // externalises a small on-heap array: the pointer stays valid while referenced
+    length_ = arr.ElementLength();
+  }
+
+ private:
+  // stamp(index: number): void
+  Napi::Value StampAt(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int32_t index = -1;
+    HT_CHECK(env, info.Length() == 1 && napi_get_value_int32(env, info[0], &index) == napi_ok, TypeError, "StampBinding.stamp(index): one integer expected");
+    HT_CHECK(env, index >= 0 && static_cast<size_t>(index) < length_, RangeError, "StampBinding.stamp: index out of range");
+    data_[index] = hairtrigger::monotonic_ns_since(g_origin_ns);
+    return Napi::Value();
+  }
+
+  Napi::Reference<Napi::Float64Array> ref_;
+  double* data_ = nullptr;
+  size_t length_ = 0;
 };
-StampBinding g_stamp_bindings[kStampBindingsMax];
-int g_stamp_bindings_used = 0;
-
-// bindStamps(array: Float64Array): number (a handle for stampAt), or -1 when all are taken.
-Napi::Value BindStamps(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  HT_CHECK(env, info.Length() == 1 && info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_float64_array, TypeError, "bindStamps(array): one Float64Array expected");
-  if (g_stamp_bindings_used == kStampBindingsMax) return Napi::Number::New(env, -1);
-  Napi::Float64Array arr = info[0].As<Napi::Float64Array>();
-  StampBinding& b = g_stamp_bindings[g_stamp_bindings_used];
-  b.ref = Napi::Persistent(arr);
-  b.data = arr.Data();  // externalises a small on-heap array: the pointer stays valid while referenced
-  b.length = arr.ElementLength();
-  return Napi::Number::New(env, g_stamp_bindings_used++);
-}
-
-// stampAt(handle: number, index: number): void
-Napi::Value StampAt(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int32_t handle = -1, index = -1;
-  HT_CHECK(env, info.Length() == 2 && napi_get_value_int32(env, info[0], &handle) == napi_ok && napi_get_value_int32(env, info[1], &index) == napi_ok, TypeError, "stampAt(handle, index): two integers expected");
-  HT_CHECK(env, handle >= 0 && handle < g_stamp_bindings_used, RangeError, "stampAt: unknown handle");
-  StampBinding& b = g_stamp_bindings[handle];
-  HT_CHECK(env, index >= 0 && static_cast<size_t>(index) < b.length, RangeError, "stampAt: index out of range");
-  b.data[index] = hairtrigger::monotonic_ns_since(g_origin_ns);
-  return Napi::Value();
-}
 
 // nowNs(): number (allocates its result; for code off the hot path).
 Napi::Value NowNs(const Napi::CallbackInfo& info) {
@@ -234,11 +235,9 @@ class SimModel : public Napi::ObjectWrap<SimModel> {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("stamp", Napi::Function::New<Stamp>(env, "stamp"));
   exports.Set("nowNs", Napi::Function::New<NowNs>(env, "nowNs"));
-  exports.Set("bindStamps", Napi::Function::New<BindStamps>(env, "bindStamps"));
-  exports.Set("stampAt", Napi::Function::New<StampAt>(env, "stampAt"));
+  exports.Set("StampBinding", StampBinding::Define(env));
   exports.Set("SimModel", SimModel::Define(env));
   hairtrigger::InitFpgaBinding(env, exports);
-  hairtrigger::InitEmulator(env, exports);
   return exports;
 }
 

@@ -1,4 +1,5 @@
-// Thin N-API glue over sim/emulator/emulator.h: `new Emulator(options)`, `start()`, `stop()`,
+// The emulator's own addon (hairtrigger_emulator.node, binding.gyp's second target), so the
+// daemon's addon holds no emulator code. Thin N-API glue over sim/emulator/emulator.h: `new Emulator(options)`, `start()`, `stop()`,
 // `stats()`. Every argument is checked with a one-line CHECK; a failed check is a TypeError
 // or RangeError, a failed create an Error whose `code` is the emulator's (open, map, load,
 // mismatch, argument). The constructor opens a file and dlopens a small library (a few ms):
@@ -12,7 +13,6 @@
 #include <string>
 
 #include "emulator.h"
-#include "emulator_binding.h"
 
 namespace hairtrigger {
 
@@ -153,6 +153,8 @@ class EmulatorWrap : public Napi::ObjectWrap<EmulatorWrap> {
     o.Set("overflows", static_cast<double>(s.overflows));
     o.Set("faults", static_cast<double>(s.faults));
     o.Set("resets", static_cast<double>(s.resets));
+    o.Set("turns", static_cast<double>(s.turns));
+    o.Set("sleeps", static_cast<double>(s.sleeps));
     o.Set("running", emu_ != nullptr);
     return o;
   }
@@ -163,6 +165,16 @@ class EmulatorWrap : public Napi::ObjectWrap<EmulatorWrap> {
 
 }  // namespace
 
-void InitEmulator(Napi::Env env, Napi::Object exports) { exports.Set("Emulator", EmulatorWrap::Define(env)); }
-
 }  // namespace hairtrigger
+
+namespace {
+
+// exports.Emulator = class Emulator (sim/emulator/emulator.h).
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Emulator", hairtrigger::EmulatorWrap::Define(env));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "fpga_driver.h"
+#include "regmap_layout.h"
 
 namespace {
 
@@ -56,7 +57,7 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
                         InstanceMethod<&FpgaDeviceWrap::Run>("run"), InstanceMethod<&FpgaDeviceWrap::PredictRaw>("predictRaw"),
                         InstanceMethod<&FpgaDeviceWrap::SetMode>("setMode"),
                         InstanceMethod<&FpgaDeviceWrap::SetThreshold>("setThreshold"),
-                        InstanceMethod<&FpgaDeviceWrap::DrainEvents>("drainEvents"),
+                        InstanceMethod<&FpgaDeviceWrap::DrainEvents>("drainEvents"), InstanceMethod<&FpgaDeviceWrap::Probe>("probe"),
                         InstanceMethod<&FpgaDeviceWrap::Stats>("stats"), InstanceMethod<&FpgaDeviceWrap::Close>("close")});
   }
 
@@ -78,6 +79,15 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
           return;
         }
         options.spins_max = static_cast<uint64_t>(d);
+      }
+      Napi::Value mode = info[2].As<Napi::Object>().Get("mode");
+      if (!mode.IsUndefined()) {
+        const double m = mode.IsNumber() ? mode.As<Napi::Number>().DoubleValue() : -1;
+        if (m != 0 && m != 1) {
+          Napi::RangeError::New(env, "FpgaDevice options: mode must be 0 (host in the loop) or 1 (autonomous), or absent to leave MODE as it is").ThrowAsJavaScriptException();
+          return;
+        }
+        options.mode = static_cast<int32_t>(m);
       }
     }
     DeviceError error;
@@ -104,11 +114,11 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
     o.Set("inFrac", dev_->in_type().frac());
     o.Set("outWidth", dev_->out_type().width);
     o.Set("outFrac", dev_->out_type().frac());
-    o.Set("clockKhz", dev_->Register(0x038));
-    o.Set("latencyCycles", dev_->Register(0x03c));
-    o.Set("ii", dev_->Register(0x060));
+    o.Set("clockKhz", dev_->Register(hairtrigger::regs::kClockKhz));
+    o.Set("latencyCycles", dev_->Register(hairtrigger::regs::kLatencyCycles));
+    o.Set("ii", dev_->Register(hairtrigger::regs::kIi));
     o.Set("fifoCapacity", m.fifo_capacity);
-    o.Set("resetCount", dev_->Register(0x098));
+    o.Set("resetCount", dev_->Register(hairtrigger::regs::kResetCount));
     return o;
   }
 
@@ -212,6 +222,16 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
     return Napi::Number::New(env, static_cast<double>(n));
   }
 
+  // probe(): off the hot path, on a faulted device: true when it answers again (fault cleared)
+  // or was not faulted; false while it does not (why, e.g. a replaced device whose
+  // identification does not match, is in the next `faulted` job errors' messages).
+  Napi::Value Probe(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Opened(env)) return Napi::Value();
+    DeviceError error;
+    return Napi::Boolean::New(env, dev_->Probe(&error));
+  }
+
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Opened(env)) return Napi::Value();
@@ -221,6 +241,10 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
     o.Set("timeouts", static_cast<double>(s.timeouts));
     o.Set("resets", static_cast<double>(s.resets));
     o.Set("corrupt", static_cast<double>(s.corrupt));
+    o.Set("faulted", dev_->faulted());
+    o.Set("faultedFast", static_cast<double>(s.faulted_fast));
+    o.Set("reprobes", static_cast<double>(s.reprobes));
+    o.Set("recoveries", static_cast<double>(s.recoveries));
     o.Set("waitNsLast", static_cast<double>(s.wait_ns_last));
     o.Set("waitNsMean", s.jobs ? static_cast<double>(s.wait_ns_total) / static_cast<double>(s.jobs) : 0.0);
     o.Set("waitNsMin", static_cast<double>(s.wait_ns_min));

@@ -17,37 +17,21 @@
 #include <immintrin.h>
 #endif
 
+#include "fnv1a.h"
+#include "regmap_layout.h"
+
 namespace hairtrigger {
 
 namespace {
 
-// Fixed registers (docs/fpga-protocol.md; the same values as hls/compiler/regmap.ts REG).
-enum Reg : uint32_t {
-  kCtrl = 0x000, kMode = 0x010, kSeqLo = 0x018, kSeqHi = 0x01c,
-  kMagic = 0x020, kLayout = 0x024, kNIn = 0x028, kNOut = 0x02c, kInType = 0x030, kOutType = 0x034,
-  kModelHash = 0x040, kFifoCapacity = 0x064, kInOffset = 0x068, kOutOffset = 0x06c,
-  kThreshOffset = 0x070, kFifoOffset = 0x074, kRegionBytes = 0x078,
-  kFifoHead = 0x080, kFifoTail = 0x084, kFifoOverflows = 0x088, kDoneCount = 0x094, kResetCount = 0x098,
-  kOutCheck = 0x09c,
-};
-// The layout this driver speaks: 2 added OUT_CHECK, so a layout 1 device cannot be checked.
-constexpr uint32_t kLayoutVersion = 2;
-constexpr uint32_t kFnvOffsetBasis = 0x811c9dc5u, kFnvPrime = 0x01000193u;
-constexpr uint32_t kCtrlApStart = 1u << 0;
-constexpr uint32_t kWindowsStart = 0x100;
-constexpr uint32_t kRecordBytes = 32;
+using namespace regs;  // the generated fixed layout (regmap_layout.h)
+
 constexpr int kApTrn = 5, kApSat = 0, kApWrap = 3;
 
 inline uint32_t load_acquire(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 inline uint32_t load_relaxed(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 inline void store_release(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 inline void store_relaxed(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
-
-// One word into an FNV-1a hash, as its four little-endian bytes (OUT_CHECK, docs/fpga-protocol.md).
-inline uint32_t fnv_word(uint32_t h, uint32_t w) {
-  for (int b = 0; b < 32; b += 8) h = (h ^ ((w >> b) & 0xffu)) * kFnvPrime;
-  return h;
-}
 
 inline void cpu_pause() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -122,6 +106,57 @@ bool type_ok(const FixedTypeWord& t) {
   return t.width >= 1 && t.width <= 32 && t.qmode == kApTrn && (t.omode == kApSat || t.omode == kApWrap);
 }
 
+// One mapping of the region at `path`, and which file it is (to tell a replaced device).
+struct Mapping {
+  int fd = -1;
+  uint8_t* base = nullptr;
+  dev_t st_dev = 0;
+  ino_t st_ino = 0;
+};
+
+void unmap(Mapping* m, size_t bytes) {
+  if (m->base != nullptr) munmap(m->base, bytes);
+  if (m->fd >= 0) ::close(m->fd);
+  *m = Mapping{};
+}
+
+// Opens and maps `bytes` of `path` read-write, MAP_SHARED; on failure leaves nothing open.
+bool map_region(const std::string& path, uint32_t bytes, Mapping* out, DeviceError* error) {
+  Mapping m;
+  m.fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (m.fd < 0) return fail(error, "open", path + ": cannot open read-write: " + std::strerror(errno));
+  struct stat st;
+  if (fstat(m.fd, &st) != 0) {
+    unmap(&m, bytes);
+    return fail(error, "open", path + ": fstat failed: " + std::strerror(errno));
+  }
+  m.st_dev = st.st_dev;
+  m.st_ino = st.st_ino;
+  // A character device (XDMA user, uio) reports size 0: then REGION_BYTES is all we know. A
+  // BAR's resource file may be larger than the region (BARs are powers of two).
+  const bool sized = S_ISREG(st.st_mode) || st.st_size > 0;
+  if (sized && static_cast<uint64_t>(st.st_size) < bytes) {
+    unmap(&m, bytes);
+    return fail(error, "size", path + ": " + std::to_string(st.st_size) + " bytes, the register map needs REGION_BYTES " + std::to_string(bytes));
+  }
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, m.fd, 0);
+  if (p == MAP_FAILED) {
+    const int err = errno;
+    unmap(&m, bytes);
+    return fail(error, "mmap", path + ": mmap of " + std::to_string(bytes) + " bytes failed: " + std::strerror(err));
+  }
+  m.base = static_cast<uint8_t*>(p);
+  *out = m;
+  return true;
+}
+
+// The input window takes one 32-bit store a word: an AXI-Lite slave accepts nothing wider, and
+// memcpy may issue 8- to 64-byte stores. volatile keeps the compiler from merging them.
+void store_window(uint32_t* dst, const int32_t* src, uint32_t n) {
+  volatile uint32_t* d = dst;
+  for (uint32_t i = 0; i < n; i++) d[i] = static_cast<uint32_t>(src[i]);
+}
+
 }  // namespace
 
 FixedTypeWord FixedTypeWord::Decode(uint32_t word) {
@@ -166,30 +201,7 @@ std::unique_ptr<FpgaDevice> FpgaDevice::Open(const std::string& path, const Expe
   dev->in_type_ = in_t;
   dev->out_type_ = out_t;
   dev->out_scale_ = std::ldexp(1.0, -out_t.frac());
-  dev->fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (dev->fd_ < 0) {
-    fail(error, "open", path + ": cannot open read-write: " + std::strerror(errno));
-    return nullptr;
-  }
-  struct stat st;
-  if (fstat(dev->fd_, &st) != 0) {
-    fail(error, "open", path + ": fstat failed: " + std::strerror(errno));
-    return nullptr;
-  }
-  // A character device (XDMA user, uio) reports size 0: then REGION_BYTES is all we know. A
-  // BAR's resource file may be larger than the region (BARs are powers of two).
-  const bool sized = S_ISREG(st.st_mode) || st.st_size > 0;
-  if (sized && static_cast<uint64_t>(st.st_size) < expected.region_bytes) {
-    fail(error, "size", path + ": " + std::to_string(st.st_size) + " bytes, the register map needs REGION_BYTES " + std::to_string(expected.region_bytes));
-    return nullptr;
-  }
-  void* p = mmap(nullptr, expected.region_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, dev->fd_, 0);
-  if (p == MAP_FAILED) {
-    fail(error, "mmap", path + ": mmap of " + std::to_string(expected.region_bytes) + " bytes failed: " + std::strerror(errno));
-    return nullptr;
-  }
-  dev->base_ = static_cast<uint8_t*>(p);
-  dev->mapped_bytes_ = expected.region_bytes;
+  if (!dev->MapPath(error)) return nullptr;
   const std::string fault = dev->IdentificationFault();
   if (!fault.empty()) {
     const size_t colon = fault.find(':');
@@ -199,7 +211,7 @@ std::unique_ptr<FpgaDevice> FpgaDevice::Open(const std::string& path, const Expe
   }
   dev->raw_in_.reset(new int32_t[expected.n_in]);
   dev->raw_out_.reset(new int32_t[expected.n_out]);
-  dev->SetMode(0);
+  if (options.mode >= 0) dev->SetMode(static_cast<uint32_t>(options.mode));
   return dev;
 }
 
@@ -237,6 +249,67 @@ std::string FpgaDevice::IdentificationFault() const {
   return "";
 }
 
+// Maps the path into this device (at open).
+bool FpgaDevice::MapPath(DeviceError* error) {
+  Mapping m;
+  if (!map_region(path_, map_.region_bytes, &m, error)) return false;
+  fd_ = m.fd;
+  base_ = m.base;
+  mapped_bytes_ = map_.region_bytes;
+  file_dev_ = m.st_dev;
+  file_ino_ = m.st_ino;
+  return true;
+}
+
+// A faulted device that came back as another file or device node at the path (an emulator
+// restarted, a card re-enumerated): map the new one in place of the old if its identification
+// matches. Opening is a system call, which is why only Probe (off the hot path) does it.
+bool FpgaDevice::RemapIfReplaced(DeviceError* error) {
+  struct stat st;
+  if (::stat(path_.c_str(), &st) != 0)
+    return fail(error, "faulted", path_ + ": the device is faulted (job seq " + std::to_string(stale_seq_) + " timed out) and the path is gone: " + std::strerror(errno));
+  if (static_cast<uint64_t>(st.st_dev) == file_dev_ && static_cast<uint64_t>(st.st_ino) == file_ino_)
+    return fail(error, "faulted", path_ + ": the device is faulted: DONE_COUNT stays " + std::to_string(stale_done_) + " since job seq " + std::to_string(stale_seq_) + " timed out");
+  Mapping fresh;
+  if (!map_region(path_, map_.region_bytes, &fresh, error)) return false;
+  Mapping old{fd_, base_, static_cast<dev_t>(file_dev_), static_cast<ino_t>(file_ino_)};
+  fd_ = fresh.fd;
+  base_ = fresh.base;
+  const std::string fault = IdentificationFault();
+  Mapping& drop = fault.empty() ? old : fresh;
+  if (!fault.empty()) {
+    fd_ = old.fd;
+    base_ = old.base;
+  }
+  unmap(&drop, mapped_bytes_);
+  if (!fault.empty()) {
+    const size_t colon = fault.find(':');
+    return fail(error, fault.substr(0, colon).c_str(), path_ + " (replaced): " + fault.substr(colon + 2));
+  }
+  file_dev_ = fresh.st_dev;
+  file_ino_ = fresh.st_ino;
+  return true;
+}
+
+bool FpgaDevice::Probe(DeviceError* error) {
+  if (!faulted_) return true;
+  stats_.reprobes++;
+  // Acquire: a DONE_COUNT change publishes the late job's outputs, which no job will read.
+  const bool answered = load_acquire(word(kResetCount)) != stale_reset_ || load_acquire(word(kDoneCount)) != stale_done_;
+  if (!(answered && IdentificationFault().empty()) && !RemapIfReplaced(error)) {
+    last_probe_ = error->code + ": " + error->message;
+    return false;
+  }
+  ClearFault();
+  return true;
+}
+
+void FpgaDevice::ClearFault() {
+  faulted_ = false;
+  last_probe_.clear();
+  stats_.recoveries++;
+}
+
 FpgaDevice::~FpgaDevice() {
   if (base_ != nullptr) munmap(base_, mapped_bytes_);
   if (fd_ >= 0) ::close(fd_);
@@ -244,36 +317,18 @@ FpgaDevice::~FpgaDevice() {
 
 uint32_t FpgaDevice::Register(uint32_t offset) const { return load_acquire(word(offset)); }
 
-// After a timeout the device may still complete that job later; its DONE_COUNT change must
-// not be taken for the next job's. So the next job first waits (bounded) for the stale one,
-// unless the device was reset meanwhile (which drops it).
-bool FpgaDevice::SettleStale(uint64_t seq, DeviceError* error) {
-  if (load_acquire(word(kResetCount)) != stale_reset_) {
-    stale_ = false;
-    return true;
-  }
-  const uint32_t* done = word(kDoneCount);
-  for (uint64_t spins = 0; load_acquire(done) == stale_done_; spins++) {
-    if (spins >= options_.spins_max) {
-      stats_.timeouts++;
-      return fail(error, "timeout", path_ + ": job seq " + std::to_string(seq) + " not started: the device is still busy with job seq " +
-                                        std::to_string(stale_seq_) + ", which timed out (DONE_COUNT stays " + std::to_string(stale_done_) + ")");
-    }
-    cpu_pause();
-  }
-  stale_ = false;
-  return true;
-}
-
 bool FpgaDevice::RunRaw(const int32_t* in, int32_t* out, uint64_t seq, DeviceError* error) {
-  if (stale_ && !SettleStale(seq, error)) return false;
+  if (faulted_) {
+    // No spin and no access: a hung device would cost every frame the whole spin budget.
+    stats_.faulted_fast++;
+    return fail(error, "faulted", path_ + ": job seq " + std::to_string(seq) + " not started: the device is faulted since job seq " +
+                                      std::to_string(stale_seq_) + " timed out; it is re-probed off the hot path" +
+                                      (last_probe_.empty() ? "" : " (last probe: " + last_probe_ + ")"));
+  }
   const uint32_t done0 = load_acquire(word(kDoneCount));
   const uint32_t reset0 = load_acquire(word(kResetCount));
-  uint32_t* x = word(map_.in_offset);
-  // One block copy, not a store a word: the window's cache lines were last read by the device
-  // (another core); wide stores keep many line transfers in flight (bccd's 12 KiB frame:
-  // 4 us instead of 17). Ordered before ap_start by the release below.
-  std::memcpy(static_cast<void*>(x), in, 4ull * map_.n_in);
+  // Ordered before ap_start by the release below.
+  store_window(word(map_.in_offset), in, map_.n_in);
   store_relaxed(word(kSeqLo), static_cast<uint32_t>(seq));
   store_relaxed(word(kSeqHi), static_cast<uint32_t>(seq >> 32));
   // Release: the inputs and SEQ are visible before the device sees ap_start.
@@ -293,7 +348,7 @@ bool FpgaDevice::RunRaw(const int32_t* in, int32_t* out, uint64_t seq, DeviceErr
   if (reset1 != reset0) return Reset(seq, reset0, reset1, error);
   if (spins > options_.spins_max) {
     stats_.timeouts++;
-    stale_ = true;
+    faulted_ = true;
     stale_done_ = done0;
     stale_reset_ = reset0;
     stale_seq_ = seq;
@@ -312,13 +367,13 @@ bool FpgaDevice::RunRaw(const int32_t* in, int32_t* out, uint64_t seq, DeviceErr
   const uint32_t* y = word(map_.out_offset);
   const int w = out_type_.width;
   const int64_t lo = -(int64_t{1} << (w - 1)), hi = (int64_t{1} << (w - 1)) - 1;
-  uint32_t check = fnv_word(fnv_word(kFnvOffsetBasis, static_cast<uint32_t>(seq)), done1);
+  uint32_t check = Fnv1aWord(Fnv1aWord(kFnvOffsetBasis, static_cast<uint32_t>(seq)), done1);
   bool in_range = true;
   uint32_t bad_k = 0;
   for (uint32_t k = 0; k < map_.n_out; k++) {
     const uint32_t u = load_relaxed(y + k);
     const int32_t v = static_cast<int32_t>(u);
-    check = fnv_word(check, u);
+    check = Fnv1aWord(check, u);
     // A result_t value is a sign-extended W-bit pattern; anything else is not one.
     if (in_range && (v < lo || v > hi)) {
       in_range = false;

@@ -14,15 +14,21 @@
 //   mismatch  an identification field differs from the map (the message names the field,
 //             what the device holds and what the model needs)
 // Jobs fail with:
-//   timeout   DONE_COUNT did not change within spins_max spins (names spins and elapsed us)
+//   timeout   DONE_COUNT did not change within spins_max spins (names spins and elapsed us);
+//             the device is then faulted
+//   faulted   the device is faulted (a job timed out and the device has not answered since):
+//             the job fails at once, without touching the device or spinning
 //   reset     RESET_COUNT changed during the job, or DONE_COUNT moved by other than one: the
 //             device lost its state
 //   corrupt   OUT_CHECK differs from the check of SEQ_LO, DONE_COUNT and the outputs read,
 //             an output word is not a sign-extended result value, or the FIFO pointers are
 //             further apart than its capacity
-// A failed job leaves the device usable. After a timeout, the next job first waits (up to
-// spins_max again) for the late completion, so a stale DONE_COUNT change is never taken for
-// its own; a reset in between drops the stale job.
+// A reset or corrupt job leaves the device usable. A timeout marks it faulted: every job
+// fails fast with `faulted` until Probe() (called off the hot path, with back-off, by the
+// caller) sees the device answer again: the timed-out job's DONE_COUNT change or a reset on
+// the mapping it has, or, at the path, a new device (another file or device node, e.g. a
+// restarted emulator) whose identification block matches; that one is mapped in its place.
+// So a stale DONE_COUNT change is never taken for a later job's.
 //
 // Concurrency: the device (or the emulator's thread) writes DONE_COUNT, RESET_COUNT and
 // FIFO_HEAD with release semantics after the data they publish; the driver reads them with
@@ -50,6 +56,9 @@ using ExpectedMap = RegmapValues;
 struct DeviceOptions {
   // Spins (one pause instruction and one DONE_COUNT read each) before a job is a timeout.
   uint64_t spins_max = 1u << 20;
+  // MODE written at open: -1 leaves it as the device has it (open only reads the device, so an
+  // autonomous sorter keeps running), 0 host in the loop, 1 autonomous.
+  int32_t mode = -1;
 };
 
 // Named limits of the driver.
@@ -64,6 +73,9 @@ struct DeviceStats {
   uint64_t timeouts = 0;
   uint64_t resets = 0;
   uint64_t corrupt = 0;      // jobs whose outputs failed OUT_CHECK or the range check, and bad FIFO pointers
+  uint64_t faulted_fast = 0;  // jobs failed at once because the device was faulted (no spin)
+  uint64_t reprobes = 0;      // Probe() calls on a faulted device
+  uint64_t recoveries = 0;    // faults cleared by Probe()
   uint64_t wait_ns_last = 0;   // CTRL write to DONE_COUNT change, last completed job
   uint64_t wait_ns_total = 0;  // over completed jobs
   uint64_t wait_ns_min = 0;
@@ -95,8 +107,8 @@ int32_t RawFromFloat(float v, const FixedTypeWord& t);
 
 class FpgaDevice {
  public:
-  // Maps `path` and checks its identification block against `expected`; on failure returns
-  // null and fills `error`. Writes MODE = 0 (host in the loop).
+  // Maps `path` and checks its identification block against `expected` (reads only); on
+  // failure returns null and fills `error`. Writes MODE only when options.mode asks to.
   static std::unique_ptr<FpgaDevice> Open(const std::string& path, const ExpectedMap& expected,
                                           const DeviceOptions& options, DeviceError* error);
   ~FpgaDevice();
@@ -108,6 +120,13 @@ class FpgaDevice {
   bool RunRaw(const int32_t* in, int32_t* out, uint64_t seq, DeviceError* error);
   // The same with float values, converted as the firmware's bridge converts them.
   bool RunF32(const float* in, float* out, uint64_t seq, DeviceError* error);
+
+  // Off the hot path, on a faulted device: reads whether it answers again (see above) and
+  // clears the fault if so. True when the device is not faulted (any more); false with
+  // `error` (code faulted, or the identification code of a new device that does not match),
+  // which the next fail-fast jobs' messages repeat. Writes nothing to the device.
+  bool Probe(DeviceError* error);
+  bool faulted() const { return faulted_; }
 
   // MODE register: 0 host in the loop, 1 autonomous.
   void SetMode(uint32_t mode);
@@ -131,7 +150,9 @@ class FpgaDevice {
   FpgaDevice() = default;
   uint32_t* word(uint32_t offset) const { return reinterpret_cast<uint32_t*>(base_ + offset); }
   std::string IdentificationFault() const;
-  bool SettleStale(uint64_t seq, DeviceError* error);
+  bool MapPath(DeviceError* error);
+  bool RemapIfReplaced(DeviceError* error);
+  void ClearFault();
   bool Reset(uint64_t seq, uint32_t reset0, uint32_t reset1, DeviceError* error);
 
   std::string path_;
@@ -141,13 +162,16 @@ class FpgaDevice {
   int fd_ = -1;
   uint8_t* base_ = nullptr;
   size_t mapped_bytes_ = 0;
+  uint64_t file_dev_ = 0, file_ino_ = 0;  // the file mapped, to tell a replaced device at the path
   DeviceStats stats_;
   std::unique_ptr<int32_t[]> raw_in_, raw_out_;  // the float path's scratch
   double out_scale_ = 1.0;
-  // A job that timed out and may still complete (see SettleStale).
-  bool stale_ = false;
+  // The job that timed out and may still complete: its DONE_COUNT and RESET_COUNT before
+  // the start, the values Probe() watches.
+  bool faulted_ = false;
   uint32_t stale_done_ = 0, stale_reset_ = 0;
   uint64_t stale_seq_ = 0;
+  std::string last_probe_;  // why the last Probe() left the device faulted, for the fail-fast message
 };
 
 }  // namespace hairtrigger

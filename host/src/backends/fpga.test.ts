@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { compileModel } from '../../../hls/compiler/compile.js';
 import { createRng } from '../../../sim/src/rng.js';
 import { DeviceError, isOperatingError, ModelError } from '../core/errors.js';
+import { limits } from '../core/limits.js';
 import { FIRMWARE_DIR } from '../daemon.js';
 import { createEmulator, FPGA_EVENT_FIELDS, loadSimModel, openFpgaDevice, type EmulatorOptions, type NativeEmulator } from '../native/addon.js';
 import { backendContract } from './contract.js';
@@ -23,6 +24,7 @@ interface Regmap {
   registers: Record<string, number>;
 }
 const regmap = (): Regmap => JSON.parse(readFileSync(JET_REGMAP, 'utf8')) as Regmap;
+const REG_MODE = regmap().registers.MODE!;
 
 /** Identification block words of a device that runs `m` (docs/fpga-protocol.md). */
 function identification(m: Regmap): Map<number, number> {
@@ -267,7 +269,7 @@ describe('fpga backend against the device emulator (jet tagger)', () => {
     }
   });
 
-  it('a device that never completes: reason timeout naming the spins, counted, and the next frame fails fast', async () => {
+  it('a device that never completes: reason timeout naming the spins, then faulted: every later job fails at once without spinning', async () => {
     const r = startEmulator('hang', { fault: { kind: 'never-done' } });
     try {
       const b = loadFpgaBackend({ ...ref(r.device), sourceSha256: sha, spinsMax: 20_000 });
@@ -276,12 +278,60 @@ describe('fpga backend against the device emulator (jet tagger)', () => {
       expect(e1.reason).toBe('timeout');
       expect(isOperatingError(e1)).toBe(true);
       expect(e1.message).toMatch(/job seq 0 not done after 20000 spins \(\d+ us\); DONE_COUNT stayed 0/);
-      const e2 = deviceError(() => b.predict(jetInputs(1, 1)[0]!, y));
-      expect(e2.reason).toBe('timeout');
-      expect(e2.message).toMatch(/job seq 1 not started: the device is still busy with job seq 0/);
-      expect(b.deviceStats()).toMatchObject({ jobs: 0, timeouts: 2 });
+      for (let i = 1; i <= 100; i++) {
+        const e = deviceError(() => b.predict(jetInputs(1, 1)[0]!, y));
+        expect(e.reason).toBe('faulted');
+        expect(e.message).toMatch(new RegExp(`job seq ${i} not started: the device is faulted since job seq 0 timed out`));
+      }
+      // One spin budget in all (the first job's), whatever the machine's load.
+      expect(b.deviceStats()).toMatchObject({ jobs: 0, timeouts: 1, faulted: true, faultedFast: 100 });
+      // The device never answers: a re-probe leaves it faulted and writes nothing to it.
+      expect(b.reprobe()).toBe(false);
+      expect(b.deviceStats()).toMatchObject({ faulted: true, reprobes: 1, recoveries: 0 });
+      expect(r.emu.stats()).toMatchObject({ jobs: 0, faults: 1 });
       await b.close();
     } finally {
+      r.emu.stop();
+    }
+  });
+
+  it('a stopped emulator: frames fail fast after the first timeout, re-probes back off on the injected timers; a restarted emulator is found again and bit-exact', async () => {
+    const name = 'stopped';
+    let r = startEmulator(name);
+    const pending: { fn: () => void; ms: number }[] = [];
+    const timers = {
+      setTimeout: (fn: () => void, ms: number) => pending.push({ fn, ms }),
+      clearTimeout: () => {},
+      setImmediate: (fn: () => void) => fn(),
+      clearImmediate: () => {},
+    };
+    // A budget of ~0.1 s: the healthy jobs must not time out on a loaded machine; the stopped device costs it once.
+    const b = loadFpgaBackend({ ...ref(r.device), sourceSha256: sha, spinsMax: 1 << 22, timers });
+    try {
+      const xs = jetInputs(40, 51);
+      expect(outcomesOf(b, xs.slice(0, 5)).outcomes).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
+      r.emu.stop();
+      const stopped = outcomesOf(b, xs.slice(5, 25)).outcomes;
+      expect(stopped).toEqual(['timeout', ...Array<string>(19).fill('faulted')]);
+      expect(b.deviceStats()).toMatchObject({ jobs: 5, timeouts: 1, faulted: true, faultedFast: 19 });
+      // One re-probe scheduled by the timeout (not one per frame), each failed one doubling the wait.
+      expect(pending.map((t) => t.ms)).toEqual([limits.fpgaReprobeDelayMinMs]);
+      for (let i = 0; i < 8; i++) pending.shift()!.fn();
+      expect(pending.map((t) => t.ms)).toEqual([limits.fpgaReprobeDelayMaxMs]);
+      expect(b.deviceStats()).toMatchObject({ faulted: true, reprobes: 8 });
+      // Another model's device at the path is not taken: still faulted, and the frames say why.
+      const wrong = startEmulator(name, { fault: { kind: 'wrong-hash' } });
+      expect(b.reprobe()).toBe(false);
+      wrong.emu.stop();
+      expect(outcomesOf(b, xs.slice(24, 25)).messages[0]).toMatch(/the device is faulted since job seq 5 timed out; .*\(last probe: mismatch: .*MODEL_HASH differs/);
+      r = startEmulator(name);
+      pending.shift()!.fn();
+      expect(pending).toEqual([]);
+      expect(b.deviceStats()).toMatchObject({ faulted: false, reprobes: 10, recoveries: 1 });
+      expect(outcomesOf(b, xs.slice(25)).outcomes).toEqual(Array<string>(15).fill('ok'));
+      expect(b.deviceStats()).toMatchObject({ jobs: 20, timeouts: 1, faultedFast: 20 });
+    } finally {
+      await b.close();
       r.emu.stop();
     }
   });
@@ -324,7 +374,7 @@ describe('fpga backend against the device emulator (jet tagger)', () => {
     }
   });
 
-  it('late-once: the late job times out, the next start waits for it, and once it is done the device is bit-exact again', async () => {
+  it('late-once: the late job times out, the device is faulted until the re-probe sees it complete, then bit-exact again', async () => {
     // Wide margins: on a loaded 2-core machine the emulator thread may wait milliseconds for a core,
     // so the budget (~25 ms here) must cover that, and the lateness must dwarf two budgets.
     const lateUs = 800_000;
@@ -334,18 +384,43 @@ describe('fpga backend against the device emulator (jet tagger)', () => {
       const xs = jetInputs(8, 41);
       // Jobs 1 and 2 on time; job 3 (seq 2) is 800 ms late; seq 3 comes while it still runs.
       const first = outcomesOf(b, xs.slice(0, 4));
-      expect(first.outcomes).toEqual(['ok', 'ok', 'timeout', 'timeout']);
+      expect(first.outcomes).toEqual(['ok', 'ok', 'timeout', 'faulted']);
       const waitedUs = Number(/job seq 2 not done after 1000000 spins \((\d+) us\); DONE_COUNT stayed 2/.exec(first.messages[0]!)?.[1]);
       expect(waitedUs, 'the spin budget must be well below the lateness for this scenario').toBeLessThan(lateUs / 4);
-      expect(first.messages[1]).toMatch(/job seq 3 not started: the device is still busy with job seq 2, which timed out \(DONE_COUNT stays 2\)/);
-      // The late job completes (the emulator counts it), then the device serves the next jobs.
+      expect(first.messages[1]).toMatch(/job seq 3 not started: the device is faulted since job seq 2 timed out/);
+      // The late job completes (the emulator counts it); the re-probe sees its DONE_COUNT change.
       const deadline = Date.now() + 5000;
       while (r.emu.stats().jobs < 3 && Date.now() < deadline) await new Promise((done) => setTimeout(done, 5));
       expect(r.emu.stats()).toMatchObject({ jobs: 3, faults: 1 });
+      expect(b.reprobe()).toBe(true);
       // Bit-exact with sim: the late job's DONE_COUNT change and outputs are not taken for these jobs'.
       expect(outcomesOf(b, xs.slice(4)).outcomes).toEqual(['ok', 'ok', 'ok', 'ok']);
-      expect(b.deviceStats()).toMatchObject({ jobs: 6, timeouts: 2, corrupt: 0, resets: 0 });
+      expect(b.deviceStats()).toMatchObject({ jobs: 6, timeouts: 1, faultedFast: 1, recoveries: 1, corrupt: 0, resets: 0 });
       expect(r.emu.stats()).toMatchObject({ jobs: 7, faults: 1 });
+      await b.close();
+    } finally {
+      r.emu.stop();
+    }
+  });
+
+  it('opening with a host-mode config reads the device only: an autonomous sorter keeps MODE 1 and keeps producing', async () => {
+    const rng = createRng(5);
+    const raw = Int32Array.from({ length: 64 * 16 }, () => Math.floor(rng.normal() * 3000));
+    const r = startEmulator('keep-auto', { autonomous: true, source: { raw, rateHz: 2000, loop: true } });
+    try {
+      const framesAt = async (n: number) => {
+        const deadline = Date.now() + 10_000;
+        while (r.emu.stats().frames < n && Date.now() < deadline) await new Promise((done) => setTimeout(done, 5));
+        return r.emu.stats().frames;
+      };
+      await framesAt(1);
+      const modeWord = () => readFileSync(r.device).readUInt32LE(REG_MODE);
+      expect(modeWord()).toBe(1);
+      const b = loadFpgaBackend({ ...ref(r.device), sourceSha256: sha });
+      expect(modeWord()).toBe(1);
+      const before = r.emu.stats().frames;
+      expect(await framesAt(before + 5)).toBeGreaterThanOrEqual(before + 5);
+      expect(modeWord()).toBe(1);
       await b.close();
     } finally {
       r.emu.stop();
@@ -471,5 +546,14 @@ describe('fpga backend on an AP_WRAP firmware (ap_fixed<16,6> throughout): float
     } finally {
       emu.stop();
     }
+  });
+});
+
+describe('the driver writes the register window one 32-bit store at a time (AXI-Lite takes nothing wider)', () => {
+  it('fpga_driver.cc has no memcpy, memmove or memset: block copies may issue wider stores into the mapped window', () => {
+    const src = readFileSync(join(REPO, 'host/native/src/fpga_driver.cc'), 'utf8').replace(/\/\/.*$/gm, '');
+    expect(src.match(/\b(?:std::)?(?:memcpy|memmove|memset|copy_n|copy)\s*\(/g)).toBeNull();
+    // The stores into the window go through a volatile uint32_t pointer, which the compiler may not merge.
+    expect(src).toMatch(/volatile uint32_t\* d = dst;/);
   });
 });

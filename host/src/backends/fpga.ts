@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { assert } from '../core/assert.js';
 import { DeviceError, ModelError } from '../core/errors.js';
 import { limits } from '../core/limits.js';
+import type { TimerScheduler } from '../sources/source.js';
 import { fpgaErrorCode, openFpgaDevice, type FpgaDeviceStats, type FpgaRegisterMap, type NativeFpgaDevice } from '../native/addon.js';
 import type { Backend, BackendInfo, ModelRef } from './backend.js';
 import { checkFirmwareFits, copyInto } from './firmware.js';
@@ -14,6 +15,8 @@ export interface FpgaModelRef extends ModelRef {
   readonly sourceSha256?: string;
   /** Spins before a job is a timeout (default limits.pollSpinsMax). */
   readonly spinsMax?: number;
+  /** Schedules the re-probes of a faulted device (off the hot path); without it only `reprobe()` does. */
+  readonly timers?: TimerScheduler;
 }
 
 /** What the metrics show of the device besides its counters: fixed once it is open. */
@@ -48,6 +51,8 @@ export interface FpgaBackend extends Backend {
   deviceIdentity(): FpgaDeviceIdentity;
   /** The same open device, for autonomous mode (then `predict` is not called). */
   eventPort(): FpgaEventPort;
+  /** Probes a faulted device now (what the scheduled re-probe does): true when it is not faulted (any more). */
+  reprobe(): boolean;
 }
 
 /** Whether a backend is the fpga one (so the daemon can show its device). */
@@ -86,12 +91,15 @@ function readRegmap(path: string): RegmapFile {
  *
  * `predict` copies the input into a buffer bound to the driver once, runs one job and copies
  * the logits out: no allocation. A job that fails (timeout, reset, corrupt) throws a
- * DeviceError, which the pipeline counts against that frame; the next predict tries the
- * device again.
+ * DeviceError, which the pipeline counts against that frame. After a timeout the device is
+ * faulted: each predict throws DeviceError reason `faulted` at once (no spin) while a timer
+ * (`ref.timers`) re-probes it read-only with exponential back-off
+ * (limits.fpgaReprobeDelayMinMs to fpgaReprobeDelayMaxMs) until it answers again.
  */
 export function loadFpgaBackend(ref: FpgaModelRef): FpgaBackend {
   const map = readRegmap(ref.path);
   checkFirmwareFits('firmware', map, ref);
+  // No `mode`: opening only reads the device, so an autonomous sorter keeps running.
   const dev = openFpgaDevice(ref.device, map, { spinsMax: ref.spinsMax ?? limits.pollSpinsMax });
   try {
     return new FpgaDeviceBackend(dev, map, ref);
@@ -108,6 +116,8 @@ class FpgaDeviceBackend implements FpgaBackend {
   private readonly identity: FpgaDeviceIdentity;
   private seq = 0;
   private closed = false;
+  private reprobeTimer: unknown = null;
+  private reprobeDelayMs: number = limits.fpgaReprobeDelayMinMs;
 
   constructor(private readonly dev: NativeFpgaDevice, map: RegmapFile, private readonly ref: FpgaModelRef) {
     this.x = new Float32Array(map.nIn);
@@ -131,9 +141,31 @@ class FpgaDeviceBackend implements FpgaBackend {
     try {
       this.dev.run(seq);
     } catch (err) {
-      throw new DeviceError(this.ref.device, fpgaErrorCode(err), (err as Error).message, { cause: err });
+      const reason = fpgaErrorCode(err);
+      if (reason === 'timeout') this.scheduleReprobe();
+      throw new DeviceError(this.ref.device, reason, (err as Error).message, { cause: err });
     }
     copyInto(output, this.y);
+  }
+
+  reprobe(): boolean {
+    assert(!this.closed, 'fpga backend: reprobe after close');
+    // False leaves the device faulted; the `faulted` errors of the next frames say why.
+    return this.dev.probe();
+  }
+
+  /** Once per fault, from the job that timed out: the timer, not the hot path, re-probes. */
+  private scheduleReprobe(): void {
+    const timers = this.ref.timers;
+    if (timers === undefined || this.reprobeTimer !== null) return;
+    this.reprobeDelayMs = limits.fpgaReprobeDelayMinMs;
+    const tick = (): void => {
+      this.reprobeTimer = null;
+      if (this.closed || this.reprobe()) return;
+      this.reprobeDelayMs = Math.min(this.reprobeDelayMs * 2, limits.fpgaReprobeDelayMaxMs);
+      this.reprobeTimer = timers.setTimeout(tick, this.reprobeDelayMs);
+    };
+    this.reprobeTimer = timers.setTimeout(tick, this.reprobeDelayMs);
   }
 
   deviceStats(): FpgaDeviceStats {
@@ -159,6 +191,8 @@ class FpgaDeviceBackend implements FpgaBackend {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.reprobeTimer !== null) this.ref.timers?.clearTimeout(this.reprobeTimer);
+    this.reprobeTimer = null;
     this.dev.close();
   }
 }

@@ -60,6 +60,10 @@ export const limits = {
   /** Spins (a pause and a DONE_COUNT read, ~10-150 cycles each) the fpga driver waits for one
    * job before it fails the frame with a timeout (DeviceError, reason `timeout`). */
   pollSpinsMax: 1 << 20,
+  /** After a job times out the fpga device is faulted (frames fail at once, never spin) and
+   * re-probed off the hot path: first after this long, then each wait doubled up to the max. */
+  fpgaReprobeDelayMinMs: 10,
+  fpgaReprobeDelayMaxMs: 250,
   /** FPGA event records drained per poll in autonomous mode (each becomes one frame slot);
    * a full drain polls again at once instead of waiting for the timer. */
   fpgaEventsPerPollMax: 256,
@@ -75,4 +79,5 @@ export function checkLimits(l: Limits = limits): void {
   assert(l.triggerRingSlotsMax >= l.frameSlotsMax, 'trigger ring must hold a full frame ring');
   assert(l.fpgaEventsPerPollMax <= l.frameSlotsMax, 'one drain of FPGA events must fit in the frame ring');
   assert(l.ingressArenaBytesMax >= l.frameBytesMax, 'an ingress arena holds the largest frame');
+  assert(l.fpgaReprobeDelayMinMs > 0 && l.fpgaReprobeDelayMinMs <= l.fpgaReprobeDelayMaxMs, 'fpga re-probe back-off: 0 < min <= max');
 }

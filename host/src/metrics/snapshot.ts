@@ -77,6 +77,10 @@ export interface DeviceSnapshot {
   timeouts: number;
   resets: number;
   corrupt: number;
+  /** A job timed out and the device has not answered since; frames failed at once meanwhile; re-probes off the hot path. */
+  faulted: boolean;
+  faultedFast: number;
+  reprobes: number;
   /** Device wait per job (ap_start to DONE_COUNT change), ns, over completed jobs; 0 before the first. */
   waitNsLast: number;
   waitNsMean: number;

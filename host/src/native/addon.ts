@@ -12,8 +12,8 @@ import { DeviceError, ModelError } from '../core/errors.js';
 interface NativeAddon {
   stamp(array: Float64Array, index: number): void;
   nowNs(): number;
-  bindStamps(array: Float64Array): number;
-  stampAt(handle: number, index: number): void;
+  /** A stamp array bound once; `stamp(index)` writes the time into it. Freed with its owner. */
+  StampBinding: new (array: Float64Array) => { stamp(index: number): void };
   SimModel: new (path: string) => NativeSimModel;
   FpgaDevice: new (path: string, map: FpgaRegisterMap, options?: FpgaDeviceOptions) => NativeFpgaDevice;
 }
@@ -83,6 +83,9 @@ export interface FpgaRegisterMap {
 export interface FpgaDeviceOptions {
   /** Spins (a pause and a DONE_COUNT read each) before a job fails with `timeout`; default 2^20. */
   readonly spinsMax?: number;
+  /** MODE written at open; absent: open only reads the device and leaves MODE as it is (an
+   * autonomous sorter keeps running). */
+  readonly mode?: 0 | 1;
 }
 
 /** What an opened device reports: the map's sizes and the device's own latency registers. */
@@ -106,6 +109,13 @@ export interface FpgaDeviceStats {
   readonly timeouts: number;
   readonly resets: number;
   readonly corrupt: number;
+  /** A job timed out and the device has not answered since: jobs fail at once with `faulted`. */
+  readonly faulted: boolean;
+  /** Jobs failed at once (no spin, no device access) because the device was faulted. */
+  readonly faultedFast: number;
+  /** probe() calls on a faulted device, and the faults they cleared. */
+  readonly reprobes: number;
+  readonly recoveries: number;
   /** Device wait per job (ap_start to DONE_COUNT change), ns: last, mean, min, max over completed jobs. */
   readonly waitNsLast: number;
   readonly waitNsMean: number;
@@ -119,7 +129,7 @@ export interface FpgaDeviceStats {
 export const FPGA_EVENT_FIELDS = 6;
 
 /** Why the driver refused a device or a job (host/native/src/fpga_driver.h). */
-export type FpgaDeviceCode = 'map' | 'types' | 'open' | 'size' | 'mmap' | 'magic' | 'layout' | 'mismatch' | 'timeout' | 'reset' | 'corrupt';
+export type FpgaDeviceCode = 'map' | 'types' | 'open' | 'size' | 'mmap' | 'magic' | 'layout' | 'mismatch' | 'timeout' | 'faulted' | 'reset' | 'corrupt';
 
 /**
  * One mapped device (host/native/src/fpga_driver.h), host in the loop after open. Every
@@ -140,29 +150,52 @@ export interface NativeFpgaDevice {
   setThreshold(k: number, raw: number): void;
   /** Copies up to out.length / FPGA_EVENT_FIELDS records, releases them to the device, returns the count. */
   drainEvents(out: Float64Array): number;
+  /**
+   * Off the hot path, on a faulted device (reads only): true when it answers again (the
+   * timed-out job completed, the device reset, or a new device with the same identification
+   * is at the path, which is mapped instead) and the fault is cleared, or when it was not
+   * faulted; false while it does not answer, or a new device at the path does not run the
+   * model (the next `faulted` job errors name why).
+   */
+  probe(): boolean;
   stats(): FpgaDeviceStats;
   close(): void;
 }
 
 const ADDON = 'hairtrigger_native.node';
+/** The device emulator's own addon (binding.gyp's second target): never loaded by the daemon. */
+const EMULATOR_ADDON = 'hairtrigger_emulator.node';
 
-/** The addon's path: from source (vitest) and from build/ (the compiled CLI). */
-function addonPath(): string | null {
+/** An addon's path: from source (vitest) and from build/ (the compiled CLI). */
+function addonPath(file: string): string | null {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [resolve(here, '..', '..', 'native', 'build', 'Release', ADDON), resolve(here, '..', '..', '..', '..', 'host', 'native', 'build', 'Release', ADDON)];
+  const candidates = [resolve(here, '..', '..', 'native', 'build', 'Release', file), resolve(here, '..', '..', '..', '..', 'host', 'native', 'build', 'Release', file)];
   return candidates.find((p) => existsSync(p)) ?? null;
 }
 
 let loaded: NativeAddon | null | undefined;
-let clock: Clock | null = null;
+let loadedEmulator: EmulatorAddon | null | undefined;
 
 /** Loads the addon once; null when it has not been built. */
 export function nativeAddon(): NativeAddon | null {
   if (loaded === undefined) {
-    const path = addonPath();
+    const path = addonPath(ADDON);
     loaded = path === null ? null : (createRequire(import.meta.url)(path) as NativeAddon);
   }
   return loaded;
+}
+
+interface EmulatorAddon {
+  Emulator: new (o: EmulatorOptions) => NativeEmulator;
+}
+
+/** Loads the emulator's addon once; null when it has not been built. */
+function emulatorAddon(): EmulatorAddon | null {
+  if (loadedEmulator === undefined) {
+    const path = addonPath(EMULATOR_ADDON);
+    loadedEmulator = path === null ? null : (createRequire(import.meta.url)(path) as EmulatorAddon);
+  }
+  return loadedEmulator;
 }
 
 /** Why a model library did not load: the loader's code (model_library.h). */
@@ -206,37 +239,36 @@ export function fpgaErrorCode(err: unknown): string {
 }
 
 /**
- * The clock the daemon runs on: CLOCK_MONOTONIC through the addon, whose `stamp` writes
- * into the slot's Float64Array without allocating. Null when the addon is not built.
+ * A clock on CLOCK_MONOTONIC through the addon, whose `stamp` writes into the slot's
+ * Float64Array without allocating. Each call makes a new clock that owns its stamp bindings
+ * (one per backing buffer stamped into), freed with the clock: give each pipeline its own.
+ * Null when the addon is not built.
  */
 export function nativeClock(): Clock | null {
-  if (clock !== null) return clock;
   const a = nativeAddon();
   if (a === null) return null;
-  // Each backing buffer stamped into is bound once (up to the addon's limit), then stamped by
-  // handle and element index: no typed array to unwrap per call. The frame ring keeps every
-  // slot's stamps in one buffer, so the hot path uses one binding.
-  const handles = new Map<ArrayBufferLike, number>();
+  // Each backing buffer stamped into is bound once, then stamped by element index: no typed
+  // array to unwrap per call. The frame ring keeps every slot's stamps in one buffer, so the
+  // hot path uses one binding and the map lookup runs only when the buffer changes.
+  const bindings = new Map<ArrayBufferLike, { stamp(index: number): void }>();
   let lastBuffer: ArrayBufferLike | null = null;
-  let lastHandle = -1;
-  clock = {
+  let last: { stamp(index: number): void } | null = null;
+  return {
     nowNs: () => a.nowNs(),
     stamp: (arr, i) => {
       const buffer = arr.buffer;
       if (buffer !== lastBuffer) {
-        let h = handles.get(buffer);
-        if (h === undefined) {
-          h = a.bindStamps(new Float64Array(buffer, 0, buffer.byteLength >>> 3));
-          handles.set(buffer, h);
+        let b = bindings.get(buffer);
+        if (b === undefined) {
+          b = new a.StampBinding(new Float64Array(buffer, 0, buffer.byteLength >>> 3));
+          bindings.set(buffer, b);
         }
         lastBuffer = buffer;
-        lastHandle = h;
+        last = b;
       }
-      if (lastHandle < 0) a.stamp(arr, i);
-      else a.stampAt(lastHandle, (arr.byteOffset >>> 3) + i);
+      last!.stamp((arr.byteOffset >>> 3) + i);
     },
   };
-  return clock;
 }
 
 /** The native clock when the addon is built, else the JavaScript one (which allocates). */
@@ -286,6 +318,9 @@ export interface EmulatorStats {
   readonly overflows: number;
   readonly faults: number;
   readonly resets: number;
+  /** Serving loop turns, and the idle back-off sleeps among them (an idle device sleeps, it does not spin). */
+  readonly turns: number;
+  readonly sleeps: number;
   readonly running: boolean;
 }
 
@@ -305,8 +340,8 @@ export type EmulatorErrorCode = 'open' | 'map' | 'load' | 'mismatch' | 'argument
  * addon is not built; TypeError/RangeError for malformed options.
  */
 export function createEmulator(options: EmulatorOptions): NativeEmulator {
-  const a = nativeAddon() as unknown as { Emulator?: new (o: EmulatorOptions) => NativeEmulator } | null;
-  if (a === null || a.Emulator === undefined) throw new ModelError(options.libraryPath, 'the native addon is not built with the emulator (run `make build`)');
+  const a = emulatorAddon();
+  if (a === null) throw new ModelError(options.libraryPath, `the emulator addon (${EMULATOR_ADDON}) is not built (run \`make build\`)`);
   try {
     return new a.Emulator(options);
   } catch (err) {

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createEmulator, nativeAddon, nativeClock, type EmulatorOptions } from './addon.js';
+
+describe('native clock: stamp bindings belong to each clock (no process-wide table, no cap)', () => {
+  const addon = nativeAddon();
+  if (addon === null) throw new Error('the native addon is not built: run `make build` before these tests');
+
+  it('more than 8 clocks (the old global cap) each stamp their own arrays, at the addon clock time', () => {
+    const clocks = Array.from({ length: 20 }, () => nativeClock()!);
+    expect(new Set(clocks).size).toBe(20);
+    // Each clock stamps three arrays (three bindings each, 60 in all): a whole buffer, and two
+    // views into one shared buffer at different offsets.
+    const shared = clocks.map(() => new Float64Array(16).fill(-1));
+    const own = clocks.map(() => new Float64Array(4).fill(-1));
+    for (let round = 0; round < 3; round++) {
+      for (const [k, clock] of clocks.entries()) {
+        const before = addon.nowNs();
+        clock.stamp(own[k]!, round);
+        clock.stamp(shared[k]!.subarray(4, 8), round);
+        clock.stamp(shared[k]!.subarray(8), round + 1);
+        const after = addon.nowNs();
+        for (const v of [own[k]![round]!, shared[k]![4 + round]!, shared[k]![9 + round]!]) {
+          expect(v).toBeGreaterThanOrEqual(before);
+          expect(v).toBeLessThanOrEqual(after);
+        }
+      }
+    }
+    // Nothing else was written: each stamp landed at its view's offset in its own buffer.
+    for (const k of clocks.keys()) {
+      expect(own[k]![3]).toBe(-1);
+      expect(Array.from(shared[k]!.subarray(0, 4))).toEqual([-1, -1, -1, -1]);
+      expect(shared[k]![7]).toBe(-1);
+      expect(shared[k]![8]).toBe(-1);
+      expect(shared[k]![12]).toBe(-1);
+      // Stamps in one array are monotonic.
+      expect(own[k]![1]!).toBeGreaterThanOrEqual(own[k]![0]!);
+    }
+  });
+
+  it('a binding refuses an index outside its array', () => {
+    const b = new addon.StampBinding(new Float64Array(2));
+    expect(() => b.stamp(2)).toThrow(RangeError);
+    expect(() => b.stamp(-1)).toThrow(RangeError);
+    expect(() => new addon.StampBinding(new Float32Array(2) as unknown as Float64Array)).toThrow(TypeError);
+  });
+});
+
+describe('the emulator is its own addon', () => {
+  it("the daemon's addon exports no emulator; createEmulator loads hairtrigger_emulator.node", () => {
+    expect(Object.keys(nativeAddon()!).sort()).toEqual(['FpgaDevice', 'SimModel', 'StampBinding', 'nowNs', 'stamp']);
+    const bytes = readFileSync(join(import.meta.dirname, '..', '..', 'native', 'build', 'Release', 'hairtrigger_native.node')).toString('latin1');
+    expect(bytes).not.toMatch(/Emulator/);
+    expect(() => createEmulator({ devicePath: '/dev/shm/ht-addon-test-none', libraryPath: '/nonexistent/lib.so', regmap: {} as EmulatorOptions['regmap'] })).toThrow(TypeError);
+  });
+});
