@@ -12,6 +12,7 @@ train/serve skew that comparing the TypeScript code with itself cannot:
 Computed in float64 and rounded once to float32 at the end.
 
     /usr/bin/python3 models/train/preprocess_ref.py --frames raw.npy --spec spec.json --out x.npy
+    /usr/bin/python3 models/train/preprocess_ref.py --jobs jobs.json   # [{frames, spec, out}]
 """
 
 import argparse
@@ -53,22 +54,36 @@ def preprocess(frames, spec):
     return x.to(torch.float32).contiguous().numpy()
 
 
+def run_job(frames_path, spec, out_path):
+    """Preprocess one .npy of frames into `out_path`; return an error line or None."""
+    try:
+        np.save(out_path, preprocess(np.load(frames_path), spec))
+    except SpecError as e:
+        return f"preprocess_ref: {frames_path}: {e}"
+    return None
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--frames", required=True, help=".npy of raw frames [N, H, W, C]")
-    p.add_argument("--spec", required=True, help="JSON file: a model card's `preprocessing`")
-    p.add_argument("--out", required=True, help=".npy to write, float32 [N, C, h, w]")
+    p.add_argument("--frames", help=".npy of raw frames [N, H, W, C]")
+    p.add_argument("--spec", help="JSON file: a model card's `preprocessing`")
+    p.add_argument("--out", help=".npy to write, float32 [N, C, h, w]")
+    p.add_argument("--jobs", help="JSON file: a list of {frames, spec (the object), out}, "
+                                  "run in one process (torch loads once)")
     args = p.parse_args(argv)
+    if (args.jobs is None) == (args.frames is None or args.spec is None or args.out is None):
+        p.error("give either --jobs, or all of --frames, --spec and --out")
     torch.set_num_threads(1)  # milliseconds of work, run by tests beside other test files
-    with open(args.spec) as f:
-        spec = json.load(f)
-    try:
-        x = preprocess(np.load(args.frames), spec)
-    except SpecError as e:
-        print(f"preprocess_ref: {args.frames}: {e}", file=sys.stderr)
-        return 2
-    np.save(args.out, x)
-    return 0
+    if args.jobs is not None:
+        with open(args.jobs) as f:
+            jobs = [(j["frames"], j["spec"], j["out"]) for j in json.load(f)]
+    else:
+        with open(args.spec) as f:
+            jobs = [(args.frames, json.load(f), args.out)]
+    errors = [e for e in (run_job(*j) for j in jobs) if e is not None]
+    for e in errors:
+        print(e, file=sys.stderr)
+    return 2 if errors else 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """The preprocessing reference against published figures and an independent resampler (PIL)."""
 
+import json
 import os
 import sys
+import tempfile
 import unittest
 
 import numpy as np
@@ -67,6 +69,26 @@ class SpecTest(unittest.TestCase):
         bad = dict(spec((4, 4, 3), (3, 4, 4), dtype="uint8"), resize="nearest")
         with self.assertRaisesRegex(preprocess_ref.SpecError, "only 'bilinear'"):
             preprocess_ref.preprocess(raw, bad)
+
+
+class CliTest(unittest.TestCase):
+    def test_jobs_file_runs_every_job_and_reports_a_bad_one(self):
+        with tempfile.TemporaryDirectory() as d:
+            frames = os.path.join(d, "f.npy")
+            np.save(frames, np.array([1, 2, 3, 4], np.uint8).reshape(1, 2, 2, 1))
+            good = {"frames": frames, "spec": spec((2, 2, 1), (1, 4, 4), dtype="uint8"),
+                    "out": os.path.join(d, "good.npy")}
+            jobs = os.path.join(d, "jobs.json")
+            with open(jobs, "w") as f:
+                json.dump([good], f)
+            self.assertEqual(preprocess_ref.main(["--jobs", jobs]), 0)
+            self.assertEqual(np.load(good["out"]).shape, (1, 1, 4, 4))
+            bad = dict(good, spec=spec((2, 2, 3), (3, 4, 4), dtype="uint8"),
+                       out=os.path.join(d, "bad.npy"))
+            with open(jobs, "w") as f:
+                json.dump([bad], f)
+            self.assertEqual(preprocess_ref.main(["--jobs", jobs]), 2)
+            self.assertFalse(os.path.exists(bad["out"]))
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ function pilDecode(paths: string[], dir: string): Uint8Array[] {
   return outs.map((o) => decodeNpy(readFileSync(o), o).data as Uint8Array);
 }
 
-describe('BCCD JPEG decoding: jpeg-js (readRgbJpeg) against PIL/libjpeg', () => {
+describe('BCCD JPEG decoding: jpeg-js (readRgbJpeg) against PIL/libjpeg', { timeout: 180_000 }, () => {
   const ids = bccdSplitIds(BCCD, 'test').slice(0, IMAGES);
   const paths = ids.map((id) => join(BCCD, 'BCCD', 'JPEGImages', `${id}.jpg`));
   const pil = pilDecode(paths, tempDir('jpegref'));

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '../../sim/src/rng.js';
 import { readCapture } from '../../host/src/capture/arrow-capture.js';
 import { decodeNpy, encodeNpy } from '../../host/src/datasets/npy.js';
@@ -44,21 +44,37 @@ function tsInputs(spec: PreprocessSpec, f: Frames): Float32Array {
   return out;
 }
 
-/** Runs preprocess_ref.py on the frames; returns its float32 [count, C, h, w] output. */
-function refInputs(name: string, spec: PreprocessSpec, f: Frames): Float32Array {
-  const shape = [f.count, ...spec.frame.shape];
-  const npy = spec.frame.dtype === 'uint8'
-    ? encodeNpy({ dtype: 'uint8', shape, data: f.bytes })
-    : encodeNpy({ dtype: 'float32', shape, data: new Float32Array(f.bytes.slice().buffer) });
-  const [frames, specPath, out] = ['frames.npy', 'spec.json', 'x.npy'].map((s) => join(dir, `${name}-${s}`));
-  writeFileSync(frames, npy);
-  writeFileSync(specPath, JSON.stringify(spec));
-  const r = spawnSync(PY, [REF, '--frames', frames, '--spec', specPath, '--out', out], { encoding: 'utf8', timeout: 120_000 });
+/** One comparison: a spec and the raw frames it applies to. */
+interface Case {
+  name: string;
+  spec: PreprocessSpec;
+  frames: Frames;
+}
+
+/**
+ * Runs preprocess_ref.py once on every case (torch loads once) and returns each case's
+ * float32 [count, C, h, w] output, by name.
+ */
+function refInputs(cases: Case[]): Map<string, Float32Array> {
+  const jobs = cases.map(({ name, spec, frames: f }) => {
+    const shape = [f.count, ...spec.frame.shape];
+    const npy = spec.frame.dtype === 'uint8'
+      ? encodeNpy({ dtype: 'uint8', shape, data: f.bytes })
+      : encodeNpy({ dtype: 'float32', shape, data: new Float32Array(f.bytes.slice().buffer) });
+    const frames = join(dir, `${name}-frames.npy`);
+    writeFileSync(frames, npy);
+    return { frames, spec, out: join(dir, `${name}-x.npy`) };
+  });
+  const jobsPath = join(dir, `jobs-${cases[0].name}.json`);
+  writeFileSync(jobsPath, JSON.stringify(jobs));
+  const r = spawnSync(PY, [REF, '--jobs', jobsPath], { encoding: 'utf8', timeout: 150_000 });
   if (r.status !== 0) throw new Error(`${PY} ${REF} exited ${r.status ?? r.signal}: ${r.error?.message ?? ''}${r.stderr}`);
-  const x = decodeNpy(readFileSync(out), out);
-  expect(x.dtype).toBe('float32');
-  expect(x.shape).toEqual([f.count, ...spec.input.shape]);
-  return x.data as Float32Array;
+  return new Map(cases.map((c, i) => {
+    const x = decodeNpy(readFileSync(jobs[i].out), jobs[i].out);
+    expect(x.dtype).toBe('float32');
+    expect(x.shape).toEqual([c.frames.count, ...c.spec.input.shape]);
+    return [c.name, x.data as Float32Array];
+  }));
 }
 
 /** Largest |ts - ref|, and the span of ref. */
@@ -75,10 +91,10 @@ function compare(ts: Float32Array, ref: Float32Array): { maxAbs: number; span: n
   return { maxAbs, span: hi - lo };
 }
 
-function expectAgreement(name: string, spec: PreprocessSpec, f: Frames): void {
-  const { maxAbs, span } = compare(tsInputs(spec, f), refInputs(name, spec, f));
+function expectAgreement(c: Case, ref: Map<string, Float32Array>): void {
+  const { maxAbs, span } = compare(tsInputs(c.spec, c.frames), ref.get(c.name)!);
   expect(span).toBeGreaterThan(1); // real images, standardised: a span of several units
-  expect(maxAbs, `${name}: max |ts - ref| ${maxAbs} over a span of ${span}`).toBeLessThanOrEqual(REL_TOL * span);
+  expect(maxAbs, `${c.name}: max |ts - ref| ${maxAbs} over a span of ${span}`).toBeLessThanOrEqual(REL_TOL * span);
 }
 
 function withInput(spec: PreprocessSpec, h: number, w: number): PreprocessSpec {
@@ -90,26 +106,34 @@ const CASES = [
   { task: 'cells-lymphocyte', capture: 'cells-lymphocyte-1k.arrows', sizes: [[32, 32], [61, 61]] },
 ] as const;
 
+/** The card's spec, its spec resized to each size, and float32 frames resized. */
+function casesOf(task: string, card: PreprocessSpec, frames: Frames, sizes: readonly (readonly [number, number])[]): Case[] {
+  const rng = createRng(11);
+  // The real frames plus seeded sub-level noise, as float32 frames.
+  const values = Float32Array.from(frames.bytes, (v) => v + rng.uniform());
+  const f32 = { count: frames.count, bytes: new Uint8Array(values.buffer) };
+  const [h, w] = sizes[0];
+  return [
+    { name: `${task}-card`, spec: card, frames },
+    ...sizes.map(([h, w]) => ({ name: `${task}-${h}x${w}`, spec: withInput(card, h, w), frames })),
+    { name: `${task}-f32-${h}x${w}`, spec: withInput({ ...card, frame: { ...card.frame, dtype: 'float32' } }, h, w), frames: f32 },
+  ];
+}
+
 for (const { task, capture, sizes } of CASES) {
-  describe(`${task}: image.ts against the PyTorch reference on ${capture}`, () => {
+  // Python and torch start once per capture (seconds on a loaded box): a generous timeout.
+  describe(`${task}: image.ts against the PyTorch reference on ${capture}`, { timeout: 180_000 }, () => {
     const card = readModelCard(join(ZOO, task)).preprocessing as PreprocessSpec;
     const frames = captureFrames(capture);
+    const cases = casesOf(task, card, frames, sizes);
+    let ref = new Map<string, Float32Array>();
+    beforeAll(() => {
+      ref = refInputs(cases);
+    }, 180_000);
 
-    it("the card's preprocessing of every frame agrees", () => {
-      expect(frames.count).toBeGreaterThan(900);
-      expectAgreement(`${task}-card`, card, frames);
-    });
-
-    it.each(sizes.map(([h, w]) => ({ h, w })))('the bilinear resize of every frame to $h x $w agrees', ({ h, w }) => {
-      expectAgreement(`${task}-${h}x${w}`, withInput(card, h, w), frames);
-    });
-
-    it('float32 frames (the real frames plus seeded sub-level noise) resized agree', () => {
-      const rng = createRng(11);
-      const values = Float32Array.from(frames.bytes, (v) => v + rng.uniform());
-      const f = { count: frames.count, bytes: new Uint8Array(values.buffer) };
-      const [h, w] = sizes[0];
-      expectAgreement(`${task}-f32`, withInput({ ...card, frame: { ...card.frame, dtype: 'float32' } }, h, w), f);
+    it.each(cases)('$name: every frame agrees', (c) => {
+      expect(c.frames.count).toBeGreaterThan(900);
+      expectAgreement(c, ref);
     });
   });
 }
