@@ -1,10 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bccdSplitIds, readRgbJpeg } from '../../host/src/datasets/bccd.js';
 import { decodeNpy } from '../../host/src/datasets/npy.js';
 import { SHARED, tempDir } from '../support/fixtures.js';
+import { runPython } from '../support/python.js';
 
 /**
  * BCCD's JPEG decoding (jpeg-js, in `readRgbJpeg`) against an independent decoder: PIL, which
@@ -22,7 +22,6 @@ import { SHARED, tempDir } from '../support/fixtures.js';
  * Each channel's mean also agrees within 1 level. A channel swap, a wrong stride or a wrong
  * alpha skip in `readRgbJpeg` breaks both by many levels.
  */
-const PY = '/usr/bin/python3';
 const BCCD = join(SHARED, 'cells', 'bccd');
 const IMAGES = 4;
 // Writes, per image, uint8 [H, W, 4]: PIL's RGB, then libjpeg's Y plane (draft('YCbCr')
@@ -40,8 +39,7 @@ for src, dst in zip(sys.argv[1::2], sys.argv[2::2]):
 
 function pilDecode(paths: string[], dir: string): Uint8Array[] {
   const outs = paths.map((_, i) => join(dir, `pil-${i}.npy`));
-  const r = spawnSync(PY, ['-c', PIL_DECODE, ...paths.flatMap((p, i) => [p, outs[i]])], { encoding: 'utf8', timeout: 120_000 });
-  if (r.status !== 0) throw new Error(`PIL decode exited ${r.status ?? r.signal}: ${r.error?.message ?? ''}${r.stderr}`);
+  runPython(['-c', PIL_DECODE, ...paths.flatMap((p, i) => [p, outs[i]])]);
   return outs.map((o) => decodeNpy(readFileSync(o), o).data as Uint8Array);
 }
 

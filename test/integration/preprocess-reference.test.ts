@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { decodeNpy, encodeNpy } from '../../host/src/datasets/npy.js';
 import { readModelCard } from '../../host/src/model/card.js';
 import { createPreprocessor, type PreprocessSpec } from '../../host/src/preprocess/image.js';
 import { REPO, tempDir, ZOO } from '../support/fixtures.js';
+import { runPython, TRAIN } from '../support/python.js';
 
 /**
  * Train/serve skew against an implementation that is not ours: the TypeScript preprocessing
@@ -20,8 +20,7 @@ import { REPO, tempDir, ZOO } from '../support/fixtures.js';
  * float32 rounding only (one ulp is 1.2e-7 of the value, and no value exceeds the span);
  * a wrong pixel convention or channel order moves values by a good fraction of the span.
  */
-const PY = '/usr/bin/python3';
-const REF = join(REPO, 'models', 'train', 'preprocess_ref.py');
+const REF = join(TRAIN, 'preprocess_ref.py');
 const RECORDINGS = join(REPO, 'sim', 'recordings');
 const REL_TOL = 1e-6;
 const dir = tempDir('preref');
@@ -67,8 +66,7 @@ function refInputs(cases: Case[]): Map<string, Float32Array> {
   });
   const jobsPath = join(dir, `jobs-${cases[0].name}.json`);
   writeFileSync(jobsPath, JSON.stringify(jobs));
-  const r = spawnSync(PY, [REF, '--jobs', jobsPath], { encoding: 'utf8', timeout: 150_000 });
-  if (r.status !== 0) throw new Error(`${PY} ${REF} exited ${r.status ?? r.signal}: ${r.error?.message ?? ''}${r.stderr}`);
+  runPython([REF, '--jobs', jobsPath]);
   return new Map(cases.map((c, i) => {
     const x = decodeNpy(readFileSync(jobs[i].out), jobs[i].out);
     expect(x.dtype).toBe('float32');
