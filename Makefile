@@ -31,10 +31,12 @@ apt-test:
 	  apt-get update && apt-get install -y --no-install-recommends chromium; \
 	fi
 
+# Python packages of models/train: training, and its tests in `make test` (PIL only for the
+# tests' independent decoders and resamplers).
 apt-models:
-	@if ! $(PY) -c 'import torch, numpy' >/dev/null 2>&1; then \
-	  echo "installing python3-torch and python3-numpy (training only)"; \
-	  apt-get update && apt-get install -y --no-install-recommends python3-torch python3-numpy; \
+	@if ! $(PY) -c 'import torch, numpy, PIL' >/dev/null 2>&1; then \
+	  echo "installing python3-torch, python3-numpy and python3-pil (models/train and its tests)"; \
+	  apt-get update && apt-get install -y --no-install-recommends python3-torch python3-numpy python3-pil; \
 	fi
 
 ADDON := host/native/build/Release/hairtrigger_native.node
@@ -91,7 +93,7 @@ typecheck: deps
 run: build firmware
 	node bin/hairtrigger.js run --config $(CONFIG)
 
-test: build firmware apt-test typecheck
+test: build firmware apt-test apt-models typecheck
 	$(NODE_BIN)/vitest run --reporter=default --reporter=json --outputFile=.vitest-report.json
 
 bench: build firmware
