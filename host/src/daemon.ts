@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Clock } from './core/clock.js';
-import { ConfigError, ModelError } from './core/errors.js';
+import { ConfigError, ModelError, type SinkError } from './core/errors.js';
 import { FrameRing } from './core/frame.js';
 import { checkLimits, limits } from './core/limits.js';
 import { readCapture } from './capture/arrow-capture.js';
@@ -21,6 +21,7 @@ import { buildPipeline } from './pipeline/pipeline.js';
 import { fpgaEventStages } from './pipeline/fpga-event-stages.js';
 import { emitStage, inferStage, policyStage, preprocessStage } from './pipeline/stages.js';
 import { createModelPreprocessor } from './preprocess/model-input.js';
+import { createSinks } from './sinks/registry.js';
 import { TriggerLog } from './sinks/trigger-log.js';
 import { noPayload, TriggerRing } from './sinks/trigger-ring.js';
 import { createFpgaEventSource, thresholdsRaw } from './sources/fpga-events.js';
@@ -111,8 +112,20 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
   const at = (p: string) => resolve(deps.baseDir, p);
   const card = readModelCard(at(cfg.model));
   const pre = createModelPreprocessor(card.preprocessing, `${card.dir}/card.json: preprocessing`);
-  const autonomous = checkFpgaMode(cfg);
+  checkFpgaMode(cfg);
   const backend = await loadBackend(cfg, card, at);
+  try {
+    return await assemble(cfg, deps, at, card, backend, pre);
+  } catch (err) {
+    // A failed start-up releases what it took: the backend (the sinks close themselves).
+    await backend.close().catch((closeErr: Error) => deps.log(`closing the backend after a failed start-up failed too: ${closeErr.message}`));
+    throw err;
+  }
+}
+
+/** The rest of `createDaemon`, once the backend is open: metrics, source, pipeline, then the sinks last. */
+async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) => string, card: ModelCard, backend: Backend, pre: ReturnType<typeof createModelPreprocessor>): Promise<Daemon> {
+  const autonomous = cfg.fpga?.mode === 'autonomous';
   const metrics = new PipelineMetrics({ pipeline: cfg.pipeline, backend: backend.info().kind, model: `${card.task}/${cfg.variant}`, labels: card.labels, budgetUs: cfg.budgetUs }, deps.clock);
   const errors = new ErrorLog(metrics, deps.log);
   const policy = new TriggerPolicy(cfg.trigger, card.labels, cfg.budgetUs);
@@ -120,7 +133,6 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
   if (!autonomous) checkSourceFitsModel(source, card);
   const ring = new TriggerRing(card.labels.length);
   const names = { run: deps.runId ?? 'run', streams: [source.spec.stream], labels: card.labels, describePayload: noPayload };
-  const triggerLog = new TriggerLog(ring, names, { jsonlPath: cfg.sinks.jsonl && at(cfg.sinks.jsonl), arrowPath: cfg.sinks.arrow && at(cfg.sinks.arrow) }, (e) => errors.error(e));
   const frames = new FrameRing(pre.inputElements, card.labels.length, limits.frameSlotsMax);
   const pipeline = buildPipeline(
     {
@@ -139,6 +151,10 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
     errors,
     deps.onBug,
   );
+  // Sinks open last: every check above has passed, so a failure here leaves no file half-used.
+  const onSinkError = (e: SinkError) => errors.error(e);
+  const sinks = await createSinks(cfg.sinks, { runId: names.run, labels: card.labels, resolvePath: at, onError: onSinkError });
+  const triggerLog = new TriggerLog(ring, names, sinks, onSinkError);
   // The device's counters join the snapshot here, off the hot path (fpga backend only).
   const device = isFpgaBackend(backend) ? new DeviceReader(backend) : null;
   const snapshot = (): Snapshot => (device === null ? metrics.snapshot() : { ...metrics.snapshot(), device: device.read() });

@@ -14,7 +14,7 @@ import { readModelCard } from '../../host/src/model/card.js';
 import { createEmulator, loadSimModel, systemClock, type NativeEmulator } from '../../host/src/native/addon.js';
 import { realTimers } from '../../host/src/sources/source.js';
 import { captureToRaw, readFirmwareMap } from '../../sim/src/emulate-fpga.js';
-import { REPO, tempDir, ZOO } from '../support/fixtures.js';
+import { readJsonlLog, REPO, tempDir, ZOO } from '../support/fixtures.js';
 
 const JET = 'jets_hls4ml_student';
 const PROJECT = join(REPO, 'hls/build', JET);
@@ -97,7 +97,7 @@ describe('autonomous mode: the device event FIFO as the daemon source', () => {
       await new Promise((r) => setTimeout(r, 10));
     }
     await daemon.stop();
-    const triggers = readFileSync(jsonl, 'utf8').trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { seq: number; label: string; score: number });
+    const triggers = readJsonlLog<{ seq: number; label: string; score: number }>(jsonl);
     return { daemon, emu: emu.stats(), snap: daemon.view.snapshot(), triggers };
   }
 

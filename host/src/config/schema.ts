@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { sinksConfigSchema } from '../sinks/registry.js';
 import { pacingSchema } from '../sources/source.js';
 import { triggerConfigSchema } from '../trigger/policy.js';
 
@@ -67,15 +68,8 @@ export const pipelineConfigSchema = z
     /** fpga backend only: how the host uses the device (docs/fpga-protocol.md). */
     fpga: fpgaSchema.optional(),
     trigger: triggerConfigSchema,
-    sinks: z
-      .object({
-        /** Trigger log as JSON lines. */
-        jsonl: z.string().min(1).optional(),
-        /** Trigger log as an Arrow IPC stream. */
-        arrow: z.string().min(1).optional(),
-      })
-      .strict()
-      .default({}),
+    /** Trigger logs by kind (`jsonl`, `arrow`; sinks/registry.ts): a base path, or `{ path, fileBytesMax, bufferedBytesMax }`. */
+    sinks: sinksConfigSchema,
     server: z
       .object({
         enabled: z.boolean().default(true),
