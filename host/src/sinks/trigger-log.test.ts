@@ -115,6 +115,24 @@ describe('trigger log', () => {
     expect(seqs).toEqual([0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15]);
   });
 
+  it('flushSync (the fatal-bug path) puts the ring and every queued write on disk before it returns', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ht-tlog-'));
+    const ring = new TriggerRing(LABELS.length, 64);
+    const errors: Error[] = [];
+    const [jsonl, arrow] = [join(dir, 't.jsonl'), join(dir, 't.arrows')];
+    const log = new TriggerLog(ring, NAMES, [new JsonlSink(fileSinkSchema.parse(jsonl), ctx('r1', errors)), new ArrowSink(fileSinkSchema.parse(arrow), ctx('r1', errors))], (e) => errors.push(e));
+    for (let i = 0; i < 20; i++) ring.push(decided(i, 1, -1, 0.9, i), 1);
+    log.flush();
+    for (let i = 20; i < 30; i++) ring.push(decided(i, 2, -1, 0.8, i), 1);
+    log.flushSync();
+    // Nothing asynchronous has run since: what is in the files was written synchronously.
+    const lines = readFileSync(runFiles(jsonl, 'r1')[0], 'utf8').trim().split('\n').map((l) => JSON.parse(l).seq);
+    expect(lines).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    const t = tableFromIPC(readFileSync(runFiles(arrow, 'r1')[0]));
+    expect(Array.from(t.getChild('seq')!.toArray() as BigInt64Array, Number)).toEqual(lines);
+    expect(errors).toEqual([]);
+  });
+
   it('reports a listener that throws as a sink error and keeps logging', async () => {
     const ring = new TriggerRing(LABELS.length, 8);
     const errors: Error[] = [];
