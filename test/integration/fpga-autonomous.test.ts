@@ -97,7 +97,7 @@ describe('autonomous mode: the device event FIFO as the daemon source', () => {
       await new Promise((r) => setTimeout(r, 10));
     }
     await daemon.stop();
-    const triggers = readJsonlLog<{ seq: number; label: string; score: number }>(jsonl);
+    const triggers = readJsonlLog<{ seq: number; class: string; score: number }>(jsonl);
     return { daemon, emu: emu.stats(), snap: daemon.view.snapshot(), triggers };
   }
 
@@ -110,7 +110,7 @@ describe('autonomous mode: the device event FIFO as the daemon source', () => {
     expect(r.emu).toMatchObject({ frames: FRAMES, events: want.length, overflows: 0 });
     expect(r.triggers.map((t) => t.seq)).toEqual(want.map((w) => w.seq));
     expect(r.triggers.map((t) => t.score)).toEqual(want.map((w) => w.logit));
-    expect(new Set(r.triggers.map((t) => t.label))).toEqual(new Set(['t']));
+    expect(new Set(r.triggers.map((t) => t.class))).toEqual(new Set(['t']));
     expect(r.snap).toMatchObject({ backend: 'fpga', frames: want.length, triggers: want.length, dropped: 0, late: 0, errorsByCode: {} });
     expect(r.snap.perClass.t).toBe(want.length);
     expect(r.snap.device).toMatchObject({ jobs: 0, fifoOverflows: 0, fifoPending: 0 });

@@ -56,10 +56,10 @@ describe('replay of 10,000 frames', () => {
     expect(snap.late).toBe(0);
 
     const offline = await offlineTriggers(capture, model, 'B');
-    const logged = readJsonlLog<{ seq: number; label: string }>(jsonl);
+    const logged = readJsonlLog<{ seq: number; class: string }>(jsonl);
     expect(offline.seqs.length).toBeGreaterThan(1000);
     expect(logged.map((e) => e.seq)).toEqual(offline.seqs);
-    expect(new Set(logged.map((e) => e.label))).toEqual(new Set(['B']));
+    expect(new Set(logged.map((e) => e.class))).toEqual(new Set(['B']));
     expect(snap.triggers).toBe(offline.seqs.length);
 
     const table = readArrowLog(arrow);
