@@ -1,7 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tableFromIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { readCapture } from '../../host/src/capture/arrow-capture.js';
 import { lymphocyteCapture, readArrowLog, readJsonlLog, REPO, tempDir, ZOO } from '../support/fixtures.js';

@@ -4,7 +4,7 @@
 // sim library of the same firmware) is a daemon frame and a trigger, with the device's logit as
 // its score, and nothing else is; a FIFO too small for the burst loses events, and the daemon
 // counts exactly the device's overflows as E_FIFO_OVERFLOW.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { firmwareLib } from '../../host/src/backends/sim.fixture.js';
