@@ -61,8 +61,10 @@ export abstract class FileSink implements Sink {
     try {
       this.encode(events);
     } catch (err) {
-      const e = err instanceof SinkError ? err : new SinkError(this.name, `encoding ${events.length} trigger records failed: ${(err as Error).message}`, { cause: err });
-      countError(this.c, e, this.onError);
+      // A part that cannot be created (disk full, folder gone) costs those records; anything
+      // else is a bug and goes on up.
+      if (!(err instanceof SinkError)) throw err;
+      countError(this.c, err, this.onError);
     }
   }
 

@@ -1,14 +1,14 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC, type Table } from 'apache-arrow';
-import { describe } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TriggerEvent } from '../metrics/snapshot.js';
 import { ArrowSink } from './arrow-sink.js';
-import { sinkContract, type SinkHarness } from './contract.js';
+import { contractEvents, sinkContract, type SinkHarness } from './contract.js';
 import { fileSinkSchema } from './file-sink.js';
 import { JsonlSink } from './jsonl-sink.js';
-import { runFiles } from './log-files.js';
+import { runFilePath, runFiles } from './log-files.js';
 import type { Sink, SinkContext } from './sink.js';
 
 const LABELS = ['RBC', 'WBC', 'Platelets'];
@@ -52,4 +52,24 @@ describe('JSON lines sink', () => {
 
 describe('Arrow sink', () => {
   sinkContract('arrow', fileHarness('arrows', (o, c) => new ArrowSink(o, c), (b) => arrowEvents(tableFromIPC(b))), { writesFiles: true });
+});
+
+describe('file sinks when a part cannot be created', () => {
+  it('count an E_SINK, leave the file in the way untouched and keep every record in the current part', async () => {
+    const base = join(mkdtempSync(join(tmpdir(), 'ht-sink-')), 't.jsonl');
+    writeFileSync(runFilePath(base, 'r1', 1), 'someone else\n');
+    const errors: Error[] = [];
+    const sink = new JsonlSink(fileSinkSchema.parse({ path: base, fileBytesMax: 2048 }), { runId: 'r1', labels: LABELS, resolvePath: (p) => p, onError: (e) => errors.push(e) });
+    const events = contractEvents(40, { run: 'r1', labels: LABELS });
+    for (let i = 0; i < 40; i += 4) sink.write(events.slice(i, i + 4));
+    await sink.close();
+    expect(readFileSync(runFilePath(base, 'r1', 1), 'utf8')).toBe('someone else\n');
+    expect(errors.length).toBeGreaterThan(0);
+    for (const e of errors) expect(e.message).toMatch(/E_SINK .*t\.r1\.0001\.jsonl: cannot create trigger log file: exists already/);
+    const part0 = readFileSync(runFilePath(base, 'r1', 0), 'utf8');
+    // At most one attempt per fileBytesMax the current part grows past its bound, not one per record.
+    expect(errors.length).toBeLessThanOrEqual(Math.ceil(Buffer.byteLength(part0) / 2048));
+    expect(part0.trim().split('\n').map((l) => JSON.parse(l))).toEqual(events);
+    expect(sink.counters()).toMatchObject({ accepted: 40, written: 40, dropped: 0, errors: { E_SINK: errors.length } });
+  });
 });

@@ -176,6 +176,8 @@ export class RotatingFiles {
   /** Parts closed by rotation, still finishing their writes. */
   private readonly closing: Array<Promise<void>> = [];
   private rotated: LogFile[] = [];
+  /** After a failed rotation: the size the current part may reach before the next attempt. */
+  private overflowUntil = 0;
   private readonly base: string;
   private readonly runId: string;
   private readonly fileBytesMax: number;
@@ -194,18 +196,32 @@ export class RotatingFiles {
 
   /** Whether `bytes` more fit in the current part. */
   fits(bytes: number): boolean {
-    return this.current.size <= this.headerBytes || this.current.size + bytes <= this.fileBytesMax;
+    const size = this.current.size + bytes;
+    return this.current.size <= this.headerBytes || size <= this.fileBytesMax || size <= this.overflowUntil;
   }
 
   /** Closes the current part (its pending writes finish in the background) and creates the next one. */
   next(): LogFile {
+    // The next part is created first. If that fails (a file in the way, disk full) the error is
+    // reported and writing goes on in this part, which takes another fileBytesMax before the
+    // next attempt: no record is lost to a failed rotation, and the error is not repeated per record.
+    let created: LogFile;
+    try {
+      created = new LogFile(runFilePath(this.base, this.runId, this.part + 1), this.hooks);
+    } catch (err) {
+      if (!(err instanceof SinkError)) throw err;
+      this.hooks.onError(err);
+      this.overflowUntil = this.current.size + this.fileBytesMax;
+      return this.current;
+    }
+    this.overflowUntil = 0;
     const done = this.current;
     this.closing.push(done.close().catch((err: Error) => this.hooks.onError(new SinkError(done.path, `closing a full trigger log part failed: ${err.message}`, { cause: err }))));
     this.rotated = this.rotated.filter((f) => f.pendingBytes > 0);
     this.rotated.push(done);
     this.part++;
-    this.current = new LogFile(runFilePath(this.base, this.runId, this.part), this.hooks);
-    return this.current;
+    this.current = created;
+    return created;
   }
 
   /** Bytes queued for the disk in every part. */
