@@ -20,6 +20,10 @@ export interface LockProcess {
  * `<base>.lock` exclusively and writes the pid into it. A lock whose pid is dead is stale
  * and taken over; a live one is a `SinkError` naming the holder. Two daemons on the same
  * config thus never write beside each other.
+ *
+ * Known limit: two processes that find the same stale lock at the same instant can both
+ * remove it and one may remove the other's fresh lock; both then run. Starting two daemons
+ * within microseconds of each other on a config whose last holder died is the only way there.
  */
 export function lockOutput(base: string, proc: LockProcess): OutputLock {
   const path = `${base}.lock`;
