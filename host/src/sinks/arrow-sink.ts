@@ -42,10 +42,11 @@ export class ArrowSink extends FileSink {
   protected encode(events: readonly TriggerEvent[]): void {
     this.writer.write(this.batch(events));
     const bytes = this.bytes.take();
+    // A part that could not be started leaves the stream open in the current part (no end
+    // marker in the middle of a file: it would hide the rest from stream readers).
     if (!this.files.fits(bytes.byteLength)) {
-      this.endStream();
-      this.files.next();
-      this.writer = this.startStream();
+      const before = this.files.current;
+      if (this.files.next(() => this.endStream()) !== before) this.writer = this.startStream();
     }
     this.files.current.append(bytes, events.length);
   }

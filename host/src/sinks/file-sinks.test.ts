@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { TriggerEvent } from '../metrics/snapshot.js';
 import { ArrowSink } from './arrow-sink.js';
 import { contractEvents, sinkContract, type SinkHarness } from './contract.js';
-import { fileSinkSchema } from './file-sink.js';
+import { fileSinkSchema, type FileSinkOptions } from './file-sink.js';
 import { JsonlSink } from './jsonl-sink.js';
 import { runFilePath, runFiles } from './log-files.js';
 import type { Sink, SinkContext } from './sink.js';
@@ -54,22 +54,29 @@ describe('Arrow sink', () => {
   sinkContract('arrow', fileHarness('arrows', (o, c) => new ArrowSink(o, c), (b) => arrowEvents(tableFromIPC(b))), { writesFiles: true });
 });
 
+const READERS = {
+  jsonl: { ext: 'jsonl', make: (o: FileSinkOptions, c: SinkContext): Sink => new JsonlSink(o, c), read: (b: Buffer) => b.toString('utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as TriggerEvent) },
+  arrow: { ext: 'arrows', make: (o: FileSinkOptions, c: SinkContext): Sink => new ArrowSink(o, c), read: (b: Buffer) => arrowEvents(tableFromIPC(b)) },
+};
+
 describe('file sinks when a part cannot be created', () => {
-  it('count an E_SINK, leave the file in the way untouched and keep every record in the current part', async () => {
-    const base = join(mkdtempSync(join(tmpdir(), 'ht-sink-')), 't.jsonl');
-    writeFileSync(runFilePath(base, 'r1', 1), 'someone else\n');
-    const errors: Error[] = [];
-    const sink = new JsonlSink(fileSinkSchema.parse({ path: base, fileBytesMax: 2048 }), { runId: 'r1', labels: LABELS, resolvePath: (p) => p, onError: (e) => errors.push(e) });
-    const events = contractEvents(40, { run: 'r1', labels: LABELS });
-    for (let i = 0; i < 40; i += 4) sink.write(events.slice(i, i + 4));
-    await sink.close();
-    expect(readFileSync(runFilePath(base, 'r1', 1), 'utf8')).toBe('someone else\n');
-    expect(errors.length).toBeGreaterThan(0);
-    for (const e of errors) expect(e.message).toMatch(/E_SINK .*t\.r1\.0001\.jsonl: cannot create trigger log file: exists already/);
-    const part0 = readFileSync(runFilePath(base, 'r1', 0), 'utf8');
-    // At most one attempt per fileBytesMax the current part grows past its bound, not one per record.
-    expect(errors.length).toBeLessThanOrEqual(Math.ceil(Buffer.byteLength(part0) / 2048));
-    expect(part0.trim().split('\n').map((l) => JSON.parse(l))).toEqual(events);
-    expect(sink.counters()).toMatchObject({ accepted: 40, written: 40, dropped: 0, errors: { E_SINK: errors.length } });
-  });
+  for (const [kind, r] of Object.entries(READERS)) {
+    it(`${kind}: count an E_SINK, leave the file in the way untouched and keep every record in the current part`, async () => {
+      const base = join(mkdtempSync(join(tmpdir(), 'ht-sink-')), `t.${r.ext}`);
+      writeFileSync(runFilePath(base, 'r1', 1), 'someone else\n');
+      const errors: Error[] = [];
+      const sink = r.make(fileSinkSchema.parse({ path: base, fileBytesMax: 2048 }), { runId: 'r1', labels: LABELS, resolvePath: (p) => p, onError: (e) => errors.push(e) });
+      const events = contractEvents(40, { run: 'r1', labels: LABELS });
+      for (let i = 0; i < 40; i += 4) sink.write(events.slice(i, i + 4));
+      await sink.close();
+      expect(readFileSync(runFilePath(base, 'r1', 1), 'utf8')).toBe('someone else\n');
+      expect(errors.length).toBeGreaterThan(0);
+      for (const e of errors) expect(e.message).toMatch(/E_SINK .*t\.r1\.0001\.\w+: cannot create trigger log file: exists already/);
+      const part0 = readFileSync(runFilePath(base, 'r1', 0));
+      // At most one attempt per fileBytesMax the current part grows past its bound, not one per record.
+      expect(errors.length).toBeLessThanOrEqual(Math.ceil(part0.byteLength / 2048));
+      expect(r.read(part0)).toEqual(events);
+      expect(sink.counters()).toMatchObject({ accepted: 40, written: 40, dropped: 0, errors: { E_SINK: errors.length } });
+    });
+  }
 });

@@ -200,8 +200,12 @@ export class RotatingFiles {
     return this.current.size <= this.headerBytes || size <= this.fileBytesMax || size <= this.overflowUntil;
   }
 
-  /** Closes the current part (its pending writes finish in the background) and creates the next one. */
-  next(): LogFile {
+  /**
+   * Creates the next part, lets `seal` append what ends the current one (Arrow's end-of-stream
+   * marker), then closes it (its pending writes finish in the background). Returns the part to
+   * write to: the new one, or the current one if the new one could not be created.
+   */
+  next(seal?: (last: LogFile) => void): LogFile {
     // The next part is created first. If that fails (a file in the way, disk full) the error is
     // reported and writing goes on in this part, which takes another fileBytesMax before the
     // next attempt: no record is lost to a failed rotation, and the error is not repeated per record.
@@ -216,6 +220,7 @@ export class RotatingFiles {
     }
     this.overflowUntil = 0;
     const done = this.current;
+    seal?.(done);
     this.closing.push(done.close().catch((err: Error) => this.hooks.onError(new SinkError(done.path, `closing a full trigger log part failed: ${err.message}`, { cause: err }))));
     this.rotated = this.rotated.filter((f) => f.pendingBytes > 0);
     this.rotated.push(done);
