@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Clock } from './core/clock.js';
-import { CaptureFormatError, ConfigError, ModelError } from './core/errors.js';
+import { ConfigError, ModelError, type SinkError } from './core/errors.js';
 import { FrameRing } from './core/frame.js';
 import { checkLimits, limits } from './core/limits.js';
 import './codecs/builtins.js';
@@ -24,6 +24,7 @@ import { inferStage } from './pipeline/infer-stage.js';
 import { policyStage } from './pipeline/policy-stage.js';
 import { preprocessStage } from './pipeline/preprocess-stage.js';
 import { createStreamPreprocessor, type StreamPreprocessor } from './preprocess/stream-preprocessor.js';
+import { createSinks } from './sinks/registry.js';
 import { TriggerLog } from './sinks/trigger-log.js';
 import { noPayload, TriggerRing } from './sinks/trigger-ring.js';
 import { createFpgaEventSource, thresholdsRaw } from './sources/fpga-events.js';
@@ -80,8 +81,20 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
   const at = (p: string) => resolve(deps.baseDir, p);
   const card = readModelCard(at(cfg.model));
   const pre = createStreamPreprocessor(card.preprocessing, `${card.dir}/card.json: preprocessing`);
-  const autonomous = checkFpgaMode(cfg);
+  checkFpgaMode(cfg);
   const backend = await loadBackend(cfg, card, at, deps.firmwareDir ?? at(FIRMWARE_DIR), deps.timers);
+  try {
+    return await assemble(cfg, deps, at, card, backend, pre);
+  } catch (err) {
+    // A failed start-up releases what it took: the backend (the sinks close themselves).
+    await backend.close().catch((closeErr: Error) => deps.log(`closing the backend after a failed start-up failed too: ${closeErr.message}`));
+    throw err;
+  }
+}
+
+/** The rest of `createDaemon`, once the backend is open: metrics, source, pipeline, then the sinks last. */
+async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) => string, card: ModelCard, backend: Backend, pre: StreamPreprocessor): Promise<Daemon> {
+  const autonomous = cfg.fpga?.mode === 'autonomous';
   const metrics = new PipelineMetrics({ pipeline: cfg.pipeline, backend: backend.info().kind, model: `${card.task}/${cfg.variant}`, labels: card.labels, budgetUs: cfg.budgetUs }, deps.clock);
   const errors = new ErrorLog(metrics, deps.log, Date.now, deps.timers);
   const policy = new TriggerPolicy(cfg.trigger, card.labels, cfg.budgetUs);
@@ -92,7 +105,6 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
   const sourceFrames = source.expectedFrames ?? Number.POSITIVE_INFINITY;
   const ring = new TriggerRing(card.labels.length);
   const names = { run: deps.runId ?? 'run', streams: [source.spec.stream], labels: card.labels, describePayload: noPayload };
-  const triggerLog = new TriggerLog(ring, names, { jsonlPath: cfg.sinks.jsonl && at(cfg.sinks.jsonl), arrowPath: cfg.sinks.arrow && at(cfg.sinks.arrow) }, (e) => errors.error(e));
   const frames = new FrameRing(pre.inputElements, card.labels.length, limits.frameSlotsMax);
   const decoderConfig = cfg.decoder ?? { kind: pre.frame.shape === null ? 'chunks' : 'fixed' };
   const pipeline = buildPipeline(
@@ -112,6 +124,10 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
     errors,
     deps.onBug,
   );
+  // Sinks open last: every check above has passed, so a failure here leaves no file half-used.
+  const onSinkError = (e: SinkError) => errors.error(e);
+  const sinks = await createSinks(cfg.sinks, { runId: names.run, labels: card.labels, resolvePath: at, onError: onSinkError });
+  const triggerLog = new TriggerLog(ring, names, sinks, onSinkError);
   // The device's counters join the snapshot here, off the hot path (fpga backend only).
   const device = isFpgaBackend(backend) ? new DeviceReader(backend) : null;
   const snapshot = (): Snapshot => (device === null ? metrics.snapshot() : { ...metrics.snapshot(), device: device.read() });

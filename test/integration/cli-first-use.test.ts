@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { readCapture } from '../../host/src/capture/arrow-capture.js';
+import { runFiles } from '../../host/src/sinks/log-files.js';
 import { lymphocyteCapture, REPO, tempDir, ZOO } from '../support/fixtures.js';
 
 // What a first-time user hit (issue 9): each test runs the built CLI as a user would.
@@ -66,12 +67,13 @@ describe('the CLI for a first-time user', { timeout: 120_000 }, () => {
     const run = await cli(['run', '--config', '../project/pipeline.yaml', '--progress-ms', '0'], elsewhere);
     expect(run.stderr).toMatch(/stopped \(end of stream\): frames 200 /);
     expect(run.code).toBe(0);
-    expect(existsSync(join(project, 'out', 'triggers.jsonl'))).toBe(true);
+    // Each run writes its own files beside the configured base path (triggers.<run>.<part>.jsonl).
+    expect(runFiles(join(project, 'out', 'triggers.jsonl')).length).toBe(1);
     expect(existsSync(join(elsewhere, 'out'))).toBe(false);
     // The same files named on the command line resolve from the working directory.
     const replay = await cli(['replay', 'project/cells.arrows', '--model', 'project/model', '--backend', 'onnx', '--targets', 'WBC', '--frames', '50', '--jsonl', 'here.jsonl'], dir);
     expect(replay.code).toBe(0);
-    expect(existsSync(join(dir, 'here.jsonl'))).toBe(true);
+    expect(runFiles(join(dir, 'here.jsonl')).length).toBe(1);
   });
 
   it('refuses pacing x0 in a config file with a ConfigError naming the file and the field', async () => {

@@ -1,10 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tableFromIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { readCapture } from '../../host/src/capture/arrow-capture.js';
-import { lymphocyteCapture, REPO, tempDir, ZOO } from '../support/fixtures.js';
+import { lymphocyteCapture, readArrowLog, readJsonlLog, REPO, tempDir, ZOO } from '../support/fixtures.js';
 
 const BIN = join(REPO, 'bin', 'hairtrigger.js');
 
@@ -54,9 +52,9 @@ describe('the CLI', () => {
       expect(r.code).toBe(0);
       const snap = JSON.parse(r.stdout) as { triggers: number; frames: number };
       expect(snap.triggers).toBeGreaterThan(0);
-      const lines = readFileSync(jsonl, 'utf8').trim().split('\n');
+      const lines = readJsonlLog(jsonl);
       expect(lines.length).toBe(snap.triggers);
-      expect(tableFromIPC(readFileSync(arrow)).numRows).toBe(snap.triggers);
+      expect(readArrowLog(arrow).numRows).toBe(snap.triggers);
     });
   }
 

@@ -9,7 +9,7 @@ import type { Snapshot, TriggerEvent } from '../../host/src/metrics/snapshot.js'
 import { systemClock } from '../../host/src/native/addon.js';
 import { startHttpServer } from '../../host/src/server/http.js';
 import { realTimers } from '../../host/src/sources/source.js';
-import { REPO, tempDir, ZOO } from '../support/fixtures.js';
+import { readJsonlLog, REPO, tempDir, ZOO } from '../support/fixtures.js';
 
 const deps = () => ({ clock: systemClock(), timers: realTimers, log: () => {}, baseDir: REPO, onBug: (e: unknown) => { throw e; } });
 
@@ -66,7 +66,7 @@ describe('the daemon, live', () => {
     expect(snap.frames).toBeGreaterThan(0);
     expect(snap.pipeline).toBe('cells');
     expect(metrics).toMatch(/^hairtrigger_frames_total \d+/m);
-    const logged = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TriggerEvent);
+    const logged = readJsonlLog<TriggerEvent>(jsonl);
     // Everything the websocket heard is in the log, in the same order, with the same fields.
     expect(logged.slice(0, heard.length)).toEqual(heard);
     expect(heard.every((e) => e.class === 'WBC' && e.score >= 0.5)).toBe(true);

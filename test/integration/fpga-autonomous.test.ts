@@ -4,7 +4,7 @@
 // sim library of the same firmware) is a daemon frame and a trigger, with the device's logit as
 // its score, and nothing else is; a FIFO too small for the burst loses events, and the daemon
 // counts exactly the device's overflows as E_FIFO_OVERFLOW.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { firmwareLib } from '../../host/src/backends/sim.fixture.js';
@@ -14,7 +14,7 @@ import { readModelCard } from '../../host/src/model/card.js';
 import { createEmulator, loadSimModel, systemClock, type NativeEmulator } from '../../host/src/native/addon.js';
 import { realTimers } from '../../host/src/sources/source.js';
 import { captureToRaw, readFirmwareMap } from '../../sim/src/emulate-fpga.js';
-import { REPO, tempDir, ZOO } from '../support/fixtures.js';
+import { readJsonlLog, REPO, tempDir, ZOO } from '../support/fixtures.js';
 
 const JET = 'jets_hls4ml_student';
 const PROJECT = join(REPO, 'hls/build', JET);
@@ -97,7 +97,7 @@ describe('autonomous mode: the device event FIFO as the daemon source', () => {
       await new Promise((r) => setTimeout(r, 10));
     }
     await daemon.stop();
-    const triggers = readFileSync(jsonl, 'utf8').trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { seq: number; class: string; score: number });
+    const triggers = readJsonlLog<{ seq: number; class: string; score: number }>(jsonl);
     return { daemon, emu: emu.stats(), snap: daemon.view.snapshot(), triggers };
   }
 

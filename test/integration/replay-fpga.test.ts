@@ -12,7 +12,7 @@ import { ConfigError } from '../../host/src/core/errors.js';
 import { createDaemon } from '../../host/src/daemon.js';
 import { createEmulator, systemClock, type EmulatorOptions, type NativeEmulator } from '../../host/src/native/addon.js';
 import { realTimers } from '../../host/src/sources/source.js';
-import { REPO, replayConfig, runToEnd, tempDir, ZOO } from '../support/fixtures.js';
+import { readJsonlLog, replayConfig, REPO, runToEnd, tempDir, ZOO } from '../support/fixtures.js';
 
 const JET = 'jets_hls4ml_student';
 const CAPTURE = join(REPO, 'sim/recordings/jets-hls4ml-10k.arrows');
@@ -40,7 +40,7 @@ describe('replay on the fpga backend (device emulator)', () => {
     emu.start();
     return device;
   };
-  const triggered = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq);
+  const triggered = (path: string) => readJsonlLog<{ seq: number }>(path).map((e) => e.seq);
 
   it('fires the sim backend\'s triggers; a device reset every 1000 jobs drops only the lost frames, counted as E_DEVICE', async () => {
     const model = join(ZOO, 'jets-hls4ml');

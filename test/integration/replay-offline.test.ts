@@ -1,12 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { tableFromIPC } from 'apache-arrow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readCapture } from '../../host/src/capture/arrow-capture.js';
 import { readModelCard } from '../../host/src/model/card.js';
 import { createModelPreprocessor } from '../../host/src/preprocess/model-input.js';
-import { lymphocyteCapture, replayConfig, runToEnd, tempDir, ZOO } from '../support/fixtures.js';
+import { lymphocyteCapture, readArrowLog, readJsonlLog, replayConfig, runToEnd, tempDir, ZOO } from '../support/fixtures.js';
 
 const FRAMES = 10_000;
 const THRESHOLD = 0.5;
@@ -56,13 +54,13 @@ describe('replay of 10,000 frames', () => {
     expect(snap.late).toBe(0);
 
     const offline = await offlineTriggers(capture, model, 'B');
-    const logged = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; class: string });
+    const logged = readJsonlLog<{ seq: number; class: string }>(jsonl);
     expect(offline.seqs.length).toBeGreaterThan(1000);
     expect(logged.map((e) => e.seq)).toEqual(offline.seqs);
     expect(new Set(logged.map((e) => e.class))).toEqual(new Set(['B']));
     expect(snap.triggers).toBe(offline.seqs.length);
 
-    const table = tableFromIPC(readFileSync(arrow));
+    const table = readArrowLog(arrow);
     expect(table.numRows).toBe(offline.seqs.length);
     expect(Array.from(table.getChild('seq')!.toArray() as BigInt64Array, Number)).toEqual(offline.seqs);
 

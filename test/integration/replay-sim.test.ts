@@ -12,7 +12,7 @@ import { firmwareLib } from '../../host/src/backends/sim.fixture.js';
 import { firmwareName } from '../../host/src/daemon.js';
 import { readModelCard } from '../../host/src/model/card.js';
 import { createModelPreprocessor } from '../../host/src/preprocess/model-input.js';
-import { REPO, replayConfig, runToEnd, tempDir, ZOO } from '../support/fixtures.js';
+import { readJsonlLog, replayConfig, REPO, runToEnd, tempDir, ZOO } from '../support/fixtures.js';
 
 function offlineTriggers(task: string, capturePath: string, target: string, threshold: number, dir: string): { seqs: number[]; frames: number } {
   const card = readModelCard(join(ZOO, task));
@@ -56,7 +56,7 @@ describe('replay on the sim backend', () => {
       const offline = offlineTriggers(c.task, capture, c.target, 0.5, dir);
       expect(snap.frames).toBe(offline.frames);
       expect(snap.dropped).toBe(0);
-      const logged = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq);
+      const logged = readJsonlLog<{ seq: number }>(jsonl).map((e) => e.seq);
       expect(offline.seqs.length).toBeGreaterThan(offline.frames / 20);
       expect(logged).toEqual(offline.seqs);
     }, 120_000);

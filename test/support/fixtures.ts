@@ -8,6 +8,8 @@ import { validateConfig, type PipelineConfig } from '../../host/src/config/schem
 import { createDaemon, type Daemon } from '../../host/src/daemon.js';
 import { realTimers } from '../../host/src/sources/source.js';
 import { systemClock } from '../../host/src/native/addon.js';
+import { runFiles } from '../../host/src/sinks/log-files.js';
+import { tableFromIPC, type Table } from 'apache-arrow';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
 export const ZOO = join(REPO, 'models', 'zoo');
@@ -61,3 +63,15 @@ export function modelCopy(task: string, dir: string, edit: (card: Record<string,
   return to;
 }
 
+
+/** Every record of the JSON lines trigger log configured at `base`: all its run files, in order (sinks/log-files.ts). */
+export function readJsonlLog<T = Record<string, unknown>>(base: string): T[] {
+  return runFiles(base).flatMap((f) => readFileSync(f, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as T));
+}
+
+/** The Arrow trigger log configured at `base` as one table: every run file (each a whole IPC stream), in order. */
+export function readArrowLog(base: string): Table {
+  const tables = runFiles(base).map((f) => tableFromIPC(readFileSync(f)));
+  if (tables.length === 0) throw new Error(`no Arrow trigger log files beside ${base}`);
+  return tables[0].concat(...tables.slice(1));
+}

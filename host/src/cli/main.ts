@@ -55,8 +55,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--holdoff-us <us>', 'trigger hold-off', num('holdoff-us'), 0)
     .option('--max-rate <per-s>', 'maximum trigger rate', num('max-rate'), 1e6)
     .option('--budget-us <us>', 'latency budget', num('budget-us'), 1000)
-    .option('--jsonl <file>', 'trigger log as JSON lines')
-    .option('--arrow <file>', 'trigger log as Arrow stream')
+    .option('--jsonl <file>', 'trigger log as JSON lines (base path: each run writes <stem>.<run>.<part>.jsonl beside it)')
+    .option('--arrow <file>', 'trigger log as Arrow streams (base path, as --jsonl)')
     .option('--serve', 'serve the dashboard while replaying', false)
     .option('--port <n>', 'dashboard port', int('port', 0), 8080)
     .action(async (capture: string, o: Record<string, unknown>) => {

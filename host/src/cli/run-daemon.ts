@@ -4,7 +4,10 @@ import { systemClock } from '../native/addon.js';
 import type { PipelineConfig } from '../config/schema.js';
 import { createDaemon, FIRMWARE_DIR, type Daemon } from '../daemon.js';
 import { PrometheusExporter } from '../metrics/prometheus.js';
-import type { Snapshot } from '../metrics/snapshot.js';
+import type { DaemonView, Snapshot, TriggerEvent } from '../metrics/snapshot.js';
+import { RequestError } from '../core/errors.js';
+import { lockOutputs, type OutputLock } from '../sinks/lock.js';
+import { sinkBasePaths } from '../sinks/registry.js';
 import { startHttpServer, type HttpServer } from '../server/http.js';
 import { realTimers } from '../sources/source.js';
 import { createProgress, formatRate, type Progress } from './progress.js';
@@ -27,6 +30,12 @@ export interface RunOptions {
  * The composition root of `hairtrigger run` and `replay`: real clock and timers, the
  * daemon, the HTTP server, progress output and signal handling. SIGINT/SIGTERM stop the
  * source, flush and close the trigger logs, then exit; a finite stream ends the same way.
+ *
+ * Start-up takes what can be refused by another process before it opens anything for
+ * writing: first the port (the server answers 503 until the daemon is ready), then a lock
+ * beside every trigger log base path, then the daemon (backend, then sinks). A failure at
+ * any step releases what the earlier steps took, so a second daemon on the same config fails
+ * without touching the first one's files or port.
  */
 export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<Snapshot> {
   let bar: Progress | null = null;
@@ -35,23 +44,52 @@ export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<
     process.stderr.write(`${new Date().toISOString()} ${line}\n`);
   };
   const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`;
-  const daemon = await createDaemon(cfg, { clock: systemClock(), timers: realTimers, log, runId, baseDir: opts.baseDir, firmwareDir: resolve(REPO_ROOT, FIRMWARE_DIR), onBug: (err) => {
-    log(`BUG (stopping): ${err instanceof Error ? err.stack : String(err)}`);
-    process.exit(70);
-  } });
-  let server: HttpServer | null = null;
-  if (cfg.server.enabled) {
-    const uiDir = resolve(REPO_ROOT, 'ui', 'dist');
-    if (!existsSync(resolve(uiDir, 'index.html'))) log(`dashboard not built (${uiDir}): run "make ui"; the API and /metrics are served anyway`);
-    server = await startHttpServer({ view: daemon.view, host: cfg.server.host, port: cfg.server.port, uiDir, metrics: new PrometheusExporter(() => daemon.view.snapshot()) });
-    log(`dashboard on ${server.url}/  metrics on ${server.url}/metrics`);
+  const view = new LateView();
+  const server = cfg.server.enabled ? await startServer(cfg, view, log) : null;
+  let locks: OutputLock[] = [];
+  let daemon: Daemon | null = null;
+  const releaseLocks = () => locks.forEach((l) => l.release());
+  try {
+    locks = lockOutputs(sinkBasePaths(cfg.sinks, (p) => resolve(opts.baseDir, p)), { pid: process.pid, alive: processAlive });
+    daemon = await createDaemon(cfg, { clock: systemClock(), timers: realTimers, log, runId, baseDir: opts.baseDir, firmwareDir: resolve(REPO_ROOT, FIRMWARE_DIR), onBug: (err) => {
+      log(`BUG (stopping): ${err instanceof Error ? err.stack : String(err)}`);
+      flushBeforeExit(daemon, log);
+      releaseLocks();
+      process.exit(70);
+    } });
+  } catch (err) {
+    releaseLocks();
+    await server?.close();
+    throw err;
   }
+  view.ready(daemon.view);
   const asked = cfg.source?.frames as number | undefined;
   if (asked !== undefined && daemon.sourceFrames < asked) log(`source: ${asked} frames asked for, but the capture holds ${daemon.sourceFrames} and does not loop: replaying those`);
-  log(`pipeline ${cfg.pipeline}: ${daemon.card.task}/${cfg.variant} on ${daemon.backend.info().kind}, budget ${cfg.budgetUs} us, triggers on ${cfg.trigger.targets.join('/')} >= ${cfg.trigger.threshold}`);
-  bar = opts.bar === true && process.stderr.isTTY === true ? createProgress({ label: cfg.pipeline, total: Number.isFinite(daemon.sourceFrames) ? daemon.sourceFrames : null, unit: 'frames' }) : null;
-  const shown = bar;
-  const progress = shown !== null ? setInterval(() => shown.update(daemon.metrics.frames), 200) : opts.progressMs > 0 ? setInterval(() => log(progressLine(daemon)), opts.progressMs) : null;
+  log(`pipeline ${cfg.pipeline}: ${daemon.card.task}/${cfg.variant} on ${daemon.backend.info().kind}, budget ${cfg.budgetUs} us, triggers on ${cfg.trigger.targets.join('/')} >= ${cfg.trigger.threshold}; run ${runId}`);
+  const snap = await runUntilStopped(daemon, opts, log, (b) => (bar = b));
+  releaseLocks();
+  if (server !== null) await server.close();
+  if (opts.summary) process.stdout.write(JSON.stringify(snap, null, 2) + '\n');
+  return snap;
+}
+
+async function startServer(cfg: PipelineConfig, view: DaemonView, log: (line: string) => void): Promise<HttpServer> {
+  const uiDir = resolve(REPO_ROOT, 'ui', 'dist');
+  if (!existsSync(resolve(uiDir, 'index.html'))) log(`dashboard not built (${uiDir}): run "make ui"; the API and /metrics are served anyway`);
+  const server = await startHttpServer({ view, host: cfg.server.host, port: cfg.server.port, uiDir, metrics: new PrometheusExporter(() => view.snapshot()) });
+  log(`dashboard on ${server.url}/  metrics on ${server.url}/metrics`);
+  return server;
+}
+
+/**
+ * Runs the daemon until a signal or the end of the stream, stops it and returns the final
+ * snapshot. On a terminal with `opts.bar` a progress bar replaces the progress lines
+ * (`setBar` lets the log erase it before each line).
+ */
+async function runUntilStopped(daemon: Daemon, opts: RunOptions, log: (line: string) => void, setBar: (bar: Progress | null) => void): Promise<Snapshot> {
+  const bar = opts.bar === true && process.stderr.isTTY === true ? createProgress({ label: daemon.config.pipeline, total: Number.isFinite(daemon.sourceFrames) ? daemon.sourceFrames : null, unit: 'frames' }) : null;
+  setBar(bar);
+  const progress = bar !== null ? setInterval(() => bar.update(daemon.metrics.frames), 200) : opts.progressMs > 0 ? setInterval(() => log(progressLine(daemon)), opts.progressMs) : null;
   const stopped = new Promise<string>((res) => {
     const onSignal = (sig: NodeJS.Signals) => res(sig);
     process.once('SIGINT', onSignal);
@@ -64,12 +102,66 @@ export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<
   if (progress !== null) clearInterval(progress);
   await daemon.stop();
   bar?.end();
+  setBar(null);
   const snap = daemon.view.snapshot();
+  const sinks = Object.entries(daemon.triggerLog.sinkCounters()).map(([name, c]) => `${name}: ${c.written} written, ${c.dropped} dropped, ${c.bytes} bytes`);
   const rate = `${formatRate(snap.frames / Math.max(1e-3, (performance.now() - t0Ms) / 1000))}/s over the run`;
-  log(`stopped (${why}): ${progressLine(daemon, rate)}; trigger log flushed (${daemon.triggerLog.written} triggers written)`);
-  if (server !== null) await server.close();
-  if (opts.summary) process.stdout.write(JSON.stringify(snap, null, 2) + '\n');
+  log(`stopped (${why}): ${progressLine(daemon, rate)}; trigger log flushed (${daemon.triggerLog.written} triggers written${sinks.length > 0 ? `; ${sinks.join('; ')}` : ''})`);
   return snap;
+}
+
+/** The fatal-bug path: whatever the ring and the sinks hold goes to disk synchronously, before `process.exit`. */
+function flushBeforeExit(daemon: Daemon | null, log: (line: string) => void): void {
+  if (daemon === null) return;
+  try {
+    daemon.triggerLog.flushSync();
+    log(`trigger log flushed before exit (${daemon.triggerLog.written} triggers written)`);
+  } catch (err) {
+    log(`flushing the trigger log before exit failed: ${(err as Error).message}`);
+  }
+}
+
+/** Whether process `pid` exists (signal 0 checks without sending anything; EPERM: it exists, owned by another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The view the server is started with before the daemon exists: until `ready`, snapshots
+ * (and so `/api/snapshot`, `/metrics` and websocket hellos) fail with 503; trigger
+ * subscriptions made before are attached when the daemon arrives.
+ */
+class LateView implements DaemonView {
+  private view: DaemonView | null = null;
+  private readonly early = new Map<(events: readonly TriggerEvent[]) => void, () => void>();
+
+  ready(view: DaemonView): void {
+    this.view = view;
+    for (const l of this.early.keys()) this.early.set(l, view.onTriggers(l));
+  }
+
+  snapshot(): Snapshot {
+    if (this.view === null) throw new RequestError('daemon', 'starting: the pipeline is not running yet; try again shortly', 503);
+    return this.view.snapshot();
+  }
+
+  onTriggers(listener: (events: readonly TriggerEvent[]) => void): () => void {
+    if (this.view !== null) return this.view.onTriggers(listener);
+    this.early.set(listener, () => {});
+    return () => {
+      this.early.get(listener)?.();
+      this.early.delete(listener);
+    };
+  }
+
+  recentErrors(): ReturnType<DaemonView['recentErrors']> {
+    return this.view === null ? [] : this.view.recentErrors();
+  }
 }
 
 /** One status line; `rate` replaces the last interval's frames/s (the final line gives the whole run's). */

@@ -8,6 +8,7 @@ import '../backends/builtins.js';
 import { backends } from '../backends/registry.js';
 import { decoderConfigSchema, decoders } from '../codecs/registry.js';
 import { sources } from '../sources/registry.js';
+import { sinksConfigSchema } from '../sinks/registry.js';
 import { triggerConfigSchema } from '../trigger/policy.js';
 
 /** A component block of the config: its `kind` and that kind's fields, checked by the kind's registry entry. */
@@ -54,15 +55,8 @@ export const pipelineConfigSchema = z
     /** fpga backend only: how the host uses the device (docs/fpga-protocol.md). */
     fpga: fpgaSchema.optional(),
     trigger: triggerConfigSchema,
-    sinks: z
-      .object({
-        /** Trigger log as JSON lines. */
-        jsonl: z.string().min(1).optional(),
-        /** Trigger log as an Arrow IPC stream. */
-        arrow: z.string().min(1).optional(),
-      })
-      .strict()
-      .default({}),
+    /** Trigger logs by kind (`jsonl`, `arrow`; sinks/registry.ts): a base path, or `{ path, fileBytesMax, bufferedBytesMax }`. */
+    sinks: sinksConfigSchema,
     server: z
       .object({
         enabled: z.boolean().default(true),

@@ -21,6 +21,13 @@ export const limits = {
   /** Trigger records held between the hot path and the log/websocket flushers; on overflow
    * the oldest unflushed record is overwritten and `triggerRingOverflows` counts it. */
   triggerRingSlotsMax: 65_536,
+  /** Bytes one trigger log file (JSON lines or Arrow) grows to before the next part is
+   * started; about 1.5 GB a day at the default rate, so a part holds a few hours. A file passes
+   * this only when a single record (JSON lines) or a single flush's batch (Arrow) is larger. */
+  triggerLogFileBytesMax: 256 * 1024 * 1024,
+  /** Bytes a file sink holds queued for the disk before it reports not ready; the trigger log
+   * then stops draining the ring (policy: block), so the ring's drop-oldest counts any loss. */
+  sinkBufferedBytesMax: 16 * 1024 * 1024,
   /** How often the trigger log flushes to disk. */
   flushIntervalMs: 100,
   /** Late frames are summarised in the log at most this often. */

@@ -5,6 +5,7 @@
  */
 import { WebSocket } from 'ws';
 import type { DaemonView, Snapshot, TriggerEvent } from '../metrics/snapshot.js';
+import { WebSocketSink } from '../sinks/ws-sink.js';
 
 /** Messages the server sends on `/ws`. Clients send nothing; anything they send is ignored. */
 export type WsMessage =
@@ -43,6 +44,8 @@ export interface WsHubStats {
 export interface WsHub {
   /** Takes ownership of a freshly opened socket: admits it (hello) or refuses it (1013). */
   admit(socket: WebSocket): void;
+  /** The trigger side as a `Sink` (sinks/ws-sink.ts): fed from `view.onTriggers` while clients are connected. */
+  readonly triggers: WebSocketSink;
   stats(): WsHubStats;
   close(): void;
 }
@@ -64,10 +67,12 @@ class Hub implements WsHub {
   private closed = false;
   private readonly view: DaemonView;
   private readonly opts: WsHubOptions;
+  readonly triggers: WebSocketSink;
 
   constructor(view: DaemonView, opts: WsHubOptions) {
     this.view = view;
     this.opts = opts;
+    this.triggers = new WebSocketSink(() => this.clients, opts.bufferedBytesMax);
   }
 
   admit(socket: WebSocket): void {
@@ -105,7 +110,7 @@ class Hub implements WsHub {
   private start(): void {
     this.timer = setInterval(() => this.tick(), this.opts.snapshotIntervalMs);
     this.unsubscribe = this.view.onTriggers((events) => {
-      if (events.length > 0) this.broadcast({ type: 'triggers', events }, 'ws triggers');
+      this.counts.messagesDropped += this.triggers.write(events);
     });
   }
 

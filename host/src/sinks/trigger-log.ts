@@ -1,41 +1,34 @@
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { dirname } from 'node:path';
-import { once } from 'node:events';
-import { Bool, Field, FixedSizeList, Float32, Float64, Int16, Int64, makeData, RecordBatch, RecordBatchStreamWriter, Schema, Struct, Utf8, vectorFromArray, type DataType } from 'apache-arrow';
 import { SinkError } from '../core/errors.js';
 import type { TriggerEvent } from '../metrics/snapshot.js';
+import type { Sink, SinkCounters } from './sink.js';
 import type { TriggerNames, TriggerRing } from './trigger-ring.js';
-
-/** Where the trigger log goes; either path may be absent. */
-export interface TriggerLogOptions {
-  /** JSON lines, one trigger per line. */
-  jsonlPath?: string;
-  /** Arrow IPC stream with columns seq, class, class_index, truth, score, ingest_ns, e2e_us. */
-  arrowPath?: string;
-}
 
 type Listener = (events: readonly TriggerEvent[]) => void;
 
 /**
- * Drains the trigger ring off the hot path and fans the records out: JSON lines, an Arrow
- * stream, and in-process listeners (the websocket). `flush` is called on a timer and at
- * shutdown; `close` flushes and closes the files so nothing accepted is lost.
+ * Drains the trigger ring off the hot path and hands each batch to every sink (JSON lines,
+ * Arrow, ...) and to in-process listeners (the websocket hub subscribes through the daemon's
+ * view). `flush` runs on a timer; while any `block` sink is not ready it leaves the records in
+ * the ring (backpressure: the ring's drop-oldest counts what is lost, `blockedFlushes` how
+ * often the drain waited). `close` and `flushSync` drain regardless and end the sinks.
  */
 export class TriggerLog {
   private readonly ring: TriggerRing;
   private readonly names: TriggerNames;
   private readonly listeners = new Set<Listener>();
-  private readonly jsonl: WriteStream | null;
-  private readonly arrow: { writer: RecordBatchStreamWriter; file: WriteStream; schema: Schema } | null;
+  private readonly sinks: readonly Sink[];
   private readonly onError: (err: SinkError) => void;
+  /** Records drained from the ring (each handed to every sink and listener). */
   written = 0;
+  /** Flushes that left the ring alone because a `block` sink was over its buffer bound. */
+  blockedFlushes = 0;
 
-  constructor(ring: TriggerRing, names: TriggerNames, opts: TriggerLogOptions, onError: (err: SinkError) => void) {
+  /** Takes ownership of `sinks`: `close` closes them. */
+  constructor(ring: TriggerRing, names: TriggerNames, sinks: readonly Sink[], onError: (err: SinkError) => void) {
     this.ring = ring;
     this.names = names;
+    this.sinks = sinks;
     this.onError = onError;
-    this.jsonl = opts.jsonlPath ? this.open(opts.jsonlPath) : null;
-    this.arrow = opts.arrowPath ? this.openArrow(opts.arrowPath) : null;
   }
 
   /** Subscribes to trigger batches; returns the unsubscribe function. */
@@ -44,19 +37,52 @@ export class TriggerLog {
     return () => this.listeners.delete(listener);
   }
 
-  /** Moves every trigger recorded so far to the files and listeners. */
+  /** Moves every record the ring holds to the sinks and listeners, unless a blocking sink is not ready. */
   flush(): void {
+    if (this.sinks.some((s) => s.policy === 'block' && !s.ready())) {
+      this.blockedFlushes++;
+      return;
+    }
+    this.drainAll();
+  }
+
+  /** Drains the ring, then resolves when every sink has written what it accepted. */
+  async settle(): Promise<void> {
+    this.drainAll();
+    await Promise.all(this.sinks.map((s) => s.flush()));
+  }
+
+  /**
+   * Fatal exit path: drains the ring whatever the sinks' state and has every sink write
+   * everything synchronously (Arrow streams get their end marker). Nothing is written after.
+   */
+  flushSync(): void {
+    this.drainAll();
+    for (const s of this.sinks) s.flushSync();
+  }
+
+  /** Drains the ring whatever the sinks' state, then closes every sink; resolves when their files are on disk. */
+  async close(): Promise<void> {
+    this.drainAll();
+    await Promise.all(this.sinks.map((s) => s.close()));
+  }
+
+  /** Each sink's counters, by name. */
+  sinkCounters(): Record<string, SinkCounters> {
+    return Object.fromEntries(this.sinks.map((s) => [s.name, s.counters()]));
+  }
+
+  private drainAll(): void {
     // Nothing to write to: count the triggers without building an object each (at a million
     // frames a second a third of them trigger; building them made 76 bytes of garbage a frame).
-    if (this.jsonl === null && this.arrow === null && this.listeners.size === 0) {
+    if (this.sinks.length === 0 && this.listeners.size === 0) {
       this.written += this.ring.discard();
       return;
     }
     const events = this.ring.drain(this.names);
     if (events.length === 0) return;
     this.written += events.length;
-    if (this.jsonl !== null) this.jsonl.write(events.map((e) => JSON.stringify(e)).join('\n') + '\n');
-    if (this.arrow !== null) this.arrow.writer.write(this.batch(events));
+    for (const s of this.sinks) s.write(events);
     for (const l of this.listeners) {
       try {
         l(events);
@@ -65,59 +91,4 @@ export class TriggerLog {
       }
     }
   }
-
-  /** Flushes and closes the files; resolves when they are on disk. */
-  async close(): Promise<void> {
-    this.flush();
-    const waits: Promise<unknown>[] = [];
-    if (this.jsonl !== null) {
-      waits.push(once(this.jsonl, 'close'));
-      this.jsonl.end();
-    }
-    if (this.arrow !== null) {
-      waits.push(once(this.arrow.file, 'close'));
-      this.arrow.writer.finish();
-      this.arrow.writer.close();
-    }
-    await Promise.all(waits);
-  }
-
-  private open(path: string): WriteStream {
-    mkdirSync(dirname(path), { recursive: true });
-    const s = createWriteStream(path, { flags: 'a' });
-    s.on('error', (err) => this.onError(new SinkError(path, `trigger log write failed: ${err.message}`, { cause: err })));
-    return s;
-  }
-
-  private openArrow(path: string): { writer: RecordBatchStreamWriter; file: WriteStream; schema: Schema } {
-    const fields = TRIGGER_COLUMNS(this.names.labels.length).map(([name, type, nullable]) => new Field(name, type, nullable));
-    const schema = new Schema(fields, new Map([['hairtrigger.labels', JSON.stringify(this.names.labels)], ['hairtrigger.run', this.names.run]]));
-    mkdirSync(dirname(path), { recursive: true });
-    const file = createWriteStream(path);
-    file.on('error', (err) => this.onError(new SinkError(path, `Arrow trigger log write failed: ${err.message}`, { cause: err })));
-    const writer = new RecordBatchStreamWriter();
-    writer.toNodeStream().pipe(file);
-    return { writer, file, schema };
-  }
-
-  private batch(events: TriggerEvent[]): RecordBatch {
-    const { schema } = this.arrow!;
-    const children = schema.fields.map((f) => {
-      const key = f.name as keyof TriggerEvent;
-      const values = events.map((e) => (key === 'payload' ? JSON.stringify(e.payload) : key === 'seq' ? BigInt(e.seq) : e[key]));
-      return vectorFromArray(values as never, f.type as DataType).data[0];
-    });
-    return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: events.length, nullCount: 0, children }));
-  }
-}
-
-/** The Arrow trigger log's columns: the TriggerEvent fields by the same names (payload as JSON text). */
-function TRIGGER_COLUMNS(classes: number): Array<[keyof TriggerEvent, DataType, boolean]> {
-  return [
-    ['kind', new Utf8(), false], ['run', new Utf8(), false], ['stream', new Utf8(), false], ['seq', new Int64(), false],
-    ['id', new Utf8(), true], ['classIndex', new Int16(), false], ['class', new Utf8(), false], ['truthIndex', new Int16(), false],
-    ['truth', new Utf8(), true], ['score', new Float32(), false], ['probs', new FixedSizeList(classes, new Field('p', new Float32(), false)), false],
-    ['sensorNs', new Float64(), true], ['dueNs', new Float64(), false], ['ingestNs', new Float64(), false], ['e2eUs', new Float32(), false],
-    ['late', new Bool(), false], ['payload', new Utf8(), false],
-  ];
 }
