@@ -115,7 +115,7 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
   const backend = await loadBackend(cfg, card, at);
   const metrics = new PipelineMetrics({ pipeline: cfg.pipeline, backend: backend.info().kind, model: `${card.task}/${cfg.variant}`, labels: card.labels, budgetUs: cfg.budgetUs }, deps.clock);
   const errors = new ErrorLog(metrics, deps.log);
-  const policy = new TriggerPolicy(cfg.trigger, card.labels, cfg.budgetUs);
+  const policy = new TriggerPolicy(cfg.trigger, card.labels, cfg.budgetUs, { outputKind: backend.info().outputKind });
   const source = autonomous ? makeFpgaEventSource(cfg, deps, backend as FpgaBackend, card.labels, errors) : makeSource(cfg, deps, at, errors);
   if (!autonomous) checkSourceFitsModel(source, card);
   const ring = new TriggerRing(card.labels.length);
