@@ -5,7 +5,7 @@ import { limits } from '../core/limits.js';
 import type { Backend, BackendInfo, ModelRef, OutputKind } from './backend.js';
 import { copyInto } from './firmware.js';
 import { decodeOnnxModel, onnxOutputKind } from './onnx-graph.js';
-import { PROTOCOL, startOnnxWorker, type OnnxValueMetadata, type OnnxWorker } from './onnx-worker.js';
+import { PROTOCOL, startOnnxWorker, waitForAnswer, type OnnxValueMetadata, type OnnxWorker } from './onnx-worker.js';
 
 /** One intra-op thread: a 10 us inference does not amortise a thread pool wake-up, and
  * this machine has two cores, one of which the event loop needs. */
@@ -70,7 +70,7 @@ class OnnxBackend implements Backend {
     copyInto(x, input);
     Atomics.store(control, PROTOCOL.state, PROTOCOL.request);
     Atomics.notify(control, PROTOCOL.state);
-    if (Atomics.wait(control, PROTOCOL.state, PROTOCOL.request, limits.onnxInferenceWaitMsMax) === 'timed-out') {
+    if (!waitForAnswer(control, limits.onnxInferenceWaitMsMax)) {
       throw new ModelError(this.ref.path, `the onnxruntime worker did not answer within ${limits.onnxInferenceWaitMsMax} ms`);
     }
     if (Atomics.load(control, PROTOCOL.state) === PROTOCOL.failed) {
