@@ -97,7 +97,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   const autonomous = cfg.fpga?.mode === 'autonomous';
   const metrics = new PipelineMetrics({ pipeline: cfg.pipeline, backend: backend.info().kind, model: `${card.task}/${cfg.variant}`, labels: card.labels, budgetUs: cfg.budgetUs }, deps.clock);
   const errors = new ErrorLog(metrics, deps.log, Date.now, deps.timers);
-  const policy = new TriggerPolicy(cfg.trigger, card.labels, cfg.budgetUs);
+  const policy = new TriggerPolicy(cfg.trigger, card.labels, cfg.budgetUs, { outputKind: backend.info().outputKind });
   const source = autonomous
     ? makeFpgaEventSource(cfg, deps, backend as FpgaBackend, card.labels, errors)
     : sources.create(cfg.source, { clock: deps.clock, timers: deps.timers, at, log: deps.log, error: (e, n) => errors.error(e, n) }, 'config: source');

@@ -51,7 +51,7 @@ function manualTimers(): TimerScheduler & { run(): boolean } {
 /** A backend double with a synchronous, allocation-free predict: logits from the input's mean. */
 function meanBackend(classes: number): Backend {
   return {
-    info: () => ({ kind: 'test', model: 'mean', inputShape: [], outputs: classes, precision: 'float64', params: 0, modelledCycles: 0 }),
+    info: () => ({ kind: 'test', model: 'mean', inputShape: [], outputs: classes, outputKind: 'logits', precision: 'float64', params: 0, modelledCycles: 0 }),
     predict(x, y) {
       let s = 0;
       for (let i = 0; i < x.length; i++) s += x[i];

@@ -10,8 +10,13 @@ export interface BackendInfo {
   model: string;
   /** Input shape without the batch dimension, e.g. [1, 48, 48]. */
   inputShape: number[];
-  /** Number of output logits. */
+  /** Number of outputs, one per class. */
   outputs: number;
+  /**
+   * What `predict` writes: `logits` (the trigger policy applies softmax) or `probabilities`
+   * (a model that ends in its own softmax; the policy takes them as they are).
+   */
+  outputKind: OutputKind;
   /** Arithmetic, e.g. `float32` or `ap_fixed<16,6>`. */
   precision: string;
   /** Trainable parameters, when the model says. */
@@ -20,12 +25,16 @@ export interface BackendInfo {
   modelledCycles: number | null;
 }
 
+/** What a backend's outputs are: raw class scores, or a probability distribution over the classes. */
+export type OutputKind = 'logits' | 'probabilities';
+
 export interface Backend {
   info(): BackendInfo;
   /**
    * Classifies one frame: reads `input` (length = product of `inputShape`) and writes the
-   * logits into `output` (length `outputs`). The caller owns both buffers. Throws
-   * `ModelError` when inference fails; never keeps a reference to either buffer.
+   * logits or probabilities (`outputKind`) into `output` (length `outputs`). The caller owns
+   * both buffers. Throws `ModelError` when inference fails; never keeps a reference to either
+   * buffer.
    */
   predict(input: Float32Array, output: Float32Array): void;
   /** Releases the model. `predict` after `close` is a programmer error. */

@@ -1,10 +1,15 @@
 import { expect, it } from 'vitest';
-import type { Backend, ModelRef } from './backend.js';
+import type { Backend, ModelRef, OutputKind } from './backend.js';
+
+/** How far from 1 the sum of a backend's float32 probabilities may be. */
+const PROBABILITY_SUM_TOLERANCE = 1e-4;
 
 /**
- * The contract every backend passes (onnx now; sim and fpga later run the same suite).
- * `inputs` are valid model inputs; `reference` gives the expected logits for an input, from
- * an implementation other than the one under test, within `tolerance`.
+ * The contract every backend passes (onnx, sim and fpga run the same suite).
+ * `inputs` are valid model inputs; `reference` gives the expected outputs for an input, from
+ * an implementation other than the one under test, within `tolerance`; `outputKind` is what
+ * those outputs are, as known other than from the backend (the model's graph, the firmware's
+ * design).
  */
 export function backendContract(
   name: string,
@@ -13,6 +18,7 @@ export function backendContract(
   inputs: () => Float32Array[],
   reference: (x: Float32Array) => Promise<Float32Array>,
   tolerance: number,
+  outputKind: OutputKind,
 ): void {
   it(`${name}: info() describes the model it runs`, async () => {
     const b = await load();
@@ -32,6 +38,21 @@ export function backendContract(
       const want = await reference(x);
       for (let k = 0; k < ref.classes; k++) expect(Math.abs(y[k] - want[k])).toBeLessThanOrEqual(tolerance);
     }
+    await b.close();
+  });
+
+  it(`${name}: info().outputKind says what predict writes (${outputKind})`, async () => {
+    const b = await load();
+    expect(b.info().outputKind).toBe(outputKind);
+    const y = new Float32Array(ref.classes);
+    const distributions = inputs().map((x) => {
+      b.predict(x, y);
+      return isDistribution(y);
+    });
+    // Probabilities always form a distribution over the classes; logits (for these inputs) not
+    // always: a backend that says logits but writes probabilities would be softmaxed twice.
+    if (outputKind === 'probabilities') expect(distributions.every(Boolean)).toBe(true);
+    else expect(distributions.every(Boolean)).toBe(false);
     await b.close();
   });
 
@@ -59,4 +80,13 @@ export function backendContract(
     await b.close();
     expect(() => b.predict(inputs()[0], new Float32Array(ref.classes))).toThrow();
   });
+}
+
+function isDistribution(y: Float32Array): boolean {
+  let sum = 0;
+  for (const p of y) {
+    if (!(p >= 0 && p <= 1)) return false;
+    sum += p;
+  }
+  return Math.abs(sum - 1) <= PROBABILITY_SUM_TOLERANCE;
 }

@@ -123,7 +123,8 @@ class FpgaDeviceBackend implements FpgaBackend {
     this.x = new Float32Array(map.nIn);
     this.y = new Float32Array(map.nOut);
     dev.bind(this.x, this.y);
-    this.desc = { kind: 'fpga', model: ref.path, inputShape: [...ref.inputShape], outputs: map.nOut, precision: map.outTypeText,
+    // The firmware stops at the logits (the compiler leaves a trailing softmax to the host).
+    this.desc = { kind: 'fpga', model: ref.path, inputShape: [...ref.inputShape], outputs: map.nOut, outputKind: 'logits', precision: map.outTypeText,
       params: ref.params ?? null, modelledCycles: map.latencyCycles };
     const di = dev.info();
     this.identity = { path: di.path, modelSha256: map.modelSha256, clockKhz: di.clockKhz, latencyCycles: di.latencyCycles };

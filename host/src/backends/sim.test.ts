@@ -9,7 +9,7 @@ import { createRng } from '../../../sim/src/rng.js';
 import { ModelError } from '../core/errors.js';
 import { backendContract } from './contract.js';
 import { loadSimBackend } from './sim.js';
-import { firmwareLib, JET_ONNX, recordingInputs, zooStudent } from './sim.fixture.js';
+import { firmwareLib, JET_ONNX, recordingInputs, REPO, zooStudent } from './sim.fixture.js';
 
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 
@@ -31,7 +31,8 @@ for (const task of ['cells-bccd', 'cells-lymphocyte']) {
   describe(`sim backend on the ${task} student`, () => {
     const { card, onnx, lib } = zooStudent(task);
     const ref = { path: lib, inputShape: card.inputShape, classes: card.labels.length, params: card.params.student, sourceSha256: sha256(onnx) };
-    backendContract('sim', async () => loadSimBackend(ref), ref, () => recordingInputs(card, 8), onnxReference(onnx, card.inputShape), 0.1);
+    // The firmware stops at the logits (these students end in a dense layer).
+    backendContract('sim', async () => loadSimBackend(ref), ref, () => recordingInputs(card, 8), onnxReference(onnx, card.inputShape), 0.1, 'logits');
   });
 }
 
@@ -53,7 +54,7 @@ describe('sim backend on the jet tagger (16 features -> 5 logits)', () => {
   };
   it('reports the host-side softmax and the modelled latency', () => {
     const b = loadSimBackend(ref);
-    expect(b.info()).toMatchObject({ kind: 'sim', outputs: 5, precision: 'ap_fixed<16,6,AP_TRN,AP_SAT>' });
+    expect(b.info()).toMatchObject({ kind: 'sim', outputs: 5, outputKind: 'logits', precision: 'ap_fixed<16,6,AP_TRN,AP_SAT>' });
     expect(b.info().modelledCycles).toBeGreaterThan(0);
     void b.close();
   });
@@ -107,5 +108,20 @@ describe('sim backend refuses libraries that do not fit, naming the file and the
     const lib = firmwareLib('jets_hls4ml_student');
     expect(() => loadSimBackend({ path: lib, inputShape: [16], classes: 5, sourceSha256: '0'.repeat(64) })).toThrow(ModelError);
     expect(() => loadSimBackend({ path: lib, inputShape: [16], classes: 5, sourceSha256: '0'.repeat(64) })).toThrow(/compiled from ONNX .*rebuild it/);
+  });
+  it('a library that asks for a postprocess the host does not apply', () => {
+    const abi = join(REPO, 'hls', 'abi');
+    const src = `#include "ht_model_abi.h"
+static const ht_model_info info = { HT_MODEL_ABI_VERSION, 16, 5, 16, 6, 16, 6, 1, 1, 1, 200.0, "odd", "${'0'.repeat(64)}", "ap_fixed<16,6>", "sigmoid" };
+uint32_t ht_model_abi_version(void) { return HT_MODEL_ABI_VERSION; }
+const ht_model_info* ht_model_get_info(void) { return &info; }
+int32_t ht_model_predict_f32(const float* x, float* y) { (void)x; (void)y; return 0; }
+int32_t ht_model_predict_f32_batch(const float* x, float* y, uint32_t n) { (void)x; (void)y; (void)n; return 0; }
+int32_t ht_model_predict_raw(const int32_t* x, int32_t* y) { (void)x; (void)y; return 0; }
+`;
+    writeFileSync(join(dir, 'odd.c'), src);
+    execFileSync('gcc', ['-shared', '-fPIC', `-I${abi}`, '-o', join(dir, 'odd.so'), join(dir, 'odd.c')]);
+    expect(() => loadSimBackend({ ...base, path: join(dir, 'odd.so') })).toThrow(ModelError);
+    expect(() => loadSimBackend({ ...base, path: join(dir, 'odd.so') })).toThrow(/odd\.so: library odd asks the host for postprocess "sigmoid"/);
   });
 });

@@ -1,4 +1,5 @@
 import { loadSimModel, type NativeSimModel } from '../native/addon.js';
+import { ModelError } from '../core/errors.js';
 import type { Backend, BackendInfo, ModelRef } from './backend.js';
 import { checkFirmwareFits, copyInto } from './firmware.js';
 
@@ -37,10 +38,15 @@ class SimBackend implements Backend {
   constructor(private readonly model: NativeSimModel, ref: SimModelRef) {
     const info = model.info();
     checkFirmwareFits('library', info, ref);
+    // `hairtrigger compile` strips a trailing softmax and records it as `postprocess`: the
+    // library's outputs are logits either way, and the policy applies the softmax.
+    if (info.postprocess !== '' && info.postprocess !== 'softmax') {
+      throw new ModelError(ref.path, `library ${info.name} asks the host for postprocess "${info.postprocess}"; this host applies "softmax" or nothing`);
+    }
     this.x = new Float32Array(info.nIn);
     this.y = new Float32Array(info.nOut);
     model.bind(this.x, this.y);
-    this.desc = { kind: 'sim', model: ref.path, inputShape: [...ref.inputShape], outputs: info.nOut, precision: info.precision,
+    this.desc = { kind: 'sim', model: ref.path, inputShape: [...ref.inputShape], outputs: info.nOut, outputKind: 'logits', precision: info.precision,
       params: ref.params ?? null, modelledCycles: info.latencyCycles };
   }
 

@@ -74,6 +74,10 @@ export const limits = {
   /** FPGA event records drained per poll in autonomous mode (each becomes one frame slot);
    * a full drain polls again at once instead of waiting for the timer. */
   fpgaEventsPerPollMax: 256,
+  /** Longest the onnx backend's predict waits for its worker to run one inference before it
+   * fails the frame with a ModelError (a stuck worker); far above any real inference, so a
+   * loaded machine never trips it. */
+  onnxInferenceWaitMsMax: 10_000,
 } as const;
 
 export type Limits = typeof limits;

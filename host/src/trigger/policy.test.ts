@@ -117,3 +117,33 @@ describe('trigger policy', () => {
     );
   });
 });
+
+describe('trigger policy on a backend that writes probabilities', () => {
+  // softmax(log p) = p: a policy fed a model's own probabilities must decide as one fed their
+  // logarithms as logits (and never apply a second softmax, which squashes every class
+  // towards 1/n so that nothing reaches a 0.5 threshold).
+  it('decides as the logits policy does on their logarithms', () => {
+    const cfg = triggerConfigSchema.parse({ targets: ['WBC'], threshold: 0.5, maxRatePerS: 1e7, burst: 1_000_000 });
+    const weights = fc.tuple(fc.double({ min: 1e-3, max: 1, noNaN: true }), fc.double({ min: 1e-3, max: 1, noNaN: true }), fc.double({ min: 1e-3, max: 1, noNaN: true }));
+    fc.assert(
+      fc.property(fc.array(weights, { minLength: 1, maxLength: 50 }), (ws) => {
+        const onProbs = new TriggerPolicy(cfg, LABELS, 1e6, { outputKind: 'probabilities' });
+        const onLogits = new TriggerPolicy(cfg, LABELS, 1e6, { outputKind: 'logits' });
+        const ring = new FrameRing(2, 3, 4);
+        ws.forEach((w, i) => {
+          const sum = w[0] + w[1] + w[2];
+          const p = Float32Array.from(w, (v) => v / sum);
+          const [a, b] = [ring.acquire(), ring.acquire()];
+          for (const s of [a, b]) [s.stampsNs[STAMP_INGEST], s.stampsNs[STAMP.infer]] = [1e9 + i * 1e3, 1e9 + i * 1e3 + 10];
+          a.logits.set(p);
+          b.logits.set(Array.from(p, Math.log));
+          onProbs.decide(a);
+          onLogits.decide(b);
+          for (let k = 0; k < 3; k++) expect(a.probs[k]).toBeCloseTo(b.probs[k]!, 5);
+          if (Math.abs(p[1]! - 0.5) > 1e-5) expect(a.triggered).toBe(b.triggered);
+          expect(a.triggered).toBe(p[1]! >= 0.5);
+        });
+      }),
+    );
+  });
+});

@@ -27,7 +27,8 @@ export interface PolicyCounters {
 }
 
 /**
- * The decision of each frame, synchronous and allocation-free: softmax of the logits, the
+ * The decision of each frame, synchronous and allocation-free: softmax of the logits (a
+ * model's own probabilities are taken as they are), the
  * predicted class, lateness against the pipeline's budget (a frame already past its
  * deadline when it reaches the policy is late: counted, never triggered, since a late gate
  * sorts the wrong cell), then threshold, hold-off and rate limit.
@@ -44,8 +45,13 @@ export class TriggerPolicy {
   private lastTriggerNs = Number.NEGATIVE_INFINITY;
   threshold: number;
 
-  constructor(cfg: TriggerConfig, labels: readonly string[], budgetUs: number) {
+  private readonly takesProbabilities: boolean;
+
+  /** `opts.outputKind` is what the backend writes into `slot.logits` (its `info().outputKind`):
+   * softmax is applied to logits only, never to a model's own probabilities. */
+  constructor(cfg: TriggerConfig, labels: readonly string[], budgetUs: number, opts: { outputKind?: 'logits' | 'probabilities' } = {}) {
     assert(budgetUs > 0, 'budget is positive');
+    this.takesProbabilities = opts.outputKind === 'probabilities';
     this.isTarget = new Uint8Array(labels.length);
     for (const t of cfg.targets) {
       const k = labels.indexOf(t);
@@ -69,7 +75,8 @@ export class TriggerPolicy {
   decide(slot: FrameSlot): void {
     const nowNs = slot.stampsNs[STAMP.infer];
     const probs = slot.probs;
-    softmax(slot.logits, probs);
+    if (this.takesProbabilities) copyProbs(slot.logits, probs);
+    else softmax(slot.logits, probs);
     let best = 0;
     let bestTarget = -1;
     for (let k = 0; k < probs.length; k++) {
@@ -107,6 +114,11 @@ export class TriggerPolicy {
     this.tokens = t > this.burst ? this.burst : t;
     this.lastRefillNs = nowNs;
   }
+}
+
+/** A model's own probabilities, taken as they are. Never allocates. */
+function copyProbs(from: Float32Array, out: Float32Array): void {
+  for (let k = 0; k < from.length; k++) out[k] = from[k];
 }
 
 /** Numerically stable softmax of `logits` into `out`. Never allocates. */
