@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-// Entry point: runs the compiled CLI (`make build` / `npm run build` writes build/).
+// Entry point: runs the compiled CLI (`make build` / `npm run build` writes build/). The
+// composition root: sim/'s commands (the device emulator) register themselves first, so the
+// host's code never imports sim/.
+import '../build/sim/src/cli.js';
 import { main } from '../build/host/src/cli/main.js';
 
 main(process.argv).catch((err) => {

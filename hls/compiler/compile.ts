@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { createRng } from '../../sim/src/rng.js';
+import { createRng } from '../../host/src/core/rng.js';
 import { ConfigError, ModelError } from '../../host/src/core/errors.js';
 import { libraryPath, writeBridge } from './bridge.js';
 import { buildIr } from './build-ir.js';

@@ -6,6 +6,7 @@ import { checkLimits, limits } from './core/limits.js';
 import './codecs/builtins.js';
 import './preprocess/builtins.js';
 import './sources/builtins.js';
+import './modalities/index.js';
 import './backends/builtins.js';
 import type { Backend } from './backends/backend.js';
 import { isFpgaBackend, type FpgaBackend } from './backends/fpga.js';

@@ -7,7 +7,7 @@ import { REG, CTRL, outCheck } from '../../hls/compiler/regmap.js';
 import { readModelCard } from '../../host/src/model/card.js';
 import { createEmulator, loadSimModel, type EmulatorOptions, type NativeEmulator, type NativeSimModel } from '../../host/src/native/addon.js';
 import { captureToRaw, findCard, parseFault, rawConverter, readFirmwareMap, startEmulator, type FirmwareMap } from './emulate-fpga.js';
-import { createRng } from './rng.js';
+import { createRng } from '../../host/src/core/rng.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const FW = join(ROOT, 'hls', 'build', 'jets_hls4ml_student');

@@ -1,9 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BCCD_DEFAULT_CROP, bccdSplitIds, readRgbJpeg, readVocObjects } from '../../host/src/datasets/bccd.js';
+import { BCCD_DEFAULT_CROP, bccdSplitIds, readRgbJpeg, readVocObjects } from '../../host/src/modalities/cells/bccd.js';
 import { decodeNpy, encodeNpy } from '../../host/src/datasets/npy.js';
-import { cropSquare, type Box } from '../../host/src/preprocess/crop.js';
+import { cropSquare, type Box } from '../../host/src/modalities/cells/crop.js';
 import { SHARED, tempDir } from '../support/fixtures.js';
 import { runPython } from '../support/python.js';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bccdSplitIds, readRgbJpeg } from '../../host/src/datasets/bccd.js';
+import { bccdSplitIds, readRgbJpeg } from '../../host/src/modalities/cells/bccd.js';
 import { decodeNpy } from '../../host/src/datasets/npy.js';
 import { SHARED, tempDir } from '../support/fixtures.js';
 import { runPython } from '../support/python.js';

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCapture } from '../../host/src/capture/arrow-capture.js';
-import { BCCD_LABELS } from '../../host/src/datasets/bccd.js';
+import { BCCD_LABELS } from '../../host/src/modalities/cells/bccd.js';
 import { exportDataset, lymphocyteDataset, type RawDataset } from '../../host/src/datasets/export.js';
 import { encodeNpy } from '../../host/src/datasets/npy.js';
 import { REPO, tempDir } from '../support/fixtures.js';

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createRng } from '../../sim/src/rng.js';
+import { createRng } from '../../host/src/core/rng.js';
 import { readCapture } from '../../host/src/capture/arrow-capture.js';
 import { decodeNpy, encodeNpy } from '../../host/src/datasets/npy.js';
 import { readModelCard } from '../../host/src/model/card.js';

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseFixedType } from '../../hls/compiler/precision.js';
 import { exactLiteral } from '../../hls/compiler/writer.js';
-import { createRng } from '../../sim/src/rng.js';
+import { createRng } from '../../host/src/core/rng.js';
 import { firmwareLib, recordingInputs, zooStudent } from '../../host/src/backends/sim.fixture.js';
 import { loadSimModel } from '../../host/src/native/addon.js';
 

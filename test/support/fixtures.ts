@@ -1,8 +1,8 @@
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createLymphocyteGenerator, LYMPHOCYTE_LABELS } from '../../sim/src/lymphocytes.js';
-import { createRng } from '../../sim/src/rng.js';
+import { createLymphocyteGenerator, LYMPHOCYTE_LABELS } from '../../host/src/modalities/cells/lymphocytes.js';
+import { createRng } from '../../host/src/core/rng.js';
 import { writeCapture } from '../../host/src/datasets/export.js';
 import { validateConfig, type PipelineConfig } from '../../host/src/config/schema.js';
 import { createDaemon, type Daemon } from '../../host/src/daemon.js';

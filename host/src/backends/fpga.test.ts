@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { compileModel } from '../../../hls/compiler/compile.js';
-import { createRng } from '../../../sim/src/rng.js';
+import { createRng } from '../core/rng.js';
 import { DeviceError, isOperatingError, ModelError } from '../core/errors.js';
 import { limits } from '../core/limits.js';
 import { FIRMWARE_DIR } from '../daemon.js';

@@ -5,7 +5,7 @@ import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseOnnx } from '../../../hls/compiler/onnx-reader.js';
-import { createRng } from '../../../sim/src/rng.js';
+import { createRng } from '../core/rng.js';
 import { ModelError } from '../core/errors.js';
 import { readModelCard } from '../model/card.js';
 import type { ModelRef, OutputKind } from './backend.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createRng } from '../../../sim/src/rng.js';
+import { createRng } from '../core/rng.js';
 import { ModelError } from '../core/errors.js';
 import { backendContract } from './contract.js';
 import { loadSimBackend } from './sim.js';

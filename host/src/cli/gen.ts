@@ -1,6 +1,6 @@
-import { createJetFeatureGenerator, JET_FEATURES } from '../../../sim/src/jet-features.js';
-import { LYMPHOCYTE_LABELS, createLymphocyteGenerator } from '../../../sim/src/lymphocytes.js';
-import { createRng } from '../../../sim/src/rng.js';
+import { createJetFeatureGenerator, JET_FEATURES } from '../modalities/jets/jet-features.js';
+import { LYMPHOCYTE_LABELS, createLymphocyteGenerator } from '../modalities/cells/lymphocytes.js';
+import { createRng } from '../core/rng.js';
 import type { FrameSpec } from '../core/frame.js';
 import { writeCapture } from '../datasets/export.js';
 

@@ -10,6 +10,7 @@ import { firmwareName } from '../daemon.js';
 import { recordCapture } from './record.js';
 import { GEN_KINDS, generateCapture, type GenKind } from './gen.js';
 import { REPO_ROOT, runDaemon } from './run-daemon.js';
+import { commandInstallers } from './commands.js';
 import { inspectPath } from './inspect.js';
 import { createProgress } from './progress.js';
 
@@ -181,22 +182,8 @@ export async function main(argv: string[]): Promise<void> {
       process.stdout.write(JSON.stringify({ ...summary, seconds: (Date.now() - t0) / 1000 }, null, 2) + '\n');
     });
 
-  program
-    .command('emulate-fpga')
-    .description('serve the FPGA register protocol from a /dev/shm file, the compiled firmware as the device (docs/fpga-protocol.md); Ctrl-C stops')
-    .requiredOption('-m, --model <dir>', 'compiled firmware project (hls/build/<name>: regmap.json, lib<name>.so)')
-    .requiredOption('--device <path>', 'region file to serve, e.g. /dev/shm/ht-jets')
-    .option('--clock-mhz <f>', "override the map's kernel clock", num('clock-mhz'))
-    .option('--autonomous', 'start in autonomous mode (MODE = 1), taking frames from --replay', false)
-    .option('--replay <capture>', 'capture whose frames the device takes in autonomous mode')
-    .option('--rate-hz <r>', 'replay frame rate (default: as fast as the device goes)', num('rate-hz'))
-    .option('--loop', 'loop the replay', false)
-    .option('--card <dir>', 'model card for the replay preprocessing (default: the zoo card of the firmware name)')
-    .option('--fault <spec>', 'never-done, done-late:US, late-once:US@N, corrupt-output:N, reset-after:N, wrong-magic, wrong-hash or fifo-overflow')
-    .action(async (o: { model: string; device: string; clockMhz?: number; autonomous: boolean; replay?: string; rateHz?: number; loop: boolean; card?: string; fault?: string }) => {
-      const { runEmulateFpga } = await import('../../../sim/src/emulate-fpga.js');
-      await runEmulateFpga({ ...o, zooDir: resolve(REPO_ROOT, 'models', 'zoo') }, (line) => process.stderr.write(line + '\n'));
-    });
+  // Commands other parts of the project add (sim/: emulate-fpga); see commands.ts.
+  for (const install of commandInstallers()) install(program, { repoRoot: REPO_ROOT, num });
 
   try {
     await program.parseAsync(argv);
@@ -223,7 +210,7 @@ function int(name: string, min: number): (v: string) => number {
   };
 }
 
-function num(name: string): (v: string) => number {
+export function num(name: string): (v: string) => number {
   return (v) => {
     const n = Number(v);
     if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number, got "${v}"`);

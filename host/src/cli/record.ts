@@ -5,7 +5,7 @@ import { FrameRing } from '../core/frame.js';
 import { CaptureWriter, readCapture } from '../capture/arrow-capture.js';
 import { createReplaySource } from '../sources/replay.js';
 import { realTimers, type Pacing, type Source } from '../sources/source.js';
-import { createSyntheticSource } from '../sources/synthetic.js';
+import { createSyntheticSource } from '../modalities/cells/synthetic-source.js';
 import { createProgress } from './progress.js';
 
 export interface RecordOptions {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import '../codecs/builtins.js';
 import '../sources/builtins.js';
+import '../modalities/index.js';
 import '../backends/builtins.js';
 import { backends } from '../backends/registry.js';
 import { decoderConfigSchema, decoders } from '../codecs/registry.js';

@@ -1,13 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLymphocyteGenerator, LYMPHOCYTE_LABELS } from '../../../sim/src/lymphocytes.js';
-import { createRng, type Rng } from '../../../sim/src/rng.js';
+import { createLymphocyteGenerator, LYMPHOCYTE_LABELS } from '../modalities/cells/lymphocytes.js';
+import { createRng, type Rng } from '../core/rng.js';
 import { CaptureWriter } from '../capture/arrow-capture.js';
 import { ConfigError } from '../core/errors.js';
 import type { FrameSpec } from '../core/frame.js';
 import { createPreprocessor, type PreprocessSpec } from '../preprocess/image.js';
 import { encodeNpy } from './npy.js';
-import { BCCD_DEFAULT_CROP, BCCD_LABELS, loadBccdSplit, type Split } from './bccd.js';
+import { BCCD_DEFAULT_CROP, BCCD_LABELS, loadBccdSplit, type Split } from '../modalities/cells/bccd.js';
 
 /** Tasks the exporter knows. */
 export const TASKS = ['cells-bccd', 'cells-lymphocyte'] as const;

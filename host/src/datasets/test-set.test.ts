@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../core/errors.js';
 import { readModelCard } from '../model/card.js';
-import { createLymphocyteGenerator } from '../../../sim/src/lymphocytes.js';
+import { createLymphocyteGenerator } from '../modalities/cells/lymphocytes.js';
 import { createModelPreprocessor } from '../preprocess/model-input.js';
 import { LYMPHOCYTE_SPLITS } from './export.js';
 import { heldOutSet } from './test-set.js';

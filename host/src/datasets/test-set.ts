@@ -3,7 +3,7 @@ import { ConfigError } from '../core/errors.js';
 import type { ModelCard } from '../model/card.js';
 import { createModelPreprocessor } from '../preprocess/model-input.js';
 import { LYMPHOCYTE_SPLITS, lymphocyteDataset, TASKS, type RawSplit } from './export.js';
-import { loadBccdSplit } from './bccd.js';
+import { loadBccdSplit } from '../modalities/cells/bccd.js';
 
 
 /** Model inputs of held-out data, preprocessed exactly as the daemon does online. */

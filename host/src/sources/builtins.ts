@@ -1,4 +1,4 @@
-// The sources every daemon has; each module registers itself in `sources` when loaded.
+// The transport sources every daemon has; each module registers itself in `sources` when
+// loaded. A modality's own sources (the cells' synthetic generator) register from its folder.
 import './replay.js';
-import './synthetic.js';
 import './stream.js';

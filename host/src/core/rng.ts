@@ -1,6 +1,6 @@
 import { xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
-import { assert } from '../../host/src/core/assert.js';
+import { assert } from './assert.js';
 
 /**
  * A seeded source of random numbers for simulations. Mutable, and nothing it does per draw

@@ -2,8 +2,8 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AssertionFailure } from '../../host/src/core/assert.js';
-import { ConfigError } from '../../host/src/core/errors.js';
+import { AssertionFailure } from '../../core/assert.js';
+import { ConfigError } from '../../core/errors.js';
 import {
   createLymphocyteGenerator,
   LYMPHOCYTE_CLASS_PARAMS,

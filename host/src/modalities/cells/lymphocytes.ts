@@ -1,6 +1,6 @@
-import { assert } from '../../host/src/core/assert.js';
-import { ConfigError } from '../../host/src/core/errors.js';
-import { createRng, type Rng } from './rng.js';
+import { assert } from '../../core/assert.js';
+import { ConfigError } from '../../core/errors.js';
+import { createRng, type Rng } from '../../core/rng.js';
 
 /**
  * Synthetic bright-field crops of single lymphocytes in three classes, standing in for the

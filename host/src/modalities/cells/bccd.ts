@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import jpeg from 'jpeg-js';
-import { CaptureFormatError } from '../core/errors.js';
-import { cropSquare, type Box } from '../preprocess/crop.js';
+import { CaptureFormatError } from '../../core/errors.js';
+import { cropSquare, type Box } from './crop.js';
 
 /** Classes of BCCD, in label-index order. */
 export const BCCD_LABELS = ['RBC', 'WBC', 'Platelets'] as const;

@@ -1,4 +1,4 @@
-import { assert } from '../core/assert.js';
+import { assert } from '../../core/assert.js';
 
 /** A detection box in pixel coordinates of the source image (inclusive min, exclusive max). */
 export interface Box {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AssertionFailure } from '../../host/src/core/assert.js';
+import { AssertionFailure } from './assert.js';
 import { createRng } from './rng.js';
 
 function firstDraws(seed: number, n: number): number[] {

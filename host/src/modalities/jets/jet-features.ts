@@ -1,4 +1,4 @@
-import { createRng } from './rng.js';
+import { createRng } from '../../core/rng.js';
 
 /** hls4ml's LHC jet-tagging classes (gluon, light quark, W, Z, top). */
 export const JET_LABELS = ['g', 'q', 'w', 'z', 't'] as const;

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { assert } from '../core/assert.js';
-import { limits } from '../core/limits.js';
-import type { Clock } from '../core/clock.js';
-import type { FrameSpec } from '../core/frame.js';
-import { createLymphocyteGenerator, LYMPHOCYTE_LABELS } from '../../../sim/src/lymphocytes.js';
-import { createRng } from '../../../sim/src/rng.js';
-import { pacedSource } from './pacer.js';
-import { sources } from './registry.js';
-import { ingest, pacingSchema, pacingSpeed, type Pacing, type Source, type TimerScheduler } from './source.js';
+import { assert } from '../../core/assert.js';
+import { limits } from '../../core/limits.js';
+import type { Clock } from '../../core/clock.js';
+import type { FrameSpec } from '../../core/frame.js';
+import { createLymphocyteGenerator, LYMPHOCYTE_LABELS } from './lymphocytes.js';
+import { createRng } from '../../core/rng.js';
+import { pacedSource } from '../../sources/pacer.js';
+import { sources } from '../../sources/registry.js';
+import { ingest, pacingSchema, pacingSpeed, type Pacing, type Source, type TimerScheduler } from '../../sources/source.js';
 
 export interface SyntheticOptions {
   seed: number;

@@ -1,0 +1,4 @@
+// The cells modality: camera crops of single cells. It brings the synthetic lymphocyte stream
+// (a `synthetic` source), the BCCD crops and the camera crop for datasets; its frames use the
+// built-in `fixed` decoder and `image` preprocessor.
+import './synthetic-source.js';

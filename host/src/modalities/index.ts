@@ -1,0 +1,4 @@
+// Every modality the daemon knows: each folder registers its sources, decoders and
+// preprocessors when loaded (host/src/modalities/README.md).
+import './cells/index.js';
+import './jets/index.js';
