@@ -1,6 +1,7 @@
-// What `hairtrigger compile --check` reports, and what `--precision auto` chooses, against
+// What `hairtrigger compile --check` reports (the CLI test runs build/: `make build` first), and what `--precision auto` chooses, against
 // independent calculations: onnxruntime run here on the same inputs, and the testbench's own
 // output file (tb_data/csim_results.log) read back here.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -8,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, ModelError } from '../../host/src/core/errors.js';
 import { createRng } from '../../sim/src/rng.js';
 import { buildIr } from './build-ir.js';
-import { compileModel, randomInputs, type CheckData, type CompileOptions } from './compile.js';
+import { compileModel, randomInputs, type CheckData, type CompileOptions, type CompileResult } from './compile.js';
 import { parseOnnx } from './onnx-reader.js';
 import { encodeModel, ortRunner } from './testing.js';
 
@@ -133,4 +134,21 @@ describe('unsupported operators', () => {
   it('says what to change for an Unsqueeze on data', () => {
     expect(() => buildIr(parseOnnx(spec('Unsqueeze'), 'u.onnx'))).toThrow(/Unsqueeze is folded on constants only.*replace it with a Reshape/);
   });
+});
+
+describe('hairtrigger compile --json --check', () => {
+  it('prints one object: the compile, the check, and the types actually used (auto)', () => {
+    const out = join(tmp, 'cli_auto');
+    const text = execFileSync('node', [join(REPO, 'bin', 'hairtrigger.js'), 'compile', JET, '--out', out, '--check', '40', '--no-lib', '--json', '--precision', 'auto'], { encoding: 'utf8' });
+    const r = JSON.parse(text) as CompileResult;
+    expect(r.dir).toBe(out);
+    expect(r.fpga.latencyCycles).toBeGreaterThan(0);
+    expect(r.check!.n).toBe(40);
+    expect(r.precision).toBe('auto');
+    // The types are the project's own (model.json, which the firmware was written from).
+    const model = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as { input: { type: string }; layers: { name: string; result?: string; accum?: string }[] };
+    expect(r.types.input).toBe(model.input.type);
+    for (const l of model.layers) expect(r.types.layers[l.name]!.result).toBe(l.result);
+    expect(new Set(model.layers.map((l) => l.result)).size).toBeGreaterThan(1);
+  }, COMPILE_TIMEOUT_MS);
 });
