@@ -87,8 +87,9 @@ export interface CheckResult {
   agreementTop1: number | null;
   /** The threshold of a one-output model's decision; null otherwise. */
   threshold: number | null;
-  /** Float values (float64 interpretation of the model on the check inputs) outside their
-   * layer's result type, per layer with any: where a saturating type clips or a wrapping one wraps. */
+  /** Values outside their type, per tensor with any (float64 interpretation of the model on
+   * the check inputs): a layer's output under its name, where a saturating type clips or a
+   * wrapping one wraps; weights and biases as `<layer>.weight`, `<layer>.bias`. */
   overflows: Record<string, number>;
   /** Max |float ONNX - C simulation| over every output (probabilities when the model ends in softmax). */
   maxAbsError: number;
@@ -103,7 +104,8 @@ export interface CompileResult {
   /** The compiled library when `lib` was set. */
   library: string | null;
   modelSha256: string;
-  /** The model default's result type (`default` or one type), `auto`, or `card` (a spec). */
+  /** `auto`, or the model default's result type plus the layers a spec overrides
+   * (`ap_fixed<16,6,AP_TRN,AP_SAT> (overridden: dense_2, dense_3)`); `types` has them all. */
   precision: string;
   /** The types actually used: the input's and each layer's (as model.json records them). */
   types: { input: string; layers: Record<string, LayerTypes> };
@@ -136,9 +138,15 @@ function precisionSpec(ir: Ir, precision: string | PrecisionSpec, calibration: r
   throw new ConfigError('--precision', `"${precision}": use default, auto, or a type such as ap_fixed<16,6>`);
 }
 
+/** `auto`, or the default result type, then what a spec changes: default weight and bias types, overridden layers. */
 function precisionLabel(precision: string | PrecisionSpec, config: PrecisionConfig): string {
-  if (typeof precision !== 'string') return 'card';
-  return precision === 'auto' ? 'auto' : printFixedType(config.default.result);
+  if (precision === 'auto') return 'auto';
+  const builtIn = resolvePrecision({}).default;
+  const notes = (['weight', 'bias'] as const).filter((k) => printFixedType(config.default[k]) !== printFixedType(builtIn[k]) && printFixedType(config.default[k]) !== printFixedType(config.default.result))
+    .map((k) => `${k === 'bias' ? 'biases' : 'weights'} ${printFixedType(config.default[k])}`);
+  const overridden = [...config.layers.keys()];
+  if (overridden.length > 0) notes.push(`overridden: ${overridden.join(', ')}`);
+  return printFixedType(config.default.result) + (notes.length > 0 ? ` (${notes.join('; ')})` : '');
 }
 
 /** Runs `make -s -C dir target`, turning a failure into a ModelError with the compiler's output. */
@@ -199,13 +207,13 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   const threshold = summary.nOut === 1 ? o.threshold ?? (ir.layers.find((l) => l.name === ir.output)?.kind === 'sigmoid' ? 0.5 : 0) : null;
   const check = await runCheck(bytes, ir.inputShape, xs, fixed, stripped, threshold, data.source);
   check.overflows = overflowsByLayer(profile ?? profileModel(ir, precision, xs));
-  for (const [layer, n] of Object.entries(check.overflows)) warnings.push(`${layer}: ${n} values outside its result type ${types.layers[layer]?.result ?? types.input} on the check inputs`);
+  for (const [tensor, n] of Object.entries(check.overflows)) warnings.push(`${tensor}: ${n} values outside its type on the check inputs (--profile shows the ranges)`);
   return { ...base, check };
 }
 
-/** Output tensors with values outside their type, by layer (weights and biases left out). */
+/** Tensors with values outside their type: a layer's output by its name, weights and biases as `<layer>.weight`, `<layer>.bias`. */
 function overflowsByLayer(rows: readonly TensorProfile[]): Record<string, number> {
-  return Object.fromEntries(rows.filter((r) => r.tensor === 'output' && r.overflows > 0).map((r) => [r.layer, r.overflows]));
+  return Object.fromEntries(rows.filter((r) => r.overflows > 0).map((r) => [r.tensor === 'output' ? r.layer : `${r.layer}.${r.tensor}`, r.overflows]));
 }
 
 /** Float ONNX (onnxruntime) against the C simulation's outputs `fixed`, sample by sample. */

@@ -131,7 +131,8 @@ export async function main(argv: string[]): Promise<void> {
       let data = null;
       if (o.data === 'auto' && card !== null) {
         if ((TASKS as readonly string[]).includes(card.task)) {
-          const held = heldOutSet(card, Math.max(o.check, 256) + CALIBRATION_INPUTS, o.bccd);
+          // auto calibrates on the inputs after the check's (compileModel), so it takes more.
+          const held = heldOutSet(card, Math.max(o.check, 256) + (o.precision === 'auto' ? CALIBRATION_INPUTS : 0), o.bccd);
           data = { source: held.source, inputs: held.inputs };
         }
       }
