@@ -1,14 +1,16 @@
 // The generated firmware against two independent references, both read in place from
 // ../shared/reference (never copied into the project):
 //  (a) the generated project (hls/build/<name>, from `make firmware`) built with g++ against
-//      the vendor's ap_fixed headers (-DHT_USE_VENDOR_AP: nnet_types.h swaps ht::ap_fixed for
-//      the vendor type; the fast paths drop out) gives the simulator library's raw outputs;
+//      the vendor's ap_fixed headers (its Makefile's csim_tb_vendor: -DHT_USE_VENDOR_AP, so
+//      nnet_types.h swaps ht::ap_fixed for the vendor type and the fast paths drop out) gives
+//      the simulator library's raw outputs;
 //  (b) a harness running hls4ml's own layer templates on vendor types, with config structs
 //      derived from our IR and types and our weight headers (test/support/hls4ml-harness.ts),
 //      gives the same raw outputs bit for bit.
 // On the jet tagger (16-64-32-32-5 dense) and the BCCD conv student (conv 3x3, relu, max pool 2,
-// twice, then dense). Compiles take tens of seconds on a loaded machine: one temp dir per run
-// of this file holds every build.
+// twice, then dense). Compiles take tens of seconds on a loaded machine: the vendor testbench
+// stays in the project (make rebuilds it when the project changes), the harnesses in one temp
+// dir per run of this file.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,7 +32,7 @@ const BUILD_TIMEOUT_MS = 300_000;
 const tmp = mkdtempSync(join(tmpdir(), 'ht-reference-fw-'));
 
 // -DNDEBUG: without it a debug assertion in the vendor's ap_private.h misfires (reference README).
-const VENDOR_FLAGS = ['-std=c++17', '-O1', '-DNDEBUG', '-DHT_USE_VENDOR_AP', '-I', VENDOR_INCLUDE];
+const VENDOR_FLAGS = ['-std=c++17', '-O1', '-DNDEBUG', '-I', VENDOR_INCLUDE];
 
 interface Case {
   name: string;
@@ -87,10 +89,9 @@ for (const c of CASES) {
     const want = libraryRaw(c.name, xs);
 
     it('(a) the generated project built against the vendor headers', () => {
-      const exe = join(tmp, `${c.name}_vendor_tb`);
-      execFileSync('g++', [...VENDOR_FLAGS, '-I', join(project, 'firmware'), '-I', join(project, 'firmware', 'nnet'), '-o', exe,
-        join(project, 'firmware', `${c.name}.cpp`), join(project, 'tb', `${c.name}_test.cpp`)], { stdio: 'pipe' });
-      execFileSync(exe, [input, join(tmp, `${c.name}_vendor.raw`), join(tmp, `${c.name}_vendor.float`)], { stdio: 'pipe' });
+      // The project's own switch (bridge.ts's Makefile); make rebuilds it only when the project changed.
+      execFileSync('make', ['-s', '-C', project, 'csim_tb_vendor', `AP_INCLUDE=${VENDOR_INCLUDE}`], { stdio: 'pipe' });
+      execFileSync(join(project, 'csim_tb_vendor'), [input, join(tmp, `${c.name}_vendor.raw`), join(tmp, `${c.name}_vendor.float`)], { stdio: 'pipe' });
       const got = parseRaw(readFileSync(join(tmp, `${c.name}_vendor.raw`), 'utf8'));
       expect(got.length).toBe(xs.length);
       expect(got).toEqual(want);
@@ -107,7 +108,7 @@ for (const c of CASES) {
       const exe = join(dir, 'harness');
       // -I dir first (hls_stream.h), then hls4ml's headers; firmware/ only for weights/*.h (our
       // own templates sit in firmware/nnet/, which is not on the path).
-      execFileSync('g++', [...VENDOR_FLAGS.filter((f) => f !== '-DHT_USE_VENDOR_AP'), '-I', dir, '-I', HLS4ML_INCLUDE, '-I', join(project, 'firmware'),
+      execFileSync('g++', [...VENDOR_FLAGS, '-I', dir, '-I', HLS4ML_INCLUDE, '-I', join(project, 'firmware'),
         '-Wno-return-type', '-o', exe, join(dir, 'harness.cc')], { stdio: 'pipe' });
       const got = parseRaw(execFileSync(exe, { input: readFileSync(input), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }));
       expect(got.length).toBe(xs.length);
