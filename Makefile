@@ -58,8 +58,8 @@ build: deps $(ADDON)
 	@$(NODE_BIN)/vite build --config ui/vite.config.ts --logLevel warn
 
 # Firmware projects and simulator libraries (g++) of the models the daemon, tests and bench
-# run: the zoo's students and hls4ml's LHC jet tagger. Rebuilt when the model, the layer
-# templates or the compiler change.
+# run: the zoo's students and hls4ml's LHC jet tagger. Rebuilt when the model, its card (which
+# may carry per-layer precision), the layer templates or the compiler change.
 FW := hls/build
 HLS_EXAMPLES := ../shared/data/models/hls4ml-examples
 FW_SOURCES := $(wildcard hls/nnet/*.h hls/abi/*.h hls/compiler/*.ts)
@@ -67,11 +67,11 @@ FIRMWARE := $(FW)/cells_bccd_student/libcells_bccd_student.so \
   $(FW)/cells_lymphocyte_student/libcells_lymphocyte_student.so \
   $(FW)/jets_hls4ml_student/libjets_hls4ml_student.so
 
-$(FW)/cells_bccd_student/libcells_bccd_student.so: models/zoo/cells-bccd/student.onnx $(FW_SOURCES)
+$(FW)/cells_bccd_student/libcells_bccd_student.so: models/zoo/cells-bccd/student.onnx models/zoo/cells-bccd/card.json $(FW_SOURCES)
 	@node bin/hairtrigger.js compile models/zoo/cells-bccd
-$(FW)/cells_lymphocyte_student/libcells_lymphocyte_student.so: models/zoo/cells-lymphocyte/student.onnx $(FW_SOURCES)
+$(FW)/cells_lymphocyte_student/libcells_lymphocyte_student.so: models/zoo/cells-lymphocyte/student.onnx models/zoo/cells-lymphocyte/card.json $(FW_SOURCES)
 	@node bin/hairtrigger.js compile models/zoo/cells-lymphocyte
-$(FW)/jets_hls4ml_student/libjets_hls4ml_student.so: $(HLS_EXAMPLES)/three_layer_keras.onnx $(FW_SOURCES)
+$(FW)/jets_hls4ml_student/libjets_hls4ml_student.so: $(HLS_EXAMPLES)/three_layer_keras.onnx models/zoo/jets-hls4ml/card.json $(FW_SOURCES)
 	@node bin/hairtrigger.js compile models/zoo/jets-hls4ml
 
 firmware: build $(FIRMWARE)

@@ -2,7 +2,7 @@
  * Bytes the hot path allocates per frame, measured deterministically through the pipeline as
  * a config builds it (`createDaemon`). Run it in its own process with
  *   node --single-threaded --expose-gc --max-semi-space-size=128 --min-semi-space-size=128 \
- *     build/bench/alloc-probe.js CONFIG [--device PATH] [--batches-small N] [--batches-large N]
+ *     build/bench/alloc-probe.js CONFIG [--device PATH] [--clock native|js] [--batches-small N] [--batches-large N]
  * `--single-threaded` keeps V8's compiler and collector on the main thread, so the JIT's own
  * allocations land at the same points in every run, however loaded the machine is; the
  * large young generation means no scavenge runs inside a window (checked). The source is
@@ -15,6 +15,7 @@ import { getHeapSpaceStatistics } from 'node:v8';
 import { dirname, resolve } from 'node:path';
 import { loadConfigFile } from '../host/src/config/schema.js';
 import { createDaemon } from '../host/src/daemon.js';
+import { monotonicClock } from '../host/src/core/clock.js';
 import { systemClock } from '../host/src/native/addon.js';
 import type { TimerScheduler } from '../host/src/sources/source.js';
 
@@ -57,7 +58,10 @@ async function main(argv: string[]): Promise<void> {
     cfg.fpga = { ...(cfg.fpga ?? { mode: 'host', pollUs: 50 }), spinsMax: 2 ** 32 };
   }
   const timers = probeTimers();
-  const daemon = await createDaemon(cfg, { clock: systemClock(), timers, log: () => {}, baseDir: dirname(resolve(path)), firmwareDir: resolve(dirname(new URL(import.meta.url).pathname), '..', '..', 'hls', 'build'), onBug: (e) => { throw e; } });
+  // `--clock js`: the JavaScript clock (performance.now() boxes its result): a control that
+  // shows the probe sees allocation when there is some.
+  const clock = opt('--clock', 'native') === 'js' ? monotonicClock : systemClock();
+  const daemon = await createDaemon(cfg, { clock, timers, log: () => {}, baseDir: dirname(resolve(path)), firmwareDir: resolve(dirname(new URL(import.meta.url).pathname), '..', '..', 'hls', 'build'), onBug: (e) => { throw e; } });
   daemon.start();
   const m = daemon.metrics;
   const window = (batches: number): { frames: number; bytes: number } => {

@@ -104,9 +104,21 @@ function bad(ctx: Ctx, node: OnnxNode, message: string): ModelError {
   return new ModelError(where(ctx, node), `${node.opType} at node "${node.name}" of ${ctx.graph.source}: ${message}`);
 }
 
+/** What to change when a shape-only operator reaches computed data (it is folded only on constants). */
+const SHAPE_ONLY_ADVICE: Readonly<Record<string, string>> = {
+  Unsqueeze: 'it only adds dims of size 1: replace it with a Reshape to a constant shape (or drop it, if a later Reshape/Flatten sets the shape), and re-export',
+  Squeeze: 'it only removes dims of size 1: replace it with a Reshape to a constant shape, or a Flatten, and re-export',
+  Concat: 'concatenating computed tensors is not supported; only constant shapes may be concatenated',
+  Gather: 'gathering from computed data is not supported; only constant shapes may be indexed',
+  Cast: 'the firmware has one numeric type per tensor: remove the Cast and re-export in float32',
+};
+
 function unsupported(ctx: Ctx, node: OnnxNode): ModelError {
   const op = node.domain && node.domain !== 'ai.onnx' ? `${node.domain}.${node.opType}` : node.opType;
-  return new ModelError(where(ctx, node), `unsupported operator ${op} at node "${node.name}" of ${ctx.graph.source}`);
+  const foldable = FOLDABLE_OPS.has(node.opType) && (node.domain === '' || node.domain === 'ai.onnx' || !node.domain);
+  const advice = foldable ? ` ${node.opType} is folded on constants only, and "${node.inputs[0] ?? ''}" is computed data: ${SHAPE_ONLY_ADVICE[node.opType] ?? 'compute it from constants only'}.` : '';
+  return new ModelError(where(ctx, node), `unsupported operator ${op} at node "${node.name}" of ${ctx.graph.source}.${advice} ` +
+    `Supported on data: ${SUPPORTED_OPS.join(', ')}; on constants only: ${[...FOLDABLE_OPS].join(', ')}`);
 }
 
 function tryFold(ctx: Ctx, node: OnnxNode): boolean {

@@ -11,24 +11,39 @@ import { calibrateRanges } from './interpret.js';
 import { shapeSize, type Ir } from './ir.js';
 import { estimate } from './latency.js';
 import { parseOnnx, withSymbolicBatch } from './onnx-reader.js';
-import { parseFixedType, precisionFromRanges, printFixedType, resolvePrecision, type PrecisionSpec } from './precision.js';
+import { parseFixedType, precisionFromRanges, printFixedType, resolvePrecision, type PrecisionConfig, type PrecisionSpec } from './precision.js';
+import { partFit, type PartFit } from './parts.js';
 import { registerMap, writeRegisterMap } from './regmap.js';
 import { profileModel, type TensorProfile } from './profile.js';
 import { stripTrailingSoftmax, writeProject, writeTbInputs } from './writer.js';
 
-/** Inputs to check and calibrate with: a model's held-out data, or seeded random ones. */
+/**
+ * Inputs to check and calibrate with: a model's held-out data, or seeded random ones. The
+ * check takes the first `check` inputs; `--precision auto` calibrates on `calibration`, else
+ * on the inputs after the check's, so it never calibrates on what it is checked on.
+ */
 export interface CheckData {
   /** Where they come from, e.g. `cells-bccd test+val split` or `seeded N(0,1)`. */
   readonly source: string;
   readonly inputs: readonly Float32Array[];
+  /** Calibration inputs for `auto`, disjoint from the check's (default: `inputs` after the check's). */
+  readonly calibration?: readonly Float32Array[];
 }
+
+/** Inputs `--precision auto` calibrates on (and random check data adds beyond the check's). */
+export const CALIBRATION_INPUTS = 256;
+/** Fewer calibration inputs than this and `auto` refuses to run (ranges would be guesses). */
+export const CALIBRATION_INPUTS_MIN = 32;
 
 export interface CompileOptions {
   model: string;
   out: string;
   name: string;
-  /** `default` (ap_fixed<16,6>, accumulators <32,12>), `auto` (calibrated), or one type for everything. */
-  precision: string;
+  /** `default` (ap_fixed<16,6>, accumulators <32,12>), `auto` (calibrated), one type for
+   * everything, or a precision spec (a model card's `precision`: per-layer overrides). */
+  precision: string | PrecisionSpec;
+  /** One-output models: the decision threshold on the output (default 0.5 after a sigmoid, else 0). */
+  threshold?: number;
   strategy: 'latency' | 'resource';
   reuse: number;
   clockMhz: number;
@@ -45,11 +60,39 @@ export interface CompileOptions {
   onCheckProgress?: (done: number, total: number) => void;
 }
 
+/** A layer's types as model.json records them (absent where the layer has none). */
+export interface LayerTypes {
+  result?: string;
+  weight?: string;
+  bias?: string;
+  accum?: string;
+}
+
+/** The parts of the project's model.json that compile reads back. */
+interface ModelJson {
+  part: string;
+  input: { type: string };
+  output: { type: string };
+  layers: (LayerTypes & { name: string })[];
+}
+
 export interface CheckResult {
   n: number;
   /** What the inputs were. */
   data: string;
-  agreementTop1: number;
+  /** Share of inputs on which fixed point and float decide the same: top-1 with several
+   * outputs, `output > threshold` with one (an argmax of one value always agrees). */
+  agreement: number;
+  /** Which decision `agreement` counts. */
+  decision: 'top1' | 'threshold';
+  /** Top-1 agreement; null for a one-output model. */
+  agreementTop1: number | null;
+  /** The threshold of a one-output model's decision; null otherwise. */
+  threshold: number | null;
+  /** Values outside their type, per tensor with any (float64 interpretation of the model on
+   * the check inputs): a layer's output under its name, where a saturating type clips or a
+   * wrapping one wraps; weights and biases as `<layer>.weight`, `<layer>.bias`. */
+  overflows: Record<string, number>;
   /** Max |float ONNX - C simulation| over every output (probabilities when the model ends in softmax). */
   maxAbsError: number;
   /** Max |float ONNX logit - C simulation logit| (the same as maxAbsError without a trailing softmax). */
@@ -63,9 +106,17 @@ export interface CompileResult {
   /** The compiled library when `lib` was set. */
   library: string | null;
   modelSha256: string;
+  /** `auto`, or the model default's result type plus the layers a spec overrides
+   * (`ap_fixed<16,6,AP_TRN,AP_SAT> (overridden: dense_2, dense_3)`); `types` has them all. */
   precision: string;
+  /** The types actually used: the input's and each layer's (as model.json records them). */
+  types: { input: string; layers: Record<string, LayerTypes> };
   postprocess: 'softmax' | null;
   fpga: { latencyCycles: number; latencyUs: number; ii: number; clockMhz: number; dsp: number; weightStorageBits: number };
+  /** The design against the target part's resources (null for a part this compiler does not know). */
+  fit: PartFit | null;
+  /** What the user should know: a design that does not fit its part, layers that overflow on the check. */
+  warnings: string[];
   check: CheckResult | null;
   profile: TensorProfile[] | null;
 }
@@ -76,11 +127,28 @@ export function randomInputs(n: number, size: number, seed: number): Float32Arra
   return Array.from({ length: n }, () => Float32Array.from({ length: size }, () => rng.normal()));
 }
 
-function precisionSpec(ir: Ir, precision: string, calibration: readonly Float32Array[]): PrecisionSpec {
+function precisionSpec(ir: Ir, precision: string | PrecisionSpec, calibration: readonly Float32Array[]): PrecisionSpec {
+  if (typeof precision !== 'string') return precision;
   if (precision === 'default') return {};
-  if (precision === 'auto') return precisionFromRanges(ir, calibrateRanges(ir, calibration));
+  if (precision === 'auto') {
+    if (calibration.length < CALIBRATION_INPUTS_MIN) {
+      throw new ConfigError('--precision auto', `${calibration.length} calibration inputs beyond the check's; need at least ${CALIBRATION_INPUTS_MIN} (give more data or a smaller --check)`);
+    }
+    return precisionFromRanges(ir, calibrateRanges(ir, calibration));
+  }
   if (/^ap_fixed<.*>$/.test(precision)) return { default: { weight: precision, bias: precision, result: precision } };
   throw new ConfigError('--precision', `"${precision}": use default, auto, or a type such as ap_fixed<16,6>`);
+}
+
+/** `auto`, or the default result type, then what a spec changes: default weight and bias types, overridden layers. */
+function precisionLabel(precision: string | PrecisionSpec, config: PrecisionConfig): string {
+  if (precision === 'auto') return 'auto';
+  const builtIn = resolvePrecision({}).default;
+  const notes = (['weight', 'bias'] as const).filter((k) => printFixedType(config.default[k]) !== printFixedType(builtIn[k]) && printFixedType(config.default[k]) !== printFixedType(config.default.result))
+    .map((k) => `${k === 'bias' ? 'biases' : 'weights'} ${printFixedType(config.default[k])}`);
+  const overridden = [...config.layers.keys()];
+  if (overridden.length > 0) notes.push(`overridden: ${overridden.join(', ')}`);
+  return printFixedType(config.default.result) + (notes.length > 0 ? ` (${notes.join('; ')})` : '');
 }
 
 /** Runs `make -s -C dir target`, turning a failure into a ModelError with the compiler's output. */
@@ -96,28 +164,27 @@ function make(dir: string, target: string): void {
 
 /**
  * `hairtrigger compile`: ONNX -> IR -> firmware project under `out` (with the simulator
- * bridge and Makefile), the latency model, optionally the simulator library; with
- * `check > 0`, builds the C testbench with g++ and compares it to float ONNX (onnxruntime) on
- * `check` inputs: top-1 agreement and max |error| on the model's own output (the firmware
- * stops at the logits; for a model ending in softmax the check applies softmax to them, as the
- * host does).
+ * bridge and Makefile), the latency model and its fit on the target part, optionally the
+ * simulator library; with `check > 0`, builds the C testbench with g++ and compares it to
+ * float ONNX (onnxruntime) on `check` inputs (see `CheckResult`; the firmware stops at the
+ * logits; for a model ending in softmax the check applies softmax to them, as the host does).
  */
 export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   const bytes = readFileSync(o.model);
   const modelSha256 = createHash('sha256').update(bytes).digest('hex');
-  const full = buildIr(parseOnnx(bytes, o.model));
-  const { ir, stripped } = stripTrailingSoftmax(full);
+  const { ir, stripped } = stripTrailingSoftmax(buildIr(parseOnnx(bytes, o.model)));
   const postprocess = stripped ? 'softmax' as const : null;
   const nIn = shapeSize(ir.inputShape);
-  const data: CheckData = o.data ?? { source: `seeded N(0,1) (seed ${o.seed})`, inputs: randomInputs(Math.max(o.check, 256), nIn, o.seed) };
-  const bad = data.inputs.find((x) => x.length !== nIn);
+  const data: CheckData = o.data ?? { source: `seeded N(0,1) (seed ${o.seed})`, inputs: randomInputs(Math.max(o.check, 256) + CALIBRATION_INPUTS, nIn, o.seed) };
+  const bad = [...data.inputs, ...(data.calibration ?? [])].find((x) => x.length !== nIn);
   if (bad !== undefined) throw new ConfigError('check data', `${data.source}: an input has ${bad.length} values; the model needs ${nIn}`);
-  const precision = resolvePrecision(precisionSpec(ir, o.precision, data.inputs.slice(0, 256)));
+  const calibration = data.calibration ?? data.inputs.slice(Math.max(o.check, 0)).slice(0, CALIBRATION_INPUTS);
+  const precision = resolvePrecision(precisionSpec(ir, o.precision, calibration));
   const summary = writeProject(ir, precision, o.out, { name: o.name, strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz, postprocess });
   const est = estimate(ir, { strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz });
   const fpga = { latencyCycles: est.latencyCycles, latencyUs: est.latencyUs, ii: est.ii, clockMhz: o.clockMhz, dsp: est.dsp, weightStorageBits: est.weightStorageBits };
   writeBridge(summary.dir, precision, { name: o.name, modelSha256, latencyCycles: est.latencyCycles, ii: est.ii, clockMhz: o.clockMhz, postprocess });
-  const model = JSON.parse(readFileSync(join(summary.dir, 'model.json'), 'utf8')) as { input: { type: string }; output: { type: string } };
+  const model = JSON.parse(readFileSync(join(summary.dir, 'model.json'), 'utf8')) as ModelJson;
   writeRegisterMap(summary.dir, registerMap({
     name: o.name, nIn, nOut: summary.nOut, inTypeText: model.input.type, outTypeText: model.output.type,
     inType: parseFixedType(model.input.type, 'model.json input.type'), outType: parseFixedType(model.output.type, 'model.json output.type'),
@@ -129,16 +196,34 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
     library = libraryPath(summary.dir, o.name);
   }
   const profile = o.profile === true ? profileModel(ir, precision, data.inputs.slice(0, Math.max(o.check, 256))) : null;
-  const base = { dir: summary.dir, nIn, nOut: summary.nOut, library, modelSha256, precision: printFixedType(precision.default.result), postprocess, fpga, profile };
+  const fit = partFit(model.part, est);
+  const warnings = fit !== null && !fit.fits ? [fit.message] : [];
+  const types = { input: model.input.type, layers: Object.fromEntries(model.layers.map((l) => [l.name, { result: l.result, weight: l.weight, bias: l.bias, accum: l.accum }])) };
+  const base = { dir: summary.dir, nIn, nOut: summary.nOut, library, modelSha256, precision: precisionLabel(o.precision, precision), types, postprocess, fpga, fit, warnings, profile };
   if (o.check <= 0) return { ...base, check: null };
   if (data.inputs.length < o.check) throw new ConfigError('--check', `${o.check} inputs asked; ${data.source} has ${data.inputs.length}`);
   const xs = data.inputs.slice(0, o.check);
   writeTbInputs(summary.dir, xs, nIn);
   make(summary.dir, 'csim');
   const fixed = readFileSync(join(summary.dir, 'tb_data', 'csim_results.log'), 'utf8').trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
+  const threshold = summary.nOut === 1 ? o.threshold ?? (ir.layers.find((l) => l.name === ir.output)?.kind === 'sigmoid' ? 0.5 : 0) : null;
+  const check = await runCheck(bytes, ir.inputShape, xs, fixed, stripped, threshold, data.source, o.onCheckProgress);
+  check.overflows = overflowsByLayer(profile ?? profileModel(ir, precision, xs));
+  for (const [tensor, n] of Object.entries(check.overflows)) warnings.push(`${tensor}: ${n} values outside its type on the check inputs (--profile shows the ranges)`);
+  return { ...base, check };
+}
+
+/** Tensors with values outside their type: a layer's output by its name, weights and biases as `<layer>.weight`, `<layer>.bias`. */
+function overflowsByLayer(rows: readonly TensorProfile[]): Record<string, number> {
+  return Object.fromEntries(rows.filter((r) => r.overflows > 0).map((r) => [r.tensor === 'output' ? r.layer : `${r.layer}.${r.tensor}`, r.overflows]));
+}
+
+/** Float ONNX (onnxruntime) against the C simulation's outputs `fixed`, sample by sample. */
+async function runCheck(bytes: Uint8Array, inputShape: readonly number[], xs: readonly Float32Array[], fixed: number[][],
+  stripped: boolean, threshold: number | null, source: string, onProgress?: (done: number, total: number) => void): Promise<CheckResult> {
   // A model exported with a fixed batch (three_layer_pytorch: 789444) runs one sample at a time.
   const session = await ort.InferenceSession.create(withSymbolicBatch(bytes), { logSeverityLevel: 3 });
-  const inputDims = [1, ...ir.inputShape];
+  const inputDims = [1, ...inputShape];
   let agree = 0;
   let maxAbsError = 0;
   let maxAbsLogitError = 0;
@@ -153,11 +238,14 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
       const shift = mean(logits) - mean(fixed[i]!);
       for (let k = 0; k < ref.length; k++) maxAbsLogitError = Math.max(maxAbsLogitError, Math.abs(logits[k]! - shift - fixed[i]![k]!));
     }
-    if (argmax(ref) === argmax(got)) agree++;
-    o.onCheckProgress?.(i + 1, xs.length);
+    const same = threshold === null ? argmax(ref) === argmax(got) : (ref[0]! > threshold) === (got[0]! > threshold);
+    if (same) agree++;
+    onProgress?.(i + 1, xs.length);
   }
   await session.release();
-  return { ...base, check: { n: xs.length, data: data.source, agreementTop1: agree / xs.length, maxAbsError, maxAbsLogitError: stripped ? maxAbsLogitError : maxAbsError } };
+  const agreement = agree / xs.length;
+  return { n: xs.length, data: source, agreement, decision: threshold === null ? 'top1' : 'threshold', agreementTop1: threshold === null ? agreement : null,
+    threshold, overflows: {}, maxAbsError, maxAbsLogitError: stripped ? maxAbsLogitError : maxAbsError };
 }
 
 function mean(v: ArrayLike<number>): number {

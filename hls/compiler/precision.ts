@@ -167,10 +167,14 @@ export function layerPrecision(config: PrecisionConfig, name: string): LayerPrec
   return config.layers.get(name) ?? config.default;
 }
 
+/** Default headroom of `precisionFromRanges`, in integer bits above the observed range. */
+export const AUTO_HEADROOM_BITS = 2;
+
 export interface CalibrationOptions {
   /** Width of data (input and result) types; default 16. */
   readonly widthBits?: number;
-  /** Integer bits added above the observed range, against inputs wider than the calibration set; default 1. */
+  /** Integer bits added above the observed range, against inputs wider than the calibration
+   * set; default 2 (a range 4x the calibration's still fits). */
   readonly headroomBits?: number;
   /** Fractional bits of accumulators (kept at the templates' default of 20 so products are exact). */
   readonly accumFracBits?: number;
@@ -190,8 +194,8 @@ function integerBitsFor(maxAbs: number, headroomBits: number): number {
 
 /**
  * A precision spec from observed ranges (`calibrateRanges` over representative inputs): each
- * layer's result and the model input get `ap_fixed<widthBits, I>` with I the integer bits of the
- * largest magnitude seen plus `headroomBits`; accumulators keep 20 fractional bits and grow
+ * layer's result and the model input get `ap_fixed<widthBits, I, AP_TRN, AP_SAT>` with I the
+ * integer bits of the largest magnitude seen plus `headroomBits`; accumulators keep 20 fractional bits and grow
  * their integer part to at least the result's + 2 (12 minimum). Weights and biases of each
  * layer (an unfolded batchnorm's scale and shift) get `ap_fixed<widthBits, I>` with I the integer bits of their largest magnitude (no
  * headroom: they are known exactly). Layers without a range (not run) keep the default. The result is a plain spec,
@@ -199,14 +203,16 @@ function integerBitsFor(maxAbs: number, headroomBits: number): number {
  */
 export function precisionFromRanges(ir: Ir, ranges: ReadonlyMap<string, ValueRange>, options: CalibrationOptions = {}): PrecisionSpec {
   const width = options.widthBits ?? 16;
-  const headroom = options.headroomBits ?? 1;
+  const headroom = options.headroomBits ?? AUTO_HEADROOM_BITS;
   const accF = options.accumFracBits ?? 20;
   const typeFor = (name: string): { result: string; accum: string } | null => {
     const r = ranges.get(name);
     if (r === undefined) return null;
     const i = integerBitsFor(Math.max(Math.abs(r.min), Math.abs(r.max)), headroom);
     const accI = Math.max(12, i + 2);
-    return { result: `ap_fixed<${width},${i}>`, accum: `ap_fixed<${accI + accF},${accI}>` };
+    // Results saturate, as the default's do: beyond the headroom a value clips to the range
+    // instead of wrapping round to the other sign.
+    return { result: `ap_fixed<${width},${i},AP_TRN,AP_SAT>`, accum: `ap_fixed<${accI + accF},${accI}>` };
   };
   const layers: Record<string, LayerPrecisionSpec> = {};
   for (const l of ir.layers) {

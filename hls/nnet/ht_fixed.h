@@ -32,8 +32,10 @@
 //        AP_SAT_SYM   clamp to [-max, max]: min itself also becomes -max. For W = 1 the
 //                     vendor sets raw = min | 1 = -1, and so do we (lo_sym = min + (W > 1)).
 //   AP_WRAP_SM and the saturation-bit count N of the vendor type are not supported.
-//   Doubles: the exact binary value of the double is converted as above; NaN gives 0, and
-//   +-infinity behave as a value far beyond the range (so AP_WRAP gives 0).
+//   Doubles: the exact binary value of the double is converted as above; +-infinity behave
+//   as a value far beyond the range (so AP_WRAP and AP_SAT_ZERO give 0, AP_SAT gives max or
+//   min), and so does NaN, by its sign bit (+NaN as +infinity, -NaN as -infinity), which is
+//   what the vendor's ap_fixed does (checked against its headers in hls/nnet/vendor.test.ts).
 //
 // Arithmetic is exact and returns a full-precision type, as ap_fixed does (modes of the
 // result are the defaults; they never act because nothing is lost):
@@ -102,13 +104,13 @@ constexpr int64_t fit(i128 x, ap_o_mode o) {
 }
 
 // A finite double is exactly mant * 2^-frac with |mant| < 2^53. frac is clamped to
-// [-200, 200], which quantise() maps to the same W-bit result as the true exponent. NaN
-// gives 0; +-infinity give +-2^62 * 2^200, far beyond every range.
+// [-200, 200], which quantise() maps to the same W-bit result as the true exponent.
+// +-infinity give +-2^62 * 2^200, far beyond every range; NaN the same by its sign bit (the
+// vendor's ap_fixed saturates a NaN that way: a saturating type gives max for +NaN, min for
+// -NaN).
 inline void decompose(double v, int64_t& mant, int& frac) {
-  if (std::isnan(v)) {
-    mant = 0, frac = 0;
-  } else if (std::isinf(v)) {
-    mant = v > 0 ? (int64_t{1} << 62) : -(int64_t{1} << 62), frac = -200;
+  if (std::isnan(v) || std::isinf(v)) {
+    mant = std::signbit(v) ? -(int64_t{1} << 62) : (int64_t{1} << 62), frac = -200;
   } else {
     int exp = 0;
     mant = static_cast<int64_t>(std::ldexp(std::frexp(v, &exp), 53));

@@ -13,6 +13,7 @@ import { REPO_ROOT, runDaemon } from './run-daemon.js';
 import { commandInstallers } from './commands.js';
 import { inspectPath } from './inspect.js';
 import { createProgress } from './progress.js';
+import type { PrecisionSpec } from '../../../hls/compiler/precision.js';
 
 /** Default location of the shared data sets, beside the repository. */
 const SHARED_DATA = resolve(REPO_ROOT, '..', 'shared', 'data');
@@ -116,12 +117,13 @@ export async function main(argv: string[]): Promise<void> {
     .option('--variant <v>', 'with a model folder: student or teacher', 'student')
     .option('--out <dir>', 'project folder (default hls/build/<name>)')
     .option('--name <id>', 'C identifier of the top function (default: <task>_<variant> for a model folder, else hairtrigger_model)')
-    .option('--precision <p>', 'default (ap_fixed<16,6>, accum <32,12>), auto (calibrated), or a type', 'default')
+    .option('--precision <p>', 'default (ap_fixed<16,6>, accum <32,12>), auto (calibrated on inputs disjoint from the check\'s), or a type; when left out: the card\'s "precision" if it has one, else default')
+    .option('--threshold <t>', 'one-output models: decision threshold of the check (default 0.5 after a sigmoid, else 0)', num('threshold'))
     .addOption(new Option('--strategy <s>', 'latency or resource').choices(['latency', 'resource']).default('latency'))
     .option('--reuse <r>', 'reuse factor', int('reuse', 1), 1)
     .option('--clock-mhz <f>', 'target clock', num('clock-mhz'), 200)
     .option('--check <n>', 'compare n inputs: float ONNX vs C simulation', int('check', 0), 0)
-    .option('--min-agreement <x>', 'exit 1 when top-1 agreement is lower', num('min-agreement'), 0.99)
+    .option('--min-agreement <x>', 'exit 1 when agreement (top-1, or at the threshold for one output) is lower', num('min-agreement'), 0.99)
     .addOption(new Option('--data <d>', "check/calibration inputs: auto (the model's held-out set when card.json beside it names a known task, else random) or random").choices(['auto', 'random']).default('auto'))
     .option('--bccd <dir>', 'BCCD dataset root (held-out data of cells-bccd)', resolve(SHARED_DATA, 'cells', 'bccd'))
     .option('--seed <n>', 'seed of random check and calibration inputs', int('seed', 0), 1)
@@ -129,8 +131,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--profile', 'print per-layer ranges against their types, with overflow counts', false)
     .option('--card', 'write "fixed" (needs --check) and "fpga" into the model card', false)
     .option('--json', 'print the result as JSON', false)
-    .action(async (arg: string, o: { variant: 'student' | 'teacher'; out?: string; name?: string; precision: string; strategy: 'latency' | 'resource'; reuse: number; clockMhz: number; check: number; minAgreement: number; data: 'auto' | 'random'; bccd: string; seed: number; lib: boolean; profile: boolean; card: boolean; json: boolean }) => {
-      const { compileModel } = await import('../../../hls/compiler/compile.js');
+    .action(async (arg: string, o: { variant: 'student' | 'teacher'; out?: string; name?: string; precision?: string; threshold?: number; strategy: 'latency' | 'resource'; reuse: number; clockMhz: number; check: number; minAgreement: number; data: 'auto' | 'random'; bccd: string; seed: number; lib: boolean; profile: boolean; card: boolean; json: boolean }) => {
+      const { CALIBRATION_INPUTS, compileModel } = await import('../../../hls/compiler/compile.js');
       const { formatProfile } = await import('../../../hls/compiler/profile.js');
       // A model folder names its card and ONNX file; an ONNX file may sit beside a card.
       const folder = existsSync(join(resolve(arg), 'card.json'));
@@ -148,25 +150,31 @@ export async function main(argv: string[]): Promise<void> {
       let data = null;
       if (o.data === 'auto' && card !== null) {
         if ((TASKS as readonly string[]).includes(card.task)) {
-          const held = heldOutSet(card, Math.max(o.check, 256), o.bccd);
+          // auto calibrates on the inputs after the check's (compileModel), so it takes more.
+          const held = heldOutSet(card, Math.max(o.check, 256) + (o.precision === 'auto' ? CALIBRATION_INPUTS : 0), o.bccd);
           data = { source: held.source, inputs: held.inputs };
         }
       }
+      // A card may carry its model's precision (per-layer overrides where the default saturates).
+      const precision = o.precision ?? (card?.raw.precision as PrecisionSpec | undefined) ?? 'default';
       const bar = createProgress({ label: `check ${name}`, total: o.check, unit: 'inputs' });
-      const r = await compileModel({ model, out, name, precision: o.precision, strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz, check: o.check, seed: o.seed, data, lib: o.lib, profile: o.profile, onCheckProgress: (done) => bar.update(done) });
+      const r = await compileModel({ model, out, name, precision, threshold: o.threshold, strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz, check: o.check, seed: o.seed, data, lib: o.lib, profile: o.profile, onCheckProgress: (done) => bar.update(done) });
       bar.end();
       if (o.card) {
         if (!hasCard) throw new ConfigError('--card', `no model card: pass a model folder, or an ONNX file beside its card.json`);
         const fpga = { latencyCycles: r.fpga.latencyCycles, ii: r.fpga.ii, clockMhz: r.fpga.clockMhz, dsp: r.fpga.dsp, latencyUs: r.fpga.latencyUs, weightStorageBits: r.fpga.weightStorageBits, strategy: o.strategy, reuse: o.reuse };
-        const fixed = r.check === null ? {} : { fixed: { precision: r.precision, agreementTop1: r.check.agreementTop1, maxAbsLogitError: Number(r.check.maxAbsLogitError.toPrecision(4)), n: r.check.n, data: r.check.data, modelSha256: r.modelSha256 } };
+        const c = r.check;
+        const agreement = c === null ? {} : c.agreementTop1 !== null ? { agreementTop1: c.agreementTop1 } : { agreementAtThreshold: c.agreement, threshold: c.threshold };
+        const fixed = c === null ? {} : { fixed: { precision: r.precision, ...agreement, maxAbsLogitError: Number(c.maxAbsLogitError.toPrecision(4)), overflows: c.overflows, n: c.n, data: c.data, modelSha256: r.modelSha256 } };
         updateModelCard(cardDir, { ...fixed, fpga });
       }
-      if (o.json) process.stdout.write(JSON.stringify(o.check > 0 && !o.profile ? r.check : r, null, 2) + '\n');
+      for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+      if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
       else {
         if (r.profile !== null) process.stdout.write(formatProfile(r.profile));
-        process.stdout.write(`project ${r.dir}: ${r.nIn} -> ${r.nOut}${r.postprocess ? ' (host applies softmax)' : ''}${r.library ? `, library ${r.library}` : ''}; model: ${r.fpga.latencyCycles} cycles = ${r.fpga.latencyUs} us at ${r.fpga.clockMhz} MHz, II ${r.fpga.ii}, ${r.fpga.dsp} DSP${r.check ? `; check on ${r.check.n} inputs (${r.check.data}): top-1 agreement ${r.check.agreementTop1}, max abs error ${r.check.maxAbsError.toExponential(2)}` : ''}\n`);
+        process.stdout.write(`project ${r.dir}: ${r.nIn} -> ${r.nOut}${r.postprocess ? ' (host applies softmax)' : ''}${r.library ? `, library ${r.library}` : ''}; model: ${r.fpga.latencyCycles} cycles = ${r.fpga.latencyUs} us at ${r.fpga.clockMhz} MHz, II ${r.fpga.ii}, ${r.fpga.dsp} DSP${r.check ? `; check on ${r.check.n} inputs (${r.check.data}): ${r.check.decision === 'top1' ? 'top-1 agreement' : `agreement at threshold ${r.check.threshold}`} ${r.check.agreement}, max abs error ${r.check.maxAbsError.toExponential(2)}` : ''}\n`);
       }
-      if (r.check !== null && r.check.agreementTop1 < o.minAgreement) process.exitCode = 1;
+      if (r.check !== null && r.check.agreement < o.minAgreement) process.exitCode = 1;
     });
 
   program

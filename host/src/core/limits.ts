@@ -16,6 +16,9 @@ export const limits = {
   /** Bytes of per-modality payload a trigger carries downstream (an alert's objectId, a
    * keyword's stream time); the decoder writes at most this much into the slot. */
   triggerPayloadBytesMax: 64,
+  /** Model frames one input frame may make (audio windows completed by one PCM chunk); each
+   * takes a slot of the frame ring while its input is processed. */
+  framesPerInputMax: 256,
   /** Largest number of classes a classifier may output. */
   classesMax: 1024,
   /** Trigger records held between the hot path and the log/websocket flushers; on overflow

@@ -33,9 +33,11 @@ export function createWindowPreprocessor(spec: WindowSpec, where = 'preprocessin
   if (spec.window > limits.modelInputElementsMax) throw new ConfigError(`${where}.window`, `${spec.window} samples exceed modelInputElementsMax ${limits.modelInputElementsMax}`);
   if (spec.hop > spec.window) throw new ConfigError(`${where}.hop`, `hop ${spec.hop} is longer than the window ${spec.window}: samples between windows would never be seen`);
   const bytesPerSample = DTYPE_BYTES[spec.frame.dtype];
-  const chunkSamplesMax = Math.floor(limits.frameBytesMax / bytesPerSample);
-  const framesPerInputMax = Math.ceil(chunkSamplesMax / spec.hop);
+  // A chunk may complete at most `framesPerInputMax` windows: each takes a slot of the frame
+  // ring while the chunk is still being processed.
+  const framesPerInputMax = limits.framesPerInputMax;
   assert(framesPerInputMax < limits.frameSlotsMax, 'one chunk cannot emit more windows than the frame ring holds');
+  const chunkSamplesMax = framesPerInputMax * spec.hop;
   const n = spec.window;
   const ring = new Float32Array(n);
   const nsPerSample = 1e9 / spec.frame.sampleRateHz;
@@ -54,6 +56,7 @@ export function createWindowPreprocessor(spec: WindowSpec, where = 'preprocessin
       if (bytes % bytesPerSample !== 0) throw new FrameShapeError(`stream frame seq ${slot.seq}`, `chunk of ${bytes} bytes is not a whole number of ${spec.frame.dtype} samples`);
       if (scratch === null || scratch.buffer !== slot.raw.buffer) scratch = new DataView(slot.raw.buffer, slot.raw.byteOffset, slot.raw.byteLength);
       const count = bytes / bytesPerSample;
+      if (count > chunkSamplesMax) throw new FrameShapeError(`stream frame seq ${slot.seq}`, `chunk of ${count} samples would complete more than framesPerInputMax ${framesPerInputMax} windows at hop ${spec.hop}; send chunks of at most ${chunkSamplesMax} samples`);
       for (let i = 0; i < count; i++) {
         const at = slot.rawOffset + i * bytesPerSample;
         ring[head] = (int16 ? scratch.getInt16(at, true) : scratch.getFloat32(at, true)) * spec.scale;

@@ -1,0 +1,59 @@
+/**
+ * Resources of the FPGA parts the compiler targets, and whether a design (the latency and
+ * resource model's estimate, docs/latency-model.md) fits them. Only DSPs and on-chip memory
+ * bits are compared: the model estimates nothing else (no LUTs, no FFs).
+ */
+import type { NetworkEstimate } from './latency.js';
+
+export interface PartResources {
+  /** DSP48 slices. */
+  readonly dsp: number;
+  /** Block RAM plus UltraRAM, in bits. */
+  readonly memoryBits: number;
+  /** Where the figures come from. */
+  readonly source: string;
+}
+
+const BRAM18K_BITS = 18 * 1024;
+const URAM_BITS = 288 * 1024;
+
+/**
+ * Known parts. xcu250-figd2104-2L-e (Alveo U250, the writer's default part): 12,288 DSP48E,
+ * 5,376 BRAM_18K and 1,280 URAM, the "Available" row of the Vivado HLS 2019 synthesis reports
+ * in ../shared/reference/hls-reports/jet-mlp-tutorial-fork-vivado2019 (model_1, model_3).
+ */
+export const PARTS: Readonly<Record<string, PartResources>> = {
+  'xcu250-figd2104-2L-e': {
+    dsp: 12_288,
+    memoryBits: 5_376 * BRAM18K_BITS + 1_280 * URAM_BITS,
+    source: 'Vivado HLS report, Available row (hls-reports/jet-mlp-tutorial-fork-vivado2019)',
+  },
+};
+
+export interface PartFit {
+  readonly part: string;
+  readonly dsp: { readonly need: number; readonly available: number };
+  readonly memoryBits: { readonly need: number; readonly available: number };
+  readonly fits: boolean;
+  /** One line naming the part and each resource, with what is needed against what is there. */
+  readonly message: string;
+}
+
+/**
+ * The estimate against `part`'s resources; null when the part is not in `PARTS` (nothing to
+ * compare with). A design that needs more DSPs or weight memory than the part has does not fit;
+ * the message says by how much and what to change.
+ */
+export function partFit(part: string, est: Pick<NetworkEstimate, 'dsp' | 'weightStorageBits'>): PartFit | null {
+  const r = PARTS[part];
+  if (r === undefined) return null;
+  const dsp = { need: est.dsp, available: r.dsp };
+  const memoryBits = { need: est.weightStorageBits, available: r.memoryBits };
+  const fits = dsp.need <= dsp.available && memoryBits.need <= memoryBits.available;
+  const line = (name: string, x: { need: number; available: number }): string =>
+    `${name} ${x.need.toLocaleString('en-US')} of ${x.available.toLocaleString('en-US')}${x.need > x.available ? ` (${(x.need / x.available).toFixed(1)}x too many)` : ''}`;
+  const what = `${line('DSP', dsp)}, weight memory bits ${line('', memoryBits).trim()}`;
+  const message = fits ? `fits ${part}: ${what}`
+    : `does not fit ${part}: ${what}; raise the reuse factor (--reuse: DSPs are multiplies / reuse), or target a larger part`;
+  return { part, dsp, memoryBits, fits, message };
+}
