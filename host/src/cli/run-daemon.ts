@@ -36,7 +36,7 @@ export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<
   if (cfg.server.enabled) {
     const uiDir = resolve(REPO_ROOT, 'ui', 'dist');
     if (!existsSync(resolve(uiDir, 'index.html'))) log(`dashboard not built (${uiDir}): run "make ui"; the API and /metrics are served anyway`);
-    server = await startHttpServer({ view: daemon.view, host: cfg.server.host, port: cfg.server.port, uiDir, metrics: new PrometheusExporter(() => daemon.view.snapshot()) });
+    server = await startHttpServer({ view: daemon.view, host: cfg.server.host, port: cfg.server.port, allowedHosts: cfg.server.allowedHosts, uiDir, metrics: new PrometheusExporter(() => daemon.view.snapshot()) });
     log(`dashboard on ${server.url}/  metrics on ${server.url}/metrics`);
   }
   log(`pipeline ${cfg.pipeline}: ${daemon.card.task}/${cfg.variant} on ${daemon.backend.info().kind}, budget ${cfg.budgetUs} us, triggers on ${cfg.trigger.targets.join('/')} >= ${cfg.trigger.threshold}`);

@@ -171,12 +171,13 @@ describe('startHttpServer', () => {
   });
 
   it('answers only loopback Host names (DNS rebinding): 421 for any other', async () => {
-    for (const host of ['evil.example', 'evil.example:8080', '10.0.0.1', 'localhost.evil.example']) {
+    const hostile = ['evil.example', 'evil.example:8080', '10.0.0.1', 'localhost.evil.example', '127.attacker.example', `127.attacker.example:${server.port}`, '127.0.0.1.nip.io', '[::1].x'];
+    for (const host of hostile) {
       const res = await rawRequest(server.port, 'GET', '/api/snapshot', { host });
       expect(res.status, host).toBe(421);
       expect(JSON.parse(res.body).error.message).toMatch(/not a loopback name/);
     }
-    for (const host of [`127.0.0.1:${server.port}`, `localhost:${server.port}`, 'localhost']) {
+    for (const host of [`127.0.0.1:${server.port}`, `localhost:${server.port}`, 'localhost', '127.3.2.1', `[::1]:${server.port}`]) {
       expect((await rawRequest(server.port, 'GET', '/healthz', { host })).status, host).toBe(200);
     }
   });
