@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { assert } from '../core/assert.js';
 import { ConfigError } from '../core/errors.js';
-import { STAMP, STAMP_INGEST, type FrameSlot } from '../core/frame.js';
+import { STAMP, type FrameSlot } from '../core/frame.js';
 
 export const triggerConfigSchema = z
   .object({
@@ -20,20 +20,32 @@ export const triggerConfigSchema = z
   .strict();
 export type TriggerConfig = z.infer<typeof triggerConfigSchema>;
 
-/** Why frames did not fire although a target class passed the threshold. */
+/**
+ * Where every decided frame went: each frame lands in exactly one of these or fires, so
+ * `triggers + belowThreshold + nonTarget + late + holdoff + rateLimit` = frames decided.
+ */
 export interface PolicyCounters {
+  /** On time, the predicted class is a target, but no target class reached the threshold. */
+  suppressedBelowThreshold: number;
+  /** On time, a target passed the threshold, but the hold-off since the last trigger had not. */
   suppressedHoldoff: number;
+  /** On time, a target passed the threshold and the hold-off, but the token bucket was empty. */
   suppressedRate: number;
+  /** Late with a target class past the threshold: would have fired (`slot.missed`). */
+  suppressedLate: number;
+  /** No target class reached the threshold and the predicted class is not a target (late or not). */
+  nonTarget: number;
 }
 
 /**
  * The decision of each frame, synchronous and allocation-free: softmax of the logits, the
- * predicted class, lateness against the pipeline's budget (a frame already past its
- * deadline when it reaches the policy is late: counted, never triggered, since a late gate
- * sorts the wrong cell), then threshold, hold-off and rate limit.
+ * predicted class, lateness against the pipeline's budget measured from the frame's due
+ * time (a frame already past its deadline when it reaches the policy is late: counted, never
+ * triggered, since a late gate sorts the wrong cell), then threshold, hold-off and rate
+ * limit. Every frame is counted once in `counters` or fires.
  */
 export class TriggerPolicy {
-  readonly counters: PolicyCounters = { suppressedHoldoff: 0, suppressedRate: 0 };
+  readonly counters: PolicyCounters = { suppressedBelowThreshold: 0, suppressedHoldoff: 0, suppressedRate: 0, suppressedLate: 0, nonTarget: 0 };
   private readonly isTarget: Uint8Array;
   private readonly budgetNs: number;
   private readonly holdoffNs: number;
@@ -61,29 +73,15 @@ export class TriggerPolicy {
   }
 
   /**
-   * Decides `slot` (whose logits the backend wrote): fills probs, predicted, score, late,
-   * triggered. The policy's clock is the slot's inference-end stamp, the moment the frame
-   * reaches it. `slot.score` is the probability of the class that decides: the best target
-   * class when one passes the threshold, else the predicted class.
+   * Decides `slot` (whose logits the backend wrote and whose `dueNs` the source set): fills
+   * probs, predicted, score, late, missed, triggered. The policy's clock is the slot's
+   * inference-end stamp, the moment the frame reaches it. `slot.score` is the probability
+   * of the class that decides: the best target class when one passes the threshold, else
+   * the predicted class.
    */
   decide(slot: FrameSlot): void {
+    if (!this.classify(slot)) return;
     const nowNs = slot.stampsNs[STAMP.infer];
-    const probs = slot.probs;
-    softmax(slot.logits, probs);
-    let best = 0;
-    let bestTarget = -1;
-    for (let k = 0; k < probs.length; k++) {
-      if (probs[k] > probs[best]) best = k;
-      if (this.isTarget[k] === 1 && (bestTarget < 0 || probs[k] > probs[bestTarget])) bestTarget = k;
-    }
-    slot.predicted = best;
-    slot.score = probs[best];
-    slot.triggered = false;
-    slot.late = nowNs - slot.stampsNs[STAMP_INGEST] > this.budgetNs;
-    if (slot.late) return;
-    if (bestTarget < 0 || probs[bestTarget] < this.threshold) return;
-    slot.score = probs[bestTarget];
-    slot.predicted = bestTarget;
     if (this.holdoffNs > 0 && nowNs - this.lastTriggerNs < this.holdoffNs) {
       this.counters.suppressedHoldoff++;
       return;
@@ -96,6 +94,51 @@ export class TriggerPolicy {
     this.tokens -= 1;
     this.lastTriggerNs = nowNs;
     slot.triggered = true;
+  }
+
+  /**
+   * Decides a frame the device already decided and fired on (autonomous FPGA mode): as
+   * `decide`, but without hold-off and rate limit, which would suppress in the log
+   * triggers the hardware did fire. Lateness and the threshold still apply.
+   */
+  decideDeviceEvent(slot: FrameSlot): void {
+    if (!this.classify(slot)) return;
+    this.lastTriggerNs = slot.stampsNs[STAMP.infer];
+    slot.triggered = true;
+  }
+
+  /**
+   * Softmax, prediction, lateness and threshold. True when the frame is on time and a
+   * target class passed the threshold (it may fire); otherwise counts why not.
+   */
+  private classify(slot: FrameSlot): boolean {
+    const probs = slot.probs;
+    softmax(slot.logits, probs);
+    let best = 0;
+    let bestTarget = -1;
+    for (let k = 0; k < probs.length; k++) {
+      if (probs[k] > probs[best]) best = k;
+      if (this.isTarget[k] === 1 && (bestTarget < 0 || probs[k] > probs[bestTarget])) bestTarget = k;
+    }
+    slot.predicted = best;
+    slot.score = probs[best];
+    slot.triggered = false;
+    assert(slot.dueNs === slot.dueNs, 'the source set the frame due time');
+    slot.late = slot.stampsNs[STAMP.infer] - slot.dueNs > this.budgetNs;
+    const passes = bestTarget >= 0 && probs[bestTarget] >= this.threshold;
+    slot.missed = slot.late && passes;
+    if (!passes) {
+      if (this.isTarget[best] === 1) this.counters.suppressedBelowThreshold++;
+      else this.counters.nonTarget++;
+      return false;
+    }
+    slot.score = probs[bestTarget];
+    slot.predicted = bestTarget;
+    if (slot.late) {
+      this.counters.suppressedLate++;
+      return false;
+    }
+    return true;
   }
 
   private refill(nowNs: number): void {
