@@ -12,9 +12,10 @@ import { loadOnnxBackend } from './backends/onnx.js';
 import { isFpgaBackend, loadFpgaBackend, type FpgaBackend } from './backends/fpga.js';
 import { loadSimBackend } from './backends/sim.js';
 import type { PipelineConfig } from './config/schema.js';
-import { PipelineMetrics } from './metrics/pipeline-metrics.js';
+import { PipelineMetrics, type SnapshotBuild } from './metrics/pipeline-metrics.js';
+import { SnapshotCache } from './metrics/snapshot-cache.js';
 import { DeviceReader } from './metrics/device-snapshot.js';
-import type { DaemonView, Snapshot } from './metrics/snapshot.js';
+import type { DaemonView } from './metrics/snapshot.js';
 import { readModelCard, type ModelCard } from './model/card.js';
 import { ErrorLog, type LogLine } from './pipeline/faults.js';
 import { buildPipeline } from './pipeline/pipeline.js';
@@ -139,9 +140,16 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
     errors,
     deps.onBug,
   );
+  metrics.watch({ policy: policy.counters, triggerRing: ring });
   // The device's counters join the snapshot here, off the hot path (fpga backend only).
   const device = isFpgaBackend(backend) ? new DeviceReader(backend) : null;
-  const snapshot = (): Snapshot => (device === null ? metrics.snapshot() : { ...metrics.snapshot(), device: device.read() });
+  const beginSnapshot = (): SnapshotBuild => {
+    const build = metrics.beginSnapshot();
+    return device === null ? build : { step: build.step, result: () => ({ ...build.result(), device: device.read() }) };
+  };
+  // One snapshot every snapshotIntervalMs, built in steps on the daemon's timers; every
+  // reader (HTTP, websocket, /metrics, progress) gets the published one.
+  const published = new SnapshotCache(beginSnapshot, deps.clock, deps.timers, limits.snapshotIntervalMs, deps.onBug);
   let flushTimer: unknown = null;
   let stopping: Promise<void> | null = null;
   let lateLogged = 0;
@@ -159,12 +167,14 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
   return {
     config: cfg, card, backend, metrics, policy, source, errors, triggerLog,
     view: {
-      snapshot,
+      snapshot: () => published.current().snapshot,
+      snapshotJson: () => published.current().json,
       onTriggers: (l) => triggerLog.subscribe(l),
       recentErrors: () => errors.recent(),
     },
     start() {
       flushLoop();
+      published.start();
       source.start({ acquire: () => frames.acquire(), push: (slot) => pipeline.push(slot) });
     },
     sourceDone: source.done,
@@ -175,6 +185,8 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
         pipeline.complete();
         await triggerLog.close();
         device?.freeze();
+        published.stop();
+        published.refresh();
         await backend.close();
       })();
       return stopping;

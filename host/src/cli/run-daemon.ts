@@ -59,6 +59,6 @@ export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<
 }
 
 function progressLine(d: Daemon): string {
-  const s = d.metrics.snapshot();
+  const s = d.view.snapshot();
   return `frames ${s.frames} (${s.fps.toFixed(0)}/s) triggers ${s.triggers} late ${s.late} dropped ${s.dropped} e2e us p50 ${s.e2eUs.p50} p99 ${s.e2eUs.p99} p99.9 ${s.e2eUs.p999}`;
 }

@@ -173,7 +173,8 @@ function registerApi(app: FastifyInstance, opts: HttpServerOptions, startNs: num
     const text = await opts.metrics.metricsText();
     return reply.type(opts.metrics.contentType).send(text);
   });
-  app.get('/api/snapshot', async () => opts.view.snapshot());
+  // The published snapshot's JSON as it is: no build and no serialisation per request.
+  app.get('/api/snapshot', async (_req, reply) => reply.type('application/json; charset=utf-8').send(opts.view.snapshotJson()));
   app.get('/api/errors', async () => ({ errors: opts.view.recentErrors() }));
 }
 
