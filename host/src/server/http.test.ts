@@ -231,6 +231,18 @@ describe('startHttpServer lifecycle', () => {
     return startHttpServer({ view, port, metrics: new PrometheusExporter(() => view.snapshot(), { defaultMetrics: false }), logger: false });
   }
 
+  it('answers names in allowedHosts exactly, with or without the port, and nothing built on them', async () => {
+    const view = createFakeView();
+    const server = await startHttpServer({ view, port: 0, allowedHosts: ['sorter.lab'], metrics: new PrometheusExporter(() => view.snapshot(), { defaultMetrics: false }), logger: false });
+    servers.push(server);
+    for (const host of ['sorter.lab', `sorter.lab:${server.port}`, 'SORTER.LAB', 'localhost']) {
+      expect((await rawRequest(server.port, 'GET', '/api/snapshot', { host })).status, host).toBe(200);
+    }
+    for (const host of ['sorter.lab.evil.example', 'x.sorter.lab', `sorter.lab:${server.port}0000`]) {
+      expect((await rawRequest(server.port, 'GET', '/api/snapshot', { host })).status, host).toBe(421);
+    }
+  });
+
   it('answers / with 503 when no uiDir is given', async () => {
     const server = await start(0);
     servers.push(server);
