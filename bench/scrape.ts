@@ -15,7 +15,8 @@ import { realTimers } from '../host/src/sources/source.js';
  * lymphocyte stream, looped at its own rate of about 2,000 cells/s (realtime pacing, sim
  * backend, 1 ms budget), runs for
  * `SCRAPE_BENCH_S` seconds per case while a separate process scrapes the daemon's HTTP
- * server: nobody; `/metrics` and `/api/snapshot` 10 times a second each; 16 concurrent
+ * server: nobody; `/healthz` twice, 10 times a second (the control); `/metrics` and
+ * `/api/snapshot` 10 times a second each; 16 concurrent
  * `/api/snapshot` requests once a second. Each scraped case runs twice: against the
  * published snapshot (what the daemon serves) and against a view that builds a snapshot
  * per request (how the daemon served before). Reports late frames, e2e p99 and request
@@ -25,13 +26,16 @@ const REPO = resolve(new URL('.', import.meta.url).pathname, '..', '..');
 const SECONDS = Number(process.env.SCRAPE_BENCH_S ?? 20);
 const RATE_HZ = 2000;
 
-type Load = 'none' | 'scrape-10hz' | 'concurrent-16';
+type Load = 'none' | 'healthz-10hz' | 'scrape-10hz' | 'concurrent-16';
 interface Case {
   load: Load;
   serving: 'published' | 'per-request';
 }
 const CASES: Case[] = [
   { load: 'none', serving: 'published' },
+  // The control: as many requests, to a route that reads no snapshot (what any request and
+  // the scraper process cost on this machine).
+  { load: 'healthz-10hz', serving: 'published' },
   { load: 'scrape-10hz', serving: 'published' },
   { load: 'scrape-10hz', serving: 'per-request' },
   { load: 'concurrent-16', serving: 'published' },
@@ -47,8 +51,9 @@ const end = Date.now() + Number(seconds) * 1000;
 while (Date.now() < end) {
   const t = Date.now();
   if (load === 'scrape-10hz') await Promise.all([get('/metrics'), get('/api/snapshot')]);
+  else if (load === 'healthz-10hz') await Promise.all([get('/healthz'), get('/healthz')]);
   else await Promise.all(Array.from({ length: 16 }, () => get('/api/snapshot')));
-  await new Promise((r) => setTimeout(r, Math.max(0, (load === 'scrape-10hz' ? 100 : 1000) - (Date.now() - t))));
+  await new Promise((r) => setTimeout(r, Math.max(0, (load === 'concurrent-16' ? 1000 : 100) - (Date.now() - t))));
 }
 process.stdout.write(JSON.stringify(ms));
 `;

@@ -41,6 +41,12 @@ describe('PrometheusExporter', () => {
     expect(fates).toBe(sampleValue(text, 'hairtrigger_frames_total'));
   });
 
+  it("renders, one metric per macrotask, exactly what prom-client's registry.metrics() renders", async () => {
+    const snap = fakeSnapshot({ device: fakeDevice() });
+    const exporter = new PrometheusExporter(() => snap, { defaultMetrics: false });
+    expect(await exporter.metricsText()).toBe(await exporter.registry.metrics());
+  });
+
   it('renders once per published snapshot, however many scrapes ask, concurrently or not', async () => {
     let snap = fakeSnapshot({ frames: 1 });
     const exporter = new PrometheusExporter(() => snap, { defaultMetrics: false });

@@ -4,7 +4,9 @@
  * on `/metrics` agree with `/api/snapshot` of the same publication. The text is rendered
  * once per published snapshot and served as is to every scrape until the next one.
  */
+import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { assert } from '../core/assert.js';
 import { STAGES, type DeviceSnapshot, type LatencySummaryUs, type Snapshot } from './snapshot.js';
 
 /** Quantile label values and the `LatencySummaryUs` field each one reads. */
@@ -76,10 +78,21 @@ export class PrometheusExporter {
     return this.rendered;
   }
 
+  /**
+   * `registry.metrics()` one metric per macrotask, joined as it joins them: the process
+   * series read /proc synchronously, and the whole render in one go held the event loop
+   * (and the frames due meanwhile) for a millisecond or more.
+   */
   private async render(snapshot: Snapshot): Promise<string> {
+    assert(this.contentType === Registry.PROMETHEUS_CONTENT_TYPE, 'rendered as Prometheus text, not OpenMetrics');
     this.scrapeSnapshot = snapshot;
     try {
-      return await this.registry.metrics();
+      const parts: string[] = [];
+      for (const metric of this.registry.getMetricsAsArray()) {
+        parts.push(await this.registry.getSingleMetricAsString(metric.name));
+        await nextMacrotask();
+      }
+      return `${parts.join('\n\n')}\n`;
     } finally {
       this.scrapeSnapshot = null;
     }
