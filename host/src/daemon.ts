@@ -13,9 +13,10 @@ import { isFpgaBackend, type FpgaBackend } from './backends/fpga.js';
 import { backends } from './backends/registry.js';
 import { decoders } from './codecs/registry.js';
 import type { PipelineConfig } from './config/schema.js';
-import { PipelineMetrics } from './metrics/pipeline-metrics.js';
+import { PipelineMetrics, type SnapshotBuild } from './metrics/pipeline-metrics.js';
+import { SnapshotCache } from './metrics/snapshot-cache.js';
 import { DeviceReader } from './metrics/device-snapshot.js';
-import type { DaemonView, Snapshot } from './metrics/snapshot.js';
+import type { DaemonView } from './metrics/snapshot.js';
 import { readModelCard, type ModelCard } from './model/card.js';
 import { ErrorLog, type LogLine } from './pipeline/error-log.js';
 import { buildPipeline } from './pipeline/pipeline.js';
@@ -129,9 +130,16 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   const onSinkError = (e: SinkError) => errors.error(e);
   const sinks = await createSinks(cfg.sinks, { runId: names.run, labels: card.labels, resolvePath: at, onError: onSinkError });
   const triggerLog = new TriggerLog(ring, names, sinks, onSinkError);
+  metrics.watch({ policy: policy.counters, triggerRing: ring });
   // The device's counters join the snapshot here, off the hot path (fpga backend only).
   const device = isFpgaBackend(backend) ? new DeviceReader(backend) : null;
-  const snapshot = (): Snapshot => (device === null ? metrics.snapshot() : { ...metrics.snapshot(), device: device.read() });
+  const beginSnapshot = (): SnapshotBuild => {
+    const build = metrics.beginSnapshot();
+    return device === null ? build : { step: build.step, result: () => ({ ...build.result(), device: device.read() }) };
+  };
+  // One snapshot every snapshotIntervalMs, built in steps on the daemon's timers; every
+  // reader (HTTP, websocket, /metrics, progress) gets the published one.
+  const published = new SnapshotCache(beginSnapshot, deps.clock, deps.timers, limits.snapshotIntervalMs, deps.onBug);
   let flushTimer: unknown = null;
   let stopping: Promise<void> | null = null;
   let lateLogged = 0;
@@ -149,12 +157,14 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   return {
     config: cfg, card, backend, metrics, policy, source, sourceFrames, errors, triggerLog,
     view: {
-      snapshot,
+      snapshot: () => published.current().snapshot,
+      snapshotJson: () => published.current().json,
       onTriggers: (l) => triggerLog.subscribe(l),
       recentErrors: () => errors.recent(),
     },
     start() {
       flushLoop();
+      published.start();
       source.start({ acquire: () => frames.acquire(), push: (slot) => pipeline.push(slot) });
     },
     sourceDone: source.done,
@@ -166,6 +176,8 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
         errors.flush();
         await triggerLog.close();
         device?.freeze();
+        published.stop();
+        published.refresh();
         await backend.close();
       })();
       return stopping;

@@ -86,6 +86,20 @@ describe('live dashboard page', () => {
     expect(await page.getByTestId('dropped').textContent()).toBe('2');
   });
 
+  it('accounts for the frames that did not fire, by reason, with ring overflows and clamped samples', async () => {
+    view.current.suppressed = { belowThreshold: 1234, holdoff: 20, rateLimit: 10, late: 2 };
+    view.current.nonTarget = 888;
+    view.current.triggerRingOverflows = 6;
+    view.current.clampedSamples = 7;
+    await expect.poll(() => page.getByTestId('suppressed-below-threshold').textContent(), { timeout: 5_000 }).toBe('1,234');
+    expect(await page.getByTestId('suppressed-holdoff').textContent()).toBe('20');
+    expect(await page.getByTestId('suppressed-rate-limit').textContent()).toBe('10');
+    expect(await page.getByTestId('suppressed-late').textContent()).toBe('2');
+    expect(await page.getByTestId('non-target').textContent()).toBe('888');
+    expect(await page.getByTestId('ring-overflows').textContent()).toBe('6');
+    expect(await page.getByTestId('clamped-samples').textContent()).toBe('7');
+  });
+
   it('shows the device panel only while the snapshot carries an fpga device', async () => {
     const panel = page.getByTestId('device');
     expect(await panel.isHidden()).toBe(true);

@@ -43,7 +43,7 @@ describe('the daemon, live', () => {
       server: { enabled: false },
     });
     const d = await createDaemon(cfg, deps());
-    const server = await startHttpServer({ view: d.view, port: 0, uiDir: join(REPO, 'ui', 'dist'), metrics: new PrometheusExporter(() => d.metrics.snapshot()), logger: false });
+    const server = await startHttpServer({ view: d.view, port: 0, uiDir: join(REPO, 'ui', 'dist'), metrics: new PrometheusExporter(() => d.view.snapshot()), logger: false });
     const heard: TriggerEvent[] = [];
     let hello: Snapshot | null = null;
     const ws = new WebSocket(`${server.url.replace('http', 'ws')}/ws`);
@@ -57,7 +57,12 @@ describe('the daemon, live', () => {
     const deadline = Date.now() + 15_000;
     while (heard.length < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     ws.close();
-    const snap = (await (await fetch(`${server.url}/api/snapshot`)).json()) as Snapshot;
+    // Snapshots are published every snapshotIntervalMs: wait for one taken after frames ran.
+    let snap = (await (await fetch(`${server.url}/api/snapshot`)).json()) as Snapshot;
+    while (snap.frames === 0 && Date.now() < deadline + 5_000) {
+      await new Promise((r) => setTimeout(r, 50));
+      snap = (await (await fetch(`${server.url}/api/snapshot`)).json()) as Snapshot;
+    }
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     await d.stop();
     await server.close();

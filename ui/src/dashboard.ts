@@ -68,6 +68,7 @@ function showSnapshot(el: (testId: string) => HTMLElement, chart: TrendChart, s:
   el('budget').textContent = formatUs(s.budgetUs);
   el('violations').textContent = formatCount(s.budgetViolations);
   el('errors').textContent = formatErrors(s.errorsByCode);
+  showAccounting(el, s);
   for (const row of LATENCY_ROWS) {
     const summary = row === 'e2e' ? s.e2eUs : s.stagesUs[row];
     for (const column of LATENCY_COLUMNS) el(`${row}-${column}`).textContent = formatUs(summary[column], summary.count);
@@ -99,6 +100,17 @@ function showDevice(el: (testId: string) => HTMLElement, d: DeviceSnapshot | und
   el('device-corrupt').textContent = formatCount(d.corrupt);
   el('device-fifo-pending').textContent = formatCount(d.fifoPending);
   el('device-fifo-overflows').textContent = formatCount(d.fifoOverflows);
+}
+
+/** Where the frames that did not fire went, and what was lost or clamped on the way. */
+function showAccounting(el: (testId: string) => HTMLElement, s: Snapshot): void {
+  el('non-target').textContent = formatCount(s.nonTarget);
+  el('suppressed-below-threshold').textContent = formatCount(s.suppressed.belowThreshold);
+  el('suppressed-holdoff').textContent = formatCount(s.suppressed.holdoff);
+  el('suppressed-rate-limit').textContent = formatCount(s.suppressed.rateLimit);
+  el('suppressed-late').textContent = formatCount(s.suppressed.late);
+  el('ring-overflows').textContent = formatCount(s.triggerRingOverflows);
+  el('clamped-samples').textContent = formatCount(s.clampedSamples);
 }
 
 function formatErrors(byCode: Record<string, number>): string {

@@ -76,7 +76,7 @@ export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<
 async function startServer(cfg: PipelineConfig, view: DaemonView, log: (line: string) => void): Promise<HttpServer> {
   const uiDir = resolve(REPO_ROOT, 'ui', 'dist');
   if (!existsSync(resolve(uiDir, 'index.html'))) log(`dashboard not built (${uiDir}): run "make ui"; the API and /metrics are served anyway`);
-  const server = await startHttpServer({ view, host: cfg.server.host, port: cfg.server.port, uiDir, metrics: new PrometheusExporter(() => view.snapshot()) });
+  const server = await startHttpServer({ view, host: cfg.server.host, port: cfg.server.port, allowedHosts: cfg.server.allowedHosts, uiDir, metrics: new PrometheusExporter(() => view.snapshot()) });
   log(`dashboard on ${server.url}/  metrics on ${server.url}/metrics`);
   return server;
 }
@@ -146,8 +146,16 @@ class LateView implements DaemonView {
   }
 
   snapshot(): Snapshot {
+    return this.started().snapshot();
+  }
+
+  snapshotJson(): string {
+    return this.started().snapshotJson();
+  }
+
+  private started(): DaemonView {
     if (this.view === null) throw new RequestError('daemon', 'starting: the pipeline is not running yet; try again shortly', 503);
-    return this.view.snapshot();
+    return this.view;
   }
 
   onTriggers(listener: (events: readonly TriggerEvent[]) => void): () => void {

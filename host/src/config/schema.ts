@@ -63,9 +63,12 @@ export const pipelineConfigSchema = z
         enabled: z.boolean().default(true),
         host: z.string().min(1).default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(8080),
+        /** Host names (no port) requests may be addressed to besides loopback, e.g. a lab
+         * machine's DNS name; matched exactly (DNS-rebinding guard, server/host-guard.ts). */
+        allowedHosts: z.array(z.string().regex(/^([a-z0-9-]+)(\.[a-z0-9-]+)*$|^\[[0-9a-f:.]+\]$/i, 'a host name or [IPv6] address, without port')).default([]),
       })
       .strict()
-      .default({ enabled: true, host: '127.0.0.1', port: 8080 }),
+      .default({ enabled: true, host: '127.0.0.1', port: 8080, allowedHosts: [] }),
   })
   .strict();
 

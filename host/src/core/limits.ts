@@ -35,7 +35,8 @@ export const limits = {
   flushIntervalMs: 100,
   /** Late frames are summarised in the log at most this often. */
   lateLogIntervalMs: 1000,
-  /** How often a live snapshot is pushed to websocket clients. */
+  /** How often the daemon publishes a snapshot (what HTTP, /metrics and the websocket serve)
+   * and pushes it to websocket clients. */
   snapshotIntervalMs: 500,
   /** Websocket clients served at once; further connections are closed with 1013 (try again later). */
   wsClientsMax: 64,

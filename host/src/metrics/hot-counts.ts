@@ -23,6 +23,8 @@ export class HotCounts {
   /** Largest value counted (values above are clamped to it by the caller). */
   static readonly maxValue = 2 ** (11 + OCTAVES) - 1;
   total = 0;
+  /** Exact sum of the values counted since the last drain (the summary's mean). */
+  sum = 0;
 
   /** Counts one non-negative integer value <= HotCounts.maxValue. Never allocates. */
   record(v: number): void {
@@ -37,6 +39,7 @@ export class HotCounts {
       this.touched[e - 10] = 1;
     }
     this.total++;
+    this.sum += v;
   }
 
   /** Adds every count to `h` (each slot at its lowest value) and clears. Off the hot path. */
@@ -60,6 +63,7 @@ export class HotCounts {
     this.counts.fill(0);
     this.touched.fill(0);
     this.total = 0;
+    this.sum = 0;
   }
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { manualClock } from '../core/clock.js';
 import { FrameRing, STAMP } from '../core/frame.js';
+import { limits } from '../core/limits.js';
 import { PipelineMetrics } from './pipeline-metrics.js';
 
 describe('pipeline metrics', () => {
@@ -61,5 +62,35 @@ describe('pipeline metrics', () => {
     const m = new PipelineMetrics({ pipeline: 'p', backend: 'b', model: 'm', labels: ['a', 'b'], budgetUs: 20 }, clock);
     for (const us of [5, 19, 21, 100]) frame(m, clock, us * 1000);
     expect(m.snapshot().budgetViolations).toBe(2);
+  });
+
+  it('counts and exports clamped latency samples: above histogramMaxUs and below zero', () => {
+    const clock = manualClock(0);
+    const m = new PipelineMetrics({ pipeline: 'p', backend: 'b', model: 'm', labels: ['a', 'b'], budgetUs: 20 }, clock);
+    frame(m, clock, 10_000); // 10 us: nothing clamped
+    // 20 s end to end: every stage gets 4 s (in range), e2e is past the 10 s bound.
+    frame(m, clock, 2 * limits.histogramMaxUs * 1000);
+    expect(m.snapshot().clampedSamples).toBe(1);
+    const s = ring.acquire();
+    s.stampsNs.fill(1e9);
+    s.stampsNs[STAMP.decode] = 1e9 - 500; // decode ends before ingest: a stamp out of order
+    s.predicted = 0;
+    m.recordFrame(s);
+    const snap = m.snapshot();
+    expect(snap.clampedSamples).toBe(2);
+    expect(snap.e2eUs.max).toBeCloseTo(limits.histogramMaxUs, -4);
+  });
+
+  it('reports the counters it watches: policy reasons and trigger-ring overflows', () => {
+    const m = new PipelineMetrics({ pipeline: 'p', backend: 'b', model: 'm', labels: ['a', 'b'], budgetUs: 20 }, manualClock(0));
+    const policy = { suppressedBelowThreshold: 1, suppressedHoldoff: 2, suppressedRate: 3, suppressedLate: 4, nonTarget: 5 };
+    const triggerRing = { overflows: 6 };
+    m.watch({ policy, triggerRing });
+    policy.suppressedRate = 30;
+    triggerRing.overflows = 60;
+    const s = m.snapshot();
+    expect(s.suppressed).toEqual({ belowThreshold: 1, holdoff: 2, rateLimit: 30, late: 4 });
+    expect(s.nonTarget).toBe(5);
+    expect(s.triggerRingOverflows).toBe(60);
   });
 });

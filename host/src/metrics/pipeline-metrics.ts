@@ -4,6 +4,8 @@ import { HotCounts } from './hot-counts.js';
 import type { Clock } from '../core/clock.js';
 import { limits } from '../core/limits.js';
 import { STAMP, STAMP_INGEST, type FrameSlot } from '../core/frame.js';
+import type { PolicyCounters } from '../trigger/policy.js';
+import { summariseUs } from './latency-summary.js';
 import { STAGES, type LatencySummaryUs, type Snapshot, type StageName } from './snapshot.js';
 
 /** Latencies are recorded in integer nanoseconds: sub-microsecond stages stay visible. */
@@ -22,6 +24,37 @@ const SERIES = [...STAGES, 'e2e', 'queue', 'service'] as const;
 const E2E = STAGES.length;
 const QUEUE = STAGES.length + 1;
 const SERVICE = STAGES.length + 2;
+
+/** A histogram of integer ns and the exact sum of what it holds (for the mean). */
+interface Latencies {
+  readonly h: hdr.Histogram;
+  sumNs: number;
+}
+
+function latencies(): Latencies {
+  return { h: histogram(), sumNs: 0 };
+}
+
+function clearAll(xs: readonly Latencies[]): void {
+  for (const x of xs) {
+    x.h.reset();
+    x.sumNs = 0;
+  }
+}
+
+/** Counters kept elsewhere on the hot path that the snapshot reports (read off it). */
+export interface WatchedCounters {
+  policy: Readonly<PolicyCounters>;
+  triggerRing: { readonly overflows: number };
+}
+
+/** A snapshot being built step by step (`PipelineMetrics.beginSnapshot`). */
+export interface SnapshotBuild {
+  /** Runs the next step; true once the last has run. */
+  step(): boolean;
+  /** The snapshot; only after the last step. */
+  result(): Snapshot;
+}
 
 /** Identity of the pipeline shown in snapshots. */
 export interface PipelineIdentity {
@@ -47,12 +80,12 @@ export class PipelineMetrics {
   private readonly live: HotCounts[];
   /** Where `fold` drains `live` before adding it to `total` and `cur`. */
   private readonly scratch: hdr.Histogram[];
-  private readonly total: hdr.Histogram[];
+  private readonly total: Latencies[];
   /** Recent window: every `windowNs` the pair rotates and the snapshot merges `prev` and
    * `cur` (so it covers one to two windows). */
-  private cur: hdr.Histogram[];
-  private prev: hdr.Histogram[];
-  private readonly merged: hdr.Histogram[];
+  private cur: Latencies[];
+  private prev: Latencies[];
+  private watched: WatchedCounters | null = null;
   private curStartNs: number;
   private readonly windowNs: number;
   private readonly classes: number;
@@ -64,6 +97,8 @@ export class PipelineMetrics {
   late = 0;
   dropped = 0;
   budgetViolations = 0;
+  /** Latency samples outside the histograms' range [0, histogramMaxUs], recorded at the
+   * nearer bound: above it (a stalled frame) or below 0 (stamps out of order). */
   clampedSamples = 0;
   /** The most recent late frame: its sequence number and how long it had waited at the policy. */
   lastLateSeq = -1;
@@ -84,15 +119,19 @@ export class PipelineMetrics {
     this.rateAtNs = this.startNs;
     this.live = SERIES.map(() => new HotCounts());
     this.scratch = SERIES.map(() => histogram());
-    this.total = SERIES.map(() => histogram());
-    this.cur = SERIES.map(() => histogram());
-    this.prev = SERIES.map(() => histogram());
-    this.merged = SERIES.map(() => histogram());
+    this.total = SERIES.map(latencies);
+    this.cur = SERIES.map(latencies);
+    this.prev = SERIES.map(latencies);
     this.curStartNs = this.startNs;
     this.windowNs = windowS * 1e9;
     this.classes = identity.labels.length;
     this.perClass = new Float64Array(this.classes);
     this.confusion = new Float64Array(this.classes * this.classes);
+  }
+
+  /** Reports the policy's and the trigger ring's counters in every snapshot from now on. */
+  watch(counters: WatchedCounters): void {
+    this.watched = counters;
   }
 
   /** Records a frame that completed the hot path. Never allocates. */
@@ -138,17 +177,60 @@ export class PipelineMetrics {
   }
 
   private recordNs(h: HotCounts, ns: number): void {
-    let v = ns < 0 ? 0 : Math.round(ns);
-    if (v > HIST_MAX_NS) {
-      v = HIST_MAX_NS;
+    let v = Math.round(ns);
+    if (v > HIST_MAX_NS || v < 0) {
+      v = v < 0 ? 0 : HIST_MAX_NS;
       this.clampedSamples++;
     }
     h.record(v);
   }
 
-  /** Builds the public snapshot; updates frames/s over the time since the previous call. */
+  /** Builds the public snapshot at once (all of `beginSnapshot`'s steps); updates frames/s
+   * over the time since the previous snapshot. */
   snapshot(): Snapshot {
+    const build = this.beginSnapshot();
+    while (!build.step());
+    return build.result();
+  }
+
+  /**
+   * Starts a snapshot built in small steps (one histogram folded or summarised per step, a
+   * fraction of a millisecond each), so whoever drives it can yield to the event loop, and
+   * with it the hot path, between steps. Counters are read at the start; each latency
+   * histogram when its step runs. Frames/s and triggers/s are over the time since the
+   * previous snapshot began. Off the hot path; allocates.
+   */
+  beginSnapshot(): SnapshotBuild {
     const now = this.clock.nowNs();
+    const head = this.counters(now);
+    const steps: Array<() => void> = [];
+    const n = this.live.length;
+    const intoWindow = now - this.curStartNs < 2 * this.windowNs;
+    for (let k = 0; k < n; k++) steps.push(() => this.fold(k, intoWindow));
+    steps.push(() => this.rotate(now));
+    const total: LatencySummaryUs[] = [];
+    const recent: LatencySummaryUs[] = [];
+    for (let k = 0; k < n; k++) steps.push(() => void (total[k] = summarise([this.total[k]])));
+    for (let k = 0; k < n; k++) steps.push(() => void (recent[k] = summarise([this.prev[k], this.cur[k]])));
+    let next = 0;
+    return {
+      step: () => {
+        if (next < steps.length) steps[next++]();
+        return next === steps.length;
+      },
+      result: () => {
+        assert(next === steps.length, 'a snapshot is read after its last step');
+        const windowS = this.windowNs / 1e9;
+        return {
+          ...head, e2eUs: total[E2E], queueUs: total[QUEUE], serviceUs: total[SERVICE], stagesUs: byStage(total),
+          recent: { windowS, e2eUs: recent[E2E], queueUs: recent[QUEUE], serviceUs: recent[SERVICE], stagesUs: byStage(recent) },
+        };
+      },
+    };
+  }
+
+  /** Everything in a snapshot but the latencies, read now; advances the frames/s window. */
+  private counters(now: number): Omit<Snapshot, 'e2eUs' | 'queueUs' | 'serviceUs' | 'stagesUs' | 'recent'> {
     const dt = (now - this.rateAtNs) / 1e9;
     if (dt >= 0.2) {
       this.fps = (this.frames - this.rateFrames) / dt;
@@ -158,9 +240,7 @@ export class PipelineMetrics {
       this.rateAtNs = now;
     }
     const labels = this.identity.labels;
-    const recent = this.recent(now);
-    const stagesUs = {} as Record<StageName, LatencySummaryUs>;
-    STAGES.forEach((name, k) => (stagesUs[name] = summarise(this.total[k])));
+    const w = this.watched;
     return {
       atMs: this.wallMs(),
       uptimeS: (now - this.startNs) / 1e9,
@@ -175,59 +255,57 @@ export class PipelineMetrics {
       errorsByCode: Object.fromEntries(this.errorsByCode),
       budgetUs: this.identity.budgetUs,
       budgetViolations: this.budgetViolations,
+      suppressed: {
+        belowThreshold: w?.policy.suppressedBelowThreshold ?? 0,
+        holdoff: w?.policy.suppressedHoldoff ?? 0,
+        rateLimit: w?.policy.suppressedRate ?? 0,
+        late: w?.policy.suppressedLate ?? 0,
+      },
+      nonTarget: w?.policy.nonTarget ?? 0,
+      triggerRingOverflows: w?.triggerRing.overflows ?? 0,
+      clampedSamples: this.clampedSamples,
       fps: this.fps,
       triggersPerS: this.triggersPerS,
       perClass: Object.fromEntries(labels.map((l, k) => [l, this.perClass[k]])),
       confusion: this.hasLabels ? labels.map((_, t) => Array.from(this.confusion.subarray(t * this.classes, (t + 1) * this.classes))) : null,
-      e2eUs: summarise(this.total[E2E]),
-      queueUs: summarise(this.total[QUEUE]),
-      serviceUs: summarise(this.total[SERVICE]),
-      stagesUs,
-      recent,
     };
   }
 
   /**
-   * Moves what the hot path recorded since the last fold into `total`, and into the recent
-   * window `cur` unless it is already stale (two windows or more without a snapshot).
+   * Moves what the hot path recorded into latency `k` since the last fold into `total`, and
+   * into the recent window `cur` unless it is already stale (two windows or more without a
+   * snapshot).
    */
-  private fold(intoWindow: boolean): void {
-    for (let k = 0; k < this.live.length; k++) {
-      if (this.live[k].total === 0) continue;
-      const s = this.scratch[k];
-      s.reset();
-      this.live[k].drainInto(s);
-      this.total[k].add(s);
-      if (intoWindow) this.cur[k].add(s);
+  private fold(k: number, intoWindow: boolean): void {
+    const live = this.live[k];
+    if (live.total === 0) return;
+    const s = this.scratch[k];
+    s.reset();
+    const sumNs = live.sum;
+    live.drainInto(s);
+    this.total[k].h.add(s);
+    this.total[k].sumNs += sumNs;
+    if (intoWindow) {
+      this.cur[k].h.add(s);
+      this.cur[k].sumNs += sumNs;
     }
   }
 
-  /** Rotates the window pair when due and summarises prev + cur. Off the hot path. */
-  private recent(now: number): Snapshot['recent'] {
-    this.fold(now - this.curStartNs < 2 * this.windowNs);
-    if (now - this.curStartNs >= this.windowNs) {
-      const old = this.prev;
-      for (const h of old) h.reset();
-      // Two windows or more without a snapshot: what `cur` holds is already old.
-      if (now - this.curStartNs >= 2 * this.windowNs) for (const h of this.cur) h.reset();
-      this.prev = this.cur;
-      this.cur = old;
-      this.curStartNs = now;
-    }
-    const out = this.merged.map((m, k) => {
-      m.reset();
-      m.add(this.prev[k]);
-      m.add(this.cur[k]);
-      return summarise(m);
-    });
-    const stagesUs = {} as Record<StageName, LatencySummaryUs>;
-    STAGES.forEach((name, k) => (stagesUs[name] = out[k]));
-    return { windowS: this.windowNs / 1e9, e2eUs: out[E2E], queueUs: out[QUEUE], serviceUs: out[SERVICE], stagesUs };
+  /** Rotates the recent window pair when `cur` is a window old. */
+  private rotate(now: number): void {
+    if (now - this.curStartNs < this.windowNs) return;
+    const old = this.prev;
+    clearAll(old);
+    // Two windows or more without a snapshot: what `cur` holds is already old.
+    if (now - this.curStartNs >= 2 * this.windowNs) clearAll(this.cur);
+    this.prev = this.cur;
+    this.cur = old;
+    this.curStartNs = now;
   }
 
   /** Forgets latencies and counters (bench warm-up). */
   reset(): void {
-    for (const h of [...this.total, ...this.cur, ...this.prev]) h.reset();
+    clearAll([...this.total, ...this.cur, ...this.prev]);
     for (const c of this.live) c.clear();
     this.frames = this.triggers = this.late = this.dropped = this.budgetViolations = this.clampedSamples = 0;
     this.rateFrames = this.rateTriggers = 0;
@@ -237,19 +315,11 @@ export class PipelineMetrics {
   }
 }
 
-function summarise(h: hdr.Histogram): LatencySummaryUs {
-  const n = h.totalCount;
-  const us = (ns: number) => (n === 0 ? 0 : Math.round(ns) / 1000);
-  // HDR reports a percentile as the upper bound of its bucket, which can lie above the
-  // largest value recorded; no sample exceeds the max, so neither does a percentile.
-  const at = (p: number) => us(Math.min(h.getValueAtPercentile(p), h.maxValue));
-  return {
-    count: n,
-    p50: at(50),
-    p90: at(90),
-    p99: at(99),
-    p999: at(99.9),
-    max: us(h.maxValue),
-    mean: us(h.mean),
-  };
+/** One summary over several histograms of the same layout (the recent window's pair). */
+function summarise(xs: readonly Latencies[]): LatencySummaryUs {
+  return summariseUs(xs.map((x) => x.h), xs.reduce((a, x) => a + x.sumNs, 0));
+}
+
+function byStage(summaries: readonly LatencySummaryUs[]): Record<StageName, LatencySummaryUs> {
+  return Object.fromEntries(STAGES.map((name, k) => [name, summaries[k]])) as Record<StageName, LatencySummaryUs>;
 }

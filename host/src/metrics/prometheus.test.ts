@@ -24,6 +24,42 @@ describe('PrometheusExporter', () => {
     expect(text).toContain('# TYPE hairtrigger_latency_us gauge');
   });
 
+  it('exports the fate of every frame: suppressed by reason, non-target, ring overflows, clamped samples', async () => {
+    const exporter = new PrometheusExporter(() => fakeSnapshot(), { defaultMetrics: false });
+    const text = await exporter.metricsText();
+    const s = fakeSnapshot();
+    expect(sampleValue(text, 'hairtrigger_suppressed_total{reason="below_threshold"}')).toBe(s.suppressed.belowThreshold);
+    expect(sampleValue(text, 'hairtrigger_suppressed_total{reason="holdoff"}')).toBe(s.suppressed.holdoff);
+    expect(sampleValue(text, 'hairtrigger_suppressed_total{reason="rate_limit"}')).toBe(s.suppressed.rateLimit);
+    expect(sampleValue(text, 'hairtrigger_suppressed_total{reason="late"}')).toBe(s.suppressed.late);
+    expect(sampleValue(text, 'hairtrigger_non_target_frames_total')).toBe(s.nonTarget);
+    expect(sampleValue(text, 'hairtrigger_trigger_ring_overflows_total')).toBe(s.triggerRingOverflows);
+    expect(sampleValue(text, 'hairtrigger_clamped_samples_total')).toBe(s.clampedSamples);
+    // The exported series alone account for every frame.
+    const suppressed = ['below_threshold', 'holdoff', 'rate_limit', 'late'].reduce((a, r) => a + sampleValue(text, `hairtrigger_suppressed_total{reason="${r}"}`)!, 0);
+    const fates = sampleValue(text, 'hairtrigger_triggers_total')! + suppressed + sampleValue(text, 'hairtrigger_non_target_frames_total')!;
+    expect(fates).toBe(sampleValue(text, 'hairtrigger_frames_total'));
+  });
+
+  it("renders, one metric per macrotask, exactly what prom-client's registry.metrics() renders", async () => {
+    const snap = fakeSnapshot({ device: fakeDevice() });
+    const exporter = new PrometheusExporter(() => snap, { defaultMetrics: false });
+    expect(await exporter.metricsText()).toBe(await exporter.registry.metrics());
+  });
+
+  it('renders once per published snapshot, however many scrapes ask, concurrently or not', async () => {
+    let snap = fakeSnapshot({ frames: 1 });
+    const exporter = new PrometheusExporter(() => snap, { defaultMetrics: false });
+    const texts = await Promise.all(Array.from({ length: 16 }, () => exporter.metricsText()));
+    expect(exporter.renders).toBe(1);
+    expect(new Set(texts).size).toBe(1);
+    await exporter.metricsText();
+    expect(exporter.renders).toBe(1);
+    snap = fakeSnapshot({ frames: 2 });
+    expect(sampleValue(await exporter.metricsText(), 'hairtrigger_frames_total')).toBe(2);
+    expect(exporter.renders).toBe(2);
+  });
+
   it('exports four quantiles for e2e and every stage', async () => {
     const exporter = new PrometheusExporter(() => fakeSnapshot({ e2eUs: { ...fakeLatency(10), p999: 77.5 } }), { defaultMetrics: false });
     const text = await exporter.metricsText();

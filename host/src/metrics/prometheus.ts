@@ -1,9 +1,12 @@
 /**
- * Prometheus exposition of a running daemon. Every series is derived at scrape time from one
- * `Snapshot` (prom-client `collect()` callbacks), so nothing here sits on the hot path and
- * the numbers on `/metrics` agree with `/api/snapshot` taken at the same moment.
+ * Prometheus exposition of a running daemon. Every series is derived from one `Snapshot`
+ * (prom-client `collect()` callbacks), so nothing here sits on the hot path and the numbers
+ * on `/metrics` agree with `/api/snapshot` of the same publication. The text is rendered
+ * once per published snapshot and served as is to every scrape until the next one.
  */
+import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { assert } from '../core/assert.js';
 import { STAGES, type DeviceSnapshot, type LatencySummaryUs, type Snapshot } from './snapshot.js';
 
 /** Quantile label values and the `LatencySummaryUs` field each one reads. */
@@ -24,9 +27,12 @@ export interface PrometheusExporterOptions {
  * Serves the daemon's metrics in Prometheus text format from its own `Registry` (never
  * prom-client's global one, so two daemons or two tests in one process do not collide).
  *
- * Contract: `snapshotOf` is called at most once per `metricsText()` call, on the caller's
- * tick, and must not throw for a healthy daemon; if it throws, `metricsText()` rejects with
- * that error and the next scrape tries again. Counter values must be finite and never
+ * Contract: `snapshotOf` is called once per `metricsText()` call, on the caller's tick, must
+ * be cheap (the daemon's published snapshot) and must not throw for a healthy daemon; if
+ * it throws, `metricsText()` rejects with that error and the next scrape tries again. The
+ * registry is rendered only when `snapshotOf` returns a different object than at the last
+ * render (so the process series, and the server's, are as of that render); concurrent
+ * scrapes share one render, and renders never overlap. Counter values must be finite and never
  * negative (prom-client rejects anything else). The exporter holds no reference to the
  * snapshot after a scrape. `registry` is exposed so the HTTP server can add its own series
  * (websocket clients, dropped messages); whoever registers a metric there removes it.
@@ -36,8 +42,13 @@ export class PrometheusExporter {
   /** The `Content-Type` to answer a scrape with. */
   readonly contentType: string;
   private readonly snapshotOf: () => Snapshot;
-  /** The snapshot shared by every collect() of the scrape in progress; null between scrapes. */
+  /** The snapshot shared by every collect() of the render in progress; null between renders. */
   private scrapeSnapshot: Snapshot | null = null;
+  /** The snapshot of the last render started, and its text. */
+  private renderedFrom: Snapshot | null = null;
+  private rendered: Promise<string> = Promise.resolve('');
+  /** Renders of the registry so far (scrapes served from the cache do not count). */
+  renders = 0;
 
   constructor(snapshotOf: () => Snapshot, options: PrometheusExporterOptions = {}) {
     this.snapshotOf = snapshotOf;
@@ -49,11 +60,39 @@ export class PrometheusExporter {
     this.registerDevice();
   }
 
-  /** The whole exposition: takes one snapshot and renders every registered series. */
+  /** The whole exposition of the current snapshot: cached text, or one render of every
+   * registered series when the snapshot is new. */
   async metricsText(): Promise<string> {
-    this.scrapeSnapshot = this.snapshotOf();
+    const snapshot = this.snapshotOf();
+    if (snapshot !== this.renderedFrom) {
+      this.renderedFrom = snapshot;
+      this.renders++;
+      // After the previous render (settled either way), so two renders never interleave
+      // their collect() calls over scrapeSnapshot.
+      this.rendered = this.rendered.then(noop, noop).then(() => this.render(snapshot));
+      // A failed render is not cached: the next scrape renders again.
+      this.rendered.catch(() => {
+        if (this.renderedFrom === snapshot) this.renderedFrom = null;
+      });
+    }
+    return this.rendered;
+  }
+
+  /**
+   * `registry.metrics()` one metric per macrotask, joined as it joins them: the process
+   * series read /proc synchronously, and the whole render in one go held the event loop
+   * (and the frames due meanwhile) for a millisecond or more.
+   */
+  private async render(snapshot: Snapshot): Promise<string> {
+    assert(this.contentType === Registry.PROMETHEUS_CONTENT_TYPE, 'rendered as Prometheus text, not OpenMetrics');
+    this.scrapeSnapshot = snapshot;
     try {
-      return await this.registry.metrics();
+      const parts: string[] = [];
+      for (const metric of this.registry.getMetricsAsArray()) {
+        parts.push(await this.registry.getSingleMetricAsString(metric.name));
+        await nextMacrotask();
+      }
+      return `${parts.join('\n\n')}\n`;
     } finally {
       this.scrapeSnapshot = null;
     }
@@ -77,6 +116,21 @@ export class PrometheusExporter {
         'Frames whose end-to-end latency exceeded the budget.',
         (s) => s.budgetViolations,
       ],
+      [
+        'hairtrigger_non_target_frames_total',
+        'Frames predicted as a non-target class with no target class at the threshold.',
+        (s) => s.nonTarget,
+      ],
+      [
+        'hairtrigger_trigger_ring_overflows_total',
+        'Trigger records overwritten before the log and websocket read them (drop-oldest).',
+        (s) => s.triggerRingOverflows,
+      ],
+      [
+        'hairtrigger_clamped_samples_total',
+        'Latency samples outside [0, histogramMaxUs], recorded at the nearer bound.',
+        (s) => s.clampedSamples,
+      ],
     ];
     for (const [name, help, read] of plain) {
       new Counter({
@@ -93,6 +147,12 @@ export class PrometheusExporter {
     const perClass = (s: Snapshot) => s.perClass;
     this.registerLabelledCounter('hairtrigger_errors_total', 'Operating errors by stable code.', 'code', errorsByCode);
     this.registerLabelledCounter('hairtrigger_class_frames_total', 'Frames by predicted class.', 'class', perClass);
+    this.registerLabelledCounter(
+      'hairtrigger_suppressed_total',
+      'Frames that reached the policy and did not fire, by reason (frames = triggers + suppressed + non-target).',
+      'reason',
+      suppressedByReason,
+    );
   }
 
   private registerLabelledCounter(
@@ -207,6 +267,14 @@ export class PrometheusExporter {
       },
     });
   }
+}
+
+function noop(): void {}
+
+/** `reason` label values of hairtrigger_suppressed_total. */
+function suppressedByReason(s: Snapshot): Record<string, number> {
+  const x = s.suppressed;
+  return { below_threshold: x.belowThreshold, holdoff: x.holdoff, rate_limit: x.rateLimit, late: x.late };
 }
 
 /** Device counters, each read off `DeviceSnapshot`. */

@@ -40,6 +40,18 @@ export interface Snapshot {
   budgetUs: number;
   /** Frames whose end-to-end latency exceeded `budgetUs` (late or not). */
   budgetViolations: number;
+  /** Frames that reached the policy and did not fire, by reason (each frame counted once;
+   * host/src/trigger/policy.ts): a target was predicted below the threshold; a target passed
+   * but the hold-off since the last trigger had not; ... but the rate limit's bucket was
+   * empty; it was late (these are the `missed` records). With `nonTarget`:
+   * frames = triggers + belowThreshold + holdoff + rateLimit + late + nonTarget. */
+  suppressed: { belowThreshold: number; holdoff: number; rateLimit: number; late: number };
+  /** Frames whose predicted class is not a target and where no target reached the threshold. */
+  nonTarget: number;
+  /** Trigger records overwritten before the log and websocket read them (drop-oldest). */
+  triggerRingOverflows: number;
+  /** Latency samples outside [0, limits.histogramMaxUs], recorded at the nearer bound. */
+  clampedSamples: number;
   /** Frames per second and triggers per second over the last snapshot interval. */
   fps: number;
   triggersPerS: number;
@@ -128,7 +140,11 @@ export interface TriggerEvent {
 
 /** What the HTTP server needs from a running daemon. */
 export interface DaemonView {
+  /** The latest published snapshot (at most `limits.snapshotIntervalMs` plus one build old);
+   * cheap: it is built on the daemon's timer, never per call. Do not mutate it. */
   snapshot(): Snapshot;
+  /** `JSON.stringify(snapshot())`, serialised once per publication. */
+  snapshotJson(): string;
   /** Subscribe to triggers (delivered in batches, off the hot path). Returns unsubscribe. */
   onTriggers(listener: (events: readonly TriggerEvent[]) => void): () => void;
   /** The most recent operating errors, newest last. */

@@ -6,9 +6,11 @@
  *   logit (the record's score) there, -Infinity for every other class (not reported by the
  *   device). The softmax the policy takes then gives the event's class probability 1.
  * * preprocess and infer pass the frame on (the device did both).
- * * policy is the usual TriggerPolicy: lateness, hold-off and rate limit apply as for any
- *   frame; `trigger.threshold` (a probability) cannot select, since the event's class has
- *   probability 1: selection is the device's threshold (`fpga.thresholdLogit`). The slot's
+ * * policy is `TriggerPolicy.decideDeviceEvent`: lateness applies as for any frame, but not
+ *   hold-off and rate limit (the device fired already; applying them again would log fewer
+ *   triggers than the hardware fired). `trigger.threshold` (a probability) cannot select,
+ *   since the event's class has probability 1: selection is the device's threshold
+ *   (`fpga.thresholdLogit`). The slot's
  *   score is then set back to the event's logit, so the trigger log and websocket carry the
  *   device's score (a logit, not a probability, in this mode).
  */
@@ -18,7 +20,6 @@ import { EVENT, EVENT_BYTES } from '../sources/fpga-events.js';
 import type { TriggerPolicy } from '../trigger/policy.js';
 import type { PipelineStages } from './pipeline.js';
 import type { FrameStage } from './stage.js';
-import { policyStage } from './policy-stage.js';
 
 /** Decode, preprocess, infer and policy stages for FPGA events of a `classes`-class model from `device`. */
 export function fpgaEventStages(classes: number, device: string, policy: TriggerPolicy): Omit<PipelineStages, 'emit'> {
@@ -60,18 +61,21 @@ export function fpgaEventDecoder(classes: number, device: string): FrameStage {
   };
 }
 
-/** The trigger policy on an event slot; the score is the event's logit afterwards. */
+/** The trigger policy on an event slot (no second hold-off or rate limit); the score is the event's logit afterwards. */
 export function fpgaEventPolicy(policy: TriggerPolicy): FrameStage {
-  const inner = policyStage(policy);
   return {
     name: 'policy',
     run(slot: FrameSlot): boolean {
-      inner.run(slot);
+      policy.decideDeviceEvent(slot);
       const logit = slot.logits[slot.predicted];
       // Only with trigger.threshold 0 can the policy pick a class other than the event's
-      // (probability 0 >= 0): the device did not fire on it, so neither does the daemon.
+      // (probability 0 >= 0): the device did not fire on it, so neither does the daemon, and
+      // the frame counts as a non-target prediction (the event's class is not a target).
       if (logit === Number.NEGATIVE_INFINITY) {
+        if (slot.missed) policy.counters.suppressedLate--;
+        if (slot.triggered || slot.missed) policy.counters.nonTarget++;
         slot.triggered = false;
+        slot.missed = false;
         return true;
       }
       slot.score = logit;

@@ -171,12 +171,13 @@ describe('startHttpServer', () => {
   });
 
   it('answers only loopback Host names (DNS rebinding): 421 for any other', async () => {
-    for (const host of ['evil.example', 'evil.example:8080', '10.0.0.1', 'localhost.evil.example']) {
+    const hostile = ['evil.example', 'evil.example:8080', '10.0.0.1', 'localhost.evil.example', '127.attacker.example', `127.attacker.example:${server.port}`, '127.0.0.1.nip.io', '[::1].x'];
+    for (const host of hostile) {
       const res = await rawRequest(server.port, 'GET', '/api/snapshot', { host });
       expect(res.status, host).toBe(421);
       expect(JSON.parse(res.body).error.message).toMatch(/not a loopback name/);
     }
-    for (const host of [`127.0.0.1:${server.port}`, `localhost:${server.port}`, 'localhost']) {
+    for (const host of [`127.0.0.1:${server.port}`, `localhost:${server.port}`, 'localhost', '127.3.2.1', `[::1]:${server.port}`]) {
       expect((await rawRequest(server.port, 'GET', '/healthz', { host })).status, host).toBe(200);
     }
   });
@@ -229,6 +230,18 @@ describe('startHttpServer lifecycle', () => {
   function start(port: number, view = createFakeView()) {
     return startHttpServer({ view, port, metrics: new PrometheusExporter(() => view.snapshot(), { defaultMetrics: false }), logger: false });
   }
+
+  it('answers names in allowedHosts exactly, with or without the port, and nothing built on them', async () => {
+    const view = createFakeView();
+    const server = await startHttpServer({ view, port: 0, allowedHosts: ['sorter.lab'], metrics: new PrometheusExporter(() => view.snapshot(), { defaultMetrics: false }), logger: false });
+    servers.push(server);
+    for (const host of ['sorter.lab', `sorter.lab:${server.port}`, 'SORTER.LAB', 'localhost']) {
+      expect((await rawRequest(server.port, 'GET', '/api/snapshot', { host })).status, host).toBe(200);
+    }
+    for (const host of ['sorter.lab.evil.example', 'x.sorter.lab', `sorter.lab:${server.port}0000`]) {
+      expect((await rawRequest(server.port, 'GET', '/api/snapshot', { host })).status, host).toBe(421);
+    }
+  });
 
   it('answers / with 503 when no uiDir is given', async () => {
     const server = await start(0);

@@ -16,6 +16,7 @@ import { ConfigError, RequestError, isOperatingError } from '../core/errors.js';
 import { limits } from '../core/limits.js';
 import type { PrometheusExporter } from '../metrics/prometheus.js';
 import type { DaemonView } from '../metrics/snapshot.js';
+import { allowedHostSet, isAllowedHost, isLoopbackAddress } from './host-guard.js';
 import { createWsHub, type WsHub, type WsHubStats } from './ws-hub.js';
 
 /** Options for `startHttpServer`. */
@@ -32,6 +33,9 @@ export interface HttpServerOptions {
   logger?: false;
   /** Clock for `/healthz` uptime. Default: the process's monotonic clock. */
   clock?: Clock;
+  /** Host names besides loopback that requests may be addressed to (config
+   * `server.allowedHosts`), matched exactly, with or without `:port`. */
+  allowedHosts?: readonly string[];
 }
 
 /** A listening server. `close()` stops the timer, terminates websocket clients, removes the
@@ -91,7 +95,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     return closing;
   };
   try {
-    await buildApp(app, hub, opts, isLoopback(host));
+    await buildApp(app, hub, opts, isLoopbackAddress(host));
     await app.listen({ host, port: opts.port ?? 8080 });
   } catch (err) {
     await shutdown();
@@ -105,7 +109,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
 async function buildApp(app: FastifyInstance, hub: WsHub, opts: HttpServerOptions, loopback: boolean): Promise<void> {
   await app.register(fastifyWebsocket, { options: { maxPayload: limits.httpBodyBytesMax } });
   installGuards(app);
-  if (loopback) refuseForeignHosts(app);
+  if (loopback || (opts.allowedHosts?.length ?? 0) > 0) refuseForeignHosts(app, allowedHostSet(opts.allowedHosts));
   registerApi(app, opts, (opts.clock ?? monotonicClock).nowNs());
   app.route({
     method: 'GET',
@@ -119,23 +123,19 @@ async function buildApp(app: FastifyInstance, hub: WsHub, opts: HttpServerOption
   await registerUi(app, opts.uiDir);
 }
 
-const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
-
-function isLoopback(host: string): boolean {
-  return LOOPBACK_NAMES.has(host) || host.startsWith('127.');
-}
-
 /**
- * A server bound to loopback answers only requests addressed to a loopback name: a web page
- * elsewhere cannot reach it through DNS rebinding (its requests carry the attacker's
- * host name). Misaddressed requests get 421.
+ * A server bound to loopback answers only requests addressed to a loopback name or a
+ * configured one (`isAllowedHost`, exact names only): a web page elsewhere cannot reach it
+ * through DNS rebinding (its requests carry the attacker's host name). Misaddressed
+ * requests get 421.
  */
-function refuseForeignHosts(app: FastifyInstance): void {
+function refuseForeignHosts(app: FastifyInstance, allowed: ReadonlySet<string>): void {
+  const names = ['localhost', '127.0.0.1', '[::1]', ...allowed].join(', ');
   app.addHook('onRequest', async (req) => {
-    const header = req.headers.host ?? '';
-    const name = header.startsWith('[') ? header.slice(0, header.indexOf(']') + 1) : header.split(':')[0];
-    if (!LOOPBACK_NAMES.has(name) && !name.startsWith('127.')) {
-      throw new RequestError(`${req.method} ${req.url.slice(0, 200)}`, `Host "${header.slice(0, 100)}" is not a loopback name; this server answers 127.0.0.1 and localhost only`, 421);
+    const header = req.headers.host;
+    if (!isAllowedHost(header, allowed)) {
+      const message = `Host "${(header ?? '').slice(0, 100)}" is not a loopback name or one in server.allowedHosts; this server answers ${names}`;
+      throw new RequestError(`${req.method} ${req.url.slice(0, 200)}`, message, 421);
     }
   });
 }
@@ -173,7 +173,8 @@ function registerApi(app: FastifyInstance, opts: HttpServerOptions, startNs: num
     const text = await opts.metrics.metricsText();
     return reply.type(opts.metrics.contentType).send(text);
   });
-  app.get('/api/snapshot', async () => opts.view.snapshot());
+  // The published snapshot's JSON as it is: no build and no serialisation per request.
+  app.get('/api/snapshot', async (_req, reply) => reply.type('application/json; charset=utf-8').send(opts.view.snapshotJson()));
   app.get('/api/errors', async () => ({ errors: opts.view.recentErrors() }));
 }
 

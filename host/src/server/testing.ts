@@ -29,6 +29,11 @@ export function fakeSnapshot(over: Partial<Snapshot> = {}): Snapshot {
     errorsByCode: { E_FRAME_SHAPE: 2 },
     budgetUs: 25,
     budgetViolations: 4,
+    // frames = triggers + suppressed + nonTarget: 1000 = 50 + (30 + 20 + 10 + 2) + 888.
+    suppressed: { belowThreshold: 30, holdoff: 20, rateLimit: 10, late: 2 },
+    nonTarget: 888,
+    triggerRingOverflows: 6,
+    clampedSamples: 7,
     fps: 2000,
     triggersPerS: 100,
     perClass: { debris: 700, live: 250, dead: 50 },
@@ -86,6 +91,7 @@ export function createFakeView(over: Partial<Snapshot> = {}): FakeView {
     current: fakeSnapshot(over),
     errors: [],
     snapshot: () => structuredClone(view.current),
+    snapshotJson: () => JSON.stringify(view.snapshot()),
     onTriggers(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

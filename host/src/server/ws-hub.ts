@@ -81,7 +81,7 @@ class Hub implements WsHub {
       socket.close(WS_CLOSE_TRY_AGAIN_LATER, `at most ${this.opts.clientsMax} live clients; try again later`);
       return;
     }
-    const hello = this.snapshotOrNull('ws hello');
+    const hello = this.snapshotMessage('hello', 'ws hello');
     if (hello === null) {
       socket.close(WS_CLOSE_INTERNAL_ERROR, 'snapshot unavailable');
       return;
@@ -91,7 +91,7 @@ class Hub implements WsHub {
     // Client messages are ignored; a failed socket ends in 'close', which cleans up.
     socket.on('close', () => this.remove(socket));
     socket.on('error', () => socket.terminate());
-    socket.send(JSON.stringify({ type: 'hello', snapshot: hello } satisfies WsMessage));
+    socket.send(hello);
     if (this.clients.size === 1) this.start();
   }
 
@@ -128,17 +128,19 @@ class Hub implements WsHub {
   }
 
   private tick(): void {
-    const snapshot = this.snapshotOrNull('ws snapshot timer');
-    if (snapshot === null) {
+    const text = this.snapshotMessage('snapshot', 'ws snapshot timer');
+    if (text === null) {
       this.counts.snapshotFailures++;
       return;
     }
-    this.broadcast({ type: 'snapshot', snapshot }, 'ws snapshot timer');
+    this.send(text);
   }
 
-  private snapshotOrNull(where: string): Snapshot | null {
+  /** A hello or snapshot message around the published snapshot's JSON (serialised once by
+   * the daemon, not again here); null when the view throws. */
+  private snapshotMessage(type: 'hello' | 'snapshot', where: string): string | null {
     try {
-      return this.view.snapshot();
+      return `{"type":"${type}","snapshot":${this.view.snapshotJson()}}`;
     } catch (err) {
       this.opts.onError(err, where);
       return null;
@@ -154,6 +156,10 @@ class Hub implements WsHub {
       this.opts.onError(err, where);
       return;
     }
+    this.send(text);
+  }
+
+  private send(text: string): void {
     for (const socket of this.clients) {
       if (socket.readyState !== WebSocket.OPEN) continue;
       if (socket.bufferedAmount > this.opts.bufferedBytesMax) {

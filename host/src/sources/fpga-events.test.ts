@@ -5,27 +5,7 @@ import { FifoOverflowError } from '../core/errors.js';
 import { FrameRing, type FrameSlot } from '../core/frame.js';
 import { FPGA_EVENT_FIELDS, type FpgaDeviceStats } from '../native/addon.js';
 import { createFpgaEventSource, EVENT, thresholdsRaw } from './fpga-events.js';
-import type { TimerScheduler } from './source.js';
-
-/** Timers driven by hand: `run()` fires whatever is pending, once. */
-function manualTimers() {
-  let pending: { fn: () => void; kind: 'timeout' | 'immediate'; ms: number } | null = null;
-  const timers: TimerScheduler = {
-    setTimeout: (fn, ms) => (pending = { fn, kind: 'timeout', ms }),
-    clearTimeout: () => (pending = null),
-    setImmediate: (fn) => (pending = { fn, kind: 'immediate', ms: 0 }),
-    clearImmediate: () => (pending = null),
-  };
-  return {
-    timers,
-    pending: () => pending,
-    run() {
-      const p = pending!;
-      pending = null;
-      p.fn();
-    },
-  };
-}
+import { manualTimers } from '../core/manual-timers.js';
 
 /** A device whose FIFO the test fills: records [seq, cls, scoreRaw, score, start, done]. */
 function fakePort() {

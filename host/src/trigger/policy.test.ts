@@ -2,13 +2,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../core/errors.js';
 import { FrameRing, STAMP, STAMP_INGEST } from '../core/frame.js';
-import { softmax, TriggerPolicy, triggerConfigSchema } from './policy.js';
+import { softmax, TriggerPolicy, triggerConfigSchema, type PolicyCounters } from './policy.js';
 
 const LABELS = ['RBC', 'WBC', 'Platelets'];
 
-/** A frame: arrival time, time spent before the policy, and logits. */
+/** A frame: due time (gap after the previous one), how long after it the source ingested
+ * it, time spent before the policy, and logits. */
 const frameArb = fc.record({
   gapNs: fc.integer({ min: 0, max: 2_000_000 }),
+  ingestLagNs: fc.integer({ min: 0, max: 1_500_000 }),
   delayNs: fc.integer({ min: 0, max: 3_000_000 }),
   logits: fc.tuple(fc.float({ min: -8, max: 8, noNaN: true }), fc.float({ min: -8, max: 8, noNaN: true }), fc.float({ min: -8, max: 8, noNaN: true })),
 });
@@ -23,33 +25,50 @@ const cfgArb = fc.record({
 
 interface Decided {
   atNs: number;
+  /** From the frame's due time to the policy. */
   waitedNs: number;
   late: boolean;
+  missed: boolean;
   triggered: boolean;
   pTarget: number;
+  /** Argmax of the probabilities (first on ties), computed here: logits a denormal apart
+   * give equal float32 probabilities. */
+  argmax: number;
 }
 
-function replay(cfg: { threshold: number; holdoffUs: number; maxRatePerS: number; burst: number; budgetUs: number }, frames: { gapNs: number; delayNs: number; logits: [number, number, number] }[]): Decided[] {
+type Cfg = { threshold: number; holdoffUs: number; maxRatePerS: number; burst: number; budgetUs: number };
+type Frame = { gapNs: number; ingestLagNs?: number; delayNs: number; logits: [number, number, number] };
+
+function replay(cfg: Cfg, frames: Frame[]): Decided[] {
+  return replayCounted(cfg, frames).decided;
+}
+
+function replayCounted(cfg: Cfg, frames: Frame[]): { decided: Decided[]; counters: PolicyCounters } {
   const { budgetUs, ...trigger } = cfg;
   const policy = new TriggerPolicy(triggerConfigSchema.parse({ targets: ['WBC'], ...trigger }), LABELS, budgetUs);
   const ring = new FrameRing(1, 3, 4);
   let t = 1e9;
   let policyNs = 0;
-  return frames.map((f) => {
+  const decided = frames.map((f) => {
     t += f.gapNs;
+    const ingestNs = t + (f.ingestLagNs ?? 0);
     // Frames reach the policy one after another: its clock never goes back.
-    policyNs = Math.max(policyNs, t + f.delayNs);
+    policyNs = Math.max(policyNs, ingestNs + f.delayNs);
     const slot = ring.acquire();
-    slot.stampsNs[STAMP_INGEST] = t;
+    slot.dueNs = t;
+    slot.stampsNs[STAMP_INGEST] = ingestNs;
     slot.stampsNs[STAMP.infer] = policyNs;
     slot.logits.set(f.logits);
     policy.decide(slot);
-    return { atNs: policyNs, waitedNs: policyNs - t, late: slot.late, triggered: slot.triggered, pTarget: slot.probs[1] };
+    const p = Array.from(slot.probs);
+    const argmax = p.reduce((b, x, k) => (x > p[b] ? k : b), 0);
+    return { atNs: policyNs, waitedNs: policyNs - t, late: slot.late, missed: slot.missed, triggered: slot.triggered, pTarget: slot.probs[1], argmax };
   });
+  return { decided, counters: { ...policy.counters } };
 }
 
 describe('trigger policy', () => {
-  it('never triggers a frame that is past its deadline, and marks exactly those late', () => {
+  it('never triggers a frame past its deadline (counted from its due time, not its ingest), and marks exactly those late', () => {
     fc.assert(
       fc.property(cfgArb, fc.array(frameArb, { maxLength: 200 }), (cfg, frames) => {
         const out = replay(cfg, frames);
@@ -57,6 +76,36 @@ describe('trigger policy', () => {
           expect(d.late).toBe(d.waitedNs > cfg.budgetUs * 1000);
           if (d.late) expect(d.triggered).toBe(false);
         });
+      }),
+    );
+  });
+
+  it('marks missed exactly the late frames whose target passed the threshold', () => {
+    fc.assert(
+      fc.property(cfgArb, fc.array(frameArb, { maxLength: 200 }), (cfg, frames) => {
+        for (const d of replay(cfg, frames)) expect(d.missed).toBe(d.late && d.pTarget >= cfg.threshold);
+      }),
+    );
+  });
+
+  it('accounts for every frame once: triggers + each suppression reason + non-target = frames', () => {
+    fc.assert(
+      fc.property(cfgArb, fc.array(frameArb, { maxLength: 200 }), (cfg, frames) => {
+        const { decided, counters } = replayCounted(cfg, frames);
+        // An independent count of each reason from what the policy saw and did.
+        const want = { suppressedBelowThreshold: 0, suppressedHoldoff: 0, suppressedRate: 0, suppressedLate: 0, nonTarget: 0 };
+        let lastTriggerNs = Number.NEGATIVE_INFINITY;
+        let triggers = 0;
+        for (const d of decided) {
+          if (d.pTarget < cfg.threshold) want[d.argmax === 1 ? 'suppressedBelowThreshold' : 'nonTarget']++;
+          else if (d.late) want.suppressedLate++;
+          else if (d.triggered) (triggers++, (lastTriggerNs = d.atNs));
+          else if (cfg.holdoffUs > 0 && d.atNs - lastTriggerNs < cfg.holdoffUs * 1000) want.suppressedHoldoff++;
+          else want.suppressedRate++;
+        }
+        expect(counters).toEqual(want);
+        const sum = triggers + Object.values(counters).reduce((a, b) => a + b, 0);
+        expect(sum).toBe(frames.length);
       }),
     );
   });

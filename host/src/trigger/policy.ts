@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { assert } from '../core/assert.js';
 import { ConfigError } from '../core/errors.js';
-import { STAMP, STAMP_INGEST, type FrameSlot } from '../core/frame.js';
+import { STAMP, type FrameSlot } from '../core/frame.js';
 
 export const triggerConfigSchema = z
   .object({
@@ -20,29 +20,47 @@ export const triggerConfigSchema = z
   .strict();
 export type TriggerConfig = z.infer<typeof triggerConfigSchema>;
 
-/** Why frames did not fire although a target class passed the threshold. */
+/**
+ * Where every decided frame went: each frame lands in exactly one of these or fires, so
+ * `triggers + belowThreshold + nonTarget + late + holdoff + rateLimit` = frames decided.
+ */
 export interface PolicyCounters {
+  /** On time, the predicted class is a target, but no target class reached the threshold. */
+  suppressedBelowThreshold: number;
+  /** On time, a target passed the threshold, but the hold-off since the last trigger had not. */
   suppressedHoldoff: number;
+  /** On time, a target passed the threshold and the hold-off, but the token bucket was empty. */
   suppressedRate: number;
+  /** Late with a target class past the threshold: would have fired (`slot.missed`). */
+  suppressedLate: number;
+  /** No target class reached the threshold and the predicted class is not a target (late or not). */
+  nonTarget: number;
 }
+
+/** Indices into `TriggerPolicy.state`. */
+const TOKENS = 0;
+const LAST_REFILL = 1;
+const LAST_TRIGGER = 2;
 
 /**
  * The decision of each frame, synchronous and allocation-free: softmax of the logits (a
  * model's own probabilities are taken as they are), the
- * predicted class, lateness against the pipeline's budget (a frame already past its
- * deadline when it reaches the policy is late: counted, never triggered, since a late gate
- * sorts the wrong cell), then threshold, hold-off and rate limit.
+ * predicted class, lateness against the pipeline's budget measured from the frame's due
+ * time (a frame already past its deadline when it reaches the policy is late: counted, never
+ * triggered, since a late gate sorts the wrong cell), then threshold, hold-off and rate
+ * limit. Every frame is counted once in `counters` or fires.
  */
 export class TriggerPolicy {
-  readonly counters: PolicyCounters = { suppressedHoldoff: 0, suppressedRate: 0 };
+  readonly counters: PolicyCounters = { suppressedBelowThreshold: 0, suppressedHoldoff: 0, suppressedRate: 0, suppressedLate: 0, nonTarget: 0 };
   private readonly isTarget: Uint8Array;
   private readonly budgetNs: number;
   private readonly holdoffNs: number;
   private readonly ratePerNs: number;
   private readonly burst: number;
-  private tokens: number;
-  private lastRefillNs = Number.NaN;
-  private lastTriggerNs = Number.NEGATIVE_INFINITY;
+  /** The bucket's tokens, the last refill and the last trigger (ns), in a typed array: a
+   * double written to an object field whose representation went from small integer to
+   * tagged is boxed on every write (16 bytes a frame); a typed array element never is. */
+  private readonly state = Float64Array.of(0, Number.NaN, Number.NEGATIVE_INFINITY);
   threshold: number;
 
   private readonly takesProbabilities: boolean;
@@ -63,17 +81,49 @@ export class TriggerPolicy {
     this.holdoffNs = cfg.holdoffUs * 1000;
     this.ratePerNs = cfg.maxRatePerS / 1e9;
     this.burst = cfg.burst;
-    this.tokens = cfg.burst;
+    this.state[TOKENS] = cfg.burst;
   }
 
   /**
-   * Decides `slot` (whose logits the backend wrote): fills probs, predicted, score, late,
-   * triggered. The policy's clock is the slot's inference-end stamp, the moment the frame
-   * reaches it. `slot.score` is the probability of the class that decides: the best target
-   * class when one passes the threshold, else the predicted class.
+   * Decides `slot` (whose logits the backend wrote and whose `dueNs` the source set): fills
+   * probs, predicted, score, late, missed, triggered. The policy's clock is the slot's
+   * inference-end stamp, the moment the frame reaches it. `slot.score` is the probability
+   * of the class that decides: the best target class when one passes the threshold, else
+   * the predicted class.
    */
   decide(slot: FrameSlot): void {
+    if (!this.classify(slot)) return;
     const nowNs = slot.stampsNs[STAMP.infer];
+    if (this.holdoffNs > 0 && nowNs - this.state[LAST_TRIGGER] < this.holdoffNs) {
+      this.counters.suppressedHoldoff++;
+      return;
+    }
+    this.refill(slot);
+    if (this.state[TOKENS] < 1) {
+      this.counters.suppressedRate++;
+      return;
+    }
+    this.state[TOKENS] -= 1;
+    this.state[LAST_TRIGGER] = nowNs;
+    slot.triggered = true;
+  }
+
+  /**
+   * Decides a frame the device already decided and fired on (autonomous FPGA mode): as
+   * `decide`, but without hold-off and rate limit, which would suppress in the log
+   * triggers the hardware did fire. Lateness and the threshold still apply.
+   */
+  decideDeviceEvent(slot: FrameSlot): void {
+    if (!this.classify(slot)) return;
+    this.state[LAST_TRIGGER] = slot.stampsNs[STAMP.infer];
+    slot.triggered = true;
+  }
+
+  /**
+   * Softmax, prediction, lateness and threshold. True when the frame is on time and a
+   * target class passed the threshold (it may fire); otherwise counts why not.
+   */
+  private classify(slot: FrameSlot): boolean {
     const probs = slot.probs;
     if (this.takesProbabilities) copyProbs(slot.logits, probs);
     else softmax(slot.logits, probs);
@@ -86,33 +136,36 @@ export class TriggerPolicy {
     slot.predicted = best;
     slot.score = probs[best];
     slot.triggered = false;
-    slot.late = nowNs - slot.stampsNs[STAMP_INGEST] > this.budgetNs;
-    if (slot.late) return;
-    if (bestTarget < 0 || probs[bestTarget] < this.threshold) return;
+    assert(slot.dueNs === slot.dueNs, 'the source set the frame due time');
+    slot.late = slot.stampsNs[STAMP.infer] - slot.dueNs > this.budgetNs;
+    const passes = bestTarget >= 0 && probs[bestTarget] >= this.threshold;
+    slot.missed = slot.late && passes;
+    if (!passes) {
+      if (this.isTarget[best] === 1) this.counters.suppressedBelowThreshold++;
+      else this.counters.nonTarget++;
+      return false;
+    }
     slot.score = probs[bestTarget];
     slot.predicted = bestTarget;
-    if (this.holdoffNs > 0 && nowNs - this.lastTriggerNs < this.holdoffNs) {
-      this.counters.suppressedHoldoff++;
-      return;
+    if (slot.late) {
+      this.counters.suppressedLate++;
+      return false;
     }
-    this.refill(nowNs);
-    if (this.tokens < 1) {
-      this.counters.suppressedRate++;
-      return;
-    }
-    this.tokens -= 1;
-    this.lastTriggerNs = nowNs;
-    slot.triggered = true;
+    return true;
   }
 
-  private refill(nowNs: number): void {
-    if (Number.isNaN(this.lastRefillNs)) this.lastRefillNs = nowNs;
+  /** Refills the token bucket up to the slot's policy time. Takes the slot, not the time: a
+   * double passed to a call V8 does not inline is boxed (16 bytes a frame). */
+  private refill(slot: FrameSlot): void {
+    const nowNs = slot.stampsNs[STAMP.infer];
+    const st = this.state;
+    if (Number.isNaN(st[LAST_REFILL])) st[LAST_REFILL] = nowNs;
     // Frames reach the policy in order, but their stamps need not be monotonic across slots
     // of different sources: a stamp earlier than the last refill adds nothing.
-    if (nowNs <= this.lastRefillNs) return;
-    const t = this.tokens + (nowNs - this.lastRefillNs) * this.ratePerNs;
-    this.tokens = t > this.burst ? this.burst : t;
-    this.lastRefillNs = nowNs;
+    if (nowNs <= st[LAST_REFILL]) return;
+    const t = st[TOKENS] + (nowNs - st[LAST_REFILL]) * this.ratePerNs;
+    st[TOKENS] = t > this.burst ? this.burst : t;
+    st[LAST_REFILL] = nowNs;
   }
 }
 

@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { manualClock } from '../core/clock.js';
+import { FrameRing, STAMPS_COUNT } from '../core/frame.js';
+import { PipelineMetrics } from './pipeline-metrics.js';
+import { SnapshotCache } from './snapshot-cache.js';
+import { manualTimers } from '../core/manual-timers.js';
+
+const INTERVAL_MS = 500;
+
+function setup() {
+  const clock = manualClock(1e9);
+  const t = manualTimers();
+  const metrics = new PipelineMetrics({ pipeline: 'p', backend: 'sim', model: 'm', labels: ['a', 'b'], budgetUs: 1000 }, clock, () => 0);
+  let begun = 0;
+  const bugs: unknown[] = [];
+  const cache = new SnapshotCache(() => (begun++, metrics.beginSnapshot()), clock, t.timers, INTERVAL_MS, (e) => bugs.push(e));
+  const ring = new FrameRing(1, 2, 4);
+  /** `n` frames of 10 us each, spread evenly over `ms` of the manual clock. */
+  const frames = (n: number, ms: number) => {
+    if (n === 0) clock.advanceNs(ms * 1e6);
+    for (let i = 0; i < n; i++) {
+      clock.advanceNs((ms * 1e6) / n);
+      const slot = ring.acquire();
+      const at = clock.nowNs();
+      for (let k = 0; k < STAMPS_COUNT; k++) slot.stampsNs[k] = at + k * 2000;
+      slot.predicted = 0;
+      metrics.recordFrame(slot);
+    }
+  };
+  /** Fires the interval timer and runs the build's steps to publication; returns the steps. */
+  const tick = () => {
+    expect(t.pending()).toMatchObject({ kind: 'timeout', ms: INTERVAL_MS });
+    t.run();
+    let steps = 1;
+    while (t.pending()?.kind === 'immediate') {
+      t.run();
+      steps++;
+    }
+    return steps;
+  };
+  return { clock, t, metrics, cache, frames, tick, begun: () => begun, bugs };
+}
+
+describe('SnapshotCache', () => {
+  it('serves every reader the published snapshot: reads never build one', () => {
+    const { cache, frames, tick, begun } = setup();
+    cache.start();
+    expect(begun()).toBe(1);
+    frames(100, 100);
+    const first = cache.current();
+    for (let i = 0; i < 1000; i++) expect(cache.current()).toBe(first);
+    expect(begun()).toBe(1);
+    expect(first.json).toBe(JSON.stringify(first.snapshot));
+    tick();
+    expect(begun()).toBe(2);
+    expect(cache.current().seq).toBe(first.seq + 1);
+    expect(cache.current().snapshot.frames).toBe(100);
+  });
+
+  it('builds in steps, one per macrotask, and publishes only after the last', () => {
+    const { cache, t, frames, tick } = setup();
+    cache.start();
+    frames(50, 400);
+    const before = cache.current();
+    t.run(); // the interval timer: the build's first step
+    expect(t.pending()?.kind).toBe('immediate');
+    expect(cache.current()).toBe(before);
+    let steps = 1;
+    while (t.pending()?.kind === 'immediate') {
+      t.run();
+      steps++;
+    }
+    // Counters, then one step per latency histogram folded, the window, and per summary.
+    expect(steps).toBeGreaterThan(12);
+    expect(cache.current().seq).toBe(before.seq + 1);
+    expect(tick()).toBe(steps);
+  });
+
+  it('publishes a snapshot at most one interval old, whenever it is read', () => {
+    const { cache, clock, frames, tick } = setup();
+    cache.start();
+    for (let i = 0; i < 20; i++) {
+      frames(10, INTERVAL_MS);
+      const c = cache.current();
+      expect(clock.nowNs() - c.builtAtNs).toBeLessThanOrEqual(INTERVAL_MS * 1e6);
+      tick();
+      expect(cache.current().builtAtNs).toBe(clock.nowNs());
+    }
+  });
+
+  it('gives frames/s over the interval between builds, however often it is read', () => {
+    const { cache, frames, tick } = setup();
+    cache.start();
+    for (const perInterval of [100, 300, 0, 50]) {
+      // Readers at odd moments inside the interval change nothing.
+      for (let r = 0; r < 5; r++) {
+        frames(perInterval / 5, INTERVAL_MS / 5);
+        cache.current();
+      }
+      tick();
+      expect(cache.current().snapshot.fps).toBeCloseTo(perInterval / (INTERVAL_MS / 1000), 6);
+    }
+  });
+
+  it('stops publishing on stop(); refresh() publishes a final snapshot at once', () => {
+    const { cache, t, frames } = setup();
+    cache.start();
+    cache.stop();
+    expect(t.pending()).toBeNull();
+    frames(7, 10);
+    expect(cache.current().snapshot.frames).toBe(0);
+    expect(cache.refresh().snapshot.frames).toBe(7);
+  });
+
+  it('reports a throwing build as a bug and stops publishing', () => {
+    const clock = manualClock(0);
+    const t = manualTimers();
+    const bugs: unknown[] = [];
+    let calls = 0;
+    const cache = new SnapshotCache(
+      () => {
+        if (++calls > 1) throw new Error('broken');
+        return { step: () => true, result: () => ({ frames: 1 }) as never };
+      },
+      clock,
+      t.timers,
+      INTERVAL_MS,
+      (e) => bugs.push(e),
+    );
+    cache.start();
+    t.run();
+    expect(bugs).toHaveLength(1);
+    expect(t.pending()).toBeNull();
+  });
+});
