@@ -135,7 +135,11 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   const device = isFpgaBackend(backend) ? new DeviceReader(backend) : null;
   const beginSnapshot = (): SnapshotBuild => {
     const build = metrics.beginSnapshot();
-    return device === null ? build : { step: build.step, result: () => ({ ...build.result(), device: device.read() }) };
+    if (device === null) return build;
+    // Read with the counters, at the start: the device's job counts and the pipeline's drops
+    // then describe the same moment (a faulted device fails thousands of frames a second).
+    const dev = device.read();
+    return { step: build.step, result: () => ({ ...build.result(), device: dev }) };
   };
   // One snapshot every snapshotIntervalMs, built in steps on the daemon's timers; every
   // reader (HTTP, websocket, /metrics, progress) gets the published one.

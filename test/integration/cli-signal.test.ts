@@ -50,11 +50,15 @@ describe('the CLI', () => {
       );
       expect(r.stderr).toMatch(new RegExp(`stopped \\(${signal}\\)`));
       expect(r.code).toBe(0);
-      const snap = JSON.parse(r.stdout) as { triggers: number; frames: number };
+      const snap = JSON.parse(r.stdout) as { triggers: number; frames: number; suppressed: { late: number } };
       expect(snap.triggers).toBeGreaterThan(0);
-      const lines = readJsonlLog(jsonl);
-      expect(lines.length).toBe(snap.triggers);
-      expect(readArrowLog(arrow).numRows).toBe(snap.triggers);
+      // Every trigger, and every late frame that would have fired (a `missed` record), is on disk.
+      const lines = readJsonlLog<{ kind: string }>(jsonl);
+      expect(lines.filter((l) => l.kind === 'trigger').length).toBe(snap.triggers);
+      expect(lines.filter((l) => l.kind === 'missed').length).toBe(snap.suppressed.late);
+      const kinds = readArrowLog(arrow).getChild('kind')!.toArray() as string[];
+      expect(kinds.filter((k) => k === 'trigger').length).toBe(snap.triggers);
+      expect(kinds.length).toBe(lines.length);
     });
   }
 

@@ -68,16 +68,18 @@ describe('pipeline metrics', () => {
     const clock = manualClock(0);
     const m = new PipelineMetrics({ pipeline: 'p', backend: 'b', model: 'm', labels: ['a', 'b'], budgetUs: 20 }, clock);
     frame(m, clock, 10_000); // 10 us: nothing clamped
-    // 20 s end to end: every stage gets 4 s (in range), e2e is past the 10 s bound.
+    // 20 s end to end: every stage gets 4 s (in range); end to end and service (ingest to
+    // trigger write, the same 20 s here) are past the 10 s bound.
     frame(m, clock, 2 * limits.histogramMaxUs * 1000);
-    expect(m.snapshot().clampedSamples).toBe(1);
+    expect(m.snapshot().clampedSamples).toBe(2);
     const s = ring.acquire();
     s.stampsNs.fill(1e9);
+    s.dueNs = 1e9;
     s.stampsNs[STAMP.decode] = 1e9 - 500; // decode ends before ingest: a stamp out of order
     s.predicted = 0;
     m.recordFrame(s);
     const snap = m.snapshot();
-    expect(snap.clampedSamples).toBe(2);
+    expect(snap.clampedSamples).toBe(3);
     expect(snap.e2eUs.max).toBeCloseTo(limits.histogramMaxUs, -4);
   });
 

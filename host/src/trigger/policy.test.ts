@@ -183,7 +183,7 @@ describe('trigger policy on a backend that writes probabilities', () => {
           const sum = w[0] + w[1] + w[2];
           const p = Float32Array.from(w, (v) => v / sum);
           const [a, b] = [ring.acquire(), ring.acquire()];
-          for (const s of [a, b]) [s.stampsNs[STAMP_INGEST], s.stampsNs[STAMP.infer]] = [1e9 + i * 1e3, 1e9 + i * 1e3 + 10];
+          for (const s of [a, b]) [s.stampsNs[STAMP_INGEST], s.dueNs, s.stampsNs[STAMP.infer]] = [1e9 + i * 1e3, 1e9 + i * 1e3, 1e9 + i * 1e3 + 10];
           a.logits.set(p);
           b.logits.set(Array.from(p, Math.log));
           onProbs.decide(a);
