@@ -10,7 +10,7 @@ export type GenKind = (typeof GEN_KINDS)[number];
 
 /**
  * `hairtrigger gen`: a seeded synthetic capture with Poisson arrival times: lymphocyte crops
- * (labelled B/T4/T8) or 16-feature jet vectors (unlabelled, see sim/src/jet-features.ts).
+ * (labelled B/T4/T8) or 16-feature jet vectors (unlabelled, see host/src/modalities/jets/jet-features.ts).
  */
 export async function generateCapture(o: { out: string; frames: number; seed: number; rateHz: number; kind?: GenKind }): Promise<void> {
   let frameBytes: number;

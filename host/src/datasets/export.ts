@@ -58,7 +58,7 @@ export function bccdDataset(bccdRoot: string): RawDataset {
   };
 }
 
-/** Renders the synthetic lymphocyte splits (seeded; see sim/src/lymphocytes.ts). */
+/** Renders the synthetic lymphocyte splits (seeded; see host/src/modalities/cells/lymphocytes.ts). */
 export function lymphocyteDataset(sizes: Record<Split, { count: number; seed: number }> = LYMPHOCYTE_SPLITS): RawDataset {
   const splits = {} as Record<Split, RawSplit>;
   let side = 0;
@@ -75,7 +75,7 @@ export function lymphocyteDataset(sizes: Record<Split, { count: number; seed: nu
     labels: LYMPHOCYTE_LABELS,
     frame: { shape: [side, side, 1], dtype: 'uint8' },
     splits,
-    source: `synthetic bright-field lymphocytes (sim/src/lymphocytes.ts), classes ${LYMPHOCYTE_LABELS.join('/')}, seeds ${JSON.stringify(sizes)}`,
+    source: `synthetic bright-field lymphocytes (host/src/modalities/cells/lymphocytes.ts), classes ${LYMPHOCYTE_LABELS.join('/')}, seeds ${JSON.stringify(sizes)}`,
     notes: { generatorSeeds: sizes },
   };
 }
