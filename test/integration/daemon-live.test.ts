@@ -79,13 +79,15 @@ describe('the daemon, live', () => {
 });
 
 describe('late frames', () => {
-  it('are counted, logged with their sequence number, and never triggered', async () => {
+  it('are counted, logged with their sequence number, never triggered, and the ones that would have fired are logged as missed', async () => {
     const log: string[] = [];
+    const jsonl = join(tempDir('late'), 'late.jsonl');
     // A 1 us budget: nothing can reach the policy that fast, so every frame is late.
     const cfg = validateConfig({
       model: 'models/zoo/cells-bccd', budgetUs: 1,
       source: { kind: 'replay', path: 'sim/recordings/cells-bccd-test.arrows', pacing: 'x4' },
-      trigger: { targets: ['WBC'], threshold: 0 },
+      trigger: { targets: ['WBC'], threshold: 0.5 },
+      sinks: { jsonl },
       server: { enabled: false },
     });
     const d = await createDaemon(cfg, { ...deps(), log: (l: string) => log.push(l) });
@@ -97,6 +99,14 @@ describe('late frames', () => {
     expect(s.frames).toBe(945);
     expect(s.late).toBe(945);
     expect(s.triggers).toBe(0);
+    // The audit trail of a sort's yield: one `missed` record per late frame the student called
+    // a white cell with p >= 0.5 (nearly every frame it called one: the per-class counts,
+    // kept by the metrics, bound it), none fired.
+    const records = readJsonlLog<{ kind: string; class: string; late: boolean; e2eUs: number }>(jsonl);
+    expect(records.length).toBeLessThanOrEqual(s.perClass.WBC);
+    expect(records.length).toBeGreaterThan(0.9 * s.perClass.WBC);
+    expect(records.every((r) => r.kind === 'missed' && r.class === 'WBC' && r.late && r.e2eUs > 1)).toBe(true);
+    expect(s.suppressed.late).toBe(records.length);
     expect(log.some((l) => /late frame\(s\) not triggered \(budget 1 us\); latest seq \d+ reached the policy after [\d.]+ us/.test(l))).toBe(true);
   });
 });
