@@ -56,7 +56,11 @@ interface RunResult {
   frames: number;
   repeats: number;
   fps: number;
+  /** End to end from each frame's due time (at `max` pacing: its ingest), and its two parts:
+   * queueing (due to ingest) and service (ingest to trigger write). */
   e2eUs: { p50: number; p99: number; p999: number };
+  queueUs: { p50: number; p99: number };
+  serviceUs: { p50: number; p99: number };
   stagesUs: Record<StageName, { p50: number; p99: number; p999: number }>;
   /** Null when a garbage collection fell inside a measurement window (figure void). */
   heapBytesPerFrame: number | null;
@@ -187,6 +191,8 @@ async function bench(c: Case, backend: Backend): Promise<RunResult> {
     pipeline: c.pipeline, backend, variant: c.variant, frames: c.frames, repeats: REPEATS,
     fps: Math.round(median(reps.map((x) => x.snap.frames / x.seconds))),
     e2eUs,
+    queueUs: { p50: pick((s) => s.p50, (x) => x.snap.queueUs), p99: pick((s) => s.p99, (x) => x.snap.queueUs) },
+    serviceUs: { p50: pick((s) => s.p50, (x) => x.snap.serviceUs), p99: pick((s) => s.p99, (x) => x.snap.serviceUs) },
     stagesUs,
     heapBytesPerFrame: heap.gcs === 0 ? Math.round(heap.bytes) : null,
     gcDuringHeapWindow: heap.gcs,
@@ -301,14 +307,14 @@ function callsMarkdown(calls: CallResult[], comparisons: Record<string, unknown>
 }
 
 function markdown(runs: RunResult[], noise: NoiseFloor, meta: Record<string, unknown>): string {
-  const rows = runs.map((r) => `| ${r.pipeline} | ${r.variant} | ${r.backend} | ${r.frames} | ${r.fps} | ${r.e2eUs.p50} | ${r.e2eUs.p99} | ${r.e2eUs.p999} | ${STAGES.map((s) => `${r.stagesUs[s].p50}/${r.stagesUs[s].p99}`).join(' | ')} | ${r.heapBytesPerFrame ?? 'void (GC in window)'} |`);
+  const rows = runs.map((r) => `| ${r.pipeline} | ${r.variant} | ${r.backend} | ${r.frames} | ${r.fps} | ${r.e2eUs.p50} | ${r.e2eUs.p99} | ${r.e2eUs.p999} | ${r.queueUs.p50}/${r.queueUs.p99} | ${STAGES.map((s) => `${r.stagesUs[s].p50}/${r.stagesUs[s].p99}`).join(' | ')} | ${r.heapBytesPerFrame ?? 'void (GC in window)'} |`);
   return [
     `# hairtrigger bench — ${meta.date}`,
     '',
-    `Machine: ${meta.cpus} x ${meta.cpu}, node ${meta.node}. Medians of ${REPEATS} repeats; \`max\` pacing; latency in microseconds.`,
+    `Machine: ${meta.cpus} x ${meta.cpu}, node ${meta.node}. Medians of ${REPEATS} repeats; \`max\` pacing; latency in microseconds, end to end from each frame's due time (at max pacing, its ingest: queue ~0).`,
     '',
-    `| pipeline | model | backend | frames | frames/s | e2e p50 | e2e p99 | e2e p99.9 | ${STAGES.map((s) => `${s} p50/p99`).join(' | ')} | heap B/frame |`,
-    `|${'---|'.repeat(9 + STAGES.length)}`,
+    `| pipeline | model | backend | frames | frames/s | e2e p50 | e2e p99 | e2e p99.9 | queue p50/p99 | ${STAGES.map((s) => `${s} p50/p99`).join(' | ')} | heap B/frame |`,
+    `|${'---|'.repeat(10 + STAGES.length)}`,
     ...rows,
     '',
     `Noise floor (tight loop, ${noise.seconds} s): ${noise.gapsPerS.toFixed(0)} gaps/s of at least ${noise.gapThresholdUs} us; gap p50 ${noise.gapUsP50} us, p99 ${noise.gapUsP99} us, max ${noise.gapUsMax} us; loop p99 ${noise.loopUsP99} us.`,
