@@ -56,7 +56,10 @@ export interface OnnxWorker {
  * still `request` is not an answer: the previous frame's notify can arrive after that
  * frame's `done` was seen and the next request stored, so the wait is a loop.
  */
-export function waitForAnswer(control: Int32Array, timeoutMs: number): boolean {
+export function waitForAnswer(control: Int32Array, timeoutMs: number, spins = 0): boolean {
+  // A short bounded poll first: a futex wake costs tens of microseconds on a VM, more than a
+  // small model's inference; the worker runs on the other core meanwhile.
+  for (let i = 0; i < spins && Atomics.load(control, PROTOCOL.state) === PROTOCOL.request; i++);
   while (Atomics.load(control, PROTOCOL.state) === PROTOCOL.request) {
     // Each wake restarts the bound: only the worker notifies, once per frame.
     if (Atomics.wait(control, PROTOCOL.state, PROTOCOL.request, timeoutMs) === 'timed-out') return false;
@@ -77,6 +80,8 @@ interface WorkerData {
   readonly nOut: number;
   readonly inputDims: readonly number[];
   readonly errors: MessagePort;
+  /** Polls of the control word before the worker blocks between requests. */
+  readonly spins: number;
 }
 
 /**
@@ -85,12 +90,12 @@ interface WorkerData {
  * terminated (which also frees the session). The caller owns the worker: it must
  * `terminate()` it.
  */
-export function startOnnxWorker(model: Uint8Array, options: object, nIn: number, nOut: number, inputDims: readonly number[]): OnnxWorker {
+export function startOnnxWorker(model: Uint8Array, options: object, nIn: number, nOut: number, inputDims: readonly number[], spins = 0): OnnxWorker {
   const shared = new SharedArrayBuffer(CONTROL_BYTES + 4 * (nIn + nOut));
   const { port1, port2 } = new MessageChannel();
   const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
   const [xOffset, yOffset] = [CONTROL_BYTES, CONTROL_BYTES + 4 * nIn];
-  const data: WorkerData = { ortPath, model, options, shared, protocol: PROTOCOL, xOffset, yOffset, nIn, nOut, inputDims, errors: port2 };
+  const data: WorkerData = { ortPath, model, options, shared, protocol: PROTOCOL, xOffset, yOffset, nIn, nOut, inputDims, errors: port2, spins };
   // The body is passed as source (eval) because it must run from TypeScript sources (vitest)
   // and from the build alike, and Node 20 cannot start a .ts file as a worker.
   const worker = new Worker(`(${serveOnnx.toString()})();`, { eval: true, workerData: data, transferList: [port2] });
@@ -131,6 +136,7 @@ function serveOnnx(): void {
     const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', x, [1, ...d.inputDims]) };
     const fetches = { [output]: new ort.Tensor('float32', y, [1, d.nOut]) };
     for (;;) {
+      for (let i = 0; i < d.spins && Atomics.load(control, p.state) !== p.request; i++);
       const state = Atomics.load(control, p.state);
       if (state !== p.request) {
         Atomics.wait(control, p.state, state);

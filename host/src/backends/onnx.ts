@@ -31,7 +31,7 @@ export async function loadOnnxBackend(ref: ModelRef): Promise<Backend> {
   }
   const model = decodeOnnxModel(bytes, ref.path);
   const nIn = ref.inputShape.reduce((a, b) => a * b, 1);
-  const w = startOnnxWorker(bytes, SESSION_OPTIONS, nIn, ref.classes, ref.inputShape);
+  const w = startOnnxWorker(bytes, SESSION_OPTIONS, nIn, ref.classes, ref.inputShape, limits.onnxWaitPollsMax);
   try {
     const report = await w.loaded;
     if (report.kind === 'failed') throw new ModelError(ref.path, `not a loadable ONNX model: ${report.message}`);
@@ -70,7 +70,7 @@ class OnnxBackend implements Backend {
     copyInto(x, input);
     Atomics.store(control, PROTOCOL.state, PROTOCOL.request);
     Atomics.notify(control, PROTOCOL.state);
-    if (!waitForAnswer(control, limits.onnxInferenceWaitMsMax)) {
+    if (!waitForAnswer(control, limits.onnxInferenceWaitMsMax, limits.onnxWaitPollsMax)) {
       throw new ModelError(this.ref.path, `the onnxruntime worker did not answer within ${limits.onnxInferenceWaitMsMax} ms`);
     }
     if (Atomics.load(control, PROTOCOL.state) === PROTOCOL.failed) {

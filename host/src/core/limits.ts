@@ -81,6 +81,10 @@ export const limits = {
   /** Longest the onnx backend's predict waits for its worker to run one inference before it
    * fails the frame with a ModelError (a stuck worker); far above any real inference, so a
    * loaded machine never trips it. */
+  /** Polls of the shared control word (a few ns each) before the onnx backend and its worker
+   * block in Atomics.wait: a futex wake costs tens of microseconds on a VM, more than a small
+   * model's inference. Bounded, so a waiting thread never spins for long beside another. */
+  onnxWaitPollsMax: 20_000,
   onnxInferenceWaitMsMax: 10_000,
 } as const;
 
