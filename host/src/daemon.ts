@@ -97,6 +97,7 @@ export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promi
 /** The rest of `createDaemon`, once the backend is open: metrics, source, pipeline, then the sinks last. */
 async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) => string, card: ModelCard, backend: Backend, pre: StreamPreprocessor): Promise<Daemon> {
   const autonomous = cfg.fpga?.mode === 'autonomous';
+  checkModelInputs(cfg, card, backend, pre);
   const metrics = new PipelineMetrics({ pipeline: cfg.pipeline, backend: backend.info().kind, model: `${card.task}/${cfg.variant}`, labels: card.labels, budgetUs: cfg.budgetUs }, deps.clock);
   const errors = new ErrorLog(metrics, deps.log, Date.now, deps.timers);
   const policy = new TriggerPolicy(cfg.trigger, card.labels, cfg.budgetUs, { outputKind: backend.info().outputKind });
@@ -116,7 +117,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
         : {
             decode: decoders.create(decoderConfig, { spec: { ...source.spec, labels: source.spec.labels ?? [] } }, 'config: decoder'),
             preprocess: preprocessStage(pre, frames),
-            infer: inferStage(backend),
+            infer: inferStage(backend, pre.inputElements.length),
             policy: policyStage(policy),
           }),
       emit: emitStage(ring, deps.clock),
@@ -215,7 +216,7 @@ function makeFpgaEventSource(cfg: PipelineConfig, deps: DaemonDeps, backend: Fpg
 async function loadBackend(cfg: PipelineConfig, card: ModelCard, at: (p: string) => string, firmwareDir: string, timers: TimerScheduler): Promise<Backend> {
   const onnx = card.files[cfg.variant];
   if (onnx === null) throw new ModelError(`${card.dir}/card.json`, `variant ${cfg.variant} is not part of this model (the card has no ${cfg.variant}); allowed: student`);
-  const ref = { path: onnx, inputShape: card.inputShape, classes: card.labels.length, params: card.params[cfg.variant] };
+  const ref = { path: onnx, inputShape: card.inputShape, ...(card.inputShapes !== null ? { inputShapes: card.inputShapes } : {}), classes: card.labels.length, params: card.params[cfg.variant] };
   return backends.create({ kind: cfg.backend }, { card, cfg, ref, at, firmwareDir, timers }, 'config: backend');
 }
 
@@ -230,5 +231,16 @@ function checkSourceFitsModel(source: Source, pre: StreamPreprocessor, card: Mod
   const labels = got.labels ?? [];
   if (labels.length > 0 && labels.join(',') !== card.labels.join(',')) {
     throw new ConfigError('source', `stream "${got.stream}" labels [${labels.join(', ')}] differ from the model's [${card.labels.join(', ')}]`);
+  }
+}
+
+/** A model of several named inputs needs a preprocessor that writes them all and a backend that takes them. */
+function checkModelInputs(cfg: PipelineConfig, card: ModelCard, backend: Backend, pre: StreamPreprocessor): void {
+  const want = card.inputShapes?.length ?? 1;
+  if (pre.inputElements.length !== want) {
+    throw new ModelError(`${card.dir}/card.json`, `the model takes ${want} input(s) but its preprocessing writes ${pre.inputElements.length}`);
+  }
+  if (want > 1 && backend.predictInputs === undefined) {
+    throw new ConfigError('config: backend', `"${cfg.backend}" runs models of one input; ${card.task} takes ${want} (${card.dir}/card.json inputs): use a backend that takes several (onnx)`);
   }
 }

@@ -37,6 +37,12 @@ export interface Backend {
    * buffer.
    */
   predict(input: Float32Array, output: Float32Array): void;
+  /**
+   * As `predict`, for a model of several inputs: `inputs[k]` is the k-th model input (the
+   * frame's `inputs`). Absent on backends whose firmware takes one input; the daemon refuses
+   * such a backend for a model of several at start-up.
+   */
+  predictInputs?(inputs: readonly Float32Array[], output: Float32Array): void;
   /** Releases the model. `predict` after `close` is a programmer error. */
   close(): Promise<void>;
 }
@@ -47,6 +53,9 @@ export interface ModelRef {
   path: string;
   /** The input shape the pipeline will feed (without batch), checked against the model. */
   inputShape: readonly number[];
+  /** Every input's shape in the model's input order, for a model of several named inputs (a
+   * cutout triplet and a feature vector); absent: one input of `inputShape`. */
+  inputShapes?: readonly (readonly number[])[];
   /** Number of classes the pipeline expects, checked against the model. */
   classes: number;
   /** Parameter count from the model card, when known. */

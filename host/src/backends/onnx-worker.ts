@@ -42,7 +42,9 @@ export type WorkerReport =
 export interface OnnxWorker {
   readonly worker: Worker;
   readonly control: Int32Array;
+  /** The first input (`xs[0]`); every input in the model's input order. */
   readonly x: Float32Array;
+  readonly xs: readonly Float32Array[];
   readonly y: Float32Array;
   /** Where the worker posts the reason of a failed run; read with receiveMessageOnPort. */
   readonly errors: MessagePort;
@@ -73,12 +75,12 @@ interface WorkerData {
   readonly options: object;
   readonly shared: SharedArrayBuffer;
   readonly protocol: typeof PROTOCOL;
-  /** Byte offsets of x and y in `shared`. */
-  readonly xOffset: number;
+  /** Byte offsets of each input and of y in `shared`. */
+  readonly xOffsets: readonly number[];
   readonly yOffset: number;
-  readonly nIn: number;
   readonly nOut: number;
-  readonly inputDims: readonly number[];
+  /** Each input's dimensions without the batch (its element count is their product). */
+  readonly inputDims: readonly (readonly number[])[];
   readonly errors: MessagePort;
   /** Polls of the control word before the worker blocks between requests. */
   readonly spins: number;
@@ -86,16 +88,23 @@ interface WorkerData {
 
 /**
  * Starts a worker that loads `model` (ONNX bytes) with `options` and serves inferences of
- * one [1, ...inputDims] float input (nIn values) to one [1, nOut] float output, until it is
- * terminated (which also frees the session). The caller owns the worker: it must
- * `terminate()` it.
+ * float inputs of [1, ...inputDims[k]] (in the model's input order) to one [1, nOut] float
+ * output, until it is terminated (which also frees the session). The caller owns the
+ * worker: it must `terminate()` it.
  */
-export function startOnnxWorker(model: Uint8Array, options: object, nIn: number, nOut: number, inputDims: readonly number[], spins = 0): OnnxWorker {
-  const shared = new SharedArrayBuffer(CONTROL_BYTES + 4 * (nIn + nOut));
+export function startOnnxWorker(model: Uint8Array, options: object, inputDims: readonly (readonly number[])[], nOut: number, spins = 0): OnnxWorker {
+  const sizes = inputDims.map((d) => d.reduce((a, b) => a * b, 1));
+  const xOffsets: number[] = [];
+  let at = CONTROL_BYTES;
+  for (const n of sizes) {
+    xOffsets.push(at);
+    at += 4 * n;
+  }
+  const yOffset = at;
+  const shared = new SharedArrayBuffer(yOffset + 4 * nOut);
   const { port1, port2 } = new MessageChannel();
   const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
-  const [xOffset, yOffset] = [CONTROL_BYTES, CONTROL_BYTES + 4 * nIn];
-  const data: WorkerData = { ortPath, model, options, shared, protocol: PROTOCOL, xOffset, yOffset, nIn, nOut, inputDims, errors: port2, spins };
+  const data: WorkerData = { ortPath, model, options, shared, protocol: PROTOCOL, xOffsets, yOffset, nOut, inputDims, errors: port2, spins };
   // The body is passed as source (eval) because it must run from TypeScript sources (vitest)
   // and from the build alike, and Node 20 cannot start a .ts file as a worker.
   const worker = new Worker(`(${serveOnnx.toString()})();`, { eval: true, workerData: data, transferList: [port2] });
@@ -104,10 +113,11 @@ export function startOnnxWorker(model: Uint8Array, options: object, nIn: number,
     worker.once('error', (err) => resolve({ kind: 'failed', message: err.message }));
     worker.once('exit', (code) => resolve({ kind: 'failed', message: `the worker exited (code ${code}) before it loaded the model` }));
   });
+  const xs = sizes.map((n, k) => new Float32Array(shared, xOffsets[k], n));
   return {
     worker, loaded, errors: port1,
     control: new Int32Array(shared, 0, 1),
-    x: new Float32Array(shared, xOffset, nIn),
+    x: xs[0]!, xs,
     y: new Float32Array(shared, yOffset, nOut),
   };
 }
@@ -123,17 +133,19 @@ function serveOnnx(): void {
   const ort = require(d.ortPath) as typeof import('onnxruntime-node');
   const p = d.protocol;
   const control = new Int32Array(d.shared, 0, 1);
-  const xShared = new Float32Array(d.shared, d.xOffset, d.nIn);
+  const sizes = d.inputDims.map((dims) => dims.reduce((a, b) => a * b, 1));
+  const xShared = sizes.map((n, k) => new Float32Array(d.shared, d.xOffsets[k], n));
   const yShared = new Float32Array(d.shared, d.yOffset, d.nOut);
   // onnxruntime refuses tensors over shared memory ("Invalid argument"): the session reads
   // and writes worker-local copies.
-  const x = new Float32Array(d.nIn);
+  const xs = sizes.map((n) => new Float32Array(n));
   const y = new Float32Array(d.nOut);
   const serve = async (): Promise<void> => {
     const session = await ort.InferenceSession.create(d.model, d.options);
     parentPort!.postMessage({ kind: 'loaded', inputs: session.inputMetadata, outputs: session.outputMetadata });
     const output = session.outputNames[0]!;
-    const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', x, [1, ...d.inputDims]) };
+    const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
+    session.inputNames.forEach((name, k) => (feeds[name] = new ort.Tensor('float32', xs[k]!, [1, ...d.inputDims[k]!])));
     const fetches = { [output]: new ort.Tensor('float32', y, [1, d.nOut]) };
     for (;;) {
       for (let i = 0; i < d.spins && Atomics.load(control, p.state) !== p.request; i++);
@@ -143,7 +155,7 @@ function serveOnnx(): void {
         continue;
       }
       try {
-        x.set(xShared);
+        for (let k = 0; k < xs.length; k++) xs[k]!.set(xShared[k]!);
         const out = await session.run(feeds, fetches);
         yShared.set(out[output]!.data as Float32Array);
         Atomics.store(control, p.state, p.done);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { receiveMessageOnPort } from 'node:worker_threads';
+import { assert } from '../core/assert.js';
 import { ModelError } from '../core/errors.js';
 import { limits } from '../core/limits.js';
 import type { Backend, BackendInfo, ModelRef, OutputKind } from './backend.js';
@@ -18,7 +19,7 @@ const SESSION_OPTIONS = { intraOpNumThreads: 1, interOpNumThreads: 1, executionM
  * synchronous at the cost of a thread round trip per call.
  *
  * Refuses, with a ModelError naming the file, a file that is not ONNX, a model with other
- * than one float input and one float output, or whose input/output shape differs from the
+ * than the pipeline's float inputs (one, or `inputShapes`) and one float output, or whose input/output shape differs from the
  * pipeline's (a symbolic batch dimension is accepted). `info().outputKind` says whether the
  * output is produced by a Softmax node (probabilities) or not (logits).
  */
@@ -30,8 +31,7 @@ export async function loadOnnxBackend(ref: ModelRef): Promise<Backend> {
     throw new ModelError(ref.path, `cannot read model: ${(err as Error).message}`, { cause: err });
   }
   const model = decodeOnnxModel(bytes, ref.path);
-  const nIn = ref.inputShape.reduce((a, b) => a * b, 1);
-  const w = startOnnxWorker(bytes, SESSION_OPTIONS, nIn, ref.classes, ref.inputShape, limits.onnxWaitPollsMax);
+  const w = startOnnxWorker(bytes, SESSION_OPTIONS, ref.inputShapes ?? [ref.inputShape], ref.classes, limits.onnxWaitPollsMax);
   try {
     const report = await w.loaded;
     if (report.kind === 'failed') throw new ModelError(ref.path, `not a loadable ONNX model: ${report.message}`);
@@ -61,13 +61,26 @@ class OnnxBackend implements Backend {
 
   /** One round trip to the worker; allocates nothing on this thread unless inference fails. */
   predict(input: Float32Array, output: Float32Array): void {
+    assert(this.w.xs.length === 1, 'a model of several inputs is run with predictInputs');
+    copyInto(this.w.x, input);
+    this.run(output);
+  }
+
+  /** Every input of a model of several, in its input order; one round trip. */
+  predictInputs(inputs: readonly Float32Array[], output: Float32Array): void {
+    const xs = this.w.xs;
+    assert(inputs.length === xs.length, 'one tensor per model input');
+    for (let k = 0; k < xs.length; k++) copyInto(xs[k], inputs[k]);
+    this.run(output);
+  }
+
+  private run(output: Float32Array): void {
     if (!this.open) throw new ModelError(this.ref.path, 'predict after close');
-    const { control, x, y } = this.w;
+    const { control, y } = this.w;
     // A frame that timed out may still be running: never hand the worker a second one.
     if (Atomics.load(control, PROTOCOL.state) === PROTOCOL.request) {
       throw new ModelError(this.ref.path, 'the onnxruntime worker is still running a frame that timed out');
     }
-    copyInto(x, input);
     Atomics.store(control, PROTOCOL.state, PROTOCOL.request);
     Atomics.notify(control, PROTOCOL.state);
     if (!waitForAnswer(control, limits.onnxInferenceWaitMsMax, limits.onnxWaitPollsMax)) {
@@ -91,17 +104,20 @@ class OnnxBackend implements Backend {
 
 /** Checks the session's signature against the pipeline; returns the output's name. */
 function checkSignature(ins: OnnxValueMetadata[], outs: OnnxValueMetadata[], ref: ModelRef): string {
-  if (ins.length !== 1 || outs.length !== 1) {
-    throw new ModelError(ref.path, `expected one input and one output, model has ${ins.length} inputs (${ins.map((i) => i.name).join(', ')}) and ${outs.length} outputs`);
+  const shapes = ref.inputShapes ?? [ref.inputShape];
+  if (ins.length !== shapes.length || outs.length !== 1) {
+    throw new ModelError(ref.path, `expected ${shapes.length} input(s) and one output, model has ${ins.length} inputs (${ins.map((i) => i.name).join(', ')}) and ${outs.length} outputs`);
   }
-  const [i, o] = [ins[0]!, outs[0]!];
-  if (!i.isTensor || i.type !== 'float32' || !o.isTensor || o.type !== 'float32') {
-    throw new ModelError(ref.path, `input "${i.name}" and output "${o.name}" must be float32 tensors`);
-  }
-  const want = [1, ...ref.inputShape];
-  if (!shapeFits(i.shape!, want)) {
-    throw new ModelError(ref.path, `input "${i.name}" has shape [${i.shape!.map(dim).join(', ')}], the pipeline feeds [${want.join(', ')}] (check the model card's input shape and preprocessing)`);
-  }
+  const o = outs[0]!;
+  ins.forEach((i, k) => {
+    if (!i.isTensor || i.type !== 'float32' || !o.isTensor || o.type !== 'float32') {
+      throw new ModelError(ref.path, `input "${i.name}" and output "${o.name}" must be float32 tensors`);
+    }
+    const want = [1, ...shapes[k]!];
+    if (!shapeFits(i.shape!, want)) {
+      throw new ModelError(ref.path, `input "${i.name}" has shape [${i.shape!.map(dim).join(', ')}], the pipeline feeds [${want.join(', ')}] (check the model card's input shape and preprocessing)`);
+    }
+  });
   if (!shapeFits(o.shape!, [1, ref.classes])) {
     throw new ModelError(ref.path, `output "${o.name}" has shape [${o.shape!.map(dim).join(', ')}], the pipeline expects [1, ${ref.classes}] (one logit per label)`);
   }

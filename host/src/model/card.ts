@@ -13,6 +13,9 @@ const cardSchema = z
     task: z.string(),
     labels: z.array(z.string().min(1)).min(1),
     input: z.object({ shape: z.array(z.number().int().positive()).min(1), dtype: z.literal('float32') }),
+    /** A model of several named inputs (a cutout triplet and a feature vector): each one's
+     * name and shape, in the model's input order; `input` is then the first. */
+    inputs: z.array(z.object({ name: z.string().min(1), shape: z.array(z.number().int().positive()).min(1) }).strict()).min(2).optional(),
     preprocessing: modelInputSpecSchema,
     /** Absent for a model that was not distilled here (e.g. hls4ml's jet tagger). */
     teacher: variantSchema.nullable().default(null),
@@ -25,6 +28,8 @@ export interface ModelCard {
   task: string;
   labels: string[];
   inputShape: number[];
+  /** Every input's shape for a model of several inputs, in its input order; null for one. */
+  inputShapes: number[][] | null;
   preprocessing: ModelInputSpec;
   params: { teacher: number | null; student: number };
   /** Absolute paths of the variants' ONNX files (teacher null when the card has none). */
@@ -54,7 +59,7 @@ export function readModelCard(dir: string): ModelCard {
   }
   const file = (v: 'student' | 'teacher'): string => resolve(dir, c[v]?.file ?? `${v}.onnx`);
   return {
-    dir, task: c.task, labels: c.labels, inputShape: c.input.shape, preprocessing: c.preprocessing,
+    dir, task: c.task, labels: c.labels, inputShape: c.input.shape, inputShapes: c.inputs?.map((i) => i.shape) ?? null, preprocessing: c.preprocessing,
     params: { teacher: c.teacher?.params ?? null, student: c.student.params },
     files: { teacher: c.teacher === null ? null : file('teacher'), student: file('student') },
     raw: c as Record<string, unknown>,
