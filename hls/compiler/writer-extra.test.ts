@@ -92,7 +92,9 @@ function maxAbsErr(got: number[][], ref: Float32Array[]): number {
   return m;
 }
 
-describe('hls4ml examples: C simulation against onnxruntime', () => {
+// Each case runs g++ on a generated project: 26 s for dense_big_keras on an idle 2-core VM,
+// over 60 s beside two CPU hogs. A generous bound: these test results, not speed.
+describe('hls4ml examples: C simulation against onnxruntime', { timeout: 600_000 }, () => {
   const cases = [
     { label: 'conv1d_small_keras', kinds: ['transpose'] },
     { label: 'conv2d_small_keras', kinds: ['transpose'] },
