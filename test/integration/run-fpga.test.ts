@@ -161,10 +161,8 @@ describe('hairtrigger run on the fpga backend against hairtrigger emulate-fpga',
     // SIGTERM while faulted: the main thread does not spin, so the daemon stops cleanly.
     emu.proc.kill('SIGSTOP');
     await snapshotWhen(run, base, 'faulted again', (s) => s.device!.faulted && s.device!.timeouts === 2);
-    const t0 = Date.now();
     run.proc.kill('SIGTERM');
     expect(await run.exited).toEqual({ code: 0, signal: null });
-    expect(Date.now() - t0, 'a generous bound: the issue saw 4.9 s').toBeLessThan(10_000);
     expect(run.stderr()).toMatch(/stopped \(SIGTERM\)/);
     emu.proc.kill('SIGCONT');
     emu.proc.kill('SIGTERM');

@@ -37,11 +37,11 @@ describe('scraping a running daemon', () => {
         Promise.all(Array.from({ length: CLIENTS }, async () => (await fetch(`${server.url}/metrics`)).text())),
       ]);
       // The daemon's own timer may publish while the requests run: one build per interval
-      // elapsed, however many requests there were.
+      // elapsed at most, however many requests there were (a bound that only loosens when the
+      // machine is slow, never fails because of it).
       const intervals = 1 + Math.ceil((performance.now() - t0) / limits.snapshotIntervalMs);
       const built = builds.whole.mock.calls.length + builds.steps.mock.calls.length - builtBefore;
       expect(built).toBeLessThanOrEqual(intervals);
-      expect(built).toBeLessThan(CLIENTS);
       expect(exporter.renders - rendersBefore).toBeLessThanOrEqual(intervals);
       expect(new Set(snaps.map((s) => s.frames)).size).toBeLessThanOrEqual(intervals);
       for (const text of texts) expect(text).toContain('hairtrigger_frames_total');
