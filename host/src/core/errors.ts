@@ -15,7 +15,10 @@ export type ErrorCode =
   | 'E_SINK'
   | 'E_REQUEST'
   | 'E_DEVICE'
-  | 'E_FIFO_OVERFLOW';
+  | 'E_FIFO_OVERFLOW'
+  | 'E_ALERT_DECODE'
+  | 'E_FITS'
+  | 'E_FILTER';
 
 /** Base of every operating error. `where` names the file, frame, field or endpoint. */
 export class HairtriggerError extends Error {
@@ -55,6 +58,41 @@ export class FrameShapeError extends HairtriggerError {
 export class FrameValueError extends HairtriggerError {
   constructor(where: string, message: string) {
     super('E_FRAME_VALUE', where, message);
+  }
+}
+
+/**
+ * An alert packet that cannot be decoded: an unknown schema id, a truncated block, a corrupt
+ * record, a bad container header. `where` names the file (or stream) and the record index;
+ * `reason` is a stable sub-code for counting (`unknown-schema`, `truncated`, `corrupt`, ...).
+ * Only that record is skipped.
+ */
+export class AlertDecodeError extends HairtriggerError {
+  readonly reason: string;
+  readonly file: string;
+  readonly index: number;
+  readonly schema: string | null;
+
+  constructor(at: { file: string; index: number; schema: string | null }, reason: string, message: string, options?: { cause?: unknown }) {
+    super('E_ALERT_DECODE', `${at.file} record ${at.index}${at.schema === null ? '' : ` (schema ${at.schema})`}`, `${reason}: ${message}`, options);
+    this.reason = reason;
+    this.file = at.file;
+    this.index = at.index;
+    this.schema = at.schema;
+  }
+}
+
+/** A FITS stamp that cannot be read (bad header, unsupported BITPIX, truncated data). */
+export class FitsError extends HairtriggerError {
+  constructor(where: string, message: string, options?: { cause?: unknown }) {
+    super('E_FITS', where, message, options);
+  }
+}
+
+/** A filter that cannot be evaluated on one alert (a field the packet lacks, a type mismatch). */
+export class FilterError extends HairtriggerError {
+  constructor(where: string, message: string, options?: { cause?: unknown }) {
+    super('E_FILTER', where, message, options);
   }
 }
 
