@@ -25,7 +25,7 @@ import { emitStage } from './pipeline/emit-stage.js';
 import { inferStage } from './pipeline/infer-stage.js';
 import { policyStage } from './pipeline/policy-stage.js';
 import { preprocessStage } from './pipeline/preprocess-stage.js';
-import { createStreamPreprocessor, type StreamPreprocessor } from './preprocess/stream-preprocessor.js';
+import { createStreamPreprocessor, jointPreprocessor, type StreamPreprocessor } from './preprocess/stream-preprocessor.js';
 import { createSinks } from './sinks/registry.js';
 import { TriggerLog } from './sinks/trigger-log.js';
 import { noPayload, TriggerRing } from './sinks/trigger-ring.js';
@@ -33,6 +33,9 @@ import { createFpgaEventSource, thresholdsRaw } from './sources/fpga-events.js';
 import { sources } from './sources/registry.js';
 import type { Source, TimerScheduler } from './sources/source.js';
 import { TriggerPolicy } from './trigger/policy.js';
+import { routers, type FrameRouter } from './trigger/routers.js';
+import { auxLayout, auxOutputs, extraModelsRunner, loadExtraModels, type ExtraModel } from './model/extra-models.js';
+import { DecisionLog } from './sinks/decision-log.js';
 
 /** What the daemon is given from outside: the only place time, timers and logs enter. */
 export interface DaemonDeps {
@@ -78,26 +81,45 @@ export { FIRMWARE_DIR, firmwareName } from './backends/builtins.js';
  * Fails fast with a typed error (ConfigError, ModelError, CaptureFormatError) that names the
  * file and field when the parts do not fit.
  */
-export async function createDaemon(cfg: PipelineConfig, deps: DaemonDeps): Promise<Daemon> {
+export async function createDaemon(given: PipelineConfig, deps: DaemonDeps): Promise<Daemon> {
   checkLimits();
   const at = (p: string) => resolve(deps.baseDir, p);
-  const card = readModelCard(at(cfg.model));
+  const card = readModelCard(at(given.model));
+  const cfg = withDefaultTargets(given, card);
   const pre = createStreamPreprocessor(card.preprocessing, `${card.dir}/card.json: preprocessing`);
   checkFpgaMode(cfg);
-  const backend = await loadBackend(cfg, card, at, deps.firmwareDir ?? at(FIRMWARE_DIR), deps.timers);
+  const firmwareDir = deps.firmwareDir ?? at(FIRMWARE_DIR);
+  const backend = await loadBackend(cfg, card, at, firmwareDir, deps.timers);
+  let extras: ExtraModel[] = [];
   try {
-    return await assemble(cfg, deps, at, card, backend, pre);
+    // An extra model is loaded as the primary one, with its own backend kind and firmware.
+    extras = await loadExtraModels(cfg.extraModels, pre.inputElements.length, at, (x, c) =>
+      loadBackend({ ...cfg, backend: x.backend, variant: x.variant, firmware: x.firmware, device: undefined, fpga: undefined }, c, at, firmwareDir, deps.timers),
+    );
+    return await assemble(cfg, deps, at, card, backend, pre, extras);
   } catch (err) {
-    // A failed start-up releases what it took: the backend (the sinks close themselves).
-    await backend.close().catch((closeErr: Error) => deps.log(`closing the backend after a failed start-up failed too: ${closeErr.message}`));
+    // A failed start-up releases what it took: the backends (the sinks close themselves).
+    for (const b of [backend, ...extras.map((m) => m.backend)]) {
+      await b.close().catch((closeErr: Error) => deps.log(`closing a backend after a failed start-up failed too: ${closeErr.message}`));
+    }
     throw err;
   }
 }
 
+/** The config with `trigger.targets` filled from the model card when the config names none. */
+function withDefaultTargets(cfg: PipelineConfig, card: ModelCard): PipelineConfig {
+  if (cfg.trigger.targets !== undefined) return cfg;
+  if (card.targets === null) throw new ConfigError('config: trigger.targets', `missing, and ${card.dir}/card.json names no default targets; labels are ${card.labels.join(', ')}`);
+  return { ...cfg, trigger: { ...cfg.trigger, targets: card.targets } };
+}
+
 /** The rest of `createDaemon`, once the backend is open: metrics, source, pipeline, then the sinks last. */
-async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) => string, card: ModelCard, backend: Backend, pre: StreamPreprocessor): Promise<Daemon> {
+async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) => string, card: ModelCard, backend: Backend, primaryPre: StreamPreprocessor, extras: readonly ExtraModel[]): Promise<Daemon> {
   const autonomous = cfg.fpga?.mode === 'autonomous';
-  checkModelInputs(cfg, card, backend, pre);
+  checkModelInputs(cfg, card, backend, primaryPre);
+  if (autonomous && extras.length > 0) throw new ConfigError('config: extraModels', 'fpga.mode autonomous classifies on the device alone: extra models need the host in the loop');
+  // With extra models every frame is preprocessed for each (the primary model's inputs first).
+  const pre = jointPreprocessor([{ pre: primaryPre, where: `${card.dir}/card.json: preprocessing` }, ...extras.map((m) => ({ pre: m.pre, where: `${m.card.dir}/card.json: preprocessing` }))]);
   const metrics = new PipelineMetrics({ pipeline: cfg.pipeline, backend: backend.info().kind, model: `${card.task}/${cfg.variant}`, labels: card.labels, budgetUs: cfg.budgetUs }, deps.clock);
   const errors = new ErrorLog(metrics, deps.log, Date.now, deps.timers);
   const policy = new TriggerPolicy(cfg.trigger, card.labels, cfg.budgetUs, { outputKind: backend.info().outputKind });
@@ -107,18 +129,24 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   if (!autonomous) checkSourceFitsModel(source, pre, card);
   const sourceFrames = source.expectedFrames ?? Number.POSITIVE_INFINITY;
   const ring = new TriggerRing(card.labels.length);
-  const names = { run: deps.runId ?? 'run', streams: [source.spec.stream], labels: card.labels, describePayload: noPayload };
-  const frames = new FrameRing(pre.inputElements, card.labels.length, limits.frameSlotsMax);
+  const frames = new FrameRing(pre.inputElements, card.labels.length, limits.frameSlotsMax, auxOutputs(extras));
   const decoderConfig = cfg.decoder ?? { kind: pre.frame.shape === null ? 'chunks' : 'fixed' };
+  const decode = autonomous ? null : decoders.create(decoderConfig, { spec: { ...source.spec, labels: source.spec.labels ?? [] } }, 'config: decoder');
+  const describePayload = decode?.describePayload?.bind(decode) ?? noPayload;
+  const names = { run: deps.runId ?? 'run', streams: [source.spec.stream], labels: card.labels, describePayload };
+  const aux = auxLayout(extras);
+  // The router and the decision log open their files last, with the sinks; the policy stage
+  // reaches them through this holder.
+  const after: { router: FrameRouter | null; decisions: DecisionLog | null } = { router: null, decisions: null };
   const pipeline = buildPipeline(
     {
       ...(autonomous
         ? fpgaEventStages(card.labels.length, (backend as FpgaBackend).deviceIdentity().path, policy)
         : {
-            decode: decoders.create(decoderConfig, { spec: { ...source.spec, labels: source.spec.labels ?? [] } }, 'config: decoder'),
+            decode: decode!,
             preprocess: preprocessStage(pre, frames),
-            infer: inferStage(backend, pre.inputElements.length),
-            policy: policyStage(policy),
+            infer: inferStage(backend, primaryPre.inputElements.length, extras.length === 0 ? null : { run: extraModelsRunner(extras, frames.slots), slots: frames.slots }),
+            policy: policyStage(policy, after),
           }),
       emit: emitStage(ring, deps.clock),
     },
@@ -130,12 +158,21 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   // Sinks open last: every check above has passed, so a failure here leaves no file half-used.
   const onSinkError = (e: SinkError) => errors.error(e);
   const sinks = await createSinks(cfg.sinks, { runId: names.run, labels: card.labels, resolvePath: at, onError: onSinkError });
+  try {
+    after.router = cfg.route === undefined ? null : routers.create(cfg.route, { runId: names.run, labels: card.labels, aux, at, log: deps.log, error: (e) => errors.error(e) }, 'config: route');
+    after.decisions = cfg.decisions === undefined ? null : new DecisionLog(at(cfg.decisions), { labels: card.labels, aux, describePayload }, onSinkError);
+  } catch (err) {
+    await Promise.allSettled([...sinks.map((x) => x.close()), after.router?.close()]);
+    throw err;
+  }
   const triggerLog = new TriggerLog(ring, names, sinks, onSinkError);
   metrics.watch({ policy: policy.counters, triggerRing: ring });
   // The device's counters join the snapshot here, off the hot path (fpga backend only).
   const device = isFpgaBackend(backend) ? new DeviceReader(backend) : null;
   const beginSnapshot = (): SnapshotBuild => {
     const build = metrics.beginSnapshot();
+    const router = after.router;
+    if (router !== null) return { step: build.step, result: () => ({ ...build.result(), route: router.counters() }) };
     if (device === null) return build;
     // Read with the counters, at the start: the device's job counts and the pipeline's drops
     // then describe the same moment (a faulted device fails thousands of frames a second).
@@ -152,6 +189,8 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   const lateEvery = Math.max(1, Math.round(limits.lateLogIntervalMs / limits.flushIntervalMs));
   const flushLoop = () => {
     triggerLog.flush();
+    after.router?.flush();
+    after.decisions?.flush();
     // Late frames are logged here, off the hot path: one summary line a second at most.
     if (metrics.late > lateLogged && flushes++ % lateEvery === 0) {
       deps.log(`${metrics.late - lateLogged} late frame(s) not triggered (budget ${cfg.budgetUs} us); latest seq ${metrics.lastLateSeq} reached the policy after ${metrics.lastLateWaitUs.toFixed(1)} us`);
@@ -180,10 +219,13 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
         pipeline.complete();
         errors.flush();
         await triggerLog.close();
+        await after.router?.close();
+        after.decisions?.close();
         device?.freeze();
         published.stop();
         published.refresh();
         await backend.close();
+        for (const m of extras) await m.backend.close();
       })();
       return stopping;
     },
@@ -207,8 +249,9 @@ function checkFpgaMode(cfg: PipelineConfig): boolean {
 function makeFpgaEventSource(cfg: PipelineConfig, deps: DaemonDeps, backend: FpgaBackend, labels: readonly string[], errors: ErrorLog): Source {
   const port = backend.eventPort();
   const fpga = cfg.fpga!;
-  const thresholds = thresholdsRaw(port, labels.map((l) => cfg.trigger.targets.includes(l)), fpga.thresholdLogit!);
-  deps.log(`fpga autonomous: draining ${port.path} every ${fpga.pollUs} us; the device fires on ${cfg.trigger.targets.join('/')} with logit >= ${fpga.thresholdLogit}`);
+  const targets = cfg.trigger.targets ?? [];
+  const thresholds = thresholdsRaw(port, labels.map((l) => targets.includes(l)), fpga.thresholdLogit!);
+  deps.log(`fpga autonomous: draining ${port.path} every ${fpga.pollUs} us; the device fires on ${targets.join('/')} with logit >= ${fpga.thresholdLogit}`);
   return createFpgaEventSource(port, { pollUs: fpga.pollUs, thresholdsRaw: thresholds, onOverflow: (err, lost) => errors.error(err, lost) }, deps.clock, deps.timers);
 }
 

@@ -259,6 +259,7 @@ def card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, seconds):
     t_acc, s_acc, f_acc = (ev[k]["accuracy"] for k in ("teacher", "student", "fixed"))
     return {
         "task": args.task, "labels": meta["labels"], "dataset": meta["dataset"],
+        "trigger": {"targets": cfg["trigger_targets"]},
         "teacher": model_entry(teacher, ev["teacher"]), "student": student_entry,
         "agreement": r4(ev["agreement"]), "agreementFixed": r4(ev["agreementFixed"]),
         "ratio": {"studentToTeacherParams": r4(nets.params(student) / nets.params(teacher)),

@@ -17,6 +17,7 @@ TASKS = {
         "teacher_weight_decay": 5e-4,
         # Missing a WBC sends a white cell to waste; the sorter exists for them.
         "recall_min": {"WBC": 0.95},
+        "trigger_targets": ["WBC"],  # the sorter picks out white cells
     },
     "cells-lymphocyte": {
         "input": (1, 48, 48),
@@ -29,6 +30,7 @@ TASKS = {
         "lr": {"teacher": 2e-3, "student": 5e-3, "qat": 5e-4},
         "teacher_weight_decay": 5e-4,
         "recall_min": {},
+        "trigger_targets": ["B"],  # the sorter picks out B cells
     },
 }
 

@@ -52,13 +52,14 @@ export async function main(argv: string[]): Promise<void> {
     .option('--pacing <p>', 'max, realtime or xN', 'max')
     .option('--loop', 'loop the capture', false)
     .option('--frames <n>', 'stop after n frames', int('frames', 1))
-    .requiredOption('--targets <labels>', 'comma-separated trigger classes, e.g. WBC')
+    .option('--targets <labels>', "comma-separated trigger classes, e.g. WBC (default: the model card's trigger targets)")
     .option('--threshold <p>', 'trigger probability threshold', num('threshold'), 0.5)
     .option('--holdoff-us <us>', 'trigger hold-off', num('holdoff-us'), 0)
     .option('--max-rate <per-s>', 'maximum trigger rate', num('max-rate'), 1e6)
     .option('--budget-us <us>', 'latency budget', num('budget-us'), 1000)
     .option('--jsonl <file>', 'trigger log as JSON lines (base path: each run writes <stem>.<run>.<part>.jsonl beside it)')
     .option('--arrow <file>', 'trigger log as Arrow streams (base path, as --jsonl)')
+    .option('--decisions <file>', 'one JSON line per frame (seq, id, class, score, probs, trigger) to this new file (refused if it exists)')
     .option('--serve', 'serve the dashboard while replaying', false)
     .option('--port <n>', 'dashboard port', int('port', 0), 8080)
     .action(async (capture: string, o: Record<string, unknown>) => {
@@ -66,8 +67,9 @@ export async function main(argv: string[]): Promise<void> {
         pipeline: 'replay', model: o.model, variant: o.variant, budgetUs: o.budgetUs, backend: o.backend,
         ...(o.firmware ? { firmware: o.firmware } : {}), ...(o.device ? { device: o.device } : {}),
         source: { kind: 'replay', path: capture, pacing: o.pacing, loop: o.loop, ...(o.frames ? { frames: o.frames } : {}) },
-        trigger: { targets: String(o.targets).split(','), threshold: o.threshold, holdoffUs: o.holdoffUs, maxRatePerS: o.maxRate },
+        trigger: { ...(o.targets ? { targets: String(o.targets).split(',') } : {}), threshold: o.threshold, holdoffUs: o.holdoffUs, maxRatePerS: o.maxRate },
         sinks: { ...(o.jsonl ? { jsonl: o.jsonl } : {}), ...(o.arrow ? { arrow: o.arrow } : {}) },
+        ...(o.decisions ? { decisions: o.decisions } : {}),
         server: { enabled: o.serve, port: o.port },
       }, 'replay options');
       await runDaemon(cfg, { progressMs: 2000, summary: true, baseDir: process.cwd(), bar: o.pacing === 'max' });

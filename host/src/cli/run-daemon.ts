@@ -65,7 +65,7 @@ export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<
   view.ready(daemon.view);
   const asked = cfg.source?.frames as number | undefined;
   if (asked !== undefined && daemon.sourceFrames < asked) log(`source: ${asked} frames asked for, but the capture holds ${daemon.sourceFrames} and does not loop: replaying those`);
-  log(`pipeline ${cfg.pipeline}: ${daemon.card.task}/${cfg.variant} on ${daemon.backend.info().kind}, budget ${cfg.budgetUs} us, triggers on ${cfg.trigger.targets.join('/')} >= ${cfg.trigger.threshold}; run ${runId}`);
+  log(`pipeline ${cfg.pipeline}: ${daemon.card.task}/${cfg.variant} on ${daemon.backend.info().kind}, budget ${cfg.budgetUs} us, triggers on ${daemon.config.trigger.targets!.join('/')} >= ${cfg.trigger.threshold}; run ${runId}`);
   const snap = await runUntilStopped(daemon, opts, log, (b) => (bar = b));
   releaseLocks();
   if (server !== null) await server.close();

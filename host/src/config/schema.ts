@@ -11,6 +11,8 @@ import { decoderConfigSchema, decoders } from '../codecs/registry.js';
 import { sources } from '../sources/registry.js';
 import { sinksConfigSchema } from '../sinks/registry.js';
 import { triggerConfigSchema } from '../trigger/policy.js';
+import { routeConfigSchema, routers } from '../trigger/routers.js';
+import { limits } from '../core/limits.js';
 
 /** A component block of the config: its `kind` and that kind's fields, checked by the kind's registry entry. */
 const componentSchema = z.object({ kind: z.string().min(1) }).passthrough();
@@ -55,7 +57,31 @@ export const pipelineConfigSchema = z
     decoder: decoderConfigSchema.optional(),
     /** fpga backend only: how the host uses the device (docs/fpga-protocol.md). */
     fpga: fpgaSchema.optional(),
+    /** Models run on every frame beside `model` (an alert's real/bogus student beside its
+     * transient classifier): their probabilities reach the router, the decisions and the
+     * filters by `name`. Each takes the frames `model` takes, with its own preprocessing. */
+    extraModels: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[a-z][a-z0-9_]*$/, 'a lower-case identifier (letters, digits, _)'),
+            model: z.string().min(1),
+            variant: z.enum(['student', 'teacher']).default('student'),
+            backend: z.string().min(1).default('onnx'),
+            firmware: z.string().min(1).optional(),
+          })
+          .strict(),
+      )
+      .max(limits.extraModelsMax)
+      .default([]),
     trigger: triggerConfigSchema,
+    /** Where each decided frame goes after the policy (the alerts modality's `topics`: filters
+     * routing alerts to topic files); absent: triggers only. */
+    route: routeConfigSchema.optional(),
+    /** One JSON line per decided frame (seq, id, class, score, probs, trigger, the extra
+     * models' probabilities and the payload's fields) to this file, created new (a file that
+     * exists is refused, never overwritten). */
+    decisions: z.string().min(1).optional(),
     /** Trigger logs by kind (`jsonl`, `arrow`; sinks/registry.ts): a base path, or `{ path, fileBytesMax, bufferedBytesMax }`. */
     sinks: sinksConfigSchema,
     server: z
@@ -85,6 +111,11 @@ export function validateConfig(raw: unknown, where = 'config'): PipelineConfig {
     backends.entry(r.data.backend, `${where}: backend`);
     if (r.data.source !== undefined) r.data.source = sources.parse(r.data.source, `${where}: source`);
     if (r.data.decoder !== undefined) r.data.decoder = decoders.parse(r.data.decoder, `${where}: decoder`);
+    if (r.data.route !== undefined) r.data.route = routers.parse(r.data.route, `${where}: route`);
+    for (const [i, x] of r.data.extraModels.entries()) backends.entry(x.backend, `${where}: extraModels.${i}.backend`);
+    const names = r.data.extraModels.map((x) => x.name);
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    if (dup !== undefined) throw new ConfigError(`${where}: extraModels`, `name "${dup}" is used twice; each extra model needs its own name`);
     return r.data;
   }
   const issue = r.error.issues[0];

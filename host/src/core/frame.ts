@@ -69,6 +69,9 @@ export interface FrameSlot {
   readonly logits: Float32Array;
   /** Softmax of `logits`, written by the policy stage. */
   readonly probs: Float32Array;
+  /** Probabilities of the pipeline's extra models (an alert's real/bogus score beside its
+   * transient class), concatenated in the config's order; empty without extra models. */
+  readonly aux: Float32Array;
   /** Monotonic ns: [ingest, decode end, preprocess end, infer end, policy end, emit end]. */
   readonly stampsNs: Float64Array;
   /** Decision fields written by the policy. */
@@ -128,12 +131,13 @@ export class FrameRing {
   readonly slots: readonly FrameSlot[];
   private next = 0;
 
-  constructor(inputElements: number | readonly number[], classes: number, slotsCount: number = limits.frameSlotsMax) {
+  constructor(inputElements: number | readonly number[], classes: number, slotsCount: number = limits.frameSlotsMax, auxOutputs = 0) {
     const sizes = typeof inputElements === 'number' ? [inputElements] : inputElements;
     assert(sizes.length > 0 && sizes.length <= limits.modelInputsMax, 'model input count within limits');
     for (const n of sizes) assert(n > 0 && n <= limits.modelInputElementsMax, 'input elements within limits');
     assert(classes > 0 && classes <= limits.classesMax, 'classes within limits');
     assert(slotsCount > 0 && slotsCount <= limits.frameSlotsMax, 'slot count within limits');
+    assert(auxOutputs >= 0 && auxOutputs <= limits.classesMax, 'extra model outputs within limits');
     const slots: FrameSlot[] = [];
     // Every slot's stamps live in one buffer: a native clock binds it once.
     const stamps = new Float64Array(slotsCount * STAMPS_COUNT);
@@ -156,6 +160,7 @@ export class FrameRing {
         inputs,
         logits: new Float32Array(classes),
         probs: new Float32Array(classes),
+        aux: new Float32Array(auxOutputs),
         stampsNs: stamps.subarray(i * STAMPS_COUNT, (i + 1) * STAMPS_COUNT),
         predicted: -1,
         score: 0,

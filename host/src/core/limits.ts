@@ -19,6 +19,12 @@ export const limits = {
   /** Model frames one input frame may make (audio windows completed by one PCM chunk); each
    * takes a slot of the frame ring while its input is processed. */
   framesPerInputMax: 256,
+  /** Extra models one pipeline may run on each frame beside its primary model (an alert's
+   * real/bogus student beside its transient classifier). */
+  extraModelsMax: 4,
+  /** Bytes of per-frame decision lines (`--decisions`) held before they are written; a flush
+   * writes them out, so the file never lags more than one flush interval. */
+  decisionBufferedBytesMax: 4 * 1024 * 1024,
   /** Largest number of classes a classifier may output. */
   classesMax: 1024,
   /** Trigger records held between the hot path and the log/websocket flushers; on overflow

@@ -68,6 +68,9 @@ export interface Snapshot {
   stagesUs: Record<StageName, LatencySummaryUs>;
   /** Latencies of the last `windowS` to `2 * windowS` seconds: what the stream does now. */
   recent: { windowS: number; e2eUs: LatencySummaryUs; queueUs: LatencySummaryUs; serviceUs: LatencySummaryUs; stagesUs: Record<StageName, LatencySummaryUs> };
+  /** The router's outcome counters (an alert broker's routed / unmatched / error and per
+   * topic), present when the pipeline has a router (`route:` in the config). */
+  route?: Record<string, number | Record<string, number>>;
   /** The device's driver counters, present when the backend is fpga (read at snapshot time). */
   device?: DeviceSnapshot;
 }

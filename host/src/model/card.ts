@@ -17,6 +17,9 @@ const cardSchema = z
      * name and shape, in the model's input order; `input` is then the first. */
     inputs: z.array(z.object({ name: z.string().min(1), shape: z.array(z.number().int().positive()).min(1) }).strict()).min(2).optional(),
     preprocessing: modelInputSpecSchema,
+    /** The classes a trigger fires on by default (the sorter's white cells, an alert broker's
+     * supernovae): a replay without `--targets` uses these. */
+    trigger: z.object({ targets: z.array(z.string().min(1)).min(1) }).passthrough().optional(),
     /** Absent for a model that was not distilled here (e.g. hls4ml's jet tagger). */
     teacher: variantSchema.nullable().default(null),
     student: variantSchema,
@@ -31,6 +34,8 @@ export interface ModelCard {
   /** Every input's shape for a model of several inputs, in its input order; null for one. */
   inputShapes: number[][] | null;
   preprocessing: ModelInputSpec;
+  /** Default trigger classes, each a label; null when the card names none. */
+  targets: string[] | null;
   params: { teacher: number | null; student: number };
   /** Absolute paths of the variants' ONNX files (teacher null when the card has none). */
   files: { teacher: string | null; student: string };
@@ -57,9 +62,13 @@ export function readModelCard(dir: string): ModelCard {
   if (c.input.shape.join(',') !== pre.join(',')) {
     throw new ModelError(`${path}: input.shape`, `[${c.input.shape.join(', ')}] differs from preprocessing.input.shape [${pre.join(', ')}]`);
   }
+  for (const t of c.trigger?.targets ?? []) {
+    if (!c.labels.includes(t)) throw new ModelError(`${path}: trigger.targets`, `"${t}" is not a label; labels are ${c.labels.join(', ')}`);
+  }
   const file = (v: 'student' | 'teacher'): string => resolve(dir, c[v]?.file ?? `${v}.onnx`);
   return {
     dir, task: c.task, labels: c.labels, inputShape: c.input.shape, inputShapes: c.inputs?.map((i) => i.shape) ?? null, preprocessing: c.preprocessing,
+    targets: c.trigger?.targets ?? null,
     params: { teacher: c.teacher?.params ?? null, student: c.student.params },
     files: { teacher: c.teacher === null ? null : file('teacher'), student: file('student') },
     raw: c as Record<string, unknown>,

@@ -1,12 +1,18 @@
+import type { FrameSlot } from '../core/frame.js';
 import type { TriggerPolicy } from '../trigger/policy.js';
+import type { FrameRouter } from '../trigger/routers.js';
 import type { FrameStage } from './stage.js';
 
-/** Policy stage: probabilities, lateness, threshold, hold-off, rate limit. */
-export function policyStage(policy: TriggerPolicy): FrameStage {
+/** Policy stage: probabilities, lateness, threshold, hold-off, rate limit; then the router
+ * (an alert broker's filters), when the pipeline has one, decides where the frame goes. */
+export function policyStage(policy: TriggerPolicy, after: { readonly router: FrameRouter | null; readonly decisions: { record(slot: FrameSlot): void } | null } = { router: null, decisions: null }): FrameStage {
   return {
     name: 'policy',
     run(slot) {
       policy.decide(slot);
+      if (after.router !== null) after.router.route(slot);
+      // Per-frame decision lines (--decisions), after the router has had its say.
+      if (after.decisions !== null) after.decisions.record(slot);
       return true;
     },
   };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { FrameDType, FrameSlot } from '../core/frame.js';
+import { ConfigError } from '../core/errors.js';
 import { Registry } from '../core/registry.js';
 import type { Preprocessor } from './image.js';
 
@@ -35,6 +36,12 @@ export interface StreamPreprocessor {
   run(slot: FrameSlot, outlet: FrameOutlet, emit: (slot: FrameSlot) => void): boolean;
   /** Forgets the stream's state (a new stream, a gap in the sequence). */
   reset(): void;
+  /**
+   * A stateless preprocessor's inputs written into `inputs[first ..]` instead of the slot's
+   * own from index 0: how a pipeline that runs several models on one frame (an alert's
+   * cutouts and light curve) gathers their inputs (`jointPreprocessor`). Absent on stateful ones.
+   */
+  write?(slot: FrameSlot, inputs: readonly Float32Array[], first: number): void;
 }
 
 /** The one-frame-in, one-frame-out preprocessor of a fixed-size frame (image, features). */
@@ -48,7 +55,48 @@ export function statelessPreprocessor(pre: Preprocessor<unknown> & { spec: unkno
       return true;
     },
     reset() {},
+    write(slot, inputs, first) {
+      pre.run(slot.raw, slot.rawOffset, inputs[first]);
+    },
   };
+}
+
+/**
+ * The preprocessing of a pipeline that runs several models on each frame: every part writes
+ * its model's inputs, one after the other, into the slot's inputs (the first part's first).
+ * Every part must be stateless (`write`) and take the same frames; a ConfigError names the
+ * one that does not.
+ */
+export function jointPreprocessor(parts: readonly { pre: StreamPreprocessor; where: string }[]): StreamPreprocessor {
+  if (parts.length === 1) return parts[0].pre;
+  const first = parts[0].pre.frame;
+  const starts: number[] = [];
+  let n = 0;
+  for (const { pre, where } of parts) {
+    if (pre.write === undefined) throw new ConfigError(where, 'keeps state across frames (one model frame per input is needed to run several models on one frame)');
+    const same = pre.frame.dtype === first.dtype && (pre.frame.shape ?? []).join(',') === (first.shape ?? []).join(',') && (pre.frame.shape === null) === (first.shape === null);
+    if (!same) throw new ConfigError(where, `takes ${describeFrame(pre.frame)} frames but the pipeline's first model takes ${describeFrame(first)}`);
+    starts.push(n);
+    n += pre.inputElements.length;
+  }
+  const writers = parts.map((p) => p.pre.write!.bind(p.pre));
+  return {
+    frame: first,
+    inputElements: parts.flatMap((p) => p.pre.inputElements),
+    framesPerInputMax: 1,
+    run(slot) {
+      for (let k = 0; k < writers.length; k++) writers[k](slot, slot.inputs, starts[k]);
+      return true;
+    },
+    reset() {},
+    write(slot, inputs, at) {
+      for (let k = 0; k < writers.length; k++) writers[k](slot, inputs, at + starts[k]);
+    },
+  };
+}
+
+function describeFrame(f: StreamPreprocessor['frame']): string {
+  return f.shape === null ? `${f.dtype} chunks` : `[${f.shape.join(', ')}] ${f.dtype}`;
 }
 
 /** What a preprocessor entry is built with: where its spec was found (for error messages). */

@@ -5,8 +5,9 @@ import { STAMP, type FrameSlot } from '../core/frame.js';
 
 export const triggerConfigSchema = z
   .object({
-    /** Class labels that fire the trigger (e.g. [WBC] for a white-cell sorter). */
-    targets: z.array(z.string().min(1)).min(1),
+    /** Class labels that fire the trigger (e.g. [WBC] for a white-cell sorter); default: the
+     * model card's `targets`. */
+    targets: z.array(z.string().min(1)).min(1).optional(),
     /** Fire when the probability of any target class reaches this. */
     threshold: z.number().min(0).max(1).default(0.5),
     /** After a trigger, no other fires for this long (the actuator's dead time). */
@@ -71,6 +72,7 @@ export class TriggerPolicy {
     assert(budgetUs > 0, 'budget is positive');
     this.takesProbabilities = opts.outputKind === 'probabilities';
     this.isTarget = new Uint8Array(labels.length);
+    if (cfg.targets === undefined) throw new ConfigError('trigger.targets', `missing, and the model card names no default targets; labels are ${labels.join(', ')}`);
     for (const t of cfg.targets) {
       const k = labels.indexOf(t);
       if (k < 0) throw new ConfigError('trigger.targets', `"${t}" is not a label of the model; labels are ${labels.join(', ')}`);

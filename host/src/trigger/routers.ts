@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import type { HairtriggerError } from '../core/errors.js';
+import type { FrameSlot } from '../core/frame.js';
+import { Registry } from '../core/registry.js';
+
+/** One extra model's outputs in `slot.aux`: its name, labels and where they start. */
+export interface AuxOutputs {
+  name: string;
+  labels: readonly string[];
+  offset: number;
+}
+
+/**
+ * A router decides, after the trigger policy, where a decided frame goes: an alert broker's
+ * filters route each alert to topics (and the alert fires when one matches). It runs on the
+ * hot path's thread, synchronously; what it writes it buffers and writes on `flush`.
+ */
+export interface FrameRouter {
+  /** Decides `slot` (probabilities, prediction, lateness already set by the policy); may set
+   * `slot.triggered`. A fault of this frame is counted by the router, never thrown. */
+  route(slot: FrameSlot): void;
+  /** Outcome counters for the snapshot and the run summary (e.g. routed/unmatched/error). */
+  counters(): Record<string, number | Record<string, number>>;
+  /** Writes what is buffered (called on the daemon's flush timer, off the frame path). */
+  flush(): void;
+  /** Flushes and closes what it writes. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** What a router is built with. */
+export interface RouterContext {
+  /** This run's id (file names, records). */
+  runId: string;
+  /** The primary model's labels (slot.probs). */
+  labels: readonly string[];
+  /** The extra models' outputs in slot.aux. */
+  aux: readonly AuxOutputs[];
+  /** Resolves a config-relative path. */
+  at(path: string): string;
+  log(line: string): void;
+  /** Counts an operating fault of one frame (it lands in the pipeline's error counts). */
+  error(err: HairtriggerError): void;
+}
+
+/** Routers by the config's `route.kind` (the alerts modality registers `topics`). */
+export const routers = new Registry<RouterContext, FrameRouter>('router');
+
+/** The config's `route` block: a kind and that kind's fields. */
+export const routeConfigSchema = z.object({ kind: z.string().min(1) }).passthrough();
