@@ -120,11 +120,28 @@ describe('live dashboard page', () => {
     await expect.poll(() => panel.isHidden(), { timeout: 5_000 }).toBe(true);
   });
 
+  it("shows an alert broker's routing counters only while the snapshot carries them", async () => {
+    const panel = page.getByTestId('route');
+    expect(await panel.isHidden()).toBe(true);
+    view.current.route = { routed: 1200, unmatched: 34_000, error: 3, topics: { 'early-sn': 900, '<b>tde</b>': 400 } };
+    await expect.poll(() => panel.isVisible(), { timeout: 5_000 }).toBe(true);
+    expect(await page.getByTestId('route-routed').textContent()).toBe('1,200');
+    expect(await page.getByTestId('route-unmatched').textContent()).toBe('34,000');
+    expect(await page.getByTestId('route-error').textContent()).toBe('3');
+    const topics = page.getByTestId('route-topics').locator('tr');
+    expect(await topics.count()).toBe(2);
+    expect(await topics.nth(1).locator('td').allTextContents()).toEqual(['<b>tde</b>', '400']);
+    delete view.current.route;
+    await expect.poll(() => panel.isHidden(), { timeout: 5_000 }).toBe(true);
+  });
+
   it('lists the latest triggers, newest first, as text', async () => {
-    view.emitTriggers([fakeTrigger(41), fakeTrigger(42, { class: '<img src=x onerror=alert(1)>', score: 0.5, e2eUs: 19.25 })]);
+    view.emitTriggers([fakeTrigger(41, { id: '1234567890123456789' }), fakeTrigger(42, { class: '<img src=x onerror=alert(1)>', score: 0.5, e2eUs: 19.25, payload: { objectId: 'ZTF23abcdefg' } })]);
     const rows = page.getByTestId('trigger-list').locator('tr');
     await expect.poll(() => rows.count(), { timeout: 5_000 }).toBe(2);
-    expect(await rows.first().locator('td').allTextContents()).toEqual(['42', '<img src=x onerror=alert(1)>', '0.500', '19.3']);
+    expect(await rows.first().locator('td').allTextContents()).toEqual(['42', 'ZTF23abcdefg', '<img src=x onerror=alert(1)>', '0.500', '19.3']);
+    // Without a payload the sensor's id stands for the object, digit for digit.
+    expect(await rows.nth(1).locator('td').nth(1).textContent()).toBe('1234567890123456789');
     expect(await page.locator('[data-testid="trigger-list"] img').count()).toBe(0);
   });
 

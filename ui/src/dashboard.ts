@@ -74,6 +74,7 @@ function showSnapshot(el: (testId: string) => HTMLElement, chart: TrendChart, s:
     for (const column of LATENCY_COLUMNS) el(`${row}-${column}`).textContent = formatUs(summary[column], summary.count);
   }
   showDevice(el, s.device);
+  showRoute(el, s.route);
   // The chart plots what the stream does now (the recent window), the table the whole run.
   const now = s.recent.e2eUs;
   chart.push(s.atMs / 1000, s.fps, now.count > 0 ? now.p99 : null);
@@ -100,6 +101,33 @@ function showDevice(el: (testId: string) => HTMLElement, d: DeviceSnapshot | und
   el('device-corrupt').textContent = formatCount(d.corrupt);
   el('device-fifo-pending').textContent = formatCount(d.fifoPending);
   el('device-fifo-overflows').textContent = formatCount(d.fifoOverflows);
+}
+
+/**
+ * The router's panel (an alert broker's filters): shown only while the snapshot carries
+ * route counters. Every alert is in one of routed / unmatched / error; topics may overlap.
+ */
+function showRoute(el: (testId: string) => HTMLElement, r: Snapshot['route']): void {
+  el('route').hidden = r === undefined;
+  if (r === undefined) return;
+  const count = (k: string) => (typeof r[k] === 'number' ? formatCount(r[k]) : '–');
+  el('route-routed').textContent = count('routed');
+  el('route-unmatched').textContent = count('unmatched');
+  el('route-error').textContent = count('error');
+  const topics = typeof r.topics === 'object' ? Object.entries(r.topics) : [];
+  const tbody = el('route-topics');
+  const doc = tbody.ownerDocument;
+  tbody.replaceChildren(
+    ...topics.map(([name, n]) => {
+      const tr = doc.createElement('tr');
+      for (const text of [name, formatCount(n)]) {
+        const td = doc.createElement('td');
+        td.textContent = text;
+        tr.append(td);
+      }
+      return tr;
+    }),
+  );
 }
 
 /** Where the frames that did not fire went, and what was lost or clamped on the way. */
@@ -150,7 +178,9 @@ function createTriggerList(tbody: HTMLElement): { add(events: readonly TriggerEv
 
 function triggerRow(doc: Document, e: TriggerEvent): HTMLTableRowElement {
   const tr = doc.createElement('tr');
-  for (const text of [formatCount(e.seq), e.class, formatScore(e.score), formatUs(e.e2eUs)]) {
+  // What the sensor calls the frame: an alert's objectId from its payload, else its id.
+  const object = typeof e.payload?.objectId === 'string' ? e.payload.objectId : (e.id ?? '–');
+  for (const text of [formatCount(e.seq), String(object), e.class, formatScore(e.score), formatUs(e.e2eUs)]) {
     const td = doc.createElement('td');
     td.textContent = text;
     tr.append(td);
