@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { decoders } from '../../codecs/registry.js';
-import { AlertDecodeError } from '../../core/errors.js';
+import { AlertDecodeError, ConfigError } from '../../core/errors.js';
 import { setFrameId, type FrameSlot } from '../../core/frame.js';
 import type { FrameStage } from '../../pipeline/stage.js';
 import { alertView } from './alert-view.js';
+import { decodeConfluent } from './avro/confluent.js';
+import { SchemaRegistry } from './avro/registry.js';
 import type { WriterSchema } from './avro/schema.js';
 import { recordBase, recordIndexAt } from './record-bases.js';
 import { jdToUnixNs } from './sources/timeline.js';
@@ -63,6 +65,59 @@ export function createAvroAlertDecoder(stream: string): FrameStage {
     },
   };
 }
+
+/**
+ * The `confluent` decoder: bare messages in the Confluent wire format (`alerts-confluent`, and
+ * the broker transports), each decoded with the registered schema its id names. The frame's
+ * index in error messages is its `seq` (its place in the stream).
+ */
+export function createConfluentAlertDecoder(stream: string, registry: SchemaRegistry): FrameStage {
+  const name = `stream ${stream}`;
+  return {
+    name: 'decode',
+    run(slot: FrameSlot): boolean {
+      const message = slot.raw.subarray(slot.rawOffset, slot.rawOffset + slot.rawLength);
+      fillAlertSlot(slot, decodeConfluent(message, registry, name, slot.seq));
+      return true;
+    },
+  };
+}
+
+/** The config of a `confluent` decoder: where the schemas its messages name are. */
+export const confluentDecoderSchema = z
+  .object({
+    kind: z.literal('confluent'),
+    /** Rubin's schemas in lsst/alert_packet's layout (`<major>/<minor>/*.avsc`; id major*100+minor). */
+    rubinSchemas: z.string().min(1).optional(),
+    /** ZTF's schema folder (ztf-avro-alert's `schema/`), registered as `ztfSchemaId`. */
+    ztfSchemas: z.string().min(1).optional(),
+    ztfSchemaId: z.number().int().min(0).max(0xffffffff).default(402),
+  })
+  .strict()
+  .refine((c) => c.rubinSchemas !== undefined || c.ztfSchemas !== undefined, 'name at least one schema folder: rubinSchemas or ztfSchemas');
+export type ConfluentDecoderConfig = z.infer<typeof confluentDecoderSchema>;
+
+/** The registry a `confluent` decoder config names; a ConfigError when a folder does not load. */
+export function confluentRegistry(c: ConfluentDecoderConfig, at: (p: string) => string): SchemaRegistry {
+  const registry = new SchemaRegistry();
+  const load = (field: string, dir: string, fn: (d: string) => unknown) => {
+    try {
+      fn(dir);
+    } catch (err) {
+      throw new ConfigError(`decoder.${field}`, `value ${JSON.stringify(dir)}: the schemas do not load (${(err as Error).message})`, { cause: err });
+    }
+  };
+  if (c.rubinSchemas !== undefined) load('rubinSchemas', at(c.rubinSchemas), (d) => registry.loadRubin(d));
+  if (c.ztfSchemas !== undefined) load('ztfSchemas', at(c.ztfSchemas), (d) => registry.loadZtf(d, c.ztfSchemaId));
+  return registry;
+}
+
+decoders.register({
+  kind: 'confluent',
+  summary: 'bare Confluent wire-format alert messages (source alerts-confluent), decoded with the registered schema their id names',
+  schema: confluentDecoderSchema as unknown as z.ZodType<ConfluentDecoderConfig>,
+  create: (cfg, ctx) => createConfluentAlertDecoder(ctx.spec.stream, confluentRegistry(cfg as ConfluentDecoderConfig, ctx.at ?? ((p) => p))),
+});
 
 decoders.register({
   kind: 'avro',

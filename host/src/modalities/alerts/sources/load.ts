@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { AlertDecodeError, SourceError } from '../../../core/errors.js';
 import { limits } from '../../../core/limits.js';
 import { readAlertFile, type AlertFile } from '../avro/container.js';
-import type { WriterSchema } from '../avro/schema.js';
+import { compileWriterSchema, type WriterSchema } from '../avro/schema.js';
 import { registerRecordBase } from '../record-bases.js';
-import type { AlertView } from '../types.js';
+import type { AlertSchemaInfo, AlertView } from '../types.js';
 import { buildTimeline, type AlertTimeline, type LoadedAlertFile } from './timeline.js';
 
 /**
@@ -54,7 +54,7 @@ export function loadAlertFile(path: string): LoadedAlertFile {
     return false;
   });
   if (file.schema === null || kept.length === 0) return emptyFile(path, errors);
-  const base = registerBases(kept, file.schema, path);
+  const base = registerBases(kept, compiledSchema(file.schema), path);
   return {
     path,
     base,
@@ -64,6 +64,20 @@ export function loadAlertFile(path: string): LoadedAlertFile {
     index: Int32Array.from(kept, (a) => a.index),
     errors,
   };
+}
+
+// The container reader reports a file's schema as its info; the decoder needs it compiled.
+// Files with one header share one info object, so each distinct schema is compiled once.
+const compiled = new WeakMap<AlertSchemaInfo, WriterSchema>();
+
+/** The compiled writer schema of `info` (a container header's), keeping `info` (and its registry id). */
+function compiledSchema(info: AlertSchemaInfo): WriterSchema {
+  let w = compiled.get(info);
+  if (w === undefined) {
+    w = { ...compileWriterSchema(info.json, info.id), info };
+    compiled.set(info, w);
+  }
+  return w;
 }
 
 /** One base a buffer the records lie in (the file, or each decompressed block), registered; the base of each record. */
