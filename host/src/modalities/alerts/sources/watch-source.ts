@@ -57,6 +57,7 @@ export function createAlertWatchSource(opts: AlertWatchOptions, ctx: SourceConte
   const counts: AlertWatchCounts = { filesDone: 0, filesSkipped: 0, filesResumed: 0 };
   const seen = new Map<string, { size: number; mtimeMs: number }>();
   const ready: { file: string; size: number; mtimeMs: number }[] = [];
+  const readyNames = new Set<string>();
   let current: Current | null = null;
   let sink: FrameSink | null = null;
   let handle: unknown = null;
@@ -75,7 +76,11 @@ export function createAlertWatchSource(opts: AlertWatchOptions, ctx: SourceConte
     if (stopped) return;
     try {
       if (current !== null) deliverBatch(current);
-      else if (ready.length > 0) open(ready.shift()!);
+      else if (ready.length > 0) {
+        const f = ready.shift()!;
+        readyNames.delete(f.file);
+        open(f);
+      }
       else scan();
     } catch (err) {
       if (!isOperatingError(err)) throw err;
@@ -86,7 +91,7 @@ export function createAlertWatchSource(opts: AlertWatchOptions, ctx: SourceConte
 
   const scan = (): void => {
     for (const file of avroFilesUnder(opts.folder)) {
-      if (ready.some((r) => r.file === file)) continue;
+      if (readyNames.has(file)) continue;
       let st;
       try {
         st = statSync(join(opts.folder, file));
@@ -103,7 +108,10 @@ export function createAlertWatchSource(opts: AlertWatchOptions, ctx: SourceConte
       }
       const before = seen.get(file);
       seen.set(file, { size, mtimeMs });
-      if (size > 0 && before !== undefined && before.size === size && before.mtimeMs === mtimeMs) ready.push({ file, size, mtimeMs });
+      if (size > 0 && before !== undefined && before.size === size && before.mtimeMs === mtimeMs) {
+        ready.push({ file, size, mtimeMs });
+        readyNames.add(file);
+      }
     }
   };
 
