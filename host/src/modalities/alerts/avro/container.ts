@@ -29,6 +29,8 @@ export interface AlertFile {
   codec: string | null;
   /** The writer schema from the header, with its registry id (null when the header could not be read). */
   schema: AlertSchemaInfo | null;
+  /** Records the file's blocks declare, as far as they could be read (decoded or not). */
+  records: number;
   /** Every record decoded, in file order. Indexes count the records each block header declares
    * (a block dropped for a bad sync marker counts none), so a fault's index says where it was. */
   alerts: AlertView[];
@@ -227,13 +229,15 @@ function badSync(c: Cursor, h: Header, start: number, end: number, next: { index
 /** A block cut short by the end of the file: codec null keeps the records that are whole. */
 function truncatedBlock(c: Cursor, h: Header, out: AlertFile, next: { index: number }, count: number, size: number, fault: Fault): false {
   const have = c.buf.subarray(c.pos, Math.min(c.buf.length, c.pos + size));
+  const first = next.index;
+  next.index += count;
   if (h.codec !== 'null') {
-    fault(next.index, 'truncated', `the file ends inside a ${h.codec} block of ${count} records (${have.length} of ${size} bytes)`);
+    fault(first, 'truncated', `the file ends inside a ${h.codec} block of ${count} records (${have.length} of ${size} bytes)`);
     return false;
   }
-  const block = decodeRecords(have, count, next.index, h, out.name);
+  const block = decodeRecords(have, count, first, h, out.name);
   out.alerts.push(...block.alerts);
-  if (block.fault === null) fault(next.index + count, 'truncated', `the file ends before the sync marker of a block of ${count} records`);
+  if (block.fault === null) fault(first + count, 'truncated', `the file ends before the sync marker of a block of ${count} records`);
   else fault(block.fault.index, block.fault.short ? 'truncated' : 'corrupt', `the file ends inside a block of ${count} records: ${block.fault.message}`, block.fault.cause);
   return false;
 }
@@ -259,7 +263,7 @@ function resync(c: Cursor, h: Header, from: number, fault: Fault, index: number)
  */
 export function readAlertBuffer(buf: Uint8Array, name: string, registry?: SchemaRegistry): AlertFile {
   const data = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  const out: AlertFile = { name, format: 'container', codec: null, schema: null, alerts: [], errors: [] };
+  const out: AlertFile = { name, format: 'container', codec: null, schema: null, records: 0, alerts: [], errors: [] };
   const fault: Fault = (index, reason, message, cause) => {
     out.errors.push(new AlertDecodeError({ file: name, index, schema: out.schema?.name ?? null }, reason, message, { cause }));
   };
@@ -270,6 +274,7 @@ export function readAlertBuffer(buf: Uint8Array, name: string, registry?: Schema
   out.schema = header.info;
   const next = { index: 0 };
   while (c.pos < data.length && readBlock(c, header, out, next, fault));
+  out.records = Math.max(next.index, out.alerts.length);
   return out;
 }
 
