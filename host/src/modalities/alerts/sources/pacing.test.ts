@@ -4,7 +4,7 @@ import { runTimers } from '../../../../../test/support/manual-drive.js';
 import { manualClock } from '../../../core/clock.js';
 import { FrameRing } from '../../../core/frame.js';
 import { manualTimers } from '../../../core/manual-timers.js';
-import type { AlertPacing } from './pacing.js';
+import { alertPacingSchema, type AlertPacing } from './pacing.js';
 import { createAlertReplaySource } from './replay-source.js';
 import { buildTimeline, type LoadedAlertFile } from './timeline.js';
 
@@ -92,6 +92,11 @@ describe('alert replay pacing', () => {
         expect(src.expectedFrames).toBe(jd.length);
       }),
     );
+  });
+
+  it('config: a burst is a Rubin visit by default (30 s); rates and speeds must be positive', () => {
+    expect(alertPacingSchema.parse({ kind: 'burst', alerts: 100 })).toEqual({ kind: 'burst', alerts: 100, periodS: 30 });
+    for (const bad of [{ kind: 'rate', alertsPerS: 0 }, { kind: 'burst', alerts: 0 }, 'x0', 'fast']) expect(alertPacingSchema.safeParse(bad).success).toBe(false);
   });
 
   it('loops with seq continuing, up to the frame limit', () => {
