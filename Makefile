@@ -30,6 +30,10 @@ apt-test:
 	  echo "installing chromium (browser tests)"; \
 	  apt-get update && apt-get install -y --no-install-recommends chromium; \
 	fi
+	@if ! $(PY) -c 'import avro.datafile' >/dev/null 2>&1; then \
+	  echo "installing python3-avro (Apache Avro's reader: the alert sources' tests read the packets independently with it)"; \
+	  apt-get update && apt-get install -y --no-install-recommends python3-avro; \
+	fi
 
 # Python packages of models/train: training, and its tests in `make test` (PIL only for the
 # tests' independent decoders and resamplers).

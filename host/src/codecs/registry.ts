@@ -6,6 +6,8 @@ import type { FrameStage } from '../pipeline/stage.js';
 /** What a decoder is built for: the stream it decodes. */
 export interface DecoderContext {
   spec: FrameSpec;
+  /** Resolves a path of the config (relative to the config's folder); as given when absent. */
+  at?(path: string): string;
 }
 
 /**

@@ -63,6 +63,11 @@ export const limits = {
   ingressFramesMax: 4096,
   /** Bytes of frame data an ingress queue holds (its preallocated arena). */
   ingressArenaBytesMax: 16 * 1024 * 1024,
+  /** Largest alert message (a Confluent wire-format record, length-prefixed in a file or
+   * stream); a longer length prefix means the stream is not what it claims: reading stops. */
+  alertMessageBytesMax: 8 * 1024 * 1024,
+  /** Bytes of alert files an `alerts` replay holds in memory (every file, read whole). */
+  alertReplayBytesMax: 2 * 1024 * 1024 * 1024,
   /** Frames replayed per macrotask before yielding to the event loop at `max` pacing. */
   replayBatchFramesMax: 256,
   /** Largest capture file a replay loads into memory. */
@@ -110,5 +115,6 @@ export function checkLimits(l: Limits = limits): void {
   assert(l.triggerRingSlotsMax >= l.frameSlotsMax, 'trigger ring must hold a full frame ring');
   assert(l.fpgaEventsPerPollMax <= l.frameSlotsMax, 'one drain of FPGA events must fit in the frame ring');
   assert(l.ingressArenaBytesMax >= l.frameBytesMax, 'an ingress arena holds the largest frame');
+  assert(l.ingressArenaBytesMax >= l.alertMessageBytesMax, 'an ingress arena holds the largest alert message');
   assert(l.fpgaReprobeDelayMinMs > 0 && l.fpgaReprobeDelayMinMs <= l.fpgaReprobeDelayMaxMs, 'fpga re-probe back-off: 0 < min <= max');
 }

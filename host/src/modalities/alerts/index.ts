@@ -1,0 +1,8 @@
+// The alerts modality: astronomy alert packets (ZTF, Rubin). Its sources (`alerts`: container
+// files in observation order; `alerts-watch`: a folder a survey or mirror writes into;
+// `alerts-confluent`: bare Confluent wire-format messages) and decoders (`avro`, `confluent`)
+// register here.
+import './sources/replay-source.js';
+import './sources/watch-source.js';
+import './sources/confluent-source.js';
+import './decode.js';
