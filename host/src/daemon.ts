@@ -131,7 +131,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   const ring = new TriggerRing(card.labels.length);
   const frames = new FrameRing(pre.inputElements, card.labels.length, limits.frameSlotsMax, auxOutputs(extras));
   const decoderConfig = cfg.decoder ?? { kind: pre.frame.shape === null ? 'chunks' : 'fixed' };
-  const decode = autonomous ? null : decoders.create(decoderConfig, { spec: { ...source.spec, labels: source.spec.labels ?? [] } }, 'config: decoder');
+  const decode = autonomous ? null : decoders.create(decoderConfig, { spec: { ...source.spec, labels: source.spec.labels ?? [] }, at }, 'config: decoder');
   const describePayload = decode?.describePayload?.bind(decode) ?? noPayload;
   const names = { run: deps.runId ?? 'run', streams: [source.spec.stream], labels: card.labels, describePayload };
   const aux = auxLayout(extras);

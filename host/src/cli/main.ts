@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError, isOperatingError } from '../core/errors.js';
 import { validateConfig, loadConfigFile } from '../config/schema.js';
@@ -14,6 +15,41 @@ import { commandInstallers } from './commands.js';
 import { inspectPaths } from './inspect.js';
 import { createProgress } from './progress.js';
 import type { PrecisionSpec } from '../../../hls/compiler/precision.js';
+
+/** Whether a replay path holds survey alerts (an Avro file, or a folder without captures). */
+function isAlertPath(path: string): boolean {
+  if (path.endsWith('.avro')) return true;
+  return existsSync(path) && statSync(path).isDirectory() && !readdirSync(path).some((f) => f.endsWith('.arrows'));
+}
+
+/** `--pacing` for alerts: max, realtime, xN, rate:N or burst:N[/S]. */
+function alertPacing(p: string): unknown {
+  const rate = /^rate:([0-9.e+]+)$/.exec(p);
+  if (rate) return { kind: 'rate', alertsPerS: Number(rate[1]) };
+  const burst = /^burst:([0-9]+)(?:\/([0-9.]+))?$/.exec(p);
+  if (burst) return { kind: 'burst', alerts: Number(burst[1]), ...(burst[2] ? { periodS: Number(burst[2]) } : {}) };
+  return p;
+}
+
+/** `--extra-model name=dir[@backend]`. */
+function extraModelOption(v: string): Record<string, string> {
+  const m = /^([a-z][a-z0-9_]*)=([^@]+)(?:@([a-z]+))?$/.exec(v);
+  if (m === null) throw new ConfigError('--extra-model', `value ${JSON.stringify(v)}: expected name=model-folder[@backend], e.g. realbogus=models/zoo/alerts-realbogus@sim`);
+  return { name: m[1]!, model: m[2]!, ...(m[3] ? { backend: m[3] } : {}) };
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+/** A YAML file given on the command line, parsed; a ConfigError names the option. */
+function readYamlFile(path: string, option: string): unknown {
+  try {
+    return parseYaml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(option, `${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
 
 /** Default location of the shared data sets, beside the repository. */
 const SHARED_DATA = resolve(REPO_ROOT, '..', 'shared', 'data');
@@ -42,14 +78,14 @@ export async function main(argv: string[]): Promise<void> {
 
   program
     .command('replay')
-    .description('replay a capture through a model and print the final metrics as JSON')
-    .argument('<capture>', 'capture file (.arrows)')
+    .description('replay a capture, or survey alerts (Avro files or folders of them, in observation order), through a model and print the final metrics as JSON')
+    .argument('<path>', 'capture file (.arrows), or alert file (.avro) or folder of them')
     .requiredOption('-m, --model <dir>', 'model folder (card.json + student.onnx)')
     .option('--variant <v>', 'student or teacher', 'student')
     .addOption(new Option('--backend <b>', 'sim: the compiled firmware on the bit-exact simulator (what `make run` uses); onnx: the float model; fpga: the firmware on --device').choices(['sim', 'onnx', 'fpga']).default('sim'))
     .option('--firmware <path>', 'sim/fpga: firmware project folder or library (default: hls/build/<task>_<variant>, built by `make firmware`)')
     .option('--device <path>', 'fpga: the register region, e.g. /dev/xdma0_user or an emulate-fpga /dev/shm file')
-    .option('--pacing <p>', 'max, realtime or xN', 'max')
+    .option('--pacing <p>', 'max, realtime or xN; alerts also rate:N (alerts/s) and burst:N[/S] (N alerts every S seconds, default 30: a Rubin visit)', 'max')
     .option('--loop', 'loop the capture', false)
     .option('--frames <n>', 'stop after n frames', int('frames', 1))
     .option('--targets <labels>', "comma-separated trigger classes, e.g. WBC (default: the model card's trigger targets)")
@@ -60,13 +96,21 @@ export async function main(argv: string[]): Promise<void> {
     .option('--jsonl <file>', 'trigger log as JSON lines (base path: each run writes <stem>.<run>.<part>.jsonl beside it)')
     .option('--arrow <file>', 'trigger log as Arrow streams (base path, as --jsonl)')
     .option('--decisions <file>', 'one JSON line per frame (seq, id, class, score, probs, trigger) to this new file (refused if it exists)')
+    .option('--extra-model <name=dir[@backend]>', 'a second model run on every frame (e.g. realbogus=models/zoo/alerts-realbogus@sim); repeatable', collect, [])
+    .option('--route <file>', "a router config (YAML), e.g. an alert broker's filters and topics (see host/configs/)")
     .option('--serve', 'serve the dashboard while replaying', false)
     .option('--port <n>', 'dashboard port', int('port', 0), 8080)
     .action(async (capture: string, o: Record<string, unknown>) => {
+      const alerts = isAlertPath(capture);
       const cfg = validateConfig({
         pipeline: 'replay', model: o.model, variant: o.variant, budgetUs: o.budgetUs, backend: o.backend,
         ...(o.firmware ? { firmware: o.firmware } : {}), ...(o.device ? { device: o.device } : {}),
-        source: { kind: 'replay', path: capture, pacing: o.pacing, loop: o.loop, ...(o.frames ? { frames: o.frames } : {}) },
+        source: alerts
+          ? { kind: 'alerts', paths: [capture], pacing: alertPacing(String(o.pacing)), loop: o.loop, ...(o.frames ? { frames: o.frames } : {}) }
+          : { kind: 'replay', path: capture, pacing: o.pacing, loop: o.loop, ...(o.frames ? { frames: o.frames } : {}) },
+        ...(alerts ? { decoder: { kind: 'avro' } } : {}),
+        extraModels: (o.extraModel as string[]).map(extraModelOption),
+        ...(o.route ? { route: readYamlFile(String(o.route), '--route') } : {}),
         trigger: { ...(o.targets ? { targets: String(o.targets).split(',') } : {}), threshold: o.threshold, holdoffUs: o.holdoffUs, maxRatePerS: o.maxRate },
         sinks: { ...(o.jsonl ? { jsonl: o.jsonl } : {}), ...(o.arrow ? { arrow: o.arrow } : {}) },
         ...(o.decisions ? { decisions: o.decisions } : {}),

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { decoders } from '../../codecs/registry.js';
+import { decoders, type DecoderStage } from '../../codecs/registry.js';
 import { AlertDecodeError, ConfigError } from '../../core/errors.js';
 import { setFrameId, type FrameSlot } from '../../core/frame.js';
-import type { FrameStage } from '../../pipeline/stage.js';
 import { alertView } from './alert-view.js';
 import { decodeConfluent } from './avro/confluent.js';
 import { SchemaRegistry } from './avro/registry.js';
@@ -13,6 +12,12 @@ import { setSlotAlert, type AlertView } from './types.js';
 
 // One encoder for every frame: `encodeInto` writes into the slot's payload without allocating.
 const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
+/** An alert's payload in trigger records and decision lines: its objectId. */
+function describeAlertPayload(bytes: Uint8Array): Record<string, string> {
+  return { objectId: utf8Decoder.decode(bytes) };
+}
 
 /**
  * What every alert decoder does with a decoded alert: attaches it to the slot, and writes
@@ -51,9 +56,10 @@ export function decodeRecord(raw: Buffer, offset: number, length: number, schema
  * `record-bases.ts`). A record that does not decode is an AlertDecodeError: that frame is
  * dropped and counted, the stream goes on.
  */
-export function createAvroAlertDecoder(stream: string): FrameStage {
+export function createAvroAlertDecoder(stream: string): DecoderStage {
   return {
     name: 'decode',
+    describePayload: describeAlertPayload,
     run(slot: FrameSlot): boolean {
       const b = recordBase(slot.raw);
       if (b === undefined) {
@@ -71,10 +77,11 @@ export function createAvroAlertDecoder(stream: string): FrameStage {
  * the broker transports), each decoded with the registered schema its id names. The frame's
  * index in error messages is its `seq` (its place in the stream).
  */
-export function createConfluentAlertDecoder(stream: string, registry: SchemaRegistry): FrameStage {
+export function createConfluentAlertDecoder(stream: string, registry: SchemaRegistry): DecoderStage {
   const name = `stream ${stream}`;
   return {
     name: 'decode',
+    describePayload: describeAlertPayload,
     run(slot: FrameSlot): boolean {
       const message = slot.raw.subarray(slot.rawOffset, slot.rawOffset + slot.rawLength);
       fillAlertSlot(slot, decodeConfluent(message, registry, name, slot.seq));
