@@ -5,7 +5,7 @@ import { alertView } from '../alert-view.js';
 import type { AlertSchemaInfo, AlertView } from '../types.js';
 import { BlockCodecError, decompressBlock, isAlertCodec, type AlertCodec } from './codecs.js';
 import type { SchemaRegistry } from './registry.js';
-import { writerSchemaFromText, type WriterSchema } from './schema.js';
+import { writerSchemaFromBytes, type WriterSchema } from './schema.js';
 
 /**
  * Avro object container files (Avro 1.11 spec, "Object Container Files"): header `Obj\x01`,
@@ -81,9 +81,9 @@ interface Header {
 
 type Fault = (index: number, reason: string, message: string, cause?: unknown) => void;
 
-/** The header's metadata map (`avro.*` keys as text), or a message naming what is wrong. */
-function readMeta(c: Cursor): Map<string, string> | string {
-  const meta = new Map<string, string>();
+/** The header's metadata map (values as views), or a message naming what is wrong. */
+function readMeta(c: Cursor): Map<string, Buffer> | string {
+  const meta = new Map<string, Buffer>();
   for (;;) {
     let count = c.long();
     if (count === null) return 'the metadata map is truncated';
@@ -97,7 +97,7 @@ function readMeta(c: Cursor): Map<string, string> | string {
       const key = c.bytes(c.long() ?? -1);
       const value = key === null ? null : c.bytes(c.long() ?? -1);
       if (key === null || value === null) return 'the metadata map is truncated';
-      meta.set(key.toString('utf8'), value.toString('utf8'));
+      meta.set(key.toString('utf8'), value);
     }
   }
 }
@@ -114,7 +114,7 @@ function readHeader(c: Cursor, fault: Fault, registry: SchemaRegistry | undefine
     fault(0, meta.includes('truncated') ? 'truncated' : 'bad-header', meta);
     return null;
   }
-  const codec = meta.get('avro.codec') ?? 'null';
+  const codec = meta.get('avro.codec')?.toString('utf8') ?? 'null';
   if (!isAlertCodec(codec)) {
     fault(0, 'unknown-codec', `codec "${codec}" (known: null, deflate, snappy)`);
     return null;
@@ -130,7 +130,7 @@ function readHeader(c: Cursor, fault: Fault, registry: SchemaRegistry | undefine
     return null;
   }
   try {
-    const schema = writerSchemaFromText(text);
+    const schema = writerSchemaFromBytes(text);
     return { schema, info: registry?.identify(schema) ?? schema.info, codec, sync };
   } catch (err) {
     fault(0, 'bad-header', `avro.schema does not parse: ${(err as Error).message}`, err);

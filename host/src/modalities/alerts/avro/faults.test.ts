@@ -7,7 +7,7 @@ import { ALERTS_DIR, avroFiles, blockLayout, TEST_SYNC, writeContainer } from '.
 import { AlertDecodeError } from '../../../core/errors.js';
 import type { AlertView } from '../types.js';
 import { readAlertBuffer, readAlertFile, type AlertFile } from './container.js';
-import { writerSchemaFromText } from './schema.js';
+import { compileWriterSchema } from './schema.js';
 
 // Real ZTF 3.3 packets (one exposure), re-written by avsc's BlockEncoder into multi-block
 // container files with each codec: what a night's stream file looks like.
@@ -19,7 +19,7 @@ const written = {} as Record<Codec, { file: Buffer; clean: AlertFile }>;
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ht-avro-'));
-  const schema = writerSchemaFromText(JSON.stringify(sources[0].schema!.json));
+  const schema = compileWriterSchema(sources[0].schema!.json);
   for (const codec of CODECS) {
     // ~2 records a block (avsc flushes when the next record does not fit).
     const bytes = await writeContainer(schema.type, records.map((a) => a.value), codec, 140_000);
