@@ -64,7 +64,7 @@ class Cursor {
 
   /** The next `len` bytes as a view, or null when they run past the end. */
   bytes(len: number): Buffer | null {
-    if (len < 0 || this.pos + len > this.buf.length) return null;
+    if (!Number.isSafeInteger(len) || len < 0 || this.pos + len > this.buf.length) return null;
     const out = this.buf.subarray(this.pos, this.pos + len);
     this.pos += len;
     return out;
@@ -81,6 +81,14 @@ interface Header {
 
 type Fault = (index: number, reason: string, message: string, cause?: unknown) => void;
 
+/** One string or bytes value of the metadata map (a view), or a message naming what is wrong. */
+function metaValue(c: Cursor): Buffer | string {
+  const len = c.long();
+  if (len === null) return 'the metadata map is truncated';
+  if (!Number.isSafeInteger(len) || len < 0) return `the metadata map has a malformed length before byte ${c.pos}`;
+  return c.bytes(len) ?? 'the metadata map is truncated';
+}
+
 /** The header's metadata map (values as views), or a message naming what is wrong. */
 function readMeta(c: Cursor): Map<string, Buffer> | string {
   const meta = new Map<string, Buffer>();
@@ -94,9 +102,10 @@ function readMeta(c: Cursor): Map<string, Buffer> | string {
       if (c.long() === null) return 'the metadata map is truncated';
     }
     for (let i = 0; i < count; i++) {
-      const key = c.bytes(c.long() ?? -1);
-      const value = key === null ? null : c.bytes(c.long() ?? -1);
-      if (key === null || value === null) return 'the metadata map is truncated';
+      const key = metaValue(c);
+      if (typeof key === 'string') return key;
+      const value = metaValue(c);
+      if (typeof value === 'string') return value;
       meta.set(key.toString('utf8'), value);
     }
   }

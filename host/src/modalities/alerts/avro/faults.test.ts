@@ -78,6 +78,14 @@ describe('faults in a container file', () => {
     expect(reasons(readAlertBuffer(file.subarray(0, 30), 'x'))).toEqual(['truncated']);
   });
 
+  it('a metadata length that is no long (over 10 varint bytes) or negative is a bad header, not a truncation', () => {
+    const magic = Buffer.from('Obj\x01', 'latin1');
+    const tooLong = readAlertBuffer(Buffer.concat([magic, Buffer.from([2]), Buffer.alloc(11, 0x80), Buffer.from([1]), written.null.file]), 'x');
+    expect(tooLong.errors.map((e) => [e.reason, e.message.replace(/.*: /, '')])).toEqual([['bad-header', 'the metadata map has a malformed length before byte 15']]);
+    const negative = readAlertBuffer(Buffer.concat([magic, Buffer.from([2, 3]), written.null.file]), 'x');
+    expect(reasons(negative)).toEqual(['bad-header']);
+  });
+
   it('a damaged sync marker after a whole block keeps its records; a wrong block size keeps what decodes and goes on at the next marker', () => {
     const blocks = blockLayout(written.null.file);
     const marker = Buffer.from(written.null.file);
