@@ -30,10 +30,6 @@ apt-test:
 	  echo "installing chromium (browser tests)"; \
 	  apt-get update && apt-get install -y --no-install-recommends chromium; \
 	fi
-	@if ! $(PY) -c 'import avro.datafile' >/dev/null 2>&1; then \
-	  echo "installing python3-avro (Apache Avro's reader: the alert sources' tests read the packets independently with it)"; \
-	  apt-get update && apt-get install -y --no-install-recommends python3-avro; \
-	fi
 
 # Python packages of models/train: training, and its tests in `make test` (PIL only for the
 # tests' independent decoders and resamplers).
@@ -43,7 +39,8 @@ apt-models:
 	  apt-get update && apt-get install -y --no-install-recommends python3-torch python3-numpy python3-pil; \
 	fi
 
-# Apache Avro's Python reader: the alert decoder's tests check every field against it.
+# Apache Avro's Python reader: the alert decoder's and sources' tests check every field and
+# the observation order against it.
 apt-alerts:
 	@if ! $(PY) -c 'import avro.datafile' >/dev/null 2>&1; then \
 	  echo "installing python3-avro (the alert decoder's reference in tests)"; \
