@@ -132,7 +132,8 @@ export interface InspectRun {
   /** JSON: one pretty document for captures and model folders alone (as before alert files);
    * one line per file and a final summary line when any path holds alert files. */
   json: string;
-  /** 0: every file read; 1: a file had faults (listed); 2: a named path cannot be read or is of no known kind. */
+  /** 0: every file read (alert files with record faults included: the faults are listed);
+   * 1: a capture or model folder that does not read; 2: a named path cannot be read or is of no known kind. */
   status: 0 | 1 | 2;
 }
 
@@ -193,7 +194,8 @@ class AlertInspection {
     this.totals.records += s.records;
     this.totals.decoded += s.decoded;
     this.totals.errors += s.errors.length;
-    if (s.errors.length > 0 && this.status === 0) this.status = 1;
+    // A file whose records have faults was still read (each fault is listed): status 0, as
+    // issue 10 specifies; only a path that cannot be read, or of no known kind, is 2.
     this.text += formatAlertSummary(s);
     this.lines.push(s);
   }
