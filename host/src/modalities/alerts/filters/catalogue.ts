@@ -1,0 +1,278 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '../../../core/errors.js';
+
+/**
+ * The field catalogue of a writer schema: every dotted path a filter may name, with the kind
+ * of value `AlertView.field` returns for it. Built from the schema JSON by a walk of our own
+ * rather than by avsc's parser, because avsc rejects real packets' schemas over things a
+ * catalogue does not need (Fink's Spark-written schemas give unions `null` defaults that do
+ * not match their first branch), and only names and types matter here.
+ */
+
+/** What a path holds, as the expression language sees it (int/long/float/double are `number`; enums are `string`). */
+export type FieldKind = 'number' | 'string' | 'boolean' | 'bytes' | 'array' | 'map' | 'record' | 'null';
+
+/** One path of the catalogue. */
+export interface FieldInfo {
+  /** Full dotted path from the top-level record (`candidate.magpsf`). */
+  readonly path: string;
+  readonly kind: FieldKind;
+  /** A union with null: the packet may hold null here. */
+  readonly nullable: boolean;
+}
+
+const PRIMITIVE: Record<string, FieldKind> = {
+  null: 'null',
+  boolean: 'boolean',
+  int: 'number',
+  long: 'number',
+  float: 'number',
+  double: 'number',
+  bytes: 'bytes',
+  string: 'string',
+};
+
+/** The records a bare name is looked up in when it is not a top-level field (ZTF, then Rubin). */
+export const DEFAULT_RECORDS = ['candidate', 'diaSource'] as const;
+
+type Json = Record<string, unknown>;
+
+/** Named types of a schema by full name (Avro naming rules: a dotted name is full, else the namespace is inherited). */
+class NamedTypes {
+  readonly byName = new Map<string, Json>();
+
+  fullName(def: Json, ns: string): string {
+    const name = String(def.name);
+    if (name.includes('.')) return name;
+    const space = typeof def.namespace === 'string' ? def.namespace : ns;
+    return space === '' ? name : `${space}.${name}`;
+  }
+
+  /** The namespace a named type's own fields inherit. */
+  innerNamespace(full: string): string {
+    const dot = full.lastIndexOf('.');
+    return dot < 0 ? '' : full.slice(0, dot);
+  }
+
+  /** Records every named type inside `schema` (so references to it resolve anywhere). */
+  collect(schema: unknown, ns: string): void {
+    if (Array.isArray(schema)) for (const s of schema) this.collect(s, ns);
+    if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) return;
+    const s = schema as Json;
+    if (s.type === 'record' || s.type === 'error' || s.type === 'enum' || s.type === 'fixed') {
+      const full = this.fullName(s, ns);
+      this.byName.set(full, s);
+      for (const f of (s.fields as Json[] | undefined) ?? []) this.collect(f.type, this.innerNamespace(full));
+    } else if (s.type === 'array') this.collect(s.items, ns);
+    else if (s.type === 'map') this.collect(s.values, ns);
+    else if (typeof s.type === 'object') this.collect(s.type, ns);
+  }
+
+  /** The definition a string reference names, or undefined. */
+  lookup(ref: string, ns: string): { def: Json; full: string } | undefined {
+    const candidates = ref.includes('.') || ns === '' ? [ref] : [`${ns}.${ref}`, ref];
+    for (const full of candidates) {
+      const def = this.byName.get(full);
+      if (def !== undefined) return { def, full };
+    }
+    return undefined;
+  }
+}
+
+/** The catalogue of one writer schema. */
+export class FieldCatalogue {
+  /** Full name of the top-level record (`ztf.alert`, `lsst.v9_0.alert`, `topLevelRecord`). */
+  readonly name: string;
+  /** Every path, records included, arrays and maps not entered. */
+  readonly fields: ReadonlyMap<string, FieldInfo>;
+  private readonly topLevel: ReadonlySet<string>;
+
+  private constructor(name: string, fields: Map<string, FieldInfo>) {
+    this.name = name;
+    this.fields = fields;
+    this.topLevel = new Set([...fields.keys()].filter((p) => !p.includes('.')));
+  }
+
+  /**
+   * Builds the catalogue of a self-contained writer schema (what a container header or a
+   * registry holds: every named type defined once, referenced by name after). A schema that
+   * is not a record, or names a type it does not define, is a ConfigError naming `where`.
+   */
+  static fromSchema(json: unknown, where: string): FieldCatalogue {
+    const names = new NamedTypes();
+    names.collect(json, '');
+    if (json === null || typeof json !== 'object' || (json as Json).type !== 'record') {
+      throw new ConfigError(where, 'the writer schema is not an Avro record');
+    }
+    const top = json as Json;
+    const full = names.fullName(top, '');
+    const fields = new Map<string, FieldInfo>();
+    walkRecord(top, '', names.innerNamespace(full), names, fields, new Set([full]), where);
+    return new FieldCatalogue(full, fields);
+  }
+
+  /**
+   * Resolves `path` with the rule `AlertView.field` follows: a path whose first name is a
+   * top-level field is taken from the top; otherwise it is looked up inside `candidate` (ZTF,
+   * Fink's `topLevelRecord` too) or `diaSource` (Rubin), whichever the schema has.
+   */
+  resolve(path: string): FieldInfo | undefined {
+    const first = path.split('.', 1)[0];
+    if (this.topLevel.has(first)) return this.fields.get(path);
+    for (const rec of DEFAULT_RECORDS) {
+      if (this.topLevel.has(rec)) return this.fields.get(`${rec}.${path}`);
+    }
+    return undefined;
+  }
+
+  /** Up to `max` paths spelled close to `path` (by edit distance, on the full path and its last name). */
+  closeMatches(path: string, max = 3): string[] {
+    const scored: Array<{ p: string; d: number }> = [];
+    const last = path.slice(path.lastIndexOf('.') + 1).toLowerCase();
+    for (const p of this.fields.keys()) {
+      const d = Math.min(editDistance(path.toLowerCase(), p.toLowerCase()), editDistance(last, p.slice(p.lastIndexOf('.') + 1).toLowerCase()));
+      if (d <= Math.max(2, Math.floor(last.length / 3))) scored.push({ p, d });
+    }
+    scored.sort((a, b) => a.d - b.d || a.p.length - b.p.length);
+    return scored.slice(0, max).map((s) => s.p);
+  }
+}
+
+function walkRecord(rec: Json, prefix: string, ns: string, names: NamedTypes, out: Map<string, FieldInfo>, open: Set<string>, where: string): void {
+  for (const f of rec.fields as Json[]) {
+    const path = prefix === '' ? String(f.name) : `${prefix}.${String(f.name)}`;
+    walkType(f.type, path, ns, names, out, open, where, false);
+  }
+}
+
+/** Adds `path` with the kind of `type`, and the paths inside it when it is a record. */
+function walkType(type: unknown, path: string, ns: string, names: NamedTypes, out: Map<string, FieldInfo>, open: Set<string>, where: string, nullable: boolean): void {
+  if (Array.isArray(type)) {
+    const branches = type.filter((t) => t !== 'null' && !(typeof t === 'object' && t !== null && (t as Json).type === 'null'));
+    const isNullable = branches.length < type.length;
+    // A union of several non-null branches has no single kind: the path is listed as `map`
+    // (unusable in an expression), which is what a filter needs to be told.
+    if (branches.length === 1) walkType(branches[0], path, ns, names, out, open, where, isNullable);
+    else out.set(path, { path, kind: branches.length === 0 ? 'null' : 'map', nullable: true });
+    return;
+  }
+  if (typeof type === 'string') {
+    if (PRIMITIVE[type] !== undefined) {
+      out.set(path, { path, kind: PRIMITIVE[type], nullable });
+      return;
+    }
+    const named = names.lookup(type, ns);
+    if (named === undefined) throw new ConfigError(where, `field ${path} names the type ${type}, which the schema does not define`);
+    return walkNamed(named.def, named.full, path, names, out, open, where, nullable);
+  }
+  const t = type as Json;
+  if (typeof t.type === 'string' && PRIMITIVE[t.type] !== undefined) return walkType(t.type, path, ns, names, out, open, where, nullable);
+  if (t.type === 'array' || t.type === 'map') {
+    out.set(path, { path, kind: t.type, nullable });
+    return;
+  }
+  walkNamed(t, names.fullName(t, ns), path, names, out, open, where, nullable);
+}
+
+function walkNamed(def: Json, full: string, path: string, names: NamedTypes, out: Map<string, FieldInfo>, open: Set<string>, where: string, nullable: boolean): void {
+  if (def.type === 'enum') return void out.set(path, { path, kind: 'string', nullable });
+  if (def.type === 'fixed') return void out.set(path, { path, kind: 'bytes', nullable });
+  out.set(path, { path, kind: 'record', nullable });
+  // A record that contains itself (a linked list) is listed once: its inner paths are infinite.
+  if (open.has(full)) return;
+  open.add(full);
+  walkRecord(def, path, names.innerNamespace(full), names, out, open, where);
+  open.delete(full);
+}
+
+/**
+ * Levenshtein distance, for "did you mean" suggestions at start-up only. Written here: it is
+ * ten lines, and no dependency of the project offers it.
+ */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/**
+ * Reads a folder of `.avsc` files that reference each other by name (the official ZTF 4.02
+ * schema, a Rubin `schema/<major>/<minor>/` folder) and returns the top-level schema with
+ * every referenced type defined inline at its first use: the self-contained JSON a container
+ * header holds. The top is `topName` (full name), or else the one named type no other file
+ * references. The files are read at run time (Rubin's schemas are GPL-3.0 and never copied).
+ */
+export function loadSchemaFolder(dir: string, topName?: string): Json {
+  const names = new NamedTypes();
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith('.avsc')).sort();
+  } catch (err) {
+    throw new ConfigError(dir, `cannot read the schema folder: ${(err as Error).message}`, { cause: err });
+  }
+  const tops: Json[] = [];
+  for (const f of files) {
+    const json = parseJsonFile(join(dir, f));
+    names.collect(json, '');
+    tops.push(json);
+  }
+  const referenced = new Set<string>();
+  for (const [full, def] of names.byName) collectRefs(def, names.innerNamespace(full), names, referenced);
+  const roots = [...names.byName.keys()].filter((n) => !referenced.has(n) && names.byName.get(n)!.type === 'record');
+  const top = topName ?? (roots.length === 1 ? roots[0] : undefined);
+  if (top === undefined || !names.byName.has(top)) {
+    throw new ConfigError(dir, `cannot tell the top-level record (${topName ?? 'unreferenced records'}: ${roots.join(', ') || 'none'}); name it`);
+  }
+  return inline(names.byName.get(top)!, '', names, new Set()) as Json;
+}
+
+function parseJsonFile(path: string): Json {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Json;
+  } catch (err) {
+    throw new ConfigError(path, `not a JSON Avro schema: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function collectRefs(schema: unknown, ns: string, names: NamedTypes, out: Set<string>): void {
+  if (typeof schema === 'string') {
+    const hit = names.lookup(schema, ns);
+    if (hit !== undefined && PRIMITIVE[schema] === undefined) out.add(hit.full);
+  } else if (Array.isArray(schema)) for (const s of schema) collectRefs(s, ns, names, out);
+  else if (schema !== null && typeof schema === 'object') {
+    const s = schema as Json;
+    if (Array.isArray(s.fields)) for (const f of s.fields as Json[]) collectRefs(f.type, names.innerNamespace(names.fullName(s, ns)), names, out);
+    else for (const k of ['type', 'items', 'values']) if (k in s) collectRefs(s[k], ns, names, out);
+  }
+}
+
+/** Copies `schema`, replacing the first reference to each named type by its definition (with its full name). */
+function inline(schema: unknown, ns: string, names: NamedTypes, defined: Set<string>): unknown {
+  if (typeof schema === 'string') {
+    const hit = PRIMITIVE[schema] === undefined ? names.lookup(schema, ns) : undefined;
+    if (hit === undefined) return schema;
+    if (defined.has(hit.full)) return hit.full;
+    return inline(hit.def, ns, names, defined);
+  }
+  if (Array.isArray(schema)) return schema.map((s) => inline(s, ns, names, defined));
+  if (schema === null || typeof schema !== 'object') return schema;
+  const s = { ...(schema as Json) };
+  if (s.type === 'record' || s.type === 'error' || s.type === 'enum' || s.type === 'fixed') {
+    const full = names.fullName(s, ns);
+    defined.add(full);
+    s.name = full;
+    delete s.namespace;
+    if (Array.isArray(s.fields)) {
+      const inner = names.innerNamespace(full);
+      s.fields = (s.fields as Json[]).map((f) => ({ ...f, type: inline(f.type, inner, names, defined) }));
+    }
+    return s;
+  }
+  for (const k of ['type', 'items', 'values']) if (k in s) s[k] = inline(s[k], ns, names, defined);
+  return s;
+}
