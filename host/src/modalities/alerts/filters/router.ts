@@ -149,6 +149,11 @@ export class TopicRouter {
     return known;
   }
 
+  /** The result of the last `route` (the same object `route` returned). */
+  get last(): Routing {
+    return this.result;
+  }
+
   /** The names of the filters that sent the last routed alert to `topic`. */
   matchedFilters(topic: string): string[] {
     const out: string[] = [];
