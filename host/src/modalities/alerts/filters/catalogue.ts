@@ -33,8 +33,15 @@ const PRIMITIVE: Record<string, FieldKind> = {
   string: 'string',
 };
 
-/** The records a bare name is looked up in when it is not a top-level field (ZTF, then Rubin). */
-export const DEFAULT_RECORDS = ['candidate', 'diaSource'] as const;
+/**
+ * The record a bare name is looked up in when it is not a top-level field: `candidate` for a
+ * ZTF layout (top level has `candidate` and `objectId`), `diaSource` for Rubin; none else.
+ * The same rule as alert-view.ts's survey detection and `field`.
+ */
+export function innerRecord(topLevel: ReadonlySet<string>): 'candidate' | 'diaSource' | null {
+  if (topLevel.has('candidate') && topLevel.has('objectId')) return 'candidate';
+  return topLevel.has('diaSource') ? 'diaSource' : null;
+}
 
 type Json = Record<string, unknown>;
 
@@ -84,14 +91,16 @@ class NamedTypes {
 export class FieldCatalogue {
   /** Full name of the top-level record (`ztf.alert`, `lsst.v9_0.alert`, `topLevelRecord`). */
   readonly name: string;
-  /** Every path, records included, arrays and maps not entered. */
+  /** Every path, records included; an array's items are under `<array>.#` (maps are not entered). */
   readonly fields: ReadonlyMap<string, FieldInfo>;
   private readonly topLevel: ReadonlySet<string>;
+  private readonly inner: string | null;
 
   private constructor(name: string, fields: Map<string, FieldInfo>) {
     this.name = name;
     this.fields = fields;
     this.topLevel = new Set([...fields.keys()].filter((p) => !p.includes('.')));
+    this.inner = innerRecord(this.topLevel);
   }
 
   /**
@@ -115,15 +124,14 @@ export class FieldCatalogue {
   /**
    * Resolves `path` with the rule `AlertView.field` follows: a path whose first name is a
    * top-level field is taken from the top; otherwise it is looked up inside `candidate` (ZTF,
-   * Fink's `topLevelRecord` too) or `diaSource` (Rubin), whichever the schema has.
+   * Fink's `topLevelRecord` too) or `diaSource` (Rubin) (`innerRecord`). A numeric segment
+   * indexes an array (`prv_candidates.0.magpsf`); the item may be absent in a given packet.
    */
   resolve(path: string): FieldInfo | undefined {
-    const first = path.split('.', 1)[0];
-    if (this.topLevel.has(first)) return this.fields.get(path);
-    for (const rec of DEFAULT_RECORDS) {
-      if (this.topLevel.has(rec)) return this.fields.get(`${rec}.${path}`);
-    }
-    return undefined;
+    const key = path.replace(/(^|\.)\d+(?=\.|$)/g, '$1#');
+    const first = key.split('.', 1)[0];
+    if (this.topLevel.has(first) || this.inner === null) return this.fields.get(key);
+    return this.fields.get(`${this.inner}.${key}`);
   }
 
   /** Up to `max` paths spelled close to `path` (by edit distance, on the full path and its last name). */
@@ -170,6 +178,8 @@ function walkType(type: unknown, path: string, ns: string, names: NamedTypes, ou
   if (typeof t.type === 'string' && PRIMITIVE[t.type] !== undefined) return walkType(t.type, path, ns, names, out, open, where, nullable);
   if (t.type === 'array' || t.type === 'map') {
     out.set(path, { path, kind: t.type, nullable });
+    // An index past the end reads as absent, so items count as nullable.
+    if (t.type === 'array') walkType(t.items, `${path}.#`, ns, names, out, open, where, true);
     return;
   }
   walkNamed(t, names.fullName(t, ns), path, names, out, open, where, nullable);
@@ -205,7 +215,7 @@ export function editDistance(a: string, b: string): number {
  * schema, a Rubin `schema/<major>/<minor>/` folder) and returns the top-level schema with
  * every referenced type defined inline at its first use: the self-contained JSON a container
  * header holds. The top is `topName` (full name), or else the one named type no other file
- * references. The files are read at run time (Rubin's schemas are GPL-3.0 and never copied).
+ * references (when several are, the one named `alert`). The files are read at run time (Rubin's schemas are GPL-3.0 and never copied).
  */
 export function loadSchemaFolder(dir: string, topName?: string): Json {
   const names = new NamedTypes();
@@ -224,7 +234,9 @@ export function loadSchemaFolder(dir: string, topName?: string): Json {
   const referenced = new Set<string>();
   for (const [full, def] of names.byName) collectRefs(def, names.innerNamespace(full), names, referenced);
   const roots = [...names.byName.keys()].filter((n) => !referenced.has(n) && names.byName.get(n)!.type === 'record');
-  const top = topName ?? (roots.length === 1 ? roots[0] : undefined);
+  // Rubin 10+ folders also hold records no other file references (ssObject): the alert wins.
+  const alerts = roots.filter((n) => n === 'alert' || n.endsWith('.alert'));
+  const top = topName ?? (roots.length === 1 ? roots[0] : alerts.length === 1 ? alerts[0] : undefined);
   if (top === undefined || !names.byName.has(top)) {
     throw new ConfigError(dir, `cannot tell the top-level record (${topName ?? 'unreferenced records'}: ${roots.join(', ') || 'none'}); name it`);
   }

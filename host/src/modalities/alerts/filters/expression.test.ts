@@ -20,6 +20,7 @@ const SMALL = {
     { name: 'b', type: ['null', 'double'] },
     { name: 's', type: ['null', 'string'] },
     { name: 'candid', type: 'long' },
+    { name: 'objectId', type: 'string' },
     { name: 'candidate', type: { type: 'record', name: 'cand', fields: [{ name: 'drb', type: ['null', 'float'] }, { name: 'flag', type: 'boolean' }] } },
   ],
 };
@@ -30,7 +31,7 @@ function one(expr: string, classes: readonly string[] = CLASSES) {
 }
 
 function row(a: number | null, b: number | null, s: string | null, extra: Record<string, unknown> = {}) {
-  return testAlert(SMALL, { a, b, s, candid: 7n, candidate: { drb: 0.9, flag: true }, ...extra });
+  return testAlert(SMALL, { a, b, s, candid: 7n, objectId: 'ZTF0', candidate: { drb: 0.9, flag: true }, ...extra });
 }
 
 describe('filter expressions: checked at start-up', () => {
