@@ -104,21 +104,23 @@ function literal(n: jsep.Literal, ctx: CheckContext): Node {
   return { kind, ev: () => value, constant: { value } };
 }
 
-/** `a.b.c` as a path, or undefined when the chain has a computed or non-name part. */
+/** `a.b[3].c` as the path `a.b.3.c`, or undefined when the chain has another kind of part. */
 function dotted(n: jsep.Expression): string | undefined {
   if (n.type === 'Identifier') return (n as jsep.Identifier).name;
   if (n.type !== 'MemberExpression') return undefined;
   const m = n as jsep.MemberExpression;
   const head = dotted(m.object);
-  if (head === undefined || m.computed || m.property.type !== 'Identifier') return undefined;
-  return `${head}.${(m.property as jsep.Identifier).name}`;
+  if (head === undefined) return undefined;
+  if (!m.computed && m.property.type === 'Identifier') return `${head}.${(m.property as jsep.Identifier).name}`;
+  const index = m.property.type === 'Literal' ? (m.property as jsep.Literal).value : undefined;
+  return m.computed && Number.isSafeInteger(index) && (index as number) >= 0 ? `${head}.${index as number}` : undefined;
 }
 
 function name(n: jsep.Expression, ctx: CheckContext): Node {
   const probability = classProbability(n, ctx);
   if (probability !== undefined) return probability;
   const path = dotted(n);
-  if (path === undefined) fail(ctx, 'only dotted field names and p["class"] may be indexed');
+  if (path === undefined) fail(ctx, 'only field names (a.b), array items (a[0]) and p["class"] may be used');
   if ((SCORE_NAMES as readonly string[]).includes(path)) return score(path as (typeof SCORE_NAMES)[number]);
   if (path === 'p') fail(ctx, 'p is the class probabilities: name one class, p["SN Ia"]');
   return field(path, ctx);
