@@ -1,41 +1,10 @@
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ALERTS_DIR, avroFiles } from '../../../../../test/support/alerts.js';
 import { FilterError } from '../../../core/errors.js';
-import { readAlertFile } from '../avro/container.js';
 import type { AlertView } from '../types.js';
-import { FieldCatalogue, loadSchemaFolder } from './catalogue.js';
 import { compileFilters, type FilterSpec } from './filters.js';
 import { TopicRouter } from './router.js';
-import { emptyScores, fillScores, type Scores } from './scores.js';
-
-export const CLASSES = ['SN Ia', 'SN II', 'AGN', 'TDE'];
-
-/** Scores made up from the packet (no model here): P(real) = drb or reliability, a class by id. */
-export function madeUpScores(a: AlertView, out: Scores): Scores {
-  const k = Number(a.id % 4n);
-  const probs = Float32Array.from(CLASSES, (_c, i) => (i === k ? 0.7 : 0.1));
-  const rb = a.field(a.survey === 'ztf' ? 'drb' : 'reliability');
-  return fillScores(out, CLASSES, probs, typeof rb === 'number' ? rb : null);
-}
-
-/** Every real ZTF 4.02 (Fink) and Rubin 9.0 packet, and the ZTF 3.3 night. */
-export function replayAlerts(): AlertView[] {
-  return ['ztf-4.02-2023-10', 'rubin-9.0-2025-09', 'ztf-3.3-2020-01'].flatMap((d) => avroFiles(join(ALERTS_DIR, d)).flatMap((f) => readAlertFile(f).alerts));
-}
-
-export const REPLAY_FILTERS: FilterSpec[] = [
-  { name: 'bright', expr: 'candidate.magpsf < 18 && drb > 0.5', topic: 'bright' },
-  { name: 'faint-real', expr: 'magpsf >= 18 && realbogus > 0.9', topic: 'ztf-real' },
-  { name: 'ia', expr: 'class == "SN Ia" && score > 0.5', topic: 'sn' },
-  { name: 'rubin-snr', expr: 'snr > 20 && !(band in ["u", "y"])', topic: 'rubin' },
-  // Packets with fewer than 31 previous detections lack item 30: a FilterError each.
-  { name: 'long-history', expr: 'prv_candidates[30].jd > 0', topic: 'history' },
-];
-
-export function replayCatalogues(): FieldCatalogue[] {
-  return [FieldCatalogue.fromSchema(loadSchemaFolder(join(ALERTS_DIR, 'ztf-avro-alert', 'schema')), 'ztf 4.02'), FieldCatalogue.fromSchema(loadSchemaFolder(join(ALERTS_DIR, 'rubin-schemas', '9', '0')), 'rubin 9.0')];
-}
+import { emptyScores, type Scores } from './scores.js';
+import { CLASSES, madeUpScores, REPLAY_FILTERS, replayAlerts, replayCatalogues } from './test-views.js';
 
 // Each filter written again as plain JavaScript over the decoded record: the reference the
 // router's answers are held against (null fields never match, as the language says).
