@@ -5,7 +5,9 @@ import { ALERTS_DIR, avroFiles } from '../../../../../test/support/alerts.js';
 import { readAlertFile } from '../avro/container.js';
 import { compileWriterSchema } from '../avro/schema.js';
 import type { AlertView } from '../types.js';
-import { FieldCatalogue, loadSchemaFolder, type FieldKind } from './catalogue.js';
+import { SchemaRegistry } from '../avro/registry.js';
+import { FieldCatalogue, registryCatalogues, type FieldKind } from './catalogue.js';
+import { rubinSchemaJson, ztfSchemaJson } from './test-views.js';
 
 // The catalogue is our own walk of the schema JSON; these tests hold it against avsc's parser
 // (the same schema, parsed by the library) and against AlertView.field on real packets.
@@ -29,17 +31,17 @@ function catalogueAsMap(c: FieldCatalogue): Map<string, { kind: FieldKind; nulla
   return new Map([...c.fields.values()].map((f) => [f.path, { kind: f.kind, nullable: f.nullable }]));
 }
 
-const FOLDERS = [
-  { dir: join(ALERTS_DIR, 'ztf-avro-alert', 'schema'), name: 'ztf.alert' },
-  { dir: join(ALERTS_DIR, 'rubin-schemas', '9', '0'), name: 'lsst.v9_0.alert' },
-  { dir: join(ALERTS_DIR, 'rubin-schemas', '10', '0'), name: 'lsst.v10_0.alert' },
-  { dir: join(ALERTS_DIR, 'rubin-schemas', '11', '0'), name: 'lsst.v11_0.alert' },
+const SCHEMAS = [
+  { json: () => ztfSchemaJson(), name: 'ztf.alert' },
+  { json: () => rubinSchemaJson(9), name: 'lsst.v9_0.alert' },
+  { json: () => rubinSchemaJson(10), name: 'lsst.v10_0.alert' },
+  { json: () => rubinSchemaJson(11), name: 'lsst.v11_0.alert' },
 ];
 
 describe('field catalogue', () => {
-  it.each(FOLDERS)('assembles $name from its folder and lists the paths avsc finds in it', ({ dir, name }) => {
-    const json = loadSchemaFolder(dir);
-    const cat = FieldCatalogue.fromSchema(json, dir);
+  it.each(SCHEMAS)('lists the paths of $name that avsc finds in it', ({ json: load, name }) => {
+    const json = load();
+    const cat = FieldCatalogue.fromSchema(json, name);
     expect(cat.name).toBe(name);
     const expected = new Map<string, { kind: FieldKind; nullable: boolean }>();
     avscPaths(compileWriterSchema(json).type, '', false, expected);
@@ -48,8 +50,8 @@ describe('field catalogue', () => {
   });
 
   it('resolves bare names inside candidate (ZTF) and diaSource (Rubin), array items by index', () => {
-    const ztf = FieldCatalogue.fromSchema(loadSchemaFolder(FOLDERS[0].dir), 'ztf');
-    const rubin = FieldCatalogue.fromSchema(loadSchemaFolder(FOLDERS[1].dir), 'rubin');
+    const ztf = FieldCatalogue.fromSchema(ztfSchemaJson(), 'ztf');
+    const rubin = FieldCatalogue.fromSchema(rubinSchemaJson(9), 'rubin');
     expect(ztf.resolve('drb')).toEqual({ path: 'candidate.drb', kind: 'number', nullable: true });
     expect(ztf.resolve('objectId')?.kind).toBe('string');
     expect(ztf.resolve('prv_candidates.3.magpsf')).toEqual({ path: 'prv_candidates.#.magpsf', kind: 'number', nullable: true });
@@ -58,8 +60,14 @@ describe('field catalogue', () => {
     expect(ztf.closeMatches('magpfs')).toContain('candidate.magpsf');
   });
 
-  it('names what is wrong with a folder or a schema', () => {
-    expect(() => loadSchemaFolder(join(ALERTS_DIR, 'no-such'))).toThrow(/cannot read the schema folder/);
+  it('gives one catalogue per registered schema', () => {
+    const registry = new SchemaRegistry();
+    registry.loadRubin(join(ALERTS_DIR, 'rubin-schemas'));
+    registry.loadZtf(join(ALERTS_DIR, 'ztf-avro-alert', 'schema'));
+    expect(registryCatalogues(registry).map((c) => c.name)).toEqual(['ztf.alert', 'lsst.v9_0.alert', 'lsst.v10_0.alert', 'lsst.v11_0.alert']);
+  });
+
+  it('names what is wrong with a schema', () => {
     expect(() => FieldCatalogue.fromSchema({ type: 'record', name: 'r', fields: [{ name: 'x', type: 'nope' }] }, 'here')).toThrow(/field x names the type nope/);
     expect(() => FieldCatalogue.fromSchema('string', 'here')).toThrow(/not an Avro record/);
   });

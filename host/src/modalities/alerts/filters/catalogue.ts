@@ -1,6 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ConfigError } from '../../../core/errors.js';
+import type { SchemaRegistry } from '../avro/registry.js';
 
 /**
  * The field catalogue of a writer schema: every dotted path a filter may name, with the kind
@@ -197,6 +196,14 @@ function walkNamed(def: Json, full: string, path: string, names: NamedTypes, out
 }
 
 /**
+ * The catalogues of every schema a registry holds (the writer schemas the stream may carry:
+ * `SchemaRegistry.loadZtf` / `loadRubin` read them from their folders at start-up).
+ */
+export function registryCatalogues(registry: SchemaRegistry): FieldCatalogue[] {
+  return registry.ids().map((id) => FieldCatalogue.fromSchema(registry.get(id)!.info.json, `schema ${id}`));
+}
+
+/**
  * Levenshtein distance, for "did you mean" suggestions at start-up only. Written here: it is
  * ten lines, and no dependency of the project offers it.
  */
@@ -208,83 +215,4 @@ export function editDistance(a: string, b: string): number {
     prev = cur;
   }
   return prev[b.length];
-}
-
-/**
- * Reads a folder of `.avsc` files that reference each other by name (the official ZTF 4.02
- * schema, a Rubin `schema/<major>/<minor>/` folder) and returns the top-level schema with
- * every referenced type defined inline at its first use: the self-contained JSON a container
- * header holds. The top is `topName` (full name), or else the one named type no other file
- * references (when several are, the one named `alert`). The files are read at run time (Rubin's schemas are GPL-3.0 and never copied).
- */
-export function loadSchemaFolder(dir: string, topName?: string): Json {
-  const names = new NamedTypes();
-  let files: string[];
-  try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.avsc')).sort();
-  } catch (err) {
-    throw new ConfigError(dir, `cannot read the schema folder: ${(err as Error).message}`, { cause: err });
-  }
-  const tops: Json[] = [];
-  for (const f of files) {
-    const json = parseJsonFile(join(dir, f));
-    names.collect(json, '');
-    tops.push(json);
-  }
-  const referenced = new Set<string>();
-  for (const [full, def] of names.byName) collectRefs(def, names.innerNamespace(full), names, referenced);
-  const roots = [...names.byName.keys()].filter((n) => !referenced.has(n) && names.byName.get(n)!.type === 'record');
-  // Rubin 10+ folders also hold records no other file references (ssObject): the alert wins.
-  const alerts = roots.filter((n) => n === 'alert' || n.endsWith('.alert'));
-  const top = topName ?? (roots.length === 1 ? roots[0] : alerts.length === 1 ? alerts[0] : undefined);
-  if (top === undefined || !names.byName.has(top)) {
-    throw new ConfigError(dir, `cannot tell the top-level record (${topName ?? 'unreferenced records'}: ${roots.join(', ') || 'none'}); name it`);
-  }
-  return inline(names.byName.get(top)!, '', names, new Set()) as Json;
-}
-
-function parseJsonFile(path: string): Json {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Json;
-  } catch (err) {
-    throw new ConfigError(path, `not a JSON Avro schema: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-function collectRefs(schema: unknown, ns: string, names: NamedTypes, out: Set<string>): void {
-  if (typeof schema === 'string') {
-    const hit = names.lookup(schema, ns);
-    if (hit !== undefined && PRIMITIVE[schema] === undefined) out.add(hit.full);
-  } else if (Array.isArray(schema)) for (const s of schema) collectRefs(s, ns, names, out);
-  else if (schema !== null && typeof schema === 'object') {
-    const s = schema as Json;
-    if (Array.isArray(s.fields)) for (const f of s.fields as Json[]) collectRefs(f.type, names.innerNamespace(names.fullName(s, ns)), names, out);
-    else for (const k of ['type', 'items', 'values']) if (k in s) collectRefs(s[k], ns, names, out);
-  }
-}
-
-/** Copies `schema`, replacing the first reference to each named type by its definition (with its full name). */
-function inline(schema: unknown, ns: string, names: NamedTypes, defined: Set<string>): unknown {
-  if (typeof schema === 'string') {
-    const hit = PRIMITIVE[schema] === undefined ? names.lookup(schema, ns) : undefined;
-    if (hit === undefined) return schema;
-    if (defined.has(hit.full)) return hit.full;
-    return inline(hit.def, ns, names, defined);
-  }
-  if (Array.isArray(schema)) return schema.map((s) => inline(s, ns, names, defined));
-  if (schema === null || typeof schema !== 'object') return schema;
-  const s = { ...(schema as Json) };
-  if (s.type === 'record' || s.type === 'error' || s.type === 'enum' || s.type === 'fixed') {
-    const full = names.fullName(s, ns);
-    defined.add(full);
-    s.name = full;
-    delete s.namespace;
-    if (Array.isArray(s.fields)) {
-      const inner = names.innerNamespace(full);
-      s.fields = (s.fields as Json[]).map((f) => ({ ...f, type: inline(f.type, inner, names, defined) }));
-    }
-    return s;
-  }
-  for (const k of ['type', 'items', 'values']) if (k in s) s[k] = inline(s[k], ns, names, defined);
-  return s;
 }

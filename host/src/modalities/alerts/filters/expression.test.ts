@@ -2,13 +2,11 @@ import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, FilterError } from '../../../core/errors.js';
-import { FieldCatalogue, loadSchemaFolder } from './catalogue.js';
+import { FieldCatalogue } from './catalogue.js';
 import { compileFilters, type FilterSpec } from './filters.js';
 import { emptyScores, fillScores } from './scores.js';
-import { testAlert } from './test-views.js';
+import { rubinSchemaJson, testAlert, ztfSchemaJson } from './test-views.js';
 
-const ZTF_SCHEMA_DIR = '../shared/data/alerts/ztf-avro-alert/schema';
-const RUBIN_SCHEMA_DIR = (v: number) => `../shared/data/alerts/rubin-schemas/${v}/0`;
 const CLASSES = ['SN Ia', 'SN II', 'AGN', 'TDE'];
 
 // A small schema with nullable fields of each kind the language compares.
@@ -35,8 +33,8 @@ function row(a: number | null, b: number | null, s: string | null, extra: Record
 }
 
 describe('filter expressions: checked at start-up', () => {
-  const ztf = FieldCatalogue.fromSchema(loadSchemaFolder(ZTF_SCHEMA_DIR), ZTF_SCHEMA_DIR);
-  const rubin = FieldCatalogue.fromSchema(loadSchemaFolder(RUBIN_SCHEMA_DIR(9)), 'rubin 9.0');
+  const ztf = FieldCatalogue.fromSchema(ztfSchemaJson(), 'ztf 4.02');
+  const rubin = FieldCatalogue.fromSchema(rubinSchemaJson(9), 'rubin 9.0');
   const compile = (expr: string) => compileFilters([{ name: 'snia', expr, topic: 'sn' }], { catalogues: [ztf, rubin], classes: CLASSES })[0];
 
   it('resolves bare names inside candidate (ZTF) and diaSource (Rubin), dotted paths from the top, and scores', () => {

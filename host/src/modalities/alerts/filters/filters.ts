@@ -49,7 +49,7 @@ export interface CompiledFilter {
 
 /** What filters are checked against at start-up. */
 export interface CompileOptions {
-  /** Catalogues of the writer schemas the stream may carry (FieldCatalogue.fromSchema / loadSchemaFolder). */
+  /** Catalogues of the writer schemas the stream may carry (`registryCatalogues`, `FieldCatalogue.fromSchema`). */
   catalogues: readonly FieldCatalogue[];
   /** The transient classifier's classes, in probability order (its card's labels). */
   classes: readonly string[];

@@ -4,7 +4,8 @@ import { alertView } from '../alert-view.js';
 import { readAlertFile } from '../avro/container.js';
 import { compileWriterSchema } from '../avro/schema.js';
 import type { AlertView } from '../types.js';
-import { FieldCatalogue, loadSchemaFolder } from './catalogue.js';
+import { SchemaRegistry } from '../avro/registry.js';
+import { FieldCatalogue } from './catalogue.js';
 import type { FilterSpec } from './filters.js';
 import { fillScores, type Scores } from './scores.js';
 
@@ -45,6 +46,16 @@ export const REPLAY_FILTERS: FilterSpec[] = [
 ];
 
 export function replayCatalogues(): FieldCatalogue[] {
-  return [FieldCatalogue.fromSchema(loadSchemaFolder(join(ALERTS_DIR, 'ztf-avro-alert', 'schema')), 'ztf 4.02'), FieldCatalogue.fromSchema(loadSchemaFolder(join(ALERTS_DIR, 'rubin-schemas', '9', '0')), 'rubin 9.0')];
+  return [FieldCatalogue.fromSchema(ztfSchemaJson(), 'ztf 4.02'), FieldCatalogue.fromSchema(rubinSchemaJson(9), 'rubin 9.0')];
 }
 
+
+/** The official ZTF 4.02 schema (ztf-avro-alert's folder, assembled by the schema registry). */
+export function ztfSchemaJson(): unknown {
+  return new SchemaRegistry().loadZtf(join(ALERTS_DIR, 'ztf-avro-alert', 'schema')).info.json;
+}
+
+/** Rubin's schema `major`.0 from lsst/alert_packet's folder, assembled by the schema registry. */
+export function rubinSchemaJson(major: number): unknown {
+  return new SchemaRegistry().loadFolder(join(ALERTS_DIR, 'rubin-schemas', String(major), '0'), `lsst.v${major}_0.alert`, major * 100).info.json;
+}
