@@ -3,6 +3,9 @@ import { limits } from '../../../core/limits.js';
 import { RotatingFiles, type LogFileHooks } from '../../../sinks/log-files.js';
 import { compressBlock, compressBlockSync, containerBlock, containerHeader, syncMarker, type TopicCodec } from './container.js';
 
+/** The gathering buffer's first size (one ZTF alert is about 50 kB). */
+const BLOCK_START_BYTES = 64 * 1024;
+
 interface Block {
   records: number;
   raw: Buffer;
@@ -19,17 +22,21 @@ export interface AvroTopicFileOptions {
   /** The extended schema every record of the file is written with. */
   schema: unknown;
   codec: TopicCodec;
+  /** zlib level of the deflate codec. */
+  deflateLevel: number;
   fileBytesMax: number;
 }
 
 /**
  * One Avro container file series of a topic, for one writer schema: records are gathered into
- * a block until `limits.topicBlockBytesMax` or a flush, compressed on zlib's thread pool,
+ * a block of up to `limits.topicBlockBytesMax` (or until a flush), compressed on zlib's thread pool,
  * then framed and appended in order. Each part of the run (size rotation) starts with its
  * own header, so every part is a complete container file.
  */
 export class AvroTopicFile {
-  private chunks: Buffer[] = [];
+  /** The block being gathered: records are copied in (the decoder's buffers may be reused). It
+   * starts small and doubles up to the block bound, so an idle topic holds little memory. */
+  private buf = Buffer.allocUnsafe(BLOCK_START_BYTES);
   private rawBytes = 0;
   private records = 0;
   /** Sealed blocks, in file order, waiting for compression or for the ones before them. */
@@ -40,12 +47,14 @@ export class AvroTopicFile {
   private readonly header: Buffer;
   private readonly sync: Buffer;
   private readonly codec: TopicCodec;
+  private readonly level: number;
   private readonly onError: (err: SinkError) => void;
   private readonly path: string;
 
   /** Creates the first part (exclusive create: a SinkError if it exists) and queues its header. */
   constructor(opts: AvroTopicFileOptions, hooks: LogFileHooks) {
     this.codec = opts.codec;
+    this.level = opts.deflateLevel;
     this.sync = syncMarker(`${opts.runId} ${opts.base}`);
     this.header = containerHeader(opts.schema, opts.codec, this.sync);
     this.onError = hooks.onError;
@@ -55,14 +64,27 @@ export class AvroTopicFile {
     this.files.current.append(this.header, 0);
   }
 
-  /** Adds one record, given as its parts (original bytes, appended fields); the buffers are kept until written. */
-  add(parts: readonly Buffer[]): void {
+  /**
+   * Adds one record, given as its parts (original bytes, appended fields), copied into the
+   * block; a record that does not fit ends the block first (one larger than a block makes
+   * a block alone).
+   */
+  add(parts: readonly Uint8Array[]): void {
+    let n = 0;
+    for (const p of parts) n += p.length;
+    if (this.rawBytes + n > limits.topicBlockBytesMax) this.seal();
+    if (this.rawBytes + n > this.buf.length) this.grow(this.rawBytes + n);
     for (const p of parts) {
-      this.chunks.push(p);
+      this.buf.set(p, this.rawBytes);
       this.rawBytes += p.length;
     }
     this.records++;
-    if (this.rawBytes >= limits.topicBlockBytesMax) this.seal();
+  }
+
+  private grow(bytes: number): void {
+    const next = Buffer.allocUnsafe(Math.max(bytes, Math.min(limits.topicBlockBytesMax, this.buf.length * 2)));
+    this.buf.copy(next, 0, 0, this.rawBytes);
+    this.buf = next;
   }
 
   /** Bytes held: gathered, compressing, or queued for the disk. */
@@ -75,13 +97,13 @@ export class AvroTopicFile {
   /** Ends the current block and starts compressing it. */
   seal(): void {
     if (this.records === 0) return;
-    const b: Block = { records: this.records, raw: Buffer.concat(this.chunks, this.rawBytes), data: null, failed: null };
-    this.chunks = [];
+    const b: Block = { records: this.records, raw: this.buf.subarray(0, this.rawBytes), data: null, failed: null };
+    this.buf = Buffer.allocUnsafe(BLOCK_START_BYTES);
     this.rawBytes = 0;
     this.records = 0;
     this.blocks.push(b);
     this.compressing++;
-    compressBlock(this.codec, b.raw, (err, data) => {
+    compressBlock(this.codec, this.level, b.raw, (err, data) => {
       this.compressing--;
       // flushSync may have compressed and written the block already: the same bytes, kept once.
       if (b.data === null && b.failed === null) {
@@ -120,7 +142,7 @@ export class AvroTopicFile {
   /** Compresses and writes everything now, synchronously (fatal exit path). */
   flushSync(): void {
     this.seal();
-    for (const b of this.blocks) if (b.data === null && b.failed === null) b.data = compressBlockSync(this.codec, b.raw);
+    for (const b of this.blocks) if (b.data === null && b.failed === null) b.data = compressBlockSync(this.codec, this.level, b.raw);
     this.pump();
     this.files.flushSync();
   }

@@ -7,7 +7,7 @@ import { compileWriterSchema } from '../avro/schema.js';
 import type { AlertView } from '../types.js';
 import { SchemaRegistry } from '../avro/registry.js';
 import { FieldCatalogue, registryCatalogues, type FieldKind } from './catalogue.js';
-import { rubinSchemaJson, ztfSchemaJson } from './test-views.js';
+import { rubinSchemaJson, ztfSchemaJson } from './testing.js';
 
 // The catalogue is our own walk of the schema JSON; these tests hold it against avsc's parser
 // (the same schema, parsed by the library) and against AlertView.field on real packets.

@@ -52,13 +52,13 @@ export function containerBlock(records: number, data: Buffer, sync: Buffer): Buf
   return Buffer.concat([LONG.toBuffer(records), LONG.toBuffer(data.length), data, sync]);
 }
 
-/** Compresses a block's records off the main thread (zlib's pool); `null` passes them through. */
-export function compressBlock(codec: TopicCodec, raw: Buffer, done: (err: Error | null, data: Buffer) => void): void {
+/** Compresses a block's records off the main thread (zlib's pool) at zlib `level`; `null` passes them through. */
+export function compressBlock(codec: TopicCodec, level: number, raw: Buffer, done: (err: Error | null, data: Buffer) => void): void {
   if (codec === 'null') return done(null, raw);
-  deflateRaw(raw, done);
+  deflateRaw(raw, { level }, done);
 }
 
 /** The same, synchronously (the fatal-exit path). */
-export function compressBlockSync(codec: TopicCodec, raw: Buffer): Buffer {
-  return codec === 'null' ? raw : deflateRawSync(raw);
+export function compressBlockSync(codec: TopicCodec, level: number, raw: Buffer): Buffer {
+  return codec === 'null' ? raw : deflateRawSync(raw, { level });
 }

@@ -5,7 +5,7 @@ import { ConfigError, FilterError } from '../../../core/errors.js';
 import { FieldCatalogue } from './catalogue.js';
 import { compileFilters, type FilterSpec } from './filters.js';
 import { emptyScores, fillScores } from './scores.js';
-import { rubinSchemaJson, testAlert, ztfSchemaJson } from './test-views.js';
+import { rubinSchemaJson, testAlert, ztfSchemaJson } from './testing.js';
 
 const CLASSES = ['SN Ia', 'SN II', 'AGN', 'TDE'];
 

@@ -4,7 +4,7 @@ import type { AlertView } from '../types.js';
 import { compileFilters, type FilterSpec } from './filters.js';
 import { TopicRouter } from './router.js';
 import { emptyScores, type Scores } from './scores.js';
-import { CLASSES, madeUpScores, REPLAY_FILTERS, replayAlerts, replayCatalogues } from './test-views.js';
+import { CLASSES, madeUpScores, REPLAY_FILTERS, replayAlerts, replayCatalogues } from './testing.js';
 
 // Each filter written again as plain JavaScript over the decoded record: the reference the
 // router's answers are held against (null fields never match, as the language says).

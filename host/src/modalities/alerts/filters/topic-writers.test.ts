@@ -12,7 +12,7 @@ import type { AlertView } from '../types.js';
 import { EXTENSION_FIELDS } from './extension.js';
 import { compileFilters } from './filters.js';
 import { TopicRouter } from './router.js';
-import { CLASSES, madeUpScores, REPLAY_FILTERS, replayAlerts, replayCatalogues, testAlert } from './test-views.js';
+import { CLASSES, madeUpScores, REPLAY_FILTERS, replayAlerts, replayCatalogues, testAlert } from './testing.js';
 import { emptyScores, type Scores } from './scores.js';
 import { TopicWriters, topicWritersSchema, type TopicWritersOptions } from './topic-writers.js';
 
@@ -187,6 +187,23 @@ describe('TopicWriters files', () => {
     await w.close();
     expect(errors.map((e) => e.code)).toEqual(['E_CONFIG']);
     expect(w.counters().t).toMatchObject({ accepted: 2, avro: { accepted: 0, errors: { E_CONFIG: 1 } }, jsonl: { written: 2 } });
+  });
+
+  it('writes nothing during write(): the flush timer hands the alerts to the files', async () => {
+    const dir = tempDir();
+    const { w, t } = writers(dir, 'r9', {}, ['t']);
+    for (let i = 0; i < 5; i++) w.write(small(i), emptyScores(), 't', ['f']);
+    await new Promise((res) => setTimeout(res, 20)); // any write the caller's turn started would land now
+    const avroFile = join(dir, readdirSync(dir).find((f) => f.endsWith('.avro'))!);
+    const jsonlFile = join(dir, readdirSync(dir).find((f) => f.endsWith('.jsonl'))!);
+    expect((await readBack(avroFile)).records.length).toBe(0);
+    expect(readFileSync(jsonlFile, 'utf8')).toBe('');
+    expect(t.pending()).toMatchObject({ kind: 'timeout', ms: limits.flushIntervalMs });
+    t.run();
+    await w.flush();
+    expect((await readBack(avroFile)).records.length).toBe(5);
+    expect(readFileSync(jsonlFile, 'utf8').trim().split('\n').length).toBe(5);
+    await w.close();
   });
 
   it('flushSync writes everything at once (fatal exit) into complete files', async () => {
