@@ -3,9 +3,6 @@ import { limits } from '../../../core/limits.js';
 import { RotatingFiles, type LogFileHooks } from '../../../sinks/log-files.js';
 import { compressBlock, compressBlockSync, containerBlock, containerHeader, syncMarker, type TopicCodec } from './container.js';
 
-/** The gathering buffer's first size (one ZTF alert is about 50 kB). */
-const BLOCK_START_BYTES = 64 * 1024;
-
 interface Block {
   records: number;
   raw: Buffer;
@@ -34,9 +31,9 @@ export interface AvroTopicFileOptions {
  * own header, so every part is a complete container file.
  */
 export class AvroTopicFile {
-  /** The block being gathered: records are copied in (the decoder's buffers may be reused). It
-   * starts small and doubles up to the block bound, so an idle topic holds little memory. */
-  private buf = Buffer.allocUnsafe(BLOCK_START_BYTES);
+  /** The block being gathered: records are copied in (the decoder's buffers may be reused).
+   * Allocated at the first record after a seal, so an idle topic holds none. */
+  private buf: Buffer | null = null;
   private rawBytes = 0;
   private records = 0;
   /** Sealed blocks, in file order, waiting for compression or for the ones before them. */
@@ -73,18 +70,12 @@ export class AvroTopicFile {
     let n = 0;
     for (const p of parts) n += p.length;
     if (this.rawBytes + n > limits.topicBlockBytesMax) this.seal();
-    if (this.rawBytes + n > this.buf.length) this.grow(this.rawBytes + n);
+    this.buf ??= Buffer.allocUnsafe(Math.max(n, limits.topicBlockBytesMax));
     for (const p of parts) {
       this.buf.set(p, this.rawBytes);
       this.rawBytes += p.length;
     }
     this.records++;
-  }
-
-  private grow(bytes: number): void {
-    const next = Buffer.allocUnsafe(Math.max(bytes, Math.min(limits.topicBlockBytesMax, this.buf.length * 2)));
-    this.buf.copy(next, 0, 0, this.rawBytes);
-    this.buf = next;
   }
 
   /** Bytes held: gathered, compressing, or queued for the disk. */
@@ -97,8 +88,8 @@ export class AvroTopicFile {
   /** Ends the current block and starts compressing it. */
   seal(): void {
     if (this.records === 0) return;
-    const b: Block = { records: this.records, raw: this.buf.subarray(0, this.rawBytes), data: null, failed: null };
-    this.buf = Buffer.allocUnsafe(BLOCK_START_BYTES);
+    const b: Block = { records: this.records, raw: this.buf!.subarray(0, this.rawBytes), data: null, failed: null };
+    this.buf = null;
     this.rawBytes = 0;
     this.records = 0;
     this.blocks.push(b);

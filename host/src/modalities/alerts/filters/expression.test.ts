@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, FilterError } from '../../../core/errors.js';
@@ -43,6 +44,13 @@ describe('filter expressions: checked at start-up', () => {
     expect(ztf.resolve('drb')?.path).toBe('candidate.drb');
     expect(rubin.resolve('snr')?.path).toBe('diaSource.snr');
     expect(ztf.resolve('snr')).toBeUndefined();
+  });
+
+  it('compiles the examples of the folder README', () => {
+    const readme = readFileSync(new URL('./README.md', import.meta.url), 'utf8');
+    const examples = /## The language\n\n```\n([\s\S]*?)```/.exec(readme)![1].trim().split('\n');
+    expect(examples.length).toBe(4);
+    for (const e of examples) expect(() => compile(e), e).not.toThrow();
   });
 
   it('names the filter, the field and close matches for a field no schema has', () => {
