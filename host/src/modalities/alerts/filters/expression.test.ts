@@ -92,6 +92,25 @@ describe('filter expressions: checked at start-up', () => {
   });
 });
 
+describe('filter expressions: malformed input', () => {
+  // Token soup from the language's own pieces (and some that are not), so that many inputs
+  // parse and reach the checker rather than stopping at the parser.
+  const piece = fc.constantFrom('a', 'b', 's', 'drb', 'candidate', '.', 'flag', 'p', '["SN Ia"]', '[', ']', '(', ')', ',', '1', '-2.5', '"x"', 'null', 'true', '!', '-', '+', '*', '/', '%', '&&', '||', '==', '!=', '<', '>=', 'in', '?', ':', 'f(', 'class', 'score', 'this', '~', '&', ' ');
+  it('compiles or throws a ConfigError naming the filter, nothing else', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.array(piece, { maxLength: 12 }).map((p) => p.join(' ')), fc.string({ maxLength: 40 })), (src) => {
+        try {
+          one(src);
+        } catch (err) {
+          expect(err).toBeInstanceOf(ConfigError);
+          expect((err as ConfigError).message).toContain('filter "f"');
+        }
+      }),
+      { numRuns: 3000, seed: 20261206 },
+    );
+  });
+});
+
 describe('filter expressions: evaluation', () => {
   const scores = fillScores(emptyScores(), CLASSES, Float32Array.of(0.1, 0.7, 0.15, 0.05), 0.93);
 

@@ -63,7 +63,7 @@ export interface CompileOptions {
  */
 export function compileFilters(specs: readonly FilterSpec[], opts: CompileOptions): CompiledFilter[] {
   const parsed = filtersSchema.safeParse(specs);
-  if (!parsed.success) throw new ConfigError('filters', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  if (!parsed.success) throw new ConfigError('filters', parsed.error.issues.map((i) => `${issueWhere(specs, i.path)}: ${i.message}`).join('; '));
   if (opts.catalogues.length === 0) throw new ConfigError('filters', 'no writer schema to check the filters against');
   return parsed.data.map((spec) => {
     const compiled = compileExpression(spec.expr, { filter: spec.name, catalogues: opts.catalogues, classes: opts.classes });
@@ -77,4 +77,11 @@ export function compileFilters(specs: readonly FilterSpec[], opts: CompileOption
       appliesTo: (c: FieldCatalogue) => compiled.fields.every((p) => c.resolve(p) !== undefined),
     };
   });
+}
+
+/** `filter "name" (filters.3.expr)` for a zod issue at `path`: the name when the entry has one. */
+function issueWhere(specs: readonly FilterSpec[], path: readonly PropertyKey[]): string {
+  const name = typeof path[0] === 'number' ? (specs[path[0]] as { name?: unknown } | undefined)?.name : undefined;
+  const at = ['filters', ...path.map(String)].join('.');
+  return typeof name === 'string' ? `filter "${name}" (${at})` : at;
 }

@@ -48,8 +48,9 @@ export interface RouterCounters {
 /**
  * Evaluates every filter on each alert and names the topics it goes to. Never throws an
  * operating error: a filter that fails on an alert is counted (and passed to `onError`) and
- * the other filters still run. `route` allocates nothing once each writer schema has been
- * seen (its catalogue is built the first time, off the steady state).
+ * the other filters still run. `route` creates no objects of its own per alert (the result,
+ * its topic list and the counters are reused); a writer schema's catalogue is built at its
+ * first alert. What `AlertView.field` allocates is the view's.
  */
 export class TopicRouter {
   readonly filters: readonly CompiledFilter[];

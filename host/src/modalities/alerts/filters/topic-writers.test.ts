@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, SinkError } from '../../../core/errors.js';
 import { limits } from '../../../core/limits.js';
 import { manualTimers } from '../../../core/manual-timers.js';
+import { lockOutputs } from '../../../sinks/lock.js';
 import { runFiles } from '../../../sinks/log-files.js';
 import { compileWriterSchema } from '../avro/schema.js';
 import type { AlertView } from '../types.js';
@@ -14,7 +15,7 @@ import { compileFilters } from './filters.js';
 import { TopicRouter } from './router.js';
 import { CLASSES, madeUpScores, REPLAY_FILTERS, replayAlerts, replayCatalogues, testAlert } from './testing.js';
 import { emptyScores, type Scores } from './scores.js';
-import { TopicWriters, topicWritersSchema, type TopicWritersOptions } from './topic-writers.js';
+import { topicBasePaths, TopicWriters, topicWritersSchema, type TopicWritersOptions } from './topic-writers.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -174,6 +175,16 @@ describe('TopicWriters files', () => {
     await second.w.close();
     for (const [f, bytes] of before) expect(readFileSync(join(dir, f)).equals(bytes), f).toBe(true);
     expect(readdirSync(dir).length).toBe(2 * before.size);
+  });
+
+  it('gives the composition root one lock base a topic: a second daemon on the same topics is refused', () => {
+    const dir = tempDir();
+    const opts = topicWritersSchema.parse({ path: 'topics' });
+    const bases = topicBasePaths(opts, ['sn', 'bright'], (p) => join(dir, p));
+    expect(bases).toEqual([join(dir, 'topics', 'sn'), join(dir, 'topics', 'bright')]);
+    const held = lockOutputs(bases, { pid: 1000, alive: () => true });
+    expect(() => lockOutputs([bases[1]], { pid: 2000, alive: () => true })).toThrow(/in use by process 1000/);
+    for (const l of held) l.release();
   });
 
   it('refuses a writer schema that already has a hairtrigger_ field: at start-up, and counted once when one arrives', async () => {
