@@ -55,6 +55,9 @@ describe('TopicRouter on a real replay', () => {
     for (const t of router.topics) expect(c.topics[t]).toBe(expectTopics[t] ?? 0);
     expect(Object.values(c.topics).reduce((x, y) => x + y, 0)).toBe(deliveries);
     for (const f of Object.values(c.filters)) expect(f.matched + f.notMatched + f.unknown + f.errors + f.skipped).toBe(alerts.length);
+    const flat = router.snapshotCounters() as Record<string, Record<string, number>>;
+    for (const f of REPLAY_FILTERS) expect(['matched', 'notMatched', 'unknown', 'errors', 'skipped'].reduce((sum, k) => sum + flat[k][f.name], 0)).toBe(alerts.length);
+    expect(flat.topics).toEqual(c.topics);
     expect(c.filters['long-history'].errors).toBe(errors.length);
     expect(errors.every((e) => e instanceof FilterError && /filter "long-history".*no field prv_candidates\.30\.jd/.test(e.message))).toBe(true);
     // The replay exercises every outcome and every kind of filter result.

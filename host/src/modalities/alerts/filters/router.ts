@@ -162,6 +162,16 @@ export class TopicRouter {
     return out;
   }
 
+  /**
+   * The counters in the snapshot's `route` shape (numbers, and maps of numbers): the outcomes,
+   * `topics`, and per filter `matched`, `notMatched`, `unknown`, `errors`, `skipped`.
+   */
+  snapshotCounters(): Record<string, number | Record<string, number>> {
+    const c = this.counters();
+    const per = (k: keyof FilterCounters) => Object.fromEntries(Object.entries(c.filters).map(([name, f]) => [name, f[k]]));
+    return { alerts: c.alerts, routed: c.routed, unmatched: c.unmatched, error: c.error, topics: c.topics, matched: per('matched'), notMatched: per('notMatched'), unknown: per('unknown'), errors: per('errors'), skipped: per('skipped') };
+  }
+
   /** A copy of the counters. */
   counters(): RouterCounters {
     const topics: Record<string, number> = {};

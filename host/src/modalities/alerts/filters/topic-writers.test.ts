@@ -95,7 +95,7 @@ describe('TopicWriters on a real replay', () => {
     for (const [topic, expected] of sent) await checkTopic(dir, topic, expected, 'deflate');
     const c = w.counters();
     for (const [topic, expected] of sent) expect(c[topic]).toMatchObject({ accepted: expected.length, dropped: 0, avro: { accepted: expected.length, written: expected.length }, jsonl: { written: expected.length } });
-  });
+  }, 180_000); // ~700 real packets deflated, written and read back: seconds, more beside two CPU hogs
 });
 
 /** Reads a topic's files back and holds them against what was sent, in order. */
@@ -214,6 +214,18 @@ describe('TopicWriters files', () => {
     await w.flush();
     expect((await readBack(avroFile)).records.length).toBe(5);
     expect(readFileSync(jsonlFile, 'utf8').trim().split('\n').length).toBe(5);
+    await w.close();
+  });
+
+  it('without timers, the owner hands the alerts to the files (handOff on its flush loop)', async () => {
+    const dir = tempDir();
+    const w = new TopicWriters(topicWritersSchema.parse({ path: dir }), { runId: 'r10', classes: CLASSES, resolvePath: (p) => p, onError: (e) => { throw e; } }, ['t']);
+    for (let i = 0; i < 3; i++) w.write(small(i), emptyScores(), 't', ['f']);
+    const avroFile = join(dir, readdirSync(dir).find((f) => f.endsWith('.avro'))!);
+    w.handOff();
+    // No flush(): the blocks handOff sealed reach the disk by themselves.
+    while (w.counters().t.avro.written < 3 || w.counters().t.jsonl.written < 3) await new Promise((res) => setTimeout(res, 5));
+    expect((await readBack(avroFile)).records.map((r) => r.candid)).toEqual([0, 1, 2].map((i) => 2485226160015015000n + BigInt(i)));
     await w.close();
   });
 

@@ -47,8 +47,12 @@ export interface TopicWritersContext {
   resolvePath(path: string): string;
   /** Operating errors the writers survive (a failed write, a schema that cannot be extended); also counted. */
   onError(err: SinkError | ConfigError): void;
-  /** Schedules the flush (`limits.flushIntervalMs` after the first write since the last flush). */
-  timers: TimerScheduler;
+  /**
+   * Schedules the flush (`limits.flushIntervalMs` after the first write since the last
+   * flush). Without it the owner calls `handOff` from its own flush loop (a FrameRouter's
+   * `flush` on the daemon's timer).
+   */
+  timers?: TimerScheduler;
 }
 
 /** Counters of one topic (monotonic). */
@@ -204,26 +208,31 @@ export class TopicWriters {
 
   /** `<schema name>-<8 hex of the schema's hash>`: one file series per distinct writer schema. */
   private tagOf(alert: AlertView): string {
-    const json = alert.schema.json as object;
-    let tag = this.tags.get(json);
+    // Cached by the schema object (the decoder compiles each schema once and shares its JSON).
+    const key = typeof alert.schema.json === 'object' && alert.schema.json !== null ? alert.schema.json : alert.schema;
+    let tag = this.tags.get(key);
     if (tag === undefined) {
       const hash = createHash('sha256').update(JSON.stringify(alert.schema.json)).digest('hex').slice(0, 8);
       tag = `${alert.schema.name.replace(/[^A-Za-z0-9_-]/g, '_')}-${hash}`;
-      this.tags.set(json, tag);
+      this.tags.set(key, tag);
     }
     return tag;
   }
 
   private arm(): void {
-    if (this.timer !== null) return;
-    this.timer = this.ctx.timers.setTimeout(() => {
+    const timers = this.ctx.timers;
+    if (this.timer !== null || timers === undefined) return;
+    this.timer = timers.setTimeout(() => {
       this.timer = null;
-      this.hand();
+      this.handOff();
     }, limits.flushIntervalMs);
   }
 
-  /** Seals every block (compression starts) and hands the gathered lines to the JSON lines files. */
-  private hand(): void {
+  /**
+   * Seals every block (its compression starts) and hands the gathered lines to the JSON lines
+   * files, without waiting for the disk: what the flush timer does. Synchronous and cheap.
+   */
+  handOff(): void {
     for (const t of this.topics.values()) {
       for (const f of t.files.values()) f?.seal();
       // The JSON lines sink writes any JSON record a line; its parameter type names the trigger log's.
@@ -233,13 +242,13 @@ export class TopicWriters {
 
   /** Resolves when everything written so far is on disk. */
   async flush(): Promise<void> {
-    this.hand();
+    this.handOff();
     await Promise.all([...this.topics.values()].flatMap((t) => [t.jsonl.flush(), ...[...t.files.values()].map((f) => f?.flush())]));
   }
 
   /** Writes everything now, synchronously (fatal exit path). */
   flushSync(): void {
-    this.hand();
+    this.handOff();
     for (const t of this.topics.values()) {
       for (const f of t.files.values()) f?.flushSync();
       t.jsonl.flushSync();
@@ -248,10 +257,10 @@ export class TopicWriters {
 
   /** Flushes and closes every file; later writes are refused. Idempotent. */
   async close(): Promise<void> {
-    if (this.timer !== null) this.ctx.timers.clearTimeout(this.timer);
+    if (this.timer !== null) this.ctx.timers?.clearTimeout(this.timer);
     this.timer = null;
     this.closed = true;
-    this.hand();
+    this.handOff();
     await Promise.all([...this.topics.values()].flatMap((t) => [t.jsonl.close(), ...[...t.files.values()].map((f) => f?.close())]));
   }
 
