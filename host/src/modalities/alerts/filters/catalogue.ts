@@ -10,7 +10,7 @@ import type { SchemaRegistry } from '../avro/registry.js';
  */
 
 /** What a path holds, as the expression language sees it (int/long/float/double are `number`; enums are `string`). */
-export type FieldKind = 'number' | 'string' | 'boolean' | 'bytes' | 'array' | 'map' | 'record' | 'null';
+export type FieldKind = 'number' | 'string' | 'boolean' | 'bytes' | 'array' | 'map' | 'record' | 'union' | 'null';
 
 /** One path of the catalogue. */
 export interface FieldInfo {
@@ -158,10 +158,10 @@ function walkType(type: unknown, path: string, ns: string, names: NamedTypes, ou
   if (Array.isArray(type)) {
     const branches = type.filter((t) => t !== 'null' && !(typeof t === 'object' && t !== null && (t as Json).type === 'null'));
     const isNullable = branches.length < type.length;
-    // A union of several non-null branches has no single kind: the path is listed as `map`
-    // (unusable in an expression), which is what a filter needs to be told.
+    // A union of several non-null branches has no single kind: listed as `union`, which an
+    // expression cannot use (the checker says so).
     if (branches.length === 1) walkType(branches[0], path, ns, names, out, open, where, isNullable);
-    else out.set(path, { path, kind: branches.length === 0 ? 'null' : 'map', nullable: true });
+    else out.set(path, { path, kind: branches.length === 0 ? 'null' : 'union', nullable: true });
     return;
   }
   if (typeof type === 'string') {

@@ -36,7 +36,8 @@ function row(a: number | null, b: number | null, s: string | null, extra: Record
 describe('filter expressions: checked at start-up', () => {
   const ztf = FieldCatalogue.fromSchema(ztfSchemaJson(), 'ztf 4.02');
   const rubin = FieldCatalogue.fromSchema(rubinSchemaJson(9), 'rubin 9.0');
-  const compile = (expr: string) => compileFilters([{ name: 'snia', expr, topic: 'sn' }], { catalogues: [ztf, rubin], classes: CLASSES })[0];
+  const mixed = FieldCatalogue.fromSchema({ type: 'record', name: 'mixed', fields: [{ name: 'u', type: ['null', 'int', 'string'] }] }, 'mixed');
+  const compile = (expr: string) => compileFilters([{ name: 'snia', expr, topic: 'sn' }], { catalogues: [ztf, rubin, mixed], classes: CLASSES })[0];
 
   it('resolves bare names inside candidate (ZTF) and diaSource (Rubin), dotted paths from the top, and scores', () => {
     const f = compile('drb > 0.8 && ndethist >= 2 && class == "SN Ia" && score >= 0.6 && candidate.magpsf < 19 && snr > 5 && objectId != null && p["AGN"] < 0.1 && realbogus > 0.5');
@@ -66,6 +67,7 @@ describe('filter expressions: checked at start-up', () => {
       ['cutoutScience.stampData == null', /holds a bytes/],
       ['prv_candidates == null', /holds a array/],
       ['candidate == null', /holds a record/],
+      ['u == 1', /holds a union/],
       ['drb + 1', /not a condition/],
       ['!drb', /! needs a boolean/],
       ['drb > 0.8 ? 1 : 0', /ConditionalExpression/],
