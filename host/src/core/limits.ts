@@ -103,6 +103,17 @@ export const limits = {
    * model's inference. Bounded, so a waiting thread never spins for long beside another. */
   onnxWaitPollsMax: 20_000,
   onnxInferenceWaitMsMax: 10_000,
+  /** Filters one config may route alerts with (each is evaluated on every alert). */
+  filtersMax: 256,
+  /** Characters of one filter expression. */
+  filterExpressionCharsMax: 4096,
+  /** Uncompressed bytes of records a topic's Avro container block gathers before it is
+   * compressed and written (one larger alert makes a block alone). A ZTF alert is about 50 kB:
+   * Avro's customary 64 KiB would make a block (and a zlib stream) of every alert. */
+  topicBlockBytesMax: 1024 * 1024,
+  /** Bytes a topic writer holds (gathered, compressing, queued for the disk) before further
+   * alerts for it are dropped (policy: drop-newest, counted per topic). */
+  topicBufferedBytesMax: 64 * 1024 * 1024,
 } as const;
 
 export type Limits = typeof limits;
