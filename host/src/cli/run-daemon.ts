@@ -8,6 +8,7 @@ import type { DaemonView, Snapshot, TriggerEvent } from '../metrics/snapshot.js'
 import { RequestError } from '../core/errors.js';
 import { lockOutputs, type OutputLock } from '../sinks/lock.js';
 import { sinkBasePaths } from '../sinks/registry.js';
+import { routeBasePaths } from '../trigger/routers.js';
 import { startHttpServer, type HttpServer } from '../server/http.js';
 import { realTimers } from '../sources/source.js';
 import { createProgress, formatRate, type Progress } from './progress.js';
@@ -50,7 +51,7 @@ export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<
   let daemon: Daemon | null = null;
   const releaseLocks = () => locks.forEach((l) => l.release());
   try {
-    locks = lockOutputs(sinkBasePaths(cfg.sinks, (p) => resolve(opts.baseDir, p)), { pid: process.pid, alive: processAlive });
+    locks = lockOutputs([...sinkBasePaths(cfg.sinks, (p) => resolve(opts.baseDir, p)), ...routeBasePaths(cfg.route, (p) => resolve(opts.baseDir, p))], { pid: process.pid, alive: processAlive });
     daemon = await createDaemon(cfg, { clock: systemClock(), timers: realTimers, log, runId, baseDir: opts.baseDir, firmwareDir: resolve(REPO_ROOT, FIRMWARE_DIR), onBug: (err) => {
       log(`BUG (stopping): ${err instanceof Error ? err.stack : String(err)}`);
       flushBeforeExit(daemon, log);

@@ -40,10 +40,28 @@ export interface RouterContext {
   log(line: string): void;
   /** Counts an operating fault of one frame (it lands in the pipeline's error counts). */
   error(err: HairtriggerError): void;
+  /** Frames the pipeline lost before they reached the router (failed decode, preprocess,
+   * inference): a router that accounts for every frame counts them as errors. */
+  framesFailed(): number;
 }
 
 /** Routers by the config's `route.kind` (the alerts modality registers `topics`). */
 export const routers = new Registry<RouterContext, FrameRouter>('router');
+
+/** Where a router kind writes, by kind: the base paths run-daemon locks against a second
+ * daemon before anything is opened (as it locks the sinks'). */
+const outputs = new Map<string, (config: Record<string, unknown>, at: (p: string) => string) => string[]>();
+
+/** Registers the output base paths of a router kind (one that writes files). */
+export function registerRouterOutputs(kind: string, basePaths: (config: Record<string, unknown>, at: (p: string) => string) => string[]): void {
+  outputs.set(kind, basePaths);
+}
+
+/** The base paths a validated `route` config writes beside (none for a kind that writes nothing). */
+export function routeBasePaths(config: { kind: string } | undefined, at: (p: string) => string): string[] {
+  if (config === undefined) return [];
+  return outputs.get(config.kind)?.(config as Record<string, unknown>, at) ?? [];
+}
 
 /** The config's `route` block: a kind and that kind's fields. */
 export const routeConfigSchema = z.object({ kind: z.string().min(1) }).passthrough();

@@ -6,3 +6,4 @@ import './sources/replay-source.js';
 import './sources/watch-source.js';
 import './sources/confluent-source.js';
 import './decode.js';
+import './topics-router.js';
