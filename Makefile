@@ -32,11 +32,12 @@ apt-test:
 	fi
 
 # Python packages of models/train: training, and its tests in `make test` (PIL only for the
-# tests' independent decoders and resamplers).
+# tests' independent decoders and resamplers; astropy only as the FITS reference of the
+# cutout tests).
 apt-models:
-	@if ! $(PY) -c 'import torch, numpy, PIL' >/dev/null 2>&1; then \
-	  echo "installing python3-torch, python3-numpy and python3-pil (models/train and its tests)"; \
-	  apt-get update && apt-get install -y --no-install-recommends python3-torch python3-numpy python3-pil; \
+	@if ! $(PY) -c 'import torch, numpy, PIL, astropy' >/dev/null 2>&1; then \
+	  echo "installing python3-torch, python3-numpy, python3-pil and python3-astropy (models/train and its tests)"; \
+	  apt-get update && apt-get install -y --no-install-recommends python3-torch python3-numpy python3-pil python3-astropy; \
 	fi
 
 ADDON := host/native/build/Release/hairtrigger_native.node
