@@ -39,3 +39,13 @@ export function fitsBytes(cards: Record<string, string>, o: { end?: boolean; dat
   for (let i = 0; i < data; i++) out[header.length + i] = (i * 37) & 0xff;
   return out;
 }
+
+/** A BITPIX -32 FITS stamp of `values` (row-major, `width` per row), as astropy would write it. */
+export function fitsFloat32(width: number, height: number, values: Float32Array): Uint8Array {
+  const header = fitsBytes({ BITPIX: '-32', NAXIS: '2', NAXIS1: String(width), NAXIS2: String(height) }, { dataBytes: 0 });
+  const out = new Uint8Array(header.length + Math.ceil((width * height * 4) / 2880) * 2880);
+  out.set(header);
+  const dv = new DataView(out.buffer, header.length);
+  for (let i = 0; i < width * height; i++) dv.setFloat32(4 * i, values[i]!);
+  return out;
+}
