@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from './fixtures.js';
 import { runPython } from './python.js';
@@ -13,6 +14,12 @@ export interface AstropyRow {
   dtype: string;
   scaled: boolean;
   bzero: number;
+}
+
+/** A file of little-endian float64 values (fits_astropy.py's `.f64`); copies the Buffer's own bytes (small ones share a pool). */
+export function readF64(path: string): Float64Array {
+  const b = readFileSync(path);
+  return new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
 }
 
 /** Runs fits_astropy.py (`write DIR` or `read DIR FILE...`) and returns its manifest. */

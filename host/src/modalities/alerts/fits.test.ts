@@ -5,16 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { FitsError } from '../../core/errors.js';
 import { limits } from '../../core/limits.js';
 import { tempDir } from '../../../../test/support/fixtures.js';
-import { astropyReference, fitsBytes, type AstropyRow } from '../../../../test/support/fits.js';
+import { astropyReference, fitsBytes, readF64, type AstropyRow } from '../../../../test/support/fits.js';
 import { createFitsImage, decodeFits } from './fits.js';
 
 const U32 = 2 ** -24; // float32 unit roundoff
-
-/** A file of little-endian float64 values (a Buffer's own bytes: small ones share a pool). */
-function readF64(path: string): Float64Array {
-  const b = readFileSync(path);
-  return new Float64Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
-}
 
 /** Compares the reader's pixels with astropy's, value for value (NaN where astropy has NaN). */
 function expectSameAsAstropy(got: Float32Array, want: Float64Array, row: AstropyRow): void {
