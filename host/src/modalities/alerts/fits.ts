@@ -201,6 +201,33 @@ function viewOf(src: Uint8Array): DataView {
   return view!;
 }
 
+let wordsBuffer: ArrayBufferLike | null = null;
+let words: Uint32Array | null = null;
+let pixelWords: Uint32Array | null = null;
+
+/**
+ * An unscaled float32 image whose data start on a 4-byte boundary of their buffer (every
+ * inflated ZTF stamp: the header is whole 2880-byte blocks) is copied as 32-bit words with
+ * their bytes swapped: about twice as fast as DataView.getFloat32, and bit-exact (NaN
+ * payloads included). The word views are made once per buffer. False when it does not apply.
+ */
+function swapFloat32(src: Uint8Array, at: number, img: FitsImage): boolean {
+  if (img.bitpix !== -32 || scale !== 1 || zero !== 0 || at % 4 !== 0) return false;
+  if (src.buffer !== wordsBuffer) {
+    wordsBuffer = src.buffer;
+    words = new Uint32Array(src.buffer, 0, src.buffer.byteLength >>> 2);
+  }
+  if (pixelWords?.buffer !== img.pixels.buffer || pixelWords.byteOffset !== img.pixels.byteOffset) {
+    pixelWords = new Uint32Array(img.pixels.buffer, img.pixels.byteOffset, img.pixels.length);
+  }
+  const w = words!, o = pixelWords, n = img.width * img.height, base = at >>> 2;
+  for (let i = 0; i < n; i++) {
+    const x = w[base + i]!;
+    o[i] = (x << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24);
+  }
+  return true;
+}
+
 /** Converts the big-endian image at byte `at` into img.pixels, applying BLANK, BSCALE and BZERO. */
 function decodeData(dv: DataView, at: number, img: FitsImage): void {
   const n = img.width * img.height;
@@ -250,6 +277,7 @@ export function decodeFits(src: Uint8Array, img: FitsImage, where: string, lengt
   if (dataAt + dataBytes > length) {
     throw new FitsError(where, `data truncated: a ${img.width}x${img.height} BITPIX ${img.bitpix} image needs ${dataBytes} bytes after the header, the stamp has ${Math.max(0, length - dataAt)}`);
   }
-  decodeData(viewOf(src), src.byteOffset + dataAt, img);
+  const at = src.byteOffset + dataAt;
+  if (!swapFloat32(src, at, img)) decodeData(viewOf(src), at, img);
   return img;
 }
