@@ -60,11 +60,16 @@ function placed(err: unknown, stamp: string, whereOf: StampWhere): unknown {
   return new FitsError(whereOf(stamp), err.message.slice(`${err.code} at ${err.where}: `.length), { cause: err });
 }
 
-/** Decodes one stamp (gzip or plain FITS) into scratch.image. */
+/**
+ * Decodes one stamp into scratch.image, from scratch.inflated: a gzip stamp (ZTF) is inflated
+ * there, a plain one (Rubin) copied there (under a microsecond), so the reader's DataView is
+ * always the one over that buffer and nothing is allocated per alert.
+ */
 function decodeStamp(bytes: Uint8Array, scratch: CutoutScratch, stamp: string): FitsImage {
-  if (!isGzip(bytes)) return decodeFits(bytes, scratch.image, stamp);
-  const n = gunzipInto(bytes, scratch.inflated, stamp);
-  return decodeFits(scratch.inflated, scratch.image, stamp, n);
+  if (isGzip(bytes)) return decodeFits(scratch.inflated, scratch.image, stamp, gunzipInto(bytes, scratch.inflated, stamp));
+  if (bytes.length > scratch.inflated.length) throw new FitsError(stamp, `a plain stamp of ${bytes.length} bytes exceeds fitsStampBytesMax ${limits.fitsStampBytesMax}`);
+  scratch.inflated.set(bytes);
+  return decodeFits(scratch.inflated, scratch.image, stamp, bytes.length);
 }
 
 /** Where row/column `t` of the `stamp`-sided frame lies in an axis of `n` pixels (centre crop or pad). */
