@@ -216,6 +216,12 @@ function viewOf(src: Uint8Array): DataView {
   return view!;
 }
 
+/** Unscaled float32 (ZTF's and Rubin's stamps): a loop of its own, called on its own (V8 ran the
+ * same loop 2.5x slower inside decodeData's switch). */
+function copyFloat32(dv: DataView, at: number, px: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) px[i] = dv.getFloat32(at + 4 * i);
+}
+
 /** Converts the big-endian image at byte `at` of the view into img.pixels, applying BLANK, BSCALE and BZERO. */
 function decodeData(dv: DataView, at: number, img: FitsImage): void {
   const n = img.width * img.height;
@@ -266,6 +272,8 @@ export function decodeFits(src: Uint8Array, img: FitsImage, where: string, lengt
   if (dataAt + dataBytes > length) {
     throw new FitsError(where, `data truncated: a ${img.width}x${img.height} BITPIX ${img.bitpix} image needs ${dataBytes} bytes after the header, the stamp has ${Math.max(0, length - dataAt)}`);
   }
-  decodeData(viewOf(src), src.byteOffset + dataAt, img);
+  const dv = viewOf(src), at = src.byteOffset + dataAt;
+  if (img.bitpix === -32 && scale === 1 && zero === 0) copyFloat32(dv, at, img.pixels, img.width * img.height);
+  else decodeData(dv, at, img);
   return img;
 }
