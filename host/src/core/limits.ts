@@ -114,6 +114,15 @@ export const limits = {
   /** Bytes a topic writer holds (gathered, compressing, queued for the disk) before further
    * alerts for it are dropped (policy: drop-newest, counted per topic). */
   topicBufferedBytesMax: 64 * 1024 * 1024,
+  /** Largest side (NAXIS1, NAXIS2) of a FITS cutout stamp; ZTF's are 63, Rubin's 30 to a
+   * few hundred. A larger stamp is a FitsError, and the cutout scratch buffers are this big. */
+  fitsStampSidePixelsMax: 512,
+  /** Header bytes a FITS stamp may have before its END card (36 blocks of 2880, 1296 cards;
+   * Rubin's WCS headers use 2 blocks). */
+  fitsHeaderBytesMax: 36 * 2880,
+  /** Bytes one stamp may inflate to (header + the largest BITPIX 64 image); a gzip stamp that
+   * inflates to more is a FitsError. */
+  fitsStampBytesMax: 36 * 2880 + 512 * 512 * 8,
 } as const;
 
 export type Limits = typeof limits;
@@ -127,5 +136,6 @@ export function checkLimits(l: Limits = limits): void {
   assert(l.fpgaEventsPerPollMax <= l.frameSlotsMax, 'one drain of FPGA events must fit in the frame ring');
   assert(l.ingressArenaBytesMax >= l.frameBytesMax, 'an ingress arena holds the largest frame');
   assert(l.ingressArenaBytesMax >= l.alertMessageBytesMax, 'an ingress arena holds the largest alert message');
+  assert(l.fitsStampBytesMax >= l.fitsHeaderBytesMax + l.fitsStampSidePixelsMax ** 2 * 8, 'an inflated stamp holds the largest header and image');
   assert(l.fpgaReprobeDelayMinMs > 0 && l.fpgaReprobeDelayMinMs <= l.fpgaReprobeDelayMaxMs, 'fpga re-probe back-off: 0 < min <= max');
 }
