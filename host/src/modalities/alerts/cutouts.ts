@@ -24,10 +24,13 @@ export const cutoutsSpecSchema = z
     stamp: z.number().int().min(1).max(limits.fitsStampSidePixelsMax).default(63),
     /** S: the model's input side, a centre crop of the stamp (chosen with the real/bogus model). */
     size: z.number().int().min(1).max(limits.fitsStampSidePixelsMax).default(63),
+    /** The model input it writes, as a model card states it: [3, size, size]. */
+    input: z.object({ shape: z.array(z.number().int().positive()) }).strict().optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
     if (s.size > s.stamp) ctx.addIssue({ code: 'custom', path: ['size'], message: `must be at most stamp (${s.stamp}): the input is a centre crop of the stamp` });
+    if (s.input !== undefined && s.input.shape.join(',') !== `3,${s.size},${s.size}`) ctx.addIssue({ code: 'custom', path: ['input', 'shape'], message: `must be [3, ${s.size}, ${s.size}] (the triplet of size ${s.size})` });
   });
 
 export type CutoutsSpec = Pick<z.infer<typeof cutoutsSpecSchema>, 'stamp' | 'size'>;
@@ -141,6 +144,10 @@ export function createCutoutsPreprocessor(spec: CutoutsSpec): StreamPreprocessor
       return true;
     },
     reset() {},
+    write(slot: FrameSlot, inputs: readonly Float32Array[], first: number) {
+      alert = slotAlert(slot);
+      cutoutTriplet(alert.cutouts, spec, inputs[first]!, scratch, whereOf);
+    },
   };
 }
 
