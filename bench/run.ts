@@ -15,6 +15,7 @@ import type { LatencySummaryUs, StageName } from '../host/src/metrics/snapshot.j
 import { STAGES } from '../host/src/metrics/snapshot.js';
 import { realTimers } from '../host/src/sources/source.js';
 import { measureNoise, type NoiseFloor } from './noise.js';
+import { ALERT_CASES, alertsMarkdown, benchAlerts, type AlertRunResult } from './alerts.js';
 
 /**
  * `make bench`: every cell pipeline on every backend available, replayed at `max` pacing,
@@ -340,6 +341,20 @@ async function child(caseIndex: number, backend: Backend): Promise<void> {
   process.stdout.write(CHILD_RESULT + JSON.stringify({ run, call }) + '\n');
 }
 
+/** One alert case in this process (a fresh child, as `child`). */
+async function alertChild(caseIndex: number): Promise<void> {
+  const run = await benchAlerts(REPO, ALERT_CASES[caseIndex]!, REPEATS);
+  process.stdout.write(CHILD_RESULT + JSON.stringify(run) + '\n');
+}
+
+/** Runs `alertChild` in a fresh node and returns what it measured. */
+function alertInChild(caseIndex: number): AlertRunResult {
+  const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--alerts-child', String(caseIndex)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+  const line = r.stdout.split('\n').find((l) => l.startsWith(CHILD_RESULT));
+  if (r.status !== 0 || line === undefined) throw new Error(`bench alert child ${caseIndex} failed (status ${r.status}): ${r.stdout.slice(-2000)}`);
+  return JSON.parse(line.slice(CHILD_RESULT.length)) as AlertRunResult;
+}
+
 /** Runs `child` in a fresh node with this process's flags and returns what it measured. */
 function inChild(caseIndex: number, backend: Backend): { run: RunResult; call: CallResult | null } {
   const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', String(caseIndex), backend], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
@@ -351,6 +366,8 @@ function inChild(caseIndex: number, backend: Backend): { run: RunResult; call: C
 async function main(): Promise<void> {
   const at = process.argv.indexOf('--child');
   if (at >= 0) return child(Number(process.argv[at + 1]), process.argv[at + 2] as Backend);
+  const alertAt = process.argv.indexOf('--alerts-child');
+  if (alertAt >= 0) return alertChild(Number(process.argv[alertAt + 1]));
   const os = await import('node:os');
   const meta = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', frames: FRAMES, repeats: REPEATS, processPerCase: true };
   process.stderr.write(`bench: noise floor...\n`);
@@ -366,12 +383,19 @@ async function main(): Promise<void> {
       if (call !== null) calls.push(call);
     }
   });
+  const alerts: AlertRunResult[] = ALERT_CASES.map((c, i) => {
+    process.stderr.write(`bench: ${c.pipeline} ${c.cutouts ? 'with' : 'without'} cutouts, ${c.alerts} alerts x ${REPEATS}...\n`);
+    const r = alertInChild(i);
+    process.stderr.write(`  ${r.alertsPerS} alerts/s, e2e p50 ${r.e2eMs.p50} p99 ${r.e2eMs.p99} ms\n`);
+    return r;
+  });
   const comparisons = compare(runs, calls);
   const out = join(REPO, 'bench', 'results');
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'latest.json'), JSON.stringify({ meta, runs, predictCalls: calls, simVersusOnnx: comparisons, noise }, null, 2) + '\n');
-  writeFileSync(join(out, 'latest.md'), markdown(runs, noise, meta) + callsMarkdown(calls, comparisons, runs));
-  process.stdout.write(markdown(runs, noise, meta) + callsMarkdown(calls, comparisons, runs));
+  writeFileSync(join(out, 'latest.json'), JSON.stringify({ meta, runs, predictCalls: calls, simVersusOnnx: comparisons, alerts, noise }, null, 2) + '\n');
+  const md = markdown(runs, noise, meta) + callsMarkdown(calls, comparisons, runs) + alertsMarkdown(alerts);
+  writeFileSync(join(out, 'latest.md'), md);
+  process.stdout.write(md);
 }
 
 await main();
