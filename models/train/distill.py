@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
 import nets  # noqa: E402
 import onnx_check  # noqa: E402
+import scores as score_kd  # noqa: E402
 import tasks  # noqa: E402
 import train  # noqa: E402
 from fixedpoint import FixedPoint, fixed_forward, on_grid, snap_  # noqa: E402
@@ -49,7 +50,7 @@ def parse_args(argv):
     p.add_argument("--data", required=True, help="directory with meta.json and *_x/_y.npy")
     p.add_argument("--out", required=True, help="directory for the ONNX files and card.json")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--temperature", type=float, default=4.0)
+    p.add_argument("--temperature", type=float, help="KD temperature (default: per task, 4)")
     p.add_argument("--alpha", type=float, default=0.7, help="weight of the KD term, 0..1")
     p.add_argument("--teacher-epochs", type=int, help="default: per task")
     p.add_argument("--student-epochs", type=int, help="default: per task")
@@ -64,11 +65,16 @@ def parse_args(argv):
 def resolve(args):
     """Merge options over the task's defaults; raise UsageError on bad values."""
     cfg = copy.deepcopy(tasks.TASKS[args.task])
+    if args.temperature is None:
+        args.temperature = cfg.get("temperature", 4.0)
+    if cfg["teacher_widths"] is None and args.teacher_epochs is not None:
+        raise UsageError(f"--teacher-epochs: {args.task} has no teacher network "
+                         f"(it is distilled from the rows' {cfg['soft_targets']})")
     for stage in ("teacher", "student", "qat"):
         value = getattr(args, f"{stage}_epochs")
         if value is not None:
             cfg["epochs"][stage] = value
-    if cfg["epochs"]["teacher"] < 1 or cfg["epochs"]["student"] < 1 or cfg["epochs"]["qat"] < 0:
+    if cfg["epochs"].get("teacher", 1) < 1 or cfg["epochs"]["student"] < 1 or cfg["epochs"]["qat"] < 0:
         raise UsageError(f"epochs {cfg['epochs']}: teacher and student need >= 1, qat >= 0")
     if args.student_widths:
         try:
@@ -100,6 +106,9 @@ def stage_seed(seed, stage):
 
 def build(cfg, meta, seed):
     n_classes = len(meta["labels"])
+    if cfg["teacher_widths"] is None:  # distilled from scores the rows carry
+        torch.manual_seed(stage_seed(seed, 12))
+        return None, nets.student(cfg["input"], cfg["student_widths"], n_classes)
     torch.manual_seed(stage_seed(seed, 11))
     teacher = nets.teacher(cfg["input"], cfg["teacher_widths"], n_classes, cfg["teacher_dropout"])
     torch.manual_seed(stage_seed(seed, 12))
@@ -117,7 +126,10 @@ def print_plan(args, cfg, meta, splits, teacher, student, weights, fp):
     print(f"plan: task {args.task}, seed {args.seed}, {THREADS} threads, splits {sizes}")
     print(f"  train class counts {dict(zip(meta['labels'], counts))}, "
           f"CE weights {[round(w, 3) for w in weights.tolist()]}")
-    print(f"  teacher {nets.params(teacher):,} params: {nets.describe(teacher)}")
+    if teacher is not None:
+        print(f"  teacher {nets.params(teacher):,} params: {nets.describe(teacher)}")
+    else:
+        print(f"  teacher: the rows' {cfg['soft_targets']} scores (no network)")
     print(f"  student {nets.params(student):,} params: {nets.describe(student)}")
     print(f"  epochs {cfg['epochs']}, lr {cfg['lr']}, batch {args.batch}, "
           f"T {args.temperature}, alpha {args.alpha}, {fp.name} TRN, SAT in QAT", flush=True)
@@ -191,9 +203,9 @@ def export(model, path, in_shape):
 
 def export_and_check(out_dir, teacher, student, cfg, labels, fp, test_x):
     """Export both models, check interface, ops, grid and student logits."""
-    paths = {name: os.path.join(out_dir, f"{name}.onnx") for name in ("teacher", "student")}
-    graphs = {"teacher": export(teacher, paths["teacher"], cfg["input"]),
-              "student": export(student, paths["student"], cfg["input"])}
+    models = {"teacher": teacher, "student": student}
+    paths = {name: os.path.join(out_dir, f"{name}.onnx") for name, m in models.items() if m is not None}
+    graphs = {name: export(models[name], path, cfg["input"]) for name, path in paths.items()}
     for name, g in graphs.items():
         onnx_check.check_interface(g, paths[name], cfg["input"], len(labels), OPSET)
     s_graph = graphs["student"]
@@ -215,7 +227,7 @@ def export_and_check(out_dir, teacher, student, cfg, labels, fp, test_x):
         os.replace(path + ".tmp", path)
     return {"opset": OPSET, "inputName": "input", "outputName": "logits",
             "batchAxis": "dynamic", "studentOps": sorted(ops),
-            "teacherOps": sorted({n["op"] for n in graphs["teacher"]["nodes"]}),
+            "teacherOps": sorted({n["op"] for n in graphs["teacher"]["nodes"]}) if teacher else None,
             "studentCheck": {"rows": len(rows), "maxAbsDiff": float(f"{diff:.3g}"),
                              "top1Same": round(same_top1, 4)}}
 
@@ -251,26 +263,27 @@ def targets(cfg, teacher, student, ev):
     return out
 
 
-def card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, seconds):
-    student_entry = model_entry(student, ev["student"])
-    student_entry["fixedAccuracyEmulated"] = r4(ev["fixed"]["accuracy"])
-    student_entry["fixedBalancedAccuracyEmulated"] = r4(ev["fixed"]["balancedAccuracy"])
-    student_entry["fixedRecallEmulated"] = {k: r4(v) for k, v in ev["fixed"]["recall"].items()}
-    t_acc, s_acc, f_acc = (ev[k]["accuracy"] for k in ("teacher", "student", "fixed"))
+def student_card_entry(student, ev):
+    """The card's `student`: float metrics, then the fixed-point emulation's."""
+    entry = model_entry(student, ev["student"])
+    entry["fixedAccuracyEmulated"] = r4(ev["fixed"]["accuracy"])
+    entry["fixedBalancedAccuracyEmulated"] = r4(ev["fixed"]["balancedAccuracy"])
+    entry["fixedRecallEmulated"] = {k: r4(v) for k, v in ev["fixed"]["recall"].items()}
+    return entry
+
+
+def distillation_entry(args, cfg, best, teacher_targets):
+    return {"temperature": args.temperature, "alpha": args.alpha,
+            "epochs": cfg["epochs"], "bestEpoch": best, "lr": cfg["lr"],
+            "batch": args.batch, "augmentation": "D4 (flips, 90-degree rotations)",
+            "teacherTargets": teacher_targets,
+            "selection": "best validation balanced accuracy per stage",
+            "classWeights": "inverse train frequency"}
+
+
+def card_tail(args, meta, fp, ev, onnx_info, seconds):
+    """The card fields every task shares, after its metrics."""
     return {
-        "task": args.task, "labels": meta["labels"], "dataset": meta["dataset"],
-        "teacher": model_entry(teacher, ev["teacher"]), "student": student_entry,
-        "agreement": r4(ev["agreement"]), "agreementFixed": r4(ev["agreementFixed"]),
-        "ratio": {"studentToTeacherParams": r4(nets.params(student) / nets.params(teacher)),
-                  "accuracyGapPoints": round((t_acc - s_acc) * 100, 2),
-                  "accuracyGapPointsFixed": round((t_acc - f_acc) * 100, 2)},
-        "targets": targets(cfg, teacher, student, ev),
-        "distillation": {"temperature": args.temperature, "alpha": args.alpha,
-                         "epochs": cfg["epochs"], "bestEpoch": best, "lr": cfg["lr"],
-                         "batch": args.batch, "augmentation": "D4 (flips, 90-degree rotations)",
-                         "teacherTargets": "precomputed on all 8 D4 views of train",
-                         "selection": "best validation balanced accuracy per stage",
-                         "classWeights": "inverse train frequency"},
         "quantization": {"precision": fp.name, "rounding": "TRN", "overflow": "SAT in QAT",
                          "quantised": "input, weights, biases, every layer output",
                          "accumulator": "exact; output floored once per layer",
@@ -282,6 +295,54 @@ def card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, seconds):
         "seed": args.seed, "trainSeconds": round(seconds),
         "reproduce": f"make models MODELS={args.task}",
     }
+
+
+def card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, seconds):
+    t_acc, s_acc, f_acc = (ev[k]["accuracy"] for k in ("teacher", "student", "fixed"))
+    return {
+        "task": args.task, "labels": meta["labels"], "dataset": meta["dataset"],
+        "teacher": model_entry(teacher, ev["teacher"]), "student": student_card_entry(student, ev),
+        "agreement": r4(ev["agreement"]), "agreementFixed": r4(ev["agreementFixed"]),
+        "ratio": {"studentToTeacherParams": r4(nets.params(student) / nets.params(teacher)),
+                  "accuracyGapPoints": round((t_acc - s_acc) * 100, 2),
+                  "accuracyGapPointsFixed": round((t_acc - f_acc) * 100, 2)},
+        "targets": targets(cfg, teacher, student, ev),
+        "distillation": distillation_entry(args, cfg, best, "precomputed on all 8 D4 views of train"),
+        **card_tail(args, meta, fp, ev, onnx_info, seconds),
+    }
+
+
+def scores_card(args, cfg, meta, fp, student, ev, best, onnx_info, seconds):
+    """The card of a student distilled from scores its rows carry (no teacher network)."""
+    first, second = cfg["soft_targets"], cfg["second_teacher"]
+    return {
+        "task": args.task, "labels": meta["labels"], "dataset": meta["dataset"],
+        "teacher": None, "teacherNote": cfg["teacher_note"],
+        "student": student_card_entry(student, ev),
+        "agreement": r4(ev["agreement"]), "agreementFixed": r4(ev["agreementFixed"]),
+        f"agreement{second.capitalize()}": r4(ev["agreementSecond"]),
+        f"agreement{second.capitalize()}Fixed": r4(ev["agreementSecondFixed"]),
+        "rocAuc": {"labels": f"{first} >= 0.5", "student": r4(ev["auc"]),
+                   "studentFixed": r4(ev["aucFixed"]), second: r4(ev["aucSecond"])},
+        "reference": {f"{second}AgreementWith{first.capitalize()}": r4(ev["secondAgreement"])},
+        "testRows": {"rows": ev["rows"], meta["labels"][1]: ev["positives"],
+                     meta["labels"][0]: ev["rows"] - ev["positives"]},
+        "targets": score_targets(first, second, ev),
+        "distillation": distillation_entry(
+            args, cfg, best, f"the rows' {first} as the soft target [1-{first}, {first}], "
+            "the same for every D4 view"),
+        **card_tail(args, meta, fp, ev, onnx_info, seconds),
+    }
+
+
+def score_targets(first, second, ev):
+    """The student should agree with the first score at least as well as the second does."""
+    floor, value = ev["secondAgreement"], ev["agreement"]
+    out = {f"{first}AgreementVs{second.capitalize()}": {
+        "min": r4(floor), "value": r4(value), "met": value >= floor,
+        "missBy": r4(max(0.0, floor - value))}}
+    out["allMet"] = all(t["met"] for t in out.values())
+    return out
 
 
 def run(args):
@@ -302,8 +363,15 @@ def run(args):
     print_plan(args, cfg, meta, splits, teacher, student, weights, fp)
 
     best = {}
-    teacher, best["teacher"], _ = train_teacher(args, cfg, teacher, splits, labels, weights)
-    t_logits = teacher_view_logits(teacher, splits["train"][0])
+    if teacher is None:
+        scores = {name: data.load_scores(args.data, splits, cfg[key])
+                  for name, key in (("first", "soft_targets"), ("second", "second_teacher"))}
+        for s in data.SPLITS:
+            score_kd.check_labels(splits[s][1], scores["first"][s], cfg["soft_targets"])
+        t_logits = score_kd.score_logits(scores["first"]["train"]).expand(data.VIEWS, -1, -1)
+    else:
+        teacher, best["teacher"], _ = train_teacher(args, cfg, teacher, splits, labels, weights)
+        t_logits = teacher_view_logits(teacher, splits["train"][0])
     student, best["student"], _ = train_student(args, cfg, student, student, splits, labels,
                                                 weights, t_logits, "student")
     if cfg["epochs"]["qat"] > 0:
@@ -312,10 +380,15 @@ def run(args):
             weights, t_logits, "qat")
     snap_(student, fp)
 
-    ev = evaluate(teacher, student, fp, splits["test"], labels)
     os.makedirs(args.out, exist_ok=True)
     onnx_info = export_and_check(args.out, teacher, student, cfg, labels, fp, splits["test"][0])
-    result = card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, time.time() - start)
+    if teacher is None:
+        ev = score_kd.evaluate_scores(student, fp, splits["test"],
+                                      {k: v["test"] for k, v in scores.items()}, labels)
+        result = scores_card(args, cfg, meta, fp, student, ev, best, onnx_info, time.time() - start)
+    else:
+        ev = evaluate(teacher, student, fp, splits["test"], labels)
+        result = card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, time.time() - start)
     card_path = os.path.join(args.out, "card.json")
     with open(card_path + ".tmp", "w") as f:
         json.dump(result, f, indent=2)
@@ -326,14 +399,17 @@ def run(args):
 
 def summary(c, out_dir):
     t, s = c["teacher"], c["student"]
-    print(f"teacher {t['params']:,} params acc {t['accuracy']} bal {t['balancedAccuracy']}")
+    if t is not None:
+        print(f"teacher {t['params']:,} params acc {t['accuracy']} bal {t['balancedAccuracy']}")
+    else:
+        print(f"teacher: the rows' scores; ROC AUC {c['rocAuc']}")
     print(f"student {s['params']:,} params acc {s['accuracy']} bal {s['balancedAccuracy']} "
           f"fixed {s['fixedAccuracyEmulated']} agreement {c['agreement']} recall {s['recall']}")
     for name, tg in c["targets"].items():
         if name != "allMet":
             print(f"target {name}: value {tg['value']} met {tg['met']} missBy {tg['missBy']}")
-    print(f"wrote {out_dir}/teacher.onnx, student.onnx, card.json in {c['trainSeconds']}s",
-          flush=True)
+    files = "teacher.onnx, student.onnx" if t is not None else "student.onnx"
+    print(f"wrote {out_dir}/{files}, card.json in {c['trainSeconds']}s", flush=True)
 
 
 def main(argv=None):

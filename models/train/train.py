@@ -29,6 +29,30 @@ def metrics(pred, y, labels):
             "recall": recall}
 
 
+def roc_auc(score, positive):
+    """Area under the ROC curve of `score` for the boolean labels `positive`.
+
+    The Mann-Whitney U statistic from average ranks (ties count one half), written here
+    because scikit-learn would be the only reason to install it; None when a class is absent.
+    """
+    score, positive = score.double(), positive.bool()
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return None
+    order = torch.argsort(score)
+    sorted_score = score[order]
+    ranks = torch.empty_like(score)
+    i, n = 0, len(score)
+    while i < n:  # 1-based average rank over each run of tied scores
+        j = i
+        while j + 1 < n and sorted_score[j + 1] == sorted_score[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    u = float(ranks[positive].sum()) - n_pos * (n_pos + 1) / 2
+    return u / (n_pos * n_neg)
+
+
 @torch.no_grad()
 def logits_of(forward, x, view=0):
     """Logits of `forward` over x (optionally one D4 view), in eval batches."""
