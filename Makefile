@@ -32,11 +32,20 @@ apt-test:
 	fi
 
 # Python packages of models/train: training, and its tests in `make test` (PIL only for the
-# tests' independent decoders and resamplers).
+# tests' independent decoders and resamplers; astropy only as the FITS reference of the
+# cutout tests).
 apt-models:
-	@if ! $(PY) -c 'import torch, numpy, PIL' >/dev/null 2>&1; then \
-	  echo "installing python3-torch, python3-numpy and python3-pil (models/train and its tests)"; \
-	  apt-get update && apt-get install -y --no-install-recommends python3-torch python3-numpy python3-pil; \
+	@if ! $(PY) -c 'import torch, numpy, PIL, astropy' >/dev/null 2>&1; then \
+	  echo "installing python3-torch, python3-numpy, python3-pil and python3-astropy (models/train and its tests)"; \
+	  apt-get update && apt-get install -y --no-install-recommends python3-torch python3-numpy python3-pil python3-astropy; \
+	fi
+
+# Debian package the addon links: libdeflate (gzip inflate of ZTF cutouts); installed only when missing.
+.PHONY: apt-native
+apt-native:
+	@if [ ! -f /usr/include/libdeflate.h ]; then \
+	  echo "installing libdeflate-dev (the addon's gzip inflate)"; \
+	  apt-get update && apt-get install -y --no-install-recommends libdeflate-dev; \
 	fi
 
 ADDON := host/native/build/Release/hairtrigger_native.node
@@ -44,7 +53,7 @@ ADDON := host/native/build/Release/hairtrigger_native.node
 # The native addon (node-gyp; Node's headers are in /usr/include/node, nothing is downloaded).
 # Quiet when it works; on failure the whole node-gyp/g++ log is shown. The same rebuild writes
 # the device emulator's own addon, hairtrigger_emulator.node.
-$(ADDON): host/native/binding.gyp $(wildcard host/native/src/*) $(wildcard sim/emulator/*) node_modules/.package-lock.json
+$(ADDON): host/native/binding.gyp $(wildcard host/native/src/*) $(wildcard sim/emulator/*) node_modules/.package-lock.json | apt-native
 	@echo "addon  $(ADDON)"
 	@log=$$(mktemp); cd host/native && ../../$(NODE_BIN)/node-gyp rebuild --nodedir=$${NODE_DIR:-/usr} >$$log 2>&1 \
 	  || { cat $$log; rm -f $$log; exit 1; }; rm -f $$log

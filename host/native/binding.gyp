@@ -9,7 +9,8 @@
   "targets": [
     {
       "target_name": "hairtrigger_native",
-      "sources": ["src/binding.cc", "src/model_library.cc", "src/fpga_driver.cc", "src/fpga_binding.cc"]
+      "sources": ["src/binding.cc", "src/model_library.cc", "src/fpga_driver.cc", "src/fpga_binding.cc", "src/gunzip.cc", "src/gunzip_binding.cc"],
+      "libraries": ["-ldeflate"]
     },
     {
       "target_name": "hairtrigger_emulator",

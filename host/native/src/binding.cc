@@ -22,6 +22,7 @@
 
 namespace hairtrigger {
 void InitFpgaBinding(Napi::Env env, Napi::Object exports);  // fpga_binding.cc
+void InitGunzipBinding(Napi::Env env, Napi::Object exports);  // gunzip_binding.cc
 }  // namespace hairtrigger
 
 namespace {
@@ -238,6 +239,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("StampBinding", StampBinding::Define(env));
   exports.Set("SimModel", SimModel::Define(env));
   hairtrigger::InitFpgaBinding(env, exports);
+  hairtrigger::InitGunzipBinding(env, exports);
   return exports;
 }
 

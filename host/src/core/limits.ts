@@ -92,6 +92,15 @@ export const limits = {
    * model's inference. Bounded, so a waiting thread never spins for long beside another. */
   onnxWaitPollsMax: 20_000,
   onnxInferenceWaitMsMax: 10_000,
+  /** Largest side (NAXIS1, NAXIS2) of a FITS cutout stamp; ZTF's are 63, Rubin's 30 to a
+   * few hundred. A larger stamp is a FitsError, and the cutout scratch buffers are this big. */
+  fitsStampSidePixelsMax: 512,
+  /** Header bytes a FITS stamp may have before its END card (36 blocks of 2880, 1296 cards;
+   * Rubin's WCS headers use 2 blocks). */
+  fitsHeaderBytesMax: 36 * 2880,
+  /** Bytes one stamp may inflate to (header + the largest BITPIX 64 image); a gzip stamp that
+   * inflates to more is a FitsError. */
+  fitsStampBytesMax: 36 * 2880 + 512 * 512 * 8,
 } as const;
 
 export type Limits = typeof limits;
@@ -104,5 +113,6 @@ export function checkLimits(l: Limits = limits): void {
   assert(l.triggerRingSlotsMax >= l.frameSlotsMax, 'trigger ring must hold a full frame ring');
   assert(l.fpgaEventsPerPollMax <= l.frameSlotsMax, 'one drain of FPGA events must fit in the frame ring');
   assert(l.ingressArenaBytesMax >= l.frameBytesMax, 'an ingress arena holds the largest frame');
+  assert(l.fitsStampBytesMax >= l.fitsHeaderBytesMax + l.fitsStampSidePixelsMax ** 2 * 8, 'an inflated stamp holds the largest header and image');
   assert(l.fpgaReprobeDelayMinMs > 0 && l.fpgaReprobeDelayMinMs <= l.fpgaReprobeDelayMaxMs, 'fpga re-probe back-off: 0 < min <= max');
 }

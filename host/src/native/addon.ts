@@ -16,6 +16,10 @@ interface NativeAddon {
   StampBinding: new (array: Float64Array) => { stamp(index: number): void };
   SimModel: new (path: string) => NativeSimModel;
   FpgaDevice: new (path: string, map: FpgaRegisterMap, options?: FpgaDeviceOptions) => NativeFpgaDevice;
+  /** Inflates every gzip member of src into dst (libdeflate), returns the bytes written; throws
+   * an Error whose `code` is not-gzip, bad-data, dst-too-small or no-memory. Absent from
+   * addons built before it (host/src/modalities/alerts/gunzip.ts then uses node:zlib). */
+  gunzipInto?: (src: Uint8Array, dst: Uint8Array) => number;
 }
 
 /** What a compiled model library reports (hls/abi/ht_model_abi.h's ht_model_info). */

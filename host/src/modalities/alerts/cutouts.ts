@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { assert } from '../../core/assert.js';
+import { FitsError, FrameValueError } from '../../core/errors.js';
+import type { FrameSlot } from '../../core/frame.js';
+import { limits } from '../../core/limits.js';
+import { preprocessors, type StreamPreprocessor } from '../../preprocess/stream-preprocessor.js';
+import { createFitsImage, decodeFits, type FitsImage } from './fits.js';
+import { gunzipInto, isGzip } from './gunzip.js';
+import { slotAlert, type AlertView, type Cutouts } from './types.js';
+
+/**
+ * The cutout triplet of an alert as a model input: CHW float32 [3, S, S] (science, template,
+ * difference). Each stamp: gunzip when it starts with the gzip magic (ZTF), else plain FITS
+ * (Rubin); NaN, BLANK and infinite pixels -> 0; centre crop or zero-pad to `stamp` (63, ZTF's
+ * side), then centre crop to `size` (S); divided by its own L2 (Frobenius) norm, as ZTF's
+ * braai does (an all-zero stamp stays zero). The norm is that of the S x S crop, so every
+ * channel the model sees has unit norm (with S = 63, exactly braai's). Python twin for
+ * training: models/train/alerts_cutouts.py.
+ */
+export const cutoutsSpecSchema = z
+  .object({
+    kind: z.literal('cutouts'),
+    /** The side every stamp is centre-cropped or zero-padded to first. */
+    stamp: z.number().int().min(1).max(limits.fitsStampSidePixelsMax).default(63),
+    /** S: the model's input side, a centre crop of the stamp (chosen with the real/bogus model). */
+    size: z.number().int().min(1).max(limits.fitsStampSidePixelsMax).default(63),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.size > s.stamp) ctx.addIssue({ code: 'custom', path: ['size'], message: `must be at most stamp (${s.stamp}): the input is a centre crop of the stamp` });
+  });
+
+export type CutoutsSpec = Pick<z.infer<typeof cutoutsSpecSchema>, 'stamp' | 'size'>;
+
+/** The stamps in channel order, with their Avro field names (for messages). */
+export const CUTOUT_CHANNELS = [
+  ['science', 'cutoutScience'],
+  ['template', 'cutoutTemplate'],
+  ['difference', 'cutoutDifference'],
+] as const satisfies readonly (readonly [keyof Cutouts, string])[];
+
+/** Buffers `cutoutTriplet` works in: the inflated stamp and its decoded pixels. */
+export interface CutoutScratch {
+  readonly inflated: Uint8Array;
+  readonly image: FitsImage;
+}
+
+/** Scratch for stamps up to limits.fitsStampBytesMax inflated and fitsStampSidePixelsMax a side. */
+export function createCutoutScratch(): CutoutScratch {
+  return { inflated: new Uint8Array(limits.fitsStampBytesMax), image: createFitsImage() };
+}
+
+/** Names a stamp in error messages; called only when a stamp fails. */
+export type StampWhere = (stamp: string) => string;
+const stampOnly: StampWhere = (stamp) => stamp;
+
+/** `err` (a FitsError about `stamp`) again, at `whereOf(stamp)`. */
+function placed(err: unknown, stamp: string, whereOf: StampWhere): unknown {
+  if (!(err instanceof FitsError) || whereOf === stampOnly) return err;
+  return new FitsError(whereOf(stamp), err.message.slice(`${err.code} at ${err.where}: `.length), { cause: err });
+}
+
+/** Decodes one stamp (gzip or plain FITS) into scratch.image. */
+function decodeStamp(bytes: Uint8Array, scratch: CutoutScratch, stamp: string): FitsImage {
+  if (!isGzip(bytes)) return decodeFits(bytes, scratch.image, stamp);
+  const n = gunzipInto(bytes, scratch.inflated, stamp);
+  return decodeFits(scratch.inflated, scratch.image, stamp, n);
+}
+
+/** Where row/column `t` of the `stamp`-sided frame lies in an axis of `n` pixels (centre crop or pad). */
+function sourceIndex(t: number, n: number, stamp: number): number {
+  return n >= stamp ? t + ((n - stamp) >> 1) : t - ((stamp - n) >> 1);
+}
+
+/** Centre crop/pad of `img` into out[at .. at + S*S), non-finite -> 0, divided by its L2 norm. */
+function cropNormalise(img: FitsImage, spec: CutoutsSpec, out: Float32Array, at: number): void {
+  const S = spec.size, off = (spec.stamp - S) >> 1, w = img.width, h = img.height, px = img.pixels;
+  let sumSq = 0;
+  for (let y = 0; y < S; y++) {
+    const sy = sourceIndex(y + off, h, spec.stamp);
+    const row = at + y * S;
+    for (let x = 0; x < S; x++) {
+      const sx = sourceIndex(x + off, w, spec.stamp);
+      let v = sy >= 0 && sy < h && sx >= 0 && sx < w ? px[sy * w + sx]! : 0;
+      if (!Number.isFinite(v)) v = 0;
+      out[row + x] = v;
+      sumSq += v * v;
+    }
+  }
+  if (sumSq === 0) return;
+  const inv = 1 / Math.sqrt(sumSq);
+  for (let i = at, end = at + S * S; i < end; i++) out[i] = out[i]! * inv;
+}
+
+/**
+ * Writes the triplet of `cutouts` into out[0 .. 3*S*S) as CHW (science, template,
+ * difference). Pure: reads only its arguments; works in `scratch` (allocates nothing with the
+ * native gunzip). Throws FrameValueError when a stamp is missing and FitsError when one
+ * cannot be inflated or read, each at `whereOf(stamp)` (default: the stamp's field name).
+ */
+export function cutoutTriplet(cutouts: Cutouts, spec: CutoutsSpec, out: Float32Array, scratch: CutoutScratch, whereOf: StampWhere = stampOnly): void {
+  const plane = spec.size * spec.size;
+  assert(out.length >= 3 * plane && spec.size <= spec.stamp, 'cutout triplet output holds [3, size, size] and size <= stamp');
+  for (let c = 0; c < 3; c++) {
+    const [key, stamp] = CUTOUT_CHANNELS[c]!;
+    const bytes = cutouts[key];
+    if (bytes === null) throw new FrameValueError(whereOf(stamp), `the alert has no ${stamp} stamp: the cutout triplet needs all three`);
+    let img: FitsImage;
+    try {
+      img = decodeStamp(bytes, scratch, stamp);
+    } catch (err) {
+      throw placed(err, stamp, whereOf);
+    }
+    cropNormalise(img, spec, out, c * plane);
+  }
+}
+
+/** The `cutouts` preprocessor: the triplet of the alert each frame carries (slotAlert) into its first model input. */
+export function createCutoutsPreprocessor(spec: CutoutsSpec): StreamPreprocessor {
+  const scratch = createCutoutScratch();
+  let alert: AlertView | null = null;
+  // One closure for the preprocessor's life: the stamp's place is built only when one fails.
+  const whereOf: StampWhere = (stamp) => `${alert?.source ?? 'alert'} record ${alert?.index ?? '?'} ${stamp}`;
+  return {
+    frame: { shape: null, dtype: 'uint8' },
+    inputElements: [3 * spec.size * spec.size],
+    framesPerInputMax: 1,
+    run(slot: FrameSlot) {
+      alert = slotAlert(slot);
+      cutoutTriplet(alert.cutouts, spec, slot.inputs[0]!, scratch, whereOf);
+      return true;
+    },
+    reset() {},
+  };
+}
+
+preprocessors.register({
+  kind: 'cutouts',
+  summary: 'alert cutout triplet (science, template, difference): gunzip, FITS, centre crop, L2 norm -> [3, size, size]',
+  schema: cutoutsSpecSchema,
+  create: (spec) => createCutoutsPreprocessor(spec as CutoutsSpec),
+});
