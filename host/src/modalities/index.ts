@@ -2,3 +2,4 @@
 // preprocessors when loaded (host/src/modalities/README.md).
 import './cells/index.js';
 import './jets/index.js';
+import './alerts/index.js';
