@@ -4,6 +4,8 @@ import { readCapture } from '../capture/arrow-capture.js';
 import { isOperatingError } from '../core/errors.js';
 import { readModelCard } from '../model/card.js';
 import { createProgress, type ProgressStream } from './progress.js';
+import { fileKind, filesUnder, formatAlertSummary, holdsAlerts, loadRegistry, summariseAlertFile, type InspectKind, type SchemaFolders } from './inspect-alerts.js';
+import type { SchemaRegistry } from '../modalities/alerts/avro/registry.js';
 
 /** What `hairtrigger inspect` found about one capture. */
 export interface CaptureSummary {
@@ -119,3 +121,104 @@ function inspectModel(dir: string): InspectResult {
   ];
   return { text: lines.filter((l) => l !== '').join('\n') + '\n', json: facts, failed: false };
 }
+
+/** What `hairtrigger inspect PATH...` prints and its exit status. */
+export interface InspectRun {
+  text: string;
+  /** JSON: one pretty document for captures and model folders alone (as before alert files);
+   * one line per file and a final summary line when any path holds alert files. */
+  json: string;
+  /** 0: every file read; 1: a file had faults (listed); 2: a named path cannot be read or is of no known kind. */
+  status: 0 | 1 | 2;
+}
+
+/**
+ * `hairtrigger inspect PATH...`. Paths with no alert file in them are summarised as before
+ * (`inspectPath`: captures, capture folders, model folders). When any path holds alert files,
+ * every file is reported (folders recursed; captures and alert files read, other files skipped
+ * and counted) and the JSON is one line per file; alert files are decoded with a registry
+ * loaded from `schemas`.
+ */
+export function inspectPaths(paths: string[], schemas: SchemaFolders, stream?: ProgressStream): InspectRun {
+  const missing = paths.filter((p) => !existsSync(p));
+  if (missing.length === 0 && !paths.some(holdsAlerts)) {
+    const rs = paths.map((p) => inspectPath(p, stream));
+    const json = rs.length === 1 ? rs[0].json : rs.map((r) => r.json);
+    return { text: rs.map((r) => r.text).join(''), json: JSON.stringify(json, null, 2) + '\n', status: rs.some((r) => r.failed) ? 1 : 0 };
+  }
+  const run = new AlertInspection(schemas);
+  for (const p of paths) run.path(p, stream);
+  return run.finish();
+}
+
+/** Reports for one `inspect` run over paths that hold alert files. */
+class AlertInspection {
+  private registry: SchemaRegistry | null = null;
+  private text = '';
+  private readonly lines: unknown[] = [];
+  private readonly totals = { files: 0, records: 0, decoded: 0, errors: 0, skipped: 0 };
+  private status: 0 | 1 | 2 = 0;
+
+  constructor(private readonly schemas: SchemaFolders) {}
+
+  /** A named path: a file of a known kind, or a folder (recursed). */
+  path(p: string, stream?: ProgressStream): void {
+    if (!existsSync(p)) return this.unreadable(p, 'no such file or folder');
+    if (existsSync(join(p, 'card.json'))) return this.report(p, 'model');
+    if (!statSync(p).isDirectory()) {
+      const kind = fileKind(p, true);
+      if (kind === 'other') return this.unreadable(p, 'of no known kind (an Avro container file, a Confluent-framed record, a capture or a model folder)');
+      return this.file(p, kind);
+    }
+    const files = filesUnder(p);
+    const bar = createProgress({ label: 'inspect', total: files.length, unit: 'files', ...(stream ? { stream } : {}) });
+    files.forEach((f, i) => {
+      const kind = fileKind(f, false);
+      if (kind === 'other') this.totals.skipped++;
+      else this.file(f, kind);
+      bar.update(i + 1);
+    });
+    bar.end();
+  }
+
+  private file(p: string, kind: Exclude<InspectKind, 'other'>): void {
+    if (kind === 'capture') return this.report(p, 'capture');
+    this.registry ??= loadRegistry(this.schemas);
+    const s = summariseAlertFile(p, kind, this.registry);
+    this.totals.files++;
+    this.totals.records += s.records;
+    this.totals.decoded += s.decoded;
+    this.totals.errors += s.errors.length;
+    if (s.errors.length > 0 && this.status === 0) this.status = 1;
+    this.text += formatAlertSummary(s);
+    this.lines.push(s);
+  }
+
+  /** A capture or a model folder, as `inspectPath` reports it, as one JSON line. */
+  private report(p: string, kind: 'capture' | 'model'): void {
+    try {
+      const r = inspectPath(p);
+      this.text += r.text;
+      this.lines.push({ file: p, kind, ...(r.json as object) });
+    } catch (err) {
+      if (!isOperatingError(err)) throw err;
+      if (this.status === 0) this.status = 1;
+      this.text += `${p}: ${err.message}\n`;
+      this.lines.push({ file: p, kind, error: err.message });
+    }
+  }
+
+  private unreadable(p: string, why: string): void {
+    this.status = 2;
+    this.text += `${p}: ${why}\n`;
+    this.lines.push({ file: p, error: why });
+  }
+
+  finish(): InspectRun {
+    const t = this.totals;
+    this.text += `${t.files} alert files, ${t.records} records, ${t.decoded} decoded, ${t.errors} errors; ${t.skipped} other files skipped\n`;
+    this.lines.push({ kind: 'summary', ...t });
+    return { text: this.text, json: this.lines.map((l) => JSON.stringify(l)).join('\n') + '\n', status: this.status };
+  }
+}
+

@@ -11,7 +11,7 @@ import { recordCapture } from './record.js';
 import { GEN_KINDS, generateCapture, type GenKind } from './gen.js';
 import { REPO_ROOT, runDaemon } from './run-daemon.js';
 import { commandInstallers } from './commands.js';
-import { inspectPath } from './inspect.js';
+import { inspectPaths } from './inspect.js';
 import { createProgress } from './progress.js';
 import type { PrecisionSpec } from '../../../hls/compiler/precision.js';
 
@@ -89,13 +89,15 @@ export async function main(argv: string[]): Promise<void> {
 
   program
     .command('inspect')
-    .description('summarise a capture (stream, shape, dtype, frames, labels, duration, truncation), every capture in a folder, or a model folder (its card)')
-    .argument('<path>', 'capture (.arrows), folder of captures, or model folder (card.json)')
-    .option('--json', 'print the summary as JSON', false)
-    .action((path: string, o: { json: boolean }) => {
-      const r = inspectPath(path);
-      process.stdout.write(o.json ? JSON.stringify(r.json, null, 2) + '\n' : r.text);
-      if (r.failed) process.exitCode = 1;
+    .description('summarise a capture (stream, shape, dtype, frames, labels, duration, truncation), every capture in a folder, a model folder (its card), or astronomy alert files (Avro containers, Confluent-framed records; folders recursed, other files skipped and counted). Exit 1 when a file has faults, 2 when a named path cannot be read or is of no known kind')
+    .argument('<paths...>', 'capture (.arrows), folder of captures, model folder (card.json), alert file (.avro, .confluent) or folder of them')
+    .option('--json', 'print the summary as JSON (alert files: one line per file and a summary line)', false)
+    .option('--rubin-schemas <dir>', 'Rubin alert schemas, <major>/<minor>/*.avsc (ids major*100+minor)', join(SHARED_DATA, 'alerts', 'rubin-schemas'))
+    .option('--ztf-schemas <dir>', 'ZTF alert schema folder (*.avsc, id 402)', join(SHARED_DATA, 'alerts', 'ztf-avro-alert', 'schema'))
+    .action((paths: string[], o: { json: boolean; rubinSchemas: string; ztfSchemas: string }) => {
+      const r = inspectPaths(paths, { rubin: o.rubinSchemas, ztf: o.ztfSchemas });
+      process.stdout.write(o.json ? r.json : r.text);
+      if (r.status !== 0) process.exitCode = r.status;
     });
 
   program

@@ -61,6 +61,12 @@ export const limits = {
   replayBatchFramesMax: 256,
   /** Largest capture file a replay loads into memory. */
   captureBytesMax: 2 * 1024 * 1024 * 1024,
+  /** Writer schemas an Avro alert decoder keeps compiled (one per distinct container header or
+   * registry id); on overflow the least recently added one is dropped and recompiled when seen. */
+  alertSchemasMax: 256,
+  /** Bytes of one Avro container block after decompression (a ZTF or Rubin alert is under
+   * 1 MB); a block that claims more is corrupt and skipped, so no input allocates beyond it. */
+  alertBlockBytesMax: 64 * 1024 * 1024,
   /** Error records kept for /api/errors. */
   errorLogEntriesMax: 256,
   /** Log lines of one kind (same error code and place) written per `logWindowMs`; further
