@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_BIN := node_modules/.bin
 APT_STAMP := node_modules/.apt-stamp
 PY := /usr/bin/python3
-MODELS ?= cells-bccd cells-lymphocyte
+MODELS ?= cells-bccd cells-lymphocyte alerts-transient
 CONFIG ?= host/configs/default.yaml
 # onnxruntime-node's install script would fetch CUDA providers; .npmrc already turns
 # dependency install scripts off, this keeps the skip if someone turns them back on.
@@ -114,7 +114,8 @@ models: build apt-models
 	cd models/train && $(PY) -m unittest discover -p 'test_*.py'
 	@for m in $(MODELS); do \
 	  set -e; \
-	  node bin/hairtrigger.js dataset --task $$m --out models/data/$$m >/dev/null; \
+	  if [ $$m = alerts-transient ]; then node bin/hairtrigger.js lightcurves --seed 1 --out models/data/$$m; \
+	  else node bin/hairtrigger.js dataset --task $$m --out models/data/$$m >/dev/null; fi; \
 	  $(PY) models/train/distill.py --task $$m --data models/data/$$m --out models/zoo/$$m; \
 	done
 	$(MAKE) recordings

@@ -25,7 +25,7 @@ def _load_split(data_dir, split, meta):
                             f"{meta['task']} first")
     x, y = np.load(paths[0]), np.load(paths[1])
     shape = tuple(meta["input"]["shape"])
-    if x.dtype != np.float32 or x.ndim != 4 or x.shape[1:] != shape:
+    if x.dtype != np.float32 or x.ndim != 1 + len(shape) or x.shape[1:] != shape:
         raise DataError(f"{paths[0]}: got {x.dtype} {x.shape}, meta.json says "
                         f"float32 [N, {', '.join(map(str, shape))}]")
     if y.dtype != np.int64 or y.shape != (x.shape[0],):
@@ -99,6 +99,8 @@ VIEWS = 8
 
 def d4(x, view):
     """Apply one of the 8 dihedral views to a square NCHW batch."""
+    if view == 0:  # the identity: also the only view of a task without augmentation
+        return x
     assert x.shape[-1] == x.shape[-2], "rotations need square images"
     assert 0 <= view < VIEWS
     if view >= 4:

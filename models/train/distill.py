@@ -67,7 +67,7 @@ def resolve(args):
     cfg = copy.deepcopy(tasks.TASKS[args.task])
     if args.temperature is None:
         args.temperature = cfg.get("temperature", 4.0)
-    if cfg["teacher_widths"] is None and args.teacher_epochs is not None:
+    if cfg.get("soft_targets") and args.teacher_epochs is not None:
         raise UsageError(f"--teacher-epochs: {args.task} has no teacher network "
                          f"(it is distilled from the rows' {cfg['soft_targets']})")
     for stage in ("teacher", "student", "qat"):
@@ -106,18 +106,33 @@ def stage_seed(seed, stage):
 
 def build(cfg, meta, seed):
     n_classes = len(meta["labels"])
-    if cfg["teacher_widths"] is None:  # distilled from scores the rows carry
+    if cfg.get("soft_targets"):  # distilled from scores the rows carry: no teacher network
         torch.manual_seed(stage_seed(seed, 12))
         return None, nets.student(cfg["input"], cfg["student_widths"], n_classes)
+    sequence = cfg.get("model") == "sequence"
     torch.manual_seed(stage_seed(seed, 11))
-    teacher = nets.teacher(cfg["input"], cfg["teacher_widths"], n_classes, cfg["teacher_dropout"])
+    if sequence:
+        t = cfg["teacher"]
+        teacher = nets.SequenceTransformer(cfg["input"], t["d"], t["layers"], t["heads"], t["ff"],
+                                           n_classes, cfg["teacher_dropout"], t["patch"])
+    else:
+        teacher = nets.teacher(cfg["input"], cfg["teacher_widths"], n_classes, cfg["teacher_dropout"])
     torch.manual_seed(stage_seed(seed, 12))
-    student = nets.student(cfg["input"], cfg["student_widths"], n_classes)
+    if sequence:
+        student = nets.student1d(cfg["input"], cfg["student_widths"], n_classes, cfg["student_kernel"])
+    else:
+        student = nets.student(cfg["input"], cfg["student_widths"], n_classes)
     ratio = nets.params(teacher) / nets.params(student)
-    if ratio < tasks.TEACHER_PARAMS_RATIO_MIN:
+    ratio_min = cfg.get("teacher_params_ratio_min", tasks.TEACHER_PARAMS_RATIO_MIN)
+    if ratio < ratio_min:
         raise UsageError(f"teacher has {ratio:.0f}x the student's params, want >= "
-                         f"{tasks.TEACHER_PARAMS_RATIO_MIN}x: narrow --student-widths")
+                         f"{ratio_min:.0f}x: narrow --student-widths")
     return teacher, student
+
+
+def n_views(cfg):
+    """Views the training draws from: the 8 of D4 for images, 1 (none) otherwise."""
+    return data.VIEWS if cfg.get("augment", "d4") == "d4" else 1
 
 
 def print_plan(args, cfg, meta, splits, teacher, student, weights, fp):
@@ -144,19 +159,20 @@ def train_teacher(args, cfg, teacher, splits, labels, weights):
         return F.cross_entropy(out, y[idx], weight=weights)
 
     return train.fit("teacher", teacher, teacher, loss_fn, splits["train"][0], splits["val"],
-                     labels, cfg["epochs"]["teacher"], cfg["lr"]["teacher"], args.batch, gen,
-                     weight_decay=cfg["teacher_weight_decay"])
+                     labels, cfg["epochs"]["teacher"], cfg["lr"]["teacher"],
+                     cfg.get("teacher_batch", args.batch), gen,
+                     weight_decay=cfg["teacher_weight_decay"], n_views=n_views(cfg))
 
 
-def teacher_view_logits(teacher, x):
-    """Teacher logits for all 8 D4 views of the training set, computed once.
+def teacher_view_logits(teacher, x, views=data.VIEWS):
+    """Teacher logits for all `views` D4 views of the training set, computed once.
 
     The student then trains on random views with exact soft targets, at the
     cost of 8 teacher inference passes instead of one per student epoch.
     """
     start = time.time()
-    out = torch.stack([train.logits_of(teacher, x, v) for v in range(data.VIEWS)])
-    print(f"[kd] teacher logits for {data.VIEWS} views x {len(x)} images "
+    out = torch.stack([train.logits_of(teacher, x, v) for v in range(views)])
+    print(f"[kd] teacher logits for {views} views x {len(x)} inputs "
           f"{time.time() - start:.1f}s", flush=True)
     return out
 
@@ -171,7 +187,8 @@ def train_student(args, cfg, student, forward, splits, labels, weights, t_logits
                              args.temperature, args.alpha)
 
     return train.fit(stage, student, forward, loss_fn, splits["train"][0], splits["val"],
-                     labels, cfg["epochs"][stage], cfg["lr"][stage], args.batch, gen)
+                     labels, cfg["epochs"][stage], cfg["lr"][stage], args.batch, gen,
+                     n_views=n_views(cfg))
 
 
 def evaluate(teacher, student, fp, test, labels):
@@ -240,16 +257,18 @@ def model_entry(model, m):
     return {"params": nets.params(model), "accuracy": r4(m["accuracy"]),
             "balancedAccuracy": r4(m["balancedAccuracy"]),
             "recall": {k: r4(v) for k, v in m["recall"].items()},
+            "confusion": m["confusion"],
             "architecture": nets.describe(model)}
 
 
 def targets(cfg, teacher, student, ev):
     fraction = nets.params(student) / nets.params(teacher)
+    fraction_max = tasks.params_fraction_max(cfg)
     gap = (ev["teacher"]["accuracy"] - ev["student"]["accuracy"]) * 100
     out = {
-        "studentParamsFraction": {"max": tasks.STUDENT_PARAMS_FRACTION_MAX, "value": r4(fraction),
-                                  "met": fraction <= tasks.STUDENT_PARAMS_FRACTION_MAX,
-                                  "missBy": r4(max(0.0, fraction - tasks.STUDENT_PARAMS_FRACTION_MAX))},
+        "studentParamsFraction": {"max": fraction_max, "value": r4(fraction),
+                                  "met": fraction <= fraction_max,
+                                  "missBy": r4(max(0.0, fraction - fraction_max))},
         "accuracyGapPoints": {"max": tasks.ACCURACY_GAP_POINTS_MAX, "value": round(gap, 2),
                               "met": gap <= tasks.ACCURACY_GAP_POINTS_MAX,
                               "missBy": round(max(0.0, gap - tasks.ACCURACY_GAP_POINTS_MAX), 2)},
@@ -275,7 +294,8 @@ def student_card_entry(student, ev):
 def distillation_entry(args, cfg, best, teacher_targets):
     return {"temperature": args.temperature, "alpha": args.alpha,
             "epochs": cfg["epochs"], "bestEpoch": best, "lr": cfg["lr"],
-            "batch": args.batch, "augmentation": "D4 (flips, 90-degree rotations)",
+            "batch": args.batch, "teacherBatch": cfg.get("teacher_batch", args.batch),
+            "augmentation": "D4 (flips, 90-degree rotations)" if n_views(cfg) > 1 else "none",
             "teacherTargets": teacher_targets,
             "selection": "best validation balanced accuracy per stage",
             "classWeights": "inverse train frequency"}
@@ -307,7 +327,9 @@ def card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, seconds):
                   "accuracyGapPoints": round((t_acc - s_acc) * 100, 2),
                   "accuracyGapPointsFixed": round((t_acc - f_acc) * 100, 2)},
         "targets": targets(cfg, teacher, student, ev),
-        "distillation": distillation_entry(args, cfg, best, "precomputed on all 8 D4 views of train"),
+        "distillation": distillation_entry(
+            args, cfg, best, f"precomputed on all {n_views(cfg)} D4 views of train"
+            if n_views(cfg) > 1 else "precomputed once on train"),
         **card_tail(args, meta, fp, ev, onnx_info, seconds),
     }
 
@@ -368,10 +390,10 @@ def run(args):
                   for name, key in (("first", "soft_targets"), ("second", "second_teacher"))}
         for s in data.SPLITS:
             score_kd.check_labels(splits[s][1], scores["first"][s], cfg["soft_targets"])
-        t_logits = score_kd.score_logits(scores["first"]["train"]).expand(data.VIEWS, -1, -1)
+        t_logits = score_kd.score_logits(scores["first"]["train"]).expand(n_views(cfg), -1, -1)
     else:
         teacher, best["teacher"], _ = train_teacher(args, cfg, teacher, splits, labels, weights)
-        t_logits = teacher_view_logits(teacher, splits["train"][0])
+        t_logits = teacher_view_logits(teacher, splits["train"][0], n_views(cfg))
     student, best["student"], _ = train_student(args, cfg, student, student, splits, labels,
                                                 weights, t_logits, "student")
     if cfg["epochs"]["qat"] > 0:

@@ -114,7 +114,7 @@ function inspectModel(dir: string): InspectResult {
     params: card.params, files: card.files, fixed: raw.fixed ?? null, fpga: raw.fpga ?? null,
   };
   const lines = [
-    `${dir}: model ${card.task}, labels ${card.labels.join('/')}, input [${card.inputShape.join(', ')}] from frames [${card.preprocessing.frame.shape.join(', ')}] ${card.preprocessing.frame.dtype}`,
+    `${dir}: model ${card.task}, labels ${card.labels.join('/')}, input [${card.inputShape.join(', ')}] from frames ${card.preprocessing.frame.shape === null ? 'of any length' : `[${card.preprocessing.frame.shape.join(', ')}]`} ${card.preprocessing.frame.dtype}`,
     `  student ${card.params.student} params${card.params.teacher === null ? '' : `, teacher ${card.params.teacher} params`}`,
     raw.fixed ? `  firmware ${raw.fixed.precision}: top-1 agreement ${raw.fixed.agreementTop1} with float on ${raw.fixed.n} inputs` : '  firmware: not checked (hairtrigger compile --check N --card)',
     raw.fpga ? `  fpga model: ${raw.fpga.latencyCycles} cycles = ${raw.fpga.latencyUs} us at ${raw.fpga.clockMhz} MHz, ${raw.fpga.dsp} DSP` : '',

@@ -3,3 +3,4 @@
 import './alerts/index.js';
 import './cells/index.js';
 import './jets/index.js';
+import './alerts/index.js';
