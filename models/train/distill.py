@@ -339,6 +339,7 @@ def scores_card(args, cfg, meta, fp, student, ev, best, onnx_info, seconds):
     first, second = cfg["soft_targets"], cfg["second_teacher"]
     return {
         "task": args.task, "labels": meta["labels"], "dataset": meta["dataset"],
+        "trigger": {"targets": cfg["trigger_targets"]},
         "teacher": None, "teacherNote": cfg["teacher_note"],
         "student": student_card_entry(student, ev),
         "agreement": r4(ev["agreement"]), "agreementFixed": r4(ev["agreementFixed"]),

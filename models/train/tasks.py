@@ -48,6 +48,7 @@ TASKS = {
             "intermediate teacher trained on the few hundred packets here would only be a "
             "noisier copy of drb. rb, ZTF's earlier real/bogus score, is reported beside it."),
         "temperature": 1.0,
+        "trigger_targets": ["real"],      # the card's default trigger class (a broker keeps reals)
         "epochs": {"student": 150, "qat": 40},
         "lr": {"student": 5e-3, "qat": 5e-4},
         "recall_min": {},
