@@ -41,6 +41,9 @@ function main(): void {
   const x = new Float32Array(3 * REALBOGUS_CUTOUTS.size ** 2);
   const scratch = createCutoutScratch();
   let sink = 0;
+  // One untimed pass over each first: the first calls into a library page its code and data in.
+  for (const v of held.inputs) rb.backend.predict(v, y);
+  for (const v of bccdIn) bccd.backend.predict(v, y3);
   const result = {
     date: new Date().toISOString(),
     node: process.version,

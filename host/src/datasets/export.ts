@@ -173,11 +173,12 @@ export function realBogusPreprocessing() {
  * Writes the real/bogus dataset (see host/src/modalities/alerts/realbogus.ts) to `out`:
  * `{split}_x.npy` float32 [N, 3, S, S] (cutoutTriplet, the code the daemon runs online),
  * `{split}_y.npy` int64 (drb >= 0.5), `{split}_drb.npy` and `{split}_rb.npy` float32 [N],
- * `{split}_group.npy` int64 (index of the row's objectId in meta.json `objects`) and meta.json.
+ * `{split}_group.npy` int64 (index of the row's objectId in meta.json `objects`), `{split}_candid.npy`
+ * int64 (the packet's candid) and meta.json.
  */
 export function exportRealBogus(alertsRoot: string, out: string): RealBogusSummary {
   mkdirSync(out, { recursive: true });
-  const { rows, withoutScore } = realBogusRows(alertsRoot);
+  const { rows, withoutScore, duplicates } = realBogusRows(alertsRoot);
   const splits = realBogusSplits(rows);
   const objects = [...new Set(rows.map((r) => r.alert.objectId))].sort();
   const objectIndex = new Map(objects.map((o, i) => [o, i]));
@@ -193,11 +194,12 @@ export function exportRealBogus(alertsRoot: string, out: string): RealBogusSumma
     npy(`${split}_drb.npy`, { dtype: 'float32', shape: [n], data: Float32Array.from(r, (row) => row.drb) });
     npy(`${split}_rb.npy`, { dtype: 'float32', shape: [n], data: Float32Array.from(r, (row) => row.rb) });
     npy(`${split}_group.npy`, { dtype: 'int64', shape: [n], data: BigInt64Array.from(r, (row) => BigInt(objectIndex.get(row.alert.objectId)!)) });
+    npy(`${split}_candid.npy`, { dtype: 'int64', shape: [n], data: BigInt64Array.from(r, (row) => row.alert.id) });
     dataset[split] = n;
     perClass[split] = Object.fromEntries(REALBOGUS_LABELS.map((l, k) => [l, y.filter((v) => v === k).length]));
   }
   const source = `ZTF alert packets with candidate.drb in ../shared/data/alerts (${REALBOGUS_FOLDERS.join(', ')}): ${rows.length} alerts of ${objects.length} objects, split by objectId (seed ${REALBOGUS_SPLIT.seed}, objects ${REALBOGUS_SPLIT.train}/${REALBOGUS_SPLIT.val}/rest); labels drb >= ${REALBOGUS_THRESHOLD}`;
-  const meta = { task: 'alerts-realbogus', labels: REALBOGUS_LABELS, input: { shape: pre.input.shape, dtype: 'float32' }, preprocessing: pre, dataset, perClass, source, notes: { alertsWithoutScore: withoutScore, split: REALBOGUS_SPLIT }, objects };
+  const meta = { task: 'alerts-realbogus', labels: REALBOGUS_LABELS, input: { shape: pre.input.shape, dtype: 'float32' }, preprocessing: pre, dataset, perClass, source, notes: { alertsWithoutScore: withoutScore, duplicatePackets: duplicates, split: REALBOGUS_SPLIT }, objects };
   writeFileSync(join(out, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
   return { task: 'alerts-realbogus', out, dataset, perClass, preprocessing: pre };
 }

@@ -50,12 +50,15 @@ export function avroFilesUnder(dir: string): string[] {
 
 /**
  * Every ZTF packet with a numeric drb and rb in `REALBOGUS_FOLDERS` of `alertsRoot`, in
- * folder, file and record order. A fault in a file is re-thrown (AlertDecodeError): a
- * training set is not built from a damaged file; a missing folder is a ConfigError.
+ * folder, file and record order, each candid once (the folders share a few packets: the
+ * first is kept, the others counted in `duplicates`). A fault in a file is re-thrown
+ * (AlertDecodeError): a training set is not built from a damaged file; a missing folder is a
+ * ConfigError.
  */
-export function realBogusRows(alertsRoot: string): { rows: RealBogusRow[]; withoutScore: number } {
+export function realBogusRows(alertsRoot: string): { rows: RealBogusRow[]; withoutScore: number; duplicates: number } {
   const rows: RealBogusRow[] = [];
-  let withoutScore = 0;
+  const seen = new Set<bigint>();
+  let withoutScore = 0, duplicates = 0;
   for (const folder of REALBOGUS_FOLDERS) {
     let files: string[];
     try {
@@ -68,12 +71,16 @@ export function realBogusRows(alertsRoot: string): { rows: RealBogusRow[]; witho
       if (file.errors.length > 0) throw file.errors[0]!;
       for (const alert of file.alerts) {
         const drb = alert.field('candidate.drb'), rb = alert.field('candidate.rb');
-        if (alert.survey === 'ztf' && typeof drb === 'number' && typeof rb === 'number') rows.push({ alert, drb, rb });
-        else withoutScore++;
+        if (alert.survey !== 'ztf' || typeof drb !== 'number' || typeof rb !== 'number') withoutScore++;
+        else if (seen.has(alert.id)) duplicates++;
+        else {
+          seen.add(alert.id);
+          rows.push({ alert, drb, rb });
+        }
       }
     }
   }
-  return { rows, withoutScore };
+  return { rows, withoutScore, duplicates };
 }
 
 /**
