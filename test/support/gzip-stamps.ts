@@ -15,9 +15,10 @@ export function ztfAlertFiles(): string[] {
 
 /**
  * The gzip members stored as Avro `bytes` values in `file`, found without an Avro decoder (so
- * the gunzip tests do not depend on one): a 1f 8b 08 magic preceded by a zigzag varint length
- * whose member ends with ISIZE... is accepted when that length lies inside the file and the
- * member's last 4 bytes (ISIZE) are a plausible stamp size. Uncompressed (codec null) files only.
+ * the gunzip tests do not depend on one): a 1f 8b 08 magic right after a zigzag varint (the
+ * value's length) is taken when that length lies inside the file and the member's last 4
+ * bytes (ISIZE, the inflated size) are whole 2880-byte FITS blocks. Uncompressed (codec null)
+ * files only.
  */
 export function gzipValuesIn(file: string): Uint8Array[] {
   const b = new Uint8Array(readFileSync(file));

@@ -64,29 +64,39 @@ function placed(err: unknown, stamp: string, whereOf: StampWhere): unknown {
   return new FitsError(whereOf(stamp), err.message.slice(`${err.code} at ${err.where}: `.length), { cause: err });
 }
 
-/** Decodes one stamp (gzip or plain FITS) into scratch.image. */
+/**
+ * Decodes one stamp into scratch.image, from scratch.inflated: a gzip stamp (ZTF) is inflated
+ * there, a plain one (Rubin) copied there (under a microsecond), so the reader's DataView is
+ * always the one over that buffer and nothing is allocated per alert.
+ */
 function decodeStamp(bytes: Uint8Array, scratch: CutoutScratch, stamp: string): FitsImage {
-  if (!isGzip(bytes)) return decodeFits(bytes, scratch.image, stamp);
-  const n = gunzipInto(bytes, scratch.inflated, stamp);
-  return decodeFits(scratch.inflated, scratch.image, stamp, n);
+  if (isGzip(bytes)) return decodeFits(scratch.inflated, scratch.image, stamp, gunzipInto(bytes, scratch.inflated, stamp));
+  if (bytes.length > scratch.inflated.length) throw new FitsError(stamp, `a plain stamp of ${bytes.length} bytes exceeds fitsStampBytesMax ${limits.fitsStampBytesMax}`);
+  scratch.inflated.set(bytes);
+  return decodeFits(scratch.inflated, scratch.image, stamp, bytes.length);
 }
 
-/** Where row/column `t` of the `stamp`-sided frame lies in an axis of `n` pixels (centre crop or pad). */
-function sourceIndex(t: number, n: number, stamp: number): number {
-  return n >= stamp ? t + ((n - stamp) >> 1) : t - ((stamp - n) >> 1);
+/** Where index 0 of the `stamp`-sided frame lies in an axis of `n` pixels (centre crop: >= 0; centre pad: < 0). */
+function frameStart(n: number, stamp: number): number {
+  return n >= stamp ? (n - stamp) >> 1 : -((stamp - n) >> 1);
 }
 
-/** Centre crop/pad of `img` into out[at .. at + S*S), non-finite -> 0, divided by its L2 norm. */
-function cropNormalise(img: FitsImage, spec: CutoutsSpec, out: Float32Array, at: number): void {
-  const S = spec.size, off = (spec.stamp - S) >> 1, w = img.width, h = img.height, px = img.pixels;
+/**
+ * Centre crop/pad of `img` into out[at .. at + S*S), non-finite -> 0, divided by its L2 norm.
+ * Output (y, x) reads pixel (y0 + y, x0 + x); the columns inside the image are [xa, xb), the
+ * rest of the plane stays zero (the pad).
+ */
+function cropNormalise(img: FitsImage, S: number, stamp: number, out: Float32Array, at: number): void {
+  const w = img.width, h = img.height, px = img.pixels, off = (stamp - S) >> 1;
+  const y0 = off + frameStart(h, stamp), x0 = off + frameStart(w, stamp);
+  const xa = Math.max(0, -x0), xb = Math.min(S, w - x0);
+  out.fill(0, at, at + S * S);
   let sumSq = 0;
-  for (let y = 0; y < S; y++) {
-    const sy = sourceIndex(y + off, h, spec.stamp);
-    const row = at + y * S;
-    for (let x = 0; x < S; x++) {
-      const sx = sourceIndex(x + off, w, spec.stamp);
-      let v = sy >= 0 && sy < h && sx >= 0 && sx < w ? px[sy * w + sx]! : 0;
-      if (!Number.isFinite(v)) v = 0;
+  for (let y = Math.max(0, -y0), yb = Math.min(S, h - y0); y < yb; y++) {
+    const src = (y0 + y) * w + x0, row = at + y * S;
+    for (let x = xa; x < xb; x++) {
+      let v = px[src + x]!;
+      if (v - v !== 0) v = 0; // NaN and infinities (v - v is NaN only for those)
       out[row + x] = v;
       sumSq += v * v;
     }
@@ -115,7 +125,7 @@ export function cutoutTriplet(cutouts: Cutouts, spec: CutoutsSpec, out: Float32A
     } catch (err) {
       throw placed(err, stamp, whereOf);
     }
-    cropNormalise(img, spec, out, c * plane);
+    cropNormalise(img, spec.size, spec.stamp, out, c * plane);
   }
 }
 

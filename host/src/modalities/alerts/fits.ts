@@ -84,6 +84,16 @@ function hasValue(src: Uint8Array, c: number): boolean {
   return src[c + 8] === 0x3d && src[c + 9] === SPACE;
 }
 
+/** True when the card's value is the logical T (free format), read without allocating. */
+function isTrue(src: Uint8Array, c: number): boolean {
+  let j = c + 10;
+  const end = c + CARD;
+  while (j < end && src[j] === SPACE) j++;
+  if (src[j] !== 0x54) return false; // 'T'
+  for (j++; j < end && src[j] === SPACE; j++);
+  return j === end || src[j] === 0x2f;
+}
+
 /** An integer value in free format without allocating; NaN when it is not an integer. */
 function intValue(src: Uint8Array, c: number): number {
   let j = c + 10;
@@ -111,7 +121,7 @@ function realValue(src: Uint8Array, c: number): number {
  */
 function scanHeader(src: Uint8Array, length: number, where: string): number {
   cardAt.fill(-1);
-  if (length < CARD || !keyIs(src, 0, K_SIMPLE) || !hasValue(src, 0) || valueText(src, 0) !== 'T') {
+  if (length < CARD || !keyIs(src, 0, K_SIMPLE) || !hasValue(src, 0) || !isTrue(src, 0)) {
     throw new FitsError(where, `not a FITS file: the first card is ${cardText(src, 0)}, not SIMPLE = T`);
   }
   for (let c = CARD; ; c += CARD) {
@@ -192,7 +202,12 @@ function readBlank(src: Uint8Array, bitpix: number, where: string): void {
 let viewBuffer: ArrayBufferLike | null = null;
 let view: DataView | null = null;
 
-/** A DataView over `src`'s whole backing buffer, made once per buffer (no allocation per stamp). */
+/**
+ * A DataView over `src`'s whole backing buffer, made when the buffer differs from the last
+ * call's: never for ZTF stamps (inflated into the same scratch), once per record buffer for
+ * plain (Rubin) stamps. DataView.getFloat32 is the fastest big-endian read V8 has (2.8 us a
+ * 63x63 stamp against 7.2 for byte shuffling into the pixels, 3.9 for swapping 32-bit words).
+ */
 function viewOf(src: Uint8Array): DataView {
   if (src.buffer !== viewBuffer) {
     viewBuffer = src.buffer;
@@ -201,34 +216,13 @@ function viewOf(src: Uint8Array): DataView {
   return view!;
 }
 
-let wordsBuffer: ArrayBufferLike | null = null;
-let words: Uint32Array | null = null;
-let pixelWords: Uint32Array | null = null;
-
-/**
- * An unscaled float32 image whose data start on a 4-byte boundary of their buffer (every
- * inflated ZTF stamp: the header is whole 2880-byte blocks) is copied as 32-bit words with
- * their bytes swapped: about twice as fast as DataView.getFloat32, and bit-exact (NaN
- * payloads included). The word views are made once per buffer. False when it does not apply.
- */
-function swapFloat32(src: Uint8Array, at: number, img: FitsImage): boolean {
-  if (img.bitpix !== -32 || scale !== 1 || zero !== 0 || at % 4 !== 0) return false;
-  if (src.buffer !== wordsBuffer) {
-    wordsBuffer = src.buffer;
-    words = new Uint32Array(src.buffer, 0, src.buffer.byteLength >>> 2);
-  }
-  if (pixelWords?.buffer !== img.pixels.buffer || pixelWords.byteOffset !== img.pixels.byteOffset) {
-    pixelWords = new Uint32Array(img.pixels.buffer, img.pixels.byteOffset, img.pixels.length);
-  }
-  const w = words!, o = pixelWords, n = img.width * img.height, base = at >>> 2;
-  for (let i = 0; i < n; i++) {
-    const x = w[base + i]!;
-    o[i] = (x << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24);
-  }
-  return true;
+/** Unscaled float32 (ZTF's and Rubin's stamps): a loop of its own, called on its own (V8 ran the
+ * same loop 2.5x slower inside decodeData's switch). */
+function copyFloat32(dv: DataView, at: number, px: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) px[i] = dv.getFloat32(at + 4 * i);
 }
 
-/** Converts the big-endian image at byte `at` into img.pixels, applying BLANK, BSCALE and BZERO. */
+/** Converts the big-endian image at byte `at` of the view into img.pixels, applying BLANK, BSCALE and BZERO. */
 function decodeData(dv: DataView, at: number, img: FitsImage): void {
   const n = img.width * img.height;
   const px = img.pixels;
@@ -263,7 +257,8 @@ function decodeData(dv: DataView, at: number, img: FitsImage): void {
  * width, height, bitpix) and returns `img`. Physical values: raw * BSCALE + BZERO, rounded
  * to float32; integer pixels equal to BLANK and float NaNs are NaN. The data may lack the
  * final block's padding. Allocates nothing unless the header has BSCALE, BZERO or BLANK
- * cards (their values are parsed from text).
+ * cards (their values are parsed from text), or `src` lies in another buffer than the last
+ * call's (a DataView of it is made: see viewOf).
  *
  * Throws FitsError naming `where` (the stamp) and the card at fault when the bytes are not a
  * FITS image: no SIMPLE = T, no END (within the bytes or limits.fitsHeaderBytesMax), a
@@ -277,7 +272,8 @@ export function decodeFits(src: Uint8Array, img: FitsImage, where: string, lengt
   if (dataAt + dataBytes > length) {
     throw new FitsError(where, `data truncated: a ${img.width}x${img.height} BITPIX ${img.bitpix} image needs ${dataBytes} bytes after the header, the stamp has ${Math.max(0, length - dataAt)}`);
   }
-  const at = src.byteOffset + dataAt;
-  if (!swapFloat32(src, at, img)) decodeData(viewOf(src), at, img);
+  const dv = viewOf(src), at = src.byteOffset + dataAt;
+  if (img.bitpix === -32 && scale === 1 && zero === 0) copyFloat32(dv, at, img.pixels, img.width * img.height);
+  else decodeData(dv, at, img);
   return img;
 }
