@@ -196,6 +196,31 @@ def evaluate(teacher, student, fp, test, labels):
             "ranges": ranges}
 
 
+def real_packets(data_dir, in_shape, teacher, student, labels):
+    """Class distribution of both models on real packets without labels
+    (`real_<survey>_x.npy` beside the splits, from `hairtrigger lightcurves
+    --alerts`); None when the data holds none."""
+    out = {}
+    for survey in ("ztf", "rubin"):
+        path = os.path.join(data_dir, f"real_{survey}_x.npy")
+        if not os.path.isfile(path):
+            continue
+        x = torch.from_numpy(np.load(path))
+        if len(x) == 0 or tuple(x.shape[1:]) != tuple(in_shape):
+            raise data.DataError(f"{path}: shape {tuple(x.shape)} is not [N, *input]")
+        preds = {name: train.logits_of(m, x).argmax(1) for name, m in
+                 (("teacher", teacher), ("student", student))}
+        out[survey] = {"alerts": len(x),
+                       **{name: dict(zip(labels, torch.bincount(p, minlength=len(labels)).tolist()))
+                          for name, p in preds.items()},
+                       "agreement": r4(float((preds["teacher"] == preds["student"]).float().mean()))}
+    if not out:
+        return None
+    out["note"] = ("classes the models give the real packets of ../shared/data/alerts; "
+                   "they carry no labels, so this is no accuracy")
+    return out
+
+
 def export(model, path, in_shape):
     """Plain float module -> ONNX at path + '.tmp' (renamed once checked)."""
     model.eval()
@@ -270,7 +295,7 @@ def targets(cfg, teacher, student, ev):
     return out
 
 
-def card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, seconds):
+def card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, seconds, real=None):
     student_entry = model_entry(student, ev["student"])
     student_entry["fixedAccuracyEmulated"] = r4(ev["fixed"]["accuracy"])
     student_entry["fixedBalancedAccuracyEmulated"] = r4(ev["fixed"]["balancedAccuracy"])
@@ -300,6 +325,7 @@ def card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, seconds):
                          "activationMaxAbs": {k: round(v, 3) for k, v in ev["ranges"].items()},
                          "saturates": any(v > fp.hi for v in ev["ranges"].values())},
         "onnx": onnx_info,
+        **({"realPackets": real} if real is not None else {}),
         "input": meta["input"], "preprocessing": meta["preprocessing"], "source": meta["source"],
         "seed": args.seed, "trainSeconds": round(seconds),
         "reproduce": f"make models MODELS={args.task}",
@@ -337,7 +363,9 @@ def run(args):
     ev = evaluate(teacher, student, fp, splits["test"], labels)
     os.makedirs(args.out, exist_ok=True)
     onnx_info = export_and_check(args.out, teacher, student, cfg, labels, fp, splits["test"][0])
-    result = card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, time.time() - start)
+    real = real_packets(args.data, cfg["input"], teacher, student, labels)
+    result = card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, time.time() - start,
+                  real)
     card_path = os.path.join(args.out, "card.json")
     with open(card_path + ".tmp", "w") as f:
         json.dump(result, f, indent=2)
