@@ -105,7 +105,7 @@ def build(cfg, meta, seed):
     if sequence:
         t = cfg["teacher"]
         teacher = nets.SequenceTransformer(cfg["input"], t["d"], t["layers"], t["heads"], t["ff"],
-                                           n_classes, cfg["teacher_dropout"], t["patch"])
+                                           n_classes, cfg["teacher_dropout"], t["patch"], t["stem"])
     else:
         teacher = nets.teacher(cfg["input"], cfg["teacher_widths"], n_classes, cfg["teacher_dropout"])
     torch.manual_seed(stage_seed(seed, 12))
