@@ -9,7 +9,7 @@ CONFIG ?= host/configs/default.yaml
 # dependency install scripts off, this keeps the skip if someone turns them back on.
 export ONNXRUNTIME_NODE_INSTALL := skip
 
-.PHONY: run test bench models ui build typecheck deps apt-test apt-models clean recordings help addon firmware cards
+.PHONY: run test bench models ui build typecheck deps apt-test apt-models apt-alerts clean recordings help addon firmware cards
 
 help:
 	@echo "make run    - install, build, replay the bundled cell capture, dashboard on http://127.0.0.1:8080"
@@ -37,6 +37,13 @@ apt-models:
 	@if ! $(PY) -c 'import torch, numpy, PIL' >/dev/null 2>&1; then \
 	  echo "installing python3-torch, python3-numpy and python3-pil (models/train and its tests)"; \
 	  apt-get update && apt-get install -y --no-install-recommends python3-torch python3-numpy python3-pil; \
+	fi
+
+# Apache Avro's Python reader: the alert decoder's tests check every field against it.
+apt-alerts:
+	@if ! $(PY) -c 'import avro.datafile' >/dev/null 2>&1; then \
+	  echo "installing python3-avro (the alert decoder's reference in tests)"; \
+	  apt-get update && apt-get install -y --no-install-recommends python3-avro; \
 	fi
 
 ADDON := host/native/build/Release/hairtrigger_native.node
@@ -93,7 +100,7 @@ typecheck: deps
 run: build firmware
 	node bin/hairtrigger.js run --config $(CONFIG)
 
-test: build firmware apt-test apt-models typecheck
+test: build firmware apt-test apt-models apt-alerts typecheck
 	$(NODE_BIN)/vitest run --reporter=default --reporter=json --outputFile=.vitest-report.json
 
 bench: build firmware

@@ -1,4 +1,4 @@
-import { MJD_TO_JD_DAYS, rubinPoints, ztfPoints } from './points.js';
+import { MJD_TO_JD_DAYS, rubinPoints, toLightCurvePoints, ztfPoints } from './points.js';
 import type { AlertSchemaInfo, AlertView, Cutouts, LightCurvePoints, Survey } from './types.js';
 
 /**
@@ -147,7 +147,7 @@ class OtherView extends BaseView {
   readonly cutouts: Cutouts = { science: null, template: null, difference: null };
 
   protected buildPoints(): LightCurvePoints {
-    return ztfPoints(null, null);
+    return toLightCurvePoints([]);
   }
 }
 

@@ -5,7 +5,7 @@ import { alertView } from '../alert-view.js';
 import type { AlertSchemaInfo, AlertView } from '../types.js';
 import { BlockCodecError, decompressBlock, isAlertCodec, type AlertCodec } from './codecs.js';
 import type { SchemaRegistry } from './registry.js';
-import { writerSchemaFromText, type WriterSchema } from './schema.js';
+import { writerSchemaFromBytes, type WriterSchema } from './schema.js';
 
 /**
  * Avro object container files (Avro 1.11 spec, "Object Container Files"): header `Obj\x01`,
@@ -64,7 +64,7 @@ class Cursor {
 
   /** The next `len` bytes as a view, or null when they run past the end. */
   bytes(len: number): Buffer | null {
-    if (len < 0 || this.pos + len > this.buf.length) return null;
+    if (!Number.isSafeInteger(len) || len < 0 || this.pos + len > this.buf.length) return null;
     const out = this.buf.subarray(this.pos, this.pos + len);
     this.pos += len;
     return out;
@@ -81,9 +81,17 @@ interface Header {
 
 type Fault = (index: number, reason: string, message: string, cause?: unknown) => void;
 
-/** The header's metadata map (`avro.*` keys as text), or a message naming what is wrong. */
-function readMeta(c: Cursor): Map<string, string> | string {
-  const meta = new Map<string, string>();
+/** One string or bytes value of the metadata map (a view), or a message naming what is wrong. */
+function metaValue(c: Cursor): Buffer | string {
+  const len = c.long();
+  if (len === null) return 'the metadata map is truncated';
+  if (!Number.isSafeInteger(len) || len < 0) return `the metadata map has a malformed length before byte ${c.pos}`;
+  return c.bytes(len) ?? 'the metadata map is truncated';
+}
+
+/** The header's metadata map (values as views), or a message naming what is wrong. */
+function readMeta(c: Cursor): Map<string, Buffer> | string {
+  const meta = new Map<string, Buffer>();
   for (;;) {
     let count = c.long();
     if (count === null) return 'the metadata map is truncated';
@@ -94,10 +102,11 @@ function readMeta(c: Cursor): Map<string, string> | string {
       if (c.long() === null) return 'the metadata map is truncated';
     }
     for (let i = 0; i < count; i++) {
-      const key = c.bytes(c.long() ?? -1);
-      const value = key === null ? null : c.bytes(c.long() ?? -1);
-      if (key === null || value === null) return 'the metadata map is truncated';
-      meta.set(key.toString('utf8'), value.toString('utf8'));
+      const key = metaValue(c);
+      if (typeof key === 'string') return key;
+      const value = metaValue(c);
+      if (typeof value === 'string') return value;
+      meta.set(key.toString('utf8'), value);
     }
   }
 }
@@ -114,7 +123,7 @@ function readHeader(c: Cursor, fault: Fault, registry: SchemaRegistry | undefine
     fault(0, meta.includes('truncated') ? 'truncated' : 'bad-header', meta);
     return null;
   }
-  const codec = meta.get('avro.codec') ?? 'null';
+  const codec = meta.get('avro.codec')?.toString('utf8') ?? 'null';
   if (!isAlertCodec(codec)) {
     fault(0, 'unknown-codec', `codec "${codec}" (known: null, deflate, snappy)`);
     return null;
@@ -130,7 +139,7 @@ function readHeader(c: Cursor, fault: Fault, registry: SchemaRegistry | undefine
     return null;
   }
   try {
-    const schema = writerSchemaFromText(text);
+    const schema = writerSchemaFromBytes(text);
     return { schema, info: registry?.identify(schema) ?? schema.info, codec, sync };
   } catch (err) {
     fault(0, 'bad-header', `avro.schema does not parse: ${(err as Error).message}`, err);

@@ -7,7 +7,7 @@ import { ALERTS_DIR, avroFiles, blockLayout, TEST_SYNC, writeContainer } from '.
 import { AlertDecodeError } from '../../../core/errors.js';
 import type { AlertView } from '../types.js';
 import { readAlertBuffer, readAlertFile, type AlertFile } from './container.js';
-import { writerSchemaFromText } from './schema.js';
+import { compileWriterSchema } from './schema.js';
 
 // Real ZTF 3.3 packets (one exposure), re-written by avsc's BlockEncoder into multi-block
 // container files with each codec: what a night's stream file looks like.
@@ -19,7 +19,7 @@ const written = {} as Record<Codec, { file: Buffer; clean: AlertFile }>;
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ht-avro-'));
-  const schema = writerSchemaFromText(JSON.stringify(sources[0].schema!.json));
+  const schema = compileWriterSchema(sources[0].schema!.json);
   for (const codec of CODECS) {
     // ~2 records a block (avsc flushes when the next record does not fit).
     const bytes = await writeContainer(schema.type, records.map((a) => a.value), codec, 140_000);
@@ -76,6 +76,14 @@ describe('faults in a container file', () => {
     const badJson = Buffer.from(file.toString('latin1').replace('"fields"', '"fields{'), 'latin1');
     expect(reasons(readAlertBuffer(badJson, 'x'))).toEqual(['bad-header']);
     expect(reasons(readAlertBuffer(file.subarray(0, 30), 'x'))).toEqual(['truncated']);
+  });
+
+  it('a metadata length that is no long (over 10 varint bytes) or negative is a bad header, not a truncation', () => {
+    const magic = Buffer.from('Obj\x01', 'latin1');
+    const tooLong = readAlertBuffer(Buffer.concat([magic, Buffer.from([2]), Buffer.alloc(11, 0x80), Buffer.from([1]), written.null.file]), 'x');
+    expect(tooLong.errors.map((e) => [e.reason, e.message.replace(/.*: /, '')])).toEqual([['bad-header', 'the metadata map has a malformed length before byte 15']]);
+    const negative = readAlertBuffer(Buffer.concat([magic, Buffer.from([2, 3]), written.null.file]), 'x');
+    expect(reasons(negative)).toEqual(['bad-header']);
   });
 
   it('a damaged sync marker after a whole block keeps its records; a wrong block size keeps what decodes and goes on at the next marker', () => {

@@ -1,5 +1,6 @@
 import avro from 'avsc';
 import { limits } from '../../../core/limits.js';
+import { typeHook } from './read-types.js';
 import type { AlertSchemaInfo, Survey } from '../types.js';
 
 /**
@@ -19,85 +20,6 @@ export interface WriterSchema {
   readonly info: AlertSchemaInfo;
   /** SHA-256 of the schema's Parsing Canonical Form, hex: equal for schemas that encode alike. */
   readonly fingerprint: string;
-}
-
-/** avsc's internal read cursor (not in its type declarations). */
-interface Tap {
-  buf: Buffer;
-  pos: number;
-  readLong(): number;
-  _invalidate(): void;
-}
-
-const LongType = avro.types.LongType;
-
-/** Longs as bigint: ZTF 4.02 and Rubin ids exceed 2^53, and a number would lose digits. */
-const bigLong = LongType.__with({
-  fromBuffer: (buf: Buffer): bigint => buf.readBigInt64LE(),
-  toBuffer: (n: bigint): Buffer => {
-    const buf = Buffer.allocUnsafe(8);
-    buf.writeBigInt64LE(BigInt(n));
-    return buf;
-  },
-  fromJSON: (json: unknown): bigint => BigInt(json as string | number),
-  toJSON: (n: bigint): number | string => (Number.isSafeInteger(Number(n)) ? Number(n) : n.toString()),
-  isValid: (n: unknown): boolean => typeof n === 'bigint',
-  compare: (a: bigint, b: bigint): number => (a < b ? -1 : a > b ? 1 : 0),
-});
-
-/**
- * Bytes as views into the buffer being decoded: avsc copies every bytes value (its Tap
- * `readFixed`), and a ZTF packet carries ~60 kB of cutouts. The view shares the packet's
- * memory, so it lives as long as the packet buffer does.
- */
-class ViewBytesType extends avro.types.BytesType {
-  _read(tap: Tap): Buffer | undefined {
-    const len = tap.readLong();
-    if (len < 0) {
-      tap._invalidate();
-      return undefined;
-    }
-    const start = tap.pos;
-    tap.pos += len;
-    if (tap.pos > tap.buf.length) return undefined;
-    return tap.buf.subarray(start, tap.pos);
-  }
-}
-
-/** Arrays whose item count is checked against the bytes left: avsc preallocates `new
- * Array(count)` and loops `count` times, so a corrupt count would hang or exhaust memory.
- * Every item of an alert schema encodes in at least one byte. */
-class BoundedArrayType extends avro.types.ArrayType {
-  _read(tap: Tap): unknown[] {
-    const items = (this as unknown as { itemsType: { _read(t: Tap): unknown } }).itemsType;
-    const out: unknown[] = [];
-    for (let n = tap.readLong(); n !== 0; n = tap.readLong()) {
-      if (n < 0) {
-        n = -n;
-        tap.readLong(); // the batch's byte size, unused
-      }
-      if (n > tap.buf.length - tap.pos) {
-        tap._invalidate();
-        return out;
-      }
-      for (let i = 0; i < n; i++) out.push(items._read(tap));
-    }
-    return out;
-  }
-}
-
-const viewBytes = new ViewBytesType();
-
-type SchemaNode = string | SchemaNode[] | { [key: string]: unknown };
-
-/** The type avsc builds for `schema`, ours for longs, bytes and arrays. */
-function typeHook(schema: avro.Schema, opts: avro.ForSchemaOptions): avro.Type | undefined {
-  const node = schema as SchemaNode;
-  const kind = typeof node === 'string' ? node : Array.isArray(node) ? null : node.type;
-  if (kind === 'long') return bigLong;
-  if (kind === 'bytes' && (typeof node === 'string' || !('logicalType' in node))) return viewBytes;
-  if (kind === 'array' && typeof node === 'object' && !Array.isArray(node)) return new BoundedArrayType(node as never, opts as never);
-  return undefined;
 }
 
 /**
@@ -153,16 +75,18 @@ export function compileWriterSchema(schema: unknown, id: number | null = null): 
   };
 }
 
-// Compiled schemas by their exact JSON text: every file of a night carries the same header,
-// so the text is compiled once. Bounded by `limits.alertSchemasMax` (oldest dropped first).
-const byText = new Map<string, WriterSchema>();
+// Compiled schemas by the exact bytes of their JSON: every file of a night carries the same
+// header, so it is compiled once. Matched by length and memcmp, not through a string: turning
+// 20 kB of header into a string and hashing it cost a tenth of a ZTF packet's decode.
+// Bounded by `limits.alertSchemasMax` (oldest dropped first).
+const cache: { bytes: Buffer; schema: WriterSchema }[] = [];
 
-/** The compiled schema for a container header's `avro.schema` text, from the cache when seen before. */
-export function writerSchemaFromText(text: string): WriterSchema {
-  const hit = byText.get(text);
-  if (hit !== undefined) return hit;
-  const compiled = compileWriterSchema(JSON.parse(text));
-  if (byText.size >= limits.alertSchemasMax) byText.delete(byText.keys().next().value as string);
-  byText.set(text, compiled);
-  return compiled;
+/** The compiled schema for a container header's `avro.schema` bytes (UTF-8 JSON), from the
+ * cache when seen before; throws SyntaxError or avsc's Error when it does not compile. */
+export function writerSchemaFromBytes(bytes: Uint8Array): WriterSchema {
+  for (const e of cache) if (e.bytes.length === bytes.length && e.bytes.equals(bytes)) return e.schema;
+  const schema = compileWriterSchema(JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')));
+  if (cache.length >= limits.alertSchemasMax) cache.shift();
+  cache.push({ bytes: Buffer.from(bytes), schema });
+  return schema;
 }
