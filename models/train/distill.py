@@ -114,7 +114,7 @@ def build(cfg, meta, seed):
     if sequence:
         t = cfg["teacher"]
         teacher = nets.SequenceTransformer(cfg["input"], t["d"], t["layers"], t["heads"], t["ff"],
-                                           n_classes, cfg["teacher_dropout"], t["patch"])
+                                           n_classes, cfg["teacher_dropout"], t["patch"], t["stem"])
     else:
         teacher = nets.teacher(cfg["input"], cfg["teacher_widths"], n_classes, cfg["teacher_dropout"])
     torch.manual_seed(stage_seed(seed, 12))
@@ -206,6 +206,31 @@ def evaluate(teacher, student, fp, test, labels):
             "agreement": float((t_pred == s_pred).float().mean()),
             "agreementFixed": float((t_pred == f_pred).float().mean()),
             "ranges": ranges}
+
+
+def real_packets(data_dir, in_shape, teacher, student, labels):
+    """Class distribution of both models on real packets without labels
+    (`real_<survey>_x.npy` beside the splits, from `hairtrigger lightcurves
+    --alerts`); None when the data holds none."""
+    out = {}
+    for survey in ("ztf", "rubin"):
+        path = os.path.join(data_dir, f"real_{survey}_x.npy")
+        if not os.path.isfile(path):
+            continue
+        x = torch.from_numpy(np.load(path))
+        if len(x) == 0 or tuple(x.shape[1:]) != tuple(in_shape):
+            raise data.DataError(f"{path}: shape {tuple(x.shape)} is not [N, *input]")
+        preds = {name: train.logits_of(m, x).argmax(1) for name, m in
+                 (("teacher", teacher), ("student", student))}
+        out[survey] = {"alerts": len(x),
+                       **{name: dict(zip(labels, torch.bincount(p, minlength=len(labels)).tolist()))
+                          for name, p in preds.items()},
+                       "agreement": r4(float((preds["teacher"] == preds["student"]).float().mean()))}
+    if not out:
+        return None
+    out["note"] = ("classes the models give the real packets of ../shared/data/alerts; "
+                   "they carry no labels, so this is no accuracy")
+    return out
 
 
 def export(model, path, in_shape):
@@ -301,8 +326,8 @@ def distillation_entry(args, cfg, best, teacher_targets):
             "classWeights": "inverse train frequency"}
 
 
-def card_tail(args, meta, fp, ev, onnx_info, seconds):
-    """The card fields every task shares, after its metrics."""
+def card_tail(args, meta, fp, ev, onnx_info, seconds, real=None):
+    """The card fields every task shares, after its metrics (`real`: realPackets, when given)."""
     return {
         "quantization": {"precision": fp.name, "rounding": "TRN", "overflow": "SAT in QAT",
                          "quantised": "input, weights, biases, every layer output",
@@ -311,13 +336,14 @@ def card_tail(args, meta, fp, ev, onnx_info, seconds):
                          "activationMaxAbs": {k: round(v, 3) for k, v in ev["ranges"].items()},
                          "saturates": any(v > fp.hi for v in ev["ranges"].values())},
         "onnx": onnx_info,
+        **({"realPackets": real} if real is not None else {}),
         "input": meta["input"], "preprocessing": meta["preprocessing"], "source": meta["source"],
         "seed": args.seed, "trainSeconds": round(seconds),
         "reproduce": f"make models MODELS={args.task}",
     }
 
 
-def card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, seconds):
+def card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, seconds, real=None):
     t_acc, s_acc, f_acc = (ev[k]["accuracy"] for k in ("teacher", "student", "fixed"))
     return {
         "task": args.task, "labels": meta["labels"], "dataset": meta["dataset"],
@@ -330,7 +356,7 @@ def card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, seconds):
         "distillation": distillation_entry(
             args, cfg, best, f"precomputed on all {n_views(cfg)} D4 views of train"
             if n_views(cfg) > 1 else "precomputed once on train"),
-        **card_tail(args, meta, fp, ev, onnx_info, seconds),
+        **card_tail(args, meta, fp, ev, onnx_info, seconds, real),
     }
 
 
@@ -411,7 +437,9 @@ def run(args):
         result = scores_card(args, cfg, meta, fp, student, ev, best, onnx_info, time.time() - start)
     else:
         ev = evaluate(teacher, student, fp, splits["test"], labels)
-        result = card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, time.time() - start)
+        real = real_packets(args.data, cfg["input"], teacher, student, labels)
+        result = card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info,
+                      time.time() - start, real)
     card_path = os.path.join(args.out, "card.json")
     with open(card_path + ".tmp", "w") as f:
         json.dump(result, f, indent=2)

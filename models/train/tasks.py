@@ -60,13 +60,12 @@ TASKS = {
         "model": "sequence",
         "student_widths": (8, 12),        # Conv1d(k=5): 3,075 params for 7 classes
         "student_kernel": 5,
-        # t2-like transformer: 61,687 params, 20x the student (the brief asks <= 5%).
-        "teacher": {"d": 48, "layers": 2, "heads": 4, "ff": 192, "patch": 4},
+        # t2-like transformer with a conv stem: 72,439 params, 23.6x the student (<= 5% asked).
+        "teacher": {"d": 48, "layers": 2, "heads": 4, "ff": 192, "patch": 4, "stem": 32},
         "teacher_dropout": 0.1,
-        "epochs": {"teacher": 8, "student": 40, "qat": 10},
+        "epochs": {"teacher": 6, "student": 40, "qat": 10},
         "lr": {"teacher": 2e-3, "student": 5e-3, "qat": 5e-4},
         "teacher_weight_decay": 1e-2,
-        "teacher_batch": 256,
         # No label-preserving view of a light curve is exact (time shifts move the alert):
         # no augmentation.
         "augment": None,

@@ -4,6 +4,9 @@ export and the parameter budget."""
 
 import os
 import sys
+import contextlib
+import io
+import json
 import tempfile
 import unittest
 import warnings
@@ -14,6 +17,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import alerts_lightcurve  # noqa: E402
+import data  # noqa: E402
 import distill  # noqa: E402
 import nets  # noqa: E402
 import onnx_check  # noqa: E402
@@ -101,12 +105,67 @@ class SequenceNetsTest(unittest.TestCase):
         self.assertLess(float((fixed - exact).abs().max()), 0.05)
         self.assertTrue(bool((torch.floor(fixed * 1024) == fixed * 1024).all()))
 
+    def test_loads_sequence_splits(self):
+        shape = self.cfg["input"]
+        meta = {"task": "alerts-transient", "labels": [str(k) for k in range(7)],
+                "input": {"shape": list(shape)}, "preprocessing": {}, "source": "test",
+                "dataset": {s: 14 for s in data.SPLITS}}
+        with open(os.path.join(self.dir.name, "meta.json"), "w") as f:
+            json.dump(meta, f)
+        for split in data.SPLITS:
+            np.save(os.path.join(self.dir.name, f"{split}_x.npy"), np.zeros((14, *shape), np.float32))
+            np.save(os.path.join(self.dir.name, f"{split}_y.npy"), np.arange(14, dtype=np.int64) % 7)
+        _, splits = data.load(self.dir.name, "alerts-transient")
+        self.assertEqual(tuple(splits["train"][0].shape), (14, *shape))
+        np.save(os.path.join(self.dir.name, "val_x.npy"), np.zeros((14, 1, *shape), np.float32))
+        with self.assertRaises(data.DataError):
+            data.load(self.dir.name, "alerts-transient")
+
     def test_teacher_exports_with_a_dynamic_batch(self):
         t = self.cfg["teacher"]
         teacher = nets.SequenceTransformer(self.cfg["input"], t["d"], t["layers"], t["heads"],
-                                           t["ff"], 7, 0.1, t["patch"]).eval()
+                                           t["ff"], 7, 0.1, t["patch"], t["stem"]).eval()
         graph = self.export(teacher, "teacher.onnx")
         onnx_check.check_interface(graph, "teacher.onnx", self.cfg["input"], 7, distill.OPSET)
+
+
+class DistillRunTest(unittest.TestCase):
+    """One epoch per stage on random grids: the whole alerts-transient run, to the card."""
+
+    def test_card_has_confusion_and_real_packet_counts(self):
+        rng = np.random.default_rng(0)
+        shape = tasks.TASKS["alerts-transient"]["input"]
+        labels = ["SN Ia", "SN II", "SN Ibc", "SLSN", "TDE", "AGN", "Periodic"]
+        with tempfile.TemporaryDirectory() as d:
+            sizes = {"train": 56, "val": 21, "test": 35}
+            meta = {"task": "alerts-transient", "labels": labels, "source": "test",
+                    "input": {"shape": list(shape), "dtype": "float32"},
+                    "preprocessing": alerts_lightcurve.default_spec(), "dataset": sizes}
+            with open(os.path.join(d, "meta.json"), "w") as f:
+                json.dump(meta, f)
+            ys = {}
+            for split, n in sizes.items():
+                np.save(os.path.join(d, f"{split}_x.npy"), rng.random((n, *shape), np.float32))
+                ys[split] = rng.permutation(np.arange(n) % 7).astype(np.int64)
+                np.save(os.path.join(d, f"{split}_y.npy"), ys[split])
+            np.save(os.path.join(d, "real_ztf_x.npy"), rng.random((9, *shape), np.float32))
+            out = os.path.join(d, "zoo")
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+                warnings.simplefilter("ignore")
+                code = distill.main(["--task", "alerts-transient", "--data", d, "--out", out,
+                                     "--teacher-epochs", "1", "--student-epochs", "1",
+                                     "--qat-epochs", "1"])
+            self.assertEqual(code, 0)
+            with open(os.path.join(out, "card.json")) as f:
+                card = json.load(f)
+        confusion = np.array(card["student"]["confusion"])
+        np.testing.assert_array_equal(confusion.sum(1), np.bincount(ys["test"], minlength=7))
+        self.assertAlmostEqual(np.trace(confusion) / sizes["test"], card["student"]["accuracy"], 4)
+        self.assertEqual(sum(card["realPackets"]["ztf"]["student"].values()), 9)
+        self.assertNotIn("rubin", card["realPackets"])
+        self.assertEqual(card["targets"]["studentParamsFraction"]["max"], 0.05)
+        self.assertEqual(card["distillation"]["augmentation"], "none")
+        self.assertEqual(card["preprocessing"]["kind"], "lightcurve")
 
 
 if __name__ == "__main__":

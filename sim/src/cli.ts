@@ -31,12 +31,17 @@ registerCommands((program, ctx) => {
     .requiredOption('--out <dir>', 'output folder, e.g. models/data/alerts-transient')
     .option('--seed <n>', 'generator seed', ctx.num('seed'), 1)
     .option('--scale <f>', 'multiply every split size by f (e.g. 0.1 for a quick run)', ctx.num('scale'), 1)
-    .action(async (o: { out: string; seed: number; scale: number }) => {
+    .option('--alerts <dir>', 'also write the grids of the real packets under dir (real_{ztf,rubin}_x.npy), e.g. ../shared/data/alerts')
+    .action(async (o: { out: string; seed: number; scale: number; alerts?: string }) => {
       const { writeLightCurveDataset, LIGHTCURVE_SPLIT_SIZES } = await import('./lightcurves/dataset.js');
       if (!Number.isSafeInteger(o.seed) || !(o.scale > 0)) throw new ConfigError('--seed/--scale', `${o.seed} must be an integer and ${o.scale} positive`);
       const sizes = { train: 0, val: 0, test: 0 };
       for (const k of ['train', 'val', 'test'] as const) sizes[k] = Math.max(7, Math.round(LIGHTCURVE_SPLIT_SIZES[k] * o.scale));
       const s = writeLightCurveDataset(o.out, o.seed, sizes);
       process.stdout.write(`${s.out}: ${JSON.stringify(s.dataset)} objects, surveys ${JSON.stringify(s.perSurvey)}, seed ${o.seed}\n`);
+      if (o.alerts !== undefined) {
+        const { writeRealGrids } = await import('./lightcurves/real.js');
+        process.stdout.write(`${o.out}: real packets ${JSON.stringify(writeRealGrids(o.alerts, o.out))}\n`);
+      }
     });
 });

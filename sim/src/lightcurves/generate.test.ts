@@ -127,6 +127,28 @@ describe('survey sampling and alerts', () => {
     expect([...surveys].sort()).toEqual(['rubin', 'ztf']);
   });
 
+  it('gives ZTF packets upper limits and Rubin packets forced photometry from 30 days before the first detection (LSST DPDD)', () => {
+    const next = createAlertGenerator(10);
+    let ztfLimits = 0;
+    let rubinForced = 0;
+    for (let i = 0; i < 300; i++) {
+      const a = next();
+      const p = a.points;
+      const limits = Array.from(p.upperLimit).filter((u) => u === 1).length;
+      if (a.survey === 'ztf') ztfLimits += limits;
+      if (a.survey !== 'rubin') continue;
+      expect(limits).toBe(0);
+      let first = 0;
+      while (Math.abs(p.flux[first]!) < DETECTION_SIGMA * p.fluxErr[first]! * 0.999) first++;
+      // Points before the first detection are the precovery's forced photometry only, unless
+      // the 365-day history cut the packet after its first detection.
+      if (p.jd[0]! > a.jd - 365 + 1) expect(p.jd[first]! - p.jd[0]!).toBeLessThanOrEqual(30);
+      for (let k = 0; k < p.count; k++) rubinForced += Math.abs(p.flux[k]!) < DETECTION_SIGMA * p.fluxErr[k]! ? 1 : 0;
+    }
+    expect(ztfLimits).toBeGreaterThan(500);
+    expect(rubinForced).toBeGreaterThan(500);
+  });
+
   it('is reproducible from its seed', () => {
     const a = createAlertGenerator(21);
     const b = createAlertGenerator(21);

@@ -86,22 +86,50 @@ function drawObject(cls: TransientClass, s: SurveySpec, rng: Rng): Drawn {
   };
 }
 
-/** Observes a drawn object: every visit becomes a detection (|flux| >= 5 sigma) or an upper limit. */
-function observe(d: Drawn, vs: readonly Visit[], rng: Rng): LightCurvePoints {
+/** One measurement of each visit: difference flux, its error, the 5-sigma limit, detected or not. */
+interface Measured {
+  flux: Float64Array;
+  sigma: Float64Array;
+  limit: Float64Array;
+  detected: Uint8Array;
+  first: number;
+}
+
+function measure(d: Drawn, vs: readonly Visit[], rng: Rng): Measured {
   const n = vs.length;
-  const p: LightCurvePoints = { count: n, jd: new Float64Array(n), band: new Uint8Array(n), flux: new Float32Array(n), fluxErr: new Float32Array(n), upperLimit: new Uint8Array(n) };
+  const m: Measured = { flux: new Float64Array(n), sigma: new Float64Array(n), limit: new Float64Array(n), detected: new Uint8Array(n), first: -1 };
   const dmag = new Float64Array(6);
   vs.forEach((v, i) => {
     const { diff, total } = d.flux(v, dmag);
-    const limit = magToMicroJy(v.limitMag);
-    const sigma = Math.hypot(limit / DETECTION_SIGMA, NOISE_FLOOR * total);
-    const measured = diff + sigma * rng.normal();
-    const detected = Math.abs(measured) >= DETECTION_SIGMA * sigma;
-    p.jd[i] = v.jd;
-    p.band[i] = v.band;
-    p.flux[i] = detected ? measured : limit;
-    p.fluxErr[i] = detected ? sigma : limit / DETECTION_SIGMA;
-    p.upperLimit[i] = detected ? 0 : 1;
+    m.limit[i] = magToMicroJy(v.limitMag);
+    m.sigma[i] = Math.hypot(m.limit[i]! / DETECTION_SIGMA, NOISE_FLOOR * total);
+    m.flux[i] = diff + m.sigma[i]! * rng.normal();
+    m.detected[i] = Math.abs(m.flux[i]!) >= DETECTION_SIGMA * m.sigma[i]! ? 1 : 0;
+    if (m.detected[i] === 1 && m.first < 0) m.first = i;
+  });
+  return m;
+}
+
+/**
+ * Observes a drawn object: a visit is a detection (|flux| >= 5 sigma); otherwise an upper
+ * limit (ZTF), or forced photometry from `forcedPrecoveryDays` before the first detection on
+ * and nothing before that (Rubin).
+ */
+function observe(d: Drawn, vs: readonly Visit[], s: SurveySpec, rng: Rng): LightCurvePoints {
+  const m = measure(d, vs, rng);
+  const forcedFromJd = s.forcedPrecoveryDays === null || m.first < 0 ? Infinity : vs[m.first]!.jd - s.forcedPrecoveryDays;
+  const keep = vs.map((v, i) => m.detected[i] === 1 || s.forcedPrecoveryDays === null || v.jd >= forcedFromJd);
+  const n = keep.filter((k) => k).length;
+  const p: LightCurvePoints = { count: n, jd: new Float64Array(n), band: new Uint8Array(n), flux: new Float32Array(n), fluxErr: new Float32Array(n), upperLimit: new Uint8Array(n) };
+  let k = 0;
+  vs.forEach((v, i) => {
+    if (!keep[i]) return;
+    const limitOnly = m.detected[i] === 0 && s.forcedPrecoveryDays === null;
+    p.jd[k] = v.jd;
+    p.band[k] = v.band;
+    p.flux[k] = limitOnly ? m.limit[i]! : m.flux[i]!;
+    p.fluxErr[k] = limitOnly ? m.limit[i]! / DETECTION_SIGMA : m.sigma[i]!;
+    p.upperLimit[k++] = limitOnly ? 1 : 0;
   });
   return p;
 }
@@ -124,13 +152,15 @@ function slicePoints(all: LightCurvePoints, fromJd: number, toJd: number): Light
 export function syntheticAlert(cls: TransientClass, s: SurveySpec, rng: Rng): SyntheticAlert {
   for (let attempt = 0; attempt < ATTEMPTS_MAX; attempt++) {
     const d = drawObject(cls, s, rng);
-    const all = observe(d, visits(s, d.startJd, d.endJd, rng.uniform(), rng), rng);
+    const all = observe(d, visits(s, d.startJd, d.endJd, rng.uniform(), rng), s, rng);
+    // Alerts fire on 5-sigma detections only (not on forced photometry).
+    const isDetection = (i: number) => all.upperLimit[i] === 0 && Math.abs(all.flux[i]!) >= DETECTION_SIGMA * all.fluxErr[i]!;
     let detections = 0;
-    for (let i = 0; i < all.count; i++) detections += all.upperLimit[i] === 0 ? 1 : 0;
+    for (let i = 0; i < all.count; i++) detections += isDetection(i) ? 1 : 0;
     if (detections === 0) continue;
     let pick = Math.floor(rng.uniform() * detections);
     let at = 0;
-    for (; at < all.count; at++) if (all.upperLimit[at] === 0 && pick-- === 0) break;
+    for (; at < all.count; at++) if (isDetection(at) && pick-- === 0) break;
     const jd = all.jd[at]!;
     return { cls, label: TRANSIENT_CLASSES.indexOf(cls), survey: s.name, jd, points: slicePoints(all, jd - s.historyDays, jd), redshift: d.z };
   }

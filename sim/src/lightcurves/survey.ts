@@ -22,6 +22,13 @@ export interface SurveySpec {
   limitMagSd: number;
   /** Days of history an alert packet carries before its own detection. */
   historyDays: number;
+  /**
+   * null: a visit without a detection is an upper limit (ZTF's prv_candidates). A number:
+   * no upper limits; forced photometry (a flux at the object's position) at every visit from
+   * that many days before the first detection on (Rubin's prvDiaForcedSources, with its
+   * 30-day precovery, LSST DPDD), sent and read as detections (host points.ts).
+   */
+  forcedPrecoveryDays: number | null;
   /** Apparent peak magnitudes of the simulated transients: [brightest, faintest]. */
   peakMagRange: readonly [number, number];
   /** Mean r magnitudes of the variables (AGN, RR Lyrae): [brightest, faintest]. */
@@ -38,19 +45,19 @@ export interface SurveySpec {
 export const ZTF: SurveySpec = {
   name: 'ztf', bands: [1, 2], bandWeights: [0.5, 0.5], bandsPerNight: 2, revisitNights: [2, 3],
   weatherLoss: 0.25, seasonDays: 240, limitMag: [NaN, 20.8, 20.6, NaN, NaN, NaN], limitMagSd: 0.4,
-  historyDays: 30, peakMagRange: [15, 20.3], variableMagRange: [14.5, 20], epochJd: 2_458_200.5,
+  historyDays: 30, forcedPrecoveryDays: null, peakMagRange: [15, 20.3], variableMagRange: [14.5, 20], epochJd: 2_458_200.5,
 };
 
 /**
  * Rubin's wide-fast-deep survey: ugrizy with the baseline visit shares (u 7%, g 9%, r 22%,
  * i 22%, z 20%, y 20%), a pair of visits in two bands every ~3 nights, single-visit 5-sigma
  * depths u 23.8 g 24.5 r 24.0 i 23.4 z 22.7 y 22.0 (Ivezic et al. 2019), 12 months of
- * diaSource history in each alert.
+ * diaSource history in each alert, forced photometry instead of upper limits.
  */
 export const RUBIN: SurveySpec = {
   name: 'rubin', bands: [0, 1, 2, 3, 4, 5], bandWeights: [0.07, 0.09, 0.22, 0.22, 0.2, 0.2], bandsPerNight: 2,
   revisitNights: [2, 4], weatherLoss: 0.2, seasonDays: 200, limitMag: [23.8, 24.5, 24.0, 23.4, 22.7, 22.0], limitMagSd: 0.3,
-  historyDays: 365, peakMagRange: [17, 23.7], variableMagRange: [17, 23], epochJd: 2_460_800.5,
+  historyDays: 365, forcedPrecoveryDays: 30, peakMagRange: [17, 23.7], variableMagRange: [17, 23], epochJd: 2_460_800.5,
 };
 
 /** One observation: time, band code and 5-sigma limiting magnitude. */
