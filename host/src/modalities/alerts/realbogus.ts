@@ -25,7 +25,6 @@ export const REALBOGUS_THRESHOLD = 0.5;
 export const REALBOGUS_CUTOUTS: CutoutsSpec = { stamp: 63, size: 32 };
 
 export type Split = 'train' | 'val' | 'test';
-export const SPLITS: readonly Split[] = ['train', 'val', 'test'];
 
 /** Objects per split (train, then val, the rest test) and the seed of their shuffle. */
 export const REALBOGUS_SPLIT = { seed: 2026, train: 0.6, val: 0.2 } as const;
