@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_BIN := node_modules/.bin
 APT_STAMP := node_modules/.apt-stamp
 PY := /usr/bin/python3
-MODELS ?= cells-bccd cells-lymphocyte
+MODELS ?= cells-bccd cells-lymphocyte alerts-transient alerts-realbogus
 CONFIG ?= host/configs/default.yaml
 # onnxruntime-node's install script would fetch CUDA providers; .npmrc already turns
 # dependency install scripts off, this keeps the skip if someone turns them back on.
@@ -82,7 +82,8 @@ HLS_EXAMPLES := ../shared/data/models/hls4ml-examples
 FW_SOURCES := $(wildcard hls/nnet/*.h hls/abi/*.h hls/compiler/*.ts)
 FIRMWARE := $(FW)/cells_bccd_student/libcells_bccd_student.so \
   $(FW)/cells_lymphocyte_student/libcells_lymphocyte_student.so \
-  $(FW)/jets_hls4ml_student/libjets_hls4ml_student.so
+  $(FW)/jets_hls4ml_student/libjets_hls4ml_student.so \
+  $(FW)/alerts_realbogus_student/libalerts_realbogus_student.so
 
 $(FW)/cells_bccd_student/libcells_bccd_student.so: models/zoo/cells-bccd/student.onnx models/zoo/cells-bccd/card.json $(FW_SOURCES)
 	@node bin/hairtrigger.js compile models/zoo/cells-bccd
@@ -90,13 +91,15 @@ $(FW)/cells_lymphocyte_student/libcells_lymphocyte_student.so: models/zoo/cells-
 	@node bin/hairtrigger.js compile models/zoo/cells-lymphocyte
 $(FW)/jets_hls4ml_student/libjets_hls4ml_student.so: $(HLS_EXAMPLES)/three_layer_keras.onnx models/zoo/jets-hls4ml/card.json $(FW_SOURCES)
 	@node bin/hairtrigger.js compile models/zoo/jets-hls4ml
+$(FW)/alerts_realbogus_student/libalerts_realbogus_student.so: models/zoo/alerts-realbogus/student.onnx models/zoo/alerts-realbogus/card.json $(FW_SOURCES)
+	@node bin/hairtrigger.js compile models/zoo/alerts-realbogus
 
 firmware: build $(FIRMWARE)
 
 # The "fixed" and "fpga" facts of the zoo's cards: C simulation vs float ONNX on 1,000
 # held-out inputs (seeded standard normals for the jet tagger, whose data is not here).
 # Commit the result.
-CARDS := cells-bccd cells-lymphocyte jets-hls4ml
+CARDS := cells-bccd cells-lymphocyte jets-hls4ml alerts-realbogus
 cards: build
 	@for m in $(CARDS); do set -e; node bin/hairtrigger.js compile models/zoo/$$m --check 1000 --card; done
 
@@ -122,7 +125,8 @@ models: build apt-models
 	cd models/train && $(PY) -m unittest discover -p 'test_*.py'
 	@for m in $(MODELS); do \
 	  set -e; \
-	  node bin/hairtrigger.js dataset --task $$m --out models/data/$$m >/dev/null; \
+	  if [ $$m = alerts-transient ]; then node bin/hairtrigger.js lightcurves --seed 1 --out models/data/$$m; \
+	  else node bin/hairtrigger.js dataset --task $$m --out models/data/$$m >/dev/null; fi; \
 	  $(PY) models/train/distill.py --task $$m --data models/data/$$m --out models/zoo/$$m; \
 	done
 	$(MAKE) recordings

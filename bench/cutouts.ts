@@ -19,6 +19,7 @@ import { createCutoutScratch, CUTOUT_CHANNELS, cutoutTriplet } from '../host/src
 import { createFitsImage, decodeFits } from '../host/src/modalities/alerts/fits.js';
 import { gunzipBackend, gunzipInto } from '../host/src/modalities/alerts/gunzip.js';
 import type { AlertView } from '../host/src/modalities/alerts/types.js';
+import { timed, type Timing } from './timing.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ALERTS = resolve(REPO, '..', 'shared', 'data', 'alerts');
@@ -30,24 +31,6 @@ function alertsIn(dir: string): AlertView[] {
     if (e.isDirectory()) return alertsIn(path);
     return e.name.endsWith('.avro') ? readAlertFile(path).alerts : [];
   });
-}
-
-/** Per-item mean time (us) of `run`: median and minimum over rounds. */
-interface Timing {
-  median: number;
-  min: number;
-}
-
-/** Times `rounds` rounds of `run` (which handles `items` items). */
-function timed(rounds: number, items: number, run: () => void): Timing {
-  const means: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    const t0 = process.hrtime.bigint();
-    run();
-    means.push(Number(process.hrtime.bigint() - t0) / 1000 / items);
-  }
-  means.sort((a, b) => a - b);
-  return { median: means[means.length >> 1]!, min: means[0]! };
 }
 
 /** Median and minimum of several timings of the same thing. */

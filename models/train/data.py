@@ -25,7 +25,7 @@ def _load_split(data_dir, split, meta):
                             f"{meta['task']} first")
     x, y = np.load(paths[0]), np.load(paths[1])
     shape = tuple(meta["input"]["shape"])
-    if x.dtype != np.float32 or x.ndim != 4 or x.shape[1:] != shape:
+    if x.dtype != np.float32 or x.ndim != 1 + len(shape) or x.shape[1:] != shape:
         raise DataError(f"{paths[0]}: got {x.dtype} {x.shape}, meta.json says "
                         f"float32 [N, {', '.join(map(str, shape))}]")
     if y.dtype != np.int64 or y.shape != (x.shape[0],):
@@ -61,6 +61,28 @@ def load(data_dir, task):
     return meta, splits
 
 
+def load_scores(data_dir, splits, name):
+    """Per-row scores in [0, 1] (`{split}_{name}.npy`, float32 [N]) beside loaded splits.
+
+    A task distilled from a score its rows carry (alerts: ZTF's `drb`, `rb`) reads them
+    here; returns {split: float32 tensor}. A missing file, a wrong dtype, length or a value
+    outside [0, 1] (NaN included) is a DataError naming the file.
+    """
+    out = {}
+    for s in SPLITS:
+        path = os.path.join(data_dir, f"{s}_{name}.npy")
+        if not os.path.isfile(path):
+            raise DataError(f"missing {path}: rerun the dataset export")
+        v = np.load(path)
+        n = len(splits[s][1])
+        if v.dtype != np.float32 or v.shape != (n,):
+            raise DataError(f"{path}: got {v.dtype} {v.shape}, want float32 [{n}]")
+        if not ((v >= 0) & (v <= 1)).all():
+            raise DataError(f"{path}: values outside [0, 1] (or NaN)")
+        out[s] = torch.from_numpy(v)
+    return out
+
+
 def class_weights(y, n_classes):
     """Inverse-frequency weights, scaled so a balanced set weighs 1 per sample."""
     counts = torch.bincount(y, minlength=n_classes).double()
@@ -77,6 +99,8 @@ VIEWS = 8
 
 def d4(x, view):
     """Apply one of the 8 dihedral views to a square NCHW batch."""
+    if view == 0:  # the identity: also the only view of a task without augmentation
+        return x
     assert x.shape[-1] == x.shape[-2], "rotations need square images"
     assert 0 <= view < VIEWS
     if view >= 4:

@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
 import nets  # noqa: E402
 import onnx_check  # noqa: E402
+import scores as score_kd  # noqa: E402
 import tasks  # noqa: E402
 import train  # noqa: E402
 from fixedpoint import FixedPoint, fixed_forward, on_grid, snap_  # noqa: E402
@@ -49,7 +50,7 @@ def parse_args(argv):
     p.add_argument("--data", required=True, help="directory with meta.json and *_x/_y.npy")
     p.add_argument("--out", required=True, help="directory for the ONNX files and card.json")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--temperature", type=float, default=4.0)
+    p.add_argument("--temperature", type=float, help="KD temperature (default: per task, 4)")
     p.add_argument("--alpha", type=float, default=0.7, help="weight of the KD term, 0..1")
     p.add_argument("--teacher-epochs", type=int, help="default: per task")
     p.add_argument("--student-epochs", type=int, help="default: per task")
@@ -64,11 +65,16 @@ def parse_args(argv):
 def resolve(args):
     """Merge options over the task's defaults; raise UsageError on bad values."""
     cfg = copy.deepcopy(tasks.TASKS[args.task])
+    if args.temperature is None:
+        args.temperature = cfg.get("temperature", 4.0)
+    if cfg.get("soft_targets") and args.teacher_epochs is not None:
+        raise UsageError(f"--teacher-epochs: {args.task} has no teacher network "
+                         f"(it is distilled from the rows' {cfg['soft_targets']})")
     for stage in ("teacher", "student", "qat"):
         value = getattr(args, f"{stage}_epochs")
         if value is not None:
             cfg["epochs"][stage] = value
-    if cfg["epochs"]["teacher"] < 1 or cfg["epochs"]["student"] < 1 or cfg["epochs"]["qat"] < 0:
+    if cfg["epochs"].get("teacher", 1) < 1 or cfg["epochs"]["student"] < 1 or cfg["epochs"]["qat"] < 0:
         raise UsageError(f"epochs {cfg['epochs']}: teacher and student need >= 1, qat >= 0")
     if args.student_widths:
         try:
@@ -100,15 +106,33 @@ def stage_seed(seed, stage):
 
 def build(cfg, meta, seed):
     n_classes = len(meta["labels"])
+    if cfg.get("soft_targets"):  # distilled from scores the rows carry: no teacher network
+        torch.manual_seed(stage_seed(seed, 12))
+        return None, nets.student(cfg["input"], cfg["student_widths"], n_classes)
+    sequence = cfg.get("model") == "sequence"
     torch.manual_seed(stage_seed(seed, 11))
-    teacher = nets.teacher(cfg["input"], cfg["teacher_widths"], n_classes, cfg["teacher_dropout"])
+    if sequence:
+        t = cfg["teacher"]
+        teacher = nets.SequenceTransformer(cfg["input"], t["d"], t["layers"], t["heads"], t["ff"],
+                                           n_classes, cfg["teacher_dropout"], t["patch"], t["stem"])
+    else:
+        teacher = nets.teacher(cfg["input"], cfg["teacher_widths"], n_classes, cfg["teacher_dropout"])
     torch.manual_seed(stage_seed(seed, 12))
-    student = nets.student(cfg["input"], cfg["student_widths"], n_classes)
+    if sequence:
+        student = nets.student1d(cfg["input"], cfg["student_widths"], n_classes, cfg["student_kernel"])
+    else:
+        student = nets.student(cfg["input"], cfg["student_widths"], n_classes)
     ratio = nets.params(teacher) / nets.params(student)
-    if ratio < tasks.TEACHER_PARAMS_RATIO_MIN:
+    ratio_min = cfg.get("teacher_params_ratio_min", tasks.TEACHER_PARAMS_RATIO_MIN)
+    if ratio < ratio_min:
         raise UsageError(f"teacher has {ratio:.0f}x the student's params, want >= "
-                         f"{tasks.TEACHER_PARAMS_RATIO_MIN}x: narrow --student-widths")
+                         f"{ratio_min:.0f}x: narrow --student-widths")
     return teacher, student
+
+
+def n_views(cfg):
+    """Views the training draws from: the 8 of D4 for images, 1 (none) otherwise."""
+    return data.VIEWS if cfg.get("augment", "d4") == "d4" else 1
 
 
 def print_plan(args, cfg, meta, splits, teacher, student, weights, fp):
@@ -117,7 +141,10 @@ def print_plan(args, cfg, meta, splits, teacher, student, weights, fp):
     print(f"plan: task {args.task}, seed {args.seed}, {THREADS} threads, splits {sizes}")
     print(f"  train class counts {dict(zip(meta['labels'], counts))}, "
           f"CE weights {[round(w, 3) for w in weights.tolist()]}")
-    print(f"  teacher {nets.params(teacher):,} params: {nets.describe(teacher)}")
+    if teacher is not None:
+        print(f"  teacher {nets.params(teacher):,} params: {nets.describe(teacher)}")
+    else:
+        print(f"  teacher: the rows' {cfg['soft_targets']} scores (no network)")
     print(f"  student {nets.params(student):,} params: {nets.describe(student)}")
     print(f"  epochs {cfg['epochs']}, lr {cfg['lr']}, batch {args.batch}, "
           f"T {args.temperature}, alpha {args.alpha}, {fp.name} TRN, SAT in QAT", flush=True)
@@ -132,19 +159,20 @@ def train_teacher(args, cfg, teacher, splits, labels, weights):
         return F.cross_entropy(out, y[idx], weight=weights)
 
     return train.fit("teacher", teacher, teacher, loss_fn, splits["train"][0], splits["val"],
-                     labels, cfg["epochs"]["teacher"], cfg["lr"]["teacher"], args.batch, gen,
-                     weight_decay=cfg["teacher_weight_decay"])
+                     labels, cfg["epochs"]["teacher"], cfg["lr"]["teacher"],
+                     cfg.get("teacher_batch", args.batch), gen,
+                     weight_decay=cfg["teacher_weight_decay"], n_views=n_views(cfg))
 
 
-def teacher_view_logits(teacher, x):
-    """Teacher logits for all 8 D4 views of the training set, computed once.
+def teacher_view_logits(teacher, x, views=data.VIEWS):
+    """Teacher logits for all `views` D4 views of the training set, computed once.
 
     The student then trains on random views with exact soft targets, at the
     cost of 8 teacher inference passes instead of one per student epoch.
     """
     start = time.time()
-    out = torch.stack([train.logits_of(teacher, x, v) for v in range(data.VIEWS)])
-    print(f"[kd] teacher logits for {data.VIEWS} views x {len(x)} images "
+    out = torch.stack([train.logits_of(teacher, x, v) for v in range(views)])
+    print(f"[kd] teacher logits for {views} views x {len(x)} inputs "
           f"{time.time() - start:.1f}s", flush=True)
     return out
 
@@ -159,7 +187,8 @@ def train_student(args, cfg, student, forward, splits, labels, weights, t_logits
                              args.temperature, args.alpha)
 
     return train.fit(stage, student, forward, loss_fn, splits["train"][0], splits["val"],
-                     labels, cfg["epochs"][stage], cfg["lr"][stage], args.batch, gen)
+                     labels, cfg["epochs"][stage], cfg["lr"][stage], args.batch, gen,
+                     n_views=n_views(cfg))
 
 
 def evaluate(teacher, student, fp, test, labels):
@@ -179,6 +208,31 @@ def evaluate(teacher, student, fp, test, labels):
             "ranges": ranges}
 
 
+def real_packets(data_dir, in_shape, teacher, student, labels):
+    """Class distribution of both models on real packets without labels
+    (`real_<survey>_x.npy` beside the splits, from `hairtrigger lightcurves
+    --alerts`); None when the data holds none."""
+    out = {}
+    for survey in ("ztf", "rubin"):
+        path = os.path.join(data_dir, f"real_{survey}_x.npy")
+        if not os.path.isfile(path):
+            continue
+        x = torch.from_numpy(np.load(path))
+        if len(x) == 0 or tuple(x.shape[1:]) != tuple(in_shape):
+            raise data.DataError(f"{path}: shape {tuple(x.shape)} is not [N, *input]")
+        preds = {name: train.logits_of(m, x).argmax(1) for name, m in
+                 (("teacher", teacher), ("student", student))}
+        out[survey] = {"alerts": len(x),
+                       **{name: dict(zip(labels, torch.bincount(p, minlength=len(labels)).tolist()))
+                          for name, p in preds.items()},
+                       "agreement": r4(float((preds["teacher"] == preds["student"]).float().mean()))}
+    if not out:
+        return None
+    out["note"] = ("classes the models give the real packets of ../shared/data/alerts; "
+                   "they carry no labels, so this is no accuracy")
+    return out
+
+
 def export(model, path, in_shape):
     """Plain float module -> ONNX at path + '.tmp' (renamed once checked)."""
     model.eval()
@@ -191,9 +245,9 @@ def export(model, path, in_shape):
 
 def export_and_check(out_dir, teacher, student, cfg, labels, fp, test_x):
     """Export both models, check interface, ops, grid and student logits."""
-    paths = {name: os.path.join(out_dir, f"{name}.onnx") for name in ("teacher", "student")}
-    graphs = {"teacher": export(teacher, paths["teacher"], cfg["input"]),
-              "student": export(student, paths["student"], cfg["input"])}
+    models = {"teacher": teacher, "student": student}
+    paths = {name: os.path.join(out_dir, f"{name}.onnx") for name, m in models.items() if m is not None}
+    graphs = {name: export(models[name], path, cfg["input"]) for name, path in paths.items()}
     for name, g in graphs.items():
         onnx_check.check_interface(g, paths[name], cfg["input"], len(labels), OPSET)
     s_graph = graphs["student"]
@@ -215,7 +269,7 @@ def export_and_check(out_dir, teacher, student, cfg, labels, fp, test_x):
         os.replace(path + ".tmp", path)
     return {"opset": OPSET, "inputName": "input", "outputName": "logits",
             "batchAxis": "dynamic", "studentOps": sorted(ops),
-            "teacherOps": sorted({n["op"] for n in graphs["teacher"]["nodes"]}),
+            "teacherOps": sorted({n["op"] for n in graphs["teacher"]["nodes"]}) if teacher else None,
             "studentCheck": {"rows": len(rows), "maxAbsDiff": float(f"{diff:.3g}"),
                              "top1Same": round(same_top1, 4)}}
 
@@ -228,16 +282,18 @@ def model_entry(model, m):
     return {"params": nets.params(model), "accuracy": r4(m["accuracy"]),
             "balancedAccuracy": r4(m["balancedAccuracy"]),
             "recall": {k: r4(v) for k, v in m["recall"].items()},
+            "confusion": m["confusion"],
             "architecture": nets.describe(model)}
 
 
 def targets(cfg, teacher, student, ev):
     fraction = nets.params(student) / nets.params(teacher)
+    fraction_max = tasks.params_fraction_max(cfg)
     gap = (ev["teacher"]["accuracy"] - ev["student"]["accuracy"]) * 100
     out = {
-        "studentParamsFraction": {"max": tasks.STUDENT_PARAMS_FRACTION_MAX, "value": r4(fraction),
-                                  "met": fraction <= tasks.STUDENT_PARAMS_FRACTION_MAX,
-                                  "missBy": r4(max(0.0, fraction - tasks.STUDENT_PARAMS_FRACTION_MAX))},
+        "studentParamsFraction": {"max": fraction_max, "value": r4(fraction),
+                                  "met": fraction <= fraction_max,
+                                  "missBy": r4(max(0.0, fraction - fraction_max))},
         "accuracyGapPoints": {"max": tasks.ACCURACY_GAP_POINTS_MAX, "value": round(gap, 2),
                               "met": gap <= tasks.ACCURACY_GAP_POINTS_MAX,
                               "missBy": round(max(0.0, gap - tasks.ACCURACY_GAP_POINTS_MAX), 2)},
@@ -251,27 +307,28 @@ def targets(cfg, teacher, student, ev):
     return out
 
 
-def card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, seconds):
-    student_entry = model_entry(student, ev["student"])
-    student_entry["fixedAccuracyEmulated"] = r4(ev["fixed"]["accuracy"])
-    student_entry["fixedBalancedAccuracyEmulated"] = r4(ev["fixed"]["balancedAccuracy"])
-    student_entry["fixedRecallEmulated"] = {k: r4(v) for k, v in ev["fixed"]["recall"].items()}
-    t_acc, s_acc, f_acc = (ev[k]["accuracy"] for k in ("teacher", "student", "fixed"))
+def student_card_entry(student, ev):
+    """The card's `student`: float metrics, then the fixed-point emulation's."""
+    entry = model_entry(student, ev["student"])
+    entry["fixedAccuracyEmulated"] = r4(ev["fixed"]["accuracy"])
+    entry["fixedBalancedAccuracyEmulated"] = r4(ev["fixed"]["balancedAccuracy"])
+    entry["fixedRecallEmulated"] = {k: r4(v) for k, v in ev["fixed"]["recall"].items()}
+    return entry
+
+
+def distillation_entry(args, cfg, best, teacher_targets):
+    return {"temperature": args.temperature, "alpha": args.alpha,
+            "epochs": cfg["epochs"], "bestEpoch": best, "lr": cfg["lr"],
+            "batch": args.batch, "teacherBatch": cfg.get("teacher_batch", args.batch),
+            "augmentation": "D4 (flips, 90-degree rotations)" if n_views(cfg) > 1 else "none",
+            "teacherTargets": teacher_targets,
+            "selection": "best validation balanced accuracy per stage",
+            "classWeights": "inverse train frequency"}
+
+
+def card_tail(args, meta, fp, ev, onnx_info, seconds, real=None):
+    """The card fields every task shares, after its metrics (`real`: realPackets, when given)."""
     return {
-        "task": args.task, "labels": meta["labels"], "dataset": meta["dataset"],
-        "trigger": {"targets": cfg["trigger_targets"]},
-        "teacher": model_entry(teacher, ev["teacher"]), "student": student_entry,
-        "agreement": r4(ev["agreement"]), "agreementFixed": r4(ev["agreementFixed"]),
-        "ratio": {"studentToTeacherParams": r4(nets.params(student) / nets.params(teacher)),
-                  "accuracyGapPoints": round((t_acc - s_acc) * 100, 2),
-                  "accuracyGapPointsFixed": round((t_acc - f_acc) * 100, 2)},
-        "targets": targets(cfg, teacher, student, ev),
-        "distillation": {"temperature": args.temperature, "alpha": args.alpha,
-                         "epochs": cfg["epochs"], "bestEpoch": best, "lr": cfg["lr"],
-                         "batch": args.batch, "augmentation": "D4 (flips, 90-degree rotations)",
-                         "teacherTargets": "precomputed on all 8 D4 views of train",
-                         "selection": "best validation balanced accuracy per stage",
-                         "classWeights": "inverse train frequency"},
         "quantization": {"precision": fp.name, "rounding": "TRN", "overflow": "SAT in QAT",
                          "quantised": "input, weights, biases, every layer output",
                          "accumulator": "exact; output floored once per layer",
@@ -279,10 +336,63 @@ def card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, seconds):
                          "activationMaxAbs": {k: round(v, 3) for k, v in ev["ranges"].items()},
                          "saturates": any(v > fp.hi for v in ev["ranges"].values())},
         "onnx": onnx_info,
+        **({"realPackets": real} if real is not None else {}),
         "input": meta["input"], "preprocessing": meta["preprocessing"], "source": meta["source"],
         "seed": args.seed, "trainSeconds": round(seconds),
         "reproduce": f"make models MODELS={args.task}",
     }
+
+
+def card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, seconds, real=None):
+    t_acc, s_acc, f_acc = (ev[k]["accuracy"] for k in ("teacher", "student", "fixed"))
+    return {
+        "task": args.task, "labels": meta["labels"], "dataset": meta["dataset"],
+        "trigger": {"targets": cfg["trigger_targets"]},
+        "teacher": model_entry(teacher, ev["teacher"]), "student": student_card_entry(student, ev),
+        "agreement": r4(ev["agreement"]), "agreementFixed": r4(ev["agreementFixed"]),
+        "ratio": {"studentToTeacherParams": r4(nets.params(student) / nets.params(teacher)),
+                  "accuracyGapPoints": round((t_acc - s_acc) * 100, 2),
+                  "accuracyGapPointsFixed": round((t_acc - f_acc) * 100, 2)},
+        "targets": targets(cfg, teacher, student, ev),
+        "distillation": distillation_entry(
+            args, cfg, best, f"precomputed on all {n_views(cfg)} D4 views of train"
+            if n_views(cfg) > 1 else "precomputed once on train"),
+        **card_tail(args, meta, fp, ev, onnx_info, seconds, real),
+    }
+
+
+def scores_card(args, cfg, meta, fp, student, ev, best, onnx_info, seconds):
+    """The card of a student distilled from scores its rows carry (no teacher network)."""
+    first, second = cfg["soft_targets"], cfg["second_teacher"]
+    return {
+        "task": args.task, "labels": meta["labels"], "dataset": meta["dataset"],
+        "trigger": {"targets": cfg["trigger_targets"]},
+        "teacher": None, "teacherNote": cfg["teacher_note"],
+        "student": student_card_entry(student, ev),
+        "agreement": r4(ev["agreement"]), "agreementFixed": r4(ev["agreementFixed"]),
+        f"agreement{second.capitalize()}": r4(ev["agreementSecond"]),
+        f"agreement{second.capitalize()}Fixed": r4(ev["agreementSecondFixed"]),
+        "rocAuc": {"labels": f"{first} >= 0.5", "student": r4(ev["auc"]),
+                   "studentFixed": r4(ev["aucFixed"]), second: r4(ev["aucSecond"])},
+        "reference": {f"{second}AgreementWith{first.capitalize()}": r4(ev["secondAgreement"])},
+        "testRows": {"rows": ev["rows"], meta["labels"][1]: ev["positives"],
+                     meta["labels"][0]: ev["rows"] - ev["positives"]},
+        "targets": score_targets(first, second, ev),
+        "distillation": distillation_entry(
+            args, cfg, best, f"the rows' {first} as the soft target [1-{first}, {first}], "
+            "the same for every D4 view"),
+        **card_tail(args, meta, fp, ev, onnx_info, seconds),
+    }
+
+
+def score_targets(first, second, ev):
+    """The student should agree with the first score at least as well as the second does."""
+    floor, value = ev["secondAgreement"], ev["agreement"]
+    out = {f"{first}AgreementVs{second.capitalize()}": {
+        "min": r4(floor), "value": r4(value), "met": value >= floor,
+        "missBy": r4(max(0.0, floor - value))}}
+    out["allMet"] = all(t["met"] for t in out.values())
+    return out
 
 
 def run(args):
@@ -303,8 +413,15 @@ def run(args):
     print_plan(args, cfg, meta, splits, teacher, student, weights, fp)
 
     best = {}
-    teacher, best["teacher"], _ = train_teacher(args, cfg, teacher, splits, labels, weights)
-    t_logits = teacher_view_logits(teacher, splits["train"][0])
+    if teacher is None:
+        scores = {name: data.load_scores(args.data, splits, cfg[key])
+                  for name, key in (("first", "soft_targets"), ("second", "second_teacher"))}
+        for s in data.SPLITS:
+            score_kd.check_labels(splits[s][1], scores["first"][s], cfg["soft_targets"])
+        t_logits = score_kd.score_logits(scores["first"]["train"]).expand(n_views(cfg), -1, -1)
+    else:
+        teacher, best["teacher"], _ = train_teacher(args, cfg, teacher, splits, labels, weights)
+        t_logits = teacher_view_logits(teacher, splits["train"][0], n_views(cfg))
     student, best["student"], _ = train_student(args, cfg, student, student, splits, labels,
                                                 weights, t_logits, "student")
     if cfg["epochs"]["qat"] > 0:
@@ -313,10 +430,17 @@ def run(args):
             weights, t_logits, "qat")
     snap_(student, fp)
 
-    ev = evaluate(teacher, student, fp, splits["test"], labels)
     os.makedirs(args.out, exist_ok=True)
     onnx_info = export_and_check(args.out, teacher, student, cfg, labels, fp, splits["test"][0])
-    result = card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, time.time() - start)
+    if teacher is None:
+        ev = score_kd.evaluate_scores(student, fp, splits["test"],
+                                      {k: v["test"] for k, v in scores.items()}, labels)
+        result = scores_card(args, cfg, meta, fp, student, ev, best, onnx_info, time.time() - start)
+    else:
+        ev = evaluate(teacher, student, fp, splits["test"], labels)
+        real = real_packets(args.data, cfg["input"], teacher, student, labels)
+        result = card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info,
+                      time.time() - start, real)
     card_path = os.path.join(args.out, "card.json")
     with open(card_path + ".tmp", "w") as f:
         json.dump(result, f, indent=2)
@@ -327,14 +451,17 @@ def run(args):
 
 def summary(c, out_dir):
     t, s = c["teacher"], c["student"]
-    print(f"teacher {t['params']:,} params acc {t['accuracy']} bal {t['balancedAccuracy']}")
+    if t is not None:
+        print(f"teacher {t['params']:,} params acc {t['accuracy']} bal {t['balancedAccuracy']}")
+    else:
+        print(f"teacher: the rows' scores; ROC AUC {c['rocAuc']}")
     print(f"student {s['params']:,} params acc {s['accuracy']} bal {s['balancedAccuracy']} "
           f"fixed {s['fixedAccuracyEmulated']} agreement {c['agreement']} recall {s['recall']}")
     for name, tg in c["targets"].items():
         if name != "allMet":
             print(f"target {name}: value {tg['value']} met {tg['met']} missBy {tg['missBy']}")
-    print(f"wrote {out_dir}/teacher.onnx, student.onnx, card.json in {c['trainSeconds']}s",
-          flush=True)
+    files = "teacher.onnx, student.onnx" if t is not None else "student.onnx"
+    print(f"wrote {out_dir}/{files}, card.json in {c['trainSeconds']}s", flush=True)
 
 
 def main(argv=None):

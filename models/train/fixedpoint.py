@@ -72,11 +72,11 @@ def on_grid(t, fp):
     return in_range and bool((torch.floor(t * fp.scale) == t * fp.scale).all())
 
 
-_PASS_THROUGH = (nn.ReLU, nn.MaxPool2d, nn.Flatten)
+_PASS_THROUGH = (nn.ReLU, nn.MaxPool1d, nn.MaxPool2d, nn.Flatten)
 
 
 def fixed_forward(student, x, fp, trace=None):
-    """Run a Conv/ReLU/MaxPool/Flatten/Linear Sequential in fixed point.
+    """Run a Conv(1d/2d)/ReLU/MaxPool/Flatten/Linear Sequential in fixed point.
 
     The input, weights, biases and every layer's output are quantised. The
     accumulator is exact (one floor per layer output), which is what the
@@ -92,6 +92,9 @@ def fixed_forward(student, x, fp, trace=None):
         if isinstance(layer, nn.Conv2d):
             assert layer.stride == (1, 1) and layer.padding == (0, 0)
             h = F.conv2d(h, quantise(layer.weight, fp), quantise(layer.bias, fp))
+        elif isinstance(layer, nn.Conv1d):
+            assert layer.stride == (1,) and layer.padding == (0,)
+            h = F.conv1d(h, quantise(layer.weight, fp), quantise(layer.bias, fp))
         elif isinstance(layer, nn.Linear):
             h = F.linear(h, quantise(layer.weight, fp), quantise(layer.bias, fp))
         else:

@@ -133,9 +133,25 @@ def _windows(x, kh, kw, sh, sw):
         x, (n, c, oh, ow, kh, kw), (s[0], s[1], s[2] * sh, s[3] * sw, s[2], s[3]))
 
 
+def _lift_1d(node, env):
+    """Run a 1-D Conv/MaxPool ([N, C, L]) as the 2-D one over [N, C, 1, L]."""
+    a = dict(node["attrs"])
+    for key, one in (("kernel_shape", 1), ("strides", 1), ("dilations", 1)):
+        if key in a:
+            a[key] = [one] + list(a[key])
+    if "pads" in a:
+        a["pads"] = [0, a["pads"][0], 0, a["pads"][1]]
+    lifted = {name: env[name][:, :, None, :] for name in node["inputs"][:2]}
+    if len(node["inputs"]) > 2:
+        lifted[node["inputs"][2]] = env[node["inputs"][2]]
+    return _run_node(dict(node, attrs=a), lifted)[:, :, 0, :]
+
+
 def _run_node(node, env):
     op, a = node["op"], node["attrs"]
     x = env[node["inputs"][0]]
+    if op in ("Conv", "MaxPool") and x.ndim == 3:
+        return _lift_1d(node, env)
     if op in ("Conv", "MaxPool") and (any(a.get("pads", [0])) or a.get("ceil_mode", 0)):
         raise OnnxError(f"{op} with padding or ceil_mode is not supported here")
     if op == "Conv":
@@ -167,7 +183,7 @@ def _run_node(node, env):
 
 
 def run_student(graph, x):
-    """Evaluate a student graph on a float32 NCHW batch with numpy."""
+    """Evaluate a student graph on a float32 NCHW (or NCL) batch with numpy."""
     env = dict(graph["initializers"])
     env[graph["inputs"][0][0]] = x
     for node in graph["nodes"]:

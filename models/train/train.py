@@ -18,15 +18,42 @@ EVAL_BATCH = 128  # images per forward pass when only evaluating; 512 was slower
 
 
 def metrics(pred, y, labels):
-    """Accuracy, balanced accuracy and per-class recall (None when a class is absent)."""
+    """Accuracy, balanced accuracy, per-class recall (None when a class is absent)
+    and the confusion matrix (rows: true class, columns: predicted)."""
     recall = {}
     for i, name in enumerate(labels):
         mask = y == i
         recall[name] = float((pred[mask] == i).float().mean()) if mask.any() else None
     present = [r for r in recall.values() if r is not None]
+    n = len(labels)
+    confusion = torch.bincount(y * n + pred, minlength=n * n).reshape(n, n)
     return {"accuracy": float((pred == y).float().mean()),
             "balancedAccuracy": sum(present) / len(present),
-            "recall": recall}
+            "recall": recall, "confusion": confusion.tolist()}
+
+
+def roc_auc(score, positive):
+    """Area under the ROC curve of `score` for the boolean labels `positive`.
+
+    The Mann-Whitney U statistic from average ranks (ties count one half), written here
+    because scikit-learn would be the only reason to install it; None when a class is absent.
+    """
+    score, positive = score.double(), positive.bool()
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return None
+    order = torch.argsort(score)
+    sorted_score = score[order]
+    ranks = torch.empty_like(score)
+    i, n = 0, len(score)
+    while i < n:  # 1-based average rank over each run of tied scores
+        j = i
+        while j + 1 < n and sorted_score[j + 1] == sorted_score[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    u = float(ranks[positive].sum()) - n_pos * (n_pos + 1) / 2
+    return u / (n_pos * n_neg)
 
 
 @torch.no_grad()
@@ -42,8 +69,8 @@ def _cosine(opt, base_lr, step, total):
 
 
 def fit(name, model, forward, loss_fn, train_x, val, labels, epochs, lr, batch, gen,
-        weight_decay=0.0):
-    """Generic loop: D4-augmented minibatches, cosine LR, keep the best epoch.
+        weight_decay=0.0, n_views=data.VIEWS):
+    """Generic loop: D4-augmented minibatches (`n_views` 1: none), cosine LR, keep the best epoch.
 
     `loss_fn(out, idx, views)` gets the model output on the augmented batch,
     the batch's row indices and the view of each row. The best epoch is the
@@ -63,9 +90,13 @@ def fit(name, model, forward, loss_fn, train_x, val, labels, epochs, lr, batch, 
         loss_sum = 0.0
         bar = Progress(f"[{name}] epoch {epoch}/{epochs}", "batches")
         for b, idx in enumerate(data.batches(n, batch, gen), 1):
-            views = torch.randint(0, data.VIEWS, (len(idx),), generator=gen)
+            if n_views > 1:
+                views = torch.randint(0, n_views, (len(idx),), generator=gen)
+                x = data.d4_each(train_x[idx], views)
+            else:
+                views, x = torch.zeros(len(idx), dtype=torch.long), train_x[idx]
             _cosine(opt, lr, step, steps_total)
-            loss = loss_fn(forward(data.d4_each(train_x[idx], views)), idx, views)
+            loss = loss_fn(forward(x), idx, views)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

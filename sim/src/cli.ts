@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { registerCommands } from '../../host/src/cli/commands.js';
+import { ConfigError } from '../../host/src/core/errors.js';
 
 // The device emulator's command; bin/hairtrigger.js loads this module, host/ never imports sim/.
 registerCommands((program, ctx) => {
@@ -19,5 +20,28 @@ registerCommands((program, ctx) => {
       // Loaded on use: the emulator's addon is not the daemon's.
       const { runEmulateFpga } = await import('./emulate-fpga.js');
       await runEmulateFpga({ ...o, zooDir: resolve(ctx.repoRoot, 'models', 'zoo') }, (line) => process.stderr.write(line + '\n'));
+    });
+});
+
+// The synthetic light-curve splits of the transient classifier (sim/src/lightcurves).
+registerCommands((program, ctx) => {
+  program
+    .command('lightcurves')
+    .description('write synthetic alert light curves as grid features + labels (npy train/val/test and meta.json) for models/train')
+    .requiredOption('--out <dir>', 'output folder, e.g. models/data/alerts-transient')
+    .option('--seed <n>', 'generator seed', ctx.num('seed'), 1)
+    .option('--scale <f>', 'multiply every split size by f (e.g. 0.1 for a quick run)', ctx.num('scale'), 1)
+    .option('--alerts <dir>', 'also write the grids of the real packets under dir (real_{ztf,rubin}_x.npy), e.g. ../shared/data/alerts')
+    .action(async (o: { out: string; seed: number; scale: number; alerts?: string }) => {
+      const { writeLightCurveDataset, LIGHTCURVE_SPLIT_SIZES } = await import('./lightcurves/dataset.js');
+      if (!Number.isSafeInteger(o.seed) || !(o.scale > 0)) throw new ConfigError('--seed/--scale', `${o.seed} must be an integer and ${o.scale} positive`);
+      const sizes = { train: 0, val: 0, test: 0 };
+      for (const k of ['train', 'val', 'test'] as const) sizes[k] = Math.max(7, Math.round(LIGHTCURVE_SPLIT_SIZES[k] * o.scale));
+      const s = writeLightCurveDataset(o.out, o.seed, sizes);
+      process.stdout.write(`${s.out}: ${JSON.stringify(s.dataset)} objects, surveys ${JSON.stringify(s.perSurvey)}, seed ${o.seed}\n`);
+      if (o.alerts !== undefined) {
+        const { writeRealGrids } = await import('./lightcurves/real.js');
+        process.stdout.write(`${o.out}: real packets ${JSON.stringify(writeRealGrids(o.alerts, o.out))}\n`);
+      }
     });
 });

@@ -1,6 +1,7 @@
 // The firmware at the precision `make firmware` builds (the default: ap_fixed<16,6> weights,
 // saturating <16,6> layer outputs, <32,12> accumulators; plus the per-layer overrides a card's
-// "precision" names) against float ONNX on 1,000 held-out inputs of each zoo model, by C
+// "precision" names) against float ONNX on 1,000 held-out inputs of each zoo model (real/bogus: the
+// held-out alerts and their D4 views), by C
 // simulation: top-1 agreement of at least 99%, no tensor outside its type on those inputs
 // (except what a card reports), and exactly the figures the model card records (`make cards` writes them; a change
 // to the templates or the compiler that moves them must update the cards).
@@ -15,6 +16,7 @@ import { readModelCard } from '../../host/src/model/card.js';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
 const BCCD = join(REPO, '..', 'shared', 'data', 'cells', 'bccd');
+const ALERTS = join(REPO, '..', 'shared', 'data', 'alerts');
 const N = 1000;
 
 interface FixedFacts {
@@ -27,14 +29,14 @@ interface FixedFacts {
   modelSha256: string;
 }
 
-for (const task of ['cells-bccd', 'cells-lymphocyte', 'jets-hls4ml']) {
+for (const task of ['cells-bccd', 'cells-lymphocyte', 'jets-hls4ml', 'alerts-realbogus']) {
   describe(`${task}: fixed point against float ONNX`, () => {
     it(`agrees on >= 99% of ${N} held-out inputs, as its card records`, async () => {
       const card = readModelCard(join(REPO, 'models', 'zoo', task));
       const data = task === 'jets-hls4ml'
         ? { source: 'seeded N(0,1) (seed 1)', inputs: randomInputs(N, 16, 1) }
         : (() => {
-          const h = heldOutSet(card, N, BCCD);
+          const h = heldOutSet(card, N, BCCD, ALERTS);
           return { source: h.source, inputs: h.inputs };
         })();
       expect(data.inputs.length).toBe(N);
@@ -42,7 +44,7 @@ for (const task of ['cells-bccd', 'cells-lymphocyte', 'jets-hls4ml']) {
       const r = await compileModel({ model: card.files.student, out, name: 'agree', precision: (card.raw.precision as PrecisionSpec | undefined) ?? 'default', strategy: 'latency', reuse: 1, clockMhz: 200, check: N, seed: 1, data, lib: false });
       expect(r.check!.n).toBe(N);
       expect(r.check!.agreementTop1).toBeGreaterThanOrEqual(0.99);
-      // The cell students saturate nowhere on their held-out data; the jet tagger's card names
+      // The cell and real/bogus students saturate nowhere on their held-out data; the jet tagger's card names
       // the one layer that does (its output, whose type the FPGA interface carries) and why.
       if (task !== 'jets-hls4ml') expect(r.check!.overflows).toEqual({});
       else expect(Object.keys(r.check!.overflows)).toEqual(['dense_3']);

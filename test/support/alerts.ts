@@ -1,8 +1,7 @@
 // Where the tests find the real alert packets: ../shared/data/alerts beside the repository
 // (never copied into it; the Rubin schemas there are GPL-3.0).
 import { once } from 'node:events';
-import { readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { crc32, deflateRaw } from 'node:zlib';
 import avro from 'avsc';
 import snappy from 'snappyjs';
@@ -11,15 +10,7 @@ import snappy from 'snappyjs';
 export const ALERTS_DIR = resolve(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'alerts');
 
 /** Every `.avro` file under `dir`, recursively, sorted. */
-export function avroFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) out.push(...avroFiles(path));
-    else if (e.name.endsWith('.avro')) out.push(path);
-  }
-  return out.sort();
-}
+export { avroFilesUnder as avroFiles } from '../../host/src/modalities/alerts/realbogus.js';
 
 /** An Avro long (zigzag varint) at `pos`, decoded with BigInt: an independent reading for tests. */
 export function zigzagAt(bytes: Uint8Array, pos: number): { value: bigint; next: number } {

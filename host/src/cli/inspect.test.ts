@@ -34,3 +34,11 @@ describe('inspect over a folder', () => {
     expect(r.text).toMatch(/good\.arrows: cells-lymphocyte, \[48, 48, 1\] uint8, 1000 frames/);
   });
 });
+
+describe('inspect over a model folder', () => {
+  it('describes a model whose frames have no fixed shape (the alerts light-curve grid)', () => {
+    const r = inspectPath(resolve(import.meta.dirname, '..', '..', '..', 'models', 'zoo', 'alerts-transient'), fakeStream(false));
+    expect(r.failed).toBe(false);
+    expect(r.text).toMatch(/model alerts-transient, labels SN Ia\/SN II\/SN Ibc\/SLSN\/TDE\/AGN\/Periodic, input \[18, 100\] from frames of any length uint8/);
+  });
+});

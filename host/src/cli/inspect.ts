@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { readCapture } from '../capture/arrow-capture.js';
 import { isOperatingError } from '../core/errors.js';
 import { readModelCard } from '../model/card.js';
-import { isFixedFrameSpec } from '../preprocess/model-input.js';
 import { createProgress, type ProgressStream } from './progress.js';
 import { fileKind, filesUnder, formatAlertSummary, holdsAlerts, loadRegistry, summariseAlertFile, type InspectKind, type SchemaFolders } from './inspect-alerts.js';
 import type { SchemaRegistry } from '../modalities/alerts/avro/registry.js';
@@ -109,16 +108,13 @@ export function inspectPath(path: string, stream?: ProgressStream): InspectResul
 
 function inspectModel(dir: string): InspectResult {
   const card = readModelCard(dir);
-  const pre = card.preprocessing;
-  const frame = isFixedFrameSpec(pre) ? pre.frame : null;
-  const from = frame === null ? `${(pre as { kind?: string }).kind ?? 'image'} preprocessing` : `frames [${frame.shape.join(', ')}] ${frame.dtype}`;
   const raw = card.raw as { fixed?: { precision: string; agreementTop1: number; n: number }; fpga?: { latencyUs: number; latencyCycles: number; clockMhz: number; dsp: number } };
   const facts = {
-    dir, task: card.task, labels: card.labels, inputShape: card.inputShape, frame,
+    dir, task: card.task, labels: card.labels, inputShape: card.inputShape, frame: card.preprocessing.frame,
     params: card.params, files: card.files, fixed: raw.fixed ?? null, fpga: raw.fpga ?? null,
   };
   const lines = [
-    `${dir}: model ${card.task}, labels ${card.labels.join('/')}, input [${card.inputShape.join(', ')}] from ${from}`,
+    `${dir}: model ${card.task}, labels ${card.labels.join('/')}, input [${card.inputShape.join(', ')}] from frames ${card.preprocessing.frame.shape === null ? 'of any length' : `[${card.preprocessing.frame.shape.join(', ')}]`} ${card.preprocessing.frame.dtype}`,
     `  student ${card.params.student} params${card.params.teacher === null ? '' : `, teacher ${card.params.teacher} params`}`,
     raw.fixed ? `  firmware ${raw.fixed.precision}: top-1 agreement ${raw.fixed.agreementTop1} with float on ${raw.fixed.n} inputs` : '  firmware: not checked (hairtrigger compile --check N --card)',
     raw.fpga ? `  fpga model: ${raw.fpga.latencyCycles} cycles = ${raw.fpga.latencyUs} us at ${raw.fpga.clockMhz} MHz, ${raw.fpga.dsp} DSP` : '',

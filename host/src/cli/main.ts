@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError, isOperatingError } from '../core/errors.js';
 import { validateConfig, loadConfigFile } from '../config/schema.js';
-import { datasetFor, exportDataset, TASKS } from '../datasets/export.js';
+import { exportTask, TASKS } from '../datasets/export.js';
 import { heldOutSet } from '../datasets/test-set.js';
 import { readModelCard, updateModelCard } from '../model/card.js';
 import { firmwareName } from '../daemon.js';
@@ -174,12 +174,13 @@ export async function main(argv: string[]): Promise<void> {
     .option('--min-agreement <x>', 'exit 1 when agreement (top-1, or at the threshold for one output) is lower', num('min-agreement'), 0.99)
     .addOption(new Option('--data <d>', "check/calibration inputs: auto (the model's held-out set when card.json beside it names a known task, else random) or random").choices(['auto', 'random']).default('auto'))
     .option('--bccd <dir>', 'BCCD dataset root (held-out data of cells-bccd)', resolve(SHARED_DATA, 'cells', 'bccd'))
+    .option('--alerts <dir>', 'alert packets folder (held-out data of alerts-realbogus)', resolve(SHARED_DATA, 'alerts'))
     .option('--seed <n>', 'seed of random check and calibration inputs', int('seed', 0), 1)
     .option('--no-lib', 'do not build the simulator library')
     .option('--profile', 'print per-layer ranges against their types, with overflow counts', false)
     .option('--card', 'write "fixed" (needs --check) and "fpga" into the model card', false)
     .option('--json', 'print the result as JSON', false)
-    .action(async (arg: string, o: { variant: 'student' | 'teacher'; out?: string; name?: string; precision?: string; threshold?: number; strategy: 'latency' | 'resource'; reuse: number; clockMhz: number; check: number; minAgreement: number; data: 'auto' | 'random'; bccd: string; seed: number; lib: boolean; profile: boolean; card: boolean; json: boolean }) => {
+    .action(async (arg: string, o: { variant: 'student' | 'teacher'; out?: string; name?: string; precision?: string; threshold?: number; strategy: 'latency' | 'resource'; reuse: number; clockMhz: number; check: number; minAgreement: number; data: 'auto' | 'random'; bccd: string; alerts: string; seed: number; lib: boolean; profile: boolean; card: boolean; json: boolean }) => {
       const { CALIBRATION_INPUTS, compileModel } = await import('../../../hls/compiler/compile.js');
       const { formatProfile } = await import('../../../hls/compiler/profile.js');
       // A model folder names its card and ONNX file; an ONNX file may sit beside a card.
@@ -199,7 +200,7 @@ export async function main(argv: string[]): Promise<void> {
       if (o.data === 'auto' && card !== null) {
         if ((TASKS as readonly string[]).includes(card.task)) {
           // auto calibrates on the inputs after the check's (compileModel), so it takes more.
-          const held = heldOutSet(card, Math.max(o.check, 256) + (o.precision === 'auto' ? CALIBRATION_INPUTS : 0), o.bccd);
+          const held = heldOutSet(card, Math.max(o.check, 256) + (o.precision === 'auto' ? CALIBRATION_INPUTS : 0), o.bccd, o.alerts);
           data = { source: held.source, inputs: held.inputs };
         }
       }
@@ -231,10 +232,11 @@ export async function main(argv: string[]): Promise<void> {
     .requiredOption('--task <name>', `one of ${TASKS.join(', ')}`)
     .requiredOption('--out <dir>', 'output folder')
     .option('--bccd <dir>', 'BCCD dataset root', resolve(SHARED_DATA, 'cells', 'bccd'))
-    .action(async (o: { task: string; out: string; bccd: string }) => {
+    .option('--alerts <dir>', 'alert packets folder (alerts-realbogus)', resolve(SHARED_DATA, 'alerts'))
+    .action(async (o: { task: string; out: string; bccd: string; alerts: string }) => {
       const t0 = Date.now();
       process.stderr.write(`dataset ${o.task}: building frames...\n`);
-      const summary = await exportDataset(datasetFor(o.task, o.bccd), o.out);
+      const summary = await exportTask(o.task, o.out, o);
       process.stdout.write(JSON.stringify({ ...summary, seconds: (Date.now() - t0) / 1000 }, null, 2) + '\n');
     });
 

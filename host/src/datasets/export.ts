@@ -8,9 +8,10 @@ import type { FrameSpec } from '../core/frame.js';
 import { createPreprocessor, type PreprocessSpec } from '../preprocess/image.js';
 import { encodeNpy } from './npy.js';
 import { BCCD_DEFAULT_CROP, BCCD_LABELS, loadBccdSplit, type Split } from '../modalities/cells/bccd.js';
+import { REALBOGUS_CUTOUTS, REALBOGUS_FOLDERS, REALBOGUS_LABELS, REALBOGUS_SPLIT, REALBOGUS_THRESHOLD, realBogusInputs, realBogusRows, realBogusSplits } from '../modalities/alerts/realbogus.js';
 
 /** Tasks the exporter knows. */
-export const TASKS = ['cells-bccd', 'cells-lymphocyte'] as const;
+export const TASKS = ['cells-bccd', 'cells-lymphocyte', 'alerts-realbogus'] as const;
 export type Task = (typeof TASKS)[number];
 
 /** Raw frames of one split, before preprocessing. */
@@ -132,6 +133,9 @@ export interface ExportSummary {
   preprocessing: PreprocessSpec;
 }
 
+/** Summary of the real/bogus export: its preprocessing is the `cutouts` kind. */
+export type RealBogusSummary = Omit<ExportSummary, 'task' | 'preprocessing'> & { task: 'alerts-realbogus'; preprocessing: ReturnType<typeof realBogusPreprocessing> };
+
 /**
  * Writes `<out>/{train,val,test}_{x,y}.npy`, `meta.json` and `test.arrows` for one task.
  * The tensors come from `createPreprocessor`, the same code the daemon runs online.
@@ -157,6 +161,53 @@ export async function exportDataset(ds: RawDataset, out: string): Promise<Export
   const frameSpec: FrameSpec = { stream: ds.task, shape: ds.frame.shape, dtype: 'uint8', labels: ds.labels };
   await writeCapture(join(out, 'test.arrows'), frameSpec, ds.splits.test, createRng(7));
   return { task: ds.task, out, dataset, perClass, preprocessing: spec };
+}
+
+/** The card's `preprocessing` of the real/bogus task: the `cutouts` kind, what the model reads. */
+export function realBogusPreprocessing() {
+  const { stamp, size } = REALBOGUS_CUTOUTS;
+  return { kind: 'cutouts', stamp, size, frame: { shape: null, dtype: 'uint8' }, input: { shape: [3, size, size] } } as const;
+}
+
+/**
+ * Writes the real/bogus dataset (see host/src/modalities/alerts/realbogus.ts) to `out`:
+ * `{split}_x.npy` float32 [N, 3, S, S] (cutoutTriplet, the code the daemon runs online),
+ * `{split}_y.npy` int64 (drb >= 0.5), `{split}_drb.npy` and `{split}_rb.npy` float32 [N],
+ * `{split}_group.npy` int64 (index of the row's objectId in meta.json `objects`), `{split}_candid.npy`
+ * int64 (the packet's candid) and meta.json.
+ */
+export function exportRealBogus(alertsRoot: string, out: string): RealBogusSummary {
+  mkdirSync(out, { recursive: true });
+  const { rows, withoutScore, duplicates } = realBogusRows(alertsRoot);
+  const splits = realBogusSplits(rows);
+  const objects = [...new Set(rows.map((r) => r.alert.objectId))].sort();
+  const objectIndex = new Map(objects.map((o, i) => [o, i]));
+  const pre = realBogusPreprocessing();
+  const dataset = {} as Record<Split, number>;
+  const perClass = {} as Record<Split, Record<string, number>>;
+  const npy = (name: string, arr: Parameters<typeof encodeNpy>[0]) => writeFileSync(join(out, name), encodeNpy(arr));
+  for (const split of ['train', 'val', 'test'] as const) {
+    const r = splits[split], n = r.length;
+    const y = r.map((row) => (row.drb >= REALBOGUS_THRESHOLD ? 1 : 0));
+    npy(`${split}_x.npy`, { dtype: 'float32', shape: [n, ...pre.input.shape], data: realBogusInputs(r) });
+    npy(`${split}_y.npy`, { dtype: 'int64', shape: [n], data: BigInt64Array.from(y, BigInt) });
+    npy(`${split}_drb.npy`, { dtype: 'float32', shape: [n], data: Float32Array.from(r, (row) => row.drb) });
+    npy(`${split}_rb.npy`, { dtype: 'float32', shape: [n], data: Float32Array.from(r, (row) => row.rb) });
+    npy(`${split}_group.npy`, { dtype: 'int64', shape: [n], data: BigInt64Array.from(r, (row) => BigInt(objectIndex.get(row.alert.objectId)!)) });
+    npy(`${split}_candid.npy`, { dtype: 'int64', shape: [n], data: BigInt64Array.from(r, (row) => row.alert.id) });
+    dataset[split] = n;
+    perClass[split] = Object.fromEntries(REALBOGUS_LABELS.map((l, k) => [l, y.filter((v) => v === k).length]));
+  }
+  const source = `ZTF alert packets with candidate.drb in ../shared/data/alerts (${REALBOGUS_FOLDERS.join(', ')}): ${rows.length} alerts of ${objects.length} objects, split by objectId (seed ${REALBOGUS_SPLIT.seed}, objects ${REALBOGUS_SPLIT.train}/${REALBOGUS_SPLIT.val}/rest); labels drb >= ${REALBOGUS_THRESHOLD}`;
+  const meta = { task: 'alerts-realbogus', labels: REALBOGUS_LABELS, input: { shape: pre.input.shape, dtype: 'float32' }, preprocessing: pre, dataset, perClass, source, notes: { alertsWithoutScore: withoutScore, duplicatePackets: duplicates, split: REALBOGUS_SPLIT }, objects };
+  writeFileSync(join(out, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
+  return { task: 'alerts-realbogus', out, dataset, perClass, preprocessing: pre };
+}
+
+/** Writes the dataset of a task by name: the real/bogus alerts, else a task of frames. */
+export async function exportTask(task: string, out: string, roots: { bccd: string; alerts: string }): Promise<ExportSummary | RealBogusSummary> {
+  if (task === 'alerts-realbogus') return exportRealBogus(roots.alerts, out);
+  return exportDataset(datasetFor(task, roots.bccd), out);
 }
 
 /** Builds the raw dataset of a task by name. */

@@ -4,6 +4,7 @@ import type { ModelCard } from '../model/card.js';
 import { createModelPreprocessor } from '../preprocess/model-input.js';
 import { LYMPHOCYTE_SPLITS, lymphocyteDataset, TASKS, type RawSplit } from './export.js';
 import { loadBccdSplit } from '../modalities/cells/bccd.js';
+import { realBogusHeldOut } from '../modalities/alerts/realbogus.js';
 
 
 /** Model inputs of held-out data, preprocessed exactly as the daemon does online. */
@@ -18,11 +19,16 @@ export interface HeldOut {
  * Up to `n` held-out samples of a zoo task (a model card's `task`): its test split first, then
  * its validation split when the test split is smaller than `n` (BCCD's has 945 cells). Never
  * training data. BCCD is read from `bccdRoot`; the lymphocyte splits are regenerated from
- * their seeds (the first `n` frames of a split are the same whatever its size).
+ * their seeds (the first `n` frames of a split are the same whatever its size); the real/bogus
+ * alerts are read from `alertsRoot` (`realBogusHeldOut`: test then val, then their D4 views).
  */
-export function heldOutSet(card: ModelCard, n: number, bccdRoot: string): HeldOut {
+export function heldOutSet(card: ModelCard, n: number, bccdRoot: string, alertsRoot?: string): HeldOut {
   if (!(TASKS as readonly string[]).includes(card.task)) {
     throw new ConfigError('card.task', `'${card.task}' has no known test data; known: ${TASKS.join(', ')}`);
+  }
+  if (card.task === 'alerts-realbogus') {
+    if (alertsRoot === undefined) throw new ConfigError('alerts', 'the held-out data of alerts-realbogus are alert packets: give the alerts folder');
+    return realBogusHeldOut(resolve(alertsRoot), n);
   }
   const pre = createModelPreprocessor(card.preprocessing, `${card.dir}/card.json preprocessing`);
   const splits: RawSplit[] = [];

@@ -24,13 +24,14 @@ export const cutoutsSpecSchema = z
     stamp: z.number().int().min(1).max(limits.fitsStampSidePixelsMax).default(63),
     /** S: the model's input side, a centre crop of the stamp (chosen with the real/bogus model). */
     size: z.number().int().min(1).max(limits.fitsStampSidePixelsMax).default(63),
-    /** The model input it writes, as a model card states it: [3, size, size]. */
-    input: z.object({ shape: z.array(z.number().int().positive()) }).strict().optional(),
+    /** What a model card states beside them (every card's preprocessing names its frames and input). */
+    frame: z.object({ shape: z.null(), dtype: z.literal('uint8') }).strict().optional(),
+    input: z.object({ shape: z.array(z.number().int()) }).strict().optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
     if (s.size > s.stamp) ctx.addIssue({ code: 'custom', path: ['size'], message: `must be at most stamp (${s.stamp}): the input is a centre crop of the stamp` });
-    if (s.input !== undefined && s.input.shape.join(',') !== `3,${s.size},${s.size}`) ctx.addIssue({ code: 'custom', path: ['input', 'shape'], message: `must be [3, ${s.size}, ${s.size}] (the triplet of size ${s.size})` });
+    if (s.input !== undefined && s.input.shape.join(',') !== `3,${s.size},${s.size}`) ctx.addIssue({ code: 'custom', path: ['input', 'shape'], message: `must be [3, ${s.size}, ${s.size}] (the triplet at size ${s.size})` });
   });
 
 export type CutoutsSpec = Pick<z.infer<typeof cutoutsSpecSchema>, 'stamp' | 'size'>;

@@ -8,3 +8,4 @@ import './sources/confluent-source.js';
 import './decode.js';
 import './topics-router.js';
 import './cutouts.js';
+import './lightcurve.js';
