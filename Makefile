@@ -112,7 +112,7 @@ models: build apt-models
 	cd models/train && $(PY) -m unittest discover -p 'test_*.py'
 	@for m in $(MODELS); do \
 	  set -e; \
-	  if [ $$m = alerts-transient ]; then node bin/hairtrigger.js lightcurves --seed 1 --out models/data/$$m; \
+	  if [ $$m = alerts-transient ]; then node bin/hairtrigger.js lightcurves --seed 1 --alerts ../shared/data/alerts --out models/data/$$m; \
 	  else node bin/hairtrigger.js dataset --task $$m --out models/data/$$m >/dev/null; fi; \
 	  $(PY) models/train/distill.py --task $$m --data models/data/$$m --out models/zoo/$$m; \
 	done
