@@ -83,7 +83,8 @@ FW_SOURCES := $(wildcard hls/nnet/*.h hls/abi/*.h hls/compiler/*.ts)
 FIRMWARE := $(FW)/cells_bccd_student/libcells_bccd_student.so \
   $(FW)/cells_lymphocyte_student/libcells_lymphocyte_student.so \
   $(FW)/jets_hls4ml_student/libjets_hls4ml_student.so \
-  $(FW)/alerts_realbogus_student/libalerts_realbogus_student.so
+  $(FW)/alerts_realbogus_student/libalerts_realbogus_student.so \
+  $(FW)/alerts_transient_student/libalerts_transient_student.so
 
 $(FW)/cells_bccd_student/libcells_bccd_student.so: models/zoo/cells-bccd/student.onnx models/zoo/cells-bccd/card.json $(FW_SOURCES)
 	@node bin/hairtrigger.js compile models/zoo/cells-bccd
@@ -93,13 +94,15 @@ $(FW)/jets_hls4ml_student/libjets_hls4ml_student.so: $(HLS_EXAMPLES)/three_layer
 	@node bin/hairtrigger.js compile models/zoo/jets-hls4ml
 $(FW)/alerts_realbogus_student/libalerts_realbogus_student.so: models/zoo/alerts-realbogus/student.onnx models/zoo/alerts-realbogus/card.json $(FW_SOURCES)
 	@node bin/hairtrigger.js compile models/zoo/alerts-realbogus
+$(FW)/alerts_transient_student/libalerts_transient_student.so: models/zoo/alerts-transient/student.onnx models/zoo/alerts-transient/card.json $(FW_SOURCES)
+	@node bin/hairtrigger.js compile models/zoo/alerts-transient
 
 firmware: build $(FIRMWARE)
 
 # The "fixed" and "fpga" facts of the zoo's cards: C simulation vs float ONNX on 1,000
-# held-out inputs (seeded standard normals for the jet tagger, whose data is not here).
-# Commit the result.
-CARDS := cells-bccd cells-lymphocyte jets-hls4ml alerts-realbogus
+# held-out inputs (seeded standard normals for the jet tagger, whose data is not here;
+# alerts-transient's exported test split, so after `make models`). Commit the result.
+CARDS := cells-bccd cells-lymphocyte jets-hls4ml alerts-realbogus alerts-transient
 cards: build
 	@for m in $(CARDS); do set -e; node bin/hairtrigger.js compile models/zoo/$$m --check 1000 --card; done
 
@@ -125,7 +128,7 @@ models: build apt-models
 	cd models/train && $(PY) -m unittest discover -p 'test_*.py'
 	@for m in $(MODELS); do \
 	  set -e; \
-	  if [ $$m = alerts-transient ]; then node bin/hairtrigger.js lightcurves --seed 1 --out models/data/$$m; \
+	  if [ $$m = alerts-transient ]; then node bin/hairtrigger.js lightcurves --seed 1 --alerts ../shared/data/alerts --out models/data/$$m; \
 	  else node bin/hairtrigger.js dataset --task $$m --out models/data/$$m >/dev/null; fi; \
 	  $(PY) models/train/distill.py --task $$m --data models/data/$$m --out models/zoo/$$m; \
 	done

@@ -60,9 +60,11 @@ TASKS = {
         # (host/src/modalities/alerts/lightcurve.ts; alerts_lightcurve.py).
         "input": (18, 100),
         "model": "sequence",
-        "student_widths": (8, 12),        # Conv1d(k=5): 3,075 params for 7 classes
+        # Conv1d(k=5): 3,377 params for 7 classes. (8, 12), 3,075 params, missed the
+        # 3-point accuracy gap by 0.21 points.
+        "student_widths": (10, 12),
         "student_kernel": 5,
-        # t2-like transformer with a conv stem: 72,439 params, 23.6x the student (<= 5% asked).
+        # t2-like transformer with a conv stem: 72,439 params, 21.5x the student (<= 5% asked).
         "teacher": {"d": 48, "layers": 2, "heads": 4, "ff": 192, "patch": 4, "stem": 32},
         "teacher_dropout": 0.1,
         "epochs": {"teacher": 6, "student": 40, "qat": 10},

@@ -36,7 +36,7 @@ for (const task of ['cells-bccd', 'cells-lymphocyte', 'jets-hls4ml', 'alerts-rea
       const data = task === 'jets-hls4ml'
         ? { source: 'seeded N(0,1) (seed 1)', inputs: randomInputs(N, 16, 1) }
         : (() => {
-          const h = heldOutSet(card, N, BCCD, ALERTS);
+          const h = heldOutSet(card, N, BCCD, { alertsRoot: ALERTS });
           return { source: h.source, inputs: h.inputs };
         })();
       expect(data.inputs.length).toBe(N);

@@ -172,7 +172,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--clock-mhz <f>', 'target clock', num('clock-mhz'), 200)
     .option('--check <n>', 'compare n inputs: float ONNX vs C simulation', int('check', 0), 0)
     .option('--min-agreement <x>', 'exit 1 when agreement (top-1, or at the threshold for one output) is lower', num('min-agreement'), 0.99)
-    .addOption(new Option('--data <d>', "check/calibration inputs: auto (the model's held-out set when card.json beside it names a known task, else random) or random").choices(['auto', 'random']).default('auto'))
+    .addOption(new Option('--data <d>', "check/calibration inputs: auto (the model's held-out set when card.json beside it names a known task or models/data/<task> holds its exported test_x.npy, else random) or random").choices(['auto', 'random']).default('auto'))
     .option('--bccd <dir>', 'BCCD dataset root (held-out data of cells-bccd)', resolve(SHARED_DATA, 'cells', 'bccd'))
     .option('--alerts <dir>', 'alert packets folder (held-out data of alerts-realbogus)', resolve(SHARED_DATA, 'alerts'))
     .option('--seed <n>', 'seed of random check and calibration inputs', int('seed', 0), 1)
@@ -198,9 +198,10 @@ export async function main(argv: string[]): Promise<void> {
       const out = resolve(o.out ?? resolve(REPO_ROOT, 'hls', 'build', name));
       let data = null;
       if (o.data === 'auto' && card !== null) {
-        if ((TASKS as readonly string[]).includes(card.task)) {
+        const npyDir = resolve(REPO_ROOT, 'models', 'data', card.task); // tasks exported as npy (alerts-transient)
+        if ((TASKS as readonly string[]).includes(card.task) || existsSync(join(npyDir, 'test_x.npy'))) {
           // auto calibrates on the inputs after the check's (compileModel), so it takes more.
-          const held = heldOutSet(card, Math.max(o.check, 256) + (o.precision === 'auto' ? CALIBRATION_INPUTS : 0), o.bccd, o.alerts);
+          const held = heldOutSet(card, Math.max(o.check, 256) + (o.precision === 'auto' ? CALIBRATION_INPUTS : 0), o.bccd, { alertsRoot: o.alerts, npyDir });
           data = { source: held.source, inputs: held.inputs };
         }
       }

@@ -1,3 +1,5 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../core/errors.js';
@@ -5,6 +7,7 @@ import { readModelCard } from '../model/card.js';
 import { createLymphocyteGenerator } from '../modalities/cells/lymphocytes.js';
 import { createModelPreprocessor } from '../preprocess/model-input.js';
 import { LYMPHOCYTE_SPLITS } from './export.js';
+import { encodeNpy } from './npy.js';
 import { heldOutSet } from './test-set.js';
 
 const REPO = resolve(import.meta.dirname, '..', '..', '..');
@@ -39,5 +42,28 @@ describe('heldOutSet', () => {
   it('refuses a task without known data', () => {
     const card = readModelCard(join(REPO, 'models', 'zoo', 'jets-hls4ml'));
     expect(() => heldOutSet(card, 10, BCCD)).toThrow(ConfigError);
+  });
+});
+
+describe('heldOutSet of a task exported as npy', () => {
+  it('reads test then val rows of models/data/<task> as written, and refuses another preprocessing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ht-npy-held-'));
+    const card = readModelCard(join(REPO, 'models', 'zoo', 'alerts-transient'));
+    const size = card.inputShape.reduce((a, b) => a * b, 1);
+    const rows = { test: 3, val: 4 };
+    for (const [split, count] of Object.entries(rows)) {
+      const x = Float32Array.from({ length: count * size }, (_, i) => (split === 'test' ? 1 : -1) * i);
+      writeFileSync(join(dir, `${split}_x.npy`), encodeNpy({ dtype: 'float32', shape: [count, ...card.inputShape], data: x }));
+      writeFileSync(join(dir, `${split}_y.npy`), encodeNpy({ dtype: 'int64', shape: [count], data: BigInt64Array.from({ length: count }, (_, i) => BigInt(i)) }));
+    }
+    writeFileSync(join(dir, 'meta.json'), JSON.stringify({ preprocessing: card.preprocessing }));
+    const h = heldOutSet(card, 5, BCCD, { npyDir: dir });
+    expect(h.inputs.length).toBe(5);
+    expect(Array.from(h.labels)).toEqual([0, 1, 2, 0, 1]);
+    expect(h.inputs[1]![0]).toBe(size); // test row 1 starts at element `size`
+    expect(h.inputs[4]![1]).toBe(-(size + 1)); // val row 1, second element
+    expect(h.source).toMatch(/^alerts-transient test\+val split/);
+    writeFileSync(join(dir, 'meta.json'), JSON.stringify({ preprocessing: { ...card.preprocessing, steps: 50 } }));
+    expect(() => heldOutSet(card, 5, BCCD, { npyDir: dir })).toThrow(/differs from/);
   });
 });

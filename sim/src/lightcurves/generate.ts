@@ -1,7 +1,8 @@
 import { createRng, type Rng } from '../../../host/src/core/rng.js';
 import type { LightCurvePoints, Survey } from '../../../host/src/modalities/alerts/types.js';
 import { agnModel, blackbodyColour, drawTransient, periodicModel, TRANSIENT_CLASSES, type ObjectModel, type TransientClass, type TransientModel } from './classes.js';
-import { magToMicroJy, RUBIN, visits, ZTF, type SurveySpec, type Visit } from './survey.js';
+import { magToMicroJansky } from '../../../host/src/modalities/alerts/points.js';
+import { RUBIN, visits, ZTF, type SurveySpec, type Visit } from './survey.js';
 
 /** One synthetic alert: the light curve its packet carries, the truth and the survey. */
 export interface SyntheticAlert {
@@ -66,7 +67,7 @@ function drawObject(cls: TransientClass, s: SurveySpec, rng: Rng): Drawn {
       model, startJd: start, endJd: start + 500, z: 0,
       flux(v, dmag) {
         model.step(v.jd, dmag);
-        const meanFlux = magToMicroJy(mean + model.meanColour[v.band]!);
+        const meanFlux = magToMicroJansky(mean + model.meanColour[v.band]!);
         const total = meanFlux * 10 ** (-0.4 * dmag[v.band]!);
         return { diff: total - meanFlux, total }; // the template is the mean
       },
@@ -76,7 +77,7 @@ function drawObject(cls: TransientClass, s: SurveySpec, rng: Rng): Drawn {
   const peakMag = euclideanMag(s.peakMagRange, rng);
   const z = redshiftOf(peakMag - model.peakAbsMag);
   const firstLight = start + 150;
-  const peakFluxR = magToMicroJy(peakMag);
+  const peakFluxR = magToMicroJansky(peakMag);
   return {
     model, startJd: start, endJd: firstLight + 300 * (1 + z), z,
     flux(v) {
@@ -101,7 +102,7 @@ function measure(d: Drawn, vs: readonly Visit[], rng: Rng): Measured {
   const dmag = new Float64Array(6);
   vs.forEach((v, i) => {
     const { diff, total } = d.flux(v, dmag);
-    m.limit[i] = magToMicroJy(v.limitMag);
+    m.limit[i] = magToMicroJansky(v.limitMag);
     m.sigma[i] = Math.hypot(m.limit[i]! / DETECTION_SIGMA, NOISE_FLOOR * total);
     m.flux[i] = diff + m.sigma[i]! * rng.normal();
     m.detected[i] = Math.abs(m.flux[i]!) >= DETECTION_SIGMA * m.sigma[i]! ? 1 : 0;

@@ -103,8 +103,3 @@ export function visits(s: SurveySpec, startJd: number, endJd: number, seasonPhas
   }
   return out;
 }
-
-/** Microjansky of an AB magnitude (the contract's flux unit). */
-export function magToMicroJy(mag: number): number {
-  return 10 ** (-0.4 * (mag - 23.9));
-}

@@ -29,6 +29,7 @@ import { BANDS, slotAlert, type LightCurvePoints } from './types.js';
  */
 export const LIGHTCURVE_CHANNELS = ['flux', 'detected', 'upperLimit'] as const;
 
+/** The `lightcurve` spec a model card's `preprocessing` carries (the registry validates with it). */
 export const lightCurveSpecSchema = z
   .object({
     kind: z.literal('lightcurve'),
