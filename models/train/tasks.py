@@ -76,6 +76,9 @@ TASKS = {
         "params_fraction_max": 0.05,
         "teacher_params_ratio_min": 20,
         "recall_min": {},
+        # A broker follows up extragalactic transients by default (AGN and periodic variables
+        # are known sources): the card's default trigger classes.
+        "trigger_targets": ["SN Ia", "SN II", "SN Ibc", "SLSN", "TDE"],
     },
 }
 

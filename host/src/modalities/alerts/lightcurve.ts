@@ -146,6 +146,10 @@ export function createLightCurvePreprocessor(spec: LightCurveSpec, where = 'prep
       return true;
     },
     reset() {},
+    write(slot, inputs, first) {
+      const alert = slotAlert(slot);
+      lightCurveGrid(alert.points, alert.jd, spec, inputs[first]!);
+    },
   };
 }
 
