@@ -119,9 +119,13 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   checkModelInputs(cfg, card, backend, primaryPre);
   if (autonomous && extras.length > 0) throw new ConfigError('config: extraModels', 'fpga.mode autonomous classifies on the device alone: extra models need the host in the loop');
   // With extra models every frame is preprocessed for each (the primary model's inputs first).
-  const pre = jointPreprocessor([{ pre: primaryPre, where: `${card.dir}/card.json: preprocessing` }, ...extras.map((m) => ({ pre: m.pre, where: `${m.card.dir}/card.json: preprocessing` }))]);
+  // A frame an extra model cannot use (an alert without cutouts) goes on without its output;
+  // the fault is counted (the error log is made below, before any frame flows).
+  let errorsLater: ErrorLog | null = null;
+  const pre = jointPreprocessor([{ pre: primaryPre, where: `${card.dir}/card.json: preprocessing` }, ...extras.map((m) => ({ pre: m.pre, where: `${m.card.dir}/card.json: preprocessing` }))], (err) => errorsLater?.error(err));
   const metrics = new PipelineMetrics({ pipeline: cfg.pipeline, backend: backend.info().kind, model: `${card.task}/${cfg.variant}`, labels: card.labels, budgetUs: cfg.budgetUs }, deps.clock);
   const errors = new ErrorLog(metrics, deps.log, Date.now, deps.timers);
+  errorsLater = errors;
   const policy = new TriggerPolicy(cfg.trigger, card.labels, cfg.budgetUs, { outputKind: backend.info().outputKind });
   const source = autonomous
     ? makeFpgaEventSource(cfg, deps, backend as FpgaBackend, card.labels, errors)

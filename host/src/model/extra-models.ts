@@ -2,7 +2,7 @@ import type { Backend } from '../backends/backend.js';
 import { assert } from '../core/assert.js';
 import { ConfigError, FrameValueError } from '../core/errors.js';
 import type { FrameSlot } from '../core/frame.js';
-import { createStreamPreprocessor, type StreamPreprocessor } from '../preprocess/stream-preprocessor.js';
+import { createStreamPreprocessor, inputUnusable, type StreamPreprocessor } from '../preprocess/stream-preprocessor.js';
 import { softmax } from '../trigger/policy.js';
 import type { AuxOutputs } from '../trigger/routers.js';
 import { readModelCard, type ModelCard } from './card.js';
@@ -72,7 +72,8 @@ export function auxLayout(extras: readonly ExtraModel[]): AuxOutputs[] {
 
 /**
  * Runs every extra model on a slot: its inputs from the slot's, its probabilities into
- * `slot.aux` (softmax of logits; a model's own probabilities as they are). Buffers are made
+ * `slot.aux` (softmax of logits; a model's own probabilities as they are; NaN when its
+ * preprocessing could not use the frame). Buffers are made
  * once per ring slot at start-up: nothing is allocated per frame.
  */
 export function extraModelsRunner(extras: readonly ExtraModel[], slots: readonly FrameSlot[]): (slot: FrameSlot) => void {
@@ -89,6 +90,11 @@ export function extraModelsRunner(extras: readonly ExtraModel[], slots: readonly
     for (let k = 0; k < extras.length; k++) {
       const m = extras[k];
       const y = logits[k];
+      // Its preprocessing could not use this frame (an alert without cutouts): no output.
+      if (inputUnusable(slot.inputs[m.firstInput])) {
+        outs[slot.index][k].fill(Number.NaN);
+        continue;
+      }
       if (nInputs[k] > 1) m.backend.predictInputs!(views[slot.index][k], y);
       else m.backend.predict(slot.inputs[m.firstInput], y);
       for (let c = 0; c < y.length; c++) {

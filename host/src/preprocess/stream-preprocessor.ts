@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FrameDType, FrameSlot } from '../core/frame.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, isOperatingError, type HairtriggerError } from '../core/errors.js';
 import { Registry } from '../core/registry.js';
 import type { Preprocessor } from './image.js';
 
@@ -65,9 +65,13 @@ export function statelessPreprocessor(pre: Preprocessor<unknown> & { spec: unkno
  * The preprocessing of a pipeline that runs several models on each frame: every part writes
  * its model's inputs, one after the other, into the slot's inputs (the first part's first).
  * Every part must be stateless (`write`) and take the same frames; a ConfigError names the
- * one that does not.
+ * one that does not. The first part is the pipeline's own model: a frame it cannot use
+ * fails. A later part (an extra model) that cannot use a frame (an alert without cutouts)
+ * does not cost the frame: the fault goes to `onPartFailed` (counted), and its first input
+ * starts with NaN, which tells the extra model's runner to give no output for this frame
+ * (`model/extra-models.ts`).
  */
-export function jointPreprocessor(parts: readonly { pre: StreamPreprocessor; where: string }[]): StreamPreprocessor {
+export function jointPreprocessor(parts: readonly { pre: StreamPreprocessor; where: string }[], onPartFailed: (err: HairtriggerError) => void = () => {}): StreamPreprocessor {
   if (parts.length === 1) return parts[0].pre;
   const first = parts[0].pre.frame;
   const starts: number[] = [];
@@ -80,19 +84,35 @@ export function jointPreprocessor(parts: readonly { pre: StreamPreprocessor; whe
     n += pre.inputElements.length;
   }
   const writers = parts.map((p) => p.pre.write!.bind(p.pre));
+  const writeAll = (slot: FrameSlot, inputs: readonly Float32Array[], at: number) => {
+    writers[0](slot, inputs, at + starts[0]);
+    for (let k = 1; k < writers.length; k++) {
+      try {
+        writers[k](slot, inputs, at + starts[k]);
+      } catch (err) {
+        if (!isOperatingError(err)) throw err;
+        onPartFailed(err);
+        inputs[at + starts[k]][0] = Number.NaN;
+      }
+    }
+  };
   return {
     frame: first,
     inputElements: parts.flatMap((p) => p.pre.inputElements),
     framesPerInputMax: 1,
     run(slot) {
-      for (let k = 0; k < writers.length; k++) writers[k](slot, slot.inputs, starts[k]);
+      writeAll(slot, slot.inputs, 0);
       return true;
     },
     reset() {},
-    write(slot, inputs, at) {
-      for (let k = 0; k < writers.length; k++) writers[k](slot, inputs, at + starts[k]);
-    },
+    write: writeAll,
   };
+}
+
+/** Whether an extra model's input was marked unusable by `jointPreprocessor` (its first element NaN). */
+export function inputUnusable(input: Float32Array): boolean {
+  const v = input[0];
+  return v !== v;
 }
 
 function describeFrame(f: StreamPreprocessor['frame']): string {

@@ -72,7 +72,9 @@ export function createTopicsRouter(cfg: TopicsRouterConfig, ctx: RouterContext):
   return {
     route(slot: FrameSlot) {
       const alert = slotAlert(slot);
-      fillScores(scores, ctx.labels, slot.probs, real < 0 ? null : slot.aux[real]);
+      // NaN: the real/bogus model gave no output for this alert (no cutouts): null to filters.
+      const rb = real < 0 ? Number.NaN : slot.aux[real];
+      fillScores(scores, ctx.labels, slot.probs, rb === rb ? rb : null);
       const r = router.route(alert, scores);
       if (r.topics.length > 0) writers.writeRouted(alert, scores, router);
       if (!fires) return;
