@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateConfig, type PipelineConfig } from '../host/src/config/schema.js';
-import { createDaemon, firmwareName } from '../host/src/daemon.js';
+import { firmwareName } from '../host/src/daemon.js';
 import type { StageName } from '../host/src/metrics/snapshot.js';
 import { STAGES } from '../host/src/metrics/snapshot.js';
-import { systemClock } from '../host/src/native/addon.js';
-import { realTimers } from '../host/src/sources/source.js';
+import { timedRun } from './timed-run.js';
 
 /**
  * The alert broker's throughput: real survey packets (the 561 ZTF 4.02 and 100 Rubin 9.0
@@ -68,14 +67,8 @@ function alertConfig(repo: string, c: AlertCase, alerts: number): PipelineConfig
   });
 }
 
-async function once(repo: string, c: AlertCase, alerts: number) {
-  const d = await createDaemon(alertConfig(repo, c, alerts), { clock: systemClock(), timers: realTimers, log: () => {}, baseDir: repo, onBug: (e) => { throw e; } });
-  const t0 = performance.now();
-  d.start();
-  await d.sourceDone;
-  const seconds = (performance.now() - t0) / 1000;
-  await d.stop();
-  return { snap: d.metrics.snapshot(), seconds };
+function once(repo: string, c: AlertCase, alerts: number) {
+  return timedRun(alertConfig(repo, c, alerts), repo);
 }
 
 function median(xs: number[]): number {

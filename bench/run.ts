@@ -16,6 +16,7 @@ import { STAGES } from '../host/src/metrics/snapshot.js';
 import { realTimers } from '../host/src/sources/source.js';
 import { measureNoise, type NoiseFloor } from './noise.js';
 import { ALERT_CASES, alertsMarkdown, benchAlerts, type AlertRunResult } from './alerts.js';
+import { timedRun } from './timed-run.js';
 
 /**
  * `make bench`: every cell pipeline on every backend available, replayed at `max` pacing,
@@ -120,14 +121,8 @@ function deviceUs(c: Case): number {
   return Math.round((map.latencyCycles / (map.clockKhz / 1000)) * 1000) / 1000;
 }
 
-async function once(c: Case, backend: string, frames: number) {
-  const d = await createDaemon(config(c, backend, frames), { clock: systemClock(), timers: realTimers, log: () => {}, baseDir: REPO, onBug: (e) => { throw e; } });
-  const t0 = performance.now();
-  d.start();
-  await d.sourceDone;
-  const seconds = (performance.now() - t0) / 1000;
-  await d.stop();
-  return { snap: d.metrics.snapshot(), seconds };
+function once(c: Case, backend: string, frames: number) {
+  return timedRun(config(c, backend, frames), REPO);
 }
 
 /**

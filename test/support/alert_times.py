@@ -9,16 +9,8 @@ import sys
 import avro.datafile
 import avro.io
 
+from avro_files import files
 
-def files(paths):
-    out = set()
-    for p in paths:
-        if os.path.isdir(p):
-            for root, _, names in os.walk(p):
-                out.update(os.path.join(root, n) for n in names if n.endswith('.avro'))
-        else:
-            out.add(p)
-    return sorted(out)
 
 
 def main():
