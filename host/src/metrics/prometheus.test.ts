@@ -122,6 +122,18 @@ describe('PrometheusExporter', () => {
     expect(a.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
   });
 
+  it("exports an alert router's outcomes and topics, and nothing for a pipeline without one", async () => {
+    const route = { alerts: 1234, routed: 200, unmatched: 1030, error: 4, topics: { 'sn-ia': 150, tde: 70 } };
+    const text = await new PrometheusExporter(() => fakeSnapshot({ route }), { defaultMetrics: false }).metricsText();
+    expect(sampleValue(text, 'hairtrigger_route_total{outcome="routed"}')).toBe(200);
+    expect(sampleValue(text, 'hairtrigger_route_total{outcome="unmatched"}')).toBe(1030);
+    expect(sampleValue(text, 'hairtrigger_route_total{outcome="error"}')).toBe(4);
+    expect(sampleValue(text, 'hairtrigger_route_topic_total{topic="sn-ia"}')).toBe(150);
+    expect(sampleValue(text, 'hairtrigger_route_topic_total{topic="tde"}')).toBe(70);
+    const none = await new PrometheusExporter(() => fakeSnapshot(), { defaultMetrics: false }).metricsText();
+    expect(none).not.toMatch(/^hairtrigger_route_total\{/m);
+  });
+
   it('exports the fpga device counters and gauges, labelled by its path', async () => {
     const exporter = new PrometheusExporter(() => fakeSnapshot({ backend: 'fpga', device: fakeDevice() }), { defaultMetrics: false });
     const text = await exporter.metricsText();

@@ -58,6 +58,7 @@ export class PrometheusExporter {
     this.registerCounters();
     this.registerGauges();
     this.registerDevice();
+    this.registerRoute();
   }
 
   /** The whole exposition of the current snapshot: cached text, or one render of every
@@ -244,6 +245,39 @@ export class PrometheusExporter {
     });
   }
 
+
+  /**
+   * A router's outcomes (snapshot `route`: an alert broker's routed / unmatched / error) and
+   * alerts per topic. Empty (HELP and TYPE only) for a pipeline without a router.
+   */
+  private registerRoute(): void {
+    const exporter = this;
+    const registers = [this.registry];
+    new Counter({
+      name: 'hairtrigger_route_total',
+      help: 'Frames the router decided, by outcome (alerts: routed, unmatched, error; they add up to every alert).',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        this.reset();
+        const r = exporter.snap().route;
+        if (r === undefined) return;
+        for (const outcome of ['routed', 'unmatched', 'error']) if (typeof r[outcome] === 'number') this.inc({ outcome }, r[outcome]);
+      },
+    });
+    new Counter({
+      name: 'hairtrigger_route_topic_total',
+      help: 'Alerts the router sent to each topic (an alert may go to several).',
+      labelNames: ['topic'],
+      registers,
+      collect() {
+        this.reset();
+        const topics = exporter.snap().route?.topics;
+        if (typeof topics !== 'object') return;
+        for (const [topic, n] of Object.entries(topics)) this.inc({ topic }, n);
+      },
+    });
+  }
 
   /**
    * Latency quantiles are gauges with a `quantile` label, not a prom-client Summary: the
