@@ -34,6 +34,7 @@ import { sources } from './sources/registry.js';
 import type { Source, TimerScheduler } from './sources/source.js';
 import { TriggerPolicy } from './trigger/policy.js';
 import { routers, type FrameRouter } from './trigger/routers.js';
+import './trigger/detector.js';
 import { auxLayout, auxOutputs, extraModelsRunner, loadExtraModels, type ExtraModel } from './model/extra-models.js';
 import { DecisionLog } from './sinks/decision-log.js';
 
@@ -163,7 +164,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   const onSinkError = (e: SinkError) => errors.error(e);
   const sinks = await createSinks(cfg.sinks, { runId: names.run, labels: card.labels, resolvePath: at, onError: onSinkError });
   try {
-    after.router = cfg.route === undefined ? null : routers.create(cfg.route, { runId: names.run, labels: card.labels, aux, at, log: deps.log, error: (e) => errors.error(e), framesFailed: () => metrics.dropped }, 'config: route');
+    after.router = cfg.route === undefined ? null : routers.create(cfg.route, { runId: names.run, labels: card.labels, targets: cfg.trigger.targets ?? [], aux, at, log: deps.log, error: (e) => errors.error(e), framesFailed: () => metrics.dropped }, 'config: route');
     after.decisions = cfg.decisions === undefined ? null : new DecisionLog(at(cfg.decisions), { labels: card.labels, aux, describePayload }, onSinkError);
   } catch (err) {
     await Promise.allSettled([...sinks.map((x) => x.close()), after.router?.close()]);

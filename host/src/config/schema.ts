@@ -12,6 +12,7 @@ import { sources } from '../sources/registry.js';
 import { sinksConfigSchema } from '../sinks/registry.js';
 import { triggerConfigSchema } from '../trigger/policy.js';
 import { routeConfigSchema, routers } from '../trigger/routers.js';
+import '../trigger/detector.js';
 import { limits } from '../core/limits.js';
 
 /** A component block of the config: its `kind` and that kind's fields, checked by the kind's registry entry. */

@@ -25,6 +25,8 @@ export const limits = {
   /** Bytes of per-frame decision lines (`--decisions`) held before they are written; a flush
    * writes them out, so the file never lags more than one flush interval. */
   decisionBufferedBytesMax: 4 * 1024 * 1024,
+  /** Frames a streaming detector may average a posterior over (a keyword spotter: a few hops). */
+  detectorSmoothFramesMax: 64,
   /** Largest number of classes a classifier may output. */
   classesMax: 1024,
   /** Trigger records held between the hot path and the log/websocket flushers; on overflow

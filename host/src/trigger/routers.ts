@@ -33,6 +33,8 @@ export interface RouterContext {
   runId: string;
   /** The primary model's labels (slot.probs). */
   labels: readonly string[];
+  /** The trigger's target classes (config or the card's). */
+  targets: readonly string[];
   /** The extra models' outputs in slot.aux. */
   aux: readonly AuxOutputs[];
   /** Resolves a config-relative path. */

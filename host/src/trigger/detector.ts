@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { ConfigError } from '../core/errors.js';
+import type { FrameSlot } from '../core/frame.js';
+import { limits } from '../core/limits.js';
+import { routers, type FrameRouter, type RouterContext } from './routers.js';
+
+/**
+ * The `detector` router: streaming detection over a sequence of overlapping frames (a keyword
+ * spotter's windows, one every hop). Each class's probability is smoothed over the last
+ * `smoothFrames` frames (a moving average, as the posterior smoothing of streaming keyword
+ * spotters); a frame fires when a target class's smoothed probability reaches its threshold
+ * and no detection fired within `debounceMs` before it, in stream time (the frame's sensor
+ * time, else its due time: a replay at max pace debounces as the live stream would; MLPerf
+ * Tiny's streaming wake-word benchmark uses 1 s). Replaces the policy's own trigger decision
+ * (its threshold, hold-off and rate limit count as before); a late frame never fires and a
+ * would-be detection on it is logged as missed.
+ */
+export const detectorSchema = z
+  .object({
+    kind: z.literal('detector'),
+    /** Frames the posterior is averaged over (1: no smoothing). */
+    smoothFrames: z.number().int().min(1).max(limits.detectorSmoothFramesMax).default(3),
+    /** Smoothed probability a target class must reach; per class overrides in `thresholds`. */
+    threshold: z.number().min(0).max(1).default(0.8),
+    thresholds: z.record(z.string(), z.number().min(0).max(1)).default({}),
+    /** No second detection within this long after one, in stream time (any class). */
+    debounceMs: z.number().min(0).max(3_600_000).default(1000),
+  })
+  .strict();
+export type DetectorConfig = z.infer<typeof detectorSchema>;
+
+/** Indices into the detector's state. */
+const LAST_FIRE_NS = 0;
+
+/** Builds a detector over the pipeline's labels; its targets are the trigger's. */
+export function createDetector(cfg: DetectorConfig, ctx: RouterContext, targets: readonly string[]): FrameRouter {
+  const classes = ctx.labels.length;
+  const threshold = new Float64Array(classes).fill(Number.POSITIVE_INFINITY);
+  for (const t of targets) threshold[ctx.labels.indexOf(t)] = cfg.threshold;
+  for (const [label, v] of Object.entries(cfg.thresholds)) {
+    const k = ctx.labels.indexOf(label);
+    if (k < 0) throw new ConfigError(`config: route.thresholds.${label}`, `not a label of the model; labels are ${ctx.labels.join(', ')}`);
+    if (!targets.includes(label)) throw new ConfigError(`config: route.thresholds.${label}`, `is not a trigger target (${targets.join(', ')}): only targets fire`);
+    threshold[k] = v;
+  }
+  // The last smoothFrames probability vectors, a ring, and their running sums.
+  const n = cfg.smoothFrames;
+  const ring = new Float64Array(n * classes);
+  const sum = new Float64Array(classes);
+  const state = Float64Array.of(Number.NEGATIVE_INFINITY);
+  const debounceNs = cfg.debounceMs * 1e6;
+  let filled = 0;
+  let at = 0;
+  const counts = { detections: 0, debounced: 0, missed: 0, perClass: Object.fromEntries(targets.map((t) => [t, 0])) as Record<string, number> };
+  return {
+    route(slot: FrameSlot) {
+      const base = at * classes;
+      for (let k = 0; k < classes; k++) {
+        const p = slot.probs[k];
+        if (filled === n) sum[k] -= ring[base + k];
+        ring[base + k] = p;
+        sum[k] += p;
+      }
+      at = at + 1 === n ? 0 : at + 1;
+      if (filled < n) filled++;
+      // The best target whose smoothed probability reaches its threshold.
+      let best = -1;
+      let bestP = 0;
+      for (let k = 0; k < classes; k++) {
+        const p = sum[k] / filled;
+        if (p >= threshold[k] && p > bestP) {
+          best = k;
+          bestP = p;
+        }
+      }
+      slot.triggered = false;
+      slot.missed = false;
+      if (best < 0) return;
+      const t = slot.sensorNs === slot.sensorNs ? slot.sensorNs : slot.dueNs;
+      if (t - state[LAST_FIRE_NS] < debounceNs) {
+        counts.debounced++;
+        return;
+      }
+      state[LAST_FIRE_NS] = t;
+      slot.predicted = best;
+      slot.score = bestP;
+      if (slot.late) {
+        slot.missed = true;
+        counts.missed++;
+        return;
+      }
+      slot.triggered = true;
+      counts.detections++;
+      counts.perClass[ctx.labels[best]]++;
+    },
+    counters() {
+      return { detections: counts.detections, debounced: counts.debounced, missed: counts.missed, perClass: { ...counts.perClass } };
+    },
+    flush() {},
+    async close() {},
+  };
+}
+
+routers.register({
+  kind: 'detector',
+  summary: 'streaming detection: posteriors smoothed over frames, per-class thresholds, a debounce in stream time (keyword spotting)',
+  schema: detectorSchema as unknown as z.ZodType<DetectorConfig>,
+  create: (cfg, ctx) => createDetector(cfg as DetectorConfig, ctx, ctx.targets),
+});
