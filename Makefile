@@ -39,6 +39,10 @@ apt-models:
 	  echo "installing python3-torch, python3-numpy, python3-pil and python3-astropy (models/train and its tests)"; \
 	  apt-get update && apt-get install -y --no-install-recommends python3-torch python3-numpy python3-pil python3-astropy; \
 	fi
+	@if ! command -v espeak-ng >/dev/null 2>&1 || ! command -v sox >/dev/null 2>&1; then \
+	  echo "installing espeak-ng and sox (synthesised keyword speech: models/train/keywords_data.py and its tests)"; \
+	  apt-get update && apt-get install -y --no-install-recommends espeak-ng sox; \
+	fi
 
 # Debian package the addon links: libdeflate (gzip inflate of ZTF cutouts); installed only when missing.
 .PHONY: apt-native
