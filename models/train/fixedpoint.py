@@ -72,7 +72,7 @@ def on_grid(t, fp):
     return in_range and bool((torch.floor(t * fp.scale) == t * fp.scale).all())
 
 
-_PASS_THROUGH = (nn.ReLU, nn.MaxPool1d, nn.MaxPool2d, nn.Flatten)
+_PASS_THROUGH = (nn.ReLU, nn.MaxPool1d, nn.MaxPool2d, nn.Flatten, nn.AvgPool2d)
 
 
 def fixed_forward(student, x, fp, trace=None):
@@ -90,8 +90,8 @@ def fixed_forward(student, x, fp, trace=None):
     h = quantise(x, fp)
     for i, layer in enumerate(student):
         if isinstance(layer, nn.Conv2d):
-            assert layer.stride == (1, 1) and layer.padding == (0, 0)
-            h = F.conv2d(h, quantise(layer.weight, fp), quantise(layer.bias, fp))
+            # Strided, padded and depthwise (groups) convs: the keyword DS-CNN's.
+            h = F.conv2d(h, quantise(layer.weight, fp), quantise(layer.bias, fp), stride=layer.stride, padding=layer.padding, groups=layer.groups)
         elif isinstance(layer, nn.Conv1d):
             assert layer.stride == (1,) and layer.padding == (0,)
             h = F.conv1d(h, quantise(layer.weight, fp), quantise(layer.bias, fp))

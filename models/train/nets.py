@@ -152,3 +152,65 @@ class SequenceTransformer(nn.Module):
         tokens = x.reshape(b, c, self.tokens, self.patch).permute(0, 2, 1, 3).reshape(b, self.tokens, c * self.patch)
         h = self.blocks(self.embed(tokens) + self.pos)
         return self.head(self.norm(h).mean(dim=1))
+
+
+# -- keywords (issue 11): MFCC [1, frames, coefficients] ---------------------------------
+
+def ds_cnn(in_shape, width, blocks, n_classes, first_kernel=(10, 4), first_stride=(2, 2)):
+    """MLPerf Tiny's DS-CNN shape: Conv2d(first_kernel, first_stride, same-ish padding)-BN-ReLU,
+    then `blocks` x [depthwise Conv3x3(groups = width)-BN-ReLU, pointwise Conv1x1-BN-ReLU],
+    then an average over the whole map, Flatten, Linear. The batch norms fold into the convs
+    (`fold_batchnorm`) before quantisation-aware training and export, so the firmware sees
+    convs with biases only.
+    """
+    c, h, w = in_shape
+    kh, kw = first_kernel
+    pad = (kh // 2, kw // 2 - 1 if kw % 2 == 0 else kw // 2)
+    layers = [nn.Conv2d(c, width, first_kernel, stride=first_stride, padding=pad, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
+    h = (h + 2 * pad[0] - kh) // first_stride[0] + 1
+    w = (w + 2 * pad[1] - kw) // first_stride[1] + 1
+    assert h >= 1 and w >= 1, f"input {in_shape} too small for the first conv"
+    for _ in range(blocks):
+        layers += [nn.Conv2d(width, width, 3, padding=1, groups=width, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
+                   nn.Conv2d(width, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
+    layers += [nn.AvgPool2d((h, w)), nn.Flatten(), nn.Linear(width, n_classes)]
+    return nn.Sequential(*layers)
+
+
+def fold_batchnorm(model):
+    """A copy of `model` with every Conv2d-BatchNorm2d pair folded into one Conv2d with bias
+    (eval-mode statistics: w' = w * g / sqrt(v + eps), b' = (b - m) * g / sqrt(v + eps) + beta)."""
+    out = []
+    mods = list(model)
+    i = 0
+    while i < len(mods):
+        m = mods[i]
+        if isinstance(m, nn.Conv2d) and i + 1 < len(mods) and isinstance(mods[i + 1], nn.BatchNorm2d):
+            bn = mods[i + 1]
+            scale = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
+            conv = nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, stride=m.stride, padding=m.padding, groups=m.groups, bias=True)
+            with torch.no_grad():
+                conv.weight.copy_(m.weight.detach() * scale.view(-1, 1, 1, 1))
+                b = m.bias.detach() if m.bias is not None else torch.zeros_like(bn.running_mean)
+                conv.bias.copy_((b - bn.running_mean) * scale + bn.bias.detach())
+            out.append(conv)
+            i += 2
+        else:
+            out.append(m)
+            i += 1
+    return nn.Sequential(*out)
+
+
+def macs(model, in_shape):
+    """Multiply-accumulates of one inference of a Conv2d/Linear Sequential (batch 1)."""
+    total = 0
+    x = torch.zeros(1, *in_shape)
+    for m in model:
+        y = m(x)
+        if isinstance(m, nn.Conv2d):
+            k = m.kernel_size[0] * m.kernel_size[1] * (m.in_channels // m.groups)
+            total += y.numel() * k
+        elif isinstance(m, nn.Linear):
+            total += m.in_features * m.out_features
+        x = y
+    return total

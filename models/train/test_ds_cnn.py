@@ -1,0 +1,60 @@
+"""The keyword DS-CNN builder against independent counts: parameters and multiply-accumulates
+worked by hand for MLPerf Tiny's layer shapes, and batch-norm folding against the unfolded
+network in eval mode."""
+import unittest
+
+import torch
+
+import nets
+
+
+class DsCnn(unittest.TestCase):
+    def test_params_and_macs_as_counted_by_hand(self):
+        # [1, 49, 10] input, width 32, 3 blocks, 13 classes.
+        m = nets.ds_cnn((1, 49, 10), 32, 3, 13)
+        # first conv 10x4x1x32 (no bias) + BN 2x32; per block: dw 3x3x32 + BN 64 + pw 32x32 + BN 64;
+        # linear 32x13 + 13
+        want = 10 * 4 * 32 + 64 + 3 * (9 * 32 + 64 + 32 * 32 + 64) + 32 * 13 + 13
+        self.assertEqual(nets.params(m), want)
+        folded = nets.fold_batchnorm(m.eval())
+        # folding turns each BN's 2 params per channel into a conv bias of 1 per channel
+        self.assertEqual(nets.params(folded), want - 7 * 32)
+        # output map of the first conv: (49 + 2*5 - 10)//2 + 1 = 25 by (10 + 2*1 - 4)//2 + 1 = 5
+        hw = 25 * 5
+        want_macs = hw * 32 * 40 + 3 * (hw * 32 * 9 + hw * 32 * 32) + 32 * 13
+        self.assertEqual(nets.macs(folded, (1, 49, 10)), want_macs)
+
+    def test_folding_keeps_the_eval_mode_function(self):
+        torch.manual_seed(0)
+        m = nets.ds_cnn((1, 49, 10), 16, 2, 12)
+        # give the batch norms non-trivial statistics
+        m.train()
+        with torch.no_grad():
+            for _ in range(5):
+                m(torch.randn(32, 1, 49, 10) * 3 + 1)
+        m.eval()
+        x = torch.randn(8, 1, 49, 10)
+        with torch.no_grad():
+            a = m(x)
+            b = nets.fold_batchnorm(m)(x)
+        self.assertLess(float((a - b).abs().max()), 1e-4)
+        self.assertFalse(any(isinstance(l, torch.nn.BatchNorm2d) for l in nets.fold_batchnorm(m)))
+
+
+class FixedPointDsCnn(unittest.TestCase):
+    def test_fixed_forward_of_strided_depthwise_convs_tracks_the_float_network(self):
+        from fixedpoint import FixedPoint, fixed_forward
+        torch.manual_seed(1)
+        m = nets.fold_batchnorm(nets.ds_cnn((1, 49, 10), 16, 2, 12).eval())
+        x = torch.randn(4, 1, 49, 10, dtype=torch.float64)
+        m = m.double()
+        with torch.no_grad():
+            want = m(x)
+            fine = fixed_forward(m, x, FixedPoint(8, 16))   # 2^-16 steps: close to float
+            coarse = fixed_forward(m, x, FixedPoint(6, 4))   # 2^-4 steps: visibly not
+        self.assertLess(float((fine - want).abs().max()), 2e-3)
+        self.assertGreater(float((coarse - want).abs().max()), 1e-3)
+
+
+if __name__ == "__main__":
+    unittest.main()
