@@ -120,6 +120,8 @@ def build(cfg, meta, seed):
     torch.manual_seed(stage_seed(seed, 12))
     if sequence:
         student = nets.student1d(cfg["input"], cfg["student_widths"], n_classes, cfg["student_kernel"])
+    elif cfg.get("model") == "ds_cnn":
+        student = nets.ds_cnn(cfg["input"], cfg["student_widths"][0], cfg["student_blocks"], n_classes)
     else:
         student = nets.student(cfg["input"], cfg["student_widths"], n_classes)
     ratio = nets.params(teacher) / nets.params(student)
@@ -424,6 +426,9 @@ def run(args):
         t_logits = teacher_view_logits(teacher, splits["train"][0], n_views(cfg))
     student, best["student"], _ = train_student(args, cfg, student, student, splits, labels,
                                                 weights, t_logits, "student")
+    if cfg.get("model") == "ds_cnn":
+        # The firmware has no batch norm after a conv: fold before quantisation-aware training.
+        student = nets.fold_batchnorm(student.eval())
     if cfg["epochs"]["qat"] > 0:
         student, best["qat"], _ = train_student(
             args, cfg, student, lambda x: fixed_forward(student, x, fp), splits, labels,

@@ -80,6 +80,25 @@ TASKS = {
         # are known sources): the card's default trigger classes.
         "trigger_targets": ["SN Ia", "SN II", "SN Ibc", "SLSN", "TDE"],
     },
+    "keywords": {
+        # Issue 11 (in progress): MFCC [1, 49 frames, 10 coefficients] of 1 s at 16 kHz, MLPerf
+        # Tiny's front end (host/src/modalities/audio, models/train/audio_features.py).
+        "input": (1, 49, 10),
+        "model": "ds_cnn",
+        # DS-CNN width 32, 3 depthwise-separable blocks: 6,093 params with its batch norms
+        # (5,869 folded), ~0.67 M MACs; <= 20,000 params asked.
+        "student_widths": (32,),
+        "student_blocks": 3,
+        "teacher_widths": (64, 128, 256, 384),
+        "teacher_dropout": 0.3,
+        "epochs": {"teacher": 20, "student": 40, "qat": 10},
+        "lr": {"teacher": 2e-3, "student": 5e-3, "qat": 5e-4},
+        "teacher_weight_decay": 5e-4,
+        # Shifting a clip in time is the augmentation keywords_data.py already applies; no D4.
+        "augment": None,
+        "recall_min": {},
+        "trigger_targets": ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "marvin"],
+    },
 }
 
 # Targets every task shares, unless a task sets its own params_fraction_max.

@@ -56,5 +56,20 @@ class FixedPointDsCnn(unittest.TestCase):
         self.assertGreater(float((coarse - want).abs().max()), 1e-3)
 
 
+
+class KeywordsTask(unittest.TestCase):
+    def test_the_task_builds_a_student_within_budget_and_a_teacher_100x_larger(self):
+        import distill
+        import tasks
+        cfg = tasks.TASKS["keywords"]
+        labels = ["silence", "unknown", "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "marvin"]
+        teacher, student = distill.build(cfg, {"labels": labels}, 0)
+        self.assertLessEqual(nets.params(student), 20_000)
+        self.assertGreaterEqual(nets.params(teacher) / nets.params(student), tasks.TEACHER_PARAMS_RATIO_MIN)
+        y = student(torch.zeros(2, *cfg["input"]))
+        self.assertEqual(tuple(y.shape), (2, len(labels)))
+        self.assertTrue(set(cfg["trigger_targets"]) <= set(labels))
+
+
 if __name__ == "__main__":
     unittest.main()
