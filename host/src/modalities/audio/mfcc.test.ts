@@ -1,45 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, FrameShapeError } from '../../core/errors.js';
-import { copyFrameHeader, FrameRing, type FrameSlot } from '../../core/frame.js';
+import { FrameRing } from '../../core/frame.js';
 import { createStreamPreprocessor } from '../../preprocess/stream-preprocessor.js';
 import './index.js';
 import { createMfcc, LOGMEL_DEFAULT_SPEC, melWeights, MFCC_DEFAULT_SPEC, type FrontEndSpec } from './mfcc.js';
+import { feed, wholeClip } from './testing.js';
 
 const RATE = 16_000;
-
-/** Feeds `samples` (int16) in chunks of `sizes` (cycled); returns each model frame with its seq and due time. */
-export function feed(spec: FrontEndSpec, samples: Int16Array, sizes: readonly number[]) {
-  const pre = createStreamPreprocessor(spec);
-  const ring = new FrameRing(pre.inputElements, 2, 512);
-  const bytes = new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength);
-  const out: { seq: number; dueNs: number; x: Float32Array }[] = [];
-  const outlet = { derive: (from: FrameSlot) => { const s = ring.acquire(); copyFrameHeader(from, s); return s; } };
-  for (let at = 0, i = 0; at < samples.length; i++) {
-    const n = Math.min(samples.length - at, sizes[i % sizes.length]!);
-    const slot = ring.acquire();
-    slot.raw = bytes;
-    slot.rawOffset = at * 2;
-    slot.rawLength = n * 2;
-    at += n;
-    slot.dueNs = ((at - 1) * 1e9) / RATE; // due when its last sample arrived
-    slot.sensorNs = slot.dueNs;
-    expect(pre.run(slot, outlet, (s) => out.push({ seq: s.seq, dueNs: s.dueNs, x: s.input.slice() }))).toBe(false);
-  }
-  return out;
-}
-
-/** The whole-clip features: window k covers samples [k * hop, k * hop + window), each through createMfcc alone. */
-export function wholeClip(spec: FrontEndSpec, samples: Int16Array): Float32Array[] {
-  const front = createMfcc(spec);
-  const rows: Float32Array[] = [];
-  for (let k = 0; k * spec.hopSamples + spec.windowSamples <= samples.length; k++) {
-    const row = new Float32Array(front.width);
-    front.run(samples.subarray(k * spec.hopSamples, k * spec.hopSamples + spec.windowSamples), row);
-    rows.push(row);
-  }
-  return rows;
-}
 
 const tone = (hz: number, amplitude: number, n: number) => Int16Array.from({ length: n }, (_, i) => Math.round(amplitude * 32767 * Math.sin((2 * Math.PI * hz * i) / RATE)));
 const hzToMel = (hz: number) => 1127 * Math.log(1 + hz / 700);
