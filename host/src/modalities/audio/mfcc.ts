@@ -175,7 +175,11 @@ export function createMfcc(spec: FrontEndSpec, where = 'preprocessing'): FrontEn
       assert(samples.length >= n && out.length >= at + width, 'front end window and output within bounds');
       for (let i = 0; i < n; i++) frame[i] = samples[i]! * window[i]!;
       fft.realTransform(spectrum, frame);
-      for (let k = 0; k < bins; k++) magnitude[k] = Math.hypot(spectrum[2 * k]!, spectrum[2 * k + 1]!);
+      for (let k = 0; k < bins; k++) {
+        const re = spectrum[2 * k]!;
+        const im = spectrum[2 * k + 1]!;
+        magnitude[k] = Math.sqrt(re * re + im * im); // not Math.hypot: several times slower in V8
+      }
       for (let b = 0; b < melBands; b++) {
         let e = 0;
         for (let k = first[b]!, base = b * bins; k < last[b]!; k++) e += magnitude[k]! * full[base + k]!;
