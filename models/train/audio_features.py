@@ -9,10 +9,11 @@ mfccs_from_log_mel_spectrograms). Computes in float64 and returns float32.
 
 The spec dict is the `preprocessing` object of a keyword model card (default_spec()).
 
-    /usr/bin/python3 models/train/audio_features.py [--spec JSON] FILE.wav...
+    /usr/bin/python3 models/train/audio_features.py [--spec JSON] [--concat] FILE.wav...
 
 prints {"spec", "files": [{"path", "frames", "width", "features"}]} (features flat,
 [frames * width], time-major): what the parity tests compare with the TypeScript side.
+--concat: the files one after the other as one stream (one entry, path "concat").
 """
 
 import argparse
@@ -116,14 +117,20 @@ def read_wav_int16(path):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--spec", help="the preprocessing spec as JSON (default: default_spec())")
+    ap.add_argument("--concat", action="store_true", help="the files one after the other as one stream")
     ap.add_argument("wavs", nargs="+")
     args = ap.parse_args(argv)
     spec = json.loads(args.spec) if args.spec else default_spec()
-    out = []
+    streams = []
     for path in args.wavs:
         samples, rate = read_wav_int16(path)
         if rate != spec["frame"]["sampleRateHz"]:
             raise SystemExit(f"{path}: {rate} Hz, the spec wants {spec['frame']['sampleRateHz']} Hz")
+        streams.append((path, samples))
+    if args.concat:
+        streams = [("concat", np.concatenate([s for _, s in streams]))]
+    out = []
+    for path, samples in streams:
         f = features(samples, spec)
         out.append({"path": path, "frames": f.shape[0], "width": f.shape[1],
                     "features": [float(v) for v in f.reshape(-1)]})

@@ -41,8 +41,8 @@ function clips(): string[] {
   return [...micro, ...words.flatMap((w) => readdirSync(join(sc, w)).filter((f) => f.endsWith('.wav')).sort().slice(0, 3).map((f) => join(sc, w, f)))];
 }
 
-function python(spec: FrontEndSpec, paths: string[]): { path: string; frames: number; width: number; features: number[] }[] {
-  return JSON.parse(runPython([join(TRAIN, 'audio_features.py'), '--spec', JSON.stringify(spec), ...paths])).files;
+function python(spec: FrontEndSpec, paths: string[], concat = false): { path: string; frames: number; width: number; features: number[] }[] {
+  return JSON.parse(runPython([join(TRAIN, 'audio_features.py'), '--spec', JSON.stringify(spec), ...(concat ? ['--concat'] : []), ...paths])).files;
 }
 
 /** Chunk sizes from a seeded generator: 1 to 2,000 samples, so windows straddle chunks every way. */
@@ -75,6 +75,26 @@ describe('MFCC / log-mel parity, TypeScript streaming vs numpy, on real clips', 
       expect(bad, `values apart, the last in ${worstPath}`).toBe(0);
     }, 120_000);
   }
+
+  it('a 16 s stream of 16 real clips, a model frame every 3 hops: every frame equals numpy\'s rows for its second', () => {
+    const spec: FrontEndSpec = { ...MFCC_DEFAULT_SPEC, stride: 3 };
+    const some = paths.filter((_, i) => i % 2 === 0).slice(0, 16);
+    expect(some.length).toBe(16);
+    const parts = some.map(readWav16);
+    const samples = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((at, p) => (samples.set(p, at), at + p.length), 0);
+    const [want] = python(spec, some, true);
+    const rows = want!.frames; // 1 + (256,000 - 480) / 320 = 799
+    expect(rows).toBe(799);
+    const got = feed(spec, samples, chunkSizes(99));
+    expect(got.length).toBe(Math.floor((rows - 49) / 3) + 1);
+    let bad = 0;
+    got.forEach((g, j) => {
+      const first = j * 3; // the frame ends at hop 48 + 3j
+      for (let k = 0; k < 490; k++) if (!close(want!.features[first * 10 + k]!, g.x[k]!)) bad++;
+    });
+    expect(bad).toBe(0);
+  }, 120_000);
 
   it('a single 30 ms window (micro_speech yes_30ms.wav) gives one frame of 10 MFCC equal to numpy', () => {
     const spec: FrontEndSpec = { ...MFCC_DEFAULT_SPEC, frames: 1, input: { shape: [1, 1, 10] } };
