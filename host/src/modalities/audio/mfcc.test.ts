@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, FrameShapeError } from '../../core/errors.js';
 import { FrameRing } from '../../core/frame.js';
+import { modelInputSpecSchema } from '../../preprocess/model-input.js';
 import { createStreamPreprocessor } from '../../preprocess/stream-preprocessor.js';
 import './index.js';
 import { createMfcc, LOGMEL_DEFAULT_SPEC, melWeights, MFCC_DEFAULT_SPEC, type FrontEndSpec } from './mfcc.js';
@@ -80,6 +81,8 @@ describe('mfcc / logmel stream preprocessors', () => {
     expect(createStreamPreprocessor(MFCC_DEFAULT_SPEC).inputElements).toEqual([490]);
     expect(createStreamPreprocessor(LOGMEL_DEFAULT_SPEC).inputElements).toEqual([1960]);
     expect(createStreamPreprocessor(MFCC_DEFAULT_SPEC).frame).toEqual({ shape: null, dtype: 'int16' });
+    // A model card's `preprocessing` (checked by the card schema, then by the kind's own).
+    for (const spec of [MFCC_DEFAULT_SPEC, LOGMEL_DEFAULT_SPEC]) expect(modelInputSpecSchema.parse(JSON.parse(JSON.stringify(spec)))).toEqual(spec);
   });
 
   it('emit, whatever the chunking, every stride hops the last `frames` whole-clip feature vectors, due at the newest window', () => {
