@@ -67,6 +67,21 @@ describe('window preprocessor (stateful: zero or more frames per input)', () => 
     );
   });
 
+  it('reads each chunk from its own view when chunks are views at different offsets of one buffer (Node pools small Buffers)', () => {
+    const pre = createStreamPreprocessor({ kind: 'window', frame: { dtype: 'int16', sampleRateHz: RATE }, window: 4, hop: 4 });
+    const ring = new FrameRing(4, 2, 8);
+    const pool = new Int16Array([1, 2, 3, 4, 5, 6, 7, 8]);
+    const got: number[][] = [];
+    for (const first of [0, 4]) {
+      const slot = ring.acquire();
+      slot.raw = new Uint8Array(pool.buffer, first * 2, 8); // its own view: rawOffset 0 within it
+      slot.rawOffset = 0;
+      slot.rawLength = 8;
+      pre.run(slot, { derive: (from: FrameSlot) => { const s = ring.acquire(); copyFrameHeader(from, s); return s; } }, (s) => got.push(Array.from(s.input)));
+    }
+    expect(got).toEqual([[1, 2, 3, 4], [5, 6, 7, 8]]);
+  });
+
   it('refuses a chunk that is not whole samples, and a hop longer than the window', () => {
     const pre = createStreamPreprocessor({ kind: 'window', frame: { dtype: 'int16', sampleRateHz: RATE }, window: 4, hop: 2 });
     const ring = new FrameRing(4, 2, 4);

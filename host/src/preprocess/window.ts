@@ -54,11 +54,13 @@ export function createWindowPreprocessor(spec: WindowSpec, where = 'preprocessin
     run(slot: FrameSlot, outlet: FrameOutlet, emit: (s: FrameSlot) => void): boolean {
       const bytes = slot.rawLength;
       if (bytes % bytesPerSample !== 0) throw new FrameShapeError(`stream frame seq ${slot.seq}`, `chunk of ${bytes} bytes is not a whole number of ${spec.frame.dtype} samples`);
-      if (scratch === null || scratch.buffer !== slot.raw.buffer) scratch = new DataView(slot.raw.buffer, slot.raw.byteOffset, slot.raw.byteLength);
+      // One DataView per backing buffer, over all of it: chunks are often views at different
+      // offsets of one buffer (Node's pooled Buffers), so the view's own offset is added below.
+      if (scratch === null || scratch.buffer !== slot.raw.buffer) scratch = new DataView(slot.raw.buffer, 0, slot.raw.buffer.byteLength);
       const count = bytes / bytesPerSample;
       if (count > chunkSamplesMax) throw new FrameShapeError(`stream frame seq ${slot.seq}`, `chunk of ${count} samples would complete more than framesPerInputMax ${framesPerInputMax} windows at hop ${spec.hop}; send chunks of at most ${chunkSamplesMax} samples`);
       for (let i = 0; i < count; i++) {
-        const at = slot.rawOffset + i * bytesPerSample;
+        const at = slot.raw.byteOffset + slot.rawOffset + i * bytesPerSample;
         ring[head] = (int16 ? scratch.getInt16(at, true) : scratch.getFloat32(at, true)) * spec.scale;
         head = head + 1 === n ? 0 : head + 1;
         if (filled < n) filled++;
