@@ -70,6 +70,13 @@ export const limits = {
   alertReplayBytesMax: 2 * 1024 * 1024 * 1024,
   /** Frames replayed per macrotask before yielding to the event loop at `max` pacing. */
   replayBatchFramesMax: 256,
+  /** Largest WAV file the `wav` source and `inspect` read into memory (about 35 min of
+   * 16-bit stereo at 48 kHz). */
+  wavFileBytesMax: 512 * 1024 * 1024,
+  /** Channels a WAV file may declare (WAVE_FORMAT_EXTENSIBLE allows 65,535; more is a lying header). */
+  wavChannelsMax: 64,
+  /** Samples of one PCM chunk a `wav` or `pcm` source hands the pipeline (the default is 320, 20 ms at 16 kHz). */
+  pcmChunkSamplesMax: 16_384,
   /** Largest capture file a replay loads into memory. */
   captureBytesMax: 2 * 1024 * 1024 * 1024,
   /** Writer schemas an Avro alert decoder keeps compiled (one per distinct container header or
