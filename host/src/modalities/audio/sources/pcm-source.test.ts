@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import { PcmChunker, type PcmSource } from './pcm-source.js';
 
 const AUDIO = resolve(import.meta.dirname, '..', '..', '..', '..', '..', '..', 'shared', 'data', 'audio');
 const STREAM = join(AUDIO, 'mlperf-tiny-wakeword', 'short_wav_easy10s.wav');
+const REPO = resolve(import.meta.dirname, '..', '..', '..', '..', '..');
 const tmp = mkdtempSync(join(tmpdir(), 'ht-pcm-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -100,5 +102,34 @@ describe('pcm source', () => {
     expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/refused a second connection .*one PCM stream at a time/)]);
     expect(joined(rec)).toEqual(readWav(STREAM).samples);
     expect(rec.chunks[499].sensorNs).toBeCloseTo(10e9, 3);
+  });
+
+  it('reads standard input (path "-") as it reads a file: a child process with the compiled source (make build), fed by a pipe', { timeout: 60_000 }, async () => {
+    const { bytes } = rawStream();
+    // The child writes back every chunk's bytes on stdout, then one JSON line of counts on stderr.
+    const script = [
+      "import { sources } from './build/host/src/sources/registry.js';",
+      "import './build/host/src/modalities/audio/index.js';",
+      "import { monotonicClock } from './build/host/src/core/clock.js';",
+      "import { FrameRing } from './build/host/src/core/frame.js';",
+      "import { realTimers } from './build/host/src/sources/source.js';",
+      "const errors = [];",
+      "const src = sources.create({ kind: 'pcm', path: '-' }, { clock: monotonicClock, timers: realTimers, at: (p) => p, log() {}, error: (e) => errors.push(e.message) }, 'source');",
+      "const ring = new FrameRing(1, 1, 8);",
+      "let last = 0;",
+      "src.start({ acquire: () => ring.acquire(), push: (s) => { process.stdout.write(Buffer.from(s.raw.subarray(s.rawOffset, s.rawOffset + s.rawLength))); last = s.sensorNs; } });",
+      "await src.done;",
+      "process.stderr.write(JSON.stringify({ delivered: src.delivered, last, errors }));",
+    ].join('\n');
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.stdin.end(bytes);
+    const [code] = (await once(child, 'close')) as [number];
+    expect(code, Buffer.concat(err).toString()).toBe(0);
+    expect(JSON.parse(Buffer.concat(err).toString())).toEqual({ delivered: 500, last: 10e9, errors: [] });
+    expect(Buffer.concat(out).equals(bytes)).toBe(true);
   });
 });

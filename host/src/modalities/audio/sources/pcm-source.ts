@@ -111,8 +111,9 @@ export function createPcmSource(cfg: PcmSourceConfig, ctx: SourceContext): PcmSo
     start(sink) {
       queue.attach(sink);
       if (cfg.path !== undefined) {
-        // Standard input through its device file: the same path as a file or FIFO.
-        input = createReadStream(cfg.path === '-' ? '/dev/stdin' : where);
+        // Standard input as the process holds it: /dev/stdin cannot be opened when it is a
+        // socket (how Node and some supervisors pipe a child's stdin).
+        input = cfg.path === '-' ? process.stdin : createReadStream(where);
         void read(input, where).then(() => whenDrained(queue, ctx.timers, () => stopped).then(resolveDone));
         return;
       }
