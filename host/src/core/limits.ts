@@ -142,6 +142,7 @@ export function checkLimits(l: Limits = limits): void {
   assert(l.triggerRingSlotsMax >= l.frameSlotsMax, 'trigger ring must hold a full frame ring');
   assert(l.fpgaEventsPerPollMax <= l.frameSlotsMax, 'one drain of FPGA events must fit in the frame ring');
   assert(l.ingressArenaBytesMax >= l.frameBytesMax, 'an ingress arena holds the largest frame');
+  assert(l.pcmChunkSamplesMax * 2 <= l.frameBytesMax, 'the largest int16 PCM chunk fits a frame');
   assert(l.ingressArenaBytesMax >= l.alertMessageBytesMax, 'an ingress arena holds the largest alert message');
   assert(l.fitsStampBytesMax >= l.fitsHeaderBytesMax + l.fitsStampSidePixelsMax ** 2 * 8, 'an inflated stamp holds the largest header and image');
   assert(l.fpgaReprobeDelayMinMs > 0 && l.fpgaReprobeDelayMinMs <= l.fpgaReprobeDelayMaxMs, 'fpga re-probe back-off: 0 < min <= max');

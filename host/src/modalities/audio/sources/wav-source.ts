@@ -50,7 +50,9 @@ export function listWavFiles(path: string): string[] {
  * rate differs): the one stream a folder makes.
  */
 export async function joinWavs(wavs: readonly Wav[], rateHz: number): Promise<Int16Array> {
-  const parts = await Promise.all(wavs.map((w) => resampleInt16(w.samples, w.sampleRateHz, rateHz)));
+  // One file at a time: each resampling instantiates its own WebAssembly module.
+  const parts: Int16Array[] = [];
+  for (const w of wavs) parts.push(await resampleInt16(w.samples, w.sampleRateHz, rateHz));
   const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
