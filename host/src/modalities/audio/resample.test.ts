@@ -46,7 +46,7 @@ function tone(hz: number, rateHz: number, seconds: number, amplitude: number): I
 describe('resampler to 16 kHz against sox on real clips', () => {
   for (const clip of CLIPS) {
     for (const rate of RATES) {
-      it(`${clip.split('/').pop()} at ${rate} Hz: within 40 dB of sox's very-high-quality rate (50 dB from above 16 kHz)`, async () => {
+      it(`${clip.split('/').pop()} at ${rate} Hz: within 40 dB of sox's very-high-quality rate (45 dB from above 16 kHz)`, async () => {
         const at = join(tmp, `in-${rate}.wav`);
         const ref = join(tmp, `ref-${rate}.raw`);
         execFileSync('sox', [clip, '-D', '-c', '1', '-r', String(rate), at]);
@@ -57,7 +57,7 @@ describe('resampler to 16 kHz against sox on real clips', () => {
         const got = await resampleInt16(wav.samples, rate, 16_000);
         // A ratio that is not a whole number leaves the two a sample apart in length.
         expect(Math.abs(got.length - want.length)).toBeLessThanOrEqual(1);
-        expect(snrDb(got, want.subarray(0, Math.min(got.length, want.length)))).toBeGreaterThan(rate > 16_000 ? 50 : 40);
+        expect(snrDb(got, want.subarray(0, Math.min(got.length, want.length)))).toBeGreaterThan(rate > 16_000 ? 45 : 40);
       });
     }
   }
