@@ -40,15 +40,6 @@ apt-models:
 	  apt-get update && apt-get install -y --no-install-recommends python3-torch python3-numpy python3-pil python3-astropy; \
 	fi
 
-# Debian package the audio tests need: sox, the reference reader and resampler of the WAV
-# tests (host/src/modalities/audio); installed only when missing.
-.PHONY: apt-audio
-apt-audio:
-	@if ! command -v sox >/dev/null 2>&1; then \
-	  echo "installing sox (the audio tests' reference)"; \
-	  apt-get update && apt-get install -y --no-install-recommends sox; \
-	fi
-
 # Debian package the addon links: libdeflate (gzip inflate of ZTF cutouts); installed only when missing.
 .PHONY: apt-native
 apt-native:
@@ -125,7 +116,7 @@ typecheck: deps
 run: build firmware
 	node bin/hairtrigger.js run --config $(CONFIG)
 
-test: build firmware apt-test apt-models apt-alerts apt-audio typecheck
+test: build firmware apt-test apt-models apt-alerts typecheck
 	$(NODE_BIN)/vitest run --reporter=default --reporter=json --outputFile=.vitest-report.json
 
 bench: build firmware
