@@ -126,6 +126,7 @@ describe('pcm source', () => {
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.stdin.on('error', () => {}); // a child that fails early closes the pipe: its stderr says why
     child.stdin.end(bytes);
     const [code] = (await once(child, 'close')) as [number];
     expect(code, Buffer.concat(err).toString()).toBe(0);
