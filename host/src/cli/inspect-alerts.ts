@@ -5,6 +5,7 @@ import { decodeConfluent } from '../modalities/alerts/avro/confluent.js';
 import { readAlertBuffer } from '../modalities/alerts/avro/container.js';
 import { SchemaRegistry } from '../modalities/alerts/avro/registry.js';
 import type { AlertSchemaInfo } from '../modalities/alerts/types.js';
+import { isWavFile } from './inspect-wav.js';
 
 /**
  * `hairtrigger inspect` over astronomy alert files: Avro container files (`.avro`, or any
@@ -26,7 +27,7 @@ export interface AlertFileSummary {
 }
 
 /** The kinds of file inspect reads; `other` files in a folder are skipped and counted. */
-export type InspectKind = 'alerts-container' | 'alerts-confluent' | 'capture' | 'other';
+export type InspectKind = 'alerts-container' | 'alerts-confluent' | 'capture' | 'wav' | 'other';
 
 const CONTAINER_MAGIC = Buffer.from('Obj\x01', 'latin1');
 
@@ -51,6 +52,7 @@ export function fileKind(path: string, sniff: boolean): InspectKind {
   if (ext === '.avro') return 'alerts-container';
   if (ext === '.confluent') return 'alerts-confluent';
   if (ext === '.arrows' || ext === '.arrow') return 'capture';
+  if (isWavFile(path, sniff)) return 'wav';
   if (!sniff) return 'other';
   const start = head(path, 5);
   if (start.length >= 4 && start.subarray(0, 4).equals(CONTAINER_MAGIC)) return 'alerts-container';

@@ -6,6 +6,7 @@ import { readModelCard } from '../model/card.js';
 import { createProgress, type ProgressStream } from './progress.js';
 import { fileKind, filesUnder, formatAlertSummary, holdsAlerts, loadRegistry, summariseAlertFile, type InspectKind, type SchemaFolders } from './inspect-alerts.js';
 import type { SchemaRegistry } from '../modalities/alerts/avro/registry.js';
+import { formatWavSummary, isWavFile, summariseWav, type WavSummary } from './inspect-wav.js';
 
 /** What `hairtrigger inspect` found about one capture. */
 export interface CaptureSummary {
@@ -71,28 +72,25 @@ export function formatCaptureSummary(s: CaptureSummary): string {
 }
 
 /**
- * `hairtrigger inspect PATH`: a capture, every capture (`*.arrows`, `*.arrow`) in a folder
- * (with a progress bar on a terminal), or a model folder (its card). Operating errors of a
+ * `hairtrigger inspect PATH`: a capture or WAV file, every capture (`*.arrows`, `*.arrow`)
+ * and WAV file in a folder (with a progress bar on a terminal), or a model folder (its card). Operating errors of a
  * single capture or card are thrown; in a folder each failing capture is listed with its
  * error and `failed` is set.
  */
 export function inspectPath(path: string, stream?: ProgressStream): InspectResult {
   if (existsSync(join(path, 'card.json'))) return inspectModel(path);
-  if (!(existsSync(path) && statSync(path).isDirectory())) {
-    const s = summariseCapture(path);
-    return { text: formatCaptureSummary(s), json: s, failed: false };
-  }
-  const files = readdirSync(path).filter((f) => /\.arrows?$/.test(f)).sort();
+  if (!(existsSync(path) && statSync(path).isDirectory())) return { ...summariseFile(path, true), failed: false };
+  const files = readdirSync(path).filter((f) => /\.(arrows?|wav)$/i.test(f)).sort();
   const bar = createProgress({ label: 'inspect', total: files.length, unit: 'captures', ...(stream ? { stream } : {}) });
-  const out: (CaptureSummary | { path: string; error: string })[] = [];
+  const out: (CaptureSummary | WavSummary | { path: string; error: string })[] = [];
   let text = '';
   let failed = false;
   files.forEach((f, i) => {
     const p = join(path, f);
     try {
-      const s = summariseCapture(p);
-      out.push(s);
-      text += formatCaptureSummary(s);
+      const r = summariseFile(p, false);
+      out.push(r.json);
+      text += r.text;
     } catch (err) {
       if (!isOperatingError(err)) throw err;
       failed = true;
@@ -102,8 +100,18 @@ export function inspectPath(path: string, stream?: ProgressStream): InspectResul
     bar.update(i + 1);
   });
   bar.end();
-  if (files.length === 0) text = `${path}: no captures (*.arrows) here\n`;
+  if (files.length === 0) text = `${path}: no captures (*.arrows) or WAV files here\n`;
   return { text, json: out, failed };
+}
+
+/** A capture or a WAV file (by extension, or by its magic when `sniff`); throws its typed error. */
+function summariseFile(path: string, sniff: boolean): { text: string; json: CaptureSummary | WavSummary } {
+  if (isWavFile(path, sniff)) {
+    const w = summariseWav(path);
+    return { text: formatWavSummary(w), json: w };
+  }
+  const c = summariseCapture(path);
+  return { text: formatCaptureSummary(c), json: c };
 }
 
 function inspectModel(dir: string): InspectResult {
@@ -129,7 +137,7 @@ export interface InspectRun {
    * one line per file and a final summary line when any path holds alert files. */
   json: string;
   /** 0: every file read (alert files with record faults included: the faults are listed);
-   * 1: a capture or model folder that does not read; 2: a named path cannot be read or is of no known kind. */
+   * 1: a capture, WAV file or model folder that does not read (in a folder or beside alert files); 2: a named path cannot be read or is of no known kind. */
   status: 0 | 1 | 2;
 }
 
@@ -168,7 +176,7 @@ class AlertInspection {
     if (existsSync(join(p, 'card.json'))) return this.report(p, 'model');
     if (!statSync(p).isDirectory()) {
       const kind = fileKind(p, true);
-      if (kind === 'other') return this.unreadable(p, 'of no known kind (an Avro container file, a Confluent-framed record, a capture or a model folder)');
+      if (kind === 'other') return this.unreadable(p, 'of no known kind (an Avro container file, a Confluent-framed record, a capture, a WAV file or a model folder)');
       return this.file(p, kind);
     }
     const files = filesUnder(p);
@@ -183,7 +191,7 @@ class AlertInspection {
   }
 
   private file(p: string, kind: Exclude<InspectKind, 'other'>): void {
-    if (kind === 'capture') return this.report(p, 'capture');
+    if (kind === 'capture' || kind === 'wav') return this.report(p, kind);
     this.registry ??= loadRegistry(this.schemas);
     const s = summariseAlertFile(p, kind, this.registry);
     this.totals.files++;
@@ -196,8 +204,8 @@ class AlertInspection {
     this.lines.push(s);
   }
 
-  /** A capture or a model folder, as `inspectPath` reports it, as one JSON line. */
-  private report(p: string, kind: 'capture' | 'model'): void {
+  /** A capture, a WAV file or a model folder, as `inspectPath` reports it, as one JSON line. */
+  private report(p: string, kind: 'capture' | 'wav' | 'model'): void {
     try {
       const r = inspectPath(p);
       this.text += r.text;

@@ -135,8 +135,8 @@ export async function main(argv: string[]): Promise<void> {
 
   program
     .command('inspect')
-    .description('summarise a capture (stream, shape, dtype, frames, labels, duration, truncation), every capture in a folder, a model folder (its card), or astronomy alert files (Avro containers, Confluent-framed records; folders recursed, other files skipped and counted). Exit 0 when every file was read (record faults are listed), 1 when a capture does not read, 2 when a named path cannot be read or is of no known kind')
-    .argument('<paths...>', 'capture (.arrows), folder of captures, model folder (card.json), alert file (.avro, .confluent) or folder of them')
+    .description('summarise a capture (stream, shape, dtype, frames, labels, duration, truncation), a WAV file (rate, channels, bits, format, frames, duration), every capture and WAV file in a folder, a model folder (its card), or astronomy alert files (Avro containers, Confluent-framed records; folders recursed, other files skipped and counted). Exit 0 when every file was read (record faults are listed), 1 when a capture does not read, 2 when a named path cannot be read or is of no known kind')
+    .argument('<paths...>', 'capture (.arrows), WAV file (.wav), folder of captures and WAV files, model folder (card.json), alert file (.avro, .confluent) or folder of them')
     .option('--json', 'print the summary as JSON (alert files: one line per file and a summary line)', false)
     .option('--rubin-schemas <dir>', 'Rubin alert schemas, <major>/<minor>/*.avsc (ids major*100+minor)', join(SHARED_DATA, 'alerts', 'rubin-schemas'))
     .option('--ztf-schemas <dir>', 'ZTF alert schema folder (*.avsc, id 402)', join(SHARED_DATA, 'alerts', 'ztf-avro-alert', 'schema'))

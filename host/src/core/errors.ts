@@ -18,7 +18,8 @@ export type ErrorCode =
   | 'E_FIFO_OVERFLOW'
   | 'E_ALERT_DECODE'
   | 'E_FITS'
-  | 'E_FILTER';
+  | 'E_FILTER'
+  | 'E_WAV';
 
 /** Base of every operating error. `where` names the file, frame, field or endpoint. */
 export class HairtriggerError extends Error {
@@ -93,6 +94,21 @@ export class FitsError extends HairtriggerError {
 export class FilterError extends HairtriggerError {
   constructor(where: string, message: string, options?: { cause?: unknown }) {
     super('E_FILTER', where, message, options);
+  }
+}
+
+/**
+ * A WAV file that cannot be read: not RIFF/WAVE, truncated, or a header that lies (a data
+ * chunk longer than the file, a block align that is not channels x bytes, an unknown format
+ * tag, no fmt chunk before the data). `where` names the file and the byte offset at fault.
+ */
+export class WavError extends HairtriggerError {
+  readonly file: string;
+  readonly offset: number;
+  constructor(file: string, offset: number, message: string) {
+    super('E_WAV', `${file} byte ${offset}`, message);
+    this.file = file;
+    this.offset = offset;
   }
 }
 

@@ -72,6 +72,13 @@ export const limits = {
   alertReplayBytesMax: 2 * 1024 * 1024 * 1024,
   /** Frames replayed per macrotask before yielding to the event loop at `max` pacing. */
   replayBatchFramesMax: 256,
+  /** Largest WAV file the `wav` source and `inspect` read into memory (about 35 min of
+   * 16-bit stereo at 48 kHz). */
+  wavFileBytesMax: 512 * 1024 * 1024,
+  /** Channels a WAV file may declare (WAVE_FORMAT_EXTENSIBLE allows 65,535; more is a lying header). */
+  wavChannelsMax: 64,
+  /** Samples of one PCM chunk a `wav` or `pcm` source hands the pipeline (the default is 320, 20 ms at 16 kHz). */
+  pcmChunkSamplesMax: 16_384,
   /** Largest capture file a replay loads into memory. */
   captureBytesMax: 2 * 1024 * 1024 * 1024,
   /** Writer schemas an Avro alert decoder keeps compiled (one per distinct container header or
@@ -137,6 +144,7 @@ export function checkLimits(l: Limits = limits): void {
   assert(l.triggerRingSlotsMax >= l.frameSlotsMax, 'trigger ring must hold a full frame ring');
   assert(l.fpgaEventsPerPollMax <= l.frameSlotsMax, 'one drain of FPGA events must fit in the frame ring');
   assert(l.ingressArenaBytesMax >= l.frameBytesMax, 'an ingress arena holds the largest frame');
+  assert(l.pcmChunkSamplesMax * 2 <= l.frameBytesMax, 'the largest int16 PCM chunk fits a frame');
   assert(l.ingressArenaBytesMax >= l.alertMessageBytesMax, 'an ingress arena holds the largest alert message');
   assert(l.fitsStampBytesMax >= l.fitsHeaderBytesMax + l.fitsStampSidePixelsMax ** 2 * 8, 'an inflated stamp holds the largest header and image');
   assert(l.fpgaReprobeDelayMinMs > 0 && l.fpgaReprobeDelayMinMs <= l.fpgaReprobeDelayMaxMs, 'fpga re-probe back-off: 0 < min <= max');

@@ -4,4 +4,3 @@ import './alerts/index.js';
 import './audio/index.js';
 import './cells/index.js';
 import './jets/index.js';
-import './alerts/index.js';

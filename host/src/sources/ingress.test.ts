@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { manualClock } from '../core/clock.js';
 import { FrameRing } from '../core/frame.js';
-import { IngressQueue, type IngressPolicy } from './ingress.js';
-import type { TimerScheduler } from './source.js';
+import { IngressQueue, whenDrained, type IngressPolicy } from './ingress.js';
+import { realTimers, type TimerScheduler } from './source.js';
 
 /** Timers whose immediates run when the test says. */
 function immediates(): TimerScheduler & { run(): void } {
@@ -100,5 +100,28 @@ describe('ingress queue', () => {
     const { q } = setup('drop-oldest', 4, 1024);
     expect(q.offer(frame(0, 1025), 0, Number.NaN, -1)).toBe(false);
     expect(q.counts.oversize).toBe(1);
+  });
+});
+
+describe('whenDrained', () => {
+  it('resolves once the queue has handed everything over, or once its source stopped (a stopped queue never drains)', async () => {
+    const clock = manualClock();
+    const q = new IngressQueue({ policy: 'block', framesMax: 4, bytesMax: 1024 }, clock, realTimers);
+    q.offer(new Uint8Array(2), 0, 0, -1);
+    let stopped = false;
+    let polls = 0;
+    const counting: TimerScheduler = { ...realTimers, setTimeout: (fn, ms) => (polls++, realTimers.setTimeout(fn, ms)) };
+    const done = whenDrained(q, counting, () => stopped);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(polls).toBeGreaterThan(0); // still waiting: nothing drains the queue
+    stopped = true;
+    await done;
+    const after = polls;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(polls).toBe(after); // and no longer polls
+    const ring = new FrameRing(1, 1, 4);
+    q.attach({ acquire: () => ring.acquire(), push: () => {} });
+    await whenDrained(q, realTimers);
+    expect(q.depth).toBe(0);
   });
 });

@@ -218,3 +218,14 @@ export class IngressQueue {
     this.schedule();
   };
 }
+
+/** Resolves when `queue` has handed over everything it holds, or once `stopped()` (a stopped queue never drains). */
+export function whenDrained(queue: IngressQueue, timers: TimerScheduler, stopped: () => boolean = () => false): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (queue.depth === 0 || stopped()) resolve();
+      else timers.setTimeout(check, 1);
+    };
+    check();
+  });
+}

@@ -4,6 +4,7 @@ import type { Capture } from '../capture/arrow-capture.js';
 import { manualClock } from '../core/clock.js';
 import { FrameRing } from '../core/frame.js';
 import { createReplaySource } from './replay.js';
+import { manualTimers } from './manual-timers.fixture.js';
 import type { TimerScheduler } from './source.js';
 
 /** A capture of `n` one-byte frames whose byte is the frame index, at the given sensor times. */
@@ -22,32 +23,9 @@ function capture(times: number[]): Capture {
   };
 }
 
-/** Timers that fire when the test moves the manual clock past their due time. */
-function scheduler(clock: ReturnType<typeof manualClock>) {
-  let pending: { fn: () => void; atNs: number } | null = null;
-  const timers: TimerScheduler = {
-    setTimeout: (fn, ms) => ((pending = { fn, atNs: clock.nowNs() + ms * 1e6 }), 1),
-    clearTimeout: () => (pending = null),
-    setImmediate: (fn) => ((pending = { fn, atNs: clock.nowNs() }), 1),
-    clearImmediate: () => (pending = null),
-  };
-  return {
-    timers,
-    /** Runs the pending callback at its due time (advancing the clock); false when none. */
-    step(): boolean {
-      const p = pending;
-      if (p === null) return false;
-      pending = null;
-      if (p.atNs > clock.nowNs()) clock.setNs(p.atNs);
-      p.fn();
-      return true;
-    },
-  };
-}
-
 function record(times: number[], pacing: 'max' | 'realtime' | `x${number}`, loop: boolean, frames: number) {
   const clock = manualClock(1_000_000);
-  const { timers, step } = scheduler(clock);
+  const { timers, step } = manualTimers(clock);
   const src = createReplaySource(capture(times), { pacing, loop, frames, nominalRateHz: 1000, spinWindowUs: 0 }, clock, timers);
   const ring = new FrameRing(1, 1, 8);
   const got: { seq: number; byte: number; atNs: number; sensorNs: number; dueNs: number }[] = [];
@@ -139,7 +117,7 @@ describe('replay source', () => {
 
   it('stops delivering when stopped and resolves done', async () => {
     const clock = manualClock();
-    const { timers, step } = scheduler(clock);
+    const { timers, step } = manualTimers(clock);
     const src = createReplaySource(capture([0, 1e6, 2e6, 3e6]), { pacing: 'realtime', loop: true, frames: Infinity, nominalRateHz: 1000, spinWindowUs: 0 }, clock, timers);
     const ring = new FrameRing(1, 1, 8);
     let n = 0;

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { CAPTURE_VERSION, META, specOf } from '../capture/arrow-capture.js';
 import { CaptureFormatError, ConfigError, SourceError } from '../core/errors.js';
 import { frameBytes, type FrameSpec } from '../core/frame.js';
-import { ingressConfigSchema, IngressQueue, type IngressCounts } from './ingress.js';
+import { ingressConfigSchema, IngressQueue, whenDrained, type IngressCounts } from './ingress.js';
 import { sources, type SourceContext } from './registry.js';
 import type { Source } from './source.js';
 
@@ -71,15 +71,12 @@ export function createStreamSource(cfg: StreamSourceConfig, ctx: SourceContext):
     get delivered() {
       return queue.counts.delivered;
     },
-    address() {
-      const a = server?.address();
-      return a && typeof a === 'object' ? { host: a.address, port: a.port } : null;
-    },
+    address: () => serverAddress(server),
     start(sink) {
       queue.attach(sink);
       if (cfg.path !== undefined) {
         const input = createReadStream(where);
-        void readFrom(input, where).then(() => drained(queue, ctx).then(resolveDone));
+        void readFrom(input, where).then(() => whenDrained(queue, ctx.timers, () => stopped).then(resolveDone));
         return;
       }
       const [host, port] = [cfg.listen!.slice(0, cfg.listen!.lastIndexOf(':')), Number(cfg.listen!.slice(cfg.listen!.lastIndexOf(':') + 1))];
@@ -131,12 +128,10 @@ async function offerBatch(batch: RecordBatch, queue: IngressQueue, where: string
   }
 }
 
-/** Resolves when the queue has handed over everything it holds. */
-function drained(queue: IngressQueue, ctx: SourceContext): Promise<void> {
-  return new Promise((resolve) => {
-    const check = () => (queue.depth === 0 ? resolve() : ctx.timers.setTimeout(check, 1));
-    check();
-  });
+/** The address a TCP server listens on, once it does (null before, or for no server). */
+export function serverAddress(server: Server | null): { host: string; port: number } | null {
+  const a = server?.address();
+  return a && typeof a === 'object' ? { host: a.address, port: a.port } : null;
 }
 
 sources.register({

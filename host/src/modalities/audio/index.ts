@@ -1,3 +1,7 @@
-// The audio modality: 16 kHz PCM streams of spoken keywords. Its front end (`mfcc`, `logmel`:
-// MLPerf Tiny's MFCC and the log-mel energies under them) registers here.
+// The audio modality: keyword spotting on a 16 kHz stream. Its sources (`wav`: WAV files and
+// folders, resampled; `pcm`: live s16le PCM on stdin, a file/FIFO or TCP) hand the pipeline
+// chunks of int16 samples for the `chunks` decoder; its front end (`mfcc`, `logmel`: MLPerf
+// Tiny's MFCC and the log-mel energies under them, on the `window` ring) registers here too.
 import './mfcc.js';
+import './sources/wav-source.js';
+import './sources/pcm-source.js';

@@ -1,0 +1,53 @@
+"""Keyword-spotting training tensors: the clips of keywords_data.py through the shared front
+end (audio_features.py, the numpy twin of host/src/modalities/audio/mfcc.ts), written as the
+splits models/train/data.py loads (`{split}_x.npy` float32 [N, 1, 49, 10], `{split}_y.npy`,
+`meta.json`). `test_synth` (held-out voices) is written beside them for the card.
+
+    /usr/bin/python3 models/train/keywords_features.py --audio DIR --out DIR
+"""
+import argparse
+import json
+import os
+
+import numpy as np
+
+import audio_features
+
+SPLITS = ["train", "val", "test", "test_synth"]
+
+
+def clip_features(audio, spec):
+    """[N, 16000] int16 clips -> float32 [N, 1, frames, coefficients]."""
+    out = [np.asarray(audio_features.features(a, spec), dtype=np.float32) for a in audio]
+    x = np.stack(out)
+    return x.reshape(len(audio), 1, spec["frames"], -1)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--audio", required=True, help="keywords_data.py output")
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    with open(os.path.join(a.audio, "meta.json")) as f:
+        src = json.load(f)
+    spec = audio_features.default_spec("mfcc")
+    os.makedirs(a.out, exist_ok=True)
+    counts = {}
+    for split in SPLITS:
+        path = os.path.join(a.audio, f"{split}_audio.npy")
+        if not os.path.isfile(path):
+            continue
+        x = clip_features(np.load(path), spec)
+        np.save(os.path.join(a.out, f"{split}_x.npy"), x)
+        np.save(os.path.join(a.out, f"{split}_y.npy"), np.load(os.path.join(a.audio, f"{split}_y.npy")).astype(np.int64))
+        counts[split] = int(len(x))
+    meta = {"task": "keywords", "labels": src["labels"], "input": {"shape": [1, spec["frames"], spec["coefficients"]], "dtype": "float32"},
+            "preprocessing": spec, "dataset": {k: v for k, v in counts.items() if k in ("train", "val", "test")},
+            "datasetExtra": {"test_synth": counts.get("test_synth", 0)}, "split": src["split"], "source": src["source"]}
+    with open(os.path.join(a.out, "meta.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    print(json.dumps(counts))
+
+
+if __name__ == "__main__":
+    main()
