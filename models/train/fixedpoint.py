@@ -72,7 +72,7 @@ def on_grid(t, fp):
     return in_range and bool((torch.floor(t * fp.scale) == t * fp.scale).all())
 
 
-_PASS_THROUGH = (nn.ReLU, nn.MaxPool1d, nn.MaxPool2d, nn.Flatten, nn.AvgPool2d)
+_PASS_THROUGH = (nn.ReLU, nn.MaxPool1d, nn.MaxPool2d, nn.Flatten, nn.AvgPool2d, nn.AdaptiveAvgPool2d)
 
 
 def fixed_forward(student, x, fp, trace=None):

@@ -173,7 +173,8 @@ def ds_cnn(in_shape, width, blocks, n_classes, first_kernel=(10, 4), first_strid
     for _ in range(blocks):
         layers += [nn.Conv2d(width, width, 3, padding=1, groups=width, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
                    nn.Conv2d(width, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
-    layers += [nn.AvgPool2d((h, w)), nn.Flatten(), nn.Linear(width, n_classes)]
+    # An average over the whole map: exported as GlobalAveragePool (the firmware's globalavgpool).
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, n_classes)]
     return nn.Sequential(*layers)
 
 

@@ -8,7 +8,7 @@ Field numbers are those of onnx.proto (ModelProto.graph = 7, and so on).
 
 import numpy as np
 
-STUDENT_OPS = {"Conv", "Relu", "MaxPool", "Flatten", "Gemm"}
+STUDENT_OPS = {"Conv", "Relu", "MaxPool", "Flatten", "Gemm", "GlobalAveragePool", "Identity"}
 QUANT_OPS = {"QuantizeLinear", "DequantizeLinear", "Floor", "Clip", "Round"}
 
 
@@ -152,15 +152,28 @@ def _run_node(node, env):
     x = env[node["inputs"][0]]
     if op in ("Conv", "MaxPool") and x.ndim == 3:
         return _lift_1d(node, env)
-    if op in ("Conv", "MaxPool") and (any(a.get("pads", [0])) or a.get("ceil_mode", 0)):
+    if op == "MaxPool" and (any(a.get("pads", [0])) or a.get("ceil_mode", 0)):
         raise OnnxError(f"{op} with padding or ceil_mode is not supported here")
+    if op == "Identity":
+        return x
+    if op == "GlobalAveragePool":
+        return x.astype(np.float64).mean(axis=(2, 3), keepdims=True).astype(np.float32)
     if op == "Conv":
-        if a.get("group", 1) != 1 or any(d != 1 for d in a.get("dilations", [1])):
-            raise OnnxError("Conv with groups or dilation is not supported here")
+        if any(d != 1 for d in a.get("dilations", [1])):
+            raise OnnxError("Conv with dilation is not supported here")
         w = env[node["inputs"][1]]
         sh, sw = a.get("strides", [1, 1])
+        top, left, bottom, right = a.get("pads", [0, 0, 0, 0])
+        x = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
         win = _windows(np.ascontiguousarray(x), w.shape[2], w.shape[3], sh, sw)
-        y = np.einsum("ncijkl,ockl->noij", win, w, dtype=np.float64)
+        groups = a.get("group", 1)
+        if groups == 1:
+            y = np.einsum("ncijkl,ockl->noij", win, w, dtype=np.float64)
+        else:
+            # grouped (depthwise when groups = channels): each group's inputs to its outputs
+            cin, cout = x.shape[1] // groups, w.shape[0] // groups
+            y = np.concatenate([np.einsum("ncijkl,ockl->noij", win[:, g * cin:(g + 1) * cin], w[g * cout:(g + 1) * cout], dtype=np.float64)
+                                for g in range(groups)], axis=1)
         if len(node["inputs"]) > 2:
             y += env[node["inputs"][2]][None, :, None, None]
         return y.astype(np.float32)

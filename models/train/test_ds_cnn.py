@@ -71,5 +71,28 @@ class KeywordsTask(unittest.TestCase):
         self.assertTrue(set(cfg["trigger_targets"]) <= set(labels))
 
 
+class OnnxStudent(unittest.TestCase):
+    def test_numpy_interpreter_runs_the_exported_ds_cnn_as_torch_does(self):
+        import tempfile
+        import os
+        import numpy as np
+        import distill
+        import onnx_check
+        torch.manual_seed(3)
+        m = nets.fold_batchnorm(nets.ds_cnn((1, 49, 10), 16, 2, 12).eval())
+        with torch.no_grad():
+            for p in m.parameters():
+                p.add_(torch.randn_like(p) * 0.1)
+        with tempfile.TemporaryDirectory() as tmp:
+            g = distill.export(m, os.path.join(tmp, "s.onnx"), (1, 49, 10))
+        self.assertLessEqual({n["op"] for n in g["nodes"]}, onnx_check.STUDENT_OPS)
+        self.assertIn("GlobalAveragePool", {n["op"] for n in g["nodes"]})
+        self.assertTrue(any(n["attrs"].get("group", 1) == 16 for n in g["nodes"] if n["op"] == "Conv"))
+        x = np.random.default_rng(0).normal(size=(5, 1, 49, 10)).astype(np.float32)
+        with torch.no_grad():
+            want = m(torch.from_numpy(x)).numpy()
+        self.assertLess(float(np.abs(onnx_check.run_student(g, x) - want).max()), 1e-4)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -43,7 +43,8 @@ class OnnxCheckTest(unittest.TestCase):
     def test_reads_interface_and_runs_student_like_torch(self):
         g = export(self.student, self.path("s.onnx"))
         onnx_check.check_interface(g, "s.onnx", SHAPE, 3, 13)
-        self.assertEqual({n["op"] for n in g["nodes"]}, onnx_check.STUDENT_OPS)
+        self.assertEqual({n["op"] for n in g["nodes"]}, {"Conv", "Relu", "MaxPool", "Flatten", "Gemm"})
+        self.assertLessEqual({n["op"] for n in g["nodes"]}, onnx_check.STUDENT_OPS)
         self.assertEqual(g["inputs"][0][1][1:], list(SHAPE))
         self.assertIsInstance(g["inputs"][0][1][0], str)  # dynamic batch
         for name, p in self.student.state_dict().items():
