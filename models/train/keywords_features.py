@@ -31,6 +31,8 @@ def main():
     with open(os.path.join(a.audio, "meta.json")) as f:
         src = json.load(f)
     spec = audio_features.default_spec("mfcc")
+    # The model takes one channel: [1, frames, coefficients] (NCHW), as the card's input.
+    spec["input"] = {"shape": [1, spec["frames"], spec["coefficients"]]}
     os.makedirs(a.out, exist_ok=True)
     counts = {}
     for split in SPLITS:
