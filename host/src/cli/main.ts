@@ -16,10 +16,16 @@ import { inspectPaths } from './inspect.js';
 import { createProgress } from './progress.js';
 import type { PrecisionSpec } from '../../../hls/compiler/precision.js';
 
-/** Whether a replay path holds survey alerts (an Avro file, or a folder without captures). */
+/** Whether a replay path holds survey alerts (an Avro file, or a folder of them). */
 function isAlertPath(path: string): boolean {
   if (path.endsWith('.avro')) return true;
-  return existsSync(path) && statSync(path).isDirectory() && !readdirSync(path).some((f) => f.endsWith('.arrows'));
+  return existsSync(path) && statSync(path).isDirectory() && !readdirSync(path).some((f) => f.endsWith('.arrows') || f.endsWith('.wav'));
+}
+
+/** Whether a replay path is audio: a WAV file, or a folder of them (played as one stream). */
+function isWavPath(path: string): boolean {
+  if (path.toLowerCase().endsWith('.wav')) return true;
+  return existsSync(path) && statSync(path).isDirectory() && readdirSync(path).some((f) => f.toLowerCase().endsWith('.wav'));
 }
 
 /** `--pacing` for alerts: max, realtime, xN, rate:N or burst:N[/S]. */
@@ -78,8 +84,8 @@ export async function main(argv: string[]): Promise<void> {
 
   program
     .command('replay')
-    .description('replay a capture, or survey alerts (Avro files or folders of them, in observation order), through a model and print the final metrics as JSON')
-    .argument('<path>', 'capture file (.arrows), or alert file (.avro) or folder of them')
+    .description('replay a capture, survey alerts (Avro files or folders of them, in observation order) or audio (WAV files or folders of them, one stream) through a model and print the final metrics as JSON')
+    .argument('<path>', 'capture file (.arrows), alert file (.avro) or folder of them, or WAV file or folder of them')
     .requiredOption('-m, --model <dir>', 'model folder (card.json + student.onnx)')
     .option('--variant <v>', 'student or teacher', 'student')
     .addOption(new Option('--backend <b>', 'sim: the compiled firmware on the bit-exact simulator (what `make run` uses); onnx: the float model; fpga: the firmware on --device').choices(['sim', 'onnx', 'fpga']).default('sim'))
@@ -102,12 +108,15 @@ export async function main(argv: string[]): Promise<void> {
     .option('--port <n>', 'dashboard port', int('port', 0), 8080)
     .action(async (capture: string, o: Record<string, unknown>) => {
       const alerts = isAlertPath(capture);
+      const audio = isWavPath(capture);
       const cfg = validateConfig({
         pipeline: 'replay', model: o.model, variant: o.variant, budgetUs: o.budgetUs, backend: o.backend,
         ...(o.firmware ? { firmware: o.firmware } : {}), ...(o.device ? { device: o.device } : {}),
         source: alerts
           ? { kind: 'alerts', paths: [capture], pacing: alertPacing(String(o.pacing)), loop: o.loop, ...(o.frames ? { frames: o.frames } : {}) }
-          : { kind: 'replay', path: capture, pacing: o.pacing, loop: o.loop, ...(o.frames ? { frames: o.frames } : {}) },
+          : audio
+            ? { kind: 'wav', path: capture, pacing: o.pacing, loop: o.loop }
+            : { kind: 'replay', path: capture, pacing: o.pacing, loop: o.loop, ...(o.frames ? { frames: o.frames } : {}) },
         ...(alerts ? { decoder: { kind: 'avro' } } : {}),
         extraModels: (o.extraModel as string[]).map(extraModelOption),
         ...(o.route ? { route: readYamlFile(String(o.route), '--route') } : {}),
