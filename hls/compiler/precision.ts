@@ -8,7 +8,7 @@
  */
 import { ConfigError } from '../../host/src/core/errors.js';
 import type { ValueRange } from './interpret.js';
-import { IR_INPUT } from './ir.js';
+import { IR_INPUT, isMacLayer } from './ir.js';
 import type { Ir } from './ir.js';
 
 export const Q_MODES = ['AP_TRN', 'AP_TRN_ZERO', 'AP_RND', 'AP_RND_ZERO', 'AP_RND_MIN_INF', 'AP_RND_INF', 'AP_RND_CONV'] as const;
@@ -218,7 +218,7 @@ export function precisionFromRanges(ir: Ir, ranges: ReadonlyMap<string, ValueRan
   for (const l of ir.layers) {
     const t = typeFor(l.name);
     if (t === null || l.kind === 'reshape') continue;
-    if (l.kind === 'dense' || l.kind === 'conv1d' || l.kind === 'conv2d' || l.kind === 'batchnorm') {
+    if (isMacLayer(l) || l.kind === 'batchnorm') {
       // An unfolded batchnorm's scale and shift are its weights and biases.
       const wI = integerBitsFor(maxAbs(l.kind === 'batchnorm' ? l.scale : l.weights), 0);
       const bI = integerBitsFor(maxAbs(l.kind === 'batchnorm' ? l.shift : l.bias), 0);

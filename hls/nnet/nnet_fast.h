@@ -1,16 +1,16 @@
 // nnet_fast.h: bit-exact CPU fast paths for the simulator (never seen by synthesis).
 //
-// The layer templates (nnet::dense, once for both strategies; conv_1d, conv_2d, relu and the
-// max pools) call these at their top, behind `#ifdef HT_NNET_FAST`, when the
+// The layer templates (nnet::dense, once for both strategies; conv_1d, conv_2d,
+// depthwise_conv_2d, relu and the max pools) call these at their top, behind `#ifdef HT_NNET_FAST`, when the
 // config's types qualify (an `if constexpr` on the flags below); otherwise, and always in
 // synthesis, the generic code runs. HT_NNET_FAST is defined here unless __SYNTHESIS__,
 // HT_USE_VENDOR_AP (the vendor type has no raw()) or HT_SIM_GENERIC (tests: force the
 // generic path) is defined. Flags, readable by drivers: nnet::fast::mac_fast<data_T, res_T,
-// CONFIG_T>::value (dense, conv_1d, conv_2d), nnet::fast::copy_fast<data_T, res_T>::value
+// CONFIG_T>::value (dense, conv_1d, conv_2d, depthwise_conv_2d), nnet::fast::copy_fast<data_T, res_T>::value
 // (relu, max_pool_1d, max_pool_2d).
 //
 // ---------------------------------------------------------------------------------------
-// Why the multiply-accumulate shortcut is exact (dense, conv_1d, conv_2d)
+// Why the multiply-accumulate shortcut is exact (dense, conv_1d, conv_2d, depthwise_conv_2d)
 //   Conditions, all at compile time (mac_fast):
 //     * data_T, weight_t, bias_t, accum_t, res_T are ht::ap_fixed;
 //     * data_T and weight_t at most 16 bits wide (their raws fit int16; each product of
@@ -64,6 +64,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #if defined(__AVX2__)
 #include <immintrin.h>
@@ -519,6 +520,75 @@ struct conv1d_as_2d {
   typedef typename C1::weight_t weight_t;
   typedef typename C1::bias_t bias_t;
   typedef typename C1::accum_t accum_t;
+};
+
+// ---- depthwise conv (2-D) --------------------------------------------------------------------
+//
+// Each channel is a one-channel, one-filter conv: the input is staged once per call as int32
+// raws in zero-padded planes X[c][Hp][Wp] (padding is ordinary zero data, as in conv_fast),
+// and for each output row the taps are added over the whole row, sums[ox] += term(X[row +
+// ox * stride_width + kx], w[ky][kx]): a loop over ox that g++ vectorises (kernels are small,
+// so pairing taps as conv_fast does would buy little). Terms and the final conversion are
+// those of the MAC shortcut above (exact_term / floored_term, finish), so the bits are the
+// generic code's. Buffers and threads: as conv_fast.
+template <class data_T, class res_T, class CONFIG_T>
+struct depthwise_fast {
+  typedef mac_fast<data_T, res_T, CONFIG_T> M;
+  static constexpr int C = CONFIG_T::n_chan, H = CONFIG_T::in_height, W = CONFIG_T::in_width;
+  static constexpr int KH = CONFIG_T::filt_height, KW = CONFIG_T::filt_width;
+  static constexpr int SH = CONFIG_T::stride_height, SW = CONFIG_T::stride_width;
+  static constexpr int OH = CONFIG_T::out_height, OW = CONFIG_T::out_width;
+  static constexpr int Hp = H + CONFIG_T::pad_top + CONFIG_T::pad_bottom, Wp = W + CONFIG_T::pad_left + CONFIG_T::pad_right;
+  static constexpr int plane = Hp * Wp, K = KH * KW;
+  typedef typename std::conditional<(M::shift >= 0), exact_term, floored_term<(M::shift < 0 ? -M::shift : 1)>>::type term;
+
+  struct params {
+    const void* weights = nullptr;
+    const void* biases = nullptr;
+    int32_t w[C * K];
+    uint32_t bias_acc[C];
+  };
+
+  static const params& load(const typename CONFIG_T::weight_t* weights, const typename CONFIG_T::bias_t* biases) {
+    static thread_local params p;
+    if (p.weights != weights || p.biases != biases) {
+      for (int i = 0; i < C * K; i++) p.w[i] = static_cast<int32_t>(weights[i].raw());
+      for (int c = 0; c < C; c++) p.bias_acc[c] = static_cast<uint32_t>(typename CONFIG_T::accum_t(biases[c]).raw());
+      p.weights = weights, p.biases = biases;
+    }
+    return p;
+  }
+
+  static void run(const data_T* data, res_T* res, const typename CONFIG_T::weight_t* weights,
+                  const typename CONFIG_T::bias_t* biases) {
+    struct staging {
+      int32_t x[C * plane];  // padding regions stay zero: only the interior is ever written
+    };
+    static thread_local staging st;
+    const params& p = load(weights, biases);
+    for (int c = 0; c < C; c++)
+      for (int y = 0; y < H; y++) {
+        int32_t* row = st.x + c * plane + (y + CONFIG_T::pad_top) * Wp + CONFIG_T::pad_left;
+        const data_T* src = data + (c * H + y) * W;
+        for (int x = 0; x < W; x++) row[x] = static_cast<int32_t>(src[x].raw());
+      }
+    for (int c = 0; c < C; c++) {
+      const int32_t* xc = st.x + c * plane;
+      const int32_t* wc = p.w + c * K;
+      for (int oy = 0; oy < OH; oy++) {
+        uint32_t sums[OW] = {};
+        for (int ky = 0; ky < KH; ky++) {
+          const int32_t* xrow = xc + (oy * SH + ky) * Wp;
+          for (int kx = 0; kx < KW; kx++) {
+            const int32_t wk = wc[ky * KW + kx];
+            for (int ox = 0; ox < OW; ox++) sums[ox] += term::of(xrow[ox * SW + kx], wk);
+          }
+        }
+        res_T* out = res + (c * OH + oy) * OW;
+        for (int ox = 0; ox < OW; ox++) out[ox] = res_T::from_raw(finish<res_T, CONFIG_T, M::shift>(p.bias_acc[c], sums[ox]));
+      }
+    }
+  }
 };
 
 // ---- relu, max pool ---------------------------------------------------------------------------
