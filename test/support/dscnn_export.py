@@ -59,16 +59,23 @@ def dscnn(c: int) -> nn.Module:
         nn.AvgPool2d((25, 5)), nn.Flatten(), nn.Linear(c, 12))
 
 
-def spread_head(m: nn.Module, g: torch.Generator) -> None:
-    """Standardises each logit over seeded N(0,1) inputs (the test's input distribution).
+def keyword_like(n: int, g: torch.Generator) -> torch.Tensor:
+    """[n, 1, 49, 10]: N(0,1) per value plus an N(0,1) offset per sample and MFCC coefficient
+    (held over the 49 frames): a word's spectral envelope, which the average pool keeps.
+    The test draws its inputs the same way (keywordLike in dscnn.test.ts)."""
+    return torch.randn(n, 1, 49, 10, generator=g) + torch.randn(n, 1, 1, 10, generator=g)
 
-    Averaged over the 25x5 map, a random network's features hardly move with the input, so
-    one class would win every time and top-1 agreement would test nothing. Folding
-    (logit - mean) / std into the Linear spreads the decisions over the classes.
+
+def spread_head(m: nn.Module, g: torch.Generator) -> None:
+    """Standardises each logit over keyword_like inputs (the test's input distribution).
+
+    A random network's logits have a large common part, so one class would win every time
+    and top-1 agreement would test nothing. Folding (logit - mean) / std into the Linear
+    spreads the decisions over the classes.
     """
     head = m[-1]
     with torch.no_grad():
-        logits = m(torch.randn(2000, 1, 49, 10, generator=g))
+        logits = m(keyword_like(2000, g))
         mean, std = logits.mean(0), logits.std(0)
         print(f'logit std before standardising: {std.min().item():.3g} to {std.max().item():.3g}')
         head.weight.div_(std[:, None])
