@@ -131,6 +131,28 @@ describe('DS-CNN (MLPerf Tiny KWS) into the IR', { timeout: 180_000 }, () => {
   });
 });
 
+describe('average pool over a window that is not a power of two', { timeout: 300_000 }, () => {
+  it('GlobalAveragePool over 25x5 (the DS-CNN pool) is within two result LSBs of the exact mean', async () => {
+    // Inputs in [4, 8): the mean is about 6, so a scale 1/125 short by 5.5e-4 of itself (an
+    // 18-bit type with 2 integer bits) is 3.3e-3 off; the types allow the input's and the
+    // result's floor, 2^-10 each with the default ap_fixed<16,6>.
+    const bytes = encodeModel({
+      input: { name: 'x', shape: ['N', 4, 25, 5] }, output: { name: 'y', shape: ['N', 4] },
+      initializers: [{ name: 'shape', dims: [2], data: [-1, 4] }],
+      nodes: [{ op: 'GlobalAveragePool', name: 'gap', inputs: ['x'], outputs: ['g'] },
+        { op: 'Reshape', name: 'flat', inputs: ['g', 'shape'], outputs: ['y'] }],
+    });
+    const model = join(dir, 'gap125.onnx');
+    writeFileSync(model, bytes);
+    const rng = createRng(SEED + 3);
+    const inputs = Array.from({ length: 50 }, () => Float32Array.from({ length: 500 }, () => 4 + 4 * rng.uniform()));
+    const r = await compileModel({ model, out: join(REPO, 'hls/build/test-gap125'), name: 'gap125', precision: 'default',
+      strategy: 'latency', reuse: 1, clockMhz: 200, check: 50, seed: SEED, data: { source: 'uniform [4, 8)', inputs } });
+    console.log(`global average pool over 125: max |error| ${r.check!.maxAbsError.toExponential(3)}`);
+    expect(r.check!.maxAbsError).toBeLessThanOrEqual(2 * 2 ** -10);
+  });
+});
+
 describe('DS-CNN latency model', () => {
   it('multipliers x II of each conv layer equal the multiplies PyTorch counts; the ~18.5k-param model at 200 MHz', () => {
     const ir = buildIr(readOnnx(join(dir, 'dscnn_bn.onnx')));
