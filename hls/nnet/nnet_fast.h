@@ -526,9 +526,10 @@ struct conv1d_as_2d {
 //
 // Each channel is a one-channel, one-filter conv: the input is staged once per call as int32
 // raws in zero-padded planes X[c][Hp][Wp] (padding is ordinary zero data, as in conv_fast),
-// and for each output row the taps are added over the whole row, sums[ox] += term(X[row +
-// ox * stride_width + kx], w[ky][kx]): a loop over ox that g++ vectorises (kernels are small,
-// so pairing taps as conv_fast does would buy little). Terms and the final conversion are
+// and per channel each tap is added at every position of the plane, sums[q] += term(X[q +
+// ky * Wp + kx], w[ky][kx]): one contiguous loop over q that g++ vectorises, whatever the
+// stride or the (often tiny) output width; the outputs are then read at q = oy * stride_height
+// * Wp + ox * stride_width. Terms and the final conversion are
 // those of the MAC shortcut above (exact_term / floored_term, finish), so the bits are the
 // generic code's. Buffers and threads: as conv_fast.
 template <class data_T, class res_T, class CONFIG_T>
@@ -540,6 +541,10 @@ struct depthwise_fast {
   static constexpr int OH = CONFIG_T::out_height, OW = CONFIG_T::out_width;
   static constexpr int Hp = H + CONFIG_T::pad_top + CONFIG_T::pad_bottom, Wp = W + CONFIG_T::pad_left + CONFIG_T::pad_right;
   static constexpr int plane = Hp * Wp, K = KH * KW;
+  // Positions q = y * Wp + x of the padded plane up to the last output's window origin; the
+  // taps are summed at every one (stride and row ends are computed and dropped), so the
+  // loop over q is one contiguous run per tap.
+  static constexpr int n_q = (OH - 1) * SH * Wp + (OW - 1) * SW + 1;
   typedef typename std::conditional<(M::shift >= 0), exact_term, floored_term<(M::shift < 0 ? -M::shift : 1)>>::type term;
 
   struct params {
@@ -563,6 +568,7 @@ struct depthwise_fast {
                   const typename CONFIG_T::bias_t* biases) {
     struct staging {
       int32_t x[C * plane];  // padding regions stay zero: only the interior is ever written
+      uint32_t sums[n_q];
     };
     static thread_local staging st;
     const params& p = load(weights, biases);
@@ -575,17 +581,17 @@ struct depthwise_fast {
     for (int c = 0; c < C; c++) {
       const int32_t* xc = st.x + c * plane;
       const int32_t* wc = p.w + c * K;
-      for (int oy = 0; oy < OH; oy++) {
-        uint32_t sums[OW] = {};
-        for (int ky = 0; ky < KH; ky++) {
-          const int32_t* xrow = xc + (oy * SH + ky) * Wp;
-          for (int kx = 0; kx < KW; kx++) {
-            const int32_t wk = wc[ky * KW + kx];
-            for (int ox = 0; ox < OW; ox++) sums[ox] += term::of(xrow[ox * SW + kx], wk);
-          }
+      for (int q = 0; q < n_q; q++) st.sums[q] = 0;
+      for (int ky = 0; ky < KH; ky++)
+        for (int kx = 0; kx < KW; kx++) {
+          const int32_t wk = wc[ky * KW + kx];
+          const int32_t* xt = xc + ky * Wp + kx;
+          for (int q = 0; q < n_q; q++) st.sums[q] += term::of(xt[q], wk);
         }
+      for (int oy = 0; oy < OH; oy++) {
+        const uint32_t* row = st.sums + oy * SH * Wp;
         res_T* out = res + (c * OH + oy) * OW;
-        for (int ox = 0; ox < OW; ox++) out[ox] = res_T::from_raw(finish<res_T, CONFIG_T, M::shift>(p.bias_acc[c], sums[ox]));
+        for (int ox = 0; ox < OW; ox++) out[ox] = res_T::from_raw(finish<res_T, CONFIG_T, M::shift>(p.bias_acc[c], row[ox * SW]));
       }
     }
   }
