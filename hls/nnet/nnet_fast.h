@@ -524,14 +524,16 @@ struct conv1d_as_2d {
 
 // ---- depthwise conv (2-D) --------------------------------------------------------------------
 //
-// Each channel is a one-channel, one-filter conv: the input is staged once per call as int32
-// raws in zero-padded planes X[c][Hp][Wp] (padding is ordinary zero data, as in conv_fast),
-// and per channel each tap is added at every position of the plane, sums[q] += term(X[q +
-// ky * Wp + kx], w[ky][kx]): one contiguous loop over q that g++ vectorises, whatever the
-// stride or the (often tiny) output width; the outputs are then read at q = oy * stride_height
-// * Wp + ox * stride_width. Terms and the final conversion are
-// those of the MAC shortcut above (exact_term / floored_term, finish), so the bits are the
-// generic code's. Buffers and threads: as conv_fast.
+// Each channel is a one-channel, one-filter conv, and runs through pair_block (one filter,
+// 32 positions a call) as conv_fast's odd last channel does: the channel is staged as int16
+// raws in a zero-padded plane X[Hp][Wp] (padding is ordinary zero data), kernel columns kx,
+// kx + 1 pair up through a table A[q] = (X[q], X[q + 1]), and with an odd kernel width the
+// last column pairs rows ky, ky + 1 through B[q] = (X[q], X[q + Wp]) (an odd height pairs
+// its last row with a zero weight). The sums are taken at every position q = y * Wp + x up
+// to the last output's (stride and row ends computed and dropped), so each tap is one
+// contiguous run; outputs are read at q = oy * stride_height * Wp + ox * stride_width.
+// Terms and the final conversion are the MAC shortcut's (pair_block_any, finish), so the
+// bits are the generic code's. Buffers and threads: as conv_fast.
 template <class data_T, class res_T, class CONFIG_T>
 struct depthwise_fast {
   typedef mac_fast<data_T, res_T, CONFIG_T> M;
@@ -540,26 +542,49 @@ struct depthwise_fast {
   static constexpr int SH = CONFIG_T::stride_height, SW = CONFIG_T::stride_width;
   static constexpr int OH = CONFIG_T::out_height, OW = CONFIG_T::out_width;
   static constexpr int Hp = H + CONFIG_T::pad_top + CONFIG_T::pad_bottom, Wp = W + CONFIG_T::pad_left + CONFIG_T::pad_right;
-  static constexpr int plane = Hp * Wp, K = KH * KW;
-  // Positions q = y * Wp + x of the padded plane up to the last output's window origin; the
-  // taps are summed at every one (stride and row ends are computed and dropped), so the
-  // loop over q is one contiguous run per tap.
+  static constexpr int plane = Hp * Wp;
+  static constexpr int G = 32;  // positions per pair_block call (4 x 8 lanes)
   static constexpr int n_q = (OH - 1) * SH * Wp + (OW - 1) * SW + 1;
-  typedef typename std::conditional<(M::shift >= 0), exact_term, floored_term<(M::shift < 0 ? -M::shift : 1)>>::type term;
+  static constexpr int n_q_pad = (n_q + G - 1) / G * G;
+  static constexpr bool last_col = KW % 2 != 0;
+  static constexpr int n_taps = KH * (KW / 2) + (last_col ? (KH + 1) / 2 : 0);
+  // Table sizes: every index q + offset a tap reads, q < n_q_pad.
+  static constexpr int t_a = KW >= 2 ? n_q_pad + (KH - 1) * Wp + (KW - 2) : 0;
+  static constexpr int t_b = last_col ? n_q_pad + (KH - 1) / 2 * 2 * Wp + (KW - 1) : 0;
+  static constexpr int x_size = (plane > t_a + 1 ? plane : t_a + 1) > t_b + Wp ? (plane > t_a + 1 ? plane : t_a + 1) : t_b + Wp;
+
+  struct tables {
+    int off[n_taps];  // tap offsets into A | B, in the order of params::w_pairs
+    tables() {
+      int t = 0;
+      for (int ky = 0; ky < KH; ky++)
+        for (int kx = 0; kx + 1 < KW; kx += 2) off[t++] = ky * Wp + kx;
+      if (last_col)
+        for (int ky = 0; ky < KH; ky += 2) off[t++] = t_a + ky * Wp + (KW - 1);
+    }
+  };
 
   struct params {
     const void* weights = nullptr;
     const void* biases = nullptr;
-    int32_t w[C * K];
+    uint32_t w_pairs[C * n_taps];  // [channel][tap], same order as tables::off
     uint32_t bias_acc[C];
   };
 
-  static const params& load(const typename CONFIG_T::weight_t* weights, const typename CONFIG_T::bias_t* biases) {
+  static const params& load(const typename CONFIG_T::weight_t* w, const typename CONFIG_T::bias_t* biases) {
     static thread_local params p;
-    if (p.weights != weights || p.biases != biases) {
-      for (int i = 0; i < C * K; i++) p.w[i] = static_cast<int32_t>(weights[i].raw());
-      for (int c = 0; c < C; c++) p.bias_acc[c] = static_cast<uint32_t>(typename CONFIG_T::accum_t(biases[c]).raw());
-      p.weights = weights, p.biases = biases;
+    if (p.weights != w || p.biases != biases) {
+      auto raw = [&](int c, int ky, int kx) -> int64_t { return ky < KH ? w[(c * KH + ky) * KW + kx].raw() : 0; };
+      for (int c = 0; c < C; c++) {
+        uint32_t* wp = p.w_pairs + c * n_taps;
+        int t = 0;
+        for (int ky = 0; ky < KH; ky++)
+          for (int kx = 0; kx + 1 < KW; kx += 2) wp[t++] = pair(raw(c, ky, kx), raw(c, ky, kx + 1));
+        if (last_col)
+          for (int ky = 0; ky < KH; ky += 2) wp[t++] = pair(raw(c, ky, KW - 1), raw(c, ky + 1, KW - 1));
+        p.bias_acc[c] = static_cast<uint32_t>(typename CONFIG_T::accum_t(biases[c]).raw());
+      }
+      p.weights = w, p.biases = biases;
     }
     return p;
   }
@@ -567,27 +592,23 @@ struct depthwise_fast {
   static void run(const data_T* data, res_T* res, const typename CONFIG_T::weight_t* weights,
                   const typename CONFIG_T::bias_t* biases) {
     struct staging {
-      int32_t x[C * plane];  // padding regions stay zero: only the interior is ever written
-      uint32_t sums[n_q];
+      int16_t x[x_size];  // padding and the tail stay zero: only the interior is ever written
+      uint32_t t[t_a + t_b];
+      alignas(32) uint32_t sums[n_q_pad];
     };
+    static const tables tab;
     static thread_local staging st;
     const params& p = load(weights, biases);
-    for (int c = 0; c < C; c++)
-      for (int y = 0; y < H; y++) {
-        int32_t* row = st.x + c * plane + (y + CONFIG_T::pad_top) * Wp + CONFIG_T::pad_left;
-        const data_T* src = data + (c * H + y) * W;
-        for (int x = 0; x < W; x++) row[x] = static_cast<int32_t>(src[x].raw());
-      }
     for (int c = 0; c < C; c++) {
-      const int32_t* xc = st.x + c * plane;
-      const int32_t* wc = p.w + c * K;
-      for (int q = 0; q < n_q; q++) st.sums[q] = 0;
-      for (int ky = 0; ky < KH; ky++)
-        for (int kx = 0; kx < KW; kx++) {
-          const int32_t wk = wc[ky * KW + kx];
-          const int32_t* xt = xc + ky * Wp + kx;
-          for (int q = 0; q < n_q; q++) st.sums[q] += term::of(xt[q], wk);
-        }
+      for (int y = 0; y < H; y++) {
+        int16_t* row = st.x + (y + CONFIG_T::pad_top) * Wp + CONFIG_T::pad_left;
+        const data_T* src = data + (c * H + y) * W;
+        for (int x = 0; x < W; x++) row[x] = static_cast<int16_t>(src[x].raw());
+      }
+      for (int q = 0; q < t_a; q++) st.t[q] = pair(st.x[q], st.x[q + 1]);
+      for (int q = 0; q < t_b; q++) st.t[t_a + q] = pair(st.x[q], st.x[q + Wp]);
+      for (int q0 = 0; q0 < n_q_pad; q0 += G)
+        pair_block_any<M::shift, 1, G / 8>(st.t + q0, 0, tab.off, p.w_pairs + c * n_taps, n_taps, n_taps, st.sums + q0, 0);
       for (int oy = 0; oy < OH; oy++) {
         const uint32_t* row = st.sums + oy * SH * Wp;
         res_T* out = res + (c * OH + oy) * OW;
