@@ -10,8 +10,8 @@
 import { ModelError } from '../../host/src/core/errors.js';
 import { assert } from '../../host/src/core/assert.js';
 import type { OnnxAttribute, OnnxGraph, OnnxNode, OnnxTensor } from './onnx-reader.js';
-import { IR_INPUT, shapeSize } from './ir.js';
-import type { ConvLayer, DenseLayer, Ir, Layer, LayerKind, PoolLayer, Shape } from './ir.js';
+import { IR_INPUT, isMacLayer, macOutputs, shapeSize } from './ir.js';
+import type { Ir, Layer, LayerKind, MacLayer, PoolLayer, Shape } from './ir.js';
 import { FOLDABLE_OPS, foldNode, resolveReshape } from './const-fold.js';
 
 /** A computed tensor: the IR value (layer name or IR_INPUT) and its batch-less shape. */
@@ -309,7 +309,7 @@ const conv: Handler = (ctx, node) => {
   const rank = w.dims.length - 2;
   if (rank !== 1 && rank !== 2) throw bad(ctx, node, `only 1-D and 2-D convolutions are supported; weight has dims [${w.dims.join(',')}]`);
   const group = attrNum(node, 'group', 1);
-  if (group !== 1) throw bad(ctx, node, `attribute group=${group} is not supported (only 1)`);
+  if (group !== 1) return depthwise(ctx, node, x, w, group);
   const [cOut, cIn] = w.dims;
   const kernel = w.dims.slice(2);
   if (x.shape.length !== rank + 1 || x.shape[0] !== cIn) {
@@ -325,6 +325,28 @@ const conv: Handler = (ctx, node) => {
     weights: Float32Array.from(w.data), bias, outputShape: [cOut, ...g.outSpatial],
   });
 };
+
+/**
+ * Conv with group = input channels = output channels (weight [C][1][kh][kw]): a depthwise
+ * conv2d. Other groupings (a channel multiplier, 1 < group < C) and 1-D are refused.
+ */
+function depthwise(ctx: Ctx, node: OnnxNode, x: Value, w: OnnxTensor & { type: 'float' }, group: number): void {
+  const [cOut, perGroup] = w.dims;
+  const c = x.shape[0];
+  if (w.dims.length !== 4 || x.shape.length !== 3 || group !== c || cOut !== c || perGroup !== 1) {
+    throw bad(ctx, node, `attribute group=${group} with weight [${w.dims.join(',')}] on input [${x.shape.join(',')}] is not supported ` +
+      '(only group=1, or a 2-D depthwise conv: group = input channels = output channels, weight [C,1,kh,kw])');
+  }
+  const kernel = w.dims.slice(2);
+  const ks = attrInts(node, 'kernel_shape', kernel);
+  if (ks.join() !== kernel.join()) throw bad(ctx, node, `attribute kernel_shape=[${ks.join(',')}] disagrees with weight dims`);
+  const g = spatialGeometry(ctx, node, x.shape.slice(1), kernel);
+  const b = optionalWeight(ctx, node, 2);
+  emit(ctx, node, [x], {
+    kind: 'dwconv2d', channels: c, kernel, strides: g.strides, pads: g.pads, weights: Float32Array.from(w.data),
+    bias: b ? broadcastBias(ctx, node, b, c, 1) : new Float32Array(c), outputShape: [c, ...g.outSpatial],
+  });
+}
 
 const pool: Handler = (ctx, node) => {
   const x = dyn(ctx, node, 0);
@@ -433,15 +455,15 @@ function addBias(ctx: Ctx, node: OnnxNode, constIdx: number): void {
   if (!prev || !isFoldTarget(prev) || !soleConsumer(ctx, x.ref)) {
     throw bad(ctx, node, 'Add of a constant is supported only as the bias of a directly preceding MatMul/Gemm/Conv');
   }
-  const n = prev.kind === 'dense' ? prev.nOut : prev.cOut;
+  const n = macOutputs(prev);
   const extra = broadcastBias(ctx, node, c, n, 1);
   prev.bias = prev.bias.map((v, o) => v + extra[o]);
   prev.sources.push(node.name);
   ctx.values.set(node.outputs[0], x);
 }
 
-function isFoldTarget(l: Layer): l is DenseLayer | ConvLayer {
-  return l.kind === 'dense' || l.kind === 'conv1d' || l.kind === 'conv2d';
+function isFoldTarget(l: Layer): l is MacLayer {
+  return isMacLayer(l);
 }
 
 const batchNorm: Handler = (ctx, node) => {
@@ -467,8 +489,8 @@ const batchNorm: Handler = (ctx, node) => {
 };
 
 /** w' = w * s[o]; b' = b * s[o] + (beta - mean * s[o]) = (b - mean) * s + beta. */
-function foldBatchNorm(layer: DenseLayer | ConvLayer, scale: number[], shift: number[]): void {
-  const nOut = layer.kind === 'dense' ? layer.nOut : layer.cOut;
+function foldBatchNorm(layer: MacLayer, scale: number[], shift: number[]): void {
+  const nOut = macOutputs(layer);
   assert(scale.length === nOut, 'batchnorm channels match the layer outputs');
   const w = layer.weights;
   if (layer.kind === 'dense') {
@@ -479,6 +501,26 @@ function foldBatchNorm(layer: DenseLayer | ConvLayer, scale: number[], shift: nu
   }
   layer.bias = Float32Array.from(layer.bias, (b, o) => b * scale[o] + shift[o]);
 }
+
+/**
+ * Pad: only the no-op form, which torch.onnx.export writes in front of every AveragePool
+ * (nn.AvgPool2d: `Pad` of constant zeros, here all 0, then the pool). Constant mode, value 0,
+ * pads constant (input 1 from opset 11, else the attribute) and all zero: an alias.
+ */
+const pad: Handler = (ctx, node) => {
+  const x = dyn(ctx, node, 0);
+  const mode = String(attr(node, 'mode') ?? 'constant');
+  const padsT = node.inputs[1] ? ctx.consts.get(node.inputs[1]) : undefined;
+  if (node.inputs[1] && !padsT) throw bad(ctx, node, `pads input "${node.inputs[1]}" is not a constant`);
+  const pads = padsT ? Array.from(padsT.data as ArrayLike<number>, Number) : attrInts(node, 'pads', []);
+  const valueT = node.inputs[2] ? ctx.consts.get(node.inputs[2]) : undefined;
+  const value = valueT ? Number((valueT.data as ArrayLike<number>)[0] ?? 0) : attrNum(node, 'value', 0);
+  if (mode !== 'constant' || value !== 0 || (node.inputs[2] && !valueT) || node.inputs[3] || pads.some((p) => p !== 0)) {
+    throw bad(ctx, node, `mode=${mode}, value ${value}, pads [${pads.join(',')}]: only a Pad of all-zero pads (a no-op, as ` +
+      'torch.onnx.export writes before AveragePool) is supported; put non-zero padding on the Conv or pool itself');
+  }
+  alias(ctx, node);
+};
 
 const dropout: Handler = (ctx, node) => {
   requireUnused(ctx, node, 1);
@@ -503,6 +545,7 @@ const HANDLERS: Record<string, Handler> = {
   Add: add,
   BatchNormalization: batchNorm,
   Dropout: dropout,
+  Pad: pad,
   Identity: (ctx, node) => alias(ctx, node),
 };
 

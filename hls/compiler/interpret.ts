@@ -6,7 +6,7 @@
 import { FrameShapeError } from '../../host/src/core/errors.js';
 import { assert } from '../../host/src/core/assert.js';
 import { IR_INPUT, shapeSize } from './ir.js';
-import type { ConvLayer, Ir, Layer, PoolLayer, Shape, SoftmaxLayer } from './ir.js';
+import type { ConvLayer, DepthwiseConvLayer, Ir, Layer, PoolLayer, Shape, SoftmaxLayer } from './ir.js';
 
 /** Observed output range of one layer (or of `IR_INPUT`). */
 export interface ValueRange {
@@ -96,6 +96,8 @@ function runLayer(layer: Layer, ins: Float64Array[]): Float64Array {
     case 'conv1d':
     case 'conv2d':
       return conv(layer, x, shape);
+    case 'dwconv2d':
+      return depthwise(layer, x, shape);
     case 'maxpool1d':
     case 'maxpool2d':
     case 'avgpool1d':
@@ -161,6 +163,30 @@ function conv(layer: ConvLayer, x: Float64Array, shape: Shape): Float64Array {
           }
         }
         out[(co * oh + oy) * ow + ox] = acc;
+      }
+    }
+  }
+  return out;
+}
+
+/** Depthwise: channel c of the output is channel c of the input convolved with filter c. */
+function depthwise(layer: DepthwiseConvLayer, x: Float64Array, shape: Shape): Float64Array {
+  const g = as2d(layer.kernel, layer.strides, layer.pads, shape);
+  const [, oh, ow] = layer.outputShape as [number, number, number];
+  const out = new Float64Array(layer.channels * oh * ow);
+  for (let c = 0; c < layer.channels; c++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        let acc = layer.bias[c];
+        for (let ky = 0; ky < g.kh; ky++) {
+          const iy = oy * g.sh + ky - g.pt;
+          if (iy < 0 || iy >= g.h) continue;
+          for (let kx = 0; kx < g.kw; kx++) {
+            const ix = ox * g.sw + kx - g.pl;
+            if (ix >= 0 && ix < g.w) acc += x[(c * g.h + iy) * g.w + ix] * layer.weights[(c * g.kh + ky) * g.kw + kx];
+          }
+        }
+        out[(c * oh + oy) * ow + ox] = acc;
       }
     }
   }

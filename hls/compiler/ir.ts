@@ -52,6 +52,21 @@ export interface ConvLayer extends LayerBase {
   bias: Float32Array;
 }
 
+/** Depthwise 2-D convolution (ONNX Conv with group = channels, one filter per channel). */
+export interface DepthwiseConvLayer extends LayerBase {
+  readonly kind: 'dwconv2d';
+  /** Input and output channels (equal: no channel multiplier). */
+  readonly channels: number;
+  readonly kernel: number[];
+  readonly strides: number[];
+  /** [top, left, bottom, right] (ONNX [begin..., end...]). */
+  readonly pads: number[];
+  /** [channels][kh][kw] row-major (ONNX [C][1][kh][kw] without the 1). */
+  weights: Float32Array;
+  /** [channels]. */
+  bias: Float32Array;
+}
+
 export interface PoolLayer extends LayerBase {
   readonly kind: 'maxpool1d' | 'maxpool2d' | 'avgpool1d' | 'avgpool2d';
   readonly kernel: number[];
@@ -109,6 +124,7 @@ export interface BatchNormLayer extends LayerBase {
 export type Layer =
   | DenseLayer
   | ConvLayer
+  | DepthwiseConvLayer
   | PoolLayer
   | GlobalAvgPoolLayer
   | ReshapeLayer
@@ -138,4 +154,17 @@ export function shapeSize(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
+}
+
+/** A layer with weights and biases (a multiply-accumulate layer): dense, conv, depthwise conv. */
+export type MacLayer = DenseLayer | ConvLayer | DepthwiseConvLayer;
+
+/** Whether `l` is a multiply-accumulate layer with `weights` and `bias`. */
+export function isMacLayer(l: Layer): l is MacLayer {
+  return l.kind === 'dense' || l.kind === 'conv1d' || l.kind === 'conv2d' || l.kind === 'dwconv2d';
+}
+
+/** Output channels (dense: outputs) of a multiply-accumulate layer: the length of its bias. */
+export function macOutputs(l: MacLayer): number {
+  return l.kind === 'dense' ? l.nOut : l.kind === 'dwconv2d' ? l.channels : l.cOut;
 }

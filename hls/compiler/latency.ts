@@ -9,8 +9,8 @@
  * applies it, and the constants are named below.
  */
 import { ConfigError } from '../../host/src/core/errors.js';
-import type { ConvLayer, DenseLayer, GlobalAvgPoolLayer, Ir, Layer, LayerKind, PoolLayer } from './ir.js';
-import { shapeSize } from './ir.js';
+import type { ConvLayer, DenseLayer, DepthwiseConvLayer, GlobalAvgPoolLayer, Ir, Layer, LayerKind, MacLayer, PoolLayer } from './ir.js';
+import { isMacLayer, macOutputs, shapeSize } from './ir.js';
 
 export type Strategy = 'latency' | 'resource';
 
@@ -115,15 +115,18 @@ function listValues(values: number[]): string {
   return `${values.slice(0, ALLOWED_LISTED_MAX).join(', ')}, … (${values.length} in all, up to ${values[values.length - 1]})`;
 }
 
-/** Multiplies per frame-step that a reuse factor shares: dense n_in*n_out, conv c_in*k*c_out. */
-function macCount(layer: DenseLayer | ConvLayer): number {
+/** Multiplies per frame-step that a reuse factor shares: dense n_in*n_out, conv c_in*k*c_out,
+ * depthwise conv c*k (one filter per channel). */
+function macCount(layer: MacLayer): number {
   if (layer.kind === 'dense') return layer.nIn * layer.nOut;
+  if (layer.kind === 'dwconv2d') return layer.channels * shapeSize(layer.kernel);
   return layer.cIn * layer.cOut * shapeSize(layer.kernel);
 }
 
 /**
  * Reuse factors allowed for every multiply-accumulate layer of `ir`: the common divisors of
- * their multiply counts (n_in*n_out for dense, c_in*c_out*prod(kernel) for conv).
+ * their multiply counts (n_in*n_out for dense, c_in*c_out*prod(kernel) for conv, c*prod(kernel)
+ * for depthwise conv).
  */
 export function allowedReuse(ir: Ir): number[] {
   const macs = ir.layers.filter(isMac).map(macCount);
@@ -137,8 +140,8 @@ function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
 }
 
-function isMac(layer: Layer): layer is DenseLayer | ConvLayer {
-  return layer.kind === 'dense' || layer.kind === 'conv1d' || layer.kind === 'conv2d';
+function isMac(layer: Layer): layer is MacLayer {
+  return isMacLayer(layer);
 }
 
 function resolve(options: EstimateOptions): Resolved {
@@ -166,7 +169,7 @@ function stripUndefined(o: EstimateOptions): Partial<Resolved> {
 }
 
 /** ConfigError unless `reuse` divides the layer's multiply count (as the dense templates assert). */
-function checkReuse(layer: DenseLayer | ConvLayer, reuse: number, ir: Ir): void {
+function checkReuse(layer: MacLayer, reuse: number, ir: Ir): void {
   const macs = macCount(layer);
   if (macs % reuse === 0) return;
   throw new ConfigError(
@@ -213,12 +216,13 @@ function estimateDense(layer: DenseLayer, o: Resolved): LayerEstimate {
  * with P output pixels, cycles = P*R + 1 (multiplier) + ceil(log2(c_in*k)) (adder tree) +
  * overhead; layer II = P*R (the loop must finish before the next frame). One template for both
  * strategies. Padded taps are still counted (the template skips them with a condition, HLS
- * keeps the multiplier).
+ * keeps the multiplier). Depthwise conv (`depthwise_conv_2d`) is the same loop with one filter
+ * per channel: m = c*k/R, and each output's adder tree is over its channel's k taps only.
  */
-function estimateConv(layer: ConvLayer, o: Resolved): LayerEstimate {
-  const taps = layer.cIn * shapeSize(layer.kernel);
+function estimateConv(layer: ConvLayer | DepthwiseConvLayer, o: Resolved): LayerEstimate {
+  const taps = layer.kind === 'dwconv2d' ? shapeSize(layer.kernel) : layer.cIn * shapeSize(layer.kernel);
   const pixels = shapeSize(layer.outputShape.slice(1));
-  const mults = (taps * layer.cOut) / o.reuse;
+  const mults = macCount(layer) / o.reuse;
   const dspEach = dspPerProduct(o.dataBits, o.weightBits);
   const notes = [`${pixels} output pixels at II ${o.reuse}`];
   if (o.strategy === 'resource') notes.push('no conv resource template: modelled as the direct form');
@@ -228,7 +232,7 @@ function estimateConv(layer: ConvLayer, o: Resolved): LayerEstimate {
     cycles: pixels * o.reuse + MULT_STAGE_CYCLES + treeDepth(taps) + LAYER_OVERHEAD_CYCLES,
     ii: pixels * o.reuse,
     multipliers: mults * dspEach, lutMultipliers: dspEach === 0 ? mults : 0,
-    weightBits: (taps * layer.cOut + layer.cOut) * o.weightBits, notes,
+    weightBits: (macCount(layer) + macOutputs(layer)) * o.weightBits, notes,
   };
 }
 
@@ -330,6 +334,8 @@ function estimateLayer(layer: Layer, o: Resolved): LayerEstimate {
       return estimateDense(layer, o);
     case 'conv1d':
     case 'conv2d':
+      return estimateConv(layer, o);
+    case 'dwconv2d':
       return estimateConv(layer, o);
     case 'maxpool1d':
     case 'maxpool2d':

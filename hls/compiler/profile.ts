@@ -6,7 +6,7 @@
  * A user reads it to choose widths: overflows want integer bits, a large share below the LSB
  * wants fractional bits.
  */
-import { IR_INPUT, type Ir } from './ir.js';
+import { IR_INPUT, isMacLayer, type Ir } from './ir.js';
 import { runIrF64 } from './interpret.js';
 import { fracBits, layerPrecision, printFixedType, type FixedType, type PrecisionConfig } from './precision.js';
 
@@ -69,7 +69,7 @@ export function profileModel(ir: Ir, precision: PrecisionConfig, inputs: readonl
     if (l.kind === 'reshape') continue;
     const p = layerPrecision(precision, l.name);
     outputs.set(l.name, new Tally(l.name, 'output', p.result));
-    if (l.kind === 'dense' || l.kind === 'conv1d' || l.kind === 'conv2d') {
+    if (isMacLayer(l)) {
       const w = new Tally(l.name, 'weight', p.weight);
       w.add(l.weights);
       const b = new Tally(l.name, 'bias', p.bias);

@@ -246,7 +246,10 @@ describe('hand-built graphs with every added layer: C simulation against onnxrun
     expect(byKind('sigmoid')).toMatchObject({ result, table: 'ap_fixed<18,2,AP_RND_CONV>', tableSize: 1024 });
     expect(byKind('softmax')).toMatchObject({ result, accum: printFixedType(def.accum), expTable: 'ap_fixed<18,2,AP_RND_CONV>',
       invTable: 'ap_fixed<24,2,AP_RND_CONV>', tableSize: 1024, expRange: 8 });
-    expect(byKind('avgpool2d')).toMatchObject({ accum: printFixedType(def.accum), scale: 'ap_fixed<18,2,AP_RND_CONV>' });
+    // a1: 3x3 with count_include_pad, so every count is 9: 1/9 < 2^-3, I = 2 - floor(log2 9) = -1.
+    expect(byKind('avgpool2d')).toMatchObject({ accum: printFixedType(def.accum), scale: 'ap_fixed<18,-1,AP_RND_CONV,AP_SAT>' });
+    // a2: the same pool without count_include_pad counts 4 real positions in a corner window.
+    expect(meta.layers.filter((l) => l.kind === 'avgpool2d')[1]).toMatchObject({ scale: 'ap_fixed<18,0,AP_RND_CONV,AP_SAT>' });
     expect(byKind('add')).toMatchObject({ inputs: ['avgpool2d_0', 'avgpool2d_1'], result });
     const bnIr = buildIr(parseOnnx(encodeModel(bnResidual()), 'bn.onnx'));
     writeProject(bnIr, resolvePrecision(), dir, { name: 'm', strategy: 'latency', reuse: 1, clockMhz: 200 });

@@ -20,8 +20,8 @@ import { copyFileSync, mkdirSync, readdirSync, writeFileSync, existsSync } from 
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, ModelError } from '../../host/src/core/errors.js';
-import { IR_INPUT, shapeSize } from './ir.js';
-import type { AddLayer, BatchNormLayer, ConvLayer, DenseLayer, Ir, Layer, PoolLayer, SoftmaxLayer, TransposeLayer } from './ir.js';
+import { IR_INPUT, isMacLayer, shapeSize } from './ir.js';
+import type { AddLayer, BatchNormLayer, ConvLayer, DenseLayer, DepthwiseConvLayer, Ir, Layer, PoolLayer, SoftmaxLayer, TransposeLayer } from './ir.js';
 import { fracBits, layerPrecision, printFixedType } from './precision.js';
 import type { FixedType, PrecisionConfig } from './precision.js';
 
@@ -39,8 +39,7 @@ export interface WriterOptions {
 }
 
 export const DEFAULT_PART = 'xcu250-figd2104-2L-e';
-/** Scale of average pools (1 / count, < 1 except 1x1 windows) and leaky ReLU slope (< 1). */
-const SCALE_TYPE = 'ap_fixed<18,2,AP_RND_CONV>';
+/** Leaky ReLU slope (< 1). */
 const ALPHA_TYPE = 'ap_fixed<18,1,AP_RND_CONV>';
 /** Sigmoid and tanh tables (values in [-1, 1], LSB 2^-16) and their size over [-8, 8) (step 1/64). */
 const TABLE_TYPE = 'ap_fixed<18,2,AP_RND_CONV>';
@@ -58,6 +57,41 @@ const NNET_DIR = [new URL('../nnet/', import.meta.url), new URL('../../../hls/nn
   .map((u) => fileURLToPath(u))
   .find((d) => existsSync(join(d, 'ht_fixed.h'))) ?? fileURLToPath(new URL('../nnet/', import.meta.url));
 const WEIGHTS_PER_LINE = 8;
+
+/** Bits of an average pool's scale type (1 / count). */
+const SCALE_BITS = 18;
+
+/**
+ * The scale type of an average pool whose windows count at least `minCount` positions:
+ * `ap_fixed<18, 2 - floor(log2 minCount), AP_RND_CONV, AP_SAT>`, so 1 / count keeps 16
+ * significant bits (exact for a power of two) however large the window. A fixed
+ * `ap_fixed<18,2>` gave 1/125 (the DS-CNN's 25x5 pool) only 9 bits: every average came out
+ * 0.05 % low, which a head that weighs small feature differences turns into wrong decisions.
+ * AP_SAT: the template's table also holds 1 / k for counts k below minCount that never occur.
+ */
+export function poolScaleType(minCount: number): string {
+  return `ap_fixed<${SCALE_BITS},${2 - Math.floor(Math.log2(Math.max(1, minCount)))},AP_RND_CONV,AP_SAT>`;
+}
+
+/** The fewest positions any window of `layer` averages over (its divisor's minimum). */
+function poolMinCount(layer: Layer): number {
+  if (layer.kind === 'globalavgpool') return shapeSize(layer.inputShapes[0]!.slice(1));
+  if (layer.kind !== 'avgpool1d' && layer.kind !== 'avgpool2d') return 1;
+  const rank = layer.kernel.length;
+  const inSpatial = layer.inputShapes[0]!.slice(1);
+  let n = 1;
+  for (let d = 0; d < rank; d++) {
+    const k = layer.kernel[d]!;
+    // Without count_include_pad a window at an edge counts only its real positions.
+    let fewest = k;
+    for (let o = 0; !layer.countIncludePad && o < layer.outputShape[d + 1]!; o++) {
+      const start = o * layer.strides[d]! - layer.pads[d]!;
+      fewest = Math.min(fewest, Math.min(start + k, inSpatial[d]!) - Math.max(start, 0));
+    }
+    n *= fewest;
+  }
+  return n;
+}
 
 /** What `writeProject` wrote. Paths are absolute. */
 export interface ProjectSummary {
@@ -190,7 +224,7 @@ export function exactLiteral(v: number, where: string): string {
 
 function unsupported(layer: Layer, source: string, why = ''): ModelError {
   return new ModelError(`${source}:${layer.name}`, `${layer.kind}${why} is not yet supported by the writer ` +
-    '(supported: dense, relu, leakyrelu, sigmoid, tanh, softmax over < 512 values, conv1d, conv2d, ' +
+    '(supported: dense, relu, leakyrelu, sigmoid, tanh, softmax over < 512 values, conv1d, conv2d, dwconv2d, ' +
     'maxpool1d/2d and avgpool1d/2d with or without pads, globalavgpool over 2-D, add of two inputs, batchnorm, ' +
     'transpose of up to 4 dims, reshape)');
 }
@@ -225,6 +259,8 @@ function emitLayer(layer: Layer, ins: Value[], precision: PrecisionConfig, opts:
     case 'conv1d':
     case 'conv2d':
       return emitConv(layer, value, typedefs, call, cfg, p, opts);
+    case 'dwconv2d':
+      return emitDepthwise(layer, value, typedefs, call, cfg, p, opts);
     case 'maxpool1d':
     case 'maxpool2d':
     case 'avgpool1d':
@@ -249,7 +285,7 @@ function emitLayer(layer: Layer, ins: Value[], precision: PrecisionConfig, opts:
       return { typedefs, value, weights: [], body: call('global_avg_pool'),
         config: cfg([`static constexpr int n_chan = ${c}, in_height = ${h}, in_width = ${w};`,
           `static constexpr int reuse_factor = ${opts.reuse};`,
-          `typedef ${printFixedType(p.accum)} accum_t;`, `typedef ${SCALE_TYPE} scale_t;`]) };
+          `typedef ${printFixedType(p.accum)} accum_t;`, `typedef ${poolScaleType(poolMinCount(layer))} scale_t;`]) };
     }
     default:
       throw unsupported(layer, source);
@@ -309,6 +345,23 @@ function emitConv(layer: ConvLayer, value: Value, typedefs: string[], call: Call
   };
 }
 
+function emitDepthwise(layer: DepthwiseConvLayer, value: Value, typedefs: string[], call: CallFn, cfg: CfgFn,
+  p: ReturnType<typeof layerPrecision>, opts: WriterOptions): Emitted {
+  const n = layer.name;
+  const [c, h, w] = layer.inputShapes[0]!;
+  const outS = layer.outputShape;
+  return {
+    typedefs: [...typedefs, ...paramTypedefs(n, p)], value,
+    weights: weightFiles(n, layer.weights, layer.bias, `[n_chan ${c}][${layer.kernel.join('][')}]`),
+    body: call('depthwise_conv_2d', `, ${n}_w, ${n}_b`),
+    config: cfg([`static constexpr int n_chan = ${c}, in_height = ${h}, in_width = ${w};`,
+      `static constexpr int filt_height = ${layer.kernel[0]}, filt_width = ${layer.kernel[1]};`,
+      `static constexpr int stride_height = ${layer.strides[0]}, stride_width = ${layer.strides[1]};`,
+      `static constexpr int pad_top = ${layer.pads[0]}, pad_bottom = ${layer.pads[2]}, pad_left = ${layer.pads[1]}, pad_right = ${layer.pads[3]};`,
+      `static constexpr int out_height = ${outS[1]}, out_width = ${outS[2]};`, ...paramFields(n, opts)]),
+  };
+}
+
 function emitPool(layer: PoolLayer, value: Value, typedefs: string[], call: CallFn, cfg: CfgFn,
   p: ReturnType<typeof layerPrecision>, opts: WriterOptions): Emitted {
   const inS = layer.inputShapes[0]!;
@@ -329,7 +382,7 @@ function emitPool(layer: PoolLayer, value: Value, typedefs: string[], call: Call
   fields.push(`static constexpr int reuse_factor = ${opts.reuse};`);
   if (!isMax) {
     fields.push(`static constexpr bool count_include_pad = ${layer.countIncludePad};`,
-      `typedef ${printFixedType(p.accum)} accum_t;`, `typedef ${SCALE_TYPE} scale_t;`);
+      `typedef ${printFixedType(p.accum)} accum_t;`, `typedef ${poolScaleType(poolMinCount(layer))} scale_t;`);
   }
   const fn = `${isMax ? 'max' : 'avg'}_pool_${layer.kernel.length}d`;
   return { typedefs, value, weights: [], body: call(fn), config: cfg(fields) };
@@ -429,6 +482,7 @@ function parametersH(name: string, inputType: FixedType, outType: string, nIn: n
 #include "nnet/nnet_conv1d.h"
 #include "nnet/nnet_conv2d.h"
 #include "nnet/nnet_dense.h"
+#include "nnet/nnet_depthwise_conv2d.h"
 #include "nnet/nnet_merge.h"
 #include "nnet/nnet_pooling.h"
 #include "nnet/nnet_softmax.h"
@@ -609,12 +663,12 @@ exit
 function modelJson(ir: Ir, precision: PrecisionConfig, opts: WriterOptions, inputIsOutput: string | null): string {
   const layers = ir.layers.map((l) => {
     const p = layerPrecision(precision, l.name);
-    const hasWeights = l.kind === 'dense' || l.kind === 'conv1d' || l.kind === 'conv2d' || l.kind === 'batchnorm';
+    const hasWeights = isMacLayer(l) || l.kind === 'batchnorm';
     return {
       name: l.name, kind: l.kind, inputs: l.inputs, inputShapes: l.inputShapes, outputShape: l.outputShape,
       ...(l.kind === 'reshape' ? {} : { result: printFixedType(p.result) }),
       ...(hasWeights ? { weight: printFixedType(p.weight), bias: printFixedType(p.bias), accum: printFixedType(p.accum) } : {}),
-      ...(l.kind === 'avgpool1d' || l.kind === 'avgpool2d' || l.kind === 'globalavgpool' ? { accum: printFixedType(p.accum), scale: SCALE_TYPE } : {}),
+      ...(l.kind === 'avgpool1d' || l.kind === 'avgpool2d' || l.kind === 'globalavgpool' ? { accum: printFixedType(p.accum), scale: poolScaleType(poolMinCount(l)) } : {}),
       ...(l.kind === 'sigmoid' || l.kind === 'tanh' ? { table: TABLE_TYPE, tableSize: TABLE_SIZE } : {}),
       ...(l.kind === 'softmax' ? { accum: printFixedType(p.accum), expTable: EXP_TABLE_TYPE, invTable: INV_TABLE_TYPE,
         tableSize: TABLE_SIZE, expRange: SOFTMAX_EXP_RANGE } : {}),

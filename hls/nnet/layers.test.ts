@@ -1,5 +1,5 @@
 // Golden tests for the layer templates (nnet_dense*.h, nnet_activation.h, nnet_conv1d.h,
-// nnet_conv2d.h, nnet_pooling.h) through test/layers_driver.cc. For every compiled
+// nnet_conv2d.h, nnet_depthwise_conv2d.h, nnet_pooling.h) through test/layers_driver.cc. For every compiled
 // configuration (LAYERS below must match the modes in the driver), seeded random parameters
 // and inputs are sent as raw integers, and the raw outputs are checked
 //   (a) against a float64 reference of the same layer on the same (dequantised) values, within
@@ -11,7 +11,9 @@
 //       result type, all with AP_TRN / AP_WRAP, via test/reference.ts's convertRef.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { convertRef, Ovf, Quant } from './test/reference.js';
-import { compileDriver, configCompiles, drawUniform, frac, lsb, rng, runDriver, toDouble, type FixedShape } from './test/testing.js';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { compileDriver, configCompiles, driverCompileArgs, drawUniform, frac, lsb, rng, runDriver, toDouble, type FixedShape } from './test/testing.js';
 
 let driver = '';
 const SEED = 20261127;
@@ -74,6 +76,10 @@ interface ConvSpec {
   acc: Ty;
   modes: string[];
 }
+/** A depthwise conv: conv's fields with f = c, each filter reading only its own channel. */
+interface DwConvSpec extends Omit<ConvSpec, 'kind'> {
+  kind: 'dwconv';
+}
 interface ActSpec {
   kind: 'relu' | 'leaky_relu';
   n: number;
@@ -89,9 +95,9 @@ interface PoolSpec {
   s: number;
   modes: string[];
 }
-type Spec = DenseSpec | ConvSpec | ActSpec | PoolSpec;
+type Spec = DenseSpec | ConvSpec | DwConvSpec | ActSpec | PoolSpec;
 
-const convOut = (s: ConvSpec): [number, number] => [
+const convOut = (s: ConvSpec | DwConvSpec): [number, number] => [
   Math.floor((s.h + s.pt + s.pb - s.kh) / s.sh) + 1,
   Math.floor((s.w + s.pl + s.pr - s.kw) / s.sw) + 1,
 ];
@@ -104,6 +110,10 @@ function shapes(s: Spec): { nParams: [number, number]; nIn: number; nOut: number
     case 'conv': {
       const [oh, ow] = convOut(s);
       return { nParams: [s.f * s.c * s.kh * s.kw, s.f], nIn: s.c * s.h * s.w, nOut: s.f * oh * ow, res: T16 };
+    }
+    case 'dwconv': {
+      const [oh, ow] = convOut(s);
+      return { nParams: [s.c * s.kh * s.kw, s.c], nIn: s.c * s.h * s.w, nOut: s.c * oh * ow, res: T16 };
     }
     case 'relu':
     case 'leaky_relu':
@@ -126,6 +136,18 @@ function reference(s: Spec, w: bigint[], b: bigint[], x: bigint[]): Ref {
         float.push(macFloat(b[j], terms));
       }
       break;
+    case 'dwconv': {
+      // Channel c through filter c alone: the conv reference on a one-channel slice.
+      const plane = s.h * s.w;
+      const k = s.kh * s.kw;
+      const one: ConvSpec = { ...s, kind: 'conv', c: 1, f: 1 };
+      for (let c = 0; c < s.c; c++) {
+        const r = reference(one, w.slice(c * k, (c + 1) * k), [b[c]], x.slice(c * plane, (c + 1) * plane));
+        exact.push(...r.exact);
+        float.push(...r.float);
+      }
+      break;
+    }
     case 'conv': {
       const [oh, ow] = convOut(s);
       for (let f = 0; f < s.f; f++)
@@ -196,6 +218,7 @@ function tolerance(s: Spec, nTerms: number): number {
   switch (s.kind) {
     case 'dense':
     case 'conv':
+    case 'dwconv':
       return (frac(s.acc) < 2 * frac(T16) ? nTerms * lsb(s.acc) : 0) + lsb(s.kind === 'dense' ? s.res : T16);
     case 'leaky_relu':
       return 2 * lsb(ALPHA) + lsb(T16);
@@ -230,10 +253,16 @@ const LAYERS: Record<string, Spec> = {
   avgpool_3s2: { kind: 'avgpool', c: 3, h: 7, w: 7, p: 3, s: 2, modes: ['avgpool_3s2'] },
   // global average pool is the avg pool whose window is the whole 5x5 plane.
   global_avg_pool: { kind: 'avgpool', c: 4, h: 5, w: 5, p: 5, s: 1, modes: ['global_avg_pool'] },
+  // Depthwise (last, so the seeds above stay as they were): the second has a tall kernel,
+  // stride 2, asymmetric pads and a truncating accumulator.
+  dwconv_same: { kind: 'dwconv', c: 4, h: 6, w: 6, f: 4, kh: 3, kw: 3, sh: 1, sw: 1, pt: 1, pb: 1, pl: 1, pr: 1, acc: ACC32,
+    modes: ['dwconv_same'] },
+  dwconv_strided: { kind: 'dwconv', c: 3, h: 11, w: 7, f: 3, kh: 4, kw: 3, sh: 2, sw: 2, pt: 2, pb: 1, pl: 1, pr: 0, acc: ACC24,
+    modes: ['dwconv_strided'] },
 };
 
 const nTermsOf = (s: Spec): number =>
-  s.kind === 'dense' ? s.nIn : s.kind === 'conv' ? s.c * s.kh * s.kw : 0;
+  s.kind === 'dense' ? s.nIn : s.kind === 'conv' ? s.c * s.kh * s.kw : s.kind === 'dwconv' ? s.kh * s.kw : 0;
 
 beforeAll(() => {
   driver = compileDriver('layers_driver');
@@ -291,8 +320,32 @@ describe('layer templates against float64 and integer references', () => {
   });
 });
 
+describe('depthwise conv: the fast path (this build) and the generic code, bit for bit', () => {
+  it('dwconv_same, dwconv_strided: in-range and full-range raws (sums wrap) equal the integer reference in both builds', () => {
+    const generic = path.join(path.dirname(driver), 'layers_driver_generic');
+    const cc = spawnSync('g++', driverCompileArgs('layers_driver', generic, ['-DHT_SIM_GENERIC']), { encoding: 'utf8' });
+    expect(cc.status, cc.stderr).toBe(0);
+    for (const name of ['dwconv_same', 'dwconv_strided'] as const) {
+      const spec = LAYERS[name] as DwConvSpec;
+      const sh = shapes(spec);
+      const rand = rng(SEED + 200);
+      for (const range of [2, 2 ** (T16.i - 1)]) {
+        const w = drawUniform(rand, sh.nParams[0], T16, Math.min(range, 8));
+        const b = drawUniform(rand, sh.nParams[1], T16, range);
+        const xs = Array.from({ length: 60 }, () => drawUniform(rand, sh.nIn, T16, range));
+        const want = xs.map((x) => reference(spec, w, b, x).exact);
+        for (const bin of [driver, generic]) expect(runDriver(bin, name, [...w, ...b], xs, sh.nOut), `${name} ${bin} range ${range}`).toEqual(want);
+        if (range > 2) {
+          const wrapped = xs.flatMap((x) => reference(spec, w, b, x).float).filter((v) => Math.abs(v) >= 2 ** (T16.i - 1)).length;
+          expect(wrapped, `${name}: the full-range draw must overflow somewhere`).toBeGreaterThan(0);
+        }
+      }
+    }
+  }, 120_000);
+});
+
 describe('layer configs are checked at compile time', () => {
-  const header = `#include "nnet_dense.h"\n#include "nnet_conv2d.h"\n#include "nnet_pooling.h"\ntypedef ap_fixed<16, 6> t;\n`;
+  const header = `#include "nnet_dense.h"\n#include "nnet_depthwise_conv2d.h"\n#include "nnet_conv2d.h"\n#include "nnet_pooling.h"\ntypedef ap_fixed<16, 6> t;\n`;
   const dense = (nIn: number, nOut: number, rf: number): string =>
     `struct C { static constexpr int n_in = ${nIn}, n_out = ${nOut}, reuse_factor = ${rf};
       static constexpr nnet::strategy strategy = nnet::resource; typedef t weight_t; typedef t bias_t; typedef t accum_t; };
@@ -306,6 +359,11 @@ describe('layer configs are checked at compile time', () => {
     `struct C { static constexpr int n_chan = 1, in_height = 4, in_width = 4, pool_height = ${p}, pool_width = ${p},
       stride_height = 1, stride_width = 1, out_height = ${5 - p}, out_width = ${5 - p}, reuse_factor = 1; };
     void f(const t* x, t* y) { nnet::max_pool_2d<t, t, C>(x, y); }\n`;
+  const dwconv = (outW: number, padLeft: number): string =>
+    `struct C { static constexpr int n_chan = 2, in_height = 5, in_width = 5, filt_height = 3, filt_width = 3,
+      stride_height = 2, stride_width = 2, pad_top = 0, pad_bottom = 0, pad_left = ${padLeft}, pad_right = 0,
+      out_height = 2, out_width = ${outW}, reuse_factor = 1; typedef t weight_t; typedef t bias_t; typedef t accum_t; };
+    void f(const t* x, t* y, const t* w, const t* b) { nnet::depthwise_conv_2d<t, t, C>(x, y, w, b); }\n`;
   const compiles = (body: string): { ok: boolean; stderr: string } => configCompiles('config_check.cc', header, body);
   const cases: [string, string, string | null][] = [
     ['dense 16x8 rf 4', dense(16, 8, 4), null],
@@ -313,6 +371,9 @@ describe('layer configs are checked at compile time', () => {
     ['dense 16x8 rf 256', dense(16, 8, 256), 'must not exceed'],
     ['conv 5x5 k3 out 3', conv(3), null],
     ['conv 5x5 k3 out 4', conv(4), 'out_height disagrees'],
+    ['depthwise 5x5 k3 s2 pad left 2 out 2x3', dwconv(3, 2), null],
+    ['depthwise 5x5 k3 s2 out width 3', dwconv(3, 0), 'out_width disagrees'],
+    ['depthwise 5x5 k3 pad left 3', dwconv(3, 3), 'a pad as large as the kernel'],
     ['maxpool 4x4 window 4', pool(4), null],
     ['maxpool 4x4 window 5', pool(5), 'window larger than the input'],
   ];

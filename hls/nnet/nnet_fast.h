@@ -1,16 +1,16 @@
 // nnet_fast.h: bit-exact CPU fast paths for the simulator (never seen by synthesis).
 //
-// The layer templates (nnet::dense, once for both strategies; conv_1d, conv_2d, relu and the
-// max pools) call these at their top, behind `#ifdef HT_NNET_FAST`, when the
+// The layer templates (nnet::dense, once for both strategies; conv_1d, conv_2d,
+// depthwise_conv_2d, relu and the max pools) call these at their top, behind `#ifdef HT_NNET_FAST`, when the
 // config's types qualify (an `if constexpr` on the flags below); otherwise, and always in
 // synthesis, the generic code runs. HT_NNET_FAST is defined here unless __SYNTHESIS__,
 // HT_USE_VENDOR_AP (the vendor type has no raw()) or HT_SIM_GENERIC (tests: force the
 // generic path) is defined. Flags, readable by drivers: nnet::fast::mac_fast<data_T, res_T,
-// CONFIG_T>::value (dense, conv_1d, conv_2d), nnet::fast::copy_fast<data_T, res_T>::value
+// CONFIG_T>::value (dense, conv_1d, conv_2d, depthwise_conv_2d), nnet::fast::copy_fast<data_T, res_T>::value
 // (relu, max_pool_1d, max_pool_2d).
 //
 // ---------------------------------------------------------------------------------------
-// Why the multiply-accumulate shortcut is exact (dense, conv_1d, conv_2d)
+// Why the multiply-accumulate shortcut is exact (dense, conv_1d, conv_2d, depthwise_conv_2d)
 //   Conditions, all at compile time (mac_fast):
 //     * data_T, weight_t, bias_t, accum_t, res_T are ht::ap_fixed;
 //     * data_T and weight_t at most 16 bits wide (their raws fit int16; each product of
@@ -64,6 +64,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #if defined(__AVX2__)
 #include <immintrin.h>
@@ -519,6 +520,102 @@ struct conv1d_as_2d {
   typedef typename C1::weight_t weight_t;
   typedef typename C1::bias_t bias_t;
   typedef typename C1::accum_t accum_t;
+};
+
+// ---- depthwise conv (2-D) --------------------------------------------------------------------
+//
+// Each channel is a one-channel, one-filter conv, and runs through pair_block (one filter,
+// 32 positions a call) as conv_fast's odd last channel does: the channel is staged as int16
+// raws in a zero-padded plane X[Hp][Wp] (padding is ordinary zero data), kernel columns kx,
+// kx + 1 pair up through a table A[q] = (X[q], X[q + 1]), and with an odd kernel width the
+// last column pairs rows ky, ky + 1 through B[q] = (X[q], X[q + Wp]) (an odd height pairs
+// its last row with a zero weight). The sums are taken at every position q = y * Wp + x up
+// to the last output's (stride and row ends computed and dropped), so each tap is one
+// contiguous run; outputs are read at q = oy * stride_height * Wp + ox * stride_width.
+// Terms and the final conversion are the MAC shortcut's (pair_block_any, finish), so the
+// bits are the generic code's. Buffers and threads: as conv_fast.
+template <class data_T, class res_T, class CONFIG_T>
+struct depthwise_fast {
+  typedef mac_fast<data_T, res_T, CONFIG_T> M;
+  static constexpr int C = CONFIG_T::n_chan, H = CONFIG_T::in_height, W = CONFIG_T::in_width;
+  static constexpr int KH = CONFIG_T::filt_height, KW = CONFIG_T::filt_width;
+  static constexpr int SH = CONFIG_T::stride_height, SW = CONFIG_T::stride_width;
+  static constexpr int OH = CONFIG_T::out_height, OW = CONFIG_T::out_width;
+  static constexpr int Hp = H + CONFIG_T::pad_top + CONFIG_T::pad_bottom, Wp = W + CONFIG_T::pad_left + CONFIG_T::pad_right;
+  static constexpr int plane = Hp * Wp;
+  static constexpr int G = 32;  // positions per pair_block call (4 x 8 lanes)
+  static constexpr int n_q = (OH - 1) * SH * Wp + (OW - 1) * SW + 1;
+  static constexpr int n_q_pad = (n_q + G - 1) / G * G;
+  static constexpr bool last_col = KW % 2 != 0;
+  static constexpr int n_taps = KH * (KW / 2) + (last_col ? (KH + 1) / 2 : 0);
+  // Table sizes: every index q + offset a tap reads, q < n_q_pad.
+  static constexpr int t_a = KW >= 2 ? n_q_pad + (KH - 1) * Wp + (KW - 2) : 0;
+  static constexpr int t_b = last_col ? n_q_pad + (KH - 1) / 2 * 2 * Wp + (KW - 1) : 0;
+  static constexpr int x_size = (plane > t_a + 1 ? plane : t_a + 1) > t_b + Wp ? (plane > t_a + 1 ? plane : t_a + 1) : t_b + Wp;
+
+  struct tables {
+    int off[n_taps];  // tap offsets into A | B, in the order of params::w_pairs
+    tables() {
+      int t = 0;
+      for (int ky = 0; ky < KH; ky++)
+        for (int kx = 0; kx + 1 < KW; kx += 2) off[t++] = ky * Wp + kx;
+      if (last_col)
+        for (int ky = 0; ky < KH; ky += 2) off[t++] = t_a + ky * Wp + (KW - 1);
+    }
+  };
+
+  struct params {
+    const void* weights = nullptr;
+    const void* biases = nullptr;
+    uint32_t w_pairs[C * n_taps];  // [channel][tap], same order as tables::off
+    uint32_t bias_acc[C];
+  };
+
+  static const params& load(const typename CONFIG_T::weight_t* w, const typename CONFIG_T::bias_t* biases) {
+    static thread_local params p;
+    if (p.weights != w || p.biases != biases) {
+      auto raw = [&](int c, int ky, int kx) -> int64_t { return ky < KH ? w[(c * KH + ky) * KW + kx].raw() : 0; };
+      for (int c = 0; c < C; c++) {
+        uint32_t* wp = p.w_pairs + c * n_taps;
+        int t = 0;
+        for (int ky = 0; ky < KH; ky++)
+          for (int kx = 0; kx + 1 < KW; kx += 2) wp[t++] = pair(raw(c, ky, kx), raw(c, ky, kx + 1));
+        if (last_col)
+          for (int ky = 0; ky < KH; ky += 2) wp[t++] = pair(raw(c, ky, KW - 1), raw(c, ky + 1, KW - 1));
+        p.bias_acc[c] = static_cast<uint32_t>(typename CONFIG_T::accum_t(biases[c]).raw());
+      }
+      p.weights = w, p.biases = biases;
+    }
+    return p;
+  }
+
+  static void run(const data_T* data, res_T* res, const typename CONFIG_T::weight_t* weights,
+                  const typename CONFIG_T::bias_t* biases) {
+    struct staging {
+      int16_t x[x_size];  // padding and the tail stay zero: only the interior is ever written
+      uint32_t t[t_a + t_b];
+      alignas(32) uint32_t sums[n_q_pad];
+    };
+    static const tables tab;
+    static thread_local staging st;
+    const params& p = load(weights, biases);
+    for (int c = 0; c < C; c++) {
+      for (int y = 0; y < H; y++) {
+        int16_t* row = st.x + (y + CONFIG_T::pad_top) * Wp + CONFIG_T::pad_left;
+        const data_T* src = data + (c * H + y) * W;
+        for (int x = 0; x < W; x++) row[x] = static_cast<int16_t>(src[x].raw());
+      }
+      for (int q = 0; q < t_a; q++) st.t[q] = pair(st.x[q], st.x[q + 1]);
+      for (int q = 0; q < t_b; q++) st.t[t_a + q] = pair(st.x[q], st.x[q + Wp]);
+      for (int q0 = 0; q0 < n_q_pad; q0 += G)
+        pair_block_any<M::shift, 1, G / 8>(st.t + q0, 0, tab.off, p.w_pairs + c * n_taps, n_taps, n_taps, st.sums + q0, 0);
+      for (int oy = 0; oy < OH; oy++) {
+        const uint32_t* row = st.sums + oy * SH * Wp;
+        res_T* out = res + (c * OH + oy) * OW;
+        for (int ox = 0; ox < OW; ox++) out[ox] = res_T::from_raw(finish<res_T, CONFIG_T, M::shift>(p.bias_acc[c], row[ox * SW]));
+      }
+    }
+  }
 };
 
 // ---- relu, max pool ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@
 #include "nnet_conv1d.h"
 #include "nnet_conv2d.h"
 #include "nnet_dense.h"
+#include "nnet_depthwise_conv2d.h"
 #include "nnet_pooling.h"
 
 namespace {
@@ -118,6 +119,29 @@ void run_conv1d() {
   }
 }
 
+template <int C, int H, int W, int KH, int KW, int SH, int SW, int PT, int PB, int PL, int PR, class ACC>
+struct dwconv_cfg {
+  static constexpr int n_chan = C, in_height = H, in_width = W, filt_height = KH, filt_width = KW;
+  static constexpr int stride_height = SH, stride_width = SW;
+  static constexpr int pad_top = PT, pad_bottom = PB, pad_left = PL, pad_right = PR;
+  static constexpr int out_height = (H + PT + PB - KH) / SH + 1, out_width = (W + PL + PR - KW) / SW + 1;
+  static constexpr int reuse_factor = 1;
+  typedef t16 weight_t;
+  typedef t16 bias_t;
+  typedef ACC accum_t;
+};
+
+template <class CFG>
+void run_dwconv() {
+  std::vector<t16> w(CFG::n_chan * CFG::filt_height * CFG::filt_width), b(CFG::n_chan);
+  std::vector<t16> x(CFG::n_chan * CFG::in_height * CFG::in_width), y(CFG::n_chan * CFG::out_height * CFG::out_width);
+  if (!read_raws(w.data(), w.size()) || !read_raws(b.data(), b.size())) fail("missing parameters");
+  while (read_raws(x.data(), x.size())) {
+    nnet::depthwise_conv_2d<t16, t16, CFG>(x.data(), y.data(), w.data(), b.data());
+    print_raws(y.data(), y.size());
+  }
+}
+
 // ---- pooling --------------------------------------------------------------------------------
 
 template <int C, int H, int W, int P, int S>
@@ -179,6 +203,10 @@ int main(int argc, char** argv) {
   // conv2d_strided: 2x7x8 -> 3x3x3, 3x2 kernel, stride 2x3, pads top 1 / right 1, truncating accumulator.
   else if (!std::strcmp(m, "conv2d_strided")) run_conv2d<conv2d_cfg<2, 7, 8, 3, 3, 2, 2, 3, 1, 0, 0, 1, acc24>>();
   else if (!std::strcmp(m, "conv1d")) run_conv1d();
+  // dwconv_same: 4x6x6, 3x3 kernel, stride 1, pads 1 (a DS-CNN block's depthwise conv).
+  else if (!std::strcmp(m, "dwconv_same")) run_dwconv<dwconv_cfg<4, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, acc32>>();
+  // dwconv_strided: 3x11x7, 4x3 kernel, stride 2x2, pads top 2 / bottom 1 / left 1, truncating accumulator.
+  else if (!std::strcmp(m, "dwconv_strided")) run_dwconv<dwconv_cfg<3, 11, 7, 4, 3, 2, 2, 2, 1, 1, 0, acc24>>();
   else if (!std::strcmp(m, "maxpool_2s2")) run_pool<pool_cfg<3, 8, 8, 2, 2>, false>();
   else if (!std::strcmp(m, "maxpool_3s2")) run_pool<pool_cfg<3, 7, 7, 3, 2>, false>();
   else if (!std::strcmp(m, "avgpool_2s2")) run_pool<pool_cfg<3, 8, 8, 2, 2>, true>();
