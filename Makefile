@@ -88,7 +88,8 @@ FIRMWARE := $(FW)/cells_bccd_student/libcells_bccd_student.so \
   $(FW)/cells_lymphocyte_student/libcells_lymphocyte_student.so \
   $(FW)/jets_hls4ml_student/libjets_hls4ml_student.so \
   $(FW)/alerts_realbogus_student/libalerts_realbogus_student.so \
-  $(FW)/alerts_transient_student/libalerts_transient_student.so
+  $(FW)/alerts_transient_student/libalerts_transient_student.so \
+  $(FW)/keywords_student/libkeywords_student.so
 
 $(FW)/cells_bccd_student/libcells_bccd_student.so: models/zoo/cells-bccd/student.onnx models/zoo/cells-bccd/card.json $(FW_SOURCES)
 	@node bin/hairtrigger.js compile models/zoo/cells-bccd
@@ -100,6 +101,8 @@ $(FW)/alerts_realbogus_student/libalerts_realbogus_student.so: models/zoo/alerts
 	@node bin/hairtrigger.js compile models/zoo/alerts-realbogus
 $(FW)/alerts_transient_student/libalerts_transient_student.so: models/zoo/alerts-transient/student.onnx models/zoo/alerts-transient/card.json $(FW_SOURCES)
 	@node bin/hairtrigger.js compile models/zoo/alerts-transient
+$(FW)/keywords_student/libkeywords_student.so: models/zoo/keywords/student.onnx models/zoo/keywords/card.json $(FW_SOURCES)
+	@node bin/hairtrigger.js compile models/zoo/keywords
 
 firmware: build $(FIRMWARE)
 
