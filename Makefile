@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_BIN := node_modules/.bin
 APT_STAMP := node_modules/.apt-stamp
 PY := /usr/bin/python3
-MODELS ?= cells-bccd cells-lymphocyte alerts-transient alerts-realbogus
+MODELS ?= cells-bccd cells-lymphocyte alerts-transient alerts-realbogus keywords
 CONFIG ?= host/configs/default.yaml
 # onnxruntime-node's install script would fetch CUDA providers; .npmrc already turns
 # dependency install scripts off, this keeps the skip if someone turns them back on.
@@ -136,6 +136,8 @@ models: build apt-models
 	@for m in $(MODELS); do \
 	  set -e; \
 	  if [ $$m = alerts-transient ]; then node bin/hairtrigger.js lightcurves --seed 1 --alerts ../shared/data/alerts --out models/data/$$m; \
+	  elif [ $$m = keywords ]; then $(PY) models/train/keywords_data.py --shared ../shared/data/audio --out models/data/keywords-audio --per-word 150 >/dev/null; \
+	    $(PY) models/train/keywords_features.py --audio models/data/keywords-audio --out models/data/$$m >/dev/null; \
 	  else node bin/hairtrigger.js dataset --task $$m --out models/data/$$m >/dev/null; fi; \
 	  $(PY) models/train/distill.py --task $$m --data models/data/$$m --out models/zoo/$$m; \
 	done

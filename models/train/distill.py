@@ -360,6 +360,7 @@ def card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, seconds, re
             args, cfg, best, f"precomputed on all {n_views(cfg)} D4 views of train"
             if n_views(cfg) > 1 else "precomputed once on train"),
         **card_tail(args, meta, fp, ev, onnx_info, seconds, real),
+        **({"precision": cfg["card_precision"]} if "card_precision" in cfg else {}),
     }
 
 
