@@ -104,18 +104,22 @@ export const confluentDecoderSchema = z
   .refine((c) => c.rubinSchemas !== undefined || c.ztfSchemas !== undefined, 'name at least one schema folder: rubinSchemas or ztfSchemas');
 export type ConfluentDecoderConfig = z.infer<typeof confluentDecoderSchema>;
 
-/** The registry a `confluent` decoder config names; a ConfigError when a folder does not load. */
-export function confluentRegistry(c: ConfluentDecoderConfig, at: (p: string) => string): SchemaRegistry {
+/**
+ * The registry of the schema folders a config names (a `confluent` decoder's, the `topics`
+ * router's): Rubin's lsst/alert_packet layout and/or ZTF's folder. A folder that does not load
+ * is a ConfigError naming `<where>.<field>`.
+ */
+export function schemaFolderRegistry(c: { rubinSchemas?: string; ztfSchemas?: string; ztfSchemaId?: number }, at: (p: string) => string, where: string): SchemaRegistry {
   const registry = new SchemaRegistry();
   const load = (field: string, dir: string, fn: (d: string) => unknown) => {
     try {
-      fn(dir);
+      fn(at(dir));
     } catch (err) {
-      throw new ConfigError(`decoder.${field}`, `value ${JSON.stringify(dir)}: the schemas do not load (${(err as Error).message})`, { cause: err });
+      throw new ConfigError(`${where}.${field}`, `value ${JSON.stringify(dir)}: the schemas do not load (${(err as Error).message})`, { cause: err });
     }
   };
-  if (c.rubinSchemas !== undefined) load('rubinSchemas', at(c.rubinSchemas), (d) => registry.loadRubin(d));
-  if (c.ztfSchemas !== undefined) load('ztfSchemas', at(c.ztfSchemas), (d) => registry.loadZtf(d, c.ztfSchemaId));
+  if (c.rubinSchemas !== undefined) load('rubinSchemas', c.rubinSchemas, (d) => registry.loadRubin(d));
+  if (c.ztfSchemas !== undefined) load('ztfSchemas', c.ztfSchemas, (d) => registry.loadZtf(d, c.ztfSchemaId));
   return registry;
 }
 
@@ -123,7 +127,7 @@ decoders.register({
   kind: 'confluent',
   summary: 'bare Confluent wire-format alert messages (source alerts-confluent), decoded with the registered schema their id names',
   schema: confluentDecoderSchema as unknown as z.ZodType<ConfluentDecoderConfig>,
-  create: (cfg, ctx) => createConfluentAlertDecoder(ctx.spec.stream, confluentRegistry(cfg as ConfluentDecoderConfig, ctx.at ?? ((p) => p))),
+  create: (cfg, ctx) => createConfluentAlertDecoder(ctx.spec.stream, schemaFolderRegistry(cfg as ConfluentDecoderConfig, ctx.at ?? ((p) => p), 'decoder')),
 });
 
 decoders.register({

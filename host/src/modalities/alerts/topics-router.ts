@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from '../../core/errors.js';
 import type { FrameSlot } from '../../core/frame.js';
 import { registerRouterOutputs, routers, type FrameRouter, type RouterContext } from '../../trigger/routers.js';
-import { SchemaRegistry } from './avro/registry.js';
+import { schemaFolderRegistry } from './decode.js';
 import { compileFilters, emptyScores, fillScores, filtersSchema, registryCatalogues, topicBasePaths, TopicRouter, TopicWriters, topicWritersSchema } from './filters/index.js';
 import { slotAlert } from './types.js';
 
@@ -33,21 +33,6 @@ export const topicsRouterSchema = z
   .refine((c) => c.rubinSchemas !== undefined || c.ztfSchemas !== undefined, 'name the schemas the filters are checked against: rubinSchemas and/or ztfSchemas');
 export type TopicsRouterConfig = z.infer<typeof topicsRouterSchema>;
 
-/** The schema registry of the folders a config names; a ConfigError names the field when one does not load. */
-function loadSchemas(cfg: TopicsRouterConfig, at: (p: string) => string): SchemaRegistry {
-  const registry = new SchemaRegistry();
-  const load = (field: string, dir: string, fn: (d: string) => unknown) => {
-    try {
-      fn(at(dir));
-    } catch (err) {
-      throw new ConfigError(`config: route.${field}`, `value ${JSON.stringify(dir)}: the schemas do not load (${(err as Error).message})`, { cause: err });
-    }
-  };
-  if (cfg.rubinSchemas !== undefined) load('rubinSchemas', cfg.rubinSchemas, (d) => registry.loadRubin(d));
-  if (cfg.ztfSchemas !== undefined) load('ztfSchemas', cfg.ztfSchemas, (d) => registry.loadZtf(d));
-  return registry;
-}
-
 /** Where `slot.aux` holds P(real), or -1 without a real/bogus model. */
 function realIndex(cfg: TopicsRouterConfig, ctx: RouterContext): number {
   if (cfg.realbogus === undefined) return -1;
@@ -60,7 +45,7 @@ function realIndex(cfg: TopicsRouterConfig, ctx: RouterContext): number {
 
 /** Builds the router: filters compiled and checked, topic files opened for this run. */
 export function createTopicsRouter(cfg: TopicsRouterConfig, ctx: RouterContext): FrameRouter {
-  const registry = loadSchemas(cfg, ctx.at);
+  const registry = schemaFolderRegistry(cfg, ctx.at, 'config: route');
   const filters = compileFilters(cfg.filters, { catalogues: registryCatalogues(registry), classes: ctx.labels });
   const real = realIndex(cfg, ctx);
   const router = new TopicRouter(filters, (e) => ctx.error(e));
