@@ -95,6 +95,21 @@ describe('--precision auto: calibrated on other inputs than the check, saturatin
     for (const t of auto.types) expect(t).toMatch(/AP_SAT>$/);
   }, COMPILE_TIMEOUT_MS);
 
+  it('passes its calibration options through: AP_RND results and accumulators of at most 32 bits holding exact products', async () => {
+    const data: CheckData = { source: 'seeded', inputs: [], calibration: randomInputs(256, 16, 5) };
+    const plain = await compileModel(options(JET, 'jet_cal_trn', { precision: 'auto', data }));
+    const r = await compileModel(options(JET, 'jet_cal_rnd', { precision: 'auto', data, calibration: { rounding: 'AP_RND', exactAccumBits: 32 } }));
+    const layers = Object.values(r.types.layers);
+    expect(layers.some((t) => t.result !== undefined)).toBe(true);
+    for (const t of layers) if (t.result !== undefined) expect(t.result).toMatch(/,AP_RND,AP_SAT>$/);
+    for (const t of Object.values(plain.types.layers)) if (t.result !== undefined) expect(t.result).toMatch(/,AP_TRN,AP_SAT>$/);
+    // Exact products: the accumulator's fractional bits are the data's plus the weight's, in 32 bits or fewer.
+    const bits = (t: string): [number, number] => { const m = /^ap_fixed<(\d+),(-?\d+)/.exec(t)!; return [Number(m[1]), Number(m[2])]; };
+    const macs = layers.filter((t) => t.accum !== undefined && t.weight !== undefined);
+    expect(macs.length).toBeGreaterThan(0);
+    for (const t of macs) expect(bits(t.accum!)[0]).toBeLessThanOrEqual(32);
+  }, COMPILE_TIMEOUT_MS);
+
   it('refuses to calibrate on the check inputs themselves', async () => {
     const xs = randomInputs(100, 16, 3);
     await expect(compileModel(options(JET, 'jet_nocal', { precision: 'auto', check: 100, data: { source: 'seeded', inputs: xs } })))

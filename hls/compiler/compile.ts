@@ -11,7 +11,7 @@ import { calibrateRanges } from './interpret.js';
 import { shapeSize, type Ir } from './ir.js';
 import { estimate } from './latency.js';
 import { parseOnnx, withSymbolicBatch } from './onnx-reader.js';
-import { parseFixedType, precisionFromRanges, printFixedType, resolvePrecision, type PrecisionConfig, type PrecisionSpec } from './precision.js';
+import { parseFixedType, precisionFromRanges, printFixedType, resolvePrecision, type CalibrationOptions, type PrecisionConfig, type PrecisionSpec } from './precision.js';
 import { partFit, type PartFit } from './parts.js';
 import { registerMap, writeRegisterMap } from './regmap.js';
 import { profileModel, type TensorProfile } from './profile.js';
@@ -42,6 +42,8 @@ export interface CompileOptions {
   /** `default` (ap_fixed<16,6>, accumulators <32,12>), `auto` (calibrated), one type for
    * everything, or a precision spec (a model card's `precision`: per-layer overrides). */
   precision: string | PrecisionSpec;
+  /** With `precision: 'auto'`: how the calibrated types are chosen (rounding, exact accumulators). */
+  calibration?: CalibrationOptions;
   /** One-output models: the decision threshold on the output (default 0.5 after a sigmoid, else 0). */
   threshold?: number;
   strategy: 'latency' | 'resource';
@@ -127,14 +129,14 @@ export function randomInputs(n: number, size: number, seed: number): Float32Arra
   return Array.from({ length: n }, () => Float32Array.from({ length: size }, () => rng.normal()));
 }
 
-function precisionSpec(ir: Ir, precision: string | PrecisionSpec, calibration: readonly Float32Array[]): PrecisionSpec {
+function precisionSpec(ir: Ir, precision: string | PrecisionSpec, calibration: readonly Float32Array[], options: CalibrationOptions = {}): PrecisionSpec {
   if (typeof precision !== 'string') return precision;
   if (precision === 'default') return {};
   if (precision === 'auto') {
     if (calibration.length < CALIBRATION_INPUTS_MIN) {
       throw new ConfigError('--precision auto', `${calibration.length} calibration inputs beyond the check's; need at least ${CALIBRATION_INPUTS_MIN} (give more data or a smaller --check)`);
     }
-    return precisionFromRanges(ir, calibrateRanges(ir, calibration));
+    return precisionFromRanges(ir, calibrateRanges(ir, calibration), options);
   }
   if (/^ap_fixed<.*>$/.test(precision)) return { default: { weight: precision, bias: precision, result: precision } };
   throw new ConfigError('--precision', `"${precision}": use default, auto, or a type such as ap_fixed<16,6>`);
@@ -179,7 +181,7 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   const bad = [...data.inputs, ...(data.calibration ?? [])].find((x) => x.length !== nIn);
   if (bad !== undefined) throw new ConfigError('check data', `${data.source}: an input has ${bad.length} values; the model needs ${nIn}`);
   const calibration = data.calibration ?? data.inputs.slice(Math.max(o.check, 0)).slice(0, CALIBRATION_INPUTS);
-  const precision = resolvePrecision(precisionSpec(ir, o.precision, calibration));
+  const precision = resolvePrecision(precisionSpec(ir, o.precision, calibration, o.calibration));
   const summary = writeProject(ir, precision, o.out, { name: o.name, strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz, postprocess });
   const est = estimate(ir, { strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz });
   const fpga = { latencyCycles: est.latencyCycles, latencyUs: est.latencyUs, ii: est.ii, clockMhz: o.clockMhz, dsp: est.dsp, weightStorageBits: est.weightStorageBits };

@@ -175,6 +175,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--out <dir>', 'project folder (default hls/build/<name>)')
     .option('--name <id>', 'C identifier of the top function (default: <task>_<variant> for a model folder, else hairtrigger_model)')
     .option('--precision <p>', 'default (ap_fixed<16,6>, accum <32,12>), auto (calibrated on inputs disjoint from the check\'s), or a type; when left out: the card\'s "precision" if it has one, else default')
+    .addOption(new Option('--auto-rounding <q>', 'with --precision auto: quantisation of the calibrated input and result types (AP_RND removes floor\'s bias, which a deep network averaged by a pool accumulates)').choices(['AP_TRN', 'AP_RND']).default('AP_TRN'))
+    .option('--auto-exact-accum-bits <n>', 'with --precision auto: accumulators of at most n bits holding every product exactly (32 lets the simulator use its paired int16 kernels)', int('auto-exact-accum-bits', 2))
     .option('--threshold <t>', 'one-output models: decision threshold of the check (default 0.5 after a sigmoid, else 0)', num('threshold'))
     .addOption(new Option('--strategy <s>', 'latency or resource').choices(['latency', 'resource']).default('latency'))
     .option('--reuse <r>', 'reuse factor', int('reuse', 1), 1)
@@ -189,7 +191,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--profile', 'print per-layer ranges against their types, with overflow counts', false)
     .option('--card', 'write "fixed" (needs --check) and "fpga" into the model card', false)
     .option('--json', 'print the result as JSON', false)
-    .action(async (arg: string, o: { variant: 'student' | 'teacher'; out?: string; name?: string; precision?: string; threshold?: number; strategy: 'latency' | 'resource'; reuse: number; clockMhz: number; check: number; minAgreement: number; data: 'auto' | 'random'; bccd: string; alerts: string; seed: number; lib: boolean; profile: boolean; card: boolean; json: boolean }) => {
+    .action(async (arg: string, o: { variant: 'student' | 'teacher'; out?: string; name?: string; precision?: string; autoRounding: 'AP_TRN' | 'AP_RND'; autoExactAccumBits?: number; threshold?: number; strategy: 'latency' | 'resource'; reuse: number; clockMhz: number; check: number; minAgreement: number; data: 'auto' | 'random'; bccd: string; alerts: string; seed: number; lib: boolean; profile: boolean; card: boolean; json: boolean }) => {
       const { CALIBRATION_INPUTS, compileModel } = await import('../../../hls/compiler/compile.js');
       const { formatProfile } = await import('../../../hls/compiler/profile.js');
       // A model folder names its card and ONNX file; an ONNX file may sit beside a card.
@@ -217,7 +219,11 @@ export async function main(argv: string[]): Promise<void> {
       // A card may carry its model's precision (per-layer overrides where the default saturates).
       const precision = o.precision ?? (card?.raw.precision as PrecisionSpec | undefined) ?? 'default';
       const bar = createProgress({ label: `check ${name}`, total: o.check, unit: 'inputs' });
-      const r = await compileModel({ model, out, name, precision, threshold: o.threshold, strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz, check: o.check, seed: o.seed, data, lib: o.lib, profile: o.profile, onCheckProgress: (done) => bar.update(done) });
+      if ((o.autoRounding !== 'AP_TRN' || o.autoExactAccumBits !== undefined) && precision !== 'auto') {
+        throw new ConfigError('--auto-rounding/--auto-exact-accum-bits', 'apply only with --precision auto');
+      }
+      const calibration = { rounding: o.autoRounding, exactAccumBits: o.autoExactAccumBits };
+      const r = await compileModel({ model, out, name, precision, calibration, threshold: o.threshold, strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz, check: o.check, seed: o.seed, data, lib: o.lib, profile: o.profile, onCheckProgress: (done) => bar.update(done) });
       bar.end();
       if (o.card) {
         if (!hasCard) throw new ConfigError('--card', `no model card: pass a model folder, or an ONNX file beside its card.json`);
