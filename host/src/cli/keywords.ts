@@ -40,6 +40,8 @@ function installScore(program: Command, ctx: CommandContext): void {
 
 /** The card's `streaming` section: the wake-word stream's score and false alarms per hour. */
 export interface StreamingCard {
+  /** Streams of real speakers' clips (validation and test split), a window per keyword clip. */
+  speakers: Record<'val' | 'test', { keywords: number; tp: number; misses: number; falseAlarms: number; lengthS: number }>;
   wakeword: { stream: string; word: string; tp: number; misses: number; falseAlarms: number; delayMs: number[]; otherWords: string[] };
   falseAlarmsPerHour: Record<StreamCategory, number>;
   falseAlarms: Record<StreamCategory, number>;
@@ -62,12 +64,14 @@ export function scoreStreaming(repoRoot: string, o: { model: string; backend: st
   const wwLogs = replayToLog(repoRoot, join(sww, 'short_wav_easy10s.wav'), { ...o, logDir, name: 'wakeword' });
   const ww = scoreKeywordLogs({ logs: wwLogs, truth: join(sww, 'sww_short_test.json'), word: 'marvin', includeMissed: true });
   const heard = scoreKeywordLogs({ logs: wwLogs, includeMissed: true, lengthS: 10 });
+  const speakers = Object.fromEntries((['val', 'test'] as const).map((split) => [split, speakerStream(repoRoot, split, { ...o, logDir })])) as StreamingCard['speakers'];
   const streams = makeKeywordFreeStreams(join(o.out, 'streams'), { minutes: o.minutes, seed: o.seed, backgroundDir: join(audioDir(repoRoot), 'speech-commands-wids-tutorial', '_background_noise_') });
   const scored = streams.map((s) => ({ s, r: scoreKeywordLogs({ logs: replayToLog(repoRoot, s.path, { ...o, logDir, name: s.name }), includeMissed: true, lengthS: s.lengthS }) }));
   const per = (f: (x: { s: (typeof streams)[number]; r: ScoreReport }) => number) => Object.fromEntries((['noise', 'music', 'background'] as const).map((c) => [c, scored.filter((x) => x.s.category === c).reduce((a, x) => a + f(x), 0)])) as Record<StreamCategory, number>;
   const falseAlarms = per((x) => x.r.falseAlarms);
   const hours = per((x) => x.s.lengthS / 3600);
   return {
+    speakers,
     wakeword: { stream: ww.stream!, word: 'marvin', tp: ww.truePositives, misses: ww.misses, falseAlarms: ww.falseAlarms, delayMs: ww.delayMs.map((d) => Math.round(d)), otherWords: heard.words.filter((w) => w !== 'marvin') },
     falseAlarmsPerHour: Object.fromEntries(Object.entries(falseAlarms).map(([c, n]) => [c, round(n / hours[c as StreamCategory], 2)])) as Record<StreamCategory, number>,
     falseAlarms,
@@ -79,6 +83,18 @@ export function scoreStreaming(repoRoot: string, o: { model: string; backend: st
     scoring: "MLPerf Tiny's streaming wake-word rules (benchmark/runner/streaming_ww_utils.py calc_detection_stats): a detection in [start, end + 1 s] of an utterance is a true positive, others are false alarms debounced 1 s; 'missed' records (past the budget) count as detections: the model's decisions, whatever the machine's timing. Keyword-free streams: any keyword is a false alarm",
     reproduce: 'make keywords-card',
   };
+}
+
+/**
+ * Scores a stream of one split's real clips (each a second, centred, then a second of silence,
+ * in a seeded order; built by models/train/keywords_detector.py from keywords_data.py's
+ * speaker split) with a window per keyword clip and its word.
+ */
+function speakerStream(repoRoot: string, split: 'val' | 'test', o: { model: string; backend: string; out: string; logDir: string }): StreamingCard['speakers']['val'] {
+  const made = execFileSync(process.env.PYTHON ?? '/usr/bin/python3', [join(repoRoot, 'models', 'train', 'keywords_detector.py'), '--shared', audioDir(repoRoot), '--out', join(o.out, 'speakers'), '--stream', split], { encoding: 'utf8' });
+  const { wav, truth } = JSON.parse(made) as { wav: string; truth: string };
+  const r = scoreKeywordLogs({ logs: replayToLog(repoRoot, wav, { ...o, name: `speakers-${split}` }), truth, includeMissed: true });
+  return { keywords: r.windows.length, tp: r.truePositives, misses: r.misses, falseAlarms: r.falseAlarms, lengthS: r.lengthS! };
 }
 
 function installStreaming(program: Command, ctx: CommandContext): void {
