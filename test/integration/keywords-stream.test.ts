@@ -5,7 +5,7 @@
 // (the words in order, against what the card's per-word recall predicts) and on sox noise (the
 // false alarms the scorer reports are the triggers in the log).
 import { execFileSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../host/src/core/rng.js';
@@ -50,6 +50,13 @@ function oneSecond(x: Int16Array): Int16Array {
   return out;
 }
 
+/** Whether `sub` occurs in `seq` in order (not necessarily adjacent). */
+function isSubsequence(sub: readonly string[], seq: readonly string[]): boolean {
+  let at = 0;
+  for (const w of seq) if (at < sub.length && w === sub[at]) at++;
+  return at === sub.length;
+}
+
 /** Writes int16 samples as a 16 kHz mono WAV (with sox, the tool the project makes audio with). */
 function writeWav(path: string, samples: Int16Array): void {
   const raw = `${path}.raw`;
@@ -90,9 +97,39 @@ describe('streaming keyword detection, scored like MLPerf Tiny streaming wake wo
     const truth = join(dir, 'test-speakers.json');
     writeFileSync(truth, JSON.stringify([{ wav_file: 'test-speakers.wav', length_sec: stream.length / RATE, detection_windows: windows }]));
     const r = score(replay(wav, 'test-speakers'), ['--truth', truth]);
+    expect(r.truePositives + r.misses).toBe(windows.length);
+    // Words in order: each detected window's word, and the detections' words, in stream order.
+    const heard = r.windows.filter((w) => w.detected);
+    expect(heard.map((w) => w.word)).toEqual(windows.filter((_, i) => r.windows[i]!.detected).map(([, , w]) => w));
+    expect(heard.every((w, i) => i === 0 || w.triggerMs! > heard[i - 1]!.triggerMs!)).toBe(true);
+    expect(isSubsequence(heard.map((w) => w.word!), r.words)).toBe(true);
+    // Against the card: the clip classifier's per-word recall on these same clips bounds how many
+    // words a stream can be heard (binomial, 3 sigma above its expectation); the streaming
+    // recall and false alarms agree with the validation speakers' stream the card scored with
+    // the same detector (two-sample binomial / Poisson, 3 sigma).
     const expected = windows.reduce((a, [, , w]) => a + recall[w]!, 0);
     const sd = Math.sqrt(windows.reduce((a, [, , w]) => a + recall[w]! * (1 - recall[w]!), 0));
-    console.log(JSON.stringify({ tp: r.truePositives, misses: r.misses, fa: r.falseAlarms, expected, sd, n: windows.length, words: r.words.length }));
+    expect(r.truePositives).toBeLessThanOrEqual(expected + 3 * sd);
+    const val = (card.raw.streaming as { speakers: { val: { keywords: number; tp: number; falseAlarms: number } } }).speakers.val;
+    const p = val.tp / val.keywords;
+    expect(Math.abs(r.truePositives / windows.length - p)).toBeLessThanOrEqual(3 * Math.sqrt(p * (1 - p) * (1 / windows.length + 1 / val.keywords)));
+    const faExpected = (val.falseAlarms * windows.length) / val.keywords;
+    expect(Math.abs(r.falseAlarms - faExpected)).toBeLessThanOrEqual(3 * Math.sqrt(faExpected + val.falseAlarms * (windows.length / val.keywords) ** 2) + 1);
   }, 300_000);
-});
 
+  it('counts every trigger on a keyword-free sox noise stream as a false alarm, per hour of audio', () => {
+    // Pink noise band-passed to the voice band and pulsed 4 times a second: speech-like enough
+    // that the student hears words in it (every trigger a false alarm).
+    const wav = join(dir, 'noise.wav');
+    const lengthS = 30;
+    execFileSync('sox', ['-R', '-n', '-r', String(RATE), '-b', '16', '-c', '1', wav, 'synth', String(lengthS), 'pinknoise', 'band', '1000', '300', 'tremolo', '4', '100', 'vol', '0.5']);
+    const logs = replay(wav, 'noise');
+    const records = logs.flatMap((f) => readFileSync(f, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { kind: string; streamMs: number }));
+    const r = score(logs, ['--length-s', String(lengthS)]);
+    expect(records.length).toBeGreaterThan(0);
+    expect(r.falseAlarms).toBe(records.length);
+    expect(r.falseAlarmMs).toEqual(records.map((e) => e.streamMs).sort((a, b) => a - b));
+    expect(r.falseAlarmsPerHour).toBeCloseTo(records.length / (lengthS / 3600), 9);
+    expect([r.truePositives, r.misses]).toEqual([0, 0]);
+  }, 120_000);
+});
