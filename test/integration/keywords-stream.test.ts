@@ -12,7 +12,8 @@ import { createRng } from '../../host/src/core/rng.js';
 import { readModelCard } from '../../host/src/model/card.js';
 import { readWav } from '../../host/src/modalities/audio/wav.js';
 import type { ScoreReport } from '../../host/src/modalities/audio/score.js';
-import { REPO, SHARED, tempDir, ZOO } from '../support/fixtures.js';
+import { validateConfig } from '../../host/src/config/schema.js';
+import { modelCopy, REPO, runToEnd, SHARED, tempDir, ZOO } from '../support/fixtures.js';
 import { runPython, TRAIN } from '../support/python.js';
 
 const MODEL = join(ZOO, 'keywords');
@@ -63,6 +64,18 @@ function writeWav(path: string, samples: Int16Array): void {
   writeFileSync(raw, new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength));
   execFileSync('sox', ['-t', 'raw', '-r', String(RATE), '-e', 'signed', '-b', '16', '-c', '1', raw, path]);
 }
+
+describe("the keyword card's streaming defaults", () => {
+  const cfg = (model: string, over: Record<string, unknown> = {}) =>
+    validateConfig({ pipeline: 'test', model, backend: 'onnx', source: { kind: 'wav', path: join(SWW, 'short_wav_easy10s.wav'), pacing: 'max' }, trigger: {}, server: { enabled: false }, ...over });
+
+  it("are the route of a config without one (a bad one is an error naming the card's field); a config's route wins", async () => {
+    const bad = modelCopy('keywords', dir, (c) => (c.trigger.detector.smoothFrames = 0));
+    await expect(runToEnd(cfg(bad))).rejects.toThrow(/card\.json: trigger\.detector/);
+    const d = await runToEnd(cfg(bad, { route: { kind: 'detector', smoothFrames: 1, threshold: 0.99 } }));
+    expect(d.metrics.frames).toBeGreaterThan(0);
+  }, 120_000);
+});
 
 describe('streaming keyword detection, scored like MLPerf Tiny streaming wake words', () => {
   it("replays MLPerf's wake-word stream with the model alone and scores the card's streaming numbers", () => {

@@ -45,7 +45,9 @@ export interface StreamingCard {
   wakeword: { stream: string; word: string; tp: number; misses: number; falseAlarms: number; delayMs: number[]; otherWords: string[] };
   falseAlarmsPerHour: Record<StreamCategory, number>;
   falseAlarms: Record<StreamCategory, number>;
-  hoursScored: Record<StreamCategory, number>;
+  /** Hours of keyword-free audio scored, in all and by category. */
+  hoursScored: number;
+  hours: Record<StreamCategory, number>;
   streams: { name: string; category: StreamCategory; lengthS: number; falseAlarms: number; recipe: string }[];
   detector: Record<string, unknown> | null;
   budgetUs: number | null;
@@ -75,7 +77,8 @@ export function scoreStreaming(repoRoot: string, o: { model: string; backend: st
     wakeword: { stream: ww.stream!, word: 'marvin', tp: ww.truePositives, misses: ww.misses, falseAlarms: ww.falseAlarms, delayMs: ww.delayMs.map((d) => Math.round(d)), otherWords: heard.words.filter((w) => w !== 'marvin') },
     falseAlarmsPerHour: Object.fromEntries(Object.entries(falseAlarms).map(([c, n]) => [c, round(n / hours[c as StreamCategory], 2)])) as Record<StreamCategory, number>,
     falseAlarms,
-    hoursScored: Object.fromEntries(Object.entries(hours).map(([c, h]) => [c, round(h, 4)])) as Record<StreamCategory, number>,
+    hoursScored: round(hours.noise + hours.music + hours.background, 4),
+    hours: Object.fromEntries(Object.entries(hours).map(([c, h]) => [c, round(h, 4)])) as Record<StreamCategory, number>,
     streams: scored.map(({ s, r }) => ({ name: s.name, category: s.category, lengthS: round(s.lengthS, 3), falseAlarms: r.falseAlarms, recipe: s.recipe })),
     detector: card.detector,
     budgetUs: card.budgetUs,
