@@ -59,14 +59,16 @@ export interface StreamingCard {
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
 
 /** Replays the wake-word stream and the keyword-free streams and scores them (see the command). */
-export function scoreStreaming(repoRoot: string, o: { model: string; backend: string; out: string; minutes: number; seed: number }): StreamingCard {
+export function scoreStreaming(repoRoot: string, o: { model: string; backend: string; out: string; minutes: number; seed: number }, log: (line: string) => void = () => {}): StreamingCard {
   const card = readModelCard(resolve(o.model));
+  log(`keywords-streaming: ${card.dir} on ${o.backend}; the wake-word stream, then the validation and test speakers' streams`);
   const logDir = join(o.out, 'logs');
   const sww = join(audioDir(repoRoot), 'mlperf-tiny-wakeword');
   const wwLogs = replayToLog(repoRoot, join(sww, 'short_wav_easy10s.wav'), { ...o, logDir, name: 'wakeword' });
   const ww = scoreKeywordLogs({ logs: wwLogs, truth: join(sww, 'sww_short_test.json'), word: 'marvin', includeMissed: true });
   const heard = scoreKeywordLogs({ logs: wwLogs, includeMissed: true, lengthS: 10 });
   const speakers = Object.fromEntries((['val', 'test'] as const).map((split) => [split, speakerStream(repoRoot, split, { ...o, logDir })])) as StreamingCard['speakers'];
+  log(`keywords-streaming: making ${o.minutes * 6} min of noise and music and the background recordings with sox in ${join(o.out, 'streams')}, replaying them`);
   const streams = makeKeywordFreeStreams(join(o.out, 'streams'), { minutes: o.minutes, seed: o.seed, backgroundDir: join(audioDir(repoRoot), 'speech-commands-wids-tutorial', '_background_noise_') });
   const scored = streams.map((s) => ({ s, r: scoreKeywordLogs({ logs: replayToLog(repoRoot, s.path, { ...o, logDir, name: s.name }), includeMissed: true, lengthS: s.lengthS }) }));
   const per = (f: (x: { s: (typeof streams)[number]; r: ScoreReport }) => number) => Object.fromEntries((['noise', 'music', 'background'] as const).map((c) => [c, scored.filter((x) => x.s.category === c).reduce((a, x) => a + f(x), 0)])) as Record<StreamCategory, number>;
@@ -111,7 +113,7 @@ function installStreaming(program: Command, ctx: CommandContext): void {
     .option('--seed <n>', "the music's seed", ctx.num('seed'), 1)
     .option('--card', "merge the result into the card's streaming section", false)
     .action((o: { model: string; backend: string; out: string; minutes: number; seed: number; card: boolean }) => {
-      const streaming = scoreStreaming(ctx.repoRoot, o);
+      const streaming = scoreStreaming(ctx.repoRoot, o, (line) => process.stderr.write(`${line}\n`));
       if (o.card) updateModelCard(resolve(o.model), { streaming });
       process.stdout.write(JSON.stringify(streaming, null, 2) + '\n');
     });
