@@ -107,8 +107,10 @@ export async function createDaemon(given: PipelineConfig, deps: DaemonDeps): Pro
   }
 }
 
-/** The config with `trigger.targets` filled from the model card when the config names none. */
-function withDefaultTargets(cfg: PipelineConfig, card: ModelCard): PipelineConfig {
+/** The config with `trigger.targets` filled from the model card when the config names none,
+ * and its `route` from the card's detector (`trigger.detector`) when it has no `route`. */
+function withDefaultTargets(given: PipelineConfig, card: ModelCard): PipelineConfig {
+  const cfg = given.route !== undefined || card.detector === null ? given : { ...given, route: routers.parse({ ...card.detector, kind: 'detector' }, `${card.dir}/card.json: trigger.detector`) };
   if (cfg.trigger.targets !== undefined) return cfg;
   if (card.targets === null) throw new ConfigError('config: trigger.targets', `missing, and ${card.dir}/card.json names no default targets; labels are ${card.labels.join(', ')}`);
   return { ...cfg, trigger: { ...cfg.trigger, targets: card.targets } };
@@ -138,7 +140,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   const decoderConfig = cfg.decoder ?? { kind: pre.frame.shape === null ? 'chunks' : 'fixed' };
   const decode = autonomous ? null : decoders.create(decoderConfig, { spec: { ...source.spec, labels: source.spec.labels ?? [] }, at }, 'config: decoder');
   const describePayload = decode?.describePayload?.bind(decode) ?? noPayload;
-  const names = { run: deps.runId ?? 'run', streams: [source.spec.stream], labels: card.labels, describePayload };
+  const names = { run: deps.runId ?? 'run', streams: [source.spec.stream], labels: card.labels, describePayload, streamTime: source.spec.streamTime === true };
   const aux = auxLayout(extras);
   // The router and the decision log open their files last, with the sinks; the policy stage
   // reaches them through this holder.

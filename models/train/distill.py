@@ -345,11 +345,18 @@ def card_tail(args, meta, fp, ev, onnx_info, seconds, real=None):
     }
 
 
+def trigger_entry(cfg):
+    """The card's trigger defaults: target classes, and a streaming task's detector and budget."""
+    return {"targets": cfg["trigger_targets"],
+            **({"detector": cfg["trigger_detector"]} if "trigger_detector" in cfg else {}),
+            **({"budgetUs": cfg["trigger_budget_us"]} if "trigger_budget_us" in cfg else {})}
+
+
 def card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, seconds, real=None):
     t_acc, s_acc, f_acc = (ev[k]["accuracy"] for k in ("teacher", "student", "fixed"))
     return {
         "task": args.task, "labels": meta["labels"], "dataset": meta["dataset"],
-        "trigger": {"targets": cfg["trigger_targets"]},
+        "trigger": trigger_entry(cfg),
         "teacher": model_entry(teacher, ev["teacher"]), "student": student_card_entry(student, ev),
         "agreement": r4(ev["agreement"]), "agreementFixed": r4(ev["agreementFixed"]),
         "ratio": {"studentToTeacherParams": r4(nets.params(student) / nets.params(teacher)),
@@ -369,7 +376,7 @@ def scores_card(args, cfg, meta, fp, student, ev, best, onnx_info, seconds):
     first, second = cfg["soft_targets"], cfg["second_teacher"]
     return {
         "task": args.task, "labels": meta["labels"], "dataset": meta["dataset"],
-        "trigger": {"targets": cfg["trigger_targets"]},
+        "trigger": trigger_entry(cfg),
         "teacher": None, "teacherNote": cfg["teacher_note"],
         "student": student_card_entry(student, ev),
         "agreement": r4(ev["agreement"]), "agreementFixed": r4(ev["agreementFixed"]),

@@ -98,6 +98,14 @@ TASKS = {
         "augment": None,
         "recall_min": {},
         "trigger_targets": ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "marvin"],
+        # Streaming detection, the card's trigger.detector (the `detector` router a replay without
+        # route uses): posteriors averaged over 5 hops, fire at 0.95, 1 s debounce as MLPerf
+        # Tiny's streaming wake-word benchmark. Chosen on the validation speakers' stream by
+        # models/train/keywords_detector.py (most true positives less false alarms of 25 settings;
+        # rerun it after retraining): 62 tp, 58 misses, 12 false alarms of 120 keywords.
+        "trigger_detector": {"smoothFrames": 5, "threshold": 0.95, "thresholds": {}, "debounceMs": 1000},
+        # The latency budget: one 20 ms hop (the next hop's audio is complete by then).
+        "trigger_budget_us": 20000,
         # The firmware's types, written into the card (hairtrigger compile reads them there).
         "card_precision": {"why": "MFCC c0 (the log energy) reaches -124 on the held-out clips, past the default input type's +-32 (hairtrigger compile models/zoo/keywords --profile --check 500): the input gets ap_fixed<16,8> (+-128). conv2d_0/relu_0 and conv2d_3/relu_6 reach 34.2 and 33.5: one more integer bit. With the defaults the C simulation agreed top-1 with the float model on 96% of the check; with these types on all of it (compile --check --card).", "input": "ap_fixed<16,8,AP_TRN,AP_SAT>", "layers": {"conv2d_0": {"result": "ap_fixed<16,7,AP_TRN,AP_SAT>"}, "relu_0": {"result": "ap_fixed<16,7,AP_TRN,AP_SAT>"}, "conv2d_3": {"result": "ap_fixed<16,7,AP_TRN,AP_SAT>"}, "relu_6": {"result": "ap_fixed<16,7,AP_TRN,AP_SAT>"}}},
     },

@@ -178,8 +178,9 @@ function createTriggerList(tbody: HTMLElement): { add(events: readonly TriggerEv
 
 function triggerRow(doc: Document, e: TriggerEvent): HTMLTableRowElement {
   const tr = doc.createElement('tr');
-  // What the sensor calls the frame: an alert's objectId from its payload, else its id.
-  const object = typeof e.payload?.objectId === 'string' ? e.payload.objectId : (e.id ?? '–');
+  // What the sensor calls the frame: an alert's objectId from its payload, a keyword's time in
+  // its stream (streamMs), else its id.
+  const object = typeof e.payload?.objectId === 'string' ? e.payload.objectId : typeof e.streamMs === 'number' ? `t = ${(e.streamMs / 1000).toFixed(2)} s` : (e.id ?? '–');
   for (const text of [formatCount(e.seq), String(object), e.class, formatScore(e.score), formatUs(e.e2eUs)]) {
     const td = doc.createElement('td');
     td.textContent = text;

@@ -12,6 +12,7 @@ import { recordCapture } from './record.js';
 import { GEN_KINDS, generateCapture, type GenKind } from './gen.js';
 import { REPO_ROOT, runDaemon } from './run-daemon.js';
 import { commandInstallers } from './commands.js';
+import './keywords.js';
 import { inspectPaths } from './inspect.js';
 import { createProgress } from './progress.js';
 import type { PrecisionSpec } from '../../../hls/compiler/precision.js';
@@ -98,7 +99,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--threshold <p>', 'trigger probability threshold', num('threshold'), 0.5)
     .option('--holdoff-us <us>', 'trigger hold-off', num('holdoff-us'), 0)
     .option('--max-rate <per-s>', 'maximum trigger rate', num('max-rate'), 1e6)
-    .option('--budget-us <us>', 'latency budget', num('budget-us'), 1000)
+    .option('--budget-us <us>', "latency budget (default: the model card's trigger.budgetUs, else 1000)", num('budget-us'))
     .option('--jsonl <file>', 'trigger log as JSON lines (base path: each run writes <stem>.<run>.<part>.jsonl beside it)')
     .option('--arrow <file>', 'trigger log as Arrow streams (base path, as --jsonl)')
     .option('--decisions <file>', 'one JSON line per frame (seq, id, class, score, probs, trigger) to this new file (refused if it exists)')
@@ -110,7 +111,9 @@ export async function main(argv: string[]): Promise<void> {
       const alerts = isAlertPath(capture);
       const audio = isWavPath(capture);
       const cfg = validateConfig({
-        pipeline: 'replay', model: o.model, variant: o.variant, budgetUs: o.budgetUs, backend: o.backend,
+        pipeline: 'replay', model: o.model, variant: o.variant, backend: o.backend,
+        // The card's budget (a keyword spotter's one hop) when none is given, else the config's default.
+        budgetUs: o.budgetUs ?? readModelCard(resolve(String(o.model))).budgetUs ?? undefined,
         ...(o.firmware ? { firmware: o.firmware } : {}), ...(o.device ? { device: o.device } : {}),
         source: alerts
           ? { kind: 'alerts', paths: [capture], pacing: alertPacing(String(o.pacing)), loop: o.loop, ...(o.frames ? { frames: o.frames } : {}) }

@@ -18,6 +18,9 @@ export interface FrameSpec {
   dtype: FrameDType;
   /** Class names when the stream carries ground truth (replays of labelled captures). */
   labels?: readonly string[];
+  /** True when a frame's `sensorNs` is stream time (ns from the stream's first sample, an audio
+   * stream's): trigger records then carry it as `streamMs`. */
+  streamTime?: boolean;
 }
 
 /** Byte length of one frame of `spec`. */

@@ -132,6 +132,9 @@ export interface TriggerEvent {
   probs: number[];
   /** Sensor time (ns on the sensor's clock) or null; due and ingest time (monotonic ns). */
   sensorNs: number | null;
+  /** Stream time of the frame in ms from the stream's first sample (an audio window's end: when
+   * a keyword fired, `sensorNs / 1e6`); null when the stream's sensor time is not stream time. */
+  streamMs: number | null;
   dueNs: number;
   ingestNs: number;
   /** Microseconds from the due time to the trigger write (to the policy for `missed`). */

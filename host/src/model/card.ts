@@ -19,7 +19,18 @@ const cardSchema = z
     preprocessing: modelInputSpecSchema,
     /** The classes a trigger fires on by default (the sorter's white cells, an alert broker's
      * supernovae): a replay without `--targets` uses these. */
-    trigger: z.object({ targets: z.array(z.string().min(1)).min(1) }).passthrough().optional(),
+    trigger: z
+      .object({
+        targets: z.array(z.string().min(1)).min(1),
+        /** A streaming model's detector settings (a keyword spotter's smoothing, thresholds,
+         * debounce): the `detector` router a pipeline without `route:` uses. */
+        detector: z.record(z.string(), z.unknown()).optional(),
+        /** The latency budget the model is meant for (a keyword spotter's one hop), for a replay
+         * that names none. */
+        budgetUs: z.number().positive().optional(),
+      })
+      .passthrough()
+      .optional(),
     /** Absent for a model that was not distilled here (e.g. hls4ml's jet tagger). */
     teacher: variantSchema.nullable().default(null),
     student: variantSchema,
@@ -36,6 +47,10 @@ export interface ModelCard {
   preprocessing: ModelInputSpec;
   /** Default trigger classes, each a label; null when the card names none. */
   targets: string[] | null;
+  /** Default `detector` router settings (without `kind`); null when the card names none. */
+  detector: Record<string, unknown> | null;
+  /** Default latency budget (us); null when the card names none. */
+  budgetUs: number | null;
   params: { teacher: number | null; student: number };
   /** Absolute paths of the variants' ONNX files (teacher null when the card has none). */
   files: { teacher: string | null; student: string };
@@ -69,6 +84,8 @@ export function readModelCard(dir: string): ModelCard {
   return {
     dir, task: c.task, labels: c.labels, inputShape: c.input.shape, inputShapes: c.inputs?.map((i) => i.shape) ?? null, preprocessing: c.preprocessing,
     targets: c.trigger?.targets ?? null,
+    detector: c.trigger?.detector ?? null,
+    budgetUs: c.trigger?.budgetUs ?? null,
     params: { teacher: c.teacher?.params ?? null, student: c.student.params },
     files: { teacher: c.teacher === null ? null : file('teacher'), student: file('student') },
     raw: c as Record<string, unknown>,

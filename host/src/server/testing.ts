@@ -107,7 +107,7 @@ export function createFakeView(over: Partial<Snapshot> = {}): FakeView {
 
 /** A trigger event with sequence number `seq`. */
 export function fakeTrigger(seq: number, over: Partial<TriggerEvent> = {}): TriggerEvent {
-  return { kind: 'trigger', run: 'test', stream: 'cells', seq, id: null, classIndex: 1, class: 'live', truthIndex: -1, truth: null, score: 0.93, probs: [0.07, 0.93], sensorNs: null, dueNs: seq * 1000, ingestNs: seq * 1000, e2eUs: 21.5, late: false, payload: {}, ...over };
+  return { kind: 'trigger', run: 'test', stream: 'cells', seq, id: null, classIndex: 1, class: 'live', truthIndex: -1, truth: null, score: 0.93, probs: [0.07, 0.93], sensorNs: null, streamMs: null, dueNs: seq * 1000, ingestNs: seq * 1000, e2eUs: 21.5, late: false, payload: {}, ...over };
 }
 
 /**

@@ -92,7 +92,7 @@ function TRIGGER_COLUMNS(classes: number): Array<[keyof TriggerEvent, DataType, 
     ['kind', new Utf8(), false], ['run', new Utf8(), false], ['stream', new Utf8(), false], ['seq', new Int64(), false],
     ['id', new Utf8(), true], ['classIndex', new Int16(), false], ['class', new Utf8(), false], ['truthIndex', new Int16(), false],
     ['truth', new Utf8(), true], ['score', new Float32(), false], ['probs', new FixedSizeList(classes, new Field('p', new Float32(), false)), false],
-    ['sensorNs', new Float64(), true], ['dueNs', new Float64(), false], ['ingestNs', new Float64(), false], ['e2eUs', new Float32(), false],
+    ['sensorNs', new Float64(), true], ['streamMs', new Float64(), true], ['dueNs', new Float64(), false], ['ingestNs', new Float64(), false], ['e2eUs', new Float32(), false],
     ['late', new Bool(), false], ['payload', new Utf8(), false],
   ];
 }

@@ -28,7 +28,7 @@ export function contractEvents(n: number, o: { run: string; labels: readonly str
       kind: missed ? 'missed' : 'trigger', run: o.run, stream: i % 2 === 0 ? 'cells' : 'ztf-β', seq,
       id: rand() < 0.2 ? null : (18446744073709551615n - BigInt(seq)).toString(),
       classIndex: cls, class: o.labels[cls], truthIndex: truth, truth: truth < 0 ? null : o.labels[truth],
-      score: probs[cls], probs, sensorNs: rand() < 0.25 ? null : 5e17 + seq, dueNs: ingestNs - 7, ingestNs,
+      score: probs[cls], probs, sensorNs: rand() < 0.25 ? null : 5e17 + seq, streamMs: rand() < 0.5 ? null : seq * 20 + 30, dueNs: ingestNs - 7, ingestNs,
       e2eUs: Math.fround(rand() * 500), late: missed,
       payload,
     };

@@ -51,6 +51,19 @@ describe('trigger ring', () => {
     );
   });
 
+  it("carries a stream-time stream's sensor time as streamMs (a keyword's end in the stream), else null", () => {
+    const ring = new TriggerRing(LABELS.length, 8);
+    const s = decided(0, 1, -1, 0.9, 0, 5);
+    s.sensorNs = 1_170_000_000; // the window that fired ends 1.17 s into the stream
+    ring.push(s);
+    expect(ring.drain({ ...NAMES, streamTime: true })[0]).toMatchObject({ sensorNs: 1.17e9, streamMs: 1170 });
+    ring.push(s);
+    expect(ring.drain(NAMES)[0]).toMatchObject({ sensorNs: 1.17e9, streamMs: null });
+    s.sensorNs = Number.NaN;
+    ring.push(s);
+    expect(ring.drain({ ...NAMES, streamTime: true })[0]).toMatchObject({ sensorNs: null, streamMs: null });
+  });
+
   it('drops the oldest records when the reader falls a whole ring behind, and counts them', () => {
     const ring = new TriggerRing(LABELS.length, 8);
     for (let i = 0; i < 20; i++) ring.push(decided(i, 0, 0, 1, 0, 1));

@@ -11,6 +11,8 @@ export interface TriggerNames {
   labels: readonly string[];
   /** The modality's payload as fields; `bytes` is a view valid only during the call. */
   describePayload(bytes: Uint8Array): Record<string, string | number>;
+  /** The stream's `sensorNs` is stream time (`FrameSpec.streamTime`): records carry `streamMs`. */
+  streamTime?: boolean;
 }
 
 /** No payload: the cells modality carries none. */
@@ -135,6 +137,7 @@ export class TriggerRing {
       score: this.score[i],
       probs: Array.from(this.probs.subarray(i * this.classes, (i + 1) * this.classes)),
       sensorNs: Number.isNaN(sensorNs) ? null : sensorNs,
+      streamMs: names.streamTime === true && !Number.isNaN(sensorNs) ? sensorNs / 1e6 : null,
       dueNs: this.times[3 * i + 1],
       ingestNs: this.times[3 * i + 2],
       e2eUs: this.e2eUs[i],

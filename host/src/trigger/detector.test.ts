@@ -24,7 +24,7 @@ function reference(probs: number[][], timesMs: number[], n: number, thr: Record<
         bestP = p;
       }
     }
-    if (best === '' || timesMs[i]! - last < debounceMs) return;
+    if (best === '' || timesMs[i]! - last <= debounceMs) return;
     last = timesMs[i]!;
     out.push({ frame: i, label: best });
   });
@@ -79,6 +79,15 @@ describe('detector router', () => {
     const lateRun = run(probs, times, { smoothFrames: 2, threshold: 0.8, debounceMs: 1000 }, (i) => i === 2);
     expect(lateRun.fired).toEqual([{ frame: 8, label: 'yes' }]);
     expect(lateRun.counters).toMatchObject({ missed: 1 });
+  });
+
+  it('debounces as MLPerf Tiny\'s streaming runner does: a detection exactly one debounce after the last is the same alarm', () => {
+    // streaming_ww_utils.py calc_detection_stats drops u when t < u <= t + 1 s; a word held for
+    // seconds then fires every 1,020 ms (the next hop after the second), never every 1,000.
+    const yes = [0.05, 0.05, 0.85, 0.05];
+    const times = [0, 500, 1000, 1020, 2000, 2040];
+    const { fired } = run(times.map(() => yes), times, { smoothFrames: 1, threshold: 0.8, debounceMs: 1000 });
+    expect(fired.map((f) => times[f.frame])).toEqual([0, 1020, 2040]);
   });
 
   it('refuses a threshold for a class that is not a target, naming it', () => {

@@ -28,7 +28,7 @@ export const pcmFields = {
 
 /** The frames of an audio source: chunks of int16 samples (nominally `chunkSamples` long). */
 export function pcmFrameSpec(stream: string, chunkSamples: number): FrameSpec {
-  return { stream, shape: [chunkSamples], dtype: 'int16' };
+  return { stream, shape: [chunkSamples], dtype: 'int16', streamTime: true };
 }
 
 /** Stream time in ns at the end of the first `samples` samples. */
