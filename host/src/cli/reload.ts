@@ -1,0 +1,151 @@
+import { isDeepStrictEqual } from 'node:util';
+import { loadConfigFile, type PipelineConfig } from '../config/schema.js';
+import { ConfigError, isOperatingError } from '../core/errors.js';
+import type { Daemon } from '../daemon.js';
+import type { PolicyParams } from '../trigger/policy.js';
+
+/** What one reload did (`/api/config` `lastReload`, and the log). */
+export interface ReloadResult {
+  outcome: 'ok' | 'refused';
+  /** Wall-clock ms of the reload. */
+  atMs: number;
+  /** Changes put in force, e.g. `trigger.threshold: 0.5 -> 0.9`. */
+  applied: string[];
+  /** Changes found but not applied: they take effect only after a restart. */
+  restartNeeded: string[];
+  /** Why the new config was refused (the old one stays in force); null when it was not. */
+  error: string | null;
+}
+
+/** Config keys a reload puts in force; every other changed key needs a restart. */
+const RELOADABLE = new Set(['trigger', 'route']);
+
+/** A planned reload: everything built and checked, nothing applied yet. */
+interface ReloadPlan {
+  next: PipelineConfig;
+  applied: string[];
+  restartNeeded: string[];
+  policy: PolicyParams | null;
+  router: { apply(): void } | null;
+}
+
+/**
+ * `hairtrigger run`'s SIGHUP: re-reads the config file and puts its reloadable parts in force
+ * (trigger: targets, threshold, hold-off, rate limit; route: a detector's settings, an alert
+ * broker's filters), atomically. The whole new file is parsed and validated, and the new
+ * policy settings and router state built, before anything changes; a bad file is refused
+ * (counted, logged with the field) and the config in force stays. The swaps then happen in
+ * one synchronous step between frames (a signal is handled on the event loop, never inside a
+ * frame's push), each a reference assignment, so the hot path neither allocates nor sees half
+ * of a config. Changed parts that need a restart (source, model, backend, sinks, server, ...)
+ * are logged as such and left as they are.
+ */
+export class ConfigReloader {
+  /** The config in force: the start-up one with every applied reload. */
+  private current: PipelineConfig;
+  readonly counts = { ok: 0, refused: 0 };
+  private last: ReloadResult | null = null;
+  private readonly loadedAtMs: number;
+
+  /**
+   * `path`: the config file; `normalise` applies what the command line overrides (`--port`)
+   * to a freshly read config, so a reload compares like with like.
+   */
+  constructor(
+    private readonly path: string,
+    private readonly daemon: Daemon,
+    private readonly normalise: (cfg: PipelineConfig) => PipelineConfig,
+    private readonly log: (line: string) => void,
+    nowMs: number,
+  ) {
+    this.current = daemon.config;
+    this.loadedAtMs = nowMs;
+  }
+
+  /** Reloads the file (see the class); never throws an operating error. */
+  reload(nowMs: number): ReloadResult {
+    let result: ReloadResult;
+    try {
+      const plan = this.plan(this.normalise(loadConfigFile(this.path)));
+      if (plan.policy !== null) this.daemon.policy.apply(plan.policy);
+      plan.router?.apply();
+      this.current = { ...this.current, trigger: plan.next.trigger, route: plan.router !== null ? plan.next.route : this.current.route };
+      result = { outcome: 'ok', atMs: nowMs, applied: plan.applied, restartNeeded: plan.restartNeeded, error: null };
+      this.counts.ok++;
+      const what = plan.applied.length > 0 ? `applied ${plan.applied.join('; ')}` : 'nothing reloadable changed';
+      const later = plan.restartNeeded.length > 0 ? `; changed, restart needed (not applied): ${plan.restartNeeded.join('; ')}` : '';
+      this.log(`reload of ${this.path}: ${what}${later}`);
+    } catch (err) {
+      if (!isOperatingError(err)) throw err;
+      result = { outcome: 'refused', atMs: nowMs, applied: [], restartNeeded: [], error: err.message };
+      this.counts.refused++;
+      this.log(`reload of ${this.path} refused; the config in force stays: ${err.message}`);
+    }
+    this.last = result;
+    return result;
+  }
+
+  /** The body of `/api/config`: the config in force, its file, and the reloads. */
+  status(): { path: string; loadedAtMs: number; config: PipelineConfig; reloads: { ok: number; refused: number }; lastReload: ReloadResult | null } {
+    return { path: this.path, loadedAtMs: this.loadedAtMs, config: this.current, reloads: { ...this.counts }, lastReload: this.last };
+  }
+
+  /** Compares `given` with the config in force and builds what a reload would apply. */
+  private plan(given: PipelineConfig): ReloadPlan {
+    const cur = this.current;
+    const targets = given.trigger.targets ?? this.daemon.card.targets;
+    if (targets === null) throw new ConfigError(`${this.path}: trigger.targets`, `missing, and ${this.daemon.card.dir}/card.json names no default targets; labels are ${this.daemon.card.labels.join(', ')}`);
+    const next: PipelineConfig = { ...given, trigger: { ...given.trigger, targets } };
+    const restartNeeded = changedKeys(cur, next).filter((k) => !RELOADABLE.has(k));
+    const triggerChanges = fieldChanges('trigger', cur.trigger, next.trigger);
+    const targetsChanged = !isDeepStrictEqual(cur.trigger.targets, targets);
+    if (targetsChanged && cur.fpga?.mode === 'autonomous') {
+      throw new ConfigError(`${this.path}: trigger.targets`, 'fpga.mode autonomous: the device fires on the targets it was given at start-up; restart to change them');
+    }
+    const policy = triggerChanges.length > 0 ? this.atFile(() => this.daemon.policy.prepare(next.trigger)) : null;
+    const applied = [...triggerChanges];
+    let router: { apply(): void } | null = null;
+    const routeChanged = !isDeepStrictEqual(cur.route, next.route);
+    const live = this.daemon.router;
+    if (routeChanged && (cur.route === undefined || next.route === undefined || cur.route.kind !== next.route.kind)) restartNeeded.push('route (added, removed or of another kind)');
+    else if ((routeChanged || targetsChanged) && live !== null && next.route !== undefined) {
+      if (live.prepareReload === undefined) {
+        if (routeChanged) restartNeeded.push(`route (kind ${next.route.kind} takes no reload)`);
+      } else {
+        const r = this.atFile(() => live.prepareReload!(next.route as Record<string, unknown>, targets));
+        if ('restart' in r) restartNeeded.push(`route: ${r.restart}`);
+        else {
+          router = r;
+          applied.push(...fieldChanges('route', cur.route, next.route));
+        }
+      }
+    }
+    return { next, applied, restartNeeded, policy, router };
+  }
+
+  /** Runs a check of the new config; its ConfigError is re-thrown naming this file. */
+  private atFile<T>(check: () => T): T {
+    try {
+      return check();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      // The bare message, without the `E_CONFIG at <where>: ` the error put in front.
+      const bare = err.message.slice(`${err.code} at ${err.where}: `.length);
+      throw new ConfigError(`${this.path}: ${err.where.replace(/^config: /, '')}`, bare, { cause: err });
+    }
+  }
+}
+
+/** Top-level keys whose values differ between two configs. */
+function changedKeys(a: PipelineConfig, b: PipelineConfig): string[] {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+  return keys.filter((k) => !isDeepStrictEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/** `prefix.field: old -> new` for each field that differs (values as JSON, cut at 120 characters). */
+function fieldChanges(prefix: string, a: object | undefined, b: object | undefined): string[] {
+  const x = (a ?? {}) as Record<string, unknown>;
+  const y = (b ?? {}) as Record<string, unknown>;
+  const show = (v: unknown) => (v === undefined ? '(unset)' : JSON.stringify(v).slice(0, 120));
+  return [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((k) => !isDeepStrictEqual(x[k], y[k])).map((k) => `${prefix}.${k}: ${show(x[k])} -> ${show(y[k])}`);
+}
