@@ -11,6 +11,7 @@ import { sinkBasePaths } from '../sinks/registry.js';
 import { routeBasePaths } from '../trigger/routers.js';
 import { startHttpServer, type HttpServer } from '../server/http.js';
 import { realTimers } from '../sources/source.js';
+import type { StreamSource } from '../sources/stream.js';
 import { createProgress, formatRate, type Progress } from './progress.js';
 import { ServiceState } from './service.js';
 
@@ -122,7 +123,10 @@ async function runUntilStopped(daemon: Daemon, opts: RunOptions, log: (line: str
   const snap = daemon.view.snapshot();
   const sinks = Object.entries(daemon.triggerLog.sinkCounters()).map(([name, c]) => `${name}: ${c.written} written, ${c.dropped} dropped, ${c.bytes} bytes`);
   const rate = `${formatRate(snap.frames / Math.max(1e-3, (performance.now() - t0Ms) / 1000))}/s over the run`;
-  log(`stopped (${why}): ${progressLine(daemon, rate)}; trigger log flushed (${daemon.triggerLog.written} triggers written${sinks.length > 0 ? `; ${sinks.join('; ')}` : ''})`);
+  // An asynchronous source's queue: every frame it accepted was decided before the logs closed.
+  const ingress = (daemon.source as Partial<StreamSource>).ingress;
+  const queued = ingress === undefined ? '' : `; ingress accepted ${ingress.accepted}, delivered ${ingress.delivered}, dropped ${ingress.droppedNewest + ingress.droppedOldest + ingress.oversize}`;
+  log(`stopped (${why}): ${progressLine(daemon, rate)}${queued}; trigger log flushed (${daemon.triggerLog.written} triggers written${sinks.length > 0 ? `; ${sinks.join('; ')}` : ''})`);
   return snap;
 }
 
