@@ -69,7 +69,7 @@ export class ConfigReloader {
       const plan = this.plan(this.normalise(loadConfigFile(this.path)));
       if (plan.policy !== null) this.daemon.policy.apply(plan.policy);
       plan.router?.apply();
-      this.current = { ...this.current, trigger: plan.next.trigger, route: plan.router !== null ? plan.next.route : this.current.route };
+      this.current = { ...this.current, trigger: plan.next.trigger, route: plan.next.route };
       result = { outcome: 'ok', atMs: nowMs, applied: plan.applied, restartNeeded: plan.restartNeeded, error: null };
       this.counts.ok++;
       const what = plan.applied.length > 0 ? `applied ${plan.applied.join('; ')}` : 'nothing reloadable changed';
@@ -95,32 +95,41 @@ export class ConfigReloader {
     const cur = this.current;
     const targets = given.trigger.targets ?? this.daemon.card.targets;
     if (targets === null) throw new ConfigError(`${this.path}: trigger.targets`, `missing, and ${this.daemon.card.dir}/card.json names no default targets; labels are ${this.daemon.card.labels.join(', ')}`);
-    const next: PipelineConfig = { ...given, trigger: { ...given.trigger, targets } };
-    const restartNeeded = changedKeys(cur, next).filter((k) => !RELOADABLE.has(k));
+    const restartNeeded = changedKeys(cur, given).filter((k) => !RELOADABLE.has(k));
+    // Autonomous fpga: the device fires on the targets it was given at start-up.
+    const deviceTargets = cur.fpga?.mode === 'autonomous' && !isDeepStrictEqual(cur.trigger.targets, targets);
+    if (deviceTargets) restartNeeded.push('trigger.targets (fpga.mode autonomous: the device took them at start-up)');
+    const next: PipelineConfig = { ...given, trigger: { ...given.trigger, targets: deviceTargets ? cur.trigger.targets : targets } };
     const triggerChanges = fieldChanges('trigger', cur.trigger, next.trigger);
-    const targetsChanged = !isDeepStrictEqual(cur.trigger.targets, targets);
-    if (targetsChanged && cur.fpga?.mode === 'autonomous') {
-      throw new ConfigError(`${this.path}: trigger.targets`, 'fpga.mode autonomous: the device fires on the targets it was given at start-up; restart to change them');
-    }
+    const targetsChanged = !isDeepStrictEqual(cur.trigger.targets, next.trigger.targets);
     const policy = triggerChanges.length > 0 ? this.atFile(() => this.daemon.policy.prepare(next.trigger)) : null;
     const applied = [...triggerChanges];
-    let router: { apply(): void } | null = null;
-    const routeChanged = !isDeepStrictEqual(cur.route, next.route);
+    const route = this.planRoute(cur.route, next.route, targetsChanged ? next.trigger.targets! : null);
+    restartNeeded.push(...route.restartNeeded);
+    applied.push(...route.applied);
+    return { next: { ...next, route: route.inForce }, applied, restartNeeded, policy, router: route.router };
+  }
+
+  /**
+   * The router's part of a reload: `wanted` is the new file's route, `targets` the new trigger
+   * targets when they changed (a detector fires on them). A route added, removed or of another
+   * kind needs a restart; the router in force then still takes new targets.
+   */
+  private planRoute(cur: PipelineConfig['route'], wanted: PipelineConfig['route'], targets: readonly string[] | null): { inForce: PipelineConfig['route']; router: { apply(): void } | null; applied: string[]; restartNeeded: string[] } {
+    const restartNeeded: string[] = [];
+    const sameKind = cur !== undefined && wanted !== undefined && cur.kind === wanted.kind;
+    if (!isDeepStrictEqual(cur, wanted) && !sameKind) restartNeeded.push('route (added, removed or of another kind)');
+    const next = sameKind ? wanted : cur;
     const live = this.daemon.router;
-    if (routeChanged && (cur.route === undefined || next.route === undefined || cur.route.kind !== next.route.kind)) restartNeeded.push('route (added, removed or of another kind)');
-    else if ((routeChanged || targetsChanged) && live !== null && next.route !== undefined) {
-      if (live.prepareReload === undefined) {
-        if (routeChanged) restartNeeded.push(`route (kind ${next.route.kind} takes no reload)`);
-      } else {
-        const r = this.atFile(() => live.prepareReload!(next.route as Record<string, unknown>, targets));
-        if ('restart' in r) restartNeeded.push(`route: ${r.restart}`);
-        else {
-          router = r;
-          applied.push(...fieldChanges('route', cur.route, next.route));
-        }
-      }
+    const changed = !isDeepStrictEqual(cur, next);
+    if ((!changed && targets === null) || live === null || next === undefined) return { inForce: cur, router: null, applied: [], restartNeeded };
+    if (live.prepareReload === undefined) {
+      if (changed) restartNeeded.push(`route (kind ${next.kind} takes no reload)`);
+      return { inForce: cur, router: null, applied: [], restartNeeded };
     }
-    return { next, applied, restartNeeded, policy, router };
+    const r = this.atFile(() => live.prepareReload!(next as Record<string, unknown>, targets ?? this.current.trigger.targets!));
+    if ('restart' in r) return { inForce: cur, router: null, applied: [], restartNeeded: [...restartNeeded, `route: ${r.restart}`] };
+    return { inForce: next, router: r, applied: fieldChanges('route', cur, next), restartNeeded };
   }
 
   /** Runs a check of the new config; its ConfigError is re-thrown naming this file. */
