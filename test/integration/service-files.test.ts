@@ -84,6 +84,8 @@ describe('host/service/hairtrigger.service', () => {
     expect(existsSync(inRepo(post[1]!))).toBe(true);
     const port = (parseYaml(exampleConfig) as { server: { port: number } }).server.port;
     expect(post[post.indexOf('--url') + 1]).toBe(`http://127.0.0.1:${port}/healthz`);
+    // systemd kills a start that outlasts TimeoutStartSec (default 90 s), health gate included.
+    expect(Number(one(unit, 'Service', 'TimeoutStartSec'))).toBeGreaterThan(Number(post[post.indexOf('--wait') + 1]));
   });
 
   it('runs its example config: every path it reads exists in the install tree, every path it writes is in the StateDirectory, and /healthz says up', async () => {
