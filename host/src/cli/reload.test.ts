@@ -40,7 +40,8 @@ describe('config reload (SIGHUP)', () => {
     expect(daemon.policy.threshold).toBe(0.8);
     expect(daemon.policy.params.holdoffNs).toBe(5000);
     expect(reloader.status().config.route).toMatchObject({ threshold: 0.7 });
-    expect(log.at(-1)).toBe(`reload of ${path}: applied trigger.threshold: 0.5 -> 0.8; trigger.holdoffUs: 0 -> 5; route.threshold: 0.6 -> 0.7`);
+    expect(r.fromFrame).toBe(0); // the daemon has not started: the first frame is decided by the new settings
+    expect(log.at(-1)).toBe(`reload of ${path}: applied trigger.threshold: 0.5 -> 0.8; trigger.holdoffUs: 0 -> 5; route.threshold: 0.6 -> 0.7 (in force from frame 0)`);
   });
 
   it('applies nothing of a file whose route is wrong, even its valid threshold (atomic), and says which field', () => {

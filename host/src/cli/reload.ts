@@ -9,6 +9,9 @@ export interface ReloadResult {
   outcome: 'ok' | 'refused';
   /** Wall-clock ms of the reload. */
   atMs: number;
+  /** Frames the pipeline had taken in (decided or failed) when the reload applied: the
+   * frame after them is the first decided under the new settings. Null when refused. */
+  fromFrame: number | null;
   /** Changes put in force, e.g. `trigger.threshold: 0.5 -> 0.9`. */
   applied: string[];
   /** Changes found but not applied: they take effect only after a restart. */
@@ -69,15 +72,16 @@ export class ConfigReloader {
       const plan = this.plan(this.normalise(loadConfigFile(this.path)));
       if (plan.policy !== null) this.daemon.policy.apply(plan.policy);
       plan.router?.apply();
+      const fromFrame = this.daemon.metrics.frames + this.daemon.metrics.dropped;
       this.current = { ...this.current, trigger: plan.next.trigger, route: plan.next.route };
-      result = { outcome: 'ok', atMs: nowMs, applied: plan.applied, restartNeeded: plan.restartNeeded, error: null };
+      result = { outcome: 'ok', atMs: nowMs, fromFrame, applied: plan.applied, restartNeeded: plan.restartNeeded, error: null };
       this.counts.ok++;
-      const what = plan.applied.length > 0 ? `applied ${plan.applied.join('; ')}` : 'nothing reloadable changed';
+      const what = plan.applied.length > 0 ? `applied ${plan.applied.join('; ')} (in force from frame ${fromFrame})` : 'nothing reloadable changed';
       const later = plan.restartNeeded.length > 0 ? `; changed, restart needed (not applied): ${plan.restartNeeded.join('; ')}` : '';
       this.log(`reload of ${this.path}: ${what}${later}`);
     } catch (err) {
       if (!isOperatingError(err)) throw err;
-      result = { outcome: 'refused', atMs: nowMs, applied: [], restartNeeded: [], error: err.message };
+      result = { outcome: 'refused', atMs: nowMs, fromFrame: null, applied: [], restartNeeded: [], error: err.message };
       this.counts.refused++;
       this.log(`reload of ${this.path} refused; the config in force stays: ${err.message}`);
     }
