@@ -43,24 +43,30 @@ async function sendCapture(port: number, capture: string): Promise<Socket> {
   return socket;
 }
 
-/** A `run` config: the lymphocyte student on sim, triggers on B, one JSON-lines log. */
-function writeConfig(path: string, source: string, jsonl: string, trigger = '{ targets: [B], threshold: 0.5, maxRatePerS: 1000000, burst: 1000000 }', health = ''): void {
+/** A `run` config: the lymphocyte student on sim (or `engine`), triggers on B, one JSON-lines log. */
+function writeConfig(path: string, source: string, jsonl: string, trigger = '{ targets: [B], threshold: 0.5, maxRatePerS: 1000000, burst: 1000000 }', health = '', engine = 'backend: sim'): void {
   writeFileSync(path, [
-    `model: ${join(ZOO, 'cells-lymphocyte')}`, 'backend: sim', 'budgetUs: 60000000',
+    `model: ${join(ZOO, 'cells-lymphocyte')}`, engine, 'budgetUs: 60000000',
     `source: ${source}`, `trigger: ${trigger}`, `sinks: { jsonl: ${jsonl} }`,
     `server: { host: 127.0.0.1, port: 0${health} }`, '',
   ].join('\n'));
 }
 
+/** A capture of `frames` lymphocyte frames and a `run` config reading such frames from TCP (`listen` on a free port, policy block). */
+async function tcpSetup(prefix: string, frames: number, health: string, engine?: string): Promise<{ capture: string; jsonl: string; config: string }> {
+  const dir = tempDir(prefix);
+  const capture = await lymphocyteCapture(dir, frames);
+  const spec = readCapture(capture).spec;
+  const jsonl = join(dir, 't.jsonl');
+  const config = join(dir, 'run.yaml');
+  const source = `{ kind: stream, listen: '127.0.0.1:0', stream: ${spec.stream}, shape: [${spec.shape.join(', ')}], dtype: ${spec.dtype}, labels: [${spec.labels!.join(', ')}], queue: { policy: block } }`;
+  writeConfig(config, source, jsonl, undefined, health, engine);
+  return { capture, jsonl, config };
+}
+
 describe('hairtrigger run as a service', () => {
-  it('/healthz: 503 before frames, 200 while they flow, 503 once the source is quiet past frameAgeMaxS; SIGTERM decides every accepted frame', async () => {
-    const dir = tempDir('svc-health');
-    const capture = await lymphocyteCapture(dir, 2000);
-    const spec = readCapture(capture).spec;
-    const jsonl = join(dir, 't.jsonl');
-    const config = join(dir, 'run.yaml');
-    const source = `{ kind: stream, listen: '127.0.0.1:0', stream: ${spec.stream}, shape: [${spec.shape.join(', ')}], dtype: ${spec.dtype}, labels: [${spec.labels!.join(', ')}], queue: { policy: block } }`;
-    writeConfig(config, source, jsonl, undefined, ', health: { frameAgeMaxS: 1 }');
+  it('/healthz: 503 before frames, 200 while they flow, 503 once the source is quiet past frameAgeMaxS; the health check script agrees', async () => {
+    const { capture, config } = await tcpSetup('svc-health', 2000, ', health: { frameAgeMaxS: 1 }');
     const d = startRun(['-c', config, '--progress-ms', '0']);
     try {
       const url = await serverUrl(d.stderr);
@@ -81,9 +87,24 @@ describe('hairtrigger run as a service', () => {
       expect(quiet.body.pipelines[0]!.frames).toBe(2000);
       expect(quiet.body.pipelines[0]!.reasons[0]).toMatch(/^last frame [\d.]+ s ago, more than server\.health\.frameAgeMaxS 1 s$/);
       socket.destroy();
+      d.child.kill('SIGTERM');
+      expect(await d.exited).toBe(0);
+    } finally {
+      d.child.kill('SIGKILL');
+    }
+  }, 120_000);
 
-      // SIGTERM as soon as a second capture is written: what the daemon accepted by then is decided and logged.
+  it('SIGTERM with frames queued behind a slow model: every frame the daemon accepted is decided and logged', async () => {
+    // The float teacher (1.1 M parameters) on onnx takes milliseconds a frame: the frames sent
+    // arrive far faster than they are decided, so the ingress queue holds hundreds at SIGTERM.
+    const { capture, jsonl, config } = await tcpSetup('svc-term', 1000, '', 'variant: teacher\nbackend: onnx');
+    const d = startRun(['-c', config, '--progress-ms', '0']);
+    try {
+      const url = await serverUrl(d.stderr);
+      await until('the pipeline to run', async () => (await health(url)).body.pipelines[0]!.state === 'running');
+      const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec((await health(url)).body.pipelines[0]!.source.detail)![1]);
       await sendCapture(port, capture);
+      await until('the first frames decided', async () => (await health(url)).body.pipelines[0]!.frames > 0);
       d.child.kill('SIGTERM');
       expect(await d.exited).toBe(0);
       const stop = /stopped \(SIGTERM\): frames (\d+) .*triggers (\d+) .*dropped (\d+) .*; ingress accepted (\d+), delivered (\d+), dropped (\d+); trigger log flushed \((\d+) triggers written/.exec(d.stderr());
@@ -92,7 +113,7 @@ describe('hairtrigger run as a service', () => {
       expect(refused).toBe(0);
       expect(delivered).toBe(accepted);
       expect(frames! + failed!).toBe(delivered);
-      expect(frames).toBeGreaterThanOrEqual(2000);
+      expect(accepted).toBeGreaterThan(0);
       expect(written).toBe(triggers);
       expect(readJsonlLog<{ kind: string }>(jsonl).filter((r) => r.kind === 'trigger')).toHaveLength(triggers!);
     } finally {
