@@ -65,6 +65,8 @@ export interface Daemon {
   readonly errors: ErrorLog;
   readonly triggerLog: TriggerLog;
   readonly view: DaemonView;
+  /** The router after the policy (`route:`), null without one; a reload (SIGHUP) goes through it. */
+  readonly router: FrameRouter | null;
   /** Starts the source. */
   start(): void;
   /** Resolves when the source has delivered everything (finite streams). */
@@ -207,6 +209,9 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   };
   return {
     config: cfg, card, backend, metrics, policy, source, sourceFrames, errors, triggerLog,
+    get router() {
+      return after.router;
+    },
     view: {
       snapshot: () => published.current().snapshot,
       snapshotJson: () => published.current().json,

@@ -3,7 +3,6 @@
  * it opens anything for writing, and leave the first one's port, lock and logs as they were.
  * Three real `hairtrigger run` processes (bin/hairtrigger.js, the compiled CLI: `make build`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -13,34 +12,8 @@ import { runDaemon } from '../../host/src/cli/run-daemon.js';
 import { validateConfig } from '../../host/src/config/schema.js';
 import { SinkError } from '../../host/src/core/errors.js';
 import { runFiles } from '../../host/src/sinks/log-files.js';
+import { freePort, startRun as start, until } from '../support/cli-process.js';
 import { readArrowLog, readJsonlLog, REPO, tempDir, ZOO } from '../support/fixtures.js';
-
-const BIN = join(REPO, 'bin', 'hairtrigger.js');
-
-/** A port that was free a moment ago (the OS picks it). */
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as { port: number };
-  await new Promise((res) => s.close(res));
-  return port;
-}
-
-function start(args: string[]): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, 'run', ...args], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (b) => (err += b));
-  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-  return { child, stderr: () => err, exited };
-}
-
-async function until(what: string, ok: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const t0 = Date.now();
-  while (!ok()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((res) => setTimeout(res, 50));
-  }
-}
 
 describe('a second daemon on the same config', () => {
   it('fails with a clear error and leaves the first one its port, its lock and readable logs', async () => {

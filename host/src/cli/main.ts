@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError, isOperatingError } from '../core/errors.js';
-import { validateConfig, loadConfigFile } from '../config/schema.js';
+import { validateConfig, loadConfigFile, type PipelineConfig } from '../config/schema.js';
 import { exportTask, TASKS } from '../datasets/export.js';
 import { heldOutSet } from '../datasets/test-set.js';
 import { readModelCard, updateModelCard } from '../model/card.js';
@@ -78,9 +78,10 @@ export async function main(argv: string[]): Promise<void> {
     .option('--port <n>', 'override server.port', int('port', 0))
     .option('--progress-ms <ms>', 'progress line interval on stderr (0 = none)', int('progress-ms', 0), 5000)
     .action(async (o: { config: string; port?: number; progressMs: number }) => {
-      const cfg = loadConfigFile(o.config);
-      if (o.port !== undefined) cfg.server.port = o.port;
-      await runDaemon(cfg, { progressMs: o.progressMs, summary: false, baseDir: dirname(resolve(o.config)) });
+      // The command line's overrides, applied again to the file a SIGHUP re-reads.
+      const normalise = (cfg: PipelineConfig) => (o.port === undefined ? cfg : { ...cfg, server: { ...cfg.server, port: o.port } });
+      const cfg = normalise(loadConfigFile(o.config));
+      await runDaemon(cfg, { progressMs: o.progressMs, summary: false, baseDir: dirname(resolve(o.config)), reload: { path: resolve(o.config), normalise } });
     });
 
   program

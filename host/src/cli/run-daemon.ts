@@ -11,7 +11,9 @@ import { sinkBasePaths } from '../sinks/registry.js';
 import { routeBasePaths } from '../trigger/routers.js';
 import { startHttpServer, type HttpServer } from '../server/http.js';
 import { realTimers } from '../sources/source.js';
+import type { StreamSource } from '../sources/stream.js';
 import { createProgress, formatRate, type Progress } from './progress.js';
+import { ServiceState } from './service.js';
 
 /** Repository root: bin/ and ui/dist are found from here. */
 export const REPO_ROOT = resolve(new URL('.', import.meta.url).pathname, '..', '..', '..', '..');
@@ -25,12 +27,16 @@ export interface RunOptions {
   baseDir: string;
   /** On a terminal, draw a progress bar (frames, rate, time left) instead of progress lines. */
   bar?: boolean;
+  /** `run`: the config file SIGHUP re-reads, and what the command line overrides in it. */
+  reload?: { path: string; normalise: (cfg: PipelineConfig) => PipelineConfig };
 }
 
 /**
  * The composition root of `hairtrigger run` and `replay`: real clock and timers, the
  * daemon, the HTTP server, progress output and signal handling. SIGINT/SIGTERM stop the
- * source, flush and close the trigger logs, then exit; a finite stream ends the same way.
+ * source (an asynchronous one decides what it had accepted first), flush and close the
+ * trigger logs, then exit; a finite stream ends the same way. With `opts.reload`, SIGHUP
+ * re-reads the config file and applies its reloadable parts (`ServiceState`, `ConfigReloader`).
  *
  * Start-up takes what can be refused by another process before it opens anything for
  * writing: first the port (the server answers 503 until the daemon is ready), then a lock
@@ -46,7 +52,11 @@ export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<
   };
   const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`;
   const view = new LateView();
-  const server = cfg.server.enabled ? await startServer(cfg, view, log) : null;
+  const service = new ServiceState(cfg, opts.reload?.path ?? null, opts.reload?.normalise ?? ((c) => c), log);
+  // Installed first: SIGHUP's default action would end the process while the model loads.
+  const onHup = () => service.reload();
+  if (opts.reload !== undefined) process.on('SIGHUP', onHup);
+  const server = cfg.server.enabled ? await startServer(cfg, view, service, log) : null;
   let locks: OutputLock[] = [];
   let daemon: Daemon | null = null;
   const releaseLocks = () => locks.forEach((l) => l.release());
@@ -60,24 +70,29 @@ export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<
     } });
   } catch (err) {
     releaseLocks();
+    process.off('SIGHUP', onHup);
     await server?.close();
     throw err;
   }
   view.ready(daemon.view);
+  service.ready(daemon);
   const asked = cfg.source?.frames as number | undefined;
   if (asked !== undefined && daemon.sourceFrames < asked) log(`source: ${asked} frames asked for, but the capture holds ${daemon.sourceFrames} and does not loop: replaying those`);
   log(`pipeline ${cfg.pipeline}: ${daemon.card.task}/${cfg.variant} on ${daemon.backend.info().kind}, budget ${cfg.budgetUs} us, triggers on ${daemon.config.trigger.targets!.join('/')} >= ${cfg.trigger.threshold}; run ${runId}`);
-  const snap = await runUntilStopped(daemon, opts, log, (b) => (bar = b));
+  const snap = await runUntilStopped(daemon, opts, log, (b) => (bar = b), service);
+  process.off('SIGHUP', onHup);
   releaseLocks();
   if (server !== null) await server.close();
   if (opts.summary) process.stdout.write(JSON.stringify(snap, null, 2) + '\n');
   return snap;
 }
 
-async function startServer(cfg: PipelineConfig, view: DaemonView, log: (line: string) => void): Promise<HttpServer> {
+async function startServer(cfg: PipelineConfig, view: DaemonView, service: ServiceState, log: (line: string) => void): Promise<HttpServer> {
   const uiDir = resolve(REPO_ROOT, 'ui', 'dist');
   if (!existsSync(resolve(uiDir, 'index.html'))) log(`dashboard not built (${uiDir}): run "make ui"; the API and /metrics are served anyway`);
-  const server = await startHttpServer({ view, host: cfg.server.host, port: cfg.server.port, allowedHosts: cfg.server.allowedHosts, uiDir, metrics: new PrometheusExporter(() => view.snapshot()) });
+  const metrics = new PrometheusExporter(() => view.snapshot());
+  service.registerMetrics(metrics.registry);
+  const server = await startHttpServer({ view, host: cfg.server.host, port: cfg.server.port, allowedHosts: cfg.server.allowedHosts, uiDir, metrics, health: (up) => service.health(up), config: () => service.config() });
   log(`dashboard on ${server.url}/  metrics on ${server.url}/metrics`);
   return server;
 }
@@ -87,7 +102,7 @@ async function startServer(cfg: PipelineConfig, view: DaemonView, log: (line: st
  * snapshot. On a terminal with `opts.bar` a progress bar replaces the progress lines
  * (`setBar` lets the log erase it before each line).
  */
-async function runUntilStopped(daemon: Daemon, opts: RunOptions, log: (line: string) => void, setBar: (bar: Progress | null) => void): Promise<Snapshot> {
+async function runUntilStopped(daemon: Daemon, opts: RunOptions, log: (line: string) => void, setBar: (bar: Progress | null) => void, service: ServiceState): Promise<Snapshot> {
   const bar = opts.bar === true && process.stderr.isTTY === true ? createProgress({ label: daemon.config.pipeline, total: Number.isFinite(daemon.sourceFrames) ? daemon.sourceFrames : null, unit: 'frames' }) : null;
   setBar(bar);
   const progress = bar !== null ? setInterval(() => bar.update(daemon.metrics.frames), 200) : opts.progressMs > 0 ? setInterval(() => log(progressLine(daemon)), opts.progressMs) : null;
@@ -100,6 +115,7 @@ async function runUntilStopped(daemon: Daemon, opts: RunOptions, log: (line: str
   const t0Ms = performance.now();
   daemon.start();
   const why = await stopped;
+  service.stop();
   if (progress !== null) clearInterval(progress);
   await daemon.stop();
   bar?.end();
@@ -107,7 +123,10 @@ async function runUntilStopped(daemon: Daemon, opts: RunOptions, log: (line: str
   const snap = daemon.view.snapshot();
   const sinks = Object.entries(daemon.triggerLog.sinkCounters()).map(([name, c]) => `${name}: ${c.written} written, ${c.dropped} dropped, ${c.bytes} bytes`);
   const rate = `${formatRate(snap.frames / Math.max(1e-3, (performance.now() - t0Ms) / 1000))}/s over the run`;
-  log(`stopped (${why}): ${progressLine(daemon, rate)}; trigger log flushed (${daemon.triggerLog.written} triggers written${sinks.length > 0 ? `; ${sinks.join('; ')}` : ''})`);
+  // An asynchronous source's queue: every frame it accepted was decided before the logs closed.
+  const ingress = (daemon.source as Partial<StreamSource>).ingress;
+  const queued = ingress === undefined ? '' : `; ingress accepted ${ingress.accepted}, delivered ${ingress.delivered}, dropped ${ingress.droppedNewest + ingress.droppedOldest + ingress.oversize}`;
+  log(`stopped (${why}): ${progressLine(daemon, rate)}${queued}; trigger log flushed (${daemon.triggerLog.written} triggers written${sinks.length > 0 ? `; ${sinks.join('; ')}` : ''})`);
   return snap;
 }
 

@@ -93,9 +93,16 @@ export const pipelineConfigSchema = z
         /** Host names (no port) requests may be addressed to besides loopback, e.g. a lab
          * machine's DNS name; matched exactly (DNS-rebinding guard, server/host-guard.ts). */
         allowedHosts: z.array(z.string().regex(/^([a-z0-9-]+)(\.[a-z0-9-]+)*$|^\[[0-9a-f:.]+\]$/i, 'a host name or [IPv6] address, without port')).default([]),
+        /** When `/healthz` calls the pipeline down besides an ended or failed source, or a
+         * faulted backend (metrics/health.ts): no frame for `frameAgeMaxS` seconds (unset: a
+         * quiet source is no fault), more than `errorRatioMax` of the recent frames failed. */
+        health: z
+          .object({ frameAgeMaxS: z.number().positive().max(86_400).optional(), errorRatioMax: z.number().min(0).max(1).default(0.5) })
+          .strict()
+          .default({ errorRatioMax: 0.5 }),
       })
       .strict()
-      .default({ enabled: true, host: '127.0.0.1', port: 8080, allowedHosts: [] }),
+      .default({ enabled: true, host: '127.0.0.1', port: 8080, allowedHosts: [], health: { errorRatioMax: 0.5 } }),
   })
   .strict();
 

@@ -46,6 +46,10 @@ export const limits = {
   /** How often the daemon publishes a snapshot (what HTTP, /metrics and the websocket serve)
    * and pushes it to websocket clients. */
   snapshotIntervalMs: 500,
+  /** `/healthz` samples the pipeline's frame counters this often (last frame age, error ratio). */
+  healthSampleIntervalMs: 500,
+  /** `/healthz` judges the error ratio over this many recent seconds. */
+  healthWindowS: 10,
   /** Websocket clients served at once; further connections are closed with 1013 (try again later). */
   wsClientsMax: 64,
   /** Bytes buffered for one slow websocket client before its messages are dropped. */
@@ -142,10 +146,12 @@ export function checkLimits(l: Limits = limits): void {
   assert(l.flushIntervalMs <= l.snapshotIntervalMs * 10, 'flush interval too long for snapshots');
   assert(l.flushIntervalMs <= l.lateLogIntervalMs, 'late frames are logged from the flush loop, so it must run at least that often');
   assert(l.triggerRingSlotsMax >= l.frameSlotsMax, 'trigger ring must hold a full frame ring');
+  assert(l.triggerRingSlotsMax >= l.ingressFramesMax, 'a clean stop flushes a full ingress queue into the trigger ring at once');
   assert(l.fpgaEventsPerPollMax <= l.frameSlotsMax, 'one drain of FPGA events must fit in the frame ring');
   assert(l.ingressArenaBytesMax >= l.frameBytesMax, 'an ingress arena holds the largest frame');
   assert(l.pcmChunkSamplesMax * 2 <= l.frameBytesMax, 'the largest int16 PCM chunk fits a frame');
   assert(l.ingressArenaBytesMax >= l.alertMessageBytesMax, 'an ingress arena holds the largest alert message');
   assert(l.fitsStampBytesMax >= l.fitsHeaderBytesMax + l.fitsStampSidePixelsMax ** 2 * 8, 'an inflated stamp holds the largest header and image');
+  assert(l.healthWindowS * 1000 >= 2 * l.healthSampleIntervalMs, 'the health window spans at least two samples');
   assert(l.fpgaReprobeDelayMinMs > 0 && l.fpgaReprobeDelayMinMs <= l.fpgaReprobeDelayMaxMs, 'fpga re-probe back-off: 0 < min <= max');
 }

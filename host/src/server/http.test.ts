@@ -280,3 +280,28 @@ describe('startHttpServer lifecycle', () => {
     await expect(starting).rejects.toThrow(ConfigError);
   });
 });
+
+describe('startHttpServer with a health report and a config view', () => {
+  it('GET /healthz answers 200 with the report while every pipeline is up, 503 with the reasons when one is not; /api/config serves the config view', async () => {
+    const view = createFakeView();
+    let up = true;
+    const pipeline = () => ({ pipeline: 'p', up, reasons: up ? [] : ['source stream ended'], state: 'running' as const, source: { kind: 'stream', ended: !up, up, detail: up ? 'running' : 'ended' }, backend: { kind: 'sim', loaded: true, faulted: false }, frames: 7, failed: 0, lastFrameAgeS: 0.5, errorRatio: 0, windowS: 10 });
+    const server = await startHttpServer({
+      view, port: 0, metrics: new PrometheusExporter(() => view.snapshot()), logger: false, clock: manualClock(0),
+      health: (uptimeS) => ({ status: up ? 'up' : 'down', uptimeS, pipelines: [pipeline()] }),
+      config: () => ({ config: { trigger: { threshold: 0.9 } } }),
+    });
+    try {
+      const ok = await fetch(`${server.url}/healthz`);
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toEqual({ status: 'up', uptimeS: 0, pipelines: [pipeline()] });
+      up = false;
+      const down = await fetch(`${server.url}/healthz`);
+      expect(down.status).toBe(503);
+      expect(await down.json()).toMatchObject({ status: 'down', pipelines: [{ up: false, reasons: ['source stream ended'] }] });
+      expect(await (await fetch(`${server.url}/api/config`)).json()).toEqual({ config: { trigger: { threshold: 0.9 } } });
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -15,6 +15,7 @@ import { monotonicClock, type Clock } from '../core/clock.js';
 import { ConfigError, RequestError, isOperatingError } from '../core/errors.js';
 import { limits } from '../core/limits.js';
 import type { PrometheusExporter } from '../metrics/prometheus.js';
+import type { HealthReport } from '../metrics/health.js';
 import type { DaemonView } from '../metrics/snapshot.js';
 import { allowedHostSet, isAllowedHost, isLoopbackAddress } from './host-guard.js';
 import { createWsHub, type WsHub, type WsHubStats } from './ws-hub.js';
@@ -36,6 +37,11 @@ export interface HttpServerOptions {
   /** Host names besides loopback that requests may be addressed to (config
    * `server.allowedHosts`), matched exactly, with or without `:port`. */
   allowedHosts?: readonly string[];
+  /** Each pipeline's health for `/healthz` (200 when all are up, else 503, the report as
+   * body). Absent: `/healthz` says only that the server answers. */
+  health?: (uptimeS: number) => HealthReport;
+  /** The config in force and its reloads, for `/api/config`. Absent: no such route. */
+  config?: () => unknown;
 }
 
 /** A listening server. `close()` stops the timer, terminates websocket clients, removes the
@@ -168,7 +174,17 @@ function installGuards(app: FastifyInstance): void {
 
 function registerApi(app: FastifyInstance, opts: HttpServerOptions, startNs: number): void {
   const clock = opts.clock ?? monotonicClock;
-  app.get('/healthz', async () => ({ status: 'ok', uptimeS: Math.round((clock.nowNs() - startNs) / 1e6) / 1e3 }));
+  const uptimeS = () => Math.round((clock.nowNs() - startNs) / 1e6) / 1e3;
+  const health = opts.health;
+  if (health === undefined) app.get('/healthz', async () => ({ status: 'ok', uptimeS: uptimeS() }));
+  else {
+    app.get('/healthz', async (_req, reply) => {
+      const report = health(uptimeS());
+      return reply.code(report.status === 'up' ? 200 : 503).send(report);
+    });
+  }
+  const config = opts.config;
+  if (config !== undefined) app.get('/api/config', async () => config());
   app.get('/metrics', async (_req, reply) => {
     const text = await opts.metrics.metricsText();
     return reply.type(opts.metrics.contentType).send(text);

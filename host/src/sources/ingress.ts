@@ -152,7 +152,20 @@ export class IngressQueue {
     return this.n;
   }
 
-  /** Stops draining (the source stopped); queued frames stay counted as not delivered. */
+  /**
+   * A clean stop (SIGTERM): hands every queued frame to the pipeline now, synchronously, so
+   * what the queue accepted is decided and reaches the trigger log, then stops draining. The
+   * source must have stopped offering first (a frame offered after this is never delivered).
+   */
+  flushAndStop(): void {
+    if (this.scheduled !== null) this.timers.clearImmediate(this.scheduled);
+    this.scheduled = null;
+    const sink = this.sink;
+    if (sink !== null) while (this.n > 0) this.deliver(sink, this.n);
+    this.stop();
+  }
+
+  /** Stops draining at once; queued frames stay counted as not delivered (`flushAndStop` delivers them first). */
   stop(): void {
     if (this.scheduled !== null) this.timers.clearImmediate(this.scheduled);
     this.scheduled = null;
@@ -191,7 +204,18 @@ export class IngressQueue {
     this.scheduled = null;
     const sink = this.sink;
     if (sink === null) return;
-    for (let k = 0; k < limits.replayBatchFramesMax && this.n > 0; k++) {
+    this.deliver(sink, limits.replayBatchFramesMax);
+    if (this.writable !== null && this.counts.policy === 'block') {
+      const fn = this.writable;
+      this.writable = null;
+      fn();
+    }
+    this.schedule();
+  };
+
+  /** Ingests up to `framesMax` queued frames, oldest first. */
+  private deliver(sink: FrameSink, framesMax: number): void {
+    for (let k = 0; k < framesMax && this.n > 0; k++) {
       const i = this.head;
       // The slot points into the arena; the hot path is synchronous, so the bytes are
       // free again when ingest returns.
@@ -210,13 +234,7 @@ export class IngressQueue {
     }
     this.counts.depth = this.n;
     if (this.n === 0) this.writeAt = 0;
-    if (this.writable !== null && this.counts.policy === 'block') {
-      const fn = this.writable;
-      this.writable = null;
-      fn();
-    }
-    this.schedule();
-  };
+  }
 }
 
 /** Resolves when `queue` has handed over everything it holds, or once `stopped()` (a stopped queue never drains). */

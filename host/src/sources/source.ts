@@ -34,6 +34,9 @@ export interface Source {
   readonly done: Promise<void>;
   /** Frames delivered so far. */
   readonly delivered: number;
+  /** What the source says of itself for `/healthz` (listening, connected, link lost), read
+   * off the hot path; absent: up until it ends. */
+  health?(): { up: boolean; detail: string };
   /** Frames it will deliver when that is known (a finite replay or generated stream); for progress bars. */
   readonly expectedFrames?: number;
 }

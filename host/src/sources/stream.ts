@@ -51,6 +51,7 @@ export function createStreamSource(cfg: StreamSourceConfig, ctx: SourceContext):
   let server: Server | null = null;
   const sockets = new Set<Socket>();
   let stopped = false;
+  let listenError: Error | null = null;
   const readFrom = async (input: Readable, name: string): Promise<void> => {
     try {
       const reader = await RecordBatchReader.from(input);
@@ -72,6 +73,12 @@ export function createStreamSource(cfg: StreamSourceConfig, ctx: SourceContext):
       return queue.counts.delivered;
     },
     address: () => serverAddress(server),
+    health() {
+      if (cfg.path !== undefined) return { up: true, detail: `reading ${where}` };
+      if (listenError !== null) return { up: false, detail: `cannot listen on ${cfg.listen}: ${listenError.message}` };
+      const a = serverAddress(server);
+      return a === null ? { up: true, detail: `opening ${where}` } : { up: true, detail: `listening on ${a.host}:${a.port}, ${sockets.size} connection(s)` };
+    },
     start(sink) {
       queue.attach(sink);
       if (cfg.path !== undefined) {
@@ -86,14 +93,19 @@ export function createStreamSource(cfg: StreamSourceConfig, ctx: SourceContext):
         socket.on('error', () => {}); // reported by the reader as a format error, or a close
         void readFrom(socket, `${where} from ${socket.remoteAddress}:${socket.remotePort}`);
       });
-      server.on('error', (err) => ctx.error(new SourceError(where, `cannot listen: ${err.message}`, { cause: err })));
+      server.on('error', (err) => {
+        listenError = err;
+        ctx.error(new SourceError(where, `cannot listen: ${err.message}`, { cause: err }));
+      });
       server.listen(port, host);
     },
     async stop() {
+      // No new frames, then every frame the queue accepted goes through the pipeline: a clean
+      // stop (SIGTERM) decides and logs what it took in.
       stopped = true;
-      queue.stop();
       for (const s of sockets) s.destroy();
       if (server !== null) await new Promise<void>((r) => server!.close(() => r()));
+      queue.flushAndStop();
       resolveDone();
     },
   };

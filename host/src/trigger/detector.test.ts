@@ -9,13 +9,14 @@ const ctx = (): RouterContext => ({ runId: 't', labels: LABELS, targets: ['yes',
 
 /** Brute force: the mean of the last n probability vectors recomputed from scratch each frame,
  * the best target over its threshold, and a debounce on the last detection's time. */
-function reference(probs: number[][], timesMs: number[], n: number, thr: Record<string, number>, debounceMs: number): { frame: number; label: string }[] {
+function reference(probs: number[][], timesMs: number[], n: number, thrOf: Record<string, number> | ((frame: number) => Record<string, number>), debounceMs: number): { frame: number; label: string }[] {
   const out: { frame: number; label: string }[] = [];
   let last = Number.NEGATIVE_INFINITY;
   probs.forEach((_, i) => {
     const win = probs.slice(Math.max(0, i - n + 1), i + 1);
     let best = '';
     let bestP = 0;
+    const thr = typeof thrOf === 'function' ? thrOf(i) : thrOf;
     for (const [label, t] of Object.entries(thr)) {
       const k = LABELS.indexOf(label);
       const p = win.reduce((a, v) => a + v[k]!, 0) / win.length;
@@ -31,11 +32,17 @@ function reference(probs: number[][], timesMs: number[], n: number, thr: Record<
   return out;
 }
 
-function run(probs: number[][], timesMs: number[], cfg: Record<string, unknown>, late: (i: number) => boolean = () => false) {
+/** Runs the detector over the frames; `reload` swaps in `cfg` before frame `at` (a SIGHUP). */
+function run(probs: number[][], timesMs: number[], cfg: Record<string, unknown>, late: (i: number) => boolean = () => false, reload?: { at: number; cfg: Record<string, unknown> }) {
   const d = createDetector(detectorSchema.parse({ kind: 'detector', ...cfg }), ctx(), ['yes', 'no']);
   const ring = new FrameRing(4, LABELS.length, 4);
   const fired: { frame: number; label: string }[] = [];
   probs.forEach((p, i) => {
+    if (reload !== undefined && i === reload.at) {
+      const r = d.prepareReload!(detectorSchema.parse({ kind: 'detector', ...reload.cfg }), ['yes', 'no']);
+      if ('restart' in r) throw new Error(r.restart);
+      r.apply();
+    }
     const s: FrameSlot = ring.acquire();
     s.probs.set(p);
     s.sensorNs = timesMs[i]! * 1e6;
@@ -92,5 +99,31 @@ describe('detector router', () => {
 
   it('refuses a threshold for a class that is not a target, naming it', () => {
     expect(() => createDetector(detectorSchema.parse({ kind: 'detector', thresholds: { silence: 0.5 } }), ctx(), ['yes', 'no'])).toThrow(/route\.thresholds\.silence/);
+  });
+});
+
+describe('detector reload (SIGHUP)', () => {
+  it('fires by the new thresholds from the reload on, keeping the smoothing window and the debounce (property)', () => {
+    fc.assert(
+      fc.property(fc.array(probVector, { minLength: 1, maxLength: 60 }), fc.integer({ min: 1, max: 5 }), fc.double({ min: 0.2, max: 0.9, noNaN: true }), fc.double({ min: 0.2, max: 0.9, noNaN: true }), fc.nat(60), (probs, n, a, b, at) => {
+        const times = probs.map((_, i) => i * 20);
+        const got = run(probs, times, { smoothFrames: n, threshold: a, debounceMs: 100 }, undefined, { at, cfg: { smoothFrames: n, threshold: b, debounceMs: 100 } });
+        const want = reference(probs, times, n, (i) => (i < at ? { yes: a, no: a } : { yes: b, no: b }), 100);
+        expect(got.fired).toEqual(want);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuses a reload with a threshold for a class that is not a target, and keeps detecting as before', () => {
+    const d = createDetector(detectorSchema.parse({ kind: 'detector', threshold: 0.5 }), ctx(), ['yes', 'no']);
+    expect(() => d.prepareReload!(detectorSchema.parse({ kind: 'detector', thresholds: { silence: 0.1 } }), ['yes', 'no'])).toThrow(/route\.thresholds\.silence.*not a trigger target/);
+    const probs = [[0.1, 0.1, 0.7, 0.1]];
+    const ring = new FrameRing(4, LABELS.length, 4);
+    const s = ring.acquire();
+    s.probs.set(probs[0]!);
+    [s.sensorNs, s.dueNs, s.late] = [0, 0, false];
+    d.route(s);
+    expect(s.triggered).toBe(true);
   });
 });

@@ -32,28 +32,51 @@ export type DetectorConfig = z.infer<typeof detectorSchema>;
 /** Indices into the detector's state. */
 const LAST_FIRE_NS = 0;
 
-/** Builds a detector over the pipeline's labels; its targets are the trigger's. */
-export function createDetector(cfg: DetectorConfig, ctx: RouterContext, targets: readonly string[]): FrameRouter {
-  const classes = ctx.labels.length;
-  const threshold = new Float64Array(classes).fill(Number.POSITIVE_INFINITY);
-  for (const t of targets) threshold[ctx.labels.indexOf(t)] = cfg.threshold;
+/** Per-class thresholds (Infinity: never fires) from the config and the trigger targets. */
+function classThresholds(cfg: DetectorConfig, labels: readonly string[], targets: readonly string[]): Float64Array {
+  const threshold = new Float64Array(labels.length).fill(Number.POSITIVE_INFINITY);
+  for (const t of targets) threshold[labels.indexOf(t)] = cfg.threshold;
   for (const [label, v] of Object.entries(cfg.thresholds)) {
-    const k = ctx.labels.indexOf(label);
-    if (k < 0) throw new ConfigError(`config: route.thresholds.${label}`, `not a label of the model; labels are ${ctx.labels.join(', ')}`);
+    const k = labels.indexOf(label);
+    if (k < 0) throw new ConfigError(`config: route.thresholds.${label}`, `not a label of the model; labels are ${labels.join(', ')}`);
     if (!targets.includes(label)) throw new ConfigError(`config: route.thresholds.${label}`, `is not a trigger target (${targets.join(', ')}): only targets fire`);
     threshold[k] = v;
   }
-  // The last smoothFrames probability vectors, a ring, and their running sums.
+  return threshold;
+}
+
+/** A detector's settings and smoothing ring: replaced whole by a reload, between frames. */
+interface DetectorState {
+  readonly threshold: Float64Array;
+  readonly debounceNs: number;
+  /** Frames averaged; the last `n` probability vectors (a ring) and their running sums. */
+  readonly n: number;
+  readonly ring: Float64Array;
+  readonly sum: Float64Array;
+}
+
+function detectorState(cfg: DetectorConfig, labels: readonly string[], targets: readonly string[], keep: DetectorState | null): DetectorState {
+  const threshold = classThresholds(cfg, labels, targets);
   const n = cfg.smoothFrames;
-  const ring = new Float64Array(n * classes);
-  const sum = new Float64Array(classes);
-  const state = Float64Array.of(Number.NEGATIVE_INFINITY);
-  const debounceNs = cfg.debounceMs * 1e6;
+  // The same smoothing length keeps the ring: a reload of thresholds does not forget the posteriors.
+  const ring = keep !== null && keep.n === n ? keep.ring : new Float64Array(n * labels.length);
+  const sum = keep !== null && keep.n === n ? keep.sum : new Float64Array(labels.length);
+  return { threshold, debounceNs: cfg.debounceMs * 1e6, n, ring, sum };
+}
+
+/** Builds a detector over the pipeline's labels; its targets are the trigger's. A reload
+ * (SIGHUP) takes new thresholds, debounce and smoothing length (a new length starts the
+ * average afresh). */
+export function createDetector(cfg: DetectorConfig, ctx: RouterContext, targets: readonly string[]): FrameRouter {
+  const classes = ctx.labels.length;
+  let st = detectorState(cfg, ctx.labels, targets, null);
+  const lastFire = Float64Array.of(Number.NEGATIVE_INFINITY);
   let filled = 0;
   let at = 0;
   const counts = { detections: 0, debounced: 0, missed: 0, perClass: Object.fromEntries(targets.map((t) => [t, 0])) as Record<string, number> };
   return {
     route(slot: FrameSlot) {
+      const { threshold, n, ring, sum } = st;
       const base = at * classes;
       for (let k = 0; k < classes; k++) {
         const p = slot.probs[k];
@@ -79,11 +102,11 @@ export function createDetector(cfg: DetectorConfig, ctx: RouterContext, targets:
       const t = slot.sensorNs === slot.sensorNs ? slot.sensorNs : slot.dueNs;
       // Inclusive, as MLPerf Tiny's runner counts alarms (streaming_ww_utils.py: t < u <= t + 1 s
       // is the same alarm): a word held for seconds fires on the first hop past each second.
-      if (t - state[LAST_FIRE_NS] <= debounceNs) {
+      if (t - lastFire[LAST_FIRE_NS] <= st.debounceNs) {
         counts.debounced++;
         return;
       }
-      state[LAST_FIRE_NS] = t;
+      lastFire[LAST_FIRE_NS] = t;
       slot.predicted = best;
       slot.score = bestP;
       if (slot.late) {
@@ -100,6 +123,16 @@ export function createDetector(cfg: DetectorConfig, ctx: RouterContext, targets:
     },
     flush() {},
     async close() {},
+    prepareReload(config, newTargets) {
+      const next = detectorState(detectorSchema.parse(config), ctx.labels, newTargets, st);
+      return {
+        apply() {
+          if (next.ring !== st.ring) filled = at = 0;
+          for (const t of newTargets) counts.perClass[t] ??= 0;
+          st = next;
+        },
+      };
+    },
   };
 }
 

@@ -196,3 +196,61 @@ describe('trigger policy on a backend that writes probabilities', () => {
     );
   });
 });
+
+describe('trigger policy reload (SIGHUP)', () => {
+  const thresholdHoldoff = fc.record({ threshold: fc.double({ min: 0, max: 1, noNaN: true }), holdoffUs: fc.integer({ min: 0, max: 500 }) });
+
+  it('decides the frames after a reload by the new threshold and hold-off, the hold-off counting from the last trigger before it', () => {
+    fc.assert(
+      fc.property(thresholdHoldoff, thresholdHoldoff, fc.array(frameArb, { maxLength: 150 }), fc.nat(150), (a, b, frames, at) => {
+        const cfgOf = (c: { threshold: number; holdoffUs: number }) => triggerConfigSchema.parse({ targets: ['WBC'], ...c, maxRatePerS: 1e7, burst: 1_000_000 });
+        const policy = new TriggerPolicy(cfgOf(a), LABELS, 1e6);
+        const next = policy.prepare(cfgOf(b));
+        expect(policy.threshold).toBe(a.threshold); // prepared, not yet in force
+        const ring = new FrameRing(1, 3, 4);
+        // An independent reading: frame i obeys a's settings before `at`, b's from then on.
+        let lastTriggerNs = Number.NEGATIVE_INFINITY;
+        let t = 1e9;
+        frames.forEach((f, i) => {
+          if (i === at) policy.apply(next);
+          t += f.gapNs;
+          const slot = ring.acquire();
+          slot.dueNs = t;
+          slot.stampsNs[STAMP_INGEST] = t;
+          slot.stampsNs[STAMP.infer] = t + 1000;
+          slot.logits.set(f.logits);
+          policy.decide(slot);
+          const c = i < at ? a : b;
+          const want = slot.probs[1]! >= c.threshold && t + 1000 - lastTriggerNs >= c.holdoffUs * 1000;
+          expect(slot.triggered).toBe(want);
+          if (want) lastTriggerNs = t + 1000;
+        });
+      }),
+    );
+  });
+
+  it('refuses a reload naming a target that is not a label, and keeps the settings in force', () => {
+    const policy = new TriggerPolicy(triggerConfigSchema.parse({ targets: ['WBC'], threshold: 0.7 }), LABELS, 100);
+    const before = policy.params;
+    expect(() => policy.prepare(triggerConfigSchema.parse({ targets: ['Neutrophil'], threshold: 0.1 }))).toThrow(/E_CONFIG at trigger\.targets: "Neutrophil" is not a label/);
+    expect(policy.params).toBe(before);
+    expect(policy.threshold).toBe(0.7);
+  });
+
+  it('caps the token bucket at a lower burst from the reload on', () => {
+    const cfg = (burst: number) => triggerConfigSchema.parse({ targets: ['WBC'], threshold: 0, maxRatePerS: 1, burst });
+    const policy = new TriggerPolicy(cfg(5), LABELS, 1e6);
+    policy.apply(policy.prepare(cfg(2)));
+    const ring = new FrameRing(1, 3, 4);
+    // Ten frames within a microsecond, every one a target: a bucket of 2 lets 2 through, not 5.
+    let fired = 0;
+    for (let i = 0; i < 10; i++) {
+      const slot = ring.acquire();
+      [slot.dueNs, slot.stampsNs[STAMP_INGEST], slot.stampsNs[STAMP.infer]] = [1e9 + i, 1e9 + i, 1e9 + i + 1];
+      slot.logits.set([0, 5, 0]);
+      policy.decide(slot);
+      if (slot.triggered) fired++;
+    }
+    expect(fired).toBe(2);
+  });
+});

@@ -43,6 +43,17 @@ const TOKENS = 0;
 const LAST_REFILL = 1;
 const LAST_TRIGGER = 2;
 
+/** The reloadable settings of a policy, built whole off the hot path and swapped in one
+ * assignment between frames (`TriggerPolicy.prepare`/`apply`). Never mutated once built. */
+export interface PolicyParams {
+  readonly targets: readonly string[];
+  readonly isTarget: Uint8Array;
+  readonly threshold: number;
+  readonly holdoffNs: number;
+  readonly ratePerNs: number;
+  readonly burst: number;
+}
+
 /**
  * The decision of each frame, synchronous and allocation-free: softmax of the logits (a
  * model's own probabilities are taken as they are), the
@@ -53,37 +64,67 @@ const LAST_TRIGGER = 2;
  */
 export class TriggerPolicy {
   readonly counters: PolicyCounters = { suppressedBelowThreshold: 0, suppressedHoldoff: 0, suppressedRate: 0, suppressedLate: 0, nonTarget: 0 };
-  private readonly isTarget: Uint8Array;
   private readonly budgetNs: number;
-  private readonly holdoffNs: number;
-  private readonly ratePerNs: number;
-  private readonly burst: number;
+  /** Targets, threshold, hold-off and rate: one reference, replaced whole on a reload (SIGHUP),
+   * so a frame never sees half of an old config and half of a new one. */
+  private p: PolicyParams;
   /** The bucket's tokens, the last refill and the last trigger (ns), in a typed array: a
    * double written to an object field whose representation went from small integer to
-   * tagged is boxed on every write (16 bytes a frame); a typed array element never is. */
+   * tagged is boxed on every write (16 bytes a frame); a typed array element never is. They
+   * survive a reload: a new hold-off counts from the last trigger fired under the old one. */
   private readonly state = Float64Array.of(0, Number.NaN, Number.NEGATIVE_INFINITY);
-  threshold: number;
 
   private readonly takesProbabilities: boolean;
 
   /** `opts.outputKind` is what the backend writes into `slot.logits` (its `info().outputKind`):
    * softmax is applied to logits only, never to a model's own probabilities. */
-  constructor(cfg: TriggerConfig, labels: readonly string[], budgetUs: number, opts: { outputKind?: 'logits' | 'probabilities' } = {}) {
+  constructor(
+    cfg: TriggerConfig,
+    private readonly labels: readonly string[],
+    budgetUs: number,
+    opts: { outputKind?: 'logits' | 'probabilities' } = {},
+  ) {
     assert(budgetUs > 0, 'budget is positive');
     this.takesProbabilities = opts.outputKind === 'probabilities';
-    this.isTarget = new Uint8Array(labels.length);
-    if (cfg.targets === undefined) throw new ConfigError('trigger.targets', `missing, and the model card names no default targets; labels are ${labels.join(', ')}`);
-    for (const t of cfg.targets) {
-      const k = labels.indexOf(t);
-      if (k < 0) throw new ConfigError('trigger.targets', `"${t}" is not a label of the model; labels are ${labels.join(', ')}`);
-      this.isTarget[k] = 1;
-    }
-    this.threshold = cfg.threshold;
+    this.p = this.prepare(cfg);
     this.budgetNs = budgetUs * 1000;
-    this.holdoffNs = cfg.holdoffUs * 1000;
-    this.ratePerNs = cfg.maxRatePerS / 1e9;
-    this.burst = cfg.burst;
     this.state[TOKENS] = cfg.burst;
+  }
+
+  /** The settings in force (read-only). */
+  get params(): PolicyParams {
+    return this.p;
+  }
+
+  /** The probability threshold in force. */
+  get threshold(): number {
+    return this.p.threshold;
+  }
+
+  /**
+   * Checks `cfg` against the model's labels and builds its settings without applying them
+   * (a reload validates the whole new config before anything changes). Throws `ConfigError`
+   * naming `trigger.targets` for a target that is not a label.
+   */
+  prepare(cfg: TriggerConfig): PolicyParams {
+    const isTarget = new Uint8Array(this.labels.length);
+    if (cfg.targets === undefined) throw new ConfigError('trigger.targets', `missing, and the model card names no default targets; labels are ${this.labels.join(', ')}`);
+    for (const t of cfg.targets) {
+      const k = this.labels.indexOf(t);
+      if (k < 0) throw new ConfigError('trigger.targets', `"${t}" is not a label of the model; labels are ${this.labels.join(', ')}`);
+      isTarget[k] = 1;
+    }
+    return Object.freeze({ targets: [...cfg.targets], isTarget, threshold: cfg.threshold, holdoffNs: cfg.holdoffUs * 1000, ratePerNs: cfg.maxRatePerS / 1e9, burst: cfg.burst });
+  }
+
+  /**
+   * Puts settings from `prepare` in force for the next frame. Call between frames (any
+   * event-loop callback other than the synchronous push is). The token bucket keeps its
+   * tokens, capped at the new burst at its next refill.
+   */
+  apply(params: PolicyParams): void {
+    this.p = params;
+    if (this.state[TOKENS] > params.burst) this.state[TOKENS] = params.burst;
   }
 
   /**
@@ -96,7 +137,8 @@ export class TriggerPolicy {
   decide(slot: FrameSlot): void {
     if (!this.classify(slot)) return;
     const nowNs = slot.stampsNs[STAMP.infer];
-    if (this.holdoffNs > 0 && nowNs - this.state[LAST_TRIGGER] < this.holdoffNs) {
+    const holdoffNs = this.p.holdoffNs;
+    if (holdoffNs > 0 && nowNs - this.state[LAST_TRIGGER] < holdoffNs) {
       this.counters.suppressedHoldoff++;
       return;
     }
@@ -127,23 +169,24 @@ export class TriggerPolicy {
    */
   private classify(slot: FrameSlot): boolean {
     const probs = slot.probs;
+    const isTarget = this.p.isTarget;
     if (this.takesProbabilities) copyProbs(slot.logits, probs);
     else softmax(slot.logits, probs);
     let best = 0;
     let bestTarget = -1;
     for (let k = 0; k < probs.length; k++) {
       if (probs[k] > probs[best]) best = k;
-      if (this.isTarget[k] === 1 && (bestTarget < 0 || probs[k] > probs[bestTarget])) bestTarget = k;
+      if (isTarget[k] === 1 && (bestTarget < 0 || probs[k] > probs[bestTarget])) bestTarget = k;
     }
     slot.predicted = best;
     slot.score = probs[best];
     slot.triggered = false;
     assert(slot.dueNs === slot.dueNs, 'the source set the frame due time');
     slot.late = slot.stampsNs[STAMP.infer] - slot.dueNs > this.budgetNs;
-    const passes = bestTarget >= 0 && probs[bestTarget] >= this.threshold;
+    const passes = bestTarget >= 0 && probs[bestTarget] >= this.p.threshold;
     slot.missed = slot.late && passes;
     if (!passes) {
-      if (this.isTarget[best] === 1) this.counters.suppressedBelowThreshold++;
+      if (isTarget[best] === 1) this.counters.suppressedBelowThreshold++;
       else this.counters.nonTarget++;
       return false;
     }
@@ -161,12 +204,13 @@ export class TriggerPolicy {
   private refill(slot: FrameSlot): void {
     const nowNs = slot.stampsNs[STAMP.infer];
     const st = this.state;
+    const p = this.p;
     if (Number.isNaN(st[LAST_REFILL])) st[LAST_REFILL] = nowNs;
     // Frames reach the policy in order, but their stamps need not be monotonic across slots
     // of different sources: a stamp earlier than the last refill adds nothing.
     if (nowNs <= st[LAST_REFILL]) return;
-    const t = st[TOKENS] + (nowNs - st[LAST_REFILL]) * this.ratePerNs;
-    st[TOKENS] = t > this.burst ? this.burst : t;
+    const t = st[TOKENS] + (nowNs - st[LAST_REFILL]) * p.ratePerNs;
+    st[TOKENS] = t > p.burst ? p.burst : t;
     st[LAST_REFILL] = nowNs;
   }
 }

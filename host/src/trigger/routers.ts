@@ -25,7 +25,17 @@ export interface FrameRouter {
   flush(): void;
   /** Flushes and closes what it writes. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Prepares a reload (SIGHUP) to `config`, of the same kind and validated by the kind's
+   * schema, with the trigger's `targets` of the new config: builds and checks everything, changes nothing; `apply` swaps it in between frames.
+   * Throws `ConfigError` when the new config cannot run; returns `{ restart }` (why) when the
+   * change needs a restart. A router without it takes no reload: any change needs a restart.
+   */
+  prepareReload?(config: Record<string, unknown>, targets: readonly string[]): RouterReload;
 }
+
+/** A router's reload, built and checked but not in force, or the reason it needs a restart. */
+export type RouterReload = { apply(): void } | { restart: string };
 
 /** What a router is built with. */
 export interface RouterContext {

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { ConfigError } from '../../core/errors.js';
 import type { FrameSlot } from '../../core/frame.js';
@@ -43,19 +44,53 @@ function realIndex(cfg: TopicsRouterConfig, ctx: RouterContext): number {
   return m.offset + k;
 }
 
-/** Builds the router: filters compiled and checked, topic files opened for this run. */
+/** What a reload replaces whole: the compiled filters' router, where P(real) is, whether routing fires. */
+interface Routing {
+  readonly router: TopicRouter;
+  readonly real: number;
+  readonly fires: boolean;
+}
+
+/** Compiles and checks the filters of `cfg` against the schemas of `registry`. */
+function routingOf(cfg: TopicsRouterConfig, ctx: RouterContext, registry: ReturnType<typeof schemaFolderRegistry>): Routing {
+  const filters = compileFilters(cfg.filters, { catalogues: registryCatalogues(registry), classes: ctx.labels });
+  return { router: new TopicRouter(filters, (e) => ctx.error(e)), real: realIndex(cfg, ctx), fires: cfg.trigger === 'routed' };
+}
+
+/** Sums counters of the snapshot's `route` shape (numbers, and maps of numbers by name). */
+function addCounters(a: Record<string, number | Record<string, number>>, b: Record<string, number | Record<string, number>>): Record<string, number | Record<string, number>> {
+  const out: Record<string, number | Record<string, number>> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    if (typeof v === 'number') out[k] = (typeof prev === 'number' ? prev : 0) + v;
+    else {
+      const m: Record<string, number> = { ...(typeof prev === 'object' ? prev : {}) };
+      for (const [name, n] of Object.entries(v)) m[name] = (m[name] ?? 0) + n;
+      out[k] = m;
+    }
+  }
+  return out;
+}
+
+/**
+ * Builds the router: filters compiled and checked, topic files opened for this run. A reload
+ * (SIGHUP) takes new filters (expressions, names), `realbogus` and `trigger`, compiled and
+ * checked before the swap, as long as the filters name the same topics and the schemas and
+ * `topics` stay (their files and locks are opened at start-up; other changes need a
+ * restart). Counters carry over the reload (per filter, by name).
+ */
 export function createTopicsRouter(cfg: TopicsRouterConfig, ctx: RouterContext): FrameRouter {
   const registry = schemaFolderRegistry(cfg, ctx.at, 'config: route');
-  const filters = compileFilters(cfg.filters, { catalogues: registryCatalogues(registry), classes: ctx.labels });
-  const real = realIndex(cfg, ctx);
-  const router = new TopicRouter(filters, (e) => ctx.error(e));
+  let live = routingOf(cfg, ctx, registry);
   const schemas = registry.ids().map((id) => registry.get(id)!.info.json);
-  const writers = new TopicWriters(cfg.topics, { runId: ctx.runId, classes: ctx.labels, resolvePath: ctx.at, onError: (e) => ctx.error(e) }, router.topics, schemas);
+  const writers = new TopicWriters(cfg.topics, { runId: ctx.runId, classes: ctx.labels, resolvePath: ctx.at, onError: (e) => ctx.error(e) }, live.router.topics, schemas);
   const scores = emptyScores();
-  const fires = cfg.trigger === 'routed';
+  /** Counts of the routers a reload replaced. */
+  let before: Record<string, number | Record<string, number>> = {};
   let closing: Promise<void> | null = null;
   return {
     route(slot: FrameSlot) {
+      const { router, real, fires } = live;
       const alert = slotAlert(slot);
       // NaN: the real/bogus model gave no output for this alert (no cutouts): null to filters.
       const rb = real < 0 ? Number.NaN : slot.aux[real];
@@ -70,7 +105,7 @@ export function createTopicsRouter(cfg: TopicsRouterConfig, ctx: RouterContext):
       slot.missed = routed && slot.late;
     },
     counters() {
-      const c = router.snapshotCounters();
+      const c = addCounters(before, live.router.snapshotCounters());
       // Alerts the pipeline lost before routing (a packet that does not decode, a stamp that
       // does not parse) are errors too: routed + unmatched + error = every alert.
       const failed = ctx.framesFailed();
@@ -82,6 +117,23 @@ export function createTopicsRouter(cfg: TopicsRouterConfig, ctx: RouterContext):
     close() {
       closing ??= writers.close();
       return closing;
+    },
+    prepareReload(config) {
+      const next = topicsRouterSchema.parse(config);
+      if (!isDeepStrictEqual(next.topics, cfg.topics)) return { restart: 'route.topics changed: topic files are opened at start-up' };
+      if (next.rubinSchemas !== cfg.rubinSchemas || next.ztfSchemas !== cfg.ztfSchemas) return { restart: 'route schemas changed: the topic files extend the schemas read at start-up' };
+      const routing = routingOf(next, ctx, registry);
+      const had = new Set(live.router.topics);
+      const want = new Set(routing.router.topics);
+      if (had.size !== want.size || [...want].some((t) => !had.has(t))) {
+        return { restart: `route.filters name topics [${[...want].join(', ')}] where [${[...had].join(', ')}] are open: topic files and their locks are opened at start-up` };
+      }
+      return {
+        apply() {
+          before = addCounters(before, live.router.snapshotCounters());
+          live = routing;
+        },
+      };
     },
   };
 }
