@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
+import { afterAll, beforeAll } from 'vitest';
 
 /** A real `nats-server -js` the test started, on a free port with its own store folder. */
 export interface NatsServer {
@@ -71,4 +72,18 @@ export async function startNatsServer(at?: { port: number; storeDir: string }): 
 /** A client connection for the test's own publishing and reading. */
 export function natsClient(server: NatsServer): Promise<NatsConnection> {
   return connect({ servers: server.url });
+}
+
+/** A server and a client for every test of the enclosing describe: started before them, stopped after. A test may replace both (a restart). */
+export function natsServerForSuite(): { server: NatsServer; client: NatsConnection } {
+  const held = {} as { server: NatsServer; client: NatsConnection };
+  beforeAll(async () => {
+    held.server = await startNatsServer();
+    held.client = await natsClient(held.server);
+  });
+  afterAll(async () => {
+    await held.client.close();
+    await held.server.stop();
+  });
+  return held;
 }

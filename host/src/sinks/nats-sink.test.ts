@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, type NatsConnection } from 'nats';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasNatsServer, natsClient, startNatsServer, type NatsServer } from '../../../test/support/nats-server.js';
+import { describe, expect, it } from 'vitest';
+import { hasNatsServer, natsClient, natsServerForSuite, startNatsServer, type NatsServer } from '../../../test/support/nats-server.js';
 import type { TriggerEvent } from '../metrics/snapshot.js';
 import { contractEvents, sinkContract, type SinkHarness } from './contract.js';
 import { NatsSink, natsMsgId, natsSinkSchema } from './nats-sink.js';
@@ -63,20 +63,11 @@ describe.runIf(hasNatsServer())('NATS sink', () => {
   sinkContract('nats', natsHarness, { writesFiles: false });
 
   describe('de-duplication and connection loss', () => {
-    let server: NatsServer;
-    let client: NatsConnection;
-    beforeAll(async () => {
-      server = await startNatsServer();
-      client = await natsClient(server);
-    });
-    afterAll(async () => {
-      await client.close();
-      await server.stop();
-    });
+    const nats = natsServerForSuite();
 
     it('a frame decided again (another daemon, another run) stores its record once; frames without an id are not merged', { timeout: 60_000 }, async () => {
       const errors: Error[] = [];
-      const opts = natsSinkSchema.parse({ servers: [server.url], subject: 'triggers.dedup', msgIdPrefix: 'alerts-ztf', createStream: { name: 'DEDUP', duplicateWindowS: 120 } });
+      const opts = natsSinkSchema.parse({ servers: [nats.server.url], subject: 'triggers.dedup', msgIdPrefix: 'alerts-ztf', createStream: { name: 'DEDUP', duplicateWindowS: 120 } });
       const first = contractEvents(300, { run: 'daemon-a', labels: LABELS, seed: 21 });
       // The same frames (same ids) decided by a second daemon after a redelivery: another run id.
       const again = first.slice(100, 250).map((e) => ({ ...e, run: 'daemon-b' }));
@@ -90,7 +81,7 @@ describe.runIf(hasNatsServer())('NATS sink', () => {
       expect(errors).toEqual([]);
       // JetStream answered the repeats with ids as duplicates; the stream holds one record per id.
       expect(b.duplicates).toBe(again.length - withoutId);
-      const stored = await readStream(client, 'DEDUP');
+      const stored = await readStream(nats.client, 'DEDUP');
       expect(stored.length).toBe(first.length + withoutId);
       expect(stored.slice(0, first.length).map((m) => m.event)).toEqual(first);
       const ids = stored.filter((m) => m.event.id !== null).map((m) => m.event.id);
@@ -99,23 +90,23 @@ describe.runIf(hasNatsServer())('NATS sink', () => {
 
     it('keeps the records while the server is down and publishes each once when it is back; flush waits for the acks', { timeout: 60_000 }, async () => {
       const errors: Error[] = [];
-      const opts = natsSinkSchema.parse({ servers: [server.url], subject: 'triggers.outage', msgIdPrefix: 'outage', createStream: { name: 'OUTAGE' } });
+      const opts = natsSinkSchema.parse({ servers: [nats.server.url], subject: 'triggers.outage', msgIdPrefix: 'outage', createStream: { name: 'OUTAGE' } });
       const events = contractEvents(200, { run: 'r', labels: LABELS, seed: 5 });
       const sink = new NatsSink(opts, context('r', errors));
       sink.write(events.slice(0, 50));
       await sink.flush();
-      await client.close();
-      await server.stop({ keepStore: true });
+      await nats.client.close();
+      await nats.server.stop({ keepStore: true });
       sink.write(events.slice(50));
       let flushed = false;
       const flushing = sink.flush().then(() => (flushed = true));
       await new Promise((r) => setTimeout(r, 500));
       expect(flushed).toBe(false); // nothing can be acknowledged while the server is gone
-      server = await startNatsServer({ port: server.port, storeDir: server.storeDir });
-      client = await natsClient(server);
+      nats.server = await startNatsServer({ port: nats.server.port, storeDir: nats.server.storeDir });
+      nats.client = await natsClient(nats.server);
       await flushing;
       await sink.close();
-      const stored = await readStream(client, 'OUTAGE');
+      const stored = await readStream(nats.client, 'OUTAGE');
       // Retries after the outage may reorder records; each is stored exactly once (a retry of one
       // the server had stored before it died is a duplicate: the window survives the restart).
       expect(stored.map((m) => m.event).sort((x, y) => x.seq - y.seq)).toEqual(events);

@@ -126,7 +126,7 @@ export function createNatsSource(cfg: NatsSourceConfig, ctx: SourceContext): Nat
   const pollLag = (consumer: Consumer): void => {
     lagTimer = ctx.timers.setTimeout(() => {
       consumer
-        .info(true)
+        .info(false)
         .then((i) => Object.assign(counts, { numPending: i.num_pending, numAckPending: i.num_ack_pending, numRedelivered: i.num_redelivered }))
         .catch(() => {}) // lag is read again next time; a lost connection is logged by natsConnect
         .finally(() => !stopped && pollLag(consumer));
