@@ -173,7 +173,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   }
   const triggerLog = new TriggerLog(ring, names, sinks, onSinkError);
   // A durable source (NATS) is acknowledged after each flush whose decisions are on disk and in the sinks.
-  const durable = source.commit === undefined ? null : new DurableCommit(source as Source & { commit(n: number): Promise<void> }, triggerLog, () => after.decisions, (e) => errors.error(e instanceof HairtriggerError ? e : new SinkError('durable commit', e.message, { cause: e })));
+  const durable = source.commit === undefined ? null : new DurableCommit(source as Source & { commit(n: number): Promise<void> }, triggerLog, () => after.decisions, () => after.router, (e) => errors.error(e instanceof HairtriggerError ? e : new SinkError('durable commit', e.message, { cause: e })));
   metrics.watch({ policy: policy.counters, triggerRing: ring });
   // The device's counters join the snapshot here, off the hot path (fpga backend only).
   const device = isFpgaBackend(backend) ? new DeviceReader(backend) : null;

@@ -27,6 +27,7 @@ interface Daemon {
 interface Decision {
   id: string;
   class: string | null;
+  score: number;
   trigger: boolean;
   late: boolean;
 }
@@ -62,17 +63,17 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, ms: n
   }
 }
 
-/** Every message of the trigger stream, read by a plain JetStream consumer: its Msg-Id header and record. */
-async function triggerMessages(nc: NatsConnection): Promise<Array<{ msgId: string | undefined; id: string | null; kind: string }>> {
+/** Every message of `stream`, read by a plain JetStream consumer: subject, Msg-Id header, and the record's id and kind (triggers) or topic (topics). */
+async function streamMessages(nc: NatsConnection, stream: string): Promise<Array<{ subject: string; msgId: string | undefined; id: string | null; kind?: string; topic?: string }>> {
   const jsm = await nc.jetstreamManager();
-  const n = (await jsm.streams.info('TRIGGERS')).state.messages;
-  await jsm.consumers.add('TRIGGERS', { name: 'count', ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All });
-  const consumer = await nc.jetstream().consumers.get('TRIGGERS', 'count');
-  const out: Array<{ msgId: string | undefined; id: string | null; kind: string }> = [];
+  const n = (await jsm.streams.info(stream)).state.messages;
+  await jsm.consumers.add(stream, { name: 'count', ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All });
+  const consumer = await nc.jetstream().consumers.get(stream, 'count');
+  const out: Array<{ subject: string; msgId: string | undefined; id: string | null; kind?: string; topic?: string }> = [];
   while (out.length < n) {
     for await (const m of await consumer.fetch({ max_messages: Math.min(5000, n - out.length), expires: 5000 })) {
-      const e = JSON.parse(new TextDecoder().decode(m.data)) as { id: string | null; kind: string };
-      out.push({ msgId: m.headers?.get('Nats-Msg-Id'), id: e.id, kind: e.kind });
+      const e = JSON.parse(new TextDecoder().decode(m.data)) as { id: string | null; kind?: string; topic?: string };
+      out.push({ subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id'), id: e.id, kind: e.kind, topic: e.topic });
     }
   }
   return out;
@@ -112,17 +113,26 @@ describe.runIf(hasNatsServer() && existsSync(FIRMWARE))('NATS JetStream scale-ou
     const jsm = await nc.jetstreamManager();
     await jsm.streams.add({ name: 'ALERTS', subjects: ['alerts.>'] });
     await jsm.streams.add({ name: 'TRIGGERS', subjects: [`triggers.${PREFIX}.>`], duplicate_window: nanos(600_000) });
-    const config = join(dir, 'alerts-nats.json'); // JSON is YAML
-    writeFileSync(config, JSON.stringify({
+    await jsm.streams.add({ name: 'TOPICS', subjects: [`topics.${PREFIX}.>`], duplicate_window: nanos(600_000) });
+    // One config a daemon: each writes its topic files in its own folder (a topic's files are locked to one daemon).
+    const configs = [0, 1, 2].map((i) => join(dir, `alerts-nats-${i}.json`)); // JSON is YAML
+    for (const [i, config] of configs.entries()) writeFileSync(config, JSON.stringify({
       pipeline: PREFIX, model: join(REPO, 'models', 'zoo', 'alerts-transient'), backend: 'sim', firmware: FIRMWARE,
       budgetUs: 60e6, // lateness would depend on the machine's load; the test is about delivery
       source: { kind: 'nats', servers: [server.url], jetStream: 'ALERTS', durable: 'scale', filterSubject: 'alerts.ztf', maxAckPending: 1000, ackWaitMs: 5000 },
       decoder: { kind: 'confluent', ztfSchemas: SCHEMAS },
       trigger: { threshold: 0.3 }, // about 6% of these packets: 33 of the 561
       sinks: { nats: { servers: [server.url], subject: `triggers.${PREFIX}`, msgIdPrefix: PREFIX } },
+      // The broker's filters (over the classifier's output, so the test can say which alert
+      // belongs where from the decisions alone); triggers stay the policy's.
+      route: {
+        kind: 'topics', ztfSchemas: SCHEMAS, trigger: 'policy',
+        filters: [{ name: 'ia', expr: 'class == "SN Ia" && score >= 0.3', topic: 'sn-ia' }, { name: 'ibc', expr: 'class == "SN Ibc"', topic: 'sn-ibc' }],
+        topics: { path: join(dir, `topics-${i}`), nats: { servers: [server.url], subject: `topics.${PREFIX}`, msgIdPrefix: PREFIX } },
+      },
       server: { host: '127.0.0.1', port: 0 },
     }));
-    for (let i = 0; i < 3; i++) daemons.push(startDaemon(config, join(dir, `decisions-${i}.jsonl`)));
+    for (let i = 0; i < 3; i++) daemons.push(startDaemon(configs[i], join(dir, `decisions-${i}.jsonl`)));
     await until('three daemons consuming', () => daemons.every((d) => /consuming/.test(d.log) && d.metricsUrl !== null), 120_000, daemons);
 
     // The broker's stream: the real ZTF packets again and again, each message its own candid.
@@ -164,15 +174,22 @@ describe.runIf(hasNatsServer() && existsSync(FIRMWARE))('NATS JetStream scale-ou
 
     // Each trigger published exactly once: one message per Msg-Id, and they are the triggers decided.
     const triggered = new Set(expected.filter((id) => byId.get(id)![0].trigger));
-    const msgs = await triggerMessages(nc);
+    const msgs = await streamMessages(nc, 'TRIGGERS');
     expect(msgs.every((m) => m.kind === 'trigger' && m.msgId === `${PREFIX}.${m.id}.trigger`)).toBe(true);
     expect(new Set(msgs.map((m) => m.msgId)).size).toBe(msgs.length);
     expect(msgs.length).toBe(triggered.size);
     expect(new Set(msgs.map((m) => m.id))).toEqual(triggered);
+    // Each routed alert's topic line published once per topic, to the topics its decision puts it in.
+    const topicMsgs = await streamMessages(nc, 'TOPICS');
+    expect(topicMsgs.every((m) => m.subject === `topics.${PREFIX}.${m.topic}` && m.msgId === `${PREFIX}.${m.id}.${m.topic}`)).toBe(true);
+    expect(new Set(topicMsgs.map((m) => m.msgId)).size).toBe(topicMsgs.length);
+    const inTopic = (topic: string, pred: (d: Decision) => boolean) => new Set(expected.filter((id) => pred(byId.get(id)![0])));
+    expect(new Set(topicMsgs.filter((m) => m.topic === 'sn-ia').map((m) => m.id))).toEqual(inTopic('sn-ia', (d) => d.class === 'SN Ia' && d.score >= 0.3));
+    expect(new Set(topicMsgs.filter((m) => m.topic === 'sn-ibc').map((m) => m.id))).toEqual(inTopic('sn-ibc', (d) => d.class === 'SN Ibc'));
     // The counts add up: decision lines = alerts + alerts decided again after the kill.
     const lines = perDaemon.reduce((n, l) => n + l.length, 0);
     const again = [...byId.values()].reduce((n, d) => n + d.length - 1, 0);
     expect(lines).toBe(ALERTS + again);
-    process.stderr.write(`nats scale-out: ${ALERTS} alerts, decisions per daemon ${perDaemon.map((l) => l.length).join('/')}, decided again ${again}, redelivered ${redelivered}, triggers published ${msgs.length}\n`);
+    process.stderr.write(`nats scale-out: ${ALERTS} alerts, decisions per daemon ${perDaemon.map((l) => l.length).join('/')}, decided again ${again}, redelivered ${redelivered}, triggers published ${msgs.length}, topic messages ${topicMsgs.length}\n`);
   });
 });

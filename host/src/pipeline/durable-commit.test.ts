@@ -41,7 +41,7 @@ function setup() {
       decisions.record(slot);
     }
   };
-  return { commit: new DurableCommit(source, log, () => decisions, (e) => errors.push(e)), sink, decide, commits, errors };
+  return { commit: new DurableCommit(source, log, () => decisions, () => null, (e) => errors.push(e)), sink, decide, commits, errors };
 }
 
 const turn = () => new Promise((r) => setImmediate(r));

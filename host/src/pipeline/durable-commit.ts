@@ -1,12 +1,14 @@
 import type { SinkError } from '../core/errors.js';
 import type { DecisionLog } from '../sinks/decision-log.js';
 import type { TriggerLog } from '../sinks/trigger-log.js';
+import type { FrameRouter } from '../trigger/routers.js';
 import type { Source } from '../sources/source.js';
 
 /**
  * Acknowledges a durable source's frames once their decisions are durably written: the
- * decision log synced to disk (fdatasync) and every sink flushed (files handed to the OS,
- * NATS publishes acknowledged by JetStream). Runs after the daemon's flush loop has drained
+ * decision log synced to disk (fdatasync), every sink flushed (files handed to the OS,
+ * NATS publishes acknowledged by JetStream) and the router's topics written (files on disk,
+ * topics published to JetStream). Runs after the daemon's flush loop has drained
  * the trigger ring: every frame the source delivered before that drain has its trigger record
  * in the sinks and its decision line written, so `delivered`, read before the drain, is the
  * mark. One commit at a time (a slow one makes the next flush skip, and its frames are
@@ -23,6 +25,7 @@ export class DurableCommit {
     private readonly source: Source & { commit(delivered: number): Promise<void> },
     private readonly log: TriggerLog,
     private readonly decisions: () => DecisionLog | null,
+    private readonly router: () => FrameRouter | null,
     private readonly onError: (err: SinkError | Error) => void,
   ) {}
 
@@ -44,7 +47,7 @@ export class DurableCommit {
   private async commit(delivered: number): Promise<void> {
     try {
       this.decisions()?.sync();
-      await this.log.sinksFlushed();
+      await Promise.all([this.log.sinksFlushed(), this.router()?.flushed?.()]);
       await this.source.commit(delivered);
       this.commits++;
     } catch (err) {
