@@ -52,7 +52,6 @@ async function ackRate(jsm: JetStreamManager, name: string, total: number, ready
   while (a < total * 0.95) {
     await sleep(20);
     a = await floor();
-    if (process.env.BENCH_NATS_DEBUG) process.stderr.write(`${name} ack floor ${a}\n`);
   }
   return ((a - a0) / (performance.now() - t0)) * 1000;
 }
@@ -113,7 +112,8 @@ async function daemonsRun(jsm: JetStreamManager, url: string, dir: string, name:
   }));
   const children: Array<{ child: ChildProcess; log: string }> = [];
   for (let i = 0; i < n; i++) {
-    const child = spawn(process.execPath, [join(REPO, 'bin', 'hairtrigger.js'), 'run', '-c', config, '--decisions', join(dir, `${name}-${i}.jsonl`), '--progress-ms', '0'], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
+    // The young-generation size `make bench` gives every run (alerts allocate: avsc decodes objects).
+    const child = spawn(process.execPath, ['--max-semi-space-size=64', join(REPO, 'bin', 'hairtrigger.js'), 'run', '-c', config, '--decisions', join(dir, `${name}-${i}.jsonl`), '--progress-ms', '0'], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
     const c = { child, log: '' };
     child.stderr!.on('data', (b: Buffer) => (c.log += b.toString()));
     children.push(c);
