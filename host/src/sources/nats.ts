@@ -173,7 +173,8 @@ export function createNatsSource(cfg: NatsSourceConfig, ctx: SourceContext): Nat
       stopped = true;
       queue.stop();
       if (lagTimer !== null) ctx.timers.clearTimeout(lagTimer);
-      await messages?.close().catch(() => {});
+      // stop(), not close(): close() does not settle once the reading loop has left the iterator.
+      messages?.stop();
       resolveDone();
     },
     async close() {
