@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Clock } from './core/clock.js';
-import { ConfigError, ModelError, type SinkError } from './core/errors.js';
+import { ConfigError, HairtriggerError, ModelError, SinkError } from './core/errors.js';
 import { FrameRing } from './core/frame.js';
 import { checkLimits, limits } from './core/limits.js';
 import './codecs/builtins.js';
@@ -37,6 +37,7 @@ import { routers, type FrameRouter } from './trigger/routers.js';
 import './trigger/detector.js';
 import { auxLayout, auxOutputs, extraModelsRunner, loadExtraModels, type ExtraModel } from './model/extra-models.js';
 import { DecisionLog } from './sinks/decision-log.js';
+import { DurableCommit } from './pipeline/durable-commit.js';
 
 /** What the daemon is given from outside: the only place time, timers and logs enter. */
 export interface DaemonDeps {
@@ -175,11 +176,13 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
     throw err;
   }
   const triggerLog = new TriggerLog(ring, names, sinks, onSinkError);
+  // A durable source (NATS) is acknowledged after each flush whose decisions are on disk and in the sinks.
+  const durable = source.commit === undefined ? null : new DurableCommit(source as Source & { commit(n: number): Promise<void> }, triggerLog, () => after.decisions, () => after.router, (e) => errors.error(e instanceof HairtriggerError ? e : new SinkError('durable commit', e.message, { cause: e })));
   metrics.watch({ policy: policy.counters, triggerRing: ring });
   // The device's counters join the snapshot here, off the hot path (fpga backend only).
   const device = isFpgaBackend(backend) ? new DeviceReader(backend) : null;
   const beginSnapshot = (): SnapshotBuild => {
-    const build = metrics.beginSnapshot();
+    const build = withSourceCounters(metrics.beginSnapshot(), source);
     const router = after.router;
     if (router !== null) return { step: build.step, result: () => ({ ...build.result(), route: router.counters() }) };
     if (device === null) return build;
@@ -197,9 +200,11 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   let flushes = 0;
   const lateEvery = Math.max(1, Math.round(limits.lateLogIntervalMs / limits.flushIntervalMs));
   const flushLoop = () => {
-    triggerLog.flush();
+    const delivered = source.delivered;
+    const drained = triggerLog.flush();
     after.router?.flush();
     after.decisions?.flush();
+    durable?.afterFlush(delivered, drained);
     // Late frames are logged here, off the hot path: one summary line a second at most.
     if (metrics.late > lateLogged && flushes++ % lateEvery === 0) {
       deps.log(`${metrics.late - lateLogged} late frame(s) not triggered (budget ${cfg.budgetUs} us); latest seq ${metrics.lastLateSeq} reached the policy after ${metrics.lastLateWaitUs.toFixed(1)} us`);
@@ -233,6 +238,8 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
         await triggerLog.close();
         await after.router?.close();
         after.decisions?.close();
+        await durable?.final(source.delivered);
+        await source.close?.();
         device?.freeze();
         published.stop();
         published.refresh();
@@ -242,6 +249,13 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
       return stopping;
     },
   };
+}
+
+/** A source with its own counters (NATS consumer lag) adds them to the snapshot as `source`. */
+function withSourceCounters(build: SnapshotBuild, source: Source): SnapshotBuild {
+  if (source.counters === undefined) return build;
+  const counters = source.counters();
+  return { step: build.step, result: () => ({ ...build.result(), source: counters }) };
 }
 
 /**

@@ -77,9 +77,14 @@ export async function main(argv: string[]): Promise<void> {
     .requiredOption('-c, --config <file>', "pipeline config (see host/configs/); relative paths in it resolve from the config's folder")
     .option('--port <n>', 'override server.port', int('port', 0))
     .option('--progress-ms <ms>', 'progress line interval on stderr (0 = none)', int('progress-ms', 0), 5000)
-    .action(async (o: { config: string; port?: number; progressMs: number }) => {
+    .option('--decisions <file>', 'override decisions: one JSON line per frame to this new file (several daemons on one config each name their own)')
+    .action(async (o: { config: string; port?: number; progressMs: number; decisions?: string }) => {
       // The command line's overrides, applied again to the file a SIGHUP re-reads.
-      const normalise = (cfg: PipelineConfig) => (o.port === undefined ? cfg : { ...cfg, server: { ...cfg.server, port: o.port } });
+      const normalise = (cfg: PipelineConfig): PipelineConfig => ({
+        ...cfg,
+        ...(o.port === undefined ? {} : { server: { ...cfg.server, port: o.port } }),
+        ...(o.decisions === undefined ? {} : { decisions: resolve(o.decisions) }),
+      });
       const cfg = normalise(loadConfigFile(o.config));
       await runDaemon(cfg, { progressMs: o.progressMs, summary: false, baseDir: dirname(resolve(o.config)), reload: { path: resolve(o.config), normalise } });
     });

@@ -74,6 +74,19 @@ export const limits = {
   alertMessageBytesMax: 8 * 1024 * 1024,
   /** Bytes of alert files an `alerts` replay holds in memory (every file, read whole). */
   alertReplayBytesMax: 2 * 1024 * 1024 * 1024,
+  /** NATS source: unacknowledged messages a durable consumer lets out at once (its
+   * `max_ack_pending`, shared by every daemon on the consumer); the config may ask for fewer. */
+  natsAckPendingMax: 65_536,
+  /** NATS source: how often the consumer's lag (pending, ack pending, redelivered) is read. */
+  natsLagPollMs: 1000,
+  /** NATS sink: trigger publishes awaiting JetStream's ack at once. */
+  natsPublishInFlightMax: 1024,
+  /** NATS sink: trigger records queued for publishing; past it the sink is not ready (block). */
+  natsSinkQueueEventsMax: 65_536,
+  /** NATS sink: longest wait between retries of a publish that failed (doubling from 10 ms). */
+  natsRetryDelayMaxMs: 2000,
+  /** NATS source and sink: how long closing waits for acks and publishes before giving up. */
+  natsCloseWaitMs: 10_000,
   /** Frames replayed per macrotask before yielding to the event loop at `max` pacing. */
   replayBatchFramesMax: 256,
   /** Largest WAV file the `wav` source and `inspect` read into memory (about 35 min of

@@ -134,6 +134,16 @@ describe('PrometheusExporter', () => {
     expect(none).not.toMatch(/^hairtrigger_route_total\{/m);
   });
 
+  it("exports a source's own counters (NATS consumer lag) by stat, and none for a source without", async () => {
+    const source = { received: 900, acked: 880, numPending: 12_000, numAckPending: 20, numRedelivered: 3 };
+    const text = await new PrometheusExporter(() => fakeSnapshot({ source }), { defaultMetrics: false }).metricsText();
+    expect(sampleValue(text, 'hairtrigger_source{stat="numPending"}')).toBe(12_000);
+    expect(sampleValue(text, 'hairtrigger_source{stat="numAckPending"}')).toBe(20);
+    expect(sampleValue(text, 'hairtrigger_source{stat="acked"}')).toBe(880);
+    const none = await new PrometheusExporter(() => fakeSnapshot(), { defaultMetrics: false }).metricsText();
+    expect(none).not.toMatch(/^hairtrigger_source\{/m);
+  });
+
   it('exports the fpga device counters and gauges, labelled by its path', async () => {
     const exporter = new PrometheusExporter(() => fakeSnapshot({ backend: 'fpga', device: fakeDevice() }), { defaultMetrics: false });
     const text = await exporter.metricsText();

@@ -207,6 +207,16 @@ export class PrometheusExporter {
       },
     });
     this.registerLatencyGauge();
+    new Gauge({
+      name: 'hairtrigger_source',
+      help: "A source's own counters by stat (NATS: received, acked, nakked, redelivered, reconnects; the durable consumer's lag numPending, numAckPending, numRedelivered).",
+      labelNames: ['stat'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [stat, n] of Object.entries(exporter.snap().source ?? {})) this.set({ stat }, n);
+      },
+    });
   }
 
   /**

@@ -73,6 +73,9 @@ export interface Snapshot {
   route?: Record<string, number | Record<string, number>>;
   /** The device's driver counters, present when the backend is fpga (read at snapshot time). */
   device?: DeviceSnapshot;
+  /** A source's own counters, present for sources that keep them (NATS: received, acked,
+   * redelivered, and the consumer's lag: numPending, numAckPending, numRedelivered). */
+  source?: Record<string, number>;
 }
 
 /**

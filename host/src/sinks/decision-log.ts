@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { SinkError } from '../core/errors.js';
 import { frameIdString, type FrameSlot } from '../core/frame.js';
 import { limits } from '../core/limits.js';
@@ -24,6 +24,8 @@ export class DecisionLog {
   private readonly fd: number;
   private text = '';
   private closed = false;
+  /** A write failed since the last `sync`: lines were lost, so nothing may be acknowledged. */
+  private lostSinceSync = false;
   lines = 0;
 
   constructor(readonly path: string, private readonly names: DecisionNames, private readonly onError: (err: SinkError) => void) {
@@ -61,7 +63,26 @@ export class DecisionLog {
       let off = 0;
       while (off < buf.length) off += writeSync(this.fd, buf, off);
     } catch (err) {
+      this.lostSinceSync = true;
       this.onError(new SinkError(this.path, `write failed: ${(err as Error).message}`, { cause: err }));
+    }
+  }
+
+  /**
+   * Writes the gathered lines and waits until they are on the disk (fdatasync): what a durable
+   * source acknowledges after. A failure is a SinkError thrown to the caller (nothing may be
+   * acknowledged then).
+   */
+  sync(): void {
+    this.flush();
+    if (this.closed) return;
+    const lost = this.lostSinceSync;
+    this.lostSinceSync = false;
+    if (lost) throw new SinkError(this.path, 'decision lines were lost to a failed write since the last sync; not acknowledging');
+    try {
+      fdatasyncSync(this.fd);
+    } catch (err) {
+      throw new SinkError(this.path, `fdatasync failed: ${(err as Error).message}`, { cause: err });
     }
   }
 

@@ -37,13 +37,22 @@ export class TriggerLog {
     return () => this.listeners.delete(listener);
   }
 
-  /** Moves every record the ring holds to the sinks and listeners, unless a blocking sink is not ready. */
-  flush(): void {
+  /**
+   * Moves every record the ring holds to the sinks and listeners, unless a blocking sink is not
+   * ready; returns whether it did (false: the records wait in the ring for the next flush).
+   */
+  flush(): boolean {
     if (this.sinks.some((s) => s.policy === 'block' && !s.ready())) {
       this.blockedFlushes++;
-      return;
+      return false;
     }
     this.drainAll();
+    return true;
+  }
+
+  /** Resolves when every sink has written what it accepted so far (the ring is left alone). */
+  async sinksFlushed(): Promise<void> {
+    await Promise.all(this.sinks.map((s) => s.flush()));
   }
 
   /** Drains the ring, then resolves when every sink has written what it accepted. */

@@ -147,6 +147,11 @@ export class IngressQueue {
     return true;
   }
 
+  /** The arena's size: a frame longer than this is refused under every policy. */
+  get arenaBytes(): number {
+    return this.arena.length;
+  }
+
   /** Frames queued now. */
   get depth(): number {
     return this.n;

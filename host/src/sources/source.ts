@@ -39,6 +39,16 @@ export interface Source {
   health?(): { up: boolean; detail: string };
   /** Frames it will deliver when that is known (a finite replay or generated stream); for progress bars. */
   readonly expectedFrames?: number;
+  /**
+   * Durable sources (NATS): the daemon calls this, off the hot path, once the decisions of the
+   * first `delivered` frames (in delivery order) are durably written (the decision log synced,
+   * every sink flushed); the source acknowledges them. Until then a crash means redelivery.
+   */
+  commit?(delivered: number): Promise<void>;
+  /** Durable sources: after `stop` and the last `commit`, hands back what was never delivered and disconnects. */
+  close?(): Promise<void>;
+  /** The source's own counters (NATS: consumer lag), for the snapshot's `source` and /metrics. */
+  counters?(): Record<string, number>;
 }
 
 /** Timers, injected so tests can drive time (the composition root passes the real ones). */

@@ -23,6 +23,8 @@ export interface FrameRouter {
   counters(): Record<string, number | Record<string, number>>;
   /** Writes what is buffered (called on the daemon's flush timer, off the frame path). */
   flush(): void;
+  /** Resolves when what was handed over by `flush` is durably written (files on disk, JetStream's acks): a durable source acknowledges after it. */
+  flushed?(): Promise<void>;
   /** Flushes and closes what it writes. Idempotent. */
   close(): Promise<void>;
   /**

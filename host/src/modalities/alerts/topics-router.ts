@@ -114,6 +114,7 @@ export function createTopicsRouter(cfg: TopicsRouterConfig, ctx: RouterContext):
     flush() {
       writers.handOff();
     },
+    flushed: () => writers.flush(),
     close() {
       closing ??= writers.close();
       return closing;

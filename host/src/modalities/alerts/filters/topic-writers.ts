@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { assert } from '../../../core/assert.js';
 import { type ConfigError, SinkError, isOperatingError } from '../../../core/errors.js';
 import { limits } from '../../../core/limits.js';
+import { JetStreamPublisher, jetStreamTargetSchema } from '../../../sinks/jetstream-publisher.js';
 import { JsonlSink } from '../../../sinks/jsonl-sink.js';
 import { zeroCounters, type SinkCounters } from '../../../sinks/sink.js';
 import type { TimerScheduler } from '../../../sources/source.js';
@@ -31,6 +32,12 @@ export const topicWritersSchema = z
     fileBytesMax: z.number().int().min(1).max(limits.triggerLogFileBytesMax).default(limits.triggerLogFileBytesMax),
     /** Bytes a topic holds before its further alerts are dropped (drop-newest, counted). */
     bufferedBytesMax: z.number().int().min(0).max(limits.topicBufferedBytesMax).default(limits.topicBufferedBytesMax),
+    /**
+     * Also publish each topic's JSON line to JetStream on `<subject>.<topic>` with `Nats-Msg-Id`
+     * `<msgIdPrefix>.<alert id>.<topic>`: once per alert and topic however often the alert is
+     * decided (docs/nats.md).
+     */
+    nats: jetStreamTargetSchema.optional(),
   })
   .strict();
 export type TopicWritersOptions = z.output<typeof topicWritersSchema>;
@@ -64,6 +71,8 @@ export interface TopicCounters {
   /** The Avro containers (every writer schema): records reaching the OS, bytes, errors by code. */
   avro: SinkCounters;
   jsonl: SinkCounters;
+  /** With `nats`: lines published to JetStream (written: stored, bytes; errors by code). */
+  nats?: SinkCounters;
 }
 
 interface Topic {
@@ -75,6 +84,7 @@ interface Topic {
   accepted: number;
   dropped: number;
   avro: SinkCounters;
+  nats: SinkCounters;
 }
 
 /** The lock bases of the topics (`<dir>/<topic>`): the composition root locks them as it locks sink bases. */
@@ -98,6 +108,8 @@ export class TopicWriters {
   private readonly tags = new WeakMap<object, string>();
   private timer: unknown = null;
   private closed = false;
+  private readonly publisher: JetStreamPublisher | null;
+  private readonly encoder = new TextEncoder();
 
   /**
    * Opens the JSON lines file of every topic now (a file already there is a SinkError:
@@ -115,8 +127,10 @@ export class TopicWriters {
         { path: join(this.dir, `${name}.jsonl`), fileBytesMax: opts.fileBytesMax, bufferedBytesMax: opts.bufferedBytesMax },
         { runId: ctx.runId, labels: ctx.classes, resolvePath: (p) => p, onError: ctx.onError },
       );
-      this.topics.set(name, { name, files: new Map(), jsonl, lines: [], accepted: 0, dropped: 0, avro: zeroCounters() });
+      this.topics.set(name, { name, files: new Map(), jsonl, lines: [], accepted: 0, dropped: 0, avro: zeroCounters(), nats: zeroCounters() });
     }
+    const nats = opts.nats;
+    this.publisher = nats === undefined ? null : new JetStreamPublisher(nats, `topics ${nats.subject} (${ctx.runId})`, ctx.onError);
   }
 
   /** Writes the alert to every topic the router's last `route` sent it to. */
@@ -235,8 +249,23 @@ export class TopicWriters {
   handOff(): void {
     for (const t of this.topics.values()) {
       for (const f of t.files.values()) f?.seal();
+      if (t.lines.length === 0) continue;
+      const lines = t.lines.splice(0);
+      if (this.publisher !== null) this.publish(t, lines as Array<{ id: string }>);
       // The JSON lines sink writes any JSON record a line; its parameter type names the trigger log's.
-      if (t.lines.length > 0) t.jsonl.write(t.lines.splice(0) as unknown as Parameters<JsonlSink['write']>[0]);
+      t.jsonl.write(lines as unknown as Parameters<JsonlSink['write']>[0]);
+    }
+  }
+
+  private publish(t: Topic, lines: ReadonlyArray<{ id: string }>): void {
+    const { subject, msgIdPrefix } = this.opts.nats!;
+    for (const line of lines) {
+      const data = this.encoder.encode(JSON.stringify(line));
+      t.nats.accepted++;
+      this.publisher!.publish(`${subject}.${t.name}`, data, `${msgIdPrefix}.${line.id}.${t.name}`, () => {
+        t.nats.written++;
+        t.nats.bytes += data.byteLength;
+      });
     }
   }
 
@@ -244,6 +273,7 @@ export class TopicWriters {
   async flush(): Promise<void> {
     this.handOff();
     await Promise.all([...this.topics.values()].flatMap((t) => [t.jsonl.flush(), ...[...t.files.values()].map((f) => f?.flush())]));
+    await this.publisher?.flush();
   }
 
   /** Writes everything now, synchronously (fatal exit path). */
@@ -262,12 +292,13 @@ export class TopicWriters {
     this.closed = true;
     this.handOff();
     await Promise.all([...this.topics.values()].flatMap((t) => [t.jsonl.close(), ...[...t.files.values()].map((f) => f?.close())]));
+    await this.publisher?.close();
   }
 
   /** A copy of every topic's counters. */
   counters(): Record<string, TopicCounters> {
     const out: Record<string, TopicCounters> = {};
-    for (const t of this.topics.values()) out[t.name] = { accepted: t.accepted, dropped: t.dropped, avro: { ...t.avro, errors: { ...t.avro.errors } }, jsonl: t.jsonl.counters() };
+    for (const t of this.topics.values()) out[t.name] = { accepted: t.accepted, dropped: t.dropped, avro: { ...t.avro, errors: { ...t.avro.errors } }, jsonl: t.jsonl.counters(), ...(this.publisher !== null ? { nats: { ...t.nats, errors: { ...t.nats.errors } } } : {}) };
     return out;
   }
 }
