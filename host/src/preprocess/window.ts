@@ -25,9 +25,10 @@ export type WindowSpec = z.infer<typeof windowSpecSchema>;
 /**
  * The window preprocessor. Its state is a ring of the last `window` samples and the count of
  * samples since the last window. A window is emitted as a frame derived from the chunk that
- * completed it: seq = the window's index in the stream, due time = the chunk's due time plus
- * the time of the window's last sample within the chunk (a window is due when its last
- * sample arrived), and `sensorNs` likewise when the chunk has one.
+ * completed it: seq = the window's index in the stream, due time = the chunk's due time less
+ * the stream time of the samples after the window's last, at the chunk's pace
+ * (`wallNsPerStreamNs`: a window is due when its last sample arrived; at `max` pace, when the
+ * chunk did), and `sensorNs` = the chunk's less that stream time, when the chunk has one.
  */
 export function createWindowPreprocessor(spec: WindowSpec, where = 'preprocessing'): StreamPreprocessor {
   if (spec.window > limits.modelInputElementsMax) throw new ConfigError(`${where}.window`, `${spec.window} samples exceed modelInputElementsMax ${limits.modelInputElementsMax}`);
@@ -70,9 +71,9 @@ export function createWindowPreprocessor(spec: WindowSpec, where = 'preprocessin
           const x = out.input;
           // Oldest sample first: the ring from `head` round to `head - 1`.
           for (let k = 0, r = head; k < n; k++, r = r + 1 === n ? 0 : r + 1) x[k] = ring[r];
-          const afterNs = (i + 1 - count) * nsPerSample; // <= 0: the sample's time relative to the chunk's end
+          const afterNs = (i + 1 - count) * nsPerSample; // <= 0: the sample's stream time relative to the chunk's end
           out.seq = windows++;
-          out.dueNs = slot.dueNs + afterNs;
+          out.dueNs = slot.dueNs + afterNs * slot.wallNsPerStreamNs;
           out.sensorNs = slot.sensorNs + afterNs;
           sinceHop = 0;
           emit(out);

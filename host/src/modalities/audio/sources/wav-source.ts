@@ -66,13 +66,17 @@ export async function joinWavs(wavs: readonly Wav[], rateHz: number): Promise<In
  * Plays `samples` (mono int16 at `opts.rateHz`) in chunks of `opts.chunkSamples`: chunk k holds
  * samples [k*C, min((k+1)*C, n)) of the pass, its slot points into `samples` (no copy, no
  * allocation per chunk), `seq` is k (continuing across loops), `sensorNs` the stream time at
- * the end of its last sample, and it is due at that stream time (scaled by the pacing).
+ * the end of its last sample, and it is due at that stream time (scaled by the pacing; at
+ * `max`, when it is delivered, and so are the samples inside it: `wallNsPerStreamNs` 0).
  */
 export function createWavSource(samples: Int16Array, opts: WavStreamOptions, clock: Clock, timers: TimerScheduler): Source {
   assert(opts.chunkSamples > 0 && opts.chunkSamples <= limits.pcmChunkSamplesMax, 'chunk samples within limits');
   const n = samples.length;
   const bytes = int16Bytes(samples);
   const perPass = Math.ceil(n / opts.chunkSamples);
+  // At max pace nothing is scheduled: a chunk's samples all come into being when it is
+  // delivered, so a window inside it is due then (as a replayed frame is due at its ingest).
+  const wallNsPerStreamNs = 1 / pacingSpeed(opts.pacing);
   /** Samples from the stream start to the end of chunk k. */
   const endOf = (k: number): number => {
     const pass = Math.floor(k / perPass);
@@ -90,6 +94,7 @@ export function createWavSource(samples: Int16Array, opts: WavStreamOptions, clo
         slot.seq = k;
         slot.sensorNs = streamNsAt(endOf(k), opts.rateHz);
         slot.dueNs = dueNs;
+        slot.wallNsPerStreamNs = wallNsPerStreamNs;
         slot.raw = bytes;
         slot.rawOffset = first * 2;
         slot.rawLength = (Math.min(first + opts.chunkSamples, n) - first) * 2;
