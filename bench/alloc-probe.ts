@@ -3,6 +3,9 @@
  * a config builds it (`createDaemon`). Run it in its own process with
  *   node --single-threaded --expose-gc --max-semi-space-size=128 --min-semi-space-size=128 \
  *     build/bench/alloc-probe.js CONFIG [--device PATH] [--clock native|js] [--batches-small N] [--batches-large N]
+ *     [--backend onnx|sim|fpga] [--wav PATH]
+ * (`--wav`: the config's source replaced by a `wav` source of that file, as `hairtrigger
+ * replay FILE.wav` makes it; `--backend`: the config's backend replaced.)
  * `--single-threaded` keeps V8's compiler and collector on the main thread, so the JIT's own
  * allocations land at the same points in every run, however loaded the machine is; the
  * large young generation means no scavenge runs inside a window (checked). The source is
@@ -22,13 +25,14 @@ import type { TimerScheduler } from '../host/src/sources/source.js';
 declare const gc: () => void;
 
 /** Timers whose immediates (the source's batches) the probe runs one at a time; timeouts never fire. */
-function probeTimers(): TimerScheduler & { runImmediate(): boolean } {
+function probeTimers(): TimerScheduler & { runImmediate(): boolean; pending(): boolean } {
   let immediate: (() => void) | null = null;
   return {
     setTimeout: () => 0,
     clearTimeout: () => {},
     setImmediate: (fn) => ((immediate = fn), 1),
     clearImmediate: () => (immediate = null),
+    pending: () => immediate !== null,
     runImmediate() {
       const f = immediate;
       immediate = null;
@@ -48,7 +52,10 @@ async function main(argv: string[]): Promise<void> {
   };
   const cfg = loadConfigFile(path);
   if (cfg.source === undefined) throw new Error(`${path}: the probe replays a source`);
-  cfg.source = { ...cfg.source, pacing: 'max', loop: true, frames: undefined };
+  const wav = opt('--wav', '');
+  cfg.source = wav !== '' ? { kind: 'wav', path: resolve(wav), pacing: 'max', loop: true } : { ...cfg.source, pacing: 'max', loop: true, frames: undefined };
+  const backend = opt('--backend', '');
+  if (backend !== '') cfg.backend = backend;
   cfg.server.enabled = false;
   cfg.sinks = {};
   const device = opt('--device', '');
@@ -63,6 +70,11 @@ async function main(argv: string[]): Promise<void> {
   const clock = opt('--clock', 'native') === 'js' ? monotonicClock : systemClock();
   const daemon = await createDaemon(cfg, { clock, timers, log: () => {}, baseDir: dirname(resolve(path)), firmwareDir: resolve(dirname(new URL(import.meta.url).pathname), '..', '..', 'hls', 'build'), onBug: (e) => { throw e; } });
   daemon.start();
+  // A source made asynchronously (a `wav` file's resampling) schedules its first batch later.
+  for (let waitedMs = 0; !timers.pending(); waitedMs++) {
+    if (waitedMs > 60_000) throw new Error(`${path}: the source never scheduled a batch`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
   const m = daemon.metrics;
   const window = (batches: number): { frames: number; bytes: number } => {
     const before = m.frames + m.dropped;
