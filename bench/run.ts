@@ -17,6 +17,7 @@ import { realTimers } from '../host/src/sources/source.js';
 import { measureNoise, type NoiseFloor } from './noise.js';
 import { ALERT_CASES, alertsMarkdown, benchAlerts, type AlertRunResult } from './alerts.js';
 import { timedRun } from './timed-run.js';
+import { benchKeywords, keywordsMarkdown } from './keywords.js';
 
 /**
  * `make bench`: every cell pipeline on every backend available, replayed at `max` pacing,
@@ -384,11 +385,13 @@ async function main(): Promise<void> {
     process.stderr.write(`  ${r.alertsPerS} alerts/s, e2e p50 ${r.e2eMs.p50} p99 ${r.e2eMs.p99} ms\n`);
     return r;
   });
+  // Keyword spotting: one stream in real time (sim and onnx), streams a core (bench/keywords.ts).
+  const keywords = benchKeywords();
   const comparisons = compare(runs, calls);
   const out = join(REPO, 'bench', 'results');
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'latest.json'), JSON.stringify({ meta, runs, predictCalls: calls, simVersusOnnx: comparisons, alerts, noise }, null, 2) + '\n');
-  const md = markdown(runs, noise, meta) + callsMarkdown(calls, comparisons, runs) + alertsMarkdown(alerts);
+  writeFileSync(join(out, 'latest.json'), JSON.stringify({ meta, runs, predictCalls: calls, simVersusOnnx: comparisons, alerts, keywords, noise }, null, 2) + '\n');
+  const md = markdown(runs, noise, meta) + callsMarkdown(calls, comparisons, runs) + alertsMarkdown(alerts) + keywordsMarkdown(keywords);
   writeFileSync(join(out, 'latest.md'), md);
   process.stdout.write(md);
 }
