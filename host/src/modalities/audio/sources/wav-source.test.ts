@@ -113,6 +113,23 @@ describe('wav source', () => {
     rec.windows.forEach((w, k) => expect(w.dueNs - 5_000_000).toBeCloseTo(((320 * k + 480) / 16_000) * (1e9 / speed), 3));
   });
 
+  it('spinWindowUs 0 paces on timers only (never turns the event loop), each chunk on its due time', async () => {
+    const clock = manualClock(1_000_000);
+    const { timers, step } = manualTimers(clock);
+    let immediates = 0;
+    const counted = { ...timers, setImmediate: (fn: () => void) => (immediates++, timers.setImmediate(fn)) };
+    const src = sources.create({ kind: 'wav', path: NO, pacing: 'realtime', spinWindowUs: 0 }, { ...ctx(), clock, timers: counted }, 'source');
+    const rec = audioChain(src.spec, 16_000);
+    src.start(rec.sink);
+    // The source starts once its samples are made (asynchronously: the resampler's promise).
+    for (let waited = 0; waited < 500 && !step(); waited++) await new Promise((r) => setTimeout(r, 10));
+    for (let guard = 0; guard < 10_000 && step(); guard++);
+    expect(rec.chunks.length).toBe(50);
+    expect(immediates).toBe(0);
+    for (const c of rec.chunks) expect(c.ingestNs - c.dueNs).toBe(0);
+    expect(() => sources.create({ kind: 'wav', path: NO, spinWindowUs: 2001 }, ctx(), 'source')).toThrow('spinWindowUs');
+  });
+
   it('loops: sequence numbers and stream time run on across passes', async () => {
     const samples = Int16Array.from({ length: 1000 }, (_, i) => i);
     const src = createWavSource(samples, { pacing: 'max', loop: true, chunkSamples: 300, rateHz: 8000, stream: 'a' }, monotonicClock, realTimers);

@@ -22,6 +22,10 @@ export const wavSourceSchema = z
     pacing: pacingSchema.default('realtime'),
     /** Start again from the first sample after the last (stream time keeps increasing). */
     loop: z.boolean().default(false),
+    /** Paced: how close to a chunk's due time the pacer stops sleeping on a timer and turns the
+     * event loop (default `pacerSpinWindowUs`); 0: timers only, chunks up to a timer's lateness
+     * (a millisecond or so) late but no core spent spinning: many streams in one process. */
+    spinWindowUs: z.number().int().min(0).max(limits.pacerSpinWindowUs).optional(),
     ...pcmFields,
   })
   .strict();
@@ -158,7 +162,7 @@ sources.register({
     const wavs = listWavFiles(ctx.at(c.path)).map(readWav);
     const seconds = wavs.reduce((s, w) => s + w.durationS, 0);
     ctx.log(`wav: ${wavs.length} file(s), ${seconds.toFixed(2)} s of audio, played at ${c.rateHz} Hz in chunks of ${c.chunkSamples} samples`);
-    const opts = { pacing: c.pacing, loop: c.loop, chunkSamples: c.chunkSamples, rateHz: c.rateHz, stream: c.stream };
+    const opts = { pacing: c.pacing, loop: c.loop, chunkSamples: c.chunkSamples, rateHz: c.rateHz, stream: c.stream, spinWindowUs: c.spinWindowUs };
     const made = joinWavs(wavs, c.rateHz).then((samples) => createWavSource(samples, opts, ctx.clock, ctx.timers));
     // A resampled file has round(frames x rate / its rate) samples, give or take one.
     const samples = wavs.reduce((n, w) => n + Math.round((w.frames * c.rateHz) / w.sampleRateHz), 0);
