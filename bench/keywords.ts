@@ -95,8 +95,10 @@ export interface KeywordStreamsRun {
   inferUs: Percentiles;
   /** CPU seconds of the process per wall second (1 = the whole core). */
   coreLoad: number;
-  /** CPU microseconds of the process per model frame (chunks, timers and snapshots included). */
+  /** CPU microseconds of the process per hop (a 20 ms chunk of one stream; its share of the
+   * timers and snapshots included), and the streams one core could carry at that cost. */
   cpuUsPerHop: number;
+  streamsPerCoreByCpu: number;
   rssMiB: number;
 }
 
@@ -214,8 +216,11 @@ async function streams(n: number, cadence: number): Promise<KeywordStreamsRun> {
     }
     const cpu0 = process.cpuUsage();
     const w0 = performance.now();
+    const delivered = () => ds.reduce((a, d) => a + d.source.delivered, 0);
+    const chunks0 = delivered();
     await sleep((FILL_S + SECONDS) * 1000);
     const cpu = process.cpuUsage(cpu0);
+    const chunks = delivered() - chunks0;
     const wallUs = (performance.now() - w0) * 1000;
     // All at once: each stop stops its source first, synchronously; one stop after another
     // would let the others run on, backed up behind the closing work, into the figures.
@@ -230,7 +235,8 @@ async function streams(n: number, cadence: number): Promise<KeywordStreamsRun> {
       ok: budgetViolations === 0 && late === 0 && dropped === 0, budgetViolations, late, dropped,
       e2eUs: across(snaps, (s) => s.e2eUs), queueUs: across(snaps, (s) => s.queueUs), serviceUs: across(snaps, (s) => s.serviceUs), frontEndUs: across(snaps, (s) => s.stagesUs.preprocess), inferUs: across(snaps, (s) => s.stagesUs.infer),
       coreLoad: Math.round(((cpu.user + cpu.system) / wallUs) * 1000) / 1000,
-      cpuUsPerHop: r1((cpu.user + cpu.system) / sum((s) => s.frames)),
+      cpuUsPerHop: r1((cpu.user + cpu.system) / chunks),
+      streamsPerCoreByCpu: Math.floor((HOP_US * chunks) / (cpu.user + cpu.system)),
       rssMiB: Math.round((process.memoryUsage().rss - rss0) / 2 ** 20),
     };
   } finally {
@@ -310,9 +316,9 @@ export function keywordsMarkdown(k: KeywordResults): string {
     '',
     `Concurrent streams on sim (one daemon each, phases spread over the ${HOP_US / 1000} ms hop, ${k.meta.seconds} s after the fill): largest N with every hop within budget: ${k.streamsPerCore.map((s) => `${s.streams} (inference every ${s.cadenceHops} hop${s.cadenceHops > 1 ? 's' : ''})`).join(', ')}. Across streams: median p50, largest p99 / p99.9 / max.`,
     '',
-    '| streams | cadence hops | ok | over budget | late | e2e | ingest to trigger | front end | inference | core load | CPU us a hop | RSS MiB |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
-    ...k.streams.map((r) => `| ${r.streams} | ${r.cadenceHops} | ${r.ok} | ${r.budgetViolations} | ${r.late} | ${p(r.e2eUs)} | ${p(r.serviceUs)} | ${p(r.frontEndUs)} | ${p(r.inferUs)} | ${r.coreLoad} | ${r.cpuUsPerHop} | ${r.rssMiB} |`),
+    '| streams | cadence hops | ok | over budget | late | e2e | ingest to trigger | front end | inference | core load | CPU us a hop | streams a core by CPU | RSS MiB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...k.streams.map((r) => `| ${r.streams} | ${r.cadenceHops} | ${r.ok} | ${r.budgetViolations} | ${r.late} | ${p(r.e2eUs)} | ${p(r.serviceUs)} | ${p(r.frontEndUs)} | ${p(r.inferUs)} | ${r.coreLoad} | ${r.cpuUsPerHop} | ${r.streamsPerCoreByCpu} | ${r.rssMiB} |`),
     '',
   ].join('\n');
 }
