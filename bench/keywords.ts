@@ -95,11 +95,12 @@ export interface KeywordStreamsRun {
   inferUs: Percentiles;
   /** CPU seconds of the process per wall second (1 = the whole core). */
   coreLoad: number;
+  /** Resident memory the N daemons added (their frame and trigger rings, histograms). */
+  rssMiB: number;
   /** CPU microseconds of the process per hop (a 20 ms chunk of one stream; its share of the
    * timers and snapshots included), and the streams one core could carry at that cost. */
   cpuUsPerHop: number;
   streamsPerCoreByCpu: number;
-  rssMiB: number;
 }
 
 export interface KeywordResults {
@@ -203,11 +204,11 @@ async function streams(n: number, cadence: number): Promise<KeywordStreamsRun> {
   try {
     const model = modelAt(cadence, dir);
     await realTimeFactor('sim', model); // warm-up: the JIT compiles the stages once for all streams
+    const rss0 = process.memoryUsage().rss;
     const ds: Daemon[] = [];
     // Timers only: a spinning pacer per stream would spend the core on waiting, where live
     // microphones cost nothing between chunks; a chunk comes up to a timer's lateness late.
     for (let i = 0; i < n; i++) ds.push(await daemon(config('sim', model, 'realtime', `s${i}`, false), `s${i}`));
-    const rss0 = process.memoryUsage().rss;
     const t0 = Number(process.hrtime.bigint());
     for (let i = 0; i < n; i++) {
       spinUntil(t0 + (i * HOP_US * 1000) / n);
