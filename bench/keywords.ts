@@ -27,7 +27,8 @@ import { loadConfigFile, type PipelineConfig } from '../host/src/config/schema.j
 import { createDaemon, type Daemon } from '../host/src/daemon.js';
 import type { LatencySummaryUs, Snapshot } from '../host/src/metrics/snapshot.js';
 import { systemClock } from '../host/src/native/addon.js';
-import { realTimers } from '../host/src/sources/source.js';
+import { limits } from '../host/src/core/limits.js';
+import { realTimers, type TimerScheduler } from '../host/src/sources/source.js';
 
 const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const STREAM = join(REPO, '..', 'shared', 'data', 'audio', 'mlperf-tiny-wakeword', 'short_wav_easy10s.wav');
@@ -79,6 +80,8 @@ export interface KeywordStreamsRun {
   streams: number;
   hopUs: number;
   cadenceHops: number;
+  /** Each daemon published its snapshot (twice a second) as a daemon does; false: never. */
+  snapshots: boolean;
   seconds: number;
   /** Model frames of all streams. */
   hops: number;
@@ -107,8 +110,8 @@ export interface KeywordResults {
   meta: Record<string, unknown>;
   single: KeywordSingleRun[];
   streams: KeywordStreamsRun[];
-  /** Per cadence, the largest N that passed. */
-  streamsPerCore: { cadenceHops: number; streams: number }[];
+  /** Per cadence, with and without each daemon's snapshots, the largest N that passed. */
+  streamsPerCore: { cadenceHops: number; snapshots: boolean; streams: number }[];
 }
 
 /** The shipped microphone config on a looped `wav` source of the wake-word stream. */
@@ -136,9 +139,21 @@ function modelAt(cadence: number, dir: string): string {
   return out;
 }
 
-function daemon(cfg: PipelineConfig, runId: string): Promise<Daemon> {
-  return createDaemon(cfg, { clock: systemClock(), timers: realTimers, log: () => {}, runId, baseDir: REPO, firmwareDir: join(REPO, 'hls', 'build'), onBug: (e) => { throw e; } });
+function daemon(cfg: PipelineConfig, runId: string, timers: TimerScheduler = realTimers): Promise<Daemon> {
+  return createDaemon(cfg, { clock: systemClock(), timers, log: () => {}, runId, baseDir: REPO, firmwareDir: join(REPO, 'hls', 'build'), onBug: (e) => { throw e; } });
 }
+
+/**
+ * The real timers but for the daemon's snapshot timer (the only one of `snapshotIntervalMs`),
+ * which never fires: N streams measured without each daemon's published snapshot (twice a
+ * second, 1.5-2 ms of CPU with ~10 ms latencies in its histograms), to show the pipeline's own
+ * cost apart from that per-daemon one. The figures are read from a final snapshot all the same.
+ */
+const timersWithoutSnapshots: TimerScheduler = {
+  ...realTimers,
+  setTimeout: (fn, ms) => (ms === limits.snapshotIntervalMs ? null : realTimers.setTimeout(fn, ms)),
+  clearTimeout: (h) => (h === null ? undefined : realTimers.clearTimeout(h)),
+};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const r1 = (v: number) => Math.round(v * 10) / 10;
@@ -199,7 +214,7 @@ function across(snaps: Snapshot[], get: (s: Snapshot) => LatencySummaryUs): Perc
 }
 
 /** N streams of the student on sim in one process, started at phases spread over a hop. */
-async function streams(n: number, cadence: number): Promise<KeywordStreamsRun> {
+async function streams(n: number, cadence: number, snapshots: boolean): Promise<KeywordStreamsRun> {
   const dir = mkdtempSync(join(tmpdir(), 'ht-kwbench-'));
   try {
     const model = modelAt(cadence, dir);
@@ -208,7 +223,7 @@ async function streams(n: number, cadence: number): Promise<KeywordStreamsRun> {
     const ds: Daemon[] = [];
     // Timers only: a spinning pacer per stream would spend the core on waiting, where live
     // microphones cost nothing between chunks; a chunk comes up to a timer's lateness late.
-    for (let i = 0; i < n; i++) ds.push(await daemon(config('sim', model, 'realtime', `s${i}`, false), `s${i}`));
+    for (let i = 0; i < n; i++) ds.push(await daemon(config('sim', model, 'realtime', `s${i}`, false), `s${i}`, snapshots ? realTimers : timersWithoutSnapshots));
     const t0 = Number(process.hrtime.bigint());
     for (let i = 0; i < n; i++) {
       spinUntil(t0 + (i * HOP_US * 1000) / n);
@@ -232,7 +247,7 @@ async function streams(n: number, cadence: number): Promise<KeywordStreamsRun> {
     const late = sum((s) => s.late);
     const dropped = sum((s) => s.dropped);
     return {
-      pipeline: 'keywords-sim', backend: 'sim', streams: n, hopUs: HOP_US, cadenceHops: cadence, seconds: SECONDS, hops: sum((s) => s.frames),
+      pipeline: 'keywords-sim', backend: 'sim', streams: n, hopUs: HOP_US, cadenceHops: cadence, snapshots, seconds: SECONDS, hops: sum((s) => s.frames),
       ok: budgetViolations === 0 && late === 0 && dropped === 0, budgetViolations, late, dropped,
       e2eUs: across(snaps, (s) => s.e2eUs), queueUs: across(snaps, (s) => s.queueUs), serviceUs: across(snaps, (s) => s.serviceUs), frontEndUs: across(snaps, (s) => s.stagesUs.preprocess), inferUs: across(snaps, (s) => s.stagesUs.infer),
       coreLoad: Math.round(((cpu.user + cpu.system) / wallUs) * 1000) / 1000,
@@ -256,11 +271,11 @@ function pinned<T>(args: string[]): T {
 }
 
 /** Steps N up (doubling) until a run fails, then halves the gap twice: the largest N that passed. */
-function stepStreams(cadence: number, log: (s: string) => void): { runs: KeywordStreamsRun[]; best: number } {
+function stepStreams(cadence: number, snapshots: boolean, log: (s: string) => void): { runs: KeywordStreamsRun[]; best: number } {
   const runs: KeywordStreamsRun[] = [];
   const trial = (n: number): boolean => {
-    const r = pinned<KeywordStreamsRun>(['streams', String(n), String(cadence)]);
-    log(`  ${n} streams, inference every ${cadence} hop(s): ${r.ok ? 'ok' : 'MISSED'} (over budget ${r.budgetViolations}, late ${r.late}), e2e p50 ${r.e2eUs.p50} p99 ${r.e2eUs.p99} max ${r.e2eUs.max} us, core ${r.coreLoad} (${r.cpuUsPerHop} us CPU a hop), ${r.rssMiB} MiB`);
+    const r = pinned<KeywordStreamsRun>(['streams', String(n), String(cadence), String(snapshots)]);
+    log(`  ${n} streams, inference every ${cadence} hop(s), snapshots ${snapshots ? 'on' : 'off'}: ${r.ok ? 'ok' : 'MISSED'} (over budget ${r.budgetViolations}, late ${r.late}), e2e p50 ${r.e2eUs.p50} p99 ${r.e2eUs.p99} max ${r.e2eUs.max} us, core ${r.coreLoad} (${r.cpuUsPerHop} us CPU a hop), ${r.rssMiB} MiB`);
     runs.push(r);
     return r.ok && r.rssMiB * 2 ** 20 < RSS_BYTES_MAX;
   };
@@ -292,11 +307,11 @@ export function benchKeywords(log: (s: string) => void = (s) => process.stderr.w
     return r;
   });
   const all: KeywordStreamsRun[] = [];
-  const perCore = [1, 2].map((cadence) => {
-    log(`bench: keywords, concurrent streams on sim, inference every ${cadence} hop(s)...`);
-    const { runs, best } = stepStreams(cadence, log);
+  const perCore = ([[1, true], [2, true], [1, false], [2, false]] as const).map(([cadence, snapshots]) => {
+    log(`bench: keywords, concurrent streams on sim, inference every ${cadence} hop(s), each daemon's snapshots ${snapshots ? 'on' : 'off'}...`);
+    const { runs, best } = stepStreams(cadence, snapshots, log);
     all.push(...runs);
-    return { cadenceHops: cadence, streams: best };
+    return { cadenceHops: cadence, snapshots, streams: best };
   });
   return { meta: { ...meta, loadAverage1mAfter: loadavg()[0] }, single, streams: all, streamsPerCore: perCore };
 }
@@ -315,17 +330,17 @@ export function keywordsMarkdown(k: KeywordResults): string {
     '',
     'Due to ingest holds 10 ms by construction: a window (480 samples, hop 320) ends 160 samples before the end of the 320-sample chunk that completes it, and is due when its last sample was played.',
     '',
-    `Concurrent streams on sim (one daemon each, phases spread over the ${HOP_US / 1000} ms hop, ${k.meta.seconds} s after the fill): largest N with every hop within budget: ${k.streamsPerCore.map((s) => `${s.streams} (inference every ${s.cadenceHops} hop${s.cadenceHops > 1 ? 's' : ''})`).join(', ')}. Across streams: median p50, largest p99 / p99.9 / max.`,
+    `Concurrent streams on sim (one daemon each, phases spread over the ${HOP_US / 1000} ms hop, ${k.meta.seconds} s after the fill): largest N with every hop within budget: ${k.streamsPerCore.map((s) => `${s.streams} (inference every ${s.cadenceHops} hop${s.cadenceHops > 1 ? 's' : ''}, snapshots ${s.snapshots ? 'on' : 'off'})`).join(', ')}. Across streams: median p50, largest p99 / p99.9 / max.`,
     '',
-    '| streams | cadence hops | ok | over budget | late | e2e | ingest to trigger | front end | inference | core load | CPU us a hop | streams a core by CPU | RSS MiB |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-    ...k.streams.map((r) => `| ${r.streams} | ${r.cadenceHops} | ${r.ok} | ${r.budgetViolations} | ${r.late} | ${p(r.e2eUs)} | ${p(r.serviceUs)} | ${p(r.frontEndUs)} | ${p(r.inferUs)} | ${r.coreLoad} | ${r.cpuUsPerHop} | ${r.streamsPerCoreByCpu} | ${r.rssMiB} |`),
+    '| streams | cadence hops | snapshots | ok | over budget | late | e2e | ingest to trigger | front end | inference | core load | CPU us a hop | streams a core by CPU | RSS MiB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...k.streams.map((r) => `| ${r.streams} | ${r.cadenceHops} | ${r.snapshots} | ${r.ok} | ${r.budgetViolations} | ${r.late} | ${p(r.e2eUs)} | ${p(r.serviceUs)} | ${p(r.frontEndUs)} | ${p(r.inferUs)} | ${r.coreLoad} | ${r.cpuUsPerHop} | ${r.streamsPerCoreByCpu} | ${r.rssMiB} |`),
     '',
   ].join('\n');
 }
 
 async function child(args: string[]): Promise<void> {
-  const r = args[0] === 'single' ? await single(args[1] as Backend, Number(args[2])) : await streams(Number(args[1]), Number(args[2]));
+  const r = args[0] === 'single' ? await single(args[1] as Backend, Number(args[2])) : await streams(Number(args[1]), Number(args[2]), args[3] === 'true');
   process.stdout.write(CHILD_RESULT + JSON.stringify(r) + '\n');
 }
 
