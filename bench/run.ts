@@ -18,6 +18,7 @@ import { measureNoise, type NoiseFloor } from './noise.js';
 import { ALERT_CASES, alertsMarkdown, benchAlerts, type AlertRunResult } from './alerts.js';
 import { timedRun } from './timed-run.js';
 import { benchNats, natsMarkdown } from './nats.js';
+import { benchKeywords, keywordsMarkdown } from './keywords.js';
 
 /**
  * `make bench`: every cell pipeline on every backend available, replayed at `max` pacing,
@@ -387,11 +388,13 @@ async function main(): Promise<void> {
   });
   process.stderr.write('bench: NATS JetStream (bare consume-and-ack, durable write, 1-3 daemons)...\n');
   const nats = await benchNats();
+  // Keyword spotting: one stream in real time (sim and onnx), streams a core (bench/keywords.ts).
+  const keywords = benchKeywords();
   const comparisons = compare(runs, calls);
   const out = join(REPO, 'bench', 'results');
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'latest.json'), JSON.stringify({ meta, runs, predictCalls: calls, simVersusOnnx: comparisons, alerts, nats, noise }, null, 2) + '\n');
-  const md = markdown(runs, noise, meta) + callsMarkdown(calls, comparisons, runs) + alertsMarkdown(alerts) + natsMarkdown(nats);
+  writeFileSync(join(out, 'latest.json'), JSON.stringify({ meta, runs, predictCalls: calls, simVersusOnnx: comparisons, alerts, nats, keywords, noise }, null, 2) + '\n');
+  const md = markdown(runs, noise, meta) + callsMarkdown(calls, comparisons, runs) + alertsMarkdown(alerts) + natsMarkdown(nats) + keywordsMarkdown(keywords);
   writeFileSync(join(out, 'latest.md'), md);
   process.stdout.write(md);
 }

@@ -30,12 +30,14 @@ describe('frame identity', () => {
     slot.payload[0] = 7;
     slot.payloadLength = 1;
     slot.missed = true;
+    slot.wallNsPerStreamNs = 0;
     const again = ring.acquire();
     expect(again).toBe(slot);
     expect(frameIdString(again)).toBeNull();
     expect(again.payloadLength).toBe(0);
     expect(again.missed).toBe(false);
     expect(Number.isNaN(again.dueNs)).toBe(true);
+    expect(again.wallNsPerStreamNs).toBe(1);
   });
 
   it('gives every slot one tensor per named model input', () => {
@@ -55,6 +57,7 @@ describe('frame identity', () => {
     a.seq = 99;
     setFrameId(a, 2n ** 60n + 5n);
     a.dueNs = 1234.5;
+    a.wallNsPerStreamNs = 0.1;
     a.sensorNs = 77;
     a.label = 1;
     a.payload.set([1, 2, 3]);
@@ -62,7 +65,7 @@ describe('frame identity', () => {
     a.stampsNs[0] = 1000;
     a.input[0] = 5;
     copyFrameHeader(a, b);
-    expect([b.stream, b.seq, b.dueNs, b.sensorNs, b.label, b.payloadLength]).toEqual([3, 99, 1234.5, 77, 1, 3]);
+    expect([b.stream, b.seq, b.dueNs, b.wallNsPerStreamNs, b.sensorNs, b.label, b.payloadLength]).toEqual([3, 99, 1234.5, 0.1, 77, 1, 3]);
     expect(frameIdString(b)).toBe((2n ** 60n + 5n).toString());
     expect(Array.from(b.payload.subarray(0, 3))).toEqual([1, 2, 3]);
     expect(b.stampsNs[0]).toBe(1000);

@@ -56,6 +56,11 @@ export interface FrameSlot {
    * sensor time mapped to the monotonic clock when the clock is shared, else its ingest.
    * End-to-end latency is measured from here, so a stalled source cannot hide its delay. */
   dueNs: number;
+  /** Monotonic ns that pass per ns of stream time between the samples a frame carries (a PCM
+   * chunk's): 1 for a live stream or a replay in real time, 1/N at `xN`, 0 at `max` (every
+   * sample comes into being when the source delivers the chunk). A frame derived from a sample
+   * inside the chunk (an audio window) is due this much earlier per ns of stream time after it. */
+  wallNsPerStreamNs: number;
   /** Sensor timestamp in ns on the sensor's clock, NaN when unknown. */
   sensorNs: number;
   /** Label index when replaying a labelled capture, -1 when unknown. */
@@ -118,6 +123,7 @@ export function copyFrameHeader(from: FrameSlot, to: FrameSlot): void {
   to.idLo = from.idLo;
   to.idKnown = from.idKnown;
   to.dueNs = from.dueNs;
+  to.wallNsPerStreamNs = from.wallNsPerStreamNs;
   to.sensorNs = from.sensorNs;
   to.label = from.label;
   to.raw = from.raw;
@@ -154,6 +160,7 @@ export class FrameRing {
         idLo: 0,
         idKnown: false,
         dueNs: Number.NaN,
+        wallNsPerStreamNs: 1,
         sensorNs: Number.NaN,
         label: -1,
         raw: EMPTY,
@@ -187,6 +194,7 @@ export class FrameRing {
     s.idHi = 0;
     s.idLo = 0;
     s.dueNs = Number.NaN;
+    s.wallNsPerStreamNs = 1;
     s.sensorNs = Number.NaN;
     s.label = -1;
     s.predicted = -1;

@@ -7,15 +7,17 @@ import type { FrameSink } from '../../../sources/source.js';
 
 /** What an audio source's chunks became downstream: the chunks as decoded, and the windows. */
 export interface ChainRecord {
-  chunks: { seq: number; sensorNs: number; dueNs: number; samples: Int16Array }[];
-  windows: { seq: number; sensorNs: number; first: number }[];
+  chunks: { seq: number; sensorNs: number; dueNs: number; ingestNs: number; samples: Int16Array }[];
+  /** `chunk`: the index in `chunks` of the chunk that completed the window. */
+  windows: { seq: number; sensorNs: number; dueNs: number; chunk: number; first: number }[];
   sink: FrameSink;
 }
 
 /**
  * The daemon's path for a stream of PCM chunks, as a sink for source tests: the `chunks`
  * decoder, then the `window` preprocessor (`window` and `hop` samples at `rateHz`), recording
- * each chunk's samples and header and each window's seq, sensor time and first sample.
+ * each chunk's samples, header and ingest stamp and each window's seq, sensor and due time,
+ * chunk and first sample.
  */
 export function audioChain(spec: FrameSpec, rateHz: number, window = 480, hop = 320): ChainRecord {
   const decode = decoders.create({ kind: 'chunks' }, { spec }, 'decoder');
@@ -26,8 +28,9 @@ export function audioChain(spec: FrameSpec, rateHz: number, window = 480, hop = 
   rec.sink.push = (slot) => {
     decode.run(slot);
     const b = slot.raw.slice(slot.rawOffset, slot.rawOffset + slot.rawLength);
-    rec.chunks.push({ seq: slot.seq, sensorNs: slot.sensorNs, dueNs: slot.dueNs, samples: new Int16Array(b.buffer) });
-    pre.run(slot, outlet, (w) => rec.windows.push({ seq: w.seq, sensorNs: w.sensorNs, first: w.input[0] }));
+    rec.chunks.push({ seq: slot.seq, sensorNs: slot.sensorNs, dueNs: slot.dueNs, ingestNs: slot.stampsNs[0], samples: new Int16Array(b.buffer) });
+    const chunk = rec.chunks.length - 1;
+    pre.run(slot, outlet, (w) => rec.windows.push({ seq: w.seq, sensorNs: w.sensorNs, dueNs: w.dueNs, chunk, first: w.input[0] }));
   };
   return rec;
 }

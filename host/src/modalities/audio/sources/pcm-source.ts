@@ -1,9 +1,10 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { isOperatingError, SourceError } from '../../../core/errors.js';
 import { ingressConfigSchema, IngressQueue, whenDrained } from '../../../sources/ingress.js';
+import type { FrameSink } from '../../../sources/source.js';
 import { serverAddress, type StreamSource } from '../../../sources/stream.js';
 import { sources, type SourceContext } from '../../../sources/registry.js';
 import { pcmFields, pcmFrameSpec, streamNsAt } from './pcm.js';
@@ -109,7 +110,7 @@ export function createPcmSource(cfg: PcmSourceConfig, ctx: SourceContext): PcmSo
     },
     address: () => serverAddress(server),
     start(sink) {
-      queue.attach(sink);
+      queue.attach(paceOf(cfg.path === '-' || cfg.path === undefined ? null : where, sink));
       if (cfg.path !== undefined) {
         // Standard input as the process holds it: /dev/stdin cannot be opened when it is a
         // socket (how Node and some supervisors pipe a child's stdin).
@@ -139,6 +140,24 @@ export function createPcmSource(cfg: PcmSourceConfig, ctx: SourceContext): PcmSo
       if (server !== null) await new Promise<void>((r) => server!.close(() => r()));
       resolveDone();
     },
+  };
+}
+
+/**
+ * The sink a `pcm` source's queue feeds: `sink` itself for a live stream (standard input, a
+ * FIFO, TCP: samples arrive in real time, so a window inside a chunk was due before the chunk
+ * came), or for a regular file `path` (read as fast as it comes, like a `wav` source at `max`)
+ * one that marks each chunk's samples as arriving with the chunk (`wallNsPerStreamNs` 0).
+ */
+function paceOf(path: string | null, sink: FrameSink): FrameSink {
+  if (path === null || statSync(path, { throwIfNoEntry: false })?.isFile() !== true) return sink;
+  return {
+    acquire() {
+      const slot = sink.acquire();
+      slot.wallNsPerStreamNs = 0;
+      return slot;
+    },
+    push: (slot) => sink.push(slot),
   };
 }
 

@@ -10,7 +10,9 @@ import { limits } from '../../../core/limits.js';
  * so far (this chunk's included) / rate, in ns from the first sample. The window preprocessor
  * subtracts the time of the samples after a window's last one, so a window's `sensorNs` is the
  * stream time at its end and a trigger's `streamMs` is `sensorNs / 1e6`. A paced `wav` chunk is
- * due at that same stream time (a microphone delivers a 20 ms chunk 20 ms after it began).
+ * due at that same stream time (a microphone delivers a 20 ms chunk 20 ms after it began), and
+ * a window inside it that much earlier at the stream's pace (`FrameSlot.wallNsPerStreamNs`; at
+ * `max` pace not at all: every sample came with the chunk).
  */
 
 /** Samples a chunk holds by default: 20 ms at 16 kHz, one MLPerf Tiny hop. */

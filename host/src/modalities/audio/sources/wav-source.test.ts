@@ -18,6 +18,7 @@ const AUDIO = resolve(import.meta.dirname, '..', '..', '..', '..', '..', '..', '
 const YES = join(AUDIO, 'micro-speech', 'yes_1000ms.wav');
 const MARVIN = join(AUDIO, 'mlperf-tiny-wakeword', 'marvin_617de221_0.wav');
 const NO = join(AUDIO, 'micro-speech', 'no_1000ms.wav');
+const STREAM = join(AUDIO, 'mlperf-tiny-wakeword', 'short_wav_easy10s.wav');
 const tmp = mkdtempSync(join(tmpdir(), 'ht-wav-source-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -76,6 +77,58 @@ describe('wav source', () => {
     for (let guard = 0; guard < 10_000 && step(); guard++);
     expect(rec.chunks.length).toBe(50);
     rec.chunks.forEach((c, k) => expect(c.dueNs - 5_000_000).toBeCloseTo(((320 * (k + 1)) / 16_000) * 1e8, 3));
+  });
+
+  it('at max pace a window is due when the source produced the chunk that completed it: never before that chunk was read, distinct and monotone per chunk', { timeout: 60_000 }, async () => {
+    // Nothing is scheduled at max pace, so a chunk's samples all come into being when the source
+    // delivers it; a window ending inside the chunk was not due earlier (before the fix it was
+    // due the stream time of the samples after its end before the chunk was even read: 10 ms
+    // at 320-sample chunks, every frame late on a 1 ms budget).
+    await fc.assert(
+      // From 32 samples a chunk: each takes microseconds, so consecutive ingest stamps differ.
+      fc.asyncProperty(fc.integer({ min: 32, max: 2000 }), async (chunkSamples) => {
+        const rec = await play(sources.create({ kind: 'wav', path: STREAM, pacing: 'max', chunkSamples }, ctx(), 'source'));
+        expect(rec.windows.length).toBe(499);
+        rec.chunks.forEach((c, k) => {
+          expect(c.dueNs).toBeGreaterThanOrEqual(c.ingestNs);
+          if (k > 0) expect(c.dueNs).toBeGreaterThan(rec.chunks[k - 1].dueNs);
+        });
+        for (const w of rec.windows) expect(w.dueNs).toBe(rec.chunks[w.chunk].dueNs);
+      }),
+      { numRuns: 8 },
+    );
+  });
+
+  it.each([
+    ['realtime', 1],
+    ['x10', 10],
+  ] as const)('paced %s, a window is due when its last sample was played: its stream end over the speed after the start', (pacing, speed) => {
+    const clock = manualClock(5_000_000);
+    const { timers, step } = manualTimers(clock);
+    const src = createWavSource(readWav(NO).samples, { pacing, loop: false, chunkSamples: 320, rateHz: 16_000, stream: 'a', spinWindowUs: 0 }, clock, timers);
+    const rec = audioChain(src.spec, 16_000);
+    src.start(rec.sink);
+    for (let guard = 0; guard < 10_000 && step(); guard++);
+    expect(rec.windows.length).toBe(49);
+    // Window k ends at sample 320k + 480, 160 samples before the end of the chunk that completes it.
+    rec.windows.forEach((w, k) => expect(w.dueNs - 5_000_000).toBeCloseTo(((320 * k + 480) / 16_000) * (1e9 / speed), 3));
+  });
+
+  it('spinWindowUs 0 paces on timers only (never turns the event loop), each chunk on its due time', async () => {
+    const clock = manualClock(1_000_000);
+    const { timers, step } = manualTimers(clock);
+    let immediates = 0;
+    const counted = { ...timers, setImmediate: (fn: () => void) => (immediates++, timers.setImmediate(fn)) };
+    const src = sources.create({ kind: 'wav', path: NO, pacing: 'realtime', spinWindowUs: 0 }, { ...ctx(), clock, timers: counted }, 'source');
+    const rec = audioChain(src.spec, 16_000);
+    src.start(rec.sink);
+    // The source starts once its samples are made (asynchronously: the resampler's promise).
+    for (let waited = 0; waited < 500 && !step(); waited++) await new Promise((r) => setTimeout(r, 10));
+    for (let guard = 0; guard < 10_000 && step(); guard++);
+    expect(rec.chunks.length).toBe(50);
+    expect(immediates).toBe(0);
+    for (const c of rec.chunks) expect(c.ingestNs - c.dueNs).toBe(0);
+    expect(() => sources.create({ kind: 'wav', path: NO, spinWindowUs: 2001 }, ctx(), 'source')).toThrow('spinWindowUs');
   });
 
   it('loops: sequence numbers and stream time run on across passes', async () => {

@@ -22,6 +22,10 @@ export const wavSourceSchema = z
     pacing: pacingSchema.default('realtime'),
     /** Start again from the first sample after the last (stream time keeps increasing). */
     loop: z.boolean().default(false),
+    /** Paced: how close to a chunk's due time the pacer stops sleeping on a timer and turns the
+     * event loop (default `pacerSpinWindowUs`); 0: timers only, chunks up to a timer's lateness
+     * (a millisecond or so) late but no core spent spinning: many streams in one process. */
+    spinWindowUs: z.number().int().min(0).max(limits.pacerSpinWindowUs).optional(),
     ...pcmFields,
   })
   .strict();
@@ -66,13 +70,17 @@ export async function joinWavs(wavs: readonly Wav[], rateHz: number): Promise<In
  * Plays `samples` (mono int16 at `opts.rateHz`) in chunks of `opts.chunkSamples`: chunk k holds
  * samples [k*C, min((k+1)*C, n)) of the pass, its slot points into `samples` (no copy, no
  * allocation per chunk), `seq` is k (continuing across loops), `sensorNs` the stream time at
- * the end of its last sample, and it is due at that stream time (scaled by the pacing).
+ * the end of its last sample, and it is due at that stream time (scaled by the pacing; at
+ * `max`, when it is delivered, and so are the samples inside it: `wallNsPerStreamNs` 0).
  */
 export function createWavSource(samples: Int16Array, opts: WavStreamOptions, clock: Clock, timers: TimerScheduler): Source {
   assert(opts.chunkSamples > 0 && opts.chunkSamples <= limits.pcmChunkSamplesMax, 'chunk samples within limits');
   const n = samples.length;
   const bytes = int16Bytes(samples);
   const perPass = Math.ceil(n / opts.chunkSamples);
+  // At max pace nothing is scheduled: a chunk's samples all come into being when it is
+  // delivered, so a window inside it is due then (as a replayed frame is due at its ingest).
+  const wallNsPerStreamNs = 1 / pacingSpeed(opts.pacing);
   /** Samples from the stream start to the end of chunk k. */
   const endOf = (k: number): number => {
     const pass = Math.floor(k / perPass);
@@ -90,6 +98,7 @@ export function createWavSource(samples: Int16Array, opts: WavStreamOptions, clo
         slot.seq = k;
         slot.sensorNs = streamNsAt(endOf(k), opts.rateHz);
         slot.dueNs = dueNs;
+        slot.wallNsPerStreamNs = wallNsPerStreamNs;
         slot.raw = bytes;
         slot.rawOffset = first * 2;
         slot.rawLength = (Math.min(first + opts.chunkSamples, n) - first) * 2;
@@ -153,7 +162,7 @@ sources.register({
     const wavs = listWavFiles(ctx.at(c.path)).map(readWav);
     const seconds = wavs.reduce((s, w) => s + w.durationS, 0);
     ctx.log(`wav: ${wavs.length} file(s), ${seconds.toFixed(2)} s of audio, played at ${c.rateHz} Hz in chunks of ${c.chunkSamples} samples`);
-    const opts = { pacing: c.pacing, loop: c.loop, chunkSamples: c.chunkSamples, rateHz: c.rateHz, stream: c.stream };
+    const opts = { pacing: c.pacing, loop: c.loop, chunkSamples: c.chunkSamples, rateHz: c.rateHz, stream: c.stream, spinWindowUs: c.spinWindowUs };
     const made = joinWavs(wavs, c.rateHz).then((samples) => createWavSource(samples, opts, ctx.clock, ctx.timers));
     // A resampled file has round(frames x rate / its rate) samples, give or take one.
     const samples = wavs.reduce((n, w) => n + Math.round((w.frames * c.rateHz) / w.sampleRateHz), 0);
