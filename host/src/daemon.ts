@@ -32,6 +32,7 @@ import { noPayload, TriggerRing } from './sinks/trigger-ring.js';
 import { createFpgaEventSource, thresholdsRaw } from './sources/fpga-events.js';
 import { sources } from './sources/registry.js';
 import type { Source, TimerScheduler } from './sources/source.js';
+import type { TransportCounted } from './sources/serial.js';
 import { TriggerPolicy } from './trigger/policy.js';
 import { routers, type FrameRouter } from './trigger/routers.js';
 import './trigger/detector.js';
@@ -162,7 +163,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   );
   // Sinks open last: every check above has passed, so a failure here leaves no file half-used.
   const onSinkError = (e: SinkError) => errors.error(e);
-  const sinks = await createSinks(cfg.sinks, { runId: names.run, labels: card.labels, resolvePath: at, onError: onSinkError });
+  const sinks = await createSinks(cfg.sinks, { runId: names.run, labels: card.labels, resolvePath: at, onError: onSinkError, log: deps.log });
   try {
     after.router = cfg.route === undefined ? null : routers.create(cfg.route, { runId: names.run, labels: card.labels, targets: cfg.trigger.targets ?? [], aux, at, log: deps.log, error: (e) => errors.error(e), framesFailed: () => metrics.dropped }, 'config: route');
     after.decisions = cfg.decisions === undefined ? null : new DecisionLog(at(cfg.decisions), { labels: card.labels, aux, describePayload }, onSinkError);
@@ -174,7 +175,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   metrics.watch({ policy: policy.counters, triggerRing: ring });
   // The device's counters join the snapshot here, off the hot path (fpga backend only).
   const device = isFpgaBackend(backend) ? new DeviceReader(backend) : null;
-  const beginSnapshot = (): SnapshotBuild => {
+  const beginCore = (): SnapshotBuild => {
     const build = metrics.beginSnapshot();
     const router = after.router;
     if (router !== null) return { step: build.step, result: () => ({ ...build.result(), route: router.counters() }) };
@@ -183,6 +184,14 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
     // then describe the same moment (a faulted device fails thousands of frames a second).
     const dev = device.read();
     return { step: build.step, result: () => ({ ...build.result(), device: dev }) };
+  };
+  // Link counters of transport sources and sinks (serial, websocket) join every snapshot.
+  const transported = ([source, ...sinks] as object[]).filter(hasTransportCounters);
+  const beginSnapshot = (): SnapshotBuild => {
+    const build = beginCore();
+    if (transported.length === 0) return build;
+    const transport = Object.assign({}, ...transported.map((x) => x.transportCounters())) as Record<string, Record<string, number>>;
+    return { step: build.step, result: () => ({ ...build.result(), transport }) };
   };
   // One snapshot every snapshotIntervalMs, built in steps on the daemon's timers; every
   // reader (HTTP, websocket, /metrics, progress) gets the published one.
@@ -235,6 +244,11 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
       return stopping;
     },
   };
+}
+
+/** Whether a source or sink exports link counters (the serial and websocket ones do). */
+function hasTransportCounters(x: object): x is TransportCounted {
+  return typeof (x as Partial<TransportCounted>).transportCounters === 'function';
 }
 
 /**

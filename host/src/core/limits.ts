@@ -70,6 +70,16 @@ export const limits = {
   alertMessageBytesMax: 8 * 1024 * 1024,
   /** Bytes of alert files an `alerts` replay holds in memory (every file, read whole). */
   alertReplayBytesMax: 2 * 1024 * 1024 * 1024,
+  /** Longest reconnect back-off of a serial line (its config may ask for less). */
+  serialReconnectMaxMs: 60_000,
+  /** Period of a serial line's watchdog (restarts a stopped reconnect loop, reopens a silent line). */
+  serialWatchdogMs: 250,
+  /** Bytes a serial line holds for the device before it refuses a write (never waits on drain). */
+  serialWriteQueueBytesMax: 1024 * 1024,
+  /** Trigger commands a serial sink holds unacknowledged before it stops taking more (policy block). */
+  serialPendingTriggersMax: 4096,
+  /** Largest payload of one link packet (serial or websocket): a cells crop, an alert with cutouts. */
+  linkPayloadBytesMax: 1024 * 1024,
   /** Frames replayed per macrotask before yielding to the event loop at `max` pacing. */
   replayBatchFramesMax: 256,
   /** Largest WAV file the `wav` source and `inspect` read into memory (about 35 min of

@@ -73,6 +73,10 @@ export interface Snapshot {
   route?: Record<string, number | Record<string, number>>;
   /** The device's driver counters, present when the backend is fpga (read at snapshot time). */
   device?: DeviceSnapshot;
+  /** Link counters of transport sources and sinks (serial, websocket; per client), by
+   * component name (`serial /dev/ttyUSB0`): crcErrors, framingErrors, seqGaps, overruns,
+   * reconnects, ... (host/src/link/receiver.ts `LinkCounts`). Absent without such a part. */
+  transport?: Record<string, Record<string, number>>;
 }
 
 /**

@@ -3,6 +3,7 @@ import { isOperatingError, SinkError } from '../core/errors.js';
 import { createArrowSink } from './arrow-sink.js';
 import { fileSinkSchema } from './file-sink.js';
 import { createJsonlSink } from './jsonl-sink.js';
+import { createSerialSink, serialSinkSchema } from './serial-sink.js';
 import type { Sink, SinkContext } from './sink.js';
 
 /** One registered sink kind: its options schema (zod) and its factory. */
@@ -25,6 +26,7 @@ function entry<S extends z.ZodTypeAny>(e: SinkEntry<S>): SinkEntry<S> {
 export const sinkRegistry = {
   jsonl: entry({ schema: fileSinkSchema, create: createJsonlSink, basePath: (o) => o.path }),
   arrow: entry({ schema: fileSinkSchema, create: createArrowSink, basePath: (o) => o.path }),
+  serial: entry({ schema: serialSinkSchema, create: createSerialSink }),
 } as const;
 
 export type SinkKind = keyof typeof sinkRegistry;

@@ -63,6 +63,8 @@ export interface SinkContext {
   resolvePath(path: string): string;
   /** Operating errors the sink survives (a failed write); they are also counted. */
   onError(err: SinkError): void;
+  /** Status lines (a serial line gone and retrying); absent: not logged. */
+  log?(line: string): void;
 }
 
 /** Fresh counters. */

@@ -2,3 +2,4 @@
 // loaded. A modality's own sources (the cells' synthetic generator) register from its folder.
 import './replay.js';
 import './stream.js';
+import './serial.js';
