@@ -74,6 +74,8 @@ export const limits = {
   serialReconnectMaxMs: 60_000,
   /** Period of a serial line's watchdog (restarts a stopped reconnect loop, reopens a silent line). */
   serialWatchdogMs: 250,
+  /** An open of a serial device that has not completed after this long is given up and retried. */
+  serialOpenTimeoutMs: 5_000,
   /** Bytes a serial line holds for the device before it refuses a write (never waits on drain). */
   serialWriteQueueBytesMax: 1024 * 1024,
   /** Trigger commands a serial sink holds unacknowledged before it stops taking more (policy block). */

@@ -1,4 +1,4 @@
-import { SerialPort } from 'serialport';
+import { SerialPort, type SerialPortMock } from 'serialport';
 import { z } from 'zod';
 import { limits } from '../core/limits.js';
 import type { TimerScheduler } from '../sources/source.js';
@@ -27,7 +27,7 @@ export interface SerialLineEvents {
 }
 
 /** Opens a port; injected so the reconnect loop is tested against a mock binding. */
-export type PortFactory = (cfg: SerialLineConfig) => SerialPort;
+export type PortFactory = (cfg: SerialLineConfig) => SerialPort | SerialPortMock;
 
 /** The real ports (serialport's binding for this platform). */
 export const realPorts: PortFactory = (cfg) => new SerialPort({ path: cfg.path, baudRate: cfg.baudRate, rtscts: cfg.flowControl === 'rtscts', xon: cfg.flowControl === 'xon', xoff: cfg.flowControl === 'xon', autoOpen: false });
@@ -42,14 +42,16 @@ export const realPorts: PortFactory = (cfg) => new SerialPort({ path: cfg.path, 
  *   owner writes heartbeats, and a line silent for three heartbeat periods is reopened;
  * - a reconnect that silently stops (an open whose callback never comes, an error between
  *   two states): one watchdog timer, re-armed on every tick, restarts the loop whenever the
- *   line is neither open nor opening nor waiting to retry;
+ *   line is neither open nor opening nor waiting to retry, and gives up an open that has not
+ *   completed within `serialOpenTimeoutMs`;
  * - `drain` resolving late: writes never wait for it; the queue is bounded by the port's
  *   `writableLength` (`serialWriteQueueBytesMax`) and a write past it is refused and counted.
  */
 export class SerialLine {
   reconnects = 0;
   writesRefused = 0;
-  private port: SerialPort | null = null;
+  private port: SerialPort | SerialPortMock | null = null;
+  private openingSinceTick = 0;
   private state: 'closed' | 'opening' | 'open' | 'waiting' | 'stopped' = 'closed';
   private attempt = 0;
   private retryTimer: unknown = null;
@@ -101,7 +103,8 @@ export class SerialLine {
   private open(): void {
     if (this.state === 'stopped') return;
     this.state = 'opening';
-    let port: SerialPort;
+    this.openingSinceTick = this.ticks;
+    let port: SerialPort | SerialPortMock;
     try {
       port = this.ports(this.cfg);
     } catch (err) {
@@ -132,7 +135,7 @@ export class SerialLine {
   }
 
   /** The port failed or closed: drop it and retry (once per port). */
-  private lost(port: SerialPort, why: string): void {
+  private lost(port: SerialPort | SerialPortMock, why: string): void {
     if (this.port !== port || this.state === 'stopped') return;
     this.port = null;
     port.removeAllListeners('data');
@@ -158,6 +161,10 @@ export class SerialLine {
     if (this.state === 'stopped') return;
     this.ticks++;
     if (this.state === 'closed' || (this.state === 'waiting' && this.retryTimer === null)) this.open();
+    else if (this.state === 'opening' && (this.ticks - this.openingSinceTick) * limits.serialWatchdogMs > limits.serialOpenTimeoutMs) {
+      if (this.port !== null) this.lost(this.port, `open did not complete within ${limits.serialOpenTimeoutMs} ms`);
+      else this.gone('open did not start');
+    }
     const hb = this.cfg.heartbeatMs;
     const silentTicks = hb > 0 ? Math.ceil((3 * hb) / limits.serialWatchdogMs) : 0;
     if (this.state === 'open' && this.heardSinceOpen && silentTicks > 0 && this.ticks - this.lastDataTick > silentTicks) this.lost(this.port!, `silent for ${3 * hb} ms`);
