@@ -24,11 +24,15 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 deps: node_modules/.package-lock.json
 
-# Debian packages the browser tests need; installed only when missing.
+# Debian packages the browser and serial tests need; installed only when missing.
 apt-test:
 	@if ! command -v chromium >/dev/null 2>&1; then \
 	  echo "installing chromium (browser tests)"; \
 	  apt-get update && apt-get install -y --no-install-recommends chromium; \
+	fi
+	@if ! command -v socat >/dev/null 2>&1; then \
+	  echo "installing socat (the serial tests' pty pairs)"; \
+	  apt-get update && apt-get install -y --no-install-recommends socat; \
 	fi
 
 # Python packages of models/train: training, and its tests in `make test` (PIL only for the
