@@ -40,7 +40,7 @@ describe('docs/serial-protocol.md', () => {
   });
 
   it('states the CRC parameters the code uses (check value of "123456789")', () => {
-    expect(DOC).toMatch(/polynomial `0x04C11DB7`, init\s+`0xFFFFFFFF`, reflect in: yes, reflect out: yes,\s+xorout `0xFFFFFFFF`; check value[^`]*`0xCBF43926`/);
+    expect(DOC).toMatch(/polynomial `0x04C11DB7`, init\s+`0xFFFFFFFF`, reflect in: yes, reflect out: yes,\s+xorout `0xFFFFFFFF`; check value[\s\S]{0,60}`0xCBF43926`/);
     expect(zlibCrc32(Buffer.from('123456789'))).toBe(0xcbf43926);
   });
 });
