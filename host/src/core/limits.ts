@@ -80,6 +80,10 @@ export const limits = {
   serialWriteQueueBytesMax: 1024 * 1024,
   /** Trigger commands a serial sink holds unacknowledged before it stops taking more (policy block). */
   serialPendingTriggersMax: 4096,
+  /** Websocket ingest clients connected at once, at most (a config may allow fewer). */
+  wsIngestClientsMax: 1024,
+  /** Websocket ingest clients whose counters the snapshot keeps (live and the most recently closed). */
+  wsIngestClientsTrackedMax: 64,
   /** Largest payload of one link packet (serial or websocket): a cells crop, an alert with cutouts. */
   linkPayloadBytesMax: 1024 * 1024,
   /** Frames replayed per macrotask before yielding to the event loop at `max` pacing. */

@@ -3,3 +3,4 @@
 import './replay.js';
 import './stream.js';
 import './serial.js';
+import './ws-ingest.js';

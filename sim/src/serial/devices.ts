@@ -5,13 +5,19 @@
  * line open through the host's SerialLine (a pty that vanishes is reopened when it is back).
  */
 import { appendFileSync, writeFileSync } from 'node:fs';
-import { readCapture } from '../../../host/src/capture/arrow-capture.js';
+import { readCapture, type Capture } from '../../../host/src/capture/arrow-capture.js';
 import { encodePacket, PacketType, type PacketView } from '../../../host/src/link/packet.js';
 import { AckStatus, DeviceState, encodeAck, encodeDataFrame, encodeHeartbeat, encodeStatus, FrameKind, readTrigger } from '../../../host/src/link/payloads.js';
 import { LinkReceiver } from '../../../host/src/link/receiver.js';
 import { SerialLine, serialLineSchema } from '../../../host/src/link/serial-link.js';
 import { slipEncode } from '../../../host/src/link/slip.js';
 import { realTimers } from '../../../host/src/sources/source.js';
+
+/** The data-frame packet (unframed) of capture frame `sent % count`, frame seq `sent`, link seq `seq`. */
+export function captureFramePacket(cap: Capture, sent: number, seq: number): Uint8Array {
+  const i = sent % cap.count;
+  return encodePacket(PacketType.data, seq, encodeDataFrame({ kind: FrameKind.frame, frameSeq: sent, sensorNs: Math.round(performance.now() * 1e6), label: cap.labels[i] }, cap.frames.subarray(cap.offsets[i], cap.offsets[i + 1])));
+}
 
 /** Options of `hairtrigger sim-sensor`. */
 export interface SimSensorOptions {
@@ -45,8 +51,7 @@ export async function runSimSensor(o: SimSensorOptions, log: (line: string) => v
       await new Promise((r) => setTimeout(r, 10)); // the device is unplugged: hold the frame
       continue;
     }
-    const i = sent % cap.count;
-    const bytes = frameOf(PacketType.data, encodeDataFrame({ kind: FrameKind.frame, frameSeq: sent, sensorNs: Math.round(performance.now() * 1e6), label: cap.labels[i] }, cap.frames.subarray(cap.offsets[i], cap.offsets[i + 1])));
+    const bytes = slipEncode(captureFramePacket(cap, sent, seq++));
     if (sent === o.corruptFrame) bytes[bytes.length >> 1] ^= 0x5a;
     if (!line.write(bytes)) continue;
     sent++;
