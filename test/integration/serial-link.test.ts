@@ -1,8 +1,7 @@
-import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { REPO, tempDir, ZOO } from '../support/fixtures.js';
-import { cli, freePort, jsonLines, ptyPair, start, stop, stopAll, until } from '../support/serial-rig.js';
+import { REPO, tempDir } from '../support/fixtures.js';
+import { cli, daemonTriggers, freePort, jsonLines, linkDaemonConfig, ptyPair, start, stop, stopAll, until } from '../support/serial-rig.js';
 
 const CAPTURE = join(REPO, 'sim', 'recordings', 'cells-lymphocyte-1k.arrows');
 
@@ -14,23 +13,7 @@ interface Trigger {
 
 /** A daemon config: serial source from `sensor`, JSON lines and the serial sink to `sorter`, server on `port`. */
 function config(dir: string, sensor: string, sorter: string, port: number): string {
-  const path = join(dir, 'serial.yaml');
-  writeFileSync(
-    path,
-    `pipeline: cells-lymphocyte
-model: ${join(ZOO, 'cells-lymphocyte')}
-variant: student
-backend: sim
-budgetUs: 60000000
-source: { kind: serial, path: ${sensor}, stream: cells-lymphocyte, shape: [48, 48, 1], dtype: uint8, labels: [B, T4, T8], heartbeatMs: 0, reconnectMinMs: 20, reconnectMaxMs: 200, queue: { policy: block } }
-trigger: { targets: [B], threshold: 0.6, holdoffUs: 0, maxRatePerS: 1000000, burst: 64 }
-sinks:
-  jsonl: ${join(dir, 'triggers.jsonl')}
-  serial: { path: ${sorter}, ackTimeoutMs: 200, sendsMax: 10 }
-server: { port: ${port} }
-`,
-  );
-  return path;
+  return linkDaemonConfig(dir, `kind: serial, path: ${sensor}, heartbeatMs: 0, reconnectMinMs: 20, reconnectMaxMs: 200`, [`serial: { path: ${sorter}, ackTimeoutMs: 200, sendsMax: 10 }`], port);
 }
 
 interface Snapshot {
@@ -42,15 +25,6 @@ interface Snapshot {
 
 async function snapshot(port: number): Promise<Snapshot> {
   return (await (await fetch(`http://127.0.0.1:${port}/api/snapshot`)).json()) as Snapshot;
-}
-
-/** The daemon's trigger records (all parts of the run), in order. */
-function daemonTriggers(dir: string): Trigger[] {
-  return readdirSync(dir)
-    .filter((f) => f.startsWith('triggers.') && f.endsWith('.jsonl'))
-    .sort()
-    .flatMap((f) => jsonLines<Trigger>(join(dir, f)))
-    .filter((t) => t.kind === 'trigger');
 }
 
 afterEach(stopAll);
@@ -83,7 +57,7 @@ describe('serial link over socat pty pairs (real daemon, virtual sensor and sort
     expect(metrics).toMatch(new RegExp(`hairtrigger_transport_total\\{component="serial ${sensor}",counter="crcErrors"\\} ${link.crcErrors}`));
     expect(await stop(daemon)).toBe(0);
     await stop(sorterProc);
-    const decided = daemonTriggers(dir);
+    const decided = daemonTriggers<Trigger>(dir);
     const got = jsonLines<{ frameSeq: number; classIndex: number }>(sorted);
     expect(decided.length).toBeGreaterThan(20);
     expect(got.map((g) => [g.frameSeq, g.classIndex])).toEqual(decided.map((t) => [t.seq, t.classIndex]));
@@ -115,7 +89,7 @@ describe('serial link over socat pty pairs (real daemon, virtual sensor and sort
     await stop(sorterProc);
     const got = jsonLines<{ frameSeq: number; classIndex: number }>(sorted);
     expect(Math.max(...got.map((g) => g.frameSeq))).toBeGreaterThan(seqAtPull);
-    expect(got.map((g) => g.frameSeq)).toEqual(daemonTriggers(dir).map((t) => t.seq));
+    expect(got.map((g) => g.frameSeq)).toEqual(daemonTriggers<Trigger>(dir).map((t) => t.seq));
     expect(daemon.err()).toMatch(/serial .*sensor open at \d+ baud \(reconnect 1\)/);
   }, 180_000);
 });

@@ -1,4 +1,3 @@
-import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -6,8 +5,8 @@ import { readCapture } from '../../host/src/capture/arrow-capture.js';
 import { encodePacket, PacketType } from '../../host/src/link/packet.js';
 import { encodeHeartbeat } from '../../host/src/link/payloads.js';
 import { captureFramePacket } from '../../sim/src/serial/devices.js';
-import { REPO, tempDir, ZOO } from '../support/fixtures.js';
-import { cli, freePort, jsonLines, stop, stopAll, until } from '../support/serial-rig.js';
+import { REPO, tempDir } from '../support/fixtures.js';
+import { cli, daemonTriggers, freePort, linkDaemonConfig, stop, stopAll, until } from '../support/serial-rig.js';
 
 const CAPTURE = join(REPO, 'sim', 'recordings', 'cells-lymphocyte-1k.arrows');
 const TOKEN = 'a-test-token-0123456789';
@@ -39,20 +38,7 @@ describe('websocket ingest (real daemon, real ws clients)', () => {
   it('takes authenticated clients\' packets and closes bad token, bad frame, oversize and over-rate clients with their codes, counted per client', async () => {
     const dir = tempDir('ws-ingest');
     const [ingestPort, port] = [await freePort(), await freePort()];
-    const cfgPath = join(dir, 'ws.yaml');
-    writeFileSync(
-      cfgPath,
-      `pipeline: cells-lymphocyte
-model: ${join(ZOO, 'cells-lymphocyte')}
-variant: student
-backend: sim
-budgetUs: 60000000
-source: { kind: ws, listen: 127.0.0.1:${ingestPort}, token: ${TOKEN}, ratePerClientHz: 2000, rateBurst: 500, authTimeoutMs: 2000, payloadBytesMax: 4096, stream: cells-lymphocyte, shape: [48, 48, 1], dtype: uint8, labels: [B, T4, T8], queue: { policy: block } }
-trigger: { targets: [B], threshold: 0.6, holdoffUs: 0, maxRatePerS: 1000000, burst: 64 }
-sinks: { jsonl: ${join(dir, 'triggers.jsonl')} }
-server: { port: ${port} }
-`,
-    );
+    const cfgPath = linkDaemonConfig(dir, `kind: ws, listen: 127.0.0.1:${ingestPort}, token: ${TOKEN}, ratePerClientHz: 2000, rateBurst: 500, authTimeoutMs: 2000, payloadBytesMax: 4096`, [], port);
     const daemon = cli(['run', '--config', cfgPath]);
     await until(() => /pipeline cells-lymphocyte/.test(daemon.err()), 'the daemon to start');
     const cap = readCapture(CAPTURE);
@@ -102,7 +88,6 @@ server: { port: ${port} }
     good.ws.close();
     second.ws.close();
     expect(await stop(daemon)).toBe(0);
-    const logged = readdirSync(dir).filter((f) => f.startsWith('triggers.')).flatMap((f) => jsonLines<{ kind: string; seq: number }>(join(dir, f)));
-    expect(logged.length).toBeGreaterThan(0);
+    expect(daemonTriggers(dir).length).toBeGreaterThan(0);
   }, 180_000);
 });

@@ -4,10 +4,10 @@
  * started here is stopped by `stopAll`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { REPO } from './fixtures.js';
+import { REPO, ZOO } from './fixtures.js';
 
 const BIN = join(REPO, 'bin', 'hairtrigger.js');
 
@@ -78,4 +78,38 @@ export async function stop(p: Proc, signal: NodeJS.Signals = 'SIGINT'): Promise<
 /** Kills every child still running (a failed test leaves none behind). */
 export function stopAll(): void {
   for (const c of started.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+}
+
+/**
+ * Writes a daemon config for the cells-lymphocyte student on the simulator with the given
+ * `source` (YAML flow mapping, without the frame declaration) and `sinks` (YAML block lines),
+ * the trigger log in `dir`, the HTTP server on `port`; returns its path.
+ */
+export function linkDaemonConfig(dir: string, source: string, sinks: string[], port: number): string {
+  const path = join(dir, 'daemon.yaml');
+  const frames = 'stream: cells-lymphocyte, shape: [48, 48, 1], dtype: uint8, labels: [B, T4, T8], queue: { policy: block }';
+  writeFileSync(
+    path,
+    `pipeline: cells-lymphocyte
+model: ${join(ZOO, 'cells-lymphocyte')}
+variant: student
+backend: sim
+budgetUs: 60000000
+source: { ${source}, ${frames} }
+trigger: { targets: [B], threshold: 0.6, holdoffUs: 0, maxRatePerS: 1000000, burst: 64 }
+sinks:
+  jsonl: ${join(dir, 'triggers.jsonl')}
+${sinks.map((l) => `  ${l}\n`).join('')}server: { port: ${port} }
+`,
+  );
+  return path;
+}
+
+/** The daemon's trigger records (`kind: trigger`) of every part of its run in `dir`, in order. */
+export function daemonTriggers<T extends { kind: string }>(dir: string): T[] {
+  return readdirSync(dir)
+    .filter((f) => f.startsWith('triggers.') && f.endsWith('.jsonl'))
+    .sort()
+    .flatMap((f) => jsonLines<T>(join(dir, f)))
+    .filter((t) => t.kind === 'trigger');
 }
