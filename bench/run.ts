@@ -17,6 +17,7 @@ import { realTimers } from '../host/src/sources/source.js';
 import { measureNoise, type NoiseFloor } from './noise.js';
 import { ALERT_CASES, alertsMarkdown, benchAlerts, type AlertRunResult } from './alerts.js';
 import { timedRun } from './timed-run.js';
+import { benchLinks, linksMarkdown } from './serial.js';
 
 /**
  * `make bench`: every cell pipeline on every backend available, replayed at `max` pacing,
@@ -384,11 +385,13 @@ async function main(): Promise<void> {
     process.stderr.write(`  ${r.alertsPerS} alerts/s, e2e p50 ${r.e2eMs.p50} p99 ${r.e2eMs.p99} ms\n`);
     return r;
   });
+  process.stderr.write(`bench: serial and websocket links (socat pty pairs, the daemon as a child)...\n`);
+  const links = await benchLinks();
   const comparisons = compare(runs, calls);
   const out = join(REPO, 'bench', 'results');
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'latest.json'), JSON.stringify({ meta, runs, predictCalls: calls, simVersusOnnx: comparisons, alerts, noise }, null, 2) + '\n');
-  const md = markdown(runs, noise, meta) + callsMarkdown(calls, comparisons, runs) + alertsMarkdown(alerts);
+  writeFileSync(join(out, 'latest.json'), JSON.stringify({ meta, runs, predictCalls: calls, simVersusOnnx: comparisons, alerts, links, noise }, null, 2) + '\n');
+  const md = markdown(runs, noise, meta) + callsMarkdown(calls, comparisons, runs) + alertsMarkdown(alerts) + linksMarkdown(links);
   writeFileSync(join(out, 'latest.md'), md);
   process.stdout.write(md);
 }

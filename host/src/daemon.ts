@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Clock } from './core/clock.js';
 import { ConfigError, ModelError, type SinkError } from './core/errors.js';
-import { FrameRing } from './core/frame.js';
+import { FrameRing, type FrameSlot } from './core/frame.js';
 import { checkLimits, limits } from './core/limits.js';
 import './codecs/builtins.js';
 import './preprocess/builtins.js';
@@ -212,6 +212,21 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
     }
     flushTimer = deps.timers.setTimeout(flushLoop, limits.flushIntervalMs);
   };
+  // An actuator sink (serial to a sorter) gets each trigger once the hot path yields (one
+  // setImmediate per turn of the event loop that fired), not on the 100 ms flush tick.
+  const urgent = sinks.some((x) => x.urgent === true);
+  let drainPending = false;
+  const drainNow = (): void => {
+    drainPending = false;
+    triggerLog.flush();
+  };
+  const pushUrgent = (slot: FrameSlot): void => {
+    pipeline.push(slot);
+    if (slot.triggered && !drainPending) {
+      drainPending = true;
+      deps.timers.setImmediate(drainNow);
+    }
+  };
   return {
     config: cfg, card, backend, metrics, policy, source, sourceFrames, errors, triggerLog,
     view: {
@@ -223,7 +238,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
     start() {
       flushLoop();
       published.start();
-      source.start({ acquire: () => frames.acquire(), push: (slot) => pipeline.push(slot) });
+      source.start({ acquire: () => frames.acquire(), push: urgent ? pushUrgent : (slot) => pipeline.push(slot) });
     },
     sourceDone: source.done,
     stop() {

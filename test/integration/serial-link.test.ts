@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REPO, tempDir } from '../support/fixtures.js';
-import { cli, daemonTriggers, freePort, jsonLines, linkDaemonConfig, ptyPair, start, stop, stopAll, until } from '../support/serial-rig.js';
+import { cli, daemonTriggers, freePort, jsonLines, linkDaemonConfig, ptyPair, start, stop, stopAll, until } from '../../sim/src/serial/rig.js';
 
 const CAPTURE = join(REPO, 'sim', 'recordings', 'cells-lymphocyte-1k.arrows');
 

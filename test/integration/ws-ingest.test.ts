@@ -6,7 +6,7 @@ import { encodePacket, PacketType } from '../../host/src/link/packet.js';
 import { encodeHeartbeat } from '../../host/src/link/payloads.js';
 import { captureFramePacket } from '../../sim/src/serial/devices.js';
 import { REPO, tempDir } from '../support/fixtures.js';
-import { cli, daemonTriggers, freePort, linkDaemonConfig, stop, stopAll, until } from '../support/serial-rig.js';
+import { cli, daemonTriggers, freePort, linkDaemonConfig, stop, stopAll, until } from '../../sim/src/serial/rig.js';
 
 const CAPTURE = join(REPO, 'sim', 'recordings', 'cells-lymphocyte-1k.arrows');
 const TOKEN = 'a-test-token-0123456789';

@@ -41,6 +41,7 @@ interface Pending {
 export class SerialSink implements Sink {
   readonly name: string;
   readonly policy: BackpressurePolicy = 'block';
+  readonly urgent = true;
   retransmits = 0;
   private readonly c: SinkCounters = zeroCounters();
   private readonly pending = new Map<number, Pending>();

@@ -37,6 +37,9 @@ export interface Sink {
   /** The registry kind and where it writes, for logs and errors (`jsonl build/run/t.jsonl`). */
   readonly name: string;
   readonly policy: BackpressurePolicy;
+  /** An actuator (the serial sink to a sorter): the daemon drains the ring as soon as the hot
+   * path yields after a trigger, not on the next flush tick (`flushIntervalMs`). */
+  readonly urgent?: boolean;
   /** Takes a batch; the events are not modified and may be kept until written. */
   write(events: readonly TriggerEvent[]): void;
   /** False while a `block` sink is over its buffer bound (always true for `drop-newest`). */

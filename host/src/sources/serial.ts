@@ -21,7 +21,11 @@ export const linkFramesSchema = z.object({
   frameKind: z.enum(['frame', 'alert', 'pcm']).default('frame'),
   /** Largest packet payload accepted (a longer SLIP frame is an overrun, a longer message oversize). */
   payloadBytesMax: z.number().int().min(64).max(limits.linkPayloadBytesMax).default(limits.linkPayloadBytesMax),
-  queue: ingressConfigSchema.partial({ policy: true }).optional(),
+  /** A link cannot be paused without losing what is in flight (a device keeps sending): `block` is refused; drop-newest or drop-oldest, counted. */
+  queue: ingressConfigSchema
+    .partial({ policy: true })
+    .refine((q) => q.policy !== 'block', 'a link source (serial, ws) takes policy drop-newest or drop-oldest: a device keeps sending, so a refused frame would be lost uncounted')
+    .optional(),
 });
 
 /** A `serial` source: data-frame packets (docs/serial-protocol.md) from a serial device, SLIP-framed. */

@@ -1,13 +1,16 @@
 /**
- * The real thing for the serial tests: socat pty pairs, the hairtrigger CLI (daemon, virtual
+ * The real thing for the serial and websocket tests and bench: socat pty pairs, the hairtrigger CLI (daemon, virtual
  * sensor and sorter) as child processes, and helpers to wait on their output. Every process
  * started here is stopped by `stopAll`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { REPO, ZOO } from './fixtures.js';
+import { join, resolve } from 'node:path';
+
+/** The repository root (this file is sim/src/serial/rig.ts, or its build under build/). */
+const REPO = [resolve(import.meta.dirname, '..', '..', '..'), resolve(import.meta.dirname, '..', '..', '..', '..')].find((d) => existsSync(join(d, 'bin', 'hairtrigger.js')))!;
+const ZOO = join(REPO, 'models', 'zoo');
 
 const BIN = join(REPO, 'bin', 'hairtrigger.js');
 
@@ -83,11 +86,11 @@ export function stopAll(): void {
 /**
  * Writes a daemon config for the cells-lymphocyte student on the simulator with the given
  * `source` (YAML flow mapping, without the frame declaration) and `sinks` (YAML block lines),
- * the trigger log in `dir`, the HTTP server on `port`; returns its path.
+ * the trigger log in `dir`, the HTTP server on `port` (`trigger`: its targets and threshold); returns its path.
  */
-export function linkDaemonConfig(dir: string, source: string, sinks: string[], port: number): string {
+export function linkDaemonConfig(dir: string, source: string, sinks: string[], port: number, trigger = { targets: '[B]', threshold: 0.6 }): string {
   const path = join(dir, 'daemon.yaml');
-  const frames = 'stream: cells-lymphocyte, shape: [48, 48, 1], dtype: uint8, labels: [B, T4, T8], queue: { policy: block }';
+  const frames = 'stream: cells-lymphocyte, shape: [48, 48, 1], dtype: uint8, labels: [B, T4, T8], queue: { policy: drop-newest }';
   writeFileSync(
     path,
     `pipeline: cells-lymphocyte
@@ -96,7 +99,7 @@ variant: student
 backend: sim
 budgetUs: 60000000
 source: { ${source}, ${frames} }
-trigger: { targets: [B], threshold: 0.6, holdoffUs: 0, maxRatePerS: 1000000, burst: 64 }
+trigger: { targets: ${trigger.targets}, threshold: ${trigger.threshold}, holdoffUs: 0, maxRatePerS: 1000000, burst: 64 }
 sinks:
   jsonl: ${join(dir, 'triggers.jsonl')}
 ${sinks.map((l) => `  ${l}\n`).join('')}server: { port: ${port} }
