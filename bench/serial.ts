@@ -8,7 +8,8 @@
 //   socket takes them; frames/s: frames classified over the time from the first send to the
 //   snapshot that counts every frame classified or dropped (a snapshot is up to 500 ms old).
 // Needs socat and `make build`. BENCH_LINK_FRAMES sets the frames of the throughput runs.
-import { mkdtempSync } from 'node:fs';
+// Alone it writes bench/results/links.{json,md}; `make bench` puts the runs in latest.json.
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SerialPort } from 'serialport';
@@ -159,5 +160,10 @@ export function linksMarkdown(runs: readonly LinkRunResult[]): string {
 
 if (import.meta.filename === process.argv[1]) {
   const runs = await benchLinks();
-  process.stdout.write(JSON.stringify(runs, null, 2) + '\n' + linksMarkdown(runs));
+  const os = await import('node:os');
+  const meta = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, loadAvg1m: os.loadavg()[0] };
+  writeFileSync(join(REPO, 'bench', 'results', 'links.json'), JSON.stringify({ meta, links: runs }, null, 2) + '\n');
+  const md = `# Link transports (node build/bench/serial.js, ${meta.date}, load average ${meta.loadAvg1m.toFixed(1)} on ${meta.cpus} cores)\n` + linksMarkdown(runs);
+  writeFileSync(join(REPO, 'bench', 'results', 'links.md'), md);
+  process.stdout.write(md);
 }

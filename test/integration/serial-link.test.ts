@@ -11,9 +11,13 @@ interface Trigger {
   classIndex: number;
 }
 
-/** A daemon config: serial source from `sensor`, JSON lines and the serial sink to `sorter`, server on `port`. */
+/**
+ * A daemon config: serial source from `sensor`, JSON lines and the serial sink to `sorter`,
+ * server on `port`. Host heartbeats every 250 ms: without writes a pty whose other end
+ * vanished may never report it (node-serialport #2043; seen here in about one run in four).
+ */
 function config(dir: string, sensor: string, sorter: string, port: number): string {
-  return linkDaemonConfig(dir, `kind: serial, path: ${sensor}, heartbeatMs: 0, reconnectMinMs: 20, reconnectMaxMs: 200`, [`serial: { path: ${sorter}, ackTimeoutMs: 200, sendsMax: 10 }`], port);
+  return linkDaemonConfig(dir, `kind: serial, path: ${sensor}, heartbeatMs: 250, reconnectMinMs: 20, reconnectMaxMs: 200`, [`serial: { path: ${sorter}, ackTimeoutMs: 200, sendsMax: 10 }`], port);
 }
 
 interface Snapshot {
