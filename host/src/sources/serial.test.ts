@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../config/schema.js';
 import { ConfigError } from '../core/errors.js';
 import { monotonicClock } from '../core/clock.js';
 import { sources } from './registry.js';
@@ -21,5 +23,11 @@ describe('link source configs', () => {
     expect(sources.parse({ kind: 'serial', path: '/dev/ttyUSB0', ...frames }, 'config: source')).toMatchObject({ baudRate: 921_600, flowControl: 'none', frameKind: 'frame', heartbeatMs: 1000 });
     expect(() => sources.parse({ kind: 'serial', path: '/dev/ttyUSB0', flowControl: 'dtr', ...frames }, 'config: source')).toThrow(/flowControl/);
     expect(() => sources.parse({ kind: 'ws', listen: '127.0.0.1:9500', token: 'short', ...frames }, 'config: source')).toThrow(/at least 16 characters/);
+  });
+
+  it('the shipped serial and websocket configs validate', () => {
+    const configs = join(import.meta.dirname, '..', '..', 'configs');
+    expect(loadConfigFile(join(configs, 'serial-cells-lymphocyte.yaml')).sinks.serial).toMatchObject({ path: '/tmp/ht-sorter', ackTimeoutMs: 50, sendsMax: 4 });
+    expect(loadConfigFile(join(configs, 'ws-cells-lymphocyte.yaml')).source).toMatchObject({ kind: 'ws', listen: '127.0.0.1:9500' });
   });
 });
