@@ -50,7 +50,9 @@ export class SerialSink implements Sink {
   private seq = 0;
   private timer: unknown = null;
   private closed = false;
-  private readonly startedMs = Date.now();
+  // Ack timeouts are milliseconds off the hot path, and a sink's context carries no clock: the
+  // monotonic performance clock, never the wall clock (a clock step must not fire retransmissions).
+  private readonly startedMs = performance.now();
 
   constructor(
     private readonly opts: SerialSinkOptions,
@@ -126,7 +128,7 @@ export class SerialSink implements Sink {
     if (!this.line.isOpen || !this.line.write(p.frame)) return; // sent again on open or on the next tick
     if (p.sends > 0) this.retransmits++;
     p.sends++;
-    p.sentAtMs = Date.now();
+    p.sentAtMs = performance.now();
     this.c.bytes += p.frame.length;
   }
 
@@ -141,7 +143,7 @@ export class SerialSink implements Sink {
 
   /** Retransmits overdue commands, gives up exhausted ones, and sends a heartbeat. */
   private readonly tick = (): void => {
-    const now = Date.now();
+    const now = performance.now();
     if (this.line.isOpen) {
       for (const p of this.pending.values()) {
         if (p.sends > 0 && now - p.sentAtMs < this.opts.ackTimeoutMs) continue;

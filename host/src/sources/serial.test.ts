@@ -25,6 +25,12 @@ describe('link source configs', () => {
     expect(() => sources.parse({ kind: 'ws', listen: '127.0.0.1:9500', token: 'short', ...frames }, 'config: source')).toThrow(/at least 16 characters/);
   });
 
+  it('name a missing or short token file as a config error', () => {
+    const ws = { kind: 'ws', listen: '127.0.0.1:9500', ...frames };
+    expect(() => sources.create({ ...ws, tokenFile: '/nonexistent/ws-token' }, ctx, 'config: source')).toThrow(/E_CONFIG at source.tokenFile: cannot read \/nonexistent\/ws-token/);
+    expect(() => sources.create({ ...ws, tokenFile: import.meta.filename }, ctx, 'config: source')).not.toThrow();
+  });
+
   it('the shipped serial and websocket configs validate', () => {
     const configs = join(import.meta.dirname, '..', '..', 'configs');
     expect(loadConfigFile(join(configs, 'serial-cells-lymphocyte.yaml')).sinks.serial).toMatchObject({ path: '/tmp/ht-sorter', ackTimeoutMs: 50, sendsMax: 4 });

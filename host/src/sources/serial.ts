@@ -76,11 +76,11 @@ export function createSerialSource(cfg: SerialSourceConfig, ctx: SourceContext, 
   }, (e) => ctx.error(e));
   let seq = 0;
   let heartbeat: unknown = null;
-  const started = Date.now();
+  const startedNs = ctx.clock.nowNs();
   const line = new SerialLine(cfg, { onData: (c) => rx.push(c), onOpen: () => rx.resync(), log: ctx.log }, ctx.timers, ports);
   // Host heartbeats: a write is what makes a vanished pty or USB device show (serialport #2043).
   const beat = (): void => {
-    if (line.isOpen) line.write(slipEncode(encodePacket(PacketType.heartbeat, seq++, encodeHeartbeat(Date.now() - started, seq))));
+    if (line.isOpen) line.write(slipEncode(encodePacket(PacketType.heartbeat, seq++, encodeHeartbeat((ctx.clock.nowNs() - startedNs) / 1e6, seq))));
     heartbeat = ctx.timers.setTimeout(beat, cfg.heartbeatMs > 0 ? cfg.heartbeatMs : 1000);
   };
   let resolveDone!: () => void;

@@ -62,6 +62,18 @@ export interface WsIngestSource extends Source, TransportCounted {
   address(): { host: string; port: number } | null;
 }
 
+/** The token in `path` (its first line); a missing, unreadable or short one is a ConfigError. */
+function readToken(path: string): string {
+  let token: string;
+  try {
+    token = readFileSync(path, 'utf8').split('\n')[0].trim();
+  } catch (err) {
+    throw new ConfigError('source.tokenFile', `cannot read ${path}: ${(err as Error).message}; write the clients' token there (one line, at least 16 characters)`, { cause: err });
+  }
+  if (token.length < 16) throw new ConfigError('source.tokenFile', `${path} holds a token of ${token.length} characters; at least 16`);
+  return token;
+}
+
 /** Compares a presented token with the configured one in constant time (SHA-256 of both: equal lengths whatever was sent). */
 function tokenMatcher(token: string): (given: string) => boolean {
   const want = createHash('sha256').update(token).digest();
@@ -79,7 +91,7 @@ export function createWsIngest(cfg: WsIngestConfig, ctx: SourceContext): WsInges
   const spec: FrameSpec = { stream: cfg.stream, shape: cfg.shape, dtype: cfg.dtype, labels: cfg.labels };
   const queue = new IngressQueue(ingressConfigSchema.parse({ ...cfg.queue, policy: cfg.queue?.policy ?? 'drop-newest' }), ctx.clock, ctx.timers);
   const where = `ws ${cfg.listen}`;
-  const matches = tokenMatcher(cfg.token ?? readFileSync(ctx.at(cfg.tokenFile!), 'utf8').trim());
+  const matches = tokenMatcher(cfg.token ?? readToken(ctx.at(cfg.tokenFile!)));
   const clients = new Map<string, Client>(); // live and recently closed, at most wsIngestClientsTrackedMax
   let live = 0;
   let serial = 0;
