@@ -47,13 +47,92 @@ interface ClientCounts {
   badToken: number;
 }
 
-interface Client {
-  name: string;
-  rx: LinkReceiver;
-  counts: ClientCounts;
-  authed: boolean;
-  tokens: number;
-  lastNs: number;
+/** What every client of one ingest shares. */
+interface ClientDeps {
+  cfg: WsIngestConfig;
+  ctx: SourceContext;
+  queue: IngressQueue;
+  matches(given: string): boolean;
+}
+
+/**
+ * One connected client: authentication (header or first text message, within
+ * `authTimeoutMs`), its rate (a token bucket on the injected clock), its packets through its
+ * own `LinkReceiver` (its own sequence numbers), and the close code for each fault.
+ */
+class WsClient {
+  readonly counts: ClientCounts = { messages: 0, framesOffered: 0, rateExceeded: 0, oversize: 0, badToken: 0 };
+  readonly rx: LinkReceiver;
+  private authed = false;
+  private tokens: number;
+  private lastNs: number;
+  private readonly timer: unknown;
+
+  constructor(
+    readonly name: string,
+    private readonly ws: WebSocket,
+    authorization: string | undefined,
+    private readonly d: ClientDeps,
+    onClose: () => void,
+  ) {
+    const { cfg, ctx } = d;
+    this.tokens = cfg.rateBurst;
+    this.lastNs = ctx.clock.nowNs();
+    const offer = dataFrameOffer(cfg.frameKind, d.queue, name, (e) => ctx.error(e));
+    this.rx = new LinkReceiver(name, cfg.payloadBytesMax, (p) => {
+      offer(p);
+      if (p.type === PacketType.data) this.counts.framesOffered++;
+    }, (e) => {
+      ctx.error(e);
+      if (e.reason !== 'gap') ws.close(WsClose.badFrame, e.message.slice(0, 120));
+    });
+    if (authorization !== undefined) this.authenticate(authorization.startsWith('Bearer ') ? authorization.slice(7) : '');
+    this.timer = ctx.timers.setTimeout(() => !this.authed && this.refuse(`no token within ${cfg.authTimeoutMs} ms`), cfg.authTimeoutMs);
+    ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(data, isBinary));
+    ws.on('error', (err: Error & { code?: string }) => {
+      if (err.code !== 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return;
+      this.counts.oversize++;
+      ctx.error(new LinkError(name, 'oversize', `message longer than ${cfg.payloadBytesMax + PACKET_OVERHEAD_BYTES} bytes; closed (1009)`));
+    });
+    ws.on('close', () => {
+      ctx.timers.clearTimeout(this.timer);
+      onClose();
+    });
+  }
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    const { ws, d } = this;
+    if (ws.readyState !== ws.OPEN) return; // closing: what it still sent is not taken
+    this.counts.messages++;
+    if (!this.authed) return isBinary ? this.refuse('a binary message before the token') : this.authenticate(data.toString());
+    if (!isBinary || !Buffer.isBuffer(data)) return void ws.close(WsClose.badFrame, 'text message: packets are binary');
+    if (!this.takeToken()) {
+      this.counts.rateExceeded++;
+      d.ctx.error(new LinkError(this.name, 'rate', `over ${d.cfg.ratePerClientHz} frames/s (burst ${d.cfg.rateBurst}); closed (${WsClose.rateExceeded})`));
+      return void ws.close(WsClose.rateExceeded, 'rate exceeded');
+    }
+    this.rx.packet(data);
+  }
+
+  private authenticate(given: string): void {
+    if (this.d.matches(given)) this.authed = true;
+    else this.refuse('bad token');
+  }
+
+  private refuse(why: string): void {
+    this.counts.badToken++;
+    this.d.ctx.error(new LinkError(this.name, 'token', `${why}; closed (${WsClose.badToken})`));
+    this.ws.close(WsClose.badToken, why);
+  }
+
+  private takeToken(): boolean {
+    const now = this.d.ctx.clock.nowNs();
+    this.tokens = Math.min(this.d.cfg.rateBurst, this.tokens + ((now - this.lastNs) * this.d.cfg.ratePerClientHz) / 1e9);
+    this.lastNs = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
 }
 
 /** A `ws` source; `address()` is where it listens after start. */
@@ -91,80 +170,19 @@ export function createWsIngest(cfg: WsIngestConfig, ctx: SourceContext): WsInges
   const spec: FrameSpec = { stream: cfg.stream, shape: cfg.shape, dtype: cfg.dtype, labels: cfg.labels };
   const queue = new IngressQueue(ingressConfigSchema.parse({ ...cfg.queue, policy: cfg.queue?.policy ?? 'drop-newest' }), ctx.clock, ctx.timers);
   const where = `ws ${cfg.listen}`;
-  const matches = tokenMatcher(cfg.token ?? readToken(ctx.at(cfg.tokenFile!)));
-  const clients = new Map<string, Client>(); // live and recently closed, at most wsIngestClientsTrackedMax
+  const clients = new Map<string, WsClient>(); // live and recently closed, at most wsIngestClientsTrackedMax
+  const deps: ClientDeps = { cfg, ctx, queue, matches: tokenMatcher(cfg.token ?? readToken(ctx.at(cfg.tokenFile!))) };
   let live = 0;
   let serial = 0;
   let http: Server | null = null;
   let wss: WebSocketServer | null = null;
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
-
   const admit = (ws: WebSocket, req: IncomingMessage): void => {
     const name = `${where} client ${++serial} (${req.socket.remoteAddress}:${req.socket.remotePort})`;
     if (live >= cfg.clientsMax) return void ws.close(WsClose.full, `at most ${cfg.clientsMax} clients`);
     live++;
-    const counts: ClientCounts = { messages: 0, framesOffered: 0, rateExceeded: 0, oversize: 0, badToken: 0 };
-    const c: Client = { name, counts, authed: false, tokens: cfg.rateBurst, lastNs: ctx.clock.nowNs(), rx: null as unknown as LinkReceiver };
-    const offer = dataFrameOffer(cfg.frameKind, queue, name, (e) => ctx.error(e));
-    c.rx = new LinkReceiver(name, cfg.payloadBytesMax, (p) => {
-      offer(p);
-      if (p.type === PacketType.data) counts.framesOffered++;
-    }, (e) => {
-      ctx.error(e);
-      if (e.reason !== 'gap') ws.close(WsClose.badFrame, e.message.slice(0, 120));
-    });
-    track(c);
-    const auth = req.headers.authorization;
-    if (auth !== undefined) authenticate(ws, c, auth.startsWith('Bearer ') ? auth.slice(7) : '');
-    const timer = ctx.timers.setTimeout(() => !c.authed && refuse(ws, c, `no token within ${cfg.authTimeoutMs} ms`), cfg.authTimeoutMs);
-    ws.on('message', (data: RawData, isBinary: boolean) => onMessage(ws, c, data, isBinary));
-    ws.on('error', (err: Error & { code?: string }) => {
-      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-        counts.oversize++;
-        ctx.error(new LinkError(name, 'oversize', `message longer than ${cfg.payloadBytesMax + PACKET_OVERHEAD_BYTES} bytes; closed (1009)`));
-      }
-    });
-    ws.on('close', () => {
-      live--;
-      ctx.timers.clearTimeout(timer);
-    });
-  };
-
-  const authenticate = (ws: WebSocket, c: Client, given: string): void => {
-    if (matches(given)) c.authed = true;
-    else refuse(ws, c, 'bad token');
-  };
-  const refuse = (ws: WebSocket, c: Client, why: string): void => {
-    c.counts.badToken++;
-    ctx.error(new LinkError(c.name, 'token', `${why}; closed (${WsClose.badToken})`));
-    ws.close(WsClose.badToken, why);
-  };
-
-  const onMessage = (ws: WebSocket, c: Client, data: RawData, isBinary: boolean): void => {
-    if (ws.readyState !== ws.OPEN) return; // closing: what it still sent is not taken
-    c.counts.messages++;
-    if (!c.authed) return isBinary ? refuse(ws, c, 'a binary message before the token') : authenticate(ws, c, data.toString());
-    if (!isBinary || !Buffer.isBuffer(data)) return void ws.close(WsClose.badFrame, 'text message: packets are binary');
-    if (!takeToken(c)) {
-      c.counts.rateExceeded++;
-      ctx.error(new LinkError(c.name, 'rate', `over ${cfg.ratePerClientHz} frames/s (burst ${cfg.rateBurst}); closed (${WsClose.rateExceeded})`));
-      return void ws.close(WsClose.rateExceeded, 'rate exceeded');
-    }
-    c.rx.packet(data);
-  };
-
-  const takeToken = (c: Client): boolean => {
-    const now = ctx.clock.nowNs();
-    c.tokens = Math.min(cfg.rateBurst, c.tokens + ((now - c.lastNs) * cfg.ratePerClientHz) / 1e9);
-    c.lastNs = now;
-    if (c.tokens < 1) return false;
-    c.tokens -= 1;
-    return true;
-  };
-
-  const track = (c: Client): void => {
-    clients.set(c.name, c);
+    clients.set(name, new WsClient(name, ws, req.headers.authorization, deps, () => live--));
     if (clients.size > limits.wsIngestClientsTrackedMax) clients.delete(clients.keys().next().value!); // the oldest
   };
 
