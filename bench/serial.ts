@@ -61,7 +61,7 @@ export async function benchSerial(): Promise<LinkRunResult> {
   await ptyPair(sensor, sensorDev);
   await ptyPair(sorter, sorterDev);
   const port = await freePort();
-  const cfg = linkDaemonConfig(dir, `kind: serial, path: ${sensor}, heartbeatMs: 0`, [`serial: { path: ${sorter}, ackTimeoutMs: 200, sendsMax: 10, heartbeatMs: 0 }`], port, EVERY_FRAME);
+  const cfg = linkDaemonConfig(dir, `kind: serial, path: ${sensor}, heartbeatMs: 0, silenceMs: 0`, [`serial: { path: ${sorter}, ackTimeoutMs: 200, sendsMax: 10, heartbeatMs: 0, silenceMs: 0 }`], port, EVERY_FRAME);
   const daemon = cli(['run', '--config', cfg]);
   try {
     await until(() => /sensor open/.test(daemon.err()) && /sorter open/.test(daemon.err()), 'the daemon to open both lines');

@@ -15,9 +15,11 @@ interface Trigger {
  * A daemon config: serial source from `sensor`, JSON lines and the serial sink to `sorter`,
  * server on `port`. Host heartbeats every 250 ms: without writes a pty whose other end
  * vanished may never report it (node-serialport #2043; seen here in about one run in four).
+ * No silence reopening: on a loaded machine the sensor process may stall longer than any
+ * short window, and a reopened pty loses what was in flight.
  */
 function config(dir: string, sensor: string, sorter: string, port: number): string {
-  return linkDaemonConfig(dir, `kind: serial, path: ${sensor}, heartbeatMs: 250, reconnectMinMs: 20, reconnectMaxMs: 200`, [`serial: { path: ${sorter}, ackTimeoutMs: 200, sendsMax: 10 }`], port);
+  return linkDaemonConfig(dir, `kind: serial, path: ${sensor}, heartbeatMs: 250, silenceMs: 0, reconnectMinMs: 20, reconnectMaxMs: 200`, [`serial: { path: ${sorter}, ackTimeoutMs: 200, sendsMax: 10 }`], port);
 }
 
 interface Snapshot {
@@ -52,7 +54,7 @@ describe('serial link over socat pty pairs (real daemon, virtual sensor and sort
     await until(async () => {
       snap = await snapshot(port);
       return snap.frames === frames - 1 && jsonLines(sorted).length === snap.triggers;
-    }, 'the last frames and acks');
+    }, () => `${frames - 1} frames and every trigger at the sorter: frames ${snap.frames}, triggers ${snap.triggers}, sorter ${jsonLines(sorted).length}, link ${JSON.stringify(snap.transport)}`);
     const link = snap.transport[`serial ${sensor}`];
     expect(snap.frames).toBe(frames - 1);
     expect(link.crcErrors + link.framingErrors + link.overruns + link.malformed).toBeGreaterThanOrEqual(1);

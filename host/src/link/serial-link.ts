@@ -13,8 +13,10 @@ export const serialLineSchema = z.object({
   /** Reconnect back-off: first delay, doubled per failed attempt up to the max. */
   reconnectMinMs: z.number().int().min(1).max(limits.serialReconnectMaxMs).default(100),
   reconnectMaxMs: z.number().int().min(1).max(limits.serialReconnectMaxMs).default(5_000),
-  /** The device sends a heartbeat at least this often; silence for 3 periods after one was heard reopens the line (0: never). */
+  /** The host writes a heartbeat this often (0: never); a write is what reveals a vanished pty or USB device. */
   heartbeatMs: z.number().int().min(0).max(60_000).default(1_000),
+  /** A line that has spoken since it opened and then is silent this long is reopened (0: never). */
+  silenceMs: z.number().int().min(0).max(600_000).default(3_000),
 });
 export type SerialLineConfig = z.output<typeof serialLineSchema>;
 
@@ -39,7 +41,7 @@ export const realPorts: PortFactory = (cfg) => new SerialPort({ path: cfg.path, 
  * - data arrives in chunks cut anywhere and sometimes held back (node-serialport issues
  *   #1319, #2677, #1295): the owner reassembles from bytes (link/slip.ts), never from events;
  * - an unplugged device may give no `close` until something is written (#2043, #2351): the
- *   owner writes heartbeats, and a line silent for three heartbeat periods is reopened;
+ *   owner writes heartbeats, and a line silent for `silenceMs` after it spoke is reopened;
  * - a reconnect that silently stops (an open whose callback never comes, an error between
  *   two states): one watchdog timer, re-armed on every tick, restarts the loop whenever the
  *   line is neither open nor opening nor waiting to retry, and gives up an open that has not
@@ -165,9 +167,8 @@ export class SerialLine {
       if (this.port !== null) this.lost(this.port, `open did not complete within ${limits.serialOpenTimeoutMs} ms`);
       else this.gone('open did not start');
     }
-    const hb = this.cfg.heartbeatMs;
-    const silentTicks = hb > 0 ? Math.ceil((3 * hb) / limits.serialWatchdogMs) : 0;
-    if (this.state === 'open' && this.heardSinceOpen && silentTicks > 0 && this.ticks - this.lastDataTick > silentTicks) this.lost(this.port!, `silent for ${3 * hb} ms`);
+    const silentTicks = Math.ceil(this.cfg.silenceMs / limits.serialWatchdogMs);
+    if (this.state === 'open' && this.heardSinceOpen && silentTicks > 0 && this.ticks - this.lastDataTick > silentTicks) this.lost(this.port!, `silent for ${this.cfg.silenceMs} ms`);
     this.watchdog = this.timers.setTimeout(this.tick, limits.serialWatchdogMs);
   };
 }

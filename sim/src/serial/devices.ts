@@ -37,7 +37,7 @@ export async function runSimSensor(o: SimSensorOptions, log: (line: string) => v
   const total = o.frames ?? cap.count;
   let seq = 0;
   let sent = 0;
-  const line = new SerialLine(serialLineSchema.parse({ path: o.device, baudRate: o.baudRate, reconnectMinMs: 50, reconnectMaxMs: 500, heartbeatMs: 0 }), { onData: () => {}, onOpen: () => line.write(frameOf(PacketType.status, encodeStatus({ state: DeviceState.streaming, queueDepth: 0, framesSent: sent, triggersDone: 0 }))), log }, realTimers);
+  const line = new SerialLine(serialLineSchema.parse({ path: o.device, baudRate: o.baudRate, reconnectMinMs: 50, reconnectMaxMs: 500, heartbeatMs: 0, silenceMs: 0 }), { onData: () => {}, onOpen: () => line.write(frameOf(PacketType.status, encodeStatus({ state: DeviceState.streaming, queueDepth: 0, framesSent: sent, triggersDone: 0 }))), log }, realTimers);
   const frameOf = (type: number, payload: Uint8Array): Uint8Array => slipEncode(encodePacket(type, seq++, payload));
   line.start();
   const periodMs = 1000 / o.rateHz;
@@ -95,7 +95,7 @@ export function startSimSorter(o: SimSorterOptions, log: (line: string) => void)
     done++;
     reply(PacketType.ack, encodeAck(p.seq, p.type, AckStatus.ok));
   }, (e) => log(e.message));
-  const line = new SerialLine(serialLineSchema.parse({ path: o.device, baudRate: o.baudRate, reconnectMinMs: 50, reconnectMaxMs: 500, heartbeatMs: 0 }), { onData: (c) => rx.push(c), onOpen: () => rx.resync(), log }, realTimers);
+  const line = new SerialLine(serialLineSchema.parse({ path: o.device, baudRate: o.baudRate, reconnectMinMs: 50, reconnectMaxMs: 500, heartbeatMs: 0, silenceMs: 0 }), { onData: (c) => rx.push(c), onOpen: () => rx.resync(), log }, realTimers);
   line.start();
   const beat = setInterval(() => line.isOpen && reply(PacketType.heartbeat, encodeHeartbeat(performance.now(), seq)), 1000);
   return {

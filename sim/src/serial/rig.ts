@@ -48,11 +48,11 @@ export async function ptyPair(a: string, b: string): Promise<Proc> {
   return p;
 }
 
-/** Polls `cond` every 20 ms until it holds; fails naming `what` after `timeoutMs` (generous: a loaded machine). */
-export async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+/** Polls `cond` every 20 ms until it holds; fails naming `what` (a function: the state then) after `timeoutMs` (generous: a loaded machine). */
+export async function until(cond: () => boolean | Promise<boolean>, what: string | (() => string), timeoutMs = 60_000): Promise<void> {
   const t0 = Date.now();
   while (!(await cond())) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
