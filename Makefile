@@ -24,7 +24,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 deps: node_modules/.package-lock.json
 
-# Debian packages the browser and NATS tests need; installed only when missing.
+# Debian packages the browser, NATS and serial tests need; installed only when missing.
 apt-test:
 	@if ! command -v chromium >/dev/null 2>&1; then \
 	  echo "installing chromium (browser tests)"; \
@@ -33,6 +33,10 @@ apt-test:
 	@if ! command -v nats-server >/dev/null 2>&1; then \
 	  echo "installing nats-server (NATS JetStream source, sink and scale-out tests)"; \
 	  apt-get update && apt-get install -y --no-install-recommends nats-server; \
+	fi
+	@if ! command -v socat >/dev/null 2>&1; then \
+	  echo "installing socat (the serial tests' pty pairs)"; \
+	  apt-get update && apt-get install -y --no-install-recommends socat; \
 	fi
 
 # Python packages of models/train: training, and its tests in `make test` (PIL only for the

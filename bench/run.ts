@@ -19,6 +19,7 @@ import { ALERT_CASES, alertsMarkdown, benchAlerts, type AlertRunResult } from '.
 import { timedRun } from './timed-run.js';
 import { benchNats, natsMarkdown } from './nats.js';
 import { benchKeywords, keywordsMarkdown } from './keywords.js';
+import { benchLinks, linksMarkdown } from './serial.js';
 
 /**
  * `make bench`: every cell pipeline on every backend available, replayed at `max` pacing,
@@ -390,11 +391,13 @@ async function main(): Promise<void> {
   const nats = await benchNats();
   // Keyword spotting: one stream in real time (sim and onnx), streams a core (bench/keywords.ts).
   const keywords = benchKeywords();
+  process.stderr.write(`bench: serial and websocket links (socat pty pairs, the daemon as a child)...\n`);
+  const links = await benchLinks();
   const comparisons = compare(runs, calls);
   const out = join(REPO, 'bench', 'results');
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'latest.json'), JSON.stringify({ meta, runs, predictCalls: calls, simVersusOnnx: comparisons, alerts, nats, keywords, noise }, null, 2) + '\n');
-  const md = markdown(runs, noise, meta) + callsMarkdown(calls, comparisons, runs) + alertsMarkdown(alerts) + natsMarkdown(nats) + keywordsMarkdown(keywords);
+  writeFileSync(join(out, 'latest.json'), JSON.stringify({ meta, runs, predictCalls: calls, simVersusOnnx: comparisons, alerts, nats, keywords, links, noise }, null, 2) + '\n');
+  const md = markdown(runs, noise, meta) + callsMarkdown(calls, comparisons, runs) + alertsMarkdown(alerts) + natsMarkdown(nats) + keywordsMarkdown(keywords) + linksMarkdown(links);
   writeFileSync(join(out, 'latest.md'), md);
   process.stdout.write(md);
 }

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Clock } from './core/clock.js';
 import { ConfigError, HairtriggerError, ModelError, SinkError } from './core/errors.js';
-import { FrameRing } from './core/frame.js';
+import { FrameRing, type FrameSlot } from './core/frame.js';
 import { checkLimits, limits } from './core/limits.js';
 import './codecs/builtins.js';
 import './preprocess/builtins.js';
@@ -32,6 +32,7 @@ import { noPayload, TriggerRing } from './sinks/trigger-ring.js';
 import { createFpgaEventSource, thresholdsRaw } from './sources/fpga-events.js';
 import { sources } from './sources/registry.js';
 import type { Source, TimerScheduler } from './sources/source.js';
+import type { TransportCounted } from './sources/serial.js';
 import { TriggerPolicy } from './trigger/policy.js';
 import { routers, type FrameRouter } from './trigger/routers.js';
 import './trigger/detector.js';
@@ -167,7 +168,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   );
   // Sinks open last: every check above has passed, so a failure here leaves no file half-used.
   const onSinkError = (e: SinkError) => errors.error(e);
-  const sinks = await createSinks(cfg.sinks, { runId: names.run, labels: card.labels, resolvePath: at, onError: onSinkError });
+  const sinks = await createSinks(cfg.sinks, { runId: names.run, labels: card.labels, resolvePath: at, onError: onSinkError, log: deps.log });
   try {
     after.router = cfg.route === undefined ? null : routers.create(cfg.route, { runId: names.run, labels: card.labels, targets: cfg.trigger.targets ?? [], aux, at, log: deps.log, error: (e) => errors.error(e), framesFailed: () => metrics.dropped }, 'config: route');
     after.decisions = cfg.decisions === undefined ? null : new DecisionLog(at(cfg.decisions), { labels: card.labels, aux, describePayload }, onSinkError);
@@ -181,7 +182,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   metrics.watch({ policy: policy.counters, triggerRing: ring });
   // The device's counters join the snapshot here, off the hot path (fpga backend only).
   const device = isFpgaBackend(backend) ? new DeviceReader(backend) : null;
-  const beginSnapshot = (): SnapshotBuild => {
+  const beginCore = (): SnapshotBuild => {
     const build = withSourceCounters(metrics.beginSnapshot(), source);
     const router = after.router;
     if (router !== null) return { step: build.step, result: () => ({ ...build.result(), route: router.counters() }) };
@@ -190,6 +191,14 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
     // then describe the same moment (a faulted device fails thousands of frames a second).
     const dev = device.read();
     return { step: build.step, result: () => ({ ...build.result(), device: dev }) };
+  };
+  // Link counters of transport sources and sinks (serial, websocket) join every snapshot.
+  const transported = ([source, ...sinks] as object[]).filter(hasTransportCounters);
+  const beginSnapshot = (): SnapshotBuild => {
+    const build = beginCore();
+    if (transported.length === 0) return build;
+    const transport = Object.assign({}, ...transported.map((x) => x.transportCounters())) as Record<string, Record<string, number>>;
+    return { step: build.step, result: () => ({ ...build.result(), transport }) };
   };
   // One snapshot every snapshotIntervalMs, built in steps on the daemon's timers; every
   // reader (HTTP, websocket, /metrics, progress) gets the published one.
@@ -212,6 +221,21 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
     }
     flushTimer = deps.timers.setTimeout(flushLoop, limits.flushIntervalMs);
   };
+  // An actuator sink (serial to a sorter) gets each trigger once the hot path yields (one
+  // setImmediate per turn of the event loop that fired), not on the 100 ms flush tick.
+  const urgent = sinks.some((x) => x.urgent === true);
+  let drainPending = false;
+  const drainNow = (): void => {
+    drainPending = false;
+    triggerLog.flush();
+  };
+  const pushUrgent = (slot: FrameSlot): void => {
+    pipeline.push(slot);
+    if (slot.triggered && !drainPending) {
+      drainPending = true;
+      deps.timers.setImmediate(drainNow);
+    }
+  };
   return {
     config: cfg, card, backend, metrics, policy, source, sourceFrames, errors, triggerLog,
     get router() {
@@ -226,7 +250,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
     start() {
       flushLoop();
       published.start();
-      source.start({ acquire: () => frames.acquire(), push: (slot) => pipeline.push(slot) });
+      source.start({ acquire: () => frames.acquire(), push: urgent ? pushUrgent : (slot) => pipeline.push(slot) });
     },
     sourceDone: source.done,
     stop() {
@@ -256,6 +280,11 @@ function withSourceCounters(build: SnapshotBuild, source: Source): SnapshotBuild
   if (source.counters === undefined) return build;
   const counters = source.counters();
   return { step: build.step, result: () => ({ ...build.result(), source: counters }) };
+}
+
+/** Whether a source or sink exports link counters (the serial and websocket ones do). */
+function hasTransportCounters(x: object): x is TransportCounted {
+  return typeof (x as Partial<TransportCounted>).transportCounters === 'function';
 }
 
 /**

@@ -45,3 +45,35 @@ registerCommands((program, ctx) => {
       }
     });
 });
+
+// Virtual serial devices over a pty (sim/src/serial, docs/serial-protocol.md).
+registerCommands((program, ctx) => {
+  program
+    .command('sim-sensor')
+    .description('stream a capture (.arrows) as data-frame packets over a serial device or pty (docs/serial-protocol.md)')
+    .requiredOption('--device <path>', 'serial device or pty, e.g. the link socat made')
+    .requiredOption('--capture <file>', 'capture to stream, e.g. sim/recordings/cells-lymphocyte-1k.arrows')
+    .option('--rate-hz <r>', 'frames per second', ctx.num('rate-hz'), 500)
+    .option('--frames <n>', 'frames to send (the capture loops); default one pass', ctx.num('frames'))
+    .option('--corrupt-frame <i>', 'flip one byte in the packet of frame i', ctx.num('corrupt-frame'))
+    .option('--baud-rate <n>', 'baud rate', ctx.num('baud-rate'))
+    .action(async (o: { device: string; capture: string; rateHz: number; frames?: number; corruptFrame?: number; baudRate?: number }) => {
+      const { runSimSensor } = await import('./serial/devices.js');
+      await runSimSensor(o, (line) => process.stderr.write(line + '\n'));
+    });
+  program
+    .command('sim-sorter')
+    .description('take trigger commands over a serial device or pty, acknowledge each, record their arrival as JSON lines; Ctrl-C stops')
+    .requiredOption('--device <path>', 'serial device or pty')
+    .requiredOption('--out <file>', 'JSON lines of the commands acted on (frameSeq, classIndex, score, id, linkSeq, arrivalNs)')
+    .option('--baud-rate <n>', 'baud rate', ctx.num('baud-rate'))
+    .action(async (o: { device: string; out: string; baudRate?: number }) => {
+      const { startSimSorter } = await import('./serial/devices.js');
+      const sorter = startSimSorter(o, (line) => process.stderr.write(line + '\n'));
+      await new Promise<void>((resolve) => {
+        for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
+      });
+      await sorter.stop();
+      process.stderr.write(`sim-sorter: ${JSON.stringify(sorter.counts())}\n`);
+    });
+});

@@ -19,7 +19,8 @@ export type ErrorCode =
   | 'E_ALERT_DECODE'
   | 'E_FITS'
   | 'E_FILTER'
-  | 'E_WAV';
+  | 'E_WAV'
+  | 'E_LINK';
 
 /** Base of every operating error. `where` names the file, frame, field or endpoint. */
 export class HairtriggerError extends Error {
@@ -123,6 +124,20 @@ export class ModelError extends HairtriggerError {
 export class SourceError extends HairtriggerError {
   constructor(where: string, message: string, options?: { cause?: unknown }) {
     super('E_SOURCE', where, message, options);
+  }
+}
+
+/**
+ * A packet of the serial link or websocket ingest that cannot be used (docs/serial-protocol.md).
+ * `reason` is a stable sub-code for counting: `crc`, `framing` (a bad SLIP escape),
+ * `truncated`, `oversize`, `length`, `overrun` (a SLIP frame past the packet bound), `version`, `type`,
+ * `payload`, `kind`, `gap` (packets lost by sequence number).
+ */
+export class LinkError extends HairtriggerError {
+  readonly reason: string;
+  constructor(where: string, reason: string, message: string, options?: { cause?: unknown }) {
+    super('E_LINK', where, `${reason}: ${message}`, options);
+    this.reason = reason;
   }
 }
 

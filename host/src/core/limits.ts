@@ -87,6 +87,22 @@ export const limits = {
   natsRetryDelayMaxMs: 2000,
   /** NATS source and sink: how long closing waits for acks and publishes before giving up. */
   natsCloseWaitMs: 10_000,
+  /** Longest reconnect back-off of a serial line (its config may ask for less). */
+  serialReconnectMaxMs: 60_000,
+  /** Period of a serial line's watchdog (restarts a stopped reconnect loop, reopens a silent line). */
+  serialWatchdogMs: 250,
+  /** An open of a serial device that has not completed after this long is given up and retried. */
+  serialOpenTimeoutMs: 5_000,
+  /** Bytes a serial line holds for the device before it refuses a write (never waits on drain). */
+  serialWriteQueueBytesMax: 1024 * 1024,
+  /** Trigger commands a serial sink holds unacknowledged before it stops taking more (policy block). */
+  serialPendingTriggersMax: 4096,
+  /** Websocket ingest clients connected at once, at most (a config may allow fewer). */
+  wsIngestClientsMax: 1024,
+  /** Websocket ingest clients whose counters the snapshot keeps (live and the most recently closed). */
+  wsIngestClientsTrackedMax: 64,
+  /** Largest payload of one link packet (serial or websocket): a cells crop, an alert with cutouts. */
+  linkPayloadBytesMax: 1024 * 1024,
   /** Frames replayed per macrotask before yielding to the event loop at `max` pacing. */
   replayBatchFramesMax: 256,
   /** Largest WAV file the `wav` source and `inspect` read into memory (about 35 min of

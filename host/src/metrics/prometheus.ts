@@ -59,6 +59,7 @@ export class PrometheusExporter {
     this.registerGauges();
     this.registerDevice();
     this.registerRoute();
+    this.registerTransport();
   }
 
   /** The whole exposition of the current snapshot: cached text, or one render of every
@@ -285,6 +286,23 @@ export class PrometheusExporter {
         const topics = exporter.snap().route?.topics;
         if (typeof topics !== 'object') return;
         for (const [topic, n] of Object.entries(topics)) this.inc({ topic }, n);
+      },
+    });
+  }
+
+  /** Link counters of serial and websocket parts (snapshot `transport`), by component and counter. */
+  private registerTransport(): void {
+    const exporter = this;
+    new Counter({
+      name: 'hairtrigger_transport_total',
+      help: 'Link counters of transport sources and sinks (serial line, websocket client): crcErrors, framingErrors, seqGaps, overruns, reconnects, ...',
+      labelNames: ['component', 'counter'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [component, counts] of Object.entries(exporter.snap().transport ?? {})) {
+          for (const [counter, n] of Object.entries(counts)) this.inc({ component, counter }, n);
+        }
       },
     });
   }

@@ -76,6 +76,10 @@ export interface Snapshot {
   /** A source's own counters, present for sources that keep them (NATS: received, acked,
    * redelivered, and the consumer's lag: numPending, numAckPending, numRedelivered). */
   source?: Record<string, number>;
+  /** Link counters of transport sources and sinks (serial, websocket; per client), by
+   * component name (`serial /dev/ttyUSB0`): crcErrors, framingErrors, seqGaps, overruns,
+   * reconnects, ... (host/src/link/receiver.ts `LinkCounts`). Absent without such a part. */
+  transport?: Record<string, Record<string, number>>;
 }
 
 /**

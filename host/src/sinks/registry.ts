@@ -4,6 +4,7 @@ import { createArrowSink } from './arrow-sink.js';
 import { fileSinkSchema } from './file-sink.js';
 import { createJsonlSink } from './jsonl-sink.js';
 import { createNatsSink, natsSinkSchema } from './nats-sink.js';
+import { createSerialSink, serialSinkSchema } from './serial-sink.js';
 import type { Sink, SinkContext } from './sink.js';
 
 /** One registered sink kind: its options schema (zod) and its factory. */
@@ -27,6 +28,7 @@ export const sinkRegistry = {
   jsonl: entry({ schema: fileSinkSchema, create: createJsonlSink, basePath: (o) => o.path }),
   arrow: entry({ schema: fileSinkSchema, create: createArrowSink, basePath: (o) => o.path }),
   nats: entry({ schema: natsSinkSchema, create: createNatsSink }),
+  serial: entry({ schema: serialSinkSchema, create: createSerialSink }),
 } as const;
 
 export type SinkKind = keyof typeof sinkRegistry;

@@ -37,6 +37,9 @@ export interface Sink {
   /** The registry kind and where it writes, for logs and errors (`jsonl build/run/t.jsonl`). */
   readonly name: string;
   readonly policy: BackpressurePolicy;
+  /** An actuator (the serial sink to a sorter): the daemon drains the ring as soon as the hot
+   * path yields after a trigger, not on the next flush tick (`flushIntervalMs`). */
+  readonly urgent?: boolean;
   /** Takes a batch; the events are not modified and may be kept until written. */
   write(events: readonly TriggerEvent[]): void;
   /** False while a `block` sink is over its buffer bound (always true for `drop-newest`). */
@@ -63,6 +66,8 @@ export interface SinkContext {
   resolvePath(path: string): string;
   /** Operating errors the sink survives (a failed write); they are also counted. */
   onError(err: SinkError): void;
+  /** Status lines (a serial line gone and retrying); absent: not logged. */
+  log?(line: string): void;
 }
 
 /** Fresh counters. */

@@ -3,3 +3,5 @@
 import './replay.js';
 import './stream.js';
 import './nats.js';
+import './serial.js';
+import './ws-ingest.js';
