@@ -355,10 +355,15 @@ def student_card_entry(student, ev):
 
 def distillation_entry(args, cfg, best, teacher_targets, data_augmentation=None):
     augmentation = "D4 (flips, 90-degree rotations)" if n_views(cfg) > 1 else "none"
+    if data_augmentation:
+        augmentation = data_augmentation
+    if cfg.get("spec_augment"):
+        augmentation += (f"; SpecAugment on the {', '.join(cfg['spec_augment'])} batches (2 time masks of "
+                         "<= 6 frames, 1 coefficient mask of <= 2, filled with the row's mean)")
     return {"temperature": args.temperature, "alpha": args.alpha,
             "epochs": cfg["epochs"], "bestEpoch": best, "lr": cfg["lr"],
             "batch": args.batch, "teacherBatch": cfg.get("teacher_batch", args.batch),
-            "augmentation": data_augmentation or augmentation,
+            "augmentation": augmentation,
             "teacherTargets": teacher_targets,
             "selection": "best validation balanced accuracy per stage",
             "classWeights": "inverse train frequency"}
@@ -403,6 +408,7 @@ def card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, seconds, re
             detail and detail.get("augmentation")),
         **card_tail(args, meta, fp, ev, onnx_info, seconds, real),
         **({"precision": cfg["card_precision"]} if "card_precision" in cfg else {}),
+        **cfg.get("card_extra", {}),
     }
 
 

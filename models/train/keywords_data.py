@@ -60,8 +60,14 @@ def read_wav(path):
 
 
 def speaker_of(name):
-    """Speech Commands names are `<speaker>_nohash_<n>.wav`."""
-    return os.path.basename(name).split("_nohash_")[0]
+    """Speech Commands names are `<speaker>_nohash_<n>.wav`; the `_unknown_` folder's carry
+    their word in front (`<word>_<speaker>_nohash_<n>.wav.wav`), which is not the speaker's."""
+    return os.path.basename(name).split("_nohash_")[0].split("_")[-1]
+
+
+def word_of(name):
+    """The word an `_unknown_` clip says (its name's prefix)."""
+    return os.path.basename(name).split("_")[0]
 
 
 def split_of(key, seed, shares=SPLIT_SHARES):
@@ -89,7 +95,9 @@ def real_clips(root):
             continue
         for f in sorted(os.listdir(d)):
             if f.endswith(".wav"):
-                out.append((os.path.join(d, f), label, speaker_of(f)))
+                # `_unknown_` holds real "marvin" clips too: for this label set they are marvins.
+                word = word_of(f) if label == "unknown" else label
+                out.append((os.path.join(d, f), word if word in LABELS else label, speaker_of(f)))
     return out
 
 
@@ -220,8 +228,11 @@ def build(shared, seed, per_word, copies=0, marvin_copies=0):
     # The MLPerf wake-word clip: one real "marvin", for training.
     marvin, _ = read_wav(os.path.join(shared, "mlperf-tiny-wakeword", "marvin_617de221_0.wav"))
     real_marvin = (fit_clip(marvin, rng, 0).astype(np.int16), "marvin", 0, "617de221")
-    rows["train"] += augmented(rows["train"], copies, arng, noises, music)
-    rows["train"] += [real_marvin, *augmented([real_marvin], marvin_copies, arng, noises, music)]
+    rows["train"].append(real_marvin)
+    # Real marvins are few (the wake word's own clip and those of `_unknown_` in train): each gets
+    # `marvin_copies` augmented copies, every other real clip `copies`.
+    rows["train"] += [a for r in list(rows["train"]) if r[2] == 0
+                      for a in augmented([r], marvin_copies if r[1] == "marvin" else copies, arng, noises, music)]
     synthetic(rows, per_word, rng, noises, music)
     # Silence: background noise alone, and music alone, at random levels.
     for i in range(per_word):
@@ -236,7 +247,7 @@ def build(shared, seed, per_word, copies=0, marvin_copies=0):
 def augmentation_text(copies, marvin_copies):
     """What the training split holds besides the real clips, for the card."""
     a = AUGMENT
-    return (f"{copies} augmented copies of each real training clip and {marvin_copies} of the one real marvin: "
+    return (f"{copies} augmented copies of each real training clip ({marvin_copies} of each real marvin): "
             f"sox speed x{a['speed'][0]}-{a['speed'][1]}, shift +-{a['shiftMs']} ms, gain {a['gainDb'][0]:+g}..{a['gainDb'][1]:+g} dB, "
             f"with p {a['backgroundP']} a background at {a['snrDb'][0]:g}-{a['snrDb'][1]:g} dB SNR (real _background_noise_, or with p "
             f"{a['musicP']} sox-synthesised music: {MUSIC_TRACKS} tracks of random triads). espeak-ng speech ({len(TRAIN_VARIANTS)} "
@@ -272,7 +283,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--per-word", type=int, default=150)
     ap.add_argument("--copies", type=int, default=3, help="augmented copies per real training clip")
-    ap.add_argument("--marvin-copies", type=int, default=100, help="augmented copies of the one real marvin")
+    ap.add_argument("--marvin-copies", type=int, default=40, help="augmented copies of each real training marvin")
     a = ap.parse_args()
     meta = write(build(a.shared, a.seed, a.per_word, a.copies, a.marvin_copies), a.out, a.seed, a.shared, a.copies, a.marvin_copies)
     print(json.dumps({s: m["rows"] for s, m in meta["splits"].items()}))

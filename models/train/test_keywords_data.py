@@ -16,12 +16,28 @@ class RealClips(unittest.TestCase):
         clips = kd.real_clips(SHARED)
         # 10 keywords x 120, _unknown_ 120, _silence_ 60 (../shared/data/README.md)
         self.assertEqual(len(clips), 1380)
-        per = {}
+        per = {"marvin": 0}
         for _, label, _ in clips:
             per[label] = per.get(label, 0) + 1
         self.assertEqual({k: per[k] for k in kd.KEYWORDS}, {k: 120 for k in kd.KEYWORDS})
-        self.assertEqual(per["unknown"], 120)
+        # _unknown_ holds 5 real "marvin" clips (the README's 25 other words include it):
+        # marvin is one of our labels, so they are marvins, not unknown.
+        self.assertEqual(per["unknown"], 115)
+        self.assertEqual(per["marvin"], 5)
         self.assertEqual(per["silence"], 60)
+        for path, label, _ in clips:
+            if os.path.basename(path).startswith("marvin_"):
+                self.assertEqual(label, "marvin", path)
+
+    def test_speakers_are_speech_commands_ids_whatever_the_folder(self):
+        # Speech Commands speaker ids are 8 hex digits (Warden 2018); _unknown_ names put the
+        # word in front, which must not make a new "speaker" (the split is by speaker).
+        clips = [c for c in kd.real_clips(SHARED) if c[1] != "silence"]
+        for path, _, speaker in clips:
+            self.assertRegex(speaker, r"^[0-9a-f]{8}$", path)
+        unknown_speakers = {s for p, _, s in clips if "_unknown_" in p}
+        keyword_speakers = {s for p, label, s in clips if label in kd.KEYWORDS}
+        self.assertEqual(len(unknown_speakers - keyword_speakers), 0)  # README: all also in the keyword folders
 
     def test_every_speaker_lands_in_one_split_with_the_declared_shares(self):
         clips = [c for c in kd.real_clips(SHARED) if c[1] != "silence"]
