@@ -116,8 +116,8 @@ firmware: build $(FIRMWARE)
 
 # The "fixed" and "fpga" facts of the zoo's cards: C simulation vs float ONNX on 1,000
 # held-out inputs (seeded standard normals for the jet tagger, whose data is not here;
-# alerts-transient's exported test split, so after `make models`). Commit the result.
-CARDS := cells-bccd cells-lymphocyte jets-hls4ml alerts-realbogus alerts-transient
+# the exported test splits of alerts-transient and keywords, so after `make models`). Commit the result.
+CARDS := cells-bccd cells-lymphocyte jets-hls4ml alerts-realbogus alerts-transient keywords
 cards: build
 	@for m in $(CARDS); do set -e; node bin/hairtrigger.js compile models/zoo/$$m --check 1000 --card; done
 

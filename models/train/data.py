@@ -117,6 +117,27 @@ def d4_each(x, views):
     return torch.cat(groups).index_select(0, torch.argsort(order))
 
 
+def spec_augment(x, gen, time_masks=2, time_width=6, freq_masks=1, freq_width=2):
+    """SpecAugment (Park et al. 2019) on a batch of [N, 1, frames, coefficients] features:
+    per row, `time_masks` runs of up to `time_width` frames and `freq_masks` runs of up to
+    `freq_width` coefficients set to that row's mean over time of each coefficient (the
+    features are not normalised, so a zero would be a loud outlier in c0). Draws from `gen`."""
+    n, _, frames, coeffs = x.shape
+    out = x.clone()
+    mean = x.mean(dim=2, keepdim=True).expand_as(x)
+    t = torch.arange(frames).view(1, frames, 1)
+    f = torch.arange(coeffs).view(1, 1, coeffs)
+    mask = torch.zeros(n, frames, coeffs, dtype=torch.bool)
+    for count, width, axis, size in ((time_masks, time_width, t, frames), (freq_masks, freq_width, f, coeffs)):
+        for _ in range(count):
+            w = torch.randint(0, width + 1, (n, 1, 1), generator=gen)
+            at = (torch.rand(n, 1, 1, generator=gen) * (size - w + 1)).long()
+            mask |= (axis >= at) & (axis < at + w)
+    mask = mask.unsqueeze(1)
+    out[mask] = mean[mask]
+    return out
+
+
 def batches(n, batch, gen):
     """Shuffled index batches for one epoch, drawn from `gen`."""
     order = torch.randperm(n, generator=gen)

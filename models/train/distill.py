@@ -137,6 +137,11 @@ def n_views(cfg):
     return data.VIEWS if cfg.get("augment", "d4") == "d4" else 1
 
 
+def batch_augment(cfg, stage):
+    """data.spec_augment for the stages a task lists in `spec_augment`, else None."""
+    return data.spec_augment if stage in cfg.get("spec_augment", ()) else None
+
+
 def print_plan(args, cfg, meta, splits, teacher, student, weights, fp):
     sizes = {s: len(splits[s][1]) for s in data.SPLITS}
     counts = torch.bincount(splits["train"][1], minlength=len(meta["labels"])).tolist()
@@ -163,7 +168,8 @@ def train_teacher(args, cfg, teacher, splits, labels, weights):
     return train.fit("teacher", teacher, teacher, loss_fn, splits["train"][0], splits["val"],
                      labels, cfg["epochs"]["teacher"], cfg["lr"]["teacher"],
                      cfg.get("teacher_batch", args.batch), gen,
-                     weight_decay=cfg["teacher_weight_decay"], n_views=n_views(cfg))
+                     weight_decay=cfg["teacher_weight_decay"], n_views=n_views(cfg),
+                     batch_augment=batch_augment(cfg, "teacher"))
 
 
 def teacher_view_logits(teacher, x, views=data.VIEWS):
@@ -190,7 +196,7 @@ def train_student(args, cfg, student, forward, splits, labels, weights, t_logits
 
     return train.fit(stage, student, forward, loss_fn, splits["train"][0], splits["val"],
                      labels, cfg["epochs"][stage], cfg["lr"][stage], args.batch, gen,
-                     n_views=n_views(cfg))
+                     n_views=n_views(cfg), batch_augment=batch_augment(cfg, stage))
 
 
 def evaluate(teacher, student, fp, test, labels):
@@ -208,6 +214,35 @@ def evaluate(teacher, student, fp, test, labels):
             "agreement": float((t_pred == s_pred).float().mean()),
             "agreementFixed": float((t_pred == f_pred).float().mean()),
             "ranges": ranges}
+
+
+def metrics_entry(m):
+    """Accuracy, balanced accuracy, recall per label and the confusion matrix, rounded."""
+    return {"accuracy": r4(m["accuracy"]), "balancedAccuracy": r4(m["balancedAccuracy"]),
+            "recall": {k: r4(v) for k, v in m["recall"].items()}, "confusion": m["confusion"]}
+
+
+def held_out_extras(data_dir, teacher, student, fp, splits, labels):
+    """Card fields for data beside the three splits (keywords): `testSynth`, the held-out
+    synthetic voices (`test_synth_x/_y.npy`), and `validationReal`, the validation rows that
+    are real recordings (`val_synthetic.npy` == 0), on which each stage's epoch was chosen."""
+    out = {}
+    path = os.path.join(data_dir, "test_synth_x.npy")
+    if os.path.isfile(path):
+        x = torch.from_numpy(np.load(path))
+        y = torch.from_numpy(np.load(os.path.join(data_dir, "test_synth_y.npy")))
+        ev = evaluate(teacher, student, fp, (x, y), labels)
+        out["testSynth"] = {"rows": len(y), "teacher": metrics_entry(ev["teacher"]),
+                            "student": metrics_entry(ev["student"]),
+                            "studentFixedEmulated": metrics_entry(ev["fixed"])}
+    path = os.path.join(data_dir, "val_synthetic.npy")
+    if os.path.isfile(path):
+        real = torch.from_numpy(np.load(path) == 0)
+        x, y = splits["val"][0][real], splits["val"][1][real]
+        ev = evaluate(teacher, student, fp, (x, y), labels)
+        out["validationReal"] = {"rows": len(y), "teacher": metrics_entry(ev["teacher"]),
+                                 "student": metrics_entry(ev["student"])}
+    return out
 
 
 def real_packets(data_dir, in_shape, teacher, student, labels):
@@ -318,11 +353,17 @@ def student_card_entry(student, ev):
     return entry
 
 
-def distillation_entry(args, cfg, best, teacher_targets):
+def distillation_entry(args, cfg, best, teacher_targets, data_augmentation=None):
+    augmentation = "D4 (flips, 90-degree rotations)" if n_views(cfg) > 1 else "none"
+    if data_augmentation:
+        augmentation = data_augmentation
+    if cfg.get("spec_augment"):
+        augmentation += (f"; SpecAugment on the {', '.join(cfg['spec_augment'])} batches (2 time masks of "
+                         "<= 6 frames, 1 coefficient mask of <= 2, filled with the row's mean)")
     return {"temperature": args.temperature, "alpha": args.alpha,
             "epochs": cfg["epochs"], "bestEpoch": best, "lr": cfg["lr"],
             "batch": args.batch, "teacherBatch": cfg.get("teacher_batch", args.batch),
-            "augmentation": "D4 (flips, 90-degree rotations)" if n_views(cfg) > 1 else "none",
+            "augmentation": augmentation,
             "teacherTargets": teacher_targets,
             "selection": "best validation balanced accuracy per stage",
             "classWeights": "inverse train frequency"}
@@ -352,12 +393,17 @@ def trigger_entry(cfg):
             **({"budgetUs": cfg["trigger_budget_us"]} if "trigger_budget_us" in cfg else {})}
 
 
-def card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, seconds, real=None):
+def card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, seconds, real=None, extras=None):
     t_acc, s_acc, f_acc = (ev[k]["accuracy"] for k in ("teacher", "student", "fixed"))
+    detail = meta.get("datasetDetail")
     return {
         "task": args.task, "labels": meta["labels"], "dataset": meta["dataset"],
+        **({"split": meta["split"], "datasetDetail": detail} if detail else {}),
         "trigger": trigger_entry(cfg),
-        "teacher": model_entry(teacher, ev["teacher"]), "student": student_card_entry(student, ev),
+        "teacher": model_entry(teacher, ev["teacher"]),
+        "student": student_card_entry(student, ev) | ({"macs": nets.macs(student, cfg["input"])}
+                                                      if cfg.get("model") == "ds_cnn" else {}),
+        **(extras or {}),
         "agreement": r4(ev["agreement"]), "agreementFixed": r4(ev["agreementFixed"]),
         "ratio": {"studentToTeacherParams": r4(nets.params(student) / nets.params(teacher)),
                   "accuracyGapPoints": round((t_acc - s_acc) * 100, 2),
@@ -365,9 +411,11 @@ def card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, seconds, re
         "targets": targets(cfg, teacher, student, ev),
         "distillation": distillation_entry(
             args, cfg, best, f"precomputed on all {n_views(cfg)} D4 views of train"
-            if n_views(cfg) > 1 else "precomputed once on train"),
+            if n_views(cfg) > 1 else "precomputed once on train",
+            detail and detail.get("augmentation")),
         **card_tail(args, meta, fp, ev, onnx_info, seconds, real),
         **({"precision": cfg["card_precision"]} if "card_precision" in cfg else {}),
+        **cfg.get("card_extra", {}),
     }
 
 
@@ -452,8 +500,9 @@ def run(args):
     else:
         ev = evaluate(teacher, student, fp, splits["test"], labels)
         real = real_packets(args.data, cfg["input"], teacher, student, labels)
+        extras = held_out_extras(args.data, teacher, student, fp, splits, labels)
         result = card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info,
-                      time.time() - start, real)
+                      time.time() - start, real, extras)
     card_path = os.path.join(args.out, "card.json")
     with open(card_path + ".tmp", "w") as f:
         json.dump(result, f, indent=2)
@@ -470,6 +519,10 @@ def summary(c, out_dir):
         print(f"teacher: the rows' scores; ROC AUC {c['rocAuc']}")
     print(f"student {s['params']:,} params acc {s['accuracy']} bal {s['balancedAccuracy']} "
           f"fixed {s['fixedAccuracyEmulated']} agreement {c['agreement']} recall {s['recall']}")
+    for key in ("validationReal", "testSynth"):
+        if key in c:
+            print(f"{key} ({c[key]['rows']} rows): teacher acc {c[key]['teacher']['accuracy']}, "
+                  f"student acc {c[key]['student']['accuracy']} recall {c[key]['student']['recall']}")
     for name, tg in c["targets"].items():
         if name != "allMet":
             print(f"target {name}: value {tg['value']} met {tg['met']} missBy {tg['missBy']}")

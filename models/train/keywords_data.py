@@ -32,6 +32,20 @@ BASE_VOICES = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp
 TRAIN_VARIANTS = ["m1", "m2", "m3", "m4", "m5", "m6", "f1", "f2", "f3", "f4", "klatt", "klatt2", "croak", "Andy", "Annie", "belinda"]
 HELD_OUT_VARIANTS = ["m7", "f5", "klatt3", "benjamin"]
 SPLIT_SHARES = {"train": 0.8, "val": 0.1, "test": 0.1}
+KINDS = ["real", "synthetic", "augmented"]  # the `{split}_synthetic.npy` codes 0, 1, 2
+# Augmented copies of the real training clips (the test resembles them): speed perturbation
+# (sox `speed`: tempo and pitch, as Kaldi's 0.9/1.0/1.1 but drawn from a range), time shift,
+# gain, and a background (real noise or sox-synthesised music) at a random SNR.
+AUGMENT = {"speed": (0.85, 1.15), "shiftMs": 100, "gainDb": (-6.0, 6.0), "backgroundP": 0.8,
+           "musicP": 0.5, "snrDb": (0.0, 20.0)}
+# Music-like backgrounds (the wake-word stream is speech over classical music): chords of
+# pluck/triangle/sine tones from one diatonic scale, each 0.25-1.2 s, by sox synth.
+MUSIC_TRACKS, MUSIC_SECONDS = 8, 12
+MUSIC_SYNTH_P = 0.3  # share of synthetic utterances mixed over music instead of real noise
+# espeak-ng words per minute and pitch (0-99) drawn per utterance; marvin, the wake word with one
+# real clip, gets twice the synthetic utterances of a keyword.
+SYNTH_SPEED, SYNTH_PITCH, MARVIN_SYNTH_FACTOR = (100, 241), (10, 91), 2
+SCALE = ["C", "D", "E", "F", "G", "A", "B"]
 
 
 def read_wav(path):
@@ -46,8 +60,14 @@ def read_wav(path):
 
 
 def speaker_of(name):
-    """Speech Commands names are `<speaker>_nohash_<n>.wav`."""
-    return os.path.basename(name).split("_nohash_")[0]
+    """Speech Commands names are `<speaker>_nohash_<n>.wav`; the `_unknown_` folder's carry
+    their word in front (`<word>_<speaker>_nohash_<n>.wav.wav`), which is not the speaker's."""
+    return os.path.basename(name).split("_nohash_")[0].split("_")[-1]
+
+
+def word_of(name):
+    """The word an `_unknown_` clip says (its name's prefix)."""
+    return os.path.basename(name).split("_")[0]
 
 
 def split_of(key, seed, shares=SPLIT_SHARES):
@@ -75,7 +95,9 @@ def real_clips(root):
             continue
         for f in sorted(os.listdir(d)):
             if f.endswith(".wav"):
-                out.append((os.path.join(d, f), label, speaker_of(f)))
+                # `_unknown_` holds real "marvin" clips too: for this label set they are marvins.
+                word = word_of(f) if label == "unknown" else label
+                out.append((os.path.join(d, f), word if word in LABELS else label, speaker_of(f)))
     return out
 
 
@@ -106,10 +128,56 @@ def mix(signal, noise, snr_db):
     return np.clip(np.round(signal + g * noise), -32768, 32767).astype(np.int16)
 
 
+def shift(x, n):
+    """`x` moved `n` samples later (earlier when negative), zeros filling the gap; same length."""
+    out = np.zeros_like(x)
+    if n >= 0:
+        out[n:] = x[:len(x) - n]
+    else:
+        out[:n] = x[-n:]
+    return out
+
+
 def noise_crop(noises, rng, gain=1.0):
     n = noises[int(rng.integers(len(noises)))]
     at = int(rng.integers(0, len(n) - CLIP))
     return n[at:at + CLIP].astype(np.float64) * gain
+
+
+def sox_raw(args, x=b""):
+    """sox on raw 16 kHz mono int16 (stdin -> stdout, or a synth from -n): int16 samples."""
+    fmt = ["-t", "raw", "-r", str(RATE), "-e", "signed-integer", "-b", "16"]
+    src = ["-n"] if not x else [*fmt, "-c", "1", "-"]
+    # -D: no dither (sox dithers by default when an effect changes the samples, from its own
+    # random source), so a seed reproduces the clips.
+    out = subprocess.run(["sox", "-D", *src, *fmt, *args], input=x, check=True, capture_output=True).stdout
+    return np.frombuffer(out, dtype="<i2")
+
+
+def music_track(rng, seconds=MUSIC_SECONDS):
+    """A music-like background: random triads of one scale in three timbres, by sox synth."""
+    parts, total = [], 0.0
+    while total < seconds:
+        dur = round(float(rng.uniform(0.25, 1.2)), 3)
+        root = int(rng.integers(len(SCALE)))
+        notes = [f"{SCALE[(root + k) % 7]}{int(rng.integers(3, 6))}" for k in (0, 2, 4)]
+        tones = [a for n, kind in zip(notes, ("pluck", "triangle", "sine")) for a in (kind, n)]
+        x = sox_raw(["-c", "3", "-", "synth", str(dur), *tones, "fade", "0.02", str(dur), "0.1"])
+        parts.append(x.reshape(-1, 3).astype(np.float64).mean(axis=1))
+        total += dur
+    return np.concatenate(parts)[:seconds * RATE]
+
+
+def augment(x, rng, noises, music):
+    """One augmented copy of a real 1 s clip (AUGMENT): speed, shift, gain, background."""
+    a = AUGMENT
+    y = sox_raw(["-c", "1", "-", "speed", f"{rng.uniform(*a['speed']):.4f}"], x.astype("<i2").tobytes())
+    y = shift(fit_clip(y, rng, 0), int(rng.integers(-a["shiftMs"], a["shiftMs"] + 1)) * RATE // 1000)
+    y = y * 10 ** (rng.uniform(*a["gainDb"]) / 20)
+    if rng.uniform() < a["backgroundP"]:
+        bank = music if rng.uniform() < a["musicP"] else noises
+        return mix(y, noise_crop(bank, rng), float(rng.uniform(*a["snrDb"])))
+    return np.clip(np.round(y), -32768, 32767).astype(np.int16)
 
 
 def synth(word, voice, speed, pitch, tmp):
@@ -117,15 +185,41 @@ def synth(word, voice, speed, pitch, tmp):
     raw = os.path.join(tmp, "raw.wav")
     out = os.path.join(tmp, "16k.wav")
     subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", raw, word], check=True, capture_output=True)
-    subprocess.run(["sox", raw, "-r", str(RATE), "-c", "1", "-b", "16", out], check=True, capture_output=True)
+    subprocess.run(["sox", "-D", raw, "-r", str(RATE), "-c", "1", "-b", "16", out], check=True, capture_output=True)
     x, rate = read_wav(out)
     assert rate == RATE
     return x
 
 
-def build(shared, seed, per_word):
+def synthetic(rows, per_word, rng, noises, music):
+    """espeak-ng utterances of every word (marvin MARVIN_SYNTH_FACTOR times as many), each over
+    real noise or synthesised music (MUSIC_SYNTH_P) at 5-30 dB SNR, into `rows` by voice variant."""
+    with tempfile.TemporaryDirectory() as tmp:
+        words = [(w, w) for w in KEYWORDS + ["marvin"]] + [(w, "unknown") for w in UNKNOWN_WORDS]
+        for word, label in words:
+            n = {"unknown": max(2, per_word // 4), "marvin": per_word * MARVIN_SYNTH_FACTOR}.get(label, per_word)
+            for i in range(n):
+                held = i % 5 == 4
+                variants = HELD_OUT_VARIANTS if held else TRAIN_VARIANTS
+                voice = f"{BASE_VOICES[int(rng.integers(len(BASE_VOICES)))]}+{variants[int(rng.integers(len(variants)))]}"
+                x = synth(word, voice, int(rng.integers(*SYNTH_SPEED)), int(rng.integers(*SYNTH_PITCH)), tmp)
+                bank = music if rng.uniform() < MUSIC_SYNTH_P else noises
+                clip = mix(fit_clip(x, rng), noise_crop(bank, rng), float(rng.uniform(5, 30)))
+                split = "test_synth" if held else ("val" if i % 10 == 3 else "train")
+                rows[split].append((clip, label, 1, voice))
+
+
+def augmented(real, copies, rng, noises, music):
+    """`copies` augmented rows per real (clip, label, synthetic, key) row (synthetic flag 2)."""
+    return [(augment(c, rng, noises, music), label, 2, key) for c, label, _, key in real for _ in range(copies)]
+
+
+def build(shared, seed, per_word, copies=0, marvin_copies=0):
     rng = np.random.default_rng(seed)
+    # Augmentation draws from its own stream, so the copies leave the synthetic clips as they were.
+    arng = np.random.default_rng([seed, 1])
     noises = [read_wav(p)[0] for p in noise_files(shared)]
+    music = [music_track(arng) for _ in range(MUSIC_TRACKS)]
     rows = {s: [] for s in ["train", "val", "test", "test_synth"]}
     for path, label, speaker in real_clips(shared):
         x, rate = read_wav(path)
@@ -133,31 +227,40 @@ def build(shared, seed, per_word):
         rows[split_of(speaker, seed)].append((fit_clip(x, rng, 0).astype(np.int16), label, 0, speaker))
     # The MLPerf wake-word clip: one real "marvin", for training.
     marvin, _ = read_wav(os.path.join(shared, "mlperf-tiny-wakeword", "marvin_617de221_0.wav"))
-    rows["train"].append((fit_clip(marvin, rng, 0).astype(np.int16), "marvin", 0, "617de221"))
-    with tempfile.TemporaryDirectory() as tmp:
-        words = [(w, w) for w in KEYWORDS + ["marvin"]] + [(w, "unknown") for w in UNKNOWN_WORDS]
-        for word, label in words:
-            n = per_word if label != "unknown" else max(2, per_word // 4)
-            for i in range(n):
-                held = i % 5 == 4
-                variant = (HELD_OUT_VARIANTS if held else TRAIN_VARIANTS)[int(rng.integers(len(HELD_OUT_VARIANTS if held else TRAIN_VARIANTS)))]
-                voice = f"{BASE_VOICES[int(rng.integers(len(BASE_VOICES)))]}+{variant}"
-                x = synth(word, voice, int(rng.integers(110, 221)), int(rng.integers(20, 81)), tmp)
-                clip = mix(fit_clip(x, rng), noise_crop(noises, rng), float(rng.uniform(5, 30)))
-                split = "test_synth" if held else ("val" if i % 10 == 3 else "train")
-                rows[split].append((clip, label, 1, voice))
-    # Silence: background noise alone, at random levels.
+    real_marvin = (fit_clip(marvin, rng, 0).astype(np.int16), "marvin", 0, "617de221")
+    rows["train"].append(real_marvin)
+    # Real marvins are few (the wake word's own clip and those of `_unknown_` in train): each gets
+    # `marvin_copies` augmented copies, every other real clip `copies`.
+    rows["train"] += [a for r in list(rows["train"]) if r[2] == 0
+                      for a in augmented([r], marvin_copies if r[1] == "marvin" else copies, arng, noises, music)]
+    synthetic(rows, per_word, rng, noises, music)
+    # Silence: background noise alone, and music alone, at random levels.
     for i in range(per_word):
         clip = np.clip(np.round(noise_crop(noises, rng, float(rng.uniform(0.0, 1.0)))), -32768, 32767).astype(np.int16)
         rows["train" if i % 10 else "val"].append((clip, "silence", 1, "noise"))
+    for i in range(per_word // 2):
+        clip = np.clip(np.round(noise_crop(music, rng, float(rng.uniform(0.0, 0.5)))), -32768, 32767).astype(np.int16)
+        rows["train" if i % 10 else "val"].append((clip, "silence", 1, "music"))
     return rows
 
 
-def write(rows, out, seed, shared):
+def augmentation_text(copies, marvin_copies):
+    """What the training split holds besides the real clips, for the card."""
+    a = AUGMENT
+    return (f"{copies} augmented copies of each real training clip ({marvin_copies} of each real marvin): "
+            f"sox speed x{a['speed'][0]}-{a['speed'][1]}, shift +-{a['shiftMs']} ms, gain {a['gainDb'][0]:+g}..{a['gainDb'][1]:+g} dB, "
+            f"with p {a['backgroundP']} a background at {a['snrDb'][0]:g}-{a['snrDb'][1]:g} dB SNR (real _background_noise_, or with p "
+            f"{a['musicP']} sox-synthesised music: {MUSIC_TRACKS} tracks of random triads). espeak-ng speech ({len(TRAIN_VARIANTS)} "
+            f"train voice variants x {len(BASE_VOICES)} accents, {SYNTH_SPEED[0]}-{SYNTH_SPEED[1] - 1} wpm, pitch {SYNTH_PITCH[0]}-{SYNTH_PITCH[1] - 1}; "
+            f"marvin x{MARVIN_SYNTH_FACTOR}) over real noise or, with p {MUSIC_SYNTH_P}, music at 5-30 dB SNR; silence from noise and music alone")
+
+
+def write(rows, out, seed, shared, copies=0, marvin_copies=0):
     os.makedirs(out, exist_ok=True)
     meta = {"labels": LABELS, "rate": RATE, "clipSamples": CLIP, "seed": seed, "splits": {},
             "split": "real clips by speaker (seeded sha256 of the speaker id: 80/10/10); synthetic by voice variant "
                      f"({', '.join(HELD_OUT_VARIANTS)} only in test_synth)",
+            "shares": SPLIT_SHARES, "augmentation": augmentation_text(copies, marvin_copies),
             "source": os.path.abspath(shared)}
     for split, r in rows.items():
         if not r:
@@ -166,6 +269,7 @@ def write(rows, out, seed, shared):
         np.save(os.path.join(out, f"{split}_y.npy"), np.array([LABELS.index(l) for _, l, _, _ in r], dtype=np.int8))
         np.save(os.path.join(out, f"{split}_synthetic.npy"), np.array([s for _, _, s, _ in r], dtype=np.int8))
         meta["splits"][split] = {"rows": len(r), "perLabel": {l: sum(1 for _, x, _, _ in r if x == l) for l in LABELS},
+                                 "rowsByKind": {kind: sum(1 for _, _, s, _ in r if s == i) for i, kind in enumerate(KINDS)},
                                  "keys": sorted({k for _, _, _, k in r})}
     with open(os.path.join(out, "meta.json"), "w") as f:
         json.dump(meta, f, indent=1)
@@ -178,8 +282,10 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--per-word", type=int, default=150)
+    ap.add_argument("--copies", type=int, default=3, help="augmented copies per real training clip")
+    ap.add_argument("--marvin-copies", type=int, default=40, help="augmented copies of each real training marvin")
     a = ap.parse_args()
-    meta = write(build(a.shared, a.seed, a.per_word), a.out, a.seed, a.shared)
+    meta = write(build(a.shared, a.seed, a.per_word, a.copies, a.marvin_copies), a.out, a.seed, a.shared, a.copies, a.marvin_copies)
     print(json.dumps({s: m["rows"] for s, m in meta["splits"].items()}))
 
 

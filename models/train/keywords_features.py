@@ -42,10 +42,15 @@ def main():
         x = clip_features(np.load(path), spec)
         np.save(os.path.join(a.out, f"{split}_x.npy"), x)
         np.save(os.path.join(a.out, f"{split}_y.npy"), np.load(os.path.join(a.audio, f"{split}_y.npy")).astype(np.int64))
+        # 0 real, 1 synthetic, 2 augmented real: the card reports real validation rows apart.
+        np.save(os.path.join(a.out, f"{split}_synthetic.npy"), np.load(os.path.join(a.audio, f"{split}_synthetic.npy")))
         counts[split] = int(len(x))
     meta = {"task": "keywords", "labels": src["labels"], "input": {"shape": [1, spec["frames"], spec["coefficients"]], "dtype": "float32"},
             "preprocessing": spec, "dataset": {k: v for k, v in counts.items() if k in ("train", "val", "test")},
-            "datasetExtra": {"test_synth": counts.get("test_synth", 0)}, "split": src["split"], "source": src["source"]}
+            "datasetExtra": {"test_synth": counts.get("test_synth", 0)}, "split": src["split"], "source": src["source"],
+            "datasetDetail": {k: src[k] for k in ("seed", "shares", "augmentation") if k in src} |
+            {"perLabel": {k: v["perLabel"] for k, v in src["splits"].items()},
+             "rowsByKind": {k: v.get("rowsByKind") for k, v in src["splits"].items()}}}
     with open(os.path.join(a.out, "meta.json"), "w") as f:
         json.dump(meta, f, indent=1)
     print(json.dumps(counts))

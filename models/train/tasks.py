@@ -85,16 +85,24 @@ TASKS = {
         # Tiny's front end (host/src/modalities/audio, models/train/audio_features.py).
         "input": (1, 49, 10),
         "model": "ds_cnn",
-        # DS-CNN width 32, 3 depthwise-separable blocks: 6,093 params with its batch norms
-        # (5,869 folded), ~0.67 M MACs; <= 20,000 params asked.
-        "student_widths": (32,),
+        # DS-CNN width 48, 3 depthwise-separable blocks: 11,437 params with its batch norms
+        # (11,101 folded), 1.27 M MACs (~60 us an inference on sim; 4 blocks, 1.61 M, would pass
+        # 70); <= 20,000 params asked. On the 139 real validation clips: width 32 without the
+        # augmented copies 75.6%; width 48 with them 79.9% (teacher 82.7%).
+        "student_widths": (48,),
         "student_blocks": 3,
         "teacher_widths": (64, 128, 256, 384),
         "teacher_dropout": 0.3,
         "epochs": {"teacher": 20, "student": 40, "qat": 10},
         "lr": {"teacher": 2e-3, "student": 5e-3, "qat": 5e-4},
         "teacher_weight_decay": 5e-4,
-        # Shifting a clip in time is the augmentation keywords_data.py already applies; no D4.
+        # The waveform augmentation is keywords_data.py's (copies of the real clips); no D4.
+        # SpecAugment (data.spec_augment) on the teacher's batches ("spec_augment": ("teacher",))
+        # was tried: with 15 teacher epochs (and 36/8) the teacher underfit (train loss 0.40):
+        # 78.4% on the 139 real validation clips (teacher 77.0%), against 79.9% (teacher 82.7%)
+        # for this recipe. On the student and QAT batches instead: 82.7% on the real validation
+        # clips but 83.0% against 86.5% on the whole validation split (real and synthetic,
+        # the selection metric); left off.
         "augment": None,
         "recall_min": {},
         "trigger_targets": ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "marvin"],
@@ -106,8 +114,11 @@ TASKS = {
         "trigger_detector": {"smoothFrames": 5, "threshold": 0.95, "thresholds": {}, "debounceMs": 1000},
         # The latency budget: one 20 ms hop (the next hop's audio is complete by then).
         "trigger_budget_us": 20000,
+        # Beside the card's modelled latency (compile --card writes `fpga`): the published figure.
+        "card_extra": {"fpgaPublished": {"latencyUs": 17.5, "model": "MLPerf Tiny KWS DS-CNN (hls4ml/FINN)",
+                                         "note": "see docs/latency-model.md; compare with fpga.latencyUs"}},
         # The firmware's types, written into the card (hairtrigger compile reads them there).
-        "card_precision": {"why": "MFCC c0 (the log energy) reaches -124 on the held-out clips, past the default input type's +-32 (hairtrigger compile models/zoo/keywords --profile --check 500): the input gets ap_fixed<16,8> (+-128). conv2d_0/relu_0 and conv2d_3/relu_6 reach 34.2 and 33.5: one more integer bit. With the defaults the C simulation agreed top-1 with the float model on 96% of the check; with these types on all of it (compile --check --card).", "input": "ap_fixed<16,8,AP_TRN,AP_SAT>", "layers": {"conv2d_0": {"result": "ap_fixed<16,7,AP_TRN,AP_SAT>"}, "relu_0": {"result": "ap_fixed<16,7,AP_TRN,AP_SAT>"}, "conv2d_3": {"result": "ap_fixed<16,7,AP_TRN,AP_SAT>"}, "relu_6": {"result": "ap_fixed<16,7,AP_TRN,AP_SAT>"}}},
+        "card_precision": {"why": "Profiled on the width-48 student (hairtrigger compile models/zoo/keywords --profile --check 500, 500 held-out clips): MFCC c0 (the log energy) reaches -123.6, past the default input type's +-32, so the input gets ap_fixed<16,8> (+-128). conv2d_3/relu_6 (the last pointwise conv) reach 31.4, within 2% of the default +-32: one more integer bit. conv2d_0/relu_0, which needed it at width 32 (34.2), now peak at 25.4 and keep the default. With these types the C simulation agrees top-1 with the float model on all of the check (compile --check 1000 --card).", "input": "ap_fixed<16,8,AP_TRN,AP_SAT>", "layers": {"conv2d_3": {"result": "ap_fixed<16,7,AP_TRN,AP_SAT>"}, "relu_6": {"result": "ap_fixed<16,7,AP_TRN,AP_SAT>"}}},
     },
 }
 

@@ -78,5 +78,24 @@ class D4Test(unittest.TestCase):
             self.assertTrue(torch.equal(out[i], data.d4(x[i:i + 1], int(views[i]))[0]))
 
 
+class SpecAugmentTest(unittest.TestCase):
+    def test_masks_are_bands_of_the_row_mean_within_the_widths(self):
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(200, 1, 49, 10, generator=g) * 10 + torch.arange(10.)
+        out = data.spec_augment(x, torch.Generator().manual_seed(1), time_masks=2, time_width=6,
+                                freq_masks=1, freq_width=2)
+        changed = (out != x)[:, 0]
+        mean = x.mean(dim=2, keepdim=True).expand_as(x)
+        self.assertTrue(torch.equal(out[out != x], mean[out != x]))
+        for row in changed:
+            full_t = row.all(dim=1)   # frames masked across every coefficient: time masks
+            full_f = row.all(dim=0)   # coefficients masked across every frame: frequency masks
+            self.assertLessEqual(int(full_t.sum()), 12)
+            self.assertLessEqual(int(full_f.sum()), 2)
+            # every changed cell lies in a masked frame or a masked coefficient
+            self.assertTrue(torch.equal(row, full_t.view(-1, 1) | full_f.view(1, -1)))
+        self.assertGreater(int(changed.flatten(1).any(dim=1).sum()), 150)  # most rows get a mask
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -71,6 +71,41 @@ class KeywordsTask(unittest.TestCase):
         self.assertTrue(set(cfg["trigger_targets"]) <= set(labels))
 
 
+class HeldOutExtras(unittest.TestCase):
+    def test_real_validation_and_held_out_voices_are_scored_on_their_own_rows(self):
+        import tempfile
+        import os
+        import numpy as np
+        import distill
+        from fixedpoint import FixedPoint
+        # A "model" that predicts the class written in the input's first value: the expected
+        # figures follow by counting, whatever distill computes.
+        # Inputs hold class - 1 (-1, 0, 1) first; logits (-v, 0, v) pick it: v = -1 -> a, 0 -> b
+        # (a tie at 0 goes to the first, so b gets a small bias), 1 -> c.
+        pick = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3))
+        with torch.no_grad():
+            pick[1].weight.copy_(torch.tensor([[-1.0, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0]]))
+            pick[1].bias.copy_(torch.tensor([0.0, 0.5, 0.0]))
+        labels = ["a", "b", "c"]
+        def rows(cls):
+            return torch.tensor([[[[float(c) - 1, 0.0, 0.0, 0.0]]] for c in cls], dtype=torch.float32)
+        val_pred, val_y = [0, 1, 2, 2, 0], [0, 1, 2, 0, 1]      # real rows: 0, 1, 3 -> 2 of 3 right
+        kind = np.array([0, 0, 1, 0, 2], dtype=np.int8)
+        synth_pred, synth_y = [2, 2, 1, 0], [2, 1, 1, 0]        # 3 of 4 right
+        with tempfile.TemporaryDirectory() as tmp:
+            np.save(os.path.join(tmp, "val_synthetic.npy"), kind)
+            np.save(os.path.join(tmp, "test_synth_x.npy"), rows(synth_pred).numpy())
+            np.save(os.path.join(tmp, "test_synth_y.npy"), np.array(synth_y, dtype=np.int64))
+            splits = {"val": (rows(val_pred), torch.tensor(val_y))}
+            out = distill.held_out_extras(tmp, pick, pick, FixedPoint(6, 10), splits, labels)
+        self.assertEqual(out["validationReal"]["rows"], 3)
+        self.assertAlmostEqual(out["validationReal"]["student"]["accuracy"], round(2 / 3, 4))
+        self.assertEqual(out["validationReal"]["teacher"]["confusion"], [[1, 0, 1], [0, 1, 0], [0, 0, 0]])
+        self.assertEqual(out["testSynth"]["rows"], 4)
+        self.assertEqual(out["testSynth"]["student"]["accuracy"], 0.75)
+        self.assertEqual(out["testSynth"]["studentFixedEmulated"]["recall"], {"a": 1.0, "b": 0.5, "c": 1.0})
+
+
 class OnnxStudent(unittest.TestCase):
     def test_numpy_interpreter_runs_the_exported_ds_cnn_as_torch_does(self):
         import tempfile

@@ -69,8 +69,10 @@ def _cosine(opt, base_lr, step, total):
 
 
 def fit(name, model, forward, loss_fn, train_x, val, labels, epochs, lr, batch, gen,
-        weight_decay=0.0, n_views=data.VIEWS):
+        weight_decay=0.0, n_views=data.VIEWS, batch_augment=None):
     """Generic loop: D4-augmented minibatches (`n_views` 1: none), cosine LR, keep the best epoch.
+
+    `batch_augment(x, gen)`, when given, transforms each training batch (keywords: SpecAugment).
 
     `loss_fn(out, idx, views)` gets the model output on the augmented batch,
     the batch's row indices and the view of each row. The best epoch is the
@@ -95,6 +97,8 @@ def fit(name, model, forward, loss_fn, train_x, val, labels, epochs, lr, batch, 
                 x = data.d4_each(train_x[idx], views)
             else:
                 views, x = torch.zeros(len(idx), dtype=torch.long), train_x[idx]
+            if batch_augment is not None:
+                x = batch_augment(x, gen)
             _cosine(opt, lr, step, steps_total)
             loss = loss_fn(forward(x), idx, views)
             opt.zero_grad(set_to_none=True)

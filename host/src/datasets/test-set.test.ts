@@ -66,4 +66,19 @@ describe('heldOutSet of a task exported as npy', () => {
     writeFileSync(join(dir, 'meta.json'), JSON.stringify({ preprocessing: { ...card.preprocessing, steps: 50 } }));
     expect(() => heldOutSet(card, 5, BCCD, { npyDir: dir })).toThrow(/differs from/);
   });
+
+  it('takes the held-out synthetic voices (test_synth) after val, and never train', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ht-npy-held-'));
+    const card = readModelCard(join(REPO, 'models', 'zoo', 'alerts-transient'));
+    const size = card.inputShape.reduce((a, b) => a * b, 1);
+    const fill = { test: 1, val: 2, test_synth: 3, train: 4 };
+    for (const [split, value] of Object.entries(fill)) {
+      writeFileSync(join(dir, `${split}_x.npy`), encodeNpy({ dtype: 'float32', shape: [2, ...card.inputShape], data: new Float32Array(2 * size).fill(value) }));
+      writeFileSync(join(dir, `${split}_y.npy`), encodeNpy({ dtype: 'int64', shape: [2], data: BigInt64Array.from([0n, 1n]) }));
+    }
+    writeFileSync(join(dir, 'meta.json'), JSON.stringify({ preprocessing: card.preprocessing }));
+    const h = heldOutSet(card, 10, BCCD, { npyDir: dir });
+    expect(h.inputs.map((x) => x[0])).toEqual([1, 1, 2, 2, 3, 3]);
+    expect(h.source).toMatch(/^alerts-transient test\+val\+test_synth split/);
+  });
 });

@@ -24,7 +24,7 @@ export interface HeldOut {
  * their seeds (the first `n` frames of a split are the same whatever its size); the real/bogus
  * alerts are read from `from.alertsRoot` (`realBogusHeldOut`: test then val, then their D4
  * views). A task whose inputs are exported by another tool (alerts-transient: `hairtrigger
- * lightcurves`) is read from `from.npyDir` (`test_x.npy`, `val_x.npy`, `meta.json`) when that
+ * lightcurves`) is read from `from.npyDir` (`test_x.npy`, `val_x.npy`, `test_synth_x.npy`, `meta.json`) when that
  * folder holds it.
  */
 export function heldOutSet(card: ModelCard, n: number, bccdRoot: string, from: { alertsRoot?: string; npyDir?: string } = {}): HeldOut {
@@ -72,8 +72,9 @@ function canonicalJson(v: unknown): string {
 }
 
 /**
- * Up to `n` rows of an exported task's test split, then its validation split: model inputs as
- * the training read them. The folder's `meta.json` must hold the card's preprocessing (else
+ * Up to `n` rows of an exported task's test split, then its validation split, then its
+ * `test_synth` split where there is one (keywords: held-out synthetic voices, never trained on):
+ * model inputs as the training read them. The folder's `meta.json` must hold the card's preprocessing (else
  * the rows are not what the daemon would feed the model): ConfigError otherwise.
  */
 function npyHeldOut(card: ModelCard, n: number, dir: string): HeldOut {
@@ -84,7 +85,7 @@ function npyHeldOut(card: ModelCard, n: number, dir: string): HeldOut {
   const inputs: Float32Array[] = [];
   const labels: number[] = [];
   const used: string[] = [];
-  for (const split of ['test', 'val']) {
+  for (const split of ['test', 'val', 'test_synth']) {
     if (inputs.length >= n || !existsSync(join(dir, `${split}_x.npy`))) continue;
     const x = decodeNpy(readFileSync(join(dir, `${split}_x.npy`)), `${dir}/${split}_x.npy`);
     const y = decodeNpy(readFileSync(join(dir, `${split}_y.npy`)), `${dir}/${split}_y.npy`);
