@@ -29,6 +29,7 @@ import type { LatencySummaryUs, Snapshot } from '../host/src/metrics/snapshot.js
 import { systemClock } from '../host/src/native/addon.js';
 import { limits } from '../host/src/core/limits.js';
 import { realTimers, type TimerScheduler } from '../host/src/sources/source.js';
+import { CHUNK_SAMPLES_DEFAULT } from '../host/src/modalities/audio/sources/pcm.js';
 
 const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const STREAM = join(REPO, '..', 'shared', 'data', 'audio', 'mlperf-tiny-wakeword', 'short_wav_easy10s.wav');
@@ -55,9 +56,8 @@ export interface KeywordSingleRun {
   seconds: number;
   hops: number;
   e2eUs: Percentiles;
-  /** The two parts of end to end: due to ingest (the chunk's arrival: 10 ms of it is the
-   * window's last sample lying 160 samples before the end of its 320-sample chunk) and ingest
-   * to trigger write. */
+  /** The two parts of end to end: due to ingest (the arrival of the chunk that completes the
+   * window: chunks of 160 samples, the default, end where windows end) and ingest to trigger write. */
   queueUs: Percentiles;
   serviceUs: Percentiles;
   frontEndUs: Percentiles;
@@ -120,7 +120,7 @@ function config(backend: Backend, model: string, pacing: 'realtime' | 'max', str
   cfg.pipeline = `keywords-${backend}`;
   cfg.model = model;
   cfg.backend = backend;
-  cfg.source = { kind: 'wav', path: STREAM, pacing, loop: true, chunkSamples: 320, rateHz: 16_000, stream, ...(spin ? {} : { spinWindowUs: 0 }) };
+  cfg.source = { kind: 'wav', path: STREAM, pacing, loop: true, chunkSamples: CHUNK_SAMPLES_DEFAULT, rateHz: 16_000, stream, ...(spin ? {} : { spinWindowUs: 0 }) };
   cfg.server.enabled = false;
   cfg.sinks = {};
   return cfg;
@@ -328,7 +328,7 @@ export function keywordsMarkdown(k: KeywordResults): string {
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...k.single.map((r) => `| ${r.pipeline} | 1 | ${r.cadenceHops} | ${r.hops} | ${p(r.e2eUs)} | ${p(r.queueUs)} | ${p(r.serviceUs)} | ${p(r.frontEndUs)} | ${p(r.inferUs)} | ${r.late} | ${r.budgetViolations} | ${r.realTimeFactor} / ${r.cpuRealTimeFactor} | ${r.streamsPerCoreByCpu} |`),
     '',
-    'Due to ingest holds 10 ms by construction: a window (480 samples, hop 320) ends 160 samples before the end of the 320-sample chunk that completes it, and is due when its last sample was played.',
+    `Chunks of ${CHUNK_SAMPLES_DEFAULT} samples (the audio sources' default): a window (480 samples, hop 320) ends where a chunk ends, so due to ingest is the chunk's delivery, not a wait for samples after the window.`,
     '',
     `Concurrent streams on sim (one daemon each, phases spread over the ${HOP_US / 1000} ms hop, ${k.meta.seconds} s after the fill): largest N with every hop within budget: ${k.streamsPerCore.map((s) => `${s.streams} (inference every ${s.cadenceHops} hop${s.cadenceHops > 1 ? 's' : ''}, snapshots ${s.snapshots ? 'on' : 'off'})`).join(', ')}. Across streams: median p50, largest p99 / p99.9 / max.`,
     '',

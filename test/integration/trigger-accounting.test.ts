@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { readCapture } from '../../host/src/capture/arrow-capture.js';
 import { createDaemon } from '../../host/src/daemon.js';
 import { createModelPreprocessor } from '../../host/src/preprocess/model-input.js';
-import { systemClock } from '../../host/src/native/addon.js';
+import type { Clock } from '../../host/src/core/clock.js';
 import { realTimers } from '../../host/src/sources/source.js';
 import { softmax } from '../../host/src/trigger/policy.js';
 import { REPO, replayConfig } from '../support/fixtures.js';
@@ -17,12 +17,14 @@ const THRESHOLD = 0.7;
 
 describe('trigger accounting on a replay', () => {
   it('sums exactly: frames = triggers + below threshold + hold-off + rate limit + late + non-target, matching an offline count', async () => {
-    // A hold-off and a rate limit tight enough at max pacing that both suppress.
+    // A hold-off and a rate limit tight enough that both suppress. The daemon's clock steps 1 us
+    // per reading, so how far apart frames are in time does not depend on how busy the machine
+    // is (under load, wall-clock frames came more than 50 us apart and nothing was held off).
     const cfg = replayConfig('models/zoo/cells-bccd', CAPTURE, {
       backend: 'sim',
       trigger: { targets: ['WBC'], threshold: THRESHOLD, holdoffUs: 50, maxRatePerS: 2000, burst: 1 },
     });
-    const d = await createDaemon(cfg, { clock: systemClock(), timers: realTimers, log: () => {}, baseDir: REPO, onBug: (e) => { throw e; } });
+    const d = await createDaemon(cfg, { clock: steppingClock(1000), timers: realTimers, log: () => {}, baseDir: REPO, onBug: (e) => { throw e; } });
     d.start();
     await d.sourceDone;
     const offline = evaluateOffline(d.backend, d.card);
@@ -64,4 +66,15 @@ function evaluateOffline(backend: { predict(x: Float32Array, y: Float32Array): v
     else out.nonTarget++;
   }
   return out;
+}
+
+/** A clock that moves `stepNs` forward at every reading: time in frames' work, not in wall time. */
+function steppingClock(stepNs: number): Clock {
+  let t = 0;
+  return {
+    nowNs: () => (t += stepNs),
+    stamp: (stamps, index) => {
+      stamps[index] = t += stepNs;
+    },
+  };
 }

@@ -110,7 +110,7 @@ export const limits = {
   wavFileBytesMax: 512 * 1024 * 1024,
   /** Channels a WAV file may declare (WAVE_FORMAT_EXTENSIBLE allows 65,535; more is a lying header). */
   wavChannelsMax: 64,
-  /** Samples of one PCM chunk a `wav` or `pcm` source hands the pipeline (the default is 320, 20 ms at 16 kHz). */
+  /** Samples of one PCM chunk a `wav` or `pcm` source hands the pipeline (the default is 160, 10 ms at 16 kHz). */
   pcmChunkSamplesMax: 16_384,
   /** Largest capture file a replay loads into memory. */
   captureBytesMax: 2 * 1024 * 1024 * 1024,

@@ -17,6 +17,10 @@ import '../index.js';
 import { readWav } from '../wav.js';
 import { audioChain, joined } from './chain.fixture.js';
 import { PcmChunker, type PcmSource } from './pcm-source.js';
+import { CHUNK_SAMPLES_DEFAULT } from './pcm.js';
+
+/** Chunks of the 10 s wake-word stream at the sources' default chunk size. */
+const CHUNKS = (10 * 16_000) / CHUNK_SAMPLES_DEFAULT;
 
 const AUDIO = resolve(import.meta.dirname, '..', '..', '..', '..', '..', '..', 'shared', 'data', 'audio');
 const STREAM = join(AUDIO, 'mlperf-tiny-wakeword', 'short_wav_easy10s.wav');
@@ -81,7 +85,7 @@ describe('pcm source', () => {
     // A file is read as fast as it comes: a window is due when its chunk was, not the stream time
     // of the samples after its end before that (as a live stream's would be).
     for (const w of viaPcm.windows) expect(w.dueNs).toBe(viaPcm.chunks[w.chunk].dueNs);
-    expect((pcm as PcmSource).ingress.delivered).toBe(500);
+    expect((pcm as PcmSource).ingress.delivered).toBe(CHUNKS);
   });
 
   it('takes one TCP connection at a time, refuses a second, and runs the stream time on across successive ones', { timeout: 60_000 }, async () => {
@@ -92,20 +96,20 @@ describe('pcm source', () => {
     src.start(rec.sink);
     while (src.address() === null) await new Promise((r) => setTimeout(r, 5));
     const { port } = src.address()!;
-    const half = 320 * 2 * 250; // 5 s
+    const half = 16_000 * 5 * 2; // 5 s of s16le
     const first = connect(port, '127.0.0.1');
     await new Promise<void>((r) => first.on('connect', r));
     const second = connect(port, '127.0.0.1');
     await new Promise<void>((r) => second.on('close', () => r()).on('error', () => {}));
     for (let at = 0; at < half; at += 7777) first.write(bytes.subarray(at, Math.min(at + 7777, half)));
     first.end();
-    while (src.ingress.delivered < 250) await new Promise((r) => setTimeout(r, 5));
+    while (src.ingress.delivered < CHUNKS / 2) await new Promise((r) => setTimeout(r, 5));
     const third = connect(port, '127.0.0.1', () => third.end(bytes.subarray(half)));
-    while (src.ingress.delivered < 500) await new Promise((r) => setTimeout(r, 5));
+    while (src.ingress.delivered < CHUNKS) await new Promise((r) => setTimeout(r, 5));
     await src.stop();
     expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/refused a second connection .*one PCM stream at a time/)]);
     expect(joined(rec)).toEqual(readWav(STREAM).samples);
-    expect(rec.chunks[499].sensorNs).toBeCloseTo(10e9, 3);
+    expect(rec.chunks[CHUNKS - 1].sensorNs).toBeCloseTo(10e9, 3);
   });
 
   it('reads standard input (path "-") as it reads a file: a child process with the compiled source (make build), fed by a pipe', { timeout: 60_000 }, async () => {
@@ -134,7 +138,7 @@ describe('pcm source', () => {
     child.stdin.end(bytes);
     const [code] = (await once(child, 'close')) as [number];
     expect(code, Buffer.concat(err).toString()).toBe(0);
-    expect(JSON.parse(Buffer.concat(err).toString())).toEqual({ delivered: 500, last: 10e9, errors: [] });
+    expect(JSON.parse(Buffer.concat(err).toString())).toEqual({ delivered: CHUNKS, last: 10e9, errors: [] });
     expect(Buffer.concat(out).equals(bytes)).toBe(true);
   });
 });

@@ -15,8 +15,11 @@ import { limits } from '../../../core/limits.js';
  * `max` pace not at all: every sample came with the chunk).
  */
 
-/** Samples a chunk holds by default: 20 ms at 16 kHz, one MLPerf Tiny hop. */
-export const CHUNK_SAMPLES_DEFAULT = 320;
+/** Samples a chunk holds by default: 10 ms at 16 kHz, the greatest common divisor of MLPerf
+ * Tiny's window (480) and hop (320), so every window ends where a chunk ends and is computed as
+ * soon as its last sample arrives. With 20 ms chunks every window ends 160 samples before the
+ * end of the chunk that completes it and waits 10 ms for the rest of that chunk. */
+export const CHUNK_SAMPLES_DEFAULT = 160;
 
 /** The config fields every audio source has. */
 export const pcmFields = {

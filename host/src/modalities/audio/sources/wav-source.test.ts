@@ -13,6 +13,7 @@ import '../index.js';
 import { readWav } from '../wav.js';
 import { audioChain, joined } from './chain.fixture.js';
 import { createWavSource } from './wav-source.js';
+import { CHUNK_SAMPLES_DEFAULT } from './pcm.js';
 
 const AUDIO = resolve(import.meta.dirname, '..', '..', '..', '..', '..', '..', 'shared', 'data', 'audio');
 const YES = join(AUDIO, 'micro-speech', 'yes_1000ms.wav');
@@ -125,7 +126,7 @@ describe('wav source', () => {
     // The source starts once its samples are made (asynchronously: the resampler's promise).
     for (let waited = 0; waited < 500 && !step(); waited++) await new Promise((r) => setTimeout(r, 10));
     for (let guard = 0; guard < 10_000 && step(); guard++);
-    expect(rec.chunks.length).toBe(50);
+    expect(rec.chunks.length).toBe(16_000 / CHUNK_SAMPLES_DEFAULT); // one second
     expect(immediates).toBe(0);
     for (const c of rec.chunks) expect(c.ingestNs - c.dueNs).toBe(0);
     expect(() => sources.create({ kind: 'wav', path: NO, spinWindowUs: 2001 }, ctx(), 'source')).toThrow('spinWindowUs');
