@@ -57,9 +57,11 @@ registerCommands((program, ctx) => {
     .option('--frames <n>', 'frames to send (the capture loops); default one pass', ctx.num('frames'))
     .option('--corrupt-frame <i>', 'flip one byte in the packet of frame i', ctx.num('corrupt-frame'))
     .option('--baud-rate <n>', 'baud rate', ctx.num('baud-rate'))
-    .action(async (o: { device: string; capture: string; rateHz: number; frames?: number; corruptFrame?: number; baudRate?: number }) => {
+    .option('--stay', 'keep the device open after the last frame until SIGINT/SIGTERM', false)
+    .action(async (o: { device: string; capture: string; rateHz: number; frames?: number; corruptFrame?: number; baudRate?: number; stay: boolean }) => {
       const { runSimSensor } = await import('./serial/devices.js');
-      await runSimSensor(o, (line) => process.stderr.write(line + '\n'));
+      const hold = o.stay ? new Promise<void>((resolve) => { for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve()); }) : undefined;
+      await runSimSensor({ ...o, hold }, (line) => process.stderr.write(line + '\n'));
     });
   program
     .command('sim-sorter')

@@ -47,14 +47,17 @@ describe('serial link over socat pty pairs (real daemon, virtual sensor and sort
     const daemon = cli(['run', '--config', config(dir, sensor, sorter, port)]);
     await until(() => /serial .*sensor open/.test(daemon.err()) && /serial .*sorter open/.test(daemon.err()), 'the daemon to open both lines');
     const frames = 400;
-    const sensorProc = cli(['sim-sensor', '--device', sensorDev, '--capture', CAPTURE, '--rate-hz', '400', '--frames', String(frames), '--corrupt-frame', '123']);
-    expect(await sensorProc.exited).toBe(0);
+    // --stay: the sensor holds its pty open after the last frame (a pty closed before socat read
+    // it loses the last bytes; under load that was dozens of frames) until stopped below.
+    const sensorProc = cli(['sim-sensor', '--device', sensorDev, '--capture', CAPTURE, '--rate-hz', '400', '--frames', String(frames), '--corrupt-frame', '123', '--stay']);
+    await until(() => /sim-sensor: 400 frames sent/.test(sensorProc.err()), 'the sensor to send every frame', 120_000);
     // Every frame but the corrupted one is classified, and the sorter has every trigger.
     let snap = await snapshot(port);
     await until(async () => {
       snap = await snapshot(port);
       return snap.frames === frames - 1 && jsonLines(sorted).length === snap.triggers;
     }, () => `${frames - 1} frames and every trigger at the sorter: frames ${snap.frames}, triggers ${snap.triggers}, sorter ${jsonLines(sorted).length}, link ${JSON.stringify(snap.transport)}`);
+    expect(await stop(sensorProc)).toBe(0);
     const link = snap.transport[`serial ${sensor}`];
     expect(snap.frames).toBe(frames - 1);
     expect(link.crcErrors + link.framingErrors + link.overruns + link.malformed).toBeGreaterThanOrEqual(1);

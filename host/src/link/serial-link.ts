@@ -81,6 +81,11 @@ export class SerialLine {
     return this.state === 'open';
   }
 
+  /** Bytes written but not yet handed to the device (0 when closed). */
+  get writableLength(): number {
+    return this.port?.writableLength ?? 0;
+  }
+
   /** Writes bytes (whole SLIP frames); false (counted) when the line is closed or its queue is full. Never waits for `drain`. */
   write(bytes: Uint8Array): boolean {
     const port = this.port;

@@ -29,6 +29,9 @@ export interface SimSensorOptions {
   /** Flip one byte in the packet of this frame index (a corrupted byte on the line). */
   corruptFrame?: number;
   baudRate?: number;
+  /** Keeps the line open after the last frame until this settles (a pty closed with bytes the
+   * other side has not read yet may lose them; a test holds it open until the host has them all). */
+  hold?: Promise<void>;
 }
 
 /** Streams a capture over a serial line; resolves when every frame was sent. */
@@ -60,8 +63,11 @@ export async function runSimSensor(o: SimSensorOptions, log: (line: string) => v
       line.write(frameOf(PacketType.heartbeat, encodeHeartbeat(lastBeat, seq)));
     }
   }
-  await new Promise((r) => setTimeout(r, 200)); // let the last bytes leave the pty
+  // Let the last bytes leave the process, then the pty (bounded: a vanished device holds them).
+  for (let waited = 0; line.writableLength > 0 && waited < 30_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 200));
   log(`sim-sensor: ${sent} frames sent to ${o.device}`);
+  if (o.hold !== undefined) await o.hold;
   await line.stop();
   return { sent };
 }
