@@ -50,6 +50,14 @@ export const limits = {
   healthSampleIntervalMs: 500,
   /** `/healthz` judges the error ratio over this many recent seconds. */
   healthWindowS: 10,
+  /** The history's interval (`/api/history`): one row per this many seconds. */
+  historyResolutionS: 1,
+  /** Rows the history keeps (3600 at 1 s: the last hour); older rows are overwritten. */
+  historyRows: 3600,
+  /** Control changes the audit log keeps in memory (`/api/controls`); every one is also logged. */
+  auditEntriesMax: 200,
+  /** Recent triggers whose frame is kept for the detail view (`/api/triggers/:run/:seq`). */
+  triggerDetailsMax: 64,
   /** Websocket clients served at once; further connections are closed with 1013 (try again later). */
   wsClientsMax: 64,
   /** Bytes buffered for one slow websocket client before its messages are dropped. */

@@ -4,6 +4,8 @@
  * public API: keep README and the dashboard in step.
  */
 
+import type { HistoryColumns, LatencyDistribution, LiveAgreement, ModelView, PipelineSettings, TriggerDetail, TriggerQuality } from '../server/api-types.js';
+
 /** Stages of the hot path, in order. `e2e` is measured from the frame's due time to the trigger write. */
 export const STAGES = ['decode', 'preprocess', 'infer', 'policy', 'emit'] as const;
 export type StageName = (typeof STAGES)[number];
@@ -80,6 +82,18 @@ export interface Snapshot {
    * component name (`serial /dev/ttyUSB0`): crcErrors, framingErrors, seqGaps, overruns,
    * reconnects, ... (host/src/link/receiver.ts `LinkCounts`). Absent without such a part. */
   transport?: Record<string, Record<string, number>>;
+  /** The settings in force (source, decoder, backend, model, trigger settings, filters,
+   * pause, replay speed; server/api-types.ts). Always present from the daemon. */
+  settings?: PipelineSettings;
+  /** Purity, yield and targets missed on a labelled stream; null on unlabelled streams. */
+  quality?: TriggerQuality | null;
+  /** Live agreement with a second opinion; null when none runs. */
+  agreement?: LiveAgreement | null;
+  /** The newest operating errors (at most 5), newest last: what the overview lists by code. */
+  errorsLatest?: Array<{ atMs: number; code: string; where: string; message: string }>;
+  /** What `probs` and `score` are: always probabilities (autonomous mode's device scores are
+   * turned into probabilities as the host's softmax would). */
+  scores?: 'probabilities';
 }
 
 /**
@@ -162,4 +176,13 @@ export interface DaemonView {
   onTriggers(listener: (events: readonly TriggerEvent[]) => void): () => void;
   /** The most recent operating errors, newest last. */
   recentErrors(): ReadonlyArray<{ atMs: number; code: string; where: string; message: string }>;
+  /** The bounded per-second history (`/api/history`), built off the hot path. */
+  history?(): HistoryColumns;
+  /** Percentile distributions since start (`/api/latency`). */
+  latencyDistribution?(): LatencyDistribution;
+  /** A recent trigger's record and its frame's view (`/api/triggers/:run/:seq`); null once it
+   * has left the bounded detail ring. */
+  triggerDetail?(run: string, seq: number): TriggerDetail | null;
+  /** The model in force, for the model view (`/api/model`). */
+  model?(): ModelView;
 }

@@ -1,0 +1,239 @@
+/**
+ * The dashboard's and the control API's data contract (issue 13): what `/api/history`,
+ * `/api/latency`, `/api/triggers/:run/:seq`, `/api/model`, `/api/controls` and the control
+ * endpoints answer. The server, the daemon and the page (ui/src) all import these types;
+ * changing one changes the public API (docs/api.md, the OpenAPI file served at
+ * `/api/openapi.json`).
+ */
+import type { LatencySummaryUs, StageName, TriggerEvent } from '../metrics/snapshot.js';
+
+/** Latency series the daemon keeps per interval and as distributions. `device` is the
+ * modelled or measured FPGA time per job, apart from the host's stages. */
+export const LATENCY_SERIES = ['e2e', 'queue', 'service', 'decode', 'preprocess', 'infer', 'policy', 'emit', 'device'] as const;
+export type LatencySeries = (typeof LATENCY_SERIES)[number];
+export const STAGE_SERIES: readonly StageName[] = ['decode', 'preprocess', 'infer', 'policy', 'emit'];
+
+/** Per-interval statistics of one latency series, microseconds (0 where the interval had no
+ * sample: read `count`). */
+export interface IntervalLatencyColumns {
+  count: number[];
+  p50: number[];
+  p99: number[];
+  p999: number[];
+  max: number[];
+  mean: number[];
+}
+
+/**
+ * The daemon's bounded history, one column per quantity, one row per interval (oldest first),
+ * so a reload or a second browser shows the past. At least `limits.historySecondsMin`
+ * (3600) intervals of `resolutionS` (1 s) are kept.
+ */
+export interface HistoryColumns {
+  resolutionS: number;
+  /** Wall-clock end of each interval, seconds since the Unix epoch. */
+  t: number[];
+  /** Rates over each interval, per second. */
+  fps: number[];
+  triggersPerS: number[];
+  /** Counts within each interval (not cumulative). */
+  late: number[];
+  budgetViolations: number[];
+  dropped: number[];
+  errors: number[];
+  suppressed: number[];
+  /** Per-interval latency of each series. */
+  latency: Record<LatencySeries, IntervalLatencyColumns>;
+  /** End-to-end latency heatmap: `heatmap[i][b]` frames of interval i whose e2e latency fell
+   * in [bucketEdgesUs[b], bucketEdgesUs[b + 1]) (log-spaced edges; the last bucket is open). */
+  heatmap: { bucketEdgesUs: number[]; counts: number[][] };
+}
+
+/** One point of a percentile distribution (HdrHistogram's `outputPercentileDistribution`):
+ * the value at `percentile`, and `1 / (1 - percentile / 100)` for the log "nines" axis. */
+export interface PercentilePoint {
+  percentile: number;
+  valueUs: number;
+  inverted: number;
+  count: number;
+}
+
+/** `/api/latency`: the percentile distribution of every series since start. */
+export interface LatencyDistribution {
+  budgetUs: number;
+  series: Record<LatencySeries, { summary: LatencySummaryUs; points: PercentilePoint[] }>;
+}
+
+/** The settings in force, as the overview shows them (snapshot `settings`). */
+export interface PipelineSettings {
+  /** `kind` and where it reads: "replay cells.ht (realtime x1)", "nats alerts.ztf", "pcm stdin". */
+  source: string;
+  decoder: string;
+  backend: string;
+  /** Name of the model in force (one of `models`). */
+  model: string;
+  /** The models the pipeline has loaded and may switch between (`POST /api/control/model`). */
+  models: string[];
+  /** 'host': the host runs the policy; 'autonomous': the device fires (fpga autonomous mode). */
+  mode: 'host' | 'autonomous';
+  targets: string[];
+  threshold: number;
+  holdoffUs: number;
+  maxRatePerS: number;
+  burst: number;
+  budgetUs: number;
+  /** The router's filters or detector settings, one line each; [] without a router. */
+  filters: string[];
+  paused: boolean;
+  /** A replay's pace multiplier (1 = real time, null = as fast as possible or not a replay). */
+  replaySpeed: number | null;
+}
+
+/** Purity and yield on a labelled stream (snapshot `quality`, null on unlabelled streams). */
+export interface TriggerQuality {
+  /** Frames decided that carried a label. */
+  labelled: number;
+  /** Labelled frames whose true class is a target. */
+  targets: number;
+  /** Triggers on labelled frames, and those whose true class is a target. */
+  triggers: number;
+  triggersOnTargets: number;
+  /** triggersOnTargets / triggers (NaN-free: 0 when there were no triggers). */
+  purity: number;
+  /** triggersOnTargets / targets (0 without targets). */
+  yield: number;
+  /** True targets that were late (`missed`), and true targets suppressed by hold-off or rate limit. */
+  targetsMissedLate: number;
+  targetsSuppressed: number;
+  /** Triggers per true class, by label. */
+  triggersByTruth: Record<string, number>;
+}
+
+/** Live agreement of the model in force with a second opinion (an extra model of the same
+ * labels, or the teacher in a cascade): top-1 agreement over frames both decided. */
+export interface LiveAgreement {
+  other: string;
+  frames: number;
+  agreed: number;
+  /** agreed / frames over the last `windowS` seconds. */
+  recent: number;
+  windowS: number;
+}
+
+/** A control change, as the audit log keeps it and the page shows it. */
+export interface AuditEntry {
+  atMs: number;
+  /** Who: the token's name ("config", "env", "generated") and the client's address. */
+  who: string;
+  /** The endpoint, e.g. "POST /api/control/trigger". */
+  action: string;
+  /** What changed, e.g. ["trigger.threshold: 0.5 -> 0.9"]; [] when refused. */
+  changes: string[];
+  outcome: 'applied' | 'refused';
+  /** Why it was refused (a typed error's message); null when applied. */
+  error: string | null;
+}
+
+/** `GET /api/controls` (no token needed to read). */
+export interface ControlsState {
+  settings: PipelineSettings;
+  /** Newest last, bounded (`limits.auditEntriesMax`). */
+  audit: AuditEntry[];
+  /** Requests refused for a missing or wrong token since start. */
+  unauthorized: number;
+}
+
+/** Bodies of the control endpoints (all need `Authorization: Bearer <token>`). */
+export interface TriggerSettingsChange {
+  threshold?: number;
+  holdoffUs?: number;
+  maxRatePerS?: number;
+  burst?: number;
+}
+export interface ReplaySpeedChange {
+  /** Pace multiplier: 0.1 to 100 (1 = real time); null: as fast as possible. */
+  speed: number | null;
+}
+export interface ModelChange {
+  model: string;
+}
+
+/** What a trigger's detail view shows, beside its record (`GET /api/triggers/:run/:seq`). */
+export type TriggerView =
+  | {
+      /** A cell's crop (or any image frame): row-major pixels, `channels` per pixel, 0-255. */
+      kind: 'image';
+      width: number;
+      height: number;
+      channels: number;
+      pixels: number[];
+    }
+  | {
+      /** An alert: its cutouts (row-major float pixels, NaN as null) and its light curve per band. */
+      kind: 'alert';
+      objectId: string;
+      cutouts: Array<{ name: 'science' | 'template' | 'difference'; width: number; height: number; pixels: Array<number | null> }>;
+      lightcurve: Array<{ band: string; mjd: number[]; mag: number[]; magErr: number[] }>;
+    }
+  | {
+      /** A keyword: the window's features (frames x coefficients, as the model saw them). */
+      kind: 'spectrogram';
+      streamMs: number | null;
+      frames: number;
+      bins: number;
+      values: number[];
+      /** What the bins are: "MFCC" or "log-mel". */
+      feature: string;
+    }
+  | { kind: 'none'; reason: string };
+
+export interface TriggerDetail {
+  event: TriggerEvent;
+  view: TriggerView;
+}
+
+/** `GET /api/model`: the card as the model view shows it. */
+export interface ModelView {
+  name: string;
+  task: string;
+  labels: string[];
+  params: { teacher: number | null; student: number };
+  precision: string;
+  /** Modelled device cycles and time at the card's clock; null without firmware. */
+  modelled: { cycles: number; clockMhz: number; us: number } | null;
+  resources: Record<string, number> | null;
+  /** Accuracy figures from the card: fixed point against float, student against teacher. */
+  accuracy: Record<string, number>;
+  /** The card's JSON as is, for anything the view does not lift out. */
+  card: Record<string, unknown>;
+}
+
+/** `GET /api/server`: the server's own state for the devices-and-links view. */
+export interface ServerState {
+  uptimeS: number;
+  wsClients: number;
+  wsMessagesDropped: number;
+  wsClientsRefused: number;
+  /** Requests refused for a missing or wrong token. */
+  unauthorized: number;
+  /** Where the server listens and whether control requests need a token (always true). */
+  url: string;
+}
+
+/**
+ * What the control endpoints drive: implemented by the daemon's composition root
+ * (cli/run-daemon.ts), which applies each change between frames (as a SIGHUP reload does:
+ * built and validated whole, then one reference swap) and records it in the audit log.
+ * Every method returns the audit entry it made; a refused change (a typed error: bad value,
+ * unknown model, not a replay) is recorded as refused and thrown to the caller as that error.
+ */
+export interface DaemonControl {
+  state(): ControlsState;
+  setTrigger(change: TriggerSettingsChange, who: string): AuditEntry;
+  pause(who: string): AuditEntry;
+  resume(who: string): AuditEntry;
+  setReplaySpeed(change: ReplaySpeedChange, who: string): AuditEntry;
+  setModel(change: ModelChange, who: string): AuditEntry;
+  /** Counts one request refused for its token (shown in `state().unauthorized`). */
+  countUnauthorized(): void;
+}
