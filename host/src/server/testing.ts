@@ -191,27 +191,32 @@ export function fakeTriggerDetails(): TriggerDetail[] {
   ];
 }
 
-/** A model view with the figures of the cells-bccd card (models/zoo/cells-bccd/card.json). */
+/** A model view as the daemon builds it (model/model-view.ts) from the cells-bccd card
+ * (models/zoo/cells-bccd/card.json); `card` holds an excerpt of the card. */
 export function fakeModelView(): ModelView {
   const card = {
     task: 'cells-bccd',
     labels: ['RBC', 'WBC', 'Platelets'],
-    teacher: { params: 537_763, accuracy: 0.9968 },
+    teacher: { params: 537_763, accuracy: 0.9968, balancedAccuracy: 0.9901 },
+    student: { params: 3123, accuracy: 0.9958, balancedAccuracy: 0.9851, fixedAccuracyEmulated: 0.9958, fixedBalancedAccuracyEmulated: 0.9851 },
     agreement: 0.9968,
     agreementFixed: 0.9968,
-    student: { params: 3123, accuracy: 0.9958, fixedAccuracyEmulated: 0.9958 },
+    ratio: { studentToTeacherParams: 0.0058, accuracyGapPoints: 0.11 },
     fixed: { precision: 'ap_fixed<16,6,AP_TRN,AP_SAT>', agreementTop1: 1, maxAbsLogitError: 0.0109 },
-    fpga: { latencyCycles: 3486, clockMhz: 200, latencyUs: 17.43, dsp: 3096, weightStorageBits: 49_968, ii: 1800 },
+    fpga: { latencyCycles: 3486, ii: 1800, clockMhz: 200, dsp: 3096, latencyUs: 17.43, weightStorageBits: 49_968, strategy: 'latency', reuse: 1 },
   };
   return {
-    name: 'cells-bccd',
+    name: 'cells-bccd/student',
     task: 'cells-bccd',
     labels: card.labels,
     params: { teacher: 537_763, student: 3123 },
     precision: card.fixed.precision,
     modelled: { cycles: 3486, clockMhz: 200, us: 17.43 },
-    resources: { dsp: 3096, weightStorageBits: 49_968, iiCycles: 1800 },
-    accuracy: { teacher: 0.9968, student: 0.9958, studentFixed: 0.9958, agreement: 0.9968, agreementFixed: 0.9968, fixedAgreementTop1: 1, fixedMaxAbsLogitError: 0.0109 },
+    resources: { dsp: 3096, weightStorageBits: 49_968, iiCycles: 1800, reuse: 1 },
+    accuracy: {
+      teacher: 0.9968, teacherBalanced: 0.9901, student: 0.9958, studentBalanced: 0.9851, studentFixed: 0.9958, studentFixedBalanced: 0.9851,
+      agreement: 0.9968, agreementFixed: 0.9968, accuracyGapPoints: 0.11, fixedAgreementTop1: 1, fixedMaxAbsLogitError: 0.0109,
+    },
     card,
   };
 }
