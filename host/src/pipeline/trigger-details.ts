@@ -13,7 +13,7 @@ import { copyBytesFn } from '../native/addon.js';
  * each firing slot: the part its modality keeps (`FrameDetail.keeps`: raw bytes or the
  * model's input) is copied into one preallocated column, sized at start-up from the largest
  * frame, so the hot path allocates nothing. The trigger records come off the hot path (`record`,
- * a subscriber of the trigger log); `detail` pairs a record with its kept frame and builds the
+ * a subscriber of the trigger log); `find` pairs a record with its kept frame and builds the
  * modality's view on request. Policy at the bound: drop-oldest (the newest `capacity` are kept).
  */
 export class TriggerDetailRing {
