@@ -18,6 +18,10 @@ import type { PrometheusExporter } from '../metrics/prometheus.js';
 import type { HealthReport } from '../metrics/health.js';
 import type { DaemonView } from '../metrics/snapshot.js';
 import { allowedHostSet, isAllowedHost, isLoopbackAddress } from './host-guard.js';
+import type { DaemonControl } from './api-types.js';
+import type { TokenCheck } from './auth.js';
+import { registerControlRoutes } from './control-routes.js';
+import { openApiDocument } from './openapi.js';
 import { createWsHub, type WsHub, type WsHubStats } from './ws-hub.js';
 
 /** Options for `startHttpServer`. */
@@ -42,6 +46,9 @@ export interface HttpServerOptions {
   health?: (uptimeS: number) => HealthReport;
   /** The config in force and its reloads, for `/api/config`. Absent: no such route. */
   config?: () => unknown;
+  /** The control API (`/api/controls`, `POST /api/control/*`) and the token its changes need;
+   * off loopback the token guards every `/api/` read too. Absent: no control routes. */
+  control?: { control: DaemonControl; auth: TokenCheck };
 }
 
 /** A listening server. `close()` stops the timer, terminates websocket clients, removes the
@@ -117,6 +124,10 @@ async function buildApp(app: FastifyInstance, hub: WsHub, opts: HttpServerOption
   installGuards(app);
   if (loopback || (opts.allowedHosts?.length ?? 0) > 0) refuseForeignHosts(app, allowedHostSet(opts.allowedHosts));
   registerApi(app, opts, (opts.clock ?? monotonicClock).nowNs());
+  if (opts.control !== undefined) {
+    if (!loopback) guardReads(app, opts.control.auth);
+    registerControlRoutes(app, opts.control.control, opts.control.auth);
+  }
   app.route({
     method: 'GET',
     url: '/ws',
@@ -192,6 +203,21 @@ function registerApi(app: FastifyInstance, opts: HttpServerOptions, startNs: num
   // The published snapshot's JSON as it is: no build and no serialisation per request.
   app.get('/api/snapshot', async (_req, reply) => reply.type('application/json; charset=utf-8').send(opts.view.snapshotJson()));
   app.get('/api/errors', async () => ({ errors: opts.view.recentErrors() }));
+  // Built on the first request: the URL is known only once the server listens.
+  let openapi: string | null = null;
+  app.get('/api/openapi.json', async (req, reply) => {
+    openapi ??= JSON.stringify(openApiDocument(`http://${req.headers.host ?? 'localhost'}`));
+    return reply.type('application/json; charset=utf-8').send(openapi);
+  });
+}
+
+/** Off loopback, `/api/` reads need the token as control requests do (the API description excepted). */
+function guardReads(app: FastifyInstance, auth: TokenCheck): void {
+  app.addHook('onRequest', async (req) => {
+    const path = req.url.split('?')[0]!;
+    if (req.method !== 'GET' || !path.startsWith('/api/') || path === '/api/openapi.json') return;
+    auth.require(req.headers.authorization, `GET ${path.slice(0, 200)}`, req.socket.remoteAddress ?? 'unknown');
+  });
 }
 
 /**
@@ -247,17 +273,7 @@ function registerWsMetrics(registry: Registry, hub: WsHub): () => void {
       (s) => s.snapshotFailures,
     ],
   ];
-  for (const [name, help, read] of counters) {
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(read(hub.stats()));
-      },
-    });
-  }
+  registerCollectedCounters(registry, counters.map(([name, help, read]) => [name, help, () => read(hub.stats())]));
   new Gauge({
     name: 'hairtrigger_ws_clients',
     help: 'Websocket clients connected.',
@@ -268,6 +284,21 @@ function registerWsMetrics(registry: Registry, hub: WsHub): () => void {
   });
   const names = [...counters.map(([name]) => name), 'hairtrigger_ws_clients'];
   return () => names.forEach((name) => registry.removeSingleMetric(name));
+}
+
+/** Adds counters read at scrape time (`read` gives the running total) to `registry`. */
+export function registerCollectedCounters(registry: Registry, counters: ReadonlyArray<readonly [name: string, help: string, read: () => number]>): void {
+  for (const [name, help, read] of counters) {
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  }
 }
 
 function statusOf(err: FastifyError): number {
