@@ -61,6 +61,8 @@ export interface HttpServer {
   close(): Promise<void>;
   /** Websocket fan-out counters (also exported on `/metrics` as `hairtrigger_ws_*`). */
   wsStats(): WsHubStats;
+  /** Every route registered, `METHOD url` with fastify's syntax (the OpenAPI test reads it). */
+  routes(): readonly string[];
 }
 
 /** Answer for `/` while `ui/dist` has not been built. */
@@ -98,6 +100,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     onError: (err, where) => app.log.error({ err, where }, 'websocket fan-out failed'),
   });
   const removeWsMetrics = registerWsMetrics(opts.metrics.registry, hub);
+  const routes: string[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const m of [r.method].flat()) routes.push(`${m} ${r.url}`);
+  });
   let closing: Promise<void> | null = null;
   const shutdown = (): Promise<void> => {
     closing ??= (async () => {
@@ -116,7 +122,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   }
   const port = boundPort(app);
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  return { url, port, close: shutdown, wsStats: () => hub.stats() };
+  return { url, port, close: shutdown, wsStats: () => hub.stats(), routes: () => routes };
 }
 
 async function buildApp(app: FastifyInstance, hub: WsHub, opts: HttpServerOptions, loopback: boolean): Promise<void> {
