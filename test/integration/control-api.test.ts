@@ -14,7 +14,7 @@ import type { AuditEntry, ControlsState } from '../../host/src/server/api-types.
 import type { Snapshot, TriggerEvent } from '../../host/src/metrics/snapshot.js';
 import { sampleValue } from '../../host/src/server/testing.js';
 import { startRun, until } from '../support/cli-process.js';
-import { lymphocyteCapture, readJsonlLog, tempDir, ZOO } from '../support/fixtures.js';
+import { lymphocyteCapture, modelCopy, readJsonlLog, replayConfig, runToEnd, tempDir, ZOO } from '../support/fixtures.js';
 
 interface Decision {
   seq: number;
@@ -107,6 +107,22 @@ describe('control API on a running daemon', () => {
       d.child.kill('SIGKILL');
     }
   }, 240_000);
+
+  it('refuses at start an alternate model of other labels or preprocessing, naming models.<i>', async () => {
+    const dir = tempDir('control-models');
+    const capture = await lymphocyteCapture(dir, 10);
+    const primary = join(ZOO, 'cells-lymphocyte');
+    const relabelled = modelCopy('cells-lymphocyte', dir, (c) => (c.labels = ['B', 'T4', 'NK']));
+    const restandardised = modelCopy('cells-lymphocyte', dir, (c) => (c.preprocessing.mean = [0.5]));
+    const start = (models: unknown[]) => runToEnd(replayConfig(primary, capture, { backend: 'onnx', models }));
+    await expect(start([{ name: 'other', model: relabelled }])).rejects.toThrow(/E_CONFIG at config: models\.0: .*labels \["B","T4","NK"\] differ from the primary model's \["B","T4","T8"\]/);
+    await expect(start([{ name: 'same', model: primary, variant: 'teacher' }, { name: 'other', model: restandardised }])).rejects.toThrow(/config: models\.1: .*preprocessing/);
+    await expect(start([{ name: 'teacher', model: primary, variant: 'teacher' }, { name: 'teacher', model: primary }])).rejects.toThrow(/config: models\.1\.name: "teacher" is used twice/);
+    // The same model's teacher takes the same frames: loaded, and the run goes through.
+    const d = await start([{ name: 'teacher', model: primary, variant: 'teacher' }]);
+    expect(d.models.names).toEqual(['cells-lymphocyte/student', 'teacher']);
+    expect(d.metrics.frames).toBe(10);
+  }, 120_000);
 
   it('refuses to bind off loopback without a configured token, naming server.host and server.token', async () => {
     const dir = tempDir('control-bind');
