@@ -7,6 +7,8 @@
  * and counted; a non-loopback bind without a configured token is refused at start.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCapture } from '../../host/src/capture/arrow-capture.js';
@@ -107,6 +109,53 @@ describe('control API on a running daemon', () => {
       d.child.kill('SIGKILL');
     }
   }, 240_000);
+
+  it('pause of a live TCP source: frames arriving while paused are dropped and counted, none decided; resume decides again; no replay speed for it', async () => {
+    const dir = tempDir('control-live');
+    const capture = await lymphocyteCapture(dir, 200);
+    const spec = readCapture(capture).spec;
+    const config = join(dir, 'run.yaml');
+    writeConfig(config, [
+      `model: ${join(ZOO, 'cells-lymphocyte')}`, 'backend: onnx', 'budgetUs: 60000000',
+      `source: { kind: stream, listen: '127.0.0.1:0', stream: ${spec.stream}, shape: [${spec.shape.join(', ')}], dtype: ${spec.dtype}, labels: [${spec.labels!.join(', ')}], queue: { policy: block } }`,
+      'trigger: { targets: [B] }', `sinks: { jsonl: ${join(dir, 't')} }`, 'server: { host: 127.0.0.1, port: 0, token: control-test-token-0123 }',
+    ]);
+    const d = startRun(['-c', config, '--progress-ms', '0']);
+    try {
+      await until('the source to listen', () => /dashboard on (http:\/\/\S+)\//.test(d.stderr()) && /control token from server\.token/.test(d.stderr()));
+      expect(d.stderr()).not.toMatch(/#token=/);
+      const url = /dashboard on (http:\/\/\S+)\//.exec(d.stderr())![1]!;
+      const health = async () => (await (await fetch(`${url}/healthz`)).json()) as { pipelines: Array<{ state: string; frames: number; source: { detail: string } }> };
+      await until('the pipeline to run', async () => (await health()).pipelines[0]!.state === 'running');
+      const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec((await health()).pipelines[0]!.source.detail)![1]);
+      const post = (path: string, body?: unknown) => fetch(`${url}/api/control/${path}`, { method: 'POST', headers: { authorization: 'Bearer control-test-token-0123', ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const metric = async (name: string) => sampleValue(await (await fetch(`${url}/metrics`)).text(), name);
+      expect((await post('pause')).status).toBe(200);
+      const replay = await post('replay', { speed: 2 });
+      expect(replay.status).toBe(409);
+      expect(((await replay.json()) as { error: { message: string } }).error.message).toMatch(/source "stream" is live/);
+      const send = async () => {
+        const socket = connect(port, '127.0.0.1');
+        await once(socket, 'connect');
+        socket.on('error', () => {});
+        await new Promise<void>((res, rej) => socket.write(readFileSync(capture), (err) => (err ? rej(err) : res())));
+        return socket;
+      };
+      const first = await send();
+      await until('200 frames dropped by pause', async () => (await metric('hairtrigger_frames_dropped_by_pause_total')) === 200, 60_000);
+      expect((await health()).pipelines[0]!.frames).toBe(0);
+      first.destroy();
+      expect((await post('resume')).status).toBe(200);
+      const second = await send();
+      await until('200 frames decided after resume', async () => (await health()).pipelines[0]!.frames === 200, 60_000);
+      expect(await metric('hairtrigger_frames_dropped_by_pause_total')).toBe(200);
+      second.destroy();
+      d.child.kill('SIGTERM');
+      expect(await d.exited).toBe(0);
+    } finally {
+      d.child.kill('SIGKILL');
+    }
+  }, 120_000);
 
   it('refuses at start an alternate model of other labels or preprocessing, naming models.<i>', async () => {
     const dir = tempDir('control-models');
