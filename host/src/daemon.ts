@@ -165,7 +165,8 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   const decoderConfig = cfg.decoder ?? { kind: pre.frame.shape === null ? 'chunks' : 'fixed' };
   const decode = autonomous ? null : decoders.create(decoderConfig, { spec: { ...source.spec, labels: source.spec.labels ?? [] }, at }, 'config: decoder');
   const describePayload = decode?.describePayload?.bind(decode) ?? noPayload;
-  const names = { run: deps.runId ?? 'run', streams: [source.spec.stream], labels: card.labels, describePayload, streamTime: source.spec.streamTime === true };
+  const names = { run: deps.runId ?? 'run', streams: [source.spec.stream], labels: card.labels, describePayload, streamTime: source.spec.streamTime === true, models: models.names };
+  models.onSelect = (index) => ring.modelSwitched(index);
   const aux = auxLayout(extras);
   // The router and the decision log open their files last, with the sinks; the policy stage
   // reaches them through this holder.

@@ -48,6 +48,7 @@ const triggerEvent: z.ZodType<TriggerEvent> = z.object({
   classIndex: num, class: z.string(), truthIndex: num, truth: z.string().nullable(), score: num, probs: nums,
   sensorNs: num.nullable(), streamMs: num.nullable(), dueNs: num, ingestNs: num, e2eUs: num, late: z.boolean(),
   payload: z.record(z.string(), z.union([z.string(), num])),
+  model: z.string().optional(),
 });
 
 const triggerView: z.ZodType<TriggerView> = z.discriminatedUnion('kind', [
