@@ -27,6 +27,8 @@ export class DaemonControls implements DaemonControl {
   private daemon: Daemon | null = null;
   private adopter: TriggerAdopter | null = null;
   private trigger: TriggerConfig;
+  /** The router's settings in force (a reload may change them). */
+  private route: PipelineConfig['route'];
   private readonly audit: AuditEntry[] = [];
   private unauthorized = 0;
 
@@ -36,6 +38,7 @@ export class DaemonControls implements DaemonControl {
     private readonly nowMs: () => number = Date.now,
   ) {
     this.trigger = cfg.trigger;
+    this.route = cfg.route;
   }
 
   /** The daemon is built: changes reach it. `adopter` (the SIGHUP reloader) learns trigger changes. */
@@ -43,6 +46,7 @@ export class DaemonControls implements DaemonControl {
     this.daemon = daemon;
     this.adopter = adopter;
     this.trigger = daemon.config.trigger;
+    this.route = daemon.config.route;
   }
 
   state(): ControlsState {
@@ -73,7 +77,7 @@ export class DaemonControls implements DaemonControl {
       backend: d.models.backend.info().kind, model: d.models.name, models: d.models.names,
       mode: this.cfg.fpga?.mode ?? 'host', targets: [...(t.targets ?? [])],
       threshold: t.threshold, holdoffUs: t.holdoffUs, maxRatePerS: t.maxRatePerS, burst: t.burst, budgetUs: this.cfg.budgetUs,
-      filters: describeRoute(d.config.route), paused: this.paused(d),
+      filters: describeRoute(this.route), paused: this.paused(d),
       replaySpeed: pacing !== undefined && Number.isFinite(pacing.pace) ? pacing.pace : null,
     };
   }
@@ -125,8 +129,11 @@ export class DaemonControls implements DaemonControl {
 
   /** A SIGHUP reload (`ConfigReloader`): audited as any other change; its trigger settings are now in force. */
   recordReload(result: ReloadResult, config: () => PipelineConfig | null): void {
-    const trigger = config()?.trigger;
-    if (result.outcome === 'ok' && trigger !== undefined) this.trigger = trigger;
+    const inForce = config();
+    if (result.outcome === 'ok' && inForce !== null) {
+      this.trigger = inForce.trigger;
+      this.route = inForce.route;
+    }
     this.push({ atMs: result.atMs, who: 'SIGHUP', action: 'SIGHUP reload', changes: result.applied, outcome: result.outcome === 'ok' ? 'applied' : 'refused', error: result.error });
   }
 
