@@ -119,9 +119,6 @@ export class DaemonControls implements DaemonControl {
   setModel(change: ModelChange, who: string): AuditEntry {
     return this.record('POST /api/control/model', who, (d) => {
       const was = d.models.select(change.model);
-      // The snapshot names the model and backend in force (built off the hot path).
-      d.metrics.identity.model = d.models.name;
-      d.metrics.identity.backend = d.models.backend.info().kind;
       return was === d.models.name ? [] : [`model: ${was} -> ${d.models.name}`];
     });
   }
