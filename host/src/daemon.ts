@@ -131,6 +131,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   let errorsLater: ErrorLog | null = null;
   const pre = jointPreprocessor([{ pre: primaryPre, where: `${card.dir}/card.json: preprocessing` }, ...extras.map((m) => ({ pre: m.pre, where: `${m.card.dir}/card.json: preprocessing` }))], (err) => errorsLater?.error(err));
   const metrics = new PipelineMetrics({ pipeline: cfg.pipeline, backend: backend.info().kind, model: `${card.task}/${cfg.variant}`, labels: card.labels, budgetUs: cfg.budgetUs }, deps.clock);
+  metrics.deviceLatency(deviceLatency(backend, autonomous));
   const errors = new ErrorLog(metrics, deps.log, Date.now, deps.timers);
   errorsLater = errors;
   const policy = new TriggerPolicy(cfg.trigger, card.labels, cfg.budgetUs, { outputKind: backend.info().outputKind });
@@ -246,6 +247,8 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
       snapshotJson: () => published.current().json,
       onTriggers: (l) => triggerLog.subscribe(l),
       recentErrors: () => errors.recent(),
+      history: () => metrics.historyColumns(),
+      latencyDistribution: latestOf(() => published.current().seq, () => metrics.latencyDistribution()),
     },
     start() {
       flushLoop();
@@ -272,6 +275,33 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
       })();
       return stopping;
     },
+  };
+}
+
+/** Where the metrics' `device` series comes from: the fpga driver's wait per job (host in the
+ * loop), else the firmware's modelled cycles at its clock (sim; fpga autonomous, whose jobs
+ * the host does not run), else none (onnx). */
+function deviceLatency(backend: Backend, autonomous: boolean): Parameters<PipelineMetrics['deviceLatency']>[0] {
+  if (isFpgaBackend(backend)) {
+    if (!autonomous) return { measured: backend };
+    const id = backend.deviceIdentity();
+    return { modelledNs: id.clockKhz > 0 ? (id.latencyCycles * 1e6) / id.clockKhz : 0 };
+  }
+  const info = backend.info();
+  return { modelledNs: info.modelledCycles !== null && (info.clockMhz ?? 0) > 0 ? (info.modelledCycles * 1000) / info.clockMhz! : 0 };
+}
+
+/** `compute()`, recomputed only when `version()` changes (once per published snapshot). */
+function latestOf<T>(version: () => number, compute: () => T): () => T {
+  let at = -1;
+  let value: T | undefined;
+  return () => {
+    const v = version();
+    if (v !== at || value === undefined) {
+      value = compute();
+      at = v;
+    }
+    return value;
   };
 }
 

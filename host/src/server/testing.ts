@@ -162,7 +162,7 @@ export function fakeHistory(rows = 600, endS = 1_700_000_000, seed = 1): History
     const late = burst ? Math.round(20 * rng.uniform()) : 0;
     ring.append({ tS: endS - rows + 1 + i, fps, triggersPerS: fps * 0.05, late, budgetViolations: late * 2, dropped: burst ? 3 : 0, errors: burst ? 3 : 0, suppressed: Math.round(fps * 0.03) }, latency, heat);
   }
-  return ring.columns();
+  return { ...ring.columns(), deviceSource: 'modelled' };
 }
 
 /** A plausible `/api/latency`: every series' distribution over 20,000 log-normal samples. */
@@ -175,7 +175,7 @@ export function fakeLatencyDistribution(budgetUs = 25, seed = 2): LatencyDistrib
       return [name, { summary: summariseUs([h], sum), points: percentileDistribution(h) }];
     }),
   ) as LatencyDistribution['series'];
-  return { budgetUs, series };
+  return { budgetUs, deviceSource: 'modelled', series };
 }
 
 /** A trigger event with sequence number `seq`. */
