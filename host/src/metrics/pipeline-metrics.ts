@@ -337,19 +337,23 @@ export class PipelineMetrics {
   /**
    * Adds the steps that close the history's interval to a snapshot build (after the folds, so
    * the interval holds every frame recorded until `now`): one summary per series, then the
-   * row. Rates and counts are over the interval's real length (one to two snapshot intervals
-   * past `historyResolutionS`, as the snapshot timer runs).
+   * row. Rates and counts are over the interval's real length (`historyResolutionS` plus up
+   * to a snapshot interval, as the snapshot timer runs); the latencies hold what the folds
+   * found, a few frames past `now`.
    */
   private historySteps(steps: Array<() => void>, now: number): void {
+    // Counters and wall time at `now`, as the snapshot's head reads them: t and the rates then
+    // describe the same instants as the monotonic interval.
+    const counts = this.cumulative();
+    const tS = this.wallMs() / 1000;
     const summaries: LatencySummaryUs[] = [];
     PUBLIC_SERIES.forEach((k, j) => steps.push(() => void (summaries[j] = summarise([this.interval[k]]))));
     steps.push(() => {
       const heat = new Float64Array(HEATMAP_EDGES_US.length);
       addHeatmap(this.interval[E2E].h as hdr.JsHistogram, heat);
       const dt = (now - this.intervalStartNs) / 1e9;
-      const counts = this.cumulative();
       const d = (i: number) => counts[i] - this.atRow[i];
-      this.history.append({ tS: this.wallMs() / 1000, fps: d(0) / dt, triggersPerS: d(1) / dt, late: d(2), budgetViolations: d(3), dropped: d(4), errors: d(5), suppressed: d(6) }, summaries, heat);
+      this.history.append({ tS, fps: d(0) / dt, triggersPerS: d(1) / dt, late: d(2), budgetViolations: d(3), dropped: d(4), errors: d(5), suppressed: d(6) }, summaries, heat);
       this.atRow.set(counts);
       this.intervalStartNs = now;
       clearAll(this.interval);
