@@ -20,7 +20,7 @@ import type { DaemonView } from './metrics/snapshot.js';
 import { readModelCard, type ModelCard } from './model/card.js';
 import { ErrorLog, type LogLine } from './pipeline/error-log.js';
 import { buildPipeline } from './pipeline/pipeline.js';
-import { fpgaEventStages } from './pipeline/fpga-event-stages.js';
+import { fpgaEventPayload, fpgaEventStages } from './pipeline/fpga-event-stages.js';
 import { emitStage } from './pipeline/emit-stage.js';
 import { inferStage } from './pipeline/infer-stage.js';
 import { policyStage } from './pipeline/policy-stage.js';
@@ -144,7 +144,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   const frames = new FrameRing(pre.inputElements, card.labels.length, limits.frameSlotsMax, auxOutputs(extras));
   const decoderConfig = cfg.decoder ?? { kind: pre.frame.shape === null ? 'chunks' : 'fixed' };
   const decode = autonomous ? null : decoders.create(decoderConfig, { spec: { ...source.spec, labels: source.spec.labels ?? [] }, at }, 'config: decoder');
-  const describePayload = decode?.describePayload?.bind(decode) ?? noPayload;
+  const describePayload = autonomous ? fpgaEventPayload : (decode?.describePayload?.bind(decode) ?? noPayload);
   const names = { run: deps.runId ?? 'run', streams: [source.spec.stream], labels: card.labels, describePayload, streamTime: source.spec.streamTime === true };
   const aux = auxLayout(extras);
   // The router and the decision log open their files last, with the sinks; the policy stage
