@@ -39,6 +39,7 @@ import './trigger/detector.js';
 import { auxLayout, auxOutputs, extraModelsRunner, loadExtraModels, type ExtraModel } from './model/extra-models.js';
 import { DecisionLog } from './sinks/decision-log.js';
 import { DurableCommit } from './pipeline/durable-commit.js';
+import { pipelineSettings, type FixedSettings } from './pipeline/settings.js';
 
 /** What the daemon is given from outside: the only place time, timers and logs enter. */
 export interface DaemonDeps {
@@ -195,8 +196,12 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   };
   // Link counters of transport sources and sinks (serial, websocket) join every snapshot.
   const transported = ([source, ...sinks] as object[]).filter(hasTransportCounters);
+  const agreeWith = extras.find((m) => m.card.labels.join('\n') === card.labels.join('\n'));
+  if (agreeWith !== undefined) metrics.agreeWith(agreeWith.name, agreeWith.offset);
+  const fixed = { source: cfg.source, decoder: autonomous ? 'fpga-events' : decoderConfig.kind, backend: backend.info().kind, model: metrics.identity.model, autonomous, budgetUs: cfg.budgetUs, route: cfg.route };
+  const withViewFields = withDashboardFields(beginCore, () => ({ fixed, policy, metrics, errors, clock: deps.clock }));
   const beginSnapshot = (): SnapshotBuild => {
-    const build = beginCore();
+    const build = withViewFields();
     if (transported.length === 0) return build;
     const transport = Object.assign({}, ...transported.map((x) => x.transportCounters())) as Record<string, Record<string, number>>;
     return { step: build.step, result: () => ({ ...build.result(), transport }) };
@@ -304,6 +309,35 @@ function latestOf<T>(version: () => number, compute: () => T): () => T {
     return value;
   };
 }
+
+/** What the dashboard's fields of a snapshot are read from. */
+interface DashboardParts {
+  fixed: FixedSettings;
+  policy: TriggerPolicy;
+  metrics: PipelineMetrics;
+  errors: ErrorLog;
+  clock: Clock;
+}
+
+/** The snapshot's `settings`, `quality`, `agreement`, `errorsLatest` and `scores`, read when
+ * the build begins (as the counters are). */
+function withDashboardFields(begin: () => SnapshotBuild, parts: () => DashboardParts): () => SnapshotBuild {
+  return () => {
+    const build = begin();
+    const { fixed, policy, metrics, errors, clock } = parts();
+    const fields = {
+      settings: pipelineSettings(fixed, policy.params),
+      quality: metrics.truth.quality(metrics.identity.labels, policy.params.targets, policy.suppressedByTruth),
+      agreement: metrics.agreement?.read(clock.nowNs()) ?? null,
+      errorsLatest: errors.recent().slice(-ERRORS_LATEST),
+      scores: 'probabilities' as const,
+    };
+    return { step: build.step, result: () => ({ ...build.result(), ...fields }) };
+  };
+}
+
+/** Operating errors a snapshot lists (`errorsLatest`). */
+const ERRORS_LATEST = 5;
 
 /** A source with its own counters (NATS consumer lag) adds them to the snapshot as `source`. */
 function withSourceCounters(build: SnapshotBuild, source: Source): SnapshotBuild {

@@ -10,6 +10,7 @@ import { STAGES, type LatencySummaryUs, type Snapshot, type StageName } from './
 import { LATENCY_SERIES, type DeviceLatencySource, type HistoryColumns, type LatencyDistribution } from '../server/api-types.js';
 import { addHeatmap, HEATMAP_EDGES_US, HistoryRing } from './history.js';
 import { percentileDistribution } from './latency-distribution.js';
+import { AgreementCounter, TruthCounts } from './quality.js';
 
 /** Latencies are recorded in integer nanoseconds: sub-microsecond stages stay visible. */
 const HIST_MAX_NS = limits.histogramMaxUs * 1000;
@@ -101,6 +102,10 @@ export class PipelineMetrics {
   /** Cumulative counts at the last history row: frames, triggers, late, budget violations,
    * dropped, errors, suppressed. */
   private readonly atRow = new Float64Array(7);
+  /** Labelled frames, triggers and late frames by true class (the snapshot's `quality`). */
+  readonly truth: TruthCounts;
+  /** Agreement with an extra model of the same labels (`agreeWith`); null without one. */
+  agreement: AgreementCounter | null = null;
   /** Where the `device` series comes from (set with `deviceLatency`). */
   deviceSource: DeviceLatencySource = 'none';
   private deviceNs = 0;
@@ -149,6 +154,7 @@ export class PipelineMetrics {
     this.windowNs = windowS * 1e9;
     this.classes = identity.labels.length;
     this.perClass = new Float64Array(this.classes);
+    this.truth = new TruthCounts(this.classes);
     this.confusion = new Float64Array(this.classes * this.classes);
   }
 
@@ -165,6 +171,12 @@ export class PipelineMetrics {
       this.deviceNs = d.modelledNs;
       this.deviceSource = 'modelled';
     }
+  }
+
+  /** Counts top-1 agreement with the extra model `name`, whose probabilities of the same
+   * labels are at `offset` in each slot's `aux`; `recent` over the recent latency window. */
+  agreeWith(name: string, offset: number): void {
+    this.agreement = new AgreementCounter(name, offset, this.classes, this.windowNs / 1e9);
   }
 
   /** Reports the policy's and the trigger ring's counters in every snapshot from now on. */
@@ -199,6 +211,8 @@ export class PipelineMetrics {
       this.lastLateWaitUs = (st[STAMP.infer] - slot.dueNs) / 1000;
     }
     if (slot.predicted >= 0) this.perClass[slot.predicted]++;
+    this.truth.record(slot);
+    if (this.agreement !== null) this.agreement.record(slot);
     if (slot.label >= 0 && slot.label < this.classes && slot.predicted >= 0) {
       this.hasLabels = true;
       this.confusion[slot.label * this.classes + slot.predicted]++;
@@ -408,6 +422,7 @@ export class PipelineMetrics {
     this.rateFrames = this.rateTriggers = 0;
     this.perClass.fill(0);
     this.confusion.fill(0);
+    this.truth.reset();
     this.errorsByCode.clear();
     this.atRow.fill(0);
     this.intervalStartNs = this.clock.nowNs();
