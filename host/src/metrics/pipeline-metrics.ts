@@ -171,6 +171,7 @@ export class PipelineMetrics {
       this.deviceNs = d.modelledNs;
       this.deviceSource = 'modelled';
     }
+    this.history.deviceSource = this.deviceSource;
   }
 
   /** Counts top-1 agreement with the extra model `name`, whose probabilities of the same
@@ -392,9 +393,10 @@ export class PipelineMetrics {
     return { counts: cumulativeCounts(t.h as hdr.JsHistogram, PROMETHEUS_LE_US), count: t.h.totalCount, sumUs: t.sumNs / 1000 };
   }
 
-  /** The history's rows as columns (`/api/history`); as of the last snapshot build. */
+  /** The history's rows as columns (`/api/history`); as of the last snapshot build, the same
+   * object until the next row (so a server can cache its JSON per row). */
   historyColumns(): HistoryColumns {
-    return { ...this.history.columns(), deviceSource: this.deviceSource };
+    return this.history.columns();
   }
 
   /**
