@@ -96,11 +96,10 @@ export class HistoryRing {
 
   private build(): HistoryColumns {
     const first = (this.next - this.size + this.rows) % this.rows;
-    const col = (a: Float64Array): number[] => {
-      const out = new Array<number>(this.size);
-      for (let j = 0; j < this.size; j++) out[j] = a[(first + j) % this.rows];
-      return out;
-    };
+    // Oldest first: [first, end) then [0, next) once the ring has wrapped; two block copies.
+    const wrapped = first + this.size > this.rows;
+    const col = (a: Float64Array): number[] =>
+      wrapped ? Array.prototype.concat.call(Array.from(a.subarray(first)), Array.from(a.subarray(0, this.next))) as number[] : Array.from(a.subarray(first, first + this.size));
     const [t, fps, triggersPerS, late, budgetViolations, dropped, errors, suppressed] = this.scalars.map(col);
     const latency = Object.fromEntries(
       LATENCY_SERIES.map((name, k) => [name, Object.fromEntries(STATS.map((stat, s) => [stat, col(this.latency[k][s])])) as unknown as IntervalLatencyColumns]),
@@ -163,7 +162,7 @@ export function cumulativeCounts(h: JsHistogram, leUs: readonly number[]): numbe
 }
 
 /** Numbers serialised between two yields to the event loop (a few hundred microseconds). */
-const JSON_SLICE_NUMBERS = 20_000;
+const JSON_SLICE_NUMBERS = 5_000;
 
 /**
  * `JSON.stringify(value)` of a tree of plain objects, number arrays and arrays of number
