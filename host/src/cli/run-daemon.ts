@@ -5,6 +5,7 @@ import type { PipelineConfig } from '../config/schema.js';
 import { createDaemon, FIRMWARE_DIR, type Daemon } from '../daemon.js';
 import { PrometheusExporter } from '../metrics/prometheus.js';
 import type { DaemonView, Snapshot, TriggerEvent } from '../metrics/snapshot.js';
+import type { HistoryColumns, LatencyDistribution } from '../server/api-types.js';
 import { RequestError } from '../core/errors.js';
 import { lockOutputs, type OutputLock } from '../sinks/lock.js';
 import { sinkBasePaths } from '../sinks/registry.js';
@@ -189,6 +190,20 @@ class LateView implements DaemonView {
 
   recentErrors(): ReturnType<DaemonView['recentErrors']> {
     return this.view === null ? [] : this.view.recentErrors();
+  }
+
+  /** The daemon's history (`/api/history`): 503 while starting, 404 if its view keeps none. */
+  history(): HistoryColumns {
+    const v = this.started();
+    if (v.history === undefined) throw new RequestError('GET /api/history', 'this daemon keeps no history', 404);
+    return v.history();
+  }
+
+  /** The daemon's distributions (`/api/latency`): 503 while starting, 404 if its view keeps none. */
+  latencyDistribution(): LatencyDistribution {
+    const v = this.started();
+    if (v.latencyDistribution === undefined) throw new RequestError('GET /api/latency', 'this daemon keeps no latency distribution', 404);
+    return v.latencyDistribution();
   }
 }
 

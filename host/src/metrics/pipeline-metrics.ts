@@ -400,10 +400,14 @@ export class PipelineMetrics {
   }
 
   /**
-   * Percentile distributions of every series since start (`/api/latency`), as of the last
-   * snapshot build's folds. Off the hot path; walks each histogram once.
+   * Percentile distributions of every series since start (`/api/latency`), up to now. Off the
+   * hot path; walks each histogram once.
    */
   latencyDistribution(): LatencyDistribution {
+    // Every series folded at this one instant: read between the steps of a snapshot build,
+    // some series would hold frames the others do not yet.
+    const intoWindow = this.clock.nowNs() - this.curStartNs < 2 * this.windowNs;
+    for (let k = 0; k < this.live.length; k++) this.fold(k, intoWindow);
     const series = Object.fromEntries(
       LATENCY_SERIES.map((name, j) => {
         const t = this.total[PUBLIC_SERIES[j]];
