@@ -50,6 +50,15 @@ export function fakeSnapshot(over: Partial<Snapshot> = {}): Snapshot {
     stagesUs,
     recent: { windowS: 5, e2eUs: fakeLatency(10), queueUs: fakeLatency(1), serviceUs: fakeLatency(9), stagesUs },
     latencyBuckets: fakeLatencyBuckets(),
+    settings: {
+      source: 'replay sim/recordings/cells-bccd-test.arrows (realtime)', decoder: 'fixed', backend: 'sim', model: 'cells-student-v1', models: ['cells-student-v1'], mode: 'host',
+      targets: ['live'], threshold: 0.5, holdoffUs: 0, maxRatePerS: 1e6, burst: 1, budgetUs: 25, filters: [], paused: false, replaySpeed: 1,
+    },
+    // 50 triggers, 45 on live cells; 250 live cells seen, 2 late, 20 suppressed.
+    quality: { labelled: 1000, targets: 250, triggers: 50, triggersOnTargets: 45, purity: 0.9, yield: 0.18, targetsMissedLate: 2, targetsSuppressed: 20, triggersByTruth: { debris: 3, live: 45, dead: 2 } },
+    agreement: { other: 'teacher', frames: 1000, agreed: 962, recent: 0.95, windowS: 5 },
+    errorsLatest: [{ atMs: 1_699_999_999_000, code: 'E_FRAME_SHAPE', where: 'frame 7', message: 'expected 1024 bytes, got 1000' }],
+    scores: 'probabilities',
     ...over,
   };
 }
