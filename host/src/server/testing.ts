@@ -63,8 +63,16 @@ export function fakeSnapshot(over: Partial<Snapshot> = {}): Snapshot {
   };
 }
 
-/** Cumulative Prometheus buckets of 1,000 log-normal samples per series (seeded). */
-export function fakeLatencyBuckets(seed = 3): NonNullable<Snapshot['latencyBuckets']> {
+let bucketsOnce: NonNullable<Snapshot['latencyBuckets']> | undefined;
+
+/** Cumulative Prometheus buckets of 1,000 log-normal samples per series (seeded); a fresh copy
+ * each call (built once: fakeSnapshot is called by many tests). */
+export function fakeLatencyBuckets(): NonNullable<Snapshot['latencyBuckets']> {
+  bucketsOnce ??= buildFakeLatencyBuckets(3);
+  return structuredClone(bucketsOnce);
+}
+
+function buildFakeLatencyBuckets(seed: number): NonNullable<Snapshot['latencyBuckets']> {
   const rng = createRng(seed);
   const h = fakeHistogram();
   const series = Object.fromEntries(
