@@ -28,8 +28,6 @@ export class DaemonControls implements DaemonControl {
   private daemon: Daemon | null = null;
   private adopter: TriggerAdopter | null = null;
   private trigger: TriggerConfig;
-  /** The router's settings in force (a reload may change them). */
-  private route: PipelineConfig['route'];
   private readonly audit: AuditEntry[] = [];
   private unauthorized = 0;
 
@@ -39,7 +37,6 @@ export class DaemonControls implements DaemonControl {
     private readonly nowMs: () => number = Date.now,
   ) {
     this.trigger = cfg.trigger;
-    this.route = cfg.route;
   }
 
   /** The daemon is built: changes reach it. `adopter` (the SIGHUP reloader) learns trigger changes. */
@@ -47,7 +44,6 @@ export class DaemonControls implements DaemonControl {
     this.daemon = daemon;
     this.adopter = adopter;
     this.trigger = daemon.config.trigger;
-    this.route = daemon.config.route;
   }
 
   state(): ControlsState {
@@ -70,15 +66,7 @@ export class DaemonControls implements DaemonControl {
 
   /** The settings in force, as `/api/controls` and the overview show them. */
   settings(): PipelineSettings {
-    const d = this.started('GET /api/controls');
-    const t = this.trigger;
-    return {
-      source: describeSource(this.cfg), decoder: this.cfg.decoder?.kind ?? 'default (fixed frames, or chunks for a windowed stream)',
-      mode: this.cfg.fpga?.mode ?? 'host', targets: [...(t.targets ?? [])],
-      threshold: t.threshold, holdoffUs: t.holdoffUs, maxRatePerS: t.maxRatePerS, burst: t.burst, budgetUs: this.cfg.budgetUs,
-      filters: describeRoute(this.route),
-      ...liveSettings(d.models, d.source, d.gate),
-    };
+    return this.started('GET /api/controls').settings();
   }
 
   setTrigger(change: TriggerSettingsChange, who: string): AuditEntry {
@@ -128,7 +116,7 @@ export class DaemonControls implements DaemonControl {
     const inForce = config();
     if (result.outcome === 'ok' && inForce !== null) {
       this.trigger = inForce.trigger;
-      this.route = inForce.route;
+      this.daemon?.showRoute(inForce.route);
     }
     this.push({ atMs: result.atMs, who: 'SIGHUP', action: 'SIGHUP reload', changes: result.applied, outcome: result.outcome === 'ok' ? 'applied' : 'refused', error: result.error });
   }
@@ -177,22 +165,6 @@ export class DaemonControls implements DaemonControl {
 /** A refusal as the HTTP answer: request errors keep their status; a config check is a 400. */
 function asRequestError(err: HairtriggerError, action: string): HairtriggerError {
   return err instanceof RequestError ? err : new RequestError(action, err.message, 400);
-}
-
-/** `kind` and where it reads: "replay cells.ht (realtime)", "stream 127.0.0.1:9000". */
-function describeSource(cfg: PipelineConfig): string {
-  const s = cfg.source as Record<string, unknown> | undefined;
-  if (s === undefined) return `fpga-events ${cfg.device ?? ''}`.trim();
-  const where = ['path', 'listen', 'connect', 'url', 'subject', 'device', 'port'].map((k) => s[k]).find((v) => typeof v === 'string');
-  const pacing = typeof s.pacing === 'string' ? ` (${s.pacing})` : '';
-  return `${String(s.kind)}${where === undefined ? '' : ` ${String(where)}`}${pacing}`;
-}
-
-/** The router's settings, one line each (`topics.filters: [...]`); [] without a router. */
-function describeRoute(route: PipelineConfig['route']): string[] {
-  if (route === undefined) return [];
-  const r = route as Record<string, unknown>;
-  return Object.entries(r).filter(([k]) => k !== 'kind').map(([k, v]) => `${String(r.kind)}.${k}: ${JSON.stringify(v).slice(0, 200)}`);
 }
 
 /**

@@ -5,6 +5,7 @@ import type { PipelineConfig } from '../config/schema.js';
 import { createDaemon, FIRMWARE_DIR, type Daemon } from '../daemon.js';
 import { PrometheusExporter } from '../metrics/prometheus.js';
 import type { DaemonView, Snapshot, TriggerEvent } from '../metrics/snapshot.js';
+import type { HistoryColumns, LatencyDistribution } from '../server/api-types.js';
 import { RequestError } from '../core/errors.js';
 import type { ModelView, TriggerDetail } from '../server/api-types.js';
 import { lockOutputs, type OutputLock } from '../sinks/lock.js';
@@ -216,6 +217,20 @@ class LateView implements DaemonView {
     const view = this.started();
     if (view.model === undefined) throw new RequestError('GET /api/model', 'this daemon has no model view', 404);
     return view.model();
+  }
+
+  /** The daemon's history (`/api/history`): 503 while starting, 404 if its view keeps none. */
+  history(): HistoryColumns {
+    const v = this.started();
+    if (v.history === undefined) throw new RequestError('GET /api/history', 'this daemon keeps no history', 404);
+    return v.history();
+  }
+
+  /** The daemon's distributions (`/api/latency`): 503 while starting, 404 if its view keeps none. */
+  latencyDistribution(): LatencyDistribution {
+    const v = this.started();
+    if (v.latencyDistribution === undefined) throw new RequestError('GET /api/latency', 'this daemon keeps no latency distribution', 404);
+    return v.latencyDistribution();
   }
 }
 

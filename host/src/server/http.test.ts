@@ -94,15 +94,35 @@ describe('startHttpServer', () => {
     expect(await (await fetch(`${server.url}/api/errors`)).json()).toEqual({ errors: view.errors });
   });
 
+  it('GET /api/history and /api/latency return the view\'s history and distributions, and 404 when it has none', async () => {
+    const history = await (await fetch(`${server.url}/api/history`)).json();
+    expect(history).toEqual(view.history!());
+    expect(history.t.length).toBe(history.latency.e2e.p99.length);
+    expect(await (await fetch(`${server.url}/api/latency`)).json()).toEqual(view.latencyDistribution!());
+    const { history: h, latencyDistribution: d } = view;
+    delete view.history;
+    delete view.latencyDistribution;
+    try {
+      for (const path of ['/api/history', '/api/latency']) {
+        const res = await fetch(`${server.url}${path}`);
+        expect(res.status, path).toBe(404);
+        expect((await res.json()).error.message, path).toMatch(/no history or latency distribution/);
+      }
+    } finally {
+      view.history = h;
+      view.latencyDistribution = d;
+    }
+  });
+
   it('GET /metrics serves Prometheus text with the live values', async () => {
     view.current.frames = 5000;
-    view.current.e2eUs.p99 = 24.7;
+    view.current.latencyBuckets!.series.e2e.counts[3] = 247;
     const res = await fetch(`${server.url}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await res.text();
     expect(sampleValue(text, 'hairtrigger_frames_total')).toBe(5000);
-    expect(sampleValue(text, 'hairtrigger_latency_us{stage="e2e",quantile="0.99"}')).toBe(24.7);
+    expect(sampleValue(text, 'hairtrigger_latency_seconds_bucket{stage="e2e",le="0.00001"}')).toBe(247);
     expect(sampleValue(text, 'hairtrigger_ws_clients')).toBe(0);
     expect(text).toContain('process_resident_memory_bytes');
   });
