@@ -6,7 +6,7 @@
 //   first write to last trigger command, at most 256 frames in flight.
 // - ws: the same daemon with the websocket ingest; one client pushes frames as fast as its
 //   socket takes them; frames/s: frames classified over the time from the first send to the
-//   snapshot that counts every frame classified or dropped (a snapshot is up to 500 ms old).
+//   snapshot that counts every frame classified or dropped (a snapshot is up to 250 ms old).
 // Needs socat and `make build`. BENCH_LINK_FRAMES sets the frames of the throughput runs.
 // Alone it writes bench/results/links.{json,md}; `make bench` puts the runs in latest.json.
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -129,7 +129,7 @@ export async function benchWs(): Promise<LinkRunResult> {
       if (ws.bufferedAmount > 4 << 20) await new Promise((r) => setTimeout(r, 1)); // the client's own backpressure
     }
     // Done when every frame was classified or dropped by the live queue (drop-newest), as the
-    // snapshot (published every 500 ms) counts them.
+    // snapshot (published every 250 ms) counts them.
     let frames = 0;
     let dropped = 0;
     await until(async () => {

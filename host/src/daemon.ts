@@ -20,7 +20,7 @@ import type { DaemonView } from './metrics/snapshot.js';
 import { readModelCard, type ModelCard } from './model/card.js';
 import { ErrorLog, type LogLine } from './pipeline/error-log.js';
 import { buildPipeline } from './pipeline/pipeline.js';
-import { fpgaEventStages } from './pipeline/fpga-event-stages.js';
+import { fpgaEventPayload, fpgaEventStages } from './pipeline/fpga-event-stages.js';
 import { emitStage } from './pipeline/emit-stage.js';
 import { inferStage } from './pipeline/infer-stage.js';
 import { policyStage } from './pipeline/policy-stage.js';
@@ -39,6 +39,7 @@ import './trigger/detector.js';
 import { auxLayout, auxOutputs, extraModelsRunner, loadExtraModels, type ExtraModel } from './model/extra-models.js';
 import { DecisionLog } from './sinks/decision-log.js';
 import { DurableCommit } from './pipeline/durable-commit.js';
+import { pipelineSettings, type FixedSettings } from './pipeline/settings.js';
 
 /** What the daemon is given from outside: the only place time, timers and logs enter. */
 export interface DaemonDeps {
@@ -131,6 +132,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   let errorsLater: ErrorLog | null = null;
   const pre = jointPreprocessor([{ pre: primaryPre, where: `${card.dir}/card.json: preprocessing` }, ...extras.map((m) => ({ pre: m.pre, where: `${m.card.dir}/card.json: preprocessing` }))], (err) => errorsLater?.error(err));
   const metrics = new PipelineMetrics({ pipeline: cfg.pipeline, backend: backend.info().kind, model: `${card.task}/${cfg.variant}`, labels: card.labels, budgetUs: cfg.budgetUs }, deps.clock);
+  metrics.deviceLatency(deviceLatency(backend, autonomous));
   const errors = new ErrorLog(metrics, deps.log, Date.now, deps.timers);
   errorsLater = errors;
   const policy = new TriggerPolicy(cfg.trigger, card.labels, cfg.budgetUs, { outputKind: backend.info().outputKind });
@@ -143,7 +145,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   const frames = new FrameRing(pre.inputElements, card.labels.length, limits.frameSlotsMax, auxOutputs(extras));
   const decoderConfig = cfg.decoder ?? { kind: pre.frame.shape === null ? 'chunks' : 'fixed' };
   const decode = autonomous ? null : decoders.create(decoderConfig, { spec: { ...source.spec, labels: source.spec.labels ?? [] }, at }, 'config: decoder');
-  const describePayload = decode?.describePayload?.bind(decode) ?? noPayload;
+  const describePayload = autonomous ? fpgaEventPayload : (decode?.describePayload?.bind(decode) ?? noPayload);
   const names = { run: deps.runId ?? 'run', streams: [source.spec.stream], labels: card.labels, describePayload, streamTime: source.spec.streamTime === true };
   const aux = auxLayout(extras);
   // The router and the decision log open their files last, with the sinks; the policy stage
@@ -194,8 +196,12 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   };
   // Link counters of transport sources and sinks (serial, websocket) join every snapshot.
   const transported = ([source, ...sinks] as object[]).filter(hasTransportCounters);
+  const agreeWith = extras.find((m) => m.card.labels.join('\n') === card.labels.join('\n'));
+  if (agreeWith !== undefined) metrics.agreeWith(agreeWith.name, agreeWith.offset);
+  const fixed = { source: cfg.source, decoder: autonomous ? 'fpga-events' : decoderConfig.kind, backend: backend.info().kind, model: metrics.identity.model, autonomous, budgetUs: cfg.budgetUs, route: cfg.route };
+  const withViewFields = withDashboardFields(beginCore, () => ({ fixed, policy, metrics, errors, clock: deps.clock }));
   const beginSnapshot = (): SnapshotBuild => {
-    const build = beginCore();
+    const build = withViewFields();
     if (transported.length === 0) return build;
     const transport = Object.assign({}, ...transported.map((x) => x.transportCounters())) as Record<string, Record<string, number>>;
     return { step: build.step, result: () => ({ ...build.result(), transport }) };
@@ -246,6 +252,8 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
       snapshotJson: () => published.current().json,
       onTriggers: (l) => triggerLog.subscribe(l),
       recentErrors: () => errors.recent(),
+      history: () => metrics.historyColumns(),
+      latencyDistribution: latestOf(() => published.current().seq, () => metrics.latencyDistribution()),
     },
     start() {
       flushLoop();
@@ -274,6 +282,62 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
     },
   };
 }
+
+/** Where the metrics' `device` series comes from: the fpga driver's wait per job (host in the
+ * loop), else the firmware's modelled cycles at its clock (sim; fpga autonomous, whose jobs
+ * the host does not run), else none (onnx). */
+function deviceLatency(backend: Backend, autonomous: boolean): Parameters<PipelineMetrics['deviceLatency']>[0] {
+  if (isFpgaBackend(backend)) {
+    if (!autonomous) return { measured: backend };
+    const id = backend.deviceIdentity();
+    return { modelledNs: id.clockKhz > 0 ? (id.latencyCycles * 1e6) / id.clockKhz : 0 };
+  }
+  const info = backend.info();
+  return { modelledNs: info.modelledCycles !== null && (info.clockMhz ?? 0) > 0 ? (info.modelledCycles * 1000) / info.clockMhz! : 0 };
+}
+
+/** `compute()`, recomputed only when `version()` changes (once per published snapshot). */
+function latestOf<T>(version: () => number, compute: () => T): () => T {
+  let at = -1;
+  let value: T | undefined;
+  return () => {
+    const v = version();
+    if (v !== at || value === undefined) {
+      value = compute();
+      at = v;
+    }
+    return value;
+  };
+}
+
+/** What the dashboard's fields of a snapshot are read from. */
+interface DashboardParts {
+  fixed: FixedSettings;
+  policy: TriggerPolicy;
+  metrics: PipelineMetrics;
+  errors: ErrorLog;
+  clock: Clock;
+}
+
+/** The snapshot's `settings`, `quality`, `agreement`, `errorsLatest` and `scores`, read when
+ * the build begins (as the counters are). */
+function withDashboardFields(begin: () => SnapshotBuild, parts: () => DashboardParts): () => SnapshotBuild {
+  return () => {
+    const build = begin();
+    const { fixed, policy, metrics, errors, clock } = parts();
+    const fields = {
+      settings: pipelineSettings(fixed, policy.params),
+      quality: metrics.truth.quality(metrics.identity.labels, policy.params.targets, policy.suppressedByTruth),
+      agreement: metrics.agreement?.read(clock.nowNs()) ?? null,
+      errorsLatest: errors.recent().slice(-ERRORS_LATEST),
+      scores: 'probabilities' as const,
+    };
+    return { step: build.step, result: () => ({ ...build.result(), ...fields }) };
+  };
+}
+
+/** Operating errors a snapshot lists (`errorsLatest`). */
+const ERRORS_LATEST = 5;
 
 /** A source with its own counters (NATS consumer lag) adds them to the snapshot as `source`. */
 function withSourceCounters(build: SnapshotBuild, source: Source): SnapshotBuild {

@@ -97,11 +97,11 @@ describe('autonomous mode: the device event FIFO as the daemon source', () => {
       await new Promise((r) => setTimeout(r, 10));
     }
     await daemon.stop();
-    const triggers = readJsonlLog<{ seq: number; class: string; score: number }>(jsonl);
+    const triggers = readJsonlLog<{ seq: number; class: string; score: number; probs: number[]; payload: { deviceLogit?: number } }>(jsonl);
     return { daemon, emu: emu.stats(), snap: daemon.view.snapshot(), triggers };
   }
 
-  it('every frame whose target logit clears the threshold is one frame and one trigger, with the device\'s logit as score', async () => {
+  it('every frame whose target logit clears the threshold is one frame and one trigger, with a probability as score and the device\'s logit in the payload', async () => {
     expect(want.length).toBeGreaterThan(100);
     // The threshold selects among the frames the device classifies as the target.
     expect(want.length).toBeLessThan(targets.length - 100);
@@ -109,7 +109,13 @@ describe('autonomous mode: the device event FIFO as the daemon source', () => {
     const r = await runAutonomous('clean', 20_000, 50, false);
     expect(r.emu).toMatchObject({ frames: FRAMES, events: want.length, overflows: 0 });
     expect(r.triggers.map((t) => t.seq)).toEqual(want.map((w) => w.seq));
-    expect(r.triggers.map((t) => t.score)).toEqual(want.map((w) => w.logit));
+    expect(r.triggers.map((t) => t.payload.deviceLogit)).toEqual(want.map((w) => w.logit));
+    // Probabilities as in host mode (issue 13: autonomous mode showed logits).
+    for (const t of r.triggers) {
+      expect(t.score).toBeGreaterThanOrEqual(0);
+      expect(t.score).toBeLessThanOrEqual(1);
+      expect(t.score).toBe(t.probs[target]);
+    }
     expect(new Set(r.triggers.map((t) => t.class))).toEqual(new Set(['t']));
     expect(r.snap).toMatchObject({ backend: 'fpga', frames: want.length, triggers: want.length, dropped: 0, late: 0, errorsByCode: {} });
     expect(r.snap.perClass.t).toBe(want.length);

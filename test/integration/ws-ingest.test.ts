@@ -74,7 +74,7 @@ describe('websocket ingest (real daemon, real ws clients)', () => {
     expect((await corrupt.closed).code).toBe(4002);
     expect((await big.closed).code).toBe(1009);
     expect(await flood.closed).toEqual({ code: 4003, reason: 'rate exceeded' });
-    // A snapshot built after every close (they are published every 500 ms).
+    // A snapshot built after every close (they are published every 250 ms).
     const closedAtMs = Date.now();
     let snap = await snapshot();
     await until(async () => (snap = await snapshot()).frames === 451 && snap.atMs > closedAtMs, 'the 451 good frames');

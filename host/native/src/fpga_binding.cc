@@ -147,8 +147,12 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
     double seq = 0;
     HT_CHECK(env, info.Length() == 1 && napi_get_value_double(env, info[0], &seq) == napi_ok && seq >= 0, TypeError, "run(seq): one non-negative number expected");
     DeviceError error;
-    if (!dev_->RunF32(bound_x_, bound_y_, static_cast<uint64_t>(seq), &error)) ThrowDevice(env, error);
-    return Napi::Value();
+    if (!dev_->RunF32(bound_x_, bound_y_, static_cast<uint64_t>(seq), &error)) {
+      ThrowDevice(env, error);
+      return Napi::Value();
+    }
+    // The job's device wait, for the host's per-frame `device` latency (a small integer: no heap number).
+    return Napi::Number::New(env, static_cast<double>(dev_->stats().wait_ns_last));
   }
 
   // predictRaw(x: Int32Array[nIn], y: Int32Array[nOut], seq: number): raw values, sign-extended.

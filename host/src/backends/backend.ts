@@ -23,6 +23,8 @@ export interface BackendInfo {
   params: number | null;
   /** Modelled device cycles per inference, for backends that have a latency model. */
   modelledCycles: number | null;
+  /** The clock those cycles are counted at, MHz (the firmware's), when the backend knows it. */
+  clockMhz?: number;
 }
 
 /** What a backend's outputs are: raw class scores, or a probability distribution over the classes. */

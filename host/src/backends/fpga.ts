@@ -53,6 +53,8 @@ export interface FpgaBackend extends Backend {
   eventPort(): FpgaEventPort;
   /** Probes a faulted device now (what the scheduled re-probe does): true when it is not faulted (any more). */
   reprobe(): boolean;
+  /** The last completed job's device wait, ns (the metrics' per-frame `device` series). */
+  readonly lastWaitNs: number;
 }
 
 /** Whether a backend is the fpga one (so the daemon can show its device). */
@@ -115,6 +117,7 @@ class FpgaDeviceBackend implements FpgaBackend {
   private readonly desc: BackendInfo;
   private readonly identity: FpgaDeviceIdentity;
   private seq = 0;
+  lastWaitNs = 0;
   private closed = false;
   private reprobeTimer: unknown = null;
   private reprobeDelayMs: number = limits.fpgaReprobeDelayMinMs;
@@ -140,7 +143,7 @@ class FpgaDeviceBackend implements FpgaBackend {
     // SEQ numbers the jobs this backend issued; it stays a small integer (no BigInt).
     const seq = this.seq++;
     try {
-      this.dev.run(seq);
+      this.lastWaitNs = this.dev.run(seq);
     } catch (err) {
       const reason = fpgaErrorCode(err);
       if (reason === 'timeout') this.scheduleReprobe();

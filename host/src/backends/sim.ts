@@ -47,7 +47,7 @@ class SimBackend implements Backend {
     this.y = new Float32Array(info.nOut);
     model.bind(this.x, this.y);
     this.desc = { kind: 'sim', model: ref.path, inputShape: [...ref.inputShape], outputs: info.nOut, outputKind: 'logits', precision: info.precision,
-      params: ref.params ?? null, modelledCycles: info.latencyCycles };
+      params: ref.params ?? null, modelledCycles: info.latencyCycles, clockMhz: info.clockMhz };
   }
 
   info(): BackendInfo {

@@ -45,7 +45,7 @@ export const limits = {
   lateLogIntervalMs: 1000,
   /** How often the daemon publishes a snapshot (what HTTP, /metrics and the websocket serve)
    * and pushes it to websocket clients. */
-  snapshotIntervalMs: 500,
+  snapshotIntervalMs: 250,
   /** `/healthz` samples the pipeline's frame counters this often (last frame age, error ratio). */
   healthSampleIntervalMs: 500,
   /** `/healthz` judges the error ratio over this many recent seconds. */

@@ -7,6 +7,10 @@ import { STAMP, STAMP_INGEST, type FrameSlot } from '../core/frame.js';
 import type { PolicyCounters } from '../trigger/policy.js';
 import { summariseUs } from './latency-summary.js';
 import { STAGES, type LatencySummaryUs, type Snapshot, type StageName } from './snapshot.js';
+import { LATENCY_SERIES, type DeviceLatencySource, type HistoryColumns, type LatencyDistribution } from '../server/api-types.js';
+import { addHeatmap, HEATMAP_EDGES_US, HistoryRing } from './history.js';
+import { percentileDistribution } from './latency-distribution.js';
+import { AgreementCounter, TruthCounts } from './quality.js';
 
 /** Latencies are recorded in integer nanoseconds: sub-microsecond stages stay visible. */
 const HIST_MAX_NS = limits.histogramMaxUs * 1000;
@@ -19,11 +23,16 @@ function histogram(): hdr.Histogram {
 }
 
 /** Every latency series: the stages, then end to end (due -> trigger write), queueing (due ->
- * ingest: how late the source handed the frame over) and service (ingest -> trigger write). */
-const SERIES = [...STAGES, 'e2e', 'queue', 'service'] as const;
+ * ingest: how late the source handed the frame over), service (ingest -> trigger write) and
+ * the device's time per job (`deviceNs`). */
+const SERIES = [...STAGES, 'e2e', 'queue', 'service', 'device'] as const;
 const E2E = STAGES.length;
 const QUEUE = STAGES.length + 1;
 const SERVICE = STAGES.length + 2;
+const DEVICE = STAGES.length + 3;
+/** Index into SERIES of each of the contract's `LATENCY_SERIES`. */
+const PUBLIC_SERIES = LATENCY_SERIES.map((name) => SERIES.indexOf(name));
+assert(PUBLIC_SERIES.every((k) => k >= 0), 'every public latency series is kept');
 
 /** A histogram of integer ns and the exact sum of what it holds (for the mean). */
 interface Latencies {
@@ -85,6 +94,22 @@ export class PipelineMetrics {
    * `cur` (so it covers one to two windows). */
   private cur: Latencies[];
   private prev: Latencies[];
+  /** What was folded since the history's last row (its per-interval latencies). */
+  private readonly interval: Latencies[];
+  /** One row per `historyResolutionS`, appended by the snapshot build (`/api/history`). */
+  readonly history: HistoryRing;
+  private intervalStartNs: number;
+  /** Cumulative counts at the last history row: frames, triggers, late, budget violations,
+   * dropped, errors, suppressed. */
+  private readonly atRow = new Float64Array(7);
+  /** Labelled frames, triggers and late frames by true class (the snapshot's `quality`). */
+  readonly truth: TruthCounts;
+  /** Agreement with an extra model of the same labels (`agreeWith`); null without one. */
+  agreement: AgreementCounter | null = null;
+  /** Where the `device` series comes from (set with `deviceLatency`). */
+  deviceSource: DeviceLatencySource = 'none';
+  private deviceNs = 0;
+  private measured: { readonly lastWaitNs: number } | null = null;
   private watched: WatchedCounters | null = null;
   private curStartNs: number;
   private readonly windowNs: number;
@@ -110,7 +135,7 @@ export class PipelineMetrics {
   private fps = 0;
   private triggersPerS = 0;
 
-  constructor(identity: PipelineIdentity, clock: Clock, wallMs: () => number = Date.now, windowS = 5) {
+  constructor(identity: PipelineIdentity, clock: Clock, wallMs: () => number = Date.now, windowS = 5, historyRows: number = limits.historyRows) {
     assert(identity.labels.length > 0, 'a pipeline has labels');
     this.identity = identity;
     this.clock = clock;
@@ -122,11 +147,36 @@ export class PipelineMetrics {
     this.total = SERIES.map(latencies);
     this.cur = SERIES.map(latencies);
     this.prev = SERIES.map(latencies);
+    this.interval = SERIES.map(latencies);
+    this.history = new HistoryRing(historyRows);
+    this.intervalStartNs = this.startNs;
     this.curStartNs = this.startNs;
     this.windowNs = windowS * 1e9;
     this.classes = identity.labels.length;
     this.perClass = new Float64Array(this.classes);
+    this.truth = new TruthCounts(this.classes);
     this.confusion = new Float64Array(this.classes * this.classes);
+  }
+
+  /**
+   * Records the device's time per job with every frame as the `device` series: `measured`'s
+   * last job wait (the fpga driver's, read after the frame's job), else a modelled constant
+   * (firmware cycles / clock, ns; the simulator's), else nothing (onnx).
+   */
+  deviceLatency(d: { measured: { readonly lastWaitNs: number } } | { modelledNs: number }): void {
+    if ('measured' in d) {
+      this.measured = d.measured;
+      this.deviceSource = 'measured';
+    } else if (d.modelledNs > 0) {
+      this.deviceNs = d.modelledNs;
+      this.deviceSource = 'modelled';
+    }
+  }
+
+  /** Counts top-1 agreement with the extra model `name`, whose probabilities of the same
+   * labels are at `offset` in each slot's `aux`; `recent` over the recent latency window. */
+  agreeWith(name: string, offset: number): void {
+    this.agreement = new AgreementCounter(name, offset, this.classes, this.windowNs / 1e9);
   }
 
   /** Reports the policy's and the trigger ring's counters in every snapshot from now on. */
@@ -150,6 +200,8 @@ export class PipelineMetrics {
     this.recordNs(live[E2E], e2eNs);
     this.recordNs(live[QUEUE], st[STAMP_INGEST] - slot.dueNs);
     this.recordNs(live[SERVICE], st[STAMP.emit] - st[STAMP_INGEST]);
+    if (this.measured !== null) this.recordNs(live[DEVICE], this.measured.lastWaitNs);
+    else if (this.deviceNs > 0) this.recordNs(live[DEVICE], this.deviceNs);
     if (e2eNs > this.identity.budgetUs * 1000) this.budgetViolations++;
     this.frames++;
     if (slot.triggered) this.triggers++;
@@ -159,6 +211,8 @@ export class PipelineMetrics {
       this.lastLateWaitUs = (st[STAMP.infer] - slot.dueNs) / 1000;
     }
     if (slot.predicted >= 0) this.perClass[slot.predicted]++;
+    this.truth.record(slot);
+    if (this.agreement !== null) this.agreement.record(slot);
     if (slot.label >= 0 && slot.label < this.classes && slot.predicted >= 0) {
       this.hasLabels = true;
       this.confusion[slot.label * this.classes + slot.predicted]++;
@@ -208,6 +262,7 @@ export class PipelineMetrics {
     const intoWindow = now - this.curStartNs < 2 * this.windowNs;
     for (let k = 0; k < n; k++) steps.push(() => this.fold(k, intoWindow));
     steps.push(() => this.rotate(now));
+    if (now - this.intervalStartNs >= this.history.resolutionS * 1e9) this.historySteps(steps, now);
     const total: LatencySummaryUs[] = [];
     const recent: LatencySummaryUs[] = [];
     for (let k = 0; k < n; k++) steps.push(() => void (total[k] = summarise([this.total[k]])));
@@ -285,10 +340,66 @@ export class PipelineMetrics {
     live.drainInto(s);
     this.total[k].h.add(s);
     this.total[k].sumNs += sumNs;
+    this.interval[k].h.add(s);
+    this.interval[k].sumNs += sumNs;
     if (intoWindow) {
       this.cur[k].h.add(s);
       this.cur[k].sumNs += sumNs;
     }
+  }
+
+  /**
+   * Adds the steps that close the history's interval to a snapshot build (after the folds, so
+   * the interval holds every frame recorded until `now`): one summary per series, then the
+   * row. Rates and counts are over the interval's real length (`historyResolutionS` plus up
+   * to a snapshot interval, as the snapshot timer runs); the latencies hold what the folds
+   * found, a few frames past `now`.
+   */
+  private historySteps(steps: Array<() => void>, now: number): void {
+    // Counters and wall time at `now`, as the snapshot's head reads them: t and the rates then
+    // describe the same instants as the monotonic interval.
+    const counts = this.cumulative();
+    const tS = this.wallMs() / 1000;
+    const summaries: LatencySummaryUs[] = [];
+    PUBLIC_SERIES.forEach((k, j) => steps.push(() => void (summaries[j] = summarise([this.interval[k]]))));
+    steps.push(() => {
+      const heat = new Float64Array(HEATMAP_EDGES_US.length);
+      addHeatmap(this.interval[E2E].h as hdr.JsHistogram, heat);
+      const dt = (now - this.intervalStartNs) / 1e9;
+      const d = (i: number) => counts[i] - this.atRow[i];
+      this.history.append({ tS, fps: d(0) / dt, triggersPerS: d(1) / dt, late: d(2), budgetViolations: d(3), dropped: d(4), errors: d(5), suppressed: d(6) }, summaries, heat);
+      this.atRow.set(counts);
+      this.intervalStartNs = now;
+      clearAll(this.interval);
+    });
+  }
+
+  /** The counters a history row differences, in `atRow`'s order. */
+  private cumulative(): number[] {
+    const p = this.watched?.policy;
+    const suppressed = p === undefined ? 0 : p.suppressedBelowThreshold + p.suppressedHoldoff + p.suppressedRate + p.suppressedLate;
+    let errors = 0;
+    for (const c of this.errorsByCode.values()) errors += c;
+    return [this.frames, this.triggers, this.late, this.budgetViolations, this.dropped, errors, suppressed];
+  }
+
+  /** The history's rows as columns (`/api/history`); as of the last snapshot build. */
+  historyColumns(): HistoryColumns {
+    return { ...this.history.columns(), deviceSource: this.deviceSource };
+  }
+
+  /**
+   * Percentile distributions of every series since start (`/api/latency`), as of the last
+   * snapshot build's folds. Off the hot path; walks each histogram once.
+   */
+  latencyDistribution(): LatencyDistribution {
+    const series = Object.fromEntries(
+      LATENCY_SERIES.map((name, j) => {
+        const t = this.total[PUBLIC_SERIES[j]];
+        return [name, { summary: summarise([t]), points: percentileDistribution(t.h as hdr.JsHistogram) }];
+      }),
+    ) as LatencyDistribution['series'];
+    return { budgetUs: this.identity.budgetUs, deviceSource: this.deviceSource, series };
   }
 
   /** Rotates the recent window pair when `cur` is a window old. */
@@ -305,13 +416,16 @@ export class PipelineMetrics {
 
   /** Forgets latencies and counters (bench warm-up). */
   reset(): void {
-    clearAll([...this.total, ...this.cur, ...this.prev]);
+    clearAll([...this.total, ...this.cur, ...this.prev, ...this.interval]);
     for (const c of this.live) c.clear();
     this.frames = this.triggers = this.late = this.dropped = this.budgetViolations = this.clampedSamples = 0;
     this.rateFrames = this.rateTriggers = 0;
     this.perClass.fill(0);
     this.confusion.fill(0);
+    this.truth.reset();
     this.errorsByCode.clear();
+    this.atRow.fill(0);
+    this.intervalStartNs = this.clock.nowNs();
   }
 }
 

@@ -144,8 +144,9 @@ export interface NativeFpgaDevice {
   info(): FpgaDeviceInfo;
   /** Holds x[nIn] and y[nOut] for `run` (until the next bind or close). */
   bind(x: Float32Array, y: Float32Array): void;
-  /** One job from the bound x into the bound y; inputs converted as the firmware's bridge does. */
-  run(seq: number): void;
+  /** One job from the bound x into the bound y; inputs converted as the firmware's bridge does.
+   * Returns the job's device wait, ns (ap_start to DONE_COUNT change). */
+  run(seq: number): number;
   /** One job on raw values (sign-extended W-bit patterns). */
   predictRaw(x: Int32Array, y: Int32Array, seq: number): void;
   /** 0: host in the loop; 1: autonomous. */

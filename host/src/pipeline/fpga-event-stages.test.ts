@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { FrameRing, STAMP, STAMP_INGEST } from '../core/frame.js';
 import { EVENT, EVENT_BYTES } from '../sources/fpga-events.js';
 import { TriggerPolicy, triggerConfigSchema } from '../trigger/policy.js';
-import { fpgaEventDecoder, fpgaEventPolicy } from './fpga-event-stages.js';
+import { fpgaEventDecoder, fpgaEventPayload, fpgaEventPolicy } from './fpga-event-stages.js';
 
 const LABELS = ['g', 'q', 'w', 'z', 't'];
 const FIELDS = EVENT_BYTES / 8;
@@ -44,7 +44,12 @@ describe('autonomous FPGA event stages', () => {
           decide.run(slot);
           expect(slot.triggered).toBe(true);
           expect(slot.predicted).toBe(e.cls);
-          expect(slot.score).toBe(Math.fround(e.logit)); // logits are float32
+          // A probability, as in every other mode (the softmax over what the device reported:
+          // only this class's logit); the device's logit travels in the payload.
+          expect(slot.score).toBe(slot.probs[e.cls]);
+          expect(slot.score).toBeGreaterThanOrEqual(0);
+          expect(slot.score).toBeLessThanOrEqual(1);
+          expect(fpgaEventPayload(slot.payload.subarray(0, slot.payloadLength))).toEqual({ deviceLogit: e.logit });
         });
         expect(policy.counters).toEqual({ suppressedBelowThreshold: 0, suppressedHoldoff: 0, suppressedRate: 0, suppressedLate: 0, nonTarget: 0 });
       }),

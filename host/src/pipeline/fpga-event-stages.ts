@@ -10,9 +10,10 @@
  *   hold-off and rate limit (the device fired already; applying them again would log fewer
  *   triggers than the hardware fired). `trigger.threshold` (a probability) cannot select,
  *   since the event's class has probability 1: selection is the device's threshold
- *   (`fpga.thresholdLogit`). The slot's
- *   score is then set back to the event's logit, so the trigger log and websocket carry the
- *   device's score (a logit, not a probability, in this mode).
+ *   (`fpga.thresholdLogit`). The slot's score stays the policy's probability, as in every
+ *   other mode (the class's softmax over what the device reported); the device's logit
+ *   travels in the trigger's payload as `deviceLogit` (`fpgaEventPayload`). Before, the score
+ *   was set back to the logit, so the dashboard showed logits in this mode only.
  */
 import { DeviceError, FrameShapeError } from '../core/errors.js';
 import type { FrameSlot } from '../core/frame.js';
@@ -56,12 +57,27 @@ export function fpgaEventDecoder(classes: number, device: string): FrameStage {
       if (!Number.isFinite(score)) throw new DeviceError(device, 'event', `event seq ${slot.seq} has a non-finite score ${score}`);
       slot.logits.fill(Number.NEGATIVE_INFINITY);
       slot.logits[cls] = score;
+      // The device's logit, as float64 bytes in the payload (fpgaEventPayload reads it back).
+      LOGIT[0] = score;
+      slot.payload.set(LOGIT_AS_BYTES);
+      slot.payloadLength = LOGIT_BYTES;
       return true;
     },
   };
 }
 
-/** The trigger policy on an event slot (no second hold-off or rate limit); the score is the event's logit afterwards. */
+const LOGIT_BYTES = 8;
+/** Scratch for the logit's bytes (platform order, as the reader's Float64Array). */
+const LOGIT = new Float64Array(1);
+const LOGIT_AS_BYTES = new Uint8Array(LOGIT.buffer);
+
+/** A trigger record's payload in autonomous mode: the device's logit of the event's class. */
+export function fpgaEventPayload(bytes: Uint8Array): Record<string, number> {
+  if (bytes.length !== LOGIT_BYTES) return {};
+  return { deviceLogit: new Float64Array(bytes.slice().buffer)[0] };
+}
+
+/** The trigger policy on an event slot (no second hold-off or rate limit); the score stays the policy's probability. */
 export function fpgaEventPolicy(policy: TriggerPolicy): FrameStage {
   return {
     name: 'policy',
@@ -78,7 +94,6 @@ export function fpgaEventPolicy(policy: TriggerPolicy): FrameStage {
         slot.missed = false;
         return true;
       }
-      slot.score = logit;
       return true;
     },
   };

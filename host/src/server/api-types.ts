@@ -12,6 +12,9 @@ import type { LatencySummaryUs, StageName, TriggerEvent } from '../metrics/snaps
 export const LATENCY_SERIES = ['e2e', 'queue', 'service', 'decode', 'preprocess', 'infer', 'policy', 'emit', 'device'] as const;
 export type LatencySeries = (typeof LATENCY_SERIES)[number];
 export const STAGE_SERIES: readonly StageName[] = ['decode', 'preprocess', 'infer', 'policy', 'emit'];
+/** What the `device` series holds: the fpga driver's measured wait per job, the firmware's
+ * modelled time (cycles / clock, on the simulator), or nothing (onnx). */
+export type DeviceLatencySource = 'measured' | 'modelled' | 'none';
 
 /** Per-interval statistics of one latency series, microseconds (0 where the interval had no
  * sample: read `count`). */
@@ -47,6 +50,8 @@ export interface HistoryColumns {
   /** End-to-end latency heatmap: `heatmap[i][b]` frames of interval i whose e2e latency fell
    * in [bucketEdgesUs[b], bucketEdgesUs[b + 1]) (log-spaced edges; the last bucket is open). */
   heatmap: { bucketEdgesUs: number[]; counts: number[][] };
+  /** What the `device` series holds (absent: not said). */
+  deviceSource?: DeviceLatencySource;
 }
 
 /** One point of a percentile distribution (HdrHistogram's `outputPercentileDistribution`):
@@ -61,6 +66,8 @@ export interface PercentilePoint {
 /** `/api/latency`: the percentile distribution of every series since start. */
 export interface LatencyDistribution {
   budgetUs: number;
+  /** What the `device` series holds (absent: not said). */
+  deviceSource?: DeviceLatencySource;
   series: Record<LatencySeries, { summary: LatencySummaryUs; points: PercentilePoint[] }>;
 }
 

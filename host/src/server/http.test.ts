@@ -93,6 +93,26 @@ describe('startHttpServer', () => {
     expect(await (await fetch(`${server.url}/api/errors`)).json()).toEqual({ errors: view.errors });
   });
 
+  it('GET /api/history and /api/latency return the view\'s history and distributions, and 404 when it has none', async () => {
+    const history = await (await fetch(`${server.url}/api/history`)).json();
+    expect(history).toEqual(view.history!());
+    expect(history.t.length).toBe(history.latency.e2e.p99.length);
+    expect(await (await fetch(`${server.url}/api/latency`)).json()).toEqual(view.latencyDistribution!());
+    const { history: h, latencyDistribution: d } = view;
+    delete view.history;
+    delete view.latencyDistribution;
+    try {
+      for (const path of ['/api/history', '/api/latency']) {
+        const res = await fetch(`${server.url}${path}`);
+        expect(res.status, path).toBe(404);
+        expect((await res.json()).error.message, path).toMatch(/no history or latency distribution/);
+      }
+    } finally {
+      view.history = h;
+      view.latencyDistribution = d;
+    }
+  });
+
   it('GET /metrics serves Prometheus text with the live values', async () => {
     view.current.frames = 5000;
     view.current.e2eUs.p99 = 24.7;

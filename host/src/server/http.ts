@@ -192,6 +192,20 @@ function registerApi(app: FastifyInstance, opts: HttpServerOptions, startNs: num
   // The published snapshot's JSON as it is: no build and no serialisation per request.
   app.get('/api/snapshot', async (_req, reply) => reply.type('application/json; charset=utf-8').send(opts.view.snapshotJson()));
   app.get('/api/errors', async () => ({ errors: opts.view.recentErrors() }));
+  registerHistoryRoutes(app, opts.view);
+}
+
+/** `/api/history` and `/api/latency`; a view without them (no pipeline) answers 404. */
+function registerHistoryRoutes(app: FastifyInstance, view: DaemonView): void {
+  const absent = (where: string) => new RequestError(where, 'this daemon keeps no history or latency distribution (no pipeline behind the view)', 404);
+  app.get('/api/history', async () => {
+    if (view.history === undefined) throw absent('GET /api/history');
+    return view.history();
+  });
+  app.get('/api/latency', async () => {
+    if (view.latencyDistribution === undefined) throw absent('GET /api/latency');
+    return view.latencyDistribution();
+  });
 }
 
 /**

@@ -3,8 +3,14 @@
  * pipeline behind it (also handy for working on the UI without a model) and a reader for
  * Prometheus text. Everything is driven by hand: nothing here reads a clock.
  */
+import * as hdr from 'hdr-histogram-js';
+import { createRng, type Rng } from '../core/rng.js';
+import { addHeatmap, HEATMAP_EDGES_US, HistoryRing } from '../metrics/history.js';
+import { percentileDistribution } from '../metrics/latency-distribution.js';
+import { summariseUs } from '../metrics/latency-summary.js';
 import { STAGES } from '../metrics/snapshot.js';
 import type { DaemonView, DeviceSnapshot, LatencySummaryUs, Snapshot, StageName, TriggerEvent } from '../metrics/snapshot.js';
+import { LATENCY_SERIES, type HistoryColumns, type LatencyDistribution, type LatencySeries } from './api-types.js';
 
 /** A latency summary whose quantiles are `base` scaled (p50 = base, p99 = 2 base, ...). */
 export function fakeLatency(base: number): LatencySummaryUs {
@@ -87,6 +93,8 @@ export interface FakeView extends DaemonView {
  * caller that keeps it sees no later mutation. */
 export function createFakeView(over: Partial<Snapshot> = {}): FakeView {
   const listeners = new Set<(events: readonly TriggerEvent[]) => void>();
+  let history: HistoryColumns | undefined;
+  let distribution: LatencyDistribution | undefined;
   const view: FakeView = {
     current: fakeSnapshot(over),
     errors: [],
@@ -101,8 +109,73 @@ export function createFakeView(over: Partial<Snapshot> = {}): FakeView {
       for (const l of listeners) l(events);
     },
     listenerCount: () => listeners.size,
+    // Built once, on first use (a fake history takes a few hundred ms).
+    history: () => (history ??= fakeHistory()),
+    latencyDistribution: () => (distribution ??= fakeLatencyDistribution()),
   };
   return view;
+}
+
+/** Median latency of each series in the fake data, microseconds (the sim on cells, roughly). */
+const FAKE_MEDIAN_US: Record<LatencySeries, number> = { e2e: 12, queue: 1.5, service: 10, decode: 0.4, preprocess: 2, infer: 6, policy: 0.3, emit: 0.5, device: 4.8 };
+
+function fakeHistogram(): hdr.JsHistogram {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e8, numberOfSignificantValueDigits: 3, useWebAssembly: false }) as hdr.JsHistogram;
+}
+
+/** `n` log-normal latencies around `medianUs` (with a rare 20x tail) into `h`, in ns; returns their sum. */
+function fillLatencies(h: hdr.JsHistogram, rng: Rng, n: number, medianUs: number): number {
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const tail = rng.uniform() < 0.002 ? 20 : 1;
+    const ns = Math.round(medianUs * 1000 * tail * Math.exp(0.35 * rng.normal()));
+    h.recordValue(ns);
+    sum += ns;
+  }
+  return sum;
+}
+
+/**
+ * A plausible history of `rows` one-second intervals ending at `endS` (seconds since the
+ * epoch): ~2,000 frames/s with a slow swell, a burst of late frames and errors in the middle,
+ * log-normal latencies. Built through the daemon's own ring, so it has the daemon's shape.
+ * Same seed, same data.
+ */
+export function fakeHistory(rows = 600, endS = 1_700_000_000, seed = 1): HistoryColumns {
+  const rng = createRng(seed);
+  const ring = new HistoryRing(rows, 1);
+  const h = fakeHistogram();
+  for (let i = 0; i < rows; i++) {
+    const fps = Math.round(2000 + 300 * Math.sin(i / 60) + 40 * rng.normal());
+    const burst = Math.abs(i - rows / 2) < 10;
+    const sample = Math.max(1, Math.round(fps / 20)); // a twentieth of the frames: fast enough for a UI
+    const latency = LATENCY_SERIES.map((name) => {
+      h.reset();
+      const sum = fillLatencies(h, rng, sample, FAKE_MEDIAN_US[name] * (burst ? 3 : 1));
+      return { ...summariseUs([h], sum), count: fps };
+    });
+    h.reset();
+    fillLatencies(h, rng, sample, FAKE_MEDIAN_US.e2e * (burst ? 3 : 1));
+    const heat = new Float64Array(HEATMAP_EDGES_US.length);
+    addHeatmap(h, heat);
+    for (let b = 0; b < heat.length; b++) heat[b] *= fps / sample;
+    const late = burst ? Math.round(20 * rng.uniform()) : 0;
+    ring.append({ tS: endS - rows + 1 + i, fps, triggersPerS: fps * 0.05, late, budgetViolations: late * 2, dropped: burst ? 3 : 0, errors: burst ? 3 : 0, suppressed: Math.round(fps * 0.03) }, latency, heat);
+  }
+  return { ...ring.columns(), deviceSource: 'modelled' };
+}
+
+/** A plausible `/api/latency`: every series' distribution over 20,000 log-normal samples. */
+export function fakeLatencyDistribution(budgetUs = 25, seed = 2): LatencyDistribution {
+  const rng = createRng(seed);
+  const series = Object.fromEntries(
+    LATENCY_SERIES.map((name) => {
+      const h = fakeHistogram();
+      const sum = fillLatencies(h, rng, 20_000, FAKE_MEDIAN_US[name]);
+      return [name, { summary: summariseUs([h], sum), points: percentileDistribution(h) }];
+    }),
+  ) as LatencyDistribution['series'];
+  return { budgetUs, deviceSource: 'modelled', series };
 }
 
 /** A trigger event with sequence number `seq`. */

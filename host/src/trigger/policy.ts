@@ -64,6 +64,9 @@ export interface PolicyParams {
  */
 export class TriggerPolicy {
   readonly counters: PolicyCounters = { suppressedBelowThreshold: 0, suppressedHoldoff: 0, suppressedRate: 0, suppressedLate: 0, nonTarget: 0 };
+  /** Labelled frames suppressed by hold-off or rate limit, by true class (the snapshot's
+   * `quality.targetsSuppressed` sums the target classes). */
+  readonly suppressedByTruth: Float64Array;
   private readonly budgetNs: number;
   /** Targets, threshold, hold-off and rate: one reference, replaced whole on a reload (SIGHUP),
    * so a frame never sees half of an old config and half of a new one. */
@@ -86,6 +89,7 @@ export class TriggerPolicy {
   ) {
     assert(budgetUs > 0, 'budget is positive');
     this.takesProbabilities = opts.outputKind === 'probabilities';
+    this.suppressedByTruth = new Float64Array(labels.length);
     this.p = this.prepare(cfg);
     this.budgetNs = budgetUs * 1000;
     this.state[TOKENS] = cfg.burst;
@@ -140,11 +144,13 @@ export class TriggerPolicy {
     const holdoffNs = this.p.holdoffNs;
     if (holdoffNs > 0 && nowNs - this.state[LAST_TRIGGER] < holdoffNs) {
       this.counters.suppressedHoldoff++;
+      this.countSuppressed(slot);
       return;
     }
     this.refill(slot);
     if (this.state[TOKENS] < 1) {
       this.counters.suppressedRate++;
+      this.countSuppressed(slot);
       return;
     }
     this.state[TOKENS] -= 1;
@@ -197,6 +203,11 @@ export class TriggerPolicy {
       return false;
     }
     return true;
+  }
+
+  private countSuppressed(slot: FrameSlot): void {
+    const t = slot.label;
+    if (t >= 0 && t < this.suppressedByTruth.length) this.suppressedByTruth[t]++;
   }
 
   /** Refills the token bucket up to the slot's policy time. Takes the slot, not the time: a

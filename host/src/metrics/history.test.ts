@@ -1,0 +1,68 @@
+import * as hdr from 'hdr-histogram-js';
+import { describe, expect, it } from 'vitest';
+import { createRng } from '../core/rng.js';
+import { LATENCY_SERIES } from '../server/api-types.js';
+import { addHeatmap, HEATMAP_EDGES_US, HistoryRing, type HistoryRow } from './history.js';
+import type { LatencySummaryUs } from './snapshot.js';
+
+function row(i: number): HistoryRow {
+  return { tS: 1000 + i, fps: 10 * i, triggersPerS: i, late: i % 3, budgetViolations: i % 5, dropped: i % 2, errors: i % 7, suppressed: i };
+}
+function latency(i: number): LatencySummaryUs[] {
+  return LATENCY_SERIES.map((_, k) => ({ count: i, p50: k + i, p90: 0, p99: 2 * (k + i), p999: 3 * (k + i), max: 4 * (k + i), mean: k + i + 0.5 }));
+}
+
+describe('HistoryRing', () => {
+  it('keeps the newest `rows` rows, oldest first, every column aligned', () => {
+    const ring = new HistoryRing(4, 1);
+    const heat = new Float64Array(HEATMAP_EDGES_US.length);
+    for (let i = 0; i < 6; i++) {
+      heat.fill(0);
+      heat[i] = i + 1;
+      ring.append(row(i), latency(i), heat);
+    }
+    const c = ring.columns();
+    expect(ring.length).toBe(4);
+    expect(c.t).toEqual([1002, 1003, 1004, 1005]);
+    expect(c.fps).toEqual([20, 30, 40, 50]);
+    expect(c.errors).toEqual([2, 3, 4, 5]);
+    expect(c.latency.e2e.p99).toEqual([4, 6, 8, 10]);
+    expect(c.latency.device.max).toEqual([4 * (8 + 2), 4 * (8 + 3), 4 * (8 + 4), 4 * (8 + 5)]);
+    expect(c.heatmap.counts.map((r) => r.indexOf(Math.max(...r)))).toEqual([2, 3, 4, 5]);
+    expect(c.heatmap.bucketEdgesUs).toEqual([...HEATMAP_EDGES_US]);
+    // Cached until the next row.
+    expect(ring.columns()).toBe(c);
+    ring.append(row(6), latency(6), heat);
+    expect(ring.columns().t).toEqual([1003, 1004, 1005, 1006]);
+  });
+
+  it('heatmap edges: 0, then five a decade from 1 us to 10 s', () => {
+    expect(HEATMAP_EDGES_US[0]).toBe(0);
+    expect(HEATMAP_EDGES_US[1]).toBe(1);
+    expect(HEATMAP_EDGES_US[6]).toBe(10);
+    expect(HEATMAP_EDGES_US.at(-1)).toBe(1e7);
+    for (let b = 2; b < HEATMAP_EDGES_US.length; b++) expect(HEATMAP_EDGES_US[b] / HEATMAP_EDGES_US[b - 1]).toBeCloseTo(10 ** 0.2, 4);
+  });
+
+  it('addHeatmap counts each recorded value in the bucket its value falls in (against binning the raw values)', () => {
+    const rng = createRng(7);
+    const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e10, numberOfSignificantValueDigits: 3, useWebAssembly: false }) as hdr.JsHistogram;
+    const expected = new Array<number>(HEATMAP_EDGES_US.length).fill(0);
+    let nearEdge = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const ns = Math.round(10 ** (2 + 6 * rng.uniform()));
+      h.recordValue(ns);
+      let b = 0;
+      while (b + 1 < HEATMAP_EDGES_US.length && ns / 1000 >= HEATMAP_EDGES_US[b + 1]) b++;
+      expected[b]++;
+      // HDR keeps 3 significant digits: a value within 0.1 % above an edge may land below it.
+      if (HEATMAP_EDGES_US.some((e) => ns / 1000 >= e && ns / 1000 < e * 1.001)) nearEdge++;
+    }
+    const got = new Float64Array(HEATMAP_EDGES_US.length);
+    addHeatmap(h, got);
+    expect(got.reduce((a, x) => a + x, 0)).toBe(20_000);
+    const moved = expected.reduce((a, x, b) => a + Math.abs(x - got[b]), 0) / 2;
+    expect(moved).toBeLessThanOrEqual(nearEdge);
+    expect(got[0]).toBe(expected[0]);
+  });
+});

@@ -1,0 +1,132 @@
+/**
+ * The daemon's bounded history (`/api/history`): one row per interval, the last
+ * `limits.historyRows` kept in typed arrays (a ring), so a reload or a second browser sees the
+ * past hour. Rows are appended off the hot path, by the snapshot timer (pipeline-metrics.ts);
+ * nothing here runs per frame.
+ */
+import type { JsHistogram } from 'hdr-histogram-js';
+import { assert } from '../core/assert.js';
+import { limits } from '../core/limits.js';
+import { LATENCY_SERIES, type HistoryColumns, type IntervalLatencyColumns, type LatencySeries } from '../server/api-types.js';
+import type { LatencySummaryUs } from './snapshot.js';
+
+/** Heatmap edges per decade of microseconds. */
+const HEATMAP_STEPS_PER_DECADE = 5;
+/** The heatmap spans 1 us to 10^7 us (`limits.histogramMaxUs`); below 1 us is bucket 0. */
+const HEATMAP_DECADES = Math.round(Math.log10(limits.histogramMaxUs));
+
+/**
+ * The e2e heatmap's bucket edges, microseconds: 0, then 10^(k/5) for k = 0..35 (1 us to 10 s),
+ * five to a decade. Bucket b holds [edges[b], edges[b + 1]); the last one is open.
+ */
+export const HEATMAP_EDGES_US: readonly number[] = [0, ...Array.from({ length: HEATMAP_DECADES * HEATMAP_STEPS_PER_DECADE + 1 }, (_, k) => Number((10 ** (k / HEATMAP_STEPS_PER_DECADE)).toPrecision(6)))];
+
+/** Counts per interval of a row, beside its rates. */
+export interface HistoryRow {
+  /** Wall-clock end of the interval, seconds since the epoch. */
+  tS: number;
+  fps: number;
+  triggersPerS: number;
+  late: number;
+  budgetViolations: number;
+  dropped: number;
+  errors: number;
+  suppressed: number;
+}
+
+const SCALARS = ['tS', 'fps', 'triggersPerS', 'late', 'budgetViolations', 'dropped', 'errors', 'suppressed'] as const;
+const STATS = ['count', 'p50', 'p99', 'p999', 'max', 'mean'] as const;
+
+/**
+ * The ring of rows. Memory is fixed at construction: 8 scalar columns, 6 statistics of each
+ * of the 9 latency series and the heatmap's buckets, all Float64Array of `rows` (about 2.8 MB
+ * for 3600 rows). `columns()` builds the public object once per appended row and caches it.
+ */
+export class HistoryRing {
+  private readonly scalars: Float64Array[];
+  /** [series][stat] columns. */
+  private readonly latency: Float64Array[][];
+  /** rows x buckets, row-major. */
+  private readonly heat: Float64Array;
+  private readonly buckets = HEATMAP_EDGES_US.length;
+  private next = 0;
+  private size = 0;
+  private cached: HistoryColumns | null = null;
+
+  constructor(
+    readonly rows: number = limits.historyRows,
+    readonly resolutionS: number = limits.historyResolutionS,
+  ) {
+    assert(rows > 0 && resolutionS > 0, 'a history has rows and a positive resolution');
+    this.scalars = SCALARS.map(() => new Float64Array(rows));
+    this.latency = LATENCY_SERIES.map(() => STATS.map(() => new Float64Array(rows)));
+    this.heat = new Float64Array(rows * this.buckets);
+  }
+
+  /** Rows held (at most `rows`). */
+  get length(): number {
+    return this.size;
+  }
+
+  /**
+   * Appends a row, overwriting the oldest once full. `latency[k]` is the interval's summary of
+   * `LATENCY_SERIES[k]`; `heatmap` has one count per bucket of `HEATMAP_EDGES_US`.
+   */
+  append(row: HistoryRow, latency: readonly LatencySummaryUs[], heatmap: ArrayLike<number>): void {
+    assert(latency.length === LATENCY_SERIES.length && heatmap.length === this.buckets, 'a history row has every series and bucket');
+    const i = this.next;
+    for (let c = 0; c < SCALARS.length; c++) this.scalars[c][i] = row[SCALARS[c]];
+    for (let k = 0; k < LATENCY_SERIES.length; k++) {
+      for (let s = 0; s < STATS.length; s++) this.latency[k][s][i] = latency[k][STATS[s]];
+    }
+    for (let b = 0; b < this.buckets; b++) this.heat[i * this.buckets + b] = heatmap[b];
+    this.next = (i + 1) % this.rows;
+    this.size = Math.min(this.size + 1, this.rows);
+    this.cached = null;
+  }
+
+  /** The rows as columns, oldest first. Built once per appended row; callers must not mutate it. */
+  columns(): HistoryColumns {
+    this.cached ??= this.build();
+    return this.cached;
+  }
+
+  private build(): HistoryColumns {
+    const first = (this.next - this.size + this.rows) % this.rows;
+    const col = (a: Float64Array): number[] => {
+      const out = new Array<number>(this.size);
+      for (let j = 0; j < this.size; j++) out[j] = a[(first + j) % this.rows];
+      return out;
+    };
+    const [t, fps, triggersPerS, late, budgetViolations, dropped, errors, suppressed] = this.scalars.map(col);
+    const latency = Object.fromEntries(
+      LATENCY_SERIES.map((name, k) => [name, Object.fromEntries(STATS.map((stat, s) => [stat, col(this.latency[k][s])])) as unknown as IntervalLatencyColumns]),
+    ) as Record<LatencySeries, IntervalLatencyColumns>;
+    const counts: number[][] = [];
+    for (let j = 0; j < this.size; j++) {
+      const r = (first + j) % this.rows;
+      counts.push(Array.from(this.heat.subarray(r * this.buckets, (r + 1) * this.buckets)));
+    }
+    return { resolutionS: this.resolutionS, t, fps, triggersPerS, late, budgetViolations, dropped, errors, suppressed, latency, heatmap: { bucketEdgesUs: [...HEATMAP_EDGES_US], counts } };
+  }
+}
+
+/**
+ * Adds the counts of `h` (a histogram of integer nanoseconds) into `out`, one slot per bucket
+ * of `HEATMAP_EDGES_US`; each HDR bucket goes by its lowest value. Why by hand: the library
+ * has no re-bucketing, and its iterators allocate an object per step; this walks the counts
+ * array once, the edges ascending with it.
+ */
+export function addHeatmap(h: JsHistogram, out: Float64Array): void {
+  assert(out.length === HEATMAP_EDGES_US.length, 'a heatmap row has one slot per bucket');
+  if (h.totalCount === 0) return;
+  let b = 0;
+  const top = h.countsArrayIndex(h.maxValue);
+  for (let i = 0; i <= top; i++) {
+    const c = h.getCountAtIndex(i);
+    if (c === 0) continue;
+    const us = h.lowestEquivalentValue(h.valueFromIndex(i)) / 1000;
+    while (b + 1 < HEATMAP_EDGES_US.length && us >= HEATMAP_EDGES_US[b + 1]) b++;
+    out[b] += c;
+  }
+}
