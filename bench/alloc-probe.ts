@@ -14,7 +14,7 @@
  * replayed at max pace, looping, and driven batch by batch (each batch is
  * `replayBatchFramesMax` frames) with timers the probe runs itself; the trigger log is not
  * flushed (off the hot path), so its ring overflows and counts without allocating.
- * Prints one JSON line: {perFrameBytes, windows: [{frames, bytes}], frames, triggers}.
+ * Prints one JSON line: {perFrameBytes, windows: [{frames, bytes}], frames, triggers, detailsKept}.
  */
 import { getHeapSpaceStatistics } from 'node:v8';
 import { dirname, resolve } from 'node:path';
@@ -123,7 +123,9 @@ async function main(argv: string[]): Promise<void> {
   // window; the difference is what the extra frames cost.
   const perFrame = Math.min((windows[1].bytes - windows[0].bytes) / (windows[1].frames - windows[0].frames), (windows[3].bytes - windows[2].bytes) / (windows[3].frames - windows[2].frames));
   await daemon.stop();
-  process.stdout.write(JSON.stringify({ config: path, perFrameBytes: perFrame, windows, frames: m.frames, dropped: m.dropped, triggers: m.triggers }) + '\n');
+  // Frames the trigger detail ring copied (every trigger and missed trigger): the firing path measured includes that copy.
+  const detailsKept = daemon.triggerDetails.written;
+  process.stdout.write(JSON.stringify({ config: path, perFrameBytes: perFrame, windows, frames: m.frames, dropped: m.dropped, triggers: m.triggers, detailsKept }) + '\n');
 }
 
 main(process.argv.slice(2)).catch((err) => {

@@ -40,6 +40,9 @@ import { auxLayout, auxOutputs, extraModelsRunner, loadExtraModels, type ExtraMo
 import { DecisionLog } from './sinks/decision-log.js';
 import { DurableCommit } from './pipeline/durable-commit.js';
 import { pipelineSettings, type FixedSettings } from './pipeline/settings.js';
+import { frameDetails } from './codecs/frame-detail.js';
+import { TriggerDetailRing } from './pipeline/trigger-details.js';
+import { modelView } from './model/model-view.js';
 
 /** What the daemon is given from outside: the only place time, timers and logs enter. */
 export interface DaemonDeps {
@@ -67,6 +70,8 @@ export interface Daemon {
   readonly sourceFrames: number;
   readonly errors: ErrorLog;
   readonly triggerLog: TriggerLog;
+  /** The frames of the newest triggers, for `/api/triggers/:run/:seq`. */
+  readonly triggerDetails: TriggerDetailRing;
   readonly view: DaemonView;
   /** The router after the policy (`route:`), null without one; a reload (SIGHUP) goes through it. */
   readonly router: FrameRouter | null;
@@ -146,6 +151,8 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   const decoderConfig = cfg.decoder ?? { kind: pre.frame.shape === null ? 'chunks' : 'fixed' };
   const decode = autonomous ? null : decoders.create(decoderConfig, { spec: { ...source.spec, labels: source.spec.labels ?? [] }, at }, 'config: decoder');
   const describePayload = autonomous ? fpgaEventPayload : (decode?.describePayload?.bind(decode) ?? noPayload);
+  // What the detail view keeps of a firing frame: the modality decides (codecs/frame-detail.ts).
+  const details = new TriggerDetailRing(autonomous ? null : frameDetails.find({ spec: source.spec, decoder: decoderConfig, preprocessing: card.preprocessing as { kind?: string }, at }));
   const names = { run: deps.runId ?? 'run', streams: [source.spec.stream], labels: card.labels, describePayload, streamTime: source.spec.streamTime === true };
   const aux = auxLayout(extras);
   // The router and the decision log open their files last, with the sinks; the policy stage
@@ -161,7 +168,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
             infer: inferStage(backend, primaryPre.inputElements.length, extras.length === 0 ? null : { run: extraModelsRunner(extras, frames.slots), slots: frames.slots }),
             policy: policyStage(policy, after),
           }),
-      emit: emitStage(ring, deps.clock),
+      emit: emitStage(ring, deps.clock, details),
     },
     deps.clock,
     metrics,
@@ -179,6 +186,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
     throw err;
   }
   const triggerLog = new TriggerLog(ring, names, sinks, onSinkError);
+  triggerLog.subscribe((events) => details.record(events));
   // A durable source (NATS) is acknowledged after each flush whose decisions are on disk and in the sinks.
   const durable = source.commit === undefined ? null : new DurableCommit(source as Source & { commit(n: number): Promise<void> }, triggerLog, () => after.decisions, () => after.router, (e) => errors.error(e instanceof HairtriggerError ? e : new SinkError('durable commit', e.message, { cause: e })));
   metrics.watch({ policy: policy.counters, triggerRing: ring });
@@ -243,7 +251,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
     }
   };
   return {
-    config: cfg, card, backend, metrics, policy, source, sourceFrames, errors, triggerLog,
+    config: cfg, card, backend, metrics, policy, source, sourceFrames, errors, triggerLog, triggerDetails: details,
     get router() {
       return after.router;
     },
@@ -254,6 +262,8 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
       recentErrors: () => errors.recent(),
       history: () => metrics.historyColumns(),
       latencyDistribution: latestOf(() => published.current().seq, () => metrics.latencyDistribution()),
+      triggerDetail: (run, seq) => details.find(run, seq),
+      model: () => modelView(card, cfg.variant),
     },
     start() {
       flushLoop();

@@ -6,6 +6,7 @@ import { createDaemon, FIRMWARE_DIR, type Daemon } from '../daemon.js';
 import { PrometheusExporter } from '../metrics/prometheus.js';
 import type { DaemonView, Snapshot, TriggerEvent } from '../metrics/snapshot.js';
 import { RequestError } from '../core/errors.js';
+import type { ModelView, TriggerDetail } from '../server/api-types.js';
 import { lockOutputs, type OutputLock } from '../sinks/lock.js';
 import { sinkBasePaths } from '../sinks/registry.js';
 import { routeBasePaths } from '../trigger/routers.js';
@@ -189,6 +190,17 @@ class LateView implements DaemonView {
 
   recentErrors(): ReturnType<DaemonView['recentErrors']> {
     return this.view === null ? [] : this.view.recentErrors();
+  }
+
+  // The pipeline's trigger details and model view, once it runs (503 before, as snapshots).
+  triggerDetail(run: string, seq: number): TriggerDetail | null {
+    return this.started().triggerDetail?.(run, seq) ?? null;
+  }
+
+  model(): ModelView {
+    const view = this.started();
+    if (view.model === undefined) throw new RequestError('GET /api/model', 'this daemon has no model view', 404);
+    return view.model();
   }
 }
 

@@ -58,6 +58,10 @@ export const limits = {
   auditEntriesMax: 200,
   /** Recent triggers whose frame is kept for the detail view (`/api/triggers/:run/:seq`). */
   triggerDetailsMax: 64,
+  /** Bytes of one variable-length frame the detail ring keeps (an alert packet with its
+   * cutouts and history: ZTF's are up to ~72 KB, Rubin's ~210 KB); a larger frame's detail
+   * says it was not kept. Fixed-size frames are kept at their size. */
+  triggerDetailFrameBytesMax: 256 * 1024,
   /** Websocket clients served at once; further connections are closed with 1013 (try again later). */
   wsClientsMax: 64,
   /** Bytes buffered for one slow websocket client before its messages are dropped. */

@@ -1,15 +1,17 @@
 import type { Clock } from '../core/clock.js';
 import { STAMP, type FrameSlot } from '../core/frame.js';
 import type { TriggerRing } from '../sinks/trigger-ring.js';
+import type { TriggerDetailRing } from './trigger-details.js';
 import type { FrameStage } from './stage.js';
 
 /**
  * Emit stage: the trigger write. End-to-end latency is measured at the moment of the write
  * from the frame's due time, so what the metrics call e2e is due-to-trigger. A late frame
  * that would have fired (`slot.missed`) is recorded too, as a missed trigger, so a sort's
- * yield can be audited; it never fires.
+ * yield can be audited; it never fires. After the write, the frame's data the detail view
+ * shows is copied into `details` (its slot is reused later).
  */
-export function emitStage(ring: TriggerRing, clock: Clock): FrameStage {
+export function emitStage(ring: TriggerRing, clock: Clock, details: TriggerDetailRing | null = null): FrameStage {
   return {
     name: 'emit',
     run(slot: FrameSlot) {
@@ -17,6 +19,7 @@ export function emitStage(ring: TriggerRing, clock: Clock): FrameStage {
       // The trigger-write instant; the stage skeleton stamps the stage end again after it.
       clock.stamp(slot.stampsNs, STAMP.emit);
       ring.push(slot);
+      details?.push(slot);
       return true;
     },
   };

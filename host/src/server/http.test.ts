@@ -11,7 +11,8 @@ import { limits } from '../core/limits.js';
 import { PrometheusExporter } from '../metrics/prometheus.js';
 import type { WsMessage } from './ws-hub.js';
 import { startHttpServer, UI_NOT_BUILT_MESSAGE, type HttpServer } from './http.js';
-import { createFakeView, fakeTrigger, sampleValue, type FakeView } from './testing.js';
+import type { ServerState, TriggerDetail } from './api-types.js';
+import { createFakeView, detailKey, fakeTrigger, sampleValue, type FakeView } from './testing.js';
 
 /** A websocket client that queues what it receives, so a test can await a message by type. */
 function openClient(url: string, headers: Record<string, string> = {}) {
@@ -322,6 +323,75 @@ describe('startHttpServer with a health report and a config view', () => {
       expect(await (await fetch(`${server.url}/api/config`)).json()).toEqual({ config: { trigger: { threshold: 0.9 } } });
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('startHttpServer: trigger details, model and server state', () => {
+  let view: FakeView;
+  let server: HttpServer;
+  const clock = manualClock(0);
+  let unauthorized = 0;
+
+  beforeAll(async () => {
+    view = createFakeView();
+    server = await startHttpServer({ view, port: 0, metrics: new PrometheusExporter(() => view.snapshot()), logger: false, clock, unauthorized: () => unauthorized });
+  });
+  afterAll(() => server.close());
+
+  it('GET /api/triggers/:run/:seq answers the view\'s detail of each kind', async () => {
+    for (const [seq, kind] of [[1, 'image'], [2, 'alert'], [3, 'spectrogram'], [4, 'none']] as const) {
+      const res = await fetch(`${server.url}/api/triggers/test/${seq}`);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as TriggerDetail;
+      expect(body).toEqual(view.details.get(detailKey('test', seq)));
+      expect(body.view.kind).toBe(kind);
+    }
+  });
+
+  it('answers 404 naming the ring bound for a seq no longer kept, 400 for a seq that is not an integer', async () => {
+    const gone = await fetch(`${server.url}/api/triggers/test/99`);
+    expect(gone.status).toBe(404);
+    const error = ((await gone.json()) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe('E_REQUEST');
+    expect(error.message).toContain('seq 99');
+    expect(error.message).toContain(`newest ${limits.triggerDetailsMax} triggers`);
+    for (const bad of ['-1', '1.5', 'x', '1e3', '99999999999999999']) {
+      const res = await fetch(`${server.url}/api/triggers/test/${bad}`);
+      expect(res.status, bad).toBe(400);
+    }
+  });
+
+  it('GET /api/model answers the view\'s model', async () => {
+    const res = await fetch(`${server.url}/api/model`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual(view.modelView);
+  });
+
+  it('GET /api/server answers uptime, websocket counts, the unauthorized counter and the URL', async () => {
+    clock.advanceNs(2.5e9);
+    unauthorized = 3;
+    const client = new WebSocket(`${server.url.replace('http', 'ws')}/ws`);
+    await new Promise((resolve) => client.on('open', resolve));
+    try {
+      const state = (await (await fetch(`${server.url}/api/server`)).json()) as ServerState;
+      expect(state).toEqual({ uptimeS: 2.5, wsClients: 1, wsMessagesDropped: 0, wsClientsRefused: 0, unauthorized: 3, url: server.url });
+    } finally {
+      client.close();
+    }
+  });
+
+  it('answers 404 for details and the model when the view has neither', async () => {
+    const bare = createFakeView();
+    delete bare.triggerDetail;
+    delete bare.model;
+    const other = await startHttpServer({ view: bare, port: 0, metrics: new PrometheusExporter(() => bare.snapshot()), logger: false });
+    try {
+      expect((await fetch(`${other.url}/api/triggers/test/1`)).status).toBe(404);
+      expect((await fetch(`${other.url}/api/model`)).status).toBe(404);
+      expect(((await (await fetch(`${other.url}/api/server`)).json()) as ServerState).unauthorized).toBe(0);
+    } finally {
+      await other.close();
     }
   });
 });

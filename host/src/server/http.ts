@@ -17,6 +17,7 @@ import { limits } from '../core/limits.js';
 import type { PrometheusExporter } from '../metrics/prometheus.js';
 import type { HealthReport } from '../metrics/health.js';
 import type { DaemonView } from '../metrics/snapshot.js';
+import type { ModelView, ServerState, TriggerDetail } from './api-types.js';
 import { allowedHostSet, isAllowedHost, isLoopbackAddress } from './host-guard.js';
 import { createWsHub, type WsHub, type WsHubStats } from './ws-hub.js';
 
@@ -42,6 +43,9 @@ export interface HttpServerOptions {
   health?: (uptimeS: number) => HealthReport;
   /** The config in force and its reloads, for `/api/config`. Absent: no such route. */
   config?: () => unknown;
+  /** Requests refused for a missing or wrong token since start, for `/api/server` (the
+   * control API's counter). Absent: 0. */
+  unauthorized?: () => number;
 }
 
 /** A listening server. `close()` stops the timer, terminates websocket clients, removes the
@@ -100,23 +104,27 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     })();
     return closing;
   };
+  // `/api/server` answers the URL, which is known once the port is bound.
+  const bound = { url: '' };
   try {
-    await buildApp(app, hub, opts, isLoopbackAddress(host));
+    await buildApp(app, hub, opts, isLoopbackAddress(host), bound);
     await app.listen({ host, port: opts.port ?? 8080 });
   } catch (err) {
     await shutdown();
     throw listenError(err, host, opts.port ?? 8080);
   }
   const port = boundPort(app);
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  return { url, port, close: shutdown, wsStats: () => hub.stats() };
+  bound.url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return { url: bound.url, port, close: shutdown, wsStats: () => hub.stats() };
 }
 
-async function buildApp(app: FastifyInstance, hub: WsHub, opts: HttpServerOptions, loopback: boolean): Promise<void> {
+async function buildApp(app: FastifyInstance, hub: WsHub, opts: HttpServerOptions, loopback: boolean, bound: { url: string }): Promise<void> {
   await app.register(fastifyWebsocket, { options: { maxPayload: limits.httpBodyBytesMax } });
   installGuards(app);
   if (loopback || (opts.allowedHosts?.length ?? 0) > 0) refuseForeignHosts(app, allowedHostSet(opts.allowedHosts));
-  registerApi(app, opts, (opts.clock ?? monotonicClock).nowNs());
+  const startNs = (opts.clock ?? monotonicClock).nowNs();
+  registerApi(app, opts, startNs);
+  registerDetailApi(app, opts, hub, () => ({ startNs, url: bound.url }));
   app.route({
     method: 'GET',
     url: '/ws',
@@ -206,6 +214,44 @@ function registerHistoryRoutes(app: FastifyInstance, view: DaemonView): void {
     if (view.latencyDistribution === undefined) throw absent('GET /api/latency');
     return view.latencyDistribution();
   });
+}
+
+/**
+ * `/api/triggers/:run/:seq` (a recent trigger and its frame's view), `/api/model` (the card
+ * of the model in force) and `/api/server` (this server's own state). A trigger that has left
+ * the detail ring, or a view without details or a model, answers 404 saying so.
+ */
+function registerDetailApi(app: FastifyInstance, opts: HttpServerOptions, hub: WsHub, at: () => { startNs: number; url: string }): void {
+  const view = opts.view;
+  app.get<{ Params: { run: string; seq: string } }>('/api/triggers/:run/:seq', async (req): Promise<TriggerDetail> => {
+    const where = `GET /api/triggers/${req.params.run.slice(0, 100)}/${req.params.seq.slice(0, 30)}`;
+    const seq = parseSeq(req.params.seq, where);
+    if (view.triggerDetail === undefined) throw new RequestError(where, 'this daemon keeps no trigger details', 404);
+    const detail = view.triggerDetail(req.params.run, seq);
+    if (detail === null) {
+      const message = `no detail for run "${req.params.run.slice(0, 100)}" seq ${seq}: only the newest ${limits.triggerDetailsMax} triggers (limits.triggerDetailsMax) are kept, and it is not among them`;
+      throw new RequestError(where, message, 404);
+    }
+    return detail;
+  });
+  app.get('/api/model', async (): Promise<ModelView> => {
+    if (view.model === undefined) throw new RequestError('GET /api/model', 'this daemon has no model view', 404);
+    return view.model();
+  });
+  const clock = opts.clock ?? monotonicClock;
+  app.get('/api/server', async (): Promise<ServerState> => {
+    const { startNs, url } = at();
+    const ws = hub.stats();
+    const uptimeS = Math.round((clock.nowNs() - startNs) / 1e6) / 1e3;
+    return { uptimeS, wsClients: ws.clients, wsMessagesDropped: ws.messagesDropped, wsClientsRefused: ws.clientsRefused, unauthorized: opts.unauthorized?.() ?? 0, url };
+  });
+}
+
+/** A trigger's sequence number from the URL: a non-negative safe integer, else 400. */
+function parseSeq(text: string, where: string): number {
+  const seq = /^[0-9]{1,16}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(seq)) throw new RequestError(where, `seq "${text.slice(0, 30)}" is not a non-negative integer`, 400);
+  return seq;
 }
 
 /**

@@ -11,6 +11,7 @@ import { summariseUs } from '../metrics/latency-summary.js';
 import { STAGES } from '../metrics/snapshot.js';
 import type { DaemonView, DeviceSnapshot, LatencySummaryUs, Snapshot, StageName, TriggerEvent } from '../metrics/snapshot.js';
 import { LATENCY_SERIES, type HistoryColumns, type LatencyDistribution, type LatencySeries } from './api-types.js';
+import type { ModelView, TriggerDetail, TriggerView } from './api-types.js';
 
 /** A latency summary whose quantiles are `base` scaled (p50 = base, p99 = 2 base, ...). */
 export function fakeLatency(base: number): LatencySummaryUs {
@@ -87,6 +88,16 @@ export interface FakeView extends DaemonView {
   /** Subscribers right now (to check that the server unsubscribes). */
   listenerCount(): number;
   errors: Array<{ atMs: number; code: string; where: string; message: string }>;
+  /** What `triggerDetail(run, seq)` answers, keyed by `detailKey(run, seq)`; a missing key
+   * answers null (a seq that left the ring). Seeded with `fakeTriggerDetails()`. */
+  details: Map<string, TriggerDetail>;
+  /** What `model()` answers; tests mutate it freely. */
+  modelView: ModelView;
+}
+
+/** The key of a trigger in `FakeView.details`. */
+export function detailKey(run: string, seq: number): string {
+  return `${run}/${seq}`;
 }
 
 /** Builds a `FakeView` starting from `fakeSnapshot(over)`. `snapshot()` returns a copy, so a
@@ -112,6 +123,10 @@ export function createFakeView(over: Partial<Snapshot> = {}): FakeView {
     // Built once, on first use (a fake history takes a few hundred ms).
     history: () => (history ??= fakeHistory()),
     latencyDistribution: () => (distribution ??= fakeLatencyDistribution()),
+    details: new Map(fakeTriggerDetails().map((d) => [detailKey(d.event.run, d.event.seq), d])),
+    triggerDetail: (run, seq) => structuredClone(view.details.get(detailKey(run, seq)) ?? null),
+    modelView: fakeModelView(),
+    model: () => structuredClone(view.modelView),
   };
   return view;
 }
@@ -181,6 +196,102 @@ export function fakeLatencyDistribution(budgetUs = 25, seed = 2): LatencyDistrib
 /** A trigger event with sequence number `seq`. */
 export function fakeTrigger(seq: number, over: Partial<TriggerEvent> = {}): TriggerEvent {
   return { kind: 'trigger', run: 'test', stream: 'cells', seq, id: null, classIndex: 1, class: 'live', truthIndex: -1, truth: null, score: 0.93, probs: [0.07, 0.93], sensorNs: null, streamMs: null, dueNs: seq * 1000, ingestNs: seq * 1000, e2eUs: 21.5, late: false, payload: {}, ...over };
+}
+
+/** A 32x32 RGB crop: a dark disc (a cell) on a light background. */
+export function fakeImageView(): Extract<TriggerView, { kind: 'image' }> {
+  const width = 32;
+  const height = 32;
+  const pixels: number[] = [];
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const inside = (x - 15.5) ** 2 + (y - 15.5) ** 2 < 10 ** 2;
+      pixels.push(inside ? 120 : 220, inside ? 60 : 200, inside ? 160 : 210);
+    }
+  }
+  return { kind: 'image', width, height, channels: 3, pixels };
+}
+
+/** An alert: three 63x63 stamps with a point source (the difference with one NaN pixel, as
+ * real stamps have at chip edges) and a light curve in two bands. */
+export function fakeAlertView(): Extract<TriggerView, { kind: 'alert' }> {
+  const size = 63;
+  const stamp = (peak: number, sky: number): Array<number | null> => {
+    const pixels: Array<number | null> = [];
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) pixels.push(sky + peak * Math.exp(-((x - 31) ** 2 + (y - 31) ** 2) / (2 * 2.5 ** 2)));
+    }
+    return pixels;
+  };
+  const difference = stamp(400, 0);
+  difference[0] = null;
+  const mjd = [58_850.2, 58_852.3, 58_855.1, 58_858.4, 58_861.2];
+  return {
+    kind: 'alert',
+    objectId: 'ZTF20aaelulu',
+    cutouts: [
+      { name: 'science', width: size, height: size, pixels: stamp(900, 150) },
+      { name: 'template', width: size, height: size, pixels: stamp(500, 150) },
+      { name: 'difference', width: size, height: size, pixels: difference },
+    ],
+    lightcurve: [
+      { band: 'g', mjd, mag: [19.8, 19.2, 18.9, 19.0, 19.4], magErr: [0.12, 0.08, 0.06, 0.07, 0.1] },
+      { band: 'r', mjd: mjd.map((t) => t + 0.04), mag: [19.6, 19.0, 18.7, 18.7, 19.0], magErr: [0.1, 0.07, 0.05, 0.05, 0.08] },
+    ],
+  };
+}
+
+/** A keyword window: 49 frames x 10 MFCC, a burst of energy in the middle frames. */
+export function fakeSpectrogramView(): Extract<TriggerView, { kind: 'spectrogram' }> {
+  const frames = 49;
+  const bins = 10;
+  const values: number[] = [];
+  for (let f = 0; f < frames; f++) {
+    const loud = Math.exp(-((f - 24) ** 2) / 60);
+    for (let b = 0; b < bins; b++) values.push(b === 0 ? -250 + 200 * loud : (loud * 40 * Math.cos(b * 0.9 + f / 5)) / (b + 1));
+  }
+  return { kind: 'spectrogram', streamMs: 4_240, frames, bins, values, feature: 'MFCC' };
+}
+
+/** One detail of each view kind, run `test`, seq 1 (image), 2 (alert), 3 (spectrogram), 4
+ * (none: a modality without a view). */
+export function fakeTriggerDetails(): TriggerDetail[] {
+  return [
+    { event: fakeTrigger(1, { stream: 'cells', class: 'WBC' }), view: fakeImageView() },
+    { event: fakeTrigger(2, { stream: 'alerts', class: 'real', id: '1105427315115010007', payload: { objectId: 'ZTF20aaelulu' } }), view: fakeAlertView() },
+    { event: fakeTrigger(3, { stream: 'keywords', class: 'yes', sensorNs: 4.24e9, streamMs: 4_240 }), view: fakeSpectrogramView() },
+    { event: fakeTrigger(4, { stream: 'jets', class: 't' }), view: { kind: 'none', reason: 'jets frames are 16 features; no view' } },
+  ];
+}
+
+/** A model view as the daemon builds it (model/model-view.ts) from the cells-bccd card
+ * (models/zoo/cells-bccd/card.json); `card` holds an excerpt of the card. */
+export function fakeModelView(): ModelView {
+  const card = {
+    task: 'cells-bccd',
+    labels: ['RBC', 'WBC', 'Platelets'],
+    teacher: { params: 537_763, accuracy: 0.9968, balancedAccuracy: 0.9901 },
+    student: { params: 3123, accuracy: 0.9958, balancedAccuracy: 0.9851, fixedAccuracyEmulated: 0.9958, fixedBalancedAccuracyEmulated: 0.9851 },
+    agreement: 0.9968,
+    agreementFixed: 0.9968,
+    ratio: { studentToTeacherParams: 0.0058, accuracyGapPoints: 0.11 },
+    fixed: { precision: 'ap_fixed<16,6,AP_TRN,AP_SAT>', agreementTop1: 1, maxAbsLogitError: 0.0109 },
+    fpga: { latencyCycles: 3486, ii: 1800, clockMhz: 200, dsp: 3096, latencyUs: 17.43, weightStorageBits: 49_968, strategy: 'latency', reuse: 1 },
+  };
+  return {
+    name: 'cells-bccd/student',
+    task: 'cells-bccd',
+    labels: card.labels,
+    params: { teacher: 537_763, student: 3123 },
+    precision: card.fixed.precision,
+    modelled: { cycles: 3486, clockMhz: 200, us: 17.43 },
+    resources: { dsp: 3096, weightStorageBits: 49_968, iiCycles: 1800, reuse: 1 },
+    accuracy: {
+      teacher: 0.9968, teacherBalanced: 0.9901, student: 0.9958, studentBalanced: 0.9851, studentFixed: 0.9958, studentFixedBalanced: 0.9851,
+      agreement: 0.9968, agreementFixed: 0.9968, accuracyGapPoints: 0.11, fixedAgreementTop1: 1, fixedMaxAbsLogitError: 0.0109,
+    },
+    card,
+  };
 }
 
 /**

@@ -69,7 +69,7 @@ function placed(err: unknown, stamp: string, whereOf: StampWhere): unknown {
  * there, a plain one (Rubin) copied there (under a microsecond), so the reader's DataView is
  * always the one over that buffer and nothing is allocated per alert.
  */
-function decodeStamp(bytes: Uint8Array, scratch: CutoutScratch, stamp: string): FitsImage {
+export function decodeStamp(bytes: Uint8Array, scratch: CutoutScratch, stamp: string): FitsImage {
   if (isGzip(bytes)) return decodeFits(scratch.inflated, scratch.image, stamp, gunzipInto(bytes, scratch.inflated, stamp));
   if (bytes.length > scratch.inflated.length) throw new FitsError(stamp, `a plain stamp of ${bytes.length} bytes exceeds fitsStampBytesMax ${limits.fitsStampBytesMax}`);
   scratch.inflated.set(bytes);

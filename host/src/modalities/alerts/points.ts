@@ -8,7 +8,7 @@ import { BANDS, type LightCurvePoints } from './types.js';
 /** AB magnitude zero point in microjansky: flux_uJy = 10^(-0.4 (mag - 23.9)). */
 const AB_ZERO_POINT_UJY_MAG = 23.9;
 /** d(flux)/flux per magnitude: ln(10) / 2.5. */
-const FLUX_ERR_PER_MAG = Math.LN10 / 2.5;
+export const FLUX_ERR_PER_MAG = Math.LN10 / 2.5;
 /** Julian date of MJD 0. */
 export const MJD_TO_JD_DAYS = 2_400_000.5;
 /** ZTF filter id (1, 2, 3) to band index in BANDS (g, r, i). */
@@ -59,6 +59,11 @@ interface ZtfCandidate {
 /** AB magnitude to microjansky. */
 export function magToMicroJansky(mag: number): number {
   return 10 ** (-0.4 * (mag - AB_ZERO_POINT_UJY_MAG));
+}
+
+/** Microjansky to AB magnitude (the inverse of `magToMicroJansky`); NaN for flux <= 0. */
+export function microJanskyToMag(flux: number): number {
+  return flux > 0 ? AB_ZERO_POINT_UJY_MAG - 2.5 * Math.log10(flux) : Number.NaN;
 }
 
 /**
