@@ -43,6 +43,8 @@ import { pipelineSettings, type FixedSettings } from './pipeline/settings.js';
 import { frameDetails } from './codecs/frame-detail.js';
 import { TriggerDetailRing } from './pipeline/trigger-details.js';
 import { modelView } from './model/model-view.js';
+import { loadAlternates, ModelSwitch, type SwitchableModel } from './model/model-switch.js';
+import { PauseGate } from './sources/pause-gate.js';
 
 /** What the daemon is given from outside: the only place time, timers and logs enter. */
 export interface DaemonDeps {
@@ -75,6 +77,11 @@ export interface Daemon {
   readonly view: DaemonView;
   /** The router after the policy (`route:`), null without one; a reload (SIGHUP) goes through it. */
   readonly router: FrameRouter | null;
+  /** The models loaded (the primary and config `models`) and the one in force (control API). */
+  readonly models: ModelSwitch;
+  /** Pause of a live source: frames arriving while paused are dropped and counted (control API;
+   * a paced source halts its clock instead, `source.pacing`). */
+  readonly gate: PauseGate;
   /** Starts the source. */
   start(): void;
   /** Resolves when the source has delivered everything (finite streams). */
@@ -102,15 +109,21 @@ export async function createDaemon(given: PipelineConfig, deps: DaemonDeps): Pro
   const firmwareDir = deps.firmwareDir ?? at(FIRMWARE_DIR);
   const backend = await loadBackend(cfg, card, at, firmwareDir, deps.timers);
   let extras: ExtraModel[] = [];
+  let alternates: SwitchableModel[] = [];
   try {
     // An extra model is loaded as the primary one, with its own backend kind and firmware.
     extras = await loadExtraModels(cfg.extraModels, pre.inputElements.length, at, (x, c) =>
       loadBackend({ ...cfg, backend: x.backend, variant: x.variant, firmware: x.firmware, device: undefined, fpga: undefined }, c, at, firmwareDir, deps.timers),
     );
-    return await assemble(cfg, deps, at, card, backend, pre, extras);
+    // Alternates (config `models`) load as the primary does, each with its backend kind.
+    alternates = await loadAlternates(cfg.models, { name: primaryModelName(card, cfg), card }, at, (x, c) =>
+      loadBackend({ ...cfg, backend: x.backend ?? cfg.backend, variant: x.variant, firmware: x.firmware ?? cfg.firmware }, c, at, firmwareDir, deps.timers),
+    );
+    const models = new ModelSwitch([{ name: primaryModelName(card, cfg), backend }, ...alternates]);
+    return await assemble(cfg, deps, at, card, models, pre, extras);
   } catch (err) {
     // A failed start-up releases what it took: the backends (the sinks close themselves).
-    for (const b of [backend, ...extras.map((m) => m.backend)]) {
+    for (const b of [backend, ...extras.map((m) => m.backend), ...alternates.map((m) => m.backend)]) {
       await b.close().catch((closeErr: Error) => deps.log(`closing a backend after a failed start-up failed too: ${closeErr.message}`));
     }
     throw err;
@@ -126,17 +139,25 @@ function withDefaultTargets(given: PipelineConfig, card: ModelCard): PipelineCon
   return { ...cfg, trigger: { ...cfg.trigger, targets: card.targets } };
 }
 
+/** The name the primary model goes by (snapshot `model`, `settings.models`): `<task>/<variant>`. */
+function primaryModelName(card: ModelCard, cfg: PipelineConfig): string {
+  return `${card.task}/${cfg.variant}`;
+}
+
 /** The rest of `createDaemon`, once the backend is open: metrics, source, pipeline, then the sinks last. */
-async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) => string, card: ModelCard, backend: Backend, primaryPre: StreamPreprocessor, extras: readonly ExtraModel[]): Promise<Daemon> {
+async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) => string, card: ModelCard, models: ModelSwitch, primaryPre: StreamPreprocessor, extras: readonly ExtraModel[]): Promise<Daemon> {
   const autonomous = cfg.fpga?.mode === 'autonomous';
-  checkModelInputs(cfg, card, backend, primaryPre);
+  const backend = models.backend;
+  for (const m of models.models) checkModelInputs(cfg, card, m.backend, primaryPre);
+  checkSameOutputs(models);
+  if (autonomous && models.models.length > 1) throw new ConfigError('config: models', 'fpga.mode autonomous classifies on the device alone: the host cannot switch its model');
   if (autonomous && extras.length > 0) throw new ConfigError('config: extraModels', 'fpga.mode autonomous classifies on the device alone: extra models need the host in the loop');
   // With extra models every frame is preprocessed for each (the primary model's inputs first).
   // A frame an extra model cannot use (an alert without cutouts) goes on without its output;
   // the fault is counted (the error log is made below, before any frame flows).
   let errorsLater: ErrorLog | null = null;
   const pre = jointPreprocessor([{ pre: primaryPre, where: `${card.dir}/card.json: preprocessing` }, ...extras.map((m) => ({ pre: m.pre, where: `${m.card.dir}/card.json: preprocessing` }))], (err) => errorsLater?.error(err));
-  const metrics = new PipelineMetrics({ pipeline: cfg.pipeline, backend: backend.info().kind, model: `${card.task}/${cfg.variant}`, labels: card.labels, budgetUs: cfg.budgetUs }, deps.clock);
+  const metrics = new PipelineMetrics({ pipeline: cfg.pipeline, backend: backend.info().kind, model: models.name, labels: card.labels, budgetUs: cfg.budgetUs }, deps.clock);
   metrics.deviceLatency(deviceLatency(backend, autonomous));
   const errors = new ErrorLog(metrics, deps.log, Date.now, deps.timers);
   errorsLater = errors;
@@ -165,7 +186,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
         : {
             decode: decode!,
             preprocess: preprocessStage(pre, frames),
-            infer: inferStage(backend, primaryPre.inputElements.length, extras.length === 0 ? null : { run: extraModelsRunner(extras, frames.slots), slots: frames.slots }),
+            infer: inferStage(models, primaryPre.inputElements.length, extras.length === 0 ? null : { run: extraModelsRunner(extras, frames.slots), slots: frames.slots }),
             policy: policyStage(policy, after),
           }),
       emit: emitStage(ring, deps.clock, details),
@@ -250,8 +271,9 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
       deps.timers.setImmediate(drainNow);
     }
   };
+  const gate = new PauseGate(urgent ? pushUrgent : (slot) => pipeline.push(slot));
   return {
-    config: cfg, card, backend, metrics, policy, source, sourceFrames, errors, triggerLog, triggerDetails: details,
+    config: cfg, card, backend, metrics, policy, source, sourceFrames, errors, triggerLog, triggerDetails: details, models, gate,
     get router() {
       return after.router;
     },
@@ -268,7 +290,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
     start() {
       flushLoop();
       published.start();
-      source.start({ acquire: () => frames.acquire(), push: urgent ? pushUrgent : (slot) => pipeline.push(slot) });
+      source.start({ acquire: () => frames.acquire(), push: gate.push });
     },
     sourceDone: source.done,
     stop() {
@@ -285,7 +307,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
         device?.freeze();
         published.stop();
         published.refresh();
-        await backend.close();
+        for (const m of models.models) await m.backend.close();
         for (const m of extras) await m.backend.close();
       })();
       return stopping;
@@ -404,6 +426,14 @@ function checkSourceFitsModel(source: Source, pre: StreamPreprocessor, card: Mod
   if (labels.length > 0 && labels.join(',') !== card.labels.join(',')) {
     throw new ConfigError('source', `stream "${got.stream}" labels [${labels.join(', ')}] differ from the model's [${card.labels.join(', ')}]`);
   }
+}
+
+/** Every model of a switch writes the same kind of output (logits or probabilities): the policy
+ * was built for the primary's. */
+function checkSameOutputs(models: ModelSwitch): void {
+  const kind = models.backend.info().outputKind;
+  const other = models.models.find((m) => m.backend.info().outputKind !== kind);
+  if (other !== undefined) throw new ConfigError('config: models', `"${other.name}" writes ${other.backend.info().outputKind ?? 'logits'} but the primary model writes ${kind ?? 'logits'}; switchable models answer alike`);
 }
 
 /** A model of several named inputs needs a preprocessor that writes them all and a backend that takes them. */

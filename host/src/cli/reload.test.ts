@@ -8,6 +8,7 @@ import { createDaemon, type Daemon } from '../daemon.js';
 import { systemClock } from '../native/addon.js';
 import { realTimers } from '../sources/source.js';
 import { ConfigReloader } from './reload.js';
+import { DaemonControls } from './control.js';
 
 const dir = tempDir('reload');
 const path = join(dir, 'run.yaml');
@@ -73,5 +74,32 @@ describe('config reload (SIGHUP)', () => {
     expect(daemon.router!.counters().perClass).toEqual({ B: 0, T4: 0 });
     expect(reloader.status().config).toMatchObject({ budgetUs: 1e6, source: { seed: 1 }, route: { kind: 'detector' } });
     expect(log.at(-1)).toMatch(/; changed, restart needed \(not applied\): budgetUs; source; route \(added, removed or of another kind\)$/);
+  });
+});
+
+describe('config reload after a control API change', () => {
+  it('a reload of a file that still holds the old threshold puts it back visibly: applied, logged and audited, never silently', () => {
+    const audit: string[] = [];
+    const controls = new DaemonControls(daemon.config, (l) => audit.push(l), () => 7);
+    controls.ready(daemon, reloader);
+    write({ trigger: { targets: ['B', 'T4'], threshold: 0.8, holdoffUs: 5 } });
+    const first = reloader.reload(6);
+    expect(first.outcome).toBe('ok');
+    controls.recordReload(first, () => reloader.status().config);
+    const entry = controls.setTrigger({ threshold: 0.95 }, 'env token from 127.0.0.1');
+    expect(entry.changes).toEqual(['trigger.threshold: 0.8 -> 0.95']);
+    expect(daemon.policy.threshold).toBe(0.95);
+    // The file still says 0.8: the reload compares against what the API put in force.
+    const r = reloader.reload(8);
+    expect(r.applied).toEqual(['trigger.threshold: 0.95 -> 0.8']);
+    expect(daemon.policy.threshold).toBe(0.8);
+    controls.recordReload(r, () => reloader.status().config);
+    expect(controls.state().audit.map((a) => [a.who, a.action, a.changes])).toEqual([
+      ['SIGHUP', 'SIGHUP reload', first.applied],
+      ['env token from 127.0.0.1', 'POST /api/control/trigger', ['trigger.threshold: 0.8 -> 0.95']],
+      ['SIGHUP', 'SIGHUP reload', ['trigger.threshold: 0.95 -> 0.8']],
+    ]);
+    expect(controls.state().settings.threshold).toBe(0.8);
+    expect(audit.at(-1)).toBe('control SIGHUP reload by SIGHUP: trigger.threshold: 0.95 -> 0.8');
   });
 });

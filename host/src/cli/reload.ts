@@ -65,6 +65,15 @@ export class ConfigReloader {
     this.loadedAtMs = nowMs;
   }
 
+  /**
+   * A control request (`POST /api/control/trigger`) put `trigger` in force: the next reload
+   * compares the file against it, so a file that still holds the old values shows (and logs,
+   * and audits) the change back instead of undoing it silently.
+   */
+  adoptTrigger(trigger: PipelineConfig['trigger']): void {
+    this.current = { ...this.current, trigger };
+  }
+
   /** Reloads the file (see the class); never throws an operating error. */
   reload(nowMs: number): ReloadResult {
     let result: ReloadResult;
@@ -156,7 +165,7 @@ function changedKeys(a: PipelineConfig, b: PipelineConfig): string[] {
 }
 
 /** `prefix.field: old -> new` for each field that differs (values as JSON, cut at 120 characters). */
-function fieldChanges(prefix: string, a: object | undefined, b: object | undefined): string[] {
+export function fieldChanges(prefix: string, a: object | undefined, b: object | undefined): string[] {
   const x = (a ?? {}) as Record<string, unknown>;
   const y = (b ?? {}) as Record<string, unknown>;
   const show = (v: unknown) => (v === undefined ? '(unset)' : JSON.stringify(v).slice(0, 120));

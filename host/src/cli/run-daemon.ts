@@ -15,6 +15,8 @@ import { realTimers } from '../sources/source.js';
 import type { StreamSource } from '../sources/stream.js';
 import { createProgress, formatRate, type Progress } from './progress.js';
 import { ServiceState } from './service.js';
+import { DaemonControls, registerControlMetrics } from './control.js';
+import { checkBind, dashboardUrl, resolveToken, TOKEN_ENV, TokenCheck } from '../server/auth.js';
 
 /** Repository root: bin/ and ui/dist are found from here. */
 export const REPO_ROOT = resolve(new URL('.', import.meta.url).pathname, '..', '..', '..', '..');
@@ -54,10 +56,14 @@ export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<
   const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`;
   const view = new LateView();
   const service = new ServiceState(cfg, opts.reload?.path ?? null, opts.reload?.normalise ?? ((c) => c), log);
+  const controls = new DaemonControls(cfg, log);
   // Installed first: SIGHUP's default action would end the process while the model loads.
-  const onHup = () => service.reload();
+  const onHup = () => {
+    const result = service.reload();
+    if (result !== null) controls.recordReload(result, () => (service.config() as { config: PipelineConfig }).config);
+  };
   if (opts.reload !== undefined) process.on('SIGHUP', onHup);
-  const server = cfg.server.enabled ? await startServer(cfg, view, service, log) : null;
+  const server = cfg.server.enabled ? await startServer(cfg, view, service, controls, log) : null;
   let locks: OutputLock[] = [];
   let daemon: Daemon | null = null;
   const releaseLocks = () => locks.forEach((l) => l.release());
@@ -77,6 +83,7 @@ export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<
   }
   view.ready(daemon.view);
   service.ready(daemon);
+  controls.ready(daemon, service);
   const asked = cfg.source?.frames as number | undefined;
   if (asked !== undefined && daemon.sourceFrames < asked) log(`source: ${asked} frames asked for, but the capture holds ${daemon.sourceFrames} and does not loop: replaying those`);
   log(`pipeline ${cfg.pipeline}: ${daemon.card.task}/${cfg.variant} on ${daemon.backend.info().kind}, budget ${cfg.budgetUs} us, triggers on ${daemon.config.trigger.targets!.join('/')} >= ${cfg.trigger.threshold}; run ${runId}`);
@@ -88,13 +95,20 @@ export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<
   return snap;
 }
 
-async function startServer(cfg: PipelineConfig, view: DaemonView, service: ServiceState, log: (line: string) => void): Promise<HttpServer> {
+async function startServer(cfg: PipelineConfig, view: DaemonView, service: ServiceState, controls: DaemonControls, log: (line: string) => void): Promise<HttpServer> {
+  const token = resolveToken(cfg.server.token, process.env[TOKEN_ENV]);
+  checkBind(cfg.server.host, token);
+  const auth = new TokenCheck(token, () => controls.countUnauthorized(), log);
   const uiDir = resolve(REPO_ROOT, 'ui', 'dist');
   if (!existsSync(resolve(uiDir, 'index.html'))) log(`dashboard not built (${uiDir}): run "make ui"; the API and /metrics are served anyway`);
   const metrics = new PrometheusExporter(() => view.snapshot());
   service.registerMetrics(metrics.registry);
-  const server = await startHttpServer({ view, host: cfg.server.host, port: cfg.server.port, allowedHosts: cfg.server.allowedHosts, uiDir, metrics, health: (up) => service.health(up), config: () => service.config() });
+  registerControlMetrics(metrics.registry, controls);
+  const server = await startHttpServer({ view, host: cfg.server.host, port: cfg.server.port, allowedHosts: cfg.server.allowedHosts, uiDir, metrics, health: (up) => service.health(up), config: () => service.config(), control: { control: controls, auth } });
   log(`dashboard on ${server.url}/  metrics on ${server.url}/metrics`);
+  // The one place the token is shown: a generated one is known to nobody else.
+  if (token.source === 'generated') log(`control token (generated; printed once): open ${dashboardUrl(server.url, token)}`);
+  else log(`control token from ${token.source === 'env' ? TOKEN_ENV : 'server.token'}`);
   return server;
 }
 

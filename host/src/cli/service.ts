@@ -5,7 +5,7 @@ import { RequestError } from '../core/errors.js';
 import { limits } from '../core/limits.js';
 import type { Daemon } from '../daemon.js';
 import { healthReport, HealthMonitor, type HealthReport, type PipelineHealth } from '../metrics/health.js';
-import { ConfigReloader } from './reload.js';
+import { ConfigReloader, type ReloadResult } from './reload.js';
 
 /**
  * What `hairtrigger run` adds to run as a service: the health of its pipeline for `/healthz`
@@ -43,13 +43,18 @@ export class ServiceState {
     this.sampler.unref();
   }
 
-  /** SIGHUP: reload the config file (see `ConfigReloader`). */
-  reload(): void {
+  /** SIGHUP: reload the config file (see `ConfigReloader`); null when there was none to reload. */
+  reload(): ReloadResult | null {
     if (this.reloader === null) {
       this.log(this.daemon === null ? 'SIGHUP while starting: ignored (nothing to reload yet)' : 'SIGHUP: this run has no config file to reload (replay options); ignored');
-      return;
+      return null;
     }
-    this.reloader.reload(Date.now());
+    return this.reloader.reload(Date.now());
+  }
+
+  /** A control request changed the trigger settings: the next reload compares against them. */
+  adoptTrigger(trigger: PipelineConfig['trigger']): void {
+    this.reloader?.adoptTrigger(trigger);
   }
 
   /** The daemon is stopping: health says so (503) until the process exits. */
@@ -66,7 +71,10 @@ export class ServiceState {
   /** The `/api/config` body: the config in force and the reloads (503 while starting). */
   config(): unknown {
     if (this.daemon === null) throw new RequestError('GET /api/config', 'starting: the pipeline is not running yet; try again shortly', 503);
-    return this.reloader?.status() ?? { path: null, config: this.daemon.config, reloads: { ok: 0, refused: 0 }, lastReload: null };
+    const status = this.reloader?.status() ?? { path: null, config: this.daemon.config, reloads: { ok: 0, refused: 0 }, lastReload: null };
+    // The control API's token is a secret: /api/config says only whether one is set.
+    const server = status.config.server;
+    return server.token === undefined ? status : { ...status, config: { ...status.config, server: { ...server, token: '(set; not shown)' } } };
   }
 
   private pipelineHealth(): PipelineHealth {

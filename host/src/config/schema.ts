@@ -75,6 +75,24 @@ export const pipelineConfigSchema = z
       )
       .max(limits.extraModelsMax)
       .default([]),
+    /** Alternates to `model` the control API may switch to (`POST /api/control/model`), loaded
+     * at start; each must have the primary's labels and preprocessing (refused at start
+     * otherwise). The primary is named `<task>/<variant>` (the snapshot's `model`). */
+    models: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[a-z][a-z0-9_-]*$/, 'a lower-case identifier (letters, digits, _ and -)'),
+            model: z.string().min(1),
+            variant: z.enum(['student', 'teacher']).default('student'),
+            /** Default: the primary's `backend`. */
+            backend: z.string().min(1).optional(),
+            firmware: z.string().min(1).optional(),
+          })
+          .strict(),
+      )
+      .max(limits.modelsMax)
+      .default([]),
     trigger: triggerConfigSchema,
     /** Where each decided frame goes after the policy (the alerts modality's `topics`: filters
      * routing alerts to topic files); absent: triggers only. */
@@ -90,6 +108,9 @@ export const pipelineConfigSchema = z
         enabled: z.boolean().default(true),
         host: z.string().min(1).default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(8080),
+        /** Bearer token of the control API (docs/api.md); default: env HAIRTRIGGER_TOKEN, else
+         * one generated at start and printed once. Required to bind off loopback. */
+        token: z.string().regex(/^[\x21-\x7e]{16,512}$/, '16 to 512 printable ASCII characters, no spaces').optional(),
         /** Host names (no port) requests may be addressed to besides loopback, e.g. a lab
          * machine's DNS name; matched exactly (DNS-rebinding guard, server/host-guard.ts). */
         allowedHosts: z.array(z.string().regex(/^([a-z0-9-]+)(\.[a-z0-9-]+)*$|^\[[0-9a-f:.]+\]$/i, 'a host name or [IPv6] address, without port')).default([]),
@@ -121,6 +142,7 @@ export function validateConfig(raw: unknown, where = 'config'): PipelineConfig {
     if (r.data.decoder !== undefined) r.data.decoder = decoders.parse(r.data.decoder, `${where}: decoder`);
     if (r.data.route !== undefined) r.data.route = routers.parse(r.data.route, `${where}: route`);
     for (const [i, x] of r.data.extraModels.entries()) backends.entry(x.backend, `${where}: extraModels.${i}.backend`);
+    for (const [i, x] of r.data.models.entries()) if (x.backend !== undefined) backends.entry(x.backend, `${where}: models.${i}.backend`);
     const names = r.data.extraModels.map((x) => x.name);
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup !== undefined) throw new ConfigError(`${where}: extraModels`, `name "${dup}" is used twice; each extra model needs its own name`);

@@ -56,6 +56,10 @@ export const limits = {
   historyRows: 3600,
   /** Control changes the audit log keeps in memory (`/api/controls`); every one is also logged. */
   auditEntriesMax: 200,
+  /** Refused control requests (missing or wrong token) are logged at most this often; all are counted. */
+  authLogIntervalMs: 1000,
+  /** Models a pipeline loads to switch between (config `models`, `POST /api/control/model`). */
+  modelsMax: 8,
   /** Recent triggers whose frame is kept for the detail view (`/api/triggers/:run/:seq`). */
   triggerDetailsMax: 64,
   /** Bytes of one variable-length frame the detail ring keeps (an alert packet with its

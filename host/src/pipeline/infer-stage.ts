@@ -5,12 +5,13 @@ import type { FrameSlot } from '../core/frame.js';
 import type { FrameStage } from './stage.js';
 
 /**
- * Inference stage: the backend writes its outputs into the slot; a non-finite output is a
- * fault of the frame. A model of several named inputs gets every tensor of `slot.inputs`;
+ * Inference stage: the backend of the model in force (`models.backend`, read per frame so a
+ * switch between frames takes effect at the next one) writes its outputs into the slot; a
+ * non-finite output is a fault of the frame. A model of several named inputs gets every tensor of `slot.inputs`;
  * the pipeline's extra models run after the primary one (`model/extra-models.ts`).
  */
-export function inferStage(backend: Backend, inputs = 1, extras: { run: (slot: FrameSlot) => void; slots: readonly FrameSlot[] } | null = null): FrameStage {
-  assert(inputs === 1 || backend.predictInputs !== undefined, 'a model of several inputs runs on a backend that takes them');
+export function inferStage(models: { readonly backend: Backend; readonly models: readonly { backend: Backend }[] }, inputs = 1, extras: { run: (slot: FrameSlot) => void; slots: readonly FrameSlot[] } | null = null): FrameStage {
+  assert(inputs === 1 || models.models.every((m) => m.backend.predictInputs !== undefined), 'a model of several inputs runs on a backend that takes them');
   const many = inputs > 1;
   // With extra models the slot holds their inputs too: the primary model gets its own first
   // `inputs` (views made once per ring slot, nothing per frame).
@@ -18,6 +19,7 @@ export function inferStage(backend: Backend, inputs = 1, extras: { run: (slot: F
   return {
     name: 'infer',
     run(slot) {
+      const backend = models.backend;
       if (many) backend.predictInputs!(own === null ? slot.inputs : own[slot.index], slot.logits);
       else backend.predict(slot.input, slot.logits);
       const y = slot.logits;

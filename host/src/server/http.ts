@@ -19,6 +19,10 @@ import type { HealthReport } from '../metrics/health.js';
 import type { DaemonView } from '../metrics/snapshot.js';
 import type { ModelView, ServerState, TriggerDetail } from './api-types.js';
 import { allowedHostSet, isAllowedHost, isLoopbackAddress } from './host-guard.js';
+import type { DaemonControl } from './api-types.js';
+import type { TokenCheck } from './auth.js';
+import { registerControlRoutes } from './control-routes.js';
+import { openApiDocument } from './openapi.js';
 import { createWsHub, type WsHub, type WsHubStats } from './ws-hub.js';
 
 /** Options for `startHttpServer`. */
@@ -46,6 +50,9 @@ export interface HttpServerOptions {
   /** Requests refused for a missing or wrong token since start, for `/api/server` (the
    * control API's counter). Absent: 0. */
   unauthorized?: () => number;
+  /** The control API (`/api/controls`, `POST /api/control/*`) and the token its changes need;
+   * off loopback the token guards every `/api/` read too. Absent: no control routes. */
+  control?: { control: DaemonControl; auth: TokenCheck };
 }
 
 /** A listening server. `close()` stops the timer, terminates websocket clients, removes the
@@ -58,6 +65,8 @@ export interface HttpServer {
   close(): Promise<void>;
   /** Websocket fan-out counters (also exported on `/metrics` as `hairtrigger_ws_*`). */
   wsStats(): WsHubStats;
+  /** Every route registered, `METHOD url` with fastify's syntax (the OpenAPI test reads it). */
+  routes(): readonly string[];
 }
 
 /** Answer for `/` while `ui/dist` has not been built. */
@@ -95,6 +104,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     onError: (err, where) => app.log.error({ err, where }, 'websocket fan-out failed'),
   });
   const removeWsMetrics = registerWsMetrics(opts.metrics.registry, hub);
+  const routes: string[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const m of [r.method].flat()) routes.push(`${m} ${r.url}`);
+  });
   let closing: Promise<void> | null = null;
   const shutdown = (): Promise<void> => {
     closing ??= (async () => {
@@ -115,7 +128,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   }
   const port = boundPort(app);
   bound.url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  return { url: bound.url, port, close: shutdown, wsStats: () => hub.stats() };
+  return { url: bound.url, port, close: shutdown, wsStats: () => hub.stats(), routes: () => routes };
 }
 
 async function buildApp(app: FastifyInstance, hub: WsHub, opts: HttpServerOptions, loopback: boolean, bound: { url: string }): Promise<void> {
@@ -125,6 +138,10 @@ async function buildApp(app: FastifyInstance, hub: WsHub, opts: HttpServerOption
   const startNs = (opts.clock ?? monotonicClock).nowNs();
   registerApi(app, opts, startNs);
   registerDetailApi(app, opts, hub, () => ({ startNs, url: bound.url }));
+  if (opts.control !== undefined) {
+    if (!loopback) guardReads(app, opts.control.auth);
+    registerControlRoutes(app, opts.control.control, opts.control.auth);
+  }
   app.route({
     method: 'GET',
     url: '/ws',
@@ -201,6 +218,12 @@ function registerApi(app: FastifyInstance, opts: HttpServerOptions, startNs: num
   app.get('/api/snapshot', async (_req, reply) => reply.type('application/json; charset=utf-8').send(opts.view.snapshotJson()));
   app.get('/api/errors', async () => ({ errors: opts.view.recentErrors() }));
   registerHistoryRoutes(app, opts.view);
+  // Built on the first request: the URL is known only once the server listens.
+  let openapi: string | null = null;
+  app.get('/api/openapi.json', async (req, reply) => {
+    openapi ??= JSON.stringify(openApiDocument(`http://${req.headers.host ?? 'localhost'}`));
+    return reply.type('application/json; charset=utf-8').send(openapi);
+  });
 }
 
 /** `/api/history` and `/api/latency`; a view without them (no pipeline) answers 404. */
@@ -252,6 +275,16 @@ function parseSeq(text: string, where: string): number {
   const seq = /^[0-9]{1,16}$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(seq)) throw new RequestError(where, `seq "${text.slice(0, 30)}" is not a non-negative integer`, 400);
   return seq;
+}
+
+
+/** Off loopback, `/api/` reads need the token as control requests do (the API description excepted). */
+function guardReads(app: FastifyInstance, auth: TokenCheck): void {
+  app.addHook('onRequest', async (req) => {
+    const path = req.url.split('?')[0]!;
+    if (req.method !== 'GET' || !path.startsWith('/api/') || path === '/api/openapi.json') return;
+    auth.require(req.headers.authorization, `GET ${path.slice(0, 200)}`, req.socket.remoteAddress ?? 'unknown');
+  });
 }
 
 /**
@@ -307,17 +340,7 @@ function registerWsMetrics(registry: Registry, hub: WsHub): () => void {
       (s) => s.snapshotFailures,
     ],
   ];
-  for (const [name, help, read] of counters) {
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(read(hub.stats()));
-      },
-    });
-  }
+  registerCollectedCounters(registry, counters.map(([name, help, read]) => [name, help, () => read(hub.stats())]));
   new Gauge({
     name: 'hairtrigger_ws_clients',
     help: 'Websocket clients connected.',
@@ -328,6 +351,21 @@ function registerWsMetrics(registry: Registry, hub: WsHub): () => void {
   });
   const names = [...counters.map(([name]) => name), 'hairtrigger_ws_clients'];
   return () => names.forEach((name) => registry.removeSingleMetric(name));
+}
+
+/** Adds counters read at scrape time (`read` gives the running total) to `registry`. */
+export function registerCollectedCounters(registry: Registry, counters: ReadonlyArray<readonly [name: string, help: string, read: () => number]>): void {
+  for (const [name, help, read] of counters) {
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  }
 }
 
 function statusOf(err: FastifyError): number {

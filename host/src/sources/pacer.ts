@@ -33,7 +33,7 @@ export interface PacerOptions {
  * slow frame before it) counts in the frame's latency: no coordinated omission.
  */
 export class Pacer {
-  private readonly speed: number;
+  private speed: number;
   private readonly clock: Clock;
   private readonly timers: TimerScheduler;
   private readonly paced: Paced;
@@ -45,6 +45,8 @@ export class Pacer {
   private handle: unknown = null;
   private immediate = false;
   private stopped = false;
+  /** Monotonic ns at which `pause` halted the clock; NaN while running. */
+  private pausedAtNs = Number.NaN;
   private resolveDone!: () => void;
   readonly done: Promise<void>;
 
@@ -71,17 +73,66 @@ export class Pacer {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.cancel();
+    this.resolveDone();
+  }
+
+  /** The pace multiplier in force (Infinity: as fast as possible). */
+  get pace(): number {
+    return this.speed;
+  }
+
+  get paused(): boolean {
+    return this.pausedAtNs === this.pausedAtNs;
+  }
+
+  /** Halts the stream clock: no frame is delivered until `resume`. Idempotent. */
+  pause(): void {
+    if (this.paused || this.stopped) return;
+    this.pausedAtNs = this.clock.nowNs();
+    this.cancel();
+  }
+
+  /** Restarts the stream clock where `pause` halted it: the frames after keep their spacing
+   * and are due from now, so the pause is not counted as lateness. Idempotent. */
+  resume(): void {
+    if (!this.paused) return;
+    this.startNs += this.clock.nowNs() - this.pausedAtNs;
+    this.pausedAtNs = Number.NaN;
+    if (!this.stopped) this.reschedule();
+  }
+
+  /**
+   * Changes the pace from the next frame on, keeping the stream time reached: frame spacing
+   * in due time becomes (stream spacing / `speed`). Infinity: as fast as possible; from there
+   * to a finite pace, the next frame is due now. Takes effect while paused too.
+   */
+  setSpeed(speed: number): void {
+    assert(speed > 0, 'pacing speed is positive');
+    const nowNs = this.paused ? this.pausedAtNs : this.clock.nowNs();
+    const streamNs = Number.isFinite(this.speed) ? (nowNs - this.startNs) * this.speed : this.paced.dueOffsetNs(this.k);
+    if (Number.isFinite(speed)) this.startNs = nowNs - streamNs / speed;
+    this.speed = speed;
+    if (!this.paused && !this.stopped) this.reschedule();
+  }
+
+  private cancel(): void {
     if (this.handle !== null) {
       if (this.immediate) this.timers.clearImmediate(this.handle);
       else this.timers.clearTimeout(this.handle);
     }
     this.handle = null;
-    this.resolveDone();
+  }
+
+  private reschedule(): void {
+    this.cancel();
+    this.immediate = true;
+    this.handle = this.timers.setImmediate(this.tick);
   }
 
   private readonly tick = (): void => {
     this.handle = null;
-    if (this.stopped) return;
+    if (this.stopped || this.paused) return;
     const max = !Number.isFinite(this.speed);
     for (let n = 0; n < limits.replayBatchFramesMax; n++) {
       let dueNs = Number.NaN;
@@ -105,7 +156,7 @@ export class Pacer {
         return;
       }
       this.k++;
-      if (this.stopped) return;
+      if (this.stopped || this.paused) return;
     }
     this.immediate = true;
     this.handle = this.timers.setImmediate(this.tick);
@@ -130,6 +181,7 @@ export function pacedSource(spec: FrameSpec, paced: (sink: () => FrameSink) => P
       pacer.stop();
     },
     done: pacer.done,
+    pacing: pacer,
     expectedFrames: opts?.expectedFrames,
     get delivered() {
       return pacer.delivered;

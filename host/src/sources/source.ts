@@ -49,6 +49,19 @@ export interface Source {
   close?(): Promise<void>;
   /** The source's own counters (NATS: consumer lag), for the snapshot's `source` and /metrics. */
   counters?(): Record<string, number>;
+  /** Paced sources (replay, synthetic): their stream clock, which the control API halts
+   * (pause: no frame is due meanwhile) and speeds up or slows down. Absent: a live source. */
+  readonly pacing?: PacingControl;
+}
+
+/** A paced source's clock (`sources/pacer.ts`), driven between frames by the control API. */
+export interface PacingControl {
+  /** Pace multiplier in force: 1 real time, Infinity as fast as possible. */
+  readonly pace: number;
+  readonly paused: boolean;
+  pause(): void;
+  resume(): void;
+  setSpeed(speed: number): void;
 }
 
 /** Timers, injected so tests can drive time (the composition root passes the real ones). */
