@@ -15,15 +15,19 @@ export class ApiError extends Error {
 }
 
 /** GET a JSON document relative to the page. A non-2xx answer throws an `ApiError` with the
- * server's error message. */
+ * server's error message. The token goes along when the tab has one: a daemon bound off
+ * loopback wants it for reads too. */
 export async function getJson<T>(path: string): Promise<T> {
-  return request<T>(path, { method: 'GET' });
+  return request<T>(path, { method: 'GET', headers: bearer(storedToken(window.sessionStorage)) });
+}
+
+function bearer(token: string | null): Record<string, string> {
+  return token !== null && token !== '' ? { authorization: `Bearer ${token}` } : {};
 }
 
 /** POST a control change with the token; throws `ApiError` (401: no or wrong token). */
 export async function postControl<T>(path: string, body: unknown, token: string | null): Promise<T> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (token !== null && token !== '') headers.authorization = `Bearer ${token}`;
+  const headers = { 'content-type': 'application/json', ...bearer(token) };
   return request<T>(path, { method: 'POST', headers, body: JSON.stringify(body ?? {}) });
 }
 

@@ -15,7 +15,7 @@ export const CONTROL_PATHS = {
   trigger: 'api/control/trigger',
   pause: 'api/control/pause',
   resume: 'api/control/resume',
-  replaySpeed: 'api/control/replay-speed',
+  replaySpeed: 'api/control/replay',
   model: 'api/control/model',
 } as const;
 

@@ -68,6 +68,7 @@ export function createLatencyView(el: ElementLookup): LatencyView {
       c.tail.setData(h.t, [l.e2e.p999.map(gap(l.e2e.count)), l.e2e.max.map(gap(l.e2e.count)), h.t.map(() => budgetUs)]);
       c.stages.setData(h.t, stackedMeans(store).reverse());
       c.split.setData(h.t, [l.queue.mean.map(gap(l.queue.count)), l.service.mean.map(gap(l.service.count)), l.device.mean.map(gap(l.device.count))]);
+      el('device-source').textContent = h.deviceSource === 'none' ? 'none (no device)' : (h.deviceSource ?? 'not said');
       if (store.heatmap !== null) el('heatmap-unit').textContent = drawHeatmap(el('heatmap') as HTMLCanvasElement, store.heatmap, h.t);
     },
   };
