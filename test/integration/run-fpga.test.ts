@@ -121,8 +121,8 @@ describe('hairtrigger run on the fpga backend against hairtrigger emulate-fpga',
     const label = `device="${device}"`;
     expect(sampleValue(metrics, `hairtrigger_device_jobs_total{${label}}`)).toBeGreaterThanOrEqual(dev.jobs);
     expect(sampleValue(metrics, `hairtrigger_device_timeouts_total{${label}}`)).toBeGreaterThanOrEqual(dev.timeouts);
-    expect(sampleValue(metrics, `hairtrigger_device_modelled_latency_us{${label}}`)).toBeCloseTo(dev.modelledUs, 9);
-    expect(sampleValue(metrics, `hairtrigger_device_wait_ns{${label},stat="max"}`)).toBeGreaterThan(0);
+    expect(sampleValue(metrics, `hairtrigger_device_modelled_latency_seconds{${label}}`)).toBeCloseTo(dev.modelledUs / 1e6, 15);
+    expect(sampleValue(metrics, `hairtrigger_device_wait_seconds{${label},stat="max"}`)).toBeGreaterThan(0);
     expect(metrics).toContain(`hairtrigger_device_info{${label},model_hash="${dev.modelHash}"`);
 
     run.proc.kill('SIGTERM');

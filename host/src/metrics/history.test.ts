@@ -2,7 +2,7 @@ import * as hdr from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../core/rng.js';
 import { LATENCY_SERIES } from '../server/api-types.js';
-import { addHeatmap, HEATMAP_EDGES_US, HistoryRing, type HistoryRow } from './history.js';
+import { addHeatmap, cumulativeCounts, HEATMAP_EDGES_US, HistoryRing, PROMETHEUS_LE_US, type HistoryRow } from './history.js';
 import type { LatencySummaryUs } from './snapshot.js';
 
 function row(i: number): HistoryRow {
@@ -64,5 +64,25 @@ describe('HistoryRing', () => {
     const moved = expected.reduce((a, x, b) => a + Math.abs(x - got[b]), 0) / 2;
     expect(moved).toBeLessThanOrEqual(nearEdge);
     expect(got[0]).toBe(expected[0]);
+  });
+
+  it('cumulativeCounts gives the samples at or below each Prometheus bound (against counting the raw values)', () => {
+    const rng = createRng(9);
+    const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e10, numberOfSignificantValueDigits: 3, useWebAssembly: false }) as hdr.JsHistogram;
+    const xs: number[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const ns = Math.round(10 ** (2 + 7 * rng.uniform()));
+      xs.push(ns);
+      h.recordValue(ns);
+    }
+    const got = cumulativeCounts(h, PROMETHEUS_LE_US);
+    PROMETHEUS_LE_US.forEach((le, b) => {
+      const exact = xs.filter((x) => x / 1000 <= le).length;
+      // A value within HDR's 0.1 % above a bound may be counted at or below it.
+      const near = xs.filter((x) => x / 1000 > le && x / 1000 <= le * 1.001).length;
+      expect(got[b], `le ${le}`).toBeGreaterThanOrEqual(exact);
+      expect(got[b], `le ${le}`).toBeLessThanOrEqual(exact + near);
+    });
+    expect(got.at(-1)).toBe(20_000); // all below 10 s
   });
 });

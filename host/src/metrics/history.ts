@@ -130,3 +130,31 @@ export function addHeatmap(h: JsHistogram, out: Float64Array): void {
     out[b] += c;
   }
 }
+
+/**
+ * Upper bounds of the Prometheus latency buckets, microseconds: 1-2.5-5 per decade from 1 us
+ * to 10 s (`hairtrigger_latency_seconds_bucket{le}`; +Inf is the count).
+ */
+export const PROMETHEUS_LE_US: readonly number[] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1e3, 2.5e3, 5e3, 1e4, 2.5e4, 5e4, 1e5, 2.5e5, 5e5, 1e6, 1e7];
+
+/**
+ * Cumulative counts of `h` (integer ns) at or below each of `leUs` (ascending), each HDR
+ * bucket by its lowest value (the value the hot path's counts were drained at). Off the hot
+ * path; walks the counts array once.
+ */
+export function cumulativeCounts(h: JsHistogram, leUs: readonly number[]): number[] {
+  const out = new Array<number>(leUs.length).fill(0);
+  if (h.totalCount === 0) return out;
+  const top = h.countsArrayIndex(h.maxValue);
+  let b = 0;
+  let seen = 0;
+  for (let i = 0; i <= top; i++) {
+    const c = h.getCountAtIndex(i);
+    if (c === 0) continue;
+    const us = h.valueFromIndex(i) / 1000;
+    while (b < leUs.length && us > leUs[b]) out[b++] = seen;
+    seen += c;
+  }
+  while (b < leUs.length) out[b++] = seen;
+  return out;
+}

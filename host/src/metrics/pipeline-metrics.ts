@@ -8,7 +8,7 @@ import type { PolicyCounters } from '../trigger/policy.js';
 import { summariseUs } from './latency-summary.js';
 import { STAGES, type LatencySummaryUs, type Snapshot, type StageName } from './snapshot.js';
 import { LATENCY_SERIES, type DeviceLatencySource, type HistoryColumns, type LatencyDistribution } from '../server/api-types.js';
-import { addHeatmap, HEATMAP_EDGES_US, HistoryRing } from './history.js';
+import { addHeatmap, cumulativeCounts, HEATMAP_EDGES_US, HistoryRing, PROMETHEUS_LE_US } from './history.js';
 import { percentileDistribution } from './latency-distribution.js';
 import { AgreementCounter, TruthCounts } from './quality.js';
 
@@ -267,6 +267,8 @@ export class PipelineMetrics {
     const recent: LatencySummaryUs[] = [];
     for (let k = 0; k < n; k++) steps.push(() => void (total[k] = summarise([this.total[k]])));
     for (let k = 0; k < n; k++) steps.push(() => void (recent[k] = summarise([this.prev[k], this.cur[k]])));
+    const buckets: Record<string, { counts: number[]; count: number; sumUs: number }> = {};
+    LATENCY_SERIES.forEach((name, j) => steps.push(() => void (buckets[name] = this.buckets(PUBLIC_SERIES[j]))));
     let next = 0;
     return {
       step: () => {
@@ -279,6 +281,7 @@ export class PipelineMetrics {
         return {
           ...head, e2eUs: total[E2E], queueUs: total[QUEUE], serviceUs: total[SERVICE], stagesUs: byStage(total),
           recent: { windowS, e2eUs: recent[E2E], queueUs: recent[QUEUE], serviceUs: recent[SERVICE], stagesUs: byStage(recent) },
+          latencyBuckets: { leUs: [...PROMETHEUS_LE_US], series: buckets },
         };
       },
     };
@@ -381,6 +384,12 @@ export class PipelineMetrics {
     let errors = 0;
     for (const c of this.errorsByCode.values()) errors += c;
     return [this.frames, this.triggers, this.late, this.budgetViolations, this.dropped, errors, suppressed];
+  }
+
+  /** Series `k` since start as Prometheus buckets (the snapshot's `latencyBuckets`). */
+  private buckets(k: number): { counts: number[]; count: number; sumUs: number } {
+    const t = this.total[k];
+    return { counts: cumulativeCounts(t.h as hdr.JsHistogram, PROMETHEUS_LE_US), count: t.h.totalCount, sumUs: t.sumNs / 1000 };
   }
 
   /** The history's rows as columns (`/api/history`); as of the last snapshot build. */

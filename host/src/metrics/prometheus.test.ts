@@ -1,8 +1,8 @@
 import { register as globalRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { fakeDevice, fakeLatency, fakeSnapshot, sampleValue } from '../server/testing.js';
+import { fakeDevice, fakeSnapshot, sampleValue } from '../server/testing.js';
 import { PrometheusExporter } from './prometheus.js';
-import { STAGES, type Snapshot } from './snapshot.js';
+import type { Snapshot } from './snapshot.js';
 
 describe('PrometheusExporter', () => {
   it('renders every series from the snapshot at scrape time', async () => {
@@ -16,12 +16,12 @@ describe('PrometheusExporter', () => {
     expect(sampleValue(text, 'hairtrigger_dropped_frames_total')).toBe(8);
     expect(sampleValue(text, 'hairtrigger_budget_violations_total')).toBe(9);
     expect(sampleValue(text, 'hairtrigger_frames_per_second')).toBe(2500.5);
-    expect(sampleValue(text, 'hairtrigger_budget_us')).toBe(25);
+    expect(sampleValue(text, 'hairtrigger_budget_seconds')).toBe(25e-6);
     expect(sampleValue(text, 'hairtrigger_errors_total{code="E_FRAME_SHAPE"}')).toBe(2);
     expect(sampleValue(text, 'hairtrigger_class_frames_total{class="live"}')).toBe(250);
     expect(sampleValue(text, 'hairtrigger_info{pipeline="cells-demo",backend="sim",model="cells-student-v1"}')).toBe(1);
     expect(text).toContain('# TYPE hairtrigger_frames_total counter');
-    expect(text).toContain('# TYPE hairtrigger_latency_us gauge');
+    expect(text).toContain('# TYPE hairtrigger_latency_seconds histogram');
   });
 
   it('exports the fate of every frame: suppressed by reason, non-target, ring overflows, clamped samples', async () => {
@@ -60,16 +60,44 @@ describe('PrometheusExporter', () => {
     expect(exporter.renders).toBe(2);
   });
 
-  it('exports four quantiles for e2e and every stage', async () => {
-    const exporter = new PrometheusExporter(() => fakeSnapshot({ e2eUs: { ...fakeLatency(10), p999: 77.5 } }), { defaultMetrics: false });
+  it('exports latency as a histogram per stage: cumulative buckets in seconds, +Inf = _count, _sum in seconds', async () => {
+    const snap = fakeSnapshot();
+    const text = await new PrometheusExporter(() => snap, { defaultMetrics: false }).metricsText();
+    const b = snap.latencyBuckets!;
+    for (const stage of ['e2e', 'queue', 'service', 'decode', 'preprocess', 'infer', 'policy', 'emit', 'device']) {
+      const x = b.series[stage];
+      b.leUs.forEach((le, i) => expect(sampleValue(text, `hairtrigger_latency_seconds_bucket{stage="${stage}",le="${le / 1e6}"}`), `${stage} le ${le}`).toBe(x.counts[i]));
+      expect(sampleValue(text, `hairtrigger_latency_seconds_bucket{stage="${stage}",le="+Inf"}`)).toBe(x.count);
+      expect(sampleValue(text, `hairtrigger_latency_seconds_count{stage="${stage}"}`)).toBe(x.count);
+      expect(sampleValue(text, `hairtrigger_latency_seconds_sum{stage="${stage}"}`)).toBeCloseTo(x.sumUs / 1e6, 12);
+    }
+    // e2e's median is ~12 us (testing.ts): about half the samples at or below 10 us, all by 1 ms.
+    const at = (le: string) => sampleValue(text, `hairtrigger_latency_seconds_bucket{stage="e2e",le="${le}"}`)!;
+    expect(at('0.00001')).toBeGreaterThan(200);
+    expect(at('0.00001')).toBeLessThan(500);
+    expect(at('0.001')).toBe(1000);
+  });
+
+  it('follows the Prometheus naming conventions on every series (base units, _total on counters, no unit-less latency)', async () => {
+    const exporter = new PrometheusExporter(() => fakeSnapshot({ device: fakeDevice(), source: { numPending: 1 }, transport: { 'serial x': { crcErrors: 1 } }, route: { routed: 1, unmatched: 0, error: 0, topics: { a: 1 } } }), { defaultMetrics: false });
     const text = await exporter.metricsText();
-    expect(sampleValue(text, 'hairtrigger_latency_us{stage="e2e",quantile="0.5"}')).toBe(10);
-    expect(sampleValue(text, 'hairtrigger_latency_us{stage="e2e",quantile="0.9"}')).toBe(15);
-    expect(sampleValue(text, 'hairtrigger_latency_us{stage="e2e",quantile="0.99"}')).toBe(20);
-    expect(sampleValue(text, 'hairtrigger_latency_us{stage="e2e",quantile="0.999"}')).toBe(77.5);
-    STAGES.forEach((stage, i) => {
-      expect(sampleValue(text, `hairtrigger_latency_us{stage="${stage}",quantile="0.99"}`)).toBe((i + 1) * 2);
-    });
+    const types = new Map([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]));
+    expect(types.size).toBeGreaterThan(15);
+    for (const [name, type] of types) {
+      expect(name, name).toMatch(/^hairtrigger_[a-z0-9_]+$/);
+      // Base units only: seconds and bytes, never micro/nano/milliseconds.
+      expect(name, name).not.toMatch(/_(us|ns|ms|micros|nanos|millis|microseconds|nanoseconds|milliseconds|kb|mb)(_|$)/);
+      if (type === 'counter') expect(name, name).toMatch(/_total$/);
+      else expect(name, name).not.toMatch(/_total$/);
+      if (type === 'histogram') expect(name, name).toMatch(/_seconds$/);
+    }
+    expect(types.get('hairtrigger_latency_seconds')).toBe('histogram');
+    // Every sample belongs to a declared family (histograms through _bucket, _sum, _count).
+    for (const line of text.split('\n').filter((l) => l !== '' && !l.startsWith('#'))) {
+      const name = line.split(/[{ ]/)[0];
+      const family = types.has(name) ? name : name.replace(/_(bucket|sum|count)$/, '');
+      expect(types.has(family), line).toBe(true);
+    }
   });
 
   it('takes exactly one snapshot per scrape, so all series agree', async () => {
@@ -154,14 +182,14 @@ describe('PrometheusExporter', () => {
     expect(sampleValue(text, `hairtrigger_device_corrupt_total{${dev}}`)).toBe(3);
     expect(sampleValue(text, `hairtrigger_device_fifo_overflows_total{${dev}}`)).toBe(4);
     expect(sampleValue(text, `hairtrigger_device_fifo_pending{${dev}}`)).toBe(5);
-    expect(sampleValue(text, `hairtrigger_device_modelled_latency_us{${dev}}`)).toBe(0.175);
-    expect(sampleValue(text, `hairtrigger_device_wait_ns{${dev},stat="last"}`)).toBe(900);
-    expect(sampleValue(text, `hairtrigger_device_wait_ns{${dev},stat="mean"}`)).toBe(1100.5);
-    expect(sampleValue(text, `hairtrigger_device_wait_ns{${dev},stat="min"}`)).toBe(700);
-    expect(sampleValue(text, `hairtrigger_device_wait_ns{${dev},stat="max"}`)).toBe(85_000);
+    expect(sampleValue(text, `hairtrigger_device_modelled_latency_seconds{${dev}}`)).toBeCloseTo(0.175e-6, 15);
+    expect(sampleValue(text, `hairtrigger_device_wait_seconds{${dev},stat="last"}`)).toBeCloseTo(900e-9, 15);
+    expect(sampleValue(text, `hairtrigger_device_wait_seconds{${dev},stat="mean"}`)).toBeCloseTo(1100.5e-9, 15);
+    expect(sampleValue(text, `hairtrigger_device_wait_seconds{${dev},stat="min"}`)).toBeCloseTo(700e-9, 15);
+    expect(sampleValue(text, `hairtrigger_device_wait_seconds{${dev},stat="max"}`)).toBeCloseTo(85_000e-9, 15);
     expect(sampleValue(text, `hairtrigger_device_info{${dev},model_hash="0123456789ab",clock_khz="200000",latency_cycles="35"}`)).toBe(1);
     expect(text).toContain('# TYPE hairtrigger_device_jobs_total counter');
-    expect(text).toContain('# TYPE hairtrigger_device_wait_ns gauge');
+    expect(text).toContain('# TYPE hairtrigger_device_wait_seconds gauge');
   });
 
   it('has no device samples without a device, and drops them when the device goes', async () => {

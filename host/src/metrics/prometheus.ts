@@ -5,17 +5,9 @@
  * once per published snapshot and served as is to every scrape until the next one.
  */
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import { assert } from '../core/assert.js';
-import { STAGES, type DeviceSnapshot, type LatencySummaryUs, type Snapshot } from './snapshot.js';
-
-/** Quantile label values and the `LatencySummaryUs` field each one reads. */
-const QUANTILES = [
-  ['0.5', 'p50'],
-  ['0.9', 'p90'],
-  ['0.99', 'p99'],
-  ['0.999', 'p999'],
-] as const satisfies ReadonlyArray<readonly [string, keyof LatencySummaryUs]>;
+import type { DeviceSnapshot, Snapshot } from './snapshot.js';
 
 /** Options for `PrometheusExporter`. */
 export interface PrometheusExporterOptions {
@@ -189,11 +181,11 @@ export class PrometheusExporter {
       },
     });
     new Gauge({
-      name: 'hairtrigger_budget_us',
-      help: 'End-to-end latency budget in microseconds.',
+      name: 'hairtrigger_budget_seconds',
+      help: 'End-to-end latency budget, seconds.',
       registers: [this.registry],
       collect() {
-        this.set(exporter.snap().budgetUs);
+        this.set(exporter.snap().budgetUs / 1e6);
       },
     });
     new Gauge({
@@ -207,7 +199,7 @@ export class PrometheusExporter {
         this.set({ pipeline: s.pipeline, backend: s.backend, model: s.model }, 1);
       },
     });
-    this.registerLatencyGauge();
+    this.registerLatencyHistogram();
     new Gauge({
       name: 'hairtrigger_source',
       help: "A source's own counters by stat (NATS: received, acked, nakked, redelivered, reconnects; the durable consumer's lag numPending, numAckPending, numRedelivered).",
@@ -233,18 +225,18 @@ export class PrometheusExporter {
     }
     const gauges: Array<[string, string, (d: DeviceSnapshot) => number]> = [
       ['hairtrigger_device_fifo_pending', 'Event records the FPGA device wrote that the host has not drained.', (d) => d.fifoPending],
-      ['hairtrigger_device_modelled_latency_us', 'Modelled device time of one inference: LATENCY_CYCLES at the kernel clock, microseconds.', (d) => d.modelledUs],
+      ['hairtrigger_device_modelled_latency_seconds', 'Modelled device time of one inference: LATENCY_CYCLES at the kernel clock, seconds.', (d) => d.modelledUs / 1e6],
     ];
     for (const [name, help, read] of gauges) {
       new Gauge({ name, help, labelNames: ['device'], registers, collect: fromDevice<Gauge>(device, (m, d) => m.set({ device: d.path }, read(d))) });
     }
     new Gauge({
-      name: 'hairtrigger_device_wait_ns',
-      help: 'FPGA device wait per job (ap_start to DONE_COUNT change), nanoseconds, over completed jobs: last, mean, min, max.',
+      name: 'hairtrigger_device_wait_seconds',
+      help: 'FPGA device wait per job (ap_start to DONE_COUNT change), seconds, over completed jobs: last, mean, min, max.',
       labelNames: ['device', 'stat'],
       registers,
       collect: fromDevice<Gauge>(device, (m, d) => {
-        for (const [stat, field] of WAIT_STATS) m.set({ device: d.path, stat }, d[field]);
+        for (const [stat, field] of WAIT_STATS) m.set({ device: d.path, stat }, d[field] / 1e9);
       }),
     });
     new Gauge({
@@ -308,27 +300,43 @@ export class PrometheusExporter {
   }
 
   /**
-   * Latency quantiles are gauges with a `quantile` label, not a prom-client Summary: the
-   * daemon records every frame into its own HDR histograms off the hot path and the snapshot
-   * carries their quantiles, so re-observing samples here would cost the hot path and give
-   * a second, different estimate. The values are over the daemon's recording window, not a
-   * Prometheus sliding window, so do not `rate()` them; alert on them directly.
+   * Latency as a Prometheus histogram (`_bucket{le}`, `_sum`, `_count`, seconds) by `stage`
+   * (e2e, queue, service, each stage, device), read from the snapshot's `latencyBuckets`: the
+   * daemon's own HDR histograms since start, cumulated at the bucket bounds. Why not a
+   * prom-client Histogram: it counts by `observe()`, one sample at a time, so it would either
+   * sit on the hot path or re-observe every sample per scrape; this exposes the counts the
+   * daemon already has (`histogram_quantile()` works on them as on any histogram).
    */
-  private registerLatencyGauge(): void {
+  private registerLatencyHistogram(): void {
     const exporter = this;
-    new Gauge({
-      name: 'hairtrigger_latency_us',
-      help: 'Latency quantiles in microseconds from the daemon HDR histograms, by stage (e2e: ingest to trigger).',
-      labelNames: ['stage', 'quantile'],
-      registers: [this.registry],
-      collect() {
-        const s = exporter.snap();
-        this.reset();
-        setQuantiles(this, 'e2e', s.e2eUs);
-        for (const stage of STAGES) setQuantiles(this, stage, s.stagesUs[stage]);
+    const name = 'hairtrigger_latency_seconds';
+    const help = 'Latency since start from the daemon HDR histograms, seconds, by stage (e2e: due time to trigger write; queue; service; decode, preprocess, infer, policy, emit; device).';
+    const metric = {
+      name,
+      help,
+      type: 'histogram',
+      aggregator: 'sum',
+      collect: undefined,
+      async get() {
+        return { name, help, type: 'histogram', aggregator: 'sum', values: latencyValues(name, exporter.snap()) };
       },
-    });
+    };
+    this.registry.registerMetric(metric as unknown as Metric);
   }
+}
+
+/** The sample lines of `hairtrigger_latency_seconds` for a snapshot (none without `latencyBuckets`). */
+function latencyValues(name: string, s: Snapshot): Array<{ metricName: string; labels: Record<string, string | number>; value: number }> {
+  const b = s.latencyBuckets;
+  if (b === undefined) return [];
+  const out: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = [];
+  for (const [stage, x] of Object.entries(b.series)) {
+    b.leUs.forEach((le, i) => out.push({ metricName: `${name}_bucket`, labels: { stage, le: le / 1e6 }, value: x.counts[i] }));
+    out.push({ metricName: `${name}_bucket`, labels: { stage, le: '+Inf' }, value: x.count });
+    out.push({ metricName: `${name}_sum`, labels: { stage }, value: x.sumUs / 1e6 });
+    out.push({ metricName: `${name}_count`, labels: { stage }, value: x.count });
+  }
+  return out;
 }
 
 function noop(): void {}
@@ -355,10 +363,6 @@ const WAIT_STATS = [
   ['min', 'waitNsMin'],
   ['max', 'waitNsMax'],
 ] as const satisfies ReadonlyArray<readonly [string, keyof DeviceSnapshot]>;
-
-function setQuantiles(gauge: Gauge<'stage' | 'quantile'>, stage: string, summary: LatencySummaryUs): void {
-  for (const [quantile, field] of QUANTILES) gauge.set({ stage, quantile }, summary[field]);
-}
 
 /** A device series' collect: cleared, then written from the snapshot's device when there is one. */
 function fromDevice<M extends { reset(): void }>(device: () => DeviceSnapshot | undefined, write: (m: M, d: DeviceSnapshot) => void): (this: M) => void {

@@ -94,6 +94,10 @@ export interface Snapshot {
   /** What `probs` and `score` are: always probabilities (autonomous mode's device scores are
    * turned into probabilities as the host's softmax would). */
   scores?: 'probabilities';
+  /** Cumulative latency histograms since start, for `/metrics` (`hairtrigger_latency_seconds`):
+   * per series (`LATENCY_SERIES`), the samples at or below each of `leUs`, all samples, and
+   * their sum. */
+  latencyBuckets?: { leUs: number[]; series: Record<string, { counts: number[]; count: number; sumUs: number }> };
 }
 
 /**

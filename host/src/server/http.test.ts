@@ -116,13 +116,13 @@ describe('startHttpServer', () => {
 
   it('GET /metrics serves Prometheus text with the live values', async () => {
     view.current.frames = 5000;
-    view.current.e2eUs.p99 = 24.7;
+    view.current.latencyBuckets!.series.e2e.counts[3] = 247;
     const res = await fetch(`${server.url}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await res.text();
     expect(sampleValue(text, 'hairtrigger_frames_total')).toBe(5000);
-    expect(sampleValue(text, 'hairtrigger_latency_us{stage="e2e",quantile="0.99"}')).toBe(24.7);
+    expect(sampleValue(text, 'hairtrigger_latency_seconds_bucket{stage="e2e",le="0.00001"}')).toBe(247);
     expect(sampleValue(text, 'hairtrigger_ws_clients')).toBe(0);
     expect(text).toContain('process_resident_memory_bytes');
   });

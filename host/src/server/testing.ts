@@ -5,7 +5,7 @@
  */
 import * as hdr from 'hdr-histogram-js';
 import { createRng, type Rng } from '../core/rng.js';
-import { addHeatmap, HEATMAP_EDGES_US, HistoryRing } from '../metrics/history.js';
+import { addHeatmap, cumulativeCounts, HEATMAP_EDGES_US, HistoryRing, PROMETHEUS_LE_US } from '../metrics/history.js';
 import { percentileDistribution } from '../metrics/latency-distribution.js';
 import { summariseUs } from '../metrics/latency-summary.js';
 import { STAGES } from '../metrics/snapshot.js';
@@ -50,8 +50,23 @@ export function fakeSnapshot(over: Partial<Snapshot> = {}): Snapshot {
     serviceUs: fakeLatency(9),
     stagesUs,
     recent: { windowS: 5, e2eUs: fakeLatency(10), queueUs: fakeLatency(1), serviceUs: fakeLatency(9), stagesUs },
+    latencyBuckets: fakeLatencyBuckets(),
     ...over,
   };
+}
+
+/** Cumulative Prometheus buckets of 1,000 log-normal samples per series (seeded). */
+export function fakeLatencyBuckets(seed = 3): NonNullable<Snapshot['latencyBuckets']> {
+  const rng = createRng(seed);
+  const h = fakeHistogram();
+  const series = Object.fromEntries(
+    LATENCY_SERIES.map((name) => {
+      h.reset();
+      const sumNs = fillLatencies(h, rng, 1000, FAKE_MEDIAN_US[name]);
+      return [name, { counts: cumulativeCounts(h, PROMETHEUS_LE_US), count: 1000, sumUs: sumNs / 1000 }];
+    }),
+  );
+  return { leUs: [...PROMETHEUS_LE_US], series };
 }
 
 /** A plausible fpga device (the jet tagger on the emulator); `over` replaces any field. */
@@ -296,7 +311,7 @@ export function fakeModelView(): ModelView {
 
 /**
  * The value of one sample in Prometheus text format, e.g.
- * `sampleValue(text, 'hairtrigger_latency_us{stage="e2e",quantile="0.99"}')`; `undefined` when
+ * `sampleValue(text, 'hairtrigger_latency_seconds_bucket{stage="e2e",le="0.00001"}')`; `undefined` when
  * the series is absent. Labels must be written in the order the exporter emits them.
  */
 export function sampleValue(text: string, series: string): number | undefined {
