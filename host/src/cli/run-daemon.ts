@@ -6,7 +6,7 @@ import { createDaemon, FIRMWARE_DIR, type Daemon } from '../daemon.js';
 import { PrometheusExporter } from '../metrics/prometheus.js';
 import type { DaemonView, Snapshot, TriggerEvent } from '../metrics/snapshot.js';
 import { RequestError } from '../core/errors.js';
-import type { ModelView, TriggerDetail } from '../server/api-types.js';
+import type { HistoryColumns, LatencyDistribution, ModelView, TriggerDetail } from '../server/api-types.js';
 import { lockOutputs, type OutputLock } from '../sinks/lock.js';
 import { sinkBasePaths } from '../sinks/registry.js';
 import { routeBasePaths } from '../trigger/routers.js';
@@ -215,6 +215,20 @@ class LateView implements DaemonView {
     const view = this.started();
     if (view.model === undefined) throw new RequestError('GET /api/model', 'this daemon has no model view', 404);
     return view.model();
+  }
+  // The pipeline's history and percentile distributions, once it runs (503 before). Without
+  // them a real daemon answered 404 to /api/history and /api/latency (the server asks whether
+  // the view has the method, and this view is what it was given).
+  history(): HistoryColumns {
+    const view = this.started();
+    if (view.history === undefined) throw new RequestError('GET /api/history', 'this daemon keeps no history', 404);
+    return view.history();
+  }
+
+  latencyDistribution(): LatencyDistribution {
+    const view = this.started();
+    if (view.latencyDistribution === undefined) throw new RequestError('GET /api/latency', 'this daemon keeps no latency distribution', 404);
+    return view.latencyDistribution();
   }
 }
 
