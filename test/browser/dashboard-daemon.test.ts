@@ -150,8 +150,9 @@ describe('dashboard against real daemons', () => {
     }
 
     // A reload shows the daemon's history at once, not an empty chart filling up.
-    const rows = (await getJson<HistoryColumns>(`${url}/api/history`)).t.length;
-    expect(rows).toBeGreaterThan(5);
+    const historyRows = async () => (await getJson<HistoryColumns>(`${url}/api/history`)).t.length;
+    await until('ten history rows', async () => (await historyRows()) >= 10, 60_000);
+    const rows = await historyRows();
     await showView('overview');
     await page.reload();
     await live();

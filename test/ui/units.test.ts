@@ -38,11 +38,14 @@ describe('timeUnitFor', () => {
 });
 
 describe('formatIn', () => {
-  it('writes three significant digits below 100 and thousands separators above', () => {
+  it('writes three significant digits (at most six decimals) below 100 and thousands separators above', () => {
     const ms = timeUnitFor([1000]);
     const us = timeUnitFor([1]);
     expect(formatIn(2500, ms)).toBe('2.50');
-    expect(formatIn(4, ms)).toBe('0.004');
+    expect(formatIn(4, ms)).toBe('0.00400');
+    expect(formatIn(23.4, ms)).toBe('0.0234');
+    expect(formatIn(0.0001, ms)).toBe('0.000000');
+    expect(formatIn(0, ms)).toBe('0');
     expect(formatIn(24.7, us)).toBe('24.7');
     expect(formatIn(123_456, us)).toBe('123,456');
     expect(formatIn(Number.NaN, us)).toBe('–');

@@ -9,6 +9,8 @@ import 'uplot/dist/uPlot.min.css';
 import type { LatencyDistribution, LatencySeries } from '../../host/src/server/api-types.js';
 import { ninesLabel, timeUnitFor, type TimeUnit } from './units.js';
 
+const TIME_INCRS_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
+
 export interface SeriesSpec {
   label: string;
   stroke: string;
@@ -41,7 +43,8 @@ export function createTimeChart(container: HTMLElement, spec: TimeChartSpec): Ti
     cursor: { drag: { x: false, y: false } },
     scales: { x: { time: true } },
     series: [{ label: 'time' }, ...spec.series.map((s) => ({ label: s.label, stroke: s.stroke, fill: s.fill, dash: s.dash, width: 1.5, points: { show: false } }))],
-    axes: [{ stroke: '#444', label: 'time (local)' }, { stroke: '#444', size: 64, label: axisLabel() }],
+    // Whole seconds and up on the time axis: the history's rows are a second apart.
+    axes: [{ stroke: '#444', label: 'time (local)', space: 70, incrs: TIME_INCRS_S }, { stroke: '#444', size: 64, label: axisLabel() }],
   };
   const plot = new uPlot(opts, [[], ...spec.series.map(() => [])], container);
   follow(container, plot, heightPx);

@@ -32,15 +32,16 @@ export function timeUnitFor(valuesUs: Iterable<number | null | undefined>): Time
   return chosen;
 }
 
-const decimals = [0, 1, 2, 3].map((d) => new Intl.NumberFormat('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
+const decimals = [0, 1, 2, 3, 4, 5, 6].map((d) => new Intl.NumberFormat('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }));
 
-/** A value in `unit`, with three significant digits below 100 and thousands separators above:
- * 0.123, 1.23, 12.3, 123, 1,234. Non-finite: '–'. */
+/** A value in `unit` to three significant digits (at most six decimals), with thousands
+ * separators from 100 up: 0.00432, 0.123, 1.23, 12.3, 123, 1,234. A column in ms thus still
+ * tells 23 µs (0.0230) from nothing. Non-finite: '–'. */
 export function formatIn(us: number, unit: TimeUnit): string {
   if (!Number.isFinite(us)) return '–';
   const v = us / unit.us;
   const a = Math.abs(v);
-  const d = a === 0 || a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3;
+  const d = a === 0 || a >= 100 ? 0 : Math.min(6, 2 - Math.floor(Math.log10(a)));
   return decimals[d].format(v);
 }
 
