@@ -170,6 +170,16 @@ describe('dashboard views', () => {
     await expect.poll(() => page.getByTestId('audit').locator('td').allTextContents(), { timeout: 5_000 }).toContain('trigger.threshold: 0.5 -> 0.9');
     expect(api.settings.threshold).toBe(0.9);
     expect(await text('unauthorized')).toBe('1');
+    // Pause, replay speed and the model switch post what the page shows.
+    await page.getByTestId('control-pause').click();
+    await expect.poll(() => page.getByTestId('audit').locator('td').allTextContents(), { timeout: 5_000 }).toContain('POST /api/control/pause');
+    expect(api.settings.paused).toBe(true);
+    await page.getByTestId('control-speed').fill('');
+    await page.getByTestId('control-speed-apply').click();
+    await expect.poll(() => page.getByTestId('audit').locator('td').allTextContents(), { timeout: 5_000 }).toContain('replay.speed: 1 -> null');
+    await page.getByTestId('control-model').selectOption('cells-teacher');
+    await page.getByTestId('control-model-apply').click();
+    await expect.poll(() => page.getByTestId('audit').locator('td').allTextContents(), { timeout: 5_000 }).toContain('model: cells-student-v1 -> cells-teacher');
   });
 
   it('a reload shows the history before any live row could fill it', async () => {
@@ -189,7 +199,7 @@ describe('dashboard views', () => {
     expect(await page.getByTestId('disconnected').isHidden()).toBe(true);
   });
 
-  it('fits 1280 px without horizontal scrolling in every view, an alert open', async () => {
+  it('fits 1280 px and a small laptop (1024 px) without horizontal scrolling in every view, an alert open', async () => {
     const alert = fakeTrigger(12, { class: 'SN Ia', score: 0.97, payload: { objectId: 'ZTF23abcdefg' } });
     api.events.set(alert.seq, alert);
     view.emitTriggers([fakeTrigger(11), fakeTrigger(13, { streamMs: 1170, class: 'yes' }), alert]);
@@ -199,7 +209,12 @@ describe('dashboard views', () => {
         await page.locator('[data-testid="trigger-list"] tr[data-seq="12"]').click();
         await expect.poll(() => page.getByTestId('detail-images').locator('canvas').count(), { timeout: 5_000 }).toBe(3);
       }
-      expect(await page.evaluate(() => document.documentElement.scrollWidth), name).toBeLessThanOrEqual(1280);
+      for (const [width, height] of [[1280, 800], [1024, 640]] as const) {
+        await page.setViewportSize({ width, height });
+        // Charts follow their panels on the next frame.
+        await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+        expect(await page.evaluate(() => document.documentElement.scrollWidth), `${name} at ${width} px`).toBeLessThanOrEqual(width);
+      }
     }
   });
 

@@ -123,6 +123,11 @@ export class FakeApi {
       changes.push(`trigger.threshold: ${this.settings.threshold} -> ${body.threshold}`);
       this.settings.threshold = body.threshold;
     }
+    if (action.endsWith('/model') && typeof body.model === 'string' && body.model !== this.settings.model) {
+      changes.push(`model: ${this.settings.model} -> ${body.model}`);
+      this.settings.model = body.model;
+    }
+    if (action.endsWith('/replay')) changes.push(`replay.speed: ${this.settings.replaySpeed} -> ${String(body.speed)}`);
     if (action.endsWith('/pause')) this.settings.paused = true;
     if (action.endsWith('/resume')) this.settings.paused = false;
     const entry: AuditEntry = { atMs: 1_700_000_000_000, who: 'config 127.0.0.1', action, changes, outcome: 'applied', error: null };
