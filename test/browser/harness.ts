@@ -44,5 +44,17 @@ export function watchPage(page: Page, problems: string[], allowed: (status: numb
     const path = new URL(res.url()).pathname;
     if (res.status() >= 400 && !allowed(res.status(), path)) problems.push(`${res.status()} ${path}`);
   });
-  page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()}`));
+  // A request the page's own navigation cancels (a reload while a poll is in flight) is not a fault.
+  page.on('requestfailed', (req) => {
+    if (req.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`request failed: ${req.url()} ${req.failure()?.errorText ?? ''}`);
+  });
+}
+
+/** What these tests provoke on purpose: while a test has stopped the server or daemon, the
+ * page's websocket reconnects and any request in flight fail. */
+const OUTAGE = ['WebSocket connection', 'net::ERR_CONNECTION_REFUSED', 'net::ERR_EMPTY_RESPONSE', 'net::ERR_CONNECTION_RESET'];
+
+/** `problems` without those of a deliberate outage. */
+export function outsideOutage(problems: readonly string[]): string[] {
+  return problems.filter((p) => !OUTAGE.some((o) => p.includes(o)));
 }

@@ -19,6 +19,9 @@ import { showAgreement, showModel, showModelError } from './views/model.js';
 import { createOverview, type OverviewView } from './views/overview.js';
 import { createTriggersView } from './views/triggers.js';
 
+/** The latency view re-reads `/api/history` (for the heatmap) every this many polls. */
+const HISTORY_REFETCH_POLLS = 5;
+
 export interface Dashboard {
   showSnapshot(snapshot: Snapshot): void;
   addTriggers(events: readonly TriggerEvent[]): void;
@@ -38,6 +41,7 @@ export function createDashboard(doc: Document, initialView: string, storage: Sto
   const triggers = createTriggersView(el, (e) => void detail.open(e));
   const controls = createControls(el, storage);
   let live = false;
+  let polls = 0;
   let everLive = false;
   const drawHistory = (view: ViewName) => {
     if (view === 'overview') overview.showHistory(store.rows);
@@ -83,8 +87,11 @@ export function createDashboard(doc: Document, initialView: string, storage: Sto
     },
     async poll() {
       if (!live) return;
+      polls += 1;
       await Promise.all([fetchHealth(overview), fetchForView(el, tabs.current(), latency, controls.refresh)]);
-      if (tabs.current() === 'latency') await loadHistory();
+      // The heatmap comes only with the whole history (an hour of rows: megabytes), so the
+      // latency view re-reads it every few polls, not every one.
+      if (tabs.current() === 'latency' && polls % HISTORY_REFETCH_POLLS === 0) await loadHistory();
     },
   };
 }

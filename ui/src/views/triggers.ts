@@ -121,7 +121,9 @@ function triggerRow(doc: Document, e: TriggerEvent, e2e: string, open: (e: Trigg
   tr.className = 'openable';
   tr.dataset.seq = String(e.seq);
   tr.setAttribute('aria-label', `trigger ${e.seq}, ${e.class}: open its detail`);
-  for (const text of [formatCount(e.seq), objectOf(e), e.class, formatScore(e.score), e2e]) {
+  // A `missed` record is a late target that never fired: say so beside its class.
+  const label = e.kind === 'missed' ? `${e.class} (missed: late)` : e.class;
+  for (const text of [formatCount(e.seq), objectOf(e), label, formatScore(e.score), e2e]) {
     const td = doc.createElement('td');
     td.textContent = text;
     tr.append(td);
