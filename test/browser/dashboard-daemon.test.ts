@@ -141,14 +141,6 @@ describe('dashboard against real daemons', () => {
     await showView('devices');
     await expect.poll(async () => Number(await text('ws-clients')), { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
 
-    mkdirSync(imgDir, { recursive: true });
-    for (const name of VIEWS) {
-      await showView(name);
-      await page.evaluate(() => window.scrollTo(0, 0));
-      expect(await page.evaluate(() => document.documentElement.scrollWidth), name).toBeLessThanOrEqual(1280);
-      await page.screenshot({ path: join(imgDir, `dashboard-${name}.png`) });
-    }
-
     // A reload shows the daemon's history at once, not an empty chart filling up.
     const historyRows = async () => (await getJson<HistoryColumns>(`${url}/api/history`)).t.length;
     await until('ten history rows', async () => (await historyRows()) >= 10, 60_000);
@@ -157,6 +149,21 @@ describe('dashboard against real daemons', () => {
     await page.reload();
     await live();
     await expect.poll(async () => Number(await page.getByTestId('chart').getAttribute('data-points')), { timeout: 10_000 }).toBeGreaterThanOrEqual(rows);
+
+    // Screenshots once the charts hold some history, the newest trigger's crop open.
+    await openNewestTrigger('image');
+    mkdirSync(imgDir, { recursive: true });
+    for (const name of VIEWS) {
+      await showView(name);
+      // What each view reads on being shown has arrived.
+      if (name === 'latency') await expect.poll(async () => Number(await page.getByTestId('nines-chart').getAttribute('data-points')), { timeout: 10_000 }).toBeGreaterThan(3);
+      if (name === 'model') await expect.poll(() => text('model-params-student'), { timeout: 10_000 }).not.toBe('–');
+      // The control refused above, as the server's own state counts it (as /api/controls does).
+      if (name === 'devices') await expect.poll(() => text('server-unauthorized'), { timeout: 10_000 }).toBe('1');
+      await page.evaluate(() => window.scrollTo(0, 0));
+      expect(await page.evaluate(() => document.documentElement.scrollWidth), name).toBeLessThanOrEqual(1280);
+      await page.screenshot({ path: join(imgDir, `dashboard-${name}.png`) });
+    }
 
     // Killed, then started again on the same port: the banner shows, then the page is live again.
     daemon.child.kill('SIGKILL');

@@ -104,7 +104,7 @@ async function startServer(cfg: PipelineConfig, view: DaemonView, service: Servi
   const metrics = new PrometheusExporter(() => view.snapshot());
   service.registerMetrics(metrics.registry);
   registerControlMetrics(metrics.registry, controls);
-  const server = await startHttpServer({ view, host: cfg.server.host, port: cfg.server.port, allowedHosts: cfg.server.allowedHosts, uiDir, metrics, health: (up) => service.health(up), config: () => service.config(), control: { control: controls, auth } });
+  const server = await startHttpServer({ view, host: cfg.server.host, port: cfg.server.port, allowedHosts: cfg.server.allowedHosts, uiDir, metrics, health: (up) => service.health(up), config: () => service.config(), control: { control: controls, auth }, unauthorized: () => controls.unauthorizedCount });
   log(`dashboard on ${server.url}/  metrics on ${server.url}/metrics`);
   // The one place the token is shown: a generated one is known to nobody else.
   if (token.source === 'generated') log(`control token (generated; printed once): open ${dashboardUrl(server.url, token)}`);
