@@ -10,6 +10,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Snapshot } from '../../host/src/metrics/snapshot.js';
+import type { LatencyDistribution } from '../../host/src/server/api-types.js';
 import { sampleValue } from '../../host/src/server/testing.js';
 import { REPO, tempDir } from '../support/fixtures.js';
 
@@ -124,6 +125,14 @@ describe('hairtrigger run on the fpga backend against hairtrigger emulate-fpga',
     expect(sampleValue(metrics, `hairtrigger_device_modelled_latency_seconds{${label}}`)).toBeCloseTo(dev.modelledUs / 1e6, 15);
     expect(sampleValue(metrics, `hairtrigger_device_wait_seconds{${label},stat="max"}`)).toBeGreaterThan(0);
     expect(metrics).toContain(`hairtrigger_device_info{${label},model_hash="${dev.modelHash}"`);
+
+    // The `device` latency series is the driver's measured wait per job: every frame has one,
+    // none shorter than the time the emulator holds ap_done back (LATENCY_CYCLES at the clock).
+    const latency = (await (await fetch(`${base}/api/latency`)).json()) as LatencyDistribution;
+    expect(latency.deviceSource).toBe('measured');
+    expect(latency.series.device.summary.count).toBe(latency.series.e2e.summary.count);
+    expect(latency.series.device.summary.count).toBeGreaterThan(0);
+    expect(latency.series.device.points[0].valueUs).toBeGreaterThanOrEqual(dev.modelledUs * 0.999);
 
     run.proc.kill('SIGTERM');
     expect(await run.exited).toEqual({ code: 0, signal: null });

@@ -216,19 +216,19 @@ class LateView implements DaemonView {
     if (view.model === undefined) throw new RequestError('GET /api/model', 'this daemon has no model view', 404);
     return view.model();
   }
-  // The pipeline's history and percentile distributions, once it runs (503 before). Without
-  // them a real daemon answered 404 to /api/history and /api/latency (the server asks whether
-  // the view has the method, and this view is what it was given).
+
+  /** The daemon's history (`/api/history`): 503 while starting, 404 if its view keeps none. */
   history(): HistoryColumns {
-    const view = this.started();
-    if (view.history === undefined) throw new RequestError('GET /api/history', 'this daemon keeps no history', 404);
-    return view.history();
+    const v = this.started();
+    if (v.history === undefined) throw new RequestError('GET /api/history', 'this daemon keeps no history', 404);
+    return v.history();
   }
 
+  /** The daemon's distributions (`/api/latency`): 503 while starting, 404 if its view keeps none. */
   latencyDistribution(): LatencyDistribution {
-    const view = this.started();
-    if (view.latencyDistribution === undefined) throw new RequestError('GET /api/latency', 'this daemon keeps no latency distribution', 404);
-    return view.latencyDistribution();
+    const v = this.started();
+    if (v.latencyDistribution === undefined) throw new RequestError('GET /api/latency', 'this daemon keeps no latency distribution', 404);
+    return v.latencyDistribution();
   }
 }
 

@@ -2,7 +2,8 @@ import * as hdr from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../core/rng.js';
 import { LATENCY_SERIES } from '../server/api-types.js';
-import { addHeatmap, cumulativeCounts, HEATMAP_EDGES_US, HistoryRing, PROMETHEUS_LE_US, type HistoryRow } from './history.js';
+import { fakeHistory } from '../server/testing.js';
+import { addHeatmap, cumulativeCounts, HEATMAP_EDGES_US, HistoryRing, jsonInSlices, PROMETHEUS_LE_US, type HistoryRow } from './history.js';
 import type { LatencySummaryUs } from './snapshot.js';
 
 function row(i: number): HistoryRow {
@@ -84,5 +85,12 @@ describe('HistoryRing', () => {
       expect(got[b], `le ${le}`).toBeLessThanOrEqual(exact + near);
     });
     expect(got.at(-1)).toBe(20_000); // all below 10 s
+  });
+
+  it('jsonInSlices writes exactly what JSON.stringify writes', async () => {
+    const h = fakeHistory(300);
+    expect(await jsonInSlices(h)).toBe(JSON.stringify(h));
+    const odd = { a: [], b: [[]], c: { d: null, e: 'x"y', f: [1.5, -0] }, g: undefined, h: [[1, 2], [3]] };
+    expect(await jsonInSlices(odd)).toBe(JSON.stringify(odd));
   });
 });

@@ -4,10 +4,11 @@
  * past hour. Rows are appended off the hot path, by the snapshot timer (pipeline-metrics.ts);
  * nothing here runs per frame.
  */
+import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import type { JsHistogram } from 'hdr-histogram-js';
 import { assert } from '../core/assert.js';
 import { limits } from '../core/limits.js';
-import { LATENCY_SERIES, type HistoryColumns, type IntervalLatencyColumns, type LatencySeries } from '../server/api-types.js';
+import { LATENCY_SERIES, type DeviceLatencySource, type HistoryColumns, type IntervalLatencyColumns, type LatencySeries } from '../server/api-types.js';
 import type { LatencySummaryUs } from './snapshot.js';
 
 /** Heatmap edges per decade of microseconds. */
@@ -52,6 +53,8 @@ export class HistoryRing {
   private next = 0;
   private size = 0;
   private cached: HistoryColumns | null = null;
+  /** What the `device` series holds, carried in `columns()`. */
+  deviceSource: DeviceLatencySource = 'none';
 
   constructor(
     readonly rows: number = limits.historyRows,
@@ -93,9 +96,11 @@ export class HistoryRing {
 
   private build(): HistoryColumns {
     const first = (this.next - this.size + this.rows) % this.rows;
+    // Plain loops: `Array.from` of a typed array goes through its iterator, ten times slower
+    // (an hour's columns took 5-10 ms that way; bench/history.ts).
     const col = (a: Float64Array): number[] => {
-      const out = new Array<number>(this.size);
-      for (let j = 0; j < this.size; j++) out[j] = a[(first + j) % this.rows];
+      const out: number[] = [];
+      for (let j = 0; j < this.size; j++) out.push(a[(first + j) % this.rows]);
       return out;
     };
     const [t, fps, triggersPerS, late, budgetViolations, dropped, errors, suppressed] = this.scalars.map(col);
@@ -104,10 +109,12 @@ export class HistoryRing {
     ) as Record<LatencySeries, IntervalLatencyColumns>;
     const counts: number[][] = [];
     for (let j = 0; j < this.size; j++) {
-      const r = (first + j) % this.rows;
-      counts.push(Array.from(this.heat.subarray(r * this.buckets, (r + 1) * this.buckets)));
+      const at = ((first + j) % this.rows) * this.buckets;
+      const row: number[] = [];
+      for (let b = 0; b < this.buckets; b++) row.push(this.heat[at + b]);
+      counts.push(row);
     }
-    return { resolutionS: this.resolutionS, t, fps, triggersPerS, late, budgetViolations, dropped, errors, suppressed, latency, heatmap: { bucketEdgesUs: [...HEATMAP_EDGES_US], counts } };
+    return { resolutionS: this.resolutionS, t, fps, triggersPerS, late, budgetViolations, dropped, errors, suppressed, latency, heatmap: { bucketEdgesUs: [...HEATMAP_EDGES_US], counts }, deviceSource: this.deviceSource };
   }
 }
 
@@ -157,4 +164,48 @@ export function cumulativeCounts(h: JsHistogram, leUs: readonly number[]): numbe
   }
   while (b < leUs.length) out[b++] = seen;
   return out;
+}
+
+/** Numbers serialised between two yields to the event loop (a few hundred microseconds). */
+const JSON_SLICE_NUMBERS = 5_000;
+
+/**
+ * `JSON.stringify(value)` of a tree of plain objects, number arrays and arrays of number
+ * arrays (the history's columns), built in slices with a macrotask between them. Why: the
+ * full hour is ~1.4 MB and one `JSON.stringify` took ~28 ms, a stall of the event loop the
+ * hot path runs on (bench/history.ts); each slice here stays under a millisecond. The same
+ * text as `JSON.stringify` (tested).
+ */
+export async function jsonInSlices(value: unknown): Promise<string> {
+  const parts: string[] = [];
+  let since = 0;
+  const write = async (x: unknown): Promise<void> => {
+    if (Array.isArray(x) && x.length > 0 && Array.isArray(x[0])) {
+      parts.push('[');
+      for (let i = 0; i < x.length; i++) {
+        if (i > 0) parts.push(',');
+        await write(x[i]);
+      }
+      parts.push(']');
+    } else if (x !== null && typeof x === 'object' && !Array.isArray(x)) {
+      parts.push('{');
+      let first = true;
+      for (const [k, v] of Object.entries(x)) {
+        if (v === undefined) continue;
+        parts.push(`${first ? '' : ','}${JSON.stringify(k)}:`);
+        first = false;
+        await write(v);
+      }
+      parts.push('}');
+    } else {
+      parts.push(JSON.stringify(x));
+      since += Array.isArray(x) ? x.length : 1;
+      if (since >= JSON_SLICE_NUMBERS) {
+        since = 0;
+        await nextMacrotask();
+      }
+    }
+  };
+  await write(value);
+  return parts.join('');
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import * as hdr from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../core/rng.js';
@@ -32,6 +33,23 @@ describe('percentileDistribution', () => {
     expect(ours.at(-1)!.percentile).toBe(100);
     expect(ours.at(-1)!.count).toBe(50_000);
     expect(Number.isFinite(ours.at(-1)!.inverted)).toBe(true);
+  });
+
+  it('agrees with the library on any set of samples (few, repeated, spread over decades)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 1e9 }), { minLength: 1, maxLength: 3000 }), fc.integer({ min: 1, max: 10 }), (xs, ticks) => {
+        const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e10, numberOfSignificantValueDigits: 3, useWebAssembly: false }) as hdr.JsHistogram;
+        for (const x of xs) h.recordValue(x);
+        const theirs = h
+          .outputPercentileDistribution(ticks, 1000)
+          .split('\n')
+          .filter((l) => /^\s+\d/.test(l))
+          .map((l) => l.trim().split(/\s+/).map(Number));
+        const ours = percentileDistribution(h, ticks);
+        expect(ours.map((p) => [Number(p.valueUs.toFixed(3)), Number((p.percentile / 100).toFixed(12)), p.count])).toEqual(theirs.map(([v, p, c]) => [v, p, c]));
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('is empty for an empty histogram', () => {

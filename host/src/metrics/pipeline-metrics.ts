@@ -171,6 +171,7 @@ export class PipelineMetrics {
       this.deviceNs = d.modelledNs;
       this.deviceSource = 'modelled';
     }
+    this.history.deviceSource = this.deviceSource;
   }
 
   /** Counts top-1 agreement with the extra model `name`, whose probabilities of the same
@@ -392,16 +393,21 @@ export class PipelineMetrics {
     return { counts: cumulativeCounts(t.h as hdr.JsHistogram, PROMETHEUS_LE_US), count: t.h.totalCount, sumUs: t.sumNs / 1000 };
   }
 
-  /** The history's rows as columns (`/api/history`); as of the last snapshot build. */
+  /** The history's rows as columns (`/api/history`); as of the last snapshot build, the same
+   * object until the next row (so a server can cache its JSON per row). */
   historyColumns(): HistoryColumns {
-    return { ...this.history.columns(), deviceSource: this.deviceSource };
+    return this.history.columns();
   }
 
   /**
-   * Percentile distributions of every series since start (`/api/latency`), as of the last
-   * snapshot build's folds. Off the hot path; walks each histogram once.
+   * Percentile distributions of every series since start (`/api/latency`), up to now. Off the
+   * hot path; walks each histogram once.
    */
   latencyDistribution(): LatencyDistribution {
+    // Every series folded at this one instant: read between the steps of a snapshot build,
+    // some series would hold frames the others do not yet.
+    const intoWindow = this.clock.nowNs() - this.curStartNs < 2 * this.windowNs;
+    for (let k = 0; k < this.live.length; k++) this.fold(k, intoWindow);
     const series = Object.fromEntries(
       LATENCY_SERIES.map((name, j) => {
         const t = this.total[PUBLIC_SERIES[j]];

@@ -17,7 +17,8 @@ import { limits } from '../core/limits.js';
 import type { PrometheusExporter } from '../metrics/prometheus.js';
 import type { HealthReport } from '../metrics/health.js';
 import type { DaemonView } from '../metrics/snapshot.js';
-import type { ModelView, ServerState, TriggerDetail } from './api-types.js';
+import { jsonInSlices } from '../metrics/history.js';
+import type { HistoryColumns, ModelView, ServerState, TriggerDetail } from './api-types.js';
 import { allowedHostSet, isAllowedHost, isLoopbackAddress } from './host-guard.js';
 import type { DaemonControl } from './api-types.js';
 import type { TokenCheck } from './auth.js';
@@ -226,12 +227,19 @@ function registerApi(app: FastifyInstance, opts: HttpServerOptions, startNs: num
   });
 }
 
-/** `/api/history` and `/api/latency`; a view without them (no pipeline) answers 404. */
+/**
+ * `/api/history` and `/api/latency`; a view without them (no pipeline) answers 404. The
+ * history (an hour of columns, ~1.4 MB) is serialised once per row, in slices that yield to
+ * the event loop (`jsonInSlices`), and the text served to every request until the next row.
+ */
 function registerHistoryRoutes(app: FastifyInstance, view: DaemonView): void {
   const absent = (where: string) => new RequestError(where, 'this daemon keeps no history or latency distribution (no pipeline behind the view)', 404);
-  app.get('/api/history', async () => {
+  let cached: { of: HistoryColumns; json: Promise<string> } | null = null;
+  app.get('/api/history', async (_req, reply) => {
     if (view.history === undefined) throw absent('GET /api/history');
-    return view.history();
+    const columns = view.history();
+    if (cached?.of !== columns) cached = { of: columns, json: jsonInSlices(columns) };
+    return reply.type('application/json; charset=utf-8').send(await cached.json);
   });
   app.get('/api/latency', async () => {
     if (view.latencyDistribution === undefined) throw absent('GET /api/latency');

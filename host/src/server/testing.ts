@@ -174,6 +174,7 @@ function fillLatencies(h: hdr.JsHistogram, rng: Rng, n: number, medianUs: number
 export function fakeHistory(rows = 600, endS = 1_700_000_000, seed = 1): HistoryColumns {
   const rng = createRng(seed);
   const ring = new HistoryRing(rows, 1);
+  ring.deviceSource = 'modelled';
   const h = fakeHistogram();
   for (let i = 0; i < rows; i++) {
     const fps = Math.round(2000 + 300 * Math.sin(i / 60) + 40 * rng.normal());
@@ -192,7 +193,7 @@ export function fakeHistory(rows = 600, endS = 1_700_000_000, seed = 1): History
     const late = burst ? Math.round(20 * rng.uniform()) : 0;
     ring.append({ tS: endS - rows + 1 + i, fps, triggersPerS: fps * 0.05, late, budgetViolations: late * 2, dropped: burst ? 3 : 0, errors: burst ? 3 : 0, suppressed: Math.round(fps * 0.03) }, latency, heat);
   }
-  return { ...ring.columns(), deviceSource: 'modelled' };
+  return ring.columns();
 }
 
 /** A plausible `/api/latency`: every series' distribution over 20,000 log-normal samples. */
