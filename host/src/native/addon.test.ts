@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createEmulator, nativeAddon, nativeClock, type EmulatorOptions } from './addon.js';
+import { copyBytesFn, createEmulator, nativeAddon, nativeClock, type EmulatorOptions } from './addon.js';
 
 describe('native clock: stamp bindings belong to each clock (no process-wide table, no cap)', () => {
   const addon = nativeAddon();
@@ -49,9 +49,36 @@ describe('native clock: stamp bindings belong to each clock (no process-wide tab
 
 describe('the emulator is its own addon', () => {
   it("the daemon's addon exports no emulator; createEmulator loads hairtrigger_emulator.node", () => {
-    expect(Object.keys(nativeAddon()!).sort()).toEqual(['FpgaDevice', 'SimModel', 'StampBinding', 'gunzipInto', 'nowNs', 'stamp']);
+    expect(Object.keys(nativeAddon()!).sort()).toEqual(['FpgaDevice', 'SimModel', 'StampBinding', 'copyBytes', 'gunzipInto', 'nowNs', 'stamp']);
     const bytes = readFileSync(join(import.meta.dirname, '..', '..', 'native', 'build', 'Release', 'hairtrigger_native.node')).toString('latin1');
     expect(bytes).not.toMatch(/Emulator/);
     expect(() => createEmulator({ devicePath: '/dev/shm/ht-addon-test-none', libraryPath: '/nonexistent/lib.so', regmap: {} as EmulatorOptions['regmap'] })).toThrow(TypeError);
+  });
+});
+
+describe('copyBytes', () => {
+  it('is the addon\'s memmove (make builds it) and copies a span of a larger buffer as slice + set would', () => {
+    expect(nativeAddon()?.copyBytes).toBeTypeOf('function');
+    const copy = copyBytesFn();
+    expect(copy).toBe(nativeAddon()!.copyBytes);
+    const src = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 7) & 0xff));
+    for (const [at, from, n] of [[0, 0, 300], [5, 17, 100], [99, 299, 1], [10, 0, 0]] as const) {
+      const dst = new Uint8Array(400).fill(0xaa);
+      const want = Uint8Array.from(dst);
+      want.set(src.slice(from, from + n), at);
+      copy(dst, at, src, from, n);
+      expect(dst).toEqual(want);
+    }
+  });
+
+  it('refuses a span outside either array (RangeError) and anything but byte arrays (TypeError)', () => {
+    const copy = copyBytesFn();
+    const dst = new Uint8Array(8);
+    const src = new Uint8Array(8);
+    expect(() => copy(dst, 4, src, 0, 5)).toThrow(RangeError);
+    expect(() => copy(dst, 0, src, 6, 3)).toThrow(RangeError);
+    expect(() => copy(dst, -1, src, 0, 1)).toThrow(RangeError);
+    expect(() => copy(new Float32Array(8) as unknown as Uint8Array, 0, src, 0, 1)).toThrow(TypeError);
+    expect(dst).toEqual(new Uint8Array(8));
   });
 });

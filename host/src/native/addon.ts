@@ -20,6 +20,9 @@ interface NativeAddon {
    * an Error whose `code` is not-gzip, bad-data, dst-too-small or no-memory. Absent from
    * addons built before it (host/src/modalities/alerts/gunzip.ts then uses node:zlib). */
   gunzipInto?: (src: Uint8Array, dst: Uint8Array) => number;
+  /** memmove of src[srcOffset, srcOffset + length) to dst[dstOffset ..]; TypeError/RangeError
+   * on bad arguments. Absent from addons built before it. */
+  copyBytes?: (dst: Uint8Array, dstOffset: number, src: Uint8Array, srcOffset: number, length: number) => void;
 }
 
 /** What a compiled model library reports (hls/abi/ht_model_abi.h's ht_model_info). */
@@ -201,6 +204,24 @@ function emulatorAddon(): EmulatorAddon | null {
     loadedEmulator = path === null ? null : (createRequire(import.meta.url)(path) as EmulatorAddon);
   }
   return loadedEmulator;
+}
+
+/** The byte loop `copyBytes` falls back to without the addon (~2-3 ns a byte in V8). */
+function copyBytesLoop(dst: Uint8Array, dstOffset: number, src: Uint8Array, srcOffset: number, length: number): void {
+  for (let b = 0; b < length; b++) dst[dstOffset + b] = src[srcOffset + b]!;
+}
+
+let copyBytesImpl: ((dst: Uint8Array, dstOffset: number, src: Uint8Array, srcOffset: number, length: number) => void) | undefined;
+
+/**
+ * Copies `src[srcOffset, srcOffset + length)` into `dst` at `dstOffset` without allocating:
+ * the addon's memmove (about 0.1-0.3 us a 3 KB crop), else a byte loop. Hot-path safe (no view
+ * object, unlike `dst.set(src.subarray(..))`). The caller checks the spans (the addon throws
+ * RangeError for a bad one; the loop would read undefined as 0).
+ */
+export function copyBytesFn(): (dst: Uint8Array, dstOffset: number, src: Uint8Array, srcOffset: number, length: number) => void {
+  copyBytesImpl ??= nativeAddon()?.copyBytes ?? copyBytesLoop;
+  return copyBytesImpl;
 }
 
 /** Why a model library did not load: the loader's code (model_library.h). */

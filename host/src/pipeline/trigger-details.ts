@@ -5,6 +5,7 @@ import { limits } from '../core/limits.js';
 import type { FrameDetail } from '../codecs/frame-detail.js';
 import type { TriggerEvent } from '../metrics/snapshot.js';
 import type { TriggerDetail, TriggerView } from '../server/api-types.js';
+import { copyBytesFn } from '../native/addon.js';
 
 /**
  * The frames of the last `capacity` triggers (and missed triggers), kept for the detail view
@@ -12,7 +13,7 @@ import type { TriggerDetail, TriggerView } from '../server/api-types.js';
  * each firing slot: the part its modality keeps (`FrameDetail.keeps`: raw bytes or the
  * model's input) is copied into one preallocated column, sized at start-up from the largest
  * frame, so the hot path allocates nothing. The trigger records come off the hot path (`record`,
- * a subscriber of the trigger log); `detail` pairs a record with its kept frame and builds the
+ * a subscriber of the trigger log); `find` pairs a record with its kept frame and builds the
  * modality's view on request. Policy at the bound: drop-oldest (the newest `capacity` are kept).
  */
 export class TriggerDetailRing {
@@ -27,6 +28,7 @@ export class TriggerDetailRing {
   private readonly contexts: unknown[];
   private readonly events: Array<TriggerEvent | null>;
   private eventsWritten = 0;
+  private readonly copyBytes = copyBytesFn();
   /** Frames pushed since start. */
   written = 0;
   /** Frames too large to keep (`sizeMax`); their view says so. */
@@ -49,8 +51,9 @@ export class TriggerDetailRing {
 
   /**
    * Keeps what the modality shows of `slot` (a frame that fired or was missed). Hot path:
-   * never allocates. Raw bytes are copied with a loop: `raw.subarray(...)` would make a view
-   * object per trigger, and `TypedArray.set` needs one for a span of a larger buffer.
+   * never allocates. Raw bytes are copied by the addon's memmove (`copyBytesFn`):
+   * `TypedArray.set` needs a view of the span (`raw.subarray(..)`, an object per trigger) and a
+   * byte loop costs 2-3 ns a byte (bench/trigger-details.ts).
    */
   push(slot: FrameSlot): void {
     const i = this.written % this.capacity;
@@ -69,9 +72,7 @@ export class TriggerDetailRing {
     }
     const n = slot.rawLength;
     if (n > this.sizeMax) return this.skip(i);
-    const dst = this.bytes!;
-    const src = slot.raw;
-    for (let b = 0, s = slot.rawOffset; b < n; b++, s++) dst[at + b] = src[s];
+    this.copyBytes(this.bytes!, at, slot.raw, slot.rawOffset, n);
     this.length[i] = n;
   }
 
