@@ -174,7 +174,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   const describePayload = autonomous ? fpgaEventPayload : (decode?.describePayload?.bind(decode) ?? noPayload);
   // What the detail view keeps of a firing frame: the modality decides (codecs/frame-detail.ts).
   const details = new TriggerDetailRing(autonomous ? null : frameDetails.find({ spec: source.spec, decoder: decoderConfig, preprocessing: card.preprocessing as { kind?: string }, at }));
-  const names = { run: deps.runId ?? 'run', streams: [source.spec.stream], labels: card.labels, describePayload, streamTime: source.spec.streamTime === true };
+  const names = { run: deps.runId ?? 'run', streams: [source.spec.stream], labels: card.labels, describePayload, streamTime: source.spec.streamTime === true, models: models.names };
   const aux = auxLayout(extras);
   // The router and the decision log open their files last, with the sinks; the policy stage
   // reaches them through this holder.
@@ -211,6 +211,12 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   // A durable source (NATS) is acknowledged after each flush whose decisions are on disk and in the sinks.
   const durable = source.commit === undefined ? null : new DurableCommit(source as Source & { commit(n: number): Promise<void> }, triggerLog, () => after.decisions, () => after.router, (e) => errors.error(e instanceof HairtriggerError ? e : new SinkError('durable commit', e.message, { cause: e })));
   metrics.watch({ policy: policy.counters, triggerRing: ring });
+  // A model switch (control API, between frames): the records and the snapshot name the new one.
+  models.onSelect = (index) => {
+    ring.modelSwitched(index);
+    metrics.identity.model = models.name;
+    metrics.identity.backend = models.backend.info().kind;
+  };
   // The device's counters join the snapshot here, off the hot path (fpga backend only).
   const device = isFpgaBackend(backend) ? new DeviceReader(backend) : null;
   const beginCore = (): SnapshotBuild => {

@@ -105,6 +105,12 @@ describe('control API on a running daemon', () => {
       checkThresholds(decisions, triggers);
       checkSpeeds(triggers, capture);
       checkModelSwitch(decisions);
+      // Each trigger record names the model that decided it: the student's, then the teacher's.
+      const models = triggers.map((t) => t.model);
+      const firstTeacher = models.indexOf('teacher');
+      expect(firstTeacher).toBeGreaterThan(0);
+      expect(models.slice(0, firstTeacher).every((m) => m === 'cells-lymphocyte/student')).toBe(true);
+      expect(models.slice(firstTeacher).every((m) => m === 'teacher')).toBe(true);
     } finally {
       d.child.kill('SIGKILL');
     }

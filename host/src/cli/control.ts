@@ -12,6 +12,7 @@ import { limits } from '../core/limits.js';
 import type { Daemon } from '../daemon.js';
 import type { AuditEntry, ControlsState, DaemonControl, ModelChange, PipelineSettings, ReplaySpeedChange, TriggerSettingsChange } from '../server/api-types.js';
 import { triggerConfigSchema, type TriggerConfig } from '../trigger/policy.js';
+import { liveSettings } from '../pipeline/live-settings.js';
 import { fieldChanges, type ReloadResult } from './reload.js';
 
 /** What a trigger change also tells: the reloader, so a later SIGHUP compares against it. */
@@ -27,6 +28,8 @@ export class DaemonControls implements DaemonControl {
   private daemon: Daemon | null = null;
   private adopter: TriggerAdopter | null = null;
   private trigger: TriggerConfig;
+  /** The router's settings in force (a reload may change them). */
+  private route: PipelineConfig['route'];
   private readonly audit: AuditEntry[] = [];
   private unauthorized = 0;
 
@@ -36,6 +39,7 @@ export class DaemonControls implements DaemonControl {
     private readonly nowMs: () => number = Date.now,
   ) {
     this.trigger = cfg.trigger;
+    this.route = cfg.route;
   }
 
   /** The daemon is built: changes reach it. `adopter` (the SIGHUP reloader) learns trigger changes. */
@@ -43,6 +47,7 @@ export class DaemonControls implements DaemonControl {
     this.daemon = daemon;
     this.adopter = adopter;
     this.trigger = daemon.config.trigger;
+    this.route = daemon.config.route;
   }
 
   state(): ControlsState {
@@ -67,14 +72,12 @@ export class DaemonControls implements DaemonControl {
   settings(): PipelineSettings {
     const d = this.started('GET /api/controls');
     const t = this.trigger;
-    const pacing = d.source.pacing;
     return {
       source: describeSource(this.cfg), decoder: this.cfg.decoder?.kind ?? 'default (fixed frames, or chunks for a windowed stream)',
-      backend: d.models.backend.info().kind, model: d.models.name, models: d.models.names,
       mode: this.cfg.fpga?.mode ?? 'host', targets: [...(t.targets ?? [])],
       threshold: t.threshold, holdoffUs: t.holdoffUs, maxRatePerS: t.maxRatePerS, burst: t.burst, budgetUs: this.cfg.budgetUs,
-      filters: describeRoute(d.config.route), paused: this.paused(d),
-      replaySpeed: pacing !== undefined && Number.isFinite(pacing.pace) ? pacing.pace : null,
+      filters: describeRoute(this.route),
+      ...liveSettings(d.models, d.source, d.gate),
     };
   }
 
@@ -116,22 +119,18 @@ export class DaemonControls implements DaemonControl {
   setModel(change: ModelChange, who: string): AuditEntry {
     return this.record('POST /api/control/model', who, (d) => {
       const was = d.models.select(change.model);
-      // The snapshot names the model and backend in force (built off the hot path).
-      d.metrics.identity.model = d.models.name;
-      d.metrics.identity.backend = d.models.backend.info().kind;
       return was === d.models.name ? [] : [`model: ${was} -> ${d.models.name}`];
     });
   }
 
   /** A SIGHUP reload (`ConfigReloader`): audited as any other change; its trigger settings are now in force. */
   recordReload(result: ReloadResult, config: () => PipelineConfig | null): void {
-    const trigger = config()?.trigger;
-    if (result.outcome === 'ok' && trigger !== undefined) this.trigger = trigger;
+    const inForce = config();
+    if (result.outcome === 'ok' && inForce !== null) {
+      this.trigger = inForce.trigger;
+      this.route = inForce.route;
+    }
     this.push({ atMs: result.atMs, who: 'SIGHUP', action: 'SIGHUP reload', changes: result.applied, outcome: result.outcome === 'ok' ? 'applied' : 'refused', error: result.error });
-  }
-
-  private paused(d: Daemon): boolean {
-    return d.source.pacing?.paused ?? d.gate.paused;
   }
 
   /** Pause or resume: a paced source halts its clock; a live one is gated (frames dropped and
@@ -140,7 +139,7 @@ export class DaemonControls implements DaemonControl {
     const action = `POST /api/control/${paused ? 'pause' : 'resume'}`;
     if (d.source.commit !== undefined) throw new RequestError(action, `source "${this.cfg.source?.kind}" is durable: frames dropped while paused would be acknowledged undecided; stop the daemon instead (its consumer keeps them)`, 409);
     if (this.cfg.fpga?.mode === 'autonomous') throw new RequestError(action, 'fpga.mode autonomous: the device fires on its own; the host cannot pause it', 409);
-    const was = this.paused(d);
+    const was = liveSettings(d.models, d.source, d.gate).paused;
     if (d.source.pacing !== undefined) {
       if (paused) d.source.pacing.pause();
       else d.source.pacing.resume();

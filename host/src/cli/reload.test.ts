@@ -100,6 +100,9 @@ describe('config reload after a control API change', () => {
       ['SIGHUP', 'SIGHUP reload', ['trigger.threshold: 0.95 -> 0.8']],
     ]);
     expect(controls.state().settings.threshold).toBe(0.8);
+    // The detector's settings in force, as the reloads left them (one line per field).
+    expect(controls.state().settings.filters).toContain('detector.smoothFrames: 2');
+    expect(controls.state().settings.filters).toEqual(Object.entries(reloader.status().config.route ?? {}).filter(([k]) => k !== 'kind').map(([k, v]) => `detector.${k}: ${JSON.stringify(v)}`));
     expect(audit.at(-1)).toBe('control SIGHUP reload by SIGHUP: trigger.threshold: 0.95 -> 0.8');
   });
 });

@@ -16,7 +16,7 @@ import type { StreamSource } from '../sources/stream.js';
 import { createProgress, formatRate, type Progress } from './progress.js';
 import { ServiceState } from './service.js';
 import { DaemonControls, registerControlMetrics } from './control.js';
-import { checkBind, dashboardUrl, resolveToken, TOKEN_ENV, TokenCheck } from '../server/auth.js';
+import { checkBind, dashboardUrl, resolveToken, TOKEN_ENV, TokenCheck, type ControlToken } from '../server/auth.js';
 
 /** Repository root: bin/ and ui/dist are found from here. */
 export const REPO_ROOT = resolve(new URL('.', import.meta.url).pathname, '..', '..', '..', '..');
@@ -54,6 +54,9 @@ export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<
     process.stderr.write(`${new Date().toISOString()} ${line}\n`);
   };
   const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`;
+  // Refused before anything is opened: a control API off loopback on a token nobody chose.
+  const token = resolveToken(cfg.server.token, process.env[TOKEN_ENV]);
+  if (cfg.server.enabled) checkBind(cfg.server.host, token);
   const view = new LateView();
   const service = new ServiceState(cfg, opts.reload?.path ?? null, opts.reload?.normalise ?? ((c) => c), log);
   const controls = new DaemonControls(cfg, log);
@@ -63,7 +66,7 @@ export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<
     if (result !== null) controls.recordReload(result, () => (service.config() as { config: PipelineConfig }).config);
   };
   if (opts.reload !== undefined) process.on('SIGHUP', onHup);
-  const server = cfg.server.enabled ? await startServer(cfg, view, service, controls, log) : null;
+  const server = cfg.server.enabled ? await startServer(cfg, view, service, controls, token, log) : null;
   let locks: OutputLock[] = [];
   let daemon: Daemon | null = null;
   const releaseLocks = () => locks.forEach((l) => l.release());
@@ -95,9 +98,7 @@ export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<
   return snap;
 }
 
-async function startServer(cfg: PipelineConfig, view: DaemonView, service: ServiceState, controls: DaemonControls, log: (line: string) => void): Promise<HttpServer> {
-  const token = resolveToken(cfg.server.token, process.env[TOKEN_ENV]);
-  checkBind(cfg.server.host, token);
+async function startServer(cfg: PipelineConfig, view: DaemonView, service: ServiceState, controls: DaemonControls, token: ControlToken, log: (line: string) => void): Promise<HttpServer> {
   const auth = new TokenCheck(token, () => controls.countUnauthorized(), log);
   const uiDir = resolve(REPO_ROOT, 'ui', 'dist');
   if (!existsSync(resolve(uiDir, 'index.html'))) log(`dashboard not built (${uiDir}): run "make ui"; the API and /metrics are served anyway`);

@@ -167,6 +167,9 @@ export interface TriggerEvent {
   late: boolean;
   /** The modality's small payload (an alert's objectId, a keyword's stream time); {} when none. */
   payload: Record<string, string | number>;
+  /** The model that decided the frame, when the pipeline has several to switch between
+   * (config `models`, `POST /api/control/model`); absent with one model. */
+  model?: string;
 }
 
 /** What the HTTP server needs from a running daemon. */

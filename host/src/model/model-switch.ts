@@ -25,7 +25,9 @@ export interface SwitchableModel {
  * write, nothing allocated on the hot path, no frame sees half of a switch.
  */
 export class ModelSwitch {
-  private index = 0;
+  private i = 0;
+  /** Called with the new index after each `select` (the trigger ring marks where it took effect). */
+  onSelect: (index: number) => void = () => {};
 
   /** `models[0]` is the primary model, in force at start. Names are unique. */
   constructor(readonly models: readonly SwitchableModel[]) {
@@ -35,12 +37,12 @@ export class ModelSwitch {
 
   /** The backend in force. */
   get backend(): Backend {
-    return this.models[this.index]!.backend;
+    return this.models[this.i]!.backend;
   }
 
   /** The name of the model in force. */
   get name(): string {
-    return this.models[this.index]!.name;
+    return this.models[this.i]!.name;
   }
 
   get names(): string[] {
@@ -53,7 +55,8 @@ export class ModelSwitch {
     const i = this.models.findIndex((m) => m.name === name);
     if (i < 0) throw new RequestError('POST /api/control/model', `model "${name.slice(0, 100)}" is not loaded; this pipeline has ${this.names.join(', ')}`, 400);
     const was = this.name;
-    this.index = i;
+    this.i = i;
+    this.onSelect(i);
     return was;
   }
 }

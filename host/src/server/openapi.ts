@@ -48,6 +48,7 @@ const triggerEvent: z.ZodType<TriggerEvent> = z.object({
   classIndex: num, class: z.string(), truthIndex: num, truth: z.string().nullable(), score: num, probs: nums,
   sensorNs: num.nullable(), streamMs: num.nullable(), dueNs: num, ingestNs: num, e2eUs: num, late: z.boolean(),
   payload: z.record(z.string(), z.union([z.string(), num])),
+  model: z.string().optional(),
 });
 
 const triggerView: z.ZodType<TriggerView> = z.discriminatedUnion('kind', [
@@ -97,6 +98,8 @@ interface Operation {
   response: Component | { type: string };
   body?: Component | 'empty';
   control?: true;
+  /** A websocket endpoint: 101 on upgrade, 426 to plain HTTP. */
+  websocket?: true;
   params?: Array<{ name: string; schema: { type: 'string' | 'integer' } }>;
 }
 
@@ -106,7 +109,7 @@ export const OPERATIONS: readonly Operation[] = [
   { method: 'get', path: '/{file}', summary: "The dashboard's static files (ui/dist)", response: { type: 'application/octet-stream' }, params: [{ name: 'file', schema: { type: 'string' } }] },
   { method: 'get', path: '/healthz', summary: "Each pipeline's health: 200 when all are up, else 503 with the report", response: 'Health' },
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics (text exposition format)', response: { type: 'text/plain' } },
-  { method: 'get', path: '/ws', summary: 'The live websocket (hello, snapshots, triggers); plain HTTP gets 426', response: 'ErrorBody' },
+  { method: 'get', path: '/ws', summary: 'The live websocket (hello, snapshots, triggers); plain HTTP gets 426', response: 'ErrorBody', websocket: true },
   { method: 'get', path: '/api/snapshot', summary: 'The latest published snapshot', response: 'Snapshot' },
   { method: 'get', path: '/api/errors', summary: 'The most recent operating errors, newest last', response: 'ErrorList' },
   { method: 'get', path: '/api/config', summary: 'The config in force (the token redacted), its file and the SIGHUP reloads', response: 'Config' },
@@ -154,6 +157,10 @@ function operation(op: Operation): Record<string, unknown> {
   const json = (c: Component) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${c}` } } });
   const ok = typeof op.response === 'string' ? json(op.response) : { [op.response.type]: { schema: {} } };
   const responses: Record<string, unknown> = { '200': { description: 'OK', content: ok }, '4XX': { description: 'A refused request', content: json('ErrorBody') } };
+  if (op.websocket === true) {
+    delete responses['200'];
+    responses['101'] = { description: 'Switching Protocols: the websocket (messages in host/src/server/ws-hub.ts)' };
+  }
   if (op.control === true) responses['401'] = { description: 'No or wrong bearer token (counted)', content: json('ErrorBody') };
   const out: Record<string, unknown> = { summary: op.summary, operationId: `${op.method}${op.path.replace(/[^a-zA-Z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`, responses };
   if (op.params !== undefined) out.parameters = op.params.map((p) => ({ name: p.name, in: 'path', required: true, schema: p.schema }));

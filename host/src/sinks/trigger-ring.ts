@@ -13,6 +13,9 @@ export interface TriggerNames {
   describePayload(bytes: Uint8Array): Record<string, string | number>;
   /** The stream's `sensorNs` is stream time (`FrameSpec.streamTime`): records carry `streamMs`. */
   streamTime?: boolean;
+  /** The models a pipeline may switch between (config `models`), by index: with more than one,
+   * each record names the model that decided it (`model`). */
+  models?: readonly string[];
 }
 
 /** No payload: the cells modality carries none. */
@@ -47,6 +50,9 @@ export class TriggerRing {
   /** Records ever pushed; the write index is `written % capacity`. */
   written = 0;
   private read = 0;
+  /** Model switches by record position, oldest first: records from `from` on were decided by
+   * model `index`. Kept off the hot path (a switch happens between frames), pruned on drain. */
+  private readonly models: Array<{ from: number; index: number }> = [{ from: 0, index: 0 }];
   overflows = 0;
 
   constructor(classes: number, capacity: number = limits.triggerRingSlotsMax) {
@@ -103,12 +109,28 @@ export class TriggerRing {
     this.written++;
   }
 
+  /** The pipeline switched to model `index` between frames: records pushed from now on name it. */
+  modelSwitched(index: number): void {
+    this.models.push({ from: this.written, index });
+  }
+
   /** Returns the records pushed since the last drain, oldest first (allocates: off path). */
   drain(names: TriggerNames): TriggerEvent[] {
     this.skipOverwritten();
     const out: TriggerEvent[] = [];
-    for (; this.read < this.written; this.read++) out.push(this.event(this.read % this.capacity, names));
+    const named = names.models !== undefined && names.models.length > 1;
+    for (; this.read < this.written; this.read++) {
+      const event = this.event(this.read % this.capacity, names);
+      if (named) event.model = names.models![this.modelAt(this.read)];
+      out.push(event);
+    }
     return out;
+  }
+
+  /** The model that decided the record at `position` (dropping switches before it). */
+  private modelAt(position: number): number {
+    while (this.models.length > 1 && this.models[1]!.from <= position) this.models.shift();
+    return this.models[0]!.index;
   }
 
   /** Marks the records pushed since the last drain as read without building them; returns how many. */
