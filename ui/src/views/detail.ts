@@ -60,7 +60,7 @@ function show(el: ElementLookup, v: TriggerView): uPlot | null {
   }
   if (v.kind === 'spectrogram') {
     const at = v.streamMs === null ? '' : ` at t = ${(v.streamMs / 1000).toFixed(2)} s in the stream`;
-    el('detail-text').textContent = `${v.feature}, ${v.frames} frames × ${v.bins} coefficients${at} (time left to right, coefficient bottom to top)`;
+    el('detail-text').textContent = `${v.feature}, ${v.frames} frames × ${v.bins} coefficients${at} (time left to right, coefficient bottom to top, each coefficient over its own range)`;
     images.append(figure(doc, v.feature, rgbaFromSpectrogram(v), v.frames, v.bins, 3));
     return null;
   }
@@ -98,14 +98,16 @@ function rgbaFromImage(v: Extract<TriggerView, { kind: 'image' }>): Uint8Clamped
   return out;
 }
 
-/** Frames run left to right and coefficients bottom to top; values stretched min to max. */
+/** Frames run left to right and coefficients bottom to top. Each coefficient is stretched over
+ * its own range: MFCC 0 is the log energy, whose range dwarfs the others' and would leave them
+ * one colour. */
 function rgbaFromSpectrogram(v: Extract<TriggerView, { kind: 'spectrogram' }>): Uint8ClampedArray {
   const out = new Uint8ClampedArray(v.frames * v.bins * 4);
-  const finite = v.values.filter(Number.isFinite);
-  const lo = Math.min(...finite);
-  const span = Math.max(...finite) - lo || 1;
-  for (let f = 0; f < v.frames; f++) {
-    for (let b = 0; b < v.bins; b++) {
+  for (let b = 0; b < v.bins; b++) {
+    const row = Array.from({ length: v.frames }, (_, f) => v.values[f * v.bins + b]).filter(Number.isFinite);
+    const lo = Math.min(...row);
+    const span = Math.max(...row) - lo || 1;
+    for (let f = 0; f < v.frames; f++) {
       const x = (v.values[f * v.bins + b] - lo) / span;
       const o = ((v.bins - 1 - b) * v.frames + f) * 4;
       out[o] = 255 * Math.min(1, 2 * x);
