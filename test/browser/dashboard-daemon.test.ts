@@ -65,10 +65,10 @@ describe('dashboard against real daemons', () => {
     await page.locator(`[role="tab"][data-view="${name}"]`).click();
     await expect.poll(() => page.getByTestId(`view-${name}`).isVisible()).toBe(true);
   };
-  /** Opens the newest trigger of the list and waits for its detail of `kind`. */
-  const openNewestTrigger = async (kind: string) => {
+  /** Once `rows` triggers are listed, opens the newest and waits for its detail of `kind`. */
+  const openNewestTrigger = async (kind: string, rows = 1) => {
     await showView('triggers');
-    await expect.poll(() => page.getByTestId('trigger-list').locator('tr').count(), { timeout: 60_000 }).toBeGreaterThan(0);
+    await expect.poll(() => page.getByTestId('trigger-list').locator('tr').count(), { timeout: 60_000 }).toBeGreaterThanOrEqual(rows);
     await page.getByTestId('trigger-list').locator('tr').first().click();
     await expect.poll(() => page.getByTestId('detail-images').getAttribute('data-kind'), { timeout: 10_000 }).toBe(kind);
   };
@@ -206,7 +206,7 @@ describe('dashboard against real daemons', () => {
     await page.goto(`${daemon.url}/#token=${encodeURIComponent(daemon.token)}`);
     await live();
     expect(await text('setting-source')).toContain('wav');
-    await openNewestTrigger('spectrogram');
+    await openNewestTrigger('spectrogram', 3);
     expect(await text('detail-text')).toMatch(/MFCC, 49 frames × 10 coefficients at t = \d+\.\d\d s in the stream/);
     expect((await page.getByTestId('trigger-list').locator('tr').first().locator('td').nth(1).textContent()) ?? '').toMatch(/^t = \d+\.\d\d s$/);
     await page.screenshot({ path: join(imgDir, 'dashboard-triggers-keywords.png') });
