@@ -1,190 +1,135 @@
 /**
- * Puts daemon data on the page. Every value goes in through `textContent`, never as HTML:
- * labels and model names come from config files and must not become markup.
+ * The page: binds the views to index.html, feeds them snapshots and trigger batches from the
+ * websocket and documents from the JSON API, and keeps the history (history.ts). What each
+ * view draws lives in views/*.ts; this file decides when.
  */
-import { STAGES, type DeviceSnapshot, type LatencySummaryUs, type Snapshot, type TriggerEvent } from '../../host/src/metrics/snapshot.js';
-import { createTrendChart, type TrendChart } from './chart.js';
+import type { HealthReport } from '../../host/src/metrics/health.js';
+import type { Snapshot, TriggerEvent } from '../../host/src/metrics/snapshot.js';
+import type { HistoryColumns, LatencyDistribution, ModelView, ServerState } from '../../host/src/server/api-types.js';
+import { ApiError, getJson } from './api.js';
 import type { ConnState } from './connection.js';
-import { formatCount, formatRate, formatScore, formatUs } from './format.js';
+import { elementLookup, type ElementLookup } from './dom.js';
+import { HistoryStore } from './history.js';
+import { createTabs, type Tabs, type ViewName } from './tabs.js';
+import { createControls } from './views/controls.js';
+import { createDetailView } from './views/detail.js';
+import { showLinks, showServer } from './views/devices.js';
+import { createLatencyView } from './views/latency.js';
+import { showAgreement, showModel, showModelError } from './views/model.js';
+import { createOverview, type OverviewView } from './views/overview.js';
+import { createTriggersView } from './views/triggers.js';
 
-/** Triggers listed on the page, newest first. */
-export const TRIGGERS_SHOWN_MAX = 20;
-const LATENCY_ROWS = ['e2e', ...STAGES] as const;
-const LATENCY_COLUMNS = ['p50', 'p99', 'p999', 'max'] as const satisfies ReadonlyArray<keyof LatencySummaryUs>;
+/** The latency view re-reads `/api/history` (for the heatmap) every this many polls. */
+const HISTORY_REFETCH_POLLS = 5;
 
 export interface Dashboard {
   showSnapshot(snapshot: Snapshot): void;
   addTriggers(events: readonly TriggerEvent[]): void;
   showConnection(state: ConnState): void;
+  /** Re-reads what the current view takes from the JSON API (health, distributions, model,
+   * server, controls); the caller runs it on a timer. */
+  poll(): Promise<void>;
 }
 
 /** Binds to the elements of index.html (a missing one is a bug in the page: it throws). */
-export function createDashboard(doc: Document): Dashboard {
-  const cache = new Map<string, HTMLElement>();
-  const el = (testId: string): HTMLElement => {
-    const found = cache.get(testId) ?? doc.querySelector<HTMLElement>(`[data-testid="${testId}"]`);
-    if (found === null) throw new Error(`index.html lacks data-testid="${testId}"`);
-    cache.set(testId, found);
-    return found;
+export function createDashboard(doc: Document, initialView: string, storage: Storage): Dashboard {
+  const el = elementLookup(doc);
+  const store = new HistoryStore();
+  const overview = createOverview(el);
+  const latency = createLatencyView(el);
+  const detail = createDetailView(el);
+  const triggers = createTriggersView(el, (e) => void detail.open(e));
+  const controls = createControls(el, storage);
+  let live = false;
+  let polls = 0;
+  let everLive = false;
+  const drawHistory = (view: ViewName) => {
+    if (view === 'overview') overview.showHistory(store.rows);
+    if (view === 'latency') latency.showHistory(store);
+    if (view === 'triggers') triggers.showHistory(store.rows);
   };
-  buildLatencyRows(el('latency-rows'));
-  const chart = createTrendChart(el('chart'));
-  const triggers = createTriggerList(el('trigger-list'));
-  return {
-    showSnapshot: (snapshot) => showSnapshot(el, chart, snapshot),
-    addTriggers: (events) => triggers.add(events),
-    showConnection: (state) => showConnection(el('conn'), doc.body, state),
-  };
-}
+  const tabs: Tabs = createTabs(el('tabs'), initialView, (view) => {
+    drawHistory(view);
+    if (live) void fetchForView(el, view, latency, controls.refresh);
+  });
 
-function buildLatencyRows(tbody: HTMLElement): void {
-  for (const row of LATENCY_ROWS) {
-    const tr = tbody.ownerDocument.createElement('tr');
-    if (row === 'e2e') tr.className = 'total';
-    const th = tbody.ownerDocument.createElement('th');
-    th.scope = 'row';
-    th.textContent = row;
-    tr.append(th);
-    for (const column of LATENCY_COLUMNS) {
-      const td = tbody.ownerDocument.createElement('td');
-      td.dataset.testid = `${row}-${column}`;
-      td.textContent = '–';
-      tr.append(td);
+  async function loadHistory(): Promise<void> {
+    try {
+      store.load(await getJson<HistoryColumns>('api/history'));
+    } catch {
+      return; // a daemon without history: live rows still accumulate
     }
-    tbody.append(tr);
+    drawHistory(tabs.current());
   }
-}
 
-function showSnapshot(el: (testId: string) => HTMLElement, chart: TrendChart, s: Snapshot): void {
-  el('pipeline').textContent = s.pipeline;
-  el('backend').textContent = s.backend;
-  el('model').textContent = s.model;
-  el('frames').textContent = formatCount(s.frames);
-  el('triggers').textContent = formatCount(s.triggers);
-  el('late').textContent = formatCount(s.late);
-  el('dropped').textContent = formatCount(s.dropped);
-  el('fps').textContent = formatRate(s.fps);
-  el('triggers-per-s').textContent = formatRate(s.triggersPerS);
-  el('budget').textContent = formatUs(s.budgetUs);
-  el('violations').textContent = formatCount(s.budgetViolations);
-  el('errors').textContent = formatErrors(s.errorsByCode);
-  showAccounting(el, s);
-  for (const row of LATENCY_ROWS) {
-    const summary = row === 'e2e' ? s.e2eUs : s.stagesUs[row];
-    for (const column of LATENCY_COLUMNS) el(`${row}-${column}`).textContent = formatUs(summary[column], summary.count);
-  }
-  showDevice(el, s.device);
-  showRoute(el, s.route);
-  // The chart plots what the stream does now (the recent window), the table the whole run.
-  const now = s.recent.e2eUs;
-  chart.push(s.atMs / 1000, s.fps, now.count > 0 ? now.p99 : null);
-}
-
-/** The device panel: shown only while the snapshot carries a device (the fpga backend). */
-function showDevice(el: (testId: string) => HTMLElement, d: DeviceSnapshot | undefined): void {
-  el('device').hidden = d === undefined;
-  if (d === undefined) return;
-  const jobs = d.jobs;
-  el('device-path').textContent = d.path;
-  el('device-hash').textContent = d.modelHash;
-  el('device-modelled-us').textContent = formatUs(d.modelledUs);
-  el('device-cycles').textContent = formatCount(d.latencyCycles);
-  el('device-clock-mhz').textContent = formatRate(d.clockKhz / 1000);
-  el('device-jobs').textContent = formatCount(jobs);
-  // The driver's wait statistics are 0 before the first completed job: show no value then.
-  el('device-wait-last').textContent = formatUs(d.waitNsLast / 1000, jobs);
-  el('device-wait-mean').textContent = formatUs(d.waitNsMean / 1000, jobs);
-  el('device-wait-min').textContent = formatUs(d.waitNsMin / 1000, jobs);
-  el('device-wait-max').textContent = formatUs(d.waitNsMax / 1000, jobs);
-  el('device-timeouts').textContent = formatCount(d.timeouts);
-  el('device-resets').textContent = formatCount(d.resets);
-  el('device-corrupt').textContent = formatCount(d.corrupt);
-  el('device-fifo-pending').textContent = formatCount(d.fifoPending);
-  el('device-fifo-overflows').textContent = formatCount(d.fifoOverflows);
-}
-
-/**
- * The router's panel (an alert broker's filters): shown only while the snapshot carries
- * route counters. Every alert is in one of routed / unmatched / error; topics may overlap.
- */
-function showRoute(el: (testId: string) => HTMLElement, r: Snapshot['route']): void {
-  el('route').hidden = r === undefined;
-  if (r === undefined) return;
-  const count = (k: string) => (typeof r[k] === 'number' ? formatCount(r[k]) : '–');
-  el('route-routed').textContent = count('routed');
-  el('route-unmatched').textContent = count('unmatched');
-  el('route-error').textContent = count('error');
-  const topics = typeof r.topics === 'object' ? Object.entries(r.topics) : [];
-  const tbody = el('route-topics');
-  const doc = tbody.ownerDocument;
-  tbody.replaceChildren(
-    ...topics.map(([name, n]) => {
-      const tr = doc.createElement('tr');
-      for (const text of [name, formatCount(n)]) {
-        const td = doc.createElement('td');
-        td.textContent = text;
-        tr.append(td);
-      }
-      return tr;
-    }),
-  );
-}
-
-/** Where the frames that did not fire went, and what was lost or clamped on the way. */
-function showAccounting(el: (testId: string) => HTMLElement, s: Snapshot): void {
-  el('non-target').textContent = formatCount(s.nonTarget);
-  el('suppressed-below-threshold').textContent = formatCount(s.suppressed.belowThreshold);
-  el('suppressed-holdoff').textContent = formatCount(s.suppressed.holdoff);
-  el('suppressed-rate-limit').textContent = formatCount(s.suppressed.rateLimit);
-  el('suppressed-late').textContent = formatCount(s.suppressed.late);
-  el('ring-overflows').textContent = formatCount(s.triggerRingOverflows);
-  el('clamped-samples').textContent = formatCount(s.clampedSamples);
-}
-
-function formatErrors(byCode: Record<string, number>): string {
-  const entries = Object.entries(byCode).filter(([, n]) => n > 0);
-  if (entries.length === 0) return 'none';
-  return entries.map(([code, n]) => `${code} ${formatCount(n)}`).join(', ');
-}
-
-function showConnection(conn: HTMLElement, body: HTMLElement, state: ConnState): void {
-  conn.dataset.state = state.kind;
-  body.classList.toggle('stale', state.kind !== 'live');
-  if (state.kind === 'live') conn.textContent = 'live';
-  else if (state.kind === 'connecting') conn.textContent = 'connecting…';
-  else conn.textContent = `${state.reason}; retrying in ${(state.retryInMs / 1000).toFixed(1)} s`;
-}
-
-/** Keeps the newest `TRIGGERS_SHOWN_MAX` events and redraws at most once per frame, however
- * fast batches arrive. */
-function createTriggerList(tbody: HTMLElement): { add(events: readonly TriggerEvent[]): void } {
-  let shown: TriggerEvent[] = [];
-  let drawPending = false;
-  const draw = () => {
-    drawPending = false;
-    tbody.replaceChildren(...shown.map((e) => triggerRow(tbody.ownerDocument, e)));
-  };
   return {
-    add(events) {
-      const newest = events.slice(-TRIGGERS_SHOWN_MAX).reverse();
-      shown = newest.concat(shown).slice(0, TRIGGERS_SHOWN_MAX);
-      if (!drawPending) {
-        drawPending = true;
-        requestAnimationFrame(draw);
+    showSnapshot(s) {
+      overview.showSnapshot(s);
+      latency.showSnapshot(s);
+      triggers.showSnapshot(s);
+      showAgreement(el, s);
+      showLinks(el, s);
+      if (store.append(s)) drawHistory(tabs.current());
+    },
+    addTriggers: (events) => triggers.addTriggers(events),
+    showConnection(state) {
+      const wasLive = live;
+      live = state.kind === 'live';
+      everLive ||= live;
+      showConnection(el, doc.body, state, everLive);
+      // On load and after every reconnect: the past from the daemon, then live rows.
+      if (live && !wasLive) {
+        void loadHistory();
+        void fetchHealth(overview);
+        void fetchForView(el, tabs.current(), latency, controls.refresh);
+        void getJson<ModelView>('api/model').then((m) => showModel(el, m), (err: Error) => showModelError(el, modelMessage(err)));
       }
+    },
+    async poll() {
+      if (!live) return;
+      polls += 1;
+      await Promise.all([fetchHealth(overview), fetchForView(el, tabs.current(), latency, controls.refresh)]);
+      // The heatmap comes only with the whole history (an hour of rows: megabytes), so the
+      // latency view re-reads it every few polls, not every one.
+      if (tabs.current() === 'latency' && polls % HISTORY_REFETCH_POLLS === 0) await loadHistory();
     },
   };
 }
 
-function triggerRow(doc: Document, e: TriggerEvent): HTMLTableRowElement {
-  const tr = doc.createElement('tr');
-  // What the sensor calls the frame: an alert's objectId from its payload, a keyword's time in
-  // its stream (streamMs), else its id.
-  const object = typeof e.payload?.objectId === 'string' ? e.payload.objectId : typeof e.streamMs === 'number' ? `t = ${(e.streamMs / 1000).toFixed(2)} s` : (e.id ?? '–');
-  for (const text of [formatCount(e.seq), String(object), e.class, formatScore(e.score), formatUs(e.e2eUs)]) {
-    const td = doc.createElement('td');
-    td.textContent = text;
-    tr.append(td);
+/** What a view takes from the JSON API beside the snapshot. Failures leave the last values. */
+async function fetchForView(el: ElementLookup, view: ViewName, latency: ReturnType<typeof createLatencyView>, refreshControls: () => Promise<void>): Promise<void> {
+  try {
+    if (view === 'latency') latency.showDistribution(await getJson<LatencyDistribution>('api/latency'));
+    if (view === 'devices') showServer(el, await getJson<ServerState>('api/server'));
+    if (view === 'overview') await refreshControls();
+    if (view === 'model') showModel(el, await getJson<ModelView>('api/model'));
+  } catch (err) {
+    if (view === 'model') showModelError(el, modelMessage(err as Error));
   }
-  return tr;
+}
+
+/** `/healthz` answers 503 with the same report when a pipeline is down: read the body either way. */
+async function fetchHealth(overview: OverviewView): Promise<void> {
+  try {
+    const res = await fetch(new URL('healthz', document.baseURI), { cache: 'no-store' });
+    overview.showHealth((await res.json()) as HealthReport);
+  } catch {
+    overview.showHealth(null);
+  }
+}
+
+function modelMessage(err: Error): string {
+  return err instanceof ApiError && err.status === 404 ? 'This daemon has no model view (/api/model).' : err.message;
+}
+
+/** The banner shows from the first loss of a live link until it is back (not while first connecting). */
+function showConnection(el: ElementLookup, body: HTMLElement, state: ConnState, everLive: boolean): void {
+  const conn = el('conn');
+  conn.dataset.state = state.kind;
+  body.classList.toggle('stale', state.kind !== 'live');
+  el('disconnected').hidden = state.kind === 'live' || (state.kind === 'connecting' && !everLive);
+  if (state.kind === 'live') conn.textContent = 'live';
+  else if (state.kind === 'connecting') conn.textContent = 'connecting…';
+  else conn.textContent = `${state.reason}; retrying in ${(state.retryInMs / 1000).toFixed(1)} s`;
+  if (state.kind === 'waiting') el('disconnected-detail').textContent = `${state.reason}; retrying in ${(state.retryInMs / 1000).toFixed(1)} s.`;
 }

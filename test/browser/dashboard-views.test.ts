@@ -1,0 +1,231 @@
+/**
+ * The dashboard's views in a real browser: the built page (ui/dist) served by the real server
+ * with a fake daemon view for the websocket and the issue-13 JSON API answered in the browser
+ * (fake-api.ts). Expectations come from the fake's formulas, not from the page's code. (The
+ * README's screenshots come from real daemons: dashboard-daemon.test.ts.)
+ */
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PrometheusExporter } from '../../host/src/metrics/prometheus.js';
+import { startHttpServer, type HttpServer } from '../../host/src/server/http.js';
+import { createFakeView, fakeLatency, fakeTrigger, type FakeView } from '../../host/src/server/testing.js';
+import { FAKE_TOKEN, FakeApi, fakeSettings } from './fake-api.js';
+import { CHROMIUM_ARGS, ensureUiBuilt, outsideOutage, tickSnapshots, uiDir, watchPage } from './harness.js';
+
+const VIEWS = ['overview', 'latency', 'triggers', 'model', 'devices'] as const;
+
+describe('dashboard views', () => {
+  let view: FakeView;
+  let server: HttpServer;
+  let browser: Browser;
+  let page: Page;
+  const api = new FakeApi();
+  const pageProblems: string[] = [];
+  const text = (id: string) => page.getByTestId(id).textContent();
+  const serve = (port: number) => startHttpServer({ view, port, uiDir, metrics: new PrometheusExporter(() => view.snapshot(), { defaultMetrics: false }), logger: false });
+  const showView = async (name: string) => {
+    await page.locator(`[role="tab"][data-view="${name}"]`).click();
+    await expect.poll(() => page.getByTestId(`view-${name}`).isVisible()).toBe(true);
+  };
+
+  beforeAll(async () => {
+    await ensureUiBuilt();
+    view = createFakeView({
+      atMs: 1_700_000_000_000,
+      settings: fakeSettings(),
+      quality: { labelled: 1000, targets: 200, triggers: 50, triggersOnTargets: 45, purity: 0.9, yield: 0.225, targetsMissedLate: 2, targetsSuppressed: 30, triggersByTruth: { live: 45, dead: 5 } },
+      confusion: [[600, 50, 0], [30, 160, 10], [0, 40, 110]],
+      agreement: { other: 'cells-teacher', frames: 1000, agreed: 970, recent: 0.96, windowS: 10 },
+      errorsLatest: [{ atMs: 1_700_000_000_000, code: 'E_FRAME_SHAPE', where: 'decoder ht-frame', message: 'frame of 12 bytes, expected 3,072' }],
+      e2eUs: { ...fakeLatency(10), max: 2500 },
+    });
+    tickSnapshots(view);
+    server = await serve(0);
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    watchPage(page, pageProblems);
+    await api.install(page);
+    await page.goto(server.url);
+    await page.waitForFunction(() => document.querySelector('[data-testid="conn"]')?.textContent === 'live', undefined, { timeout: 10_000 });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('overview shows the settings in force, counters, errors and uptime', async () => {
+    expect(await text('setting-source')).toBe('replay cells.ht (realtime x1)');
+    expect(await text('setting-threshold')).toBe('probability ≥ 0.5');
+    // 1,500 µs is shown in ms, 25 µs in µs: each value's unit by its magnitude.
+    expect(await text('setting-holdoff')).toBe('1.50 ms');
+    expect(await text('setting-budget')).toBe('25.0 µs');
+    expect(await text('setting-rate')).toBe('1,000 triggers/s, burst 10');
+    expect(await text('uptime')).toBe('12 s');
+    expect(await page.getByTestId('errors-latest').locator('td').allTextContents()).toContain('frame of 12 bytes, expected 3,072');
+    await expect.poll(() => page.getByTestId('chart').getAttribute('data-points'), { timeout: 5_000 }).not.toBeNull();
+  });
+
+  it('moves between tabs with the arrow keys, Home and End, and keeps the view in the URL', async () => {
+    await page.locator('[role="tab"][data-view="overview"]').focus();
+    await page.keyboard.press('ArrowRight');
+    expect(await page.locator('[role="tab"][aria-selected="true"]').getAttribute('data-view')).toBe('latency');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-view'))).toBe('latency');
+    expect(await page.evaluate(() => location.hash)).toBe('#latency');
+    expect(await page.getByTestId('view-overview').isHidden()).toBe(true);
+    await page.keyboard.press('End');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-view'))).toBe('devices');
+    await page.keyboard.press('ArrowRight'); // wraps around
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-view'))).toBe('overview');
+    await page.keyboard.press('ArrowLeft');
+    expect(await page.evaluate(() => location.hash)).toBe('#devices');
+    await page.keyboard.press('Home');
+    // Only the selected tab is in the tab order (roving tabindex).
+    expect(await page.locator('[role="tab"][tabindex="0"]').count()).toBe(1);
+    expect(await page.getByTestId('view-overview').isVisible()).toBe(true);
+  });
+
+  it('latency view: one unit per column and per axis, chosen by magnitude', async () => {
+    await showView('latency');
+    // The max column holds 2,500 µs (e2e): the whole column is in ms, decode's 4 µs as 0.00400.
+    expect(await text('latency-unit-max')).toBe('ms');
+    expect(await text('e2e-max')).toBe('2.50');
+    expect(await text('decode-max')).toBe('0.00400');
+    expect(await text('latency-unit-p99')).toBe('µs');
+    expect(await text('e2e-p99')).toBe('20.0');
+    // Distribution points are below 1 µs: ns. History p99.9 reaches 1,619 µs: ms. Heatmap edges to 2,048 µs: ms.
+    await expect.poll(() => page.getByTestId('nines-chart').getAttribute('data-unit'), { timeout: 5_000 }).toBe('ns');
+    expect(Number(await page.getByTestId('nines-chart').getAttribute('data-points'))).toBe(4);
+    expect(await page.getByTestId('tail-chart').getAttribute('data-unit')).toBe('ms');
+    expect(await page.getByTestId('split-chart').getAttribute('data-unit')).toBe('µs');
+    expect(await text('heatmap-unit')).toBe('ms');
+    expect(await page.locator('[data-testid="nines-chart"] .u-legend').textContent()).toContain('budget');
+  });
+
+  it('triggers view: per class, purity and yield, confusion matrix', async () => {
+    await showView('triggers');
+    const perClass = page.getByTestId('per-class').locator('tr');
+    await expect.poll(() => perClass.count()).toBe(3);
+    // perClass { debris: 700, live: 250, dead: 50 } of 1,000.
+    expect(await perClass.nth(1).locator('th, td').allTextContents()).toEqual(['live', '250', '25.0%', '45']);
+    expect(await text('purity')).toBe('90.0%');
+    expect(await text('yield')).toBe('22.5%');
+    expect(await text('targets-missed-late')).toBe('2');
+    const confusion = page.getByTestId('confusion').locator('tr');
+    expect(await confusion.count()).toBe(4);
+    expect(await confusion.nth(2).locator('th, td').allTextContents()).toEqual(['live', '30', '160', '10']);
+  });
+
+  it('opens a trigger on click or Enter: a crop, an alert with cutouts and light curve, a spectrogram', async () => {
+    const events = [fakeTrigger(1), fakeTrigger(2, { payload: { objectId: 'ZTF23abcdefg' } }), fakeTrigger(3, { streamMs: 1170, class: 'yes' }), fakeTrigger(4)];
+    for (const e of events) api.events.set(e.seq, e);
+    view.emitTriggers(events);
+    const rows = page.getByTestId('trigger-list').locator('tr');
+    await expect.poll(() => rows.count(), { timeout: 5_000 }).toBe(4);
+    await page.locator('[data-testid="trigger-list"] tr[data-seq="2"]').click();
+    await expect.poll(() => page.getByTestId('detail-images').locator('canvas').count(), { timeout: 5_000 }).toBe(3);
+    expect(await page.getByTestId('detail-images').locator('figcaption').allTextContents()).toEqual(['science', 'template', 'difference']);
+    expect(await page.getByTestId('detail-chart').isVisible()).toBe(true);
+    await page.locator('[data-testid="trigger-list"] tr[data-seq="3"]').focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => text('detail-text'), { timeout: 5_000 }).toContain('t = 1.17 s');
+    expect(await page.getByTestId('detail-images').getAttribute('data-kind')).toBe('spectrogram');
+    await page.locator('[data-testid="trigger-list"] tr[data-seq="1"]').click();
+    await expect.poll(() => page.getByTestId('detail-images').getAttribute('data-kind'), { timeout: 5_000 }).toBe('image');
+    await page.locator('[data-testid="trigger-list"] tr[data-seq="4"]').click();
+    await expect.poll(() => text('detail-text'), { timeout: 5_000 }).toContain('left the daemon');
+    // A late target's `missed` record is listed as such.
+    view.emitTriggers([fakeTrigger(5, { kind: 'missed', late: true })]);
+    await expect.poll(() => page.locator('[data-testid="trigger-list"] tr[data-seq="5"] td').nth(2).textContent(), { timeout: 5_000 }).toBe('live (missed: late)');
+  });
+
+  it('model view shows the card and live agreement as probabilities', async () => {
+    await showView('model');
+    await expect.poll(() => text('model-params-student'), { timeout: 5_000 }).toBe('12,345');
+    expect(await text('model-modelled')).toBe('6.00 µs (1,200 cycles at 200 MHz)');
+    expect(await page.getByTestId('model-accuracy').locator('td').allTextContents()).toEqual(['91.2%', '90.5%']);
+    expect(await text('agreement-total')).toBe('97.0% of 1,000 frames');
+    expect(await text('agreement-recent')).toBe('96.0% over the last 10 s');
+  });
+
+  it('devices view shows the server, source lag and link counters', async () => {
+    view.current.source = { received: 12_000, numPending: 345 };
+    view.current.transport = { 'serial /dev/ttyUSB0': { crcErrors: 2, reconnects: 1 } };
+    await showView('devices');
+    await expect.poll(() => text('ws-clients'), { timeout: 5_000 }).toBe('3');
+    await expect.poll(() => page.getByTestId('source').isVisible(), { timeout: 5_000 }).toBe(true);
+    expect(await page.getByTestId('source-counters').locator('th, td').allTextContents()).toEqual(['received', '12,000', 'numPending', '345']);
+    expect(await page.getByTestId('transport-table').locator('tr').nth(1).locator('th, td').allTextContents()).toEqual(['crcErrors', '2']);
+  });
+
+  it('refuses a control without the token and says so; with the token from the URL fragment the change is applied and audited', async () => {
+    await showView('overview');
+    await page.getByTestId('control-threshold').fill('0.9');
+    await page.getByTestId('control-apply').click();
+    await expect.poll(() => text('control-message'), { timeout: 5_000 }).toContain('401');
+    expect(api.settings.threshold).toBe(0.5);
+    await page.goto(`${server.url}/#token=${FAKE_TOKEN}`);
+    await expect.poll(() => page.getByTestId('conn').textContent(), { timeout: 10_000 }).toBe('live');
+    expect(await page.evaluate(() => location.href)).not.toContain(FAKE_TOKEN);
+    expect(await page.evaluate(() => sessionStorage.getItem('hairtrigger.token'))).toBe(FAKE_TOKEN);
+    await page.getByTestId('control-threshold').fill('0.9');
+    await page.getByTestId('control-apply').click();
+    await expect.poll(() => page.getByTestId('audit').locator('td').allTextContents(), { timeout: 5_000 }).toContain('trigger.threshold: 0.5 -> 0.9');
+    expect(api.settings.threshold).toBe(0.9);
+    expect(await text('unauthorized')).toBe('1');
+    // Pause, replay speed and the model switch post what the page shows.
+    await page.getByTestId('control-pause').click();
+    await expect.poll(() => page.getByTestId('audit').locator('td').allTextContents(), { timeout: 5_000 }).toContain('POST /api/control/pause');
+    expect(api.settings.paused).toBe(true);
+    await page.getByTestId('control-speed').fill('');
+    await page.getByTestId('control-speed-apply').click();
+    await expect.poll(() => page.getByTestId('audit').locator('td').allTextContents(), { timeout: 5_000 }).toContain('replay.speed: 1 -> null');
+    await page.getByTestId('control-model').selectOption('cells-teacher');
+    await page.getByTestId('control-model-apply').click();
+    await expect.poll(() => page.getByTestId('audit').locator('td').allTextContents(), { timeout: 5_000 }).toContain('model: cells-student-v1 -> cells-teacher');
+  });
+
+  it('a reload shows the history before any live row could fill it', async () => {
+    await page.reload();
+    await expect.poll(() => page.getByTestId('conn').textContent(), { timeout: 10_000 }).toBe('live');
+    // 120 rows from /api/history; live snapshots add one row a second at most.
+    await expect.poll(async () => Number(await page.getByTestId('chart').getAttribute('data-points')), { timeout: 5_000 }).toBeGreaterThanOrEqual(120);
+  });
+
+  it('shows a disconnected banner while the daemon is away and reconnects', async () => {
+    expect(await page.getByTestId('disconnected').isHidden()).toBe(true);
+    const port = server.port;
+    await server.close();
+    await expect.poll(() => page.getByTestId('disconnected').isVisible(), { timeout: 10_000 }).toBe(true);
+    server = await serve(port);
+    await expect.poll(() => page.getByTestId('conn').textContent(), { timeout: 20_000 }).toBe('live');
+    expect(await page.getByTestId('disconnected').isHidden()).toBe(true);
+  });
+
+  it('fits 1280 px and a small laptop (1024 px) without horizontal scrolling in every view, an alert open', async () => {
+    const alert = fakeTrigger(12, { class: 'SN Ia', score: 0.97, payload: { objectId: 'ZTF23abcdefg' } });
+    api.events.set(alert.seq, alert);
+    view.emitTriggers([fakeTrigger(11), fakeTrigger(13, { streamMs: 1170, class: 'yes' }), alert]);
+    for (const name of VIEWS) {
+      await showView(name);
+      if (name === 'triggers') {
+        await page.locator('[data-testid="trigger-list"] tr[data-seq="12"]').click();
+        await expect.poll(() => page.getByTestId('detail-images').locator('canvas').count(), { timeout: 5_000 }).toBe(3);
+      }
+      for (const [width, height] of [[1280, 800], [1024, 640]] as const) {
+        await page.setViewportSize({ width, height });
+        // Charts follow their panels on the next frame.
+        await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+        expect(await page.evaluate(() => document.documentElement.scrollWidth), `${name} at ${width} px`).toBeLessThanOrEqual(width);
+      }
+    }
+  });
+
+  it('loaded with no page errors and no failed requests but the expected ones', () => {
+    // Expected: refused reconnects while the server was down, the control sent without the
+    // token, and the detail of a trigger that left the ring.
+    const expected = ['401 /api/control/trigger', '404 /api/triggers/test/4'];
+    expect(outsideOutage(pageProblems).filter((p) => !expected.includes(p))).toEqual([]);
+    expect(pageProblems).toEqual(expect.arrayContaining(expected));
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * The triggers view: timeline, per-class counts, purity and yield, the confusion matrix and
+ * the latest triggers, each of which opens its detail (detail.ts) on a click or Enter.
+ */
+import type { Snapshot, TriggerEvent } from '../../../host/src/metrics/snapshot.js';
+import { setRows, type ElementLookup } from '../dom.js';
+import { formatCount, formatScore } from '../format.js';
+import type { HistoryRows } from '../history.js';
+import { createTimeChart, type TimeChart } from '../plots.js';
+import { formatIn, formatPercent, timeUnitFor } from '../units.js';
+
+/** Triggers listed on the page, newest first. */
+export const TRIGGERS_SHOWN_MAX = 20;
+
+export interface TriggersView {
+  showSnapshot(s: Snapshot): void;
+  showHistory(h: HistoryRows): void;
+  addTriggers(events: readonly TriggerEvent[]): void;
+}
+
+export function createTriggersView(el: ElementLookup, open: (e: TriggerEvent) => void): TriggersView {
+  let chart: TimeChart | null = null;
+  const list = createTriggerList(el('trigger-list'), el('trigger-unit'), open);
+  return {
+    showSnapshot(s) {
+      showPerClass(el, s);
+      showQuality(el, s);
+      showConfusion(el, s);
+    },
+    showHistory(h) {
+      chart ??= createTimeChart(el('timeline-chart'), {
+        series: [
+          { label: 'triggers/s', stroke: '#b4461b' },
+          { label: 'late/s', stroke: '#7b4fa8' },
+          { label: 'suppressed/s', stroke: '#8a8f98' },
+        ],
+        y: { kind: 'plain', label: 'per second' },
+      });
+      const perS = (counts: number[]) => counts.map((n) => n / h.resolutionS);
+      chart.setData(h.t, [h.triggersPerS, perS(h.late), perS(h.suppressed)]);
+    },
+    addTriggers: (events) => list.add(events),
+  };
+}
+
+function showPerClass(el: ElementLookup, s: Snapshot): void {
+  const total = Object.values(s.perClass).reduce((a, b) => a + b, 0);
+  const byTruth = s.quality?.triggersByTruth ?? {};
+  setRows(
+    el('per-class'),
+    s.labels.map((label) => {
+      const n = s.perClass[label] ?? 0;
+      return [{ th: label }, formatCount(n), total > 0 ? formatPercent(n / total) : '–', byTruth[label] === undefined ? '–' : formatCount(byTruth[label])];
+    }),
+  );
+}
+
+function showQuality(el: ElementLookup, s: Snapshot): void {
+  const q = s.quality ?? null;
+  el('quality-none').hidden = q !== null;
+  el('quality-stats').hidden = q === null;
+  if (q === null) return;
+  el('purity').textContent = q.triggers > 0 ? formatPercent(q.purity) : '–';
+  el('yield').textContent = q.targets > 0 ? formatPercent(q.yield) : '–';
+  el('labelled').textContent = formatCount(q.labelled);
+  el('targets').textContent = formatCount(q.targets);
+  el('triggers-on-targets').textContent = `${formatCount(q.triggersOnTargets)} of ${formatCount(q.triggers)} triggers`;
+  el('targets-missed-late').textContent = formatCount(q.targetsMissedLate);
+  el('targets-suppressed').textContent = formatCount(q.targetsSuppressed);
+}
+
+function showConfusion(el: ElementLookup, s: Snapshot): void {
+  const m = s.confusion;
+  el('confusion-none').hidden = m !== null;
+  const table = el('confusion');
+  if (m === null) {
+    table.replaceChildren();
+    return;
+  }
+  const header = ['true \\ predicted', ...s.labels];
+  const rows = setRows(table, [header, ...m.map((row, i) => [{ th: s.labels[i] ?? String(i) }, ...row.map((n) => formatCount(n))])]);
+  rows[0].className = 'head';
+  // The diagonal is what the model got right.
+  rows.slice(1).forEach((tr, i) => tr.cells[i + 1]?.classList.add('diagonal'));
+}
+
+/** Keeps the newest `TRIGGERS_SHOWN_MAX` events and redraws at most once per frame, however
+ * fast batches arrive. The e2e column's unit is chosen from what it shows. */
+function createTriggerList(tbody: HTMLElement, unitEl: HTMLElement, open: (e: TriggerEvent) => void): { add(events: readonly TriggerEvent[]): void } {
+  let shown: TriggerEvent[] = [];
+  let drawPending = false;
+  const draw = () => {
+    drawPending = false;
+    const unit = timeUnitFor(shown.map((e) => e.e2eUs));
+    unitEl.textContent = unit.name;
+    tbody.replaceChildren(...shown.map((e) => triggerRow(tbody.ownerDocument, e, formatIn(e.e2eUs, unit), open)));
+  };
+  return {
+    add(events) {
+      const newest = events.slice(-TRIGGERS_SHOWN_MAX).reverse();
+      shown = newest.concat(shown).slice(0, TRIGGERS_SHOWN_MAX);
+      if (!drawPending) {
+        drawPending = true;
+        requestAnimationFrame(draw);
+      }
+    },
+  };
+}
+
+/** What the sensor calls the frame: an alert's objectId from its payload, a keyword's time in
+ * its stream (streamMs), else its id. */
+export function objectOf(e: TriggerEvent): string {
+  if (typeof e.payload?.objectId === 'string') return e.payload.objectId;
+  if (typeof e.streamMs === 'number') return `t = ${(e.streamMs / 1000).toFixed(2)} s`;
+  return e.id ?? '–';
+}
+
+function triggerRow(doc: Document, e: TriggerEvent, e2e: string, open: (e: TriggerEvent) => void): HTMLTableRowElement {
+  const tr = doc.createElement('tr');
+  tr.tabIndex = 0;
+  tr.className = 'openable';
+  tr.dataset.seq = String(e.seq);
+  tr.setAttribute('aria-label', `trigger ${e.seq}, ${e.class}: open its detail`);
+  // A `missed` record is a late target that never fired: say so beside its class.
+  const label = e.kind === 'missed' ? `${e.class} (missed: late)` : e.class;
+  for (const text of [formatCount(e.seq), objectOf(e), label, formatScore(e.score), e2e]) {
+    const td = doc.createElement('td');
+    td.textContent = text;
+    tr.append(td);
+  }
+  tr.addEventListener('click', () => open(e));
+  tr.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' || event.key === ' ') {
+      event.preventDefault();
+      open(e);
+    }
+  });
+  return tr;
+}
