@@ -170,7 +170,8 @@ function lightCurve(container: HTMLElement, bands: Extract<TriggerView, { kind: 
     height: 200,
     scales: { x: { time: false }, y: { dir: -1 } },
     series: [{ label: 'MJD' }, ...bands.map((b) => ({ label: `${b.band} band`, stroke: BAND_COLOURS[b.band] ?? '#444', width: 0, points: { show: true, size: 6 } }))],
-    axes: [{ label: 'MJD (days)', stroke: '#444', space: 90 }, { label: 'magnitude', stroke: '#444', size: 56 }],
+    // MJD is a date, not a quantity: no thousands separators (60235.25, as astronomers write it).
+    axes: [{ label: 'MJD (days)', stroke: '#444', space: 90, values: (_u, splits) => splits.map((v) => String(Number(v.toFixed(4)))) }, { label: 'magnitude', stroke: '#444', size: 56 }],
   };
   return new uPlot(opts, [xs, ...columns] as uPlot.AlignedData, container);
 }
