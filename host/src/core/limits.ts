@@ -70,6 +70,8 @@ export const limits = {
   wsClientsMax: 64,
   /** Bytes buffered for one slow websocket client before its messages are dropped. */
   wsClientBufferedBytesMax: 4 * 1024 * 1024,
+  /** A websocket client over `wsClientBufferedBytesMax` for this long is disconnected. */
+  wsSlowClientDropAfterMs: 2000,
   /** Largest HTTP request body accepted by control endpoints. */
   httpBodyBytesMax: 64 * 1024,
   /** Time a client has to send a whole request; slower ones are cut off (slowloris). */

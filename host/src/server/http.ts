@@ -103,6 +103,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     clientsMax: limits.wsClientsMax,
     bufferedBytesMax: limits.wsClientBufferedBytesMax,
     snapshotIntervalMs: limits.snapshotIntervalMs,
+    slowTicksMax: Math.ceil(limits.wsSlowClientDropAfterMs / limits.snapshotIntervalMs),
     onError: (err, where) => app.log.error({ err, where }, 'websocket fan-out failed'),
   });
   const removeWsMetrics = registerWsMetrics(opts.metrics.registry, hub);
@@ -346,6 +347,11 @@ function registerWsMetrics(registry: Registry, hub: WsHub): () => void {
       'hairtrigger_ws_snapshot_failures_total',
       'Live snapshot ticks skipped because the daemon view threw.',
       (s) => s.snapshotFailures,
+    ],
+    [
+      'hairtrigger_ws_slow_clients_dropped_total',
+      'Websocket clients disconnected for staying over wsClientBufferedBytesMax for wsSlowClientDropAfterMs.',
+      (s) => s.slowClientsDropped,
     ],
   ];
   registerCollectedCounters(registry, counters.map(([name, help, read]) => [name, help, () => read(hub.stats())]));

@@ -33,7 +33,7 @@ const asWs = (s: FakeSocket) => s as unknown as WebSocket;
 
 describe('createWsHub', () => {
   const onError = vi.fn();
-  const opts: WsHubOptions = { clientsMax: 3, bufferedBytesMax: 1000, snapshotIntervalMs: 500, onError };
+  const opts: WsHubOptions = { clientsMax: 3, bufferedBytesMax: 1000, snapshotIntervalMs: 500, slowTicksMax: 4, onError };
 
   beforeEach(() => {
     vi.useFakeTimers();
@@ -103,6 +103,33 @@ describe('createWsHub', () => {
     slow.bufferedAmount = 0;
     vi.advanceTimersByTime(opts.snapshotIntervalMs);
     expect(slow.types()).toEqual(['hello', 'snapshot']);
+    hub.close();
+  });
+
+  it('disconnects a client over the bound for slowTicksMax ticks in a row, and only that one', () => {
+    const view = createFakeView();
+    const hub = createWsHub(view, opts);
+    const fast = new FakeSocket();
+    const slow = new FakeSocket();
+    const recovering = new FakeSocket();
+    [fast, slow, recovering].forEach((s) => hub.admit(asWs(s)));
+    slow.bufferedAmount = opts.bufferedBytesMax + 1;
+    recovering.bufferedAmount = opts.bufferedBytesMax + 1;
+    vi.advanceTimersByTime(opts.snapshotIntervalMs * (opts.slowTicksMax - 1));
+    expect(slow.terminated).toBe(false);
+    // Catching up once resets its count: it gets another slowTicksMax ticks.
+    recovering.bufferedAmount = 0;
+    vi.advanceTimersByTime(opts.snapshotIntervalMs);
+    recovering.bufferedAmount = opts.bufferedBytesMax + 1;
+    expect(slow.terminated).toBe(true);
+    expect(hub.stats()).toMatchObject({ clients: 2, slowClientsDropped: 1 });
+    vi.advanceTimersByTime(opts.snapshotIntervalMs * (opts.slowTicksMax - 1));
+    expect(recovering.terminated).toBe(false);
+    vi.advanceTimersByTime(opts.snapshotIntervalMs);
+    expect(recovering.terminated).toBe(true);
+    expect(fast.terminated).toBe(false);
+    expect(fast.types().filter((t) => t === 'snapshot')).toHaveLength(2 * opts.slowTicksMax);
+    expect(hub.stats()).toMatchObject({ clients: 1, slowClientsDropped: 2 });
     hub.close();
   });
 

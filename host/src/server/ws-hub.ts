@@ -25,6 +25,10 @@ export interface WsHubOptions {
   /** A client with more than this many bytes queued has new messages dropped (drop-newest). */
   bufferedBytesMax: number;
   snapshotIntervalMs: number;
+  /** A client still over `bufferedBytesMax` at this many consecutive snapshot ticks is
+   * disconnected (terminated: it is not reading, so a close frame would queue too); the page
+   * reconnects and reloads the history when it reads again. */
+  slowTicksMax: number;
   /** Called when `view.snapshot()` throws inside the timer; the tick is skipped. */
   onError(err: unknown, where: string): void;
 }
@@ -38,6 +42,8 @@ export interface WsHubStats {
   clientsRefused: number;
   /** Timer ticks skipped because `view.snapshot()` threw. */
   snapshotFailures: number;
+  /** Clients disconnected for staying over the buffer bound `slowTicksMax` ticks in a row. */
+  slowClientsDropped: number;
 }
 
 /** The hub a server owns. `close()` is idempotent and terminates every client. */
@@ -61,7 +67,9 @@ export function createWsHub(view: DaemonView, opts: WsHubOptions): WsHub {
 
 class Hub implements WsHub {
   private readonly clients = new Set<WebSocket>();
-  private readonly counts: WsHubStats = { clients: 0, messagesDropped: 0, clientsRefused: 0, snapshotFailures: 0 };
+  private readonly counts: WsHubStats = { clients: 0, messagesDropped: 0, clientsRefused: 0, snapshotFailures: 0, slowClientsDropped: 0 };
+  /** Consecutive snapshot ticks each client has been over the buffer bound. */
+  private readonly slowTicks = new Map<WebSocket, number>();
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
   private closed = false;
@@ -122,6 +130,7 @@ class Hub implements WsHub {
   }
 
   private remove(socket: WebSocket): void {
+    this.slowTicks.delete(socket);
     if (!this.clients.delete(socket)) return;
     this.counts.clients = this.clients.size;
     if (this.clients.size === 0) this.stop();
@@ -134,6 +143,23 @@ class Hub implements WsHub {
       return;
     }
     this.send(text);
+    this.dropSlowClients();
+  }
+
+  /** A client over the buffer bound at `slowTicksMax` ticks in a row is not keeping up: it
+   * is disconnected, so it never holds the daemon's memory or slows the others. */
+  private dropSlowClients(): void {
+    for (const socket of this.clients) {
+      if (socket.bufferedAmount <= this.opts.bufferedBytesMax) {
+        this.slowTicks.delete(socket);
+        continue;
+      }
+      const ticks = (this.slowTicks.get(socket) ?? 0) + 1;
+      this.slowTicks.set(socket, ticks);
+      if (ticks < this.opts.slowTicksMax) continue;
+      this.counts.slowClientsDropped++;
+      socket.terminate();
+    }
   }
 
   /** A hello or snapshot message around the published snapshot's JSON (serialised once by

@@ -26,7 +26,7 @@ function wsHarness(): SinkHarness {
     labels: LABELS,
     stallRecords: Math.ceil(STALL_BYTES / perRecord),
     async open(o) {
-      hub = createWsHub(createFakeView(), { clientsMax: 4, bufferedBytesMax: o.bufferedBytesMax ?? 4 * 1024 * 1024, snapshotIntervalMs: 60_000, onError: (err) => { throw err; } });
+      hub = createWsHub(createFakeView(), { clientsMax: 4, bufferedBytesMax: o.bufferedBytesMax ?? 4 * 1024 * 1024, snapshotIntervalMs: 60_000, slowTicksMax: 8, onError: (err) => { throw err; } });
       server = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 1 << 30 });
       server.on('connection', (socket) => hub!.admit(socket));
       await once(server, 'listening');
