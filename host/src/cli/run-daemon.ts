@@ -87,7 +87,8 @@ export async function runDaemons(pipelines: ReadonlyArray<{ cfg: PipelineConfig;
     server = first.server.enabled ? await startServer(first, runs, token, log) : null;
     for (const r of runs) await r.start(runId, onBug);
   } catch (err) {
-    runs.forEach((r) => r.release());
+    // The pipelines started before the failing one close their backends and sinks too.
+    for (const r of runs) await r.abandon();
     await server?.close();
     throw err;
   }
@@ -152,6 +153,17 @@ class PipelineRun {
   run(setBar: (bar: Progress | null) => void): Promise<Snapshot> {
     assert(this.daemon !== null, 'run after start');
     return runUntilStopped(this.daemon, this.opts, this.log, setBar, this.service);
+  }
+
+  /** Start-up failed (this pipeline's or another's): a daemon already built is stopped (its
+   * backend and sinks closed) before the locks are released. */
+  async abandon(): Promise<void> {
+    this.service.stop();
+    try {
+      await this.daemon?.stop();
+    } finally {
+      this.release();
+    }
   }
 
   /** Stops listening for SIGHUP and releases the locks (again: a no-op). */
