@@ -245,7 +245,7 @@ describe('dashboard against real daemons', () => {
     await live();
     await expect.poll(() => text('pipeline'), { timeout: 10_000 }).toBe('keywords');
     await expect.poll(() => text('setting-source'), { timeout: 10_000 }).toContain('wav');
-    expect(await page.getByTestId('pipeline-select').inputValue()).toBe('keywords');
+    await expect.poll(() => page.getByTestId('pipeline-select').inputValue(), { timeout: 10_000 }).toBe('keywords');
     // The other views follow: the model card and the trigger details are the keyword pipeline's.
     await showView('model');
     await expect.poll(() => text('model-name'), { timeout: 10_000 }).toContain('keywords');
@@ -257,6 +257,8 @@ describe('dashboard against real daemons', () => {
     await expect.poll(() => text('pipeline'), { timeout: 10_000 }).toBe('keywords');
     expect((await getJson<Snapshot>(`${daemon.url}/api/snapshot`)).pipeline).toBe('cells-bccd');
     await showView('overview');
+    await expect.poll(() => page.getByTestId('pipelines').locator('tr').count(), { timeout: 10_000 }).toBe(2);
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: join(imgDir, 'dashboard-overview-two-pipelines.png') });
     await stop(daemon);
   }, 300_000);
