@@ -3,7 +3,8 @@
  * bin/hairtrigger.js: `make build`): the BCCD cell replay and a looped WAV stream of real
  * "yes" clips, each with its own trigger log, one server on the first config's port. Both
  * decide frames; `/api/pipelines`, `/healthz` and `/metrics` (a `pipeline` label, each family
- * once) show both; a control change on one leaves the other as it was; SIGTERM stops both,
+ * once) show both; a control change on one, and a SIGHUP reload of its file, leave the other
+ * as it was; SIGTERM stops both,
  * each flushing its log. Refused at start: two configs with one name, a second config's
  * server block that differs; a second pipeline that cannot start releases the first's locks.
  */
@@ -48,9 +49,10 @@ async function getJson<T>(url: string): Promise<T> {
 }
 
 describe('two pipelines in one daemon', () => {
-  it('both decide frames; pipelines, health and metrics list both; a control change stays on its pipeline; SIGTERM flushes both', async () => {
+  it('both decide frames; pipelines, health and metrics list both; a control change and a SIGHUP reload stay on their pipeline; SIGTERM flushes both', async () => {
     const dir = tempDir('multi');
-    const d = startRun(['-c', cellsConfig(dir), '-c', keywordsConfig(dir), '--progress-ms', '0']);
+    const words = keywordsConfig(dir);
+    const d = startRun(['-c', cellsConfig(dir), '-c', words, '--progress-ms', '0']);
     try {
       await until('the token URL in the log', () => /open (http:\/\/\S+)\/#token=(\S+)/.test(d.stderr()), 90_000).catch((err: Error) => {
         throw new Error(`${err.message}\n${d.stderr()}`);
@@ -88,6 +90,15 @@ describe('two pipelines in one daemon', () => {
       expect(after.settings).toEqual(before.settings);
       expect(after.audit).toEqual(before.audit);
       expect((await fetch(`${url}/api/snapshot?pipeline=jets`)).status).toBe(404);
+
+      // SIGHUP: each pipeline re-reads its own file; only the keyword file changed.
+      writeFileSync(words, readFileSync(words, 'utf8').replace('trigger: {}', 'trigger: { threshold: 0.7 }'));
+      d.child.kill('SIGHUP');
+      await until('the keyword pipeline to reload', async () => (await getJson<ControlsState>(`${url}/api/controls?pipeline=keywords`)).settings.threshold === 0.7, 30_000);
+      const reloads = (p: string) => getJson<{ lastReload: { outcome: string; applied: string[] } | null }>(`${url}/api/config?pipeline=${p}`);
+      expect((await reloads('keywords')).lastReload).toMatchObject({ outcome: 'ok', applied: ['trigger.threshold: 0.93 -> 0.7'] });
+      expect((await reloads('cells-bccd')).lastReload).toMatchObject({ outcome: 'ok', applied: [] });
+      expect((await getJson<ControlsState>(`${url}/api/controls?pipeline=cells-bccd`)).settings.threshold).toBe(0.5);
 
       // Let the cell replay trigger a few times, then stop both.
       await until('cell triggers', async () => (await snap('cells-bccd')).triggers >= 3, 60_000);
