@@ -26,9 +26,9 @@ const NEW_THRESHOLD = 0.999;
 
 type Daemon = ReturnType<typeof startRun> & { url: string; token: string };
 
-/** Starts `hairtrigger run` on `config` and waits for the token URL it prints. */
-async function startDaemon(config: string): Promise<Daemon> {
-  const d = startRun(['-c', config, '--progress-ms', '0']);
+/** Starts `hairtrigger run` on `configs` (several: one daemon, several pipelines) and waits for the token URL it prints. */
+async function startDaemon(...configs: string[]): Promise<Daemon> {
+  const d = startRun([...configs.flatMap((c) => ['-c', c]), '--progress-ms', '0']);
   await until('the token URL in the log', () => /open (http:\/\/\S+)\/#token=(\S+)/.test(d.stderr()), 90_000).catch((err: Error) => {
     d.child.kill('SIGKILL');
     throw new Error(`${err.message}\n${d.stderr()}`);
@@ -115,6 +115,9 @@ describe('dashboard against real daemons', () => {
     expect(await page.evaluate(() => location.href)).not.toContain('token');
     await expect.poll(() => text('setting-source'), { timeout: 10_000 }).toContain('replay');
     expect(await text('setting-threshold')).toBe('probability ≥ 0.5');
+    // One pipeline: no selector, no table of pipelines (the page as it always was).
+    expect(await page.getByTestId('pipeline-choice').isHidden()).toBe(true);
+    expect(await page.getByTestId('pipelines-panel').isHidden()).toBe(true);
     await expect.poll(async () => Number((await text('frames'))?.replaceAll(',', '')), { timeout: 30_000 }).toBeGreaterThan(0);
     const before = readJsonlLog<TriggerEvent>(jsonl);
     expect(before.some((e) => e.score < NEW_THRESHOLD), 'some triggers at 0.5 score below the new threshold').toBe(true);
@@ -210,6 +213,53 @@ describe('dashboard against real daemons', () => {
     expect(await text('detail-text')).toMatch(/MFCC, 49 frames × 10 coefficients at t = \d+\.\d\d s in the stream/);
     expect((await page.getByTestId('trigger-list').locator('tr').first().locator('td').nth(1).textContent()) ?? '').toMatch(/^t = \d+\.\d\d s$/);
     await page.screenshot({ path: join(imgDir, 'dashboard-triggers-keywords.png') });
+    await stop(daemon);
+  }, 300_000);
+
+  it('two pipelines in one daemon: the header selector (keyboard) switches every view to the other pipeline\'s data; the fragment keeps it', async () => {
+    const cells = writeConfig(join(dir, 'multi-cells.yaml'), [
+      'pipeline: cells-bccd', `model: ${join(ZOO, 'cells-bccd')}`, 'backend: sim', 'budgetUs: 200',
+      `source: { kind: replay, path: ${join(REPO, 'sim', 'recordings', 'cells-bccd-test.arrows')}, pacing: realtime, loop: true }`,
+      'trigger: { targets: [WBC], threshold: 0.5, holdoffUs: 20, maxRatePerS: 2000, burst: 4 }',
+      `sinks: { jsonl: ${join(dir, 'multi-cells-triggers')} }`, 'server: { host: 127.0.0.1, port: 0 }',
+    ]);
+    const keywords = writeConfig(join(dir, 'multi-keywords.yaml'), [
+      'pipeline: keywords', `model: ${join(ZOO, 'keywords')}`, 'backend: sim', 'budgetUs: 60000000',
+      `source: { kind: wav, path: ${join(SHARED, 'audio', 'speech-commands-pico-tinyml-benchmark', 'yes')}, pacing: realtime, loop: true }`,
+      'trigger: {}', `sinks: { jsonl: ${join(dir, 'multi-keyword-triggers')} }`,
+    ]);
+    daemon = await startDaemon(cells, keywords);
+    await page.goto(`${daemon.url}/#token=${encodeURIComponent(daemon.token)}`);
+    await live();
+    // The first pipeline by default, the selector and the table listing both.
+    await expect.poll(() => text('pipeline'), { timeout: 10_000 }).toBe('cells-bccd');
+    await expect.poll(() => page.getByTestId('pipeline-choice').isVisible(), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => page.getByTestId('pipelines').locator('th').allTextContents(), { timeout: 10_000 }).toEqual(['cells-bccd', 'keywords']);
+    expect(await page.getByTestId('pipelines').locator('tr').nth(1).locator('td').first().textContent()).toContain('wav');
+    expect(await text('setting-source')).toContain('replay');
+
+    // By keyboard: focus the selector, the next option.
+    await page.getByTestId('pipeline-select').focus();
+    await page.keyboard.press('ArrowDown');
+    await page.waitForURL(/#overview&p=keywords$/, { timeout: 10_000 });
+    await live();
+    await expect.poll(() => text('pipeline'), { timeout: 10_000 }).toBe('keywords');
+    await expect.poll(() => text('setting-source'), { timeout: 10_000 }).toContain('wav');
+    await expect.poll(() => page.getByTestId('pipeline-select').inputValue(), { timeout: 10_000 }).toBe('keywords');
+    // The other views follow: the model card and the trigger details are the keyword pipeline's.
+    await showView('model');
+    await expect.poll(() => text('model-name'), { timeout: 10_000 }).toContain('keywords');
+    expect(await page.evaluate(() => location.hash)).toBe('#model&p=keywords');
+    await openNewestTrigger('spectrogram');
+    // A reload keeps the pipeline; the daemon's cell pipeline was not touched meanwhile.
+    await page.reload();
+    await live();
+    await expect.poll(() => text('pipeline'), { timeout: 10_000 }).toBe('keywords');
+    expect((await getJson<Snapshot>(`${daemon.url}/api/snapshot`)).pipeline).toBe('cells-bccd');
+    await showView('overview');
+    await expect.poll(() => page.getByTestId('pipelines').locator('tr').count(), { timeout: 10_000 }).toBe(2);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(imgDir, 'dashboard-overview-two-pipelines.png') });
     await stop(daemon);
   }, 300_000);
 

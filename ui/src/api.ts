@@ -5,6 +5,8 @@
  * field, and is kept in sessionStorage (gone when the tab closes).
  */
 
+import { withPipeline } from './pipeline.js';
+
 const TOKEN_KEY = 'hairtrigger.token';
 
 /** A failed request: `status` 0 when the daemon was unreachable. */
@@ -34,7 +36,8 @@ export async function postControl<T>(path: string, body: unknown, token: string 
 async function request<T>(path: string, init: RequestInit): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(new URL(path, document.baseURI), { ...init, cache: 'no-store' });
+    // The pipeline the page follows goes along (`?pipeline=`); routes about all of them ignore it.
+    res = await fetch(withPipeline(new URL(path, document.baseURI), window.location), { ...init, cache: 'no-store' });
   } catch {
     throw new ApiError(0, `${init.method} ${path}: daemon unreachable`);
   }

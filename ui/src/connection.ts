@@ -3,6 +3,7 @@
  * exponential backoff when the daemon goes away, is busy (close 1013) or falls silent.
  */
 import type { WsMessage } from '../../host/src/server/ws-hub.js';
+import { withPipeline } from './pipeline.js';
 
 export type ConnState =
   | { kind: 'connecting' }
@@ -102,5 +103,5 @@ export function websocketUrl(location: Location): string {
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   url.search = '';
   url.hash = '';
-  return url.toString();
+  return withPipeline(url, location).toString();
 }

@@ -5,7 +5,7 @@
  */
 import type { HealthReport } from '../../host/src/metrics/health.js';
 import type { Snapshot, TriggerEvent } from '../../host/src/metrics/snapshot.js';
-import type { HistoryColumns, LatencyDistribution, ModelView, ServerState } from '../../host/src/server/api-types.js';
+import type { HistoryColumns, LatencyDistribution, ModelView, PipelineSummary, ServerState } from '../../host/src/server/api-types.js';
 import { ApiError, getJson } from './api.js';
 import type { ConnState } from './connection.js';
 import { elementLookup, type ElementLookup } from './dom.js';
@@ -18,6 +18,7 @@ import { createLatencyView } from './views/latency.js';
 import { showAgreement, showModel, showModelError } from './views/model.js';
 import { createOverview, type OverviewView } from './views/overview.js';
 import { createTriggersView } from './views/triggers.js';
+import { createPipelinesView, type PipelinesView } from './views/pipelines.js';
 
 /** The latency view re-reads `/api/history` (for the heatmap) every this many polls. */
 const HISTORY_REFETCH_POLLS = 5;
@@ -40,6 +41,7 @@ export function createDashboard(doc: Document, initialView: string, storage: Sto
   const detail = createDetailView(el);
   const triggers = createTriggersView(el, (e) => void detail.open(e));
   const controls = createControls(el, storage);
+  const pipelines = createPipelinesView(el, doc.defaultView!);
   let live = false;
   let polls = 0;
   let everLive = false;
@@ -81,6 +83,7 @@ export function createDashboard(doc: Document, initialView: string, storage: Sto
       if (live && !wasLive) {
         void loadHistory();
         void fetchHealth(overview);
+        void fetchPipelines(pipelines);
         void fetchForView(el, tabs.current(), latency, controls.refresh);
         void getJson<ModelView>('api/model').then((m) => showModel(el, m), (err: Error) => showModelError(el, modelMessage(err)));
       }
@@ -88,7 +91,7 @@ export function createDashboard(doc: Document, initialView: string, storage: Sto
     async poll() {
       if (!live) return;
       polls += 1;
-      await Promise.all([fetchHealth(overview), fetchForView(el, tabs.current(), latency, controls.refresh)]);
+      await Promise.all([fetchHealth(overview), fetchPipelines(pipelines), fetchForView(el, tabs.current(), latency, controls.refresh)]);
       // The heatmap comes only with the whole history (an hour of rows: megabytes), so the
       // latency view re-reads it every few polls, not every one.
       if (tabs.current() === 'latency' && polls % HISTORY_REFETCH_POLLS === 0) await loadHistory();
@@ -115,6 +118,16 @@ async function fetchHealth(overview: OverviewView): Promise<void> {
     overview.showHealth((await res.json()) as HealthReport);
   } catch {
     overview.showHealth(null);
+  }
+}
+
+/** Every pipeline of the daemon (selector and overview table; hidden with one). A daemon
+ * without the route (older) has one pipeline: nothing to show. */
+async function fetchPipelines(view: PipelinesView): Promise<void> {
+  try {
+    view.show((await getJson<{ pipelines: PipelineSummary[] }>('api/pipelines')).pipelines);
+  } catch {
+    return; // the next poll asks again
   }
 }
 

@@ -1,8 +1,11 @@
 /**
  * The views as tabs, after the WAI-ARIA tabs pattern: buttons with role=tab and
  * aria-selected in a role=tablist, one tab stop (roving tabindex), Left/Right/Home/End move
- * and activate, and the URL fragment keeps the view (`#latency`) across reloads.
+ * and activate, and the URL fragment keeps the view (`#latency`, or `#latency&p=cells` with the
+ * pipeline the page follows) across reloads.
  */
+
+import { fragmentOf, parseFragment } from './pipeline.js';
 
 export const VIEWS = ['overview', 'latency', 'triggers', 'model', 'devices'] as const;
 export type ViewName = (typeof VIEWS)[number];
@@ -21,7 +24,8 @@ export function createTabs(tablist: HTMLElement, initial: string, onShow: (view:
     if (button === null) throw new Error(`index.html lacks the tab for ${view}`);
     return button;
   });
-  let current: ViewName = isView(initial) ? initial : 'overview';
+  const initialView = parseFragment(initial).view;
+  let current: ViewName = isView(initialView) ? initialView : 'overview';
 
   function show(view: ViewName, focus = false): void {
     current = view;
@@ -33,7 +37,8 @@ export function createTabs(tablist: HTMLElement, initial: string, onShow: (view:
       if (panel !== null) panel.hidden = !selected;
     });
     if (focus) buttons[VIEWS.indexOf(view)].focus();
-    const hash = `#${view}`;
+    // The fragment keeps the pipeline the page follows beside the view (pipeline.ts).
+    const hash = `#${fragmentOf(view, parseFragment(doc.defaultView?.location.hash ?? '').pipeline)}`;
     if (doc.defaultView !== null && doc.defaultView.location.hash !== hash) doc.defaultView.history.replaceState(null, '', hash);
     onShow(view);
   }
@@ -47,7 +52,7 @@ export function createTabs(tablist: HTMLElement, initial: string, onShow: (view:
     show(VIEWS[(next + VIEWS.length) % VIEWS.length], true);
   });
   doc.defaultView?.addEventListener('hashchange', () => {
-    const view = doc.defaultView?.location.hash.slice(1) ?? '';
+    const view = parseFragment(doc.defaultView?.location.hash ?? '').view;
     if (isView(view) && view !== current) show(view);
   });
   show(current);

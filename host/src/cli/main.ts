@@ -10,7 +10,8 @@ import { readModelCard, updateModelCard } from '../model/card.js';
 import { firmwareName } from '../daemon.js';
 import { recordCapture } from './record.js';
 import { GEN_KINDS, generateCapture, type GenKind } from './gen.js';
-import { REPO_ROOT, runDaemon } from './run-daemon.js';
+import { REPO_ROOT, runDaemon, runDaemons } from './run-daemon.js';
+import { checkPipelineSet } from '../config/pipeline-set.js';
 import { commandInstallers } from './commands.js';
 import './keywords.js';
 import { inspectPaths } from './inspect.js';
@@ -74,19 +75,23 @@ export async function main(argv: string[]): Promise<void> {
   program
     .command('run')
     .description('run the daemon from a pipeline config (YAML), serving the dashboard')
-    .requiredOption('-c, --config <file>', "pipeline config (see host/configs/); relative paths in it resolve from the config's folder")
+    .requiredOption('-c, --config <file>', "pipeline config (see host/configs/); relative paths in it resolve from the config's folder. Repeat it to run several pipelines in one daemon, one dashboard (the server settings come from the first)", collect, [] as string[])
     .option('--port <n>', 'override server.port', int('port', 0))
     .option('--progress-ms <ms>', 'progress line interval on stderr (0 = none)', int('progress-ms', 0), 5000)
-    .option('--decisions <file>', 'override decisions: one JSON line per frame to this new file (several daemons on one config each name their own)')
-    .action(async (o: { config: string; port?: number; progressMs: number; decisions?: string }) => {
+    .option('--decisions <file>', 'override decisions: one JSON line per frame to this new file (several daemons on one config each name their own; one --config only)')
+    .action(async (o: { config: string[]; port?: number; progressMs: number; decisions?: string }) => {
+      if (o.config.length === 0) throw new ConfigError('--config', 'give at least one pipeline config');
+      if (o.decisions !== undefined && o.config.length > 1) throw new ConfigError('--decisions', `one file cannot take the decisions of ${o.config.length} pipelines; set decisions: in each config instead`);
       // The command line's overrides, applied again to the file a SIGHUP re-reads.
       const normalise = (cfg: PipelineConfig): PipelineConfig => ({
         ...cfg,
         ...(o.port === undefined ? {} : { server: { ...cfg.server, port: o.port } }),
         ...(o.decisions === undefined ? {} : { decisions: resolve(o.decisions) }),
       });
-      const cfg = normalise(loadConfigFile(o.config));
-      await runDaemon(cfg, { progressMs: o.progressMs, summary: false, baseDir: dirname(resolve(o.config)), reload: { path: resolve(o.config), normalise } });
+      const files = o.config.map((file) => ({ file, cfg: loadConfigFile(file) }));
+      checkPipelineSet(files);
+      const reload = (file: string) => ({ path: resolve(file), normalise });
+      await runDaemons(files.map(({ file, cfg }) => ({ cfg: normalise(cfg), opts: { progressMs: o.progressMs, summary: false, baseDir: dirname(resolve(file)), reload: reload(file) } })));
     });
 
   program

@@ -3,7 +3,10 @@ import { resolve } from 'node:path';
 import { systemClock } from '../native/addon.js';
 import type { PipelineConfig } from '../config/schema.js';
 import { createDaemon, FIRMWARE_DIR, type Daemon } from '../daemon.js';
-import { PrometheusExporter } from '../metrics/prometheus.js';
+import { PrometheusExporter, type MetricsExposition, type PrometheusExporterOptions } from '../metrics/prometheus.js';
+import { PipelineExpositions } from '../metrics/prometheus-pipelines.js';
+import { healthReport } from '../metrics/health.js';
+import { assert } from '../core/assert.js';
 import type { DaemonView, Snapshot, TriggerEvent } from '../metrics/snapshot.js';
 import { RequestError } from '../core/errors.js';
 import type { HistoryColumns, LatencyDistribution, ModelView, TriggerDetail } from '../server/api-types.js';
@@ -48,69 +51,165 @@ export interface RunOptions {
  * without touching the first one's files or port.
  */
 export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<Snapshot> {
+  return (await runDaemons([{ cfg, opts }]))[0]!;
+}
+
+/**
+ * `runDaemon` for several pipelines in one process (`hairtrigger run --config a.yaml --config
+ * b.yaml`; `checkPipelineSet` has checked the configs): one server for all, on the first
+ * config's `server` block, each route choosing a pipeline with `?pipeline=` (the first by
+ * default), `/metrics` with every pipeline's series labelled `pipeline`. Each pipeline has its
+ * own daemon, locks, sinks, controls, health and SIGHUP reload of its own file; a signal stops
+ * them all, each flushing its logs; a finite stream ends its own pipeline only, and the
+ * process when the last one has ended. A failure starting one releases what every pipeline
+ * had taken. Returns each pipeline's final snapshot, in the order given.
+ */
+export async function runDaemons(pipelines: ReadonlyArray<{ cfg: PipelineConfig; opts: RunOptions }>): Promise<Snapshot[]> {
+  assert(pipelines.length > 0, 'runDaemons runs at least one pipeline');
   let bar: Progress | null = null;
-  const log = (line: string) => {
+  const multi = pipelines.length > 1;
+  const logAs = (name: string | null) => (line: string) => {
     bar?.end(); // the bar is redrawn below the line at its next update
-    process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+    process.stderr.write(`${new Date().toISOString()} ${name === null ? '' : `[${name}] `}${line}\n`);
   };
+  const log = logAs(null);
   const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`;
+  const first = pipelines[0]!.cfg;
   // Refused before anything is opened: a control API off loopback on a token nobody chose.
-  const token = resolveToken(cfg.server.token, process.env[TOKEN_ENV]);
-  if (cfg.server.enabled) checkBind(cfg.server.host, token);
-  const view = new LateView();
-  const service = new ServiceState(cfg, opts.reload?.path ?? null, opts.reload?.normalise ?? ((c) => c), log);
-  const controls = new DaemonControls(cfg, log);
+  const token = resolveToken(first.server.token, process.env[TOKEN_ENV]);
+  if (first.server.enabled) checkBind(first.server.host, token);
+  const runs = pipelines.map(({ cfg, opts }) => new PipelineRun(cfg, opts, logAs(multi ? cfg.pipeline : null)));
   // Installed first: SIGHUP's default action would end the process while the model loads.
-  const onHup = () => {
-    const result = service.reload();
-    if (result !== null) controls.recordReload(result, () => (service.config() as { config: PipelineConfig }).config);
-  };
-  if (opts.reload !== undefined) process.on('SIGHUP', onHup);
-  const server = cfg.server.enabled ? await startServer(cfg, view, service, controls, token, log) : null;
-  let locks: OutputLock[] = [];
-  let daemon: Daemon | null = null;
-  const releaseLocks = () => locks.forEach((l) => l.release());
+  runs.forEach((r) => r.listenForHup());
+  const onBug = () => runs.forEach((r) => r.flushBeforeExit());
+  let server: HttpServer | null = null;
   try {
-    locks = lockOutputs([...sinkBasePaths(cfg.sinks, (p) => resolve(opts.baseDir, p)), ...routeBasePaths(cfg.route, (p) => resolve(opts.baseDir, p))], { pid: process.pid, alive: processAlive });
-    daemon = await createDaemon(cfg, { clock: systemClock(), timers: realTimers, log, runId, baseDir: opts.baseDir, firmwareDir: resolve(REPO_ROOT, FIRMWARE_DIR), onBug: (err) => {
-      log(`BUG (stopping): ${err instanceof Error ? err.stack : String(err)}`);
-      flushBeforeExit(daemon, log);
-      releaseLocks();
-      process.exit(70);
-    } });
+    server = first.server.enabled ? await startServer(first, runs, token, log) : null;
+    for (const r of runs) await r.start(runId, onBug);
   } catch (err) {
-    releaseLocks();
-    process.off('SIGHUP', onHup);
+    // The pipelines started before the failing one close their backends and sinks too.
+    for (const r of runs) await r.abandon();
     await server?.close();
     throw err;
   }
-  view.ready(daemon.view);
-  service.ready(daemon);
-  controls.ready(daemon, service);
-  const asked = cfg.source?.frames as number | undefined;
-  if (asked !== undefined && daemon.sourceFrames < asked) log(`source: ${asked} frames asked for, but the capture holds ${daemon.sourceFrames} and does not loop: replaying those`);
-  log(`pipeline ${cfg.pipeline}: ${daemon.card.task}/${cfg.variant} on ${daemon.backend.info().kind}, budget ${cfg.budgetUs} us, triggers on ${daemon.config.trigger.targets!.join('/')} >= ${cfg.trigger.threshold}; run ${runId}`);
-  const snap = await runUntilStopped(daemon, opts, log, (b) => (bar = b), service);
-  process.off('SIGHUP', onHup);
-  releaseLocks();
+  const snaps = await Promise.all(runs.map((r) => r.run(multi ? () => {} : (b) => (bar = b))));
+  runs.forEach((r) => r.release());
   if (server !== null) await server.close();
-  if (opts.summary) process.stdout.write(JSON.stringify(snap, null, 2) + '\n');
-  return snap;
+  pipelines.forEach(({ opts }, i) => {
+    if (opts.summary) process.stdout.write(JSON.stringify(snaps[i], null, 2) + '\n');
+  });
+  return snaps;
 }
 
-async function startServer(cfg: PipelineConfig, view: DaemonView, service: ServiceState, controls: DaemonControls, token: ControlToken, log: (line: string) => void): Promise<HttpServer> {
+/** One pipeline of a `runDaemons` process: its view, service state, controls, locks and daemon. */
+class PipelineRun {
+  readonly view = new LateView();
+  readonly service: ServiceState;
+  readonly controls: DaemonControls;
+  private locks: OutputLock[] = [];
+  private daemon: Daemon | null = null;
+  private readonly onHup = () => {
+    const result = this.service.reload();
+    if (result !== null) this.controls.recordReload(result, () => (this.service.config() as { config: PipelineConfig }).config);
+  };
+
+  constructor(
+    readonly cfg: PipelineConfig,
+    private readonly opts: RunOptions,
+    readonly log: (line: string) => void,
+  ) {
+    this.service = new ServiceState(cfg, opts.reload?.path ?? null, opts.reload?.normalise ?? ((c) => c), log);
+    this.controls = new DaemonControls(cfg, log);
+  }
+
+  listenForHup(): void {
+    if (this.opts.reload !== undefined) process.on('SIGHUP', this.onHup);
+  }
+
+  /** Locks the trigger logs, then builds the daemon; on failure releases the locks and throws. */
+  async start(runId: string, flushAllBeforeExit: () => void): Promise<void> {
+    const { cfg, opts, log } = this;
+    try {
+      this.locks = lockOutputs([...sinkBasePaths(cfg.sinks, (p) => resolve(opts.baseDir, p)), ...routeBasePaths(cfg.route, (p) => resolve(opts.baseDir, p))], { pid: process.pid, alive: processAlive });
+      this.daemon = await createDaemon(cfg, { clock: systemClock(), timers: realTimers, log, runId, baseDir: opts.baseDir, firmwareDir: resolve(REPO_ROOT, FIRMWARE_DIR), onBug: (err) => {
+        log(`BUG (stopping): ${err instanceof Error ? err.stack : String(err)}`);
+        flushAllBeforeExit();
+        process.exit(70);
+      } });
+    } catch (err) {
+      this.release();
+      throw err;
+    }
+    const daemon = this.daemon;
+    this.view.ready(daemon.view);
+    this.service.ready(daemon);
+    this.controls.ready(daemon, this.service);
+    const asked = cfg.source?.frames as number | undefined;
+    if (asked !== undefined && daemon.sourceFrames < asked) log(`source: ${asked} frames asked for, but the capture holds ${daemon.sourceFrames} and does not loop: replaying those`);
+    log(`pipeline ${cfg.pipeline}: ${daemon.card.task}/${cfg.variant} on ${daemon.backend.info().kind}, budget ${cfg.budgetUs} us, triggers on ${daemon.config.trigger.targets!.join('/')} >= ${cfg.trigger.threshold}; run ${runId}`);
+  }
+
+  /** Runs the started daemon until a signal or the end of its stream; its final snapshot. */
+  run(setBar: (bar: Progress | null) => void): Promise<Snapshot> {
+    assert(this.daemon !== null, 'run after start');
+    return runUntilStopped(this.daemon, this.opts, this.log, setBar, this.service);
+  }
+
+  /** Start-up failed (this pipeline's or another's): a daemon already built is stopped (its
+   * backend and sinks closed) before the locks are released. */
+  async abandon(): Promise<void> {
+    this.service.stop();
+    try {
+      await this.daemon?.stop();
+    } finally {
+      this.release();
+    }
+  }
+
+  /** Stops listening for SIGHUP and releases the locks (again: a no-op). */
+  release(): void {
+    process.off('SIGHUP', this.onHup);
+    this.locks.forEach((l) => l.release());
+    this.locks = [];
+  }
+
+  /** The fatal-bug path: this pipeline's ring and sinks to disk synchronously, then its locks. */
+  flushBeforeExit(): void {
+    flushBeforeExit(this.daemon, this.log);
+    this.release();
+  }
+}
+
+async function startServer(cfg: PipelineConfig, runs: readonly PipelineRun[], token: ControlToken, log: (line: string) => void): Promise<HttpServer> {
+  // One token for all pipelines; refusals are counted by the first's controls (one count per server).
+  const controls = runs[0]!.controls;
   const auth = new TokenCheck(token, () => controls.countUnauthorized(), log);
   const uiDir = resolve(REPO_ROOT, 'ui', 'dist');
   if (!existsSync(resolve(uiDir, 'index.html'))) log(`dashboard not built (${uiDir}): run "make ui"; the API and /metrics are served anyway`);
-  const metrics = new PrometheusExporter(() => view.snapshot());
-  service.registerMetrics(metrics.registry);
-  registerControlMetrics(metrics.registry, controls);
-  const server = await startHttpServer({ view, host: cfg.server.host, port: cfg.server.port, allowedHosts: cfg.server.allowedHosts, uiDir, metrics, health: (up) => service.health(up), config: () => service.config(), control: { control: controls, auth }, unauthorized: () => controls.unauthorizedCount });
-  log(`dashboard on ${server.url}/  metrics on ${server.url}/metrics`);
+  const metrics = metricsOf(runs);
+  const health = (up: number) => healthReport(up, runs.flatMap((r) => r.service.health(up).pipelines));
+  const pipelines = runs.map((r) => ({ name: r.cfg.pipeline, view: r.view, control: r.controls, config: () => r.service.config() }));
+  const server = await startHttpServer({ view: runs[0]!.view, pipelines, host: cfg.server.host, port: cfg.server.port, allowedHosts: cfg.server.allowedHosts, uiDir, metrics, health, control: { control: controls, auth }, unauthorized: () => controls.unauthorizedCount });
+  log(`dashboard on ${server.url}/  metrics on ${server.url}/metrics${runs.length > 1 ? `  pipelines ${runs.map((r) => r.cfg.pipeline).join(', ')} (?pipeline=<name>; default ${runs[0]!.cfg.pipeline})` : ''}`);
   // The one place the token is shown: a generated one is known to nobody else.
   if (token.source === 'generated') log(`control token (generated; printed once): open ${dashboardUrl(server.url, token)}`);
   else log(`control token from ${token.source === 'env' ? TOKEN_ENV : 'server.token'}`);
   return server;
+}
+
+/**
+ * `/metrics`: one pipeline's exporter as it always was; several pipelines' merged, each
+ * series labelled with its pipeline (`PipelineExpositions`).
+ */
+function metricsOf(runs: readonly PipelineRun[]): MetricsExposition {
+  const exporterOf = (r: PipelineRun, options: PrometheusExporterOptions) => {
+    const exporter = new PrometheusExporter(() => r.view.snapshot(), options);
+    r.service.registerMetrics(exporter.registry);
+    registerControlMetrics(exporter.registry, r.controls);
+    return exporter;
+  };
+  if (runs.length === 1) return exporterOf(runs[0]!, {});
+  return new PipelineExpositions(runs.map((r) => exporterOf(r, { defaultMetrics: false, labels: { pipeline: r.cfg.pipeline } })));
 }
 
 /**

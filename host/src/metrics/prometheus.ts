@@ -13,6 +13,17 @@ import type { DeviceSnapshot, Snapshot } from './snapshot.js';
 export interface PrometheusExporterOptions {
   /** Register prom-client's process metrics (CPU, memory, event loop, GC). Default true. */
   defaultMetrics?: boolean;
+  /** Labels on every series of this exporter (prom-client default labels), e.g. `{ pipeline:
+   * 'cells' }` for one pipeline of several (`PipelineExpositions`). Default none. */
+  labels?: Record<string, string>;
+}
+
+/** What the HTTP server serves on `/metrics`: one exporter, or several pipelines' merged. */
+export interface MetricsExposition {
+  /** Where the server adds its own series (websocket clients, ...); whoever adds removes. */
+  readonly registry: Registry;
+  readonly contentType: string;
+  metricsText(): Promise<string>;
 }
 
 /**
@@ -29,7 +40,7 @@ export interface PrometheusExporterOptions {
  * snapshot after a scrape. `registry` is exposed so the HTTP server can add its own series
  * (websocket clients, dropped messages); whoever registers a metric there removes it.
  */
-export class PrometheusExporter {
+export class PrometheusExporter implements MetricsExposition {
   readonly registry: Registry;
   /** The `Content-Type` to answer a scrape with. */
   readonly contentType: string;
@@ -46,6 +57,7 @@ export class PrometheusExporter {
     this.snapshotOf = snapshotOf;
     this.registry = new Registry();
     this.contentType = this.registry.contentType;
+    if (options.labels !== undefined) this.registry.setDefaultLabels(options.labels);
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     this.registerCounters();
     this.registerGauges();
@@ -72,21 +84,10 @@ export class PrometheusExporter {
     return this.rendered;
   }
 
-  /**
-   * `registry.metrics()` one metric per macrotask, joined as it joins them: the process
-   * series read /proc synchronously, and the whole render in one go held the event loop
-   * (and the frames due meanwhile) for a millisecond or more.
-   */
   private async render(snapshot: Snapshot): Promise<string> {
-    assert(this.contentType === Registry.PROMETHEUS_CONTENT_TYPE, 'rendered as Prometheus text, not OpenMetrics');
     this.scrapeSnapshot = snapshot;
     try {
-      const parts: string[] = [];
-      for (const metric of this.registry.getMetricsAsArray()) {
-        parts.push(await this.registry.getSingleMetricAsString(metric.name));
-        await nextMacrotask();
-      }
-      return `${parts.join('\n\n')}\n`;
+      return await renderRegistry(this.registry);
     } finally {
       this.scrapeSnapshot = null;
     }
@@ -337,6 +338,21 @@ function latencyValues(name: string, s: Snapshot): Array<{ metricName: string; l
     out.push({ metricName: `${name}_count`, labels: { stage }, value: x.count });
   }
   return out;
+}
+
+/**
+ * `registry.metrics()` one metric per macrotask, joined as it joins them: the process
+ * series read /proc synchronously, and the whole render in one go held the event loop
+ * (and the frames due meanwhile) for a millisecond or more.
+ */
+export async function renderRegistry(registry: Registry): Promise<string> {
+  assert(registry.contentType === Registry.PROMETHEUS_CONTENT_TYPE, 'rendered as Prometheus text, not OpenMetrics');
+  const parts: string[] = [];
+  for (const metric of registry.getMetricsAsArray()) {
+    parts.push(await registry.getSingleMetricAsString(metric.name));
+    await nextMacrotask();
+  }
+  return `${parts.join('\n\n')}\n`;
 }
 
 function noop(): void {}

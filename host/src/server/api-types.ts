@@ -244,3 +244,19 @@ export interface DaemonControl {
   /** Counts one request refused for its token (shown in `state().unauthorized`). */
   countUnauthorized(): void;
 }
+
+/** One line of `GET /api/pipelines`: a pipeline this daemon runs (`hairtrigger run` with one
+ * `--config` per pipeline), in the order given; the first is every route's default. */
+export interface PipelineSummary {
+  name: string;
+  /** The settings' source line once it runs (`PipelineSettings.source`); the source kind before. */
+  source: string;
+  backend: string;
+  /** The model in force; '' while starting. */
+  model: string;
+  fps: number;
+  triggersPerS: number;
+  /** `/healthz`'s word: 'up' or 'down' while running, else 'starting' / 'stopping'; null
+   * when the server was given no health report. */
+  health: 'up' | 'down' | 'starting' | 'stopping' | null;
+}

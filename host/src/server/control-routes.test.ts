@@ -7,13 +7,13 @@ import * as crypto from 'node:crypto';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ConfigError, RequestError } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
 import { PrometheusExporter } from '../metrics/prometheus.js';
-import type { AuditEntry, ControlsState, DaemonControl } from './api-types.js';
+import type { AuditEntry, ControlsState } from './api-types.js';
 import { bearerToken, checkBind, resolveToken, TokenCheck } from './auth.js';
 import { startHttpServer, type HttpServer } from './http.js';
 import { componentSchema, OPERATIONS, PENDING_PATHS } from './openapi.js';
-import { createFakeView } from './testing.js';
+import { createFakeView, recordingControl } from './testing.js';
 
 vi.mock('node:crypto', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:crypto')>();
@@ -21,38 +21,6 @@ vi.mock('node:crypto', async (importOriginal) => {
 });
 
 const TOKEN = 'test-token-0123456789abcdef';
-
-/** A `DaemonControl` that records calls and answers as the daemon's would. */
-function recordingControl(): DaemonControl & { calls: Array<[string, unknown, string]>; refusedCount: () => number } {
-  const calls: Array<[string, unknown, string]> = [];
-  let unauthorized = 0;
-  const audit: AuditEntry[] = [];
-  const entry = (action: string, who: string, changes: string[]): AuditEntry => {
-    const e: AuditEntry = { atMs: 1, who, action, changes, outcome: 'applied', error: null };
-    audit.push(e);
-    return e;
-  };
-  const state = (): ControlsState => ({
-    settings: { source: 'replay x.ht (realtime)', decoder: 'fixed', backend: 'sim', model: 'a/student', models: ['a/student', 'b'], mode: 'host', targets: ['B'], threshold: 0.5, holdoffUs: 0, maxRatePerS: 1e6, burst: 1, budgetUs: 1000, filters: [], paused: false, replaySpeed: 1 },
-    audit: [...audit],
-    unauthorized,
-  });
-  return {
-    calls,
-    refusedCount: () => unauthorized,
-    state,
-    setTrigger: (c, who) => (calls.push(['trigger', c, who]), entry('POST /api/control/trigger', who, [`trigger.threshold: 0.5 -> ${c.threshold}`])),
-    pause: (who) => (calls.push(['pause', null, who]), entry('POST /api/control/pause', who, ['paused: false -> true'])),
-    resume: (who) => (calls.push(['resume', null, who]), entry('POST /api/control/resume', who, ['paused: true -> false'])),
-    setReplaySpeed: (c, who) => (calls.push(['replay', c, who]), entry('POST /api/control/replay', who, [])),
-    setModel: (c, who) => {
-      if (c.model !== 'b') throw new RequestError('POST /api/control/model', `model "${c.model}" is not loaded`, 400);
-      calls.push(['model', c, who]);
-      return entry('POST /api/control/model', who, ['model: a/student -> b']);
-    },
-    countUnauthorized: () => void unauthorized++,
-  };
-}
 
 describe('control API', () => {
   const view = createFakeView();
@@ -177,6 +145,8 @@ describe('control API', () => {
       await check('/api/errors', 'ErrorList');
       await check('/healthz', 'Health');
       await check('/api/config', 'Config');
+      await check('/api/pipelines', 'PipelineList');
+      await check('/api/snapshot?pipeline=nope', 'ErrorBody');
       await check('/api/control/pause', 'AuditEntry', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
       await check('/api/control/pause', 'ErrorBody', { method: 'POST' });
       // A schema that would accept anything is no check: a broken answer must fail it.

@@ -43,16 +43,17 @@ const CONTROL_ROUTES: Array<{ path: string; body: z.ZodType; apply: (c: DaemonCo
 export const CONTROL_PATHS: readonly string[] = CONTROL_ROUTES.map((r) => r.path);
 
 /**
- * Registers the control API on `app`. Every `POST` first checks the bearer token (401,
+ * Registers the control API on `app`; `controlOf` picks the pipeline's controls a request
+ * names (`?pipeline=`, server/pipelines.ts). Every `POST` first checks the bearer token (401,
  * counted, before the body is looked at), then the body, then applies the change.
  */
-export function registerControlRoutes(app: FastifyInstance, control: DaemonControl, auth: TokenCheck): void {
-  app.get('/api/controls', async () => control.state());
+export function registerControlRoutes(app: FastifyInstance, controlOf: (req: FastifyRequest) => DaemonControl, auth: TokenCheck): void {
+  app.get('/api/controls', async (req) => controlOf(req).state());
   for (const route of CONTROL_ROUTES) {
     const where = `POST ${route.path}`;
     app.post(route.path, { onRequest: async (req) => auth.require(req.headers.authorization, where, clientOf(req)) }, async (req) => {
       const body = parseBody(route.body, req.body, where);
-      return route.apply(control, body as never, `${auth.token.source} token from ${clientOf(req)}`);
+      return route.apply(controlOf(req), body as never, `${auth.token.source} token from ${clientOf(req)}`);
     });
   }
 }

@@ -14,7 +14,7 @@ import { assert } from '../core/assert.js';
 import { monotonicClock, type Clock } from '../core/clock.js';
 import { ConfigError, RequestError, isOperatingError } from '../core/errors.js';
 import { limits } from '../core/limits.js';
-import type { PrometheusExporter } from '../metrics/prometheus.js';
+import type { MetricsExposition } from '../metrics/prometheus.js';
 import type { HealthReport } from '../metrics/health.js';
 import type { DaemonView } from '../metrics/snapshot.js';
 import type { ModelView, ServerState, TriggerDetail } from './api-types.js';
@@ -22,6 +22,7 @@ import { jsonInSlices } from '../metrics/history.js';
 import type { HistoryColumns } from './api-types.js';
 import { allowedHostSet, isAllowedHost, isLoopbackAddress } from './host-guard.js';
 import type { DaemonControl } from './api-types.js';
+import { pipelineOf, pipelineSummary, servedName, type ServedPipeline } from './pipelines.js';
 import type { TokenCheck } from './auth.js';
 import { registerControlRoutes } from './control-routes.js';
 import { openApiDocument } from './openapi.js';
@@ -36,7 +37,7 @@ export interface HttpServerOptions {
   port?: number;
   /** Absolute path of the built dashboard (`ui/dist`). Absent or unbuilt: `/` answers 503. */
   uiDir?: string;
-  metrics: PrometheusExporter;
+  metrics: MetricsExposition;
   /** `false` silences fastify's logger; by default it logs warnings and errors to stdout. */
   logger?: false;
   /** Clock for `/healthz` uptime. Default: the process's monotonic clock. */
@@ -55,6 +56,11 @@ export interface HttpServerOptions {
   /** The control API (`/api/controls`, `POST /api/control/*`) and the token its changes need;
    * off loopback the token guards every `/api/` read too. Absent: no control routes. */
   control?: { control: DaemonControl; auth: TokenCheck };
+  /** Several pipelines in one daemon (`hairtrigger run` with several configs): every
+   * per-pipeline route takes `?pipeline=<name>`, the first being the default, and
+   * `control.control`/`config` are ignored for each entry's own. Absent: one pipeline,
+   * `view` with `control.control` and `config`. */
+  pipelines?: readonly ServedPipeline[];
 }
 
 /** A listening server. `close()` stops the timer, terminates websocket clients, removes the
@@ -99,14 +105,18 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   }
   const host = opts.host ?? '127.0.0.1';
   const app = Fastify({ logger: opts.logger ?? { level: 'warn' }, bodyLimit: limits.httpBodyBytesMax, requestTimeout: limits.httpRequestTimeoutMs });
-  const hub = createWsHub(opts.view, {
+  const served = opts.pipelines ?? [{ name: null, view: opts.view, control: opts.control?.control, config: opts.config }];
+  assert(served.length > 0, 'a server serves at least one pipeline');
+  // One fan-out per pipeline (`/ws?pipeline=`); clientsMax bounds each.
+  const hubs = served.map((p) => ({ ...p, hub: createWsHub(p.view, {
     clientsMax: limits.wsClientsMax,
     bufferedBytesMax: limits.wsClientBufferedBytesMax,
     snapshotIntervalMs: limits.snapshotIntervalMs,
     slowTicksMax: Math.ceil(limits.wsSlowClientDropAfterMs / limits.snapshotIntervalMs),
     onError: (err, where) => app.log.error({ err, where }, 'websocket fan-out failed'),
-  });
-  const removeWsMetrics = registerWsMetrics(opts.metrics.registry, hub);
+  }) }));
+  const wsStats = () => sumStats(hubs.map((h) => h.hub.stats()));
+  const removeWsMetrics = registerWsMetrics(opts.metrics.registry, wsStats);
   const routes: string[] = [];
   app.addHook('onRoute', (r) => {
     for (const m of [r.method].flat()) routes.push(`${m} ${r.url}`);
@@ -114,7 +124,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   let closing: Promise<void> | null = null;
   const shutdown = (): Promise<void> => {
     closing ??= (async () => {
-      hub.close();
+      hubs.forEach((h) => h.hub.close());
       removeWsMetrics();
       await app.close();
     })();
@@ -123,7 +133,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   // `/api/server` answers the URL, which is known once the port is bound.
   const bound = { url: '' };
   try {
-    await buildApp(app, hub, opts, isLoopbackAddress(host), bound);
+    await buildApp(app, hubs, opts, isLoopbackAddress(host), bound);
     await app.listen({ host, port: opts.port ?? 8080 });
   } catch (err) {
     await shutdown();
@@ -131,28 +141,32 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   }
   const port = boundPort(app);
   bound.url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  return { url: bound.url, port, close: shutdown, wsStats: () => hub.stats(), routes: () => routes };
+  return { url: bound.url, port, close: shutdown, wsStats, routes: () => routes };
 }
 
-async function buildApp(app: FastifyInstance, hub: WsHub, opts: HttpServerOptions, loopback: boolean, bound: { url: string }): Promise<void> {
+/** A served pipeline with its websocket fan-out. */
+type Served = ServedPipeline & { hub: WsHub };
+
+async function buildApp(app: FastifyInstance, hubs: readonly Served[], opts: HttpServerOptions, loopback: boolean, bound: { url: string }): Promise<void> {
   await app.register(fastifyWebsocket, { options: { maxPayload: limits.httpBodyBytesMax } });
   installGuards(app);
   if (loopback || (opts.allowedHosts?.length ?? 0) > 0) refuseForeignHosts(app, allowedHostSet(opts.allowedHosts));
   const startNs = (opts.clock ?? monotonicClock).nowNs();
-  registerApi(app, opts, startNs);
-  registerDetailApi(app, opts, hub, () => ({ startNs, url: bound.url }));
+  registerApi(app, opts, hubs, startNs);
+  registerDetailApi(app, opts, hubs, () => ({ startNs, url: bound.url }));
   if (opts.control !== undefined) {
     if (!loopback) guardReads(app, opts.control.auth);
-    registerControlRoutes(app, opts.control.control, opts.control.auth);
+    registerControlRoutes(app, (req) => controlOf(pipelineOf(hubs, req), req), opts.control.auth);
   }
   app.route({
     method: 'GET',
     url: '/ws',
-    onRequest: rejectCrossOriginUpgrade,
+    // The pipeline is checked before the upgrade, so an unknown name is a plain 404.
+    onRequest: [rejectCrossOriginUpgrade, async (req) => void pipelineOf(hubs, req)],
     handler: () => {
       throw new RequestError('GET /ws', 'this endpoint speaks websocket only; use a websocket client', 426);
     },
-    wsHandler: (socket) => hub.admit(socket),
+    wsHandler: (socket, req) => pipelineOf(hubs, req).hub.admit(socket),
   });
   await registerUi(app, opts.uiDir);
 }
@@ -200,7 +214,7 @@ function installGuards(app: FastifyInstance): void {
   });
 }
 
-function registerApi(app: FastifyInstance, opts: HttpServerOptions, startNs: number): void {
+function registerApi(app: FastifyInstance, opts: HttpServerOptions, served: readonly Served[], startNs: number): void {
   const clock = opts.clock ?? monotonicClock;
   const uptimeS = () => Math.round((clock.nowNs() - startNs) / 1e6) / 1e3;
   const health = opts.health;
@@ -211,22 +225,31 @@ function registerApi(app: FastifyInstance, opts: HttpServerOptions, startNs: num
       return reply.code(report.status === 'up' ? 200 : 503).send(report);
     });
   }
-  const config = opts.config;
-  if (config !== undefined) app.get('/api/config', async () => config());
+  if (served[0]!.config !== undefined) {
+    app.get('/api/config', async (req) => {
+      const config = pipelineOf(served, req).config;
+      if (config === undefined) throw new RequestError('GET /api/config', 'this pipeline has no config view', 404);
+      return config();
+    });
+  }
+  app.get('/api/pipelines', async () => {
+    const reports = health?.(uptimeS()).pipelines;
+    return { pipelines: served.map((p) => pipelineSummary(p, reports?.find((r) => r.pipeline === servedName(p)))) };
+  });
   app.get('/metrics', async (_req, reply) => {
     const text = await opts.metrics.metricsText();
     return reply.type(opts.metrics.contentType).send(text);
   });
   // The published snapshot's JSON as it is: no build and no serialisation per request.
-  app.get('/api/snapshot', async (_req, reply) => reply.type('application/json; charset=utf-8').send(opts.view.snapshotJson()));
-  app.get('/api/errors', async () => ({ errors: opts.view.recentErrors() }));
+  app.get('/api/snapshot', async (req, reply) => reply.type('application/json; charset=utf-8').send(pipelineOf(served, req).view.snapshotJson()));
+  app.get('/api/errors', async (req) => ({ errors: pipelineOf(served, req).view.recentErrors() }));
   // Built on the first request: the URL is known only once the server listens.
   let openapi: string | null = null;
   app.get('/api/openapi.json', async (req, reply) => {
     openapi ??= JSON.stringify(openApiDocument(`http://${req.headers.host ?? 'localhost'}`));
     return reply.type('application/json; charset=utf-8').send(openapi);
   });
-  registerHistoryRoutes(app, opts.view);
+  registerHistoryRoutes(app, served);
 }
 
 /** Off loopback, `/api/` reads need the token as control requests do (the API description excepted). */
@@ -243,11 +266,11 @@ function guardReads(app: FastifyInstance, auth: TokenCheck): void {
  * of the model in force) and `/api/server` (this server's own state). A trigger that has left
  * the detail ring, or a view without details or a model, answers 404 saying so.
  */
-function registerDetailApi(app: FastifyInstance, opts: HttpServerOptions, hub: WsHub, at: () => { startNs: number; url: string }): void {
-  const view = opts.view;
+function registerDetailApi(app: FastifyInstance, opts: HttpServerOptions, served: readonly Served[], at: () => { startNs: number; url: string }): void {
   app.get<{ Params: { run: string; seq: string } }>('/api/triggers/:run/:seq', async (req): Promise<TriggerDetail> => {
     const where = `GET /api/triggers/${req.params.run.slice(0, 100)}/${req.params.seq.slice(0, 30)}`;
     const seq = parseSeq(req.params.seq, where);
+    const view = pipelineOf(served, req).view;
     if (view.triggerDetail === undefined) throw new RequestError(where, 'this daemon keeps no trigger details', 404);
     const detail = view.triggerDetail(req.params.run, seq);
     if (detail === null) {
@@ -256,14 +279,15 @@ function registerDetailApi(app: FastifyInstance, opts: HttpServerOptions, hub: W
     }
     return detail;
   });
-  app.get('/api/model', async (): Promise<ModelView> => {
+  app.get('/api/model', async (req): Promise<ModelView> => {
+    const view = pipelineOf(served, req).view;
     if (view.model === undefined) throw new RequestError('GET /api/model', 'this daemon has no model view', 404);
     return view.model();
   });
   const clock = opts.clock ?? monotonicClock;
   app.get('/api/server', async (): Promise<ServerState> => {
     const { startNs, url } = at();
-    const ws = hub.stats();
+    const ws = sumStats(served.map((p) => p.hub.stats()));
     const uptimeS = Math.round((clock.nowNs() - startNs) / 1e6) / 1e3;
     return { uptimeS, wsClients: ws.clients, wsMessagesDropped: ws.messagesDropped, wsClientsRefused: ws.clientsRefused, unauthorized: opts.unauthorized?.() ?? 0, url };
   });
@@ -281,16 +305,20 @@ function parseSeq(text: string, where: string): number {
  * history (an hour of columns, ~1.4 MB) is serialised once per row, in slices that yield to
  * the event loop (`jsonInSlices`), and the text served to every request until the next row.
  */
-function registerHistoryRoutes(app: FastifyInstance, view: DaemonView): void {
+function registerHistoryRoutes(app: FastifyInstance, served: readonly ServedPipeline[]): void {
   const absent = (where: string) => new RequestError(where, 'this daemon keeps no history or latency distribution (no pipeline behind the view)', 404);
-  let cached: { of: HistoryColumns; json: Promise<string> } | null = null;
-  app.get('/api/history', async (_req, reply) => {
+  // Each pipeline's latest columns and their text (a WeakMap: a superseded row's goes with it).
+  const cached = new WeakMap<HistoryColumns, Promise<string>>();
+  app.get('/api/history', async (req, reply) => {
+    const view = pipelineOf(served, req).view;
     if (view.history === undefined) throw absent('GET /api/history');
     const columns = view.history();
-    if (cached?.of !== columns) cached = { of: columns, json: jsonInSlices(columns) };
-    return reply.type('application/json; charset=utf-8').send(await cached.json);
+    let json = cached.get(columns);
+    if (json === undefined) cached.set(columns, (json = jsonInSlices(columns)));
+    return reply.type('application/json; charset=utf-8').send(await json);
   });
-  app.get('/api/latency', async () => {
+  app.get('/api/latency', async (req) => {
+    const view = pipelineOf(served, req).view;
     if (view.latencyDistribution === undefined) throw absent('GET /api/latency');
     return view.latencyDistribution();
   });
@@ -331,7 +359,7 @@ async function registerUi(app: FastifyInstance, uiDir: string | undefined): Prom
 }
 
 /** Adds the websocket fan-out series to `registry`; returns their remover. */
-function registerWsMetrics(registry: Registry, hub: WsHub): () => void {
+function registerWsMetrics(registry: Registry, stats: () => WsHubStats): () => void {
   const counters: Array<[string, string, (s: WsHubStats) => number]> = [
     [
       'hairtrigger_ws_messages_dropped_total',
@@ -354,13 +382,13 @@ function registerWsMetrics(registry: Registry, hub: WsHub): () => void {
       (s) => s.slowClientsDropped,
     ],
   ];
-  registerCollectedCounters(registry, counters.map(([name, help, read]) => [name, help, () => read(hub.stats())]));
+  registerCollectedCounters(registry, counters.map(([name, help, read]) => [name, help, () => read(stats())]));
   new Gauge({
     name: 'hairtrigger_ws_clients',
     help: 'Websocket clients connected.',
     registers: [registry],
     collect() {
-      this.set(hub.stats().clients);
+      this.set(stats().clients);
     },
   });
   const names = [...counters.map(([name]) => name), 'hairtrigger_ws_clients'];
@@ -380,6 +408,19 @@ export function registerCollectedCounters(registry: Registry, counters: Readonly
       },
     });
   }
+}
+
+/** The websocket counters of every pipeline's fan-out, added up (`/api/server`, `/metrics`). */
+function sumStats(all: readonly WsHubStats[]): WsHubStats {
+  const sum: WsHubStats = { clients: 0, messagesDropped: 0, clientsRefused: 0, snapshotFailures: 0 };
+  for (const s of all) for (const k of Object.keys(sum) as Array<keyof WsHubStats>) sum[k] += s[k];
+  return sum;
+}
+
+/** The control API of the pipeline a request chose; 404 when it has none. */
+function controlOf(p: ServedPipeline, req: FastifyRequest): DaemonControl {
+  if (p.control === undefined) throw new RequestError(`${req.method} ${req.url.split('?')[0]!.slice(0, 200)}`, `pipeline ${servedName(p)} has no control API`, 404);
+  return p.control;
 }
 
 function statusOf(err: FastifyError): number {

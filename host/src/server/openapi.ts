@@ -6,7 +6,7 @@
  * `z.toJSONSchema` writes JSON Schema 2020-12, the dialect OpenAPI 3.1 uses.
  */
 import { z } from 'zod';
-import { LATENCY_SERIES, type AuditEntry, type ControlsState, type HistoryColumns, type IntervalLatencyColumns, type LatencyDistribution, type ModelView, type PipelineSettings, type ServerState, type TriggerDetail, type TriggerView } from './api-types.js';
+import { LATENCY_SERIES, type AuditEntry, type ControlsState, type HistoryColumns, type IntervalLatencyColumns, type LatencyDistribution, type ModelView, type PipelineSettings, type PipelineSummary, type ServerState, type TriggerDetail, type TriggerView } from './api-types.js';
 import type { LatencySummaryUs, TriggerEvent } from '../metrics/snapshot.js';
 import { emptyBodySchema, modelChangeSchema, replayChangeSchema, triggerChangeSchema } from './control-routes.js';
 
@@ -29,6 +29,12 @@ const audit: z.ZodType<AuditEntry> = z.object({
 const controls: z.ZodType<ControlsState> = z.object({ settings, audit: z.array(audit), unauthorized: num });
 
 const serverState: z.ZodType<ServerState> = z.object({ uptimeS: num, wsClients: num, wsMessagesDropped: num, wsClientsRefused: num, unauthorized: num, url: z.string() });
+
+const pipelineSummary: z.ZodType<PipelineSummary> = z.object({
+  name: z.string(), source: z.string(), backend: z.string(), model: z.string(), fps: num, triggersPerS: num,
+  health: z.enum(['up', 'down', 'starting', 'stopping']).nullable(),
+});
+const pipelineList = z.object({ pipelines: z.array(pipelineSummary) });
 
 const intervalLatency: z.ZodType<IntervalLatencyColumns> = z.object({ count: nums, p50: nums, p99: nums, p999: nums, max: nums, mean: nums });
 
@@ -81,7 +87,7 @@ const config = z.looseObject({ path: z.string().nullable(), config: z.looseObjec
 
 /** The reusable schemas, by component name. */
 const COMPONENTS = {
-  ControlsState: controls, PipelineSettings: settings, AuditEntry: audit, ServerState: serverState,
+  ControlsState: controls, PipelineSettings: settings, AuditEntry: audit, ServerState: serverState, PipelineList: pipelineList,
   HistoryColumns: history, LatencyDistribution: latency, TriggerDetail: triggerDetail, ModelView: modelView,
   Snapshot: snapshot, ErrorBody: errorBody, ErrorList: errorList, Health: health, Config: config,
   TriggerSettingsChange: triggerChangeSchema, ReplaySpeedChange: replayChangeSchema, ModelChange: modelChangeSchema,
@@ -101,6 +107,8 @@ interface Operation {
   /** A websocket endpoint: 101 on upgrade, 426 to plain HTTP. */
   websocket?: true;
   params?: Array<{ name: string; schema: { type: 'string' | 'integer' } }>;
+  /** Answers for one pipeline: takes the optional `?pipeline=<name>` (default the first). */
+  perPipeline?: true;
 }
 
 /** Every route the server has. A route added to `http.ts` without a line here fails the OpenAPI test. */
@@ -109,22 +117,23 @@ export const OPERATIONS: readonly Operation[] = [
   { method: 'get', path: '/{file}', summary: "The dashboard's static files (ui/dist)", response: { type: 'application/octet-stream' }, params: [{ name: 'file', schema: { type: 'string' } }] },
   { method: 'get', path: '/healthz', summary: "Each pipeline's health: 200 when all are up, else 503 with the report", response: 'Health' },
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics (text exposition format)', response: { type: 'text/plain' } },
-  { method: 'get', path: '/ws', summary: 'The live websocket (hello, snapshots, triggers); plain HTTP gets 426', response: 'ErrorBody', websocket: true },
-  { method: 'get', path: '/api/snapshot', summary: 'The latest published snapshot', response: 'Snapshot' },
-  { method: 'get', path: '/api/errors', summary: 'The most recent operating errors, newest last', response: 'ErrorList' },
-  { method: 'get', path: '/api/config', summary: 'The config in force (the token redacted), its file and the SIGHUP reloads', response: 'Config' },
+  { method: 'get', path: '/ws', summary: 'The live websocket (hello, snapshots, triggers); plain HTTP gets 426', response: 'ErrorBody', websocket: true, perPipeline: true },
+  { method: 'get', path: '/api/snapshot', summary: 'The latest published snapshot', response: 'Snapshot', perPipeline: true },
+  { method: 'get', path: '/api/errors', summary: 'The most recent operating errors, newest last', response: 'ErrorList', perPipeline: true },
+  { method: 'get', path: '/api/config', summary: 'The config in force (the token redacted), its file and the SIGHUP reloads', response: 'Config', perPipeline: true },
   { method: 'get', path: '/api/openapi.json', summary: 'This document', response: { type: 'application/json' } },
-  { method: 'get', path: '/api/controls', summary: 'The settings in force, the audit log and the refused-request count', response: 'ControlsState' },
-  { method: 'get', path: '/api/history', summary: 'The bounded per-second history (at least the last hour)', response: 'HistoryColumns' },
-  { method: 'get', path: '/api/latency', summary: 'Percentile distributions of every latency series since start', response: 'LatencyDistribution' },
-  { method: 'get', path: '/api/triggers/{run}/{seq}', summary: "A recent trigger's record and its frame's view (404 once it left the detail ring)", response: 'TriggerDetail', params: [{ name: 'run', schema: { type: 'string' } }, { name: 'seq', schema: { type: 'integer' } }] },
-  { method: 'get', path: '/api/model', summary: 'The model card of the model in force', response: 'ModelView' },
+  { method: 'get', path: '/api/controls', summary: 'The settings in force, the audit log and the refused-request count', response: 'ControlsState', perPipeline: true },
+  { method: 'get', path: '/api/history', summary: 'The bounded per-second history (at least the last hour)', response: 'HistoryColumns', perPipeline: true },
+  { method: 'get', path: '/api/latency', summary: 'Percentile distributions of every latency series since start', response: 'LatencyDistribution', perPipeline: true },
+  { method: 'get', path: '/api/triggers/{run}/{seq}', summary: "A recent trigger's record and its frame's view (404 once it left the detail ring)", response: 'TriggerDetail', params: [{ name: 'run', schema: { type: 'string' } }, { name: 'seq', schema: { type: 'integer' } }], perPipeline: true },
+  { method: 'get', path: '/api/model', summary: 'The model card of the model in force', response: 'ModelView', perPipeline: true },
+  { method: 'get', path: '/api/pipelines', summary: "Every pipeline this daemon runs: name, source, backend, model, rates and health (the first is every route's default)", response: 'PipelineList' },
   { method: 'get', path: '/api/server', summary: "The server's own state: uptime, websocket clients, refused requests, URL", response: 'ServerState' },
-  { method: 'post', path: '/api/control/trigger', summary: 'Change threshold, hold-off, rate limit or burst', response: 'AuditEntry', body: 'TriggerSettingsChange', control: true },
-  { method: 'post', path: '/api/control/pause', summary: 'Pause the source (a replay halts its clock; a live source drops and counts what arrives)', response: 'AuditEntry', body: 'empty', control: true },
-  { method: 'post', path: '/api/control/resume', summary: 'Resume the source', response: 'AuditEntry', body: 'empty', control: true },
-  { method: 'post', path: '/api/control/replay', summary: "Change a replay's pace (409 for a live source)", response: 'AuditEntry', body: 'ReplaySpeedChange', control: true },
-  { method: 'post', path: '/api/control/model', summary: 'Switch to another loaded model', response: 'AuditEntry', body: 'ModelChange', control: true },
+  { method: 'post', path: '/api/control/trigger', summary: 'Change threshold, hold-off, rate limit or burst', response: 'AuditEntry', body: 'TriggerSettingsChange', control: true, perPipeline: true },
+  { method: 'post', path: '/api/control/pause', summary: 'Pause the source (a replay halts its clock; a live source drops and counts what arrives)', response: 'AuditEntry', body: 'empty', control: true, perPipeline: true },
+  { method: 'post', path: '/api/control/resume', summary: 'Resume the source', response: 'AuditEntry', body: 'empty', control: true, perPipeline: true },
+  { method: 'post', path: '/api/control/replay', summary: "Change a replay's pace (409 for a live source)", response: 'AuditEntry', body: 'ReplaySpeedChange', control: true, perPipeline: true },
+  { method: 'post', path: '/api/control/model', summary: 'Switch to another loaded model', response: 'AuditEntry', body: 'ModelChange', control: true, perPipeline: true },
 ];
 
 /**
@@ -163,7 +172,9 @@ function operation(op: Operation): Record<string, unknown> {
   }
   if (op.control === true) responses['401'] = { description: 'No or wrong bearer token (counted)', content: json('ErrorBody') };
   const out: Record<string, unknown> = { summary: op.summary, operationId: `${op.method}${op.path.replace(/[^a-zA-Z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`, responses };
-  if (op.params !== undefined) out.parameters = op.params.map((p) => ({ name: p.name, in: 'path', required: true, schema: p.schema }));
+  const parameters: unknown[] = (op.params ?? []).map((p) => ({ name: p.name, in: 'path', required: true, schema: p.schema }));
+  if (op.perPipeline === true) parameters.push({ name: 'pipeline', in: 'query', required: false, description: 'The pipeline (GET /api/pipelines); default the first. Unknown: 404.', schema: { type: 'string' } });
+  if (parameters.length > 0) out.parameters = parameters;
   if (op.body === 'empty') out.requestBody = { required: false, content: { 'application/json': { schema: jsonSchema(emptyBodySchema) } } };
   else if (op.body !== undefined) out.requestBody = { required: true, content: json(op.body) };
   if (op.control === true) out.security = [{ bearer: [] }];

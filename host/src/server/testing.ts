@@ -10,7 +10,8 @@ import { percentileDistribution } from '../metrics/latency-distribution.js';
 import { summariseUs } from '../metrics/latency-summary.js';
 import { STAGES } from '../metrics/snapshot.js';
 import type { DaemonView, DeviceSnapshot, LatencySummaryUs, Snapshot, StageName, TriggerEvent } from '../metrics/snapshot.js';
-import type { ModelView, TriggerDetail, TriggerView } from './api-types.js';
+import type { AuditEntry, ControlsState, DaemonControl, ModelView, TriggerDetail, TriggerView } from './api-types.js';
+import { RequestError } from '../core/errors.js';
 import { LATENCY_SERIES, type HistoryColumns, type LatencyDistribution, type LatencySeries } from './api-types.js';
 
 /** A latency summary whose quantiles are `base` scaled (p50 = base, p99 = 2 base, ...). */
@@ -339,4 +340,36 @@ export function sampleValue(text: string, series: string): number | undefined {
     if (space > 0 && line.slice(0, space) === series) return Number(line.slice(space + 1));
   }
   return undefined;
+}
+
+/** A `DaemonControl` that records calls and answers as the daemon's would. */
+export function recordingControl(): DaemonControl & { calls: Array<[string, unknown, string]>; refusedCount: () => number } {
+  const calls: Array<[string, unknown, string]> = [];
+  let unauthorized = 0;
+  const audit: AuditEntry[] = [];
+  const entry = (action: string, who: string, changes: string[]): AuditEntry => {
+    const e: AuditEntry = { atMs: 1, who, action, changes, outcome: 'applied', error: null };
+    audit.push(e);
+    return e;
+  };
+  const state = (): ControlsState => ({
+    settings: { source: 'replay x.ht (realtime)', decoder: 'fixed', backend: 'sim', model: 'a/student', models: ['a/student', 'b'], mode: 'host', targets: ['B'], threshold: 0.5, holdoffUs: 0, maxRatePerS: 1e6, burst: 1, budgetUs: 1000, filters: [], paused: false, replaySpeed: 1 },
+    audit: [...audit],
+    unauthorized,
+  });
+  return {
+    calls,
+    refusedCount: () => unauthorized,
+    state,
+    setTrigger: (c, who) => (calls.push(['trigger', c, who]), entry('POST /api/control/trigger', who, [`trigger.threshold: 0.5 -> ${c.threshold}`])),
+    pause: (who) => (calls.push(['pause', null, who]), entry('POST /api/control/pause', who, ['paused: false -> true'])),
+    resume: (who) => (calls.push(['resume', null, who]), entry('POST /api/control/resume', who, ['paused: true -> false'])),
+    setReplaySpeed: (c, who) => (calls.push(['replay', c, who]), entry('POST /api/control/replay', who, [])),
+    setModel: (c, who) => {
+      if (c.model !== 'b') throw new RequestError('POST /api/control/model', `model "${c.model}" is not loaded`, 400);
+      calls.push(['model', c, who]);
+      return entry('POST /api/control/model', who, ['model: a/student -> b']);
+    },
+    countUnauthorized: () => void unauthorized++,
+  };
 }
