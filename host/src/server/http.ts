@@ -412,7 +412,7 @@ export function registerCollectedCounters(registry: Registry, counters: Readonly
 
 /** The websocket counters of every pipeline's fan-out, added up (`/api/server`, `/metrics`). */
 function sumStats(all: readonly WsHubStats[]): WsHubStats {
-  const sum: WsHubStats = { clients: 0, messagesDropped: 0, clientsRefused: 0, snapshotFailures: 0 };
+  const sum: WsHubStats = { clients: 0, messagesDropped: 0, clientsRefused: 0, snapshotFailures: 0, slowClientsDropped: 0 };
   for (const s of all) for (const k of Object.keys(sum) as Array<keyof WsHubStats>) sum[k] += s[k];
   return sum;
 }
