@@ -285,7 +285,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--per-word", type=int, default=150)
-    ap.add_argument("--copies", type=int, default=3, help="augmented copies per real training clip")
+    ap.add_argument("--copies", type=int, default=6, help="augmented copies per real training clip")
     ap.add_argument("--marvin-copies", type=int, default=40, help="augmented copies of each real training marvin")
     a = ap.parse_args()
     meta = write(build(a.shared, a.seed, a.per_word, a.copies, a.marvin_copies), a.out, a.seed, a.shared, a.copies, a.marvin_copies)
