@@ -200,6 +200,13 @@ def extra_teacher_logits(args, extra, t_logits):
     return matchboxnet_teacher.mix_logits(t_logits, probs, kinds != 1, extra["weight"], args.temperature)
 
 
+def extra_teacher_note(cfg):
+    """The card's words for the extra teacher's share of the targets ("" without one)."""
+    extra = cfg.get("extra_teacher")
+    return (f"; on the real and augmented real rows mixed with {extra['file']} at weight {extra['weight']} "
+            "(MatchboxNet, training only)") if extra else ""
+
+
 def train_student(args, cfg, student, forward, splits, labels, weights, t_logits, stage):
     """KD (stage 'student') or QAT (stage 'qat', with `forward` fake-quantised)."""
     gen = torch.Generator().manual_seed(stage_seed(args.seed, 2 if stage == "student" else 3))
@@ -426,7 +433,7 @@ def card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, seconds, re
         "targets": targets(cfg, teacher, student, ev),
         "distillation": distillation_entry(
             args, cfg, best, f"precomputed on all {n_views(cfg)} D4 views of train"
-            if n_views(cfg) > 1 else "precomputed once on train",
+            if n_views(cfg) > 1 else "precomputed once on train" + extra_teacher_note(cfg),
             detail and detail.get("augmentation")),
         **card_tail(args, meta, fp, ev, onnx_info, seconds, real),
         **({"precision": cfg["card_precision"]} if "card_precision" in cfg else {}),
