@@ -151,7 +151,7 @@ models: build apt-models
 	  set -e; \
 	  if [ $$m = alerts-transient ]; then node bin/hairtrigger.js lightcurves --seed 1 --alerts ../shared/data/alerts --out models/data/$$m; \
 	  elif [ $$m = keywords ]; then $(PY) models/train/keywords_data.py --shared ../shared/data/audio --out models/data/keywords-audio --per-word 150 >/dev/null; \
-	    $(PY) models/train/keywords_features.py --audio models/data/keywords-audio --out models/data/$$m >/dev/null; \
+	    $(PY) models/train/keywords_features.py --audio models/data/keywords-audio --out models/data/$$m --matchboxnet ../shared/data/models/matchboxnet-kws/classification_model.onnx >/dev/null; \
 	  else node bin/hairtrigger.js dataset --task $$m --out models/data/$$m >/dev/null; fi; \
 	  $(PY) models/train/distill.py --task $$m --data models/data/$$m --out models/zoo/$$m; \
 	done

@@ -28,6 +28,7 @@ import torch.nn.functional as F  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import data  # noqa: E402
+import matchboxnet_teacher  # noqa: E402
 import nets  # noqa: E402
 import onnx_check  # noqa: E402
 import scores as score_kd  # noqa: E402
@@ -183,6 +184,27 @@ def teacher_view_logits(teacher, x, views=data.VIEWS):
     print(f"[kd] teacher logits for {views} views x {len(x)} inputs "
           f"{time.time() - start:.1f}s", flush=True)
     return out
+
+
+def extra_teacher_logits(args, extra, t_logits):
+    """The CNN teacher's targets mixed with a second teacher's probabilities on the real and
+    augmented real training rows (tasks.py `extra_teacher`: the `{file}` beside the data)."""
+    path = os.path.join(args.data, extra["file"])
+    if not os.path.isfile(path):
+        raise data.DataError(f"missing {path}: rerun the features with the extra teacher")
+    probs = torch.from_numpy(np.load(path))
+    kinds = torch.from_numpy(np.load(os.path.join(args.data, "train_synthetic.npy")))
+    if probs.shape != t_logits.shape[1:] or kinds.shape != probs.shape[:1]:
+        raise data.DataError(f"{path}: {tuple(probs.shape)}, want {tuple(t_logits.shape[1:])}")
+    print(f"[kd] {extra['file']} mixed at weight {extra['weight']} on {int((kinds != 1).sum())} real rows", flush=True)
+    return matchboxnet_teacher.mix_logits(t_logits, probs, kinds != 1, extra["weight"], args.temperature)
+
+
+def extra_teacher_note(cfg):
+    """The card's words for the extra teacher's share of the targets ("" without one)."""
+    extra = cfg.get("extra_teacher")
+    return (f"; on the real and augmented real rows mixed with {extra['file']} at weight {extra['weight']} "
+            "(MatchboxNet, training only)") if extra else ""
 
 
 def train_student(args, cfg, student, forward, splits, labels, weights, t_logits, stage):
@@ -411,7 +433,7 @@ def card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info, seconds, re
         "targets": targets(cfg, teacher, student, ev),
         "distillation": distillation_entry(
             args, cfg, best, f"precomputed on all {n_views(cfg)} D4 views of train"
-            if n_views(cfg) > 1 else "precomputed once on train",
+            if n_views(cfg) > 1 else "precomputed once on train" + extra_teacher_note(cfg),
             detail and detail.get("augmentation")),
         **card_tail(args, meta, fp, ev, onnx_info, seconds, real),
         **({"precision": cfg["card_precision"]} if "card_precision" in cfg else {}),
@@ -480,6 +502,8 @@ def run(args):
     else:
         teacher, best["teacher"], _ = train_teacher(args, cfg, teacher, splits, labels, weights)
         t_logits = teacher_view_logits(teacher, splits["train"][0], n_views(cfg))
+        if cfg.get("extra_teacher"):
+            t_logits = extra_teacher_logits(args, cfg["extra_teacher"], t_logits)
     student, best["student"], _ = train_student(args, cfg, student, student, splits, labels,
                                                 weights, t_logits, "student")
     if cfg.get("model") == "ds_cnn":

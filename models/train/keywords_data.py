@@ -40,7 +40,10 @@ AUGMENT = {"speed": (0.85, 1.15), "shiftMs": 100, "gainDb": (-6.0, 6.0), "backgr
            "musicP": 0.5, "snrDb": (0.0, 20.0)}
 # Music-like backgrounds (the wake-word stream is speech over classical music): chords of
 # pluck/triangle/sine tones from one diatonic scale, each 0.25-1.2 s, by sox synth.
-MUSIC_TRACKS, MUSIC_SECONDS = 8, 12
+MUSIC_TRACKS, MUSIC_SECONDS = 16, 12
+# Silence rows of music alone per word's synthetic utterances (music made most streaming false
+# alarms: 238 an hour with half as many, at half the level).
+MUSIC_SILENCE = 1.0
 MUSIC_SYNTH_P = 0.3  # share of synthetic utterances mixed over music instead of real noise
 # espeak-ng words per minute and pitch (0-99) drawn per utterance; marvin, the wake word with one
 # real clip, gets twice the synthetic utterances of a keyword.
@@ -238,8 +241,8 @@ def build(shared, seed, per_word, copies=0, marvin_copies=0):
     for i in range(per_word):
         clip = np.clip(np.round(noise_crop(noises, rng, float(rng.uniform(0.0, 1.0)))), -32768, 32767).astype(np.int16)
         rows["train" if i % 10 else "val"].append((clip, "silence", 1, "noise"))
-    for i in range(per_word // 2):
-        clip = np.clip(np.round(noise_crop(music, rng, float(rng.uniform(0.0, 0.5)))), -32768, 32767).astype(np.int16)
+    for i in range(int(per_word * MUSIC_SILENCE)):
+        clip = np.clip(np.round(noise_crop(music, rng, float(rng.uniform(0.0, 1.0)))), -32768, 32767).astype(np.int16)
         rows["train" if i % 10 else "val"].append((clip, "silence", 1, "music"))
     return rows
 
@@ -282,7 +285,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--per-word", type=int, default=150)
-    ap.add_argument("--copies", type=int, default=3, help="augmented copies per real training clip")
+    ap.add_argument("--copies", type=int, default=6, help="augmented copies per real training clip")
     ap.add_argument("--marvin-copies", type=int, default=40, help="augmented copies of each real training marvin")
     a = ap.parse_args()
     meta = write(build(a.shared, a.seed, a.per_word, a.copies, a.marvin_copies), a.out, a.seed, a.shared, a.copies, a.marvin_copies)

@@ -9,7 +9,11 @@ clip with its word). The setting with the most true positives less false alarms 
 as the card's `trigger.detector` (tasks.py "trigger_detector" holds the chosen one). The test
 speakers stay out of it: test/integration/keywords-stream.test.ts scores them.
 
-    python3 models/train/keywords_detector.py --shared ../shared/data/audio --out build/kw-detector
+    python3 models/train/keywords_detector.py --shared ../shared/data/audio --out build/kw-detector \
+        [--music build/kw-music/streams/music.wav]
+
+With `--music` (the music stream of `hairtrigger keywords-streaming --seed 2 --minutes 1 --out
+build/kw-music`: a seed the card's streams do not use), the false alarms on it count too.
 """
 import argparse
 import glob
@@ -72,9 +76,9 @@ def cli(*args):
                           capture_output=True, text=True).stdout
 
 
-def score(wav, truth, out, model, smooth, threshold):
-    """Replays with one detector setting and scores it."""
-    name = f"s{smooth}-t{threshold}"
+def score(wav, truth, out, model, smooth, threshold, tag=""):
+    """Replays with one detector setting and scores it (`truth` None: every trigger is a false alarm)."""
+    name = f"{tag}s{smooth}-t{threshold}"
     route = os.path.join(out, f"{name}.yaml")
     with open(route, "w") as f:
         json.dump({"kind": "detector", "smoothFrames": smooth, "threshold": threshold, "debounceMs": 1000}, f)
@@ -83,7 +87,14 @@ def score(wav, truth, out, model, smooth, threshold):
     cli("replay", wav, "--model", model, "--backend", "sim", "--pacing", "max", "--route", route,
         "--jsonl", os.path.join(out, f"{name}.jsonl"))
     logs = sorted(glob.glob(os.path.join(out, f"{name}.*.jsonl")))
+    if truth is None:
+        return json.loads(cli("score-keywords", *logs, "--length-s", str(wav_seconds(wav)), "--include-missed", "--json"))
     return json.loads(cli("score-keywords", *logs, "--truth", truth, "--include-missed", "--json"))
+
+
+def wav_seconds(path):
+    with wave.open(path, "rb") as w:
+        return w.getnframes() / w.getframerate()
 
 
 def main():
@@ -91,6 +102,8 @@ def main():
     ap.add_argument("--shared", required=True, help="../shared/data/audio")
     ap.add_argument("--out", required=True)
     ap.add_argument("--model", default=os.path.join(REPO, "models", "zoo", "keywords"))
+    ap.add_argument("--music", help="a keyword-free validation stream (hairtrigger keywords-streaming --seed 2 writes "
+                    "streams/music.wav; the card's is seed 1): its false alarms count against a setting too")
     ap.add_argument("--stream", choices=("val", "test"),
                     help="only write this split's stream and truth file and print their paths (hairtrigger keywords-streaming)")
     args = ap.parse_args()
@@ -104,13 +117,15 @@ def main():
     for smooth in SMOOTH:
         for threshold in THRESHOLDS:
             r = score(wav, truth, args.out, args.model, smooth, threshold)
-            rows.append((r["truePositives"] - r["falseAlarms"], smooth, threshold, r["truePositives"], r["misses"], r["falseAlarms"]))
+            music = score(args.music, None, args.out, args.model, smooth, threshold, "music-")["falseAlarms"] if args.music else 0
+            rows.append((r["truePositives"] - r["falseAlarms"] - music, smooth, threshold, r["truePositives"], r["misses"], r["falseAlarms"], music))
             print(f"smooth {smooth} threshold {threshold}: {r['truePositives']} tp, {r['misses']} misses, "
-                  f"{r['falseAlarms']} false alarms", file=sys.stderr)
+                  f"{r['falseAlarms']} false alarms, {music} on music", file=sys.stderr)
     best = max(rows)
+    on_music = f" + {best[6]} on {wav_seconds(args.music):.0f} s of validation music" if args.music else ""
     print(json.dumps({"detector": {"smoothFrames": best[1], "threshold": best[2], "thresholds": {}, "debounceMs": 1000},
                       "detectorChosenOn": f"validation speakers' stream: {best[3]} tp, {best[4]} misses, {best[5]} false alarms "
-                                          f"of {best[3] + best[4]} keywords (max tp - false alarms; models/train/keywords_detector.py)"}))
+                                          f"of {best[3] + best[4]} keywords{on_music} (max tp - false alarms; models/train/keywords_detector.py)"}))
 
 
 if __name__ == "__main__":

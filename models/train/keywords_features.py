@@ -12,6 +12,7 @@ import os
 import numpy as np
 
 import audio_features
+import matchboxnet_teacher
 
 SPLITS = ["train", "val", "test", "test_synth"]
 
@@ -27,6 +28,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--audio", required=True, help="keywords_data.py output")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--matchboxnet", help="MatchboxNet ONNX: write train_matchboxnet.npy, its probabilities "
+                    "over our labels for the training rows (an extra teacher in distill.py)")
     a = ap.parse_args()
     with open(os.path.join(a.audio, "meta.json")) as f:
         src = json.load(f)
@@ -45,6 +48,10 @@ def main():
         # 0 real, 1 synthetic, 2 augmented real: the card reports real validation rows apart.
         np.save(os.path.join(a.out, f"{split}_synthetic.npy"), np.load(os.path.join(a.audio, f"{split}_synthetic.npy")))
         counts[split] = int(len(x))
+        if a.matchboxnet and split == "train":
+            audio, y = np.load(path), np.load(os.path.join(a.audio, f"{split}_y.npy"))
+            probs = matchboxnet_teacher.to_labels(matchboxnet_teacher.logits(audio, a.matchboxnet), src["labels"], y)
+            np.save(os.path.join(a.out, f"{split}_matchboxnet.npy"), probs)
     meta = {"task": "keywords", "labels": src["labels"], "input": {"shape": [1, spec["frames"], spec["coefficients"]], "dtype": "float32"},
             "preprocessing": spec, "dataset": {k: v for k, v in counts.items() if k in ("train", "val", "test")},
             "datasetExtra": {"test_synth": counts.get("test_synth", 0)}, "split": src["split"], "source": src["source"],

@@ -104,21 +104,30 @@ TASKS = {
         # clips but 83.0% against 86.5% on the whole validation split (real and synthetic,
         # the selection metric); left off.
         "augment": None,
+        # MatchboxNet-3x1x64 (NeMo, trained on Speech Commands; ../shared/data/models/matchboxnet-kws,
+        # used in training only, never shipped) names 91% of 135 real validation clips' words (the
+        # CNN teacher: 82.7%): its probabilities mapped to our labels (matchboxnet_teacher.py,
+        # written by keywords_features.py --matchboxnet) are mixed with the CNN teacher's targets
+        # on the real and augmented real rows; on espeak voices it is weaker (66%) and left out.
+        # Student stage alone from one teacher: 84.2% on the 139 real validation clips (87.7% on
+        # the whole validation split) with weight 0.5, 80.6% (85.4%) without.
+        "extra_teacher": {"file": "train_matchboxnet.npy", "weight": 0.5},
         "recall_min": {},
         "trigger_targets": ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "marvin"],
         # Streaming detection, the card's trigger.detector (the `detector` router a replay without
-        # route uses): posteriors averaged over 12 hops, fire at 0.9, 1 s debounce as MLPerf
-        # Tiny's streaming wake-word benchmark. Chosen on the validation speakers' stream by
-        # models/train/keywords_detector.py (most true positives less false alarms of 25 settings;
-        # rerun it after retraining): 88 tp, 34 misses, 10 false alarms of 122 keywords.
-        "trigger_detector": {"smoothFrames": 12, "threshold": 0.9, "thresholds": {}, "debounceMs": 1000},
+        # route uses): posteriors averaged over 12 hops, fire at 0.8, 1 s debounce as MLPerf
+        # Tiny's streaming wake-word benchmark. Chosen on the validation speakers' stream and 3 min
+        # of validation music (seed 2) by models/train/keywords_detector.py --music (most true
+        # positives less false alarms of 25 settings; rerun it after retraining): 94 tp, 28 misses,
+        # 8 false alarms of 122 keywords, none on the music.
+        "trigger_detector": {"smoothFrames": 12, "threshold": 0.8, "thresholds": {}, "debounceMs": 1000},
         # The latency budget: one 20 ms hop (the next hop's audio is complete by then).
         "trigger_budget_us": 20000,
         # Beside the card's modelled latency (compile --card writes `fpga`): the published figure.
         "card_extra": {"fpgaPublished": {"latencyUs": 17.5, "model": "MLPerf Tiny KWS DS-CNN (hls4ml/FINN)",
                                          "note": "see docs/latency-model.md; compare with fpga.latencyUs"}},
         # The firmware's types, written into the card (hairtrigger compile reads them there).
-        "card_precision": {"why": "Profiled on the width-48 student (hairtrigger compile models/zoo/keywords --profile --check 500, 500 held-out clips): MFCC c0 (the log energy) reaches -123.6, past the default input type's +-32, so the input gets ap_fixed<16,8> (+-128). conv2d_3/relu_6 (the last pointwise conv) reach 31.4, within 2% of the default +-32: one more integer bit. conv2d_0/relu_0, which needed it at width 32 (34.2), now peak at 25.4 and keep the default. With these types the C simulation agrees top-1 with the float model on all of the check (compile --check 1000 --card).", "input": "ap_fixed<16,8,AP_TRN,AP_SAT>", "layers": {"conv2d_3": {"result": "ap_fixed<16,7,AP_TRN,AP_SAT>"}, "relu_6": {"result": "ap_fixed<16,7,AP_TRN,AP_SAT>"}}},
+        "card_precision": {"why": "Profiled on the width-48 student (hairtrigger compile models/zoo/keywords --profile --check 500, 500 held-out clips): MFCC c0 (the log energy) reaches -123.6, past the default input type's +-32, so the input gets ap_fixed<16,8> (+-128). dwconv2d_0/relu_1 (the first depthwise conv) reach 32.1 and conv2d_3/relu_6 (the last pointwise conv) 38.2, past the default +-32: one more integer bit each (before them, 1 value in 3 M saturated at dwconv2d_0). conv2d_0/relu_0 peak at 24.5 and keep the default. With these types the C simulation agrees top-1 with the float model on the check (compile --check 1000 --card).", "input": "ap_fixed<16,8,AP_TRN,AP_SAT>", "layers": {"dwconv2d_0": {"result": "ap_fixed<16,7,AP_TRN,AP_SAT>"}, "relu_1": {"result": "ap_fixed<16,7,AP_TRN,AP_SAT>"}, "conv2d_3": {"result": "ap_fixed<16,7,AP_TRN,AP_SAT>"}, "relu_6": {"result": "ap_fixed<16,7,AP_TRN,AP_SAT>"}}},
     },
 }
 
