@@ -142,6 +142,7 @@ test: build firmware apt-test apt-models apt-alerts typecheck
 
 bench: build firmware
 	node --expose-gc --min-semi-space-size=64 --max-semi-space-size=64 build/bench/run.js
+	node build/bench/history.js
 
 # Datasets (TypeScript preprocessing) -> distillation (PyTorch) -> models/zoo, plus the
 # bundled recordings under sim/recordings. Reproduces the committed files.
