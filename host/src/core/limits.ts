@@ -123,6 +123,9 @@ export const limits = {
   linkPayloadBytesMax: 1024 * 1024,
   /** Frames replayed per macrotask before yielding to the event loop at `max` pacing. */
   replayBatchFramesMax: 256,
+  /** A replay's macrotask also yields once its frames have taken this long (a slow backend,
+   * or a paced stream behind schedule): timers, snapshot steps and HTTP keep their turns. */
+  replayBatchMsMax: 2,
   /** Largest WAV file the `wav` source and `inspect` read into memory (about 35 min of
    * 16-bit stereo at 48 kHz). */
   wavFileBytesMax: 512 * 1024 * 1024,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { manualClock } from '../core/clock.js';
 import { manualTimers } from './manual-timers.fixture.js';
+import { limits } from '../core/limits.js';
 import { Pacer } from './pacer.js';
 
 /** Frames every 10 ms of stream time; delivery records each frame's due time. */
@@ -63,4 +64,24 @@ describe('Pacer controls', () => {
     until(3);
     expect(gaps(due)).toEqual([5e6, 5e6]);
   });
+
+  it('a batch yields to the event loop once its frames took replayBatchMsMax, at a pace and at max pace', () => {
+    // A slow backend: each frame takes 1 ms of the (manual) clock. Every frame is due at once
+    // (the stream is far behind), so only the time bound ends a batch before replayBatchFramesMax.
+    const frameNs = 1e6;
+    for (const speed of [1, Number.POSITIVE_INFINITY]) {
+      const clock = manualClock(1e9);
+      const t = manualTimers(clock);
+      let delivered = 0;
+      const p = new Pacer({ dueOffsetNs: () => 0, deliver: () => (clock.advanceNs(frameNs), ++delivered < 10_000) }, speed, clock, t.timers, { spinWindowUs: 0 });
+      p.start();
+      // At a pace the clock is read before every frame; at max pace every 8th frame.
+      const perBatch = Number.isFinite(speed) ? limits.replayBatchMsMax : 8 * Math.ceil(limits.replayBatchMsMax / 8);
+      expect(delivered, `speed ${speed}`).toBe(perBatch);
+      expect(t.step()).toBe(true);
+      expect(delivered, `speed ${speed}`).toBe(2 * perBatch);
+      p.stop();
+    }
+  });
 });
+

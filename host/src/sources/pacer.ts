@@ -26,7 +26,8 @@ export interface PacerOptions {
 
 /**
  * Delivers frames on schedule. At `max` speed it delivers `replayBatchFramesMax` frames per
- * macrotask (so the HTTP server and timers still run); otherwise it delivers every frame
+ * macrotask (so the HTTP server and timers still run), and any batch stops early once it has
+ * taken `replayBatchMsMax`; otherwise it delivers every frame
  * whose time has come (stream time / speed since start), then waits for the next one: on a
  * timer while it is far, by turning the event loop within `spinWindowUs` of it. Each frame
  * carries its due time, so whatever delays delivery (timer jitter, a stalled event loop, a
@@ -134,11 +135,20 @@ export class Pacer {
     this.handle = null;
     if (this.stopped || this.paused) return;
     const max = !Number.isFinite(this.speed);
+    this.clock.stamp(this.now, 0);
+    const yieldAtNs = this.now[0] + limits.replayBatchMsMax * 1e6;
     for (let n = 0; n < limits.replayBatchFramesMax; n++) {
       let dueNs = Number.NaN;
+      // A batch that has taken replayBatchMsMax yields, however many frames are due: a slow
+      // backend (an ONNX teacher at ~1 ms a frame) would otherwise hold the event loop for
+      // replayBatchFramesMax frames, and the dashboard's snapshot steps, one per turn, would
+      // publish every few seconds. At max pace the clock is read every 8 frames only.
+      if (n > 0 && (!max || (n & 7) === 0)) {
+        this.clock.stamp(this.now, 0);
+        if (this.now[0] >= yieldAtNs) break;
+      }
       if (!max) {
         dueNs = this.startNs + this.paced.dueOffsetNs(this.k) / this.speed;
-        this.clock.stamp(this.now, 0);
         const waitNs = dueNs - this.now[0];
         if (waitNs > this.spinWindowNs) {
           this.immediate = false;
