@@ -46,6 +46,9 @@ export const limits = {
   /** How often the daemon publishes a snapshot (what HTTP, /metrics and the websocket serve)
    * and pushes it to websocket clients. */
   snapshotIntervalMs: 250,
+  /** A snapshot build runs its steps (one histogram folded or summarised each) for up to this
+   * long per macrotask before yielding to the event loop (metrics/snapshot-cache.ts). */
+  snapshotStepBudgetUs: 100,
   /** `/healthz` samples the pipeline's frame counters this often (last frame age, error ratio). */
   healthSampleIntervalMs: 500,
   /** `/healthz` judges the error ratio over this many recent seconds. */

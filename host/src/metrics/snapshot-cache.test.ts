@@ -7,13 +7,19 @@ import { manualTimers } from '../core/manual-timers.js';
 
 const INTERVAL_MS = 500;
 
-function setup() {
+/** `stepBudgetNs` 0 (one step per macrotask) unless given; `stepNs` of the clock per step. */
+function setup(stepBudgetNs = 0, stepNs = 0) {
   const clock = manualClock(1e9);
   const t = manualTimers();
   const metrics = new PipelineMetrics({ pipeline: 'p', backend: 'sim', model: 'm', labels: ['a', 'b'], budgetUs: 1000 }, clock, () => 0);
   let begun = 0;
   const bugs: unknown[] = [];
-  const cache = new SnapshotCache(() => (begun++, metrics.beginSnapshot()), clock, t.timers, INTERVAL_MS, (e) => bugs.push(e));
+  const begin = () => {
+    begun++;
+    const build = metrics.beginSnapshot();
+    return { step: () => (clock.advanceNs(stepNs), build.step()), result: () => build.result() };
+  };
+  const cache = new SnapshotCache(begin, clock, t.timers, INTERVAL_MS, (e) => bugs.push(e), stepBudgetNs);
   const ring = new FrameRing(1, 2, 4);
   /** `n` frames of 10 us each, spread evenly over `ms` of the manual clock. */
   const frames = (n: number, ms: number) => {
@@ -74,6 +80,23 @@ describe('SnapshotCache', () => {
     expect(steps).toBeGreaterThan(12);
     expect(cache.current().seq).toBe(before.seq + 1);
     expect(tick()).toBe(steps);
+  });
+
+  it('runs steps in one macrotask while they have taken less than the step budget', () => {
+    // Each step takes 30 us of the clock; a 100 us budget runs 4 a turn (0, 30, 60 and 90 us in).
+    const oneByOne = setup();
+    oneByOne.cache.start();
+    oneByOne.frames(50, 400);
+    const steps = oneByOne.tick();
+    const { cache, frames, tick, t } = setup(100_000, 30_000);
+    cache.start();
+    frames(50, 400);
+    expect(tick()).toBe(Math.ceil(steps / 4));
+    expect(cache.current().snapshot.frames).toBe(50);
+    // The next build is due an interval after this one began, not after it ended.
+    const pending = t.pending() as { kind: string; ms: number };
+    expect(pending.kind).toBe('timeout');
+    expect(pending.ms).toBeCloseTo(INTERVAL_MS - steps * 0.03, 9);
   });
 
   it('publishes a snapshot at most one interval old, whenever it is read', () => {

@@ -6,6 +6,7 @@
  * and `fps` was over the time since whoever asked last.
  */
 import { assert } from '../core/assert.js';
+import { limits } from '../core/limits.js';
 import type { Clock } from '../core/clock.js';
 import type { TimerScheduler } from '../sources/source.js';
 import type { SnapshotBuild } from './pipeline-metrics.js';
@@ -43,8 +44,14 @@ export class SnapshotCache {
     private readonly timers: TimerScheduler,
     private readonly intervalMs: number,
     private readonly onBug: (err: unknown) => void,
+    /** A macrotask runs further steps while it has taken less than this (0: one step per
+     * macrotask). Steps are tens of microseconds; a budget keeps a frame that arrives during
+     * a build from waiting long, and keeps the build to a few turns of an event loop whose
+     * turns are long (a slow backend's frames): 4 Hz needs the build done within an interval. */
+    private readonly stepBudgetNs = limits.snapshotStepBudgetUs * 1000,
   ) {
     assert(intervalMs > 0, 'snapshot interval is positive');
+    assert(stepBudgetNs >= 0, 'snapshot step budget is not negative');
   }
 
   /** Publishes a first snapshot now, then one every interval until `stop()`. */
@@ -90,7 +97,10 @@ export class SnapshotCache {
       this.immediate = null;
       if (!this.running) return;
       try {
-        if (!build.step()) {
+        const turnNs = this.clock.nowNs();
+        let done = build.step();
+        while (!done && this.clock.nowNs() - turnNs < this.stepBudgetNs) done = build.step();
+        if (!done) {
           this.immediate = this.timers.setImmediate(step);
           return;
         }
@@ -99,7 +109,10 @@ export class SnapshotCache {
         this.onBug(err);
         return;
       }
-      this.handle = this.timers.setTimeout(() => this.tick(), this.intervalMs);
+      // The next build is due one interval after this one began (4 Hz stays 4 Hz however
+      // many turns a build took), but never sooner than a quarter interval after it ended.
+      const tookMs = (this.clock.nowNs() - at) / 1e6;
+      this.handle = this.timers.setTimeout(() => this.tick(), Math.max(this.intervalMs / 4, this.intervalMs - tookMs));
     };
     step();
   }
