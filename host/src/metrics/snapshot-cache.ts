@@ -24,8 +24,9 @@ export interface PublishedSnapshot {
 }
 
 /**
- * Builds a snapshot every `intervalMs` (the next interval starts when a build ends, so
- * builds never overlap) by running `begin()`'s steps one per macrotask, and publishes it.
+ * Builds a snapshot every `intervalMs` (the next build is due an interval after this one
+ * began, at least a quarter interval after it ended, so builds never overlap) by running
+ * `begin()`'s steps in macrotasks of at most `stepBudgetNs`, and publishes it.
  * `current()` never builds once started; before `start()` and after `stop()` it returns
  * the last snapshot (building one at once if there is none). A throwing build is a bug:
  * it goes to `onBug` and publication stops.
