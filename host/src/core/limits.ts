@@ -129,6 +129,9 @@ export const limits = {
   /** A replay's macrotask also yields once its frames have taken this long (a slow backend,
    * or a paced stream behind schedule): timers, snapshot steps and HTTP keep their turns. */
   replayBatchMsMax: 2,
+  /** At max pace a batch that took longer than this halves the next (sources/pacer.ts
+   * `adaptMaxBatch`); one that took under half of it doubles it, up to replayBatchFramesMax. */
+  replayMaxPaceBatchMsMax: 10,
   /** Largest WAV file the `wav` source and `inspect` read into memory (about 35 min of
    * 16-bit stereo at 48 kHz). */
   wavFileBytesMax: 512 * 1024 * 1024,

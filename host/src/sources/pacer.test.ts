@@ -65,23 +65,53 @@ describe('Pacer controls', () => {
     expect(gaps(due)).toEqual([5e6, 5e6]);
   });
 
-  it('a batch yields to the event loop once its frames took replayBatchMsMax, at a pace and at max pace', () => {
-    // A slow backend: each frame takes 1 ms of the (manual) clock. Every frame is due at once
-    // (the stream is far behind), so only the time bound ends a batch before replayBatchFramesMax.
-    const frameNs = 1e6;
-    for (const speed of [1, Number.POSITIVE_INFINITY]) {
+  it('a paced batch behind schedule yields once it took replayBatchMsMax; at max pace the batch halves until one takes at most replayMaxPaceBatchMsMax', () => {
+    // A slow backend: each frame takes 1 ms of the (manual) clock, and every frame is due at
+    // once (the stream is far behind).
+    const slowPacer = (speed: number) => {
       const clock = manualClock(1e9);
       const t = manualTimers(clock);
+      const batches: number[] = [];
       let delivered = 0;
-      const p = new Pacer({ dueOffsetNs: () => 0, deliver: () => (clock.advanceNs(frameNs), ++delivered < 10_000) }, speed, clock, t.timers, { spinWindowUs: 0 });
-      p.start();
-      // At a pace the clock is read before every frame; at max pace every 8th frame.
-      const perBatch = Number.isFinite(speed) ? limits.replayBatchMsMax : 8 * Math.ceil(limits.replayBatchMsMax / 8);
-      expect(delivered, `speed ${speed}`).toBe(perBatch);
-      expect(t.step()).toBe(true);
-      expect(delivered, `speed ${speed}`).toBe(2 * perBatch);
-      p.stop();
+      let inBatch = 0;
+      const p = new Pacer({ dueOffsetNs: () => 0, deliver: () => (clock.advanceNs(1e6), inBatch++, ++delivered < 100_000) }, speed, clock, t.timers, { spinWindowUs: 0 });
+      const batch = () => {
+        inBatch = 0;
+        if (batches.length === 0) p.start();
+        else t.step();
+        batches.push(inBatch);
+      };
+      return { p, batch, batches };
+    };
+    const paced = slowPacer(1);
+    for (let i = 0; i < 3; i++) paced.batch();
+    expect(paced.batches).toEqual([limits.replayBatchMsMax, limits.replayBatchMsMax, limits.replayBatchMsMax]);
+    paced.p.stop();
+    const max = slowPacer(Number.POSITIVE_INFINITY);
+    for (let i = 0; i < 10; i++) max.batch();
+    // 256 frames took 256 ms: halve until a batch takes at most 10 ms (8 frames), then stay.
+    expect([limits.replayBatchFramesMax, limits.replayMaxPaceBatchMsMax]).toEqual([256, 10]);
+    expect(max.batches).toEqual([256, 128, 64, 32, 16, 8, 8, 8, 8, 8]);
+    max.p.stop();
+  });
+
+  it('at max pace a batch that took under half of replayMaxPaceBatchMsMax doubles the next, up to replayBatchFramesMax', () => {
+    const clock = manualClock(1e9);
+    const t = manualTimers(clock);
+    let frameNs = 1e6;
+    let inBatch = 0;
+    const p = new Pacer({ dueOffsetNs: () => 0, deliver: () => (clock.advanceNs(frameNs), inBatch++, true) }, Number.POSITIVE_INFINITY, clock, t.timers, { spinWindowUs: 0 });
+    p.start();
+    for (let i = 0; i < 8; i++) t.step(); // down to 8 frames a batch (8 ms)
+    frameNs = 1e3; // the backend got fast
+    const sizes: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      inBatch = 0;
+      t.step();
+      sizes.push(inBatch);
     }
+    expect(sizes).toEqual([8, 16, 32, 64, 128, 256, 256, 256, 256]);
+    p.stop();
   });
 });
 

@@ -26,8 +26,8 @@ export interface PacerOptions {
 
 /**
  * Delivers frames on schedule. At `max` speed it delivers `replayBatchFramesMax` frames per
- * macrotask (so the HTTP server and timers still run), and any batch stops early once it has
- * taken `replayBatchMsMax`; otherwise it delivers every frame
+ * macrotask (so the HTTP server and timers still run), fewer while batches take longer than
+ * `replayBatchMsMax`, and a paced batch stops once it has taken that long; otherwise it delivers every frame
  * whose time has come (stream time / speed since start), then waits for the next one: on a
  * timer while it is far, by turning the event loop within `spinWindowUs` of it. Each frame
  * carries its due time, so whatever delays delivery (timer jitter, a stalled event loop, a
@@ -43,6 +43,8 @@ export class Pacer {
   /** Scratch for clock reads without allocation. */
   private readonly now = new Float64Array(1);
   private k = 0;
+  /** Frames per macrotask at max pace (`adaptMaxBatch`). */
+  private maxBatchFrames: number = limits.replayBatchFramesMax;
   private handle: unknown = null;
   private immediate = false;
   private stopped = false;
@@ -136,18 +138,18 @@ export class Pacer {
     if (this.stopped || this.paused) return;
     const max = !Number.isFinite(this.speed);
     this.clock.stamp(this.now, 0);
-    const yieldAtNs = this.now[0] + limits.replayBatchMsMax * 1e6;
-    for (let n = 0; n < limits.replayBatchFramesMax; n++) {
+    const startNs = this.now[0];
+    const yieldAtNs = startNs + limits.replayBatchMsMax * 1e6;
+    const frames = max ? this.maxBatchFrames : limits.replayBatchFramesMax;
+    for (let n = 0; n < frames; n++) {
       let dueNs = Number.NaN;
-      // A batch that has taken replayBatchMsMax yields, however many frames are due: a slow
-      // backend (an ONNX teacher at ~1 ms a frame) would otherwise hold the event loop for
-      // replayBatchFramesMax frames, and the dashboard's snapshot steps, one per turn, would
-      // publish every few seconds. At max pace the clock is read every 8 frames only.
-      if (n > 0 && (!max || (n & 7) === 0)) {
-        this.clock.stamp(this.now, 0);
-        if (this.now[0] >= yieldAtNs) break;
-      }
       if (!max) {
+        // A paced batch (frames due back to back: a stream behind schedule) also yields once
+        // it has taken replayBatchMsMax, read on the clock it reads for each frame anyway.
+        if (n > 0) {
+          this.clock.stamp(this.now, 0);
+          if (this.now[0] >= yieldAtNs) break;
+        }
         dueNs = this.startNs + this.paced.dueOffsetNs(this.k) / this.speed;
         const waitNs = dueNs - this.now[0];
         if (waitNs > this.spinWindowNs) {
@@ -168,9 +170,25 @@ export class Pacer {
       this.k++;
       if (this.stopped || this.paused) return;
     }
+    if (max) this.adaptMaxBatch(startNs);
     this.immediate = true;
     this.handle = this.timers.setImmediate(this.tick);
   };
+
+  /**
+   * At max pace the clock is read once per batch, not per frame (a native clock read in code
+   * the JIT has not optimised yet allocates): a batch that took longer than
+   * replayMaxPaceBatchMsMax halves the next one, one that took under half of it doubles it, up to
+   * replayBatchFramesMax. A slow backend (an ONNX teacher at ~1 ms a frame) then turns the
+   * event loop every few milliseconds, so timers, snapshot steps and HTTP keep their turns.
+   */
+  private adaptMaxBatch(startNs: number): void {
+    this.clock.stamp(this.now, 0);
+    const tookNs = this.now[0] - startNs;
+    const budgetNs = limits.replayMaxPaceBatchMsMax * 1e6;
+    if (tookNs > budgetNs) this.maxBatchFrames = Math.max(1, this.maxBatchFrames >> 1);
+    else if (tookNs < budgetNs / 2) this.maxBatchFrames = Math.min(limits.replayBatchFramesMax, this.maxBatchFrames * 2);
+  }
 }
 
 /**
