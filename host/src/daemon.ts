@@ -239,10 +239,10 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   const transported = ([source, ...sinks] as object[]).filter(hasTransportCounters);
   const agreeWith = extras.find((m) => m.card.labels.join('\n') === card.labels.join('\n'));
   if (agreeWith !== undefined) metrics.agreeWith(agreeWith.name, agreeWith.offset);
-  const fixed: FixedSettings = { source: cfg.source, decoder: autonomous ? 'fpga-events' : decoderConfig.kind, backend: backend.info().kind, model: metrics.identity.model, autonomous, budgetUs: cfg.budgetUs, route: cfg.route };
+  const fixed: FixedSettings = { source: cfg.source, decoder: autonomous ? 'fpga-events' : decoderConfig.kind, autonomous, budgetUs: cfg.budgetUs, route: cfg.route };
   // The settings in force: the start-up parts, the policy's params, the route a reload put in
   // force, and what the control API changes (model, pause, replay speed), read off the hot path.
-  const settingsInForce = (): PipelineSettings => ({ ...pipelineSettings(fixed, policy.params), ...liveSettings(models, source, gate) });
+  const settingsInForce = (): PipelineSettings => pipelineSettings(fixed, policy.params, liveSettings(models, source, gate));
   const withViewFields = withDashboardFields(beginCore, () => ({ settings: settingsInForce, policy, metrics, errors, clock: deps.clock }));
   const beginSnapshot = (): SnapshotBuild => {
     const build = withViewFields();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TriggerPolicy, triggerConfigSchema } from '../trigger/policy.js';
-import { describeRoute, describeSource, pipelineSettings, replaySpeed } from './settings.js';
+import { describeRoute, describeSource, pipelineSettings } from './settings.js';
 
 describe('pipeline settings', () => {
   it('describe the source by kind, where it reads and its pacing', () => {
@@ -10,13 +10,6 @@ describe('pipeline settings', () => {
     expect(describeSource(undefined, true)).toBe('fpga events (autonomous)');
   });
 
-  it('give a replay\'s pace multiplier: realtime 1, xN N, max and other sources null', () => {
-    expect(replaySpeed({ kind: 'replay', path: 'a' })).toBe(1);
-    expect(replaySpeed({ kind: 'replay', path: 'a', pacing: 'x2.5' })).toBe(2.5);
-    expect(replaySpeed({ kind: 'replay', path: 'a', pacing: 'max' })).toBeNull();
-    expect(replaySpeed({ kind: 'synthetic', pacing: 'x2' })).toBeNull();
-  });
-
   it('list the router\'s settings one line each', () => {
     expect(describeRoute({ kind: 'detector', minFrames: 3, thresholds: { yes: 0.8 } })).toEqual(['detector.minFrames: 3', 'detector.thresholds: {"yes":0.8}']);
     expect(describeRoute(undefined)).toEqual([]);
@@ -24,9 +17,10 @@ describe('pipeline settings', () => {
 
   it('read the trigger settings from the policy params in force (a reload shows at once)', () => {
     const policy = new TriggerPolicy(triggerConfigSchema.parse({ targets: ['b'], threshold: 0.7, holdoffUs: 250, maxRatePerS: 100, burst: 4 }), ['a', 'b'], 50);
-    const fixed = { source: { kind: 'replay', path: 'x' }, decoder: 'fixed', backend: 'sim', model: 'm/student', autonomous: false, budgetUs: 50, route: undefined };
-    expect(pipelineSettings(fixed, policy.params)).toMatchObject({ targets: ['b'], threshold: 0.7, holdoffUs: 250, maxRatePerS: 100, burst: 4, budgetUs: 50, mode: 'host', replaySpeed: 1 });
+    const fixed = { source: { kind: 'replay', path: 'x' }, decoder: 'fixed', autonomous: false, budgetUs: 50, route: undefined };
+    const live = { backend: 'sim', model: 'm/student', models: ['m/student', 'm/teacher'], paused: true, replaySpeed: 2 };
+    expect(pipelineSettings(fixed, policy.params, live)).toMatchObject({ targets: ['b'], threshold: 0.7, holdoffUs: 250, maxRatePerS: 100, burst: 4, budgetUs: 50, mode: 'host', ...live });
     policy.apply(policy.prepare(triggerConfigSchema.parse({ targets: ['a'], threshold: 0.9 })));
-    expect(pipelineSettings(fixed, policy.params)).toMatchObject({ targets: ['a'], threshold: 0.9, holdoffUs: 0 });
+    expect(pipelineSettings(fixed, policy.params, live)).toMatchObject({ targets: ['a'], threshold: 0.9, holdoffUs: 0 });
   });
 });

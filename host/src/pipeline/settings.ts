@@ -5,7 +5,7 @@
  */
 import type { PolicyParams } from '../trigger/policy.js';
 import type { PipelineSettings } from '../server/api-types.js';
-import { pacingSpeed, type Pacing } from '../sources/source.js';
+import type { LiveSettings } from './live-settings.js';
 
 /** A component's config as the schema keeps it: a `kind` and its own fields. */
 type Component = { kind: string } & Record<string, unknown>;
@@ -17,21 +17,17 @@ const WHERE = ['path', 'subject', 'url', 'device', 'listen', 'port', 'host'] as 
 export interface FixedSettings {
   source: Component | undefined;
   decoder: string;
-  backend: string;
-  model: string;
   autonomous: boolean;
   budgetUs: number;
   route: Component | undefined;
 }
 
-/** The snapshot's `settings` for `params` in force now. Pure. */
-export function pipelineSettings(fixed: FixedSettings, params: PolicyParams): PipelineSettings {
+/** The snapshot's `settings` for `params` and what the control API changed (`live`) in force now. Pure. */
+export function pipelineSettings(fixed: FixedSettings, params: PolicyParams, live: LiveSettings): PipelineSettings {
   return {
+    ...live,
     source: describeSource(fixed.source, fixed.autonomous),
     decoder: fixed.decoder,
-    backend: fixed.backend,
-    model: fixed.model,
-    models: [fixed.model],
     mode: fixed.autonomous ? 'autonomous' : 'host',
     targets: [...params.targets],
     threshold: params.threshold,
@@ -40,8 +36,6 @@ export function pipelineSettings(fixed: FixedSettings, params: PolicyParams): Pi
     burst: params.burst,
     budgetUs: fixed.budgetUs,
     filters: describeRoute(fixed.route),
-    paused: false,
-    replaySpeed: replaySpeed(fixed.source),
   };
 }
 
@@ -53,12 +47,6 @@ export function describeSource(source: Component | undefined, autonomous: boolea
   return `${source.kind}${where === undefined ? '' : ` ${String(where)}`}${pacing}`;
 }
 
-/** A replay's pace multiplier: 1 = real time; null for `max` or a source that is not a replay. */
-export function replaySpeed(source: Component | undefined): number | null {
-  if (source?.kind !== 'replay') return null;
-  const speed = pacingSpeed((source.pacing as Pacing | undefined) ?? 'realtime');
-  return Number.isFinite(speed) ? speed : null;
-}
 
 /** The router's settings, one `kind.key: value` line each; [] without a router. */
 export function describeRoute(route: Component | undefined): string[] {
