@@ -21,7 +21,7 @@ export async function ensureUiBuilt(): Promise<void> {
   if (!existsSync(join(uiDir, 'index.html'))) await build({ configFile: join(repoRoot, 'ui', 'vite.config.ts'), logLevel: 'warn' });
 }
 
-/** Every snapshot the server takes (hello and the 500 ms timer) shows 1,234 more frames and
+/** Every snapshot the server takes (hello and the snapshotIntervalMs timer) shows 1,234 more frames and
  * half a second more. */
 export function tickSnapshots(view: FakeView): void {
   const snapshot = view.snapshot;

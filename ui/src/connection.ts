@@ -17,7 +17,7 @@ export interface ConnectionOptions {
   /** First retry delay; doubles per failed attempt up to `backoffMaxMs`. */
   backoffMinMs?: number;
   backoffMaxMs?: number;
-  /** No message for this long means a dead link (the daemon sends a snapshot every 500 ms). */
+  /** No message for this long means a dead link (the daemon sends a snapshot every snapshotIntervalMs, 250 ms). */
   silenceMaxMs?: number;
 }
 
