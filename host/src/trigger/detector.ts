@@ -49,10 +49,9 @@ function classThresholds(cfg: DetectorConfig, labels: readonly string[], targets
 interface DetectorState {
   readonly threshold: Float64Array;
   readonly debounceNs: number;
-  /** Frames averaged; the last `n` probability vectors (a ring) and their running sums. */
+  /** Frames averaged and the last `n` probability vectors (a ring). */
   readonly n: number;
   readonly ring: Float64Array;
-  readonly sum: Float64Array;
 }
 
 function detectorState(cfg: DetectorConfig, labels: readonly string[], targets: readonly string[], keep: DetectorState | null): DetectorState {
@@ -60,8 +59,7 @@ function detectorState(cfg: DetectorConfig, labels: readonly string[], targets: 
   const n = cfg.smoothFrames;
   // The same smoothing length keeps the ring: a reload of thresholds does not forget the posteriors.
   const ring = keep !== null && keep.n === n ? keep.ring : new Float64Array(n * labels.length);
-  const sum = keep !== null && keep.n === n ? keep.sum : new Float64Array(labels.length);
-  return { threshold, debounceNs: cfg.debounceMs * 1e6, n, ring, sum };
+  return { threshold, debounceNs: cfg.debounceMs * 1e6, n, ring };
 }
 
 /** Builds a detector over the pipeline's labels; its targets are the trigger's. A reload
@@ -76,21 +74,24 @@ export function createDetector(cfg: DetectorConfig, ctx: RouterContext, targets:
   const counts = { detections: 0, debounced: 0, missed: 0, perClass: Object.fromEntries(targets.map((t) => [t, 0])) as Record<string, number> };
   return {
     route(slot: FrameSlot) {
-      const { threshold, n, ring, sum } = st;
+      const { threshold, n, ring } = st;
       const base = at * classes;
-      for (let k = 0; k < classes; k++) {
-        const p = slot.probs[k];
-        if (filled === n) sum[k] -= ring[base + k];
-        ring[base + k] = p;
-        sum[k] += p;
-      }
+      for (let k = 0; k < classes; k++) ring[base + k] = slot.probs[k];
       at = at + 1 === n ? 0 : at + 1;
       if (filled < n) filled++;
-      // The best target whose smoothed probability reaches its threshold.
+      // The oldest frame in the window: the ring's start until it fills, then the next write.
+      const first = filled < n ? 0 : at;
+      // The best target whose smoothed probability reaches its threshold. The mean is summed
+      // afresh each frame, oldest first (n * classes additions, at most a few hundred): a running
+      // sum drifts in its last bits over hours of subtractions, and a mean that sits exactly on a
+      // threshold would then fire or not depending on the stream's history.
       let best = -1;
       let bestP = 0;
       for (let k = 0; k < classes; k++) {
-        const p = sum[k] / filled;
+        if (threshold[k] === Number.POSITIVE_INFINITY) continue;
+        let acc = 0;
+        for (let j = 0, i = first; j < filled; j++, i = i + 1 === n ? 0 : i + 1) acc += ring[i * classes + k];
+        const p = acc / filled;
         if (p >= threshold[k] && p > bestP) {
           best = k;
           bestP = p;
