@@ -27,6 +27,10 @@ export interface EstimateOptions {
   readonly dataBits?: number;
   /** Accumulator width; only checked against the DSP's 48-bit adder (a note). Default 32. */
   readonly accumBits?: number;
+  /** Reuse factor of named layers (hls4ml's per-layer `ReuseFactor`); others use `reuse`. */
+  readonly reusePerLayer?: Readonly<Record<string, number>>;
+  /** The model's constants; default `FITTED_CONSTANTS`. Only the fit (fit-latency.ts) varies them. */
+  readonly constants?: ModelConstants;
 }
 
 export interface LayerEstimate {
@@ -52,14 +56,54 @@ export interface NetworkEstimate {
   readonly latencyUs: number;
   /** max layer II: the layers form a pipeline (dataflow), the slowest stage sets the rate. */
   readonly ii: number;
+  /** Expected DSPs: `FITTED_CONSTANTS.dspShare` of the DSP-eligible products (Σ multipliers). */
   readonly dsp: number;
+  /** BRAM_18K for lookup tables (softmax, sigmoid, tanh) and, under the resource strategy, weights. */
+  readonly bram18k: number;
   readonly weightStorageBits: number;
 }
 
-/** Input register + output cast/register that every computing layer pays (cycles). */
-export const LAYER_OVERHEAD_CYCLES = 2;
-/** One registered multiplier stage (DSP48 with its M register). */
+/*
+ * The constants below marked FITTED are the result of `hls/compiler/fit-latency.ts`: a grid
+ * search against the published hls4ml synthesis reports in ../shared/reference/hls-reports,
+ * with three designs held out (docs/latency-model.md has the table; fit-latency.json the run).
+ * Change them only by re-running the fit; report-compare.test.ts fails when a change makes the
+ * held-out error grow past its bound.
+ */
+/** FITTED. Register stages every computing layer adds around its datapath (cycles). */
+export const LAYER_OVERHEAD_CYCLES = 0;
+/** FITTED. Delay of a constant-coefficient multiply in a layer's combinational chain (ns). */
+export const MULTIPLIER_NS = 0;
+/** FITTED. Delay of one adder (or comparator) tree level (ns); HLS chains levels into a cycle. */
+export const ADDER_LEVEL_NS = 1.25;
+/** FITTED. Cycles of a ReLU (a compare/select, usually chained into the next layer). */
+export const RELU_CYCLES = 1;
+/** FITTED. Cycles of softmax's table lookups and final multiply, beyond its sum tree. */
+export const SOFTMAX_CYCLES = 1;
+/** FITTED. Share of the DSP-eligible constant-weight products that HLS puts on DSP48s (the
+ * rest, weights with few significant bits, become shift-adds in LUTs). */
+export const DSP_SHARE = 0.64;
+/** One registered multiplier stage (the resource strategy's reuse loop; not fitted). */
 export const MULT_STAGE_CYCLES = 1;
+/** Entries of an hls4ml activation table (softmax exp/inv, sigmoid, tanh): one BRAM_18K each. */
+export const TABLE_BRAM18K = 1;
+/** Bits of one BRAM_18K. */
+export const BRAM18K_BITS = 18 * 1024;
+
+/** The fitted constants as one record (what `estimate` uses unless told otherwise). */
+export interface ModelConstants {
+  readonly layerOverheadCycles: number;
+  readonly multiplierNs: number;
+  readonly adderLevelNs: number;
+  readonly reluCycles: number;
+  readonly softmaxCycles: number;
+  readonly dspShare: number;
+}
+
+export const FITTED_CONSTANTS: ModelConstants = {
+  layerOverheadCycles: LAYER_OVERHEAD_CYCLES, multiplierNs: MULTIPLIER_NS, adderLevelNs: ADDER_LEVEL_NS,
+  reluCycles: RELU_CYCLES, softmaxCycles: SOFTMAX_CYCLES, dspShare: DSP_SHARE,
+};
 /** Operand narrower than this (bits) → the product goes to LUTs (our rule; Vivado's varies). */
 export const DSP_MIN_OPERAND_BITS = 10;
 /** DSP48E2 multiplier port widths (UltraScale: 27 x 18 signed). */
@@ -70,7 +114,7 @@ export const DSP_ACCUM_BITS = 48;
 /** Allowed-value lists in error messages are cut after this many entries. */
 export const ALLOWED_LISTED_MAX = 24;
 
-const DEFAULTS = { clockMhz: 200, weightBits: 16, dataBits: 16, accumBits: 32 } as const;
+const DEFAULTS = { clockMhz: 200, weightBits: 16, dataBits: 16, accumBits: 32, reusePerLayer: {}, constants: FITTED_CONSTANTS } as const;
 
 interface Resolved {
   readonly strategy: Strategy;
@@ -79,6 +123,8 @@ interface Resolved {
   readonly weightBits: number;
   readonly dataBits: number;
   readonly accumBits: number;
+  readonly reusePerLayer: Readonly<Record<string, number>>;
+  readonly constants: ModelConstants;
 }
 
 /**
@@ -96,6 +142,30 @@ export function dspPerProduct(a: number, b: number): number {
 /** ceil(log2(n)) for n >= 1: depth of a balanced binary adder/compare tree over n terms. */
 export function treeDepth(n: number): number {
   return n <= 1 ? 0 : Math.ceil(Math.log2(n));
+}
+
+/**
+ * Cycles of a combinational chain, an optional multiplier then `levels` adder-tree levels, at
+ * the target clock: HLS schedules by estimated delay and chains what fits in one period, so a
+ * 5 ns clock takes a 16-input tree in one cycle and a 25 ns clock a whole layer.
+ */
+export function chainCycles(levels: number, withMultiplier: boolean, o: Pick<Resolved, 'clockMhz' | 'constants'>): number {
+  const ns = (withMultiplier ? o.constants.multiplierNs : 0) + levels * o.constants.adderLevelNs;
+  return Math.ceil(ns / (1000 / o.clockMhz) - 1e-9);
+}
+
+/** Nonzero weights of a multiply-accumulate layer: a product by a constant zero is dropped by
+ * HLS when the weights are constants (latency strategy; hls4ml's `n_zeros`). */
+function nonzeroWeights(layer: MacLayer): number {
+  let n = 0;
+  for (const w of layer.weights) if (w !== 0) n++;
+  return n;
+}
+
+/** Products a MAC layer multiplies per frame step under `o`'s strategy (zeros dropped only
+ * under the latency strategy, whose weights are constants in the logic). */
+function liveProducts(layer: MacLayer, o: Resolved): number {
+  return o.strategy === 'latency' ? nonzeroWeights(layer) : macCount(layer);
 }
 
 /** Divisors of n in increasing order. */
@@ -155,6 +225,9 @@ function resolve(options: EstimateOptions): Resolved {
   if (!Number.isFinite(r.clockMhz) || r.clockMhz <= 0) {
     throw new ConfigError('estimate.clockMhz', `got ${r.clockMhz}; use a clock in MHz > 0`);
   }
+  for (const [name, reuse] of Object.entries(r.reusePerLayer)) {
+    if (!Number.isInteger(reuse) || reuse < 1) throw new ConfigError(`estimate.reusePerLayer.${name}`, `got ${reuse}; the reuse factor is an integer >= 1`);
+  }
   for (const key of ['weightBits', 'dataBits', 'accumBits'] as const) {
     const bits = r[key];
     if (!Number.isInteger(bits) || bits < 1 || bits > 64) {
@@ -191,16 +264,19 @@ function checkReuse(layer: MacLayer, reuse: number, ir: Ir): void {
  *   overhead; II = R (`rewind` lets the next frame start as the loop ends).
  */
 function estimateDense(layer: DenseLayer, o: Resolved): LayerEstimate {
-  const mults = (layer.nIn * layer.nOut) / o.reuse;
+  const live = liveProducts(layer, o);
+  const mults = Math.ceil(live / o.reuse);
   const dspEach = dspPerProduct(o.dataBits, o.weightBits);
   const notes: string[] = [];
+  const overhead = o.constants.layerOverheadCycles;
   let cycles: number;
   if (o.strategy === 'latency') {
-    cycles = o.reuse + treeDepth(layer.nIn) + LAYER_OVERHEAD_CYCLES;
+    cycles = o.reuse - 1 + chainCycles(treeDepth(Math.ceil(live / layer.nOut)), true, o) + overhead;
   } else {
     const termsPerAcc = Math.ceil(mults / layer.nOut);
-    cycles = o.reuse + MULT_STAGE_CYCLES + treeDepth(termsPerAcc + 1) + LAYER_OVERHEAD_CYCLES;
+    cycles = o.reuse + MULT_STAGE_CYCLES + chainCycles(treeDepth(termsPerAcc + 1), false, o) + overhead;
   }
+  if (live < macCount(layer)) notes.push(`${macCount(layer) - live} zero weights: no multiplier`);
   if (dspEach === 0) notes.push(`${o.dataBits}x${o.weightBits}-bit products in LUTs`);
   if (o.accumBits > DSP_ACCUM_BITS) notes.push(`accumulator ${o.accumBits} bits > ${DSP_ACCUM_BITS}: adds in fabric`);
   return {
@@ -222,14 +298,14 @@ function estimateDense(layer: DenseLayer, o: Resolved): LayerEstimate {
 function estimateConv(layer: ConvLayer | DepthwiseConvLayer, o: Resolved): LayerEstimate {
   const taps = layer.kind === 'dwconv2d' ? shapeSize(layer.kernel) : layer.cIn * shapeSize(layer.kernel);
   const pixels = shapeSize(layer.outputShape.slice(1));
-  const mults = macCount(layer) / o.reuse;
+  const mults = Math.ceil(liveProducts(layer, o) / o.reuse);
   const dspEach = dspPerProduct(o.dataBits, o.weightBits);
   const notes = [`${pixels} output pixels at II ${o.reuse}`];
   if (o.strategy === 'resource') notes.push('no conv resource template: modelled as the direct form');
   if (dspEach === 0) notes.push(`${o.dataBits}x${o.weightBits}-bit products in LUTs`);
   return {
     name: layer.name, kind: layer.kind,
-    cycles: pixels * o.reuse + MULT_STAGE_CYCLES + treeDepth(taps) + LAYER_OVERHEAD_CYCLES,
+    cycles: pixels * o.reuse + chainCycles(treeDepth(taps), true, o) + o.constants.layerOverheadCycles,
     ii: pixels * o.reuse,
     multipliers: mults * dspEach, lutMultipliers: dspEach === 0 ? mults : 0,
     weightBits: (macCount(layer) + macOutputs(layer)) * o.weightBits, notes,
@@ -255,7 +331,7 @@ function estimatePool(layer: PoolLayer | GlobalAvgPoolLayer, o: Resolved): Layer
   if (layer.kind === 'maxpool1d' || layer.kind === 'avgpool1d') notes.push('1-D pool: no template yet');
   return {
     name: layer.name, kind: layer.kind,
-    cycles: iterations * o.reuse + treeDepth(window) + (avg ? MULT_STAGE_CYCLES : 0) + LAYER_OVERHEAD_CYCLES,
+    cycles: iterations * o.reuse + chainCycles(treeDepth(window), avg, o) + o.constants.layerOverheadCycles,
     ii: iterations * o.reuse,
     multipliers: avg ? 1 : 0, lutMultipliers: 0, weightBits: 0, notes,
   };
@@ -283,20 +359,20 @@ function estimateElementwise(layer: Layer, o: Resolved): LayerEstimate {
     case 'transpose':
       return { ...base, cycles: 0, ii: 1, notes: ['wiring only'] };
     case 'relu':
-      return { ...base, cycles: 1, notes: [] };
+      return { ...base, cycles: o.constants.reluCycles, notes: [] };
     case 'add':
       return { ...base, cycles: 1, notes: ['no template yet'] };
     case 'leakyrelu':
-      return { ...base, ...shared(n), cycles: MULT_STAGE_CYCLES + LAYER_OVERHEAD_CYCLES, notes: [] };
+      return { ...base, ...shared(n), cycles: chainCycles(0, true, o) + o.constants.layerOverheadCycles, notes: [] };
     case 'batchnorm':
-      return { ...base, ...shared(n), cycles: MULT_STAGE_CYCLES + 1 + LAYER_OVERHEAD_CYCLES,
+      return { ...base, ...shared(n), cycles: chainCycles(1, true, o) + o.constants.layerOverheadCycles,
         weightBits: 2 * layer.scale.length * o.weightBits, notes: ['no template yet'] };
     case 'sigmoid':
     case 'tanh':
-      return { ...base, cycles: 1 + LAYER_OVERHEAD_CYCLES, notes: ['lookup table, no template yet; table not counted'] };
+      return { ...base, cycles: 1 + o.constants.layerOverheadCycles, notes: ['lookup table, no template yet'] };
     case 'softmax':
-      return { ...base, ...shared(n), cycles: 3 + treeDepth(n) + LAYER_OVERHEAD_CYCLES,
-        notes: ['exp/inverse tables as hls4ml, no template yet; tables not counted'] };
+      return { ...base, ...shared(n), cycles: o.constants.softmaxCycles + chainCycles(treeDepth(n), false, o) + o.constants.layerOverheadCycles,
+        notes: ['exp/inverse tables as hls4ml, no template yet'] };
     default:
       throw new Error(`estimateElementwise: unexpected kind ${layer.kind}`);
   }
@@ -311,21 +387,40 @@ function estimateElementwise(layer: Layer, o: Resolved): LayerEstimate {
 export function estimate(ir: Ir, options: EstimateOptions): NetworkEstimate {
   const o = resolve(options);
   const layers: LayerEstimate[] = [];
+  let bram18k = 0;
   for (const layer of ir.layers) {
-    if (isMac(layer)) checkReuse(layer, o.reuse, ir);
-    layers.push(estimateLayer(layer, o));
+    const lo = { ...o, reuse: o.reusePerLayer[layer.name] ?? o.reuse };
+    if (isMac(layer)) checkReuse(layer, lo.reuse, ir);
+    const l = estimateLayer(layer, lo);
+    layers.push(l);
+    bram18k += layerBram18k(l, shapeSize(layer.outputShape), lo);
   }
   let latencyCycles = 0;
   let ii = 1;
-  let dsp = 0;
+  let multipliers = 0;
   let weightStorageBits = 0;
   for (const l of layers) {
     latencyCycles += l.cycles;
     ii = Math.max(ii, l.ii);
-    dsp += l.multipliers;
+    multipliers += l.multipliers;
     weightStorageBits += l.weightBits;
   }
-  return { layers, latencyCycles, latencyUs: latencyCycles / o.clockMhz, ii, dsp, weightStorageBits };
+  const dsp = Math.round(multipliers * o.constants.dspShare);
+  return { layers, latencyCycles, latencyUs: latencyCycles / o.clockMhz, ii, dsp, bram18k, weightStorageBits };
+}
+
+/**
+ * BRAM_18K of one layer: hls4ml's activation tables (1,024 entries of 18 bits, one BRAM_18K)
+ * with one copy per two parallel reads (a BRAM has two ports): softmax ceil(n/2) exp tables and
+ * one inverse table, sigmoid/tanh ceil(n/2); under the resource strategy the weights of a
+ * dense or conv layer, ceil(bits / 18 Kib). Everything else sits in registers (io_parallel).
+ */
+function layerBram18k(l: LayerEstimate, n: number, o: Resolved): number {
+  const copies = Math.ceil(n / o.reuse / 2) * TABLE_BRAM18K;
+  if (l.kind === 'softmax') return copies + TABLE_BRAM18K;
+  if (l.kind === 'sigmoid' || l.kind === 'tanh') return copies;
+  if (o.strategy === 'resource' && l.weightBits > 0 && l.multipliers + l.lutMultipliers > 0) return Math.ceil(l.weightBits / BRAM18K_BITS);
+  return 0;
 }
 
 function estimateLayer(layer: Layer, o: Resolved): LayerEstimate {

@@ -20,7 +20,8 @@ export type ErrorCode =
   | 'E_FITS'
   | 'E_FILTER'
   | 'E_WAV'
-  | 'E_LINK';
+  | 'E_LINK'
+  | 'E_HLS_REPORT';
 
 /** Base of every operating error. `where` names the file, frame, field or endpoint. */
 export class HairtriggerError extends Error {
@@ -186,4 +187,15 @@ export class RequestError extends HairtriggerError {
 /** True for operating errors; false for everything else (which is a bug). */
 export function isOperatingError(err: unknown): err is HairtriggerError {
   return err instanceof HairtriggerError;
+}
+
+/**
+ * An HLS synthesis report (`*_csynth.xml` / `*_csynth.rpt`) that cannot be read: truncated,
+ * not a csynth report, or a field that is missing or not a number. `where` names the file
+ * and the field at fault.
+ */
+export class HlsReportError extends HairtriggerError {
+  constructor(where: string, message: string, options?: { cause?: unknown }) {
+    super('E_HLS_REPORT', where, message, options);
+  }
 }
