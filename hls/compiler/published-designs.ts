@@ -8,24 +8,16 @@
  * zeros per layer, since hls4ml drops products by a zero weight; the jet MLPs without pruning
  * use the real exported model, ../shared/data/models/hls4ml-examples/three_layer_keras.onnx.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { createRng } from '../../host/src/core/rng.js';
 import type { Strategy } from './latency.js';
+import { REPO_ROOT } from './model-accuracy.js';
 import { encodeModel, type ModelSpec, type NodeSpec } from './onnx-writer.js';
 
-/** The checkout's root: the nearest folder above this file with a package.json (this module
- * runs from source under vitest and from build/ in the fit script). */
-function findRepoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(resolve(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
-}
-export const REPO_ROOT = findRepoRoot();
+export { FIT_RESULT_PATH, REPO_ROOT } from './model-accuracy.js';
+
 const repoRoot = REPO_ROOT;
-/** The fit's committed result, relative to the checkout (written by fit-latency.ts). */
-export const FIT_RESULT_PATH = 'hls/compiler/fit-latency.json';
 /** Where the reports live (beside the checkout, as ../shared). */
 export const HLS_REPORTS_DIR = resolve(repoRoot, '../shared/reference/hls-reports');
 const JET_ONNX = resolve(repoRoot, '../shared/data/models/hls4ml-examples/three_layer_keras.onnx');

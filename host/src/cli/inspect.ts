@@ -116,7 +116,7 @@ function summariseFile(path: string, sniff: boolean): { text: string; json: Capt
 
 function inspectModel(dir: string): InspectResult {
   const card = readModelCard(dir);
-  const raw = card.raw as { fixed?: { precision: string; agreementTop1: number; n: number }; fpga?: { latencyUs: number; latencyCycles: number; clockMhz: number; dsp: number } };
+  const raw = card.raw as { fixed?: { precision: string; agreementTop1: number; n: number }; fpga?: { latencyUs: number; latencyCycles: number; clockMhz: number; dsp: number; modelAccuracy?: string } };
   const facts = {
     dir, task: card.task, labels: card.labels, inputShape: card.inputShape, frame: card.preprocessing.frame,
     params: card.params, files: card.files, fixed: raw.fixed ?? null, fpga: raw.fpga ?? null,
@@ -126,6 +126,7 @@ function inspectModel(dir: string): InspectResult {
     `  student ${card.params.student} params${card.params.teacher === null ? '' : `, teacher ${card.params.teacher} params`}`,
     raw.fixed ? `  firmware ${raw.fixed.precision}: top-1 agreement ${raw.fixed.agreementTop1} with float on ${raw.fixed.n} inputs` : '  firmware: not checked (hairtrigger compile --check N --card)',
     raw.fpga ? `  fpga model: ${raw.fpga.latencyCycles} cycles = ${raw.fpga.latencyUs} us at ${raw.fpga.clockMhz} MHz, ${raw.fpga.dsp} DSP` : '',
+    raw.fpga?.modelAccuracy ? `  ${raw.fpga.modelAccuracy}` : '',
   ];
   return { text: lines.filter((l) => l !== '').join('\n') + '\n', json: facts, failed: false };
 }

@@ -208,6 +208,7 @@ export async function main(argv: string[]): Promise<void> {
     .action(async (arg: string, o: { variant: 'student' | 'teacher'; out?: string; name?: string; precision?: string; autoRounding: 'AP_TRN' | 'AP_RND'; autoExactAccumBits?: number; threshold?: number; strategy: 'latency' | 'resource'; reuse: number; clockMhz: number; check: number; minAgreement: number; data: 'auto' | 'random'; bccd: string; alerts: string; seed: number; lib: boolean; profile: boolean; card: boolean; json: boolean }) => {
       const { CALIBRATION_INPUTS, compileModel } = await import('../../../hls/compiler/compile.js');
       const { formatProfile } = await import('../../../hls/compiler/profile.js');
+      const { modelAccuracy } = await import('../../../hls/compiler/model-accuracy.js');
       // A model folder names its card and ONNX file; an ONNX file may sit beside a card.
       const folder = existsSync(join(resolve(arg), 'card.json'));
       const cardDir = folder ? resolve(arg) : dirname(resolve(arg));
@@ -241,7 +242,8 @@ export async function main(argv: string[]): Promise<void> {
       bar.end();
       if (o.card) {
         if (!hasCard) throw new ConfigError('--card', `no model card: pass a model folder, or an ONNX file beside its card.json`);
-        const fpga = { latencyCycles: r.fpga.latencyCycles, ii: r.fpga.ii, clockMhz: r.fpga.clockMhz, dsp: r.fpga.dsp, latencyUs: r.fpga.latencyUs, weightStorageBits: r.fpga.weightStorageBits, strategy: o.strategy, reuse: o.reuse };
+        const accuracy = modelAccuracy();
+        const fpga = { latencyCycles: r.fpga.latencyCycles, ii: r.fpga.ii, clockMhz: r.fpga.clockMhz, dsp: r.fpga.dsp, latencyUs: r.fpga.latencyUs, weightStorageBits: r.fpga.weightStorageBits, strategy: o.strategy, reuse: o.reuse, ...(accuracy ? { modelAccuracy: accuracy.line } : {}) };
         const c = r.check;
         const agreement = c === null ? {} : c.agreementTop1 !== null ? { agreementTop1: c.agreementTop1 } : { agreementAtThreshold: c.agreement, threshold: c.threshold };
         const fixed = c === null ? {} : { fixed: { precision: r.precision, ...agreement, maxAbsLogitError: Number(c.maxAbsLogitError.toPrecision(4)), overflows: c.overflows, n: c.n, data: c.data, modelSha256: r.modelSha256 } };
@@ -252,6 +254,8 @@ export async function main(argv: string[]): Promise<void> {
       else {
         if (r.profile !== null) process.stdout.write(formatProfile(r.profile));
         process.stdout.write(`project ${r.dir}: ${r.nIn} -> ${r.nOut}${r.postprocess ? ' (host applies softmax)' : ''}${r.library ? `, library ${r.library}` : ''}; model: ${r.fpga.latencyCycles} cycles = ${r.fpga.latencyUs} us at ${r.fpga.clockMhz} MHz, II ${r.fpga.ii}, ${r.fpga.dsp} DSP${r.check ? `; check on ${r.check.n} inputs (${r.check.data}): ${r.check.decision === 'top1' ? 'top-1 agreement' : `agreement at threshold ${r.check.threshold}`} ${r.check.agreement}, max abs error ${r.check.maxAbsError.toExponential(2)}` : ''}\n`);
+        const accuracy = modelAccuracy();
+        if (accuracy) process.stdout.write(`${accuracy.line}\n`);
       }
       if (r.check !== null && r.check.agreement < o.minAgreement) process.exitCode = 1;
     });

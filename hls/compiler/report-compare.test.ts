@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FITTED_CONSTANTS } from './latency.js';
+import { compareAll, type Compared, type DesignComparison } from './report-compare.js';
+import { summarise } from './fit-latency.js';
+import { modelAccuracy } from './model-accuracy.js';
+import { FIT_RESULT_PATH, PUBLISHED_DESIGNS, REPO_ROOT } from './published-designs.js';
+
+/**
+ * Stated bounds on |model - report| / report for the designs the fit did not see
+ * (docs/latency-model.md). Latency and II only where the io type is modelled (io_parallel).
+ * They sit a little above the errors the fitted constants give (latency 36 %, II 33 %, DSP
+ * 41 %, BRAM_18K 62.5 %), so that a constant changed for the worse fails here.
+ */
+const HELD_OUT_BOUND: Readonly<Record<Compared, number>> = { latency: 0.4, ii: 0.4, dsp: 0.5, bram18k: 0.7 };
+
+/** Bounds over the fit designs (median of |error|, io_parallel latency; DSP where the width
+ * rule leaves DSP-eligible products). */
+const FIT_MEDIAN_BOUND = { latency: 0.15, dsp: 0.3 } as const;
+
+const rows = compareAll();
+const byRole = (role: string): DesignComparison[] => rows.filter((r) => r.design.role === role);
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+describe('the model against published hls4ml synthesis reports', () => {
+  it('every fit and held-out design compiles and is estimated with its report\'s settings', () => {
+    for (const r of [...byRole('fit'), ...byRole('held-out')]) expect(r.refused, r.design.id).toBeUndefined();
+    expect(byRole('held-out').map((r) => r.design.id)).toEqual(['jet-mlp-vu9p-r1', 'mlp-4-128-3-r16-pruned75', 'mnist-cnn-stream-r1']);
+  });
+
+  for (const r of rows.filter((x) => x.design.role === 'held-out')) {
+    it(`held out ${r.design.id}: modelled vs reported within the stated bounds`, () => {
+      const figures: Compared[] = r.latencyModelled ? ['latency', 'ii', 'dsp', 'bram18k'] : ['dsp', 'bram18k'];
+      for (const f of figures) {
+        expect(Math.abs(r.error![f]), `${r.design.id} ${f}: model ${r.model![f]}`).toBeLessThanOrEqual(HELD_OUT_BOUND[f]);
+      }
+    });
+  }
+
+  it('fit designs: median |error| of io_parallel latency and of DSP within the stated bounds', () => {
+    const fit = byRole('fit');
+    const lat = fit.filter((r) => r.latencyModelled).map((r) => Math.abs(r.error!.latency));
+    const dsp = fit.filter((r) => r.model!.dsp > 0).map((r) => Math.abs(r.error!.dsp));
+    expect(lat.length).toBeGreaterThanOrEqual(5);
+    expect(median(lat)).toBeLessThanOrEqual(FIT_MEDIAN_BOUND.latency);
+    expect(median(dsp)).toBeLessThanOrEqual(FIT_MEDIAN_BOUND.dsp);
+  });
+
+  it('the modelled II of every io_parallel design is its reuse factor, as the reports show for the unpruned ones', () => {
+    for (const r of rows.filter((x) => x.model && x.latencyModelled && x.design.id.startsWith('jet-mlp-v'))) {
+      expect(r.model!.ii).toBe(r.report.intervalMax);
+    }
+  });
+
+  it('the committed fit result is what the constants in force give (re-run fit-latency.ts after changing one)', () => {
+    const committed = JSON.parse(readFileSync(resolve(REPO_ROOT, FIT_RESULT_PATH), 'utf8')) as {
+      constants: unknown; rows: { id: string; role: string; modelled: unknown; reported: unknown }[];
+      summary: { fit: unknown; heldOut: unknown; compared: unknown };
+    };
+    expect(committed.summary).toEqual({ fit: summarise(rows, ['fit']), heldOut: summarise(rows, ['held-out']), compared: summarise(rows, ['fit', 'held-out']) });
+    expect(committed.constants).toEqual(FITTED_CONSTANTS);
+    expect(committed.rows.map((r) => [r.id, r.role])).toEqual(PUBLISHED_DESIGNS.map((d) => [d.id, d.role]));
+    for (const [i, r] of rows.entries()) {
+      expect(committed.rows[i]!.modelled, r.design.id).toEqual(r.model);
+      expect(committed.rows[i]!.reported).toEqual({ latency: r.report.latencyMax, ii: r.report.intervalMax, dsp: r.report.dsp, bram18k: r.report.bram18k });
+    }
+  });
+
+  it('the compile line quotes the committed summary', () => {
+    const a = modelAccuracy()!;
+    const compared = summarise(rows, ['fit', 'held-out']);
+    expect(a.line).toContain(`median |error| ${compared.latency!.medianPct}% (max ${compared.latency!.maxPct}%) on ${compared.latency!.n} published`);
+    expect(a.line).toContain(`DSP median ${compared.dsp!.medianPct}%`);
+  });
+});
