@@ -4,9 +4,10 @@
  * of the `hls/nnet` templates (see `hls/nnet/README.md` and `docs/latency-model.md`).
  *
  * It is a model, not a synthesis report: it ignores routing, the clock the design actually
- * closes at, HLS's operator chaining (several adds in one cycle at 200 MHz), LUT/FF counts,
- * BRAM mapping and pruned (zero) weights. Every formula is stated on the function that
- * applies it, and the constants are named below.
+ * closes at, LUT/FF counts, BRAM beyond activation tables and resource-strategy weights, and
+ * io_stream. Its constants are fitted to published hls4ml synthesis reports (fit-latency.ts;
+ * the error per report is in docs/latency-model.md). Every formula is stated on the function
+ * that applies it, and the constants are named below.
  */
 import { ConfigError } from '../../host/src/core/errors.js';
 import type { ConvLayer, DenseLayer, DepthwiseConvLayer, GlobalAvgPoolLayer, Ir, Layer, LayerKind, MacLayer, PoolLayer } from './ir.js';
@@ -254,14 +255,15 @@ function checkReuse(layer: MacLayer, reuse: number, ir: Ir): void {
 
 /**
  * Dense layer.
- * - latency strategy (all unrolled, function pipelined at II = R): multipliers
- *   m = n_in*n_out/R; cycles = R + ceil(log2 n_in) + overhead (R: the shared multipliers'
- *   issue slots, the last one registered; the adder tree over n_in terms; input register and
- *   output cast); II = R.
- * - resource strategy (reuse loop of R iterations at II = 1, m = n_in*n_out/R multipliers):
- *   each iteration adds t = ceil(m / n_out) terms per accumulator, so
- *   cycles = R + 1 (multiplier) + ceil(log2(t + 1)) (tree of the terms and the accumulator) +
- *   overhead; II = R (`rewind` lets the next frame start as the loop ends).
+ * - latency strategy (all unrolled, function pipelined at II = R; the weights are constants,
+ *   so a zero weight costs no multiplier): with nz nonzero weights, m = ceil(nz/R) multipliers;
+ *   cycles = R - 1 (the shared multipliers' extra issue slots) + chainCycles(ceil(log2(nz /
+ *   n_out)), multiplier) (the multiply and the adder tree over an output's terms, chained at the
+ *   clock) + overhead; II = R.
+ * - resource strategy (reuse loop of R iterations at II = 1, weights in BRAM so zeros are kept,
+ *   m = n_in*n_out/R multipliers): each iteration adds t = ceil(m / n_out) terms per
+ *   accumulator, so cycles = R + 1 (multiplier) + chainCycles(ceil(log2(t + 1))) + overhead;
+ *   II = R (`rewind` lets the next frame start as the loop ends).
  */
 function estimateDense(layer: DenseLayer, o: Resolved): LayerEstimate {
   const live = liveProducts(layer, o);
@@ -288,9 +290,9 @@ function estimateDense(layer: DenseLayer, o: Resolved): LayerEstimate {
 
 /**
  * Conv (direct form, `conv_1d`/`conv_2d`): the output-pixel loop is pipelined at II = R with
- * every filter, channel and kernel tap unrolled inside, so m = c_in*k*c_out/R multipliers and,
- * with P output pixels, cycles = P*R + 1 (multiplier) + ceil(log2(c_in*k)) (adder tree) +
- * overhead; layer II = P*R (the loop must finish before the next frame). One template for both
+ * every filter, channel and kernel tap unrolled inside, so m = ceil(nz/R) multipliers (nz:
+ * nonzero weights under the latency strategy, all c_in*k*c_out under resource) and, with P
+ * output pixels, cycles = P*R + chainCycles(ceil(log2(c_in*k)), multiplier) + overhead; layer II = P*R (the loop must finish before the next frame). One template for both
  * strategies. Padded taps are still counted (the template skips them with a condition, HLS
  * keeps the multiplier). Depthwise conv (`depthwise_conv_2d`) is the same loop with one filter
  * per channel: m = c*k/R, and each output's adder tree is over its channel's k taps only.
@@ -315,8 +317,8 @@ function estimateConv(layer: ConvLayer | DepthwiseConvLayer, o: Resolved): Layer
 /**
  * Pools (`max_pool_2d`, `avg_pool_2d`): the channel x output-pixel loop nest is pipelined at
  * II = R (HLS flattens it), the window unrolled: with N = c * out_pixels iterations,
- * cycles = N*R + ceil(log2(window)) (compare/add tree) + overhead, plus one multiplier stage
- * for average pools (the 1/count scale, one shared DSP); layer II = N*R. We model the loop the
+ * cycles = N*R + chainCycles(ceil(log2(window)), average pools' 1/count multiply) + overhead
+ * (one shared DSP for the average's scale); layer II = N*R. We model the loop the
  * template has, not a fully unrolled pool (which would be ~1 cycle but c*out_pixels comparators).
  * Global average pool: the channel loop at II = R, the pixel sum unrolled.
  */
@@ -339,12 +341,12 @@ function estimatePool(layer: PoolLayer | GlobalAvgPoolLayer, o: Resolved): Layer
 
 /**
  * Elementwise and bookkeeping layers, II = R (the templates pipeline at reuse_factor):
- * - relu: one compare/select, 1 cycle, no overhead (the cast folds into the next layer);
- * - leakyrelu, batchnorm: n_elem/R multiplies (data x alpha or scale) + 1 add,
- *   1 + overhead cycles;
- * - sigmoid, tanh: one table lookup, 1 + overhead cycles (tables not counted in storage);
- * - softmax: exp table, sum tree, inverse table, multiply:
- *   3 + ceil(log2 n) + overhead cycles, n/R multipliers (no template yet: hls4ml's design);
+ * - relu: one compare/select, RELU_CYCLES (fitted);
+ * - leakyrelu, batchnorm: n_elem/R multiplies (data x alpha or scale) + 1 add (batchnorm),
+ *   chained, + overhead cycles;
+ * - sigmoid, tanh: one table lookup, 1 + overhead cycles (tables in `bram18k`);
+ * - softmax: exp table, sum tree, inverse table, multiply: SOFTMAX_CYCLES (fitted) +
+ *   chainCycles(ceil(log2 n)) + overhead cycles, n/R multipliers (no template yet: hls4ml's);
  * - add: 1 cycle; reshape, transpose: wiring, 0 cycles, II 1.
  */
 function estimateElementwise(layer: Layer, o: Resolved): LayerEstimate {
@@ -406,6 +408,9 @@ export function estimate(ir: Ir, options: EstimateOptions): NetworkEstimate {
     weightStorageBits += l.weightBits;
   }
   const dsp = Math.round(multipliers * o.constants.dspShare);
+  // The fitted chain delays let a layer whose outputs have one term chain into its neighbours
+  // (0 cycles); the network's registered output still costs one.
+  latencyCycles = Math.max(1, latencyCycles);
   return { layers, latencyCycles, latencyUs: latencyCycles / o.clockMhz, ii, dsp, bram18k, weightStorageBits };
 }
 
