@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { assert } from '../../host/src/core/assert.js';
 import { createRng } from '../../host/src/core/rng.js';
 import type { Strategy } from './latency.js';
 import { REPO_ROOT } from './model-accuracy.js';
@@ -215,7 +216,7 @@ export const DESIGN_SEED = 20261207;
 /** The design's ONNX bytes: the real exported model, or the architecture built with seeded weights. */
 export function designOnnx(d: PublishedDesign): Uint8Array {
   if (d.layers === null) {
-    if (d.onnx === undefined) throw new Error(`design ${d.id}: no layers and no model file`);
+    assert(d.onnx !== undefined, `design ${d.id}: no layers and no model file`);
     return readFileSync(d.onnx);
   }
   return encodeModel(buildSpec(d.layers, d.input, DESIGN_SEED));

@@ -6,6 +6,7 @@
  * (report-compare.test.ts) and the docs table.
  */
 import { resolve } from 'node:path';
+import { ConfigError } from '../../host/src/core/errors.js';
 import { buildIr } from './build-ir.js';
 import { readHlsReport, type HlsReport } from './hls-report.js';
 import type { Ir } from './ir.js';
@@ -66,7 +67,8 @@ export function compareDesign(d: PublishedDesign, constants: ModelConstants = FI
   try {
     est = estimateDesign(designIr(d), d, 1000 / report.clockTargetNs, constants);
   } catch (err) {
-    return { design: d, report, model: null, error: null, refused: (err as Error).message, latencyModelled };
+    if (!(err instanceof ConfigError)) throw err; // only a refused setting is a result; anything else is a bug
+    return { design: d, report, model: null, error: null, refused: err.message, latencyModelled };
   }
   const model = { latency: est.latencyCycles, ii: est.ii, dsp: est.dsp, bram18k: est.bram18k };
   const reported = { latency: report.latencyMax, ii: report.intervalMax, dsp: report.dsp, bram18k: report.bram18k };
