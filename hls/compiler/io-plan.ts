@@ -63,10 +63,12 @@ export function choosePlan(ir: Ir, o: PlanOptions): ChosenPlan {
   }
   if (fast.length === 0) {
     const best = candidates.reduce((a, b) => (b.estimate.latencyCycles < a.estimate.latencyCycles ? b : a)).estimate;
-    const slow = best.stages.reduce((a, b) => (b.cycles > a.cycles ? b : a));
+    // The bottleneck: the layer (not an adapter) whose frame takes longest (iterations x II).
+    const named = best.stages.filter((s) => ir.layers.some((l) => l.name === s.name));
+    const slow = named.reduce((a, b) => (b.ii > a.ii ? b : a));
     throw new ConfigError(`${ir.source}: layer ${slow.name}`,
       `no io type or parallelism meets ${o.targetUs} µs at ${o.clockMhz} MHz: the fastest plan (${best.io}) takes ${best.latencyUs.toFixed(2)} µs, ` +
-      `${slow.cycles} cycles of them in ${slow.name}; raise the target or the clock`);
+      `its slowest layer ${slow.name} taking ${slow.ii} cycles a frame at its most parallel; raise the target or the clock`);
   }
   const least = fast.reduce((a, b) => (b.estimate.dsp < a.estimate.dsp ? b : a)).estimate;
   const big = least.stages.reduce((a, b) => (b.multipliers > a.multipliers ? b : a));
