@@ -237,15 +237,16 @@ export interface PlanSummary {
   targetUs: number;
   part: string;
   bram18k: number;
-  /** Per layer: its reuse factor, dense strategy, and pixels per word in and out when streamed. */
+  /** Per layer: its reuse factor, `strategy: 'resource'` where a dense layer uses it, and pixels
+   * per word in and out when streamed (`input`: the input adapter's words). */
   layers: Record<string, { reuse: number; strategy?: string; pixelsIn?: number; pixelsOut?: number }>;
 }
 
 function planSummary(c: ChosenPlan): PlanSummary {
   const layers: PlanSummary['layers'] = {};
-  for (const [name, l] of Object.entries(c.plan.layers)) layers[name] = { reuse: l.reuse, ...(l.reuse > 1 || l.strategy !== 'latency' ? { strategy: l.strategy } : {}) };
-  for (const s of c.plan.stream) layers[s.name] = { ...layers[s.name]!, pixelsIn: s.pixelsIn, pixelsOut: s.pixelsOut };
   if (c.plan.io === 'stream') layers['input'] = { reuse: 1, pixelsOut: c.plan.inputPixels };
+  for (const [name, l] of Object.entries(c.plan.layers)) layers[name] = { reuse: l.reuse, ...(l.strategy === 'resource' ? { strategy: l.strategy } : {}) };
+  for (const s of c.plan.stream) layers[s.name] = { ...layers[s.name]!, pixelsIn: s.pixelsIn, pixelsOut: s.pixelsOut };
   return { io: c.plan.io, targetUs: c.targetUs, part: c.part, bram18k: c.estimate.bram18k, layers };
 }
 
@@ -253,7 +254,7 @@ function planSummary(c: ChosenPlan): PlanSummary {
 export function formatPlan(f: Partial<PlanSummary>): string {
   if (f.io === undefined) return '';
   const parts = Object.entries(f.layers ?? {}).filter(([, l]) => l.pixelsOut !== undefined || l.reuse > 1)
-    .map(([n, l]) => `${n}${l.pixelsIn !== undefined || l.pixelsOut !== undefined ? ` ${l.pixelsIn ?? '-'}->${l.pixelsOut}px` : ''}${l.reuse > 1 ? ` R${l.reuse}` : ''}`);
+    .map(([n, l]) => `${n}${l.pixelsOut === undefined ? '' : l.pixelsIn === undefined ? ` ${l.pixelsOut}px` : ` ${l.pixelsIn}->${l.pixelsOut}px`}${l.reuse > 1 ? ` R${l.reuse}` : ''}`);
   return `io_${f.io} for ${f.targetUs} us on ${f.part}: ${f.bram18k} BRAM_18K; ${parts.join(', ')}`;
 }
 
