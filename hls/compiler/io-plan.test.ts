@@ -163,7 +163,18 @@ describe('the io plan meets the issue goals on the KU5P', () => {
     expect(loose.estimate.dsp).toBeLessThan(tight.estimate.dsp);
   });
 
-  it('a dense-only model stays io_parallel, its layers as estimate() gives them', () => {
+  it('a dense-only model (the jet tagger) stays io_parallel', () => {
+    const f = '../shared/data/models/hls4ml-examples/three_layer_keras.onnx';
+    const ir = stripTrailingSoftmax(buildIr(parseOnnx(readFileSync(f), f))).ir;
+    const c = choosePlan(ir, { targetUs: 1, part: KU5P, clockMhz: 200, strategy: 'latency', reuse: 1 });
+    expect(c.plan.io).toBe('parallel');
+    // at R = 1 it needs 4,256 DSPs, over the KU5P's 1,824: the plan shares the dense layers' multipliers
+    expect(estimate(ir, { strategy: 'latency', reuse: 1 }).dsp).toBeGreaterThan(1824);
+    expect(c.estimate.latencyUs).toBeLessThanOrEqual(1);
+    expect(c.estimate.dsp).toBeLessThanOrEqual(1824);
+  });
+
+  it('the io_parallel plan gives estimate()\'s figures, layer by layer', () => {
     const ir = student('cells-bccd');
     const plan = uniformPlan(ir, 'latency', 1);
     const est = estimatePlan(ir, plan, 200);

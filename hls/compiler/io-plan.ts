@@ -9,8 +9,8 @@
  * what one iteration can produce (ceil(P_in / stride_w)), and the largest reuse factor that
  * does not make it slower than the chain before it. The io_parallel layers after the stream
  * (the dense head) get the largest reuse factor that still meets the target, the layer with
- * the most multiplies first. io_parallel is the candidate with the command's --reuse and
- * --strategy. Of the candidates that meet the target and fit the part, the one with the fewest
+ * the most multiplies first. io_parallel is a candidate twice: with the command's --reuse and
+ * --strategy for every layer, and with its dense layers' reuse chosen that way. Of the candidates that meet the target and fit the part, the one with the fewest
  * DSPs wins (then BRAM, then latency).
  */
 import { ConfigError } from '../../host/src/core/errors.js';
@@ -53,7 +53,8 @@ export function choosePlan(ir: Ir, o: PlanOptions): ChosenPlan {
   const part = PARTS[o.part];
   if (part === undefined) throw new ConfigError('--part', `${o.part} is not a known part; known: ${Object.keys(PARTS).join(', ')}`);
   if (!(o.targetUs > 0)) throw new ConfigError('--latency-target-us', `got ${o.targetUs}; use a latency in µs > 0`);
-  const candidates = [uniformPlan(ir, o.strategy, o.reuse), ...streamPlans(ir, o)].map((plan) => ({ plan, estimate: estimatePlan(ir, plan, o.clockMhz) }));
+  const parallel: IoPlan = { io: 'parallel', inputPixels: 1, stream: [], layers: {} };
+  const candidates = [uniformPlan(ir, o.strategy, o.reuse), withTailReuse(ir, parallel, o), ...streamPlans(ir, o)].map((plan) => ({ plan, estimate: estimatePlan(ir, plan, o.clockMhz) }));
   const fits = (e: PlanEstimate) => e.dsp <= part.dsp && e.weightStorageBits <= part.memoryBits && (part.bram18k === undefined || e.bram18k <= part.bram18k);
   const fast = candidates.filter((c) => c.estimate.latencyUs <= o.targetUs);
   const good = fast.filter((c) => fits(c.estimate));

@@ -92,7 +92,6 @@ export function streamablePrefix(ir: Ir): Layer[] {
     out.push(l);
     prev = l.name;
   }
-  while (out.length > 0 && out[out.length - 1]!.kind === 'relu' && out.length === 1) out.pop();
   return out.some((l) => l.kind === 'conv2d') ? out : [];
 }
 
