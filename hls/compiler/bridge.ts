@@ -231,7 +231,7 @@ csim_tb_generic: $(SRC) tb/${name}_test.cpp $(DEPS)
 \t$(CXX) $(CXXFLAGS) -DHT_SIM_GENERIC $(INC) -o $@ $(SRC) tb/${name}_test.cpp
 
 csim_tb_stream: $(SRC) tb/${name}_test.cpp $(DEPS)
-\t$(CXX) $(CXXFLAGS) -DHT_IO_STREAM $(INC) -o $@ $(SRC) tb/${name}_test.cpp
+\t$(CXX) $(CXXFLAGS) -Wno-unused-label -DHT_IO_STREAM $(INC) -o $@ $(SRC) tb/${name}_test.cpp
 
 csim_tb_vendor: $(SRC) tb/${name}_test.cpp $(DEPS)
 \t@test -n "$(AP_INCLUDE)" || { echo "csim_tb_vendor: set AP_INCLUDE to the folder of the vendor's ap_fixed.h" >&2; exit 2; }
