@@ -201,6 +201,8 @@ function makefile(name: string): string {
 #   make csim   the C testbench on tb_data/tb_input_features.dat -> tb_data/csim_raw.dat
 #   make csim_tb_generic  the testbench with the layers' CPU fast paths off (-DHT_SIM_GENERIC):
 #               the plain template code, to check the fast paths against
+#   make csim_tb_stream  the testbench running the io plan's io_stream body (-DHT_IO_STREAM: what
+#               synthesis builds), to check it against the io_parallel body the library runs
 #   make csim_tb_vendor AP_INCLUDE=DIR  the testbench on the vendor's ap_fixed (-DHT_USE_VENDOR_AP;
 #               DIR holds ap_fixed.h: Vitis' include/ or Xilinx/HLS_arbitrary_Precision_Types'
 #               include/), to check the simulator's type against the synthesised one
@@ -228,11 +230,14 @@ csim_tb: $(SRC) tb/${name}_test.cpp $(DEPS)
 csim_tb_generic: $(SRC) tb/${name}_test.cpp $(DEPS)
 \t$(CXX) $(CXXFLAGS) -DHT_SIM_GENERIC $(INC) -o $@ $(SRC) tb/${name}_test.cpp
 
+csim_tb_stream: $(SRC) tb/${name}_test.cpp $(DEPS)
+\t$(CXX) $(CXXFLAGS) -Wno-unused-label -DHT_IO_STREAM $(INC) -o $@ $(SRC) tb/${name}_test.cpp
+
 csim_tb_vendor: $(SRC) tb/${name}_test.cpp $(DEPS)
 \t@test -n "$(AP_INCLUDE)" || { echo "csim_tb_vendor: set AP_INCLUDE to the folder of the vendor's ap_fixed.h" >&2; exit 2; }
 \t$(CXX) $(VENDOR_CXXFLAGS) -DHT_USE_VENDOR_AP -I $(AP_INCLUDE) $(INC) -o $@ $(SRC) tb/${name}_test.cpp
 
 clean:
-\trm -f lib${name}.so csim_tb csim_tb_generic csim_tb_vendor
+\trm -f lib${name}.so csim_tb csim_tb_generic csim_tb_stream csim_tb_vendor
 `;
 }

@@ -10,6 +10,9 @@ import { buildIr } from './build-ir.js';
 import { calibrateRanges } from './interpret.js';
 import { shapeSize, type Ir } from './ir.js';
 import { estimate } from './latency.js';
+import { choosePlan, uniformPlan, type ChosenPlan } from './io-plan.js';
+import { TASK_LATENCY_TARGET_US, type IoPlan } from './latency-stream.js';
+import { IO_PLAN_PART } from './parts.js';
 import { parseOnnx, withSymbolicBatch } from './onnx-reader.js';
 import { parseFixedType, precisionFromRanges, printFixedType, resolvePrecision, type CalibrationOptions, type PrecisionConfig, type PrecisionSpec } from './precision.js';
 import { partFit, type PartFit } from './parts.js';
@@ -49,6 +52,14 @@ export interface CompileOptions {
   strategy: 'latency' | 'resource';
   reuse: number;
   clockMhz: number;
+  /** Latency target (µs at clockMhz): the compiler then chooses the io type and per-layer
+   * parallelism (io-plan.ts). Default: the task's (`TASK_LATENCY_TARGET_US`), else none: io_parallel
+   * at `reuse` and `strategy` for every layer. */
+  latencyTargetUs?: number;
+  /** The model's task (a card's `task`), for its default latency target. */
+  task?: string;
+  /** Part whose resources bound the plan (default `IO_PLAN_PART`, the KU5P); without a target the writer's default. */
+  part?: string;
   /** Inputs to run through float ONNX and the C simulation (0: no check). */
   check: number;
   seed: number;
@@ -114,7 +125,7 @@ export interface CompileResult {
   /** The types actually used: the input's and each layer's (as model.json records them). */
   types: { input: string; layers: Record<string, LayerTypes> };
   postprocess: 'softmax' | null;
-  fpga: { latencyCycles: number; latencyUs: number; ii: number; clockMhz: number; dsp: number; weightStorageBits: number };
+  fpga: { latencyCycles: number; latencyUs: number; ii: number; clockMhz: number; dsp: number; weightStorageBits: number } & Partial<PlanSummary>;
   /** The design against the target part's resources (null for a part this compiler does not know). */
   fit: PartFit | null;
   /** What the user should know: a design that does not fit its part, layers that overflow on the check. */
@@ -182,9 +193,14 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   if (bad !== undefined) throw new ConfigError('check data', `${data.source}: an input has ${bad.length} values; the model needs ${nIn}`);
   const calibration = data.calibration ?? data.inputs.slice(Math.max(o.check, 0)).slice(0, CALIBRATION_INPUTS);
   const precision = resolvePrecision(precisionSpec(ir, o.precision, calibration, o.calibration));
-  const summary = writeProject(ir, precision, o.out, { name: o.name, strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz, postprocess });
-  const est = estimate(ir, { strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz });
-  const fpga = { latencyCycles: est.latencyCycles, latencyUs: est.latencyUs, ii: est.ii, clockMhz: o.clockMhz, dsp: est.dsp, weightStorageBits: est.weightStorageBits };
+  const targetUs = o.latencyTargetUs ?? (o.task === undefined ? undefined : TASK_LATENCY_TARGET_US[o.task]);
+  const chosen = targetUs === undefined ? null
+    : choosePlan(ir, { targetUs, part: o.part ?? IO_PLAN_PART, clockMhz: o.clockMhz, strategy: o.strategy, reuse: o.reuse });
+  const plan = chosen?.plan ?? uniformPlan(ir, o.strategy, o.reuse);
+  const summary = writeProject(ir, precision, o.out, { name: o.name, strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz, postprocess, plan, part: chosen?.part ?? o.part });
+  const est = chosen?.estimate ?? estimate(ir, { strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz });
+  const fpga = { latencyCycles: est.latencyCycles, latencyUs: est.latencyUs, ii: est.ii, clockMhz: o.clockMhz, dsp: est.dsp, weightStorageBits: est.weightStorageBits,
+    ...(chosen === null ? {} : planSummary(chosen)) };
   writeBridge(summary.dir, precision, { name: o.name, modelSha256, latencyCycles: est.latencyCycles, ii: est.ii, clockMhz: o.clockMhz, postprocess });
   const model = JSON.parse(readFileSync(join(summary.dir, 'model.json'), 'utf8')) as ModelJson;
   writeRegisterMap(summary.dir, registerMap({
@@ -213,6 +229,33 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   check.overflows = overflowsByLayer(profile ?? profileModel(ir, precision, xs));
   for (const [tensor, n] of Object.entries(check.overflows)) warnings.push(`${tensor}: ${n} values outside its type on the check inputs (--profile shows the ranges)`);
   return { ...base, check };
+}
+
+/** What the io plan chose, for the model card and the compile output. */
+export interface PlanSummary {
+  io: IoPlan['io'];
+  targetUs: number;
+  part: string;
+  bram18k: number;
+  /** Per layer: its reuse factor, `strategy: 'resource'` where a dense layer uses it, and pixels
+   * per word in and out when streamed (`input`: the input adapter's words). */
+  layers: Record<string, { reuse: number; strategy?: string; pixelsIn?: number; pixelsOut?: number }>;
+}
+
+function planSummary(c: ChosenPlan): PlanSummary {
+  const layers: PlanSummary['layers'] = {};
+  if (c.plan.io === 'stream') layers['input'] = { reuse: 1, pixelsOut: c.plan.inputPixels };
+  for (const [name, l] of Object.entries(c.plan.layers)) layers[name] = { reuse: l.reuse, ...(l.strategy === 'resource' ? { strategy: l.strategy } : {}) };
+  for (const s of c.plan.stream) layers[s.name] = { ...layers[s.name]!, pixelsIn: s.pixelsIn, pixelsOut: s.pixelsOut };
+  return { io: c.plan.io, targetUs: c.targetUs, part: c.part, bram18k: c.estimate.bram18k, layers };
+}
+
+/** One line: the io type, target and part, BRAM, and each streamed layer's parallelism. */
+export function formatPlan(f: Partial<PlanSummary>): string {
+  if (f.io === undefined) return '';
+  const parts = Object.entries(f.layers ?? {}).filter(([, l]) => l.pixelsOut !== undefined || l.reuse > 1)
+    .map(([n, l]) => `${n}${l.pixelsOut === undefined ? '' : l.pixelsIn === undefined ? ` ${l.pixelsOut}px` : ` ${l.pixelsIn}->${l.pixelsOut}px`}${l.reuse > 1 ? ` R${l.reuse}` : ''}`);
+  return `io_${f.io} for ${f.targetUs} us on ${f.part}: ${f.bram18k} BRAM_18K; ${parts.join(', ')}`;
 }
 
 /** Tensors with values outside their type: a layer's output by its name, weights and biases as `<layer>.weight`, `<layer>.bias`. */

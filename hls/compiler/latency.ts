@@ -428,6 +428,17 @@ function layerBram18k(l: LayerEstimate, n: number, o: Resolved): number {
   return 0;
 }
 
+/**
+ * One layer's estimate with its own options (the io plan gives each layer its reuse factor and
+ * dense strategy). Throws as `estimate` does for bad options or a reuse factor that does not
+ * divide the layer's multiplies (`ir` only names the model in that message).
+ */
+export function estimateOne(ir: Ir, layer: Layer, options: EstimateOptions): LayerEstimate {
+  const o = resolve(options);
+  if (isMac(layer)) checkReuse(layer, o.reuse, ir);
+  return estimateLayer(layer, o);
+}
+
 function estimateLayer(layer: Layer, o: Resolved): LayerEstimate {
   switch (layer.kind) {
     case 'dense':

@@ -12,9 +12,17 @@ export interface PartResources {
   readonly memoryBits: number;
   /** Where the figures come from. */
   readonly source: string;
+  /** BRAM_18K blocks, where known (the io plan checks line buffers and dense weight banks against them). */
+  readonly bram18k?: number;
+  /** CLB LUTs and flip-flops, where known (for the record: the model does not estimate them). */
+  readonly lut?: number;
+  readonly ff?: number;
 }
 
 const BRAM18K_BITS = 18 * 1024;
+
+/** The part the compiler budgets resources for when it chooses the io type and parallelism. */
+export const IO_PLAN_PART = 'xcku5p-ffvb676-2-e';
 const URAM_BITS = 288 * 1024;
 
 /**
@@ -27,6 +35,18 @@ export const PARTS: Readonly<Record<string, PartResources>> = {
     dsp: 12_288,
     memoryBits: 5_376 * BRAM18K_BITS + 1_280 * URAM_BITS,
     source: 'Vivado HLS report, Available row (hls-reports/jet-mlp-tutorial-fork-vivado2019)',
+  },
+  // A mid-range part, the io plan's default budget: Kintex UltraScale+ KU5P, 1,824 DSP48E2,
+  // 480 36Kb block RAMs (960 BRAM_18K, 16.9 Mb), 64 UltraRAMs (18.0 Mb), 216,960 CLB LUTs,
+  // 433,920 flip-flops (AMD DS890, UltraScale Architecture and Product Data Sheet: Overview,
+  // "Kintex UltraScale+ FPGA Feature Summary").
+  [IO_PLAN_PART]: {
+    dsp: 1_824,
+    memoryBits: 960 * BRAM18K_BITS + 64 * URAM_BITS,
+    bram18k: 960,
+    lut: 216_960,
+    ff: 433_920,
+    source: 'AMD DS890, Kintex UltraScale+ FPGA Feature Summary (KU5P)',
   },
 };
 

@@ -195,6 +195,8 @@ export async function main(argv: string[]): Promise<void> {
     .addOption(new Option('--strategy <s>', 'latency or resource').choices(['latency', 'resource']).default('latency'))
     .option('--reuse <r>', 'reuse factor', int('reuse', 1), 1)
     .option('--clock-mhz <f>', 'target clock', num('clock-mhz'), 200)
+    .option('--latency-target-us <us>', "choose the io type and per-layer parallelism for this device latency (default: the card task's, e.g. cells-lymphocyte 7.25)", num('latency-target-us'))
+    .option('--part <part>', 'FPGA part whose resources bound that choice (default xcku5p-ffvb676-2-e)')
     .option('--check <n>', 'compare n inputs: float ONNX vs C simulation', int('check', 0), 0)
     .option('--min-agreement <x>', 'exit 1 when agreement (top-1, or at the threshold for one output) is lower', num('min-agreement'), 0.99)
     .addOption(new Option('--data <d>', "check/calibration inputs: auto (the model's held-out set when card.json beside it names a known task or models/data/<task> holds its exported test_x.npy, else random) or random").choices(['auto', 'random']).default('auto'))
@@ -205,8 +207,8 @@ export async function main(argv: string[]): Promise<void> {
     .option('--profile', 'print per-layer ranges against their types, with overflow counts', false)
     .option('--card', 'write "fixed" (needs --check) and "fpga" into the model card', false)
     .option('--json', 'print the result as JSON', false)
-    .action(async (arg: string, o: { variant: 'student' | 'teacher'; out?: string; name?: string; precision?: string; autoRounding: 'AP_TRN' | 'AP_RND'; autoExactAccumBits?: number; threshold?: number; strategy: 'latency' | 'resource'; reuse: number; clockMhz: number; check: number; minAgreement: number; data: 'auto' | 'random'; bccd: string; alerts: string; seed: number; lib: boolean; profile: boolean; card: boolean; json: boolean }) => {
-      const { CALIBRATION_INPUTS, compileModel } = await import('../../../hls/compiler/compile.js');
+    .action(async (arg: string, o: { variant: 'student' | 'teacher'; out?: string; name?: string; precision?: string; autoRounding: 'AP_TRN' | 'AP_RND'; autoExactAccumBits?: number; threshold?: number; strategy: 'latency' | 'resource'; reuse: number; clockMhz: number; latencyTargetUs?: number; part?: string; check: number; minAgreement: number; data: 'auto' | 'random'; bccd: string; alerts: string; seed: number; lib: boolean; profile: boolean; card: boolean; json: boolean }) => {
+      const { CALIBRATION_INPUTS, compileModel, formatPlan } = await import('../../../hls/compiler/compile.js');
       const { formatProfile } = await import('../../../hls/compiler/profile.js');
       const { modelAccuracy } = await import('../../../hls/compiler/model-accuracy.js');
       // A model folder names its card and ONNX file; an ONNX file may sit beside a card.
@@ -238,12 +240,17 @@ export async function main(argv: string[]): Promise<void> {
         throw new ConfigError('--auto-rounding/--auto-exact-accum-bits', 'apply only with --precision auto');
       }
       const calibration = { rounding: o.autoRounding, exactAccumBits: o.autoExactAccumBits };
-      const r = await compileModel({ model, out, name, precision, calibration, threshold: o.threshold, strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz, check: o.check, seed: o.seed, data, lib: o.lib, profile: o.profile, onCheckProgress: (done) => bar.update(done) });
+      const r = await compileModel({ model, out, name, precision, calibration, threshold: o.threshold, strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz, latencyTargetUs: o.latencyTargetUs, task: card?.task, part: o.part, check: o.check, seed: o.seed, data, lib: o.lib, profile: o.profile, onCheckProgress: (done) => bar.update(done) });
       bar.end();
       if (o.card) {
         if (!hasCard) throw new ConfigError('--card', `no model card: pass a model folder, or an ONNX file beside its card.json`);
+<<<<<<< HEAD
         const accuracy = modelAccuracy();
         const fpga = { latencyCycles: r.fpga.latencyCycles, ii: r.fpga.ii, clockMhz: r.fpga.clockMhz, dsp: r.fpga.dsp, latencyUs: r.fpga.latencyUs, weightStorageBits: r.fpga.weightStorageBits, strategy: o.strategy, reuse: o.reuse, ...(accuracy ? { modelAccuracy: accuracy.line } : {}) };
+=======
+        const fpga = { latencyCycles: r.fpga.latencyCycles, ii: r.fpga.ii, clockMhz: r.fpga.clockMhz, dsp: r.fpga.dsp, latencyUs: r.fpga.latencyUs, weightStorageBits: r.fpga.weightStorageBits, strategy: o.strategy, reuse: o.reuse,
+          ...(r.fpga.io === undefined ? {} : { io: r.fpga.io, targetUs: r.fpga.targetUs, part: r.fpga.part, bram18k: r.fpga.bram18k, layers: r.fpga.layers }) };
+>>>>>>> h-stream
         const c = r.check;
         const agreement = c === null ? {} : c.agreementTop1 !== null ? { agreementTop1: c.agreementTop1 } : { agreementAtThreshold: c.agreement, threshold: c.threshold };
         const fixed = c === null ? {} : { fixed: { precision: r.precision, ...agreement, maxAbsLogitError: Number(c.maxAbsLogitError.toPrecision(4)), overflows: c.overflows, n: c.n, data: c.data, modelSha256: r.modelSha256 } };
@@ -253,9 +260,13 @@ export async function main(argv: string[]): Promise<void> {
       if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
       else {
         if (r.profile !== null) process.stdout.write(formatProfile(r.profile));
+<<<<<<< HEAD
         process.stdout.write(`project ${r.dir}: ${r.nIn} -> ${r.nOut}${r.postprocess ? ' (host applies softmax)' : ''}${r.library ? `, library ${r.library}` : ''}; model: ${r.fpga.latencyCycles} cycles = ${r.fpga.latencyUs} us at ${r.fpga.clockMhz} MHz, II ${r.fpga.ii}, ${r.fpga.dsp} DSP${r.check ? `; check on ${r.check.n} inputs (${r.check.data}): ${r.check.decision === 'top1' ? 'top-1 agreement' : `agreement at threshold ${r.check.threshold}`} ${r.check.agreement}, max abs error ${r.check.maxAbsError.toExponential(2)}` : ''}\n`);
         const accuracy = modelAccuracy();
         if (accuracy) process.stdout.write(`${accuracy.line}\n`);
+=======
+        process.stdout.write(`project ${r.dir}: ${r.nIn} -> ${r.nOut}${r.postprocess ? ' (host applies softmax)' : ''}${r.library ? `, library ${r.library}` : ''}; model: ${r.fpga.latencyCycles} cycles = ${r.fpga.latencyUs} us at ${r.fpga.clockMhz} MHz, II ${r.fpga.ii}, ${r.fpga.dsp} DSP${r.fpga.io === undefined ? '' : `; ${formatPlan(r.fpga)}`}${r.check ? `; check on ${r.check.n} inputs (${r.check.data}): ${r.check.decision === 'top1' ? 'top-1 agreement' : `agreement at threshold ${r.check.threshold}`} ${r.check.agreement}, max abs error ${r.check.maxAbsError.toExponential(2)}` : ''}\n`);
+>>>>>>> h-stream
       }
       if (r.check !== null && r.check.agreement < o.minAgreement) process.exitCode = 1;
     });

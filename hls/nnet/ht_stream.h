@@ -1,0 +1,57 @@
+// ht_stream.h: hls::stream for C simulation. In synthesis the vendor's <hls_stream.h> is
+// used; the vendor headers in ../shared/reference (xilinx-ap-types) do not include it, and
+// the simulator must build without vendor tools, so outside __SYNTHESIS__ this file provides
+// the subset the streaming templates use: read(), write(), empty(), size(), >> and <<.
+//
+// C simulation semantics are those of Vitis's csim: an unbounded FIFO (the depth pragma only
+// sizes the hardware FIFO), and reading an empty stream is a design error: here it aborts
+// with a message naming the stream (csim prints a warning and returns garbage). Simulation
+// only: it allocates (std::deque), so it is never on the sim backend's hot path (the sim
+// library runs the io_parallel kernels; nnet_conv2d_stream.h says why that is exact).
+#ifndef HT_STREAM_H
+#define HT_STREAM_H
+
+#ifdef __SYNTHESIS__
+#include <hls_stream.h>
+#else
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <string>
+
+namespace hls {
+
+template <class T>
+class stream {
+ public:
+  stream() : name_("stream") {}
+  explicit stream(const char* name) : name_(name) {}
+  stream(const stream&) = delete;
+  stream& operator=(const stream&) = delete;
+
+  /// Takes the oldest element; aborts on an empty stream (a deadlock in hardware).
+  T read() {
+    if (fifo_.empty()) {
+      std::fprintf(stderr, "hls::stream '%s': read while empty (the design would stall here)\n", name_.c_str());
+      std::abort();
+    }
+    T v = fifo_.front();
+    fifo_.pop_front();
+    return v;
+  }
+  void read(T& v) { v = read(); }
+  void write(const T& v) { fifo_.push_back(v); }
+  bool empty() const { return fifo_.empty(); }
+  std::size_t size() const { return fifo_.size(); }
+  void operator>>(T& v) { read(v); }
+  void operator<<(const T& v) { write(v); }
+
+ private:
+  std::string name_;
+  std::deque<T> fifo_;
+};
+
+}  // namespace hls
+#endif  // __SYNTHESIS__
+
+#endif  // HT_STREAM_H
