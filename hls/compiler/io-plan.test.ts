@@ -134,7 +134,7 @@ describe('the io plan meets the issue goals on the KU5P', () => {
   it('lymphocyte student: about half the sorter\'s 14.5 us, two pixels a cycle into the first conv', () => {
     const ir = student('cells-lymphocyte');
     const before = estimate(ir, { strategy: 'latency', reuse: 1 });
-    expect(before.latencyUs).toBeCloseTo(63.315, 3); // the io_parallel figure the issue quotes
+    expect(before.latencyUs).toBeCloseTo(63.155, 3); // io_parallel (63.3 us under the pre-fit constants the issue quotes)
     const c = choosePlan(ir, { targetUs: 7.25, part: KU5P, clockMhz: 200, strategy: 'latency', reuse: 1 });
     expect(c.estimate.latencyUs).toBeLessThanOrEqual(7.25);
     expect(c.plan.inputPixels).toBeGreaterThanOrEqual(2);
@@ -148,7 +148,7 @@ describe('the io plan meets the issue goals on the KU5P', () => {
 
   it('BCCD student: at most 10 us', () => {
     const ir = student('cells-bccd');
-    expect(estimate(ir, { strategy: 'latency', reuse: 1 }).latencyUs).toBeCloseTo(17.43, 2);
+    expect(estimate(ir, { strategy: 'latency', reuse: 1 }).latencyUs).toBeCloseTo(17.28, 2);
     const c = choosePlan(ir, { targetUs: 10, part: KU5P, clockMhz: 200, strategy: 'latency', reuse: 1 });
     expect(c.estimate.latencyUs).toBeLessThanOrEqual(10);
     expect(c.estimate.dsp).toBeLessThanOrEqual(1824);
@@ -192,7 +192,7 @@ describe('refusals', () => {
     expect((err as Error).message).toMatch(/layer conv2d_0: no io type or parallelism meets 2 µs/);
   });
   it('a target met only beyond the part\'s DSPs names the layer with the most', () => {
-    expect(() => choosePlan(ir, { ...opts, targetUs: 6 })).toThrow(/layer conv2d_1: no plan meeting 6 µs fits xcku5p/);
+    expect(() => choosePlan(ir, { ...opts, targetUs: 5.95 })).toThrow(/layer conv2d_1: no plan meeting 5.95 µs fits xcku5p/);
   });
   it('an unknown part is a ConfigError listing the known ones', () => {
     expect(() => choosePlan(ir, { ...opts, part: 'xc7z020', targetUs: 10 })).toThrow(/xc7z020 is not a known part; known: .*xcku5p/);

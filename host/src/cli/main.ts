@@ -244,13 +244,10 @@ export async function main(argv: string[]): Promise<void> {
       bar.end();
       if (o.card) {
         if (!hasCard) throw new ConfigError('--card', `no model card: pass a model folder, or an ONNX file beside its card.json`);
-<<<<<<< HEAD
         const accuracy = modelAccuracy();
-        const fpga = { latencyCycles: r.fpga.latencyCycles, ii: r.fpga.ii, clockMhz: r.fpga.clockMhz, dsp: r.fpga.dsp, latencyUs: r.fpga.latencyUs, weightStorageBits: r.fpga.weightStorageBits, strategy: o.strategy, reuse: o.reuse, ...(accuracy ? { modelAccuracy: accuracy.line } : {}) };
-=======
         const fpga = { latencyCycles: r.fpga.latencyCycles, ii: r.fpga.ii, clockMhz: r.fpga.clockMhz, dsp: r.fpga.dsp, latencyUs: r.fpga.latencyUs, weightStorageBits: r.fpga.weightStorageBits, strategy: o.strategy, reuse: o.reuse,
-          ...(r.fpga.io === undefined ? {} : { io: r.fpga.io, targetUs: r.fpga.targetUs, part: r.fpga.part, bram18k: r.fpga.bram18k, layers: r.fpga.layers }) };
->>>>>>> h-stream
+          ...(r.fpga.io === undefined ? {} : { io: r.fpga.io, targetUs: r.fpga.targetUs, part: r.fpga.part, bram18k: r.fpga.bram18k, layers: r.fpga.layers }),
+          ...(accuracy ? { modelAccuracy: accuracy.line } : {}) };
         const c = r.check;
         const agreement = c === null ? {} : c.agreementTop1 !== null ? { agreementTop1: c.agreementTop1 } : { agreementAtThreshold: c.agreement, threshold: c.threshold };
         const fixed = c === null ? {} : { fixed: { precision: r.precision, ...agreement, maxAbsLogitError: Number(c.maxAbsLogitError.toPrecision(4)), overflows: c.overflows, n: c.n, data: c.data, modelSha256: r.modelSha256 } };
@@ -260,13 +257,9 @@ export async function main(argv: string[]): Promise<void> {
       if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
       else {
         if (r.profile !== null) process.stdout.write(formatProfile(r.profile));
-<<<<<<< HEAD
-        process.stdout.write(`project ${r.dir}: ${r.nIn} -> ${r.nOut}${r.postprocess ? ' (host applies softmax)' : ''}${r.library ? `, library ${r.library}` : ''}; model: ${r.fpga.latencyCycles} cycles = ${r.fpga.latencyUs} us at ${r.fpga.clockMhz} MHz, II ${r.fpga.ii}, ${r.fpga.dsp} DSP${r.check ? `; check on ${r.check.n} inputs (${r.check.data}): ${r.check.decision === 'top1' ? 'top-1 agreement' : `agreement at threshold ${r.check.threshold}`} ${r.check.agreement}, max abs error ${r.check.maxAbsError.toExponential(2)}` : ''}\n`);
+        process.stdout.write(`project ${r.dir}: ${r.nIn} -> ${r.nOut}${r.postprocess ? ' (host applies softmax)' : ''}${r.library ? `, library ${r.library}` : ''}; model: ${r.fpga.latencyCycles} cycles = ${r.fpga.latencyUs} us at ${r.fpga.clockMhz} MHz, II ${r.fpga.ii}, ${r.fpga.dsp} DSP${r.fpga.io === undefined ? '' : `; ${formatPlan(r.fpga)}`}${r.check ? `; check on ${r.check.n} inputs (${r.check.data}): ${r.check.decision === 'top1' ? 'top-1 agreement' : `agreement at threshold ${r.check.threshold}`} ${r.check.agreement}, max abs error ${r.check.maxAbsError.toExponential(2)}` : ''}\n`);
         const accuracy = modelAccuracy();
         if (accuracy) process.stdout.write(`${accuracy.line}\n`);
-=======
-        process.stdout.write(`project ${r.dir}: ${r.nIn} -> ${r.nOut}${r.postprocess ? ' (host applies softmax)' : ''}${r.library ? `, library ${r.library}` : ''}; model: ${r.fpga.latencyCycles} cycles = ${r.fpga.latencyUs} us at ${r.fpga.clockMhz} MHz, II ${r.fpga.ii}, ${r.fpga.dsp} DSP${r.fpga.io === undefined ? '' : `; ${formatPlan(r.fpga)}`}${r.check ? `; check on ${r.check.n} inputs (${r.check.data}): ${r.check.decision === 'top1' ? 'top-1 agreement' : `agreement at threshold ${r.check.threshold}`} ${r.check.agreement}, max abs error ${r.check.maxAbsError.toExponential(2)}` : ''}\n`);
->>>>>>> h-stream
       }
       if (r.check !== null && r.check.agreement < o.minAgreement) process.exitCode = 1;
     });
