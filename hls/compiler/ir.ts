@@ -11,6 +11,9 @@
  * - Weights are Float32Array owned by the layer; nothing else aliases them.
  */
 
+import type { FixedType } from './precision.js';
+import type { QuantParams } from './qonnx.js';
+
 export type Shape = readonly number[];
 
 /** The name by which layers refer to the IR's single input. */
@@ -25,6 +28,9 @@ interface LayerBase {
   readonly inputs: string[];
   readonly inputShapes: Shape[];
   readonly outputShape: Shape;
+  /** Types the model itself fixes for the layer's parameters (QONNX quantisers on its weights
+   * and biases, qonnx.ts); qonnx-precision.ts turns them into precision overrides. */
+  fixedTypes?: { weight?: FixedType; bias?: FixedType };
 }
 
 export interface DenseLayer extends LayerBase {
@@ -121,6 +127,12 @@ export interface BatchNormLayer extends LayerBase {
   readonly shift: Float32Array;
 }
 
+/** A QONNX quantiser (Quant, BipolarQuant) on computed data: qonnx.ts's semantics. */
+export interface QuantLayer extends LayerBase {
+  readonly kind: 'quant';
+  readonly quant: QuantParams;
+}
+
 export type Layer =
   | DenseLayer
   | ConvLayer
@@ -133,7 +145,8 @@ export type Layer =
   | LeakyReluLayer
   | SoftmaxLayer
   | AddLayer
-  | BatchNormLayer;
+  | BatchNormLayer
+  | QuantLayer;
 
 export type LayerKind = Layer['kind'];
 

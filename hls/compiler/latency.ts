@@ -283,6 +283,7 @@ function estimateElementwise(layer: Layer, o: Resolved): LayerEstimate {
     case 'transpose':
       return { ...base, cycles: 0, ii: 1, notes: ['wiring only'] };
     case 'relu':
+    case 'quant':
       return { ...base, cycles: 1, notes: [] };
     case 'add':
       return { ...base, cycles: 1, notes: ['no template yet'] };

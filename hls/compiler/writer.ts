@@ -23,6 +23,7 @@ import { ConfigError, ModelError } from '../../host/src/core/errors.js';
 import { IR_INPUT, isMacLayer, shapeSize } from './ir.js';
 import type { AddLayer, BatchNormLayer, ConvLayer, DenseLayer, DepthwiseConvLayer, Ir, Layer, PoolLayer, SoftmaxLayer, TransposeLayer } from './ir.js';
 import { fracBits, layerPrecision, printFixedType } from './precision.js';
+import { quantConfigFields } from './qonnx.js';
 import type { FixedType, PrecisionConfig } from './precision.js';
 
 export interface WriterOptions {
@@ -279,6 +280,10 @@ function emitLayer(layer: Layer, ins: Value[], precision: PrecisionConfig, opts:
       return emitBatchNorm(layer, value, typedefs, call, cfg, p, opts);
     case 'transpose':
       return emitTranspose(layer, value, typedefs, call, cfg, opts, source);
+    case 'quant':
+      return { typedefs, value, weights: [], body: call(layer.quant.bipolar ? 'bipolar_quant' : 'quantize'),
+        config: cfg([`static constexpr int n_in = ${value.size};`, `static constexpr int reuse_factor = ${opts.reuse};`,
+          ...quantConfigFields(layer)]) };
     case 'globalavgpool': {
       const [c, h, w] = layer.inputShapes[0]!;
       if (layer.inputShapes[0]!.length !== 3) throw unsupported(layer, source, ` over [${layer.inputShapes[0]!.join(',')}] (2-D only)`);
@@ -485,6 +490,7 @@ function parametersH(name: string, inputType: FixedType, outType: string, nIn: n
 #include "nnet/nnet_depthwise_conv2d.h"
 #include "nnet/nnet_merge.h"
 #include "nnet/nnet_pooling.h"
+#include "nnet/nnet_quant.h"
 #include "nnet/nnet_softmax.h"
 #include "nnet/nnet_transpose.h"
 
