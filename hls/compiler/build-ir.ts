@@ -435,6 +435,14 @@ const activation = (kind: 'relu' | 'sigmoid' | 'tanh'): Handler => (ctx, node) =
   emit(ctx, node, [x], { kind, outputShape: x.shape });
 };
 
+/** Elu, Selu, Softplus, HardSigmoid with their ONNX defaults (Selu's are float32 constants of the spec). */
+const paramActivation = (kind: 'elu' | 'selu' | 'softplus' | 'hardsigmoid'): Handler => (ctx, node) => {
+  const x = dyn(ctx, node, 0);
+  const alphaDefault = { elu: 1, selu: 1.67326319217681884765625, softplus: 0, hardsigmoid: 0.2 }[kind];
+  emit(ctx, node, [x], { kind, alpha: attrNum(node, 'alpha', alphaDefault), beta: kind === 'hardsigmoid' ? attrNum(node, 'beta', 0.5) : 0,
+    gamma: kind === 'selu' ? attrNum(node, 'gamma', 1.05070102214813232421875) : 1, outputShape: x.shape });
+};
+
 const leakyRelu: Handler = (ctx, node) => {
   const x = dyn(ctx, node, 0);
   emit(ctx, node, [x], { kind: 'leakyrelu', alpha: attrNum(node, 'alpha', 0.01), outputShape: x.shape });
@@ -559,6 +567,10 @@ const HANDLERS: Record<string, Handler> = {
   Sigmoid: activation('sigmoid'),
   Tanh: activation('tanh'),
   LeakyRelu: leakyRelu,
+  Elu: paramActivation('elu'),
+  Selu: paramActivation('selu'),
+  Softplus: paramActivation('softplus'),
+  HardSigmoid: paramActivation('hardsigmoid'),
   Softmax: softmax,
   Add: add,
   BatchNormalization: batchNorm,

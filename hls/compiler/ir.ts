@@ -127,6 +127,17 @@ export interface BatchNormLayer extends LayerBase {
   readonly shift: Float32Array;
 }
 
+/**
+ * Elu, Selu, Softplus, HardSigmoid (ONNX): elu y = x >= 0 ? x : alpha (e^x - 1); selu the same
+ * times gamma; hardsigmoid y = clamp(alpha x + beta, 0, 1); softplus y = ln(1 + e^x) (no params).
+ */
+export interface ParamActivationLayer extends LayerBase {
+  readonly kind: 'elu' | 'selu' | 'softplus' | 'hardsigmoid';
+  readonly alpha: number;
+  readonly beta: number;
+  readonly gamma: number;
+}
+
 /** A QONNX quantiser (Quant, BipolarQuant) on computed data: qonnx.ts's semantics. */
 export interface QuantLayer extends LayerBase {
   readonly kind: 'quant';
@@ -146,7 +157,8 @@ export type Layer =
   | SoftmaxLayer
   | AddLayer
   | BatchNormLayer
-  | QuantLayer;
+  | QuantLayer
+  | ParamActivationLayer;
 
 export type LayerKind = Layer['kind'];
 

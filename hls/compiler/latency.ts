@@ -294,6 +294,10 @@ function estimateElementwise(layer: Layer, o: Resolved): LayerEstimate {
         weightBits: 2 * layer.scale.length * o.weightBits, notes: ['no template yet'] };
     case 'sigmoid':
     case 'tanh':
+    case 'elu':
+    case 'selu':
+    case 'softplus':
+    case 'hardsigmoid':
       return { ...base, cycles: 1 + LAYER_OVERHEAD_CYCLES, notes: ['lookup table, no template yet; table not counted'] };
     case 'softmax':
       return { ...base, ...shared(n), cycles: 3 + treeDepth(n) + LAYER_OVERHEAD_CYCLES,

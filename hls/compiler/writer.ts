@@ -24,6 +24,7 @@ import { IR_INPUT, isMacLayer, shapeSize } from './ir.js';
 import type { AddLayer, BatchNormLayer, ConvLayer, DenseLayer, DepthwiseConvLayer, Ir, Layer, PoolLayer, SoftmaxLayer, TransposeLayer } from './ir.js';
 import { fracBits, layerPrecision, printFixedType } from './precision.js';
 import { quantConfigFields } from './qonnx.js';
+import { activationConfig } from './writer-activation.js';
 import type { FixedType, PrecisionConfig } from './precision.js';
 
 export interface WriterOptions {
@@ -280,6 +281,14 @@ function emitLayer(layer: Layer, ins: Value[], precision: PrecisionConfig, opts:
       return emitBatchNorm(layer, value, typedefs, call, cfg, p, opts);
     case 'transpose':
       return emitTranspose(layer, value, typedefs, call, cfg, opts, source);
+    case 'elu':
+    case 'selu':
+    case 'softplus':
+    case 'hardsigmoid': {
+      const a = activationConfig(layer, n);
+      return { typedefs, value, weights: [], body: call(a.fn),
+        config: cfg([`static constexpr int n_in = ${value.size};`, `static constexpr int reuse_factor = ${opts.reuse};`, ...a.fields]) };
+    }
     case 'quant':
       return { typedefs, value, weights: [], body: call(layer.quant.bipolar ? 'bipolar_quant' : 'quantize'),
         config: cfg([`static constexpr int n_in = ${value.size};`, `static constexpr int reuse_factor = ${opts.reuse};`,
@@ -482,6 +491,7 @@ function parametersH(name: string, inputType: FixedType, outType: string, nIn: n
 #define ${guard}
 
 #include "nnet/nnet_activation.h"
+#include "nnet/nnet_activation_extra.h"
 #include "nnet/nnet_batchnorm.h"
 #include "nnet/nnet_common.h"
 #include "nnet/nnet_conv1d.h"
