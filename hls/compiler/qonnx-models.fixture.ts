@@ -56,11 +56,13 @@ class Graph {
   qweight(dims: number[], sigma: number, q: QuantOpts): string {
     return this.quant(this.random(dims, sigma), q);
   }
-  /** Gemm (transB=1, as torch exports nn.Linear) with quantised weight and bias. */
-  linear(x: string, nIn: number, nOut: number, w: QuantOpts, biasScaleLog2: number): string {
+  /** A dense layer with quantised weight and bias: Gemm with transB=1 as torch (Brevitas)
+   * exports nn.Linear, or MatMul + Add as tf2onnx exports a (Q)Keras Dense. */
+  linear(x: string, nIn: number, nOut: number, w: QuantOpts, biasScaleLog2: number, style: 'gemm' | 'matmul' = 'gemm'): string {
+    const bias = (): string => this.qweight([nOut], 0.5, { bits: 16, scaleLog2: biasScaleLog2 });
+    if (style === 'matmul') return this.node('Add', [this.node('MatMul', [x, this.qweight([nIn, nOut], 0.4, w)]), bias()]);
     const weight = this.qweight([nOut, nIn], 0.4, w);
-    const bias = this.qweight([nOut], 0.5, { bits: 16, scaleLog2: biasScaleLog2 });
-    return this.node('Gemm', [x, weight, bias], { transB: { i: 1 } });
+    return this.node('Gemm', [x, weight, bias()], { transB: { i: 1 } });
   }
   spec(input: ModelSpec['input'], out: string, outShape: (number | string)[]): ModelSpec {
     // The graph output is the last node's: rename it.
@@ -72,11 +74,12 @@ class Graph {
 }
 
 /**
- * hls4ml's jet-tagging QONNX MLP (test_qonnx.py `jettagging_model`: a Brevitas 16 -> 64 -> 32
- * -> 32 -> 5 MLP): Quant on the input, Gemm with Quant weights (6 bits) and Int-style biases
- * (scale = input scale x weight scale, as Brevitas's Int32Bias), Relu then an unsigned Quant
- * (QuantReLU, 6 bits), logits out. Power-of-two scales throughout (the published model's are
- * learned floats; hls4ml rescales those with ApplyAlpha), so every layer is exact.
+ * hls4ml's jet-tagging QONNX model (test_qonnx.py `jettagging_model`: the QONNX model zoo's
+ * JetTagging/QKeras_hls4ml_3layer, a QKeras 16 -> 64 -> 32 -> 32 -> 5 MLP converted by qonnx):
+ * Quant on the input, each Dense as MatMul with Quant weights (6 bits, QKeras quantized_bits)
+ * + Add of a Quant bias (scale = input scale x weight scale), Relu then an unsigned Quant
+ * (quantized_relu, 6 bits), logits out. Power-of-two scales throughout (QKeras's with alpha=1
+ * are), so every layer is exact.
  */
 export function jetTaggingQonnx(seed: number): ModelSpec {
   const g = new Graph(normalSampler(seed));
@@ -84,7 +87,7 @@ export function jetTaggingQonnx(seed: number): ModelSpec {
   let fin = 4;
   const sizes = [16, 64, 32, 32, 5];
   for (let i = 0; i + 1 < sizes.length; i++) {
-    x = g.linear(x, sizes[i]!, sizes[i + 1]!, { bits: 6, scaleLog2: -4, narrow: true }, -(fin + 4));
+    x = g.linear(x, sizes[i]!, sizes[i + 1]!, { bits: 6, scaleLog2: -4, narrow: true }, -(fin + 4), 'matmul');
     if (i + 2 < sizes.length) {
       x = g.quant(g.node('Relu', [x]), { bits: 6, scaleLog2: -3, signed: false });
       fin = 3;
@@ -186,4 +189,20 @@ export function kerasChannelsLast(seed: number): ModelSpec {
   x = g.node('Identity', [x]);
   x = g.node('Softmax', [x], { axis: { i: -1 } });
   return g.spec({ name: 'x', shape: ['N', 8, 8, 3] }, x, ['N', 4]);
+}
+
+/**
+ * The Brevitas -> QONNX workflow hls4ml tests (test_qonnx.py `QuantModelLinear`): QuantLinear(4, 4,
+ * bias) with an 8-bit input quantiser, then QuantReLU (8-bit signed activation quantiser after
+ * Relu). `fixedPoint`: Int8WeightPerTensorFixedPoint / Int8ActPerTensorFixedPoint (power-of-two
+ * scales); otherwise the ...PerTensorFloat quantisers, whose learned scales are arbitrary
+ * floats (here 0.0123 on the input).
+ */
+export function brevitasLinear(seed: number, fixedPoint: boolean): ModelSpec {
+  const g = new Graph(normalSampler(seed));
+  let x = fixedPoint ? g.quant('x', { bits: 8, scaleLog2: -5 }) : g.node('Quant', ['x', g.init([], Float32Array.of(0.0123)),
+    g.init([], Float32Array.of(0)), g.init([], Float32Array.of(8))], { signed: { i: 1 }, narrow: { i: 0 }, rounding_mode: { s: 'ROUND' } }, QONNX);
+  x = g.linear(x, 4, 4, { bits: 8, scaleLog2: -6, narrow: true }, -11);
+  x = g.quant(g.node('Relu', [x]), { bits: 8, scaleLog2: -4 });
+  return g.spec({ name: 'x', shape: ['N', 4] }, x, ['N', 4]);
 }

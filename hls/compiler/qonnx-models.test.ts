@@ -21,7 +21,7 @@ import { buildIr } from './build-ir.js';
 import { compileModel } from './compile.js';
 import type { CompileResult } from './compile.js';
 import { parseOnnx } from './onnx-reader.js';
-import { conv1dBipolar, conv2dQonnx, jetTaggingQonnx, kerasChannelsLast, tfc2w2a } from './qonnx-models.fixture.js';
+import { brevitasLinear, conv1dBipolar, conv2dQonnx, jetTaggingQonnx, kerasChannelsLast, tfc2w2a } from './qonnx-models.fixture.js';
 import { encodeModel } from './testing.js';
 import type { ModelSpec } from './testing.js';
 
@@ -46,6 +46,7 @@ describe('QONNX models: firmware bit-exact with the QONNX interpreter', { timeou
     { name: 'conv2d_qonnx', build: conv2dQonnx,
       kinds: ['quant', 'conv2d', 'relu', 'quant', 'maxpool2d', 'conv2d', 'relu', 'quant', 'reshape', 'dense'] },
     { name: 'conv1d_bipolar', build: conv1dBipolar, kinds: ['quant', 'conv1d', 'quant', 'reshape', 'reshape', 'reshape', 'dense'] },
+    { name: 'brevitas_linear', build: (seed: number) => brevitasLinear(seed, true), kinds: ['quant', 'dense', 'relu', 'quant'] },
   ];
   for (const c of exact) {
     it(`${c.name}: every output equal on ${CHECK} seeded N(0,1) inputs`, async () => {
@@ -90,6 +91,10 @@ describe('what is refused', () => {
     initializers: [{ name: 's', dims: [], data: Float32Array.of(scale) }, { name: 'z', dims: [], data: Float32Array.of(0) },
       { name: 'b', dims: [], data: Float32Array.of(4) }],
     nodes: [{ op: 'Quant', name: 'act_quant', inputs: ['x', 's', 'z', 'b'], outputs: ['y'], domain: 'finn.custom_op.general' }],
+  });
+  it('Brevitas\'s PerTensorFloat quantisers (learned float scales), naming the node', () => {
+    const spec = brevitasLinear(SEED, false);
+    expect(() => buildIr(parseOnnx(encodeModel(spec), 'float.onnx'))).toThrow(/node "Quant_\d+".*scale 0\.01\d+ is not a power of two/);
   });
   it('a Quant with a scale that is not a power of two, naming the node', () => {
     expect(() => buildIr(parseOnnx(withScale(0.3), 'q.onnx'))).toThrow(ModelError);
