@@ -206,3 +206,58 @@ export function brevitasLinear(seed: number, fixedPoint: boolean): ModelSpec {
   x = g.quant(g.node('Relu', [x]), { bits: 8, scaleLog2: -4 });
   return g.spec({ name: 'x', shape: ['N', 4] }, x, ['N', 4]);
 }
+
+/** Conv with a quantised weight (and optionally bias) and explicit kernel/pads/group. */
+function qconv(g: Graph, x: string, w: { dims: number[]; q: QuantOpts }, biasScaleLog2: number | null, pads: number[], group = 1): string {
+  const inputs = [x, g.qweight(w.dims, 0.4, w.q)];
+  if (biasScaleLog2 !== null) inputs.push(g.qweight([w.dims[0]!], 0.3, { bits: 16, scaleLog2: biasScaleLog2 }));
+  return g.node('Conv', inputs, { kernel_shape: { ints: w.dims.slice(2) }, pads: { ints: pads }, group: { i: group } });
+}
+
+/**
+ * FINN's CNV_2W2A (hls4ml test_qonnx.py `cnv_2w2a_model`, the bnn-pynq CNV made channels-last):
+ * channels-last input, Transpose, input Quant, conv blocks of (Conv 3x3 no pad, 2-bit weights
+ * -> BatchNormalization -> 2-bit activation Quant), a MaxPool 2x2 after every second conv,
+ * Flatten, MatMul (2-bit) -> BatchNormalization -> 10 logits. Reduced to keep g++ time down:
+ * a 10x10x3 input and 8 channels (CNV: 32x32x3, 64-128-256 channels, six convs, three dense).
+ * Not exact (float BNs between the quantisers), like TFC_2W2A.
+ */
+export function cnv2w2a(seed: number): ModelSpec {
+  const g = new Graph(normalSampler(seed));
+  const rnd = normalSampler(seed + 2);
+  const bn = (x: string, c: number): string => g.node('BatchNormalization', [x, g.init([c], rnd(c, 0.2).map((v) => 1 + v)),
+    g.init([c], rnd(c, 0.3)), g.init([c], rnd(c, 0.5)), g.init([c], rnd(c, 0.5).map((v) => 2 + v * v))], { epsilon: { f: 1e-4 } });
+  const act = (x: string): string => g.quant(x, { bits: 2, scaleLog2: 0, narrow: true });
+  const w2 = { bits: 2, scaleLog2: 0, narrow: true };
+  let x = g.node('Transpose', ['x'], { perm: { ints: [0, 3, 1, 2] } });
+  x = g.quant(x, { bits: 8, scaleLog2: -7 });
+  x = act(bn(qconv(g, x, { dims: [8, 3, 3, 3], q: w2 }, null, [0, 0, 0, 0]), 8));
+  x = act(bn(qconv(g, x, { dims: [8, 8, 3, 3], q: w2 }, null, [0, 0, 0, 0]), 8));
+  x = g.node('MaxPool', [x], { kernel_shape: { ints: [2, 2] }, strides: { ints: [2, 2] } });
+  x = g.node('Flatten', [x], { axis: { i: 1 } });
+  x = bn(g.node('MatMul', [x, g.qweight([72, 10], 0.6, w2)]), 10);
+  return g.spec({ name: 'x', shape: ['N', 10, 10, 3] }, x, ['N', 10]);
+}
+
+/**
+ * The quantised separable-conv and branched models of hls4ml's ONNX examples (test_qonnx.py
+ * `sep_conv_model`, `branched_model`: separable convolutions, two branches merged by Add):
+ * input Quant; branch a: depthwise 3x3 (pads 1) then pointwise 1x1, Relu + unsigned Quant;
+ * branch b: pointwise 1x1 on the input, Relu + unsigned Quant; Add; MaxPool 2x2; Flatten;
+ * Gemm -> 3. 4-bit weights, power-of-two scales: exact. The published files are
+ * channels-last after qonnx's conversion; here channels-first, as the exporter wrote them.
+ */
+export function sepConvBranched(seed: number): ModelSpec {
+  const g = new Graph(normalSampler(seed));
+  const w4 = { bits: 4, scaleLog2: -3 };
+  const reluQuant = (y: string): string => g.quant(g.node('Relu', [y]), { bits: 4, scaleLog2: -2, signed: false });
+  const x = g.quant('x', { bits: 8, scaleLog2: -5 });
+  const dw = qconv(g, x, { dims: [4, 1, 3, 3], q: w4 }, -8, [1, 1, 1, 1], 4);
+  const a = reluQuant(qconv(g, dw, { dims: [4, 4, 1, 1], q: w4 }, -11, [0, 0, 0, 0]));
+  const b = reluQuant(qconv(g, x, { dims: [4, 4, 1, 1], q: w4 }, -8, [0, 0, 0, 0]));
+  let y = g.node('Add', [a, b]);
+  y = g.node('MaxPool', [y], { kernel_shape: { ints: [2, 2] }, strides: { ints: [2, 2] } });
+  y = g.node('Flatten', [y], { axis: { i: 1 } });
+  y = g.linear(y, 64, 3, w4, -5);
+  return g.spec({ name: 'x', shape: ['N', 4, 8, 8] }, y, ['N', 3]);
+}

@@ -94,20 +94,35 @@ function exactLayer(l: Layer, ins: (FixedType | null)[], spec: Record<string, La
 }
 
 /**
+ * The type of the quantiser(s) the model input feeds, through reshapes and transposes (a
+ * channels-last input's Transpose), when it feeds nothing else and they agree: the input's
+ * conversion from double then rounds as they do, and each quant layer passes it on unchanged.
+ */
+function inputQuantType(ir: Ir): FixedType | null {
+  const frontier = [IR_INPUT];
+  const types: FixedType[] = [];
+  while (frontier.length > 0) {
+    const ref = frontier.pop()!;
+    for (const l of ir.layers.filter((x) => x.inputs.includes(ref))) {
+      if (l.kind === 'reshape' || l.kind === 'transpose') frontier.push(l.name);
+      else if (l.kind === 'quant') types.push(exactLayer(l, [], {})!);
+      else return null;
+    }
+  }
+  return types.length > 0 && types.every((t) => printFixedType(t) === printFixedType(types[0]!)) ? types[0]! : null;
+}
+
+/**
  * `base` with the types `ir`'s quantisers fix (see the file comment): quant layers' results,
  * quantised weights and biases, and exact types downstream of them; the model input takes
- * the type of the quantiser(s) it feeds when it feeds nothing else. Returns `base` itself
+ * the type of the quantiser(s) it feeds when it feeds nothing else (`inputQuantType`). Returns `base` itself
  * for a model without quantisers. Throws `ModelError` (qonnx.ts) for a quantiser without a type.
  */
 export function withModelTypes(ir: Ir, base: PrecisionSpec): PrecisionSpec {
   if (!ir.layers.some((l) => l.kind === 'quant' || l.fixedTypes !== undefined)) return base;
   const layers: Record<string, LayerPrecisionSpec> = { ...base.layers };
   const exact = new Map<string, FixedType | null>();
-  // The input takes its quantisers' type when it feeds nothing else: the conversion from
-  // double then rounds as they do, and each quant layer passes it on unchanged.
-  const readers = ir.layers.filter((l) => l.inputs.includes(IR_INPUT));
-  const inTypes = readers.map((l) => (l.kind === 'quant' ? exactLayer(l, [], {}) : null));
-  const inType = inTypes.length > 0 && inTypes.every((t) => t !== null && printFixedType(t) === printFixedType(inTypes[0]!)) ? inTypes[0]! : null;
+  const inType = inputQuantType(ir);
   exact.set(IR_INPUT, inType);
   const input = inType === null ? base.input : printFixedType(inType);
   for (const l of ir.layers) {
