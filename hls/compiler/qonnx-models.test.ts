@@ -7,7 +7,9 @@
  * onnxruntime.
  *
  * - Fully quantised models (power-of-two scales, quantised weights and biases, no BN): the
- *   firmware is bit-exact with the interpreter on every check input (max |error| 0).
+ *   firmware is bit-exact with the interpreter on every check input (max |error| 0); for the
+ *   jet tagger also the simulator library the `sim` backend loads (built with the CPU fast
+ *   paths, loaded through the addon).
  * - TFC_2W2A keeps float BatchNormalizations between its quantisers: a value the BN puts
  *   next to a 2-bit rounding boundary can land on the other side in fixed point, so it is
  *   held to top-1 agreement (bound and observed value below).
@@ -18,7 +20,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ModelError } from '../../host/src/core/errors.js';
 import { buildIr } from './build-ir.js';
-import { compileModel } from './compile.js';
+import { compileModel, randomInputs } from './compile.js';
+import { runIr } from './interpret.js';
+import { loadSimModel } from '../../host/src/native/addon.js';
 import type { CompileResult } from './compile.js';
 import { parseOnnx } from './onnx-reader.js';
 import { brevitasLinear, cnv2w2a, conv1dBipolar, conv2dQonnx, jetTaggingQonnx, kerasChannelsLast, sepConvBranched, tfc2w2a } from './qonnx-models.fixture.js';
@@ -31,18 +35,34 @@ const CHECK = 100;
 // g++ on each generated project: a few seconds idle, far more beside CPU hogs. Not a speed test.
 const COMPILE_TIMEOUT_MS = 300_000;
 
-async function compileSpec(name: string, spec: ModelSpec, precision = 'auto'): Promise<CompileResult> {
+async function compileSpec(name: string, spec: ModelSpec, lib = false): Promise<CompileResult> {
   const model = join(tmp, `${name}.onnx`);
   writeFileSync(model, encodeModel(spec));
-  return compileModel({ model, out: join(tmp, name), name, precision, strategy: 'latency', reuse: 1, clockMhz: 200,
-    check: CHECK, seed: SEED, lib: false });
+  return compileModel({ model, out: join(tmp, name), name, precision: 'auto', strategy: 'latency', reuse: 1, clockMhz: 200,
+    check: CHECK, seed: SEED, lib });
+}
+
+/** The simulator library (what the `sim` backend loads: the firmware built with its CPU fast
+ * paths) gives the interpreter's outputs too, on the check's seeded inputs. */
+function expectLibraryExact(r: CompileResult, spec: ModelSpec): void {
+  const ir = buildIr(parseOnnx(encodeModel(spec), 'fixture'));
+  const model = loadSimModel(r.library!);
+  try {
+    const y = new Float32Array(r.nOut);
+    for (const x of randomInputs(CHECK, r.nIn, SEED)) {
+      model.predict(x, y);
+      expect(Array.from(y)).toEqual(Array.from(runIr(ir, x)));
+    }
+  } finally {
+    model.close();
+  }
 }
 
 const kinds = (spec: ModelSpec): string[] => buildIr(parseOnnx(encodeModel(spec), 'fixture')).layers.map((l) => l.kind);
 
 describe('QONNX models: firmware bit-exact with the QONNX interpreter', { timeout: COMPILE_TIMEOUT_MS }, () => {
   const exact = [
-    { name: 'jet_qonnx', build: jetTaggingQonnx, kinds: ['quant', 'dense', 'relu', 'quant', 'dense', 'relu', 'quant', 'dense', 'relu', 'quant', 'dense'] },
+    { name: 'jet_qonnx', build: jetTaggingQonnx, lib: true, kinds: ['quant', 'dense', 'relu', 'quant', 'dense', 'relu', 'quant', 'dense', 'relu', 'quant', 'dense'] },
     { name: 'conv2d_qonnx', build: conv2dQonnx,
       kinds: ['quant', 'conv2d', 'relu', 'quant', 'maxpool2d', 'conv2d', 'relu', 'quant', 'reshape', 'dense'] },
     { name: 'conv1d_bipolar', build: conv1dBipolar, kinds: ['quant', 'conv1d', 'quant', 'reshape', 'reshape', 'reshape', 'dense'] },
@@ -54,7 +74,8 @@ describe('QONNX models: firmware bit-exact with the QONNX interpreter', { timeou
     it(`${c.name}: every output equal on ${CHECK} seeded N(0,1) inputs`, async () => {
       const spec = c.build(SEED);
       expect(kinds(spec)).toEqual(c.kinds);
-      const r = await compileSpec(c.name, spec);
+      const r = await compileSpec(c.name, spec, c.lib === true);
+      if (c.lib === true) expectLibraryExact(r, spec);
       console.log(`${c.name}: max |error| ${r.check!.maxAbsError}, agreement ${r.check!.agreement}, input ${r.types.input}`);
       expect(r.check!.n).toBe(CHECK);
       expect(r.check!.maxAbsError).toBe(0);
