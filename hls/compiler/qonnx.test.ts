@@ -10,6 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { ModelError } from '../../host/src/core/errors.js';
 import { QUANT_ROUNDING, quantFixedType, quantizeValue } from './qonnx.js';
 import type { QuantParams, QuantRounding } from './qonnx.js';
+import { foldQuant, readQuant } from './qonnx-import.js';
+import type { OnnxNode, OnnxTensor } from './onnx-reader.js';
 
 /** The spec's integer range, written out case by case. */
 function specRange(b: number, signed: boolean, narrow: boolean): [number, number] {
@@ -106,5 +108,32 @@ describe('quantFixedType', () => {
   it('refuses a scale that is not a power of two, naming the node', () => {
     const p: QuantParams = { bipolar: false, bitWidth: 4, signed: true, narrow: false, rounding: 'ROUND', scale: 0.3, zeroPoint: 0 };
     expect(() => quantFixedType(p, 'model.onnx node "Quant_7"')).toThrow(/node "Quant_7".*scale 0.3 is not a power of two/);
+  });
+});
+
+describe('foldQuant (a quantiser on a constant)', () => {
+  /** Whether the type `ap_fixed<w, i>` holds v exactly (on its grid, within its range). */
+  const holds = (v: number, w: number, i: number): boolean => {
+    const raw = v * 2 ** (w - i);
+    return Number.isInteger(raw) && raw >= -(2 ** (w - 1)) && raw <= 2 ** (w - 1) - 1;
+  };
+  const node = (op: string, inputs: string[]): OnnxNode =>
+    ({ opType: op, domain: 'qonnx.custom_op.general', name: 'q', inputs, outputs: ['y'], attributes: new Map([['narrow', 0], ['signed', 1]]) });
+
+  it('per-channel scales: each row quantised with its own scale, one type holding every value (Quant and BipolarQuant)', () => {
+    const w: OnnxTensor = { name: 'w', dims: [2, 3], type: 'float', data: Float32Array.of(0.3, -0.9, 0.05, 0.3, -0.9, 0.05) };
+    const consts = new Map<string, OnnxTensor>([
+      ['s', { name: 's', dims: [2, 1], type: 'float', data: Float32Array.of(0.5, 0.125) }],
+      ['z', { name: 'z', dims: [], type: 'float', data: Float32Array.of(0) }],
+      ['b', { name: 'b', dims: [], type: 'float', data: Float32Array.of(3) }],
+    ]);
+    for (const [op, inputs, want] of [
+      ['Quant', ['w', 's', 'z', 'b'], [0.5, -1, 0, 0.25, -0.5, 0]],
+      ['BipolarQuant', ['w', 's'], [0.5, -0.5, 0.5, 0.125, -0.125, 0.125]],
+    ] as const) {
+      const { tensor, type } = foldQuant(w, readQuant(node(op, [...inputs]), (n) => consts.get(n), 'q'), 'y', 'q');
+      expect(Array.from(tensor.data as Float32Array)).toEqual(want);
+      for (const v of want) expect(holds(v, type.width, type.integer)).toBe(true);
+    }
   });
 });

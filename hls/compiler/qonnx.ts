@@ -108,7 +108,8 @@ export function quantFixedType(q: QuantParams, where: string, scaleMin = q.scale
       'restrict_scaling_type=POWER_OF_TWO or QKeras alpha=1)');
   }
   if (q.zeroPoint !== 0) throw new ModelError(where, `${where}: zero point ${q.zeroPoint} is not supported (only 0)`);
-  if (q.bipolar) return { width: 2, integer: kMax + 2, rounding: 'AP_TRN', saturation: 'AP_SAT' };
+  // ±2^k: 2 bits at LSB 2^k; per-channel scales widen the LSB down to the smallest.
+  if (q.bipolar) return { width: 2 + kMax - kMin, integer: kMax + 2, rounding: 'AP_TRN', saturation: 'AP_SAT' };
   const rounding = ROUNDING_TO_Q[q.rounding];
   if (rounding === null) throw new ModelError(where, `${where}: rounding_mode ${q.rounding} has no ap_fixed mode; supported: ROUND, FLOOR, ROUND_TO_ZERO`);
   if (q.narrow && !q.signed) throw new ModelError(where, `${where}: narrow unsigned quantisation (max 2^b - 2) has no ap_fixed type`);
