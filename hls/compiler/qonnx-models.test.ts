@@ -12,7 +12,7 @@
  *   paths, loaded through the addon).
  * - TFC_2W2A keeps float BatchNormalizations between its quantisers: a value the BN puts
  *   next to a 2-bit rounding boundary can land on the other side in fixed point, so it is
- *   held to top-1 agreement (bound and observed value below).
+ *   held to top-1 agreement (observed 0.96 of 100; the reduced CNV_2W2A 1.00).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
