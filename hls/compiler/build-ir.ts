@@ -13,6 +13,9 @@ import type { OnnxAttribute, OnnxGraph, OnnxNode, OnnxTensor } from './onnx-read
 import { IR_INPUT, isMacLayer, macOutputs, shapeSize } from './ir.js';
 import type { Ir, Layer, LayerKind, MacLayer, PoolLayer, Shape } from './ir.js';
 import { FOLDABLE_OPS, foldNode, resolveReshape } from './const-fold.js';
+import type { FixedType } from './precision.js';
+import { QONNX_DOMAINS, quantFixedType } from './qonnx.js';
+import { foldQuant, readQuant, VALUE_PRESERVING_FOLDS } from './qonnx-import.js';
 
 /** A computed tensor: the IR value (layer name or IR_INPUT) and its batch-less shape. */
 interface Value {
@@ -32,6 +35,8 @@ interface Ctx {
   /** Node indices already absorbed into an earlier layer (an Add fused into dense). */
   readonly absorbed: Set<number>;
   readonly kindCounts: Map<LayerKind, number>;
+  /** Constants quantised by a QONNX Quant: the fixed-point type that holds them exactly. */
+  readonly constTypes: Map<string, FixedType>;
 }
 
 type Handler = (ctx: Ctx, node: OnnxNode, index: number) => void;
@@ -50,6 +55,7 @@ export function buildIr(graph: OnnxGraph): Ir {
   ctx.values.set(input.name, { ref: IR_INPUT, shape: input.shape });
   graph.nodes.forEach((node, index) => {
     if (ctx.absorbed.has(index)) return;
+    if (QONNX_DOMAINS.has(node.domain)) return quantNode(ctx, node);
     if (node.domain !== '' && node.domain !== 'ai.onnx') throw unsupported(ctx, node);
     if (tryFold(ctx, node)) return;
     const handler = HANDLERS[node.opType];
@@ -79,6 +85,7 @@ function newContext(graph: OnnxGraph): Ctx {
     graphOutputs: new Set(graph.outputs.map((o) => o.name)),
     absorbed: new Set(),
     kindCounts: new Map(),
+    constTypes: new Map(),
   };
 }
 
@@ -128,6 +135,8 @@ function tryFold(ctx: Ctx, node: OnnxNode): boolean {
   if (!shapeOfComputed && !present.every((t) => ctx.consts.has(t))) return false;
   const t = foldNode(node, ctx.graph.opset, (n) => ctx.consts.get(n), (n) => ctx.values.get(n)?.shape, where(ctx, node));
   ctx.consts.set(node.outputs[0], t);
+  const type = ctx.constTypes.get(node.inputs[0] ?? '');
+  if (type !== undefined && VALUE_PRESERVING_FOLDS.has(node.opType)) ctx.constTypes.set(node.outputs[0], type);
   return true;
 }
 
@@ -238,7 +247,9 @@ const gemm: Handler = (ctx, node) => {
   }
   const c = optionalWeight(ctx, node, 2);
   const bias = c ? broadcastBias(ctx, node, c, nOut, beta) : new Float32Array(nOut);
-  emit(ctx, node, [x], { kind: 'dense', nIn, nOut, weights, bias, outputShape: [nOut] });
+  const layer = emit(ctx, node, [x], { kind: 'dense', nIn, nOut, weights, bias, outputShape: [nOut] });
+  // alpha/beta other than 1 scale the quantised values off their grid.
+  if (alpha === 1 && beta === 1) setFixedTypes(ctx, layer, node.inputs[1], node.inputs[2]);
 };
 
 const matmul: Handler = (ctx, node) => {
@@ -248,6 +259,7 @@ const matmul: Handler = (ctx, node) => {
   const [nIn, nOut] = b.dims;
   checkDenseInput(ctx, node, x, nIn);
   const layer = emit(ctx, node, [x], { kind: 'dense', nIn, nOut, weights: Float32Array.from(b.data), bias: new Float32Array(nOut), outputShape: [nOut] });
+  setFixedTypes(ctx, layer, node.inputs[1], undefined);
   // Fuse a following Add of a constant (the Keras exporter's bias) into this layer.
   const next = soleReader(ctx, node.outputs[0]);
   const addNode = next === null ? null : ctx.graph.nodes[next];
@@ -257,6 +269,7 @@ const matmul: Handler = (ctx, node) => {
   if (!c || c.type !== 'float') return;
   assert(layer.kind === 'dense', 'matmul emits dense');
   layer.bias = broadcastBias(ctx, addNode, c, nOut, 1);
+  setFixedTypes(ctx, layer, node.inputs[1], other);
   layer.sources.push(addNode.name);
   ctx.absorbed.add(next);
   ctx.values.set(addNode.outputs[0], { ref: layer.name, shape: layer.outputShape });
@@ -320,10 +333,11 @@ const conv: Handler = (ctx, node) => {
   const g = spatialGeometry(ctx, node, x.shape.slice(1), kernel);
   const b = optionalWeight(ctx, node, 2);
   const bias = b ? broadcastBias(ctx, node, b, cOut, 1) : new Float32Array(cOut);
-  emit(ctx, node, [x], {
+  const layer = emit(ctx, node, [x], {
     kind: rank === 1 ? 'conv1d' : 'conv2d', cIn, cOut, kernel, strides: g.strides, pads: g.pads,
     weights: Float32Array.from(w.data), bias, outputShape: [cOut, ...g.outSpatial],
   });
+  setFixedTypes(ctx, layer, node.inputs[1], node.inputs[2]);
 };
 
 /**
@@ -342,10 +356,11 @@ function depthwise(ctx: Ctx, node: OnnxNode, x: Value, w: OnnxTensor & { type: '
   if (ks.join() !== kernel.join()) throw bad(ctx, node, `attribute kernel_shape=[${ks.join(',')}] disagrees with weight dims`);
   const g = spatialGeometry(ctx, node, x.shape.slice(1), kernel);
   const b = optionalWeight(ctx, node, 2);
-  emit(ctx, node, [x], {
+  const layer = emit(ctx, node, [x], {
     kind: 'dwconv2d', channels: c, kernel, strides: g.strides, pads: g.pads, weights: Float32Array.from(w.data),
     bias: b ? broadcastBias(ctx, node, b, c, 1) : new Float32Array(c), outputShape: [c, ...g.outSpatial],
   });
+  setFixedTypes(ctx, layer, node.inputs[1], node.inputs[2]);
 }
 
 const pool: Handler = (ctx, node) => {
@@ -420,6 +435,14 @@ const activation = (kind: 'relu' | 'sigmoid' | 'tanh'): Handler => (ctx, node) =
   emit(ctx, node, [x], { kind, outputShape: x.shape });
 };
 
+/** Elu, Selu, Softplus, HardSigmoid with their ONNX defaults (Selu's are float32 constants of the spec). */
+const paramActivation = (kind: 'elu' | 'selu' | 'softplus' | 'hardsigmoid'): Handler => (ctx, node) => {
+  const x = dyn(ctx, node, 0);
+  const alphaDefault = { elu: 1, selu: 1.67326319217681884765625, softplus: 0, hardsigmoid: 0.2 }[kind];
+  emit(ctx, node, [x], { kind, alpha: attrNum(node, 'alpha', alphaDefault), beta: kind === 'hardsigmoid' ? attrNum(node, 'beta', 0.5) : 0,
+    gamma: kind === 'selu' ? attrNum(node, 'gamma', 1.05070102214813232421875) : 1, outputShape: x.shape });
+};
+
 const leakyRelu: Handler = (ctx, node) => {
   const x = dyn(ctx, node, 0);
   emit(ctx, node, [x], { kind: 'leakyrelu', alpha: attrNum(node, 'alpha', 0.01), outputShape: x.shape });
@@ -457,7 +480,9 @@ function addBias(ctx: Ctx, node: OnnxNode, constIdx: number): void {
   }
   const n = macOutputs(prev);
   const extra = broadcastBias(ctx, node, c, n, 1);
+  const biasType = prev.bias.every((v) => v === 0) ? ctx.constTypes.get(node.inputs[constIdx]) : undefined;
   prev.bias = prev.bias.map((v, o) => v + extra[o]);
+  if (prev.fixedTypes) prev.fixedTypes = { ...prev.fixedTypes, bias: biasType };
   prev.sources.push(node.name);
   ctx.values.set(node.outputs[0], x);
 }
@@ -479,7 +504,8 @@ const batchNorm: Handler = (ctx, node) => {
   const scale = Array.from({ length: c }, (_, k) => gamma.data[k] / Math.sqrt(variance.data[k] + eps));
   const shift = scale.map((s, k) => beta.data[k] - mean.data[k] * s);
   const prev = ctx.byName.get(x.ref);
-  if (prev && isFoldTarget(prev) && soleConsumer(ctx, x.ref)) {
+  // Folding would move quantised weights off their grid: a BN after them stays a layer.
+  if (prev && isFoldTarget(prev) && prev.fixedTypes?.weight === undefined && soleConsumer(ctx, x.ref)) {
     foldBatchNorm(prev, scale, shift);
     prev.sources.push(node.name);
     ctx.values.set(node.outputs[0], x);
@@ -541,13 +567,67 @@ const HANDLERS: Record<string, Handler> = {
   Sigmoid: activation('sigmoid'),
   Tanh: activation('tanh'),
   LeakyRelu: leakyRelu,
+  Elu: paramActivation('elu'),
+  Selu: paramActivation('selu'),
+  Softplus: paramActivation('softplus'),
+  HardSigmoid: paramActivation('hardsigmoid'),
   Softmax: softmax,
   Add: add,
   BatchNormalization: batchNorm,
   Dropout: dropout,
   Pad: pad,
   Identity: (ctx, node) => alias(ctx, node),
+  Unsqueeze: (ctx, node) => squeezeOnData(ctx, node, 'Unsqueeze'),
+  Squeeze: (ctx, node) => squeezeOnData(ctx, node, 'Squeeze'),
 };
+
+// ---------------------------------------------------------------------------------------
+// QONNX quantisers and shape ops on data
+
+/** Records the types of a quantised weight (and bias) constant on the layer built from them. */
+function setFixedTypes(ctx: Ctx, layer: Layer, weightName: string | undefined, biasName: string | undefined): void {
+  const weight = weightName ? ctx.constTypes.get(weightName) : undefined;
+  const bias = biasName ? ctx.constTypes.get(biasName) : undefined;
+  if (weight !== undefined || bias !== undefined) layer.fixedTypes = { weight, bias };
+}
+
+/** QONNX Quant / BipolarQuant: on a constant, folded (and its type recorded); on data, a `quant` layer. */
+function quantNode(ctx: Ctx, node: OnnxNode): void {
+  const at = where(ctx, node);
+  const qn = readQuant(node, (n) => ctx.consts.get(n), at);
+  const c = ctx.consts.get(node.inputs[0] ?? '');
+  if (c !== undefined) {
+    const { tensor, type } = foldQuant(c, qn, node.outputs[0]!, at);
+    ctx.consts.set(node.outputs[0]!, tensor);
+    ctx.constTypes.set(node.outputs[0]!, type);
+    return;
+  }
+  const x = dyn(ctx, node, 0);
+  if (qn.scale.data.length !== 1) throw bad(ctx, node, `a per-channel scale (${qn.scale.data.length} values) on computed data is not supported (only on constants)`);
+  quantFixedType(qn.params, at); // refuses, naming the node, what has no fixed-point type
+  emit(ctx, node, [x], { kind: 'quant', quant: qn.params, outputShape: x.shape });
+}
+
+/** Unsqueeze/Squeeze on computed data: a reshape (axes from the attribute, or input 1 from opset 13). */
+function squeezeOnData(ctx: Ctx, node: OnnxNode, op: 'Unsqueeze' | 'Squeeze'): void {
+  const x = dyn(ctx, node, 0);
+  const axesT = node.inputs[1] ? ctx.consts.get(node.inputs[1]) : undefined;
+  if (node.inputs[1] && !axesT) throw bad(ctx, node, `axes input "${node.inputs[1]}" is not a constant`);
+  const full = [1, ...x.shape];
+  const axes = axesT ? Array.from(axesT.data as ArrayLike<number>, Number) : attrInts(node, 'axes', op === 'Squeeze' ? full.flatMap((d, i) => (d === 1 && i > 0 ? [i] : [])) : []);
+  const outRank = op === 'Unsqueeze' ? full.length + axes.length : full.length;
+  const norm = axes.map((a) => (a < 0 ? a + outRank : a));
+  if (norm.some((a) => a <= 0 || a >= outRank)) throw bad(ctx, node, `axes [${axes.join(',')}] must name non-batch dims`);
+  let out: number[];
+  if (op === 'Squeeze') {
+    if (norm.some((a) => full[a] !== 1)) throw bad(ctx, node, `axes [${axes.join(',')}] of [${full.join(',')}] are not all of size 1`);
+    out = full.filter((_, i) => !norm.includes(i));
+  } else {
+    out = [];
+    for (let i = 0, k = 0; i < outRank; i++) out.push(norm.includes(i) ? 1 : full[k++]!);
+  }
+  reshapeTo(ctx, node, x, out);
+}
 
 /** Operator types `buildIr` accepts (besides the constant-folded ones). */
 export const SUPPORTED_OPS: readonly string[] = Object.keys(HANDLERS);

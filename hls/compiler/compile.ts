@@ -7,7 +7,7 @@ import { createRng } from '../../host/src/core/rng.js';
 import { ConfigError, ModelError } from '../../host/src/core/errors.js';
 import { libraryPath, writeBridge } from './bridge.js';
 import { buildIr } from './build-ir.js';
-import { calibrateRanges } from './interpret.js';
+import { calibrateRanges, runIr } from './interpret.js';
 import { shapeSize, type Ir } from './ir.js';
 import { estimate } from './latency.js';
 import { choosePlan, uniformPlan, type ChosenPlan } from './io-plan.js';
@@ -16,6 +16,8 @@ import { IO_PLAN_PART } from './parts.js';
 import { parseOnnx, withSymbolicBatch } from './onnx-reader.js';
 import { parseFixedType, precisionFromRanges, printFixedType, resolvePrecision, type CalibrationOptions, type PrecisionConfig, type PrecisionSpec } from './precision.js';
 import { partFit, type PartFit } from './parts.js';
+import { QONNX_DOMAINS } from './qonnx.js';
+import { withModelTypes } from './qonnx-precision.js';
 import { registerMap, writeRegisterMap } from './regmap.js';
 import { profileModel, type TensorProfile } from './profile.js';
 import { stripTrailingSoftmax, writeProject, writeTbInputs } from './writer.js';
@@ -185,14 +187,18 @@ function make(dir: string, target: string): void {
 export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   const bytes = readFileSync(o.model);
   const modelSha256 = createHash('sha256').update(bytes).digest('hex');
-  const { ir, stripped } = stripTrailingSoftmax(buildIr(parseOnnx(bytes, o.model)));
+  const graph = parseOnnx(bytes, o.model);
+  const fullIr = buildIr(graph);
+  const { ir, stripped } = stripTrailingSoftmax(fullIr);
+  // onnxruntime cannot run QONNX quantisers: the interpreter (qonnx.ts semantics) is the reference.
+  const reference = graph.nodes.some((n) => QONNX_DOMAINS.has(n.domain)) ? fullIr : null;
   const postprocess = stripped ? 'softmax' as const : null;
   const nIn = shapeSize(ir.inputShape);
   const data: CheckData = o.data ?? { source: `seeded N(0,1) (seed ${o.seed})`, inputs: randomInputs(Math.max(o.check, 256) + CALIBRATION_INPUTS, nIn, o.seed) };
   const bad = [...data.inputs, ...(data.calibration ?? [])].find((x) => x.length !== nIn);
   if (bad !== undefined) throw new ConfigError('check data', `${data.source}: an input has ${bad.length} values; the model needs ${nIn}`);
   const calibration = data.calibration ?? data.inputs.slice(Math.max(o.check, 0)).slice(0, CALIBRATION_INPUTS);
-  const precision = resolvePrecision(precisionSpec(ir, o.precision, calibration, o.calibration));
+  const precision = resolvePrecision(withModelTypes(ir, precisionSpec(ir, o.precision, calibration, o.calibration)));
   const targetUs = o.latencyTargetUs ?? (o.task === undefined ? undefined : TASK_LATENCY_TARGET_US[o.task]);
   const chosen = targetUs === undefined ? null
     : choosePlan(ir, { targetUs, part: o.part ?? IO_PLAN_PART, clockMhz: o.clockMhz, strategy: o.strategy, reuse: o.reuse });
@@ -225,7 +231,7 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   make(summary.dir, 'csim');
   const fixed = readFileSync(join(summary.dir, 'tb_data', 'csim_results.log'), 'utf8').trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
   const threshold = summary.nOut === 1 ? o.threshold ?? (ir.layers.find((l) => l.name === ir.output)?.kind === 'sigmoid' ? 0.5 : 0) : null;
-  const check = await runCheck(bytes, ir.inputShape, xs, fixed, stripped, threshold, data.source, o.onCheckProgress);
+  const check = await runCheck(reference ?? bytes, ir.inputShape, xs, fixed, stripped, threshold, data.source, o.onCheckProgress);
   check.overflows = overflowsByLayer(profile ?? profileModel(ir, precision, xs));
   for (const [tensor, n] of Object.entries(check.overflows)) warnings.push(`${tensor}: ${n} values outside its type on the check inputs (--profile shows the ranges)`);
   return { ...base, check };
@@ -263,18 +269,15 @@ function overflowsByLayer(rows: readonly TensorProfile[]): Record<string, number
   return Object.fromEntries(rows.filter((r) => r.overflows > 0).map((r) => [r.tensor === 'output' ? r.layer : `${r.layer}.${r.tensor}`, r.overflows]));
 }
 
-/** Float ONNX (onnxruntime) against the C simulation's outputs `fixed`, sample by sample. */
-async function runCheck(bytes: Uint8Array, inputShape: readonly number[], xs: readonly Float32Array[], fixed: number[][],
+/** Float ONNX (onnxruntime; for a QONNX model the IR interpreter) against the C simulation's outputs `fixed`, sample by sample. */
+async function runCheck(model: Uint8Array | Ir, inputShape: readonly number[], xs: readonly Float32Array[], fixed: number[][],
   stripped: boolean, threshold: number | null, source: string, onProgress?: (done: number, total: number) => void): Promise<CheckResult> {
-  // A model exported with a fixed batch (three_layer_pytorch: 789444) runs one sample at a time.
-  const session = await ort.InferenceSession.create(withSymbolicBatch(bytes), { logSeverityLevel: 3 });
-  const inputDims = [1, ...inputShape];
+  const run = await referenceRunner(model, inputShape);
   let agree = 0;
   let maxAbsError = 0;
   let maxAbsLogitError = 0;
   for (let i = 0; i < xs.length; i++) {
-    const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', xs[i]!, inputDims) });
-    const ref = out[session.outputNames[0]!]!.data as Float32Array;
+    const ref = await run.run(xs[i]!);
     // A model ending in softmax outputs probabilities; the firmware stops at the logits.
     const got = stripped ? softmax(fixed[i]!) : fixed[i]!;
     for (let k = 0; k < ref.length; k++) maxAbsError = Math.max(maxAbsError, Math.abs(ref[k]! - got[k]!));
@@ -287,10 +290,22 @@ async function runCheck(bytes: Uint8Array, inputShape: readonly number[], xs: re
     if (same) agree++;
     onProgress?.(i + 1, xs.length);
   }
-  await session.release();
+  await run.release();
   const agreement = agree / xs.length;
   return { n: xs.length, data: source, agreement, decision: threshold === null ? 'top1' : 'threshold', agreementTop1: threshold === null ? agreement : null,
     threshold, overflows: {}, maxAbsError, maxAbsLogitError: stripped ? maxAbsLogitError : maxAbsError };
+}
+
+/** One sample at a time through onnxruntime (ONNX bytes) or the interpreter (an IR). */
+async function referenceRunner(model: Uint8Array | Ir, inputShape: readonly number[]): Promise<{ run: (x: Float32Array) => Promise<Float32Array>; release: () => Promise<void> }> {
+  if (!(model instanceof Uint8Array)) return { run: async (x) => runIr(model, x), release: async () => {} };
+  // A model exported with a fixed batch (three_layer_pytorch: 789444) runs one sample at a time.
+  const session = await ort.InferenceSession.create(withSymbolicBatch(model), { logSeverityLevel: 3 });
+  const inputDims = [1, ...inputShape];
+  return {
+    run: async (x) => (await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', x, inputDims) }))[session.outputNames[0]!]!.data as Float32Array,
+    release: () => session.release(),
+  };
 }
 
 function mean(v: ArrayLike<number>): number {

@@ -6,6 +6,7 @@
 import { FrameShapeError } from '../../host/src/core/errors.js';
 import { assert } from '../../host/src/core/assert.js';
 import { IR_INPUT, shapeSize } from './ir.js';
+import { quantizeValue } from './qonnx.js';
 import type { ConvLayer, DepthwiseConvLayer, Ir, Layer, PoolLayer, Shape, SoftmaxLayer } from './ir.js';
 
 /** Observed output range of one layer (or of `IR_INPUT`). */
@@ -127,6 +128,15 @@ function runLayer(layer: Layer, ins: Float64Array[]): Float64Array {
       return softmax(layer, x, shape);
     case 'add':
       return x.map((v, i) => v + ins[1][i]);
+    case 'elu':
+    case 'selu':
+      return x.map((v) => (v > 0 ? layer.gamma * v : layer.gamma * layer.alpha * Math.expm1(v)));
+    case 'softplus':
+      return x.map((v) => (v > 0 ? v + Math.log1p(Math.exp(-v)) : Math.log1p(Math.exp(v))));
+    case 'hardsigmoid':
+      return x.map((v) => Math.max(0, Math.min(1, layer.alpha * v + layer.beta)));
+    case 'quant':
+      return x.map((v) => quantizeValue(v, layer.quant));
     case 'batchnorm': {
       const per = shapeSize(shape.slice(1));
       return x.map((v, i) => v * layer.scale[Math.floor(i / per)] + layer.shift[Math.floor(i / per)]);

@@ -11,6 +11,9 @@
  * - Weights are Float32Array owned by the layer; nothing else aliases them.
  */
 
+import type { FixedType } from './precision.js';
+import type { QuantParams } from './qonnx.js';
+
 export type Shape = readonly number[];
 
 /** The name by which layers refer to the IR's single input. */
@@ -25,6 +28,9 @@ interface LayerBase {
   readonly inputs: string[];
   readonly inputShapes: Shape[];
   readonly outputShape: Shape;
+  /** Types the model itself fixes for the layer's parameters (QONNX quantisers on its weights
+   * and biases, qonnx.ts); qonnx-precision.ts turns them into precision overrides. */
+  fixedTypes?: { weight?: FixedType; bias?: FixedType };
 }
 
 export interface DenseLayer extends LayerBase {
@@ -121,6 +127,23 @@ export interface BatchNormLayer extends LayerBase {
   readonly shift: Float32Array;
 }
 
+/**
+ * Elu, Selu, Softplus, HardSigmoid (ONNX): elu y = x >= 0 ? x : alpha (e^x - 1); selu the same
+ * times gamma; hardsigmoid y = clamp(alpha x + beta, 0, 1); softplus y = ln(1 + e^x) (no params).
+ */
+export interface ParamActivationLayer extends LayerBase {
+  readonly kind: 'elu' | 'selu' | 'softplus' | 'hardsigmoid';
+  readonly alpha: number;
+  readonly beta: number;
+  readonly gamma: number;
+}
+
+/** A QONNX quantiser (Quant, BipolarQuant) on computed data: qonnx.ts's semantics. */
+export interface QuantLayer extends LayerBase {
+  readonly kind: 'quant';
+  readonly quant: QuantParams;
+}
+
 export type Layer =
   | DenseLayer
   | ConvLayer
@@ -133,7 +156,9 @@ export type Layer =
   | LeakyReluLayer
   | SoftmaxLayer
   | AddLayer
-  | BatchNormLayer;
+  | BatchNormLayer
+  | QuantLayer
+  | ParamActivationLayer;
 
 export type LayerKind = Layer['kind'];
 

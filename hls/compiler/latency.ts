@@ -362,6 +362,8 @@ function estimateElementwise(layer: Layer, o: Resolved): LayerEstimate {
       return { ...base, cycles: 0, ii: 1, notes: ['wiring only'] };
     case 'relu':
       return { ...base, cycles: o.constants.reluCycles, notes: [] };
+    case 'quant':
+      return { ...base, cycles: 1, notes: [] };
     case 'add':
       return { ...base, cycles: 1, notes: ['no template yet'] };
     case 'leakyrelu':
@@ -371,7 +373,11 @@ function estimateElementwise(layer: Layer, o: Resolved): LayerEstimate {
         weightBits: 2 * layer.scale.length * o.weightBits, notes: ['no template yet'] };
     case 'sigmoid':
     case 'tanh':
-      return { ...base, cycles: 1 + o.constants.layerOverheadCycles, notes: ['lookup table, no template yet'] };
+    case 'elu':
+    case 'selu':
+    case 'softplus':
+    case 'hardsigmoid':
+      return { ...base, cycles: 1 + o.constants.layerOverheadCycles, notes: ['lookup table; table not counted'] };
     case 'softmax':
       return { ...base, ...shared(n), cycles: o.constants.softmaxCycles + chainCycles(treeDepth(n), false, o) + o.constants.layerOverheadCycles,
         notes: ['exp/inverse tables as hls4ml, no template yet'] };

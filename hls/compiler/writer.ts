@@ -23,6 +23,8 @@ import { ConfigError, ModelError } from '../../host/src/core/errors.js';
 import { IR_INPUT, isMacLayer, shapeSize } from './ir.js';
 import type { AddLayer, BatchNormLayer, ConvLayer, DenseLayer, DepthwiseConvLayer, Ir, Layer, PoolLayer, SoftmaxLayer, TransposeLayer } from './ir.js';
 import { fracBits, layerPrecision, printFixedType } from './precision.js';
+import { quantConfigFields } from './qonnx.js';
+import { activationConfig } from './writer-activation.js';
 import type { FixedType, PrecisionConfig } from './precision.js';
 import type { IoPlan } from './latency-stream.js';
 import { streamFirmware, type StreamFirmware } from './writer-stream.js';
@@ -293,6 +295,18 @@ function emitLayer(layer: Layer, ins: Value[], precision: PrecisionConfig, opts:
       return emitBatchNorm(layer, value, typedefs, call, cfg, p, opts);
     case 'transpose':
       return emitTranspose(layer, value, typedefs, call, cfg, opts, source);
+    case 'elu':
+    case 'selu':
+    case 'softplus':
+    case 'hardsigmoid': {
+      const a = activationConfig(layer, n);
+      return { typedefs, value, weights: [], body: call(a.fn),
+        config: cfg([`static constexpr int n_in = ${value.size};`, `static constexpr int reuse_factor = ${opts.reuse};`, ...a.fields]) };
+    }
+    case 'quant':
+      return { typedefs, value, weights: [], body: call(layer.quant.bipolar ? 'bipolar_quant' : 'quantize'),
+        config: cfg([`static constexpr int n_in = ${value.size};`, `static constexpr int reuse_factor = ${opts.reuse};`,
+          ...quantConfigFields(layer)]) };
     case 'globalavgpool': {
       const [c, h, w] = layer.inputShapes[0]!;
       if (layer.inputShapes[0]!.length !== 3) throw unsupported(layer, source, ` over [${layer.inputShapes[0]!.join(',')}] (2-D only)`);
@@ -496,6 +510,7 @@ function parametersH(name: string, inputType: FixedType, outType: string, nIn: n
 #define ${guard}
 
 #include "nnet/nnet_activation.h"
+#include "nnet/nnet_activation_extra.h"
 #include "nnet/nnet_batchnorm.h"
 #include "nnet/nnet_common.h"
 #include "nnet/nnet_conv1d.h"
@@ -504,6 +519,7 @@ function parametersH(name: string, inputType: FixedType, outType: string, nIn: n
 #include "nnet/nnet_depthwise_conv2d.h"
 #include "nnet/nnet_merge.h"
 #include "nnet/nnet_pooling.h"
+#include "nnet/nnet_quant.h"
 #include "nnet/nnet_softmax.h"
 #include "nnet/nnet_transpose.h"
 #include "nnet/nnet_conv2d_stream.h"
