@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync,
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../host/src/core/errors.js';
-import { ABI_COMMON_CPP } from './bridge.js';
+import { ABI_COMMON_CPP, SIM_CXXFLAGS } from './bridge.js';
 
 /** The vendor's headers shipped in ../shared/reference (Xilinx HLS_arbitrary_Precision_Types). */
 export const VENDOR_AP_INCLUDE = ['../../../', '../../../../']
@@ -23,9 +23,30 @@ export const VENDOR_AP_INCLUDE = ['../../../', '../../../../']
  * g++ flags of the vendor build: the flags a C simulation of hls4ml firmware is built with
  * outside Vitis. -DNDEBUG: without it a debug assertion in the vendor's ap_private.h misfires.
  */
-export const VENDOR_CXXFLAGS = ['-std=c++17', '-O2', '-DNDEBUG', '-fPIC', '-shared', '-fvisibility=hidden', '-w'];
+export const VENDOR_CXXFLAGS = ['-std=c++17', '-O2', '-DNDEBUG'];
+const SHARED_LIB_FLAGS = ['-fPIC', '-shared', '-fvisibility=hidden', '-w'];
 
-/** What the vendor library reports through ht_model_get_info: the sim library's own facts. */
+/**
+ * The CPU builds of a project's firmware the bench sets beside `sim` (lib<name>.so):
+ *   vendor          the vendor's ap_fixed, VENDOR_CXXFLAGS (what hls4ml's C simulation runs)
+ *   vendor-native   the vendor's ap_fixed with the sim library's flags (SIM_CXXFLAGS): is it the flags?
+ *   sim-generic     ht_fixed with the layers' CPU fast paths off (-DHT_SIM_GENERIC): is it the type or the fast paths?
+ */
+export type PeerVariant = 'vendor' | 'vendor-native' | 'sim-generic';
+
+function peerFlags(variant: PeerVariant): string[] {
+  const sim = SIM_CXXFLAGS.split(' ');
+  if (variant === 'vendor') return [...VENDOR_CXXFLAGS, '-DHT_USE_VENDOR_AP'];
+  if (variant === 'vendor-native') return [...sim, '-DNDEBUG', '-DHT_USE_VENDOR_AP'];
+  return [...sim, '-DHT_SIM_GENERIC'];
+}
+
+/** The g++ command line of a variant, for the bench's record. */
+export function peerCommand(variant: PeerVariant): string {
+  return `g++ ${[...peerFlags(variant), ...SHARED_LIB_FLAGS].join(' ')}`;
+}
+
+/** What a peer library reports through ht_model_get_info: the sim library's own facts. */
 export interface VendorLibInfo {
   readonly name: string;
   readonly modelSha256: string;
@@ -37,32 +58,35 @@ export interface VendorLibInfo {
 }
 
 /**
- * Builds (or finds in `cacheDir`) `lib<name>_vendor.so` from the project `projectDir` that
- * `hairtrigger compile` wrote, and returns its path. Throws ConfigError when the project or
- * the vendor headers are missing; g++'s own error when the sources do not compile.
+ * Builds (or finds in `cacheDir`) `lib<name>_<variant>.so` from the project `projectDir` that
+ * `hairtrigger compile` wrote, and returns its path; `info` is what the library reports (the sim
+ * library's own info). Throws ConfigError when the project or the vendor headers are missing;
+ * g++'s own error when the sources do not compile.
  */
-export function buildVendorLibrary(projectDir: string, info: VendorLibInfo, cacheDir: string, apInclude = VENDOR_AP_INCLUDE): string {
-  const top = join(projectDir, 'firmware', `${info.name}.cpp`);
+export function buildPeerLibrary(projectDir: string, info: VendorLibInfo, cacheDir: string, variant: PeerVariant = 'vendor', apInclude = VENDOR_AP_INCLUDE): string {
+  const fw = join(projectDir, 'firmware');
+  const top = join(fw, `${info.name}.cpp`);
   if (!existsSync(top)) throw new ConfigError('vendor-csim.project', `${top} is missing: compile the model first (make firmware)`);
   if (!existsSync(join(apInclude, 'ap_fixed.h'))) throw new ConfigError('vendor-csim.apInclude', `${apInclude} holds no ap_fixed.h`);
   mkdirSync(cacheDir, { recursive: true });
-  const bridge = vendorBridgeCpp(info);
-  const key = sourcesHash(projectDir, bridge, apInclude);
-  const lib = join(cacheDir, `lib${info.name}_vendor.so`);
+  const vendor = variant !== 'sim-generic';
+  const bridge = vendor ? vendorBridgeCpp(info) : readFileSync(join(fw, `${info.name}_bridge.cpp`), 'utf8');
+  const flags = [...peerFlags(variant), ...SHARED_LIB_FLAGS, ...(vendor ? ['-I', apInclude] : [])];
+  const key = sourcesHash(fw, bridge, flags);
+  const lib = join(cacheDir, `lib${info.name}_${variant}.so`);
   const stamp = `${lib}.sha256`;
   if (existsSync(lib) && existsSync(stamp) && readFileSync(stamp, 'utf8') === key) return lib;
-  const bridgePath = join(cacheDir, `${info.name}_vendor_bridge.cpp`);
+  const bridgePath = join(cacheDir, `${info.name}_${variant}_bridge.cpp`);
   writeFileSync(bridgePath, bridge);
-  const fw = join(projectDir, 'firmware');
-  execFileSync('g++', [...VENDOR_CXXFLAGS, '-DHT_USE_VENDOR_AP', '-I', apInclude, '-I', fw, '-I', join(fw, 'nnet'), '-o', `${lib}.tmp`, top, bridgePath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync('g++', [...flags, '-I', fw, '-I', join(fw, 'nnet'), '-o', `${lib}.tmp`, top, bridgePath], { stdio: ['ignore', 'ignore', 'pipe'] });
   renameSync(`${lib}.tmp`, lib);
   writeFileSync(stamp, key);
   return lib;
 }
 
-/** SHA-256 over the firmware sources (file names and bytes), the bridge, the flags and the headers' folder. */
-function sourcesHash(projectDir: string, bridge: string, apInclude: string): string {
-  const h = createHash('sha256').update(bridge).update(VENDOR_CXXFLAGS.join(' ')).update(apInclude);
+/** SHA-256 over the firmware sources (file names and bytes), the bridge and the flags. */
+function sourcesHash(fw: string, bridge: string, flags: readonly string[]): string {
+  const h = createHash('sha256').update(bridge).update(flags.join(' '));
   const walk = (dir: string): void => {
     for (const e of readdirSync(dir).sort()) {
       const p = join(dir, e);
@@ -70,7 +94,7 @@ function sourcesHash(projectDir: string, bridge: string, apInclude: string): str
       else if (/\.(h|cpp)$/.test(e)) h.update(p).update(readFileSync(p));
     }
   };
-  walk(join(projectDir, 'firmware'));
+  walk(fw);
   return h.digest('hex');
 }
 
