@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addressMap, CARD_BOARDS } from '../../../hls/compiler/block-design.js';
 import type { RegisterMap } from '../../../hls/compiler/regmap.js';
 import { createRng } from '../core/rng.js';
-import { DeviceError } from '../core/errors.js';
+import { ConfigError, DeviceError } from '../core/errors.js';
+import { replayConfig, runToEnd, ZOO } from '../../../test/support/fixtures.js';
 import { FIRMWARE_DIR } from '../daemon.js';
 import { createEmulator, openFpgaDevice, type NativeEmulator } from '../native/addon.js';
 import { loadFpgaBackend } from './fpga.js';
@@ -64,6 +65,16 @@ describe('fpga backend with the register region at the block design kernel offse
       await b.close();
       await sim.close();
     }
+  });
+
+  it('a pipeline config takes the offset as fpga.regionOffsetBytes (a replay of 2,000 jets, none dropped), and refuses one off a page', async () => {
+    const over = (regionOffsetBytes: number) => ({
+      backend: 'fpga', device, firmware: join(REPO, FIRMWARE_DIR, JET), fpga: { spinsMax: 2 ** 30, regionOffsetBytes },
+      source: { kind: 'replay', path: join(REPO, 'sim/recordings/jets-hls4ml-10k.arrows'), pacing: 'max', frames: 2_000 }, trigger: { targets: ['t'] },
+    });
+    const d = await runToEnd(replayConfig(join(ZOO, 'jets-hls4ml'), '', over(offset)));
+    expect(d.metrics.snapshot()).toMatchObject({ backend: 'fpga', frames: 2_000, dropped: 0 });
+    expect(() => replayConfig(join(ZOO, 'jets-hls4ml'), '', over(offset + 64))).toThrow(ConfigError);
   });
 
   it('without the offset finds no device at the start of the file (magic), and refuses an offset off a page', () => {
