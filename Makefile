@@ -38,6 +38,10 @@ apt-test:
 	  echo "installing socat (the serial tests' pty pairs)"; \
 	  apt-get update && apt-get install -y --no-install-recommends socat; \
 	fi
+	@if ! command -v tclsh >/dev/null 2>&1; then \
+	  echo "installing tcl (tclsh parses and dry-runs the card's Vivado block design script)"; \
+	  apt-get update && apt-get install -y --no-install-recommends tcl; \
+	fi
 
 # Python packages of models/train: training, and its tests in `make test` (PIL only for the
 # tests' independent decoders and resamplers; astropy only as the FITS reference of the
@@ -143,6 +147,7 @@ test: build firmware apt-test apt-models apt-alerts typecheck
 bench: build firmware
 	node --expose-gc --min-semi-space-size=64 --max-semi-space-size=64 build/bench/run.js
 	node build/bench/history.js
+	node build/bench/vendor-csim.js
 
 # Datasets (TypeScript preprocessing) -> distillation (PyTorch) -> models/zoo, plus the
 # bundled recordings under sim/recordings. Reproduces the committed files.

@@ -19,6 +19,7 @@ import { partFit, type PartFit } from './parts.js';
 import { QONNX_DOMAINS } from './qonnx.js';
 import { withModelTypes } from './qonnx-precision.js';
 import { registerMap, writeRegisterMap } from './regmap.js';
+import { writeBlockDesign } from './block-design.js';
 import { profileModel, type TensorProfile } from './profile.js';
 import { stripTrailingSoftmax, writeProject, writeTbInputs } from './writer.js';
 
@@ -209,11 +210,13 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
     ...(chosen === null ? {} : planSummary(chosen)) };
   writeBridge(summary.dir, precision, { name: o.name, modelSha256, latencyCycles: est.latencyCycles, ii: est.ii, clockMhz: o.clockMhz, postprocess });
   const model = JSON.parse(readFileSync(join(summary.dir, 'model.json'), 'utf8')) as ModelJson;
-  writeRegisterMap(summary.dir, registerMap({
+  const regmap = registerMap({
     name: o.name, nIn, nOut: summary.nOut, inTypeText: model.input.type, outTypeText: model.output.type,
     inType: parseFixedType(model.input.type, 'model.json input.type'), outType: parseFixedType(model.output.type, 'model.json output.type'),
     clockMhz: o.clockMhz, latencyCycles: est.latencyCycles, ii: est.ii, modelSha256,
-  }));
+  });
+  writeRegisterMap(summary.dir, regmap);
+  writeBlockDesign(summary.dir, regmap, model.part);
   let library: string | null = null;
   if (o.lib === true) {
     make(summary.dir, 'lib');

@@ -157,11 +157,12 @@ std::unique_ptr<Emulator> Emulator::Create(EmulatorOptions options, std::string*
     return nullptr;
   }
   e->fd_ = fd;
-  if (ftruncate(fd, map.region_bytes) != 0) {
-    Fail(error, "open", e->opt_.device_path + ": cannot size to " + std::to_string(map.region_bytes) + " bytes: " + std::strerror(errno));
+  const uint64_t offset = e->opt_.region_offset_bytes;
+  if (offset % 4096 != 0 || ftruncate(fd, static_cast<off_t>(offset + map.region_bytes)) != 0) {
+    Fail(error, "open", e->opt_.device_path + ": cannot size to " + std::to_string(offset + map.region_bytes) + " bytes (region offset " + std::to_string(offset) + ", a multiple of 4096): " + std::strerror(errno));
     return nullptr;
   }
-  void* p = mmap(nullptr, map.region_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  void* p = mmap(nullptr, map.region_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, static_cast<off_t>(offset));
   if (p == MAP_FAILED) {
     Fail(error, "map", e->opt_.device_path + ": " + std::strerror(errno));
     return nullptr;

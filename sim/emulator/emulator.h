@@ -81,6 +81,9 @@ struct EmulatorOptions {
   FrameSource source;
   FaultOptions fault;
   bool unlink_on_stop = true;
+  // The region starts this many bytes into the file (a multiple of 4096), as a card's kernel
+  // sits at an offset in its BAR; the bytes before it stay zero.
+  uint64_t region_offset_bytes = 0;
 };
 
 struct EmulatorStats {

@@ -106,6 +106,12 @@ class EmulatorWrap : public Napi::ObjectWrap<EmulatorWrap> {
     }
     opt.autonomous = autonomous.IsBoolean() && autonomous.As<Napi::Boolean>().Value();
     opt.unlink_on_stop = !unlink.IsBoolean() || unlink.As<Napi::Boolean>().Value();
+    Napi::Value offset = o.Get("regionOffsetBytes");
+    if (!offset.IsUndefined()) {
+      const double d = offset.IsNumber() ? offset.As<Napi::Number>().DoubleValue() : -1;
+      HT_CHECK_OR(env, d >= 0 && d <= 281474976710656.0 && d == static_cast<double>(static_cast<uint64_t>(d)) && static_cast<uint64_t>(d) % 4096 == 0, RangeError, "Emulator: regionOffsetBytes must be a multiple of 4096, at most 2^48", );
+      opt.region_offset_bytes = static_cast<uint64_t>(d);
+    }
     if (!source.IsUndefined()) {
       HT_CHECK_OR(env, source.IsObject(), TypeError, "Emulator: source must be an object", );
       if (!ParseSource(env, source.As<Napi::Object>(), opt.map.n_in, &opt.source)) return;

@@ -89,6 +89,15 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
         }
         options.mode = static_cast<int32_t>(m);
       }
+      Napi::Value off = info[2].As<Napi::Object>().Get("offsetBytes");
+      if (!off.IsUndefined()) {
+        const double o = off.IsNumber() ? off.As<Napi::Number>().DoubleValue() : -1;
+        if (!(o >= 0 && o <= 9007199254740991.0 && o == static_cast<double>(static_cast<uint64_t>(o)))) {
+          Napi::RangeError::New(env, "FpgaDevice options: offsetBytes must be a non-negative integer").ThrowAsJavaScriptException();
+          return;
+        }
+        options.offset_bytes = static_cast<uint64_t>(o);
+      }
     }
     DeviceError error;
     dev_ = FpgaDevice::Open(info[0].As<Napi::String>().Utf8Value(), map, options, &error);

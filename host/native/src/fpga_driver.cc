@@ -120,8 +120,10 @@ void unmap(Mapping* m, size_t bytes) {
   *m = Mapping{};
 }
 
-// Opens and maps `bytes` of `path` read-write, MAP_SHARED; on failure leaves nothing open.
-bool map_region(const std::string& path, uint32_t bytes, Mapping* out, DeviceError* error) {
+// Opens and maps `bytes` of `path` from byte `offset` read-write, MAP_SHARED; on failure
+// leaves nothing open.
+bool map_region(const std::string& path, uint32_t bytes, uint64_t offset, Mapping* out, DeviceError* error) {
+  if (offset % 4096 != 0) return fail(error, "offset", path + ": offset " + std::to_string(offset) + " is not a multiple of 4096 (mmap maps whole pages)");
   Mapping m;
   m.fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (m.fd < 0) return fail(error, "open", path + ": cannot open read-write: " + std::strerror(errno));
@@ -135,11 +137,12 @@ bool map_region(const std::string& path, uint32_t bytes, Mapping* out, DeviceErr
   // A character device (XDMA user, uio) reports size 0: then REGION_BYTES is all we know. A
   // BAR's resource file may be larger than the region (BARs are powers of two).
   const bool sized = S_ISREG(st.st_mode) || st.st_size > 0;
-  if (sized && static_cast<uint64_t>(st.st_size) < bytes) {
+  if (sized && static_cast<uint64_t>(st.st_size) < offset + bytes) {
     unmap(&m, bytes);
-    return fail(error, "size", path + ": " + std::to_string(st.st_size) + " bytes, the register map needs REGION_BYTES " + std::to_string(bytes));
+    return fail(error, "size", path + ": " + std::to_string(st.st_size) + " bytes, the register map needs REGION_BYTES " + std::to_string(bytes) +
+                                   (offset == 0 ? std::string() : " from offset " + std::to_string(offset)));
   }
-  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, m.fd, 0);
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, m.fd, static_cast<off_t>(offset));
   if (p == MAP_FAILED) {
     const int err = errno;
     unmap(&m, bytes);
@@ -252,7 +255,7 @@ std::string FpgaDevice::IdentificationFault() const {
 // Maps the path into this device (at open).
 bool FpgaDevice::MapPath(DeviceError* error) {
   Mapping m;
-  if (!map_region(path_, map_.region_bytes, &m, error)) return false;
+  if (!map_region(path_, map_.region_bytes, options_.offset_bytes, &m, error)) return false;
   fd_ = m.fd;
   base_ = m.base;
   mapped_bytes_ = map_.region_bytes;
@@ -271,7 +274,7 @@ bool FpgaDevice::RemapIfReplaced(DeviceError* error) {
   if (static_cast<uint64_t>(st.st_dev) == file_dev_ && static_cast<uint64_t>(st.st_ino) == file_ino_)
     return fail(error, "faulted", path_ + ": the device is faulted: DONE_COUNT stays " + std::to_string(stale_done_) + " since job seq " + std::to_string(stale_seq_) + " timed out");
   Mapping fresh;
-  if (!map_region(path_, map_.region_bytes, &fresh, error)) return false;
+  if (!map_region(path_, map_.region_bytes, options_.offset_bytes, &fresh, error)) return false;
   Mapping old{fd_, base_, static_cast<dev_t>(file_dev_), static_cast<ino_t>(file_ino_)};
   fd_ = fresh.fd;
   base_ = fresh.base;

@@ -6,8 +6,9 @@
 // Open checks, each failing with its own DeviceError code:
 //   map       the expected register map is inconsistent (windows outside the region, ...)
 //   types     the model's input or result type has a mode the float path cannot convert
+//   offset    DeviceOptions::offset_bytes is not a multiple of 4096
 //   open      open(2) failed (missing file, permissions)
-//   size      the file is smaller than REGION_BYTES
+//   size      the file is smaller than offset_bytes + REGION_BYTES
 //   mmap      mmap(2) failed
 //   magic     MAGIC is not 0x48544657
 //   layout    LAYOUT (or regmap.json's layout) is not 2, the layout this driver speaks
@@ -59,6 +60,9 @@ struct DeviceOptions {
   // MODE written at open: -1 leaves it as the device has it (open only reads the device, so an
   // autonomous sorter keeps running), 0 host in the loop, 1 autonomous.
   int32_t mode = -1;
+  // Byte offset of the register region in the file (a card's BAR holds the kernel at a fixed
+  // offset: vivado/address_map.json); a multiple of 4096 (mmap's unit).
+  uint64_t offset_bytes = 0;
 };
 
 // Named limits of the driver.

@@ -48,7 +48,8 @@ backends.register({
     if (cfg.device === undefined) throw new ConfigError('config: device', 'missing: backend fpga needs device (the register region, e.g. /dev/xdma0_user)');
     const project = firmwareProject(ctx);
     const regmap = project.endsWith('.json') ? project : join(project, 'regmap.json');
-    return loadFpgaBackend({ ...ctx.ref, path: regmap, device: ctx.at(cfg.device), sourceSha256: onnxSha256(ctx.ref.path), spinsMax: cfg.fpga?.spinsMax, timers: ctx.timers });
+    return loadFpgaBackend({ ...ctx.ref, path: regmap, device: ctx.at(cfg.device), sourceSha256: onnxSha256(ctx.ref.path), spinsMax: cfg.fpga?.spinsMax,
+      regionOffsetBytes: cfg.fpga?.regionOffsetBytes, timers: ctx.timers });
   },
 });
 

@@ -15,6 +15,8 @@ export interface FpgaModelRef extends ModelRef {
   readonly sourceSha256?: string;
   /** Spins before a job is a timeout (default limits.pollSpinsMax). */
   readonly spinsMax?: number;
+  /** Byte offset of the register region in `device` (default 0; a multiple of 4096). */
+  readonly regionOffsetBytes?: number;
   /** Schedules the re-probes of a faulted device (off the hot path); without it only `reprobe()` does. */
   readonly timers?: TimerScheduler;
 }
@@ -102,7 +104,7 @@ export function loadFpgaBackend(ref: FpgaModelRef): FpgaBackend {
   const map = readRegmap(ref.path);
   checkFirmwareFits('firmware', map, ref);
   // No `mode`: opening only reads the device, so an autonomous sorter keeps running.
-  const dev = openFpgaDevice(ref.device, map, { spinsMax: ref.spinsMax ?? limits.pollSpinsMax });
+  const dev = openFpgaDevice(ref.device, map, { spinsMax: ref.spinsMax ?? limits.pollSpinsMax, offsetBytes: ref.regionOffsetBytes ?? 0 });
   try {
     return new FpgaDeviceBackend(dev, map, ref);
   } catch (err) {

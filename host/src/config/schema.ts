@@ -33,6 +33,9 @@ const fpgaSchema = z
     /** host: spins on DONE_COUNT before a job times out (each a pause instruction, ~10-40 ns);
      * default limits.pollSpinsMax. */
     spinsMax: z.number().int().min(1).max(2 ** 40).optional(),
+    /** Byte offset of the register region in `device` (a multiple of 4096): on a card, the
+     * kernel's offset in its BAR, `kernelOffset` of the firmware's vivado/address_map.json. */
+    regionOffsetBytes: z.number().int().min(0).max(2 ** 48).multipleOf(4096).optional(),
   })
   .strict();
 

@@ -93,6 +93,9 @@ export interface FpgaDeviceOptions {
   /** MODE written at open; absent: open only reads the device and leaves MODE as it is (an
    * autonomous sorter keeps running). */
   readonly mode?: 0 | 1;
+  /** Byte offset of the register region in the file (a multiple of 4096; default 0): where a
+   * card's block design puts the kernel in its BAR (vivado/address_map.json). */
+  readonly offsetBytes?: number;
 }
 
 /** What an opened device reports: the map's sizes and the device's own latency registers. */
@@ -335,6 +338,9 @@ export interface EmulatorOptions {
   readonly fault?: { readonly kind: EmulatorFaultKind; readonly value?: number; readonly at?: number };
   /** Remove the file at stop (default true). */
   readonly unlinkOnStop?: boolean;
+  /** The region starts this many bytes into the file (a multiple of 4096; default 0), as a
+   * card's kernel sits at an offset in its BAR (the driver's `offsetBytes`). */
+  readonly regionOffsetBytes?: number;
 }
 
 export interface EmulatorStats {
