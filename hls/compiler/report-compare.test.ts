@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FITTED_CONSTANTS } from './latency.js';
 import { FITTED_STREAM_CONSTANTS } from './latency-stream.js';
-import { compareAll, compareDesign, type Compared, type DesignComparison } from './report-compare.js';
+import { compareAll, compareDesign, hls4mlEffectiveReuse, type Compared, type DesignComparison } from './report-compare.js';
 import { summarise } from './fit-latency.js';
 import { modelAccuracy } from './model-accuracy.js';
 import { FIT_RESULT_PATH, PUBLISHED_DESIGNS, REPO_ROOT } from './published-designs.js';
@@ -96,6 +96,16 @@ describe('the model against published hls4ml synthesis reports', () => {
     const svhn = rows.find((r) => r.design.id === 'svhn-cnn-stream-pruned50')!;
     expect(svhn.model!.bram18k).toBe(96);
     expect(svhn.report.bram18k - svhn.model!.bram18k).toBeLessThanOrEqual(4);
+  });
+
+  it('a reuse factor that does not divide is taken as hls4ml scheduled it (MNIST_R16: 36 multiplies at R 16)', () => {
+    // parameters.h: n_in 9, n_out 4, reuse_factor 16, multiplier_limit = DIV_ROUNDUP(36, 16) = 3
+    expect(hls4mlEffectiveReuse(36, 16)).toBe(12);
+    for (const r of [1, 2, 3, 4, 6, 9, 12, 18, 36]) expect(hls4mlEffectiveReuse(36, r)).toBe(r);
+    // the report: conv_2d_cl ... config2 10,194 cycles for 784 pixels (13 a pixel); the design's II 10,195
+    const r16 = rows.find((r) => r.design.id === 'mnist-cnn-stream-r16')!;
+    expect(r16.model!.ii).toBe(784 * 12);
+    expect(Math.abs(r16.error!.ii)).toBeLessThan(0.1);
   });
 
   it('one grid step up of a streaming constant takes the held-out io_stream latency past its bound', () => {

@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { ConfigError } from '../../host/src/core/errors.js';
 import { buildIr } from './build-ir.js';
 import { readHlsReport, type HlsReport } from './hls-report.js';
-import type { Ir } from './ir.js';
+import type { Ir, Layer } from './ir.js';
 import { estimate, FITTED_CONSTANTS, type ModelConstants, type NetworkEstimate } from './latency.js';
 import { estimatePlan, FITTED_STREAM_CONSTANTS, streamablePrefix, type IoPlan, type StreamConstants } from './latency-stream.js';
 import { parseOnnx } from './onnx-reader.js';
@@ -38,21 +38,35 @@ export function relError(model: number, report: number): number {
 }
 
 /**
+ * The reuse factor hls4ml's schedule ends up with for `multiplies` per step at reuse `reuse`:
+ * it allots DIV_ROUNDUP(multiplies, reuse) multipliers (parameters.h's `multiplier_limit`), so
+ * a step takes ceil(multiplies / that) cycles: `reuse` itself when it divides `multiplies`,
+ * else the divisor below it that those multipliers allow (MNIST_R16's first conv: 36 at R 16,
+ * 3 multipliers, 12 cycles; its report has the conv at 10,194 cycles for 784 pixels, 13 each).
+ */
+export function hls4mlEffectiveReuse(multiplies: number, reuse: number): number {
+  return Math.ceil(multiplies / Math.ceil(multiplies / reuse));
+}
+
+/**
  * The io plan closest to what hls4ml built for an io_stream design: one pixel a word
  * everywhere (hls4ml's io_stream conv reads and writes one pixel per iteration), every
- * streamed layer at the design's reuse factor as its parameters.h records it (hls4ml 2020 kept
- * a reuse factor that does not divide a layer's multiplies, with ceil(multiplies / R)
- * multipliers; so does the stage formula), the layers after the stream at the same settings.
- * Null when the design has no streamed conv chain (a dense-only io_stream design).
+ * multiply-accumulate layer at the reuse factor hls4ml's schedule makes of the design's
+ * (`hls4mlEffectiveReuse`), the other layers at the design's. Null when the design has no
+ * streamed conv chain (a dense-only io_stream design).
  */
 export function hls4mlStreamPlan(ir: Ir, d: PublishedDesign): IoPlan | null {
   const prefix = streamablePrefix(ir);
   if (prefix.length === 0) return null;
-  const reuseOf = (name: string): number => d.reusePerLayer?.[name] ?? d.reuse;
+  const reuseOf = (l: Layer): number => {
+    const r = d.reusePerLayer?.[l.name] ?? d.reuse;
+    if (l.kind === 'conv2d') return hls4mlEffectiveReuse(l.inputShapes[0]![0]! * l.kernel[0]! * l.kernel[1]! * l.cOut, r);
+    return l.kind === 'dense' ? hls4mlEffectiveReuse(l.nIn * l.nOut, r) : r;
+  };
   return {
     io: 'stream', inputPixels: 1,
-    stream: prefix.map((l) => ({ name: l.name, kind: l.kind as 'conv2d', pixelsIn: 1, pixelsOut: 1, reuse: l.kind === 'conv2d' ? reuseOf(l.name) : 1 })),
-    layers: Object.fromEntries(ir.layers.map((l) => [l.name, { reuse: reuseOf(l.name), strategy: d.strategy }])),
+    stream: prefix.map((l) => ({ name: l.name, kind: l.kind as 'conv2d', pixelsIn: 1, pixelsOut: 1, reuse: l.kind === 'conv2d' ? reuseOf(l) : 1 })),
+    layers: Object.fromEntries(ir.layers.map((l) => [l.name, { reuse: reuseOf(l), strategy: d.strategy }])),
   };
 }
 
