@@ -8,7 +8,8 @@
  * nnet_pooling_stream.h, nnet_stream.h), then `stream_to_array` into the io_parallel layers
  * that follow (a dense head). Each stage is one pipelined loop of `iterations` at
  * II = reuse, so every formula below comes from that loop and the stage's unrolled body.
- * The per-stage functions take their constants by name so h-fit can fit them to reports.
+ * The stage depths take their constants from `FITTED_STREAM_CONSTANTS` (fit-latency.ts fits them
+ * to the io_stream reports) unless `estimatePlan` is given others.
  */
 import type { ConvLayer, Ir, Layer, PoolLayer } from './ir.js';
 import { IR_INPUT, shapeSize } from './ir.js';
