@@ -11,11 +11,15 @@
  * log ratios (model+1)/(report+1) of the latency over the io_parallel fit designs. DSP share:
  * the closed-form least-squares fit of log(report / DSP-eligible products) over the fit designs
  * whose width rule gives DSP-eligible products, rounded to 0.01. Ties keep the first grid point.
+ * Streaming constants (latency-stream.ts, `FITTED_STREAM_CONSTANTS`): then, with those fixed,
+ * the same grid search over `STREAM_FIT_GRID` and the io_stream fit designs whose latency is
+ * modelled (a streamed conv chain).
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FITTED_CONSTANTS, type ModelConstants } from './latency.js';
+import { FITTED_STREAM_CONSTANTS, type StreamConstants } from './latency-stream.js';
 import { compareAll, compareDesign, COMPARED, errorSummary, type DesignComparison } from './report-compare.js';
 import { FIT_RESULT_PATH, PUBLISHED_DESIGNS, REPO_ROOT } from './published-designs.js';
 
@@ -28,17 +32,36 @@ export const FIT_GRID = {
   softmaxCycles: [0, 1, 2, 3, 4],
 } as const;
 
+/** The grid the streaming constants are searched over (cycles). */
+export const STREAM_FIT_GRID = {
+  registerCycles: [0, 1, 2],
+  windowStageCycles: [0, 1, 2, 3, 4],
+} as const;
+
 const fitDesigns = PUBLISHED_DESIGNS.filter((d) => d.role === 'fit');
 
-function latencyLoss(k: ModelConstants): number {
+/** Sum of squared log latency ratios over the fit designs of `io` whose latency is modelled. */
+function latencyLoss(k: ModelConstants, io: 'parallel' | 'stream' = 'parallel', s: StreamConstants = FITTED_STREAM_CONSTANTS): number {
   let loss = 0;
   for (const d of fitDesigns) {
-    if (d.io !== 'parallel') continue;
-    const c = compareDesign(d, k);
-    if (c.model === null) continue;
+    if (d.io !== io) continue;
+    const c = compareDesign(d, k, s);
+    if (c.model === null || !c.latencyModelled) continue;
     loss += Math.log((c.model.latency + 1) / (c.report.latencyMax + 1)) ** 2;
   }
   return loss;
+}
+
+function fitStream(k: ModelConstants): StreamConstants {
+  let best: StreamConstants | null = null;
+  let bestLoss = Infinity;
+  for (const registerCycles of STREAM_FIT_GRID.registerCycles)
+    for (const windowStageCycles of STREAM_FIT_GRID.windowStageCycles) {
+      const s = { registerCycles, windowStageCycles };
+      const loss = latencyLoss(k, 'stream', s);
+      if (loss < bestLoss - 1e-12) { bestLoss = loss; best = s; }
+    }
+  return best!;
 }
 
 function fitLatency(): Omit<ModelConstants, 'dspShare'> {
@@ -93,7 +116,7 @@ function markdown(rows: readonly DesignComparison[]): string {
   const lines = ['| design | io | role | latency cycles rep / model (err) | II | DSP | BRAM_18K |', '|---|---|---|---|---|---|---|'];
   for (const c of rows) {
     const r = c.report;
-    const lat = c.latencyModelled ? cell(c, 'latency', r.latencyMax) : `${r.latencyMax} / ${c.model?.latency ?? '–'} (io_stream: not modelled)`;
+    const lat = c.latencyModelled ? cell(c, 'latency', r.latencyMax) : `${r.latencyMax} / ${c.model?.latency ?? '–'} (not modelled)`;
     const ii = c.latencyModelled ? cell(c, 'ii', r.intervalMax) : `${r.intervalMax} / ${c.model?.ii ?? '–'} (not modelled)`;
     lines.push(`| ${c.design.id} | ${c.design.io} | ${c.design.role} | ${lat} | ${ii} | ${cell(c, 'dsp', r.dsp)} | ${cell(c, 'bram18k', r.bram18k)} |`);
   }
@@ -103,10 +126,11 @@ function markdown(rows: readonly DesignComparison[]): string {
 function main(): void {
   const latency = fitLatency();
   const constants: ModelConstants = { ...latency, dspShare: fitDspShare(latency) };
-  const rows = compareAll(constants);
+  const streamConstants = fitStream(constants);
+  const rows = compareAll(constants, streamConstants);
   const result = {
-    generatedBy: 'hls/compiler/fit-latency.ts', grid: FIT_GRID, constants,
-    constantsInForce: FITTED_CONSTANTS,
+    generatedBy: 'hls/compiler/fit-latency.ts', grid: FIT_GRID, streamGrid: STREAM_FIT_GRID, constants, streamConstants,
+    constantsInForce: FITTED_CONSTANTS, streamConstantsInForce: FITTED_STREAM_CONSTANTS,
     fit: PUBLISHED_DESIGNS.filter((d) => d.role === 'fit').map((d) => d.id),
     heldOut: PUBLISHED_DESIGNS.filter((d) => d.role === 'held-out').map((d) => d.id),
     excluded: PUBLISHED_DESIGNS.filter((d) => d.role === 'excluded').map((d) => d.id),
@@ -115,7 +139,8 @@ function main(): void {
   };
   const out = resolve(REPO_ROOT, FIT_RESULT_PATH);
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
-  process.stdout.write(`constants: ${JSON.stringify(constants)}\nin force:  ${JSON.stringify(FITTED_CONSTANTS)}\n\n${markdown(rows)}\n`);
+  process.stdout.write(`constants: ${JSON.stringify(constants)} ${JSON.stringify(streamConstants)}\n` +
+    `in force:  ${JSON.stringify(FITTED_CONSTANTS)} ${JSON.stringify(FITTED_STREAM_CONSTANTS)}\n\n${markdown(rows)}\n`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) main();

@@ -8,20 +8,42 @@
  * nnet_pooling_stream.h, nnet_stream.h), then `stream_to_array` into the io_parallel layers
  * that follow (a dense head). Each stage is one pipelined loop of `iterations` at
  * II = reuse, so every formula below comes from that loop and the stage's unrolled body.
- * The per-stage functions take their constants by name so h-fit can fit them to reports.
+ * The stage depths take their constants from `FITTED_STREAM_CONSTANTS` (fit-latency.ts fits them
+ * to the io_stream reports) unless `estimatePlan` is given others.
  */
 import type { ConvLayer, Ir, Layer, PoolLayer } from './ir.js';
 import { IR_INPUT, shapeSize } from './ir.js';
 import {
-  dspPerProduct, estimateOne, LAYER_OVERHEAD_CYCLES, MULT_STAGE_CYCLES, treeDepth,
-  type LayerEstimate, type NetworkEstimate, type Strategy,
+  dspPerProduct, estimateOne, FITTED_CONSTANTS, MULT_STAGE_CYCLES, treeDepth,
+  type LayerEstimate, type ModelConstants, type NetworkEstimate, type Strategy,
 } from './latency.js';
 
-/** Cycles a word spends in a stage that only moves or compares it (adapters, relu): one register. */
-export const STREAM_REGISTER_CYCLES = 1;
+/** FITTED (fit-latency.ts, io_stream reports). Cycles a word spends in a stage that only moves
+ * or compares it (adapters, relu). */
+export const STREAM_REGISTER_CYCLES = 0;
+/** FITTED (fit-latency.ts, io_stream reports). Cycles every window stage (conv, pool) adds to
+ * its pipeline depth beyond its datapath: the shift of the window and the line-buffer read. */
+export const WINDOW_STAGE_CYCLES = 0;
 /** A memory at least this deep (words) goes to block RAM; shallower ones to LUTRAM / SRL shift
- * registers (Vivado's default mapping is of this order; a constant to fit against reports). */
+ * registers (Vivado's default mapping is of this order). */
 export const BRAM_DEPTH_MIN = 128;
+
+/** The streaming model's fitted constants as one record (only the fit varies them). */
+export interface StreamConstants {
+  readonly registerCycles: number;
+  readonly windowStageCycles: number;
+}
+export const FITTED_STREAM_CONSTANTS: StreamConstants = { registerCycles: STREAM_REGISTER_CYCLES, windowStageCycles: WINDOW_STAGE_CYCLES };
+
+/** What `estimatePlan` takes beyond the plan: operand widths and the model's constants
+ * (default: 16-bit, the fitted constants). The comparison with reports sets them. */
+export interface PlanModelOptions {
+  readonly weightBits: number;
+  readonly dataBits: number;
+  readonly constants: ModelConstants;
+  readonly stream: StreamConstants;
+}
+const PLAN_DEFAULTS: PlanModelOptions = { weightBits: 16, dataBits: 16, constants: FITTED_CONSTANTS, stream: FITTED_STREAM_CONSTANTS };
 /** BRAM_18K geometry used for counting: 512 words of 36 bits (or 1024 x 18, the same bits). */
 export const BRAM18K_WIDTH_BITS = 36;
 export const BRAM18K_DEPTH = 512;
@@ -55,6 +77,8 @@ export interface StageEstimate extends LayerEstimate {
   /** Iterations before the first output, and after the last input word. */
   readonly fillIterations: number;
   readonly trailIterations: number;
+  /** Words written per frame (one iteration writes at most one). */
+  readonly outputWords: number;
   /** Pipeline depth of one iteration (cycles). */
   readonly depth: number;
   readonly bram18k: number;
@@ -68,12 +92,6 @@ export interface PlanEstimate extends NetworkEstimate {
   /** The streamed stages (empty for io_parallel) and the io_parallel layers after them. */
   readonly stages: readonly StageEstimate[];
 }
-
-interface Widths {
-  readonly weightBits: number;
-  readonly dataBits: number;
-}
-const WIDTHS: Widths = { weightBits: 16, dataBits: 16 };
 
 /** BRAM_18K blocks of a memory `depth` words deep and `widthBits` wide (0: LUTRAM / SRL). */
 export function bram18kFor(depth: number, widthBits: number): number {
@@ -106,6 +124,13 @@ interface Geometry {
   pt: number; pb: number; pl: number; pr: number; outW: number;
 }
 
+/** Nonzero weights of a conv (hls4ml's n_zeros counts the others). */
+function liveWeights(l: ConvLayer): number {
+  let n = 0;
+  for (const w of l.weights) if (w !== 0) n++;
+  return n;
+}
+
 function geometry(l: ConvLayer | PoolLayer): Geometry {
   const [c, h, w] = l.inputShapes[0]! as [number, number, number];
   return { c, h, w, kh: l.kernel[0]!, kw: l.kernel[1]!, sh: l.strides[0]!, sw: l.strides[1]!,
@@ -122,7 +147,7 @@ function geometry(l: ConvLayer | PoolLayer): Geometry {
  * A max pool compares (tree over the window), an average pool adds and scales (one
  * multiplier per channel and output pixel).
  */
-function windowStage(l: ConvLayer | PoolLayer, p: StreamLayerPlan, wd: Widths): StageEstimate {
+function windowStage(l: ConvLayer | PoolLayer, p: StreamLayerPlan, wd: PlanModelOptions, strategy: Strategy): StageEstimate {
   const g = geometry(l);
   const ph = g.h + g.pt + g.pb;
   const pw = g.w + g.pl + g.pr;
@@ -135,11 +160,13 @@ function windowStage(l: ConvLayer | PoolLayer, p: StreamLayerPlan, wd: Widths): 
   const bram18k = (g.kh - 1) * bram18kFor(rowWords, g.c * P * wd.dataBits);
   const dspEach = dspPerProduct(wd.dataBits, wd.weightBits);
   let products = 0;
-  let depth = treeDepth(k) + LAYER_OVERHEAD_CYCLES;
+  const overhead = wd.constants.layerOverheadCycles + wd.stream.windowStageCycles;
+  let depth = treeDepth(k) + overhead;
   let weightBits = 0;
   if (l.kind === 'conv2d') {
-    products = (g.c * k * l.cOut * P) / p.reuse;
-    depth = MULT_STAGE_CYCLES + treeDepth(g.c * k) + LAYER_OVERHEAD_CYCLES;
+    // hls4ml's n_zeros: a product by a constant zero is dropped under the latency strategy
+    products = ((strategy === 'latency' ? liveWeights(l) : g.c * k * l.cOut) * P) / p.reuse;
+    depth = MULT_STAGE_CYCLES + treeDepth(g.c * k) + overhead;
     weightBits = (g.c * k * l.cOut + l.cOut) * wd.weightBits;
   } else if (l.kind === 'avgpool2d') {
     products = g.c * p.pixelsOut;
@@ -150,16 +177,17 @@ function windowStage(l: ConvLayer | PoolLayer, p: StreamLayerPlan, wd: Widths): 
     multipliers: Math.ceil(products) * dspEach, lutMultipliers: dspEach === 0 ? Math.ceil(products) : 0,
     weightBits, notes: [`${P} pixel(s) a word in, ${p.pixelsOut} out, II ${p.reuse}`],
     iterations, fillIterations: Math.ceil(((g.kh - 1) * pw + g.kw) / P),
-    trailIterations: Math.floor((ph * pw - 1 - lastReal) / P), depth, bram18k, lineBufferBits,
+    trailIterations: Math.floor((ph * pw - 1 - lastReal) / P), depth,
+    outputWords: (l.outputShape[1]! * l.outputShape[2]!) / p.pixelsOut, bram18k, lineBufferBits,
   };
 }
 
 /** A stage that moves one word per iteration: relu, the adapters (iterations = words). */
-function wordStage(name: string, kind: Layer['kind'], words: number, reuse: number, fillAll: boolean): StageEstimate {
+function wordStage(name: string, kind: Layer['kind'], words: number, reuse: number, fillAll: boolean, k: StreamConstants): StageEstimate {
   return {
     name, kind, cycles: 0, ii: words * reuse, multipliers: 0, lutMultipliers: 0, weightBits: 0, notes: [],
-    iterations: words, fillIterations: fillAll ? words : 1, trailIterations: 0,
-    depth: STREAM_REGISTER_CYCLES, bram18k: 0, lineBufferBits: 0,
+    iterations: words, fillIterations: fillAll ? words : 1, trailIterations: 0, outputWords: words,
+    depth: k.registerCycles, bram18k: 0, lineBufferBits: 0,
   };
 }
 
@@ -170,7 +198,10 @@ function wordStage(name: string, kind: Layer['kind'], words: number, reuse: numb
  *   first_L  = first_{L-1} + fill_L * max(R_L, period) + depth_L
  *   finish_L = max(finish_{L-1} + trail_L * R_L, first_{L-1} + iterations_L * R_L) + depth_L
  * (it ends after its last input plus its trailing positions, and no sooner than its own
- * iterations allow), Teff_L = max(Teff_{L-1}, iterations_L * R_L). Returns the last finish
+ * iterations allow), Teff_L = max(Teff_{L-1}, iterations_L * R_L). The fill estimate assumes
+ * input words arrive evenly; after a pool they come in bursts of rows, so first_L is also
+ * bounded by finish_L - (words_L - 1) * R_L (a stage's outputs leave at least R_L apart, so its
+ * first leaves no later than that; the bound keeps first_L conservative). Returns the last finish
  * and Teff (the interval of the streamed part), and each stage with `cycles` = its finish
  * minus the previous one's (so the sum is the latency).
  */
@@ -182,8 +213,8 @@ export function chainTiming(stages: readonly StageEstimate[], reuses: readonly n
   stages.forEach((s, i) => {
     const r = reuses[i]!;
     const period = teff === 0 ? 1 : teff / s.iterations;
-    const nextFirst = first + Math.ceil(s.fillIterations * Math.max(r, period)) + s.depth;
     const nextFinish = Math.max(finish + s.trailIterations * r, first + s.iterations * r) + s.depth;
+    const nextFirst = Math.min(first + Math.ceil(s.fillIterations * Math.max(r, period)) + s.depth, nextFinish - (s.outputWords - 1) * r);
     out.push({ ...s, cycles: nextFinish - finish });
     first = nextFirst;
     finish = nextFinish;
@@ -192,34 +223,37 @@ export function chainTiming(stages: readonly StageEstimate[], reuses: readonly n
   return { finish, teff, stages: out };
 }
 
-/** The estimate of `ir` under `plan` (io_stream: the chain's timing, then the io_parallel tail). */
-export function estimatePlan(ir: Ir, plan: IoPlan, clockMhz: number): PlanEstimate {
-  const layerOpts = (name: string) => ({ ...(plan.layers[name] ?? { reuse: 1, strategy: 'latency' as Strategy }), clockMhz });
+/** The estimate of `ir` under `plan` (io_stream: the chain's timing, then the io_parallel tail),
+ * with `model`'s widths and constants (default: 16-bit, the fitted constants). */
+export function estimatePlan(ir: Ir, plan: IoPlan, clockMhz: number, model: Partial<PlanModelOptions> = {}): PlanEstimate {
+  const m: PlanModelOptions = { ...PLAN_DEFAULTS, ...model };
+  const layerOpts = (name: string) => ({ ...(plan.layers[name] ?? { reuse: 1, strategy: 'latency' as Strategy }), clockMhz,
+    weightBits: m.weightBits, dataBits: m.dataBits, constants: m.constants });
   if (plan.io === 'parallel') {
     const tail = ir.layers.map((l) => estimateOne(ir, l, layerOpts(l.name)));
-    return summarise('parallel', tail.map(asStage), tail.reduce((s, l) => s + l.cycles, 0), 1, clockMhz);
+    return summarise('parallel', tail.map((l) => asStage(l, m)), tail.reduce((s, l) => s + l.cycles, 0), 1, clockMhz);
   }
   const inShape = ir.inputShape as [number, number, number];
-  const stages: StageEstimate[] = [wordStage('input', 'reshape', (inShape[1] * inShape[2]) / plan.inputPixels, 1, false)];
+  const stages: StageEstimate[] = [wordStage('input', 'reshape', (inShape[1] * inShape[2]) / plan.inputPixels, 1, false, m.stream)];
   for (const p of plan.stream) {
     const l = ir.layers.find((x) => x.name === p.name)!;
-    if (l.kind === 'relu') stages.push(wordStage(l.name, 'relu', shapeSize(l.outputShape.slice(1)) / p.pixelsIn, p.reuse, false));
-    else stages.push(windowStage(l as ConvLayer | PoolLayer, p, WIDTHS));
+    if (l.kind === 'relu') stages.push(wordStage(l.name, 'relu', shapeSize(l.outputShape.slice(1)) / p.pixelsIn, p.reuse, false, m.stream));
+    else stages.push(windowStage(l as ConvLayer | PoolLayer, p, m, layerOpts(l.name).strategy));
   }
   const last = ir.layers.find((x) => x.name === plan.stream[plan.stream.length - 1]!.name)!;
   const lastP = plan.stream[plan.stream.length - 1]!.pixelsOut;
-  stages.push(wordStage('stream_to_array', 'reshape', shapeSize(last.outputShape.slice(1)) / lastP, 1, true));
+  stages.push(wordStage('stream_to_array', 'reshape', shapeSize(last.outputShape.slice(1)) / lastP, 1, true, m.stream));
   const timing = chainTiming(stages, stages.map((s, i) => (i === 0 || i === stages.length - 1 ? 1 : plan.stream[i - 1]!.reuse)));
   const streamed = new Set(plan.stream.map((p) => p.name));
   const tail = ir.layers.filter((l) => !streamed.has(l.name)).map((l) => estimateOne(ir, l, layerOpts(l.name)));
   const cycles = timing.finish + tail.reduce((s, l) => s + l.cycles, 0);
-  return summarise('stream', [...timing.stages, ...tail.map(asStage)], cycles, timing.teff, clockMhz);
+  return summarise('stream', [...timing.stages, ...tail.map((l) => asStage(l, m))], cycles, timing.teff, clockMhz);
 }
 
-function asStage(l: LayerEstimate): StageEstimate {
+function asStage(l: LayerEstimate, wd: PlanModelOptions): StageEstimate {
   const denseBanks = l.kind === 'dense' && l.ii > 1 ? l.multipliers + l.lutMultipliers : 0;
-  return { ...l, iterations: 1, fillIterations: 1, trailIterations: 0, depth: l.cycles, lineBufferBits: 0,
-    bram18k: denseBanks * bram18kFor(l.ii, WIDTHS.weightBits) };
+  return { ...l, iterations: 1, fillIterations: 1, trailIterations: 0, outputWords: 1, depth: l.cycles, lineBufferBits: 0,
+    bram18k: denseBanks * bram18kFor(l.ii, wd.weightBits) };
 }
 
 function summarise(io: 'parallel' | 'stream', stages: StageEstimate[], latencyCycles: number, teff: number, clockMhz: number): PlanEstimate {

@@ -83,7 +83,7 @@ export const RELU_CYCLES = 1;
 export const SOFTMAX_CYCLES = 1;
 /** FITTED. Share of the DSP-eligible constant-weight products that HLS puts on DSP48s (the
  * rest, weights with few significant bits, become shift-adds in LUTs). */
-export const DSP_SHARE = 0.64;
+export const DSP_SHARE = 0.69;
 /** One registered multiplier stage (the resource strategy's reuse loop; not fitted). */
 export const MULT_STAGE_CYCLES = 1;
 /** Entries of an hls4ml activation table (softmax exp/inv, sigmoid, tanh): one BRAM_18K each. */

@@ -25,7 +25,7 @@ export interface ModelAccuracy {
   readonly latency: FigureSummary;
   readonly dsp: FigureSummary;
   readonly heldOutLatency: FigureSummary;
-  /** One line: median and max |error| of latency (io_parallel) and DSP, and where to read more. */
+  /** One line: median and max |error| of latency (where modelled) and DSP, and where to read more. */
   readonly line: string;
 }
 
@@ -47,9 +47,9 @@ export function modelAccuracy(): ModelAccuracy | null {
   const latency = json.summary.compared.latency!;
   const dsp = json.summary.compared.dsp!;
   const heldOutLatency = json.summary.heldOut.latency!;
-  const line = `latency model: median |error| ${latency.medianPct}% (max ${latency.maxPct}%) on ${latency.n} published hls4ml io_parallel designs, ` +
+  const line = `latency model: median |error| ${latency.medianPct}% (max ${latency.maxPct}%) on ${latency.n} published hls4ml io_parallel and io_stream designs, ` +
     `${heldOutLatency.maxPct}% max on the ${heldOutLatency.n} held out of the fit; DSP median ${dsp.medianPct}% (max ${dsp.maxPct}%) on ${dsp.n}; ` +
-    `latency not modelled for ${json.rows.length - latency.n} more (io_stream, pointwise conv, refused settings); see docs/latency-model.md`;
+    `latency not modelled for ${json.rows.length - latency.n} more (dense-only io_stream, pointwise conv, refused or inexpressible settings); see docs/latency-model.md`;
   cached = { latency, dsp, heldOutLatency, line };
   return cached;
 }
