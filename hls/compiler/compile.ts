@@ -14,6 +14,7 @@ import { parseOnnx, withSymbolicBatch } from './onnx-reader.js';
 import { parseFixedType, precisionFromRanges, printFixedType, resolvePrecision, type CalibrationOptions, type PrecisionConfig, type PrecisionSpec } from './precision.js';
 import { partFit, type PartFit } from './parts.js';
 import { registerMap, writeRegisterMap } from './regmap.js';
+import { writeDeviceTop } from './device-top.js';
 import { profileModel, type TensorProfile } from './profile.js';
 import { stripTrailingSoftmax, writeProject, writeTbInputs } from './writer.js';
 
@@ -187,11 +188,13 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   const fpga = { latencyCycles: est.latencyCycles, latencyUs: est.latencyUs, ii: est.ii, clockMhz: o.clockMhz, dsp: est.dsp, weightStorageBits: est.weightStorageBits };
   writeBridge(summary.dir, precision, { name: o.name, modelSha256, latencyCycles: est.latencyCycles, ii: est.ii, clockMhz: o.clockMhz, postprocess });
   const model = JSON.parse(readFileSync(join(summary.dir, 'model.json'), 'utf8')) as ModelJson;
-  writeRegisterMap(summary.dir, registerMap({
+  const regmap = registerMap({
     name: o.name, nIn, nOut: summary.nOut, inTypeText: model.input.type, outTypeText: model.output.type,
     inType: parseFixedType(model.input.type, 'model.json input.type'), outType: parseFixedType(model.output.type, 'model.json output.type'),
     clockMhz: o.clockMhz, latencyCycles: est.latencyCycles, ii: est.ii, modelSha256,
-  }));
+  });
+  writeRegisterMap(summary.dir, regmap);
+  writeDeviceTop(summary.dir, regmap, o.clockMhz, model.part);
   let library: string | null = null;
   if (o.lib === true) {
     make(summary.dir, 'lib');
