@@ -10,14 +10,16 @@
 //   ht_device_reset(power_up)   ap_rst_n: the kernel's state back to its initial values
 //                               (power_up 1: also what a reset keeps, RESET_COUNT); the
 //                               next start is the boot pass (identification, power-up state)
-//   ht_device_start(region, cycle, shadow)
+//   ht_device_start(region, regs_in, cycle, regs_out)
 //                               one ap_start: the kernel reads the host-written registers
-//                               (MODE, SEQ_LO/HI, FIFO_TAIL, HOLDOFF_CYCLES) and the input
-//                               and threshold windows from `region` (REGION_BYTES, laid out
-//                               as regmap.json), writes the output window, thresholds (boot)
-//                               and event records there, and its output registers into
-//                               shadow[offset / 4] (64 words: 0x000..0x0FC), which the caller
+//                               as the adapter latched them, regs_in[offset / 4] (MODE,
+//                               SEQ_LO/HI, FIFO_TAIL, HOLDOFF_CYCLES; 64 words, 0x000..0x0FC),
+//                               the input and threshold windows from `region` (REGION_BYTES,
+//                               laid out as regmap.json), writes the output window,
+//                               thresholds (boot) and event records there, and its output
+//                               registers into regs_out[offset / 4], which the caller
 //                               publishes in the protocol's order (DONE_COUNT last, release).
+//                               cycle: the cycle counter at the start (the kernel's cycle_now).
 //                               In MODE 1 it takes one frame from sensor_in: HT_DEVICE_E_NO_FRAME
 //                               (and nothing done) when none was pushed.
 //   ht_device_push_frame(raw, seq)  a frame of N_IN raw input values onto sensor_in
@@ -52,7 +54,7 @@ typedef struct ht_device_info {
 uint32_t ht_device_abi_version(void);
 const ht_device_info* ht_device_get_info(void);
 void ht_device_reset(uint32_t power_up);
-int32_t ht_device_start(uint8_t* region, uint64_t cycle, uint32_t* shadow);
+int32_t ht_device_start(uint8_t* region, const uint32_t* regs_in, uint64_t cycle, uint32_t* regs_out);
 int32_t ht_device_push_frame(const int32_t* raw, uint64_t seq);
 int32_t ht_device_pop_trigger(uint32_t* word);
 

@@ -350,8 +350,8 @@ class stream {
 function simCpp(map: RegisterMap): string {
   const n = map.name;
   const P = `HT_${n.toUpperCase()}`;
-  const r = (reg: string) => `shadow + (${P}_REG_${reg} / 4)`;
-  const args = [...INPUT_PORTS.map((reg) => `load(region, ${P}_REG_${reg})`), 'cycle',
+  const r = (reg: string) => `regs_out + (${P}_REG_${reg} / 4)`;
+  const args = [...INPUT_PORTS.map((reg) => `regs_in[${P}_REG_${reg} / 4]`), 'cycle',
     `reinterpret_cast<const uint32_t*>(region + ${P}_IN_OFFSET)`, `reinterpret_cast<uint32_t*>(region + ${P}_OUT_OFFSET)`,
     `reinterpret_cast<uint32_t*>(region + ${P}_THRESH_OFFSET)`, `reinterpret_cast<uint32_t*>(region + ${P}_FIFO_OFFSET)`,
     r('MODEL_HASH'), ...[...ID_PORTS, ...STATUS_PORTS].map(r), 'g_sensor_in', 'g_trigger_out'];
@@ -369,11 +369,6 @@ namespace {
 
 hls::stream<uint32_t> g_sensor_in, g_trigger_out;
 
-// A host-written register as the s_axilite adapter latches it at ap_start.
-uint32_t load(const uint8_t* region, uint32_t offset) {
-  return __atomic_load_n(reinterpret_cast<const uint32_t*>(region + offset), __ATOMIC_ACQUIRE);
-}
-
 const ht_device_info kInfo = {HT_DEVICE_ABI_VERSION, ${P}_REGION_BYTES, ${P}_IN_PACK, ${P}_OUT_PACK, ${P}_IN_WORDS, ${P}_OUT_WORDS, "${deviceTopName(n)}"};
 
 }  // namespace
@@ -388,9 +383,9 @@ HT_EXPORT void ht_device_reset(uint32_t power_up) {
   while (!g_trigger_out.empty()) g_trigger_out.read();
 }
 
-HT_EXPORT int32_t ht_device_start(uint8_t* region, uint64_t cycle, uint32_t* shadow) {
-  if (region == nullptr || shadow == nullptr) return HT_DEVICE_E_ARGUMENT;
-  if (load(region, ${P}_REG_MODE) == 1 && g_sensor_in.size() < static_cast<unsigned>(HT_DEV_SENSOR_HEADER_WORDS + HT_DEV_IN_WORDS)) return HT_DEVICE_E_NO_FRAME;
+HT_EXPORT int32_t ht_device_start(uint8_t* region, const uint32_t* regs_in, uint64_t cycle, uint32_t* regs_out) {
+  if (region == nullptr || regs_in == nullptr || regs_out == nullptr) return HT_DEVICE_E_ARGUMENT;
+  if (regs_in[${P}_REG_MODE / 4] == 1 && g_sensor_in.size() < static_cast<unsigned>(HT_DEV_SENSOR_HEADER_WORDS + HT_DEV_IN_WORDS)) return HT_DEVICE_E_NO_FRAME;
   ${n}_device(${args.join(',\n      ')});
   return HT_DEVICE_OK;
 }
