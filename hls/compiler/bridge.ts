@@ -228,8 +228,19 @@ lib: lib${name}.so
 csim: csim_tb
 \t./csim_tb
 
-lib${name}.so: $(SRC) firmware/${name}_bridge.cpp $(DEPS)
-\t$(CXX) $(CXXFLAGS) -fPIC -shared -fvisibility=hidden $(INC) -o $@.tmp $(SRC) firmware/${name}_bridge.cpp && mv $@.tmp $@
+# The library holds the network (the sim backend's ht_model ABI) and the device top (the
+# emulator's ht_device ABI, hls/compiler/device-top.ts).
+DEVICE_SRC := firmware/${name}_device.cpp firmware/${name}_device_sim.cpp
+lib${name}.so: $(SRC) firmware/${name}_bridge.cpp $(DEVICE_SRC) $(DEPS)
+\t$(CXX) $(CXXFLAGS) -fPIC -shared -fvisibility=hidden $(INC) -o $@.tmp $(SRC) firmware/${name}_bridge.cpp $(DEVICE_SRC) && mv $@.tmp $@
+
+# The device top's testbench (tb/${name}_device_tb.cpp) on ht_fixed, and on the vendor's types.
+device_tb: $(SRC) firmware/${name}_device.cpp tb/${name}_device_tb.cpp $(DEPS)
+\t$(CXX) $(CXXFLAGS) $(INC) -o $@ $(SRC) firmware/${name}_device.cpp tb/${name}_device_tb.cpp
+
+device_tb_vendor: $(SRC) firmware/${name}_device.cpp tb/${name}_device_tb.cpp $(DEPS)
+\t@test -n "$(AP_INCLUDE)" || { echo "device_tb_vendor: set AP_INCLUDE to the folder of the vendor's ap_fixed.h" >&2; exit 2; }
+\t$(CXX) $(VENDOR_CXXFLAGS) -DHT_USE_VENDOR_AP -I $(AP_INCLUDE) $(INC) -o $@ $(SRC) firmware/${name}_device.cpp tb/${name}_device_tb.cpp
 
 csim_tb: $(SRC) tb/${name}_test.cpp $(DEPS)
 \t$(CXX) $(CXXFLAGS) $(INC) -o $@ $(SRC) tb/${name}_test.cpp
@@ -245,6 +256,6 @@ csim_tb_vendor: $(SRC) tb/${name}_test.cpp $(DEPS)
 \t$(CXX) $(VENDOR_CXXFLAGS) -DHT_USE_VENDOR_AP -I $(AP_INCLUDE) $(INC) -o $@ $(SRC) tb/${name}_test.cpp
 
 clean:
-\trm -f lib${name}.so csim_tb csim_tb_generic csim_tb_stream csim_tb_vendor
+	rm -f lib${name}.so csim_tb csim_tb_generic csim_tb_stream csim_tb_vendor device_tb device_tb_vendor
 `;
 }

@@ -20,6 +20,7 @@ import { QONNX_DOMAINS } from './qonnx.js';
 import { withModelTypes } from './qonnx-precision.js';
 import { registerMap, writeRegisterMap } from './regmap.js';
 import { writeBlockDesign } from './block-design.js';
+import { writeDeviceTop } from './device-top.js';
 import { profileModel, type TensorProfile } from './profile.js';
 import { stripTrailingSoftmax, writeProject, writeTbInputs } from './writer.js';
 
@@ -216,6 +217,7 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
     clockMhz: o.clockMhz, latencyCycles: est.latencyCycles, ii: est.ii, modelSha256,
   });
   writeRegisterMap(summary.dir, regmap);
+  writeDeviceTop(summary.dir, regmap, o.clockMhz, model.part);
   writeBlockDesign(summary.dir, regmap, model.part);
   let library: string | null = null;
   if (o.lib === true) {

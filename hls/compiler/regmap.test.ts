@@ -1,20 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../host/src/core/errors.js';
 import { parseFixedType } from './precision.js';
-import { fnv1a32Words, hashWords, LAYOUT_HEADER_PATH, layoutHeader, outCheck, REG, REGMAP_LAYOUT_VERSION, registerMap, regsHeader, typeWord } from './regmap.js';
+import { fnv1a32Words, hashWords, LAYOUT_HEADER_PATH, layoutHeader, outCheck, packOf, packWords, REG, REGMAP_LAYOUT_VERSION, registerMap, regsHeader, typeWord, unpackWords } from './regmap.js';
 
 const SHA = '0f9e0ce651a9af2742c9fb2f3d2ec72347adaa388ad8bbc863ef00a545341d09';
-const base = (nIn: number, nOut: number, fifoCapacity?: number) => registerMap({
-  name: 'net', nIn, nOut, inTypeText: 'ap_fixed<16,6,AP_TRN,AP_SAT>', outTypeText: 'ap_fixed<16,6,AP_TRN,AP_SAT>',
-  inType: parseFixedType('ap_fixed<16,6,AP_TRN,AP_SAT>', 't'), outType: parseFixedType('ap_fixed<16,6,AP_TRN,AP_SAT>', 't'),
+const base = (nIn: number, nOut: number, fifoCapacity?: number, inTypeText = 'ap_fixed<16,6,AP_TRN,AP_SAT>') => registerMap({
+  name: 'net', nIn, nOut, inTypeText, outTypeText: 'ap_fixed<16,6,AP_TRN,AP_SAT>',
+  inType: parseFixedType(inTypeText, 't'), outType: parseFixedType('ap_fixed<16,6,AP_TRN,AP_SAT>', 't'),
   clockMhz: 200, latencyCycles: 35, ii: 1, modelSha256: SHA, fifoCapacity,
 });
 
 describe('registerMap (docs/fpga-protocol.md)', () => {
   it('places aligned, disjoint windows after the fixed registers, events on a page, region in pages', () => {
-    for (const [nIn, nOut] of [[16, 5], [3072, 3], [2304, 3], [1, 1], [1000, 33]] as const) {
-      const m = base(nIn, nOut);
-      const windows = [[m.threshOffset, 4 * nOut], [m.inOffset, 4 * nIn], [m.outOffset, 4 * nOut], [m.fifoOffset, m.fifoCapacity * 32]] as const;
+    for (const [nIn, nOut, inT] of [[16, 5, undefined], [3072, 3, 'ap_fixed<8,8>'], [2304, 3, 'ap_fixed<32,8>'], [1, 1, undefined], [1000, 33, 'ap_fixed<5,1>']] as const) {
+      const m = base(nIn, nOut, undefined, inT);
+      const pIn = inT === undefined ? 2 : inT === 'ap_fixed<32,8>' ? 1 : 4;
+      expect([m.inPack, m.outPack, m.inWords, m.outWords]).toEqual([pIn, 2, Math.ceil(nIn / pIn), Math.ceil(nOut / 2)]);
+      const windows = [[m.threshOffset, 4 * nOut], [m.inOffset, 4 * m.inWords], [m.outOffset, 4 * m.outWords], [m.fifoOffset, m.fifoCapacity * 32]] as const;
       const fixedEnd = Math.max(...Object.values(REG)) + 4;
       for (const [at, bytes] of windows) {
         expect(at).toBeGreaterThanOrEqual(Math.max(0x100, fixedEnd));
@@ -49,7 +51,9 @@ describe('registerMap (docs/fpga-protocol.md)', () => {
     expect(h).toContain(`#define HT_NET_IN_OFFSET 0x${m.inOffset.toString(16).padStart(3, '0')}u`);
     expect(h).toContain('#define HT_NET_REG_DONE_COUNT 0x094u');
     expect(h).toContain('#define HT_NET_REG_OUT_CHECK 0x09cu');
-    expect(h).toContain('#define HT_NET_LAYOUT 2u');
+    expect(h).toContain('#define HT_NET_LAYOUT 3u');
+    expect(h).toContain('#define HT_NET_IN_PACK 2u');
+    expect(h).toContain('#define HT_NET_IN_WORDS 8u');
     expect(h).toContain('#define HT_NET_MAGIC 0x48544657u');
     expect(h).toContain('#define HT_NET_MODEL_HASH_WORDS {0xe60c9e0fu,');
   });
@@ -91,11 +95,32 @@ describe('OUT_CHECK (docs/fpga-protocol.md): FNV-1a over SEQ_LO, DONE_COUNT and 
     expect(outCheck(1, 2, [3])).not.toBe(outCheck(2, 1, [3])); // order matters
   });
 
-  it('OUT_CHECK lies after RESET_COUNT, before the windows, and the layout is 2', () => {
+  it('OUT_CHECK lies after RESET_COUNT, IN_PACK, OUT_PACK, HOLDOFF_CYCLES after it, before the windows; the layout is 3', () => {
     expect(REG.OUT_CHECK).toBe(REG.RESET_COUNT + 4);
-    expect(REG.OUT_CHECK).toBeLessThan(0x100);
-    expect(REGMAP_LAYOUT_VERSION).toBe(2);
+    expect([REG.IN_PACK, REG.OUT_PACK, REG.HOLDOFF_CYCLES]).toEqual([REG.OUT_CHECK + 4, REG.OUT_CHECK + 8, REG.OUT_CHECK + 12]);
+    expect(REG.HOLDOFF_CYCLES).toBeLessThan(0x100);
+    expect(REGMAP_LAYOUT_VERSION).toBe(3);
     expect(new Set(Object.values(REG)).size).toBe(Object.values(REG).length);
+  });
+});
+
+describe('packing on the bus (docs/fpga-protocol.md, "Packing")', () => {
+  it('4 values a word up to 8 bits, 2 up to 16, else 1', () => {
+    expect([1, 5, 8, 9, 16, 17, 32].map(packOf)).toEqual([4, 4, 4, 2, 2, 1, 1]);
+  });
+
+  it('lays values out as little-endian int8/int16/int32 arrays do (value i at byte i * 32/P / 8)', () => {
+    const values = [-128, 127, 0, -1, 5, -7, 100];
+    for (const [pack, write] of [[4, (b: Buffer, v: number, i: number) => b.writeInt8(v, i)], [2, (b: Buffer, v: number, i: number) => b.writeInt16LE(v, 2 * i)],
+      [1, (b: Buffer, v: number, i: number) => b.writeInt32LE(v, 4 * i)]] as const) {
+      const bytes = Buffer.alloc(4 * Math.ceil(values.length / pack));
+      values.forEach((v, i) => write(bytes, v, i));
+      const words = packWords(values, pack);
+      expect(Array.from(words), `pack ${pack}`).toEqual(Array.from({ length: words.length }, (_, w) => bytes.readInt32LE(4 * w)));
+      expect(Array.from(unpackWords(words, pack, values.length))).toEqual(values);
+    }
+    // A 5-bit value keeps its sign through an 8-bit lane; a 16-bit one through a 16-bit lane.
+    expect(Array.from(unpackWords(packWords([-16, 15, -32768, 32767], 2), 2, 4))).toEqual([-16, 15, -32768, 32767]);
   });
 });
 
@@ -109,7 +134,7 @@ describe('compile writes the register map and the AXI-Lite interface', () => {
     const out = mkdtempSync(join(tmpdir(), 'ht-regmap-'));
     const r = await compileModel({ model, out, name: 'jet', precision: 'default', strategy: 'latency', reuse: 1, clockMhz: 250, check: 0, seed: 1, lib: false });
     const map = JSON.parse(readFileSync(join(out, 'regmap.json'), 'utf8')) as ReturnType<typeof registerMap>;
-    expect(map).toMatchObject({ name: 'jet', nIn: 16, nOut: 5, clockKhz: 250_000, latencyCycles: r.fpga.latencyCycles, ii: r.fpga.ii, modelSha256: r.modelSha256, layout: 2 });
+    expect(map).toMatchObject({ name: 'jet', nIn: 16, nOut: 5, clockKhz: 250_000, latencyCycles: r.fpga.latencyCycles, ii: r.fpga.ii, modelSha256: r.modelSha256, layout: 3, inPack: 2, outPack: 2, inWords: 8, outWords: 3 });
     expect(map.registers.OUT_CHECK).toBe(0x09c);
     expect(map.inTypeText).toBe('ap_fixed<16,6,AP_TRN,AP_SAT>');
     expect(readFileSync(join(out, 'firmware', 'jet_regs.h'), 'utf8')).toContain(`#define HT_JET_REGION_BYTES ${map.regionBytes}u`);

@@ -1,5 +1,5 @@
 /**
- * The register map of a compiled model (docs/fpga-protocol.md, layout version 2): fixed
+ * The register map of a compiled model (docs/fpga-protocol.md, layout version 3): fixed
  * control, identification and FIFO registers, then the threshold, input and output windows
  * and the event records, placed by the model's sizes. Written into the firmware project as
  * `regmap.json` (what the driver and the emulator read) and `firmware/<name>_regs.h`.
@@ -9,8 +9,11 @@ import { join } from 'node:path';
 import { ConfigError } from '../../host/src/core/errors.js';
 import type { FixedType } from './precision.js';
 
-/** 2: OUT_CHECK (0x09C), the check word over each job's outputs. Layout 1 had none. */
-export const REGMAP_LAYOUT_VERSION = 2;
+/**
+ * 3: inputs and outputs packed on the bus (IN_PACK, OUT_PACK: values per 32-bit word) and
+ * the hold-off register (HOLDOFF_CYCLES). 2 added OUT_CHECK (0x09C); layout 1 had neither.
+ */
+export const REGMAP_LAYOUT_VERSION = 3;
 export const REGMAP_MAGIC = 0x48544657; // "HTFW"
 /** Event records in the FIFO unless the caller asks otherwise. */
 export const FIFO_CAPACITY_DEFAULT = 1024;
@@ -28,7 +31,34 @@ export const REG = {
   IN_OFFSET: 0x068, OUT_OFFSET: 0x06c, THRESH_OFFSET: 0x070, FIFO_OFFSET: 0x074, REGION_BYTES: 0x078,
   FIFO_HEAD: 0x080, FIFO_TAIL: 0x084, FIFO_OVERFLOWS: 0x088, CYCLE_LO: 0x08c, CYCLE_HI: 0x090,
   DONE_COUNT: 0x094, RESET_COUNT: 0x098, OUT_CHECK: 0x09c,
+  IN_PACK: 0x0a0, OUT_PACK: 0x0a4, HOLDOFF_CYCLES: 0x0a8,
 } as const;
+
+/**
+ * Values per 32-bit bus word of a type `widthBits` wide (docs/fpga-protocol.md, "Packing"):
+ * 4 up to 8 bits, 2 up to 16, else 1. Value i sits in word floor(i / P), lane i % P (lane 0
+ * in the low bits), as its W-bit pattern sign-extended to the lane.
+ */
+export function packOf(widthBits: number): 1 | 2 | 4 {
+  return widthBits <= 8 ? 4 : widthBits <= 16 ? 2 : 1;
+}
+
+/** Raw values (sign-extended W-bit patterns) -> bus words, `pack` values a word. Allocates: tests and tools. */
+export function packWords(values: ArrayLike<number>, pack: number): Int32Array {
+  const lane = 32 / pack;
+  const mask = lane === 32 ? 0xffffffff : (1 << lane) - 1;
+  const words = new Int32Array(Math.ceil(values.length / pack));
+  for (let i = 0; i < values.length; i++) words[Math.floor(i / pack)]! |= ((values[i]! & mask) << (lane * (i % pack)));
+  return words;
+}
+
+/** Bus words -> `n` raw values (each lane sign-extended), the inverse of packWords. Allocates. */
+export function unpackWords(words: ArrayLike<number>, pack: number, n: number): Int32Array {
+  const lane = 32 / pack;
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = ((words[Math.floor(i / pack)]! << (32 - lane * (i % pack) - lane)) >> (32 - lane));
+  return out;
+}
 
 /** CTRL bits (Vitis HLS ap_ctrl_hs). */
 export const CTRL = { AP_START: 1 << 0, AP_DONE: 1 << 1, AP_IDLE: 1 << 2, AP_READY: 1 << 3, AUTO_RESTART: 1 << 7 } as const;
@@ -81,6 +111,11 @@ export interface RegisterMap {
   readonly modelHashWords: number[];
   readonly fifoCapacity: number;
   readonly fifoRecordBytes: number;
+  /** Values per bus word (packOf) and the words of each window. */
+  readonly inPack: number;
+  readonly outPack: number;
+  readonly inWords: number;
+  readonly outWords: number;
   readonly inOffset: number;
   readonly outOffset: number;
   readonly threshOffset: number;
@@ -143,9 +178,11 @@ export function registerMap(m: RegmapInput): RegisterMap {
     cursor = at + bytes;
     return at;
   };
+  const inPack = packOf(m.inType.width), outPack = packOf(m.outType.width);
+  const inWords = Math.ceil(m.nIn / inPack), outWords = Math.ceil(m.nOut / outPack);
   const threshOffset = place(4 * m.nOut);
-  const inOffset = place(4 * m.nIn);
-  const outOffset = place(4 * m.nOut);
+  const inOffset = place(4 * inWords);
+  const outOffset = place(4 * outWords);
   const fifoOffset = alignUp(cursor, PAGE_BYTES);
   const regionBytes = alignUp(fifoOffset + fifoCapacity * FIFO_RECORD_BYTES, PAGE_BYTES);
   return {
@@ -153,7 +190,7 @@ export function registerMap(m: RegmapInput): RegisterMap {
     inType: typeWord(m.inType), outType: typeWord(m.outType), inTypeText: m.inTypeText, outTypeText: m.outTypeText,
     clockKhz: Math.round(m.clockMhz * 1000), latencyCycles: m.latencyCycles, ii: m.ii,
     modelSha256: m.modelSha256, modelHashWords: hashWords(m.modelSha256),
-    fifoCapacity, fifoRecordBytes: FIFO_RECORD_BYTES, inOffset, outOffset, threshOffset, fifoOffset, regionBytes,
+    fifoCapacity, fifoRecordBytes: FIFO_RECORD_BYTES, inPack, outPack, inWords, outWords, inOffset, outOffset, threshOffset, fifoOffset, regionBytes,
     registers: { ...REG }, ctrlBits: { ...CTRL },
   };
 }
@@ -181,6 +218,10 @@ export function regsHeader(map: RegisterMap): string {
     `#define ${p}_II ${map.ii}u`,
     `#define ${p}_FIFO_CAPACITY ${map.fifoCapacity}u`,
     `#define ${p}_FIFO_RECORD_BYTES ${map.fifoRecordBytes}u`,
+    `#define ${p}_IN_PACK ${map.inPack}u`,
+    `#define ${p}_OUT_PACK ${map.outPack}u`,
+    `#define ${p}_IN_WORDS ${map.inWords}u`,
+    `#define ${p}_OUT_WORDS ${map.outWords}u`,
     `#define ${p}_IN_OFFSET ${hex(map.inOffset)}`,
     `#define ${p}_OUT_OFFSET ${hex(map.outOffset)}`,
     `#define ${p}_THRESH_OFFSET ${hex(map.threshOffset)}`,

@@ -11,7 +11,8 @@
 #include <cstring>
 #include <ctime>
 
-#include "fnv1a.h"
+#include <dlfcn.h>
+
 #include "regmap_layout.h"
 
 namespace hairtrigger {
@@ -103,7 +104,29 @@ std::unique_ptr<ModelLibrary> LoadPrivateCopy(const std::string& path, std::stri
   return lib;
 }
 
+template <class Fn>
+bool ResolveDevice(void* handle, const char* name, Fn* out, const std::string& path, std::string* error) {
+  void* sym = dlsym(handle, name);
+  if (sym == nullptr) return Fail(error, "load", path + ": missing symbol " + name + " (no device top: recompile the firmware with this hairtrigger, make firmware)");
+  *out = reinterpret_cast<Fn>(sym);
+  return true;
+}
+
 }  // namespace
+
+bool DeviceTop::Resolve(void* handle, const std::string& path, std::string* error) {
+  uint32_t (*version)() = nullptr;
+  const ht_device_info* (*get_info)() = nullptr;
+  if (!ResolveDevice(handle, "ht_device_abi_version", &version, path, error)) return false;
+  if (version() != HT_DEVICE_ABI_VERSION)
+    return Fail(error, "load", path + ": device ABI version " + std::to_string(version()) + ", this emulator speaks " + std::to_string(HT_DEVICE_ABI_VERSION) + " (make firmware)");
+  if (!ResolveDevice(handle, "ht_device_get_info", &get_info, path, error) || !ResolveDevice(handle, "ht_device_reset", &reset, path, error) ||
+      !ResolveDevice(handle, "ht_device_start", &start, path, error) || !ResolveDevice(handle, "ht_device_push_frame", &push_frame, path, error) ||
+      !ResolveDevice(handle, "ht_device_pop_trigger", &pop_trigger, path, error))
+    return false;
+  info = get_info();
+  return info != nullptr && info->abi_version == HT_DEVICE_ABI_VERSION;
+}
 
 uint32_t Emulator::Load(uint32_t offset) const { return __atomic_load_n(Reg(offset), __ATOMIC_ACQUIRE); }
 void Emulator::StoreRelaxed(uint32_t offset, uint32_t v) const { __atomic_store_n(Reg(offset), v, __ATOMIC_RELAXED); }
@@ -151,6 +174,11 @@ std::unique_ptr<Emulator> Emulator::Create(EmulatorOptions options, std::string*
                                 ") is not the model of the register map (" + std::to_string(map.n_in) + " -> " + std::to_string(map.n_out) + ", sha256 " + map.model_sha256 + "), or its types are wider than 32 bits");
     return nullptr;
   }
+  if (!e->dev_.Resolve(e->lib_->handle(), e->opt_.library_path, error)) return nullptr;
+  if (e->dev_.info->region_bytes != map.region_bytes) {
+    Fail(error, "mismatch", e->opt_.library_path + ": the device top was compiled for REGION_BYTES " + std::to_string(e->dev_.info->region_bytes) + ", regmap.json has " + std::to_string(map.region_bytes));
+    return nullptr;
+  }
   const int fd = open(e->opt_.device_path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
     Fail(error, "open", e->opt_.device_path + ": " + std::strerror(errno));
@@ -170,66 +198,83 @@ std::unique_ptr<Emulator> Emulator::Create(EmulatorOptions options, std::string*
   e->base_ = static_cast<uint8_t*>(p);
   e->clock_mhz_ = e->opt_.clock_mhz > 0 ? e->opt_.clock_mhz : map.clock_khz / 1000.0;
   e->latency_ns_ = static_cast<int64_t>(static_cast<double>(map.latency_cycles) * 1000.0 / e->clock_mhz_ + 0.5);
-  const int out_width = info.out_width;
-  e->thresh_off_ = out_width >= 32 ? INT32_MAX : static_cast<int32_t>((1u << (out_width - 1)) - 1);
-  e->x_.assign(map.n_in, 0);
-  e->y_.assign(map.n_out, 0);
-  e->WriteIdentification();
-  e->PowerUp();
+  e->PowerUp(true);
+  if (!e->CheckIdentification(error)) return nullptr;
   if (e->opt_.fault.kind == FaultKind::kWrongMagic || e->opt_.fault.kind == FaultKind::kWrongHash) e->faults_.store(1);
   return e;
 }
 
 Emulator::~Emulator() { Stop(); }
 
-void Emulator::WriteIdentification() const {
+// What the boot pass published must be the map the emulator was given (the library's device
+// top and regmap.json come from the same compile): a stale library is refused, not served.
+bool Emulator::CheckIdentification(std::string* error) const {
   const EmulatorRegmap& m = opt_.map;
-  const FaultKind f = opt_.fault.kind;
-  StoreRelaxed(kMagic, f == FaultKind::kWrongMagic ? m.magic ^ 0xffffffffu : m.magic);
-  StoreRelaxed(kLayout, m.layout);
-  StoreRelaxed(kNIn, m.n_in);
-  StoreRelaxed(kNOut, m.n_out);
-  StoreRelaxed(kInType, m.in_type);
-  StoreRelaxed(kOutType, m.out_type);
-  StoreRelaxed(kClockKhz, static_cast<uint32_t>(clock_mhz_ * 1000.0 + 0.5));
-  StoreRelaxed(kLatencyCycles, m.latency_cycles);
-  for (int k = 0; k < 8; k++) StoreRelaxed(kModelHash + 4 * k, m.model_hash[k] ^ (f == FaultKind::kWrongHash && k == 0 ? 1u : 0u));
-  StoreRelaxed(kIi, m.ii);
-  StoreRelaxed(kFifoCapacity, m.fifo_capacity);
-  StoreRelaxed(kInOffset, m.in_offset);
-  StoreRelaxed(kOutOffset, m.out_offset);
-  StoreRelaxed(kThreshOffset, m.thresh_offset);
-  StoreRelaxed(kFifoOffset, m.fifo_offset);
-  StoreRelease(kRegionBytes, m.region_bytes);
+  const uint32_t want[][2] = {{kLayout, m.layout}, {kNIn, m.n_in}, {kNOut, m.n_out}, {kInType, m.in_type}, {kOutType, m.out_type},
+                              {kFifoCapacity, m.fifo_capacity}, {kInOffset, m.in_offset}, {kOutOffset, m.out_offset},
+                              {kThreshOffset, m.thresh_offset}, {kFifoOffset, m.fifo_offset}, {kRegionBytes, m.region_bytes}};
+  for (const auto& w : want)
+    if (shadow_[w[0] / 4] != w[1])
+      return Fail(error, "mismatch", opt_.library_path + ": its device top publishes " + std::to_string(shadow_[w[0] / 4]) + " at byte offset " + std::to_string(w[0]) +
+                                         ", regmap.json has " + std::to_string(w[1]) + " (recompile: make firmware)");
+  return true;
 }
 
-// The state after power-up or reset: windows and FIFO zeroed, counters zero, idle. The
-// thresholds come up at the most positive raw value (never fires) rather than zero: a device
-// that lost its state must stay silent, not fire on every positive logit.
-void Emulator::PowerUp() const {
+// The registers the kernel wrote into shadow_, published in the protocol's order:
+// identification, then RESET_COUNT (release: a host that sees the counters move sees the
+// reset first), OUT_CHECK and FIFO_OVERFLOWS, FIFO_HEAD (release, after the records), and
+// DONE_COUNT last (release, after the output window and OUT_CHECK).
+void Emulator::Publish() const {
+  const FaultKind f = opt_.fault.kind;
+  for (uint32_t r = kMagic; r <= kRegionBytes; r += 4) {
+    uint32_t v = shadow_[r / 4];
+    if (r == kMagic && f == FaultKind::kWrongMagic) v ^= 0xffffffffu;
+    if (r == kModelHash && f == FaultKind::kWrongHash) v ^= 1u;
+    StoreRelaxed(r, v);
+  }
+  StoreRelaxed(kClockKhz, static_cast<uint32_t>(clock_mhz_ * 1000.0 + 0.5));  // --clock-mhz overrides the kernel's
+  StoreRelaxed(kInPack, shadow_[kInPack / 4]);
+  StoreRelaxed(kOutPack, shadow_[kOutPack / 4]);
+  StoreRelease(kResetCount, shadow_[kResetCount / 4]);
+  StoreRelaxed(kOutCheck, shadow_[kOutCheck / 4]);
+  StoreRelaxed(kFifoOverflows, shadow_[kFifoOverflows / 4]);
+  StoreRelease(kFifoHead, shadow_[kFifoHead / 4]);
+  StoreRelease(kDoneCount, shadow_[kDoneCount / 4]);
+}
+
+// Power-up (and reset): what the tool's s_axilite adapter holds goes to zero (the registers
+// the host writes, the input window), the kernel is reset (ap_rst_n) and started once for its
+// boot pass, which writes the identification and the power-up state (thresholds that never
+// fire, output window and FIFO zeroed, counters zero).
+void Emulator::PowerUp(bool power_up) {
   const EmulatorRegmap& m = opt_.map;
-  std::memset(base_ + m.in_offset, 0, 4ull * m.n_in);
-  std::memset(base_ + m.out_offset, 0, 4ull * m.n_out);
-  std::memset(base_ + m.fifo_offset, 0, uint64_t{kRecordBytes} * m.fifo_capacity);
-  for (uint32_t k = 0; k < m.n_out; k++) StoreRelaxed(m.thresh_offset + 4 * k, static_cast<uint32_t>(thresh_off_));
-  for (uint32_t r : {kGie, kIer, kIsr, kSeqLo, kSeqHi, kFifoHead, kFifoTail, kFifoOverflows, kCycleLo, kCycleHi, kDoneCount, kOutCheck}) StoreRelaxed(r, 0);
-  StoreRelaxed(kMode, opt_.autonomous ? 1 : 0);
+  std::memset(base_ + m.in_offset, 0, 4ull * dev_.info->in_words);
+  for (uint32_t r : {kGie, kIer, kIsr, kSeqLo, kSeqHi, kFifoTail, kHoldoffCycles, kCycleLo, kCycleHi}) StoreRelaxed(r, 0);
+  StoreRelaxed(kMode, 0);  // the boot pass takes no frame
+  dev_.reset(power_up ? 1 : 0);
+  RunKernel(0);
+  Publish();
+  StoreRelaxed(kMode, power_up && opt_.autonomous ? 1 : 0);
   StoreRelease(kCtrl, kApIdle);
 }
 
-// RESET_COUNT moves first, so a host that sees DONE_COUNT change (acquire) also sees the
-// reset that changed it; DONE_COUNT goes to zero last, after the windows are cleared.
+// A reset: the job in flight is lost; RESET_COUNT moves (the kernel's boot pass counts it).
 void Emulator::Reset() {
-  StoreRelease(kResetCount, Load(kResetCount) + 1);
-  const bool autonomous = opt_.autonomous;
-  opt_.autonomous = false;  // a reset stops the replay until the host writes MODE = 1 again
-  PowerUp();
-  opt_.autonomous = autonomous;
-  StoreRelease(kDoneCount, 0);
+  PowerUp(false);
   origin_ns_ = NowNs();
   jobs_since_reset_ = 0;
   resets_.fetch_add(1, std::memory_order_relaxed);
   faults_.fetch_add(1, std::memory_order_relaxed);
+}
+
+// One ap_start of the kernel: the host-written registers latched as the adapter presents
+// them (the fifo-overflow fault shows a FIFO_TAIL that leaves kFifoOverflowCapacity records
+// of room), the windows in the region, the outputs into shadow_.
+int32_t Emulator::RunKernel(uint64_t cycle) {
+  for (uint32_t r : {kMode, kSeqLo, kSeqHi, kFifoTail, kHoldoffCycles}) latched_[r / 4] = Load(r);
+  if (opt_.fault.kind == FaultKind::kFifoOverflow && opt_.map.fifo_capacity > EmulatorLimits::kFifoOverflowCapacity)
+    latched_[kFifoTail / 4] -= opt_.map.fifo_capacity - EmulatorLimits::kFifoOverflowCapacity;
+  return dev_.start(base_, latched_, cycle, shadow_);
 }
 
 bool Emulator::Start(std::string* error) {
@@ -264,6 +309,7 @@ EmulatorStats Emulator::stats() const {
   s.resets = resets_.load(std::memory_order_relaxed);
   s.turns = turns_.load(std::memory_order_relaxed);
   s.sleeps = sleeps_.load(std::memory_order_relaxed);
+  s.triggers = triggers_.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -278,27 +324,22 @@ void Emulator::WaitUntil(int64_t deadline_ns) const {
   UpdateCycles(now);
 }
 
-// Counts the job; true when the corrupt-output fault hits it. y_ keeps the right logits.
-bool Emulator::Predict() {
-  lib_->PredictRaw(x_.data(), y_.data());
+// Counts the job; true when the corrupt-output fault hits it.
+bool Emulator::CountJob() {
   jobs_total_++;
   const bool corrupt = opt_.fault.kind == FaultKind::kCorruptOutput && jobs_total_ % opt_.fault.value == 0;
   if (corrupt) faults_.fetch_add(1, std::memory_order_relaxed);
   return corrupt;
 }
 
-// The output window and OUT_CHECK, before the caller release-stores DONE_COUNT = done. The
-// check covers the right outputs; a corrupted job flips bit 0 of each word on its way to the
-// window, as a bus error between the kernel and the register file would.
-void Emulator::PublishOutputs(uint32_t seq_lo, uint32_t done, bool corrupt) const {
-  const EmulatorRegmap& m = opt_.map;
-  uint32_t h = Fnv1aWord(Fnv1aWord(kFnvOffsetBasis, seq_lo), done);
-  for (uint32_t k = 0; k < m.n_out; k++) {
-    const uint32_t v = static_cast<uint32_t>(y_[k]);
-    h = Fnv1aWord(h, v);
-    StoreRelaxed(m.out_offset + 4 * k, corrupt ? v ^ 1u : v);
+// The corrupt-output fault: bit 0 of each output value flipped on its way from the kernel to
+// the window (after the kernel computed OUT_CHECK from the right ones), as a bus error would.
+void Emulator::CorruptOutputs() const {
+  const uint32_t pack = dev_.info->out_pack, lane_bits = 32 / pack;
+  for (uint32_t k = 0; k < opt_.map.n_out; k++) {
+    uint32_t* w = Reg(opt_.map.out_offset + 4 * (k / pack));
+    *w ^= 1u << (lane_bits * (k % pack));
   }
-  StoreRelaxed(kOutCheck, h);
 }
 
 void Emulator::Serve() {
@@ -327,9 +368,19 @@ void Emulator::Serve() {
   }
 }
 
+// The hold of ap_done: LATENCY_CYCLES at the clock from the start, plus a late fault's delay.
+int64_t Emulator::HoldNs(bool host_job) {
+  int64_t hold_ns = latency_ns_;
+  const bool late = (host_job && opt_.fault.kind == FaultKind::kDoneLate) || (opt_.fault.kind == FaultKind::kLateOnce && jobs_total_ == opt_.fault.at);
+  if (late) {
+    hold_ns += static_cast<int64_t>(opt_.fault.value) * 1000;
+    faults_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return hold_ns;
+}
+
 // One host-in-the-loop job, from the moment its start was seen (start_ns).
 bool Emulator::ServeHostJob(int64_t start_ns) {
-  const EmulatorRegmap& m = opt_.map;
   if (opt_.fault.kind == FaultKind::kResetAfter && jobs_since_reset_ >= opt_.fault.value) {
     Reset();  // the job is lost with the rest of the state
     return true;
@@ -341,22 +392,14 @@ bool Emulator::ServeHostJob(int64_t start_ns) {
     return true;
   }
   // The host wrote the window before its release of ap_start, which the acq_rel above saw.
-  std::memcpy(x_.data(), Reg(m.in_offset), 4ull * m.n_in);
-  const uint32_t seq_lo = Load(kSeqLo);
-  const bool corrupt = Predict();
-  int64_t hold_ns = latency_ns_;
-  const bool late = opt_.fault.kind == FaultKind::kDoneLate || (opt_.fault.kind == FaultKind::kLateOnce && jobs_total_ == opt_.fault.at);
-  if (late) {
-    hold_ns += static_cast<int64_t>(opt_.fault.value) * 1000;
-    faults_.fetch_add(1, std::memory_order_relaxed);
-  }
-  WaitUntil(start_ns + hold_ns);
+  RunKernel(CyclesAt(start_ns));
+  const bool corrupt = CountJob();
+  WaitUntil(start_ns + HoldNs(true));
   if (stop_.load(std::memory_order_relaxed)) return true;  // stopping mid-hold: the job never completes
-  const uint32_t done = Load(kDoneCount) + 1;
-  PublishOutputs(seq_lo, done, corrupt);
+  if (corrupt) CorruptOutputs();
   jobs_since_reset_++;
   jobs_.fetch_add(1, std::memory_order_relaxed);
-  StoreRelease(kDoneCount, done);
+  Publish();
   const uint32_t ier = Load(kIer);
   if (ier != 0) __atomic_fetch_or(Reg(kIsr), ier & 3u, __ATOMIC_RELEASE);
   __atomic_fetch_or(Reg(kCtrl), kApDone | kApIdle | kApReady, __ATOMIC_RELEASE);
@@ -378,51 +421,26 @@ bool Emulator::ServeFrame(int64_t now_ns) {
     Reset();
     return true;
   }
-  const EmulatorRegmap& m = opt_.map;
   const uint64_t i = next_frame_ % s.n_frames;
   const uint64_t seq = s.seq.empty() ? next_frame_ : s.seq[i];
   next_frame_++;
   if (s.rate_hz > 0) next_due_ns_ = std::max(next_due_ns_ + static_cast<int64_t>(1e9 / s.rate_hz), now_ns - 1000000);
-  std::memcpy(x_.data(), s.raw.data() + i * m.n_in, 4ull * m.n_in);
-  const uint64_t start_cycle = CyclesAt(now_ns);
-  const bool corrupt = Predict();
-  int64_t hold_ns = latency_ns_;
-  if (opt_.fault.kind == FaultKind::kLateOnce && jobs_total_ == opt_.fault.at) {
-    hold_ns += static_cast<int64_t>(opt_.fault.value) * 1000;
-    faults_.fetch_add(1, std::memory_order_relaxed);
-  }
-  WaitUntil(now_ns + hold_ns);
-  const uint64_t done_cycle = start_cycle + m.latency_cycles;
-  uint32_t cls = 0;
-  for (uint32_t k = 1; k < m.n_out; k++)
-    if (y_[k] > y_[cls]) cls = k;
-  const int32_t thresh = static_cast<int32_t>(Load(m.thresh_offset + 4 * cls));
-  if (thresh != thresh_off_ && y_[cls] >= thresh) AppendEvent(seq, cls, y_[cls], start_cycle, done_cycle);
-  const uint32_t done = Load(kDoneCount) + 1;
-  PublishOutputs(static_cast<uint32_t>(seq), done, corrupt);
+  // The sensor's frame onto sensor_in; the kernel takes it, decides, and records the event.
+  dev_.push_frame(s.raw.data() + i * opt_.map.n_in, seq);
+  const uint32_t head0 = shadow_[kFifoHead / 4], overflows0 = shadow_[kFifoOverflows / 4];
+  RunKernel(CyclesAt(now_ns));
+  const bool corrupt = CountJob();
+  WaitUntil(now_ns + HoldNs(false));
+  for (uint32_t word; dev_.pop_trigger(&word) == HT_DEVICE_OK;) triggers_.fetch_add(1, std::memory_order_relaxed);
+  events_.fetch_add(shadow_[kFifoHead / 4] - head0, std::memory_order_relaxed);
+  const uint32_t dropped = shadow_[kFifoOverflows / 4] - overflows0;
+  overflows_.fetch_add(dropped, std::memory_order_relaxed);
+  if (dropped > 0 && opt_.fault.kind == FaultKind::kFifoOverflow) faults_.fetch_add(dropped, std::memory_order_relaxed);
+  if (corrupt) CorruptOutputs();
   jobs_since_reset_++;
   frames_.fetch_add(1, std::memory_order_relaxed);
-  StoreRelease(kDoneCount, done);
+  Publish();
   return true;
-}
-
-void Emulator::AppendEvent(uint64_t seq, uint32_t cls, int32_t score, uint64_t start_cycle, uint64_t done_cycle) {
-  const EmulatorRegmap& m = opt_.map;
-  const uint32_t capacity = opt_.fault.kind == FaultKind::kFifoOverflow ? EmulatorLimits::kFifoOverflowCapacity : m.fifo_capacity;
-  const uint32_t head = Load(kFifoHead), tail = Load(kFifoTail);
-  if (head - tail >= capacity) {
-    StoreRelease(kFifoOverflows, Load(kFifoOverflows) + 1);
-    overflows_.fetch_add(1, std::memory_order_relaxed);
-    if (opt_.fault.kind == FaultKind::kFifoOverflow) faults_.fetch_add(1, std::memory_order_relaxed);
-    return;
-  }
-  const uint32_t at = m.fifo_offset + kRecordBytes * (head & (m.fifo_capacity - 1));
-  const uint32_t words[8] = {static_cast<uint32_t>(seq), static_cast<uint32_t>(seq >> 32), cls, static_cast<uint32_t>(score),
-                             static_cast<uint32_t>(start_cycle), static_cast<uint32_t>(start_cycle >> 32),
-                             static_cast<uint32_t>(done_cycle), static_cast<uint32_t>(done_cycle >> 32)};
-  for (uint32_t w = 0; w < 8; w++) StoreRelaxed(at + 4 * w, words[w]);
-  StoreRelease(kFifoHead, head + 1);
-  events_.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace hairtrigger

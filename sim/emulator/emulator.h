@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "ht_device_abi.h"
 #include "model_library.h"
 #include "regmap.h"
 
@@ -86,6 +87,17 @@ struct EmulatorOptions {
   uint64_t region_offset_bytes = 0;
 };
 
+// The generated device top in the model library (hls/abi/ht_device_abi.h).
+struct DeviceTop {
+  const ht_device_info* info = nullptr;
+  void (*reset)(uint32_t) = nullptr;
+  int32_t (*start)(uint8_t*, const uint32_t*, uint64_t, uint32_t*) = nullptr;
+  int32_t (*push_frame)(const int32_t*, uint64_t) = nullptr;
+  int32_t (*pop_trigger)(uint32_t*) = nullptr;
+  // Resolves the ABI in a loaded library; false with `error` ("load: ...") when it lacks one.
+  bool Resolve(void* handle, const std::string& path, std::string* error);
+};
+
 struct EmulatorStats {
   uint64_t jobs = 0;       // host-in-the-loop jobs completed
   uint64_t frames = 0;     // autonomous frames processed
@@ -95,6 +107,7 @@ struct EmulatorStats {
   uint64_t resets = 0;
   uint64_t turns = 0;   // serving loop turns (with or without work)
   uint64_t sleeps = 0;  // idle back-off sleeps
+  uint64_t triggers = 0;  // words the kernel wrote on trigger_out
 };
 
 class Emulator {
@@ -123,16 +136,18 @@ class Emulator {
   int64_t NowNs() const;
   uint64_t CyclesAt(int64_t ns) const;
   void UpdateCycles(int64_t ns) const;
-  void WriteIdentification() const;
-  void PowerUp() const;
+  bool CheckIdentification(std::string* error) const;
+  void Publish() const;
+  void PowerUp(bool power_up);
   void Reset();
+  int32_t RunKernel(uint64_t cycle);
   void WaitUntil(int64_t deadline_ns) const;
   void Serve();
   bool ServeHostJob(int64_t start_ns);
   bool ServeFrame(int64_t start_ns);
-  bool Predict();
-  void PublishOutputs(uint32_t seq_lo, uint32_t done, bool corrupt) const;
-  void AppendEvent(uint64_t seq, uint32_t cls, int32_t score, uint64_t start_cycle, uint64_t done_cycle);
+  bool CountJob();
+  void CorruptOutputs() const;
+  int64_t HoldNs(bool host_job);
 
   EmulatorOptions opt_;
   std::unique_ptr<ModelLibrary> lib_;
@@ -141,8 +156,9 @@ class Emulator {
   double clock_mhz_ = 0;
   int64_t latency_ns_ = 0;
   int64_t origin_ns_ = 0;    // cycle 0 (power-up or the last reset)
-  int32_t thresh_off_ = 0;   // the most positive result_t raw value: a threshold that never fires
-  std::vector<int32_t> x_, y_;
+  DeviceTop dev_;
+  uint32_t latched_[HT_DEVICE_SHADOW_WORDS] = {};  // host-written registers as the kernel sees them at a start
+  uint32_t shadow_[HT_DEVICE_SHADOW_WORDS] = {};   // the kernel's output registers, published by Publish()
   uint64_t next_frame_ = 0;  // index into the source (counts on across loops)
   int64_t next_due_ns_ = 0;
   uint64_t jobs_since_reset_ = 0;
@@ -151,7 +167,7 @@ class Emulator {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   bool started_ = false, stopped_ = false;
-  std::atomic<uint64_t> jobs_{0}, frames_{0}, events_{0}, overflows_{0}, faults_{0}, resets_{0}, turns_{0}, sleeps_{0};
+  std::atomic<uint64_t> jobs_{0}, frames_{0}, events_{0}, overflows_{0}, faults_{0}, resets_{0}, turns_{0}, sleeps_{0}, triggers_{0};
 };
 
 }  // namespace hairtrigger

@@ -45,7 +45,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s: no HTFW magic\n", argv[1]);
     return 1;
   }
-  const uint32_t n_in = *reg(kNIn), n_out = *reg(kNOut), in_off = *reg(kInOffset), out_off = *reg(kOutOffset);
+  const uint32_t in_off = *reg(kInOffset), out_off = *reg(kOutOffset);
+  // Layout 3 packs values on the bus: the windows hold N / PACK words (rounded up). The words
+  // written are arbitrary test patterns: any bits are valid packed input values.
+  const uint32_t in_words = (*reg(kNIn) + *reg(kInPack) - 1) / *reg(kInPack), out_words = (*reg(kNOut) + *reg(kOutPack) - 1) / *reg(kOutPack);
   __atomic_store_n(reg(kMode), 0u, __ATOMIC_RELEASE);  // MODE = host in the loop
   std::vector<int64_t> rtt(jobs);
   volatile int32_t sink = 0;
@@ -53,10 +56,10 @@ int main(int argc, char** argv) {
     if (idle_us > 0) usleep(idle_us);
     const int64_t t0 = NowNs();
     const uint32_t d = __atomic_load_n(reg(kDoneCount), __ATOMIC_ACQUIRE);
-    for (uint32_t i = 0; i < n_in; i++) __atomic_store_n(reg(in_off + 4 * i), static_cast<uint32_t>((j * 7919 + i * 104729) & 0xffff) - 32768u, __ATOMIC_RELAXED);
+    for (uint32_t i = 0; i < in_words; i++) __atomic_store_n(reg(in_off + 4 * i), static_cast<uint32_t>(j * 7919 + i * 104729) * 2654435761u, __ATOMIC_RELAXED);
     __atomic_store_n(reg(kCtrl), kCtrlApStart, __ATOMIC_RELEASE);
     while (__atomic_load_n(reg(kDoneCount), __ATOMIC_ACQUIRE) == d) __builtin_ia32_pause();
-    for (uint32_t k = 0; k < n_out; k++) sink = sink + static_cast<int32_t>(__atomic_load_n(reg(out_off + 4 * k), __ATOMIC_RELAXED));
+    for (uint32_t k = 0; k < out_words; k++) sink = sink + static_cast<int32_t>(__atomic_load_n(reg(out_off + 4 * k), __ATOMIC_RELAXED));
     rtt[j] = NowNs() - t0;
   }
   std::sort(rtt.begin(), rtt.end());

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { REG, CTRL, outCheck } from '../../hls/compiler/regmap.js';
+import { REG, CTRL, outCheck, packWords, unpackWords } from '../../hls/compiler/regmap.js';
 import { readModelCard } from '../../host/src/model/card.js';
 import { createEmulator, loadSimModel, type EmulatorOptions, type NativeEmulator, type NativeSimModel } from '../../host/src/native/addon.js';
 import { captureToRaw, findCard, parseFault, rawConverter, readFirmwareMap, startEmulator, type FirmwareMap } from './emulate-fpga.js';
@@ -40,6 +40,16 @@ class ShmRegisters {
   }
   writeWords(offset: number, words: Int32Array): void {
     writeSync(this.fd, new Uint8Array(words.buffer, words.byteOffset, words.byteLength), 0, words.byteLength, offset);
+  }
+  /** Raw values into a window packed `pack` a word (docs/fpga-protocol.md, "Packing"). */
+  writeValues(offset: number, values: Int32Array, pack: number): void {
+    this.writeWords(offset, packWords(values, pack));
+  }
+  /** A packed window back to out.length raw values. */
+  readValues(offset: number, out: Int32Array, pack: number): void {
+    const words = new Int32Array(Math.ceil(out.length / pack));
+    this.readWords(offset, words);
+    out.set(unpackWords(words, pack, out.length));
   }
   close(): void {
     closeSync(this.fd);
@@ -78,14 +88,19 @@ afterEach(() => {
 /** One host-in-the-loop job (docs/fpga-protocol.md): false when DONE_COUNT did not move within timeoutMs. */
 function job(regs: ShmRegisters, x: Int32Array, y: Int32Array, timeoutMs = 1000): boolean {
   const d = regs.read(REG.DONE_COUNT);
-  regs.writeWords(map.inOffset, x);
+  regs.writeValues(map.inOffset, x, map.inPack);
   regs.write(REG.CTRL, CTRL.AP_START);
   const deadline = performance.now() + timeoutMs;
   while (regs.read(REG.DONE_COUNT) === d) {
     if (performance.now() > deadline) return false;
   }
-  regs.readWords(map.outOffset, y);
+  regs.readValues(map.outOffset, y, map.outPack);
   return true;
+}
+
+/** OUT_CHECK of a job whose outputs are `values`: over the packed words the window holds. */
+function busCheck(seqLo: number, done: number, values: Int32Array): number {
+  return outCheck(seqLo, done, packWords(values, map.outPack));
 }
 
 function randomInputs(n: number, seed: number): Int32Array[] {
@@ -124,6 +139,7 @@ describe(`FPGA device emulator (jets_hls4ml_student, seed ${SEED})`, () => {
       [REG.OUT_TYPE, map.outType], [REG.CLOCK_KHZ, map.clockKhz], [REG.LATENCY_CYCLES, map.latencyCycles], [REG.II, map.ii],
       [REG.FIFO_CAPACITY, map.fifoCapacity], [REG.IN_OFFSET, map.inOffset], [REG.OUT_OFFSET, map.outOffset],
       [REG.THRESH_OFFSET, map.threshOffset], [REG.FIFO_OFFSET, map.fifoOffset], [REG.REGION_BYTES, map.regionBytes],
+      [REG.IN_PACK, 2], [REG.OUT_PACK, 2], // ap_fixed<16,6> in and out: two values a word
       ...map.modelHashWords.map((w, k) => [REG.MODEL_HASH + 4 * k, w]),
     ];
     for (const [off, want] of id) expect(regs.read(off!), `register 0x${off!.toString(16)}`).toBe(want);
@@ -142,7 +158,7 @@ describe(`FPGA device emulator (jets_hls4ml_student, seed ${SEED})`, () => {
       roundTripUs.push((performance.now() - t0) * 1000);
       expect([...y], `input ${j}`).toEqual([...expected(x)]);
       expect(regs.read(REG.DONE_COUNT)).toBe(before + 1);
-      expect(regs.read(REG.OUT_CHECK), `OUT_CHECK of input ${j}`).toBe(outCheck(0x80000000 + 7 * j, before + 1, y));
+      expect(regs.read(REG.OUT_CHECK), `OUT_CHECK of input ${j}`).toBe(busCheck(0x80000000 + 7 * j, before + 1, y));
       const ctrl = regs.read(REG.CTRL);
       expect(ctrl & (CTRL.AP_START | CTRL.AP_DONE | CTRL.AP_IDLE | CTRL.AP_READY)).toBe(CTRL.AP_DONE | CTRL.AP_IDLE | CTRL.AP_READY);
     }
@@ -150,6 +166,42 @@ describe(`FPGA device emulator (jets_hls4ml_student, seed ${SEED})`, () => {
     expect(emu.stats()).toMatchObject({ jobs: 100, faults: 0 });
     roundTripUs.sort((a, b) => a - b);
     console.log(`host-in-the-loop round trip through pread/pwrite (JS): median ${roundTripUs[50]!.toFixed(1)} us`);
+  });
+
+  it('reads the input window as little-endian int16 pairs and writes the outputs so (IN_PACK = OUT_PACK = 2)', () => {
+    const { regs } = emulate();
+    for (const [j, x] of randomInputs(20, SEED + 5).entries()) {
+      // The window's bytes written as an int16 array would be, independently of packWords.
+      const bytes = Buffer.alloc(4 * map.inWords);
+      x.forEach((v, i) => bytes.writeInt16LE(v, 2 * i));
+      const d = regs.read(REG.DONE_COUNT);
+      regs.writeWords(map.inOffset, new Int32Array(bytes.buffer, bytes.byteOffset, map.inWords));
+      regs.write(REG.CTRL, CTRL.AP_START);
+      const deadline = performance.now() + 5000;
+      while (regs.read(REG.DONE_COUNT) === d && performance.now() < deadline);
+      const words = new Int32Array(map.outWords);
+      regs.readWords(map.outOffset, words);
+      const out = Buffer.from(words.buffer);
+      expect(Array.from({ length: map.nOut }, (_, k) => out.readInt16LE(2 * k)), `input ${j}`).toEqual([...expected(x)]);
+    }
+  });
+
+  it('autonomous hold-off: with HOLDOFF_CYCLES = 2^32 - 1 only the first qualifying frame fires; trigger_out carries one word per event', () => {
+    const n = 200;
+    const raw = new Int32Array(n * map.nIn);
+    for (let f = 0; f < n; f++) raw.set(randomInputs(2, SEED + 20 + (f % 5))[1]!, f * map.nIn);
+    for (const holdoff of [0, 0xffffffff]) {
+      const { regs, emu } = emulate({ source: { raw } });
+      regs.writeWords(map.threshOffset, new Int32Array(map.nOut).fill(-32768)); // every frame qualifies
+      regs.write(REG.HOLDOFF_CYCLES, holdoff);
+      regs.write(REG.MODE, 1);
+      const deadline = performance.now() + 5000;
+      while (regs.read(REG.DONE_COUNT) < n && performance.now() < deadline);
+      const got: Int32Array[] = [];
+      drain(regs, got);
+      expect(got.map((r) => r[0]), `hold-off ${holdoff}`).toEqual(holdoff === 0 ? [...Array(n).keys()] : [0]);
+      expect(emu.stats()).toMatchObject({ frames: n, events: got.length, triggers: got.length });
+    }
   });
 
   it('holds ap_done back for the modelled latency (35 cycles at 0.01 MHz = 3.5 ms), counted on its own cycle counter', async () => {
@@ -161,7 +213,7 @@ describe(`FPGA device emulator (jets_hls4ml_student, seed ${SEED})`, () => {
     const latencyMs = (map.latencyCycles / 0.01) / 1000;
     const x = randomInputs(3, SEED + 1)[2]!;
     const y = new Int32Array(map.nOut);
-    regs.writeWords(map.inOffset, x);
+    regs.writeValues(map.inOffset, x, map.inPack);
     const cycleBefore = regs.read(REG.CYCLE_LO);
     const t0 = performance.now();
     regs.write(REG.CTRL, CTRL.AP_START);
@@ -174,7 +226,7 @@ describe(`FPGA device emulator (jets_hls4ml_student, seed ${SEED})`, () => {
     const cycleAtDone = regs.read(REG.CYCLE_LO);
     expect(doneAt).toBeGreaterThanOrEqual(latencyMs);
     expect(cycleAtDone - cycleBefore).toBeGreaterThanOrEqual(map.latencyCycles);
-    regs.readWords(map.outOffset, y);
+    regs.readValues(map.outOffset, y, map.outPack);
     expect([...y]).toEqual([...expected(x)]);
     // The counter runs at the clock: never faster than 10 cycles a millisecond of wall time
     // since the emulator started (after t00).
@@ -250,7 +302,7 @@ describe(`FPGA device emulator (jets_hls4ml_student, seed ${SEED})`, () => {
     expect(got.map((r) => r[3])).toEqual(want.map((f) => score[f]));
     for (const r of got) expect(r[6]! - r[4]!).toBe(map.latencyCycles);
     // Autonomous frames publish OUT_CHECK too, over the frame's own sequence number.
-    expect(regs.read(REG.OUT_CHECK)).toBe(outCheck(seq[n - 1]!, n, expected(frames.subarray((n - 1) * map.nIn, n * map.nIn))));
+    expect(regs.read(REG.OUT_CHECK)).toBe(busCheck(seq[n - 1]!, n, expected(frames.subarray((n - 1) * map.nIn, n * map.nIn))));
     expect(regs.read(REG.FIFO_OVERFLOWS)).toBe(0);
     expect(emu.stats()).toMatchObject({ frames: n, events: want.length, overflows: 0 });
   });
@@ -302,8 +354,8 @@ describe('FPGA device emulator faults', () => {
       const want = expected(x[j]!);
       expect([...y], `job ${j}`).toEqual(j % 3 !== 0 ? [...want] : [...want].map((v) => v ^ 1));
       // The check is of what the kernel computed, so a host that recomputes it over what it read sees the difference.
-      expect(regs.read(REG.OUT_CHECK), `job ${j}`).toBe(outCheck(100 + j, j, want));
-      expect(outCheck(100 + j, j, y) === regs.read(REG.OUT_CHECK), `job ${j}`).toBe(j % 3 !== 0);
+      expect(regs.read(REG.OUT_CHECK), `job ${j}`).toBe(busCheck(100 + j, j, want));
+      expect(busCheck(100 + j, j, y) === regs.read(REG.OUT_CHECK), `job ${j}`).toBe(j % 3 !== 0);
     }
     expect(emu.stats().faults).toBe(3);
   });
@@ -317,7 +369,7 @@ describe('FPGA device emulator faults', () => {
       expect(job(regs, x[j]!, y)).toBe(true);
       ms.push(performance.now() - t0);
       expect([...y]).toEqual([...expected(x[j]!)]);
-      expect(regs.read(REG.OUT_CHECK)).toBe(outCheck(j, j, y));
+      expect(regs.read(REG.OUT_CHECK)).toBe(busCheck(j, j, y));
     }
     expect(ms[1]).toBeGreaterThanOrEqual(50);
     expect(ms[2]).toBeLessThan(40); // once: the job after it is on time
@@ -333,10 +385,10 @@ describe('FPGA device emulator faults', () => {
     expect(job(regs, x[3]!, y)).toBe(true); // DONE_COUNT moved: back to 0
     expect(regs.read(REG.RESET_COUNT)).toBe(1);
     expect(regs.read(REG.DONE_COUNT)).toBe(0);
-    const win = new Int32Array(map.nIn);
+    const win = new Int32Array(map.inWords);
     regs.readWords(map.inOffset, win);
-    expect([...win]).toEqual(new Array(map.nIn).fill(0));
-    regs.readWords(map.outOffset, y);
+    expect([...win]).toEqual(new Array(map.inWords).fill(0));
+    regs.readValues(map.outOffset, y, map.outPack);
     expect([...y]).toEqual(new Array(map.nOut).fill(0));
     const th = new Int32Array(map.nOut);
     regs.readWords(map.threshOffset, th);
@@ -381,13 +433,13 @@ describe('FPGA device emulator faults', () => {
     expect(() => parseFault('explode')).toThrow(/allowed/);
   });
 
-  it('refuses a layout 1 register map (no OUT_CHECK): recompile', () => {
-    expect(map.layout).toBe(2);
-    expect(() => createEmulator({ devicePath: device(), libraryPath: LIB, regmap: { ...map, layout: 1 } })).toThrow(/regmap layout 1, this emulator serves layout 2/);
+  it('refuses a layout 2 register map (no packing): recompile', () => {
+    expect(map.layout).toBe(3);
+    expect(() => createEmulator({ devicePath: device(), libraryPath: LIB, regmap: { ...map, layout: 2 } })).toThrow(/regmap layout 2, this emulator serves layout 3/);
     const dir = mkdtempSync(join(tmpdir(), 'ht-emu-layout1-'));
     try {
-      writeFileSync(join(dir, 'regmap.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(FW, 'regmap.json'), 'utf8')), layout: 1 }));
-      expect(() => readFirmwareMap(dir)).toThrow(/layout 1, this emulator serves layout 2 \(recompile: make firmware\)/);
+      writeFileSync(join(dir, 'regmap.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(FW, 'regmap.json'), 'utf8')), layout: 2 }));
+      expect(() => readFirmwareMap(dir)).toThrow(/layout 2, this emulator serves layout 3 \(recompile: make firmware\)/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -19,13 +19,18 @@ import { createEmulator, type EmulatorFaultKind, type EmulatorRegisterMap, type 
 /** A firmware project's register map, as regmap.json holds it, with the model's name. */
 export interface FirmwareMap extends EmulatorRegisterMap {
   readonly name: string;
+  /** Values per bus word and the words of the input and output windows (layout 3). */
+  readonly inPack: number;
+  readonly outPack: number;
+  readonly inWords: number;
+  readonly outWords: number;
 }
 
 /** Vendor enum numbering of the TYPE words (hls/compiler/regmap.ts). */
 const Q_AP_RND = 0, Q_AP_TRN = 5, Q_AP_TRN_ZERO = 6;
 const O_AP_SAT = 0, O_AP_WRAP = 3;
 
-/** Reads `<dir>/regmap.json`; a ConfigError names the file when it is missing or not of REGMAP_LAYOUT_VERSION (2). */
+/** Reads `<dir>/regmap.json`; a ConfigError names the file when it is missing or not of REGMAP_LAYOUT_VERSION (3). */
 export function readFirmwareMap(dir: string): FirmwareMap {
   const path = join(dir, 'regmap.json');
   if (!existsSync(path)) throw new ConfigError('--model', `${path}: no regmap.json (compile the model with \`hairtrigger compile\` or \`make firmware\`)`);

@@ -161,6 +161,7 @@ class EmulatorWrap : public Napi::ObjectWrap<EmulatorWrap> {
     o.Set("resets", static_cast<double>(s.resets));
     o.Set("turns", static_cast<double>(s.turns));
     o.Set("sleeps", static_cast<double>(s.sleeps));
+    o.Set("triggers", static_cast<double>(s.triggers));
     o.Set("running", emu_ != nullptr);
     return o;
   }

@@ -81,6 +81,14 @@ bool fail(DeviceError* e, const char* code, std::string message) {
 
 bool pow2(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
+// Values per 32-bit bus word of a type W bits wide (docs/fpga-protocol.md, "Packing").
+uint32_t pack_of(uint32_t type_word) {
+  const uint32_t w = type_word & 0xff;
+  return w <= 8 ? 4 : w <= 16 ? 2 : 1;
+}
+
+uint32_t words_of(uint32_t n, uint32_t pack) { return (n + pack - 1) / pack; }
+
 // The map itself must describe a region the windows fit in, before anything is mapped.
 bool check_map(const ExpectedMap& m, DeviceError* e) {
   if (m.layout != kLayoutVersion)
@@ -95,8 +103,8 @@ bool check_map(const ExpectedMap& m, DeviceError* e) {
     return fail(e, "map", "REGION_BYTES " + std::to_string(m.region_bytes) + ": must be a positive multiple of 4096 up to 2^30");
   if (!pow2(m.fifo_capacity) || m.fifo_capacity > DeviceLimits::kFifoCapacityMax)
     return fail(e, "map", "FIFO_CAPACITY " + std::to_string(m.fifo_capacity) + ": must be a power of two up to 2^20");
-  if (!window_ok(m.in_offset, 4ull * m.n_in)) return fail(e, "map", "IN_OFFSET " + std::to_string(m.in_offset) + " does not hold N_IN words inside the region");
-  if (!window_ok(m.out_offset, 4ull * m.n_out)) return fail(e, "map", "OUT_OFFSET " + std::to_string(m.out_offset) + " does not hold N_OUT words inside the region");
+  if (!window_ok(m.in_offset, 4ull * words_of(m.n_in, pack_of(m.in_type)))) return fail(e, "map", "IN_OFFSET " + std::to_string(m.in_offset) + " does not hold the packed N_IN values inside the region");
+  if (!window_ok(m.out_offset, 4ull * words_of(m.n_out, pack_of(m.out_type)))) return fail(e, "map", "OUT_OFFSET " + std::to_string(m.out_offset) + " does not hold the packed N_OUT values inside the region");
   if (!window_ok(m.thresh_offset, 4ull * m.n_out)) return fail(e, "map", "THRESH_OFFSET " + std::to_string(m.thresh_offset) + " does not hold N_OUT words inside the region");
   if (!window_ok(m.fifo_offset, uint64_t{kRecordBytes} * m.fifo_capacity)) return fail(e, "map", "FIFO_OFFSET " + std::to_string(m.fifo_offset) + " does not hold FIFO_CAPACITY records inside the region");
   return true;
@@ -154,10 +162,26 @@ bool map_region(const std::string& path, uint32_t bytes, uint64_t offset, Mappin
 }
 
 // The input window takes one 32-bit store a word: an AXI-Lite slave accepts nothing wider, and
-// memcpy may issue 8- to 64-byte stores. volatile keeps the compiler from merging them.
-void store_window(uint32_t* dst, const int32_t* src, uint32_t n) {
+// memcpy may issue 8- to 64-byte stores. volatile keeps the compiler from merging them. Each
+// word packs `pack` values, value i in lane i % pack (32 / pack bits, lane 0 lowest).
+void store_window(uint32_t* dst, const int32_t* src, uint32_t n, uint32_t pack) {
   volatile uint32_t* d = dst;
-  for (uint32_t i = 0; i < n; i++) d[i] = static_cast<uint32_t>(src[i]);
+  if (pack == 1) {
+    for (uint32_t i = 0; i < n; i++) d[i] = static_cast<uint32_t>(src[i]);
+    return;
+  }
+  const uint32_t bits = 32 / pack, mask = (1u << bits) - 1;
+  for (uint32_t w = 0, i = 0; i < n; w++) {
+    uint32_t word = 0;
+    for (uint32_t l = 0; l < pack && i < n; l++, i++) word |= (static_cast<uint32_t>(src[i]) & mask) << (bits * l);
+    d[w] = word;
+  }
+}
+
+// Lane k % pack of a bus word, sign-extended from its 32 / pack bits.
+inline int32_t lane_value(uint32_t word, uint32_t k, uint32_t pack) {
+  const uint32_t bits = 32 / pack, shift = 32 - bits - bits * (k % pack);
+  return static_cast<int32_t>(word << shift) >> (32 - bits);
 }
 
 }  // namespace
@@ -204,6 +228,8 @@ std::unique_ptr<FpgaDevice> FpgaDevice::Open(const std::string& path, const Expe
   dev->in_type_ = in_t;
   dev->out_type_ = out_t;
   dev->out_scale_ = std::ldexp(1.0, -out_t.frac());
+  dev->in_pack_ = pack_of(expected.in_type);
+  dev->out_pack_ = pack_of(expected.out_type);
   if (!dev->MapPath(error)) return nullptr;
   const std::string fault = dev->IdentificationFault();
   if (!fault.empty()) {
@@ -229,6 +255,7 @@ std::string FpgaDevice::IdentificationFault() const {
   const Field fields[] = {
       {"N_IN", kNIn, m.n_in, false}, {"N_OUT", kNOut, m.n_out, false},
       {"IN_TYPE", kInType, m.in_type, true}, {"OUT_TYPE", kOutType, m.out_type, true},
+      {"IN_PACK", kInPack, pack_of(m.in_type), false}, {"OUT_PACK", kOutPack, pack_of(m.out_type), false},
   };
   for (const Field& f : fields) {
     const uint32_t got = Register(f.offset);
@@ -331,7 +358,7 @@ bool FpgaDevice::RunRaw(const int32_t* in, int32_t* out, uint64_t seq, DeviceErr
   const uint32_t done0 = load_acquire(word(kDoneCount));
   const uint32_t reset0 = load_acquire(word(kResetCount));
   // Ordered before ap_start by the release below.
-  store_window(word(map_.in_offset), in, map_.n_in);
+  store_window(word(map_.in_offset), in, map_.n_in, in_pack_);
   store_relaxed(word(kSeqLo), static_cast<uint32_t>(seq));
   store_relaxed(word(kSeqHi), static_cast<uint32_t>(seq >> 32));
   // Release: the inputs and SEQ are visible before the device sees ap_start.
@@ -373,10 +400,11 @@ bool FpgaDevice::RunRaw(const int32_t* in, int32_t* out, uint64_t seq, DeviceErr
   uint32_t check = Fnv1aWord(Fnv1aWord(kFnvOffsetBasis, static_cast<uint32_t>(seq)), done1);
   bool in_range = true;
   uint32_t bad_k = 0;
+  const uint32_t out_words = words_of(map_.n_out, out_pack_);
+  for (uint32_t i = 0; i < out_words; i++) check = Fnv1aWord(check, load_relaxed(y + i));
   for (uint32_t k = 0; k < map_.n_out; k++) {
-    const uint32_t u = load_relaxed(y + k);
-    const int32_t v = static_cast<int32_t>(u);
-    check = Fnv1aWord(check, u);
+    // Read again, not kept from the loop above: the hot path keeps no per-job buffer of words.
+    const int32_t v = lane_value(load_relaxed(y + k / out_pack_), k, out_pack_);
     // A result_t value is a sign-extended W-bit pattern; anything else is not one.
     if (in_range && (v < lo || v > hi)) {
       in_range = false;
@@ -397,7 +425,7 @@ bool FpgaDevice::RunRaw(const int32_t* in, int32_t* out, uint64_t seq, DeviceErr
   if (out_check != check) {
     stats_.corrupt++;
     return fail(error, "corrupt", path_ + ": job seq " + std::to_string(seq) + ": OUT_CHECK is " + hex32(out_check) + ", the outputs read give " + hex32(check) +
-                                      " (FNV-1a over SEQ_LO, DONE_COUNT " + std::to_string(done1) + " and " + std::to_string(map_.n_out) +
+                                      " (FNV-1a over SEQ_LO, DONE_COUNT " + std::to_string(done1) + " and " + std::to_string(words_of(map_.n_out, out_pack_)) +
                                       " output words): the outputs were corrupted on the way; the frame is dropped");
   }
   stats_.jobs++;

@@ -1,5 +1,5 @@
 // fpga_driver.h: the register-level driver of a compiled model on an FPGA, speaking the
-// register protocol of docs/fpga-protocol.md (layout 2) over one memory-mapped region (a PCIe
+// register protocol of docs/fpga-protocol.md (layout 3) over one memory-mapped region (a PCIe
 // BAR, an XDMA user device, or the device emulator's /dev/shm file). No Node headers: the
 // N-API glue in fpga_binding.cc and any C++ tool can use it.
 //
@@ -11,7 +11,7 @@
 //   size      the file is smaller than offset_bytes + REGION_BYTES
 //   mmap      mmap(2) failed
 //   magic     MAGIC is not 0x48544657
-//   layout    LAYOUT (or regmap.json's layout) is not 2, the layout this driver speaks
+//   layout    LAYOUT (or regmap.json's layout) is not 3, the layout this driver speaks
 //   mismatch  an identification field differs from the map (the message names the field,
 //             what the device holds and what the model needs)
 // Jobs fail with:
@@ -170,6 +170,7 @@ class FpgaDevice {
   DeviceStats stats_;
   std::unique_ptr<int32_t[]> raw_in_, raw_out_;  // the float path's scratch
   double out_scale_ = 1.0;
+  uint32_t in_pack_ = 1, out_pack_ = 1;  // values per bus word (layout 3)
   // The job that timed out and may still complete: its DONE_COUNT and RESET_COUNT before
   // the start, the values Probe() watches.
   bool faulted_ = false;

@@ -45,6 +45,9 @@ class ModelLibrary {
 
   const ht_model_info& info() const { return *info_; }
   const std::string& path() const { return path_; }
+  // The dlopen handle, for a loader that resolves a second ABI in the same library (the
+  // device emulator: hls/abi/ht_device_abi.h). Owned by this object.
+  void* handle() const { return handle_; }
 
   // x[n_in] -> y[n_out]; the caller checked the lengths. Returns an HT_MODEL_* code.
   int32_t PredictF32(const float* x, float* y) const { return predict_f32_(x, y); }

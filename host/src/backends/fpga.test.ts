@@ -20,7 +20,7 @@ const JET_REGMAP = join(REPO, FIRMWARE_DIR, JET, 'regmap.json');
 interface Regmap {
   magic: number; layout: number; nIn: number; nOut: number; inType: number; outType: number; clockKhz: number;
   latencyCycles: number; ii: number; modelSha256: string; modelHashWords: number[]; fifoCapacity: number;
-  inOffset: number; outOffset: number; threshOffset: number; fifoOffset: number; regionBytes: number;
+  inOffset: number; outOffset: number; threshOffset: number; fifoOffset: number; regionBytes: number; inPack: number; outPack: number;
   registers: Record<string, number>;
 }
 const regmap = (): Regmap => JSON.parse(readFileSync(JET_REGMAP, 'utf8')) as Regmap;
@@ -33,7 +33,7 @@ function identification(m: Regmap): Map<number, number> {
     [r.MAGIC!, m.magic], [r.LAYOUT!, m.layout], [r.N_IN!, m.nIn], [r.N_OUT!, m.nOut], [r.IN_TYPE!, m.inType], [r.OUT_TYPE!, m.outType],
     [r.CLOCK_KHZ!, m.clockKhz], [r.LATENCY_CYCLES!, m.latencyCycles], [r.II!, m.ii], [r.FIFO_CAPACITY!, m.fifoCapacity],
     [r.IN_OFFSET!, m.inOffset], [r.OUT_OFFSET!, m.outOffset], [r.THRESH_OFFSET!, m.threshOffset], [r.FIFO_OFFSET!, m.fifoOffset],
-    [r.REGION_BYTES!, m.regionBytes],
+    [r.REGION_BYTES!, m.regionBytes], [r.IN_PACK!, m.inPack], [r.OUT_PACK!, m.outPack],
   ]);
   m.modelHashWords.forEach((h, k) => w.set(r.MODEL_HASH! + 4 * k, h));
   return w;
@@ -102,21 +102,21 @@ describe('fpga backend refuses a device that does not run the model, naming the 
     expect(e.message).toMatch(/MAGIC is 0xdeadbeef, a hairtrigger firmware has 0x48544657/);
   });
 
-  it('a layout 1 device (no OUT_CHECK), or a layout 1 regmap.json: layout', () => {
+  it('a layout 2 device (unpacked windows), or a layout 2 regmap.json: layout', () => {
     const m = regmap();
-    expect(m.layout).toBe(2);
+    expect(m.layout).toBe(3);
     const words = identification(m);
-    words.set(m.registers.LAYOUT!, 1);
+    words.set(m.registers.LAYOUT!, 2);
     const e = deviceError(() => loadFpgaBackend(ref(prepareRegion('layout', m.regionBytes, words))));
     expect(e.reason).toBe('layout');
-    expect(e.message).toMatch(/LAYOUT is 1, this driver speaks layout 2/);
+    expect(e.message).toMatch(/LAYOUT is 2, this driver speaks layout 3/);
     // An old firmware project: refused before the device is even opened.
-    const dir = mkdtempSync(join(tmpdir(), 'ht-fpga-layout1-'));
+    const dir = mkdtempSync(join(tmpdir(), 'ht-fpga-layout2-'));
     try {
-      writeFileSync(join(dir, 'regmap.json'), JSON.stringify({ ...JSON.parse(readFileSync(JET_REGMAP, 'utf8')), layout: 1 }));
-      const old = deviceError(() => loadFpgaBackend({ ...ref(prepareRegion('layout-map', m.regionBytes, identification({ ...m, layout: 1 }))), path: join(dir, 'regmap.json') }));
+      writeFileSync(join(dir, 'regmap.json'), JSON.stringify({ ...JSON.parse(readFileSync(JET_REGMAP, 'utf8')), layout: 2 }));
+      const old = deviceError(() => loadFpgaBackend({ ...ref(prepareRegion('layout-map', m.regionBytes, identification({ ...m, layout: 2 }))), path: join(dir, 'regmap.json') }));
       expect(old.reason).toBe('layout');
-      expect(old.message).toMatch(/regmap\.json is layout 1, this driver speaks layout 2 .*recompile the firmware/);
+      expect(old.message).toMatch(/regmap\.json is layout 2, this driver speaks layout 3 .*recompile the firmware/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -138,6 +138,9 @@ describe('fpga backend refuses a device that does not run the model, naming the 
       ['N_IN', 17, 'N_IN differs: the device has 17, the model needs 16'],
       ['IN_TYPE', m.inType + 1, 'IN_TYPE differs: the device has W=17'],
       ['OUT_OFFSET', m.outOffset + 64, `OUT_OFFSET differs: the device has ${m.outOffset + 64}, regmap.json has ${m.outOffset}`],
+      // A device that packs other than the type says (layout 3: two 16-bit values a word).
+      ['IN_PACK', 1, 'IN_PACK differs: the device has 1, the model needs 2'],
+      ['OUT_PACK', 4, 'OUT_PACK differs: the device has 4, the model needs 2'],
     ] as const) {
       const words = identification(m);
       words.set(m.registers[field]!, value);
@@ -365,7 +368,7 @@ describe('fpga backend against the device emulator (jet tagger)', () => {
       const { outcomes, messages } = outcomesOf(b, jetInputs(12, 31));
       expect(outcomes).toEqual(Array.from({ length: 12 }, (_, i) => ((i + 1) % 3 === 0 ? 'corrupt' : 'ok')));
       // Bit 0 flipped keeps every word a valid 16-bit value: only the check can see it.
-      expect(messages[0]).toMatch(/job seq 2: OUT_CHECK is 0x[0-9a-f]{8}, the outputs read give 0x[0-9a-f]{8} \(FNV-1a over SEQ_LO, DONE_COUNT 3 and 5 output words\)/);
+      expect(messages[0]).toMatch(/job seq 2: OUT_CHECK is 0x[0-9a-f]{8}, the outputs read give 0x[0-9a-f]{8} \(FNV-1a over SEQ_LO, DONE_COUNT 3 and 3 output words\)/);
       expect(messages[3]).toMatch(/job seq 11: OUT_CHECK .* DONE_COUNT 12 /);
       expect(b.deviceStats()).toMatchObject({ jobs: 8, corrupt: 4, timeouts: 0, resets: 0 });
       expect(r.emu.stats()).toMatchObject({ jobs: 12, faults: 4 });

@@ -353,6 +353,8 @@ export interface EmulatorStats {
   /** Serving loop turns, and the idle back-off sleeps among them (an idle device sleeps, it does not spin). */
   readonly turns: number;
   readonly sleeps: number;
+  /** Words the device top wrote on its trigger_out stream (one per event it fired). */
+  readonly triggers: number;
   readonly running: boolean;
 }
 
