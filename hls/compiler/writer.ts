@@ -24,6 +24,8 @@ import { IR_INPUT, isMacLayer, shapeSize } from './ir.js';
 import type { AddLayer, BatchNormLayer, ConvLayer, DenseLayer, DepthwiseConvLayer, Ir, Layer, PoolLayer, SoftmaxLayer, TransposeLayer } from './ir.js';
 import { fracBits, layerPrecision, printFixedType } from './precision.js';
 import type { FixedType, PrecisionConfig } from './precision.js';
+import type { FirmwarePreprocess } from './preprocess.js';
+import { pixelsFiles, pixelsJson, pixelsTop } from './pixels-writer.js';
 
 export interface WriterOptions {
   /** C identifier: top function, file names, IP name. */
@@ -36,6 +38,8 @@ export interface WriterOptions {
   readonly part?: string;
   /** What the host applies to the firmware's output (set by `stripTrailingSoftmax`'s caller). */
   readonly postprocess?: 'softmax' | null;
+  /** The firmware takes the camera's uint8 pixels: preprocessing as its first stage (pixels-writer.ts). */
+  readonly pixels?: FirmwarePreprocess;
 }
 
 export const DEFAULT_PART = 'xcu250-figd2104-2L-e';
@@ -182,6 +186,7 @@ export function writeProject(ir: Ir, precision: PrecisionConfig, outDir: string,
   files.set(`firmware/${opts.name}.cpp`, topCpp(opts.name, emitted, out));
   for (const e of emitted) for (const w of e.weights) files.set(`firmware/weights/${w.file}`, w.text);
   files.set(`tb/${opts.name}_test.cpp`, testbench(opts.name));
+  if (opts.pixels !== undefined) for (const [rel, text] of pixelsFiles(opts.name, opts.pixels)) files.set(rel, text);
   files.set('build_prj.tcl', buildTcl(opts));
   files.set('model.json', modelJson(ir, precision, opts, outType === 'input_t' ? printFixedType(precision.input) : null));
 
@@ -645,9 +650,9 @@ set part "${opts.part ?? DEFAULT_PART}"
 set clock_period_ns ${periodNs}
 
 open_project -reset ${opts.name}_prj
-set_top ${opts.name}
+set_top ${opts.pixels === undefined ? opts.name : pixelsTop(opts.name)}
 add_files firmware/${opts.name}.cpp -cflags "${cflags}"
-add_files -tb tb/${opts.name}_test.cpp -cflags "${cflags}"
+${opts.pixels === undefined ? '' : `add_files firmware/${pixelsTop(opts.name)}.cpp -cflags "${cflags}"\n`}add_files -tb tb/${opts.name}_test.cpp -cflags "${cflags}"
 add_files -tb tb_data
 open_solution -reset solution1
 set_part $part
@@ -679,6 +684,7 @@ function modelJson(ir: Ir, precision: PrecisionConfig, opts: WriterOptions, inpu
     name: opts.name, source: ir.source, strategy: opts.strategy, reuse: opts.reuse, clockMhz: opts.clockMhz,
     part: opts.part ?? DEFAULT_PART, postprocess: opts.postprocess ?? null,
     input: { shape: ir.inputShape, type: printFixedType(precision.input) },
+    ...(opts.pixels === undefined ? {} : { pixels: pixelsJson(opts.name, opts.pixels) }),
     output: { shape: ir.outputShape, layer: ir.output,
       type: inputIsOutput ?? printFixedType(layerPrecision(precision, outputSource(ir, outLayer)).result) },
     layers,

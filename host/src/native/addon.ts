@@ -46,6 +46,8 @@ export interface SimModelInfo {
   readonly latencyCycles: number;
   readonly ii: number;
   readonly clockMhz: number;
+  /** Bytes of one camera frame the pixel entry takes (the firmware preprocesses); 0: none. */
+  readonly nPx: number;
 }
 
 /**
@@ -64,6 +66,10 @@ export interface NativeSimModel {
   bind(x: Float32Array, y: Float32Array): void;
   /** predict(x, y) on the bound buffers, with no arguments to unwrap. */
   run(): void;
+  /** Holds the buffer frames lie in (any length) and y[nOut] for `runPixels`; throws RangeError when nPx is 0. */
+  bindPixels(px: Uint8Array, y: Float32Array): void;
+  /** The frame px[offset, offset + nPx) through the firmware's pixel entry into the bound y. */
+  runPixels(offset: number): void;
   close(): void;
 }
 
