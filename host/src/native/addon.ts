@@ -158,6 +158,11 @@ export interface NativeFpgaDevice {
   run(seq: number): number;
   /** One job on raw values (sign-extended W-bit patterns). */
   predictRaw(x: Int32Array, y: Int32Array, seq: number): void;
+  /** Holds the buffer camera frames lie in (any length), the frame's bytes and y[nOut] for `runPixels`. */
+  bindPixels(px: Uint8Array, nPx: number, y: Float32Array): void;
+  /** One job on the frame px[offset, offset + nPx), packed four bytes a word into the input
+   * window (firmware that preprocesses); returns the device wait, ns, as `run`. */
+  runPixels(offset: number, seq: number): number;
   /** 0: host in the loop; 1: autonomous. */
   setMode(mode: number): void;
   /** THRESH[k] = raw result bits; the most positive raw value never fires. */
