@@ -160,19 +160,18 @@ void store_window(uint32_t* dst, const int32_t* src, uint32_t n) {
 // A camera frame's bytes into the input window packed four 8-bit lanes a word (value i in word
 // i / 4, lane i % 4, little-endian: the bytes in order, docs/fpga-protocol.md's packing for
 // <= 8-bit inputs). Still one 32-bit store a word, for the AXI-Lite slave (see store_window);
-// the words are read from the frame with memcpy (any alignment), a last partial word padded
-// with zero bytes.
+// each word is assembled from its four bytes (g++ makes that one unaligned load), a last
+// partial word padded with zero bytes.
 void store_bytes_window(uint32_t* dst, const uint8_t* px, uint32_t n) {
   volatile uint32_t* d = dst;
   const uint32_t whole = n / 4;
   for (uint32_t i = 0; i < whole; i++) {
-    uint32_t w;
-    std::memcpy(&w, px + 4 * i, 4);
-    d[i] = w;
+    const uint8_t* b = px + 4 * i;
+    d[i] = static_cast<uint32_t>(b[0]) | static_cast<uint32_t>(b[1]) << 8 | static_cast<uint32_t>(b[2]) << 16 | static_cast<uint32_t>(b[3]) << 24;
   }
   if (n % 4 != 0) {
     uint32_t w = 0;
-    std::memcpy(&w, px + 4 * whole, n % 4);
+    for (uint32_t k = 0; k < n % 4; k++) w |= static_cast<uint32_t>(px[4 * whole + k]) << (8 * k);
     d[whole] = w;
   }
 }
