@@ -73,13 +73,19 @@ const PACKED_LAYOUT_MIN = 3;
  */
 function devicePixelBytes(regmapPath: string, map: RegmapFile): number | undefined {
   if (map.layout < PACKED_LAYOUT_MIN) return undefined;
+  const path = join(dirname(regmapPath), 'model.json');
+  let model: { pixels?: { nPx?: unknown } };
   try {
-    const model = JSON.parse(readFileSync(join(dirname(regmapPath), 'model.json'), 'utf8')) as { pixels?: { nPx?: unknown } };
-    const n = model.pixels?.nPx;
-    return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : undefined;
-  } catch {
-    return undefined;  // a register map without its project: the float path
+    model = JSON.parse(readFileSync(path, 'utf8')) as typeof model;
+  } catch (err) {
+    // A register map copied without its project: the device is told nothing it cannot take.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ModelError(path, `cannot read the firmware project's model.json: ${(err as Error).message}`, { cause: err });
   }
+  const n = model.pixels?.nPx;
+  if (n === undefined) return undefined;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new ModelError(path, `pixels.nPx is ${JSON.stringify(n)}, not a positive integer (hairtrigger compile writes it)`);
+  return n;
 }
 
 /** regmap.json as compile writes it (hls/compiler/regmap.ts): the fields this backend reads. */
