@@ -108,7 +108,9 @@ async function benchCase(c: (typeof CASES)[number]): Promise<Row[]> {
 }
 
 const rows: Row[] = [];
-for (const c of CASES) rows.push(...(await benchCase(c)));
+// BENCH_PIXEL_TASKS=cells-bccd runs one case (the file then holds that case alone).
+const only = process.env.BENCH_PIXEL_TASKS?.split(',');
+for (const c of CASES) if (only === undefined || only.includes(c.task)) rows.push(...(await benchCase(c)));
 const md = [
   `# Host cost per frame: host preprocessing against firmware preprocessing (${new Date().toISOString()})`,
   '',
