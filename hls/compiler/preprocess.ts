@@ -57,7 +57,8 @@ const PIXEL_VALUES = 256;
 /** Whether a card's preprocessing is a uint8 image the firmware can take (else the host keeps it). */
 export function isPixelSpec(spec: unknown): spec is PixelSpec {
   const s = spec as Partial<PixelSpec> | null;
-  return typeof s === 'object' && s !== null && (s as { kind?: string }).kind === undefined && s.frame?.dtype === 'uint8' &&
+  const kind = typeof s === 'object' && s !== null ? (s as { kind?: string }).kind : undefined;
+  return typeof s === 'object' && s !== null && (kind === undefined || kind === 'image') && s.frame?.dtype === 'uint8' &&
     Array.isArray(s.frame.shape) && Array.isArray(s.input?.shape) && typeof s.scale === 'number';
 }
 
