@@ -13,6 +13,9 @@
 //   raw     predict: the W-bit two's complement bit patterns, sign-extended to int32 (input
 //           bits above W are ignored). Only for input and result widths <= 32
 //           (info.raw_ok); otherwise the raw functions return HT_MODEL_E_RAW_WIDTH.
+//   u8      predict: the camera frame's bytes (n_px of them, HWC uint8), when the library takes
+//           pixels (n_px > 0: the firmware preprocesses, hls/nnet/nnet_preprocess.h); else
+//           it returns HT_MODEL_E_NO_PIXELS. Outputs as for float predict.
 // All predict functions are synchronous, reentrant only if the model is (it is not: layer
 // code keeps function-local static buffers), and allocate nothing.
 #ifndef HT_MODEL_ABI_H
@@ -20,11 +23,12 @@
 
 #include <stdint.h>
 
-#define HT_MODEL_ABI_VERSION 1u
+#define HT_MODEL_ABI_VERSION 2u
 
 #define HT_MODEL_OK 0
 #define HT_MODEL_E_RAW_WIDTH 1
 #define HT_MODEL_E_ARGUMENT 2
+#define HT_MODEL_E_NO_PIXELS 3
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,6 +50,7 @@ typedef struct ht_model_info {
   const char* model_sha256;  // hex SHA-256 of the source ONNX file
   const char* precision;  // default precision, e.g. "ap_fixed<16,6>"
   const char* postprocess;  // "" or "softmax": what the host applies to the outputs
+  uint32_t n_px;          // bytes of one camera frame ht_model_predict_u8 takes; 0: no pixel entry
 } ht_model_info;
 
 uint32_t ht_model_abi_version(void);
@@ -55,6 +60,8 @@ int32_t ht_model_predict_f32(const float* x, float* y);
 // n samples back to back: x[n * n_in] -> y[n * n_out].
 int32_t ht_model_predict_f32_batch(const float* x, float* y, uint32_t n);
 int32_t ht_model_predict_raw(const int32_t* x, int32_t* y);
+// y[n_out] from the frame's bytes px[n_px]. HT_MODEL_E_NO_PIXELS when n_px is 0.
+int32_t ht_model_predict_u8(const uint8_t* px, float* y);
 
 #ifdef __cplusplus
 }

@@ -23,6 +23,7 @@ import { writeBlockDesign } from './block-design.js';
 import { writeDeviceTop } from './device-top.js';
 import { profileModel, type TensorProfile } from './profile.js';
 import { stripTrailingSoftmax, writeProject, writeTbInputs } from './writer.js';
+import { isPixelSpec, planPreprocess, withPreprocessLatency, type FirmwarePreprocess } from './preprocess.js';
 
 /**
  * Inputs to check and calibrate with: a model's held-out data, or seeded random ones. The
@@ -73,6 +74,9 @@ export interface CompileOptions {
   lib?: boolean;
   /** Profile per-layer ranges against the types on the check inputs (or 256 of the data). */
   profile?: boolean;
+  /** The model card's `preprocessing`: a uint8 image spec makes the firmware take pixels
+   * (preprocessing as its first stage, preprocess.ts); anything else is left to the host. */
+  preprocessing?: unknown;
   /** Called after each check input is compared (the CLI draws a progress bar with it). */
   onCheckProgress?: (done: number, total: number) => void;
 }
@@ -136,6 +140,9 @@ export interface CompileResult {
   warnings: string[];
   check: CheckResult | null;
   profile: TensorProfile[] | null;
+  /** The pixel stage when the firmware takes uint8 frames: constants' fractional bits and the
+   * pixel values (of 256 per channel) whose input differs from the host's float path. */
+  pixels: { fracBits: number; mismatches: number } | null;
 }
 
 /** Seeded N(0,1) inputs: the range of standardised model inputs. */
@@ -201,12 +208,14 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   if (bad !== undefined) throw new ConfigError('check data', `${data.source}: an input has ${bad.length} values; the model needs ${nIn}`);
   const calibration = data.calibration ?? data.inputs.slice(Math.max(o.check, 0)).slice(0, CALIBRATION_INPUTS);
   const precision = resolvePrecision(withModelTypes(ir, precisionSpec(ir, o.precision, calibration, o.calibration)));
+  const pixels: FirmwarePreprocess | undefined = isPixelSpec(o.preprocessing) ? planPreprocess(o.preprocessing, precision.input, `${o.model}: preprocessing`) : undefined;
   const targetUs = o.latencyTargetUs ?? (o.task === undefined ? undefined : TASK_LATENCY_TARGET_US[o.task]);
   const chosen = targetUs === undefined ? null
     : choosePlan(ir, { targetUs, part: o.part ?? IO_PLAN_PART, clockMhz: o.clockMhz, strategy: o.strategy, reuse: o.reuse });
   const plan = chosen?.plan ?? uniformPlan(ir, o.strategy, o.reuse);
-  const summary = writeProject(ir, precision, o.out, { name: o.name, strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz, postprocess, plan, part: chosen?.part ?? o.part });
-  const est = chosen?.estimate ?? estimate(ir, { strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz });
+  const summary = writeProject(ir, precision, o.out, { name: o.name, strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz, postprocess, plan, part: chosen?.part ?? o.part, pixels });
+  const bare = chosen?.estimate ?? estimate(ir, { strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz });
+  const est = pixels === undefined ? bare : withPreprocessLatency(bare, o.clockMhz);
   const fpga = { latencyCycles: est.latencyCycles, latencyUs: est.latencyUs, ii: est.ii, clockMhz: o.clockMhz, dsp: est.dsp, weightStorageBits: est.weightStorageBits,
     ...(chosen === null ? {} : planSummary(chosen)) };
   writeBridge(summary.dir, precision, { name: o.name, modelSha256, latencyCycles: est.latencyCycles, ii: est.ii, clockMhz: o.clockMhz, postprocess });
@@ -227,8 +236,10 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
   const profile = o.profile === true ? profileModel(ir, precision, data.inputs.slice(0, Math.max(o.check, 256))) : null;
   const fit = partFit(model.part, est);
   const warnings = fit !== null && !fit.fits ? [fit.message] : [];
+  if (pixels !== undefined && pixels.mismatches > 0) warnings.push(`preprocessing: ${pixels.mismatches} pixel values give another input than the host's float path (no exact constants found)`);
   const types = { input: model.input.type, layers: Object.fromEntries(model.layers.map((l) => [l.name, { result: l.result, weight: l.weight, bias: l.bias, accum: l.accum }])) };
-  const base = { dir: summary.dir, nIn, nOut: summary.nOut, library, modelSha256, precision: precisionLabel(o.precision, precision), types, postprocess, fpga, fit, warnings, profile };
+  const base = { dir: summary.dir, nIn, nOut: summary.nOut, library, modelSha256, precision: precisionLabel(o.precision, precision), types, postprocess, fpga, fit, warnings, profile,
+    pixels: pixels === undefined ? null : { fracBits: pixels.fracBits, mismatches: pixels.mismatches } };
   if (o.check <= 0) return { ...base, check: null };
   if (data.inputs.length < o.check) throw new ConfigError('--check', `${o.check} inputs asked; ${data.source} has ${data.inputs.length}`);
   const xs = data.inputs.slice(0, o.check);

@@ -127,6 +127,7 @@ const ht_model_info kInfo = {
     HT_MODEL_ABI_VERSION, N_IN, N_OUT, input_t::width, input_t::iwidth, result_t::width, result_t::iwidth,
     kRawOk ? 1u : 0u, ${info.latencyCycles}u, ${info.ii}u, ${info.clockMhz},
     ${c(info.name)}, ${c(info.modelSha256)}, ${c(info.precision)}, ${c(info.postprocess)},
+    0u,  // n_px: the vendor peer runs the network from input_t values only (no pixel entry)
 };
 
 // 2^e as a double, exactly (|e| <= 63 for every supported type).
@@ -158,6 +159,12 @@ HT_EXPORT int32_t ht_model_predict_raw(const int32_t* x, int32_t* y) {
   ${info.name}(g_x, g_y);
   for (int i = 0; i < N_OUT; i++) y[i] = static_cast<int32_t>(g_y[i].to_double() * pow2(kOutF));
   return HT_MODEL_OK;
+}
+
+HT_EXPORT int32_t ht_model_predict_u8(const uint8_t* px, float* y) {
+  (void)px;
+  (void)y;
+  return HT_MODEL_E_NO_PIXELS;
 }
 `;
 }

@@ -28,6 +28,8 @@ import { activationConfig } from './writer-activation.js';
 import type { FixedType, PrecisionConfig } from './precision.js';
 import type { IoPlan } from './latency-stream.js';
 import { streamFirmware, type StreamFirmware } from './writer-stream.js';
+import type { FirmwarePreprocess } from './preprocess.js';
+import { pixelsFiles, pixelsJson, pixelsTop } from './pixels-writer.js';
 
 export interface WriterOptions {
   /** C identifier: top function, file names, IP name. */
@@ -43,6 +45,8 @@ export interface WriterOptions {
   /** The io plan (io-plan.ts): per-layer reuse and dense strategy over `reuse`/`strategy`, and
    * with `io: 'stream'` the io_stream body the top function runs in synthesis (writer-stream.ts). */
   readonly plan?: IoPlan;
+  /** The firmware takes the camera's uint8 pixels: preprocessing as its first stage (pixels-writer.ts). */
+  readonly pixels?: FirmwarePreprocess;
 }
 
 /** `opts` with the plan's reuse factor and strategy for layer `name`. */
@@ -198,6 +202,7 @@ export function writeProject(ir: Ir, precision: PrecisionConfig, outDir: string,
   files.set(`firmware/${opts.name}.cpp`, topCpp(opts.name, emitted, out, stream && streamBody(stream, emitted, emittedNames)));
   for (const e of emitted) for (const w of e.weights) files.set(`firmware/weights/${w.file}`, w.text);
   files.set(`tb/${opts.name}_test.cpp`, testbench(opts.name));
+  if (opts.pixels !== undefined) for (const [rel, text] of pixelsFiles(opts.name, opts.pixels)) files.set(rel, text);
   files.set('build_prj.tcl', buildTcl(opts));
   files.set('model.json', modelJson(ir, precision, opts, outType === 'input_t' ? printFixedType(precision.input) : null));
 
@@ -687,9 +692,9 @@ set part "${opts.part ?? DEFAULT_PART}"
 set clock_period_ns ${periodNs}
 
 open_project -reset ${opts.name}_prj
-set_top ${opts.name}
+set_top ${opts.pixels === undefined ? opts.name : pixelsTop(opts.name)}
 add_files firmware/${opts.name}.cpp -cflags "${cflags}"
-add_files -tb tb/${opts.name}_test.cpp -cflags "${cflags}"
+${opts.pixels === undefined ? '' : `add_files firmware/${pixelsTop(opts.name)}.cpp -cflags "${cflags}"\n`}add_files -tb tb/${opts.name}_test.cpp -cflags "${cflags}"
 add_files -tb tb_data
 open_solution -reset solution1
 set_part $part
@@ -721,6 +726,7 @@ function modelJson(ir: Ir, precision: PrecisionConfig, opts: WriterOptions, inpu
     name: opts.name, source: ir.source, strategy: opts.strategy, reuse: opts.reuse, clockMhz: opts.clockMhz,
     part: opts.part ?? DEFAULT_PART, postprocess: opts.postprocess ?? null,
     input: { shape: ir.inputShape, type: printFixedType(precision.input) },
+    ...(opts.pixels === undefined ? {} : { pixels: pixelsJson(opts.name, opts.pixels) }),
     output: { shape: ir.outputShape, layer: ir.output,
       type: inputIsOutput ?? printFixedType(layerPrecision(precision, outputSource(ir, outLayer)).result) },
     layers,

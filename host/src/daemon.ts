@@ -25,6 +25,7 @@ import { emitStage } from './pipeline/emit-stage.js';
 import { inferStage } from './pipeline/infer-stage.js';
 import { policyStage } from './pipeline/policy-stage.js';
 import { preprocessStage } from './pipeline/preprocess-stage.js';
+import { pixelRoute } from './pipeline/pixel-path.js';
 import { createStreamPreprocessor, jointPreprocessor, type StreamPreprocessor } from './preprocess/stream-preprocessor.js';
 import { createSinks } from './sinks/registry.js';
 import { TriggerLog } from './sinks/trigger-log.js';
@@ -182,6 +183,8 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   const details = new TriggerDetailRing(autonomous ? null : frameDetails.find({ spec: source.spec, decoder: decoderConfig, preprocessing: card.preprocessing as { kind?: string }, at }));
   const names = { run: deps.runId ?? 'run', streams: [source.spec.stream], labels: card.labels, describePayload, streamTime: source.spec.streamTime === true, models: models.names };
   const aux = auxLayout(extras);
+  // Firmware that preprocesses takes the camera's bytes: no float normalisation on the host.
+  const pixels = pixelRoute(models, pre, extras.length);
   // The router and the decision log open their files last, with the sinks; the policy stage
   // reaches them through this holder.
   const after: { router: FrameRouter | null; decisions: DecisionLog | null } = { router: null, decisions: null };
@@ -191,8 +194,8 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
         ? fpgaEventStages(card.labels.length, (backend as FpgaBackend).deviceIdentity().path, policy)
         : {
             decode: decode!,
-            preprocess: preprocessStage(pre, frames),
-            infer: inferStage(models, primaryPre.inputElements.length, extras.length === 0 ? null : { run: extraModelsRunner(extras, frames.slots), slots: frames.slots }),
+            preprocess: preprocessStage(pre, frames, pixels),
+            infer: inferStage(models, primaryPre.inputElements.length, extras.length === 0 ? null : { run: extraModelsRunner(extras, frames.slots), slots: frames.slots }, pixels),
             policy: policyStage(policy, after),
           }),
       emit: emitStage(ring, deps.clock, details),

@@ -118,7 +118,8 @@ class SimModel : public Napi::ObjectWrap<SimModel> {
                        {InstanceMethod<&SimModel::Info>("info"), InstanceMethod<&SimModel::Predict>("predict"),
                         InstanceMethod<&SimModel::PredictBatch>("predictBatch"),
                         InstanceMethod<&SimModel::PredictRaw>("predictRaw"), InstanceMethod<&SimModel::Bind>("bind"),
-                        InstanceMethod<&SimModel::Run>("run"), InstanceMethod<&SimModel::Close>("close")});
+                        InstanceMethod<&SimModel::Run>("run"), InstanceMethod<&SimModel::BindPixels>("bindPixels"),
+                        InstanceMethod<&SimModel::RunPixels>("runPixels"), InstanceMethod<&SimModel::Close>("close")});
   }
 
   explicit SimModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SimModel>(info) {
@@ -165,6 +166,7 @@ class SimModel : public Napi::ObjectWrap<SimModel> {
     o.Set("latencyCycles", i.latency_cycles);
     o.Set("ii", i.ii);
     o.Set("clockMhz", i.clock_mhz);
+    o.Set("nPx", i.n_px);
     return o;
   }
 
@@ -235,7 +237,46 @@ class SimModel : public Napi::ObjectWrap<SimModel> {
     return Napi::Value();
   }
 
+  // bindPixels(px: Uint8Array, y: Float32Array[nOut]): holds the buffer camera frames lie in
+  // (a capture, an ingress arena: any length) and y until the next bindPixels or close;
+  // runPixels(offset) then predicts from px[offset, offset + nPx). The caller rebinds only
+  // when frames move to another buffer, so the hot path passes one integer.
+  Napi::Value BindPixels(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return Napi::Value();
+    HT_CHECK(env, info.Length() == 2 && IsTyped(info[0], napi_uint8_array) && IsTyped(info[1], napi_float32_array), TypeError, "bindPixels(px, y): a Uint8Array and a Float32Array expected");
+    HT_CHECK(env, lib_->info().n_px > 0, RangeError, "bindPixels: the model library takes no pixels (its firmware does not preprocess; compile it from a card with a uint8 image preprocessing)");
+    Napi::Uint8Array px = info[0].As<Napi::Uint8Array>();
+    Napi::Float32Array y = info[1].As<Napi::Float32Array>();
+    HT_CHECK(env, y.ElementLength() == lib_->info().n_out, RangeError, "bindPixels: y length " + std::to_string(y.ElementLength()) + ", the model writes " + std::to_string(lib_->info().n_out));
+    bound_px_ref_ = Napi::Persistent(px);
+    bound_py_ref_ = Napi::Persistent(y);
+    bound_px_ = px.Data();
+    bound_px_length_ = px.ElementLength();
+    bound_py_ = y.Data();
+    return Napi::Value();
+  }
+
+  // runPixels(offset: number): the frame at px[offset..] through the firmware's pixel entry.
+  Napi::Value RunPixels(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (bound_px_ == nullptr) {
+      Napi::Error::New(env, lib_ ? "runPixels(): no buffers bound (call bindPixels(px, y) first)" : "SimModel: used after close()").ThrowAsJavaScriptException();
+      return Napi::Value();
+    }
+    HT_CHECK(env, info.Length() == 1 && info[0].IsNumber(), TypeError, "runPixels(offset): one number expected");
+    const int64_t offset = info[0].As<Napi::Number>().Int64Value();
+    HT_CHECK(env, offset >= 0 && static_cast<uint64_t>(offset) + lib_->info().n_px <= bound_px_length_, RangeError,
+             "runPixels: frame at " + std::to_string(offset) + " of " + std::to_string(lib_->info().n_px) + " bytes leaves the bound buffer of " + std::to_string(bound_px_length_));
+    lib_->PredictU8(bound_px_ + offset, bound_py_);
+    return Napi::Value();
+  }
+
   Napi::Value Close(const Napi::CallbackInfo& info) {
+    bound_px_ = nullptr;
+    bound_py_ = nullptr;
+    bound_px_ref_.Reset();
+    bound_py_ref_.Reset();
     bound_x_ = nullptr;
     bound_y_ = nullptr;
     bound_x_ref_.Reset();
@@ -248,6 +289,11 @@ class SimModel : public Napi::ObjectWrap<SimModel> {
   Napi::Reference<Napi::Float32Array> bound_x_ref_, bound_y_ref_;
   float* bound_x_ = nullptr;
   float* bound_y_ = nullptr;
+  Napi::Reference<Napi::Uint8Array> bound_px_ref_;
+  Napi::Reference<Napi::Float32Array> bound_py_ref_;
+  const uint8_t* bound_px_ = nullptr;
+  size_t bound_px_length_ = 0;
+  float* bound_py_ = nullptr;
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

@@ -58,6 +58,7 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
                         InstanceMethod<&FpgaDeviceWrap::SetMode>("setMode"),
                         InstanceMethod<&FpgaDeviceWrap::SetThreshold>("setThreshold"),
                         InstanceMethod<&FpgaDeviceWrap::DrainEvents>("drainEvents"), InstanceMethod<&FpgaDeviceWrap::Probe>("probe"),
+                        InstanceMethod<&FpgaDeviceWrap::BindPixels>("bindPixels"), InstanceMethod<&FpgaDeviceWrap::RunPixels>("runPixels"),
                         InstanceMethod<&FpgaDeviceWrap::Stats>("stats"), InstanceMethod<&FpgaDeviceWrap::Close>("close")});
   }
 
@@ -161,6 +162,47 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
       return Napi::Value();
     }
     // The job's device wait, for the host's per-frame `device` latency (a small integer: no heap number).
+    return Napi::Number::New(env, static_cast<double>(dev_->stats().wait_ns_last));
+  }
+
+  // bindPixels(px: Uint8Array, nPx: number, y: Float32Array[nOut]): the buffer camera frames
+  // lie in (any length), the frame size, and y; held until the next bindPixels or close.
+  // runPixels(offset, seq) then runs one job on px[offset, offset + nPx), packed four bytes a
+  // word into the input window (which must hold ceil(nPx / 4) words).
+  Napi::Value BindPixels(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Opened(env)) return Napi::Value();
+    HT_CHECK(env, info.Length() == 3 && IsTypedOf(info[0], napi_uint8_array) && info[1].IsNumber() && IsTypedOf(info[2], napi_float32_array), TypeError, "bindPixels(px, nPx, y): a Uint8Array, a number and a Float32Array expected");
+    const int64_t n_px = info[1].As<Napi::Number>().Int64Value();
+    HT_CHECK(env, n_px >= 1 && (n_px + 3) / 4 <= dev_->map().n_in, RangeError, "bindPixels: " + std::to_string(n_px) + " bytes do not fit the input window of " + std::to_string(dev_->map().n_in) + " words at four a word");
+    Napi::Uint8Array px = info[0].As<Napi::Uint8Array>();
+    Napi::Float32Array y = info[2].As<Napi::Float32Array>();
+    HT_CHECK(env, y.ElementLength() == dev_->map().n_out, RangeError, "bindPixels: y length " + std::to_string(y.ElementLength()) + ", the device writes " + std::to_string(dev_->map().n_out));
+    bound_px_ref_ = Napi::Persistent(px);
+    bound_py_ref_ = Napi::Persistent(y);
+    bound_px_ = px.Data();
+    bound_px_length_ = px.ElementLength();
+    bound_n_px_ = static_cast<uint32_t>(n_px);
+    bound_py_ = y.Data();
+    return Napi::Value();
+  }
+
+  // runPixels(offset: number, seq: number): one job; returns its device wait, ns (as run).
+  Napi::Value RunPixels(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (bound_px_ == nullptr) {
+      Napi::Error::New(env, dev_ ? "runPixels(offset, seq): no buffers bound (call bindPixels first)" : "FpgaDevice: used after close()").ThrowAsJavaScriptException();
+      return Napi::Value();
+    }
+    double offset = -1, seq = -1;
+    HT_CHECK(env, info.Length() == 2 && napi_get_value_double(env, info[0], &offset) == napi_ok && napi_get_value_double(env, info[1], &seq) == napi_ok && offset >= 0 && seq >= 0,
+             TypeError, "runPixels(offset, seq): two non-negative numbers expected");
+    HT_CHECK(env, offset + bound_n_px_ <= static_cast<double>(bound_px_length_), RangeError, "runPixels: frame at " + std::to_string(static_cast<uint64_t>(offset)) + " leaves the bound buffer of " + std::to_string(bound_px_length_) + " bytes");
+    DeviceError error;
+    if (!dev_->RunU8(bound_px_ + static_cast<size_t>(offset), bound_n_px_, bound_py_, static_cast<uint64_t>(seq), &error)) {
+      ThrowDevice(env, error);
+      return Napi::Value();
+    }
     return Napi::Number::New(env, static_cast<double>(dev_->stats().wait_ns_last));
   }
 
@@ -272,6 +314,10 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
     bound_y_ = nullptr;
     bound_x_ref_.Reset();
     bound_y_ref_.Reset();
+    bound_px_ = nullptr;
+    bound_py_ = nullptr;
+    bound_px_ref_.Reset();
+    bound_py_ref_.Reset();
     dev_.reset();
     return info.Env().Undefined();
   }
@@ -280,6 +326,12 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
   Napi::Reference<Napi::Float32Array> bound_x_ref_, bound_y_ref_;
   float* bound_x_ = nullptr;
   float* bound_y_ = nullptr;
+  Napi::Reference<Napi::Uint8Array> bound_px_ref_;
+  Napi::Reference<Napi::Float32Array> bound_py_ref_;
+  const uint8_t* bound_px_ = nullptr;
+  size_t bound_px_length_ = 0;
+  uint32_t bound_n_px_ = 0;
+  float* bound_py_ = nullptr;
   std::vector<EventRecord> records_;
 };
 

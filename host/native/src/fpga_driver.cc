@@ -184,6 +184,25 @@ inline int32_t lane_value(uint32_t word, uint32_t k, uint32_t pack) {
   return static_cast<int32_t>(word << shift) >> (32 - bits);
 }
 
+// A camera frame's bytes into the input window packed four 8-bit lanes a word (value i in word
+// i / 4, lane i % 4, little-endian: the bytes in order, docs/fpga-protocol.md's packing for
+// <= 8-bit inputs). Still one 32-bit store a word, for the AXI-Lite slave (see store_window);
+// each word is assembled from its four bytes (g++ makes that one unaligned load), a last
+// partial word padded with zero bytes.
+void store_bytes_window(uint32_t* dst, const uint8_t* px, uint32_t n) {
+  volatile uint32_t* d = dst;
+  const uint32_t whole = n / 4;
+  for (uint32_t i = 0; i < whole; i++) {
+    const uint8_t* b = px + 4 * i;
+    d[i] = static_cast<uint32_t>(b[0]) | static_cast<uint32_t>(b[1]) << 8 | static_cast<uint32_t>(b[2]) << 16 | static_cast<uint32_t>(b[3]) << 24;
+  }
+  if (n % 4 != 0) {
+    uint32_t w = 0;
+    for (uint32_t k = 0; k < n % 4; k++) w |= static_cast<uint32_t>(px[4 * whole + k]) << (8 * k);
+    d[whole] = w;
+  }
+}
+
 }  // namespace
 
 FixedTypeWord FixedTypeWord::Decode(uint32_t word) {
@@ -336,6 +355,7 @@ bool FpgaDevice::Probe(DeviceError* error) {
 
 void FpgaDevice::ClearFault() {
   faulted_ = false;
+  seq_hi_written_ = 0xffffffffu;  // the device answering again may be a new one
   last_probe_.clear();
   stats_.recoveries++;
 }
@@ -358,9 +378,14 @@ bool FpgaDevice::RunRaw(const int32_t* in, int32_t* out, uint64_t seq, DeviceErr
   const uint32_t done0 = load_acquire(word(kDoneCount));
   const uint32_t reset0 = load_acquire(word(kResetCount));
   // Ordered before ap_start by the release below.
-  store_window(word(map_.in_offset), in, map_.n_in, in_pack_);
+  if (in != nullptr) store_window(word(map_.in_offset), in, map_.n_in, in_pack_);  // null: RunU8 wrote the window
   store_relaxed(word(kSeqLo), static_cast<uint32_t>(seq));
-  store_relaxed(word(kSeqHi), static_cast<uint32_t>(seq >> 32));
+  // SEQ_HI changes once in 2^32 jobs: written only then (and after a reset), so a job's
+  // register writes are SEQ_LO and CTRL, in one cache line.
+  if (static_cast<uint32_t>(seq >> 32) != seq_hi_written_) {
+    seq_hi_written_ = static_cast<uint32_t>(seq >> 32);
+    store_relaxed(word(kSeqHi), seq_hi_written_);
+  }
   // Release: the inputs and SEQ are visible before the device sees ap_start.
   const uint64_t t0 = now_ns();
   store_release(word(kCtrl), kCtrlApStart);
@@ -391,6 +416,7 @@ bool FpgaDevice::RunRaw(const int32_t* in, int32_t* out, uint64_t seq, DeviceErr
   // whose RESET_COUNT increment is not visible yet (a device may clear its counters first).
   if (done1 != done0 + 1) {
     stats_.resets++;
+    seq_hi_written_ = 0xffffffffu;
     return fail(error, "reset", path_ + ": DONE_COUNT went from " + std::to_string(done0) + " to " + std::to_string(done1) + " during job seq " +
                                     std::to_string(seq) + ", not by one: the device reset (or another host runs jobs); the frame is lost");
   }
@@ -438,6 +464,7 @@ bool FpgaDevice::RunRaw(const int32_t* in, int32_t* out, uint64_t seq, DeviceErr
 
 bool FpgaDevice::Reset(uint64_t seq, uint32_t reset0, uint32_t reset1, DeviceError* error) {
   stats_.resets++;
+  seq_hi_written_ = 0xffffffffu;  // a reset may have cleared SEQ_HI: the next job writes it
   return fail(error, "reset", path_ + ": the device reset during job seq " + std::to_string(seq) + " (RESET_COUNT " + std::to_string(reset0) +
                                   " -> " + std::to_string(reset1) + "); the frame is lost, the next job starts afresh");
 }
@@ -460,6 +487,15 @@ bool FpgaDevice::RunF32(const float* in, float* out, uint64_t seq, DeviceError* 
     for (uint32_t i = 0; i < map_.n_in; i++) x[i] = RawFromFloat(in[i], in_type_);
   }
   if (!RunRaw(x, y, seq, error)) return false;
+  for (uint32_t k = 0; k < map_.n_out; k++) out[k] = static_cast<float>(static_cast<double>(y[k]) * out_scale_);
+  return true;
+}
+
+bool FpgaDevice::RunU8(const uint8_t* px, uint32_t n_px, float* out, uint64_t seq, DeviceError* error) {
+  // A faulted device is not written to: RunRaw fails the job at once.
+  if (!faulted_) store_bytes_window(word(map_.in_offset), px, n_px);
+  int32_t* y = raw_out_.get();
+  if (!RunRaw(nullptr, y, seq, error)) return false;
   for (uint32_t k = 0; k < map_.n_out; k++) out[k] = static_cast<float>(static_cast<double>(y[k]) * out_scale_);
   return true;
 }

@@ -124,6 +124,10 @@ class FpgaDevice {
   bool RunRaw(const int32_t* in, int32_t* out, uint64_t seq, DeviceError* error);
   // The same with float values, converted as the firmware's bridge converts them.
   bool RunF32(const float* in, float* out, uint64_t seq, DeviceError* error);
+  // The same from a camera frame's n_px bytes (firmware that preprocesses, docs/fpga-protocol.md
+  // packing: four 8-bit lanes a word, the bytes in order); outputs as RunF32's. The caller
+  // checked that the window holds ceil(n_px / 4) words.
+  bool RunU8(const uint8_t* px, uint32_t n_px, float* out, uint64_t seq, DeviceError* error);
 
   // Off the hot path, on a faulted device: reads whether it answers again (see above) and
   // clears the fault if so. True when the device is not faulted (any more); false with
@@ -169,6 +173,7 @@ class FpgaDevice {
   uint64_t file_dev_ = 0, file_ino_ = 0;  // the file mapped, to tell a replaced device at the path
   DeviceStats stats_;
   std::unique_ptr<int32_t[]> raw_in_, raw_out_;  // the float path's scratch
+  uint32_t seq_hi_written_ = 0xffffffffu;  // SEQ_HI as last written (none yet: never a job's, below 2^63)
   double out_scale_ = 1.0;
   uint32_t in_pack_ = 1, out_pack_ = 1;  // values per bus word (layout 3)
   // The job that timed out and may still complete: its DONE_COUNT and RESET_COUNT before

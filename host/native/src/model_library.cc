@@ -47,14 +47,15 @@ std::unique_ptr<ModelLibrary> ModelLibrary::Open(const std::string& path, LoadEr
   if (!Resolve(handle, "ht_model_get_info", &get_info, path, error) ||
       !Resolve(handle, "ht_model_predict_f32", &lib->predict_f32_, path, error) ||
       !Resolve(handle, "ht_model_predict_f32_batch", &lib->predict_f32_batch_, path, error) ||
-      !Resolve(handle, "ht_model_predict_raw", &lib->predict_raw_, path, error)) {
+      !Resolve(handle, "ht_model_predict_raw", &lib->predict_raw_, path, error) ||
+      !Resolve(handle, "ht_model_predict_u8", &lib->predict_u8_, path, error)) {
     return nullptr;
   }
   lib->info_ = get_info();
   const ht_model_info* i = lib->info_;
   if (i == nullptr || i->abi_version != HT_MODEL_ABI_VERSION || i->n_in == 0 || i->n_in > ModelLimits::kInputsMax ||
       i->n_out == 0 || i->n_out > ModelLimits::kOutputsMax || i->name == nullptr || i->model_sha256 == nullptr ||
-      i->precision == nullptr || i->postprocess == nullptr) {
+      i->precision == nullptr || i->postprocess == nullptr || i->n_px > ModelLimits::kPixelsMax) {
     *error = {"info", path + ": inconsistent model info (sizes zero or above the limits, or missing strings)"};
     return nullptr;
   }

@@ -28,6 +28,7 @@ namespace hairtrigger {
 struct ModelLimits {
   static constexpr uint32_t kInputsMax = 1u << 24;   // values per sample
   static constexpr uint32_t kOutputsMax = 1u << 16;  // outputs per sample
+  static constexpr uint32_t kPixelsMax = 1u << 24;   // bytes of one camera frame (n_px)
 };
 
 struct LoadError {
@@ -53,6 +54,8 @@ class ModelLibrary {
   int32_t PredictF32(const float* x, float* y) const { return predict_f32_(x, y); }
   int32_t PredictF32Batch(const float* x, float* y, uint32_t n) const { return predict_f32_batch_(x, y, n); }
   int32_t PredictRaw(const int32_t* x, int32_t* y) const { return predict_raw_(x, y); }
+  // px[n_px] (a camera frame's bytes) -> y[n_out]; HT_MODEL_E_NO_PIXELS when info().n_px is 0.
+  int32_t PredictU8(const uint8_t* px, float* y) const { return predict_u8_(px, y); }
 
  private:
   ModelLibrary() = default;
@@ -62,6 +65,7 @@ class ModelLibrary {
   int32_t (*predict_f32_)(const float*, float*) = nullptr;
   int32_t (*predict_f32_batch_)(const float*, float*, uint32_t) = nullptr;
   int32_t (*predict_raw_)(const int32_t*, int32_t*) = nullptr;
+  int32_t (*predict_u8_)(const uint8_t*, float*) = nullptr;
 };
 
 }  // namespace hairtrigger

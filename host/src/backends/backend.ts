@@ -45,6 +45,17 @@ export interface Backend {
    * such a backend for a model of several at start-up.
    */
   predictInputs?(inputs: readonly Float32Array[], output: Float32Array): void;
+  /**
+   * Bytes of one camera frame `predictPixels` takes; absent on backends whose firmware does
+   * not preprocess (onnx, a library compiled without a uint8 image preprocessing).
+   */
+  readonly pixelBytes?: number;
+  /**
+   * As `predict`, from the camera's uint8 frame `raw[offset, offset + pixelBytes)`: the
+   * firmware crops and normalises (hls/nnet/nnet_preprocess.h). The caller owns both buffers
+   * and guarantees the byte range; never keeps a reference to `output`.
+   */
+  predictPixels?(raw: Uint8Array, offset: number, output: Float32Array): void;
   /** Releases the model. `predict` after `close` is a programmer error. */
   close(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { assert } from '../core/assert.js';
 import { DeviceError, ModelError } from '../core/errors.js';
 import { limits } from '../core/limits.js';
@@ -64,6 +65,31 @@ export function isFpgaBackend(b: Backend): b is FpgaBackend {
   return b.info().kind === 'fpga' && typeof (b as Partial<FpgaBackend>).deviceStats === 'function';
 }
 
+/** The first layout whose input window packs values narrower than a word (four 8-bit lanes). */
+const PACKED_LAYOUT_MIN = 3;
+
+/**
+ * Bytes of a camera frame the device takes when its firmware preprocesses (the project's
+ * model.json beside regmap.json has `pixels`, hls/compiler/pixels-writer.ts) and its layout
+ * packs the bytes four a word; else undefined (the host preprocesses and sends input_t values).
+ */
+function devicePixelBytes(regmapPath: string, map: RegmapFile): number | undefined {
+  if (map.layout < PACKED_LAYOUT_MIN) return undefined;
+  const path = join(dirname(regmapPath), 'model.json');
+  let model: { pixels?: { nPx?: unknown } };
+  try {
+    model = JSON.parse(readFileSync(path, 'utf8')) as typeof model;
+  } catch (err) {
+    // A register map copied without its project: the device is told nothing it cannot take.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ModelError(path, `cannot read the firmware project's model.json: ${(err as Error).message}`, { cause: err });
+  }
+  const n = model.pixels?.nPx;
+  if (n === undefined) return undefined;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new ModelError(path, `pixels.nPx is ${JSON.stringify(n)}, not a positive integer (hairtrigger compile writes it)`);
+  return n;
+}
+
 /** regmap.json as compile writes it (hls/compiler/regmap.ts): the fields this backend reads. */
 interface RegmapFile extends FpgaRegisterMap {
   readonly name: string;
@@ -120,6 +146,10 @@ class FpgaDeviceBackend implements FpgaBackend {
   private readonly identity: FpgaDeviceIdentity;
   private seq = 0;
   lastWaitNs = 0;
+  /** Bytes of a camera frame `predictPixels` takes (absent: the device takes input_t values). */
+  readonly pixelBytes?: number;
+  /** The buffer frames were last read from: rebound only when frames move to another one. */
+  private pixelSource: Uint8Array | null = null;
   private closed = false;
   private reprobeTimer: unknown = null;
   private reprobeDelayMs: number = limits.fpgaReprobeDelayMinMs;
@@ -128,6 +158,7 @@ class FpgaDeviceBackend implements FpgaBackend {
     this.x = new Float32Array(map.nIn);
     this.y = new Float32Array(map.nOut);
     dev.bind(this.x, this.y);
+    this.pixelBytes = devicePixelBytes(ref.path, map);
     // The firmware stops at the logits (the compiler leaves a trailing softmax to the host).
     this.desc = { kind: 'fpga', model: ref.path, inputShape: [...ref.inputShape], outputs: map.nOut, outputKind: 'logits', precision: map.outTypeText,
       params: ref.params ?? null, modelledCycles: map.latencyCycles };
@@ -147,11 +178,31 @@ class FpgaDeviceBackend implements FpgaBackend {
     try {
       this.lastWaitNs = this.dev.run(seq);
     } catch (err) {
-      const reason = fpgaErrorCode(err);
-      if (reason === 'timeout') this.scheduleReprobe();
-      throw new DeviceError(this.ref.device, reason, (err as Error).message, { cause: err });
+      throw this.jobError(err);
     }
     copyInto(output, this.y);
+  }
+
+  predictPixels(raw: Uint8Array, offset: number, output: Float32Array): void {
+    assert(!this.closed && this.pixelBytes !== undefined, 'fpga backend: predictPixels after close or without pixel firmware');
+    if (raw !== this.pixelSource) {
+      this.dev.bindPixels(raw, this.pixelBytes, this.y);
+      this.pixelSource = raw;
+    }
+    const seq = this.seq++;
+    try {
+      this.lastWaitNs = this.dev.runPixels(offset, seq);
+    } catch (err) {
+      throw this.jobError(err);
+    }
+    copyInto(output, this.y);
+  }
+
+  /** A failed job's DeviceError; a timeout schedules the re-probe. */
+  private jobError(err: unknown): DeviceError {
+    const reason = fpgaErrorCode(err);
+    if (reason === 'timeout') this.scheduleReprobe();
+    return new DeviceError(this.ref.device, reason, (err as Error).message, { cause: err });
   }
 
   reprobe(): boolean {

@@ -93,11 +93,26 @@ describe('sim backend refuses libraries that do not fit, naming the file and the
   });
   it('another ABI version: abi', () => {
     const so = gxx('v99', 'unsigned ht_model_abi_version(void) { return 99; }\n');
-    expect(() => loadSimBackend({ ...base, path: so })).toThrow(/refused \(abi\).*model ABI version 99, this host speaks 1/);
+    expect(() => loadSimBackend({ ...base, path: so })).toThrow(/refused \(abi\).*model ABI version 99, this host speaks 2/);
   });
   it('a missing predict function after a good version: symbol', () => {
-    const so = gxx('half', 'unsigned ht_model_abi_version(void) { return 1; }\nconst void* ht_model_get_info(void) { return 0; }\n');
+    const so = gxx('half', 'unsigned ht_model_abi_version(void) { return 2; }\nconst void* ht_model_get_info(void) { return 0; }\n');
     expect(() => loadSimBackend({ ...base, path: so })).toThrow(/refused \(symbol\).*missing symbol ht_model_predict_f32/);
+  });
+  it('a library of ABI 1 (no pixel entry): symbol ht_model_predict_u8', () => {
+    const so = gxx('v1', ['unsigned ht_model_abi_version(void) { return 2; }', 'const void* ht_model_get_info(void) { return 0; }',
+      ...['f32', 'f32_batch', 'raw'].map((k) => `int ht_model_predict_${k}(void) { return 0; }`)].join('\n') + '\n');
+    expect(() => loadSimBackend({ ...base, path: so })).toThrow(/refused \(symbol\).*missing symbol ht_model_predict_u8/);
+  });
+  it('a library without pixels takes no frames as bytes', async () => {
+    const b = loadSimBackend({ path: firmwareLib('jets_hls4ml_student'), inputShape: [16], classes: 5 });
+    expect(b.pixelBytes).toBeUndefined();
+    await b.close();
+    const { loadSimModel } = await import('../native/addon.js');
+    const m = loadSimModel(firmwareLib('jets_hls4ml_student'));
+    expect(m.info().nPx).toBe(0);
+    expect(() => m.bindPixels(new Uint8Array(16), new Float32Array(5))).toThrow(/takes no pixels/);
+    m.close();
   });
   it('sizes that differ from the pipeline', () => {
     const lib = firmwareLib('jets_hls4ml_student');
@@ -112,12 +127,13 @@ describe('sim backend refuses libraries that do not fit, naming the file and the
   it('a library that asks for a postprocess the host does not apply', () => {
     const abi = join(REPO, 'hls', 'abi');
     const src = `#include "ht_model_abi.h"
-static const ht_model_info info = { HT_MODEL_ABI_VERSION, 16, 5, 16, 6, 16, 6, 1, 1, 1, 200.0, "odd", "${'0'.repeat(64)}", "ap_fixed<16,6>", "sigmoid" };
+static const ht_model_info info = { HT_MODEL_ABI_VERSION, 16, 5, 16, 6, 16, 6, 1, 1, 1, 200.0, "odd", "${'0'.repeat(64)}", "ap_fixed<16,6>", "sigmoid", 0 };
 uint32_t ht_model_abi_version(void) { return HT_MODEL_ABI_VERSION; }
 const ht_model_info* ht_model_get_info(void) { return &info; }
 int32_t ht_model_predict_f32(const float* x, float* y) { (void)x; (void)y; return 0; }
 int32_t ht_model_predict_f32_batch(const float* x, float* y, uint32_t n) { (void)x; (void)y; (void)n; return 0; }
 int32_t ht_model_predict_raw(const int32_t* x, int32_t* y) { (void)x; (void)y; return 0; }
+int32_t ht_model_predict_u8(const uint8_t* px, float* y) { (void)px; (void)y; return HT_MODEL_E_NO_PIXELS; }
 `;
     writeFileSync(join(dir, 'odd.c'), src);
     execFileSync('gcc', ['-shared', '-fPIC', `-I${abi}`, '-o', join(dir, 'odd.so'), join(dir, 'odd.c')]);

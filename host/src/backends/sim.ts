@@ -1,5 +1,6 @@
 import { loadSimModel, type NativeSimModel } from '../native/addon.js';
 import { ModelError } from '../core/errors.js';
+import { assert } from '../core/assert.js';
 import type { Backend, BackendInfo, ModelRef } from './backend.js';
 import { checkFirmwareFits, copyInto } from './firmware.js';
 
@@ -34,6 +35,10 @@ class SimBackend implements Backend {
   private readonly x: Float32Array;
   private readonly y: Float32Array;
   private readonly desc: BackendInfo;
+  /** Bytes of a camera frame the library's pixel entry takes (absent: it takes none). */
+  readonly pixelBytes?: number;
+  /** The buffer frames were last read from: rebound only when frames move to another one. */
+  private pixelSource: Uint8Array | null = null;
 
   constructor(private readonly model: NativeSimModel, ref: SimModelRef) {
     const info = model.info();
@@ -46,6 +51,7 @@ class SimBackend implements Backend {
     this.x = new Float32Array(info.nIn);
     this.y = new Float32Array(info.nOut);
     model.bind(this.x, this.y);
+    if (info.nPx > 0) this.pixelBytes = info.nPx;
     this.desc = { kind: 'sim', model: ref.path, inputShape: [...ref.inputShape], outputs: info.nOut, outputKind: 'logits', precision: info.precision,
       params: ref.params ?? null, modelledCycles: info.latencyCycles, clockMhz: info.clockMhz };
   }
@@ -60,7 +66,18 @@ class SimBackend implements Backend {
     copyInto(output, this.y);
   }
 
+  predictPixels(raw: Uint8Array, offset: number, output: Float32Array): void {
+    assert(this.pixelBytes !== undefined, 'sim backend: predictPixels on a library without a pixel entry');
+    if (raw !== this.pixelSource) {
+      this.model.bindPixels(raw, this.y);
+      this.pixelSource = raw;
+    }
+    this.model.runPixels(offset);
+    copyInto(output, this.y);
+  }
+
   async close(): Promise<void> {
+    this.pixelSource = null;
     this.model.close();
   }
 }

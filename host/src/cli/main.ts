@@ -240,7 +240,7 @@ export async function main(argv: string[]): Promise<void> {
         throw new ConfigError('--auto-rounding/--auto-exact-accum-bits', 'apply only with --precision auto');
       }
       const calibration = { rounding: o.autoRounding, exactAccumBits: o.autoExactAccumBits };
-      const r = await compileModel({ model, out, name, precision, calibration, threshold: o.threshold, strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz, latencyTargetUs: o.latencyTargetUs, task: card?.task, part: o.part, check: o.check, seed: o.seed, data, lib: o.lib, profile: o.profile, onCheckProgress: (done) => bar.update(done) });
+      const r = await compileModel({ model, out, name, precision, calibration, threshold: o.threshold, strategy: o.strategy, reuse: o.reuse, clockMhz: o.clockMhz, latencyTargetUs: o.latencyTargetUs, task: card?.task, part: o.part, check: o.check, seed: o.seed, data, lib: o.lib, profile: o.profile, preprocessing: folder ? card!.preprocessing : undefined, onCheckProgress: (done) => bar.update(done) });
       bar.end();
       if (o.card) {
         if (!hasCard) throw new ConfigError('--card', `no model card: pass a model folder, or an ONNX file beside its card.json`);

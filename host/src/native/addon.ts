@@ -46,6 +46,8 @@ export interface SimModelInfo {
   readonly latencyCycles: number;
   readonly ii: number;
   readonly clockMhz: number;
+  /** Bytes of one camera frame the pixel entry takes (the firmware preprocesses); 0: none. */
+  readonly nPx: number;
 }
 
 /**
@@ -64,6 +66,10 @@ export interface NativeSimModel {
   bind(x: Float32Array, y: Float32Array): void;
   /** predict(x, y) on the bound buffers, with no arguments to unwrap. */
   run(): void;
+  /** Holds the buffer frames lie in (any length) and y[nOut] for `runPixels`; throws RangeError when nPx is 0. */
+  bindPixels(px: Uint8Array, y: Float32Array): void;
+  /** The frame px[offset, offset + nPx) through the firmware's pixel entry into the bound y. */
+  runPixels(offset: number): void;
   close(): void;
 }
 
@@ -155,6 +161,11 @@ export interface NativeFpgaDevice {
   run(seq: number): number;
   /** One job on raw values (sign-extended W-bit patterns). */
   predictRaw(x: Int32Array, y: Int32Array, seq: number): void;
+  /** Holds the buffer camera frames lie in (any length), the frame's bytes and y[nOut] for `runPixels`. */
+  bindPixels(px: Uint8Array, nPx: number, y: Float32Array): void;
+  /** One job on the frame px[offset, offset + nPx), packed four bytes a word into the input
+   * window (firmware that preprocesses); returns the device wait, ns, as `run`. */
+  runPixels(offset: number, seq: number): number;
   /** 0: host in the loop; 1: autonomous. */
   setMode(mode: number): void;
   /** THRESH[k] = raw result bits; the most positive raw value never fires. */

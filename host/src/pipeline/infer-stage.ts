@@ -3,6 +3,7 @@ import { FrameValueError } from '../core/errors.js';
 import type { Backend } from '../backends/backend.js';
 import type { FrameSlot } from '../core/frame.js';
 import type { FrameStage } from './stage.js';
+import type { PixelRoute } from './pixel-path.js';
 
 /**
  * Inference stage: the backend of the model in force (`models.backend`, read per frame so a
@@ -10,7 +11,7 @@ import type { FrameStage } from './stage.js';
  * non-finite output is a fault of the frame. A model of several named inputs gets every tensor of `slot.inputs`;
  * the pipeline's extra models run after the primary one (`model/extra-models.ts`).
  */
-export function inferStage(models: { readonly backend: Backend; readonly models: readonly { backend: Backend }[] }, inputs = 1, extras: { run: (slot: FrameSlot) => void; slots: readonly FrameSlot[] } | null = null): FrameStage {
+export function inferStage(models: { readonly backend: Backend; readonly models: readonly { backend: Backend }[] }, inputs = 1, extras: { run: (slot: FrameSlot) => void; slots: readonly FrameSlot[] } | null = null, pixels: PixelRoute | null = null): FrameStage {
   assert(inputs === 1 || models.models.every((m) => m.backend.predictInputs !== undefined), 'a model of several inputs runs on a backend that takes them');
   const many = inputs > 1;
   // With extra models the slot holds their inputs too: the primary model gets its own first
@@ -20,7 +21,8 @@ export function inferStage(models: { readonly backend: Backend; readonly models:
     name: 'infer',
     run(slot) {
       const backend = models.backend;
-      if (many) backend.predictInputs!(own === null ? slot.inputs : own[slot.index], slot.logits);
+      if (pixels !== null && pixels()) backend.predictPixels!(slot.raw, slot.rawOffset, slot.logits);
+      else if (many) backend.predictInputs!(own === null ? slot.inputs : own[slot.index], slot.logits);
       else backend.predict(slot.input, slot.logits);
       const y = slot.logits;
       for (let k = 0; k < y.length; k++) {

@@ -35,6 +35,30 @@ describe('image preprocessing', () => {
     );
   });
 
+  it('with resize centre-crop, is the input-sized window at floor((H - h) / 2), floor((W - w) / 2), standardised', () => {
+    fc.assert(
+      fc.property(dims, fc.integer({ min: 0, max: 11 }), fc.integer({ min: 0, max: 11 }), fc.integer({ min: 0, max: 2 ** 31 }), ({ H, W, C }, dh, dw, seed) => {
+        const h = Math.max(1, H - dh);
+        const w = Math.max(1, W - dw);
+        const s: PreprocessSpec = { ...spec(H, W, C, h, w), resize: 'centre-crop' };
+        const p = createPreprocessor(s);
+        const raw = Uint8Array.from({ length: H * W * C + 5 }, (_, i) => (i * 97 + seed) & 255);
+        const out = new Float32Array(p.inputElements);
+        p.run(raw, 5, out);
+        const top = Math.floor((H - h) / 2);
+        const left = Math.floor((W - w) / 2);
+        for (let c = 0; c < C; c++)
+          for (let y = 0; y < h; y++)
+            for (let x = 0; x < w; x++) {
+              const v = raw[5 + ((y + top) * W + x + left) * C + c]!;
+              // Exactly the float64 multiply-add the firmware's constants are fitted to, in float32.
+              expect(out[c * h * w + y * w + x]).toBe(Math.fround(v * (s.scale / s.std[c]!) + -s.mean[c]! / s.std[c]!));
+            }
+      }),
+    );
+    expect(() => createPreprocessor({ ...spec(4, 4, 1, 5, 4), resize: 'centre-crop' })).toThrow(ConfigError);
+  });
+
   it('maps a constant image to a constant tensor at any output size', () => {
     fc.assert(
       fc.property(dims, fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: 255 }), ({ H, W, C }, h, w, v) => {

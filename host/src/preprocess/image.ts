@@ -11,8 +11,10 @@ import { preprocessors, statelessPreprocessor, withKind } from './stream-preproc
  * travels in each model's card.json.
  *
  * raw frame (HWC, uint8 or float32) -> bilinear resize (half-pixel centres, as
- * `align_corners=false`; the identity when sizes match) -> value * scale -> per channel
- * (x - mean) / std -> model input (CHW float32).
+ * `align_corners=false`; the identity when sizes match) or, with `resize: 'centre-crop'`, the
+ * input-sized window at the frame's centre (top-left floor((H - h) / 2), floor((W - w) / 2):
+ * what firmware that preprocesses does, hls/nnet/nnet_preprocess.h) -> value * scale -> per
+ * channel (x - mean) / std -> model input (CHW float32).
  */
 export const preprocessSpecSchema = z
   .object({
@@ -23,7 +25,7 @@ export const preprocessSpecSchema = z
       })
       .strict(),
     input: z.object({ shape: z.tuple([z.number().int().min(1).max(4), z.number().int().min(1), z.number().int().min(1)]) }).strict(),
-    resize: z.literal('bilinear'),
+    resize: z.enum(['bilinear', 'centre-crop']),
     scale: z.number().positive(),
     mean: z.array(z.number()).min(1).max(4),
     std: z.array(z.number().positive()).min(1).max(4),
@@ -65,9 +67,13 @@ export function createPreprocessor(spec: unknown, where = 'preprocessing'): Prep
   if (frameBytes > limits.frameBytesMax) throw new ConfigError(`${where}.frame.shape`, `frame of ${frameBytes} bytes exceeds frameBytesMax ${limits.frameBytesMax}`);
   const inputElements = C * h * w;
   if (inputElements > limits.modelInputElementsMax) throw new ConfigError(`${where}.input.shape`, `input of ${inputElements} elements exceeds modelInputElementsMax`);
+  const crop = s.resize === 'centre-crop';
+  if (crop && (h > H || w > W)) throw new ConfigError(`${where}.input.shape`, `a centre crop of ${h}x${w} does not fit the ${H}x${W} frame`);
 
-  const xs = axisTable(W, w);
-  const ys = axisTable(H, h);
+  // A centre crop is a resize whose source positions are whole pixels: the tables hold
+  // them with zero weights, so the resampling loops cut it out exactly.
+  const xs = crop ? cropTable(W, w) : axisTable(W, w);
+  const ys = crop ? cropTable(H, h) : axisTable(H, h);
   const gain = new Float64Array(C);
   const offset = new Float64Array(C);
   for (let c = 0; c < C; c++) {
@@ -111,6 +117,13 @@ function axisTable(srcLen: number, dstLen: number): AxisTable {
     frac[i] = src - l;
   }
   return { lo, hi, frac };
+}
+
+/** Source index pairs of a centre crop along one axis: dstLen whole pixels from floor((srcLen - dstLen) / 2). */
+function cropTable(srcLen: number, dstLen: number): AxisTable {
+  const first = Math.floor((srcLen - dstLen) / 2);
+  const lo = Int32Array.from({ length: dstLen }, (_, i) => first + i);
+  return { lo, hi: lo.slice(), frac: new Float64Array(dstLen) };
 }
 
 function scaleU8(raw: Uint8Array, base: number, out: Float32Array, C: number, plane: number, gain: Float64Array, off: Float64Array): void {
