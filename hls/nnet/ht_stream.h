@@ -1,7 +1,9 @@
 // ht_stream.h: hls::stream for C simulation. In synthesis the vendor's <hls_stream.h> is
 // used; the vendor headers in ../shared/reference (xilinx-ap-types) do not include it, and
 // the simulator must build without vendor tools, so outside __SYNTHESIS__ this file provides
-// the subset the streaming templates use: read(), write(), empty(), size(), >> and <<.
+// the subset the streaming templates and the device top (hls/compiler/device-top.ts) use:
+// read(), read_nb(), write(), empty(), full(), size(), >> and <<. Where the vendor's header
+// exists (a Vitis C simulation) it is used instead.
 //
 // C simulation semantics are those of Vitis's csim: an unbounded FIFO (the depth pragma only
 // sizes the hardware FIFO), and reading an empty stream is a design error: here it aborts
@@ -11,7 +13,7 @@
 #ifndef HT_STREAM_H
 #define HT_STREAM_H
 
-#ifdef __SYNTHESIS__
+#if defined(__SYNTHESIS__) || __has_include(<hls_stream.h>)
 #include <hls_stream.h>
 #else
 #include <cstdio>
@@ -40,8 +42,15 @@ class stream {
     return v;
   }
   void read(T& v) { v = read(); }
+  /// Takes the oldest element if there is one.
+  bool read_nb(T& v) {
+    if (fifo_.empty()) return false;
+    v = read();
+    return true;
+  }
   void write(const T& v) { fifo_.push_back(v); }
   bool empty() const { return fifo_.empty(); }
+  bool full() const { return false; }  // unbounded in C simulation
   std::size_t size() const { return fifo_.size(); }
   void operator>>(T& v) { read(v); }
   void operator<<(const T& v) { write(v); }
@@ -52,6 +61,6 @@ class stream {
 };
 
 }  // namespace hls
-#endif  // __SYNTHESIS__
+#endif  // __SYNTHESIS__ || <hls_stream.h>
 
 #endif  // HT_STREAM_H
