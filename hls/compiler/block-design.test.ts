@@ -37,7 +37,7 @@ proc unknown {args} {
   puts $::log [join $args "\\t"]
   set cmd [lindex $args 0]
   switch -- $cmd {
-    get_board_parts { return "xilinx.com:au250:part0:1.3" }
+    get_board_parts { return $::board_part }
     get_ipdefs { return $::kernel_vlnv }
     get_property {
       switch -glob -- [lindex $args 1] {
@@ -55,6 +55,38 @@ proc unknown {args} {
 set argv [list [lindex $argv 2]]
 source [lindex $::argv0_script 0]
 `;
+
+/** Runs `tcl` with Vivado recorded (board files answering as `boardPart`); the recorded commands, split into words. */
+function dryRun(dir: string, tcl: string, am: AddressMap, boardPart: string): string[][] {
+  const ipRepo = join(dir, 'ip');
+  mkdirSync(ipRepo, { recursive: true });
+  const log = join(dir, 'vivado.log');
+  const script = join(dir, 'dry.tcl');
+  const offset = `0x${am.kernelOffset.toString(16).toUpperCase().padStart(8, '0')}`;
+  writeFileSync(script, `set ::argv0_script [list {${tcl}}]\nset ::kernel_vlnv {${am.kernelVlnv}}\nset ::kernel_offset ${offset}\nset ::board_part {${boardPart}}\n${DRY_RUN_TCL}`);
+  execFileSync('tclsh', [script, '', log, ipRepo], { encoding: 'utf8' });
+  return readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split('\t'));
+}
+
+/** The words of the recorded `set_property -dict` whose list sets `key` (the XDMA or util_ds_buf CONFIG). */
+function configOf(cmds: string[][], key: string): string {
+  return cmds.find((c) => c[0] === 'set_property' && c.some((w) => w.includes(key)))!.join(' ');
+}
+
+/** The PCIe pins go through the board interfaces, and the XDC names no pin. */
+function expectBoardInterfaces(cmds: string[][], script: string, xdc: string): void {
+  const xdma = configOf(cmds, 'CONFIG.axilite_master_en');
+  expect(xdma).toMatch(/CONFIG\.PCIE_BOARD_INTERFACE pci_express_x16/);
+  expect(xdma).toMatch(/CONFIG\.SYS_RST_N_BOARD_INTERFACE pcie_perstn/);
+  expect(configOf(cmds, 'CONFIG.C_BUF_TYPE')).toMatch(/CONFIG\.DIFF_CLK_IN_BOARD_INTERFACE pcie_refclk CONFIG\.USE_BOARD_FLOW true/);
+  // the connections' arguments are nested commands (recorded apart, answering ""): checked in the script's text
+  expect(script).toMatch(/connect_bd_intf_net \[get_bd_intf_ports pcie_refclk\] \[get_bd_intf_pins refclk_buf\/CLK_IN_D\]/);
+  expect(script).toMatch(/connect_bd_net \[get_bd_ports pcie_perstn\] \[get_bd_pins xdma_0\/sys_rst_n\]/);
+  expect(script).toMatch(/connect_bd_intf_net \[get_bd_intf_ports pci_express_x16\] \[get_bd_intf_pins xdma_0\/pcie_mgt\]/);
+  expect(xdc).not.toMatch(/PACKAGE_PIN|IOSTANDARD|LOC/);
+  expect(xdc).toMatch(/create_clock -name pcie_refclk -period 10\.000 \[get_ports pcie_refclk_clk_p\]/);
+  expect(xdc).toMatch(/set_false_path -from \[get_ports pcie_perstn\]/);
+}
 
 describe('the card block design of a compiled model (Alveo U250)', () => {
   let dir = '';
@@ -90,13 +122,7 @@ describe('the card block design of a compiled model (Alveo U250)', () => {
   });
 
   it('runs in tclsh with Vivado recorded: the part, the board, XDMA, the kernel VLNV and the address map', () => {
-    const ipRepo = join(dir, 'ip');
-    mkdirSync(ipRepo);
-    const log = join(dir, 'vivado.log');
-    const script = join(dir, 'dry.tcl');
-    writeFileSync(script, `set ::argv0_script [list {${tcl}}]\nset ::kernel_vlnv {${am.kernelVlnv}}\nset ::kernel_offset 0x${am.kernelOffset.toString(16).toUpperCase().padStart(8, '0')}\n${DRY_RUN_TCL}`);
-    execFileSync('tclsh', [script, '', log, ipRepo], { encoding: 'utf8' });
-    const cmds = readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split('\t'));
+    const cmds = dryRun(dir, tcl, am, 'xilinx.com:au250:part0:1.3');
     const find = (w: string, has: string) => cmds.find((c) => c[0] === w && c.includes(has));
     expect(find('create_project', CARD_BOARDS[am.part]!.part)).toBeDefined();
     expect(find('get_board_parts', '*:au250:*')).toBeDefined();
@@ -105,16 +131,48 @@ describe('the card block design of a compiled model (Alveo U250)', () => {
     const assign = find('assign_bd_address', '-offset')!;
     expect(Number(assign[assign.indexOf('-offset') + 1])).toBe(am.kernelOffset);
     expect(Number(assign[assign.indexOf('-range') + 1])).toBe(am.kernelRangeBytes);
-    const xdma = cmds.find((c) => c[0] === 'set_property' && c.some((w) => w.includes('CONFIG.axilite_master_en')))!.join(' ');
+    const xdma = configOf(cmds, 'CONFIG.axilite_master_en');
     expect(xdma).toMatch(/CONFIG\.axilite_master_en true/);
     expect(xdma).toMatch(new RegExp(`CONFIG\\.axilite_master_size ${am.barBytes / 2 ** 20}\\b`));
     expect(find('write_bitstream', '-force')).toBeDefined();
   });
 
-  it('constrains the PCIe reference clock and PERST# on the pins of the board', () => {
+  it('connects the PCIe pins through the board interfaces; the XDC has only their timing', () => {
     const xdc = readFileSync(join(dir, 'vivado', `${NAME}_pcie.xdc`), 'utf8');
-    expect(xdc).toMatch(/PACKAGE_PIN AM11 \[get_ports \{pcie_refclk_clk_p\[0\]\}\]/);
-    expect(xdc).toMatch(/PACKAGE_PIN AM10 \[get_ports \{pcie_refclk_clk_n\[0\]\}\]/);
-    expect(xdc).toMatch(/PACKAGE_PIN BD21 IOSTANDARD LVCMOS12/);
+    expectBoardInterfaces(dryRun(dir, tcl, am, 'xilinx.com:au250:part0:1.3'), readFileSync(tcl, 'utf8'), xdc);
+  });
+});
+
+const LYMPHOCYTE = join(REPO, 'models', 'zoo', 'cells-lymphocyte', 'student.onnx');
+
+describe('the card block design of a cell student (Alveo U50, the io plan\'s part)', () => {
+  const name = 'lymph_card';
+  let dir = '';
+  let tcl = '';
+  let am: AddressMap;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ht-bd50-'));
+    await compileModel({ model: LYMPHOCYTE, out: dir, name, precision: 'default', strategy: 'latency', reuse: 1, clockMhz: 200, check: 0, seed: 1, task: 'cells-lymphocyte', lib: false });
+    tcl = join(dir, 'vivado', `${name}_bd.tcl`);
+    am = JSON.parse(readFileSync(join(dir, 'vivado', 'address_map.json'), 'utf8')) as AddressMap;
+  }, 120_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('plans the student on the U50 (AMD DS965: xcu50-fsvh2104-2-e) and writes its block design there', () => {
+    const model = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { part: string };
+    expect(model.part).toBe('xcu50-fsvh2104-2-e');
+    expect(am).toMatchObject({ board: 'Alveo U50', part: 'xcu50-fsvh2104-2-e', bar: 0, kernelVlnv: kernelVlnv(name), clockMhz: 200 });
+    expect(am.kernelOffset % am.kernelRangeBytes).toBe(0);
+  });
+
+  it('parses in tclsh and runs with Vivado recorded: the U50 part and board files, the PCIe board interfaces', () => {
+    const script = join(dir, 'split.tcl');
+    writeFileSync(script, SPLIT_TCL);
+    expect(execFileSync('tclsh', [script, tcl], { encoding: 'utf8' })).not.toContain('INCOMPLETE');
+    const cmds = dryRun(dir, tcl, am, 'xilinx.com:au50:part0:1.3');
+    expect(cmds.find((c) => c[0] === 'create_project' && c.includes('xcu50-fsvh2104-2-e'))).toBeDefined();
+    expect(cmds.find((c) => c[0] === 'get_board_parts' && c.includes('*:au50:*'))).toBeDefined();
+    expect(cmds.find((c) => c[0] === 'set_property' && c[1] === 'board_part' && c[2] === 'xilinx.com:au50:part0:1.3')).toBeDefined();
+    expectBoardInterfaces(cmds, readFileSync(tcl, 'utf8'), readFileSync(join(dir, 'vivado', `${name}_pcie.xdc`), 'utf8'));
   });
 });

@@ -5,7 +5,7 @@
  * kernel's registers in the BAR. Written into the firmware project as
  *
  *   vivado/<name>_bd.tcl        vivado -mode batch -source vivado/<name>_bd.tcl
- *   vivado/<name>_pcie.xdc      PCIe reference clock and PERST# pins of the board
+ *   vivado/<name>_pcie.xdc      timing of the PCIe reference clock and PERST# (the pins come from the board files)
  *   vivado/address_map.json     BAR index, kernel offset, region bytes (fpga.regionOffsetBytes)
  *
  * Nothing here has been through Vivado (this machine has no vendor tools, and no card): the
@@ -15,42 +15,63 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RegisterMap } from './regmap.js';
 
-/** A board the block design knows: its part, its Vivado board files and its PCIe pins. */
+/**
+ * The Vivado board interfaces (names in the board files' board.xml) that carry the PCIe pins:
+ * XDMA's GT lanes (`CONFIG.PCIE_BOARD_INTERFACE`), its PERST# (`CONFIG.SYS_RST_N_BOARD_INTERFACE`)
+ * and the slot's 100 MHz reference clock into util_ds_buf (`CONFIG.DIFF_CLK_IN_BOARD_INTERFACE`).
+ */
+export interface PcieBoardInterfaces {
+  readonly lanes: string;
+  readonly perstN: string;
+  readonly refclk: string;
+}
+
+/** A board the block design knows: its part, its Vivado board files and their PCIe interfaces. */
 export interface CardBoard {
   readonly name: string;
   readonly part: string;
   /** Glob of the Vivado board part (`get_board_parts`), so any installed file version matches. */
   readonly boardPartGlob: string;
-  /** The board interface XDMA's GT lanes follow (the board file places the PCIe block and quads). */
-  readonly pcieBoardInterface: string;
+  readonly pcie: PcieBoardInterfaces;
   readonly linkWidth: 'X1' | 'X2' | 'X4' | 'X8' | 'X16';
   readonly linkSpeed: '2.5_GT/s' | '5.0_GT/s' | '8.0_GT/s';
-  /** PCIe reference clock (100 MHz from the slot) pins, P and N. */
-  readonly refclkPins: readonly [string, string];
-  readonly perstPin: string;
-  readonly perstIostandard: string;
-  /** Where the pins come from. */
+  /** Where the board part and interface names come from. */
   readonly source: string;
 }
 
 /**
- * Boards by part. The Alveo U250 is the part the compiler's resource fit uses by default
- * (hls/compiler/parts.ts, the writer's `part`), a common PCIe accelerator card with Vivado board
- * files. Its pins: PCIe REFCLK0 on MGTREFCLK0P/N_226 (AM11/AM10) and PCIE_PERST_LS on BD21,
- * bank 64, LVCMOS12 (AMD's Alveo U250 master constraints, alveo-u250-xdc.xdc; UG1289).
+ * The PCIe interfaces of AMD's Alveo board files: `pci_express_x16`, `pcie_perstn`, `pcie_refclk`.
+ * These names are the ones XDMA/QDMA block designs on Alveo board parts set (e.g. FireSim's U250
+ * XDMA design, platforms/xilinx_alveo_u250/cl_firesim/scripts/bd_lib/2022.1/create_bd_instances.tcl,
+ * and the per-board QDMA settings of open-source NIC shells for au50/au55c/au250), found with the
+ * code search of this project. Not checked against an installed board.xml here (no Vivado).
+ */
+const ALVEO_PCIE: PcieBoardInterfaces = { lanes: 'pci_express_x16', perstN: 'pcie_perstn', refclk: 'pcie_refclk' };
+
+/**
+ * Boards by part, each with Vivado board files (so the PCIe pins follow the board interfaces, no
+ * hand-written pin constraints). The Alveo U50 carries the io plan's part (hls/compiler/parts.ts
+ * `IO_PLAN_PART`: the cell students); the Alveo U250 the writer's default part (the others).
+ * Both run XDMA as PCIe Gen3 x16 (AMD UG1289, Alveo card platforms: Gen3 x16 on both).
  */
 export const CARD_BOARDS: Readonly<Record<string, CardBoard>> = {
   'xcu250-figd2104-2L-e': {
     name: 'Alveo U250',
     part: 'xcu250-figd2104-2L-e',
     boardPartGlob: '*:au250:*',
-    pcieBoardInterface: 'pci_express_x16',
+    pcie: ALVEO_PCIE,
     linkWidth: 'X16',
     linkSpeed: '8.0_GT/s',
-    refclkPins: ['AM11', 'AM10'],
-    perstPin: 'BD21',
-    perstIostandard: 'LVCMOS12',
-    source: "AMD Alveo U250 master XDC (alveo-u250-xdc.xdc), UG1289 'Alveo Data Center Accelerator Card Platforms'",
+    source: "Vivado board files xilinx.com:au250:part0 (Vivado's board store), UG1289",
+  },
+  'xcu50-fsvh2104-2-e': {
+    name: 'Alveo U50',
+    part: 'xcu50-fsvh2104-2-e',
+    boardPartGlob: '*:au50:*',
+    pcie: ALVEO_PCIE,
+    linkWidth: 'X16',
+    linkSpeed: '8.0_GT/s',
+    source: "Vivado board files xilinx.com:au50:part0 (Vivado's board store), AMD DS965 and UG1289",
   },
 };
 
@@ -122,17 +143,19 @@ function hex(n: number): string {
   return `0x${n.toString(16).toUpperCase().padStart(8, '0')}`;
 }
 
-/** The board's PCIe reference clock and PERST# (the GT lanes follow the board interface). */
+/**
+ * What the board interfaces do not cover: they place the reference clock, PERST# and the GT lanes
+ * and set their I/O standards, but write no timing. So the XDC holds only the 100 MHz clock on the
+ * reference clock port and the false path from the asynchronous PERST#; no pin is named here.
+ */
 export function pcieXdc(board: CardBoard): string {
-  return `# PCIe pins of the ${board.name} (${board.part}). Generated by hls/compiler/block-design.ts.
-# Source: ${board.source}.
+  return `# PCIe timing of the ${board.name} (${board.part}). Generated by hls/compiler/block-design.ts.
+# The pins come from the board interfaces ${board.pcie.refclk}, ${board.pcie.perstN} and ${board.pcie.lanes}
+# (${board.source}); board interfaces write no timing, so only that is here.
 # 100 MHz reference clock from the slot, into the IBUFDS_GTE4 of util_ds_buf.
-set_property PACKAGE_PIN ${board.refclkPins[0]} [get_ports {pcie_refclk_clk_p[0]}]
-set_property PACKAGE_PIN ${board.refclkPins[1]} [get_ports {pcie_refclk_clk_n[0]}]
-create_clock -name pcie_refclk -period 10.000 [get_ports {pcie_refclk_clk_p[0]}]
-# PERST# from the slot (active low), XDMA's sys_rst_n.
-set_property -dict {PACKAGE_PIN ${board.perstPin} IOSTANDARD ${board.perstIostandard} PULLUP true} [get_ports pcie_perst_n]
-set_false_path -from [get_ports pcie_perst_n]
+create_clock -name pcie_refclk -period 10.000 [get_ports ${board.pcie.refclk}_clk_p]
+# PERST# from the slot (active low, asynchronous), XDMA's sys_rst_n.
+set_false_path -from [get_ports ${board.pcie.perstN}]
 `;
 }
 
@@ -196,7 +219,8 @@ function tclBlocks(name: string, board: CardBoard, am: AddressMap): string {
   return `# XDMA: AXI memory-mapped DMA, with the AXI-Lite master (BAR${am.bar}, the "user" path) enabled.
 set xdma [create_bd_cell -type ip -vlnv xilinx.com:ip:xdma xdma_0]
 set_property -dict [list \\
-  CONFIG.PCIE_BOARD_INTERFACE {${board.pcieBoardInterface}} \\
+  CONFIG.PCIE_BOARD_INTERFACE {${board.pcie.lanes}} \\
+  CONFIG.SYS_RST_N_BOARD_INTERFACE {${board.pcie.perstN}} \\
   CONFIG.mode_selection {Advanced} \\
   CONFIG.functional_mode {DMA} \\
   CONFIG.xdma_axi_intf_mm {AXI_Memory_Mapped} \\
@@ -209,17 +233,20 @@ set_property -dict [list \\
   CONFIG.xdma_wnum_chnl {1} \\
 ] $xdma
 
-# The slot's reference clock through IBUFDS_GTE4; PERST# straight to sys_rst_n.
+# The PCIe pins through the board interfaces (top-level ports named as the interfaces): the
+# slot's reference clock through IBUFDS_GTE4, PERST# straight to sys_rst_n, the GT lanes.
 set refbuf [create_bd_cell -type ip -vlnv xilinx.com:ip:util_ds_buf refclk_buf]
-set_property CONFIG.C_BUF_TYPE {IBUFDSGTE} $refbuf
-make_bd_intf_pins_external [get_bd_intf_pins refclk_buf/CLK_IN_D]
-set_property name pcie_refclk [get_bd_intf_ports CLK_IN_D_0]
+set_property -dict [list CONFIG.C_BUF_TYPE {IBUFDSGTE} CONFIG.DIFF_CLK_IN_BOARD_INTERFACE {${board.pcie.refclk}} CONFIG.USE_BOARD_FLOW {true}] $refbuf
+create_bd_intf_port -mode Slave -vlnv xilinx.com:interface:diff_clock_rtl:1.0 ${board.pcie.refclk}
+set_property CONFIG.FREQ_HZ 100000000 [get_bd_intf_ports ${board.pcie.refclk}]
+connect_bd_intf_net [get_bd_intf_ports ${board.pcie.refclk}] [get_bd_intf_pins refclk_buf/CLK_IN_D]
 connect_bd_net [get_bd_pins refclk_buf/IBUF_OUT] [get_bd_pins xdma_0/sys_clk_gt]
 connect_bd_net [get_bd_pins refclk_buf/IBUF_DS_ODIV2] [get_bd_pins xdma_0/sys_clk]
-create_bd_port -dir I -type rst pcie_perst_n
-set_property CONFIG.POLARITY ACTIVE_LOW [get_bd_ports pcie_perst_n]
-connect_bd_net [get_bd_ports pcie_perst_n] [get_bd_pins xdma_0/sys_rst_n]
-make_bd_intf_pins_external [get_bd_intf_pins xdma_0/pcie_mgt]
+create_bd_port -dir I -type rst ${board.pcie.perstN}
+set_property CONFIG.POLARITY ACTIVE_LOW [get_bd_ports ${board.pcie.perstN}]
+connect_bd_net [get_bd_ports ${board.pcie.perstN}] [get_bd_pins xdma_0/sys_rst_n]
+create_bd_intf_port -mode Master -vlnv xilinx.com:interface:pcie_7x_mgt_rtl:1.0 ${board.pcie.lanes}
+connect_bd_intf_net [get_bd_intf_ports ${board.pcie.lanes}] [get_bd_intf_pins xdma_0/pcie_mgt]
 
 # The kernel's clock at the model's clock, from XDMA's axi_aclk; its reset from axi_aresetn.
 set axi_mhz [expr {[get_property CONFIG.FREQ_HZ [get_bd_pins xdma_0/axi_aclk]] / 1.0e6}]

@@ -63,7 +63,7 @@ export interface CompileOptions {
   latencyTargetUs?: number;
   /** The model's task (a card's `task`), for its default latency target. */
   task?: string;
-  /** Part whose resources bound the plan (default `IO_PLAN_PART`, the KU5P); without a target the writer's default. */
+  /** Part whose resources bound the plan (default `IO_PLAN_PART`, the Alveo U50's); without a target the writer's default. */
   part?: string;
   /** Inputs to run through float ONNX and the C simulation (0: no check). */
   check: number;

@@ -21,8 +21,15 @@ export interface PartResources {
 
 const BRAM18K_BITS = 18 * 1024;
 
-/** The part the compiler budgets resources for when it chooses the io type and parallelism. */
-export const IO_PLAN_PART = 'xcku5p-ffvb676-2-e';
+/**
+ * The part the compiler budgets resources for when it chooses the io type and parallelism: the
+ * Alveo U50's (a mid-range data-centre card with Vivado board files, so the plan's part is a card
+ * the block design can put the kernel on). The plan takes the fewest DSPs meeting the target, so
+ * a larger part than the KU5P changes no plan that fits the KU5P.
+ */
+export const IO_PLAN_PART = 'xcu50-fsvh2104-2-e';
+/** Kintex UltraScale+ KU5P: the io plan's budget before the U50; kept as a smaller comparison part. */
+export const KU5P_PART = 'xcku5p-ffvb676-2-e';
 const URAM_BITS = 288 * 1024;
 
 /**
@@ -36,11 +43,25 @@ export const PARTS: Readonly<Record<string, PartResources>> = {
     memoryBits: 5_376 * BRAM18K_BITS + 1_280 * URAM_BITS,
     source: 'Vivado HLS report, Available row (hls-reports/jet-mlp-tutorial-fork-vivado2019)',
   },
-  // A mid-range part, the io plan's default budget: Kintex UltraScale+ KU5P, 1,824 DSP48E2,
+  // The io plan's default budget: the Alveo U50's Virtex UltraScale+ HBM part, 5,952 DSP48E2,
+  // 1,344 36Kb block RAMs (2,688 BRAM_18K, 47.3 Mb), 640 UltraRAMs (180 Mb), 872K CLB LUTs,
+  // 1,743K flip-flops (AMD DS965, Alveo U50 Data Center Accelerator Card Data Sheet, Table 1).
+  // The exact counts are the "Available" row of a Vivado HLS synthesis report for this part
+  // (hls-reports/dnnonsilicon-mnist-cnn-and-mlp, MNIST_R16 and MNIST_original myproject_csynth.rpt:
+  // BRAM_18K 2688, DSP48E 5952, FF 1743360, LUT 871680, URAM 640), which agree with DS965.
+  [IO_PLAN_PART]: {
+    dsp: 5_952,
+    memoryBits: 2_688 * BRAM18K_BITS + 640 * URAM_BITS,
+    bram18k: 2_688,
+    lut: 871_680,
+    ff: 1_743_360,
+    source: 'AMD DS965, Alveo U50 Data Sheet; Vivado HLS report, Available row (hls-reports/dnnonsilicon-mnist-cnn-and-mlp)',
+  },
+  // A smaller mid-range part, the io plan's budget before the U50: Kintex UltraScale+ KU5P, 1,824 DSP48E2,
   // 480 36Kb block RAMs (960 BRAM_18K, 16.9 Mb), 64 UltraRAMs (18.0 Mb), 216,960 CLB LUTs,
   // 433,920 flip-flops (AMD DS890, UltraScale Architecture and Product Data Sheet: Overview,
   // "Kintex UltraScale+ FPGA Feature Summary").
-  [IO_PLAN_PART]: {
+  [KU5P_PART]: {
     dsp: 1_824,
     memoryBits: 960 * BRAM18K_BITS + 64 * URAM_BITS,
     bram18k: 960,

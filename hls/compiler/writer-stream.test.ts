@@ -23,7 +23,7 @@ describe('io_stream firmware is bit-exact with the io_parallel firmware', () => 
       expect(r.fpga.io).toBe('stream');
       const top = readFileSync(join(r.dir, 'firmware', `${name}.cpp`), 'utf8');
       expect(top).toContain('#pragma HLS DATAFLOW');
-      expect(readFileSync(join(r.dir, 'build_prj.tcl'), 'utf8')).toContain('xcku5p');
+      expect(readFileSync(join(r.dir, 'build_prj.tcl'), 'utf8')).toContain('xcu50-fsvh2104-2-e');
       const tb = writeTbInputs(r.dir, randomInputs(SAMPLES, nIn, 11), nIn);
       execFileSync('make', ['-s', '-C', r.dir, 'csim_tb', 'csim_tb_stream'], { stdio: 'pipe' });
       const run = (bin: string): string[] => {
