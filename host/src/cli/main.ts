@@ -196,7 +196,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--reuse <r>', 'reuse factor', int('reuse', 1), 1)
     .option('--clock-mhz <f>', 'target clock', num('clock-mhz'), 200)
     .option('--latency-target-us <us>', "choose the io type and per-layer parallelism for this device latency (default: the card task's, e.g. cells-lymphocyte 7.25)", num('latency-target-us'))
-    .option('--part <part>', 'FPGA part whose resources bound that choice (default xcku5p-ffvb676-2-e)')
+    .option('--part <part>', 'FPGA part whose resources bound that choice (default the Alveo U50, xcu50-fsvh2104-2-e)')
     .option('--check <n>', 'compare n inputs: float ONNX vs C simulation', int('check', 0), 0)
     .option('--min-agreement <x>', 'exit 1 when agreement (top-1, or at the threshold for one output) is lower', num('min-agreement'), 0.99)
     .addOption(new Option('--data <d>', "check/calibration inputs: auto (the model's held-out set when card.json beside it names a known task or models/data/<task> holds its exported test_x.npy, else random) or random").choices(['auto', 'random']).default('auto'))
