@@ -28,6 +28,7 @@ import torch.nn.functional as F  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import data  # noqa: E402
+import firmware_types  # noqa: E402
 import matchboxnet_teacher  # noqa: E402
 import nets  # noqa: E402
 import onnx_check  # noqa: E402
@@ -221,21 +222,22 @@ def train_student(args, cfg, student, forward, splits, labels, weights, t_logits
                      n_views=n_views(cfg), batch_augment=batch_augment(cfg, stage))
 
 
-def evaluate(teacher, student, fp, test, labels):
+def evaluate(teacher, student, fp, test, labels, types=None):
     """Test metrics for the teacher, the snapped float student (what the
-    ONNX computes) and the fixed-point student emulated in float64."""
+    ONNX computes) and the fixed-point student emulated in float64 (with the
+    firmware's `types`, firmware_types.layer_types, where the card sets them)."""
     x, y = test
     t_pred = train.logits_of(teacher, x).argmax(1)
     s_pred = train.logits_of(student, x).argmax(1)
     exact = copy.deepcopy(student).double()
     ranges = {}
-    f_pred = train.logits_of(lambda b: fixed_forward(exact, b.double(), fp, ranges), x).argmax(1)
+    f_pred = train.logits_of(lambda b: fixed_forward(exact, b.double(), fp, ranges, types), x).argmax(1)
     return {"teacher": train.metrics(t_pred, y, labels),
             "student": train.metrics(s_pred, y, labels),
             "fixed": train.metrics(f_pred, y, labels),
             "agreement": float((t_pred == s_pred).float().mean()),
             "agreementFixed": float((t_pred == f_pred).float().mean()),
-            "ranges": ranges}
+            "ranges": ranges, "types": types}
 
 
 def metrics_entry(m):
@@ -244,7 +246,7 @@ def metrics_entry(m):
             "recall": {k: r4(v) for k, v in m["recall"].items()}, "confusion": m["confusion"]}
 
 
-def held_out_extras(data_dir, teacher, student, fp, splits, labels):
+def held_out_extras(data_dir, teacher, student, fp, splits, labels, types=None):
     """Card fields for data beside the three splits (keywords): `testSynth`, the held-out
     synthetic voices (`test_synth_x/_y.npy`), and `validationReal`, the validation rows that
     are real recordings (`val_synthetic.npy` == 0), on which each stage's epoch was chosen."""
@@ -253,7 +255,7 @@ def held_out_extras(data_dir, teacher, student, fp, splits, labels):
     if os.path.isfile(path):
         x = torch.from_numpy(np.load(path))
         y = torch.from_numpy(np.load(os.path.join(data_dir, "test_synth_y.npy")))
-        ev = evaluate(teacher, student, fp, (x, y), labels)
+        ev = evaluate(teacher, student, fp, (x, y), labels, types)
         out["testSynth"] = {"rows": len(y), "teacher": metrics_entry(ev["teacher"]),
                             "student": metrics_entry(ev["student"]),
                             "studentFixedEmulated": metrics_entry(ev["fixed"])}
@@ -261,7 +263,7 @@ def held_out_extras(data_dir, teacher, student, fp, splits, labels):
     if os.path.isfile(path):
         real = torch.from_numpy(np.load(path) == 0)
         x, y = splits["val"][0][real], splits["val"][1][real]
-        ev = evaluate(teacher, student, fp, (x, y), labels)
+        ev = evaluate(teacher, student, fp, (x, y), labels, types)
         out["validationReal"] = {"rows": len(y), "teacher": metrics_entry(ev["teacher"]),
                                  "student": metrics_entry(ev["student"])}
     return out
@@ -399,7 +401,7 @@ def card_tail(args, meta, fp, ev, onnx_info, seconds, real=None):
                          "accumulator": "exact; output floored once per layer",
                          "weightsSnapped": True,
                          "activationMaxAbs": {k: round(v, 3) for k, v in ev["ranges"].items()},
-                         "saturates": any(v > fp.hi for v in ev["ranges"].values())},
+                         "saturates": firmware_types.saturates(ev["ranges"], fp, ev.get("types"))},
         "onnx": onnx_info,
         **({"realPackets": real} if real is not None else {}),
         "input": meta["input"], "preprocessing": meta["preprocessing"], "source": meta["source"],
@@ -509,9 +511,11 @@ def run(args):
     if cfg.get("model") == "ds_cnn":
         # The firmware has no batch norm after a conv: fold before quantisation-aware training.
         student = nets.fold_batchnorm(student.eval())
+    # QAT and the emulation use the firmware's types (the card's precision), not fp alone.
+    types = firmware_types.layer_types(student, cfg.get("card_precision"), fp)
     if cfg["epochs"]["qat"] > 0:
         student, best["qat"], _ = train_student(
-            args, cfg, student, lambda x: fixed_forward(student, x, fp), splits, labels,
+            args, cfg, student, lambda x: fixed_forward(student, x, fp, types=types), splits, labels,
             weights, t_logits, "qat")
     snap_(student, fp)
 
@@ -522,9 +526,9 @@ def run(args):
                                       {k: v["test"] for k, v in scores.items()}, labels)
         result = scores_card(args, cfg, meta, fp, student, ev, best, onnx_info, time.time() - start)
     else:
-        ev = evaluate(teacher, student, fp, splits["test"], labels)
+        ev = evaluate(teacher, student, fp, splits["test"], labels, types)
         real = real_packets(args.data, cfg["input"], teacher, student, labels)
-        extras = held_out_extras(args.data, teacher, student, fp, splits, labels)
+        extras = held_out_extras(args.data, teacher, student, fp, splits, labels, types)
         result = card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info,
                       time.time() - start, real, extras)
     card_path = os.path.join(args.out, "card.json")
@@ -558,7 +562,7 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         run(args)
-    except (UsageError, data.DataError, onnx_check.OnnxError) as e:
+    except (UsageError, data.DataError, onnx_check.OnnxError, firmware_types.PrecisionError) as e:
         print(f"distill: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
     return 0

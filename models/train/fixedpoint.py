@@ -75,33 +75,38 @@ def on_grid(t, fp):
 _PASS_THROUGH = (nn.ReLU, nn.MaxPool1d, nn.MaxPool2d, nn.Flatten, nn.AvgPool2d, nn.AdaptiveAvgPool2d)
 
 
-def fixed_forward(student, x, fp, trace=None):
+def fixed_forward(student, x, fp, trace=None, types=None):
     """Run a Conv(1d/2d)/ReLU/MaxPool/Flatten/Linear Sequential in fixed point.
 
-    The input, weights, biases and every layer's output are quantised. The
+    The input, weights, biases and every layer's output are quantised: to `fp`, or where
+    `types` (firmware_types.layer_types: {"input": FixedPoint, index: {"result", "weight",
+    "bias": FixedPoint}}) names another type, to that one, as the firmware does. The
     accumulator is exact (one floor per layer output), which is what the
     HLS layers compute when accum_t is wide enough. Run it on a float64 copy
     for a bit-exact emulation; float32 is fine for training.
 
     `trace`, when a dict, collects per-layer max |pre-saturation output|.
     """
+    types = types or {}
     if trace is not None:
         trace["input"] = max(trace.get("input", 0.0), float(x.detach().abs().max()))
-    h = quantise(x, fp)
+    h = quantise(x, types.get("input", fp))
     for i, layer in enumerate(student):
+        t = types.get(i, {})
+        w_fp, b_fp = t.get("weight", fp), t.get("bias", fp)
         if isinstance(layer, nn.Conv2d):
             # Strided, padded and depthwise (groups) convs: the keyword DS-CNN's.
-            h = F.conv2d(h, quantise(layer.weight, fp), quantise(layer.bias, fp), stride=layer.stride, padding=layer.padding, groups=layer.groups)
+            h = F.conv2d(h, quantise(layer.weight, w_fp), quantise(layer.bias, b_fp), stride=layer.stride, padding=layer.padding, groups=layer.groups)
         elif isinstance(layer, nn.Conv1d):
             assert layer.stride == (1,) and layer.padding == (0,)
-            h = F.conv1d(h, quantise(layer.weight, fp), quantise(layer.bias, fp))
+            h = F.conv1d(h, quantise(layer.weight, w_fp), quantise(layer.bias, b_fp))
         elif isinstance(layer, nn.Linear):
-            h = F.linear(h, quantise(layer.weight, fp), quantise(layer.bias, fp))
+            h = F.linear(h, quantise(layer.weight, w_fp), quantise(layer.bias, b_fp))
         else:
             assert isinstance(layer, _PASS_THROUGH), f"no fixed-point rule for {layer}"
             h = layer(h)
         if trace is not None:
             key = f"{i}:{type(layer).__name__}"
             trace[key] = max(trace.get(key, 0.0), float(h.detach().abs().max()))
-        h = quantise(h, fp)
+        h = quantise(h, t.get("result", fp))
     return h

@@ -112,6 +112,11 @@ TASKS = {
         # Student stage alone from one teacher: 84.2% on the 139 real validation clips (87.7% on
         # the whole validation split) with weight 0.5, 80.6% (85.4%) without.
         "extra_teacher": {"file": "train_matchboxnet.npy", "weight": 0.5},
+        # QAT runs in the firmware's types (card_precision below, firmware_types.py): until then it
+        # saturated the input at +-32 where the firmware and the float ONNX take c0 down to -124,
+        # and the card's emulated 89.1% was no network's (the firmware scored 83.2%, as the float
+        # model). Retrained so: 82.7% on the 139 real validation clips (82.0% before), float and
+        # fixed alike on test.
         "recall_min": {},
         "trigger_targets": ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "marvin"],
         # Streaming detection, the card's trigger.detector (the `detector` router a replay without
