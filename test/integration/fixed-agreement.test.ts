@@ -41,7 +41,8 @@ for (const task of ['cells-bccd', 'cells-lymphocyte', 'jets-hls4ml', 'alerts-rea
         })();
       expect(data.inputs.length).toBe(N);
       const out = mkdtempSync(join(tmpdir(), `ht-agree-${task}-`));
-      const r = await compileModel({ model: card.files.student, out, name: 'agree', precision: (card.raw.precision as PrecisionSpec | undefined) ?? 'default', strategy: 'latency', reuse: 1, clockMhz: 200, task: card.task, check: N, seed: 1, data, lib: false });
+      // as `hairtrigger compile <folder>` compiles it: a card that preprocesses uint8 images gets the firmware's pixel stage
+      const r = await compileModel({ model: card.files.student, out, name: 'agree', precision: (card.raw.precision as PrecisionSpec | undefined) ?? 'default', strategy: 'latency', reuse: 1, clockMhz: 200, task: card.task, check: N, seed: 1, data, lib: false, preprocessing: card.preprocessing });
       expect(r.check!.n).toBe(N);
       expect(r.check!.agreementTop1).toBeGreaterThanOrEqual(0.99);
       // The cell and real/bogus students saturate nowhere on their held-out data; the jet tagger's card names
