@@ -22,7 +22,10 @@
 //                               cycle: the cycle counter at the start (the kernel's cycle_now).
 //                               In MODE 1 it takes one frame from sensor_in: HT_DEVICE_E_NO_FRAME
 //                               (and nothing done) when none was pushed.
-//   ht_device_push_frame(raw, seq)  a frame of N_IN raw input values onto sensor_in
+//   ht_device_push_frame(raw, seq)  a frame of N_IN raw input values onto sensor_in, packed
+//                               IN_PACK a word; a pixel device's (IN_KIND 1) are the frame's
+//                               bytes as values 0..255, four a word (HT_DEVICE_E_ARGUMENT,
+//                               nothing pushed, when one is not a byte)
 //   ht_device_pop_trigger(&word)    a word from trigger_out, HT_DEVICE_E_NO_FRAME when empty
 // Not reentrant (the kernel keeps its state in statics, as the hardware keeps registers).
 #ifndef HT_DEVICE_ABI_H

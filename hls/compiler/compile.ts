@@ -224,6 +224,8 @@ export async function compileModel(o: CompileOptions): Promise<CompileResult> {
     name: o.name, nIn, nOut: summary.nOut, inTypeText: model.input.type, outTypeText: model.output.type,
     inType: parseFixedType(model.input.type, 'model.json input.type'), outType: parseFixedType(model.output.type, 'model.json output.type'),
     clockMhz: o.clockMhz, latencyCycles: est.latencyCycles, ii: est.ii, modelSha256,
+    // Firmware that preprocesses takes the camera's bytes: the device's input window holds them.
+    ...(pixels === undefined ? {} : { pixels: { nPx: pixels.frame[0] * pixels.frame[1] * pixels.frame[2] } }),
   });
   writeRegisterMap(summary.dir, regmap);
   writeDeviceTop(summary.dir, regmap, o.clockMhz, model.part);

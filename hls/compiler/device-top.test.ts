@@ -1,9 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileModel } from './compile.js';
+import { createRng } from '../../host/src/core/rng.js';
 import { REG, type RegisterMap } from './regmap.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -109,6 +110,59 @@ puts "period $clock_period_ns"
     const { dir } = await jet();
     const r = buildAndRun(dir, 'device_tb_vendor', [`AP_INCLUDE=${VENDOR_INCLUDE}`]);
     expect(r.out).toContain('40 samples, both modes, pass');
+    expect(r.status).toBe(0);
+  }, BUILD_MS);
+});
+
+// The cell student's firmware takes the camera's bytes (regmap inKind 'pixels'): its device
+// top unpacks pixel_t four a word and calls cells_bccd_student_pixels. The project `make
+// firmware` built, copied so the tests' builds stay out of it. (Recorded frames through the
+// emulated device: host/src/backends/fpga-pixels.test.ts.)
+const BCCD_BUILT = join(ROOT, 'hls', 'build', 'cells_bccd_student');
+describe.skipIf(!existsSync(join(BCCD_BUILT, 'regmap.json')))('the generated device top of a pixel project (cells-bccd student)', () => {
+  const FRAMES = 8;
+  let copy: string | null = null;
+  /** A copy of the project with FRAMES seeded frames (uniform bytes, seed SEED) as tb_data/tb_pixels.dat. */
+  function bccd(): string {
+    if (copy !== null) return copy;
+    const dir = join(mkdtempSync(join(tmpdir(), 'ht-devtop-px-')), 'cells_bccd_student');
+    cpSync(BCCD_BUILT, dir, { recursive: true });
+    const rng = createRng(SEED);
+    const lines = Array.from({ length: FRAMES }, () => Array.from({ length: 3072 }, () => rng.uint32() >>> 24).join(' '));
+    writeFileSync(join(dir, 'tb_data', 'tb_pixels.dat'), lines.join('\n') + '\n');
+    copy = dir;
+    return dir;
+  }
+
+  it('declares the pixel window and calls the pixel top', () => {
+    const dir = bccd();
+    const map = JSON.parse(readFileSync(join(dir, 'regmap.json'), 'utf8')) as RegisterMap;
+    expect(map).toMatchObject({ inKind: 'pixels', nIn: 3072, inPack: 4, inWords: 768, inType: 0 });
+    const cpp = readFileSync(join(dir, 'firmware', 'cells_bccd_student_device.cpp'), 'utf8');
+    expect(cpp).toContain('cells_bccd_student_pixels(x, y);');
+    expect(cpp).toMatch(/#pragma HLS INTERFACE s_axilite port=in_kind bundle=control offset=0x07c/);
+    expect(readFileSync(join(dir, 'firmware', 'cells_bccd_student_regs.h'), 'utf8')).toContain('#define HT_CELLS_BCCD_STUDENT_IN_KIND 1u');
+  });
+
+  it('the testbench passes both modes on tb frames against the pixel top, and fails on a top that reads the bytes in the wrong order', () => {
+    const dir = bccd();
+    const ok = buildAndRun(dir, 'device_tb');
+    expect(ok.out).toContain(`${FRAMES} samples, both modes, pass`);
+    expect(ok.status).toBe(0);
+    const device = join(dir, 'firmware', 'cells_bccd_student_device.cpp');
+    const original = readFileSync(device, 'utf8');
+    const lane = 'i % HT_DEV_IN_PACK, HT_DEV_IN_PACK));';
+    expect(original).toContain(lane);
+    writeFileSync(device, original.replace(lane, '3 - i % HT_DEV_IN_PACK, HT_DEV_IN_PACK));'));
+    const bad = buildAndRun(dir, 'device_tb');
+    writeFileSync(device, original);
+    expect(bad.status).toBe(4);
+    expect(bad.out).toContain('output window differs from the pixel top');
+  }, BUILD_MS);
+
+  it('passes on the vendor\'s types (pixel_t ap_uint<8>)', () => {
+    const r = buildAndRun(bccd(), 'device_tb_vendor', [`AP_INCLUDE=${VENDOR_INCLUDE}`]);
+    expect(r.out).toContain(`${FRAMES} samples, both modes, pass`);
     expect(r.status).toBe(0);
   }, BUILD_MS);
 });

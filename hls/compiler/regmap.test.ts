@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../host/src/core/errors.js';
 import { parseFixedType } from './precision.js';
-import { fnv1a32Words, hashWords, LAYOUT_HEADER_PATH, layoutHeader, outCheck, packOf, packWords, REG, REGMAP_LAYOUT_VERSION, registerMap, regsHeader, typeWord, unpackWords } from './regmap.js';
+import { fnv1a32Words, hashWords, IN_KIND, LAYOUT_HEADER_PATH, layoutHeader, outCheck, packOf, packWords, REG, REGMAP_LAYOUT_VERSION, registerMap, regsHeader, typeWord, unpackWords } from './regmap.js';
 
 const SHA = '0f9e0ce651a9af2742c9fb2f3d2ec72347adaa388ad8bbc863ef00a545341d09';
 const base = (nIn: number, nOut: number, fifoCapacity?: number, inTypeText = 'ap_fixed<16,6,AP_TRN,AP_SAT>') => registerMap({
@@ -43,6 +43,21 @@ describe('registerMap (docs/fpga-protocol.md)', () => {
   it('refuses a FIFO capacity that is not a power of two, and types over 32 bits', () => {
     expect(() => base(16, 5, 1000)).toThrow(/power of two/);
     expect(() => registerMap({ ...base(16, 5), name: 'n', inTypeText: 'ap_fixed<40,10>', outTypeText: 'x', inType: parseFixedType('ap_fixed<40,10>', 't'), outType: parseFixedType('ap_fixed<16,6>', 't'), clockMhz: 200, latencyCycles: 1, ii: 1, modelSha256: SHA, nIn: 1, nOut: 1 })).toThrow(/at most 32 bits/);
+  });
+
+  it('a pixel project: N_IN the frame bytes, four a word, IN_KIND 1 and IN_TYPE 0 (no fixed type)', () => {
+    const values = base(3072, 3);
+    const m = registerMap({ ...values, name: 'net', inType: parseFixedType('ap_fixed<16,6,AP_TRN,AP_SAT>', 't'), outType: parseFixedType('ap_fixed<16,6,AP_TRN,AP_SAT>', 't'),
+      inTypeText: 'ap_fixed<16,6,AP_TRN,AP_SAT>', clockMhz: 200, modelSha256: SHA, nIn: 3072, pixels: { nPx: 48 * 48 * 3 } });
+    expect(values.inKind).toBe('values');
+    expect(m).toMatchObject({ inKind: 'pixels', nIn: 6912, inPack: 4, inWords: 1728, inType: 0, inTypeText: 'ap_uint<8>' });
+    expect(REG.IN_KIND).toBe(0x07c);
+    expect(IN_KIND).toEqual({ values: 0, pixels: 1 });
+    const h = regsHeader(m);
+    expect(h).toContain('#define HT_NET_IN_KIND 1u');
+    expect(h).toContain('#define HT_NET_IN_TYPE 0x0u');
+    expect(regsHeader(values)).toContain('#define HT_NET_IN_KIND 0u');
+    expect(() => registerMap({ ...m, inType: parseFixedType('ap_fixed<8,8>', 't'), outType: parseFixedType('ap_fixed<16,6>', 't'), clockMhz: 200, pixels: { nPx: 0 } })).toThrow(ConfigError);
   });
 
   it('writes a C header with the same numbers', () => {

@@ -11,7 +11,9 @@ import type { FixedType } from './precision.js';
 
 /**
  * 3: inputs and outputs packed on the bus (IN_PACK, OUT_PACK: values per 32-bit word) and
- * the hold-off register (HOLDOFF_CYCLES). 2 added OUT_CHECK (0x09C); layout 1 had neither.
+ * the hold-off register (HOLDOFF_CYCLES), and IN_KIND (0x07C, a slot of the identification
+ * block that earlier layout-3 devices held at 0, which still reads "input_t values").
+ * 2 added OUT_CHECK (0x09C); layout 1 had neither.
  */
 export const REGMAP_LAYOUT_VERSION = 3;
 export const REGMAP_MAGIC = 0x48544657; // "HTFW"
@@ -28,7 +30,7 @@ export const REG = {
   MODE: 0x010, SEQ_LO: 0x018, SEQ_HI: 0x01c,
   MAGIC: 0x020, LAYOUT: 0x024, N_IN: 0x028, N_OUT: 0x02c, IN_TYPE: 0x030, OUT_TYPE: 0x034,
   CLOCK_KHZ: 0x038, LATENCY_CYCLES: 0x03c, MODEL_HASH: 0x040, II: 0x060, FIFO_CAPACITY: 0x064,
-  IN_OFFSET: 0x068, OUT_OFFSET: 0x06c, THRESH_OFFSET: 0x070, FIFO_OFFSET: 0x074, REGION_BYTES: 0x078,
+  IN_OFFSET: 0x068, OUT_OFFSET: 0x06c, THRESH_OFFSET: 0x070, FIFO_OFFSET: 0x074, REGION_BYTES: 0x078, IN_KIND: 0x07c,
   FIFO_HEAD: 0x080, FIFO_TAIL: 0x084, FIFO_OVERFLOWS: 0x088, CYCLE_LO: 0x08c, CYCLE_HI: 0x090,
   DONE_COUNT: 0x094, RESET_COUNT: 0x098, OUT_CHECK: 0x09c,
   IN_PACK: 0x0a0, OUT_PACK: 0x0a4, HOLDOFF_CYCLES: 0x0a8,
@@ -59,6 +61,20 @@ export function unpackWords(words: ArrayLike<number>, pack: number, n: number): 
   for (let i = 0; i < n; i++) out[i] = ((words[Math.floor(i / pack)]! << (32 - lane * (i % pack) - lane)) >> (32 - lane));
   return out;
 }
+
+/**
+ * What the input window (and sensor_in) carries, the IN_KIND register: 0 the network's
+ * input_t values (packed by IN_TYPE's width), 1 a camera frame's uint8 bytes (N_IN of them,
+ * four a word, firmware that preprocesses: pixels-writer.ts). A pixel device's IN_TYPE is 0
+ * (no fixed-point type), so nothing reads its bytes as a signed 8-bit type, and a driver
+ * that predates IN_KIND refuses it at open (no type it converts) instead of sending values.
+ */
+export const IN_KIND = { values: 0, pixels: 1 } as const;
+export type InKind = keyof typeof IN_KIND;
+/** IN_TYPE of a pixel device: no fixed-point type (width 0). */
+export const IN_TYPE_PIXELS = 0;
+/** regmap.json's inTypeText of a pixel device: the byte as the vendor types spell it. */
+export const IN_TYPE_TEXT_PIXELS = 'ap_uint<8>';
 
 /** CTRL bits (Vitis HLS ap_ctrl_hs). */
 export const CTRL = { AP_START: 1 << 0, AP_DONE: 1 << 1, AP_IDLE: 1 << 2, AP_READY: 1 << 3, AUTO_RESTART: 1 << 7 } as const;
@@ -96,9 +112,12 @@ export interface RegisterMap {
   readonly layout: number;
   readonly magic: number;
   readonly name: string;
+  /** Values of the input window: input_t values, or a camera frame's bytes (inKind pixels). */
   readonly nIn: number;
   readonly nOut: number;
-  /** The TYPE register words (W | I << 8 | Q << 16 | O << 24). */
+  /** What the input window holds (the IN_KIND register, IN_KIND[inKind]). */
+  readonly inKind: InKind;
+  /** The TYPE register words (W | I << 8 | Q << 16 | O << 24); inType is IN_TYPE_PIXELS for pixels. */
   readonly inType: number;
   readonly outType: number;
   readonly inTypeText: string;
@@ -138,6 +157,12 @@ export interface RegmapInput {
   readonly ii: number;
   readonly modelSha256: string;
   readonly fifoCapacity?: number;
+  /**
+   * The firmware takes a camera frame of `nPx` bytes (model.json's pixels): the input window
+   * then holds those bytes, N_IN = nPx, four a word; nIn, inType and inTypeText stay the
+   * network's (checked, and kept out of the device's identification).
+   */
+  readonly pixels?: { readonly nPx: number };
 }
 
 /** The TYPE register word of a fixed-point type. */
@@ -171,6 +196,10 @@ export function registerMap(m: RegmapInput): RegisterMap {
   if (m.inType.width > 32 || m.outType.width > 32) {
     throw new ConfigError('regmap', `input ${m.inTypeText} / result ${m.outTypeText}: the register windows hold types of at most 32 bits`);
   }
+  const px = m.pixels;
+  if (px !== undefined && (!Number.isInteger(px.nPx) || px.nPx < 1)) throw new ConfigError('regmap.pixels.nPx', `${px.nPx}; need a positive integer (bytes of a camera frame)`);
+  const inKind: InKind = px === undefined ? 'values' : 'pixels';
+  const nIn = px === undefined ? m.nIn : px.nPx;
   let cursor = WINDOWS_START;
   const place = (bytes: number): number => {
     const align = Math.max(WINDOW_ALIGN_MIN, pow2AtLeast(bytes));
@@ -178,16 +207,17 @@ export function registerMap(m: RegmapInput): RegisterMap {
     cursor = at + bytes;
     return at;
   };
-  const inPack = packOf(m.inType.width), outPack = packOf(m.outType.width);
-  const inWords = Math.ceil(m.nIn / inPack), outWords = Math.ceil(m.nOut / outPack);
+  const inPack = px === undefined ? packOf(m.inType.width) : 4, outPack = packOf(m.outType.width);
+  const inWords = Math.ceil(nIn / inPack), outWords = Math.ceil(m.nOut / outPack);
   const threshOffset = place(4 * m.nOut);
   const inOffset = place(4 * inWords);
   const outOffset = place(4 * outWords);
   const fifoOffset = alignUp(cursor, PAGE_BYTES);
   const regionBytes = alignUp(fifoOffset + fifoCapacity * FIFO_RECORD_BYTES, PAGE_BYTES);
   return {
-    layout: REGMAP_LAYOUT_VERSION, magic: REGMAP_MAGIC, name: m.name, nIn: m.nIn, nOut: m.nOut,
-    inType: typeWord(m.inType), outType: typeWord(m.outType), inTypeText: m.inTypeText, outTypeText: m.outTypeText,
+    layout: REGMAP_LAYOUT_VERSION, magic: REGMAP_MAGIC, name: m.name, nIn, nOut: m.nOut, inKind,
+    inType: px === undefined ? typeWord(m.inType) : IN_TYPE_PIXELS, outType: typeWord(m.outType),
+    inTypeText: px === undefined ? m.inTypeText : IN_TYPE_TEXT_PIXELS, outTypeText: m.outTypeText,
     clockKhz: Math.round(m.clockMhz * 1000), latencyCycles: m.latencyCycles, ii: m.ii,
     modelSha256: m.modelSha256, modelHashWords: hashWords(m.modelSha256),
     fifoCapacity, fifoRecordBytes: FIFO_RECORD_BYTES, inPack, outPack, inWords, outWords, inOffset, outOffset, threshOffset, fifoOffset, regionBytes,
@@ -211,6 +241,7 @@ export function regsHeader(map: RegisterMap): string {
     `#define ${p}_LAYOUT ${map.layout}u`,
     `#define ${p}_N_IN ${map.nIn}u`,
     `#define ${p}_N_OUT ${map.nOut}u`,
+    `#define ${p}_IN_KIND ${IN_KIND[map.inKind]}u  // ${map.inKind === 'pixels' ? 'uint8 pixels' : 'input_t values'}`,
     `#define ${p}_IN_TYPE 0x${map.inType.toString(16)}u  // ${map.inTypeText}`,
     `#define ${p}_OUT_TYPE 0x${map.outType.toString(16)}u  // ${map.outTypeText}`,
     `#define ${p}_CLOCK_KHZ ${map.clockKhz}u`,
@@ -270,6 +301,9 @@ export function layoutHeader(): string {
     '};',
     '// CTRL bits (Vitis HLS ap_ctrl_hs).',
     ...Object.entries(CTRL).map(([k, v]) => `constexpr uint32_t kCtrl${cxxName(k).slice(1)} = ${hex(v)};`),
+    '// IN_KIND values: what the input window carries.',
+    `constexpr uint32_t kInKindValues = ${IN_KIND.values}u;`,
+    `constexpr uint32_t kInKindPixels = ${IN_KIND.pixels}u;`,
     `constexpr uint32_t kLayoutVersion = ${REGMAP_LAYOUT_VERSION}u;`,
     `constexpr uint32_t kMagicHtfw = 0x${REGMAP_MAGIC.toString(16)}u;`,
     `constexpr uint32_t kRecordBytes = ${FIFO_RECORD_BYTES}u;`,

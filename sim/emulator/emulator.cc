@@ -55,8 +55,10 @@ bool CheckMap(const EmulatorRegmap& m, std::string* error) {
     return Fail(error, "argument", "regionBytes " + std::to_string(m.region_bytes) + ": need a multiple of 4096 up to 1 GiB");
   if (m.fifo_capacity == 0 || (m.fifo_capacity & (m.fifo_capacity - 1)) != 0)
     return Fail(error, "argument", "fifoCapacity " + std::to_string(m.fifo_capacity) + ": need a power of two");
+  if (m.in_kind != kInKindValuesV && m.in_kind != kInKindPixelsV) return Fail(error, "argument", "inKind " + std::to_string(m.in_kind) + ": 0 (values) or 1 (pixels)");
   const auto inside = [&](uint64_t off, uint64_t bytes) { return off >= kWindowsStart && off % 4 == 0 && off + bytes <= m.region_bytes; };
-  if (!inside(m.in_offset, 4ull * m.n_in) || !inside(m.out_offset, 4ull * m.n_out) || !inside(m.thresh_offset, 4ull * m.n_out) ||
+  const uint64_t in_words = (uint64_t{m.n_in} + InPack(m) - 1) / InPack(m);
+  if (!inside(m.in_offset, 4 * in_words) || !inside(m.out_offset, 4ull * m.n_out) || !inside(m.thresh_offset, 4ull * m.n_out) ||
       !inside(m.fifo_offset, uint64_t{kRecordBytes} * m.fifo_capacity))
     return Fail(error, "argument", "a window or the FIFO lies outside the region or over the fixed registers");
   if (m.clock_khz == 0) return Fail(error, "argument", "clockKhz 0");
@@ -156,6 +158,14 @@ std::unique_ptr<Emulator> Emulator::Create(EmulatorOptions options, std::string*
     Fail(error, "argument", "frame source: need n_frames * n_in raw values, n_frames sequence numbers or none, and a rate >= 0");
     return nullptr;
   }
+  if (m.in_kind == kInKindPixelsV) {
+    // A pixel device's frames are bytes: the device top would refuse the frame at push time.
+    const auto bad = std::find_if(s.raw.begin(), s.raw.end(), [](int32_t v) { return v < 0 || v > 255; });
+    if (bad != s.raw.end()) {
+      Fail(error, "argument", "frame source: value " + std::to_string(*bad) + " at " + std::to_string(bad - s.raw.begin()) + " is not a byte; a pixel device (inKind pixels) takes camera frames of n_in bytes");
+      return nullptr;
+    }
+  }
   if (options.fault.value == 0 && (options.fault.kind == FaultKind::kCorruptOutput || options.fault.kind == FaultKind::kResetAfter)) {
     Fail(error, "argument", "corrupt-output and reset-after need a job count >= 1");
     return nullptr;
@@ -169,8 +179,11 @@ std::unique_ptr<Emulator> Emulator::Create(EmulatorOptions options, std::string*
   e->lib_ = LoadPrivateCopy(e->opt_.library_path, error);
   if (!e->lib_) return nullptr;
   const ht_model_info& info = e->lib_->info();
-  if (info.n_in != map.n_in || info.n_out != map.n_out || map.model_sha256 != info.model_sha256 || info.raw_ok == 0) {
-    Fail(error, "mismatch", e->opt_.library_path + ": the library (" + std::to_string(info.n_in) + " -> " + std::to_string(info.n_out) + ", sha256 " + info.model_sha256 +
+  // A pixel device's N_IN is the library's frame bytes (n_px), not its network input.
+  const bool pixels = map.in_kind == kInKindPixelsV;
+  const uint32_t lib_in = pixels ? info.n_px : info.n_in;
+  if (lib_in != map.n_in || info.n_out != map.n_out || map.model_sha256 != info.model_sha256 || info.raw_ok == 0) {
+    Fail(error, "mismatch", e->opt_.library_path + ": the library (" + std::to_string(lib_in) + (pixels ? " bytes" : "") + " -> " + std::to_string(info.n_out) + ", sha256 " + info.model_sha256 +
                                 ") is not the model of the register map (" + std::to_string(map.n_in) + " -> " + std::to_string(map.n_out) + ", sha256 " + map.model_sha256 + "), or its types are wider than 32 bits");
     return nullptr;
   }
@@ -210,7 +223,7 @@ Emulator::~Emulator() { Stop(); }
 // top and regmap.json come from the same compile): a stale library is refused, not served.
 bool Emulator::CheckIdentification(std::string* error) const {
   const EmulatorRegmap& m = opt_.map;
-  const uint32_t want[][2] = {{kLayout, m.layout}, {kNIn, m.n_in}, {kNOut, m.n_out}, {kInType, m.in_type}, {kOutType, m.out_type},
+  const uint32_t want[][2] = {{kLayout, m.layout}, {kInKind, m.in_kind}, {kInPack, InPack(m)}, {kNIn, m.n_in}, {kNOut, m.n_out}, {kInType, m.in_type}, {kOutType, m.out_type},
                               {kFifoCapacity, m.fifo_capacity}, {kInOffset, m.in_offset}, {kOutOffset, m.out_offset},
                               {kThreshOffset, m.thresh_offset}, {kFifoOffset, m.fifo_offset}, {kRegionBytes, m.region_bytes}};
   for (const auto& w : want)
@@ -226,7 +239,7 @@ bool Emulator::CheckIdentification(std::string* error) const {
 // DONE_COUNT last (release, after the output window and OUT_CHECK).
 void Emulator::Publish() const {
   const FaultKind f = opt_.fault.kind;
-  for (uint32_t r = kMagic; r <= kRegionBytes; r += 4) {
+  for (uint32_t r = kMagic; r <= kInKind; r += 4) {
     uint32_t v = shadow_[r / 4];
     if (r == kMagic && f == FaultKind::kWrongMagic) v ^= 0xffffffffu;
     if (r == kModelHash && f == FaultKind::kWrongHash) v ^= 1u;

@@ -1,5 +1,5 @@
 // emulator.h: the FPGA device emulator. It serves the register protocol of
-// docs/fpga-protocol.md (layout 2) from a file in /dev/shm that it maps MAP_SHARED, so a
+// docs/fpga-protocol.md (layout 3) from a file in /dev/shm that it maps MAP_SHARED, so a
 // driver (or a test doing read()/write() on the file) talks to it as to a PCIe BAR. The
 // model is the compiled firmware's own simulator library (lib<name>.so), so results are
 // bit-exact with the `sim` backend. No Node headers: the N-API glue is
@@ -62,7 +62,8 @@ struct FaultOptions {
   uint64_t at = 0;  // kLateOnce: which job
 };
 
-// Frames of the autonomous mode: raw input values (sign-extended input_t bits), n_frames
+// Frames of the autonomous mode: raw input values (sign-extended input_t bits; for a pixel
+// device, map in_kind pixels, the frame's bytes, each 0..255), n_frames
 // back to back, with optional sequence numbers (else the frame index, counting on across
 // loops). rate_hz 0: as fast as the device goes.
 struct FrameSource {

@@ -80,9 +80,21 @@ export function findCard(name: string, zooDir: string): ModelCard | null {
   return null;
 }
 
-/** Raw device inputs of every frame of a capture: preprocess with the card, convert with the map's input type. */
+/**
+ * Raw device inputs of every frame of a capture: preprocess with the card, convert with the
+ * map's input type; for a pixel device (map inKind 'pixels') the frame's bytes as they are.
+ */
 export function captureToRaw(capturePath: string, card: ModelCard, map: FirmwareMap): { raw: Int32Array; seq: Float64Array } {
   const capture = readCapture(capturePath);
+  if (map.inKind === 'pixels') {
+    const raw = new Int32Array(capture.count * map.nIn);
+    for (let f = 0; f < capture.count; f++) {
+      const bytes = capture.offsets[f + 1]! - capture.offsets[f]!;
+      if (bytes !== map.nIn) throw new ConfigError('--replay', `${capturePath} frame ${f}: ${bytes} bytes, the pixel device takes frames of ${map.nIn}`);
+      raw.set(capture.frames.subarray(capture.offsets[f]!, capture.offsets[f]! + bytes), f * map.nIn);
+    }
+    return { raw, seq: capture.seq };
+  }
   const pre = createModelPreprocessor(card.preprocessing, `${card.dir}/card.json preprocessing`);
   if (pre.inputElements !== map.nIn) throw new ConfigError('--card', `${card.dir}: the preprocessing gives ${pre.inputElements} values, the firmware takes ${map.nIn}`);
   const convert = rawConverter(map.inType);

@@ -120,6 +120,7 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
     o.Set("path", dev_->path());
     o.Set("nIn", m.n_in);
     o.Set("nOut", m.n_out);
+    o.Set("inKind", dev_->takes_pixels() ? "pixels" : "values");
     o.Set("inWidth", dev_->in_type().width);
     o.Set("inFrac", dev_->in_type().frac());
     o.Set("outWidth", dev_->out_type().width);
@@ -168,13 +169,16 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
   // bindPixels(px: Uint8Array, nPx: number, y: Float32Array[nOut]): the buffer camera frames
   // lie in (any length), the frame size, and y; held until the next bindPixels or close.
   // runPixels(offset, seq) then runs one job on px[offset, offset + nPx), packed four bytes a
-  // word into the input window (which must hold ceil(nPx / 4) words).
+  // word into the input window of a pixel device (IN_KIND 1, nPx == N_IN).
   Napi::Value BindPixels(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Opened(env)) return Napi::Value();
     HT_CHECK(env, info.Length() == 3 && IsTypedOf(info[0], napi_uint8_array) && info[1].IsNumber() && IsTypedOf(info[2], napi_float32_array), TypeError, "bindPixels(px, nPx, y): a Uint8Array, a number and a Float32Array expected");
     const int64_t n_px = info[1].As<Napi::Number>().Int64Value();
-    HT_CHECK(env, n_px >= 1 && (n_px + 3) / 4 <= dev_->map().n_in, RangeError, "bindPixels: " + std::to_string(n_px) + " bytes do not fit the input window of " + std::to_string(dev_->map().n_in) + " words at four a word");
+    // A pixel device takes frames of exactly N_IN bytes; on a device that takes input_t values
+    // runPixels fails with the driver's `values` error (nothing is written to it).
+    HT_CHECK(env, n_px >= 1 && n_px <= hairtrigger::DeviceLimits::kWindowValuesMax && (!dev_->takes_pixels() || n_px == dev_->map().n_in), RangeError,
+             "bindPixels: frames of " + std::to_string(n_px) + " bytes; the device takes " + std::to_string(dev_->map().n_in) + " (regmap.json nIn)");
     Napi::Uint8Array px = info[0].As<Napi::Uint8Array>();
     Napi::Float32Array y = info[2].As<Napi::Float32Array>();
     HT_CHECK(env, y.ElementLength() == dev_->map().n_out, RangeError, "bindPixels: y length " + std::to_string(y.ElementLength()) + ", the device writes " + std::to_string(dev_->map().n_out));

@@ -81,11 +81,7 @@ bool fail(DeviceError* e, const char* code, std::string message) {
 
 bool pow2(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
-// Values per 32-bit bus word of a type W bits wide (docs/fpga-protocol.md, "Packing").
-uint32_t pack_of(uint32_t type_word) {
-  const uint32_t w = type_word & 0xff;
-  return w <= 8 ? 4 : w <= 16 ? 2 : 1;
-}
+uint32_t pack_of(uint32_t type_word) { return PackOfType(type_word); }
 
 uint32_t words_of(uint32_t n, uint32_t pack) { return (n + pack - 1) / pack; }
 
@@ -103,7 +99,10 @@ bool check_map(const ExpectedMap& m, DeviceError* e) {
     return fail(e, "map", "REGION_BYTES " + std::to_string(m.region_bytes) + ": must be a positive multiple of 4096 up to 2^30");
   if (!pow2(m.fifo_capacity) || m.fifo_capacity > DeviceLimits::kFifoCapacityMax)
     return fail(e, "map", "FIFO_CAPACITY " + std::to_string(m.fifo_capacity) + ": must be a power of two up to 2^20");
-  if (!window_ok(m.in_offset, 4ull * words_of(m.n_in, pack_of(m.in_type)))) return fail(e, "map", "IN_OFFSET " + std::to_string(m.in_offset) + " does not hold the packed N_IN values inside the region");
+  if (m.in_kind != kInKindValuesV && m.in_kind != kInKindPixelsV) return fail(e, "map", "inKind " + std::to_string(m.in_kind) + ": 0 (input_t values) or 1 (uint8 pixels)");
+  if (m.in_kind == kInKindPixelsV && m.in_type != 0)
+    return fail(e, "map", "inKind pixels with IN_TYPE " + hex32(m.in_type) + ": a pixel device's IN_TYPE is 0 (its window holds bytes, not a fixed-point type)");
+  if (!window_ok(m.in_offset, 4ull * words_of(m.n_in, InPack(m)))) return fail(e, "map", "IN_OFFSET " + std::to_string(m.in_offset) + " does not hold the packed N_IN values inside the region");
   if (!window_ok(m.out_offset, 4ull * words_of(m.n_out, pack_of(m.out_type)))) return fail(e, "map", "OUT_OFFSET " + std::to_string(m.out_offset) + " does not hold the packed N_OUT values inside the region");
   if (!window_ok(m.thresh_offset, 4ull * m.n_out)) return fail(e, "map", "THRESH_OFFSET " + std::to_string(m.thresh_offset) + " does not hold N_OUT words inside the region");
   if (!window_ok(m.fifo_offset, uint64_t{kRecordBytes} * m.fifo_capacity)) return fail(e, "map", "FIFO_OFFSET " + std::to_string(m.fifo_offset) + " does not hold FIFO_CAPACITY records inside the region");
@@ -235,7 +234,8 @@ std::unique_ptr<FpgaDevice> FpgaDevice::Open(const std::string& path, const Expe
                                              const DeviceOptions& options, DeviceError* error) {
   if (!check_map(expected, error)) return nullptr;
   const FixedTypeWord in_t = FixedTypeWord::Decode(expected.in_type), out_t = FixedTypeWord::Decode(expected.out_type);
-  if (!type_ok(in_t) || !type_ok(out_t)) {
+  const bool pixels = expected.in_kind == kInKindPixelsV;  // no input type to convert floats to
+  if ((!pixels && !type_ok(in_t)) || !type_ok(out_t)) {
     fail(error, "types", "input type " + type_text(expected.in_type) + ", result type " + type_text(expected.out_type) +
                              ": the driver converts floats for AP_TRN with AP_SAT or AP_WRAP, at most 32 bits wide");
     return nullptr;
@@ -247,7 +247,8 @@ std::unique_ptr<FpgaDevice> FpgaDevice::Open(const std::string& path, const Expe
   dev->in_type_ = in_t;
   dev->out_type_ = out_t;
   dev->out_scale_ = std::ldexp(1.0, -out_t.frac());
-  dev->in_pack_ = pack_of(expected.in_type);
+  dev->in_pack_ = InPack(expected);
+  dev->pixels_ = pixels;
   dev->out_pack_ = pack_of(expected.out_type);
   if (!dev->MapPath(error)) return nullptr;
   const std::string fault = dev->IdentificationFault();
@@ -257,7 +258,7 @@ std::unique_ptr<FpgaDevice> FpgaDevice::Open(const std::string& path, const Expe
     error->message = path + ": " + fault.substr(colon + 2);
     return nullptr;
   }
-  dev->raw_in_.reset(new int32_t[expected.n_in]);
+  if (!pixels) dev->raw_in_.reset(new int32_t[expected.n_in]);
   dev->raw_out_.reset(new int32_t[expected.n_out]);
   if (options.mode >= 0) dev->SetMode(static_cast<uint32_t>(options.mode));
   return dev;
@@ -270,11 +271,17 @@ std::string FpgaDevice::IdentificationFault() const {
   if (magic != m.magic) return "magic: MAGIC is " + hex32(magic) + ", a hairtrigger firmware has " + hex32(m.magic) + " (HTFW): not a hairtrigger device, or not initialised";
   const uint32_t layout = Register(kLayout);
   if (layout != kLayoutVersion) return "layout: LAYOUT is " + std::to_string(layout) + ", this driver speaks layout " + std::to_string(kLayoutVersion) + " (docs/fpga-protocol.md)";
+  // First: a device that reads its window otherwise than regmap.json says would take every
+  // frame for something else (bytes as input_t values, or the reverse).
+  const uint32_t kind = Register(kInKind);
+  if (kind != m.in_kind)
+    return "mismatch: IN_KIND differs: the device has " + std::to_string(kind) + " (" + InKindText(kind) + "), regmap.json has " + std::to_string(m.in_kind) +
+           " (" + InKindText(m.in_kind) + "): load the bitstream compiled with this regmap.json";
   struct Field { const char* name; uint32_t offset; uint32_t want; bool type; };
   const Field fields[] = {
       {"N_IN", kNIn, m.n_in, false}, {"N_OUT", kNOut, m.n_out, false},
       {"IN_TYPE", kInType, m.in_type, true}, {"OUT_TYPE", kOutType, m.out_type, true},
-      {"IN_PACK", kInPack, pack_of(m.in_type), false}, {"OUT_PACK", kOutPack, pack_of(m.out_type), false},
+      {"IN_PACK", kInPack, InPack(m), false}, {"OUT_PACK", kOutPack, pack_of(m.out_type), false},
   };
   for (const Field& f : fields) {
     const uint32_t got = Register(f.offset);
@@ -367,7 +374,20 @@ FpgaDevice::~FpgaDevice() {
 
 uint32_t FpgaDevice::Register(uint32_t offset) const { return load_acquire(word(offset)); }
 
+bool FpgaDevice::RefuseKind(bool pixels_job, uint64_t seq, DeviceError* error) const {
+  if (pixels_job)
+    return fail(error, "values", path_ + ": job seq " + std::to_string(seq) + " not started: the device takes input_t values (IN_KIND 0), not a camera frame's bytes; "
+                                     "send preprocessed values, or load firmware compiled with pixels (regmap.json inKind 'pixels')");
+  return fail(error, "pixels", path_ + ": job seq " + std::to_string(seq) + " not started: the device takes a camera frame's " + std::to_string(map_.n_in) +
+                                   " bytes (IN_KIND 1, regmap.json inKind 'pixels'), not input_t values; send the frame's bytes (RunU8, runPixels)");
+}
+
 bool FpgaDevice::RunRaw(const int32_t* in, int32_t* out, uint64_t seq, DeviceError* error) {
+  if (pixels_) return RefuseKind(false, seq, error);
+  return RunJob(in, out, seq, error);
+}
+
+bool FpgaDevice::RunJob(const int32_t* in, int32_t* out, uint64_t seq, DeviceError* error) {
   if (faulted_) {
     // No spin and no access: a hung device would cost every frame the whole spin budget.
     stats_.faulted_fast++;
@@ -470,6 +490,7 @@ bool FpgaDevice::Reset(uint64_t seq, uint32_t reset0, uint32_t reset1, DeviceErr
 }
 
 bool FpgaDevice::RunF32(const float* in, float* out, uint64_t seq, DeviceError* error) {
+  if (pixels_) return RefuseKind(false, seq, error);
   int32_t* x = raw_in_.get();
   int32_t* y = raw_out_.get();
   if (in_type_.omode == kApSat) {
@@ -492,10 +513,13 @@ bool FpgaDevice::RunF32(const float* in, float* out, uint64_t seq, DeviceError* 
 }
 
 bool FpgaDevice::RunU8(const uint8_t* px, uint32_t n_px, float* out, uint64_t seq, DeviceError* error) {
-  // A faulted device is not written to: RunRaw fails the job at once.
+  if (!pixels_) return RefuseKind(true, seq, error);
+  if (n_px != map_.n_in)
+    return fail(error, "pixels", path_ + ": job seq " + std::to_string(seq) + " not started: a frame of " + std::to_string(n_px) + " bytes, the device takes " + std::to_string(map_.n_in));
+  // A faulted device is not written to: RunJob fails the job at once.
   if (!faulted_) store_bytes_window(word(map_.in_offset), px, n_px);
   int32_t* y = raw_out_.get();
-  if (!RunRaw(nullptr, y, seq, error)) return false;
+  if (!RunJob(nullptr, y, seq, error)) return false;
   for (uint32_t k = 0; k < map_.n_out; k++) out[k] = static_cast<float>(static_cast<double>(y[k]) * out_scale_);
   return true;
 }

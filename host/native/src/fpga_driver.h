@@ -13,7 +13,9 @@
 //   magic     MAGIC is not 0x48544657
 //   layout    LAYOUT (or regmap.json's layout) is not 3, the layout this driver speaks
 //   mismatch  an identification field differs from the map (the message names the field,
-//             what the device holds and what the model needs)
+//             what the device holds and what the model needs); IN_KIND is checked first
+//   types     also: a values map whose IN_TYPE is no type the float path converts (a pixel
+//             device's IN_TYPE 0 is one, so a driver without IN_KIND refuses pixel devices)
 // Jobs fail with:
 //   timeout   DONE_COUNT did not change within spins_max spins (names spins and elapsed us);
 //             the device is then faulted
@@ -21,6 +23,9 @@
 //             the job fails at once, without touching the device or spinning
 //   reset     RESET_COUNT changed during the job, or DONE_COUNT moved by other than one: the
 //             device lost its state
+//   pixels    input_t values (RunRaw, RunF32) sent to a pixel device (IN_KIND 1), or a
+//             frame of another size than N_IN bytes to RunU8; nothing is written
+//   values    a camera frame (RunU8) sent to a device that takes input_t values (IN_KIND 0)
 //   corrupt   OUT_CHECK differs from the check of SEQ_LO, DONE_COUNT and the outputs read,
 //             an output word is not a sign-extended result value, or the FIFO pointers are
 //             further apart than its capacity
@@ -118,15 +123,18 @@ class FpgaDevice {
   ~FpgaDevice();
   FpgaDevice(const FpgaDevice&) = delete;
   FpgaDevice& operator=(const FpgaDevice&) = delete;
+  bool takes_pixels() const { return pixels_; }
 
   // One job, host in the loop: in[n_in] raw inputs -> out[n_out] raw logits. The caller
-  // checked the lengths. Returns false and fills `error` (timeout, reset, corrupt).
+  // checked the lengths. Returns false and fills `error` (timeout, reset, corrupt; pixels
+  // on a pixel device, which takes no input_t values).
   bool RunRaw(const int32_t* in, int32_t* out, uint64_t seq, DeviceError* error);
   // The same with float values, converted as the firmware's bridge converts them.
   bool RunF32(const float* in, float* out, uint64_t seq, DeviceError* error);
-  // The same from a camera frame's n_px bytes (firmware that preprocesses, docs/fpga-protocol.md
-  // packing: four 8-bit lanes a word, the bytes in order); outputs as RunF32's. The caller
-  // checked that the window holds ceil(n_px / 4) words.
+  // The same from a camera frame's n_px bytes (a pixel device, IN_KIND 1: firmware that
+  // preprocesses; docs/fpga-protocol.md packing: four 8-bit lanes a word, the bytes in order,
+  // one 32-bit store a word); outputs as RunF32's. Fails with `values` on a device that takes
+  // input_t values and `pixels` when n_px is not N_IN. Allocates nothing.
   bool RunU8(const uint8_t* px, uint32_t n_px, float* out, uint64_t seq, DeviceError* error);
 
   // Off the hot path, on a faulted device: reads whether it answers again (see above) and
@@ -161,6 +169,8 @@ class FpgaDevice {
   bool MapPath(DeviceError* error);
   bool RemapIfReplaced(DeviceError* error);
   void ClearFault();
+  bool RunJob(const int32_t* in, int32_t* out, uint64_t seq, DeviceError* error);  // in null: the window is written
+  bool RefuseKind(bool pixels_job, uint64_t seq, DeviceError* error) const;
   bool Reset(uint64_t seq, uint32_t reset0, uint32_t reset1, DeviceError* error);
 
   std::string path_;
@@ -176,6 +186,7 @@ class FpgaDevice {
   uint32_t seq_hi_written_ = 0xffffffffu;  // SEQ_HI as last written (none yet: never a job's, below 2^63)
   double out_scale_ = 1.0;
   uint32_t in_pack_ = 1, out_pack_ = 1;  // values per bus word (layout 3)
+  bool pixels_ = false;  // IN_KIND 1: the window takes a camera frame's bytes (RunU8 only)
   // The job that timed out and may still complete: its DONE_COUNT and RESET_COUNT before
   // the start, the values Probe() watches.
   bool faulted_ = false;

@@ -44,6 +44,12 @@ inline bool ReadRegmap(Napi::Env env, const Napi::Object& o, const char* who, Re
       !ReadU32(env, o, "fifoOffset", who, &m->fifo_offset) || !ReadU32(env, o, "regionBytes", who, &m->region_bytes)) {
     return false;
   }
+  // inKind: absent or 'values' (every map before pixel devices), or 'pixels'.
+  Napi::Value kind = o.Get("inKind");
+  const std::string k = kind.IsString() ? kind.As<Napi::String>().Utf8Value() : "";
+  HT_CHECK_OR(env, kind.IsUndefined() || k == "values" || k == "pixels", TypeError,
+              std::string(who) + ": inKind must be 'values' or 'pixels' when present (regmap.json)", false);
+  m->in_kind = k == "pixels" ? kInKindPixelsV : kInKindValuesV;
   Napi::Value h = o.Get("modelHashWords");
   HT_CHECK_OR(env, h.IsArray() && h.As<Napi::Array>().Length() == 8, TypeError,
               std::string(who) + ": modelHashWords must be an array of 8 numbers (regmap.json)", false);

@@ -34,6 +34,7 @@ enum Reg : uint32_t {
   kThreshOffset = 0x070u,
   kFifoOffset = 0x074u,
   kRegionBytes = 0x078u,
+  kInKind = 0x07cu,
   kFifoHead = 0x080u,
   kFifoTail = 0x084u,
   kFifoOverflows = 0x088u,
@@ -52,6 +53,9 @@ constexpr uint32_t kCtrlApDone = 0x002u;
 constexpr uint32_t kCtrlApIdle = 0x004u;
 constexpr uint32_t kCtrlApReady = 0x008u;
 constexpr uint32_t kCtrlAutoRestart = 0x080u;
+// IN_KIND values: what the input window carries.
+constexpr uint32_t kInKindValues = 0u;
+constexpr uint32_t kInKindPixels = 1u;
 constexpr uint32_t kLayoutVersion = 3u;
 constexpr uint32_t kMagicHtfw = 0x48544657u;
 constexpr uint32_t kRecordBytes = 32u;

@@ -65,29 +65,35 @@ export function isFpgaBackend(b: Backend): b is FpgaBackend {
   return b.info().kind === 'fpga' && typeof (b as Partial<FpgaBackend>).deviceStats === 'function';
 }
 
-/** The first layout whose input window packs values narrower than a word (four 8-bit lanes). */
-const PACKED_LAYOUT_MIN = 3;
-
 /**
- * Bytes of a camera frame the device takes when its firmware preprocesses (the project's
- * model.json beside regmap.json has `pixels`, hls/compiler/pixels-writer.ts) and its layout
- * packs the bytes four a word; else undefined (the host preprocesses and sends input_t values).
+ * Bytes of a camera frame the device takes: regmap.json's nIn when it says the device takes
+ * pixels (inKind 'pixels', the IN_KIND register the driver checks at open: firmware that
+ * preprocesses, hls/compiler/pixels-writer.ts); else undefined (the host preprocesses and
+ * sends input_t values). A pixel device's project must have model.json's `pixels` with the
+ * same frame size: otherwise a ModelError naming model.json.
  */
-function devicePixelBytes(regmapPath: string, map: RegmapFile): number | undefined {
-  if (map.layout < PACKED_LAYOUT_MIN) return undefined;
+function devicePixels(regmapPath: string, map: RegmapFile): DevicePixels | undefined {
+  if (map.inKind === undefined || map.inKind === 'values') return undefined;
+  if (map.inKind !== 'pixels') throw new ModelError(regmapPath, `inKind is ${JSON.stringify(map.inKind)}; 'values' or 'pixels' (hairtrigger compile writes it)`);
   const path = join(dirname(regmapPath), 'model.json');
-  let model: { pixels?: { nPx?: unknown } };
+  let model: { pixels?: { nPx?: unknown }; input?: { shape?: unknown } };
   try {
     model = JSON.parse(readFileSync(path, 'utf8')) as typeof model;
   } catch (err) {
-    // A register map copied without its project: the device is told nothing it cannot take.
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ModelError(path, `cannot read the firmware project's model.json: ${(err as Error).message}`, { cause: err });
+    throw new ModelError(path, `cannot read the firmware project's model.json, which a pixel device (regmap.json inKind 'pixels') needs: ${(err as Error).message}`, { cause: err });
   }
   const n = model.pixels?.nPx;
-  if (n === undefined) return undefined;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new ModelError(path, `pixels.nPx is ${JSON.stringify(n)}, not a positive integer (hairtrigger compile writes it)`);
-  return n;
+  if (n === undefined) throw new ModelError(path, `has no pixels entry, but ${regmapPath} says the device takes pixels: recompile the project (hairtrigger compile writes both)`);
+  if (n !== map.nIn) throw new ModelError(path, `pixels.nPx is ${JSON.stringify(n)}, but the device takes frames of ${map.nIn} bytes (${regmapPath} nIn): recompile the project`);
+  const shape = model.input?.shape;
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0)) throw new ModelError(path, `input.shape is ${JSON.stringify(shape)}, not a list of positive integers`);
+  return { nPx: n, networkIn: (shape as number[]).reduce((a, b) => a * b, 1) };
+}
+
+/** A pixel device's frame bytes and the network input its firmware preprocesses them into. */
+interface DevicePixels {
+  readonly nPx: number;
+  readonly networkIn: number;
 }
 
 /** regmap.json as compile writes it (hls/compiler/regmap.ts): the fields this backend reads. */
@@ -128,11 +134,13 @@ function readRegmap(path: string): RegmapFile {
  */
 export function loadFpgaBackend(ref: FpgaModelRef): FpgaBackend {
   const map = readRegmap(ref.path);
-  checkFirmwareFits('firmware', map, ref);
+  const pixels = devicePixels(ref.path, map);
+  // A pixel device's nIn counts the frame's bytes; the pipeline's shape is the network's input.
+  checkFirmwareFits('firmware', pixels === undefined ? map : { ...map, nIn: pixels.networkIn }, ref);
   // No `mode`: opening only reads the device, so an autonomous sorter keeps running.
   const dev = openFpgaDevice(ref.device, map, { spinsMax: ref.spinsMax ?? limits.pollSpinsMax, offsetBytes: ref.regionOffsetBytes ?? 0 });
   try {
-    return new FpgaDeviceBackend(dev, map, ref);
+    return new FpgaDeviceBackend(dev, map, ref, pixels?.nPx);
   } catch (err) {
     dev.close();
     throw err;
@@ -154,11 +162,11 @@ class FpgaDeviceBackend implements FpgaBackend {
   private reprobeTimer: unknown = null;
   private reprobeDelayMs: number = limits.fpgaReprobeDelayMinMs;
 
-  constructor(private readonly dev: NativeFpgaDevice, map: RegmapFile, private readonly ref: FpgaModelRef) {
+  constructor(private readonly dev: NativeFpgaDevice, map: RegmapFile, private readonly ref: FpgaModelRef, pixelBytes: number | undefined) {
     this.x = new Float32Array(map.nIn);
     this.y = new Float32Array(map.nOut);
     dev.bind(this.x, this.y);
-    this.pixelBytes = devicePixelBytes(ref.path, map);
+    this.pixelBytes = pixelBytes;
     // The firmware stops at the logits (the compiler leaves a trailing softmax to the host).
     this.desc = { kind: 'fpga', model: ref.path, inputShape: [...ref.inputShape], outputs: map.nOut, outputKind: 'logits', precision: map.outTypeText,
       params: ref.params ?? null, modelledCycles: map.latencyCycles };
@@ -172,7 +180,8 @@ class FpgaDeviceBackend implements FpgaBackend {
 
   predict(input: Float32Array, output: Float32Array): void {
     assert(!this.closed, 'fpga backend: predict after close');
-    copyInto(this.x, input);
+    // A pixel device takes no input_t values: the driver refuses the job (DeviceError 'pixels').
+    if (this.pixelBytes === undefined) copyInto(this.x, input);
     // SEQ numbers the jobs this backend issued; it stays a small integer (no BigInt).
     const seq = this.seq++;
     try {

@@ -80,8 +80,12 @@ export interface NativeSimModel {
 export interface FpgaRegisterMap {
   readonly layout: number;
   readonly magic: number;
+  /** Input values a frame: input_t values, or a camera frame's bytes when inKind is 'pixels'. */
   readonly nIn: number;
   readonly nOut: number;
+  /** What the input window takes (the IN_KIND register); absent: 'values'. */
+  readonly inKind?: 'values' | 'pixels';
+  /** 0 on a pixel device (no fixed-point type). */
   readonly inType: number;
   readonly outType: number;
   readonly modelHashWords: readonly number[];
@@ -109,6 +113,9 @@ export interface FpgaDeviceInfo {
   readonly path: string;
   readonly nIn: number;
   readonly nOut: number;
+  /** 'pixels': the device takes a camera frame's nIn bytes (runPixels), not input_t values (run). */
+  readonly inKind: 'values' | 'pixels';
+  /** 0 on a pixel device. */
   readonly inWidth: number;
   readonly inFrac: number;
   readonly outWidth: number;
@@ -161,7 +168,9 @@ export interface NativeFpgaDevice {
   run(seq: number): number;
   /** One job on raw values (sign-extended W-bit patterns). */
   predictRaw(x: Int32Array, y: Int32Array, seq: number): void;
-  /** Holds the buffer camera frames lie in (any length), the frame's bytes and y[nOut] for `runPixels`. */
+  /** Holds the buffer camera frames lie in (any length), the frame's bytes and y[nOut] for `runPixels`;
+   * RangeError when a pixel device's frame is not nIn bytes. runPixels on a device that takes
+   * values throws code 'values'; run on a pixel device throws code 'pixels'. */
   bindPixels(px: Uint8Array, nPx: number, y: Float32Array): void;
   /** One job on the frame px[offset, offset + nPx), packed four bytes a word into the input
    * window (firmware that preprocesses); returns the device wait, ns, as `run`. */
