@@ -4,7 +4,9 @@ NODE_BIN := node_modules/.bin
 APT_STAMP := node_modules/.apt-stamp
 PY := /usr/bin/python3
 MODELS ?= cells-bccd cells-lymphocyte alerts-transient alerts-realbogus keywords
-CONFIG ?= host/configs/default.yaml
+# make run's pipelines, one daemon and one dashboard: the BCCD cell sorter (its server settings
+# serve all three), the ZTF and Rubin alert replay, the keyword stream. CONFIG=FILE runs one.
+CONFIG ?= host/configs/default.yaml host/configs/run-alerts.yaml host/configs/run-keywords.yaml
 # onnxruntime-node's install script would fetch CUDA providers; .npmrc already turns
 # dependency install scripts off, this keeps the skip if someone turns them back on.
 export ONNXRUNTIME_NODE_INSTALL := skip
@@ -139,7 +141,7 @@ typecheck: deps
 	$(NODE_BIN)/tsc -p ui/tsconfig.json --noEmit
 
 run: build firmware
-	node bin/hairtrigger.js run --config $(CONFIG)
+	node bin/hairtrigger.js run $(addprefix --config ,$(CONFIG))
 
 test: build firmware apt-test apt-models apt-alerts typecheck
 	$(NODE_BIN)/vitest run --reporter=default --reporter=json --outputFile=.vitest-report.json

@@ -32,6 +32,12 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const HEAP_WINDOW_FRAMES = 10_000;
 
 type Backend = 'onnx' | 'sim' | 'fpga';
+/**
+ * BENCH_BACKENDS=fpga (or a comma list): only the frame cases on those backends, written to
+ * bench/results/frames-<backends>.{json,md} beside latest (not over it): a partial run, e.g.
+ * the fpga rows after a firmware change, without the alert, NATS, keyword and link sections.
+ */
+const ONLY_BACKENDS = process.env.BENCH_BACKENDS?.split(',').map((b) => b.trim()).filter((b) => b !== '') as Backend[] | undefined;
 
 interface Case {
   pipeline: string;
@@ -210,6 +216,8 @@ interface CallResult {
   us: { p50: number; p99: number };
   /** Calls per second on one core, back to back (median over repeats). */
   callsPerS: number;
+  /** What a call takes: the camera's bytes (firmware that preprocesses) or the network's input values. */
+  input: 'pixels' | 'values';
   /** fpga: the call is the round trip over the (emulated) device; its modelled device time, and the call minus it. */
   deviceUs?: number;
   hostOverheadUs?: { p50: number; p99: number };
@@ -239,10 +247,13 @@ async function timeCalls(c: Case, backend: Backend): Promise<CallResult> {
   const clock = systemClock();
   const stamps = new Float64Array(calls + 1);
   const reps: { p50: number; p99: number; perS: number }[] = [];
+  // Firmware that preprocesses takes the camera's bytes (the pipeline's pixel route): time that call.
+  const pixels = b.pixelBytes !== undefined && b.predictPixels !== undefined;
   for (let r = 0; r <= REPEATS; r++) {
     clock.stamp(stamps, 0);
     for (let i = 0; i < calls; i++) {
-      b.predict(inputs[i & 63]!, y);
+      if (pixels) b.predictPixels!(cap.frames, cap.offsets[i & 63]!, y);
+      else b.predict(inputs[i & 63]!, y);
       clock.stamp(stamps, i + 1);
     }
     const dt = new Float64Array(calls);
@@ -254,7 +265,7 @@ async function timeCalls(c: Case, backend: Backend): Promise<CallResult> {
   const round = (v: number) => Math.round(v * 1000) / 1000;
   const us = { p50: round(median(reps.map((x) => x.p50))), p99: round(median(reps.map((x) => x.p99))) };
   const device = backend === 'fpga' ? { deviceUs: deviceUs(c), hostOverheadUs: { p50: round(us.p50 - deviceUs(c)), p99: round(us.p99 - deviceUs(c)) } } : {};
-  return { pipeline: c.pipeline, backend, calls, repeats: REPEATS, us, callsPerS: Math.round(median(reps.map((x) => x.perS))), ...device };
+  return { pipeline: c.pipeline, backend, calls, repeats: REPEATS, us, callsPerS: Math.round(median(reps.map((x) => x.perS))), input: pixels ? 'pixels' : 'values', ...device };
 }
 
 /** sim against onnx per pipeline, from the runs and calls measured side by side above. */
@@ -283,18 +294,18 @@ function callsMarkdown(calls: CallResult[], comparisons: Record<string, unknown>
     '',
     'Modelled device time: the firmware\'s latency cycles at its clock, held by the emulator before ap_done. Host overhead: end to end (arrival to trigger write) minus the device time; for calls, the round trip minus it.',
     '',
-    '| pipeline | device us | e2e p50 / p99 us | host overhead p50 / p99 us | round trip p50 / p99 us | call overhead p50 / p99 us |',
-    '|---|---|---|---|---|---|',
+    '| pipeline | input | device us | e2e p50 / p99 us | host overhead p50 / p99 us | round trip p50 / p99 us | call overhead p50 / p99 us |',
+    '|---|---|---|---|---|---|---|',
     ...fpga.map((r) => {
       const call = calls.find((c) => c.backend === 'fpga' && c.pipeline === r.pipeline);
-      return `| ${r.pipeline} | ${r.deviceUs} | ${r.e2eUs.p50} / ${r.e2eUs.p99} | ${r.hostOverheadUs?.p50} / ${r.hostOverheadUs?.p99} | ${call?.us.p50} / ${call?.us.p99} | ${call?.hostOverheadUs?.p50} / ${call?.hostOverheadUs?.p99} |`;
+      return `| ${r.pipeline} | ${call?.input ?? '-'} | ${r.deviceUs} | ${r.e2eUs.p50} / ${r.e2eUs.p99} | ${r.hostOverheadUs?.p50} / ${r.hostOverheadUs?.p99} | ${call?.us.p50} / ${call?.us.p99} | ${call?.hostOverheadUs?.p50} / ${call?.hostOverheadUs?.p99} |`;
     }),
     '',
     '## predict calls (through the Backend interface, one core)',
     '',
-    '| pipeline | backend | calls | p50 us | p99 us | calls/s |',
-    '|---|---|---|---|---|---|',
-    ...calls.map((c) => `| ${c.pipeline} | ${c.backend} | ${c.calls} | ${c.us.p50} | ${c.us.p99} | ${c.callsPerS} |`),
+    '| pipeline | backend | input | calls | p50 us | p99 us | calls/s |',
+    '|---|---|---|---|---|---|---|',
+    ...calls.map((c) => `| ${c.pipeline} | ${c.backend} | ${c.input} | ${c.calls} | ${c.us.p50} | ${c.us.p99} | ${c.callsPerS} |`),
     '',
     '## sim versus onnx (same replay, same run)',
     '',
@@ -373,7 +384,7 @@ async function main(): Promise<void> {
   const runs: RunResult[] = [];
   const calls: CallResult[] = [];
   CASES.forEach((c, i) => {
-    for (const backend of c.backends) {
+    for (const backend of c.backends.filter((b) => ONLY_BACKENDS === undefined || ONLY_BACKENDS.includes(b))) {
       process.stderr.write(`bench: ${c.pipeline} ${c.variant} on ${backend}, ${c.frames} frames x ${REPEATS}...\n`);
       const { run: r, call } = inChild(i, backend);
       process.stderr.write(`  fps ${r.fps}, e2e p50 ${r.e2eUs.p50} p99 ${r.e2eUs.p99} p99.9 ${r.e2eUs.p999} us, heap ${r.heapBytesPerFrame ?? 'void'} B/frame (${r.gcDuringHeapWindow} GCs)${call ? `; predict p50 ${call.us.p50} us` : ''}\n`);
@@ -381,6 +392,17 @@ async function main(): Promise<void> {
       if (call !== null) calls.push(call);
     }
   });
+  if (ONLY_BACKENDS !== undefined) {
+    const name = `frames-${ONLY_BACKENDS.join('-')}`;
+    const comparisons = compare(runs, calls);
+    const out = join(REPO, 'bench', 'results');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, `${name}.json`), JSON.stringify({ meta: { ...meta, backends: ONLY_BACKENDS }, runs, predictCalls: calls, simVersusOnnx: comparisons, noise }, null, 2) + '\n');
+    const md = markdown(runs, noise, meta) + callsMarkdown(calls, comparisons, runs);
+    writeFileSync(join(out, `${name}.md`), md);
+    process.stdout.write(md);
+    return;
+  }
   const alerts: AlertRunResult[] = ALERT_CASES.map((c, i) => {
     process.stderr.write(`bench: ${c.pipeline} ${c.cutouts ? 'with' : 'without'} cutouts, ${c.alerts} alerts x ${REPEATS}...\n`);
     const r = alertInChild(i);
