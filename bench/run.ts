@@ -84,6 +84,8 @@ interface RunResult {
   deviceUs?: number;
   /** fpga: end-to-end latency minus the modelled device time, p50 and p99, us. */
   hostOverheadUs?: { p50: number; p99: number };
+  /** fpga: as CallResult's. */
+  emulatorOverrun?: EmulatorOverrun | null;
 }
 
 function config(c: Case, backend: string, frames: number): PipelineConfig {
@@ -111,7 +113,17 @@ function firmwareDir(c: Case): string {
  * Runs `fn` with the case's device served by the emulator when the backend is fpga. The
  * emulator's thread and the daemon's thread each spin on their own core of the two.
  */
+/** The emulator's overruns in the last withDevice: jobs whose kernel, run on this CPU, ended after the modelled hold. */
+let lastOverrun: EmulatorOverrun | null = null;
+
+/** Share of jobs whose ap_done came late because the CPU ran the kernel slower than the modelled device, and the mean lateness over all jobs. */
+interface EmulatorOverrun {
+  jobsFraction: number;
+  meanUsPerJob: number;
+}
+
 async function withDevice<T>(c: Case, backend: Backend, fn: () => Promise<T>): Promise<T> {
+  lastOverrun = null;
   if (backend !== 'fpga') return fn();
   const dir = firmwareDir(c);
   const map = readFirmwareMap(dir);
@@ -120,6 +132,8 @@ async function withDevice<T>(c: Case, backend: Backend, fn: () => Promise<T>): P
   try {
     return await fn();
   } finally {
+    const s = emulator.stats();
+    lastOverrun = s.jobs === 0 ? null : { jobsFraction: Math.round((s.overruns / s.jobs) * 1000) / 1000, meanUsPerJob: Math.round(s.overrunNs / s.jobs) / 1000 };
     emulator.stop();
   }
 }
@@ -189,7 +203,7 @@ async function bench(c: Case, backend: Backend): Promise<RunResult> {
   const device = backend === 'fpga' ? (() => {
     const dev = deviceUs(c);
     const r3 = (v: number) => Math.round(v * 1000) / 1000;
-    return { deviceUs: dev, hostOverheadUs: { p50: r3(e2eUs.p50 - dev), p99: r3(e2eUs.p99 - dev) } };
+    return { deviceUs: dev, hostOverheadUs: { p50: r3(e2eUs.p50 - dev), p99: r3(e2eUs.p99 - dev) }, emulatorOverrun: lastOverrun };
   })() : {};
   return {
     ...device,
@@ -221,6 +235,8 @@ interface CallResult {
   /** fpga: the call is the round trip over the (emulated) device; its modelled device time, and the call minus it. */
   deviceUs?: number;
   hostOverheadUs?: { p50: number; p99: number };
+  /** fpga: jobs whose kernel the emulator's CPU ran past the modelled device time (ap_done late): their share and mean lateness over all jobs. */
+  emulatorOverrun?: EmulatorOverrun | null;
 }
 
 /**
@@ -228,7 +244,8 @@ interface CallResult {
  * between two native clock stamps, on inputs from the case's capture, preprocessed once.
  */
 async function benchCalls(c: Case, backend: Backend): Promise<CallResult> {
-  return withDevice(c, backend, () => timeCalls(c, backend));
+  const r = await withDevice(c, backend, () => timeCalls(c, backend));
+  return backend === 'fpga' ? { ...r, emulatorOverrun: lastOverrun } : r;
 }
 
 async function timeCalls(c: Case, backend: Backend): Promise<CallResult> {
@@ -292,13 +309,13 @@ function callsMarkdown(calls: CallResult[], comparisons: Record<string, unknown>
   return [
     '## fpga over the emulated device (hairtrigger emulate-fpga\'s core, in process, /dev/shm)',
     '',
-    'Modelled device time: the firmware\'s latency cycles at its clock, held by the emulator before ap_done. Host overhead: end to end (arrival to trigger write) minus the device time; for calls, the round trip minus it.',
+    'Modelled device time: the firmware\'s latency cycles at its clock, held by the emulator before ap_done. Host overhead: end to end (arrival to trigger write) minus the device time; for calls, the round trip minus it. The emulator runs the generated device top on this CPU: where that takes longer than the modelled time (an overrun), ap_done comes late and the overhead columns include the lateness, so they overstate the host\'s part by about the mean overrun.',
     '',
-    '| pipeline | input | device us | e2e p50 / p99 us | host overhead p50 / p99 us | round trip p50 / p99 us | call overhead p50 / p99 us |',
-    '|---|---|---|---|---|---|---|',
+    '| pipeline | input | device us | e2e p50 / p99 us | host overhead p50 / p99 us | round trip p50 / p99 us | call overhead p50 / p99 us | emulator overruns (calls): jobs, mean us/job |',
+    '|---|---|---|---|---|---|---|---|',
     ...fpga.map((r) => {
       const call = calls.find((c) => c.backend === 'fpga' && c.pipeline === r.pipeline);
-      return `| ${r.pipeline} | ${call?.input ?? '-'} | ${r.deviceUs} | ${r.e2eUs.p50} / ${r.e2eUs.p99} | ${r.hostOverheadUs?.p50} / ${r.hostOverheadUs?.p99} | ${call?.us.p50} / ${call?.us.p99} | ${call?.hostOverheadUs?.p50} / ${call?.hostOverheadUs?.p99} |`;
+      return `| ${r.pipeline} | ${call?.input ?? '-'} | ${r.deviceUs} | ${r.e2eUs.p50} / ${r.e2eUs.p99} | ${r.hostOverheadUs?.p50} / ${r.hostOverheadUs?.p99} | ${call?.us.p50} / ${call?.us.p99} | ${call?.hostOverheadUs?.p50} / ${call?.hostOverheadUs?.p99} | ${call?.emulatorOverrun ? `${Math.round(call.emulatorOverrun.jobsFraction * 100)}%, ${call.emulatorOverrun.meanUsPerJob}` : '-'} |`;
     }),
     '',
     '## predict calls (through the Backend interface, one core)',

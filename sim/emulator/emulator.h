@@ -109,6 +109,11 @@ struct EmulatorStats {
   uint64_t turns = 0;   // serving loop turns (with or without work)
   uint64_t sleeps = 0;  // idle back-off sleeps
   uint64_t triggers = 0;  // words the kernel wrote on trigger_out
+  // Host jobs whose kernel, run on this CPU, finished after the modelled hold had ended (ap_done
+  // then comes late by the difference), and the sum of those differences: the emulator could
+  // not hold the device time it models, so a round trip minus that time overstates the host's part.
+  uint64_t overruns = 0;
+  uint64_t overrun_ns = 0;
 };
 
 class Emulator {
@@ -168,7 +173,7 @@ class Emulator {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   bool started_ = false, stopped_ = false;
-  std::atomic<uint64_t> jobs_{0}, frames_{0}, events_{0}, overflows_{0}, faults_{0}, resets_{0}, turns_{0}, sleeps_{0}, triggers_{0};
+  std::atomic<uint64_t> jobs_{0}, frames_{0}, events_{0}, overflows_{0}, faults_{0}, resets_{0}, turns_{0}, sleeps_{0}, triggers_{0}, overruns_{0}, overrun_ns_{0};
 };
 
 }  // namespace hairtrigger

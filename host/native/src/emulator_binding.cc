@@ -162,6 +162,8 @@ class EmulatorWrap : public Napi::ObjectWrap<EmulatorWrap> {
     o.Set("turns", static_cast<double>(s.turns));
     o.Set("sleeps", static_cast<double>(s.sleeps));
     o.Set("triggers", static_cast<double>(s.triggers));
+    o.Set("overruns", static_cast<double>(s.overruns));
+    o.Set("overrunNs", static_cast<double>(s.overrun_ns));
     o.Set("running", emu_ != nullptr);
     return o;
   }

@@ -375,6 +375,9 @@ export interface EmulatorStats {
   readonly sleeps: number;
   /** Words the device top wrote on its trigger_out stream (one per event it fired). */
   readonly triggers: number;
+  /** Host jobs whose kernel (run on the CPU) ended after the modelled hold, and the nanoseconds by which ap_done came late in all. */
+  readonly overruns: number;
+  readonly overrunNs: number;
   readonly running: boolean;
 }
 
