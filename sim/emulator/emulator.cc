@@ -408,12 +408,13 @@ bool Emulator::ServeHostJob(int64_t start_ns) {
   }
   // The host wrote the window before its release of ap_start, which the acq_rel above saw.
   RunKernel(CyclesAt(start_ns));
-  const int64_t hold_end_ns = start_ns + HoldNs(true), ran_ns = NowNs();
+  const int64_t ran_ns = NowNs();
+  const bool corrupt = CountJob();
+  const int64_t hold_end_ns = start_ns + HoldNs(true);  // after CountJob: late-once names its job by that count
   if (ran_ns > hold_end_ns) {
     overruns_.fetch_add(1, std::memory_order_relaxed);
     overrun_ns_.fetch_add(static_cast<uint64_t>(ran_ns - hold_end_ns), std::memory_order_relaxed);
   }
-  const bool corrupt = CountJob();
   WaitUntil(hold_end_ns);
   if (stop_.load(std::memory_order_relaxed)) return true;  // stopping mid-hold: the job never completes
   if (corrupt) CorruptOutputs();

@@ -346,6 +346,20 @@ describe('FPGA device emulator faults', () => {
     expect([...y]).toEqual([...expected(x[1]!)]);
   });
 
+  it('counts the jobs whose kernel, run on the CPU, ends after the modelled hold (ap_done late), and none under a long hold', () => {
+    // The jet tagger is modelled at a few cycles (tens of ns at 200 MHz): no CPU runs the device
+    // top and its 5-layer network that fast, so every job overruns; with 200 ms more hold, none does.
+    expect(map.latencyCycles / (map.clockKhz / 1000)).toBeLessThan(0.1);
+    const fast = emulate();
+    for (let j = 1; j <= 5; j++) expect(job(fast.regs, x[j]!, y)).toBe(true);
+    const s = fast.emu.stats();
+    expect(s).toMatchObject({ jobs: 5, overruns: 5 });
+    expect(s.overrunNs).toBeGreaterThan(0);
+    const held = emulate({ fault: { kind: 'done-late', value: 200_000 } });
+    for (let j = 1; j <= 3; j++) expect(job(held.regs, x[j]!, y, 5000)).toBe(true);
+    expect(held.emu.stats()).toMatchObject({ jobs: 3, overruns: 0, overrunNs: 0 });
+  });
+
   it('corrupt-output:3 corrupts exactly every third job after computing OUT_CHECK from the right outputs', () => {
     const { regs, emu } = emulate({ fault: { kind: 'corrupt-output', value: 3 } });
     for (let j = 1; j <= 9; j++) {
