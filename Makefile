@@ -24,25 +24,28 @@ node_modules/.package-lock.json: package.json package-lock.json
 	@npm ci --no-audit --no-fund
 	@touch $@
 
+# apt-get update and install, quiet: its output goes to a log printed only when it fails.
+APT_INSTALL = sh -c 'log=$$(mktemp); if DEBIAN_FRONTEND=noninteractive apt-get -q update >"$$log" 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends "$$@" >>"$$log" 2>&1; then rm -f "$$log"; else cat "$$log" >&2; rm -f "$$log"; exit 1; fi' apt-install
+
 deps: node_modules/.package-lock.json
 
 # Debian packages the browser, NATS and serial tests need; installed only when missing.
 apt-test:
 	@if ! command -v chromium >/dev/null 2>&1; then \
 	  echo "installing chromium (browser tests)"; \
-	  apt-get update && apt-get install -y --no-install-recommends chromium; \
+	  $(APT_INSTALL) chromium; \
 	fi
 	@if ! command -v nats-server >/dev/null 2>&1; then \
 	  echo "installing nats-server (NATS JetStream source, sink and scale-out tests)"; \
-	  apt-get update && apt-get install -y --no-install-recommends nats-server; \
+	  $(APT_INSTALL) nats-server; \
 	fi
 	@if ! command -v socat >/dev/null 2>&1; then \
 	  echo "installing socat (the serial tests' pty pairs)"; \
-	  apt-get update && apt-get install -y --no-install-recommends socat; \
+	  $(APT_INSTALL) socat; \
 	fi
 	@if ! command -v tclsh >/dev/null 2>&1; then \
 	  echo "installing tcl (tclsh parses and dry-runs the card's Vivado block design script)"; \
-	  apt-get update && apt-get install -y --no-install-recommends tcl; \
+	  $(APT_INSTALL) tcl; \
 	fi
 
 # Python packages of models/train: training, and its tests in `make test` (PIL only for the
@@ -51,11 +54,11 @@ apt-test:
 apt-models:
 	@if ! $(PY) -c 'import torch, numpy, PIL, astropy' >/dev/null 2>&1; then \
 	  echo "installing python3-torch, python3-numpy, python3-pil and python3-astropy (models/train and its tests)"; \
-	  apt-get update && apt-get install -y --no-install-recommends python3-torch python3-numpy python3-pil python3-astropy; \
+	  $(APT_INSTALL) python3-torch python3-numpy python3-pil python3-astropy; \
 	fi
 	@if ! command -v espeak-ng >/dev/null 2>&1 || ! command -v sox >/dev/null 2>&1; then \
 	  echo "installing espeak-ng and sox (synthesised keyword speech: models/train/keywords_data.py and its tests)"; \
-	  apt-get update && apt-get install -y --no-install-recommends espeak-ng sox; \
+	  $(APT_INSTALL) espeak-ng sox; \
 	fi
 
 # Debian package the addon links: libdeflate (gzip inflate of ZTF cutouts); installed only when missing.
@@ -63,7 +66,7 @@ apt-models:
 apt-native:
 	@if [ ! -f /usr/include/libdeflate.h ]; then \
 	  echo "installing libdeflate-dev (the addon's gzip inflate)"; \
-	  apt-get update && apt-get install -y --no-install-recommends libdeflate-dev; \
+	  $(APT_INSTALL) libdeflate-dev; \
 	fi
 
 # Apache Avro's Python reader: the alert decoder's and sources' tests check every field and
@@ -71,7 +74,7 @@ apt-native:
 apt-alerts:
 	@if ! $(PY) -c 'import avro.datafile' >/dev/null 2>&1; then \
 	  echo "installing python3-avro (the alert decoder's reference in tests)"; \
-	  apt-get update && apt-get install -y --no-install-recommends python3-avro; \
+	  $(APT_INSTALL) python3-avro; \
 	fi
 
 ADDON := host/native/build/Release/hairtrigger_native.node
