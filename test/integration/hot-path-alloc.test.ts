@@ -127,37 +127,6 @@ describe('the hot path', () => {
       expect(r.triggers).toBeGreaterThan(0);
       expect(r.perFrameBytes).toBeLessThan(2);
     }, 300_000);
-
-    // The cell sorter over its pixel device: the camera's bytes go straight to the driver
-    // (IN_KIND pixels, four a word), nothing preprocessed on the host. Measured -0.5 (noise around 0).
-    it('allocates nothing per frame with the BCCD cell sorter on its pixel device (bytes straight to the driver)', async () => {
-      const cellsDevice = `${device}-cells`;
-      const dir = mkdtempSync(join(tmpdir(), 'ht-alloc-cells-fpga-'));
-      const cells = spawn(process.execPath, [join(REPO, 'bin', 'hairtrigger.js'), 'emulate-fpga', '-m', join(REPO, 'hls/build/cells_bccd_student'), '--device', cellsDevice], { cwd: REPO, stdio: 'ignore' });
-      try {
-        const t0 = Date.now();
-        while (!existsSync(cellsDevice)) {
-          if (Date.now() - t0 > 60_000) throw new Error(`the emulator did not create ${cellsDevice}`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        const config = join(dir, 'cells-fpga.yaml');
-        writeFileSync(config, [
-          'pipeline: cells-bccd', `model: ${join(REPO, 'models', 'zoo', 'cells-bccd')}`, 'variant: student',
-          'backend: fpga', `device: ${cellsDevice}`, `firmware: ${join(REPO, 'hls', 'build', 'cells_bccd_student')}`, 'budgetUs: 200',
-          `source: { kind: replay, path: ${join(REPO, 'sim', 'recordings', 'cells-bccd-test.arrows')}, pacing: max, loop: true, frames: 2000000 }`,
-          'trigger: { targets: [WBC], threshold: 0.5, holdoffUs: 20, maxRatePerS: 2000, burst: 4 }',
-          'server: { enabled: false }',
-        ].join('\n'));
-        const r = await probe(config, ['--device', cellsDevice]);
-        expect(r.windows.every((w) => w.frames > 0)).toBe(true);
-        expect(r.dropped).toBe(0);
-        expect(r.triggers).toBeGreaterThan(0);
-        expect(r.perFrameBytes).toBeLessThan(2);
-      } finally {
-        cells.kill('SIGTERM');
-        rmSync(dir, { recursive: true, force: true });
-      }
-    }, 300_000);
   });
 
   it('sees allocation when there is some: the JavaScript clock boxes every stamp', async () => {
