@@ -492,9 +492,9 @@ uint32_t pack_inputs(const std::vector<long long>& raw, int w) {
   }
   return word;
 }
-${pix ? `
-// Frames, one a line of byte values; false when the file cannot be opened (the caller
-// checks each frame's length and that every value is a byte).
+
+// Frames, one a line of ${pix ? 'byte values (the caller checks each frame\'s length and that every value is a byte)' : 'input values, each as input_t\'s raw bits'};
+// false when the file cannot be opened.
 bool read_samples(const char* path, std::vector<std::vector<long long>>* raw) {
   std::ifstream in(path);
   if (!in) return false;
@@ -502,12 +502,12 @@ bool read_samples(const char* path, std::vector<std::vector<long long>>* raw) {
   while (std::getline(in, line)) {
     std::istringstream ss(line);
     std::vector<long long> x;
-    for (long long v; ss >> v;) x.push_back(v);
+    for (${pix ? 'long long' : 'double'} v; ss >> v;) x.push_back(${pix ? 'v' : 'nnet::fixed_bits(input_t(v))'});
     if (!x.empty()) raw->push_back(x);
   }
   return true;
 }
-
+${pix ? `
 // ${TB_SEEDED_FRAMES} frames from a 64-bit LCG (Knuth's MMIX constants), the byte its high bits.
 void seeded_frames(uint64_t seed, std::vector<std::vector<long long>>* raw) {
   uint64_t s = seed;
@@ -520,24 +520,7 @@ void seeded_frames(uint64_t seed, std::vector<std::vector<long long>>* raw) {
     raw->push_back(x);
   }
 }
-` : `
-bool read_samples(const char* path, std::vector<std::vector<long long>>* raw) {
-  std::ifstream in(path);
-  if (!in) return false;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream ss(line);
-    std::vector<long long> x;
-    double v;
-    while (ss >> v) {
-      input_t t = v;
-      x.push_back(nnet::fixed_bits(t));
-    }
-    if (!x.empty()) raw->push_back(x);
-  }
-  return true;
-}
-`}
+` : ''}
 }  // namespace
 
 int main(int argc, char** argv) {
