@@ -48,6 +48,9 @@ import { PauseGate } from './sources/pause-gate.js';
 import { pipelineSettings, type FixedSettings } from './pipeline/settings.js';
 import { liveSettings } from './pipeline/live-settings.js';
 import type { PipelineSettings } from './server/api-types.js';
+import { Cascade } from './cascade/cascade.js';
+import { AnswersLog } from './cascade/answers-log.js';
+import { loadCascadeTeacher, type LoadedTeacher } from './cascade/load.js';
 
 /** What the daemon is given from outside: the only place time, timers and logs enter. */
 export interface DaemonDeps {
@@ -85,6 +88,8 @@ export interface Daemon {
   /** Pause of a live source: frames arriving while paused are dropped and counted (control API;
    * a paced source halts its clock instead, `source.pacing`). */
   readonly gate: PauseGate;
+  /** The cascade to the teacher (config `cascade`); null without one. */
+  readonly cascade: Cascade | null;
   /** The settings in force (`/api/controls`, the snapshot's `settings`). */
   settings(): PipelineSettings;
   /** Shows `route` as the router's settings in force (after a reload changed them). */
@@ -117,6 +122,9 @@ export async function createDaemon(given: PipelineConfig, deps: DaemonDeps): Pro
   const backend = await loadBackend(cfg, card, at, firmwareDir, deps.timers);
   let extras: ExtraModel[] = [];
   let alternates: SwitchableModel[] = [];
+  let teacher: LoadedTeacher | null = null;
+  // The teacher's worker nudges the cascade (made in `assemble`) when answers wait.
+  const nudge: { cascade: Cascade | null } = { cascade: null };
   try {
     // An extra model is loaded as the primary one, with its own backend kind and firmware.
     extras = await loadExtraModels(cfg.extraModels, pre.inputElements.length, at, (x, c) =>
@@ -127,8 +135,10 @@ export async function createDaemon(given: PipelineConfig, deps: DaemonDeps): Pro
       loadBackend({ ...cfg, backend: x.backend ?? cfg.backend, variant: x.variant, firmware: x.firmware ?? cfg.firmware }, c, at, firmwareDir, deps.timers),
     );
     const models = new ModelSwitch([{ name: primaryModelName(card, cfg), backend }, ...alternates]);
-    return await assemble(cfg, deps, at, card, models, pre, extras);
+    if (cfg.cascade !== undefined) teacher = await loadCascadeTeacher(cfg.cascade, card, at, () => nudge.cascade?.join());
+    return await assemble(cfg, deps, at, card, models, pre, extras, teacher === null ? null : { teacher, nudge });
   } catch (err) {
+    await teacher?.queue.close();
     // A failed start-up releases what it took: the backends (the sinks close themselves).
     for (const b of [backend, ...extras.map((m) => m.backend), ...alternates.map((m) => m.backend)]) {
       await b.close().catch((closeErr: Error) => deps.log(`closing a backend after a failed start-up failed too: ${closeErr.message}`));
@@ -152,13 +162,14 @@ function primaryModelName(card: ModelCard, cfg: PipelineConfig): string {
 }
 
 /** The rest of `createDaemon`, once the backend is open: metrics, source, pipeline, then the sinks last. */
-async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) => string, card: ModelCard, models: ModelSwitch, primaryPre: StreamPreprocessor, extras: readonly ExtraModel[]): Promise<Daemon> {
+async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) => string, card: ModelCard, models: ModelSwitch, primaryPre: StreamPreprocessor, extras: readonly ExtraModel[], withTeacher: { teacher: LoadedTeacher; nudge: { cascade: Cascade | null } } | null = null): Promise<Daemon> {
   const autonomous = cfg.fpga?.mode === 'autonomous';
   const backend = models.backend;
   for (const m of models.models) checkModelInputs(cfg, card, m.backend, primaryPre);
   checkSameOutputs(models);
   if (autonomous && models.models.length > 1) throw new ConfigError('config: models', 'fpga.mode autonomous classifies on the device alone: the host cannot switch its model');
   if (autonomous && extras.length > 0) throw new ConfigError('config: extraModels', 'fpga.mode autonomous classifies on the device alone: extra models need the host in the loop');
+  if (autonomous && withTeacher !== null) throw new ConfigError('config: cascade', 'fpga.mode autonomous classifies on the device alone: a cascade needs the host in the loop');
   // With extra models every frame is preprocessed for each (the primary model's inputs first).
   // A frame an extra model cannot use (an alert without cutouts) goes on without its output;
   // the fault is counted (the error log is made below, before any frame flows).
@@ -184,10 +195,13 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   const names = { run: deps.runId ?? 'run', streams: [source.spec.stream], labels: card.labels, describePayload, streamTime: source.spec.streamTime === true, models: models.names };
   const aux = auxLayout(extras);
   // Firmware that preprocesses takes the camera's bytes: no float normalisation on the host.
-  const pixels = pixelRoute(models, pre, extras.length);
+  // The cascade's teacher reads the float inputs, as extra models do.
+  const pixels = pixelRoute(models, pre, extras.length + (withTeacher === null ? 0 : 1));
+  const cascade = withTeacher === null ? null : makeCascade(cfg, withTeacher.teacher, card, primaryPre, policy, ring, deps.clock, frames.slots.length);
+  if (withTeacher !== null) withTeacher.nudge.cascade = cascade;
   // The router and the decision log open their files last, with the sinks; the policy stage
   // reaches them through this holder.
-  const after: { router: FrameRouter | null; decisions: DecisionLog | null } = { router: null, decisions: null };
+  const after: { router: FrameRouter | null; decisions: DecisionLog | null; cascade: Cascade | null } = { router: null, decisions: null, cascade };
   const pipeline = buildPipeline(
     {
       ...(autonomous
@@ -198,7 +212,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
             infer: inferStage(models, primaryPre.inputElements.length, extras.length === 0 ? null : { run: extraModelsRunner(extras, frames.slots), slots: frames.slots }, pixels),
             policy: policyStage(policy, after),
           }),
-      emit: emitStage(ring, deps.clock, details),
+      emit: emitStage(ring, deps.clock, details, cascade !== null && cfg.cascade?.replace === true ? cascade : null),
     },
     deps.clock,
     metrics,
@@ -211,7 +225,9 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   try {
     after.router = cfg.route === undefined ? null : routers.create(cfg.route, { runId: names.run, labels: card.labels, targets: cfg.trigger.targets ?? [], aux, at, log: deps.log, error: (e) => errors.error(e), framesFailed: () => metrics.dropped }, 'config: route');
     after.decisions = cfg.decisions === undefined ? null : new DecisionLog(at(cfg.decisions), { labels: card.labels, aux, describePayload }, onSinkError);
+    if (cascade !== null && cfg.cascade?.answers !== undefined) cascade.answers = new AnswersLog(at(cfg.cascade.answers), onSinkError);
   } catch (err) {
+    after.decisions?.close();
     await Promise.allSettled([...sinks.map((x) => x.close()), after.router?.close()]);
     throw err;
   }
@@ -246,7 +262,8 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   // The settings in force: the start-up parts, the policy's params, the route a reload put in
   // force, and what the control API changes (model, pause, replay speed), read off the hot path.
   const settingsInForce = (): PipelineSettings => pipelineSettings(fixed, policy.params, liveSettings(models, source, gate));
-  const withViewFields = withDashboardFields(beginCore, () => ({ settings: settingsInForce, policy, metrics, errors, clock: deps.clock }));
+  if (cascade !== null) cascade.onFailure = (message) => errors.error(new ModelError(withTeacher!.teacher.card.files[cfg.cascade!.variant]!, `the cascade's teacher failed a frame: ${message}`));
+  const withViewFields = withDashboardFields(beginCore, () => ({ settings: settingsInForce, policy, metrics, errors, clock: deps.clock, cascade }));
   const beginSnapshot = (): SnapshotBuild => {
     const build = withViewFields();
     if (transported.length === 0) return build;
@@ -266,6 +283,11 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
     const drained = triggerLog.flush();
     after.router?.flush();
     after.decisions?.flush();
+    if (cascade !== null) {
+      cascade.join();
+      cascade.expire(deps.clock.nowNs());
+      cascade.answers?.flush();
+    }
     durable?.afterFlush(delivered, drained);
     // Late frames are logged here, off the hot path: one summary line a second at most.
     if (metrics.late > lateLogged && flushes++ % lateEvery === 0) {
@@ -291,7 +313,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   };
   const gate = new PauseGate(urgent ? pushUrgent : (slot) => pipeline.push(slot));
   return {
-    config: cfg, card, backend, metrics, policy, source, sourceFrames, errors, triggerLog, triggerDetails: details, models, gate,
+    config: cfg, card, backend, metrics, policy, source, sourceFrames, errors, triggerLog, triggerDetails: details, models, gate, cascade,
     get router() {
       return after.router;
     },
@@ -321,6 +343,13 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
         if (flushTimer !== null) deps.timers.clearTimeout(flushTimer);
         pipeline.complete();
         errors.flush();
+        // The teacher's last answers (a finite replay's), within a bound; held triggers still
+        // waiting go out with the student's decision.
+        if (cascade !== null) {
+          await drainCascade(cascade, deps.timers);
+          cascade.releaseAll();
+          cascade.answers?.close();
+        }
         await triggerLog.close();
         await after.router?.close();
         after.decisions?.close();
@@ -331,6 +360,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
         published.refresh();
         for (const m of models.models) await m.backend.close();
         for (const m of extras) await m.backend.close();
+        await cascade?.close();
       })();
       return stopping;
     },
@@ -371,6 +401,7 @@ interface DashboardParts {
   metrics: PipelineMetrics;
   errors: ErrorLog;
   clock: Clock;
+  cascade: Cascade | null;
 }
 
 /** The snapshot's `settings`, `quality`, `agreement`, `errorsLatest` and `scores`, read when
@@ -378,16 +409,40 @@ interface DashboardParts {
 function withDashboardFields(begin: () => SnapshotBuild, parts: () => DashboardParts): () => SnapshotBuild {
   return () => {
     const build = begin();
-    const { settings, policy, metrics, errors, clock } = parts();
+    const { settings, policy, metrics, errors, clock, cascade } = parts();
     const fields = {
       settings: settings(),
       quality: metrics.truth.quality(metrics.identity.labels, policy.params.targets, policy.suppressedByTruth),
       agreement: metrics.agreement?.read(clock.nowNs()) ?? null,
+      cascade: cascade?.read(clock.nowNs()) ?? null,
       errorsLatest: errors.recent().slice(-ERRORS_LATEST),
       scores: 'probabilities' as const,
     };
     return { step: build.step, result: () => ({ ...build.result(), ...fields }) };
   };
+}
+
+/** The recent window of the cascade's sent/s and agreement, seconds (the metrics' own). */
+const CASCADE_WINDOW_S = 5;
+
+/** The cascade of a pipeline whose teacher is loaded: hot-path parts sized to its frame ring. */
+function makeCascade(cfg: PipelineConfig, t: LoadedTeacher, card: ModelCard, pre: StreamPreprocessor, policy: TriggerPolicy, ring: TriggerRing, clock: Clock, frameSlots: number): Cascade {
+  return new Cascade(t.queue, {
+    teacher: t.name, cut: t.cut, replace: cfg.cascade!.replace, labels: card.labels, teacherTakesProbabilities: t.takesProbabilities,
+    inputs: pre.inputElements.length, budgetUs: cfg.budgetUs, clock, windowS: CASCADE_WINDOW_S, policy: () => policy.params, ring, frameSlots,
+  });
+}
+
+/** Waits, polling every few ms on the daemon's timers, until the teacher has answered every
+ * frame out with it or `limits.cascadeDrainWaitMsMax` passed. */
+async function drainCascade(cascade: Cascade, timers: TimerScheduler): Promise<void> {
+  const pollMs = 5;
+  for (let waited = 0; waited < limits.cascadeDrainWaitMsMax; waited += pollMs) {
+    cascade.join();
+    if (cascade.queue.outstanding === 0) return;
+    await new Promise<void>((resolve) => timers.setTimeout(resolve, pollMs));
+  }
+  cascade.join();
 }
 
 /** Operating errors a snapshot lists (`errorsLatest`). */

@@ -39,6 +39,31 @@ const fpgaSchema = z
   })
   .strict();
 
+/** A cut on the student's uncertainty: a number, or `calibrated` (the value `hairtrigger
+ * calibrate` writes into the model card, `calibration.cascade`; cascade/cut.ts). */
+const cutValue = (max: number) => z.union([z.number().min(0).max(max), z.literal('calibrated')]);
+
+export const cascadeConfigSchema = z
+  .object({
+    /** Model folder of the teacher (card.json and <variant>.onnx); its labels and
+     * preprocessing must be the pipeline model's (refused at start otherwise). */
+    model: z.string().min(1),
+    variant: z.enum(['student', 'teacher']).default('teacher'),
+    /** `margin`: send a frame whose top-1 minus top-2 probability is below this (0..1).
+     * `entropy`: send one whose entropy over ln(classes) is above this (0..1). */
+    cut: z.union([z.object({ margin: cutValue(1) }).strict(), z.object({ entropy: cutValue(1) }).strict()]),
+    /** Frames out with the teacher at once; an unsure frame past it is not sent (dropped, counted). */
+    queueFrames: z.number().int().min(1).max(limits.cascadeQueueFramesMax).default(64),
+    /** The teacher's answer, when it comes within the pipeline's budget, decides the trigger of
+     * the frame sent (its record is held until then; the student's decides otherwise). */
+    replace: z.boolean().default(false),
+    /** One JSON line per teacher answer (seq, id, student's and teacher's class and
+     * probabilities, latency), created new: a file that exists is refused. */
+    answers: z.string().min(1).optional(),
+  })
+  .strict();
+export type CascadeConfig = z.infer<typeof cascadeConfigSchema>;
+
 export const pipelineConfigSchema = z
   .object({
     /** Name shown in metrics and the dashboard. */
@@ -96,6 +121,14 @@ export const pipelineConfigSchema = z
       )
       .max(limits.modelsMax)
       .default([]),
+    /** A cascade to the teacher (host/src/cascade): frames on which the student is unsure
+     * (top-1 minus top-2 probability under `cut.margin`, or normalised entropy over
+     * `cut.entropy`) are copied, off the hot path's critical work and through a bounded queue
+     * of `queueFrames`, to `model`'s `variant` on onnxruntime in its own worker thread. Its
+     * answers go to `answers` (JSON lines, created new) and the metrics; with `replace` the
+     * teacher's answer decides a sent frame's trigger when it comes within `budgetUs` (the
+     * trigger of a sent frame is held until then: for alerts, whose budget is milliseconds). */
+    cascade: cascadeConfigSchema.optional(),
     trigger: triggerConfigSchema,
     /** Where each decided frame goes after the policy (the alerts modality's `topics`: filters
      * routing alerts to topic files); absent: triggers only. */

@@ -22,6 +22,16 @@ export const limits = {
   /** Extra models one pipeline may run on each frame beside its primary model (an alert's
    * real/bogus student beside its transient classifier). */
   extraModelsMax: 4,
+  /** Frames the cascade may have out with its teacher at once (queued, running, or answered
+   * and not yet joined with their trigger record): each has a preallocated input slot. At the
+   * bound an unsure frame is not sent (policy: drop-newest, counted as `dropped`). */
+  cascadeQueueFramesMax: 1024,
+  /** Shared bytes the cascade's input slots may take in all (queueFrames x the model's input
+   * elements x 4): a queue of large inputs is refused at start, not allocated. */
+  cascadeQueueBytesMax: 256 * 1024 * 1024,
+  /** Longest a stopping daemon waits for the teacher to answer the frames still out with it
+   * (a finite replay's last answers); what is not answered by then is left unanswered. */
+  cascadeDrainWaitMsMax: 10_000,
   /** Bytes of per-frame decision lines (`--decisions`) held before they are written; a flush
    * writes them out, so the file never lags more than one flush interval. */
   decisionBufferedBytesMax: 4 * 1024 * 1024,
@@ -209,5 +219,7 @@ export function checkLimits(l: Limits = limits): void {
   assert(l.ingressArenaBytesMax >= l.alertMessageBytesMax, 'an ingress arena holds the largest alert message');
   assert(l.fitsStampBytesMax >= l.fitsHeaderBytesMax + l.fitsStampSidePixelsMax ** 2 * 8, 'an inflated stamp holds the largest header and image');
   assert(l.healthWindowS * 1000 >= 2 * l.healthSampleIntervalMs, 'the health window spans at least two samples');
+  assert(l.cascadeQueueFramesMax <= l.frameSlotsMax, 'the cascade holds a trigger per queue slot in a frame ring of that size');
+  assert(l.cascadeQueueFramesMax <= l.triggerRingSlotsMax, 'every trigger the cascade holds (replace) fits the trigger ring when released at once');
   assert(l.fpgaReprobeDelayMinMs > 0 && l.fpgaReprobeDelayMinMs <= l.fpgaReprobeDelayMaxMs, 'fpga re-probe back-off: 0 < min <= max');
 }

@@ -4,7 +4,7 @@
  * public API: keep README and the dashboard in step.
  */
 
-import type { HistoryColumns, LatencyDistribution, LiveAgreement, ModelView, PipelineSettings, TriggerDetail, TriggerQuality } from '../server/api-types.js';
+import type { CascadeSnapshot, HistoryColumns, LatencyDistribution, LiveAgreement, ModelView, PipelineSettings, TriggerDetail, TriggerQuality } from '../server/api-types.js';
 
 /** Stages of the hot path, in order. `e2e` is measured from the frame's due time to the trigger write. */
 export const STAGES = ['decode', 'preprocess', 'infer', 'policy', 'emit'] as const;
@@ -89,6 +89,8 @@ export interface Snapshot {
   quality?: TriggerQuality | null;
   /** Live agreement with a second opinion; null when none runs. */
   agreement?: LiveAgreement | null;
+  /** The cascade to the teacher (config `cascade`); null or absent when none runs. */
+  cascade?: CascadeSnapshot | null;
   /** The newest operating errors (at most 5), newest last: what the overview lists by code. */
   errorsLatest?: Array<{ atMs: number; code: string; where: string; message: string }>;
   /** What `probs` and `score` are: always probabilities (autonomous mode's device scores are
@@ -170,6 +172,9 @@ export interface TriggerEvent {
   /** The model that decided the frame, when the pipeline has several to switch between
    * (config `models`, `POST /api/control/model`); absent with one model. */
   model?: string;
+  /** A trigger held by the cascade (`cascade.replace`) until the teacher answered or the
+   * budget ran out: who decided it, and both classes (teacher null when it had not answered). */
+  cascade?: { decidedBy: 'teacher' | 'student'; student: string; teacher: string | null };
 }
 
 /** What the HTTP server needs from a running daemon. */

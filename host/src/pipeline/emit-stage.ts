@@ -9,12 +9,16 @@ import type { FrameStage } from './stage.js';
  * from the frame's due time, so what the metrics call e2e is due-to-trigger. A late frame
  * that would have fired (`slot.missed`) is recorded too, as a missed trigger, so a sort's
  * yield can be audited; it never fires. After the write, the frame's data the detail view
- * shows is copied into `details` (its slot is reused later).
+ * shows is copied into `details` (its slot is reused later). With `hold` (a cascade with
+ * `replace`), a frame it holds is not written here (nor kept for the detail view).
  */
-export function emitStage(ring: TriggerRing, clock: Clock, details: TriggerDetailRing | null = null): FrameStage {
+export function emitStage(ring: TriggerRing, clock: Clock, details: TriggerDetailRing | null = null, hold: { holds(slot: FrameSlot): boolean } | null = null): FrameStage {
   return {
     name: 'emit',
     run(slot: FrameSlot) {
+      // A cascade that may replace the student's decision (alerts) keeps the decision of a
+      // frame sent to the teacher and writes it when the answer comes or the budget runs out.
+      if (hold !== null && hold.holds(slot)) return true;
       if (!slot.triggered && !slot.missed) return true;
       // The trigger-write instant; the stage skeleton stamps the stage end again after it.
       clock.stamp(slot.stampsNs, STAMP.emit);

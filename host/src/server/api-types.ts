@@ -127,6 +127,46 @@ export interface LiveAgreement {
   windowS: number;
 }
 
+/** The cascade to the teacher (config `cascade`), in the snapshot and `/metrics`. Counts are
+ * since start; `recent` fields are over the last `windowS` seconds. */
+export interface CascadeSnapshot {
+  /** The teacher: `<task>/<variant>`. */
+  teacher: string;
+  /** What the cut is on and its value: a frame is sent when its margin is below it, or its
+   * normalised entropy above it. */
+  cutKind: 'margin' | 'entropy';
+  cut: number;
+  queueFrames: number;
+  replace: boolean;
+  /** Frames the student was unsure of (past the cut), sent, and not sent because the queue
+   * was full (`unsure = sent + dropped`). */
+  unsure: number;
+  sent: number;
+  dropped: number;
+  /** Frames sent per second over the recent window. */
+  sentPerS: number;
+  /** Answers joined with their frames, and failed teacher runs among them. */
+  answered: number;
+  failed: number;
+  /** Answers whose top-1 class is the student's, and that fraction (0 before any answer). */
+  agreed: number;
+  agreement: number;
+  agreementRecent: number;
+  windowS: number;
+  /** Frames out with the teacher now (queued, running, or answered and not yet joined), and
+   * the most there ever were (never above `queueFrames`). */
+  queueDepth: number;
+  queueDepthMax: number;
+  /** replace: held triggers decided by the teacher's answer (it came within the budget), and
+   * by the student's (it did not). */
+  decidedByTeacher: number;
+  decidedByStudent: number;
+  /** From each sent frame's due time to its answer joined on the main thread. */
+  teacherLatencyUs: LatencySummaryUs;
+  /** The teacher's inference alone (its worker's session.run). */
+  teacherInferUs: LatencySummaryUs;
+}
+
 /** A control change, as the audit log keeps it and the page shows it. */
 export interface AuditEntry {
   atMs: number;

@@ -21,6 +21,11 @@ export interface TriggerNames {
 /** No payload: the cells modality carries none. */
 export const noPayload = (): Record<string, string | number> => ({});
 
+/** `pushHeld`'s deciders. */
+export const HELD_NONE = 0;
+export const HELD_STUDENT = 1;
+export const HELD_TEACHER = 2;
+
 const KIND_TRIGGER = 0;
 const KIND_MISSED = 1;
 
@@ -47,6 +52,11 @@ export class TriggerRing {
   private readonly late: Uint8Array;
   private readonly payload: Uint8Array;
   private readonly payloadLength: Uint8Array;
+  /** Records the cascade held (`cascade.replace`): who decided (0 not held, 1 the student, 2
+   * the teacher), the student's top-1 class and the teacher's (-1 when it had not answered). */
+  private readonly heldBy: Uint8Array;
+  private readonly heldStudent: Int16Array;
+  private readonly heldTeacher: Int16Array;
   /** Records ever pushed; the write index is `written % capacity`. */
   written = 0;
   private read = 0;
@@ -75,6 +85,9 @@ export class TriggerRing {
     this.late = new Uint8Array(capacity);
     this.payload = new Uint8Array(capacity * limits.triggerPayloadBytesMax);
     this.payloadLength = new Uint8Array(capacity);
+    this.heldBy = new Uint8Array(capacity);
+    this.heldStudent = new Int16Array(capacity);
+    this.heldTeacher = new Int16Array(capacity);
   }
 
   /**
@@ -106,7 +119,20 @@ export class TriggerRing {
     this.payloadLength[i] = n;
     const at = i * limits.triggerPayloadBytesMax;
     for (let b = 0; b < n; b++) this.payload[at + b] = slot.payload[b];
+    this.heldBy[i] = HELD_NONE;
     this.written++;
+  }
+
+  /**
+   * Records a trigger the cascade held until the teacher answered or the budget ran out
+   * (`cascade/cascade.ts`, off the hot path): as `push`, with who decided it and both classes.
+   */
+  pushHeld(slot: FrameSlot, decidedBy: typeof HELD_STUDENT | typeof HELD_TEACHER, studentClass: number, teacherClass: number): void {
+    const i = this.written % this.capacity;
+    this.push(slot);
+    this.heldBy[i] = decidedBy;
+    this.heldStudent[i] = studentClass;
+    this.heldTeacher[i] = teacherClass;
   }
 
   /** The pipeline switched to model `index` between frames: records pushed from now on name it. */
@@ -142,6 +168,15 @@ export class TriggerRing {
   }
 
   private event(i: number, names: TriggerNames): TriggerEvent {
+    const e = this.plainEvent(i, names);
+    if (this.heldBy[i] !== HELD_NONE) {
+      const t = this.heldTeacher[i];
+      e.cascade = { decidedBy: this.heldBy[i] === HELD_TEACHER ? 'teacher' : 'student', student: names.labels[this.heldStudent[i]] ?? String(this.heldStudent[i]), teacher: t < 0 ? null : (names.labels[t] ?? String(t)) };
+    }
+    return e;
+  }
+
+  private plainEvent(i: number, names: TriggerNames): TriggerEvent {
     const cls = this.cls[i];
     const truth = this.truth[i];
     const sensorNs = this.times[3 * i];
