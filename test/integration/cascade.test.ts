@@ -133,6 +133,8 @@ describe('cascade to the teacher: cells', () => {
     expect(s.agreement).toBeCloseTo(agreed / unsure.length, 12);
     expect(s.queueDepthMax).toBeLessThanOrEqual(1024);
     expect(s.teacherLatencyUs.count).toBe(unsure.length);
+    // The published snapshot (/api/snapshot, the websocket, /metrics) carries the same counts.
+    expect(d.view.snapshot().cascade).toMatchObject({ teacher: 'cells-bccd/teacher', sent: unsure.length, answered: unsure.length, agreed, dropped: 0, queueDepth: 0 });
   }, 120_000);
 
   it('an entropy cut sends the frames whose normalised entropy is over it', async () => {

@@ -8,6 +8,7 @@ import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import { assert } from '../core/assert.js';
 import type { DeviceSnapshot, Snapshot } from './snapshot.js';
+import type { CascadeSnapshot } from '../server/api-types.js';
 
 /** Options for `PrometheusExporter`. */
 export interface PrometheusExporterOptions {
@@ -64,6 +65,7 @@ export class PrometheusExporter implements MetricsExposition {
     this.registerDevice();
     this.registerRoute();
     this.registerTransport();
+    this.registerCascade();
   }
 
   /** The whole exposition of the current snapshot: cached text, or one render of every
@@ -298,6 +300,66 @@ export class PrometheusExporter implements MetricsExposition {
         }
       },
     });
+  }
+
+  /**
+   * The cascade to the teacher (snapshot `cascade`): counters of frames unsure, sent, dropped
+   * (queue full) and answered, agreement, the queue's depth, teacher latency quantiles. Empty
+   * (HELP and TYPE only) for a pipeline without a cascade.
+   */
+  private registerCascade(): void {
+    const exporter = this;
+    const registers = [this.registry];
+    const cascade = () => exporter.snap().cascade ?? null;
+    const counters: Array<[string, string, (c: CascadeSnapshot) => number]> = [
+      ['hairtrigger_cascade_unsure_frames_total', 'Frames the student was unsure of (past the cascade cut): sent + dropped.', (c) => c.unsure],
+      ['hairtrigger_cascade_sent_frames_total', 'Frames sent to the teacher.', (c) => c.sent],
+      ['hairtrigger_cascade_dropped_frames_total', 'Unsure frames not sent because the teacher queue was full (drop-newest).', (c) => c.dropped],
+      ['hairtrigger_cascade_answers_total', 'Teacher answers joined with their frames (failed runs included).', (c) => c.answered],
+      ['hairtrigger_cascade_teacher_failures_total', 'Teacher runs that failed.', (c) => c.failed],
+      ['hairtrigger_cascade_agreed_total', 'Teacher answers whose top-1 class is the student\'s.', (c) => c.agreed],
+    ];
+    for (const [name, help, read] of counters) {
+      new Counter({ name, help, labelNames: ['teacher'], registers, collect() {
+        this.reset();
+        const c = cascade();
+        if (c !== null) this.inc({ teacher: c.teacher }, read(c));
+      } });
+    }
+    new Counter({ name: 'hairtrigger_cascade_decided_total', help: 'Held triggers (cascade replace) by who decided them: the teacher (its answer came within the budget) or the student.', labelNames: ['teacher', 'by'], registers, collect() {
+      this.reset();
+      const c = cascade();
+      if (c === null || !c.replace) return;
+      this.inc({ teacher: c.teacher, by: 'teacher' }, c.decidedByTeacher);
+      this.inc({ teacher: c.teacher, by: 'student' }, c.decidedByStudent);
+    } });
+    const gauges: Array<[string, string, (c: CascadeSnapshot) => number]> = [
+      ['hairtrigger_cascade_queue_depth', 'Frames out with the teacher now (queued, running, or answered and not yet joined).', (c) => c.queueDepth],
+      ['hairtrigger_cascade_queue_depth_max', 'Most frames ever out with the teacher at once.', (c) => c.queueDepthMax],
+      ['hairtrigger_cascade_queue_frames', 'The teacher queue bound (config cascade.queueFrames).', (c) => c.queueFrames],
+      ['hairtrigger_cascade_sent_frames_per_second', 'Frames sent to the teacher per second over the recent window.', (c) => c.sentPerS],
+      ['hairtrigger_cascade_agreement_ratio', 'Top-1 student/teacher agreement over the frames answered since start.', (c) => c.agreement],
+      ['hairtrigger_cascade_recent_agreement_ratio', 'Top-1 student/teacher agreement over the recent window.', (c) => c.agreementRecent],
+    ];
+    for (const [name, help, read] of gauges) {
+      new Gauge({ name, help, labelNames: ['teacher'], registers, collect() {
+        this.reset();
+        const c = cascade();
+        if (c !== null) this.set({ teacher: c.teacher }, read(c));
+      } });
+    }
+    new Gauge({ name: 'hairtrigger_cascade_cut', help: 'The cascade cut in force, by what it is on (margin: sent below it; entropy: sent above it).', labelNames: ['teacher', 'kind'], registers, collect() {
+      this.reset();
+      const c = cascade();
+      if (c !== null) this.set({ teacher: c.teacher, kind: c.cutKind }, c.cut);
+    } });
+    new Gauge({ name: 'hairtrigger_cascade_teacher_latency_seconds', help: 'From a sent frame\'s due time to its teacher answer joined, seconds, since start, by quantile.', labelNames: ['teacher', 'quantile'], registers, collect() {
+      this.reset();
+      const c = cascade();
+      if (c === null || c.teacherLatencyUs.count === 0) return;
+      const l = c.teacherLatencyUs;
+      for (const [q, us] of [['0.5', l.p50], ['0.9', l.p90], ['0.99', l.p99], ['0.999', l.p999], ['1', l.max]] as const) this.set({ teacher: c.teacher, quantile: q }, us / 1e6);
+    } });
   }
 
   /**
