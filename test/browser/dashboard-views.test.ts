@@ -36,6 +36,11 @@ describe('dashboard views', () => {
       quality: { labelled: 1000, targets: 200, triggers: 50, triggersOnTargets: 45, purity: 0.9, yield: 0.225, targetsMissedLate: 2, targetsSuppressed: 30, triggersByTruth: { live: 45, dead: 5 } },
       confusion: [[600, 50, 0], [30, 160, 10], [0, 40, 110]],
       agreement: { other: 'cells-teacher', frames: 1000, agreed: 970, recent: 0.96, windowS: 10 },
+      cascade: {
+        teacher: 'cells-bccd/teacher', cutKind: 'margin', cut: 0.9, queueFrames: 64, replace: false, unsure: 130, sent: 120, dropped: 10, sentPerS: 12.5,
+        answered: 101, failed: 1, agreed: 80, agreement: 0.8, agreementRecent: 0.75, windowS: 5, queueDepth: 3, queueDepthMax: 64,
+        decidedByTeacher: 0, decidedByStudent: 0, teacherLatencyUs: { ...fakeLatency(1500), count: 100 }, teacherInferUs: fakeLatency(900),
+      },
       errorsLatest: [{ atMs: 1_700_000_000_000, code: 'E_FRAME_SHAPE', where: 'decoder ht-frame', message: 'frame of 12 bytes, expected 3,072' }],
       e2eUs: { ...fakeLatency(10), max: 2500 },
     });
@@ -146,6 +151,27 @@ describe('dashboard views', () => {
     expect(await page.getByTestId('model-accuracy').locator('td').allTextContents()).toEqual(['91.2%', '90.5%']);
     expect(await text('agreement-total')).toBe('97.0% of 1,000 frames');
     expect(await text('agreement-recent')).toBe('96.0% over the last 10 s');
+  });
+
+  it('model view shows the cascade to the teacher and charts its agreement and sent/s over the snapshots seen', async () => {
+    await showView('model');
+    await expect.poll(() => page.getByTestId('cascade-body').isVisible(), { timeout: 5_000 }).toBe(true);
+    expect(await page.getByTestId('cascade-none').isVisible()).toBe(false);
+    expect(await text('cascade-teacher')).toBe('cells-bccd/teacher');
+    expect(await text('cascade-cut')).toBe('margin < 0.9');
+    expect(await text('cascade-sent')).toBe('120 (12.5/s)');
+    expect(await text('cascade-dropped')).toBe('10');
+    expect(await text('cascade-queue')).toBe('3 now, 64 at most, of 64');
+    expect(await text('cascade-agreement')).toBe('80.0% of 100 answers');
+    expect(await text('cascade-agreement-recent')).toBe('75.0% over the last 5 s');
+    expect(await text('cascade-latency')).toBe('1.50 ms p50, 3.00 ms p99');
+    expect(await text('cascade-decided')).toBe('the student (replace off)');
+    // One point per snapshot the page has seen: the charts grow as snapshots come.
+    const points = async (id: string) => Number(await page.getByTestId(id).getAttribute('data-points'));
+    const before = await points('cascade-agreement-chart');
+    await expect.poll(() => points('cascade-agreement-chart'), { timeout: 5_000 }).toBeGreaterThan(before);
+    expect(await points('cascade-sent-chart')).toBeGreaterThan(0);
+    expect(await page.getByTestId('cascade-agreement-chart').locator('canvas').count()).toBe(1);
   });
 
   it('devices view shows the server, source lag and link counters', async () => {

@@ -16,6 +16,7 @@ import { createDetailView } from './views/detail.js';
 import { showLinks, showServer } from './views/devices.js';
 import { createLatencyView } from './views/latency.js';
 import { showAgreement, showModel, showModelError } from './views/model.js';
+import { createCascadeView } from './views/cascade.js';
 import { createOverview, type OverviewView } from './views/overview.js';
 import { createTriggersView } from './views/triggers.js';
 import { createPipelinesView, type PipelinesView } from './views/pipelines.js';
@@ -42,6 +43,7 @@ export function createDashboard(doc: Document, initialView: string, storage: Sto
   const triggers = createTriggersView(el, (e) => void detail.open(e));
   const controls = createControls(el, storage);
   const pipelines = createPipelinesView(el, doc.defaultView!);
+  const cascade = createCascadeView(el);
   let live = false;
   let polls = 0;
   let everLive = false;
@@ -70,6 +72,7 @@ export function createDashboard(doc: Document, initialView: string, storage: Sto
       latency.showSnapshot(s);
       triggers.showSnapshot(s);
       showAgreement(el, s);
+      cascade.showSnapshot(s);
       showLinks(el, s);
       if (store.append(s)) drawHistory(tabs.current());
     },
