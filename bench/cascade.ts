@@ -1,0 +1,175 @@
+/**
+ * The cascade to the teacher (host/src/cascade) swept over the cut, on the alert pipeline (the
+ * real ZTF and Rubin packets under ../shared/data/alerts, transient student on `sim`, its
+ * teacher on onnx) and the BCCD cell sorter (the recorded test split, student on `sim`, teacher
+ * on onnx):
+ *   node build/bench/cascade.js          (after `make build` and `make firmware`; part of `make bench`)
+ * Each run is a fresh child process (one daemon, as in bench/run.ts). Two kinds per cut:
+ *   - `max`: replayed as fast as the student goes (CASCADE_MAX_FRAMES frames, the recording
+ *     looped): the student's throughput and latency beside a teacher that cannot keep up, how
+ *     many unsure frames it sent and dropped (queue full), agreement over what it answered;
+ *   - `paced`: at a rate the teacher can mostly follow (alerts 200/s, cells 1,000/s, for
+ *     CASCADE_PACED_S seconds): sent/s, agreement, the teacher's latency from each frame's due
+ *     time; the alerts run with `replace` and a 5 ms budget, so held triggers are decided by
+ *     the teacher when it answers in time and by the student otherwise.
+ * Runs carry `"cascade":{"cut","sentPerS","agreement"}` (the baseline, without a cascade,
+ * carries `"cascade": null`). Results: bench/results/cascade.{json,md}.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { validateConfig } from '../host/src/config/schema.js';
+import { createDaemon } from '../host/src/daemon.js';
+import { systemClock } from '../host/src/native/addon.js';
+import { realTimers } from '../host/src/sources/source.js';
+
+const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+const ALERTS_DIR = resolve(REPO, '..', 'shared', 'data', 'alerts');
+const MAX_FRAMES = Number(process.env.CASCADE_MAX_FRAMES ?? 20_000);
+const PACED_S = Number(process.env.CASCADE_PACED_S ?? 4);
+const QUEUE_FRAMES = 64;
+
+type Pacing = 'max' | 'paced';
+interface Case {
+  pipeline: 'alerts' | 'cells-bccd';
+  pacing: Pacing;
+  /** Margin cut; null: no cascade (the baseline). */
+  cut: number | null;
+}
+
+/** Cuts per pipeline: the transient student is unsure of most real packets (median margin
+ * 0.06), the BCCD student of few cells (margin under 0.9 on 2% of the test split). */
+const CUTS: Record<Case['pipeline'], Array<number | null>> = {
+  alerts: [null, 0.02, 0.06, 0.15, 0.4, 1],
+  'cells-bccd': [null, 0.5, 0.9, 0.99, 1],
+};
+const RATE_PER_S: Record<Case['pipeline'], number> = { alerts: 200, 'cells-bccd': 1000 };
+const ALERTS_BUDGET_US = 5000;
+
+export interface CascadeRun {
+  pipeline: string;
+  pacing: Pacing | string;
+  backend: string;
+  teacherBackend: 'onnx';
+  frames: number;
+  seconds: number;
+  framesPerS: number;
+  e2eUs: { p50: number; p99: number; p999: number };
+  late: number;
+  triggers: number;
+  cascade: { cut: number; sentPerS: number; agreement: number } | null;
+  sent?: number;
+  unsure?: number;
+  dropped?: number;
+  answered?: number;
+  queueDepthMax?: number;
+  teacherLatencyUs?: { p50: number; p99: number };
+  teacherInferUs?: { p50: number };
+  decidedByTeacher?: number;
+  decidedByStudent?: number;
+}
+
+function config(c: Case, dir: string) {
+  const paced = c.pacing === 'paced';
+  const rate = RATE_PER_S[c.pipeline];
+  const frames = paced ? Math.round(rate * PACED_S) : MAX_FRAMES;
+  const cascade = c.cut === null ? {} : { cascade: { model: c.pipeline === 'alerts' ? 'models/zoo/alerts-transient' : 'models/zoo/cells-bccd', cut: { margin: c.cut }, queueFrames: QUEUE_FRAMES, replace: c.pipeline === 'alerts' && paced } };
+  const common = { server: { enabled: false }, sinks: { jsonl: join(dir, 'triggers.jsonl') }, backend: 'sim', ...cascade };
+  if (c.pipeline === 'alerts') {
+    return validateConfig({
+      ...common, pipeline: 'alerts', model: 'models/zoo/alerts-transient', budgetUs: paced ? ALERTS_BUDGET_US : 10_000_000,
+      source: { kind: 'alerts', paths: [join(ALERTS_DIR, 'ztf-4.02-2023-10'), join(ALERTS_DIR, 'rubin-9.0-2025-09')], loop: true, frames, pacing: paced ? { kind: 'rate', alertsPerS: rate } : 'max' },
+      decoder: { kind: 'avro' },
+      trigger: { targets: ['SN Ia', 'SN II', 'SN Ibc', 'SLSN', 'TDE', 'AGN', 'Periodic'], threshold: 0.3, maxRatePerS: 1e7, burst: 1_000_000 },
+    });
+  }
+  return validateConfig({
+    ...common, pipeline: 'cells-bccd', model: 'models/zoo/cells-bccd', budgetUs: paced ? 1000 : 10_000_000,
+    source: { kind: 'replay', path: 'sim/recordings/cells-bccd-test.arrows', loop: true, frames, pacing: paced ? `x${rate / 1000}` : 'max', nominalRateHz: 1000 },
+    trigger: { targets: ['WBC'], threshold: 0.5, maxRatePerS: 1e7, burst: 1_000_000 },
+  });
+}
+
+/** One run in this (child) process. */
+async function runCase(c: Case): Promise<CascadeRun> {
+  const dir = join(REPO, 'build', 'bench', 'cascade-runs', `${c.pipeline}-${c.pacing}-${c.cut ?? 'none'}-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const clock = systemClock();
+  const d = await createDaemon(config(c, dir), { clock, timers: realTimers, log: () => {}, baseDir: REPO, onBug: (e) => { throw e; } });
+  const t0 = clock.nowNs();
+  d.start();
+  await d.sourceDone;
+  const seconds = (clock.nowNs() - t0) / 1e9;
+  await d.stop();
+  const s = d.metrics.snapshot();
+  const k = d.cascade?.read(clock.nowNs()) ?? null;
+  const run: CascadeRun = {
+    pipeline: c.pipeline, pacing: c.pacing === 'paced' ? `${RATE_PER_S[c.pipeline]}/s` : 'max', backend: 'sim', teacherBackend: 'onnx',
+    frames: s.frames, seconds: round(seconds), framesPerS: round(s.frames / seconds),
+    e2eUs: { p50: s.e2eUs.p50, p99: s.e2eUs.p99, p999: s.e2eUs.p999 }, late: s.late, triggers: s.triggers,
+    cascade: k === null ? null : { cut: k.cut, sentPerS: round(k.sent / seconds), agreement: round(k.agreement) },
+  };
+  if (k !== null) {
+    Object.assign(run, {
+      sent: k.sent, unsure: k.unsure, dropped: k.dropped, answered: k.answered, queueDepthMax: k.queueDepthMax,
+      teacherLatencyUs: { p50: k.teacherLatencyUs.p50, p99: k.teacherLatencyUs.p99 }, teacherInferUs: { p50: k.teacherInferUs.p50 },
+      ...(k.replace ? { decidedByTeacher: k.decidedByTeacher, decidedByStudent: k.decidedByStudent } : {}),
+    });
+  }
+  return run;
+}
+
+function round(x: number): number {
+  return Number(x.toPrecision(5));
+}
+
+function child(c: Case): CascadeRun {
+  const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', JSON.stringify(c)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`cascade bench child ${JSON.stringify(c)} failed (status ${r.status})`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as CascadeRun;
+}
+
+function markdown(runs: readonly CascadeRun[], date: string): string {
+  const f = (x: number | undefined, d = 1) => (x === undefined ? '–' : x.toFixed(d));
+  const rows = runs.map((r) => `| ${r.pipeline} | ${r.pacing} | ${r.cascade === null ? 'none' : r.cascade.cut} | ${r.frames} | ${f(r.framesPerS, 0)} | ${f(r.e2eUs.p50)} | ${f(r.e2eUs.p99)} | ${r.cascade === null ? '–' : `${r.sent} / ${r.unsure}`} | ${r.dropped ?? '–'} | ${r.queueDepthMax ?? '–'} | ${r.cascade === null ? '–' : f(r.cascade.sentPerS)} | ${r.cascade === null ? '–' : `${(r.cascade.agreement * 100).toFixed(1)}%`} | ${f(r.teacherLatencyUs?.p50, 0)} / ${f(r.teacherLatencyUs?.p99, 0)} | ${r.decidedByTeacher === undefined ? '–' : `${r.decidedByTeacher} / ${r.decidedByStudent}`} |`);
+  return [
+    `# Cascade to the teacher: the cut swept (${date}, ${process.version})`,
+    '',
+    'Command: `node build/bench/cascade.js` (after `make build` and `make firmware`; `make bench` runs it).',
+    `Student on \`sim\` (the firmware on the CPU), teacher on onnxruntime in its own worker thread, queue of ${QUEUE_FRAMES} frames; cut on the student's margin (top-1 minus top-2 probability: a frame is sent when its margin is under the cut). Alerts: the ${'real'} ZTF (2023-10) and Rubin (2025-09) packets looped; cells: the BCCD test split looped. \`max\`: ${MAX_FRAMES} frames as fast as the student goes; paced: ${PACED_S} s at the rate shown (alerts with \`replace\` and a ${ALERTS_BUDGET_US / 1000} ms budget: held triggers decided by the teacher / the student).`,
+    '',
+    '| pipeline | pacing | cut | frames | frames/s | e2e p50 us | e2e p99 us | sent / unsure | dropped | queue max | sent/s | agreement | teacher after due p50 / p99 us | decided teacher / student |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const at = process.argv.indexOf('--child');
+  if (at >= 0) {
+    const run = await runCase(JSON.parse(process.argv[at + 1]!) as Case);
+    process.stdout.write(`${JSON.stringify(run)}\n`);
+    // The teacher's worker is unref'd and closed; nothing else should keep the child alive.
+    process.exit(0);
+  }
+  const runs: CascadeRun[] = [];
+  for (const pipeline of ['alerts', 'cells-bccd'] as const) {
+    for (const pacing of ['max', 'paced'] as const) {
+      for (const cut of CUTS[pipeline]) {
+        const r = child({ pipeline, pacing, cut });
+        console.error(`${pipeline} ${pacing} cut ${cut ?? 'none'}: ${r.framesPerS} frames/s, e2e p99 ${r.e2eUs.p99} us, cascade ${JSON.stringify(r.cascade)}, dropped ${r.dropped ?? '-'}`);
+        runs.push(r);
+      }
+    }
+  }
+  const date = new Date().toISOString();
+  const dir = join(REPO, 'bench', 'results');
+  writeFileSync(join(dir, 'cascade.json'), `${JSON.stringify({ date, node: process.version, queueFrames: QUEUE_FRAMES, maxFrames: MAX_FRAMES, pacedS: PACED_S, runs }, null, 2)}\n`);
+  const md = markdown(runs, date);
+  writeFileSync(join(dir, 'cascade.md'), md);
+  console.log(md);
+}
+
+await main();
