@@ -5,18 +5,16 @@
 // depends on how fast the machine is: a teacher slower than the input is a teacher held.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { readCapture } from '../../host/src/capture/arrow-capture.js';
 import { manualClock, type Clock } from '../../host/src/core/clock.js';
 import { createDaemon, type Daemon } from '../../host/src/daemon.js';
 import type { TriggerEvent } from '../../host/src/metrics/snapshot.js';
-import { readModelCard } from '../../host/src/model/card.js';
-import { createModelPreprocessor } from '../../host/src/preprocess/model-input.js';
 import { systemClock } from '../../host/src/native/addon.js';
 import { realTimers } from '../../host/src/sources/source.js';
 import { validateConfig, type PipelineConfig } from '../../host/src/config/schema.js';
 import { readJsonlLog, REPO, replayConfig, runToEnd, SHARED, tempDir, ZOO } from '../support/fixtures.js';
+import { teacherProbsOffline } from '../support/teacher-offline.js';
 
 const CAPTURE = join(REPO, 'sim/recordings/cells-bccd-test.arrows');
 const CELLS = join(ZOO, 'cells-bccd');
@@ -46,27 +44,6 @@ function decisionOf(e: TriggerEvent): unknown {
 
 async function startDaemon(cfg: PipelineConfig, clock: Clock = systemClock()): Promise<Daemon> {
   return createDaemon(cfg, { clock, timers: realTimers, log: () => {}, baseDir: REPO, onBug: (e) => { throw e; } });
-}
-
-/** The teacher's softmax on the capture's frames `seqs`, by onnxruntime directly. */
-async function teacherOffline(seqs: readonly number[]): Promise<Map<number, number[]>> {
-  const card = readModelCard(CELLS);
-  const cap = readCapture(CAPTURE);
-  const pre = createModelPreprocessor(card.preprocessing);
-  const session = await ort.InferenceSession.create(card.files.teacher!);
-  const out = new Map<number, number[]>();
-  for (const i of seqs) {
-    const x = new Float32Array(pre.inputElements);
-    pre.run(cap.frames, cap.offsets[i]!, x);
-    const r = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', x, [1, ...card.inputShape]) });
-    const z = Array.from(r[session.outputNames[0]!]!.data as Float32Array);
-    const m = Math.max(...z);
-    const e = z.map((v) => Math.exp(v - m));
-    const s = e.reduce((a, b) => a + b, 0);
-    out.set(i, e.map((v) => v / s));
-  }
-  await session.release();
-  return out;
 }
 
 describe('cascade to the teacher: cells', () => {
@@ -115,7 +92,7 @@ describe('cascade to the teacher: cells', () => {
     expect(unsure.length).toBeGreaterThan(5);
     expect(unsure.length).toBeLessThan(decisions.length);
     expect(got.map((a) => a.seq).sort((a, b) => a - b)).toEqual(unsure);
-    const ref = await teacherOffline(unsure);
+    const ref = await teacherProbsOffline(CELLS, CAPTURE, unsure);
     const bySeq = new Map(decisions.map((l) => [l.seq, l]));
     let worst = 0;
     let agreed = 0;

@@ -4,40 +4,16 @@
 // default to the model card's.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { readCapture } from '../../host/src/capture/arrow-capture.js';
 import { validateConfig } from '../../host/src/config/schema.js';
 import { createDaemon } from '../../host/src/daemon.js';
-import { readModelCard } from '../../host/src/model/card.js';
-import { createModelPreprocessor } from '../../host/src/preprocess/model-input.js';
 import { systemClock } from '../../host/src/native/addon.js';
 import { realTimers } from '../../host/src/sources/source.js';
 import { REPO, replayConfig, runToEnd, tempDir, ZOO } from '../support/fixtures.js';
+import { teacherProbsOffline } from '../support/teacher-offline.js';
 
 const CAPTURE = join(REPO, 'sim/recordings/cells-bccd-test.arrows');
 const MODEL = join(ZOO, 'cells-bccd');
-
-/** The teacher's softmax on every frame of the capture, by onnxruntime directly. */
-async function teacherProbs(): Promise<number[][]> {
-  const card = readModelCard(MODEL);
-  const cap = readCapture(CAPTURE);
-  const pre = createModelPreprocessor(card.preprocessing);
-  const session = await ort.InferenceSession.create(card.files.teacher!);
-  const out: number[][] = [];
-  for (let i = 0; i < cap.count; i++) {
-    const x = new Float32Array(pre.inputElements);
-    pre.run(cap.frames, cap.offsets[i]!, x);
-    const r = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', x, [1, ...card.inputShape]) });
-    const z = Array.from(r[session.outputNames[0]!]!.data as Float32Array);
-    const m = Math.max(...z);
-    const e = z.map((v) => Math.exp(v - m));
-    const s = e.reduce((a, b) => a + b, 0);
-    out.push(e.map((v) => v / s));
-  }
-  await session.release();
-  return out;
-}
 
 describe('extra models and decision lines', () => {
   const dir = tempDir('extra-models');
@@ -53,7 +29,7 @@ describe('extra models and decision lines', () => {
     // No targets in the config: the card's (cells-bccd sorts white cells).
     expect(d.config.trigger.targets).toEqual(['WBC']);
     const lines = readFileSync(decisions, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; class: string; trigger: boolean; probs: number[]; teacher: number[] });
-    const ref = await teacherProbs();
+    const ref = [...(await teacherProbsOffline(MODEL, CAPTURE)).values()];
     expect(lines.length).toBe(ref.length);
     const bySeq = [...lines].sort((a, b) => a.seq - b.seq);
     let worst = 0;

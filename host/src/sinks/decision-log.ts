@@ -1,7 +1,6 @@
-import { closeSync, fdatasyncSync, fsyncSync, openSync, writeSync } from 'node:fs';
-import { SinkError } from '../core/errors.js';
+import type { SinkError } from '../core/errors.js';
 import { frameIdString, type FrameSlot } from '../core/frame.js';
-import { limits } from '../core/limits.js';
+import { LineFile } from './line-file.js';
 import type { AuxOutputs } from '../trigger/routers.js';
 
 /** What a decision line is made of besides the slot. */
@@ -21,21 +20,15 @@ export interface DecisionNames {
  * it formats JSON per frame, which the trigger logs avoid.
  */
 export class DecisionLog {
-  private readonly fd: number;
-  private text = '';
-  private closed = false;
-  /** A write failed since the last `sync`: lines were lost, so nothing may be acknowledged. */
-  private lostSinceSync = false;
-  lines = 0;
+  private readonly file: LineFile;
 
-  constructor(readonly path: string, private readonly names: DecisionNames, private readonly onError: (err: SinkError) => void) {
-    try {
-      this.fd = openSync(path, 'wx');
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      const why = e.code === 'EEXIST' ? 'exists: a decisions file is never overwritten; choose a new path' : e.message;
-      throw new SinkError(path, why, { cause: err });
-    }
+  constructor(readonly path: string, private readonly names: DecisionNames, onError: (err: SinkError) => void) {
+    this.file = new LineFile(path, 'a decisions file', onError);
+  }
+
+  /** Decision lines added so far. */
+  get lines(): number {
+    return this.file.lines;
   }
 
   /** Adds the decision of `slot` (after the policy and the router). */
@@ -49,23 +42,12 @@ export class DecisionLog {
     line.trigger = slot.triggered;
     for (const a of aux) line[a.name] = Array.from(slot.aux.subarray(a.offset, a.offset + a.labels.length), round);
     line.late = slot.late;
-    this.text += JSON.stringify(line) + '\n';
-    this.lines++;
-    if (this.text.length >= limits.decisionBufferedBytesMax) this.flush();
+    this.file.add(JSON.stringify(line));
   }
 
   /** Writes the gathered lines. A write failure is a SinkError reported once per flush. */
   flush(): void {
-    if (this.text.length === 0 || this.closed) return;
-    const buf = Buffer.from(this.text);
-    this.text = '';
-    try {
-      let off = 0;
-      while (off < buf.length) off += writeSync(this.fd, buf, off);
-    } catch (err) {
-      this.lostSinceSync = true;
-      this.onError(new SinkError(this.path, `write failed: ${(err as Error).message}`, { cause: err }));
-    }
+    this.file.flush();
   }
 
   /**
@@ -74,28 +56,12 @@ export class DecisionLog {
    * acknowledged then).
    */
   sync(): void {
-    this.flush();
-    if (this.closed) return;
-    const lost = this.lostSinceSync;
-    this.lostSinceSync = false;
-    if (lost) throw new SinkError(this.path, 'decision lines were lost to a failed write since the last sync; not acknowledging');
-    try {
-      fdatasyncSync(this.fd);
-    } catch (err) {
-      throw new SinkError(this.path, `fdatasync failed: ${(err as Error).message}`, { cause: err });
-    }
+    this.file.sync();
   }
 
   /** Flushes, syncs and closes the file. Idempotent. */
   close(): void {
-    if (this.closed) return;
-    this.flush();
-    this.closed = true;
-    try {
-      fsyncSync(this.fd);
-    } finally {
-      closeSync(this.fd);
-    }
+    this.file.close();
   }
 }
 
