@@ -281,17 +281,19 @@ export class Cascade {
     return line;
   }
 
-  /** The snapshot's `cascade` at monotonic `nowNs` (one sample kept per call, as the agreement's). */
+  /** The snapshot's `cascade` at monotonic `nowNs` (one sample kept per call, as the
+   * agreement's): `sentPerS` and `agreementRecent` over the last `windowS` (since the first
+   * call until a window has passed). */
   read(nowNs: number): CascadeSnapshot {
     const c = this.counts;
     const sent = this.queue.sent;
+    // The newest sample at least a window old; before there is one, the oldest (since the
+    // first snapshot), so sent/s is not 0 for the first window.
     let base = -1;
     for (let k = 0; k < this.sampleHeld; k++) {
       const i = ((this.sampleNext - 1 - k + SAMPLES) % SAMPLES) * 4;
-      if (nowNs - this.samples[i] >= this.p.windowS * 1e9 || k === SAMPLES - 1) {
-        base = i;
-        break;
-      }
+      base = i;
+      if (nowNs - this.samples[i] >= this.p.windowS * 1e9) break;
     }
     const dtS = base < 0 ? 0 : (nowNs - this.samples[base]) / 1e9;
     const dSent = base < 0 ? 0 : sent - this.samples[base + 1];

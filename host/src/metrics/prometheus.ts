@@ -311,20 +311,32 @@ export class PrometheusExporter implements MetricsExposition {
     const exporter = this;
     const registers = [this.registry];
     const cascade = () => exporter.snap().cascade ?? null;
-    const counters: Array<[string, string, (c: CascadeSnapshot) => number]> = [
+    // One series per field, labelled by the teacher: a counter (`_total`) or a gauge.
+    const fields: Array<[string, string, (c: CascadeSnapshot) => number]> = [
       ['hairtrigger_cascade_unsure_frames_total', 'Frames the student was unsure of (past the cascade cut): sent + dropped.', (c) => c.unsure],
       ['hairtrigger_cascade_sent_frames_total', 'Frames sent to the teacher.', (c) => c.sent],
       ['hairtrigger_cascade_dropped_frames_total', 'Unsure frames not sent because the teacher queue was full (drop-newest).', (c) => c.dropped],
       ['hairtrigger_cascade_answers_total', 'Teacher answers joined with their frames (failed runs included).', (c) => c.answered],
       ['hairtrigger_cascade_teacher_failures_total', 'Teacher runs that failed.', (c) => c.failed],
       ['hairtrigger_cascade_agreed_total', 'Teacher answers whose top-1 class is the student\'s.', (c) => c.agreed],
+      ['hairtrigger_cascade_queue_depth', 'Frames out with the teacher now (queued, running, or answered and not yet joined).', (c) => c.queueDepth],
+      ['hairtrigger_cascade_queue_depth_max', 'Most frames ever out with the teacher at once.', (c) => c.queueDepthMax],
+      ['hairtrigger_cascade_queue_frames', 'The teacher queue bound (config cascade.queueFrames).', (c) => c.queueFrames],
+      ['hairtrigger_cascade_sent_frames_per_second', 'Frames sent to the teacher per second over the recent window.', (c) => c.sentPerS],
+      ['hairtrigger_cascade_agreement_ratio', 'Top-1 student/teacher agreement over the frames answered since start.', (c) => c.agreement],
+      ['hairtrigger_cascade_recent_agreement_ratio', 'Top-1 student/teacher agreement over the recent window.', (c) => c.agreementRecent],
     ];
-    for (const [name, help, read] of counters) {
-      new Counter({ name, help, labelNames: ['teacher'], registers, collect() {
+    for (const [name, help, read] of fields) {
+      const collect = function (this: Counter | Gauge): void {
         this.reset();
         const c = cascade();
-        if (c !== null) this.inc({ teacher: c.teacher }, read(c));
-      } });
+        if (c === null) return;
+        if (this instanceof Counter) this.inc({ teacher: c.teacher }, read(c));
+        else this.set({ teacher: c.teacher }, read(c));
+      };
+      const opts = { name, help, labelNames: ['teacher'], registers, collect };
+      if (name.endsWith('_total')) new Counter(opts);
+      else new Gauge(opts);
     }
     new Counter({ name: 'hairtrigger_cascade_decided_total', help: 'Held triggers (cascade replace) by who decided them: the teacher (its answer came within the budget) or the student.', labelNames: ['teacher', 'by'], registers, collect() {
       this.reset();
@@ -333,21 +345,6 @@ export class PrometheusExporter implements MetricsExposition {
       this.inc({ teacher: c.teacher, by: 'teacher' }, c.decidedByTeacher);
       this.inc({ teacher: c.teacher, by: 'student' }, c.decidedByStudent);
     } });
-    const gauges: Array<[string, string, (c: CascadeSnapshot) => number]> = [
-      ['hairtrigger_cascade_queue_depth', 'Frames out with the teacher now (queued, running, or answered and not yet joined).', (c) => c.queueDepth],
-      ['hairtrigger_cascade_queue_depth_max', 'Most frames ever out with the teacher at once.', (c) => c.queueDepthMax],
-      ['hairtrigger_cascade_queue_frames', 'The teacher queue bound (config cascade.queueFrames).', (c) => c.queueFrames],
-      ['hairtrigger_cascade_sent_frames_per_second', 'Frames sent to the teacher per second over the recent window.', (c) => c.sentPerS],
-      ['hairtrigger_cascade_agreement_ratio', 'Top-1 student/teacher agreement over the frames answered since start.', (c) => c.agreement],
-      ['hairtrigger_cascade_recent_agreement_ratio', 'Top-1 student/teacher agreement over the recent window.', (c) => c.agreementRecent],
-    ];
-    for (const [name, help, read] of gauges) {
-      new Gauge({ name, help, labelNames: ['teacher'], registers, collect() {
-        this.reset();
-        const c = cascade();
-        if (c !== null) this.set({ teacher: c.teacher }, read(c));
-      } });
-    }
     new Gauge({ name: 'hairtrigger_cascade_cut', help: 'The cascade cut in force, by what it is on (margin: sent below it; entropy: sent above it).', labelNames: ['teacher', 'kind'], registers, collect() {
       this.reset();
       const c = cascade();
