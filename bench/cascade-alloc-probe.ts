@@ -3,10 +3,11 @@
  * copy of the frame's inputs into the teacher's queue, submit) and `Cascade.holds` (replace:
  * the copy of the decision), on the BCCD cell sorter's real teacher in its worker. Run as
  *   node --single-threaded --expose-gc --max-semi-space-size=128 --min-semi-space-size=128 \
- *     build/bench/cascade-alloc-probe.js [--control]
+ *     build/bench/cascade-alloc-probe.js [--pixels] [--control]
  * Each window offers n unsure frames (n up to the queue's 1024, so every one is sent) between
  * two reads of the young space; then, outside it, waits for the teacher to answer them all and
- * joins the answers (which allocate: off the hot path). Windows of 256 and 1024 frames, twice;
+ * joins the answers (which allocate: off the hot path). `--pixels`: the frames went to the
+ * student as the camera's bytes, so each one sent is normalised into its queue slot. Windows of 256 and 1024 frames, twice;
  * their difference cancels fixed costs. `--control` makes one small object per offer: the probe
  * must see it. Prints one JSON line: {perFrameBytes, windows: [{frames, sent, bytes}]}.
  */
@@ -19,6 +20,7 @@ import { FrameRing } from '../host/src/core/frame.js';
 import { systemClock } from '../host/src/native/addon.js';
 import { TriggerRing } from '../host/src/sinks/trigger-ring.js';
 import { TriggerPolicy } from '../host/src/trigger/policy.js';
+import { createStreamPreprocessor } from '../host/src/preprocess/stream-preprocessor.js';
 
 declare const gc: () => void;
 
@@ -26,7 +28,7 @@ const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const QUEUE = 1024;
 const newSpaceUsed = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')!.space_used_size;
 
-async function main(control: boolean): Promise<void> {
+async function main(control: boolean, pixels: boolean): Promise<void> {
   const model = join(REPO, 'models', 'zoo', 'cells-bccd');
   const clock = systemClock();
   let cascade: Cascade | null = null;
@@ -38,10 +40,16 @@ async function main(control: boolean): Promise<void> {
   cascade = new Cascade(teacher.queue, {
     teacher: teacher.name, cut: teacher.cut, replace: true, labels: card.labels, teacherTakesProbabilities: teacher.takesProbabilities,
     inputs: 1, budgetUs: 1e7, clock, windowS: 5, policy: () => policy.params, ring: new TriggerRing(3), frameSlots: QUEUE,
+    // `--pixels`: the student took each frame as the camera's bytes; a frame sent is normalised into the queue.
+    pixels: pixels ? { route: () => true, pre: createStreamPreprocessor(card.preprocessing, 'cells-bccd card') } : null,
   });
+  const raw = new Uint8Array(QUEUE * 32 * 32 * 3).map((_, i) => (i * 37) & 255);
   // Unsure frames (margin 0.05 under the cut of 0.9), each with its own inputs and times.
   for (const s of frames.slots) {
     for (let k = 0; k < s.input.length; k++) s.input[k] = Math.sin(s.index * 7 + k);
+    s.raw = raw;
+    s.rawOffset = s.index * 32 * 32 * 3;
+    s.rawLength = 32 * 32 * 3;
     s.probs.set([0.45, 0.4, 0.15]);
     s.predicted = 0;
     s.triggered = s.index % 3 === 0;
@@ -83,7 +91,7 @@ async function main(control: boolean): Promise<void> {
   process.stdout.write(`${JSON.stringify({ perFrameBytes: Math.min(per(windows[0], windows[1]), per(windows[2], windows[3])), windows, keep: keep.length })}\n`);
 }
 
-main(process.argv.includes('--control')).catch((err) => {
+main(process.argv.includes('--control'), process.argv.includes('--pixels')).catch((err) => {
   process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
   process.exit(1);
 });

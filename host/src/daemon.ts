@@ -195,9 +195,9 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   const names = { run: deps.runId ?? 'run', streams: [source.spec.stream], labels: card.labels, describePayload, streamTime: source.spec.streamTime === true, models: models.names };
   const aux = auxLayout(extras);
   // Firmware that preprocesses takes the camera's bytes: no float normalisation on the host.
-  // The cascade's teacher reads the float inputs, as extra models do.
-  const pixels = pixelRoute(models, pre, extras.length + (withTeacher === null ? 0 : 1));
-  const cascade = withTeacher === null ? null : makeCascade(cfg, withTeacher.teacher, card, primaryPre, policy, ring, deps.clock, frames.slots.length);
+  const pixels = pixelRoute(models, pre, extras.length);
+  // A cascade's teacher takes float inputs: on the pixel route they are written for the frames sent only.
+  const cascade = withTeacher === null ? null : makeCascade(cfg, withTeacher.teacher, card, primaryPre, policy, ring, deps.clock, frames.slots.length, pixels === null ? null : { route: pixels, pre: primaryPre });
   if (withTeacher !== null) withTeacher.nudge.cascade = cascade;
   // The router and the decision log open their files last, with the sinks; the policy stage
   // reaches them through this holder.
@@ -426,10 +426,10 @@ function withDashboardFields(begin: () => SnapshotBuild, parts: () => DashboardP
 const CASCADE_WINDOW_S = 5;
 
 /** The cascade of a pipeline whose teacher is loaded: hot-path parts sized to its frame ring. */
-function makeCascade(cfg: PipelineConfig, t: LoadedTeacher, card: ModelCard, pre: StreamPreprocessor, policy: TriggerPolicy, ring: TriggerRing, clock: Clock, frameSlots: number): Cascade {
+function makeCascade(cfg: PipelineConfig, t: LoadedTeacher, card: ModelCard, pre: StreamPreprocessor, policy: TriggerPolicy, ring: TriggerRing, clock: Clock, frameSlots: number, pixels: { route: () => boolean; pre: StreamPreprocessor } | null): Cascade {
   return new Cascade(t.queue, {
     teacher: t.name, cut: t.cut, replace: cfg.cascade!.replace, labels: card.labels, teacherTakesProbabilities: t.takesProbabilities,
-    inputs: pre.inputElements.length, budgetUs: cfg.budgetUs, clock, windowS: CASCADE_WINDOW_S, policy: () => policy.params, ring, frameSlots,
+    inputs: pre.inputElements.length, budgetUs: cfg.budgetUs, clock, windowS: CASCADE_WINDOW_S, policy: () => policy.params, ring, frameSlots, pixels,
   });
 }
 

@@ -38,6 +38,12 @@ describe("the cascade's hot path", () => {
     expect(r.perFrameBytes).toBeLessThan(2);
   }, 300_000);
 
+  it('normalises a frame the student took as pixels straight into the queue slot without allocating', async () => {
+    const r = await probe(['--pixels']);
+    expect(r.windows.every((w) => w.sent === w.frames)).toBe(true);
+    expect(r.perFrameBytes).toBeLessThan(2);
+  }, 300_000);
+
   it('sees allocation when there is some: one small object per offer', async () => {
     const r = await probe(['--control']);
     expect(r.perFrameBytes).toBeGreaterThan(16);

@@ -11,6 +11,7 @@ import { softmax, type PolicyParams } from '../trigger/policy.js';
 import type { AnswersLog } from './answers-log.js';
 import type { Cut } from './cut.js';
 import type { TeacherAnswer, TeacherQueue } from './teacher-queue.js';
+import type { StreamPreprocessor } from '../preprocess/stream-preprocessor.js';
 import { argmax, margin, normalisedEntropy } from './uncertainty.js';
 
 /** What a cascade is built with besides its queue (the daemon's composition root gives it). */
@@ -34,6 +35,11 @@ export interface CascadeParts {
   ring: TriggerRing;
   /** The frame ring's size: `offer` keys its mark by `slot.index`. */
   frameSlots: number;
+  /** Whether the frame in flight went to the student as the camera's bytes (firmware that
+   * preprocesses: `pipeline/pixel-path.ts`), its float inputs never written; then `offer`
+   * writes them for a frame it sends, straight into the queue slot, with `pre`. Null: the
+   * slot's inputs are always written. */
+  pixels?: { route: () => boolean; pre: StreamPreprocessor } | null;
 }
 
 /** Indices of `Cascade.counts` (a typed array: no double is boxed on the hot path). */
@@ -100,6 +106,7 @@ export class Cascade {
     const n = queue.queueFrames;
     const classes = p.labels.length;
     assert(p.cut.value >= 0 && p.cut.value <= 1 && p.budgetUs > 0, 'a cut in [0, 1] and a budget');
+    assert(p.pixels == null || (p.pixels.pre.write !== undefined && p.inputs === 1), 'the pixel route is of a stateless one-input preprocessor');
     this.n = n;
     this.budgetNs = p.budgetUs * 1000;
     this.sentAt = new Float64Array(p.frameSlots).fill(-1);
@@ -137,7 +144,10 @@ export class Cascade {
       c[DROPPED]++;
       return;
     }
-    for (let k = 0; k < this.p.inputs; k++) copyInto(xs[k], slot.inputs[k]);
+    // A frame the firmware took as pixels has no float inputs: only a frame sent pays for them.
+    const px = this.p.pixels;
+    if (px != null && px.route()) px.pre.write!(slot, xs, 0);
+    else for (let k = 0; k < this.p.inputs; k++) copyInto(xs[k], slot.inputs[k]);
     const sent = this.queue.sent;
     const j = sent % this.n;
     this.seq[j] = slot.seq;
