@@ -22,7 +22,6 @@ export interface TriggerNames {
 export const noPayload = (): Record<string, string | number> => ({});
 
 /** `pushHeld`'s deciders. */
-export const HELD_NONE = 0;
 export const HELD_STUDENT = 1;
 export const HELD_TEACHER = 2;
 
@@ -52,11 +51,11 @@ export class TriggerRing {
   private readonly late: Uint8Array;
   private readonly payload: Uint8Array;
   private readonly payloadLength: Uint8Array;
-  /** Records the cascade held (`cascade.replace`): who decided (0 not held, 1 the student, 2
-   * the teacher), the student's top-1 class and the teacher's (-1 when it had not answered). */
-  private readonly heldBy: Uint8Array;
-  private readonly heldStudent: Int16Array;
-  private readonly heldTeacher: Int16Array;
+  /** Records the cascade held (`cascade.replace`) by position: who decided, the student's top-1
+   * class and the teacher's (-1 when it had not answered). Written by `pushHeld`, off the hot
+   * path (so `push` stays as it was: one more store there cost the keyword pipeline's hot path
+   * bytes a frame, test/integration/hot-path-alloc.test.ts), read and pruned on drain. */
+  private readonly held = new Map<number, { by: typeof HELD_STUDENT | typeof HELD_TEACHER; student: number; teacher: number }>();
   /** Records ever pushed; the write index is `written % capacity`. */
   written = 0;
   private read = 0;
@@ -85,9 +84,6 @@ export class TriggerRing {
     this.late = new Uint8Array(capacity);
     this.payload = new Uint8Array(capacity * limits.triggerPayloadBytesMax);
     this.payloadLength = new Uint8Array(capacity);
-    this.heldBy = new Uint8Array(capacity);
-    this.heldStudent = new Int16Array(capacity);
-    this.heldTeacher = new Int16Array(capacity);
   }
 
   /**
@@ -119,7 +115,6 @@ export class TriggerRing {
     this.payloadLength[i] = n;
     const at = i * limits.triggerPayloadBytesMax;
     for (let b = 0; b < n; b++) this.payload[at + b] = slot.payload[b];
-    this.heldBy[i] = HELD_NONE;
     this.written++;
   }
 
@@ -128,11 +123,8 @@ export class TriggerRing {
    * (`cascade/cascade.ts`, off the hot path): as `push`, with who decided it and both classes.
    */
   pushHeld(slot: FrameSlot, decidedBy: typeof HELD_STUDENT | typeof HELD_TEACHER, studentClass: number, teacherClass: number): void {
-    const i = this.written % this.capacity;
+    this.held.set(this.written, { by: decidedBy, student: studentClass, teacher: teacherClass });
     this.push(slot);
-    this.heldBy[i] = decidedBy;
-    this.heldStudent[i] = studentClass;
-    this.heldTeacher[i] = teacherClass;
   }
 
   /** The pipeline switched to model `index` between frames: records pushed from now on name it. */
@@ -148,6 +140,7 @@ export class TriggerRing {
     for (; this.read < this.written; this.read++) {
       const event = this.event(this.read % this.capacity, names);
       if (named) event.model = names.models![this.modelAt(this.read)];
+      if (this.held.size > 0) this.heldAt(this.read, event, names);
       out.push(event);
     }
     return out;
@@ -164,19 +157,19 @@ export class TriggerRing {
     this.skipOverwritten();
     const n = this.written - this.read;
     this.read = this.written;
+    this.held.clear();
     return n;
   }
 
-  private event(i: number, names: TriggerNames): TriggerEvent {
-    const e = this.plainEvent(i, names);
-    if (this.heldBy[i] !== HELD_NONE) {
-      const t = this.heldTeacher[i];
-      e.cascade = { decidedBy: this.heldBy[i] === HELD_TEACHER ? 'teacher' : 'student', student: names.labels[this.heldStudent[i]] ?? String(this.heldStudent[i]), teacher: t < 0 ? null : (names.labels[t] ?? String(t)) };
-    }
-    return e;
+  /** Adds the cascade's fields to the record at `position` when the cascade held it (and forgets them). */
+  private heldAt(position: number, e: TriggerEvent, names: TriggerNames): void {
+    const h = this.held.get(position);
+    if (h === undefined) return;
+    this.held.delete(position);
+    e.cascade = { decidedBy: h.by === HELD_TEACHER ? 'teacher' : 'student', student: names.labels[h.student] ?? String(h.student), teacher: h.teacher < 0 ? null : (names.labels[h.teacher] ?? String(h.teacher)) };
   }
 
-  private plainEvent(i: number, names: TriggerNames): TriggerEvent {
+  private event(i: number, names: TriggerNames): TriggerEvent {
     const cls = this.cls[i];
     const truth = this.truth[i];
     const sensorNs = this.times[3 * i];
@@ -208,6 +201,7 @@ export class TriggerRing {
     if (this.written - this.read > this.capacity) {
       this.overflows += this.written - this.read - this.capacity;
       this.read = this.written - this.capacity;
+      for (const position of this.held.keys()) if (position < this.read) this.held.delete(position);
     }
   }
 }
