@@ -9,12 +9,17 @@ export interface Cut {
 }
 
 /**
- * The cut in force: the config's number, or with `calibrated` the value calibration wrote
+ * The cut in force: the config's number, or with `calibrated` the value a calibration wrote
  * into the student's model card as `calibration.cascade.<kind>` (a number in [0, 1]).
  *
- * Hook: `hairtrigger calibrate` (host/src/calibration, being built beside this) is to write
- * that field; until a card has it, `calibrated` is refused with a ConfigError naming the card
- * and the field, so a config never runs on a cut nobody chose.
+ * Hook, open: `hairtrigger calibrate` (host/src/calibration, built beside this and merged
+ * since) writes a side file (`hairtrigger.calibration/1`: per-class conformal thresholds and
+ * the calibration set's sorted top scores), not a cascade cut. Connecting the two means
+ * choosing what a calibrated cut promises (e.g. "send the q least sure of the calibration
+ * frames": a quantile of its margins, which the file would then have to keep) and reading it
+ * here from the config's `calibration.file`. Until then a card without the field refuses
+ * `calibrated` with a ConfigError naming the card and the field, so a config never runs on a
+ * cut nobody chose.
  */
 export function resolveCut(cut: CascadeConfig['cut'], card: ModelCard): Cut {
   const kind = 'margin' in cut ? 'margin' : 'entropy';

@@ -117,8 +117,17 @@ export class TeacherQueue {
       throw new Error(report.message);
     }
     const q = new TeacherQueue(opts, shared, worker, layout);
-    worker.on('message', (m: { kind: 'nudge' } | { kind: 'error'; message: string }) => {
-      if (m.kind === 'error' && q.failures.length < q.queueFrames) q.failures.push(m.message);
+    const failed = (message: string): void => {
+      if (q.failures.length < q.queueFrames) q.failures.push(message);
+    };
+    worker.on('message', (m: { kind: 'nudge' } | { kind: 'error' | 'failed'; message: string }) => {
+      if (m.kind !== 'nudge') failed(m.message);
+      onNudge();
+    });
+    // A worker that dies answers nothing more: its queue fills and unsure frames are counted
+    // dropped; the reason reaches the error log (never an unhandled 'error' event).
+    worker.on('error', (err) => {
+      failed(`the teacher's worker stopped: ${err.message}`);
       onNudge();
     });
     // The teacher runs only on frames sent: it need not keep the process alive.
