@@ -27,6 +27,9 @@ export const limits = {
   decisionBufferedBytesMax: 4 * 1024 * 1024,
   /** Frames a streaming detector may average a posterior over (a keyword spotter: a few hops). */
   detectorSmoothFramesMax: 64,
+  /** Most live top scores the drift watch keeps (its sliding window; config
+   * `calibration.windowFrames`), preallocated at start. */
+  calibrationWindowFramesMax: 100_000,
   /** Largest number of classes a classifier may output. */
   classesMax: 1024,
   /** Trigger records held between the hot path and the log/websocket flushers; on overflow

@@ -4,7 +4,7 @@
  * public API: keep README and the dashboard in step.
  */
 
-import type { HistoryColumns, LatencyDistribution, LiveAgreement, ModelView, PipelineSettings, TriggerDetail, TriggerQuality } from '../server/api-types.js';
+import type { CalibrationView, HistoryColumns, LatencyDistribution, LiveAgreement, ModelView, PipelineSettings, TriggerDetail, TriggerQuality } from '../server/api-types.js';
 
 /** Stages of the hot path, in order. `e2e` is measured from the frame's due time to the trigger write. */
 export const STAGES = ['decode', 'preprocess', 'infer', 'policy', 'emit'] as const;
@@ -89,6 +89,8 @@ export interface Snapshot {
   quality?: TriggerQuality | null;
   /** Live agreement with a second opinion; null when none runs. */
   agreement?: LiveAgreement | null;
+  /** Calibrated rates beside their targets, and the drift watch; null without `calibration:`. */
+  calibration?: CalibrationView | null;
   /** The newest operating errors (at most 5), newest last: what the overview lists by code. */
   errorsLatest?: Array<{ atMs: number; code: string; where: string; message: string }>;
   /** What `probs` and `score` are: always probabilities (autonomous mode's device scores are
