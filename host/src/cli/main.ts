@@ -14,6 +14,7 @@ import { REPO_ROOT, runDaemon, runDaemons } from './run-daemon.js';
 import { checkPipelineSet } from '../config/pipeline-set.js';
 import { commandInstallers } from './commands.js';
 import './keywords.js';
+import './calibrate.js';
 import { inspectPaths } from './inspect.js';
 import { createProgress } from './progress.js';
 import type { PrecisionSpec } from '../../../hls/compiler/precision.js';
@@ -116,6 +117,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--decisions <file>', 'one JSON line per frame (seq, id, class, score, probs, trigger) to this new file (refused if it exists)')
     .option('--extra-model <name=dir[@backend]>', 'a second model run on every frame (e.g. realbogus=models/zoo/alerts-realbogus@sim); repeatable', collect, [])
     .option('--route <file>', "a router config (YAML), e.g. an alert broker's filters and topics (see host/configs/)")
+    .option('--calibration <file>', "a calibration file (hairtrigger calibrate): report each calibrated rate on the labelled frames and watch the scores for drift (its thresholds apply only through a config's trigger settings or --threshold)")
     .option('--serve', 'serve the dashboard while replaying', false)
     .option('--port <n>', 'dashboard port', int('port', 0), 8080)
     .action(async (capture: string, o: Record<string, unknown>) => {
@@ -137,6 +139,7 @@ export async function main(argv: string[]): Promise<void> {
         trigger: { ...(o.targets ? { targets: String(o.targets).split(',') } : {}), threshold: o.threshold, holdoffUs: o.holdoffUs, maxRatePerS: o.maxRate },
         sinks: { ...(o.jsonl ? { jsonl: o.jsonl } : {}), ...(o.arrow ? { arrow: o.arrow } : {}) },
         ...(o.decisions ? { decisions: o.decisions } : {}),
+        ...(o.calibration ? { calibration: { file: resolve(String(o.calibration)) } } : {}),
         server: { enabled: o.serve, port: o.port },
       }, 'replay options');
       await runDaemon(cfg, { progressMs: 2000, summary: true, baseDir: process.cwd(), bar: o.pacing === 'max' });
