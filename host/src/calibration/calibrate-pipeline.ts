@@ -20,6 +20,8 @@ export interface CalibrateOptions {
   calibrationOut?: string;
   /** Overrides the config's backend for the calibration run and the new config. */
   backend?: string;
+  /** The drift watch's settings written beside the file (config `calibration`; defaults there). */
+  drift?: { windowFrames?: number; driftAlpha?: number };
   /** Where the zoo's firmware is (absolute). */
   firmwareDir: string;
   /** The wall clock's ISO time, injected (the composition root reads it). */
@@ -67,7 +69,7 @@ export async function calibratePipeline(o: CalibrateOptions): Promise<CalibrateR
   }
   for (const [cls, t] of Object.entries(result.thresholds)) doc.setIn(['trigger', 'thresholds', cls], t);
   if (result.triggerTargets.join('\n') !== configTargets.join('\n') || cfg.trigger.targets === undefined) doc.setIn(['trigger', 'targets'], result.triggerTargets);
-  doc.set('calibration', { file: relative(baseDir, calOut) || basename(calOut) });
+  doc.set('calibration', { file: relative(baseDir, calOut) || basename(calOut), ...o.drift });
   const text = `# Calibrated by \`hairtrigger calibrate\` from ${basename(configPath)} on ${o.nowIso}: ${result.targets.map(describeTarget).join('; ')}.\n# ${relative(baseDir, calOut)} holds the guarantee, the calibration data and the drift reference.\n${doc.toString()}`;
   validateConfig(parseDocument(text).toJS(), out); // the new config must load as it is written
   const file: CalibrationFile = {

@@ -32,12 +32,15 @@ function installCalibrate(program: Command, ctx: CommandContext): void {
     .option('--backend <b>', "run the calibration (and the new config) on this backend instead of the config's (sim, onnx, fpga)")
     .option('-o, --out <file>', 'the new config, beside --config (default <config>.calibrated.yaml); never overwritten')
     .option('--calibration-out <file>', 'the calibration file (default <out>.calibration.json); never overwritten')
+    .option('--drift-window <frames>', 'the drift watch\'s window of live frames (config calibration.windowFrames; default 1000)', (v: string) => Number(v))
+    .option('--drift-alpha <a>', 'the drift check\'s significance level (config calibration.driftAlpha; default 0.001)', rateOption)
     .option('--json', 'print the thresholds and guarantees as JSON', false)
-    .action(async (o: { config: string; data: string; split: string; recall: CalibrationRequest[]; falseRate?: number; backend?: string; out?: string; calibrationOut?: string; json: boolean }) => {
+    .action(async (o: { config: string; data: string; split: string; recall: CalibrationRequest[]; falseRate?: number; backend?: string; out?: string; calibrationOut?: string; driftWindow?: number; driftAlpha?: number; json: boolean }) => {
       const requests = [...o.recall, ...(o.falseRate === undefined ? [] : [{ kind: 'falseRate' as const, rate: o.falseRate }])];
       const out = o.out ?? o.config.replace(/\.ya?ml$/i, '') + '.calibrated.yaml';
       const r = await calibratePipeline({
-        config: o.config, data: { path: resolve(o.data), split: o.split }, requests, out, calibrationOut: o.calibrationOut, backend: o.backend,
+        config: o.config, data: { path: o.data, split: o.split }, requests, out, calibrationOut: o.calibrationOut, backend: o.backend,
+        drift: { ...(o.driftWindow === undefined ? {} : { windowFrames: o.driftWindow }), ...(o.driftAlpha === undefined ? {} : { driftAlpha: o.driftAlpha }) },
         firmwareDir: resolve(ctx.repoRoot, FIRMWARE_DIR), nowIso: new Date().toISOString(),
       });
       if (o.json) process.stdout.write(JSON.stringify({ config: r.config, calibration: r.calibration, data: r.scores.source, byClass: r.result.byClass, targets: r.result.targets.map((t, j) => ({ ...t, inSample: r.inSample[j] })) }, null, 2) + '\n');
