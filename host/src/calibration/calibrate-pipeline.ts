@@ -105,7 +105,8 @@ function inSampleRate(s: LabelledScores, t: CalibrationResult['targets'][number]
 }
 
 /** The command's report, one line per target. */
-export function formatReport(r: CalibrateReport): string {
+export function formatReport(r: CalibrateReport, cwd: string): string {
+  const shown = (p: string) => (relative(cwd, p).startsWith('..') ? p : relative(cwd, p));
   const { result, scores } = r;
   const lines = [`calibrated on ${scores.source}: ${Object.entries(result.byClass).map(([k, v]) => `${k} ${v}`).join(', ')}`];
   for (const [j, t] of result.targets.entries()) {
@@ -114,7 +115,7 @@ export function formatReport(r: CalibrateReport): string {
     const rank = t.kind === 'recall' ? `the ${ordinal(t.k)} smallest of ${t.n} ${t.classes[0]} scores` : `just above the ${ordinal(t.k)} smallest of ${t.n} non-target scores`;
     lines.push(`  ${what}: threshold ${t.threshold} (${rank}; guaranteed ${bound} on average over calibration sets); on the calibration frames themselves: ${r.inSample[j]!.toFixed(4)}`);
   }
-  lines.push(`wrote ${r.config} (trigger.${result.threshold !== null ? 'threshold' : 'thresholds'}, calibration.file) and ${r.calibration}`);
+  lines.push(`wrote ${shown(r.config)} (trigger.${result.threshold !== null ? 'threshold' : 'thresholds'}, calibration.file) and ${shown(r.calibration)}`);
   return lines.join('\n') + '\n';
 }
 

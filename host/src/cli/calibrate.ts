@@ -44,7 +44,7 @@ function installCalibrate(program: Command, ctx: CommandContext): void {
         firmwareDir: resolve(ctx.repoRoot, FIRMWARE_DIR), nowIso: new Date().toISOString(),
       });
       if (o.json) process.stdout.write(JSON.stringify({ config: r.config, calibration: r.calibration, data: r.scores.source, byClass: r.result.byClass, targets: r.result.targets.map((t, j) => ({ ...t, inSample: r.inSample[j] })) }, null, 2) + '\n');
-      else process.stdout.write(formatReport(r));
+      else process.stdout.write(formatReport(r, process.cwd()));
     });
 }
 
