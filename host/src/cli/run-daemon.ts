@@ -288,7 +288,7 @@ async function startServer(cfg: PipelineConfig, runs: readonly PipelineHandle[],
   const health = async (up: number) => healthReport(up, await Promise.all(runs.map((r) => r.health(up))));
   const pipelines = runs.map((r) => ({ name: r.cfg.pipeline, view: r.view, control: r.control, config: () => r.config() }));
   const server = await startHttpServer({ view: runs[0]!.view, pipelines, host: cfg.server.host, port: cfg.server.port, allowedHosts: cfg.server.allowedHosts, uiDir, metrics, health, control: { control: controls, auth }, unauthorized: () => controls.unauthorizedCount });
-  log(`dashboard on ${server.url}/  metrics on ${server.url}/metrics${runs.length > 1 ? `  pipelines ${runs.map((r) => r.cfg.pipeline).join(', ')} (?pipeline=<name>; default ${runs[0]!.cfg.pipeline})` : ''}`);
+  log(`dashboard on ${server.url}/  metrics on ${server.url}/metrics${runs.length > 1 ? `  pipelines ${runs.map((r) => r.cfg.pipeline).join(', ')} (?pipeline=<name>; default ${runs[0]!.cfg.pipeline}; ${runs[0] instanceof WorkerRun ? 'each in a worker thread' : 'all on one event loop'})` : ''}`);
   // The one place the token is shown: a generated one is known to nobody else.
   if (token.source === 'generated') log(`control token (generated; printed once): open ${dashboardUrl(server.url, token)}`);
   else log(`control token from ${token.source === 'env' ? TOKEN_ENV : 'server.token'}`);
