@@ -94,6 +94,13 @@ export async function runDaemon(cfg: PipelineConfig, opts: RunOptions): Promise<
  * them all, each flushing its logs; a finite stream ends its own pipeline only, and the
  * process when the last one has ended. A failure starting one releases what every pipeline
  * had taken. Returns each pipeline's final snapshot, in the order given.
+ *
+ * `isolation` (`Isolation`): `worker` runs each pipeline in a worker thread of its own
+ * (`WorkerRun`), the server here; its start-up failures are thrown here as the same typed
+ * errors, and a worker that ends on a bug leaves the others running (health shows it down;
+ * the process exits 70 once they have stopped). A finite stream stops its worker's daemon;
+ * the thread stays, idle, so the pipeline's history and controls still answer, until the
+ * process ends.
  */
 export async function runDaemons(pipelines: ReadonlyArray<{ cfg: PipelineConfig; opts: RunOptions }>, isolation: Isolation = pipelines.length > 1 ? 'worker' : 'none'): Promise<Snapshot[]> {
   assert(pipelines.length > 0, 'runDaemons runs at least one pipeline');

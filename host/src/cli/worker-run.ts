@@ -198,7 +198,7 @@ export class WorkerRun implements PipelineHandle {
       this.lastHealth = (await this.request('health', { uptimeS })) as PipelineHealth;
       return this.lastHealth;
     } catch (err) {
-      const reason = `pipeline ${(err as Error).message.replace(/^E_REQUEST at pipeline \S+: /, '')}`;
+      const reason = `worker thread: ${(err as Error).message.replace(/^E_REQUEST at pipeline \S+: /, '').replace(/; try again shortly$/, '')}`;
       return downHealth(this.cfg, this.lastHealth, reason);
     }
   }
