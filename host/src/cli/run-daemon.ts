@@ -134,11 +134,11 @@ export async function runDaemons(pipelines: ReadonlyArray<{ cfg: PipelineConfig;
     throw err;
   }
   // One signal stops every pipeline (a worker is told by message: signals reach the main thread only).
-  const signals = untilSignal();
+  const signals = untilSignal(log);
   const snaps = await Promise.all(runs.map((r) => r.run(multi ? () => {} : (b) => (bar = b), signals.stopped)));
-  signals.remove();
   await Promise.all(runs.map((r) => r.release()));
   if (server !== null) await server.close();
+  signals.remove();
   pipelines.forEach(({ opts }, i) => {
     if (opts.summary) process.stdout.write(JSON.stringify(snaps[i], null, 2) + '\n');
   });
@@ -148,13 +148,22 @@ export async function runDaemons(pipelines: ReadonlyArray<{ cfg: PipelineConfig;
   return snaps;
 }
 
-/** The first SIGINT or SIGTERM, and the remover of its listeners. */
-function untilSignal(): { stopped: Promise<string>; remove: () => void } {
+/**
+ * The first SIGINT or SIGTERM, and the remover of its listeners. The listeners stay until
+ * every pipeline has stopped: a repeated signal (GNU `timeout` and process managers signal
+ * the process and then its group, so one stop can bring two) is logged and ignored rather
+ * than ending the process by the default action before the pipelines have flushed their logs.
+ */
+function untilSignal(log: (line: string) => void): { stopped: Promise<string>; remove: () => void } {
+  let first: string | null = null;
   let onSignal: (sig: NodeJS.Signals) => void = () => {};
   const stopped = new Promise<string>((res) => {
-    onSignal = (sig) => res(sig);
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    onSignal = (sig) => {
+      if (first === null) res((first = sig));
+      else log(`${sig} while stopping (on ${first}): ignored; the pipelines are flushing their logs (SIGKILL ends the process at once)`);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
   return { stopped, remove: () => ['SIGINT', 'SIGTERM'].forEach((sig) => process.off(sig, onSignal)) };
 }
