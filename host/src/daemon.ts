@@ -16,7 +16,7 @@ import type { PipelineConfig } from './config/schema.js';
 import { PipelineMetrics, type SnapshotBuild } from './metrics/pipeline-metrics.js';
 import { SnapshotCache } from './metrics/snapshot-cache.js';
 import { DeviceReader } from './metrics/device-snapshot.js';
-import type { DaemonView } from './metrics/snapshot.js';
+import type { LocalDaemonView } from './metrics/snapshot.js';
 import { readModelCard, type ModelCard } from './model/card.js';
 import { CalibrationMonitor } from './calibration/monitor.js';
 import { readCalibrationFile } from './calibration/calibration-file.js';
@@ -79,7 +79,7 @@ export interface Daemon {
   readonly triggerLog: TriggerLog;
   /** The frames of the newest triggers, for `/api/triggers/:run/:seq`. */
   readonly triggerDetails: TriggerDetailRing;
-  readonly view: DaemonView;
+  readonly view: LocalDaemonView;
   /** The router after the policy (`route:`), null without one; a reload (SIGHUP) goes through it. */
   readonly router: FrameRouter | null;
   /** The models loaded (the primary and config `models`) and the one in force (control API). */

@@ -276,20 +276,25 @@ export interface ServerState {
   url: string;
 }
 
+/** A value, or a promise of one: what a pipeline in a worker thread answers (cli/worker-run.ts)
+ * where an in-process one answers at once. Route handlers await it either way. */
+export type Awaitable<T> = T | Promise<T>;
+
 /**
  * What the control endpoints drive: implemented by the daemon's composition root
  * (cli/run-daemon.ts), which applies each change between frames (as a SIGHUP reload does:
  * built and validated whole, then one reference swap) and records it in the audit log.
  * Every method returns the audit entry it made; a refused change (a typed error: bad value,
- * unknown model, not a replay) is recorded as refused and thrown to the caller as that error.
+ * unknown model, not a replay) is recorded as refused and thrown to the caller as that error
+ * (rejected with it, for a pipeline in a worker thread: the answer is a message away).
  */
 export interface DaemonControl {
-  state(): ControlsState;
-  setTrigger(change: TriggerSettingsChange, who: string): AuditEntry;
-  pause(who: string): AuditEntry;
-  resume(who: string): AuditEntry;
-  setReplaySpeed(change: ReplaySpeedChange, who: string): AuditEntry;
-  setModel(change: ModelChange, who: string): AuditEntry;
+  state(): Awaitable<ControlsState>;
+  setTrigger(change: TriggerSettingsChange, who: string): Awaitable<AuditEntry>;
+  pause(who: string): Awaitable<AuditEntry>;
+  resume(who: string): Awaitable<AuditEntry>;
+  setReplaySpeed(change: ReplaySpeedChange, who: string): Awaitable<AuditEntry>;
+  setModel(change: ModelChange, who: string): Awaitable<AuditEntry>;
   /** Counts one request refused for its token (shown in `state().unauthorized`). */
   countUnauthorized(): void;
 }
