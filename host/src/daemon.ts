@@ -16,8 +16,10 @@ import type { PipelineConfig } from './config/schema.js';
 import { PipelineMetrics, type SnapshotBuild } from './metrics/pipeline-metrics.js';
 import { SnapshotCache } from './metrics/snapshot-cache.js';
 import { DeviceReader } from './metrics/device-snapshot.js';
-import type { DaemonView } from './metrics/snapshot.js';
+import type { LocalDaemonView } from './metrics/snapshot.js';
 import { readModelCard, type ModelCard } from './model/card.js';
+import { CalibrationMonitor } from './calibration/monitor.js';
+import { readCalibrationFile } from './calibration/calibration-file.js';
 import { ErrorLog, type LogLine } from './pipeline/error-log.js';
 import { buildPipeline } from './pipeline/pipeline.js';
 import { fpgaEventPayload, fpgaEventStages } from './pipeline/fpga-event-stages.js';
@@ -80,7 +82,7 @@ export interface Daemon {
   readonly triggerLog: TriggerLog;
   /** The frames of the newest triggers, for `/api/triggers/:run/:seq`. */
   readonly triggerDetails: TriggerDetailRing;
-  readonly view: DaemonView;
+  readonly view: LocalDaemonView;
   /** The router after the policy (`route:`), null without one; a reload (SIGHUP) goes through it. */
   readonly router: FrameRouter | null;
   /** The models loaded (the primary and config `models`) and the one in force (control API). */
@@ -258,6 +260,8 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   const transported = ([source, ...sinks] as object[]).filter(hasTransportCounters);
   const agreeWith = extras.find((m) => m.card.labels.join('\n') === card.labels.join('\n'));
   if (agreeWith !== undefined) metrics.agreeWith(agreeWith.name, agreeWith.offset);
+  // A calibration (`calibration:`): its rates on labelled frames and the drift watch.
+  if (cfg.calibration !== undefined) metrics.calibration = calibrationMonitor(cfg.calibration, at, card.labels);
   const fixed: FixedSettings = { source: cfg.source, decoder: autonomous ? 'fpga-events' : decoderConfig.kind, autonomous, budgetUs: cfg.budgetUs, route: cfg.route };
   // The settings in force: the start-up parts, the policy's params, the route a reload put in
   // force, and what the control API changes (model, pause, replay speed), read off the hot path.
@@ -415,6 +419,7 @@ function withDashboardFields(begin: () => SnapshotBuild, parts: () => DashboardP
       quality: metrics.truth.quality(metrics.identity.labels, policy.params.targets, policy.suppressedByTruth),
       agreement: metrics.agreement?.read(clock.nowNs()) ?? null,
       cascade: cascade?.read(clock.nowNs()) ?? null,
+      calibration: metrics.calibration?.read() ?? null,
       errorsLatest: errors.recent().slice(-ERRORS_LATEST),
       scores: 'probabilities' as const,
     };
@@ -443,6 +448,12 @@ async function drainCascade(cascade: Cascade, timers: TimerScheduler): Promise<v
     await new Promise<void>((resolve) => timers.setTimeout(resolve, pollMs));
   }
   cascade.join();
+}
+
+/** The monitor of a config's calibration file (read and checked against the model's labels at start). */
+function calibrationMonitor(c: NonNullable<PipelineConfig['calibration']>, at: (p: string) => string, labels: readonly string[]): CalibrationMonitor {
+  const path = at(c.file);
+  return new CalibrationMonitor(readCalibrationFile(path, labels), path, labels, { windowFrames: c.windowFrames, driftAlpha: c.driftAlpha });
 }
 
 /** Operating errors a snapshot lists (`errorsLatest`). */

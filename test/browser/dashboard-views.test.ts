@@ -41,6 +41,11 @@ describe('dashboard views', () => {
         answered: 101, failed: 1, agreed: 80, agreement: 0.8, agreementRecent: 0.75, windowS: 5, queueDepth: 3, queueDepthMax: 64,
         decidedByTeacher: 0, decidedByStudent: 0, teacherLatencyUs: { ...fakeLatency(1500), count: 100 }, teacherInferUs: fakeLatency(900),
       },
+      calibration: {
+        file: 'cells.calibration.json', method: 'split-conformal', createdAt: '2026-12-07T00:00:00Z', data: 'val split',
+        targets: [{ kind: 'recall', classes: ['live'], target: 0.95, bound: 0.9545, threshold: 0.98440569, n: 87, labelled: 200, passed: 192, achieved: 0.96 }],
+        drift: { score: 'top', test: 'ks', windowFrames: 500, frames: 500, referenceN: 1137, statistic: 0.31, pValue: 2e-9, alpha: 0.001, drift: true, checks: 12, flaggedChecks: 3 },
+      },
       errorsLatest: [{ atMs: 1_700_000_000_000, code: 'E_FRAME_SHAPE', where: 'decoder ht-frame', message: 'frame of 12 bytes, expected 3,072' }],
       e2eUs: { ...fakeLatency(10), max: 2500 },
     });
@@ -119,6 +124,13 @@ describe('dashboard views', () => {
     const confusion = page.getByTestId('confusion').locator('tr');
     expect(await confusion.count()).toBe(4);
     expect(await confusion.nth(2).locator('th, td').allTextContents()).toEqual(['live', '30', '160', '10']);
+    // The calibrated recall beside its promise, and the drift flag.
+    expect(await page.getByTestId('calibration-targets').locator('tr').first().locator('th, td').allTextContents()).toEqual(['recall live ≥ 95.0%', '≥ 95.5% (n 87)', '0.9844', '200', '96.0%']);
+    expect(await page.getByTestId('drift-state').getAttribute('data-drift')).toBe('true');
+    expect(await text('drift-state')).toBe('DRIFT: live scores differ from the calibration set (p < 0.001)');
+    expect(await text('drift-p')).toBe('2.0e-9 (D 0.310)');
+    expect(await text('drift-checks')).toBe('3 of 12');
+    expect(await page.getByTestId('calibration-none').isHidden()).toBe(true);
   });
 
   it('opens a trigger on click or Enter: a crop, an alert with cutouts and light curve, a spectrogram', async () => {

@@ -48,8 +48,9 @@ describe('the hot path', () => {
   });
 
   // The shipped configs: cell crops on the firmware simulator (image preprocessing, labels,
-  // hold-off and rate limit), the jet tagger's feature stream on it.
-  for (const config of ['host/configs/default.yaml', 'host/configs/jets-hls4ml.yaml']) {
+  // hold-off and rate limit), the same with a calibration (per-class threshold, calibrated
+  // recall counted and the drift window written per frame), the jet tagger's feature stream.
+  for (const config of ['host/configs/default.yaml', 'host/configs/cells-bccd-wbc95.yaml', 'host/configs/jets-hls4ml.yaml']) {
     it(`allocates nothing per frame from source to trigger write with ${config}`, async () => {
       const r = await probe(config);
       // Every window ran frames through the whole pipeline, and some of them fired.

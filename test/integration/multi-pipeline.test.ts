@@ -1,7 +1,9 @@
 /**
  * Two pipelines in one real daemon (`hairtrigger run -c cells.yaml -c keywords.yaml`,
  * bin/hairtrigger.js: `make build`): the BCCD cell replay and a looped WAV stream of real
- * "yes" clips, each with its own trigger log, one server on the first config's port. Both
+ * "yes" clips, each in its own worker thread with its own trigger log, one server on the
+ * first config's port; the on-demand reads (history, latency, model, controls, config) and
+ * a refused token cross to the right worker. Both
  * decide frames; `/api/pipelines`, `/healthz` and `/metrics` (a `pipeline` label, each family
  * once) show both; a control change on one, and a SIGHUP reload of its file, leave the other
  * as it was; SIGTERM stops both,
@@ -58,6 +60,7 @@ describe('two pipelines in one daemon', () => {
         throw new Error(`${err.message}\n${d.stderr()}`);
       });
       const [, url, token] = /open (http:\/\/\S+)\/#token=(\S+)/.exec(d.stderr())!;
+      expect(d.stderr()).toMatch(/pipelines cells-bccd, keywords .*each in a worker thread/);
       const snap = (p: string) => getJson<Snapshot>(`${url}/api/snapshot?pipeline=${p}`);
       await until('both pipelines to decide frames', async () => {
         const answers = await Promise.all(['cells-bccd', 'keywords'].map((p) => fetch(`${url}/api/snapshot?pipeline=${p}`)));
@@ -67,6 +70,17 @@ describe('two pipelines in one daemon', () => {
       }, 90_000);
       expect((await snap('cells-bccd')).model).toMatch(/cells-bccd/);
       expect((await snap('keywords')).model).toMatch(/keywords/);
+      // The on-demand reads are requests to that pipeline's worker.
+      expect((await getJson<{ name: string }>(`${url}/api/model?pipeline=keywords`)).name).toMatch(/keywords/);
+      expect((await getJson<{ name: string }>(`${url}/api/model`)).name).toMatch(/cells-bccd/);
+      expect((await getJson<{ t: number[] }>(`${url}/api/history?pipeline=keywords`)).t.length).toBeGreaterThan(0);
+      expect((await getJson<{ series: { e2e: { summary: { count: number } } } }>(`${url}/api/latency?pipeline=keywords`)).series.e2e.summary.count).toBeGreaterThan(0);
+      // A refused token is counted once per server, by the first pipeline's controls.
+      const refused = await fetch(`${url}/api/control/pause?pipeline=keywords`, { method: 'POST', headers: { authorization: 'Bearer wrong' } });
+      expect(refused.status).toBe(401);
+      expect((await getJson<{ unauthorized: number }>(`${url}/api/server`)).unauthorized).toBe(1);
+      expect((await getJson<ControlsState>(`${url}/api/controls`)).unauthorized).toBe(1);
+      expect(sampleValue(await (await fetch(`${url}/metrics`)).text(), 'hairtrigger_http_unauthorized_requests_total{pipeline="cells-bccd"}')).toBe(1);
       expect((await getJson<Snapshot>(`${url}/api/snapshot`)).pipeline).toBe('cells-bccd');
 
       const { pipelines } = await getJson<{ pipelines: PipelineSummary[] }>(`${url}/api/pipelines`);

@@ -255,19 +255,20 @@ export class Cascade {
     this.p.ring.pushHeld(h, byTeacher ? HELD_TEACHER : HELD_STUDENT, this.studentClass[j], teacherClass);
   }
 
-  /** The policy's threshold test on the teacher's probabilities (hold-off and rate limit were
-   * the student's to apply and are not applied again). */
+  /** The policy's threshold test (per-class thresholds included) on the teacher's
+   * probabilities; hold-off and rate limit were the student's to apply and are not applied again. */
   private decideWithTeacher(h: FrameSlot): void {
     const params = this.p.policy();
     const p = this.teacherProbs;
     h.probs.set(p);
+    // As the policy decides: the most probable target class among those past their own threshold.
     let best = 0;
     let bestTarget = -1;
     for (let k = 0; k < p.length; k++) {
       if (p[k] > p[best]) best = k;
-      if (params.isTarget[k] === 1 && (bestTarget < 0 || p[k] > p[bestTarget])) bestTarget = k;
+      if (params.isTarget[k] === 1 && p[k] >= params.thresholdOf[k] && (bestTarget < 0 || p[k] > p[bestTarget])) bestTarget = k;
     }
-    h.triggered = bestTarget >= 0 && p[bestTarget] >= params.threshold;
+    h.triggered = bestTarget >= 0;
     h.predicted = h.triggered ? bestTarget : best;
     h.score = p[h.predicted];
   }

@@ -10,10 +10,11 @@ import { readModelCard, updateModelCard } from '../model/card.js';
 import { firmwareName } from '../daemon.js';
 import { recordCapture } from './record.js';
 import { GEN_KINDS, generateCapture, type GenKind } from './gen.js';
-import { REPO_ROOT, runDaemon, runDaemons } from './run-daemon.js';
+import { applyOverrides, REPO_ROOT, runDaemon, runDaemons, type ConfigOverrides, type Isolation } from './run-daemon.js';
 import { checkPipelineSet } from '../config/pipeline-set.js';
 import { commandInstallers } from './commands.js';
 import './keywords.js';
+import './calibrate.js';
 import { inspectPaths } from './inspect.js';
 import { createProgress } from './progress.js';
 import type { PrecisionSpec } from '../../../hls/compiler/precision.js';
@@ -79,19 +80,17 @@ export async function main(argv: string[]): Promise<void> {
     .option('--port <n>', 'override server.port', int('port', 0))
     .option('--progress-ms <ms>', 'progress line interval on stderr (0 = none)', int('progress-ms', 0), 5000)
     .option('--decisions <file>', 'override decisions: one JSON line per frame to this new file (several daemons on one config each name their own; one --config only)')
-    .action(async (o: { config: string[]; port?: number; progressMs: number; decisions?: string }) => {
+    .addOption(new Option('--isolation <how>', 'several configs: each pipeline in a worker thread of its own, so one\'s load never delays another\'s hot path (worker, the default), or all on one event loop (none)').choices(['worker', 'none']))
+    .action(async (o: { config: string[]; port?: number; progressMs: number; decisions?: string; isolation?: Isolation }) => {
       if (o.config.length === 0) throw new ConfigError('--config', 'give at least one pipeline config');
       if (o.decisions !== undefined && o.config.length > 1) throw new ConfigError('--decisions', `one file cannot take the decisions of ${o.config.length} pipelines; set decisions: in each config instead`);
       // The command line's overrides, applied again to the file a SIGHUP re-reads.
-      const normalise = (cfg: PipelineConfig): PipelineConfig => ({
-        ...cfg,
-        ...(o.port === undefined ? {} : { server: { ...cfg.server, port: o.port } }),
-        ...(o.decisions === undefined ? {} : { decisions: resolve(o.decisions) }),
-      });
+      const overrides: ConfigOverrides = { ...(o.port === undefined ? {} : { port: o.port }), ...(o.decisions === undefined ? {} : { decisions: resolve(o.decisions) }) };
       const files = o.config.map((file) => ({ file, cfg: loadConfigFile(file) }));
       checkPipelineSet(files);
-      const reload = (file: string) => ({ path: resolve(file), normalise });
-      await runDaemons(files.map(({ file, cfg }) => ({ cfg: normalise(cfg), opts: { progressMs: o.progressMs, summary: false, baseDir: dirname(resolve(file)), reload: reload(file) } })));
+      const reload = (file: string) => ({ path: resolve(file), overrides });
+      const pipelines = files.map(({ file, cfg }) => ({ cfg: applyOverrides(cfg, overrides), opts: { progressMs: o.progressMs, summary: false, baseDir: dirname(resolve(file)), reload: reload(file) } }));
+      await runDaemons(pipelines, o.isolation ?? (pipelines.length > 1 ? 'worker' : 'none'));
     });
 
   program
@@ -116,6 +115,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--decisions <file>', 'one JSON line per frame (seq, id, class, score, probs, trigger) to this new file (refused if it exists)')
     .option('--extra-model <name=dir[@backend]>', 'a second model run on every frame (e.g. realbogus=models/zoo/alerts-realbogus@sim); repeatable', collect, [])
     .option('--route <file>', "a router config (YAML), e.g. an alert broker's filters and topics (see host/configs/)")
+    .option('--calibration <file>', "a calibration file (hairtrigger calibrate): report each calibrated rate on the labelled frames and watch the scores for drift (its thresholds apply only through a config's trigger settings or --threshold)")
     .option('--serve', 'serve the dashboard while replaying', false)
     .option('--port <n>', 'dashboard port', int('port', 0), 8080)
     .action(async (capture: string, o: Record<string, unknown>) => {
@@ -137,6 +137,7 @@ export async function main(argv: string[]): Promise<void> {
         trigger: { ...(o.targets ? { targets: String(o.targets).split(',') } : {}), threshold: o.threshold, holdoffUs: o.holdoffUs, maxRatePerS: o.maxRate },
         sinks: { ...(o.jsonl ? { jsonl: o.jsonl } : {}), ...(o.arrow ? { arrow: o.arrow } : {}) },
         ...(o.decisions ? { decisions: o.decisions } : {}),
+        ...(o.calibration ? { calibration: { file: resolve(String(o.calibration)) } } : {}),
         server: { enabled: o.serve, port: o.port },
       }, 'replay options');
       await runDaemon(cfg, { progressMs: 2000, summary: true, baseDir: process.cwd(), bar: o.pacing === 'max' });

@@ -130,6 +130,18 @@ export const pipelineConfigSchema = z
      * trigger of a sent frame is held until then: for alerts, whose budget is milliseconds). */
     cascade: cascadeConfigSchema.optional(),
     trigger: triggerConfigSchema,
+    /** A calibration (`hairtrigger calibrate`'s side file, host/src/calibration/): the daemon
+     * reports each calibrated rate on labelled frames beside its target, and tests the live top
+     * scores of the last `windowFrames` frames against the calibration's with a two-sample
+     * Kolmogorov-Smirnov test, flagging drift when the p-value is below `driftAlpha`. */
+    calibration: z
+      .object({
+        file: z.string().min(1),
+        windowFrames: z.number().int().min(50).max(limits.calibrationWindowFramesMax).default(1000),
+        driftAlpha: z.number().gt(0).lt(0.5).default(0.001),
+      })
+      .strict()
+      .optional(),
     /** Where each decided frame goes after the policy (the alerts modality's `topics`: filters
      * routing alerts to topic files); absent: triggers only. */
     route: routeConfigSchema.optional(),

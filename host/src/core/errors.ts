@@ -21,7 +21,8 @@ export type ErrorCode =
   | 'E_FILTER'
   | 'E_WAV'
   | 'E_LINK'
-  | 'E_HLS_REPORT';
+  | 'E_HLS_REPORT'
+  | 'E_CALIBRATION';
 
 /** Base of every operating error. `where` names the file, frame, field or endpoint. */
 export class HairtriggerError extends Error {
@@ -197,5 +198,16 @@ export function isOperatingError(err: unknown): err is HairtriggerError {
 export class HlsReportError extends HairtriggerError {
   constructor(where: string, message: string, options?: { cause?: unknown }) {
     super('E_HLS_REPORT', where, message, options);
+  }
+}
+
+/**
+ * A calibration that cannot give the guarantee asked for: too few labelled examples of a class
+ * for the requested rate (split-conformal needs n >= 1/alpha - 1), a class with no labelled
+ * example, a calibration file that does not match the pipeline's model.
+ */
+export class CalibrationError extends HairtriggerError {
+  constructor(where: string, message: string, options?: { cause?: unknown }) {
+    super('E_CALIBRATION', where, message, options);
   }
 }

@@ -37,6 +37,9 @@ export const limits = {
   decisionBufferedBytesMax: 4 * 1024 * 1024,
   /** Frames a streaming detector may average a posterior over (a keyword spotter: a few hops). */
   detectorSmoothFramesMax: 64,
+  /** Most live top scores the drift watch keeps (its sliding window; config
+   * `calibration.windowFrames`), preallocated at start. */
+  calibrationWindowFramesMax: 100_000,
   /** Largest number of classes a classifier may output. */
   classesMax: 1024,
   /** Trigger records held between the hot path and the log/websocket flushers; on overflow
@@ -202,6 +205,17 @@ export const limits = {
   /** Bytes one stamp may inflate to (header + the largest BITPIX 64 image); a gzip stamp that
    * inflates to more is a FitsError. */
   fitsStampBytesMax: 36 * 2880 + 512 * 512 * 8,
+  /** A pipeline in a worker thread (several pipelines in one daemon, cli/worker-run.ts): how
+   * long the main thread waits for its answer to a request (history, controls, config,
+   * /metrics, health) before the request fails with 503 (health and /metrics instead show that
+   * pipeline down). Its event loop turns between frames, so only a stuck one takes this long. */
+  workerRequestTimeoutMs: 2000,
+  /** Requests awaiting a worker's answer at once (per pipeline); past it a request fails at
+   * once with 503 (drop-newest) instead of queueing behind a worker that is not answering. */
+  workerRequestsInFlightMax: 256,
+  /** How long the main thread waits for a worker to close (release its locks, end its thread)
+   * at exit before terminating it. */
+  workerCloseWaitMs: 10_000,
 } as const;
 
 export type Limits = typeof limits;
@@ -222,4 +236,5 @@ export function checkLimits(l: Limits = limits): void {
   assert(l.cascadeQueueFramesMax <= l.frameSlotsMax, 'the cascade holds a trigger per queue slot in a frame ring of that size');
   assert(l.cascadeQueueFramesMax <= l.triggerRingSlotsMax, 'every trigger the cascade holds (replace) fits the trigger ring when released at once');
   assert(l.fpgaReprobeDelayMinMs > 0 && l.fpgaReprobeDelayMinMs <= l.fpgaReprobeDelayMaxMs, 'fpga re-probe back-off: 0 < min <= max');
+  assert(l.workerRequestTimeoutMs < l.httpRequestTimeoutMs, 'a request to a pipeline worker times out before the HTTP request does');
 }

@@ -11,6 +11,7 @@ import { LATENCY_SERIES, type DeviceLatencySource, type HistoryColumns, type Lat
 import { addHeatmap, cumulativeCounts, HEATMAP_EDGES_US, HistoryRing, PROMETHEUS_LE_US } from './history.js';
 import { percentileDistribution } from './latency-distribution.js';
 import { AgreementCounter, TruthCounts } from './quality.js';
+import type { CalibrationMonitor } from '../calibration/monitor.js';
 
 /** Latencies are recorded in integer nanoseconds: sub-microsecond stages stay visible. */
 const HIST_MAX_NS = limits.histogramMaxUs * 1000;
@@ -106,6 +107,8 @@ export class PipelineMetrics {
   readonly truth: TruthCounts;
   /** Agreement with an extra model of the same labels (`agreeWith`); null without one. */
   agreement: AgreementCounter | null = null;
+  /** A calibration's rates and drift window (`config.calibration`); null without one. */
+  calibration: CalibrationMonitor | null = null;
   /** Where the `device` series comes from (set with `deviceLatency`). */
   deviceSource: DeviceLatencySource = 'none';
   private deviceNs = 0;
@@ -214,6 +217,7 @@ export class PipelineMetrics {
     if (slot.predicted >= 0) this.perClass[slot.predicted]++;
     this.truth.record(slot);
     if (this.agreement !== null) this.agreement.record(slot);
+    if (this.calibration !== null) this.calibration.record(slot);
     if (slot.label >= 0 && slot.label < this.classes && slot.predicted >= 0) {
       this.hasLabels = true;
       this.confusion[slot.label * this.classes + slot.predicted]++;
@@ -438,6 +442,7 @@ export class PipelineMetrics {
     this.perClass.fill(0);
     this.confusion.fill(0);
     this.truth.reset();
+    this.calibration?.reset();
     this.errorsByCode.clear();
     this.atRow.fill(0);
     this.intervalStartNs = this.clock.nowNs();

@@ -12,7 +12,13 @@
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { assert } from '../core/assert.js';
-import { renderRegistry, type MetricsExposition, type PrometheusExporter } from './prometheus.js';
+import { renderRegistry, type MetricsExposition } from './prometheus.js';
+
+/** One pipeline's exposition: a `PrometheusExporter` in this thread, or a pipeline's worker
+ * thread answering with its exporter's text (cli/worker-run.ts). */
+export interface PipelineExposition {
+  metricsText(): Promise<string>;
+}
 
 /** The merged exposition of several pipelines' exporters and the process-wide registry. */
 export class PipelineExpositions implements MetricsExposition {
@@ -21,7 +27,7 @@ export class PipelineExpositions implements MetricsExposition {
   readonly contentType = this.registry.contentType;
 
   /** `exporters`: one per pipeline, each made with `labels: { pipeline }` and no default metrics. */
-  constructor(private readonly exporters: readonly PrometheusExporter[]) {
+  constructor(private readonly exporters: readonly PipelineExposition[]) {
     collectDefaultMetrics({ register: this.registry });
   }
 

@@ -202,3 +202,38 @@ describe('PrometheusExporter', () => {
     expect(text).toContain('# TYPE hairtrigger_device_jobs_total counter');
   });
 });
+
+describe('calibration series', () => {
+  const calibration: NonNullable<Snapshot['calibration']> = {
+    file: 'c.json', method: 'split-conformal', createdAt: '2026-12-07T00:00:00Z', data: 'val',
+    targets: [
+      { kind: 'recall', classes: ['WBC'], target: 0.95, bound: 0.9545, threshold: 0.98, n: 87, labelled: 71, passed: 68, achieved: 68 / 71 },
+      { kind: 'falseRate', classes: ['WBC', 'Platelets'], target: 0.01, bound: 0.0091, threshold: 0.0105, n: 874, labelled: 0, passed: 0, achieved: null },
+    ],
+    drift: { score: 'top', test: 'ks', windowFrames: 500, frames: 500, referenceN: 1137, statistic: 0.3, pValue: 1e-9, alpha: 0.001, drift: true, checks: 10, flaggedChecks: 4 },
+  };
+
+  it('exports each calibrated rate beside its target and the drift check, by conventional names', async () => {
+    const exporter = new PrometheusExporter(() => fakeSnapshot({ calibration }), { defaultMetrics: false });
+    const text = await exporter.metricsText();
+    expect(text).toContain('hairtrigger_calibration_target_ratio{kind="recall",class="WBC"} 0.95');
+    expect(text).toContain(`hairtrigger_calibration_achieved_ratio{kind="recall",class="WBC"} ${68 / 71}`);
+    expect(text).not.toMatch(/hairtrigger_calibration_achieved_ratio\{kind="falseRate"/); // none counted yet
+    expect(text).toContain('hairtrigger_calibration_labelled_frames_total{kind="recall",class="WBC"} 71');
+    expect(text).toContain('hairtrigger_calibration_passed_frames_total{kind="recall",class="WBC"} 68');
+    expect(text).toContain('hairtrigger_calibration_threshold{kind="falseRate",class="WBC,Platelets"} 0.0105');
+    expect(text).toMatch(/^hairtrigger_score_drift\{score="top"\} 1$/m);
+    expect(text).toMatch(/^hairtrigger_score_drift_p_value\{score="top"\} 1e-9$/m);
+    expect(text).toContain('hairtrigger_score_drift_checks_total{outcome="drift"} 4');
+    expect(text).toContain('hairtrigger_score_drift_checks_total{outcome="ok"} 6');
+    for (const [, name, type] of text.matchAll(/^# TYPE (hairtrigger_(?:calibration|score_drift)\S*) (\S+)$/gm)) {
+      if (type === 'counter') expect(name).toMatch(/_total$/);
+      else expect(name).not.toMatch(/_total$/);
+    }
+  });
+
+  it('leaves them empty without a calibration', async () => {
+    const text = await new PrometheusExporter(() => fakeSnapshot(), { defaultMetrics: false }).metricsText();
+    expect(text).not.toMatch(/^hairtrigger_(calibration|score_drift)\S* /m);
+  });
+});

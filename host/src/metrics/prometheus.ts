@@ -66,6 +66,7 @@ export class PrometheusExporter implements MetricsExposition {
     this.registerRoute();
     this.registerTransport();
     this.registerCascade();
+    this.registerCalibration();
   }
 
   /** The whole exposition of the current snapshot: cached text, or one render of every
@@ -281,6 +282,67 @@ export class PrometheusExporter implements MetricsExposition {
         const topics = exporter.snap().route?.topics;
         if (typeof topics !== 'object') return;
         for (const [topic, n] of Object.entries(topics)) this.inc({ topic }, n);
+      },
+    });
+  }
+
+  /**
+   * A calibration's rates beside their targets and the drift watch (snapshot `calibration`),
+   * labelled by `kind` (recall, falseRate) and `class` (the recall class, or the targets joined
+   * by commas). Empty (HELP and TYPE only) without `calibration:` in the config.
+   */
+  private registerCalibration(): void {
+    const exporter = this;
+    const registers = [this.registry];
+    const labelNames = ['kind', 'class'];
+    type Row = NonNullable<Snapshot['calibration']>['targets'][number];
+    const perTarget = (name: string, help: string, read: (t: Row) => number | null, counter = false) => {
+      const collect = function (this: Gauge | Counter) {
+        this.reset();
+        for (const t of exporter.snap().calibration?.targets ?? []) {
+          const v = read(t);
+          if (v === null) continue;
+          const labels = { kind: t.kind, class: t.classes.join(',') };
+          if (this instanceof Counter) this.inc(labels, v);
+          else (this as Gauge).set(labels, v);
+        }
+      };
+      if (counter) new Counter({ name, help, labelNames, registers, collect });
+      else new Gauge({ name, help, labelNames, registers, collect });
+    };
+    perTarget('hairtrigger_calibration_target_ratio', 'What a calibration was asked for: a recall (kind recall) or a false-trigger rate over non-target frames (kind falseRate).', (t) => t.target);
+    perTarget('hairtrigger_calibration_bound_ratio', "The calibrated threshold's finite-sample split-conformal bound (recall at least, false-trigger rate at most), marginal over calibration sets.", (t) => t.bound);
+    perTarget('hairtrigger_calibration_threshold', 'The calibrated probability threshold.', (t) => t.threshold);
+    perTarget('hairtrigger_calibration_achieved_ratio', 'The rate measured on the labelled frames seen so far at the calibrated threshold (before hold-off, rate limit and lateness).', (t) => t.achieved);
+    perTarget('hairtrigger_calibration_labelled_frames_total', 'Labelled frames a calibrated rate counted: of the recall class, or not of the targets.', (t) => t.labelled, true);
+    perTarget('hairtrigger_calibration_passed_frames_total', 'Of those, the frames that passed the calibrated threshold.', (t) => t.passed, true);
+    const drift = () => exporter.snap().calibration?.drift ?? null;
+    const driftGauge = (name: string, help: string, read: (d: NonNullable<ReturnType<typeof drift>>) => number | null) =>
+      // Labelled by the score tested (the top class probability), so that a pipeline without a
+      // calibration shows no sample at all rather than an unlabelled 0.
+      new Gauge({
+        name, help, labelNames: ['score'], registers,
+        collect() {
+          this.reset();
+          const d = drift();
+          const v = d === null ? null : read(d);
+          if (v !== null) this.set({ score: d!.score }, v);
+        },
+      });
+    driftGauge('hairtrigger_score_drift', "1 when the last drift check's p-value was below its level (the live top scores differ from the calibration set's), else 0.", (d) => (d.pValue === null ? null : d.drift ? 1 : 0));
+    driftGauge('hairtrigger_score_drift_p_value', 'p-value of the last two-sample Kolmogorov-Smirnov test of the window of live top scores against the calibration set.', (d) => d.pValue);
+    driftGauge('hairtrigger_score_drift_statistic', 'The KS distance of that test.', (d) => d.statistic);
+    new Counter({
+      name: 'hairtrigger_score_drift_checks_total',
+      help: 'Drift checks run, by outcome (drift: p-value below the level).',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        this.reset();
+        const d = drift();
+        if (d === null) return;
+        this.inc({ outcome: 'drift' }, d.flaggedChecks);
+        this.inc({ outcome: 'ok' }, d.checks - d.flaggedChecks);
       },
     });
   }

@@ -4,7 +4,7 @@
  * public API: keep README and the dashboard in step.
  */
 
-import type { CascadeSnapshot, HistoryColumns, LatencyDistribution, LiveAgreement, ModelView, PipelineSettings, TriggerDetail, TriggerQuality } from '../server/api-types.js';
+import type { Awaitable, CalibrationView, CascadeSnapshot, HistoryColumns, LatencyDistribution, LiveAgreement, ModelView, PipelineSettings, TriggerDetail, TriggerQuality } from '../server/api-types.js';
 
 /** Stages of the hot path, in order. `e2e` is measured from the frame's due time to the trigger write. */
 export const STAGES = ['decode', 'preprocess', 'infer', 'policy', 'emit'] as const;
@@ -91,6 +91,8 @@ export interface Snapshot {
   agreement?: LiveAgreement | null;
   /** The cascade to the teacher (config `cascade`); null or absent when none runs. */
   cascade?: CascadeSnapshot | null;
+  /** Calibrated rates beside their targets, and the drift watch; null without `calibration:`. */
+  calibration?: CalibrationView | null;
   /** The newest operating errors (at most 5), newest last: what the overview lists by code. */
   errorsLatest?: Array<{ atMs: number; code: string; where: string; message: string }>;
   /** What `probs` and `score` are: always probabilities (autonomous mode's device scores are
@@ -177,7 +179,9 @@ export interface TriggerEvent {
   cascade?: { decidedBy: 'teacher' | 'student'; student: string; teacher: string | null };
 }
 
-/** What the HTTP server needs from a running daemon. */
+/** What the HTTP server needs from a running daemon. The on-demand reads (history, latency,
+ * trigger details, model) may answer with a promise: a pipeline in a worker thread
+ * (cli/worker-run.ts) answers them by message; the server awaits either. */
 export interface DaemonView {
   /** The latest published snapshot (at most `limits.snapshotIntervalMs` plus one build old);
    * cheap: it is built on the daemon's timer, never per call. Do not mutate it. */
@@ -189,12 +193,24 @@ export interface DaemonView {
   /** The most recent operating errors, newest last. */
   recentErrors(): ReadonlyArray<{ atMs: number; code: string; where: string; message: string }>;
   /** The bounded per-second history (`/api/history`), built off the hot path. */
-  history?(): HistoryColumns;
+  history?(): Awaitable<HistoryColumns>;
+  /** The history as `/api/history` serves it, already serialised: a view in another thread
+   * sends the text (serialised there, once per row) rather than the columns; the server
+   * prefers it to `history()`. */
+  historyJson?(): Promise<string>;
   /** Percentile distributions since start (`/api/latency`). */
-  latencyDistribution?(): LatencyDistribution;
+  latencyDistribution?(): Awaitable<LatencyDistribution>;
   /** A recent trigger's record and its frame's view (`/api/triggers/:run/:seq`); null once it
    * has left the bounded detail ring. */
-  triggerDetail?(run: string, seq: number): TriggerDetail | null;
+  triggerDetail?(run: string, seq: number): Awaitable<TriggerDetail | null>;
   /** The model in force, for the model view (`/api/model`). */
-  model?(): ModelView;
+  model?(): Awaitable<ModelView>;
+}
+
+/** The view of a daemon on this thread (`createDaemon`): every read answers at once. */
+export interface LocalDaemonView extends DaemonView {
+  history(): HistoryColumns;
+  latencyDistribution(): LatencyDistribution;
+  triggerDetail(run: string, seq: number): TriggerDetail | null;
+  model(): ModelView;
 }

@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { monotonicClock, type Clock } from '../core/clock.js';
 import { DeviceError, ModelError } from '../core/errors.js';
 
@@ -257,12 +257,47 @@ export type SimLoadCode = 'not_found' | 'dlopen' | 'symbol' | 'abi' | 'info';
 export function loadSimModel(path: string): NativeSimModel {
   const a = nativeAddon();
   if (a === null) throw new ModelError(path, 'the native addon is not built (run `make build`): the sim backend needs it');
+  const copy = libraryCopies !== null && existsSync(path) ? privateCopy(path, libraryCopies) : null;
   try {
-    return new a.SimModel(path);
+    const model = new a.SimModel(copy ?? path);
+    if (copy !== null) {
+      // The library's own path, as one loaded in place reports it (the copy is gone).
+      const info = model.info.bind(model);
+      // Defined, not assigned: the addon's methods are read-only properties of the prototype.
+      Object.defineProperty(model, 'info', { value: () => ({ ...info(), path }) });
+    }
+    return model;
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    throw new ModelError(path, `model library refused (${typeof code === 'string' ? code : 'error'}): ${(err as Error).message}`, { cause: err });
+    const message = copy === null ? (err as Error).message : (err as Error).message.split(copy).join(path);
+    throw new ModelError(path, `model library refused (${typeof code === 'string' ? code : 'error'}): ${message}`, { cause: err });
+  } finally {
+    // Loaded (mapped) or refused, the file is not needed any more.
+    if (copy !== null) unlinkSync(copy);
   }
+}
+
+/** Folder and name prefix of the private copies of model libraries; null: load in place. */
+let libraryCopies: { dir: string; prefix: string } | null = null;
+let librariesCopied = 0;
+
+/**
+ * From now on, every model library is loaded from a private copy in `dir` (removed once
+ * loaded). A compiled firmware library keeps its layer buffers in globals (hls/compiler:
+ * `g_x`, `g_y`, the top's static arrays), and `dlopen` of one path gives every thread of a
+ * process the same globals: two pipelines running one library from two worker threads would
+ * race on them. A copy is a distinct object with globals of its own. Called by the composition
+ * root of a pipeline's worker thread (cli/pipeline-worker.ts); `prefix` makes its names unique
+ * among the process's threads.
+ */
+export function loadModelLibrariesFromCopies(dir: string, prefix: string): void {
+  libraryCopies = { dir, prefix };
+}
+
+function privateCopy(path: string, at: { dir: string; prefix: string }): string {
+  const copy = join(at.dir, `${at.prefix}-${librariesCopied++}-${basename(path)}`);
+  copyFileSync(path, copy);
+  return copy;
 }
 
 /**

@@ -31,6 +31,7 @@ export function pipelineSettings(fixed: FixedSettings, params: PolicyParams, liv
     mode: fixed.autonomous ? 'autonomous' : 'host',
     targets: [...params.targets],
     threshold: params.threshold,
+    ...(Object.keys(params.thresholds).length > 0 ? { thresholds: { ...params.thresholds } } : {}),
     holdoffUs: params.holdoffNs / 1000,
     maxRatePerS: params.ratePerNs * 1e9,
     burst: params.burst,

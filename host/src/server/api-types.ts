@@ -85,6 +85,8 @@ export interface PipelineSettings {
   mode: 'host' | 'autonomous';
   targets: string[];
   threshold: number;
+  /** Per-class thresholds replacing `threshold` for the classes named (a calibration's); absent without. */
+  thresholds?: Record<string, number>;
   holdoffUs: number;
   maxRatePerS: number;
   burst: number;
@@ -165,6 +167,53 @@ export interface CascadeSnapshot {
   teacherLatencyUs: LatencySummaryUs;
   /** The teacher's inference alone (its worker's session.run). */
   teacherInferUs: LatencySummaryUs;
+}
+
+/**
+ * A calibration at work (snapshot `calibration`, null without one; host/src/calibration/):
+ * each calibrated rate measured on the labelled frames seen so far at the calibration's
+ * thresholds (before hold-off, rate limit and lateness), and the drift check of the live top
+ * scores against the calibration set's.
+ */
+export interface CalibrationView {
+  /** The calibration file, its method, when it was made and from which data. */
+  file: string;
+  method: string;
+  createdAt: string;
+  data: string;
+  targets: Array<{
+    /** `recall`: frames of `classes[0]` that passed; `falseRate`: non-target frames on which a target passed. */
+    kind: 'recall' | 'falseRate';
+    classes: string[];
+    /** What was asked (a recall or a false-trigger rate), and the finite-sample bound the threshold gives. */
+    target: number;
+    bound: number;
+    threshold: number;
+    /** Calibration frames the threshold came from. */
+    n: number;
+    /** Labelled frames counted here (of the class, or non-target), those that passed, and their ratio (null before any). */
+    labelled: number;
+    passed: number;
+    achieved: number | null;
+  }>;
+  drift: {
+    /** The frame's largest class probability, tested with the two-sample Kolmogorov-Smirnov test. */
+    score: 'top';
+    test: 'ks';
+    windowFrames: number;
+    /** Frames in the window now (the test runs once it is full). */
+    frames: number;
+    referenceN: number;
+    /** KS distance and its asymptotic p-value of this check; null until the window is full. */
+    statistic: number | null;
+    pValue: number | null;
+    /** The level of each check; `drift` when pValue < alpha. */
+    alpha: number;
+    drift: boolean;
+    /** Checks run (one per snapshot once the window is full) and those that flagged drift. */
+    checks: number;
+    flaggedChecks: number;
+  };
 }
 
 /** A control change, as the audit log keeps it and the page shows it. */
@@ -267,20 +316,25 @@ export interface ServerState {
   url: string;
 }
 
+/** A value, or a promise of one: what a pipeline in a worker thread answers (cli/worker-run.ts)
+ * where an in-process one answers at once. Route handlers await it either way. */
+export type Awaitable<T> = T | Promise<T>;
+
 /**
  * What the control endpoints drive: implemented by the daemon's composition root
  * (cli/run-daemon.ts), which applies each change between frames (as a SIGHUP reload does:
  * built and validated whole, then one reference swap) and records it in the audit log.
  * Every method returns the audit entry it made; a refused change (a typed error: bad value,
- * unknown model, not a replay) is recorded as refused and thrown to the caller as that error.
+ * unknown model, not a replay) is recorded as refused and thrown to the caller as that error
+ * (rejected with it, for a pipeline in a worker thread: the answer is a message away).
  */
 export interface DaemonControl {
-  state(): ControlsState;
-  setTrigger(change: TriggerSettingsChange, who: string): AuditEntry;
-  pause(who: string): AuditEntry;
-  resume(who: string): AuditEntry;
-  setReplaySpeed(change: ReplaySpeedChange, who: string): AuditEntry;
-  setModel(change: ModelChange, who: string): AuditEntry;
+  state(): Awaitable<ControlsState>;
+  setTrigger(change: TriggerSettingsChange, who: string): Awaitable<AuditEntry>;
+  pause(who: string): Awaitable<AuditEntry>;
+  resume(who: string): Awaitable<AuditEntry>;
+  setReplaySpeed(change: ReplaySpeedChange, who: string): Awaitable<AuditEntry>;
+  setModel(change: ModelChange, who: string): Awaitable<AuditEntry>;
   /** Counts one request refused for its token (shown in `state().unauthorized`). */
   countUnauthorized(): void;
 }

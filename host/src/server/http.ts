@@ -46,8 +46,9 @@ export interface HttpServerOptions {
    * `server.allowedHosts`), matched exactly, with or without `:port`. */
   allowedHosts?: readonly string[];
   /** Each pipeline's health for `/healthz` (200 when all are up, else 503, the report as
-   * body). Absent: `/healthz` says only that the server answers. */
-  health?: (uptimeS: number) => HealthReport;
+   * body); a promise where pipelines answer from worker threads. Absent: `/healthz` says only
+   * that the server answers. */
+  health?: (uptimeS: number) => HealthReport | Promise<HealthReport>;
   /** The config in force and its reloads, for `/api/config`. Absent: no such route. */
   config?: () => unknown;
   /** Requests refused for a missing or wrong token since start, for `/api/server` (the
@@ -221,7 +222,7 @@ function registerApi(app: FastifyInstance, opts: HttpServerOptions, served: read
   if (health === undefined) app.get('/healthz', async () => ({ status: 'ok', uptimeS: uptimeS() }));
   else {
     app.get('/healthz', async (_req, reply) => {
-      const report = health(uptimeS());
+      const report = await health(uptimeS());
       return reply.code(report.status === 'up' ? 200 : 503).send(report);
     });
   }
@@ -233,7 +234,7 @@ function registerApi(app: FastifyInstance, opts: HttpServerOptions, served: read
     });
   }
   app.get('/api/pipelines', async () => {
-    const reports = health?.(uptimeS()).pipelines;
+    const reports = health === undefined ? undefined : (await health(uptimeS())).pipelines;
     return { pipelines: served.map((p) => pipelineSummary(p, reports?.find((r) => r.pipeline === servedName(p)))) };
   });
   app.get('/metrics', async (_req, reply) => {
@@ -272,7 +273,7 @@ function registerDetailApi(app: FastifyInstance, opts: HttpServerOptions, served
     const seq = parseSeq(req.params.seq, where);
     const view = pipelineOf(served, req).view;
     if (view.triggerDetail === undefined) throw new RequestError(where, 'this daemon keeps no trigger details', 404);
-    const detail = view.triggerDetail(req.params.run, seq);
+    const detail = await view.triggerDetail(req.params.run, seq);
     if (detail === null) {
       const message = `no detail for run "${req.params.run.slice(0, 100)}" seq ${seq}: only the newest ${limits.triggerDetailsMax} triggers (limits.triggerDetailsMax) are kept, and it is not among them`;
       throw new RequestError(where, message, 404);
@@ -311,8 +312,10 @@ function registerHistoryRoutes(app: FastifyInstance, served: readonly ServedPipe
   const cached = new WeakMap<HistoryColumns, Promise<string>>();
   app.get('/api/history', async (req, reply) => {
     const view = pipelineOf(served, req).view;
+    // A view in another thread serialised it there (and caches it per row there).
+    if (view.historyJson !== undefined) return reply.type('application/json; charset=utf-8').send(await view.historyJson());
     if (view.history === undefined) throw absent('GET /api/history');
-    const columns = view.history();
+    const columns = await view.history();
     let json = cached.get(columns);
     if (json === undefined) cached.set(columns, (json = jsonInSlices(columns)));
     return reply.type('application/json; charset=utf-8').send(await json);

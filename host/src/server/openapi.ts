@@ -17,7 +17,7 @@ const latencySummary: z.ZodType<LatencySummaryUs> = z.object({ count: num, p50: 
 const settings: z.ZodType<PipelineSettings> = z.object({
   source: z.string(), decoder: z.string(), backend: z.string(), model: z.string(), models: z.array(z.string()),
   mode: z.enum(['host', 'autonomous']), targets: z.array(z.string()),
-  threshold: num, holdoffUs: num, maxRatePerS: num, burst: num, budgetUs: num,
+  threshold: num, thresholds: z.record(z.string(), num).optional(), holdoffUs: num, maxRatePerS: num, burst: num, budgetUs: num,
   filters: z.array(z.string()), paused: z.boolean(), replaySpeed: num.nullable(),
 });
 

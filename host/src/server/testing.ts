@@ -343,7 +343,7 @@ export function sampleValue(text: string, series: string): number | undefined {
 }
 
 /** A `DaemonControl` that records calls and answers as the daemon's would. */
-export function recordingControl(): DaemonControl & { calls: Array<[string, unknown, string]>; refusedCount: () => number } {
+export function recordingControl(): { state(): ControlsState } & DaemonControl & { calls: Array<[string, unknown, string]>; refusedCount: () => number } {
   const calls: Array<[string, unknown, string]> = [];
   let unauthorized = 0;
   const audit: AuditEntry[] = [];

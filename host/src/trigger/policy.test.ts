@@ -254,3 +254,35 @@ describe('trigger policy reload (SIGHUP)', () => {
     expect(fired).toBe(2);
   });
 });
+
+describe('per-class thresholds (trigger.thresholds, what calibrate writes)', () => {
+  it('fires when any target reaches its own threshold, the global one elsewhere; decides on the most probable passing target', () => {
+    const logitsArb = fc.tuple(fc.float({ min: -8, max: 8, noNaN: true }), fc.float({ min: -8, max: 8, noNaN: true }), fc.float({ min: -8, max: 8, noNaN: true }));
+    const t = fc.double({ min: 0, max: 1, noNaN: true });
+    fc.assert(
+      fc.property(t, t, t, fc.array(logitsArb, { minLength: 1, maxLength: 50 }), (global, tWbc, tPlt, frames) => {
+        const policy = new TriggerPolicy(triggerConfigSchema.parse({ targets: ['WBC', 'Platelets'], threshold: global, thresholds: { WBC: tWbc, Platelets: tPlt }, maxRatePerS: 1e7, burst: 1e6 }), LABELS, 1e6);
+        const ring = new FrameRing(1, 3, 4);
+        for (const l of frames) {
+          const slot = ring.acquire();
+          slot.dueNs = 0;
+          slot.stampsNs[STAMP.infer] = 1;
+          slot.logits.set(l);
+          policy.decide(slot);
+          const p = slot.probs;
+          const passing = [[1, tWbc], [2, tPlt]].filter(([k, th]) => p[k!]! >= th!).map(([k]) => k!);
+          expect(slot.triggered).toBe(passing.length > 0);
+          if (passing.length > 0) expect(p[slot.predicted]).toBe(Math.max(...passing.map((k) => p[k]!)));
+        }
+      }),
+    );
+  });
+
+  it('refuses a threshold for a class that is not a label; keeps one for a non-target class', () => {
+    const mk = (thresholds: Record<string, number>) => new TriggerPolicy(triggerConfigSchema.parse({ targets: ['WBC'], thresholds }), LABELS, 100);
+    expect(() => mk({ Neutrophil: 0.9 })).toThrow(/trigger\.thresholds\.Neutrophil.*not a label/);
+    const p = mk({ WBC: 0.9, Platelets: 0.2 });
+    expect(Array.from(p.params.thresholdOf)).toEqual([0.5, 0.9, 0.2]);
+    expect(p.params.thresholds).toEqual({ WBC: 0.9, Platelets: 0.2 });
+  });
+});

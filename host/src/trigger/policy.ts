@@ -10,6 +10,9 @@ export const triggerConfigSchema = z
     targets: z.array(z.string().min(1)).min(1).optional(),
     /** Fire when the probability of any target class reaches this. */
     threshold: z.number().min(0).max(1).default(0.5),
+    /** Per-class thresholds that replace `threshold` for the classes named (each a target):
+     * what `hairtrigger calibrate --recall CLASS=R` writes (host/src/calibration/). */
+    thresholds: z.record(z.string().min(1), z.number().min(0).max(1)).optional(),
     /** After a trigger, no other fires for this long (the actuator's dead time). */
     holdoffUs: z.number().min(0).max(60e6).default(0),
     /** Token bucket refill rate: the long-run maximum triggers per second. */
@@ -49,6 +52,10 @@ export interface PolicyParams {
   readonly targets: readonly string[];
   readonly isTarget: Uint8Array;
   readonly threshold: number;
+  /** The threshold of each class (the global one where `thresholds` names none). */
+  readonly thresholdOf: Float64Array;
+  /** The per-class thresholds as configured (empty without). */
+  readonly thresholds: Readonly<Record<string, number>>;
   readonly holdoffNs: number;
   readonly ratePerNs: number;
   readonly burst: number;
@@ -118,7 +125,15 @@ export class TriggerPolicy {
       if (k < 0) throw new ConfigError('trigger.targets', `"${t}" is not a label of the model; labels are ${this.labels.join(', ')}`);
       isTarget[k] = 1;
     }
-    return Object.freeze({ targets: [...cfg.targets], isTarget, threshold: cfg.threshold, holdoffNs: cfg.holdoffUs * 1000, ratePerNs: cfg.maxRatePerS / 1e9, burst: cfg.burst });
+    const thresholdOf = new Float64Array(this.labels.length).fill(cfg.threshold);
+    for (const [cls, t] of Object.entries(cfg.thresholds ?? {})) {
+      const k = this.labels.indexOf(cls);
+      // A class that is not a target keeps its threshold for when it becomes one (a control
+      // change of the targets must not fail on it); only a name that is no label is refused.
+      if (k < 0) throw new ConfigError(`trigger.thresholds.${cls}`, `"${cls}" is not a label of the model; labels are ${this.labels.join(', ')}`);
+      thresholdOf[k] = t;
+    }
+    return Object.freeze({ targets: [...cfg.targets], isTarget, threshold: cfg.threshold, thresholdOf, thresholds: Object.freeze({ ...(cfg.thresholds ?? {}) }), holdoffNs: cfg.holdoffUs * 1000, ratePerNs: cfg.maxRatePerS / 1e9, burst: cfg.burst });
   }
 
   /**
@@ -176,20 +191,23 @@ export class TriggerPolicy {
   private classify(slot: FrameSlot): boolean {
     const probs = slot.probs;
     const isTarget = this.p.isTarget;
+    const thresholdOf = this.p.thresholdOf;
     if (this.takesProbabilities) copyProbs(slot.logits, probs);
     else softmax(slot.logits, probs);
     let best = 0;
+    // The most probable target class among those that pass their own threshold (with one
+    // threshold for all: the most probable target, when it passes).
     let bestTarget = -1;
     for (let k = 0; k < probs.length; k++) {
       if (probs[k] > probs[best]) best = k;
-      if (isTarget[k] === 1 && (bestTarget < 0 || probs[k] > probs[bestTarget])) bestTarget = k;
+      if (isTarget[k] === 1 && probs[k] >= thresholdOf[k] && (bestTarget < 0 || probs[k] > probs[bestTarget])) bestTarget = k;
     }
     slot.predicted = best;
     slot.score = probs[best];
     slot.triggered = false;
     assert(slot.dueNs === slot.dueNs, 'the source set the frame due time');
     slot.late = slot.stampsNs[STAMP.infer] - slot.dueNs > this.budgetNs;
-    const passes = bestTarget >= 0 && probs[bestTarget] >= this.p.threshold;
+    const passes = bestTarget >= 0;
     slot.missed = slot.late && passes;
     if (!passes) {
       if (isTarget[best] === 1) this.counters.suppressedBelowThreshold++;

@@ -71,7 +71,8 @@ function showSettings(el: ElementLookup, p: PipelineSettings): void {
   el('setting-model').textContent = p.models.length > 1 ? `${p.model} (of ${p.models.join(', ')})` : p.model;
   el('setting-mode').textContent = p.mode === 'autonomous' ? 'autonomous (the device fires)' : 'host (the host runs the policy)';
   el('setting-targets').textContent = p.targets.join(', ') || NO_VALUE;
-  el('setting-threshold').textContent = `probability ≥ ${p.threshold}`;
+  const own = Object.entries(p.thresholds ?? {}).filter(([cls]) => p.targets.includes(cls));
+  el('setting-threshold').textContent = `probability ≥ ${p.threshold}${own.map(([cls, t]) => `; ${cls} ≥ ${t}`).join('')}`;
   el('setting-holdoff').textContent = formatLatency(p.holdoffUs);
   el('setting-rate').textContent = `${formatRate(p.maxRatePerS)} triggers/s, burst ${formatCount(p.burst)}`;
   el('setting-budget').textContent = formatLatency(p.budgetUs);

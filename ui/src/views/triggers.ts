@@ -25,6 +25,7 @@ export function createTriggersView(el: ElementLookup, open: (e: TriggerEvent) =>
     showSnapshot(s) {
       showPerClass(el, s);
       showQuality(el, s);
+      showCalibration(el, s);
       showConfusion(el, s);
     },
     showHistory(h) {
@@ -67,6 +68,31 @@ function showQuality(el: ElementLookup, s: Snapshot): void {
   el('triggers-on-targets').textContent = `${formatCount(q.triggersOnTargets)} of ${formatCount(q.triggers)} triggers`;
   el('targets-missed-late').textContent = formatCount(q.targetsMissedLate);
   el('targets-suppressed').textContent = formatCount(q.targetsSuppressed);
+}
+
+/** Each calibrated rate beside its promise and bound, and the drift check of the live scores. */
+function showCalibration(el: ElementLookup, s: Snapshot): void {
+  const c = s.calibration ?? null;
+  el('calibration-none').hidden = c !== null;
+  el('calibration-table').hidden = c === null;
+  el('drift-stats').hidden = c === null;
+  if (c === null) return;
+  setRows(
+    el('calibration-targets'),
+    c.targets.map((t) => {
+      const recall = t.kind === 'recall';
+      const promise = recall ? `recall ${t.classes[0]} ≥ ${formatPercent(t.target)}` : `false triggers ≤ ${formatPercent(t.target)} of non-${t.classes.join('/')}`;
+      const bound = `${recall ? '≥' : '≤'} ${formatPercent(t.bound)} (n ${formatCount(t.n)})`;
+      return [{ th: promise }, bound, t.threshold.toPrecision(4), formatCount(t.labelled), t.achieved === null ? '–' : formatPercent(t.achieved)];
+    }),
+  );
+  const d = c.drift;
+  const state = el('drift-state');
+  state.dataset.drift = String(d.drift);
+  state.textContent = d.pValue === null ? `waiting for ${formatCount(d.windowFrames - d.frames)} more frames` : d.drift ? `DRIFT: live scores differ from the calibration set (p < ${d.alpha})` : `none at level ${d.alpha}`;
+  el('drift-p').textContent = d.pValue === null ? '–' : `${d.pValue < 1e-4 ? d.pValue.toExponential(1) : d.pValue.toFixed(4)} (D ${d.statistic!.toFixed(3)})`;
+  el('drift-window').textContent = `${formatCount(d.frames)} of ${formatCount(d.windowFrames)} top scores vs ${formatCount(d.referenceN)} calibration`;
+  el('drift-checks').textContent = `${formatCount(d.flaggedChecks)} of ${formatCount(d.checks)}`;
 }
 
 function showConfusion(el: ElementLookup, s: Snapshot): void {

@@ -1,0 +1,127 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, relative, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { validateConfig } from '../config/schema.js';
+import { CalibrationError, ConfigError } from '../core/errors.js';
+import { readModelCard } from '../model/card.js';
+import { CALIBRATION_FORMAT, writeCalibrationFile, type CalibrationFile } from './calibration-file.js';
+import { scoreLabelledData, type LabelledData } from './score-data.js';
+import { calibrateThresholds, type CalibrationRequest, type CalibrationResult, type LabelledScores } from './thresholds.js';
+
+/** What `hairtrigger calibrate` is asked. */
+export interface CalibrateOptions {
+  /** The user's pipeline config (read, never written). */
+  config: string;
+  data: LabelledData;
+  requests: CalibrationRequest[];
+  /** The new config: beside `config` (its relative paths resolve from that folder); refused if it exists. */
+  out: string;
+  /** The calibration file (default: `out` with `.calibration.json`); refused if it exists. */
+  calibrationOut?: string;
+  /** Overrides the config's backend for the calibration run and the new config. */
+  backend?: string;
+  /** The drift watch's settings written beside the file (config `calibration`; defaults there). */
+  drift?: { windowFrames?: number; driftAlpha?: number };
+  /** Where the zoo's firmware is (absolute). */
+  firmwareDir: string;
+  /** The wall clock's ISO time, injected (the composition root reads it). */
+  nowIso: string;
+}
+
+export interface CalibrateReport {
+  result: CalibrationResult;
+  scores: LabelledScores;
+  /** The rate each target reaches on the calibration frames themselves (in-sample). */
+  inSample: number[];
+  config: string;
+  calibration: string;
+}
+
+/** The guarantee, in words, as the file and the command print it. */
+export const GUARANTEE = 'split-conformal (finite-sample corrected): if calibration frames and live frames are exchangeable (same sensor, model, preprocessing and class mix), then, averaged over the draw of the calibration set, a recall target class passes its threshold with probability >= 1 - k/(n+1) >= the recall asked, and a non-target frame passes with probability <= (n+1-k)/(n+1) <= the rate asked. For one calibration set the achieved rate is Beta-distributed around that; drift voids it.';
+
+/**
+ * Calibrates a pipeline: runs its model over labelled frames, chooses the split-conformal
+ * thresholds for `requests`, and writes a NEW config (the user's file with
+ * `trigger.thresholds`/`threshold`/`targets` set and `calibration.file` added, comments kept)
+ * and the calibration file beside it. Nothing is written when any check fails; an output that
+ * exists is refused (CalibrationError), never overwritten.
+ */
+export async function calibratePipeline(o: CalibrateOptions): Promise<CalibrateReport> {
+  const configPath = resolve(o.config);
+  const out = resolve(o.out);
+  const calOut = resolve(o.calibrationOut ?? out.replace(/\.ya?ml$/i, '') + '.calibration.json');
+  if (dirname(out) !== dirname(configPath)) throw new ConfigError('--out', `${o.out}: write the new config beside ${o.config} (its relative paths resolve from that folder)`);
+  for (const p of [out, calOut]) if (existsSync(p)) throw new CalibrationError(p, 'exists: calibrate never overwrites a file; choose a new name');
+  const doc = parseDocument(readFileSync(configPath, 'utf8'));
+  if (doc.errors.length > 0) throw new ConfigError(configPath, `not valid YAML: ${doc.errors[0]!.message}`);
+  if (o.backend !== undefined) doc.set('backend', o.backend);
+  const cfg = validateConfig(doc.toJS(), configPath);
+  const baseDir = dirname(configPath);
+  const at = (p: string) => resolve(baseDir, p);
+  const card = readModelCard(at(cfg.model));
+  const configTargets = cfg.trigger.targets ?? card.targets ?? [];
+  const scores = await scoreLabelledData(cfg, card, at, o.firmwareDir, o.data);
+  const result = calibrateThresholds(scores, o.requests, configTargets);
+  if (result.threshold !== null) {
+    doc.setIn(['trigger', 'threshold'], result.threshold);
+    for (const t of result.triggerTargets) if (doc.hasIn(['trigger', 'thresholds', t])) doc.deleteIn(['trigger', 'thresholds', t]);
+  }
+  for (const [cls, t] of Object.entries(result.thresholds)) doc.setIn(['trigger', 'thresholds', cls], t);
+  if (result.triggerTargets.join('\n') !== configTargets.join('\n') || cfg.trigger.targets === undefined) doc.setIn(['trigger', 'targets'], result.triggerTargets);
+  doc.set('calibration', { file: relative(baseDir, calOut) || basename(calOut), ...o.drift });
+  const text = `# Calibrated by \`hairtrigger calibrate\` from ${basename(configPath)} on ${o.nowIso}: ${result.targets.map(describeTarget).join('; ')}.\n# ${relative(baseDir, calOut)} holds the guarantee, the calibration data and the drift reference.\n${doc.toString()}`;
+  validateConfig(parseDocument(text).toJS(), out); // the new config must load as it is written
+  const file: CalibrationFile = {
+    format: CALIBRATION_FORMAT, method: 'split-conformal', guarantee: GUARANTEE, createdAt: o.nowIso,
+    model: { task: card.task, variant: cfg.variant, backend: cfg.backend, labels: [...card.labels] },
+    data: { source: scores.source, frames: scores.truth.length, byClass: result.byClass },
+    targets: result.targets,
+    reference: { score: 'top', sorted: result.reference },
+  };
+  writeCalibrationFile(calOut, file);
+  writeFileSync(out, text, { flag: 'wx' });
+  return { result, scores, inSample: result.targets.map((t) => inSampleRate(scores, t)), config: out, calibration: calOut };
+}
+
+/** `recall WBC >= 0.95` / `false-trigger rate <= 0.01 (WBC)`. */
+export function describeTarget(t: CalibrationResult['targets'][number]): string {
+  return t.kind === 'recall' ? `recall ${t.classes[0]} >= ${t.target}` : `false-trigger rate <= ${t.target} (targets ${t.classes.join(', ')})`;
+}
+
+/** The rate a target reaches on the calibration frames themselves (what the threshold was chosen on). */
+function inSampleRate(s: LabelledScores, t: CalibrationResult['targets'][number]): number {
+  const c = s.labels.length;
+  const idx = t.classes.map((x) => s.labels.indexOf(x));
+  let n = 0;
+  let pass = 0;
+  for (let i = 0; i < s.truth.length; i++) {
+    const truth = s.truth[i]!;
+    if (t.kind === 'recall' ? truth !== idx[0] : idx.includes(truth)) continue;
+    n++;
+    if (idx.some((k) => s.probs[i * c + k]! >= t.threshold)) pass++;
+  }
+  return n > 0 ? pass / n : 0;
+}
+
+/** The command's report, one line per target. */
+export function formatReport(r: CalibrateReport, cwd: string): string {
+  const shown = (p: string) => (relative(cwd, p).startsWith('..') ? p : relative(cwd, p));
+  const { result, scores } = r;
+  const lines = [`calibrated on ${scores.source}: ${Object.entries(result.byClass).map(([k, v]) => `${k} ${v}`).join(', ')}`];
+  for (const [j, t] of result.targets.entries()) {
+    const what = t.kind === 'recall' ? `recall ${t.classes[0]} >= ${t.target}` : `false-trigger rate <= ${t.target} over non-${t.classes.join('/')} frames`;
+    const bound = t.kind === 'recall' ? `recall >= ${t.bound.toFixed(4)}` : `rate <= ${t.bound.toFixed(4)}`;
+    const rank = t.kind === 'recall' ? `the ${ordinal(t.k)} smallest of ${t.n} ${t.classes[0]} scores` : `just above the ${ordinal(t.k)} smallest of ${t.n} non-target scores`;
+    lines.push(`  ${what}: threshold ${t.threshold} (${rank}; guaranteed ${bound} on average over calibration sets); on the calibration frames themselves: ${r.inSample[j]!.toFixed(4)}`);
+  }
+  lines.push(`wrote ${shown(r.config)} (trigger.${result.threshold !== null ? 'threshold' : 'thresholds'}, calibration.file) and ${shown(r.calibration)}`);
+  return lines.join('\n') + '\n';
+}
+
+/** 1st, 2nd, 3rd, 4th, 11th, 21st. */
+function ordinal(k: number): string {
+  const teen = k % 100 >= 11 && k % 100 <= 13;
+  const suffix = teen ? 'th' : (['th', 'st', 'nd', 'rd'][k % 10] ?? 'th');
+  return `${k}${suffix}`;
+}

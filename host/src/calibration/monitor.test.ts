@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { FrameRing } from '../core/frame.js';
+import { createRng } from '../core/rng.js';
+import { CALIBRATION_FORMAT, type CalibrationFile } from './calibration-file.js';
+import { CalibrationMonitor } from './monitor.js';
+
+const LABELS = ['RBC', 'WBC', 'Platelets'];
+
+function file(reference: number[]): CalibrationFile {
+  return {
+    format: CALIBRATION_FORMAT, method: 'split-conformal', guarantee: '', createdAt: 'now',
+    model: { task: 't', variant: 'student', backend: 'sim', labels: LABELS },
+    data: { source: 'test', frames: reference.length, byClass: {} },
+    targets: [
+      { kind: 'recall', classes: ['WBC'], target: 0.9, threshold: 0.6, n: 50, k: 5, bound: 0.9 },
+      { kind: 'falseRate', classes: ['WBC', 'Platelets'], target: 0.05, threshold: 0.7, n: 500, k: 477, bound: 0.046 },
+    ],
+    reference: { score: 'top', sorted: [...reference].sort((a, b) => a - b) },
+  };
+}
+
+describe('CalibrationMonitor', () => {
+  it('counts each rate at its threshold as an independent count over the same frames does', () => {
+    const rng = createRng(9);
+    const m = new CalibrationMonitor(file([0.5, 0.9]), 'c.json', LABELS, { windowFrames: 64, driftAlpha: 0.001 });
+    const ring = new FrameRing(1, 3, 4);
+    const frames: Array<{ p: number[]; label: number }> = [];
+    for (let i = 0; i < 2000; i++) {
+      const a = rng.uniform();
+      const b = rng.uniform() * (1 - a);
+      const p = [a, b, 1 - a - b];
+      const label = i % 7 === 0 ? -1 : Math.floor(rng.uniform() * 3);
+      const slot = ring.acquire();
+      slot.probs.set(p);
+      slot.predicted = 0;
+      slot.label = label;
+      m.record(slot);
+      frames.push({ p: Array.from(slot.probs), label });
+    }
+    const v = m.read();
+    const wbc = frames.filter((f) => f.label === 1);
+    expect(v.targets[0]).toMatchObject({ labelled: wbc.length, passed: wbc.filter((f) => f.p[1]! >= 0.6).length });
+    const neg = frames.filter((f) => f.label === 0);
+    expect(v.targets[1]).toMatchObject({ labelled: neg.length, passed: neg.filter((f) => f.p[1]! >= 0.7 || f.p[2]! >= 0.7).length });
+    expect(v.targets[1]!.achieved).toBeCloseTo(v.targets[1]!.passed / neg.length, 12);
+  });
+
+  it('tests nothing until the window is full, then the window of the newest frames', () => {
+    const m = new CalibrationMonitor(file(Array.from({ length: 200 }, (_, i) => 0.5 + i / 400)), 'c.json', LABELS, { windowFrames: 100, driftAlpha: 0.001 });
+    const ring = new FrameRing(1, 3, 4);
+    const push = (top: number) => {
+      const slot = ring.acquire();
+      slot.probs.set([top, (1 - top) / 2, (1 - top) / 2]);
+      slot.predicted = 0;
+      slot.label = -1;
+      m.record(slot);
+    };
+    for (let i = 0; i < 99; i++) push(0.5 + (i % 50) / 100);
+    expect(m.read().drift).toMatchObject({ frames: 99, pValue: null, drift: false, checks: 0 });
+    push(0.75);
+    const quiet = m.read().drift;
+    expect(quiet.pValue!).toBeGreaterThan(0.1);
+    // 100 frames of one far lower score push every old one out: drift.
+    for (let i = 0; i < 100; i++) push(0.34);
+    const loud = m.read().drift;
+    expect(loud).toMatchObject({ frames: 100, statistic: 1, drift: true, checks: 2, flaggedChecks: 1 });
+    m.reset();
+    expect(m.read().drift.frames).toBe(0);
+  });
+});

@@ -1,0 +1,51 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { FIRMWARE_DIR } from '../backends/builtins.js';
+import { calibratePipeline, formatReport } from '../calibration/calibrate-pipeline.js';
+import type { CalibrationRequest } from '../calibration/thresholds.js';
+import { registerCommands, type CommandContext } from './commands.js';
+
+/** `--recall CLASS=R`, R a recall strictly between 0 and 1. */
+function recallOption(v: string, prev: CalibrationRequest[]): CalibrationRequest[] {
+  const m = /^([^=]+)=([0-9.eE+-]+)$/.exec(v);
+  const r = m === null ? Number.NaN : Number(m[2]);
+  if (m === null || !(r > 0 && r < 1)) throw new InvalidArgumentError(`expected CLASS=RECALL with 0 < RECALL < 1, e.g. WBC=0.95; got "${v}"`);
+  return [...prev, { kind: 'recall', cls: m[1]!, recall: r }];
+}
+
+function rateOption(v: string): number {
+  const r = Number(v);
+  if (!(r > 0 && r < 1)) throw new InvalidArgumentError(`expected a rate with 0 < RATE < 1, e.g. 0.01; got "${v}"`);
+  return r;
+}
+
+function installCalibrate(program: Command, ctx: CommandContext): void {
+  program
+    .command('calibrate')
+    .description("choose trigger thresholds that guarantee a recall per class or a false-trigger rate (split-conformal, finite-sample corrected) from labelled frames run through the pipeline's model; writes a new config and its calibration file (docs/calibration.md)")
+    .requiredOption('-c, --config <file>', 'the pipeline config (read only)')
+    .requiredOption('--data <path>', 'labelled calibration frames: a capture with labels (.arrows) or a dataset export folder (<split>_x.npy, <split>_y.npy, meta.json: `hairtrigger dataset`)')
+    .option('--split <name>', 'the split of a dataset export (keep the test split for measuring)', 'val')
+    .option('--recall <class=r>', 'keep the recall of CLASS at least r (e.g. WBC=0.95): its own threshold; repeatable, one per class', recallOption, [] as CalibrationRequest[])
+    .option('--false-rate <a>', "keep the rate of non-target frames that fire at most a (e.g. 0.01): one threshold for the targets", rateOption)
+    .option('--backend <b>', "run the calibration (and the new config) on this backend instead of the config's (sim, onnx, fpga)")
+    .option('-o, --out <file>', 'the new config, beside --config (default <config>.calibrated.yaml); never overwritten')
+    .option('--calibration-out <file>', 'the calibration file (default <out>.calibration.json); never overwritten')
+    .option('--drift-window <frames>', 'the drift watch\'s window of live frames (config calibration.windowFrames; default 1000)', (v: string) => Number(v))
+    .option('--drift-alpha <a>', 'the drift check\'s significance level (config calibration.driftAlpha; default 0.001)', rateOption)
+    .option('--json', 'print the thresholds and guarantees as JSON', false)
+    .action(async (o: { config: string; data: string; split: string; recall: CalibrationRequest[]; falseRate?: number; backend?: string; out?: string; calibrationOut?: string; driftWindow?: number; driftAlpha?: number; json: boolean }) => {
+      const requests = [...o.recall, ...(o.falseRate === undefined ? [] : [{ kind: 'falseRate' as const, rate: o.falseRate }])];
+      const out = o.out ?? o.config.replace(/\.ya?ml$/i, '') + '.calibrated.yaml';
+      const r = await calibratePipeline({
+        config: o.config, data: { path: o.data, split: o.split }, requests, out, calibrationOut: o.calibrationOut, backend: o.backend,
+        drift: { ...(o.driftWindow === undefined ? {} : { windowFrames: o.driftWindow }), ...(o.driftAlpha === undefined ? {} : { driftAlpha: o.driftAlpha }) },
+        firmwareDir: resolve(ctx.repoRoot, FIRMWARE_DIR), nowIso: new Date().toISOString(),
+      });
+      if (o.json) process.stdout.write(JSON.stringify({ config: r.config, calibration: r.calibration, data: r.scores.source, byClass: r.result.byClass, targets: r.result.targets.map((t, j) => ({ ...t, inSample: r.inSample[j] })) }, null, 2) + '\n');
+      else process.stdout.write(formatReport(r, process.cwd()));
+    });
+}
+
+registerCommands(installCalibrate);
