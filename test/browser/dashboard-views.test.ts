@@ -154,6 +154,14 @@ describe('dashboard views', () => {
     // A late target's `missed` record is listed as such.
     view.emitTriggers([fakeTrigger(5, { kind: 'missed', late: true })]);
     await expect.poll(() => page.locator('[data-testid="trigger-list"] tr[data-seq="5"] td').nth(2).textContent(), { timeout: 5_000 }).toBe('live (missed: late)');
+    // Triggers the cascade held (replace) say who decided them.
+    view.emitTriggers([
+      fakeTrigger(6, { cascade: { decidedBy: 'teacher', student: 'dead', teacher: 'live' } }),
+      fakeTrigger(7, { cascade: { decidedBy: 'student', student: 'live', teacher: null } }),
+    ]);
+    const classOf = (seq: number) => page.locator(`[data-testid="trigger-list"] tr[data-seq="${seq}"] td`).nth(2).textContent();
+    await expect.poll(() => classOf(6), { timeout: 5_000 }).toBe('live (teacher; student: dead)');
+    expect(await classOf(7)).toBe('live (student; no teacher answer in time)');
   });
 
   it('model view shows the card and live agreement as probabilities', async () => {

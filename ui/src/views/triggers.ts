@@ -147,8 +147,11 @@ function triggerRow(doc: Document, e: TriggerEvent, e2e: string, open: (e: Trigg
   tr.className = 'openable';
   tr.dataset.seq = String(e.seq);
   tr.setAttribute('aria-label', `trigger ${e.seq}, ${e.class}: open its detail`);
-  // A `missed` record is a late target that never fired: say so beside its class.
-  const label = e.kind === 'missed' ? `${e.class} (missed: late)` : e.class;
+  // A `missed` record is a late target that never fired: say so beside its class. A trigger the
+  // cascade held (`replace`) says who decided it, and the student's class when the teacher
+  // changed it.
+  const held = e.cascade === undefined ? '' : e.cascade.decidedBy === 'student' ? ' (student; no teacher answer in time)' : e.cascade.student === e.class ? ' (teacher agreed)' : ` (teacher; student: ${e.cascade.student})`;
+  const label = e.kind === 'missed' ? `${e.class} (missed: late)` : `${e.class}${held}`;
   for (const text of [formatCount(e.seq), objectOf(e), label, formatScore(e.score), e2e]) {
     const td = doc.createElement('td');
     td.textContent = text;
