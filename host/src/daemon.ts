@@ -315,7 +315,26 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
       deps.timers.setImmediate(drainNow);
     }
   };
-  const gate = new PauseGate(urgent ? pushUrgent : (slot) => pipeline.push(slot));
+  // A cascade that holds triggers (replace) releases each with the student's decision once its
+  // budget runs out: a timer armed off the hot path for the oldest held one's deadline (once per
+  // burst of holds, not per frame), re-armed while any waits.
+  let expiryTimer: unknown = null;
+  const armExpiry = (): void => {
+    if (cascade === null || expiryTimer !== null || cascade.heldWaiting === 0) return;
+    const waitMs = Math.max(1, Math.ceil((cascade.heldDeadlineNs() - deps.clock.nowNs()) / 1e6));
+    expiryTimer = deps.timers.setTimeout(() => {
+      expiryTimer = null;
+      cascade.join();
+      cascade.expire(deps.clock.nowNs());
+      armExpiry();
+    }, waitMs);
+  };
+  const push: (slot: FrameSlot) => void = urgent ? pushUrgent : (slot) => pipeline.push(slot);
+  const pushHolding = (slot: FrameSlot): void => {
+    push(slot);
+    if (expiryTimer === null && cascade!.heldWaiting > 0) armExpiry();
+  };
+  const gate = new PauseGate(cascade !== null && cfg.cascade?.replace === true ? pushHolding : push);
   return {
     config: cfg, card, backend, metrics, policy, source, sourceFrames, errors, triggerLog, triggerDetails: details, models, gate, cascade,
     get router() {
@@ -345,6 +364,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
       stopping ??= (async () => {
         await source.stop();
         if (flushTimer !== null) deps.timers.clearTimeout(flushTimer);
+        if (expiryTimer !== null) deps.timers.clearTimeout(expiryTimer);
         pipeline.complete();
         errors.flush();
         // The teacher's last answers (a finite replay's), within a bound; held triggers still

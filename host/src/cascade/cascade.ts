@@ -53,6 +53,8 @@ const BY_TEACHER = 6;
 const BY_STUDENT = 7;
 /** Scratch: the uncertainty of the frame in hand. */
 const U = 8;
+/** replace: held triggers waiting for their answer or their budget. */
+const HELD = 9;
 
 const HELD_EMPTY = 0;
 const HELD_WAITING = 1;
@@ -74,7 +76,7 @@ const SAMPLES = 64;
  * never wait.
  */
 export class Cascade {
-  readonly counts = new Float64Array(9);
+  readonly counts = new Float64Array(10);
   private readonly n: number;
   private readonly budgetNs: number;
   /** Per frame slot: the send position of the frame in it, -1 when it was not sent. */
@@ -183,7 +185,24 @@ export class Cascade {
     h.triggered = slot.triggered;
     h.missed = false;
     this.heldState[j] = HELD_WAITING;
+    this.counts[HELD]++;
     return true;
+  }
+
+  /** replace: held triggers waiting now (for their answer or the end of their budget). */
+  get heldWaiting(): number {
+    return this.counts[HELD];
+  }
+
+  /** replace: the monotonic ns at which the oldest held trigger's budget runs out (Infinity
+   * when none waits): when `expire` must run next. Off the hot path. */
+  heldDeadlineNs(): number {
+    let at = Number.POSITIVE_INFINITY;
+    for (let s = this.queue.joined; s < this.queue.sent; s++) {
+      const j = s % this.n;
+      if (this.heldState.length > 0 && this.heldState[j] === HELD_WAITING) at = Math.min(at, this.dueNs[j] + this.budgetNs);
+    }
+    return at;
   }
 
   /** Joins every answer the teacher has written since the last call. Off the hot path. */
@@ -246,6 +265,7 @@ export class Cascade {
   private release(j: number, byTeacher: boolean, teacherClass: number): void {
     const h = this.held[j];
     this.heldState[j] = HELD_EMPTY;
+    this.counts[HELD]--;
     if (byTeacher) {
       this.counts[BY_TEACHER]++;
       this.decideWithTeacher(h);
