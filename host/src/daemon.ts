@@ -103,7 +103,7 @@ export interface Daemon {
 }
 
 import { FIRMWARE_DIR } from './backends/builtins.js';
-export { FIRMWARE_DIR, firmwareName } from './backends/builtins.js';
+export { FIRMWARE_DIR, firmwareName, cardFirmwareName } from './backends/builtins.js';
 
 /**
  * Builds a pipeline from a validated config: model card -> preprocessor -> backend ->
