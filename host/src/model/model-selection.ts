@@ -44,6 +44,7 @@ export interface ModelSelectionView extends SelectorState {
 export interface LoadCounters {
   readonly frames: number;
   readonly serviceNsTotal: number;
+  readonly inferNsTotal: number;
   readonly late: number;
   readonly lastDueNs: number;
 }
@@ -122,7 +123,7 @@ export class BudgetModelSelection {
   /** One sample and decision now (the timer's step; tests call it directly). */
   readonly tick = (): void => {
     const c = this.counters;
-    const d = this.selector.observe({ nowMs: this.clock.nowNs() / 1e6, frames: c.frames, serviceNs: c.serviceNsTotal, late: c.late, lastDueNs: c.lastDueNs }, this.models.index);
+    const d = this.selector.observe({ nowMs: this.clock.nowNs() / 1e6, frames: c.frames, serviceNs: c.serviceNsTotal, inferNs: c.inferNsTotal, late: c.late, lastDueNs: c.lastDueNs }, this.models.index);
     if (d !== null) this.apply(d);
     this.timer = this.timers.setTimeout(this.tick, this.selector.limits.intervalMs);
   };

@@ -15,19 +15,22 @@ const BUDGET_US = 1000;
 function harness(models = MODELS, limits = LIMITS, budgetUs = BUDGET_US) {
   const sel = new ModelSelector(models, limits, budgetUs);
   let current = sel.preferred;
-  const s: LoadSample = { nowMs: 0, frames: 0, serviceNs: 0, late: 0, lastDueNs: 0 };
+  const s: LoadSample = { nowMs: 0, frames: 0, serviceNs: 0, inferNs: 0, late: 0, lastDueNs: 0 };
   sel.observe({ ...s }, current);
   return {
     sel,
     get current() {
       return models[current]!.name;
     },
-    /** One tick; returns "down:<to>", "up:<to>" or null, and applies the switch. */
-    tick(rateHz: number, o: { lateFraction?: number; serviceUs?: number } = {}): string | null {
+    /** One tick; returns "down:<to>", "up:<to>" or null, and applies the switch. `inferUs`: the
+     * model's inference time a frame (default its prior), `overheadUs`: the other stages'. */
+    tick(rateHz: number, o: { lateFraction?: number; inferUs?: number; overheadUs?: number } = {}): string | null {
       const frames = Math.round((rateHz * limits.intervalMs) / 1000);
       s.nowMs += limits.intervalMs;
       s.frames += frames;
-      s.serviceNs += frames * (o.serviceUs ?? models[current]!.priorUs) * 1000;
+      const inferUs = o.inferUs ?? models[current]!.priorUs;
+      s.inferNs += frames * inferUs * 1000;
+      s.serviceNs += frames * (inferUs + (o.overheadUs ?? 0)) * 1000;
       s.late += Math.round(frames * (o.lateFraction ?? 0));
       s.lastDueNs += limits.intervalMs * 1e6;
       const d = sel.observe({ ...s }, current);
@@ -99,13 +102,32 @@ describe('ModelSelector: the decision table (hand-computed utilizations)', () =>
   it('measures the model in force and scales the others priors by its slowdown', () => {
     const h = harness();
     // big measures 200 us (a loaded machine): at 4000/s its utilization is 0.8, no step down.
-    expect(h.tick(4000, { serviceUs: 200 })).toBe(null);
+    expect(h.tick(4000, { inferUs: 200 })).toBe(null);
     expect(h.sel.estimateUs(0, 0)).toBe(200);
     expect(h.sel.estimateUs(1, 0)).toBe(80); // mid's prior x 2
     // 5000/s: big 1.0 > 0.9; mid 0.4 at 80 us.
-    expect(h.tick(5000, { serviceUs: 200 })).toBe('down:mid');
+    expect(h.tick(5000, { inferUs: 200 })).toBe('down:mid');
     const st = h.sel.state(1);
     expect(st.estimates.map((e) => [e.name, e.measured])).toEqual([['big', true], ['mid', false], ['small', false]]);
+  });
+
+  it("the stages every model shares count in each one's service time, but only inference ranks them by cost", () => {
+    // Two models of about one cost under a large shared overhead (an alert's decode): 500 us.
+    const models = [
+      { name: 'a', accuracy: 0.91, priorUs: 10 },
+      { name: 'b', accuracy: 0.9, priorUs: 5 },
+    ];
+    const h = harness(models);
+    // a: 510 us at 1900/s = 0.969 > 0.9; b would be 505 us, 0.96 > the target: the cheapest, b.
+    expect(h.tick(1900, { overheadUs: 500 })).toBe('down:b');
+    expect(h.sel.estimateUs(0, 1)).toBe(510);
+    // b measures 6 us of inference (above its prior, still below a's 10): it stays, overloaded
+    // as it is, and never steps "down" to the dearer a; nor up (a at 0.97 > 0.5).
+    expect(Array.from({ length: 50 }, () => h.tick(1900, { overheadUs: 500, inferUs: 6 })).filter((x) => x !== null)).toEqual([]);
+    expect(h.sel.estimateUs(1, 1)).toBeCloseTo(506, 6);
+    // The rate falls to 800/s: a at 510 us is 0.41 <= 0.5: up after the hold.
+    const seen = Array.from({ length: 20 }, () => h.tick(800, { overheadUs: 500, inferUs: 6 })).filter((x) => x !== null);
+    expect(seen).toEqual(['up:a']);
   });
 
   it('a model whose service time exceeds the budget is never chosen, whatever the rate', () => {
@@ -117,9 +139,9 @@ describe('ModelSelector: the decision table (hand-computed utilizations)', () =>
 
   it('decides nothing without a rate (max pace: no due times) or with too few frames', () => {
     const sel = new ModelSelector(MODELS, LIMITS, BUDGET_US);
-    sel.observe({ nowMs: 0, frames: 0, serviceNs: 0, late: 0, lastDueNs: Number.NaN }, 0);
-    expect(sel.observe({ nowMs: 100, frames: 10_000, serviceNs: 10_000 * 100e3, late: 0, lastDueNs: Number.NaN }, 0)).toBe(null);
-    expect(sel.observe({ nowMs: 200, frames: 10_005, serviceNs: 10_005 * 100e3, late: 0, lastDueNs: 1e9 }, 0)).toBe(null);
+    sel.observe({ nowMs: 0, frames: 0, serviceNs: 0, inferNs: 0, late: 0, lastDueNs: Number.NaN }, 0);
+    expect(sel.observe({ nowMs: 100, frames: 10_000, serviceNs: 10_000 * 100e3, inferNs: 10_000 * 100e3, late: 0, lastDueNs: Number.NaN }, 0)).toBe(null);
+    expect(sel.observe({ nowMs: 200, frames: 10_005, serviceNs: 10_005 * 100e3, inferNs: 10_005 * 100e3, late: 0, lastDueNs: 1e9 }, 0)).toBe(null);
   });
 
   it('refuses limits without hysteresis', () => {

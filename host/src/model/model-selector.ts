@@ -52,8 +52,10 @@ export const SELECTION_DEFAULTS: SelectionLimits = {
   utilizationDown: 0.9,
   utilizationTarget: 0.7,
   utilizationUp: 0.5,
-  lateFractionDown: 0.02,
-  lateFractionUp: 0.001,
+  // Late fractions are the second signal (utilization is the first): a shared VM makes a few
+  // percent of frames late at any rate (stolen time), which must not hold every step up back.
+  lateFractionDown: 0.1,
+  lateFractionUp: 0.02,
   holdUpMs: 2000,
   dwellMinMs: 500,
   framesMin: 10,
@@ -73,8 +75,8 @@ export interface SelectableModel {
   name: string;
   /** Accuracy on the task's test split (from its card); the higher, the more preferred. */
   accuracy: number;
-  /** Prior service time per frame, us, until the model has been measured in force (the
-   * daemon's start-up probe of each backend). Positive. */
+  /** Prior inference time per frame, us, until the model has been measured in force (the
+   * daemon's start-up probe of each backend): it also ranks the models by cost. Positive. */
   priorUs: number;
 }
 
@@ -85,6 +87,9 @@ export interface LoadSample {
   frames: number;
   /** Sum of their service times (ingest -> trigger write), ns. */
   serviceNs: number;
+  /** Of that, the infer stage's, ns: the part that differs between models (decode,
+   * preprocess, policy and emit are the pipeline's, whichever model runs). */
+  inferNs: number;
   /** Those that reached the policy late. */
   late: number;
   /** The due time of the newest frame, ns on the pipeline's clock (NaN: nothing scheduled,
@@ -127,7 +132,10 @@ const SERVICE_EWMA = 0.3;
 export class ModelSelector {
   /** Model indices, most accurate first (ties: the cheaper prior first). */
   private readonly order: number[];
+  /** Inference time per frame of each model measured in force, us (EWMA; NaN: not yet). */
   private readonly measuredUs: number[];
+  /** The rest of the service time per frame (every stage but infer), us, shared by the models. */
+  private overheadUs = 0;
   private prev: LoadSample | null = null;
   /** The index in force at the previous sample (a tick that saw a switch measures no model). */
   private prevIndex = -1;
@@ -155,11 +163,17 @@ export class ModelSelector {
   }
 
   /**
-   * Service time per frame of model `i`, us: measured in force when it has been, else its prior
+   * Service time per frame of model `i`, us: the pipeline's measured overhead (every stage but
+   * infer) plus the model's inference time, measured in force when it has been, else its prior
    * scaled by how the model in force measured against its own prior (the machine's load slows
-   * every model alike), else the prior.
+   * every model alike; never scaled below the prior).
    */
   estimateUs(i: number, current: number): number {
+    return this.overheadUs + this.inferUs(i, current);
+  }
+
+  /** Inference time per frame of model `i`, us (see `estimateUs`): what ranks models by cost. */
+  private inferUs(i: number, current: number): number {
     const m = this.measuredUs[i]!;
     if (m === m) return m;
     const cur = this.measuredUs[current]!;
@@ -183,7 +197,7 @@ export class ModelSelector {
       this.lowSinceMs = null;
       return null;
     }
-    if (stable) this.measure(current, (s.serviceNs - prev.serviceNs) / frames / 1000);
+    if (stable) this.measure(current, (s.inferNs - prev.inferNs) / frames / 1000, (s.serviceNs - s.inferNs - prev.serviceNs + prev.inferNs) / frames / 1000);
     const dueSpanNs = s.lastDueNs - prev.lastDueNs;
     // The due times of the frames served this tick span the time they arrived over: the input
     // rate, even when the pipeline is behind (then more frames than the tick's length).
@@ -193,10 +207,15 @@ export class ModelSelector {
     return this.decide(s.nowMs, current);
   }
 
-  private measure(i: number, us: number): void {
+  private measure(i: number, inferUs: number, overheadUs: number): void {
     const m = this.measuredUs[i]!;
-    this.measuredUs[i] = m === m ? m + SERVICE_EWMA * (us - m) : us;
+    this.measuredUs[i] = m === m ? m + SERVICE_EWMA * (inferUs - m) : inferUs;
+    this.overheadUs = this.measured ? this.overheadUs + SERVICE_EWMA * (overheadUs - this.overheadUs) : overheadUs;
+    this.measured = true;
   }
+
+  /** Whether any tick has measured the overhead yet. */
+  private measured = false;
 
   private utilization(i: number, current: number): number {
     return (this.rateHz * this.estimateUs(i, current)) / 1e6;
@@ -232,14 +251,15 @@ export class ModelSelector {
     return this.switchTo(nowMs, current, up, 'up', `load low for ${(nowMs - this.lowSinceMs).toFixed(0)} ms: ${this.models[up]!.name} at utilization ${uTo.toFixed(2)} <= ${l.utilizationUp}`, u);
   }
 
-  /** The most accurate model cheaper than `current` at utilization <= target; else the cheapest. */
+  /** The most accurate model cheaper than `current` (by inference time) at utilization <=
+   * target; else the cheapest. */
   private downTarget(current: number): number {
-    const cost = this.estimateUs(current, current);
-    const cheaper = this.order.filter((i) => i !== current && this.estimateUs(i, current) < cost);
+    const cost = this.inferUs(current, current);
+    const cheaper = this.order.filter((i) => i !== current && this.inferUs(i, current) < cost);
     if (cheaper.length === 0) return current;
     const fits = cheaper.find((i) => this.fits(i, current, this.limits.utilizationTarget));
     if (fits !== undefined) return fits;
-    return cheaper.reduce((a, b) => (this.estimateUs(b, current) < this.estimateUs(a, current) ? b : a));
+    return cheaper.reduce((a, b) => (this.inferUs(b, current) < this.inferUs(a, current) ? b : a));
   }
 
   /** The most accurate model more accurate than `current` that fits at utilization <= up; else `current`. */
