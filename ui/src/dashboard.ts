@@ -15,7 +15,7 @@ import { createControls } from './views/controls.js';
 import { createDetailView } from './views/detail.js';
 import { showLinks, showServer } from './views/devices.js';
 import { createLatencyView } from './views/latency.js';
-import { showAgreement, showModel, showModelError } from './views/model.js';
+import { showAgreement, showModel, showModelError, showSelection } from './views/model.js';
 import { createOverview, type OverviewView } from './views/overview.js';
 import { createTriggersView } from './views/triggers.js';
 import { createPipelinesView, type PipelinesView } from './views/pipelines.js';
@@ -70,6 +70,7 @@ export function createDashboard(doc: Document, initialView: string, storage: Sto
       latency.showSnapshot(s);
       triggers.showSnapshot(s);
       showAgreement(el, s);
+      showSelection(el, s);
       showLinks(el, s);
       if (store.append(s)) drawHistory(tabs.current());
     },
