@@ -165,6 +165,7 @@ bench: build firmware
 	node --expose-gc --min-semi-space-size=64 --max-semi-space-size=64 build/bench/run.js
 	node build/bench/history.js
 	node build/bench/vendor-csim.js
+	node build/bench/switching.js
 
 # Datasets (TypeScript preprocessing) -> distillation (PyTorch) -> models/zoo, plus the
 # bundled recordings under sim/recordings. Reproduces the committed files.

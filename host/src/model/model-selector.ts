@@ -157,9 +157,11 @@ export class ModelSelector {
     this.measuredUs = models.map(() => Number.NaN);
   }
 
-  /** The model the selector starts with: the most accurate one (before any load is seen). */
+  /** The model the selector starts with, before any load is seen: the most accurate one whose
+   * prior fits the budget, else the cheapest. */
   get preferred(): number {
-    return this.order[0]!;
+    const fits = this.order.find((i) => this.models[i]!.priorUs <= this.budgetUs);
+    return fits ?? this.order.reduce((a, b) => (this.models[b]!.priorUs < this.models[a]!.priorUs ? b : a));
   }
 
   /**
