@@ -121,12 +121,12 @@ describe('ModelSelector: the decision table (hand-computed utilizations)', () =>
     // a: 510 us at 1900/s = 0.969 > 0.9; b would be 505 us, 0.96 > the target: the cheapest, b.
     expect(h.tick(1900, { overheadUs: 500 })).toBe('down:b');
     expect(h.sel.estimateUs(0, 1)).toBe(510);
-    // b measures 6 us of inference (above its prior, still below a's 10): it stays, overloaded
-    // as it is, and never steps "down" to the dearer a; nor up (a at 0.97 > 0.5).
-    expect(Array.from({ length: 50 }, () => h.tick(1900, { overheadUs: 500, inferUs: 6 })).filter((x) => x !== null)).toEqual([]);
-    expect(h.sel.estimateUs(1, 1)).toBeCloseTo(506, 6);
+    // b measures 12 us of inference under load (above a's measured 10): it stays, overloaded as it
+    // is, and never steps "down" to a, dearer by the probe; nor up (a at 0.97 > 0.5).
+    expect(Array.from({ length: 50 }, () => h.tick(1900, { overheadUs: 500, inferUs: 12 })).filter((x) => x !== null)).toEqual([]);
+    expect(h.sel.estimateUs(1, 1)).toBeCloseTo(512, 6);
     // The rate falls to 800/s: a at 510 us is 0.41 <= 0.5: up after the hold.
-    const seen = Array.from({ length: 20 }, () => h.tick(800, { overheadUs: 500, inferUs: 6 })).filter((x) => x !== null);
+    const seen = Array.from({ length: 20 }, () => h.tick(800, { overheadUs: 500, inferUs: 12 })).filter((x) => x !== null);
     expect(seen).toEqual(['up:a']);
   });
 

@@ -174,7 +174,7 @@ export class ModelSelector {
     return this.overheadUs + this.inferUs(i, current);
   }
 
-  /** Inference time per frame of model `i`, us (see `estimateUs`): what ranks models by cost. */
+  /** Inference time per frame of model `i`, us (see `estimateUs`). */
   private inferUs(i: number, current: number): number {
     const m = this.measuredUs[i]!;
     if (m === m) return m;
@@ -253,15 +253,20 @@ export class ModelSelector {
     return this.switchTo(nowMs, current, up, 'up', `load low for ${(nowMs - this.lowSinceMs).toFixed(0)} ms: ${this.models[up]!.name} at utilization ${uTo.toFixed(2)} <= ${l.utilizationUp}`, u);
   }
 
-  /** The most accurate model cheaper than `current` (by inference time) at utilization <=
-   * target; else the cheapest. */
+  /**
+   * The most accurate model cheaper than `current` at utilization <= target; else the cheapest.
+   * Cheaper by the priors: probed back to back on one input at start, they order the models'
+   * costs reliably, where two live measurements taken at different loads may not (two students
+   * a few microseconds apart under an alert's millisecond of decoding swapped places in the
+   * bench, and a step "down" went to the dearer one).
+   */
   private downTarget(current: number): number {
-    const cost = this.inferUs(current, current);
-    const cheaper = this.order.filter((i) => i !== current && this.inferUs(i, current) < cost);
+    const prior = (i: number) => this.models[i]!.priorUs;
+    const cheaper = this.order.filter((i) => prior(i) < prior(current));
     if (cheaper.length === 0) return current;
     const fits = cheaper.find((i) => this.fits(i, current, this.limits.utilizationTarget));
     if (fits !== undefined) return fits;
-    return cheaper.reduce((a, b) => (this.inferUs(b, current) < this.inferUs(a, current) ? b : a));
+    return cheaper.reduce((a, b) => (prior(b) < prior(a) ? b : a));
   }
 
   /** The most accurate model more accurate than `current` that fits at utilization <= up; else `current`. */
