@@ -12,12 +12,14 @@
  *
  * Hysteresis, so a constant rate at a boundary never flaps:
  * - down when the model in force's utilization (input rate x service time) exceeds
- *   `utilizationDown`, or more than `lateFractionDown` of the tick's frames were late, or its
+ *   `utilizationDown`, or more than `lateFractionDown` of the tick's frames were late while it
+ *   was busy more than `utilizationUp` (below that, late frames are the machine's), or its
  *   service time alone exceeds the budget;
  * - a step down lands on the most accurate cheaper model whose utilization would be at most
  *   `utilizationTarget` (else the cheapest);
  * - up only to a model whose utilization would be at most `utilizationUp` (below the target),
- *   with no more than `lateFractionUp` late, held for `holdUpMs` without a break;
+ *   with no more than `lateFractionUp` late (counted as for down), held for `holdUpMs` without
+ *   a break;
  * - never two switches within `dwellMinMs`.
  */
 import { assert } from '../core/assert.js';
@@ -228,7 +230,12 @@ export class ModelSelector {
     const u = this.utilization(current, current);
     const serviceUs = this.estimateUs(current, current);
     const overBudget = serviceUs > this.budgetUs;
-    const down = u > l.utilizationDown || this.lateFraction > l.lateFractionDown || overBudget;
+    // Late frames are the model's doing only when it is busy enough for a queue to build (above
+    // utilizationUp); below, they are the machine's (a stalled VM, a neighbour's burst), and a
+    // smaller model would not help: on the shared 2-core box a tenth of the frames went late at
+    // 100 cells/s whichever model ran.
+    const lateIsOurs = u > l.utilizationUp;
+    const down = u > l.utilizationDown || (lateIsOurs && this.lateFraction > l.lateFractionDown) || overBudget;
     const dwelling = nowMs - this.lastSwitchMs < l.dwellMinMs;
     if (down) {
       this.lowSinceMs = null;
@@ -243,7 +250,7 @@ export class ModelSelector {
       return this.switchTo(nowMs, current, to, 'down', why, u);
     }
     const up = this.upTarget(current);
-    if (up === current || this.lateFraction > l.lateFractionUp) {
+    if (up === current || (lateIsOurs && this.lateFraction > l.lateFractionUp)) {
       this.lowSinceMs = null;
       return null;
     }
