@@ -16,7 +16,7 @@
  * Results: bench/results/switching.{json,md}; runs carry "modelSwitching": true and the steps.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { validateConfig } from '../host/src/config/schema.js';
@@ -49,7 +49,8 @@ const present = (m: { model: string }) => existsSync(join(REPO, m.model, 'card.j
 const CELLS: PipelineCase = {
   name: 'cells',
   baseRateHz: 1939, // sim/recordings/cells-bccd-test.arrows in real time (hairtrigger inspect)
-  rates: [100, 300, 1000, 3000, 10_000, 20_000, 30_000, 20_000, 10_000, 3000, 1000, 300, 100],
+  // Up to where the shipped student saturates too (~13 us a cell here: ~75,000/s at most).
+  rates: [100, 300, 1000, 3000, 10_000, 30_000, 60_000, 90_000, 60_000, 30_000, 10_000, 3000, 1000, 300, 100],
   budgetUs: 5000,
   primary: 'cells-bccd/student',
   models: [
@@ -236,8 +237,11 @@ function main(): void {
       runs.push(JSON.parse(r.stdout.trim().split('\n').at(-1)!) as RunResult);
     }
   }
-  const result = { date: new Date().toISOString(), node: process.version, stepS: STEP_S, runs };
   const dir = join(REPO, 'bench', 'results');
+  // BENCH_SWITCH_CASES=cells (or alerts) reruns one pipeline and keeps the other's runs.
+  const previous = existsSync(join(dir, 'switching.json')) ? (JSON.parse(readFileSync(join(dir, 'switching.json'), 'utf8')) as { runs: RunResult[] }).runs : [];
+  const kept = previous.filter((r) => !only.includes(r.pipeline));
+  const result = { date: new Date().toISOString(), node: process.version, stepS: STEP_S, runs: [...kept, ...runs].sort((a, b) => a.pipeline.localeCompare(b.pipeline) * -1) };
   writeFileSync(join(dir, 'switching.json'), `${JSON.stringify(result, null, 2)}\n`);
   const md = markdown(result);
   writeFileSync(join(dir, 'switching.md'), md);
