@@ -8,11 +8,14 @@
  *   - alerts: the real/bogus student at two sizes (sim: 8,16 shipped / 4,8), 50 ms budget.
  * Each schedule runs with switching (`modelSelection: { mode: budget }`) and without (the most
  * accurate model fixed, and the shipped student fixed), each run in a fresh process. Per rate
- * step: frames offered (rate x step), served (of the frames due in the step, those that
- * reached the trigger write before the run ended), throughput (frames written in the step per
- * second), late fraction, drops, e2e p50/p99 (due -> trigger write), the models that served
- * them, and accuracy: against the capture's labels (cells), and the cards' accuracy of the
- * models that served (both pipelines; the alert packets carry no labels, only ZTF's drb).
+ * step: frames offered (rate x step), served (of the frames the schedule offered in the step,
+ * those that reached the trigger write before the run ended: a pipeline far behind never gets
+ * to the later steps' frames), throughput (frames written in the step per second), late
+ * fraction (as the daemon counts it), drops, e2e p50/p99 (the daemon's: due -> trigger write;
+ * a speed change re-dates a backlog, so a run far behind shows less than it waited), the
+ * models that served them, and accuracy: against the capture's
+ * labels (cells; "on time": right and within the budget, over the frames offered), and the
+ * cards' accuracy of the models that served (both; the alert packets carry no labels).
  * Results: bench/results/switching.{json,md}; runs carry "modelSwitching": true and the steps.
  */
 import { spawnSync } from 'node:child_process';
@@ -40,6 +43,9 @@ interface PipelineCase {
   models: Array<{ name: string; model: string; variant?: 'student' | 'teacher'; backend?: string }>;
   /** The shipped student (primary, `<task>/student`). */
   primary: string;
+  /** Where the k-th frame delivered sits in the stream at speed 1, ns from the first: the
+   * capture's sensor time (cells), or k evenly spaced intervals (alerts at a fixed rate). */
+  streamOffsetNs(slot: FrameSlot, k: number, firstSensorNs: number): number;
   config(selection: boolean): Record<string, unknown>;
 }
 
@@ -53,6 +59,7 @@ const CELLS: PipelineCase = {
   rates: [100, 300, 1000, 3000, 10_000, 30_000, 60_000, 90_000, 60_000, 30_000, 10_000, 3000, 1000, 300, 100],
   budgetUs: 5000,
   primary: 'cells-bccd/student',
+  streamOffsetNs: (slot, _k, first) => slot.sensorNs - first,
   models: [
     { name: 'teacher', model: `${ZOO}/cells-bccd`, variant: 'teacher' as const, backend: 'onnx' },
     { name: 'w10x24', model: `${ZOO}/cells-bccd-w10x24` },
@@ -73,10 +80,13 @@ const CELLS: PipelineCase = {
 
 const ALERTS: PipelineCase = {
   name: 'alerts',
-  baseRateHz: 100,
+  baseRateHz: 50, // the pacing's alertsPerS: the first step's rate
   rates: [50, 200, 500, 1000, 2000, 4000, 2000, 1000, 500, 200, 50],
   budgetUs: 50_000,
   primary: 'alerts-realbogus/student',
+  streamOffsetNs(_slot, k) {
+    return (k * 1e9) / this.baseRateHz;
+  },
   models: [{ name: 'w4x8', model: `${ZOO}/alerts-realbogus-w4x8` }].filter(present),
   config(selection) {
     return {
@@ -140,13 +150,16 @@ async function runCase(c: PipelineCase, mode: Mode): Promise<RunResult> {
   }
   // Per frame: due, trigger write, late, correct (-1 unlabelled), model index. Recorded by
   // wrapping the metrics' per-frame call: a few typed-array writes a frame.
-  const due = new Float64Array(FRAMES_MAX), emit = new Float64Array(FRAMES_MAX);
+  const offset = new Float64Array(FRAMES_MAX), due = new Float64Array(FRAMES_MAX), emit = new Float64Array(FRAMES_MAX);
   const flags = new Int8Array(FRAMES_MAX), correct = new Int8Array(FRAMES_MAX), model = new Uint8Array(FRAMES_MAX);
   let n = 0;
+  let firstSensorNs = Number.NaN;
   const record = d.metrics.recordFrame.bind(d.metrics);
   d.metrics.recordFrame = (slot: FrameSlot) => {
     record(slot);
     if (n >= FRAMES_MAX) return;
+    if (n === 0) firstSensorNs = slot.sensorNs;
+    offset[n] = c.streamOffsetNs(slot, n, firstSensorNs);
     due[n] = slot.dueNs;
     emit[n] = slot.stampsNs[STAMP.emit];
     flags[n] = slot.late ? 1 : 0;
@@ -155,13 +168,15 @@ async function runCase(c: PipelineCase, mode: Mode): Promise<RunResult> {
     n++;
   };
   const pacing = d.source.pacing!;
-  const bounds: number[] = [];
-  const drops: number[] = [];
-  d.start();
-  for (const rate of c.rates) {
-    pacing.setSpeed(rate / c.baseRateHz);
-    bounds.push(clock.nowNs());
-    drops.push(d.metrics.dropped);
+  const bounds: number[] = [clock.nowNs()];
+  const drops: number[] = [0];
+  d.start(); // the source starts at the first step's speed
+  for (const [k, rate] of c.rates.entries()) {
+    if (k > 0) {
+      bounds.push(clock.nowNs());
+      drops.push(d.metrics.dropped);
+      pacing.setSpeed(rate / c.baseRateHz);
+    }
     await new Promise((r) => setTimeout(r, STEP_S * 1000));
   }
   bounds.push(clock.nowNs());
@@ -169,7 +184,18 @@ async function runCase(c: PipelineCase, mode: Mode): Promise<RunResult> {
   await d.stop();
   const names = d.models.names;
   const accuracy = d.models.models.map((m) => cardAccuracy(m.card!, m.variant!, m.backend.info().kind, 'bench'));
-  const steps = c.rates.map((rate, k) => stepStats(rate, bounds[k]!, bounds[k + 1]!, drops[k + 1]! - drops[k]!, { due, emit, flags, correct, model, n }, names, accuracy));
+  // A frame belongs to the step whose stretch of the stream it sits in (S_j: the stream time
+  // the schedule had reached at step j). Not by its due time: a speed change re-dates the
+  // frames a pipeline is behind on (the pacer keeps the stream time reached), so a backlog
+  // would land in the wrong steps. Latency and lateness are the daemon's own (from `dueNs`).
+  const starts = [0];
+  for (let k = 0; k < c.rates.length; k++) starts.push(starts[k]! + (c.rates[k]! / c.baseRateHz) * (bounds[k + 1]! - bounds[k]!));
+  const stepOf = new Int16Array(n);
+  for (let i = 0, j = 0; i < n; i++) {
+    while (j < c.rates.length - 1 && offset[i]! >= starts[j + 1]!) j++;
+    stepOf[i] = offset[i]! >= starts[j]! && offset[i]! < starts[j + 1]! ? j : -1;
+  }
+  const steps = c.rates.map((rate, k) => stepStats(rate, k, bounds[k]!, bounds[k + 1]!, drops[k + 1]! - drops[k]!, { due, stepOf, emit, flags, correct, model, n }, names, accuracy));
   const view = d.selection?.view();
   const labelled = steps.reduce((s, x) => s + (x.accuracy === null ? 0 : x.served), 0);
   return {
@@ -187,25 +213,27 @@ async function runCase(c: PipelineCase, mode: Mode): Promise<RunResult> {
   };
 }
 
-interface Frames { due: Float64Array; emit: Float64Array; flags: Int8Array; correct: Int8Array; model: Uint8Array; n: number }
+interface Frames { due: Float64Array; stepOf: Int16Array; emit: Float64Array; flags: Int8Array; correct: Int8Array; model: Uint8Array; n: number }
 
-function stepStats(rateHz: number, t0: number, t1: number, drops: number, f: Frames, names: readonly string[], cardAcc: readonly number[]): StepResult {
+/** Step `step`'s figures (late: as the daemon counts it, past the budget at the policy). */
+function stepStats(rateHz: number, step: number, t0: number, t1: number, drops: number, f: Frames, names: readonly string[], cardAcc: readonly number[]): StepResult {
   const seconds = (t1 - t0) / 1e9;
   const e2e: number[] = [];
   const byModel = names.map(() => 0);
   let served = 0, late = 0, written = 0, labelled = 0, right = 0, onTimeRight = 0;
   for (let i = 0; i < f.n; i++) {
     if (f.emit[i]! >= t0 && f.emit[i]! < t1) written++;
-    if (!(f.due[i]! >= t0 && f.due[i]! < t1)) continue;
+    if (f.stepOf[i] !== step) continue;
     served++;
     e2e.push((f.emit[i]! - f.due[i]!) / 1000);
-    if (f.flags[i] === 1) late++;
+    const isLate = f.flags[i] === 1;
+    if (isLate) late++;
     byModel[f.model[i]!]!++;
     if (f.correct[i]! >= 0) {
       labelled++;
       if (f.correct[i] === 1) {
         right++;
-        if (f.flags[i] === 0) onTimeRight++;
+        if (!isLate) onTimeRight++;
       }
     }
   }
