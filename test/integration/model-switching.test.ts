@@ -14,7 +14,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDaemon } from '../../host/src/daemon.js';
-import { validateConfig } from '../../host/src/config/schema.js';
+import { loadConfigFile, validateConfig } from '../../host/src/config/schema.js';
 import { systemClock } from '../../host/src/native/addon.js';
 import { realTimers } from '../../host/src/sources/source.js';
 import { DaemonControls } from '../../host/src/cli/control.js';
@@ -94,4 +94,24 @@ describe('model switching under a rising and falling replay rate (BCCD: teacher 
     const runs = models.filter((m, i) => i === 0 || m !== models[i - 1]);
     expect(runs.slice(0, 3)).toEqual(['teacher', STUDENT, 'teacher']);
   }, 600_000);
+
+  it('the shipped host/configs/cells-bccd-sizes.yaml starts: five models ranked by their cards, the teacher first', async () => {
+    const file = join(REPO, 'host', 'configs', 'cells-bccd-sizes.yaml');
+    const cfg = { ...loadConfigFile(file), sinks: {}, server: { ...loadConfigFile(file).server, enabled: false } };
+    cfg.source = { ...cfg.source!, pacing: 'max', loop: false } as typeof cfg.source;
+    const log: string[] = [];
+    const d = await createDaemon(cfg, { clock: systemClock(), timers: realTimers, log: (l) => log.push(l), baseDir: join(REPO, 'host', 'configs'), firmwareDir: join(REPO, 'hls', 'build'), onBug: (e) => { throw e; } });
+    try {
+      expect(d.models.names).toEqual([STUDENT, 'teacher', 'w10x24', 'w4x8', 'w2x4']);
+      const ranked = d.selection!.selector.models.map((m) => [m.name, m.accuracy]);
+      expect(ranked).toEqual([[STUDENT, 0.9958], ['teacher', 0.9968], ['w10x24', 0.9947], ['w4x8', 0.9947], ['w2x4', 0.9926]]);
+      d.start();
+      expect(d.models.name).toBe('teacher');
+      await d.sourceDone;
+    } finally {
+      await d.stop();
+    }
+    expect(d.metrics.frames).toBe(945);
+    expect(d.view.snapshot().modelSelection?.estimates).toHaveLength(5);
+  }, 120_000);
 });
