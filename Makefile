@@ -4,6 +4,10 @@ NODE_BIN := node_modules/.bin
 APT_STAMP := node_modules/.apt-stamp
 PY := /usr/bin/python3
 MODELS ?= cells-bccd cells-lymphocyte alerts-transient alerts-realbogus keywords
+# More student sizes of a task, each its own zoo folder models/zoo/<task>-<size> (card `size`):
+# what the daemon's model selection chooses among (config modelSelection). task:size:widths.
+SIZES ?= cells-bccd:w2x4:2,4 cells-bccd:w4x8:4,8 cells-bccd:w10x24:10,24 alerts-realbogus:w4x8:4,8
+SIZED := $(foreach s,$(SIZES),$(word 1,$(subst :, ,$(s)))-$(word 2,$(subst :, ,$(s))))
 # make run's pipelines, one daemon and one dashboard: the BCCD cell sorter (its server settings
 # serve all three), the ZTF and Rubin alert replay, the keyword stream. CONFIG=FILE runs one.
 CONFIG ?= host/configs/default.yaml host/configs/run-alerts.yaml host/configs/run-keywords.yaml
@@ -11,7 +15,7 @@ CONFIG ?= host/configs/default.yaml host/configs/run-alerts.yaml host/configs/ru
 # dependency install scripts off, this keeps the skip if someone turns them back on.
 export ONNXRUNTIME_NODE_INSTALL := skip
 
-.PHONY: run test bench models ui build typecheck deps apt-test apt-models apt-alerts clean recordings help addon firmware cards keywords-card
+.PHONY: run test bench models sizes ui build typecheck deps apt-test apt-models apt-alerts clean recordings help addon firmware cards keywords-card
 
 help:
 	@echo "make run    - install, build, replay the bundled cell capture, dashboard on http://127.0.0.1:8080"
@@ -99,6 +103,7 @@ build: deps $(ADDON)
 # run: the zoo's students and hls4ml's LHC jet tagger. Rebuilt when the model, its card (which
 # may carry per-layer precision), the layer templates or the compiler change.
 FW := hls/build
+sized_lib = $(FW)/$(subst -,_,$(1))_student/lib$(subst -,_,$(1))_student.so
 HLS_EXAMPLES := ../shared/data/models/hls4ml-examples
 FW_SOURCES := $(wildcard hls/nnet/*.h hls/abi/*.h hls/compiler/*.ts)
 FIRMWARE := $(FW)/cells_bccd_student/libcells_bccd_student.so \
@@ -106,7 +111,8 @@ FIRMWARE := $(FW)/cells_bccd_student/libcells_bccd_student.so \
   $(FW)/jets_hls4ml_student/libjets_hls4ml_student.so \
   $(FW)/alerts_realbogus_student/libalerts_realbogus_student.so \
   $(FW)/alerts_transient_student/libalerts_transient_student.so \
-  $(FW)/keywords_student/libkeywords_student.so
+  $(FW)/keywords_student/libkeywords_student.so \
+  $(foreach m,$(SIZED),$(call sized_lib,$(m)))
 
 $(FW)/cells_bccd_student/libcells_bccd_student.so: models/zoo/cells-bccd/student.onnx models/zoo/cells-bccd/card.json $(FW_SOURCES)
 	@node bin/hairtrigger.js compile models/zoo/cells-bccd
@@ -120,13 +126,19 @@ $(FW)/alerts_transient_student/libalerts_transient_student.so: models/zoo/alerts
 	@node bin/hairtrigger.js compile models/zoo/alerts-transient
 $(FW)/keywords_student/libkeywords_student.so: models/zoo/keywords/student.onnx models/zoo/keywords/card.json $(FW_SOURCES)
 	@node bin/hairtrigger.js compile models/zoo/keywords
+# The other student sizes (SIZES): hls/build/<task>_<size>_student.
+define SIZED_RULE
+$(call sized_lib,$(1)): models/zoo/$(1)/student.onnx models/zoo/$(1)/card.json $$(FW_SOURCES)
+	@node bin/hairtrigger.js compile models/zoo/$(1)
+endef
+$(foreach m,$(SIZED),$(eval $(call SIZED_RULE,$(m))))
 
 firmware: build $(FIRMWARE)
 
 # The "fixed" and "fpga" facts of the zoo's cards: C simulation vs float ONNX on 1,000
 # held-out inputs (seeded standard normals for the jet tagger, whose data is not here;
 # the exported test splits of alerts-transient and keywords, so after `make models`). Commit the result.
-CARDS := cells-bccd cells-lymphocyte jets-hls4ml alerts-realbogus alerts-transient keywords
+CARDS := cells-bccd cells-lymphocyte jets-hls4ml alerts-realbogus alerts-transient keywords $(SIZED)
 cards: build
 	@for m in $(CARDS); do set -e; node bin/hairtrigger.js compile models/zoo/$$m --check 1000 --card; done
 
@@ -154,6 +166,7 @@ bench: build firmware
 	node build/bench/history.js
 	node build/bench/vendor-csim.js
 	node build/bench/cascade.js
+	node build/bench/switching.js
 
 # Datasets (TypeScript preprocessing) -> distillation (PyTorch) -> models/zoo, plus the
 # bundled recordings under sim/recordings. Reproduces the committed files.
@@ -167,7 +180,18 @@ models: build apt-models
 	  else node bin/hairtrigger.js dataset --task $$m --out models/data/$$m >/dev/null; fi; \
 	  $(PY) models/train/distill.py --task $$m --data models/data/$$m --out models/zoo/$$m; \
 	done
+	$(MAKE) sizes
 	$(MAKE) recordings
+
+# The other student sizes (SIZES, task:size:widths): distilled with the task's recipe at those
+# widths (the dataset of `make models`), then put in models/zoo/<task>-<size> (zoo_size.py).
+sizes: build apt-models
+	@for s in $(SIZES); do \
+	  set -e; task=$${s%%:*}; rest=$${s#*:}; size=$${rest%%:*}; widths=$${rest#*:}; \
+	  [ -f models/data/$$task/meta.json ] || node bin/hairtrigger.js dataset --task $$task --out models/data/$$task >/dev/null; \
+	  $(PY) models/train/distill.py --task $$task --data models/data/$$task --out build/train/$$task-$$size --student-widths $$widths; \
+	  $(PY) models/train/zoo_size.py --run build/train/$$task-$$size --task $$task --size $$size --widths $$widths; \
+	done
 
 recordings: build
 	node bin/hairtrigger.js dataset --task cells-bccd --out models/data/cells-bccd >/dev/null

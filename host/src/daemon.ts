@@ -47,6 +47,7 @@ import { TriggerDetailRing } from './pipeline/trigger-details.js';
 import { modelView } from './model/model-view.js';
 import { loadAlternates, ModelSwitch, type SwitchableModel } from './model/model-switch.js';
 import { PauseGate } from './sources/pause-gate.js';
+import { createBudgetSelection, type BudgetModelSelection } from './model/model-selection.js';
 import { pipelineSettings, type FixedSettings } from './pipeline/settings.js';
 import { liveSettings } from './pipeline/live-settings.js';
 import type { PipelineSettings } from './server/api-types.js';
@@ -87,6 +88,8 @@ export interface Daemon {
   readonly router: FrameRouter | null;
   /** The models loaded (the primary and config `models`) and the one in force (control API). */
   readonly models: ModelSwitch;
+  /** The model chosen by the budget (config `modelSelection`); null without one. */
+  readonly selection: BudgetModelSelection | null;
   /** Pause of a live source: frames arriving while paused are dropped and counted (control API;
    * a paced source halts its clock instead, `source.pacing`). */
   readonly gate: PauseGate;
@@ -105,7 +108,7 @@ export interface Daemon {
 }
 
 import { FIRMWARE_DIR } from './backends/builtins.js';
-export { FIRMWARE_DIR, firmwareName } from './backends/builtins.js';
+export { FIRMWARE_DIR, firmwareName, cardFirmwareName } from './backends/builtins.js';
 
 /**
  * Builds a pipeline from a validated config: model card -> preprocessor -> backend ->
@@ -136,7 +139,7 @@ export async function createDaemon(given: PipelineConfig, deps: DaemonDeps): Pro
     alternates = await loadAlternates(cfg.models, { name: primaryModelName(card, cfg), card }, at, (x, c) =>
       loadBackend({ ...cfg, backend: x.backend ?? cfg.backend, variant: x.variant, firmware: x.firmware ?? cfg.firmware }, c, at, firmwareDir, deps.timers),
     );
-    const models = new ModelSwitch([{ name: primaryModelName(card, cfg), backend }, ...alternates]);
+    const models = new ModelSwitch([{ name: primaryModelName(card, cfg), backend, card, variant: cfg.variant }, ...alternates]);
     if (cfg.cascade !== undefined) teacher = await loadCascadeTeacher(cfg.cascade, card, at, () => nudge.cascade?.join());
     return await assemble(cfg, deps, at, card, models, pre, extras, teacher === null ? null : { teacher, nudge });
   } catch (err) {
@@ -258,6 +261,8 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   };
   // Link counters of transport sources and sinks (serial, websocket) join every snapshot.
   const transported = ([source, ...sinks] as object[]).filter(hasTransportCounters);
+  // The model chosen by the budget (`modelSelection:`): ranked and probed now, before frames flow.
+  const selection = cfg.modelSelection === undefined ? null : createBudgetSelection(cfg.modelSelection, models, models.models.map((m) => ({ card: m.card!, variant: m.variant! })), primaryPre.inputElements, cfg.budgetUs, { counters: metrics, clock: deps.clock, timers: deps.timers, wallMs: Date.now, log: deps.log });
   const agreeWith = extras.find((m) => m.card.labels.join('\n') === card.labels.join('\n'));
   if (agreeWith !== undefined) metrics.agreeWith(agreeWith.name, agreeWith.offset);
   // A calibration (`calibration:`): its rates on labelled frames and the drift watch.
@@ -269,7 +274,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   if (cascade !== null) cascade.onFailure = (message) => errors.error(new ModelError(withTeacher!.teacher.card.files[cfg.cascade!.variant]!, `the cascade's teacher failed a frame: ${message}`));
   const withViewFields = withDashboardFields(beginCore, () => ({ settings: settingsInForce, policy, metrics, errors, clock: deps.clock, cascade }));
   const beginSnapshot = (): SnapshotBuild => {
-    const build = withViewFields();
+    const build = withSelection(withViewFields(), selection);
     if (transported.length === 0) return build;
     const transport = Object.assign({}, ...transported.map((x) => x.transportCounters())) as Record<string, Record<string, number>>;
     return { step: build.step, result: () => ({ ...build.result(), transport }) };
@@ -336,7 +341,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   };
   const gate = new PauseGate(cascade !== null && cfg.cascade?.replace === true ? pushHolding : push);
   return {
-    config: cfg, card, backend, metrics, policy, source, sourceFrames, errors, triggerLog, triggerDetails: details, models, gate, cascade,
+    config: cfg, card, backend, metrics, policy, source, sourceFrames, errors, triggerLog, triggerDetails: details, models, gate, cascade, selection,
     get router() {
       return after.router;
     },
@@ -357,12 +362,14 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
     start() {
       flushLoop();
       published.start();
+      selection?.start();
       source.start({ acquire: () => frames.acquire(), push: gate.push });
     },
     sourceDone: source.done,
     stop() {
       stopping ??= (async () => {
         await source.stop();
+        selection?.stop();
         if (flushTimer !== null) deps.timers.clearTimeout(flushTimer);
         if (expiryTimer !== null) deps.timers.clearTimeout(expiryTimer);
         pipeline.complete();
@@ -468,6 +475,13 @@ async function drainCascade(cascade: Cascade, timers: TimerScheduler): Promise<v
     await new Promise<void>((resolve) => timers.setTimeout(resolve, pollMs));
   }
   cascade.join();
+}
+
+/** The snapshot's `modelSelection` (the selector's state and its recent switches), read when the build begins. */
+function withSelection(build: SnapshotBuild, selection: BudgetModelSelection | null): SnapshotBuild {
+  if (selection === null) return build;
+  const view = selection.view();
+  return { step: build.step, result: () => ({ ...build.result(), modelSelection: view }) };
 }
 
 /** The monitor of a config's calibration file (read and checked against the model's labels at start). */

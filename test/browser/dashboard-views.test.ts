@@ -194,6 +194,36 @@ describe('dashboard views', () => {
     expect(await page.getByTestId('cascade-agreement-chart').locator('canvas').count()).toBe(1);
   });
 
+  it('model selection: its switches as markers on the rates chart, its models and switches in the model view', async () => {
+    const at = 1_700_000_000_000;
+    const sw = (k: number, direction: 'down' | 'up', from: string, to: string, rateHz: number) => ({ atMs: at + k * 1000, from, to, direction, reason: `${direction} because`, rateHz, utilization: 0.95, lateFraction: 0, atFrame: k * 100 });
+    view.current.modelSelection = {
+      mode: 'budget', current: 'w4x8', rateHz: 12_000, lateFraction: 0.01, lowSinceMs: null, switches: { down: 2, up: 1 },
+      estimates: [
+        { name: 'cells-bccd/student', accuracy: 0.9958, serviceUs: 45, measured: true, utilization: 0.54 },
+        { name: 'w4x8', accuracy: 0.99, serviceUs: 30, measured: true, utilization: 0.36 },
+        { name: 'teacher', accuracy: 0.9968, serviceUs: 1500, measured: false, utilization: 18 },
+      ],
+      recent: [sw(1, 'down', 'teacher', 'cells-bccd/student', 3000), sw(2, 'up', 'cells-bccd/student', 'teacher', 100), sw(3, 'down', 'teacher', 'w4x8', 12_000)],
+    };
+    await showView('overview');
+    await expect.poll(() => text('model-switches'), { timeout: 5_000 }).toBe('2 down, 1 up');
+    await expect.poll(() => page.getByTestId('chart').getAttribute('data-markers'), { timeout: 5_000 }).toBe('3');
+    await showView('model');
+    await expect.poll(() => text('selection-current'), { timeout: 5_000 }).toBe('w4x8');
+    expect(await page.getByTestId('selection-none').isHidden()).toBe(true);
+    expect(await text('selection-rate')).toBe('12,000 frames/s');
+    expect(await text('selection-switches')).toBe('2 down, 1 up');
+    // Most accurate first; the one in force marked; the teacher's service time from the probe.
+    const rows = page.getByTestId('selection-models').locator('tr');
+    expect(await rows.nth(0).locator('th, td').allTextContents()).toEqual(['teacher', '99.7%', '1.50 ms', '18.00', 'start-up probe, scaled']);
+    expect(await rows.nth(2).locator('th, td').allTextContents()).toEqual(['w4x8 (in force)', '99.0%', '30.0 µs', '0.36', 'measured in force']);
+    // Newest switch first.
+    expect(await page.getByTestId('selection-recent').locator('tr').nth(0).locator('td').nth(1).textContent()).toBe('▼ teacher → w4x8');
+    delete view.current.modelSelection;
+    await expect.poll(() => page.getByTestId('selection-none').isVisible(), { timeout: 5_000 }).toBe(true);
+  });
+
   it('devices view shows the server, source lag and link counters', async () => {
     view.current.source = { received: 12_000, numPending: 345 };
     view.current.transport = { 'serial /dev/ttyUSB0': { crcErrors: 2, reconnects: 1 } };

@@ -29,7 +29,8 @@ interface FixedFacts {
   modelSha256: string;
 }
 
-for (const task of ['cells-bccd', 'cells-lymphocyte', 'jets-hls4ml', 'alerts-realbogus']) {
+// Zoo folders: the tasks' shipped students, and the other sizes `make sizes` adds (models/zoo/<task>-<size>).
+for (const task of ['cells-bccd', 'cells-lymphocyte', 'jets-hls4ml', 'alerts-realbogus', 'cells-bccd-w2x4', 'cells-bccd-w4x8', 'cells-bccd-w10x24', 'alerts-realbogus-w4x8']) {
   describe(`${task}: fixed point against float ONNX`, () => {
     it(`agrees on >= 99% of ${N} held-out inputs, as its card records`, async () => {
       const card = readModelCard(join(REPO, 'models', 'zoo', task));

@@ -9,9 +9,10 @@ import { zooStudent } from '../../host/src/backends/sim.fixture.js';
 import { realBogusInputs, realBogusRows, realBogusSplits, REALBOGUS_THRESHOLD } from '../../host/src/modalities/alerts/realbogus.js';
 import { ALERTS_DIR } from '../support/alerts.js';
 
-describe('alerts-realbogus student on sim, held-out real packets', () => {
+// The shipped student (widths 8,16) and its other size (4,8; models/zoo/alerts-realbogus-w4x8).
+for (const folder of ['alerts-realbogus', 'alerts-realbogus-w4x8']) describe(`${folder} student on sim, held-out real packets`, () => {
   it('agrees with drb and rb on the test split as its card says', async () => {
-    const { card, lib } = zooStudent('alerts-realbogus');
+    const { card, lib } = zooStudent(folder);
     const test = realBogusSplits(realBogusRows(ALERTS_DIR).rows).test;
     expect(test.length).toBe((card.raw.dataset as { test: number }).test);
     const x = realBogusInputs(test);

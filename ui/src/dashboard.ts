@@ -15,7 +15,7 @@ import { createControls } from './views/controls.js';
 import { createDetailView } from './views/detail.js';
 import { showLinks, showServer } from './views/devices.js';
 import { createLatencyView } from './views/latency.js';
-import { showAgreement, showModel, showModelError } from './views/model.js';
+import { showAgreement, showModel, showModelError, showSelection } from './views/model.js';
 import { createCascadeView } from './views/cascade.js';
 import { createOverview, type OverviewView } from './views/overview.js';
 import { createTriggersView } from './views/triggers.js';
@@ -73,6 +73,7 @@ export function createDashboard(doc: Document, initialView: string, storage: Sto
       triggers.showSnapshot(s);
       showAgreement(el, s);
       cascade.showSnapshot(s);
+      showSelection(el, s);
       showLinks(el, s);
       if (store.append(s)) drawHistory(tabs.current());
     },

@@ -30,11 +30,22 @@ export interface TimeChart {
   setData(t: readonly number[], ys: ReadonlyArray<ReadonlyArray<number | null>>): void;
   /** The unit the y axis shows now ('µs', 'ms', ...; '' for a plain chart). */
   unit(): string;
+  /** Vertical markers at times `tS` (seconds, as the time column), each labelled (a model
+   * switch on the overview's rates); replaces the previous ones. */
+  setMarkers(markers: ReadonlyArray<ChartMarker>): void;
+}
+
+/** A vertical line on a time chart, with its label at the top. */
+export interface ChartMarker {
+  tS: number;
+  label: string;
+  colour: string;
 }
 
 /** A chart of columns against time in `container` (which it owns). */
 export function createTimeChart(container: HTMLElement, spec: TimeChartSpec): TimeChart {
   const heightPx = spec.heightPx ?? 200;
+  let markers: ReadonlyArray<ChartMarker> = [];
   let unit: TimeUnit | null = spec.y.kind === 'latency' ? timeUnitFor([]) : null;
   const axisLabel = () => (unit === null ? spec.y.label : `${spec.y.label} (${unit.name})`);
   const opts: uPlot.Options = {
@@ -45,6 +56,7 @@ export function createTimeChart(container: HTMLElement, spec: TimeChartSpec): Ti
     series: [{ label: 'time' }, ...spec.series.map((s) => ({ label: s.label, stroke: s.stroke, fill: s.fill, dash: s.dash, width: 1.5, points: { show: false } }))],
     // Whole seconds and up on the time axis: the history's rows are a second apart.
     axes: [{ stroke: '#444', label: 'time (local)', space: 70, incrs: TIME_INCRS_S }, { stroke: '#444', size: 64, label: axisLabel() }],
+    hooks: { draw: [(u) => drawMarkers(u, markers)] },
   };
   const plot = new uPlot(opts, [[], ...spec.series.map(() => [])], container);
   follow(container, plot, heightPx);
@@ -62,7 +74,36 @@ export function createTimeChart(container: HTMLElement, spec: TimeChartSpec): Ti
       container.dataset.points = String(t.length);
     },
     unit: () => unit?.name ?? '',
+    setMarkers(next) {
+      const same = next.length === markers.length && next.every((m, i) => m.tS === markers[i]!.tS && m.label === markers[i]!.label);
+      markers = next;
+      container.dataset.markers = String(next.length);
+      // Redrawn only when they changed, and once the chart has data (uPlot cannot redraw before).
+      if (!same && container.dataset.points !== undefined) plot.redraw(false);
+    },
   };
+}
+
+/** Dashed vertical lines at the markers inside the x range, labels at the top of the plot area. */
+function drawMarkers(u: uPlot, markers: ReadonlyArray<ChartMarker>): void {
+  const { ctx, bbox } = u;
+  const [lo, hi] = [u.scales.x.min ?? Number.NaN, u.scales.x.max ?? Number.NaN];
+  ctx.save();
+  ctx.setLineDash([4, 3]);
+  ctx.lineWidth = 1;
+  ctx.font = `${Math.round(10 * devicePixelRatio)}px sans-serif`;
+  for (const m of markers) {
+    if (!(m.tS >= lo && m.tS <= hi)) continue;
+    const x = Math.round(u.valToPos(m.tS, 'x', true));
+    ctx.strokeStyle = m.colour;
+    ctx.fillStyle = m.colour;
+    ctx.beginPath();
+    ctx.moveTo(x, bbox.top);
+    ctx.lineTo(x, bbox.top + bbox.height);
+    ctx.stroke();
+    ctx.fillText(m.label, x + 3, bbox.top + 10 * devicePixelRatio);
+  }
+  ctx.restore();
 }
 
 /** Series the nines chart draws, with their colours. */

@@ -16,6 +16,12 @@ export function firmwareName(task: string, variant: string): string {
   return `${task}_${variant}`.replace(/[^A-Za-z0-9_]/g, '_');
 }
 
+/** The firmware name of a model card's variant: one size of a task's students (card `size`)
+ * has its own, `cells-bccd` size `w4x8` -> `cells_bccd_w4x8_student`. */
+export function cardFirmwareName(card: { task: string; size: string | null }, variant: string): string {
+  return firmwareName(card.size === null ? card.task : `${card.task}-${card.size}`, variant);
+}
+
 backends.register({
   kind: 'onnx',
   summary: 'the float model on onnxruntime (the reference)',
@@ -59,7 +65,7 @@ backends.register({
  * file: the backends check its hash.
  */
 function firmwareProject({ cfg, card, at, firmwareDir }: BackendContext): string {
-  return cfg.firmware !== undefined ? at(cfg.firmware) : join(firmwareDir, firmwareName(card.task, cfg.variant));
+  return cfg.firmware !== undefined ? at(cfg.firmware) : join(firmwareDir, cardFirmwareName(card, cfg.variant));
 }
 
 function onnxSha256(path: string): string {

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readCapture } from '../capture/arrow-capture.js';
-import { FIRMWARE_DIR, firmwareName } from '../daemon.js';
+import { cardFirmwareName, FIRMWARE_DIR } from '../daemon.js';
 import { readModelCard, type ModelCard } from '../model/card.js';
 import { createModelPreprocessor } from '../preprocess/model-input.js';
 
@@ -21,10 +21,10 @@ export function firmwareLib(name: string): string {
   return lib;
 }
 
-/** A zoo student's card and its library. */
-export function zooStudent(task: string): { card: ModelCard; onnx: string; lib: string } {
-  const card = readModelCard(join(REPO, 'models', 'zoo', task));
-  return { card, onnx: join(card.dir, 'student.onnx'), lib: firmwareLib(firmwareName(task, 'student')) };
+/** A zoo student's card and its library (`folder`: models/zoo/<folder>, a task or one of its sizes). */
+export function zooStudent(folder: string): { card: ModelCard; onnx: string; lib: string } {
+  const card = readModelCard(join(REPO, 'models', 'zoo', folder));
+  return { card, onnx: join(card.dir, 'student.onnx'), lib: firmwareLib(cardFirmwareName(card, 'student')) };
 }
 
 /** The first `n` frames of a task's bundled recording as model inputs. */

@@ -44,6 +44,10 @@ export class DaemonControls implements DaemonControl {
     this.daemon = daemon;
     this.adopter = adopter;
     this.trigger = daemon.config.trigger;
+    // The model chosen by the budget switches on its own: each switch is audited as a change.
+    daemon.selection?.onSwitch((r) =>
+      this.push({ atMs: r.atMs, who: 'model selection (budget)', action: 'model selection', changes: [`model: ${r.from} -> ${r.to} (${r.direction}: ${r.reason})`], outcome: 'applied', error: null }),
+    );
   }
 
   state(): ControlsState {

@@ -7,7 +7,7 @@ import { validateConfig, loadConfigFile, type PipelineConfig } from '../config/s
 import { exportTask, TASKS } from '../datasets/export.js';
 import { heldOutSet } from '../datasets/test-set.js';
 import { readModelCard, updateModelCard } from '../model/card.js';
-import { firmwareName } from '../daemon.js';
+import { cardFirmwareName } from '../daemon.js';
 import { recordCapture } from './record.js';
 import { GEN_KINDS, generateCapture, type GenKind } from './gen.js';
 import { applyOverrides, REPO_ROOT, runDaemon, runDaemons, type ConfigOverrides, type Isolation } from './run-daemon.js';
@@ -223,7 +223,7 @@ export async function main(argv: string[]): Promise<void> {
         if (file === null) throw new ConfigError('--variant', `${o.variant}: ${cardDir}/card.json has no ${o.variant}`);
         model = file;
       }
-      const name = o.name ?? (folder ? firmwareName(card!.task, o.variant) : 'hairtrigger_model');
+      const name = o.name ?? (folder ? cardFirmwareName(card!, o.variant) : 'hairtrigger_model');
       const out = resolve(o.out ?? resolve(REPO_ROOT, 'hls', 'build', name));
       let data = null;
       if (o.data === 'auto' && card !== null) {

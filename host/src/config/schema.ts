@@ -14,6 +14,7 @@ import { triggerConfigSchema } from '../trigger/policy.js';
 import { routeConfigSchema, routers } from '../trigger/routers.js';
 import '../trigger/detector.js';
 import { limits } from '../core/limits.js';
+import { SELECTION_DEFAULTS, selectionLimitsProblem } from '../model/model-selector.js';
 
 /** A component block of the config: its `kind` and that kind's fields, checked by the kind's registry entry. */
 const componentSchema = z.object({ kind: z.string().min(1) }).passthrough();
@@ -63,6 +64,30 @@ export const cascadeConfigSchema = z
   })
   .strict();
 export type CascadeConfig = z.infer<typeof cascadeConfigSchema>;
+/** `modelSelection:` (model/model-selector.ts has the rule; its defaults are SELECTION_DEFAULTS). */
+const D = SELECTION_DEFAULTS;
+const modelSelectionSchema = z
+  .object({
+    mode: z.literal('budget'),
+    intervalMs: z.number().int().min(10).max(60_000).default(D.intervalMs),
+    utilizationDown: z.number().gt(0).max(1).default(D.utilizationDown),
+    utilizationTarget: z.number().gt(0).max(1).default(D.utilizationTarget),
+    utilizationUp: z.number().gt(0).max(1).default(D.utilizationUp),
+    lateFractionDown: z.number().min(0).max(1).default(D.lateFractionDown),
+    lateFractionUp: z.number().min(0).max(1).default(D.lateFractionUp),
+    holdUpMs: z.number().min(0).max(3_600_000).default(D.holdUpMs),
+    dwellMinMs: z.number().min(0).max(3_600_000).default(D.dwellMinMs),
+    framesMin: z.number().int().min(1).max(1e6).default(D.framesMin),
+    /** Accuracy by model name, where a card's is not the one to rank by (e.g. a teacher measured elsewhere). */
+    accuracy: z.record(z.string(), z.number().min(0).max(1)).default({}),
+    /** Prior service time by model name, us, instead of the start-up probe's. */
+    priorUs: z.record(z.string(), z.number().positive()).default({}),
+  })
+  .strict()
+  .superRefine((x, ctx) => {
+    const problem = selectionLimitsProblem(x);
+    if (problem !== null) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+  });
 
 export const pipelineConfigSchema = z
   .object({
@@ -129,6 +154,11 @@ export const pipelineConfigSchema = z
      * teacher's answer decides a sent frame's trigger when it comes within `budgetUs` (the
      * trigger of a sent frame is held until then: for alerts, whose budget is milliseconds). */
     cascade: cascadeConfigSchema.optional(),
+    /** The model chosen by the budget (host/src/model/model-selector.ts): of the primary and
+     * `models`, the most accurate (by their cards, or `accuracy` here by name) whose service time
+     * fits `budgetUs` at the input rate; steps down when the rate rises, back up when it falls,
+     * with hysteresis. Absent: the model changes only by the control API. */
+    modelSelection: modelSelectionSchema.optional(),
     trigger: triggerConfigSchema,
     /** A calibration (`hairtrigger calibrate`'s side file, host/src/calibration/): the daemon
      * reports each calibrated rate on labelled frames beside its target, and tests the live top
@@ -176,6 +206,7 @@ export const pipelineConfigSchema = z
   .strict();
 
 export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;
+export type ModelSelectionConfig = z.infer<typeof modelSelectionSchema>;
 
 /**
  * Validates a parsed config. A ConfigError names the field (dotted path), the bad value and

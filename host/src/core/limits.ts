@@ -76,6 +76,9 @@ export const limits = {
   authLogIntervalMs: 1000,
   /** Models a pipeline loads to switch between (config `models`, `POST /api/control/model`). */
   modelsMax: 8,
+  /** Model switches the selector keeps for the snapshot and the dashboard's markers (config
+   * `modelSelection`); older ones are counted, not kept. */
+  modelSwitchesKeptMax: 50,
   /** Recent triggers whose frame is kept for the detail view (`/api/triggers/:run/:seq`). */
   triggerDetailsMax: 64,
   /** Bytes of one variable-length frame the detail ring keeps (an alert packet with its

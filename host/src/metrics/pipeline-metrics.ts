@@ -125,6 +125,13 @@ export class PipelineMetrics {
   late = 0;
   dropped = 0;
   budgetViolations = 0;
+  /** Sum of every frame's service time (ingest -> trigger write) since start, ns, and the due
+   * time of the newest frame (NaN when nothing is scheduled): the model selector's load
+   * samples (model/model-selector.ts), read off the hot path. */
+  serviceNsTotal = 0;
+  /** Of that, the infer stage's (the part that differs between a pipeline's models), ns. */
+  inferNsTotal = 0;
+  lastDueNs = Number.NaN;
   /** Latency samples outside the histograms' range [0, histogramMaxUs], recorded at the
    * nearer bound: above it (a stalled frame) or below 0 (stamps out of order). */
   clampedSamples = 0;
@@ -204,6 +211,9 @@ export class PipelineMetrics {
     this.recordNs(live[E2E], e2eNs);
     this.recordNs(live[QUEUE], st[STAMP_INGEST] - slot.dueNs);
     this.recordNs(live[SERVICE], st[STAMP.emit] - st[STAMP_INGEST]);
+    this.serviceNsTotal += st[STAMP.emit] - st[STAMP_INGEST];
+    this.inferNsTotal += st[STAMP.infer] - st[STAMP.preprocess];
+    this.lastDueNs = slot.dueNs;
     if (this.measured !== null) this.recordNs(live[DEVICE], this.measured.lastWaitNs);
     else if (this.deviceNs > 0) this.recordNs(live[DEVICE], this.deviceNs);
     if (e2eNs > this.identity.budgetUs * 1000) this.budgetViolations++;

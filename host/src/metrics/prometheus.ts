@@ -67,6 +67,51 @@ export class PrometheusExporter implements MetricsExposition {
     this.registerTransport();
     this.registerCascade();
     this.registerCalibration();
+    this.registerModelSelection();
+  }
+
+  /**
+   * The model chosen by the budget (snapshot `modelSelection`): switches by direction, the
+   * input rate it sees, and its service-time estimate and utilization per model. Empty (HELP and
+   * TYPE only) without `modelSelection:` in the config.
+   */
+  private registerModelSelection(): void {
+    const exporter = this;
+    const registers = [this.registry];
+    new Counter({
+      name: 'hairtrigger_model_switches_total',
+      help: 'Model switches the budget selector made, by direction (down: to a cheaper model as the input rate rose; up: back to a more accurate one).',
+      labelNames: ['direction'],
+      registers,
+      collect() {
+        this.reset();
+        const m = exporter.snap().modelSelection;
+        if (m === undefined) return;
+        this.inc({ direction: 'down' }, m.switches.down);
+        this.inc({ direction: 'up' }, m.switches.up);
+      },
+    });
+    new Gauge({
+      name: 'hairtrigger_model_selection_input_rate_hz',
+      help: 'Input rate the budget selector measured over its last tick (frames per second of due time).',
+      registers,
+      collect() {
+        this.reset();
+        const r = exporter.snap().modelSelection?.rateHz;
+        if (r !== undefined && Number.isFinite(r)) this.set(r);
+      },
+    });
+    const perModel = (name: string, help: string, read: (e: NonNullable<Snapshot['modelSelection']>['estimates'][number]) => number) =>
+      new Gauge({
+        name, help, labelNames: ['model', 'in_force'], registers,
+        collect() {
+          this.reset();
+          const m = exporter.snap().modelSelection;
+          for (const e of m?.estimates ?? []) if (Number.isFinite(read(e))) this.set({ model: e.name, in_force: String(e.name === m!.current) }, read(e));
+        },
+      });
+    perModel('hairtrigger_model_service_seconds', "The budget selector's service-time estimate per frame of each model (measured in force, else its start-up probe scaled).", (e) => e.serviceUs / 1e6);
+    perModel('hairtrigger_model_utilization_ratio', 'Input rate x service time of each model: the fraction of the time it would be busy.', (e) => e.utilization);
   }
 
   /** The whole exposition of the current snapshot: cached text, or one render of every

@@ -4,6 +4,7 @@
  * public API: keep README and the dashboard in step.
  */
 
+import type { ModelSelectionView } from '../model/model-selection.js';
 import type { Awaitable, CalibrationView, CascadeSnapshot, HistoryColumns, LatencyDistribution, LiveAgreement, ModelView, PipelineSettings, TriggerDetail, TriggerQuality } from '../server/api-types.js';
 
 /** Stages of the hot path, in order. `e2e` is measured from the frame's due time to the trigger write. */
@@ -93,6 +94,9 @@ export interface Snapshot {
   cascade?: CascadeSnapshot | null;
   /** Calibrated rates beside their targets, and the drift watch; null without `calibration:`. */
   calibration?: CalibrationView | null;
+  /** The model chosen by the budget: input rate, service-time estimates, switches (counts and
+   * the newest); absent without `modelSelection:`. */
+  modelSelection?: ModelSelectionView;
   /** The newest operating errors (at most 5), newest last: what the overview lists by code. */
   errorsLatest?: Array<{ atMs: number; code: string; where: string; message: string }>;
   /** What `probs` and `score` are: always probabilities (autonomous mode's device scores are

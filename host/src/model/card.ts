@@ -31,6 +31,10 @@ const cardSchema = z
       })
       .passthrough()
       .optional(),
+    /** One size of a task's student among several (models/zoo/<task>-<size>/, e.g. `w4x8`: conv
+     * widths 4 and 8): its firmware is `<task>_<size>_<variant>`, so sizes of one task do not
+     * share a firmware folder. Absent for the task's shipped student. */
+    size: z.string().regex(/^[a-z0-9]+$/, 'lower-case letters and digits, e.g. w4x8').optional(),
     /** Absent for a model that was not distilled here (e.g. hls4ml's jet tagger). */
     teacher: variantSchema.nullable().default(null),
     student: variantSchema,
@@ -40,6 +44,8 @@ const cardSchema = z
 export interface ModelCard {
   dir: string;
   task: string;
+  /** The student's size among several of its task (`size` in the card), null for the shipped one. */
+  size: string | null;
   labels: string[];
   inputShape: number[];
   /** Every input's shape for a model of several inputs, in its input order; null for one. */
@@ -82,7 +88,7 @@ export function readModelCard(dir: string): ModelCard {
   }
   const file = (v: 'student' | 'teacher'): string => resolve(dir, c[v]?.file ?? `${v}.onnx`);
   return {
-    dir, task: c.task, labels: c.labels, inputShape: c.input.shape, inputShapes: c.inputs?.map((i) => i.shape) ?? null, preprocessing: c.preprocessing,
+    dir, task: c.task, size: c.size ?? null, labels: c.labels, inputShape: c.input.shape, inputShapes: c.inputs?.map((i) => i.shape) ?? null, preprocessing: c.preprocessing,
     targets: c.trigger?.targets ?? null,
     detector: c.trigger?.detector ?? null,
     budgetUs: c.trigger?.budgetUs ?? null,

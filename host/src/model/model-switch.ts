@@ -17,6 +17,10 @@ export interface AlternateModelConfig {
 export interface SwitchableModel {
   name: string;
   backend: Backend;
+  /** Its card (the model selector ranks by the card's accuracy); absent in tests that build a switch by hand. */
+  card?: ModelCard;
+  /** Its variant (which accuracy of the card is its own). */
+  variant?: 'student' | 'teacher';
 }
 
 /**
@@ -49,6 +53,19 @@ export class ModelSwitch {
     return this.models.map((m) => m.name);
   }
 
+  /** The index in force (the model selector's view). */
+  get index(): number {
+    return this.i;
+  }
+
+  /** Puts model `index` in force for the next frame (the model selector, between frames). */
+  selectIndex(index: number): void {
+    assert(index >= 0 && index < this.models.length, 'a model index the switch holds');
+    if (index === this.i) return;
+    this.i = index;
+    this.onSelect(index);
+  }
+
   /** Puts `name` in force for the next frame; returns the name it replaced. A name the
    * pipeline has not loaded is a 400 `RequestError` listing those it has. */
   select(name: string): string {
@@ -74,7 +91,7 @@ export async function loadAlternates(entries: readonly AlternateModelConfig[], p
       if (x.name === primary.name || out.some((m) => m.name === x.name)) throw new ConfigError(`config: models.${i}.name`, `"${x.name}" is used twice (the primary model is "${primary.name}"); each model needs its own name`);
       const card = readModelCard(at(x.model));
       checkSameInputs(card, primary.card, `config: models.${i}`);
-      out.push({ name: x.name, backend: await open(x, card) });
+      out.push({ name: x.name, backend: await open(x, card), card, variant: x.variant });
     }
   } catch (err) {
     await Promise.allSettled(out.map((m) => m.backend.close()));

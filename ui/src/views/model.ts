@@ -2,8 +2,8 @@
  * second opinion (from the snapshot). */
 import type { Snapshot } from '../../../host/src/metrics/snapshot.js';
 import type { ModelView } from '../../../host/src/server/api-types.js';
-import { setRows, type ElementLookup } from '../dom.js';
-import { formatCount } from '../format.js';
+import { setRows, timeOfDay, type ElementLookup } from '../dom.js';
+import { formatCount, formatRate } from '../format.js';
 import { formatPercent } from '../units.js';
 import { formatLatency } from './overview.js';
 
@@ -40,4 +40,26 @@ export function showAgreement(el: ElementLookup, s: Snapshot): void {
   el('agreement-other').textContent = a.other;
   el('agreement-total').textContent = a.frames > 0 ? `${formatPercent(a.agreed / a.frames)} of ${formatCount(a.frames)} frames` : '–';
   el('agreement-recent').textContent = `${formatPercent(a.recent)} over the last ${formatCount(a.windowS)} s`;
+}
+
+/** The model selection panel: the model in force, the input rate, each model's service-time
+ * estimate and utilization at that rate, and the newest switches (newest first). */
+export function showSelection(el: ElementLookup, s: Snapshot): void {
+  const m = s.modelSelection;
+  el('selection-none').hidden = m !== undefined;
+  el('selection-stats').hidden = m === undefined;
+  if (m === undefined) return;
+  el('selection-current').textContent = m.current;
+  el('selection-rate').textContent = Number.isFinite(m.rateHz) ? `${formatRate(m.rateHz)} frames/s` : 'not measured yet';
+  el('selection-late').textContent = formatPercent(m.lateFraction);
+  el('selection-switches').textContent = `${formatCount(m.switches.down)} down, ${formatCount(m.switches.up)} up`;
+  const rows = [...m.estimates].sort((a, b) => b.accuracy - a.accuracy);
+  setRows(
+    el('selection-models'),
+    rows.map((e) => [{ th: e.name === m.current ? `${e.name} (in force)` : e.name }, formatPercent(e.accuracy), formatLatency(e.serviceUs), Number.isFinite(e.utilization) ? e.utilization.toFixed(2) : '–', e.measured ? 'measured in force' : 'start-up probe, scaled']),
+  );
+  setRows(
+    el('selection-recent'),
+    m.recent.slice().reverse().map((r) => [timeOfDay(r.atMs), `${r.direction === 'down' ? '▼' : '▲'} ${r.from} → ${r.to}`, `${formatRate(r.rateHz)}/s`, r.reason]),
+  );
 }

@@ -8,7 +8,7 @@ import type { HealthReport } from '../../../host/src/metrics/health.js';
 import { setRows, timeOfDay, type ElementLookup } from '../dom.js';
 import { formatCount, formatRate, NO_VALUE } from '../format.js';
 import type { HistoryRows } from '../history.js';
-import { createTimeChart, type TimeChart } from '../plots.js';
+import { createTimeChart, type ChartMarker, type TimeChart } from '../plots.js';
 import { formatDuration, formatIn, timeUnitFor } from '../units.js';
 
 /** A latency with its own unit by magnitude: "25.0 µs", "1.50 ms". */
@@ -25,8 +25,15 @@ export interface OverviewView {
 
 export function createOverview(el: ElementLookup): OverviewView {
   let chart: TimeChart | null = null;
+  let markers: ChartMarker[] = [];
   return {
-    showSnapshot: (s) => showSnapshot(el, s),
+    showSnapshot(s) {
+      showSnapshot(el, s);
+      // The model selector's switches, as markers on the rates chart (newest kept by the daemon).
+      markers = (s.modelSelection?.recent ?? []).map((r) => ({ tS: r.atMs / 1000, label: `${r.direction === 'down' ? '▼' : '▲'} ${r.to}`, colour: r.direction === 'down' ? '#b4461b' : '#2a7d2a' }));
+      el('model-switches').textContent = s.modelSelection === undefined ? 'off' : `${s.modelSelection.switches.down} down, ${s.modelSelection.switches.up} up`;
+      chart?.setMarkers(markers);
+    },
     showHistory(h) {
       chart ??= createTimeChart(el('chart'), {
         series: [
@@ -36,6 +43,7 @@ export function createOverview(el: ElementLookup): OverviewView {
         y: { kind: 'plain', label: 'per second' },
       });
       chart.setData(h.t, [h.fps, h.triggersPerS]);
+      chart.setMarkers(markers);
     },
     showHealth: (h) => showHealth(el('health'), h),
   };
