@@ -8,9 +8,10 @@ MODELS ?= cells-bccd cells-lymphocyte alerts-transient alerts-realbogus keywords
 # what the daemon's model selection chooses among (config modelSelection). task:size:widths.
 SIZES ?= cells-bccd:w2x4:2,4 cells-bccd:w4x8:4,8 cells-bccd:w10x24:10,24 alerts-realbogus:w4x8:4,8
 SIZED := $(foreach s,$(SIZES),$(word 1,$(subst :, ,$(s)))-$(word 2,$(subst :, ,$(s))))
-# make run's pipelines, one daemon and one dashboard: the BCCD cell sorter (its server settings
-# serve all three), the ZTF and Rubin alert replay, the keyword stream. CONFIG=FILE runs one.
-CONFIG ?= host/configs/default.yaml host/configs/run-alerts.yaml host/configs/run-keywords.yaml
+# make run's pipelines, one daemon and one dashboard (host/configs/run-all.yaml lists them): the
+# BCCD cell sorter (its server settings serve all three), the ZTF and Rubin alert replay, the
+# keyword stream. CONFIG=FILE runs one; CONFIG="a.yaml b.yaml" several.
+CONFIG ?= host/configs/run-all.yaml
 # onnxruntime-node's install script would fetch CUDA providers; .npmrc already turns
 # dependency install scripts off, this keeps the skip if someone turns them back on.
 export ONNXRUNTIME_NODE_INSTALL := skip

@@ -11,7 +11,7 @@ import { cardFirmwareName } from '../daemon.js';
 import { recordCapture } from './record.js';
 import { GEN_KINDS, generateCapture, type GenKind } from './gen.js';
 import { applyOverrides, REPO_ROOT, runDaemon, runDaemons, type ConfigOverrides, type Isolation } from './run-daemon.js';
-import { checkPipelineSet } from '../config/pipeline-set.js';
+import { checkPipelineSet, expandPipelineList } from '../config/pipeline-set.js';
 import { commandInstallers } from './commands.js';
 import './keywords.js';
 import './calibrate.js';
@@ -76,17 +76,18 @@ export async function main(argv: string[]): Promise<void> {
   program
     .command('run')
     .description('run the daemon from a pipeline config (YAML), serving the dashboard')
-    .requiredOption('-c, --config <file>', "pipeline config (see host/configs/); relative paths in it resolve from the config's folder. Repeat it to run several pipelines in one daemon, one dashboard (the server settings come from the first)", collect, [] as string[])
+    .requiredOption('-c, --config <file>', "pipeline config (see host/configs/); relative paths in it resolve from the config's folder. Repeat it, or give a file that lists them (pipelines: [a.yaml, b.yaml]), to run several pipelines in one daemon, one dashboard (the server settings come from the first)", collect, [] as string[])
     .option('--port <n>', 'override server.port', int('port', 0))
     .option('--progress-ms <ms>', 'progress line interval on stderr (0 = none)', int('progress-ms', 0), 5000)
     .option('--decisions <file>', 'override decisions: one JSON line per frame to this new file (several daemons on one config each name their own; one --config only)')
     .addOption(new Option('--isolation <how>', 'several configs: each pipeline in a worker thread of its own, so one\'s load never delays another\'s hot path (worker, the default), or all on one event loop (none)').choices(['worker', 'none']))
     .action(async (o: { config: string[]; port?: number; progressMs: number; decisions?: string; isolation?: Isolation }) => {
       if (o.config.length === 0) throw new ConfigError('--config', 'give at least one pipeline config');
-      if (o.decisions !== undefined && o.config.length > 1) throw new ConfigError('--decisions', `one file cannot take the decisions of ${o.config.length} pipelines; set decisions: in each config instead`);
+      const paths = o.config.flatMap(expandPipelineList);
+      if (o.decisions !== undefined && paths.length > 1) throw new ConfigError('--decisions', `one file cannot take the decisions of ${paths.length} pipelines; set decisions: in each config instead`);
       // The command line's overrides, applied again to the file a SIGHUP re-reads.
       const overrides: ConfigOverrides = { ...(o.port === undefined ? {} : { port: o.port }), ...(o.decisions === undefined ? {} : { decisions: resolve(o.decisions) }) };
-      const files = o.config.map((file) => ({ file, cfg: loadConfigFile(file) }));
+      const files = paths.map((file) => ({ file, cfg: loadConfigFile(file) }));
       checkPipelineSet(files);
       const reload = (file: string) => ({ path: resolve(file), overrides });
       const pipelines = files.map(({ file, cfg }) => ({ cfg: applyOverrides(cfg, overrides), opts: { progressMs: o.progressMs, summary: false, baseDir: dirname(resolve(file)), reload: reload(file) } }));

@@ -3,9 +3,44 @@
  * b.yaml`): each names its own pipeline, and the one server they share takes its settings
  * from the first; the others leave `server` out (its defaults) or repeat the first's.
  */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../core/errors.js';
+import { limits } from '../core/limits.js';
 import { pipelineConfigSchema, type PipelineConfig } from './schema.js';
+
+/**
+ * The pipeline config files a `--config` names: the file itself, or, when its top level is a
+ * list of pipelines (`pipelines: [cells.yaml, alerts.yaml, ...]`, paths relative to the list's
+ * folder; `host/configs/run-all.yaml` is `make run`'s), the files it lists, in order. One
+ * daemon's pipelines are then one file a user edits and starts; each pipeline keeps its own
+ * file (its relative paths resolve from there, and SIGHUP re-reads it). A list is refused with
+ * a ConfigError naming the list and the entry: an entry that is not a path, a list inside a
+ * list, another key beside `pipelines`, an empty list or one past `limits.pipelinesMax`. A
+ * file that cannot be read or parsed is left to `loadConfigFile`, which names it.
+ */
+export function expandPipelineList(file: string): string[] {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch {
+    return [file];
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || !('pipelines' in raw)) return [file];
+  const keys = Object.keys(raw);
+  if (keys.length !== 1) throw new ConfigError(file, `a list of pipelines holds only "pipelines"; found also ${keys.filter((k) => k !== 'pipelines').map((k) => `"${k}"`).join(', ')} (settings belong in each pipeline's own file)`);
+  const list = (raw as { pipelines: unknown }).pipelines;
+  if (!Array.isArray(list) || list.length === 0) throw new ConfigError(`${file}: pipelines`, 'want a non-empty list of pipeline config files');
+  if (list.length > limits.pipelinesMax) throw new ConfigError(`${file}: pipelines`, `${list.length} pipelines; at most ${limits.pipelinesMax} in one daemon`);
+  return list.map((entry, i) => {
+    if (typeof entry !== 'string' || entry === '') throw new ConfigError(`${file}: pipelines.${i}`, `value ${JSON.stringify(entry)?.slice(0, 80)}: want the path of a pipeline config file`);
+    const path = resolve(dirname(file), entry);
+    if (expandPipelineList(path).length !== 1 || expandPipelineList(path)[0] !== path) throw new ConfigError(`${file}: pipelines.${i}`, `${entry} is itself a list of pipelines; list pipeline configs only`);
+    return path;
+  });
+}
 
 /** One config of the set and the file it came from (for the messages). */
 export interface ConfigFile {

@@ -76,6 +76,8 @@ export const limits = {
   authLogIntervalMs: 1000,
   /** Models a pipeline loads to switch between (config `models`, `POST /api/control/model`). */
   modelsMax: 8,
+  /** Pipelines one list of pipelines may name (`pipelines:` in a `--config` file, config/pipeline-set.ts). */
+  pipelinesMax: 16,
   /** Model switches the selector keeps for the snapshot and the dashboard's markers (config
    * `modelSelection`); older ones are counted, not kept. */
   modelSwitchesKeptMax: 50,
