@@ -2,7 +2,6 @@
 // its output (per-class threshold in force, calibrated rates beside their targets), and the
 // drift watch: a replay of held-out frames of the same recording does not raise the flag at the
 // stated level (0.001), the same frames darkened to 60% do.
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,26 +12,11 @@ import { createDaemon, type Daemon } from '../../host/src/daemon.js';
 import { systemClock } from '../../host/src/native/addon.js';
 import { realTimers } from '../../host/src/sources/source.js';
 import { REPO, tempDir, ZOO } from '../support/fixtures.js';
+import { runCli } from '../support/cli-process.js';
 
-const BIN = join(REPO, 'bin', 'hairtrigger.js');
 const BCCD = join(REPO, 'sim', 'recordings', 'cells-bccd-test.arrows');
 const FIRMWARE = join(REPO, 'hls', 'build');
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.stdout.on('data', (b) => (stdout += b));
-    child.stderr.on('data', (b) => (stderr += b));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** A pipeline config for `capture` (absolute paths), at max pace, once, no server. */
 function writeConfig(dir: string, name: string, capture: string, extra = ''): string {
@@ -65,7 +49,7 @@ describe('calibrate and the daemon', { timeout: 120_000 }, () => {
   it('calibrate --recall WBC=0.95 on the BCCD recording writes a new config and file the daemon runs with', async () => {
     const config = writeConfig(dir, 'cells', BCCD);
     const before = readFileSync(config, 'utf8');
-    const r = await cli(['calibrate', '-c', config, '--data', BCCD, '--recall', 'WBC=0.95', '--json']);
+    const r = await runCli(['calibrate', '-c', config, '--data', BCCD, '--recall', 'WBC=0.95', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { config: string; calibration: string; targets: Array<{ threshold: number; n: number; k: number; bound: number; inSample: number }> };
     expect(readFileSync(config, 'utf8')).toBe(before); // the user's file is never written
@@ -82,11 +66,11 @@ describe('calibrate and the daemon', { timeout: 120_000 }, () => {
     expect(t.bound).toBeCloseTo(1 - 3 / 72, 12);
     expect(t.threshold).toBeCloseTo(wbc[2]!, 5); // decisions carry 6 significant digits
     // Refused, never overwritten, when run again.
-    const again = await cli(['calibrate', '-c', config, '--data', BCCD, '--recall', 'WBC=0.95']);
+    const again = await runCli(['calibrate', '-c', config, '--data', BCCD, '--recall', 'WBC=0.95']);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/E_CALIBRATION at .*cells\.calibrated\.(yaml|calibration\.json): exists/);
     // Too few white cells for 0.99 (needs 99): a typed error, nothing written.
-    const few = await cli(['calibrate', '-c', config, '--data', BCCD, '--recall', 'WBC=0.99', '--out', join(dir, 'cells-99.yaml')]);
+    const few = await runCli(['calibrate', '-c', config, '--data', BCCD, '--recall', 'WBC=0.99', '--out', join(dir, 'cells-99.yaml')]);
     expect(few.code).toBe(2);
     expect(few.stderr).toMatch(/recall 0.99 needs at least 99 calibration examples of the class .* the data hold 71/);
     expect(existsSync(join(dir, 'cells-99.yaml'))).toBe(false);

@@ -25,6 +25,23 @@ export function startRun(args: string[]): { child: ChildProcess; stderr: () => s
   return { child, stderr: () => err, exited };
 }
 
+/** Runs `hairtrigger ARGS` in `cwd` to its end (killed after 60 s); its exit code and output. */
+export function runCli(args: string[], cwd = REPO): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.stdout.on('data', (b) => (stdout += b));
+    child.stderr.on('data', (b) => (stderr += b));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
 /** Polls `ok` every 50 ms; throws naming `what` after `timeoutMs`. */
 export async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const t0 = Date.now();
