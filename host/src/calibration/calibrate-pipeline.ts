@@ -5,7 +5,7 @@ import { validateConfig } from '../config/schema.js';
 import { CalibrationError, ConfigError } from '../core/errors.js';
 import { readModelCard } from '../model/card.js';
 import { CALIBRATION_FORMAT, writeCalibrationFile, type CalibrationFile } from './calibration-file.js';
-import { scoreLabelledData, type LabelledData } from './score-data.js';
+import { detectorOf, scoreLabelledData, type LabelledData } from './score-data.js';
 import { calibrateThresholds, type CalibrationRequest, type CalibrationResult, type LabelledScores } from './thresholds.js';
 
 /** What `hairtrigger calibrate` is asked. */
@@ -35,6 +35,8 @@ export interface CalibrateReport {
   inSample: number[];
   config: string;
   calibration: string;
+  /** Where the thresholds went: `trigger` (the policy's), or `route` (a streaming detector's). */
+  block: 'trigger' | 'route';
 }
 
 /** The guarantee, in words, as the file and the command print it. */
@@ -63,11 +65,16 @@ export async function calibratePipeline(o: CalibrateOptions): Promise<CalibrateR
   const configTargets = cfg.trigger.targets ?? card.targets ?? [];
   const scores = await scoreLabelledData(cfg, card, at, o.firmwareDir, o.data);
   const result = calibrateThresholds(scores, o.requests, configTargets);
+  // A streaming detector's thresholds are its route's (the card's detector copied into the
+  // config when it had no route); a frame policy's are the trigger's.
+  const detector = detectorOf(cfg, card);
+  if (detector !== null && cfg.route === undefined) doc.set('route', doc.createNode({ kind: 'detector', smoothFrames: detector.smoothFrames, threshold: detector.threshold, thresholds: { ...detector.thresholds }, debounceMs: detector.debounceMs }));
+  const block = detector !== null ? 'route' : 'trigger';
   if (result.threshold !== null) {
-    doc.setIn(['trigger', 'threshold'], result.threshold);
-    for (const t of result.triggerTargets) if (doc.hasIn(['trigger', 'thresholds', t])) doc.deleteIn(['trigger', 'thresholds', t]);
+    doc.setIn([block, 'threshold'], result.threshold);
+    for (const t of result.triggerTargets) if (doc.hasIn([block, 'thresholds', t])) doc.deleteIn([block, 'thresholds', t]);
   }
-  for (const [cls, t] of Object.entries(result.thresholds)) doc.setIn(['trigger', 'thresholds', cls], t);
+  for (const [cls, t] of Object.entries(result.thresholds)) doc.setIn([block, 'thresholds', cls], t);
   if (result.triggerTargets.join('\n') !== configTargets.join('\n') || cfg.trigger.targets === undefined) doc.setIn(['trigger', 'targets'], result.triggerTargets);
   doc.set('calibration', { file: relative(baseDir, calOut) || basename(calOut), ...o.drift });
   const text = `# Calibrated by \`hairtrigger calibrate\` from ${basename(configPath)} on ${o.nowIso}: ${result.targets.map(describeTarget).join('; ')}.\n# ${relative(baseDir, calOut)} holds the guarantee, the calibration data and the drift reference.\n${doc.toString()}`;
@@ -77,16 +84,17 @@ export async function calibratePipeline(o: CalibrateOptions): Promise<CalibrateR
     model: { task: card.task, variant: cfg.variant, backend: cfg.backend, labels: [...card.labels] },
     data: { source: scores.source, frames: scores.truth.length, byClass: result.byClass },
     targets: result.targets,
-    reference: { score: 'top', sorted: result.reference },
+    reference: { score: 'top', per: result.referencePer, sorted: result.reference },
   };
   writeCalibrationFile(calOut, file);
   writeFileSync(out, text, { flag: 'wx' });
-  return { result, scores, inSample: result.targets.map((t) => inSampleRate(scores, t)), config: out, calibration: calOut };
+  return { result, scores, inSample: result.targets.map((t) => inSampleRate(scores, t)), config: out, calibration: calOut, block };
 }
 
-/** `recall WBC >= 0.95` / `false-trigger rate <= 0.01 (WBC)`. */
+/** `recall WBC >= 0.95` / `recall of yes, no >= 0.95` / `false-trigger rate <= 0.01 (targets WBC)`. */
 export function describeTarget(t: CalibrationResult['targets'][number]): string {
-  return t.kind === 'recall' ? `recall ${t.classes[0]} >= ${t.target}` : `false-trigger rate <= ${t.target} (targets ${t.classes.join(', ')})`;
+  if (t.kind === 'recall') return t.classes.length === 1 ? `recall ${t.classes[0]} >= ${t.target}` : `recall of ${t.classes.join(', ')} together >= ${t.target}`;
+  return `false-trigger rate <= ${t.target} (${t.classes.length === 1 ? 'class' : 'targets'} ${t.classes.join(', ')})`;
 }
 
 /** The rate a target reaches on the calibration frames themselves (what the threshold was chosen on). */
@@ -97,9 +105,9 @@ function inSampleRate(s: LabelledScores, t: CalibrationResult['targets'][number]
   let pass = 0;
   for (let i = 0; i < s.truth.length; i++) {
     const truth = s.truth[i]!;
-    if (t.kind === 'recall' ? truth !== idx[0] : idx.includes(truth)) continue;
+    if (t.kind === 'recall' ? !idx.includes(truth) : idx.includes(truth)) continue;
     n++;
-    if (idx.some((k) => s.probs[i * c + k]! >= t.threshold)) pass++;
+    if (t.kind === 'recall' ? s.probs[i * c + truth]! >= t.threshold : idx.some((k) => s.probs[i * c + k]! >= t.threshold)) pass++;
   }
   return n > 0 ? pass / n : 0;
 }
@@ -110,12 +118,12 @@ export function formatReport(r: CalibrateReport, cwd: string): string {
   const { result, scores } = r;
   const lines = [`calibrated on ${scores.source}: ${Object.entries(result.byClass).map(([k, v]) => `${k} ${v}`).join(', ')}`];
   for (const [j, t] of result.targets.entries()) {
-    const what = t.kind === 'recall' ? `recall ${t.classes[0]} >= ${t.target}` : `false-trigger rate <= ${t.target} over non-${t.classes.join('/')} frames`;
+    const what = t.kind === 'recall' ? describeTarget(t) : `false-trigger rate <= ${t.target} over non-${t.classes.join('/')} frames`;
     const bound = t.kind === 'recall' ? `recall >= ${t.bound.toFixed(4)}` : `rate <= ${t.bound.toFixed(4)}`;
-    const rank = t.kind === 'recall' ? `the ${ordinal(t.k)} smallest of ${t.n} ${t.classes[0]} scores` : `just above the ${ordinal(t.k)} smallest of ${t.n} non-target scores`;
+    const rank = t.kind === 'recall' ? `the ${ordinal(t.k)} smallest of ${t.n} ${t.classes.length === 1 ? t.classes[0] : 'target'} scores` : `just above the ${ordinal(t.k)} smallest of ${t.n} ${t.classes.length === 1 ? `non-${t.classes[0]}` : 'non-target'} scores`;
     lines.push(`  ${what}: threshold ${t.threshold} (${rank}; guaranteed ${bound} on average over calibration sets); on the calibration frames themselves: ${r.inSample[j]!.toFixed(4)}`);
   }
-  lines.push(`wrote ${shown(r.config)} (trigger.${result.threshold !== null ? 'threshold' : 'thresholds'}, calibration.file) and ${shown(r.calibration)}`);
+  lines.push(`wrote ${shown(r.config)} (${r.block}.${result.threshold !== null ? 'threshold' : 'thresholds'}, calibration.file) and ${shown(r.calibration)}`);
   return lines.join('\n') + '\n';
 }
 

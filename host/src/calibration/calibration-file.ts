@@ -10,8 +10,10 @@ export const REFERENCE_SCORES_MAX = 100_000;
 
 const targetSchema = z
   .object({
-    /** `recall`: frames of `classes[0]` that pass its threshold; `falseRate`: non-target frames
-     * on which any of `classes` (the targets) passes the threshold. */
+    /** `recall`: frames of one of `classes` that pass the threshold on their own class's score
+     * (one class: its own threshold; several: the targets' one threshold); `falseRate`: frames
+     * of no class in `classes` on which any of them passes the threshold (the targets, or one
+     * class and its own threshold). */
     kind: z.enum(['recall', 'falseRate']),
     classes: z.array(z.string().min(1)).min(1),
     /** What was asked: a recall (0.95) or a false-trigger rate (0.01). */
@@ -38,8 +40,10 @@ const fileSchema = z
     data: z.object({ source: z.string(), frames: z.number().int().positive(), byClass: z.record(z.string(), z.number().int().nonnegative()) }).strict(),
     targets: z.array(targetSchema).min(1),
     /** The calibration frames' top score (largest class probability), sorted ascending: the
-     * drift test's reference sample. */
-    reference: z.object({ score: z.literal('top'), sorted: z.array(z.number().min(0).max(1)).min(1).max(REFERENCE_SCORES_MAX) }).strict(),
+     * drift test's reference sample. `per: hop` (a streaming detector's calibration): the top
+     * probability of every hop of the calibration clips, unsmoothed, which is what the daemon
+     * records of each hop; absent or `frame`: of every calibration frame. */
+    reference: z.object({ score: z.literal('top'), per: z.enum(['frame', 'hop']).optional(), sorted: z.array(z.number().min(0).max(1)).min(1).max(REFERENCE_SCORES_MAX) }).strict(),
   })
   .strict();
 export type CalibrationFile = z.infer<typeof fileSchema>;

@@ -14,6 +14,8 @@ function file(reference: number[]): CalibrationFile {
     targets: [
       { kind: 'recall', classes: ['WBC'], target: 0.9, threshold: 0.6, n: 50, k: 5, bound: 0.9 },
       { kind: 'falseRate', classes: ['WBC', 'Platelets'], target: 0.05, threshold: 0.7, n: 500, k: 477, bound: 0.046 },
+      { kind: 'recall', classes: ['WBC', 'Platelets'], target: 0.8, threshold: 0.3, n: 100, k: 20, bound: 0.8 },
+      { kind: 'falseRate', classes: ['Platelets'], target: 0.1, threshold: 0.4, n: 100, k: 91, bound: 0.1 },
     ],
     reference: { score: 'top', sorted: [...reference].sort((a, b) => a - b) },
   };
@@ -43,6 +45,13 @@ describe('CalibrationMonitor', () => {
     const neg = frames.filter((f) => f.label === 0);
     expect(v.targets[1]).toMatchObject({ labelled: neg.length, passed: neg.filter((f) => f.p[1]! >= 0.7 || f.p[2]! >= 0.7).length });
     expect(v.targets[1]!.achieved).toBeCloseTo(v.targets[1]!.passed / neg.length, 12);
+    // The targets' recall together: a WBC or Platelets frame passes on its own class's probability.
+    const own = frames.filter((f) => f.label === 1 || f.label === 2);
+    expect(v.targets[2]).toMatchObject({ labelled: own.length, passed: own.filter((f) => f.p[f.label]! >= 0.3).length });
+    // One class's false-trigger rate: frames of the other classes on which Platelets passes.
+    const notPlatelets = frames.filter((f) => f.label === 0 || f.label === 1);
+    expect(v.targets[3]).toMatchObject({ labelled: notPlatelets.length, passed: notPlatelets.filter((f) => f.p[2]! >= 0.4).length });
+    expect(v.drift.per).toBe('frame');
   });
 
   it('tests nothing until the window is full, then the window of the newest frames', () => {

@@ -16,7 +16,10 @@ export interface DriftSettings {
  * A calibration at work in the daemon. On the hot path (`record`, from the metrics' per-frame
  * count) it writes each frame's top score into a preallocated ring and, for a labelled frame,
  * counts each calibrated rate at the calibration's thresholds: a recall class's frames that
- * pass its threshold, or the non-target frames on which any target passes. Nothing there
+ * pass its threshold, or the non-target frames on which any target passes. (A streaming
+ * detector's calibration speaks of clips, not hops: its rates are measured by replaying
+ * labelled streams and scoring the triggers, `hairtrigger score-keywords`; a keyword stream's
+ * hops carry no labels, so only the drift watch runs on them.) Nothing there
  * allocates. Off the hot path (`read`, at snapshot time) it sorts a copy of the window into a
  * preallocated array and runs the two-sample Kolmogorov-Smirnov test against the
  * calibration's top scores.
@@ -27,8 +30,7 @@ export interface DriftSettings {
 export class CalibrationMonitor {
   private readonly classes: number;
   private readonly kinds: Uint8Array; // 0 recall, 1 false rate
-  private readonly cls: Int32Array; // recall: the class; false rate: -1
-  private readonly mask: Uint8Array; // false rate: its targets, classes per entry
+  private readonly mask: Uint8Array; // the target's classes, `classes` entries per target
   private readonly thr: Float64Array;
   private readonly labelled: Float64Array;
   private readonly passed: Float64Array;
@@ -45,7 +47,6 @@ export class CalibrationMonitor {
     this.classes = labels.length;
     const n = file.targets.length;
     this.kinds = new Uint8Array(n);
-    this.cls = new Int32Array(n).fill(-1);
     this.mask = new Uint8Array(n * this.classes);
     this.thr = new Float64Array(n);
     this.labelled = new Float64Array(n);
@@ -56,8 +57,7 @@ export class CalibrationMonitor {
       for (const c of t.classes) {
         const k = labels.indexOf(c);
         assert(k >= 0, 'a calibration file read against these labels names only labels');
-        if (t.kind === 'recall') this.cls[j] = k;
-        else this.mask[j * this.classes + k] = 1;
+        this.mask[j * this.classes + k] = 1;
       }
     }
     this.ring = new Float64Array(drift.windowFrames);
@@ -77,13 +77,13 @@ export class CalibrationMonitor {
     const t = slot.label;
     if (t < 0 || t >= this.classes) return;
     for (let j = 0; j < this.thr.length; j++) {
+      const base = j * this.classes;
       if (this.kinds[j] === 0) {
-        const c = this.cls[j];
-        if (t !== c) continue;
+        // Recall: a frame of one of the classes passes on its own class's score.
+        if (this.mask[base + t] !== 1) continue;
         this.labelled[j]++;
-        if (probs[c] >= this.thr[j]) this.passed[j]++;
+        if (probs[t] >= this.thr[j]) this.passed[j]++;
       } else {
-        const base = j * this.classes;
         if (this.mask[base + t] === 1) continue;
         this.labelled[j]++;
         for (let k = 0; k < this.classes; k++) {
@@ -116,7 +116,7 @@ export class CalibrationMonitor {
     return {
       file: this.path, method: this.file.method, createdAt: this.file.createdAt, data: this.file.data.source, targets,
       drift: {
-        score: 'top', test: 'ks', windowFrames: this.ring.length, frames: this.filled, referenceN: this.reference.length,
+        score: 'top', per: this.file.reference.per ?? 'frame', test: 'ks', windowFrames: this.ring.length, frames: this.filled, referenceN: this.reference.length,
         statistic, pValue, alpha: this.drift.driftAlpha, drift: pValue !== null && pValue < this.drift.driftAlpha, checks: this.checks, flaggedChecks: this.flagged,
       },
     };

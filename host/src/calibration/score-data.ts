@@ -10,7 +10,9 @@ import { decodeNpy } from '../datasets/npy.js';
 import type { ModelCard } from '../model/card.js';
 import { createModelPreprocessor } from '../preprocess/model-input.js';
 import { realTimers } from '../sources/source.js';
+import { detectorSchema, type DetectorConfig } from '../trigger/detector.js';
 import { softmax } from '../trigger/policy.js';
+import { scoreKeywordClips } from './score-keywords.js';
 import type { LabelledScores } from './thresholds.js';
 
 /** Where the labelled calibration frames are: a capture with labels, or a dataset export's split. */
@@ -38,10 +40,22 @@ export async function scoreLabelledData(cfg: PipelineConfig, card: ModelCard, at
   const backend = await backends.create({ kind: cfg.backend }, { card, cfg, ref, at, firmwareDir, timers: realTimers }, 'config: backend');
   try {
     const isDir = existsSync(data.path) && statSync(data.path).isDirectory();
+    const detector = detectorOf(cfg, card);
+    if (detector !== null) {
+      if (!isDir) throw new CalibrationError(data.path, 'a streaming detector is calibrated on labelled clips: give a Speech Commands folder (a sub-folder a word) and --split');
+      return scoreKeywordClips(backend, card, detector, data);
+    }
     return isDir ? scoreExport(backend, card, data) : scoreCapture(backend, card, data.path);
   } finally {
     await backend.close();
   }
+}
+
+/** The pipeline's streaming detector (its `route`, else the card's `trigger.detector` as the
+ * daemon takes it), or null when its trigger is the policy's per frame. */
+export function detectorOf(cfg: PipelineConfig, card: ModelCard): DetectorConfig | null {
+  if (cfg.route !== undefined) return cfg.route.kind === 'detector' ? (cfg.route as DetectorConfig) : null;
+  return card.detector === null ? null : detectorSchema.parse({ ...card.detector, kind: 'detector' });
 }
 
 /** Probabilities of one frame's outputs into `probs` at frame `i`. */

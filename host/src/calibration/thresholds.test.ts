@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CALIBRATION_FORMAT, readCalibrationFile, writeCalibrationFile, type CalibrationFile } from './calibration-file.js';
+import { nextUp } from './conformal.js';
 import { calibrateThresholds, type LabelledScores } from './thresholds.js';
 
 const LABELS = ['RBC', 'WBC', 'Platelets'];
@@ -40,11 +41,36 @@ describe('calibrateThresholds', () => {
     expect(r.threshold).not.toBeNull();
   });
 
+  it('sets one threshold over the targets for their recall together: the order statistic of each target frame\'s own score', () => {
+    const r = calibrateThresholds(scores(), [{ kind: 'recallTargets', recall: 0.9 }], ['WBC', 'Platelets']);
+    // 120 target frames (WBC and Platelets): floor(0.1 * 121) = 12, the 12th smallest own score;
+    // each class's own scores are frame i's 0.4 + 0.6 i / 60, so the 12th smallest is i = 5 (twice each for i = 0..5).
+    expect(r.targets[0]).toMatchObject({ kind: 'recall', classes: ['WBC', 'Platelets'], n: 120, k: 12 });
+    expect(r.threshold).toBe(Math.fround(0.4 + (0.6 * 5) / 60));
+    expect(r.thresholds).toEqual({});
+    expect(r.referencePer).toBe('frame');
+  });
+
+  it("sets a class's own threshold for its false-trigger rate over the frames of every other class", () => {
+    const r = calibrateThresholds(scores(), [{ kind: 'falseRate', cls: 'WBC', rate: 0.05 }], ['WBC']);
+    // 120 non-WBC frames whose WBC probability is (1 - own)/2; k = ceil(0.95 * 121) = 115.
+    const neg = Array.from({ length: 60 }, (_, i) => Math.fround((1 - (0.4 + (0.6 * i) / 60)) / 2)).flatMap((v) => [v, v]).sort((a, b) => a - b);
+    expect(r.targets[0]).toMatchObject({ kind: 'falseRate', classes: ['WBC'], n: 120, k: 115 });
+    // Just above the 115th smallest: of 120 non-WBC frames, those strictly above it fire (the
+    // 115th and 116th tie, so 4 do: a rate of 4/120 <= 0.05).
+    expect(r.thresholds.WBC).toBe(nextUp(neg[114]!));
+    expect(neg.filter((v) => v >= r.thresholds.WBC!)).toHaveLength(4);
+    expect(r.threshold).toBeNull();
+  });
+
   it('refuses mixed promises, unknown classes, a class asked twice, and nothing asked', () => {
     expect(() => calibrateThresholds(scores(), [{ kind: 'recall', cls: 'WBC', recall: 0.9 }, { kind: 'falseRate', rate: 0.05 }], ['WBC'])).toThrow(/E_CALIBRATION.*calibrate one of them/);
     expect(() => calibrateThresholds(scores(), [{ kind: 'recall', cls: 'Neutrophil', recall: 0.9 }], ['WBC'])).toThrow(/"Neutrophil" is not a label/);
     expect(() => calibrateThresholds(scores(), [{ kind: 'recall', cls: 'WBC', recall: 0.9 }, { kind: 'recall', cls: 'WBC', recall: 0.8 }], ['WBC'])).toThrow(/given twice/);
     expect(() => calibrateThresholds(scores(), [], ['WBC'])).toThrow(/nothing asked/);
+    expect(() => calibrateThresholds(scores(), [{ kind: 'recallTargets', recall: 0.9 }, { kind: 'recall', cls: 'WBC', recall: 0.8 }], ['WBC'])).toThrow(/--recall-targets.*asked alone/);
+    expect(() => calibrateThresholds(scores(), [{ kind: 'falseRate', rate: 0.05 }, { kind: 'falseRate', cls: 'RBC', rate: 0.05 }], ['WBC'])).toThrow(/--false-rate.*asked alone/);
+    expect(() => calibrateThresholds(scores(), [{ kind: 'falseRate', cls: 'RBC', rate: 0.05 }, { kind: 'falseRate', cls: 'RBC', rate: 0.1 }], ['WBC'])).toThrow(/--false-rate RBC.*given twice/);
   });
 });
 

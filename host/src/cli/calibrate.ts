@@ -14,6 +14,14 @@ function recallOption(v: string, prev: CalibrationRequest[]): CalibrationRequest
   return [...prev, { kind: 'recall', cls: m[1]!, recall: r }];
 }
 
+/** `--false-rate A` (one threshold for the targets) or `--false-rate CLASS=A` (that class's own). */
+function falseRateOption(v: string, prev: CalibrationRequest[]): CalibrationRequest[] {
+  const m = /^(?:([^=]+)=)?([0-9.eE+-]+)$/.exec(v);
+  const r = m === null ? Number.NaN : Number(m[2]);
+  if (m === null || !(r > 0 && r < 1)) throw new InvalidArgumentError(`expected RATE or CLASS=RATE with 0 < RATE < 1, e.g. 0.01 or yes=0.01; got "${v}"`);
+  return [...prev, m[1] === undefined ? { kind: 'falseRate', rate: r } : { kind: 'falseRate', rate: r, cls: m[1] }];
+}
+
 function rateOption(v: string): number {
   const r = Number(v);
   if (!(r > 0 && r < 1)) throw new InvalidArgumentError(`expected a rate with 0 < RATE < 1, e.g. 0.01; got "${v}"`);
@@ -25,18 +33,19 @@ function installCalibrate(program: Command, ctx: CommandContext): void {
     .command('calibrate')
     .description("choose trigger thresholds that guarantee a recall per class or a false-trigger rate (split-conformal, finite-sample corrected) from labelled frames run through the pipeline's model; writes a new config and its calibration file (docs/calibration.md)")
     .requiredOption('-c, --config <file>', 'the pipeline config (read only)')
-    .requiredOption('--data <path>', 'labelled calibration frames: a capture with labels (.arrows) or a dataset export folder (<split>_x.npy, <split>_y.npy, meta.json: `hairtrigger dataset`)')
-    .option('--split <name>', 'the split of a dataset export (keep the test split for measuring)', 'val')
+    .requiredOption('--data <path>', 'labelled calibration frames: a capture with labels (.arrows), a dataset export folder (<split>_x.npy, <split>_y.npy, meta.json: `hairtrigger dataset`, `hairtrigger lightcurves`), or for a keyword detector a Speech Commands folder (a sub-folder of clips a word)')
+    .option('--split <name>', "the split of a dataset export, or of the keyword model's speakers (keep the test split for measuring)", 'val')
     .option('--recall <class=r>', 'keep the recall of CLASS at least r (e.g. WBC=0.95): its own threshold; repeatable, one per class', recallOption, [] as CalibrationRequest[])
-    .option('--false-rate <a>', "keep the rate of non-target frames that fire at most a (e.g. 0.01): one threshold for the targets", rateOption)
+    .option('--recall-targets <r>', 'keep the recall of the target classes together at least r (a frame of a target passes on its own class): one threshold for all targets, e.g. "catch 95% of the keywords" when each has too few clips for its own', rateOption)
+    .option('--false-rate <[class=]a>', 'keep the rate of non-target frames that fire at most a (e.g. 0.01): one threshold for the targets; CLASS=a: the rate of frames of other classes on which CLASS fires, its own threshold (repeatable, one per class)', falseRateOption, [] as CalibrationRequest[])
     .option('--backend <b>', "run the calibration (and the new config) on this backend instead of the config's (sim, onnx, fpga)")
     .option('-o, --out <file>', 'the new config, beside --config (default <config>.calibrated.yaml); never overwritten')
     .option('--calibration-out <file>', 'the calibration file (default <out>.calibration.json); never overwritten')
     .option('--drift-window <frames>', 'the drift watch\'s window of live frames (config calibration.windowFrames; default 1000)', (v: string) => Number(v))
     .option('--drift-alpha <a>', 'the drift check\'s significance level (config calibration.driftAlpha; default 0.001)', rateOption)
     .option('--json', 'print the thresholds and guarantees as JSON', false)
-    .action(async (o: { config: string; data: string; split: string; recall: CalibrationRequest[]; falseRate?: number; backend?: string; out?: string; calibrationOut?: string; driftWindow?: number; driftAlpha?: number; json: boolean }) => {
-      const requests = [...o.recall, ...(o.falseRate === undefined ? [] : [{ kind: 'falseRate' as const, rate: o.falseRate }])];
+    .action(async (o: { config: string; data: string; split: string; recall: CalibrationRequest[]; recallTargets?: number; falseRate: CalibrationRequest[]; backend?: string; out?: string; calibrationOut?: string; driftWindow?: number; driftAlpha?: number; json: boolean }) => {
+      const requests = [...o.recall, ...(o.recallTargets === undefined ? [] : [{ kind: 'recallTargets' as const, recall: o.recallTargets }]), ...o.falseRate];
       const out = o.out ?? o.config.replace(/\.ya?ml$/i, '') + '.calibrated.yaml';
       const r = await calibratePipeline({
         config: o.config, data: { path: o.data, split: o.split }, requests, out, calibrationOut: o.calibrationOut, backend: o.backend,

@@ -182,7 +182,7 @@ export interface CalibrationView {
   createdAt: string;
   data: string;
   targets: Array<{
-    /** `recall`: frames of `classes[0]` that passed; `falseRate`: non-target frames on which a target passed. */
+    /** `recall`: frames of one of `classes` that passed on their own class; `falseRate`: frames of no class in `classes` on which one of them passed. */
     kind: 'recall' | 'falseRate';
     classes: string[];
     /** What was asked (a recall or a false-trigger rate), and the finite-sample bound the threshold gives. */
@@ -199,6 +199,8 @@ export interface CalibrationView {
   drift: {
     /** The frame's largest class probability, tested with the two-sample Kolmogorov-Smirnov test. */
     score: 'top';
+    /** Of every frame, or (a streaming detector: keywords) of every hop, unsmoothed. */
+    per: 'frame' | 'hop';
     test: 'ks';
     windowFrames: number;
     /** Frames in the window now (the test runs once it is full). */

@@ -91,7 +91,7 @@ function showCalibration(el: ElementLookup, s: Snapshot): void {
   state.dataset.drift = String(d.drift);
   state.textContent = d.pValue === null ? `waiting for ${formatCount(d.windowFrames - d.frames)} more frames` : d.drift ? `DRIFT: live scores differ from the calibration set (p < ${d.alpha})` : `none at level ${d.alpha}`;
   el('drift-p').textContent = d.pValue === null ? '–' : `${d.pValue < 1e-4 ? d.pValue.toExponential(1) : d.pValue.toFixed(4)} (D ${d.statistic!.toFixed(3)})`;
-  el('drift-window').textContent = `${formatCount(d.frames)} of ${formatCount(d.windowFrames)} top scores vs ${formatCount(d.referenceN)} calibration`;
+  el('drift-window').textContent = `${formatCount(d.frames)} of ${formatCount(d.windowFrames)} top scores${d.per === 'hop' ? ' (one a hop)' : ''} vs ${formatCount(d.referenceN)} calibration`;
   el('drift-checks').textContent = `${formatCount(d.flaggedChecks)} of ${formatCount(d.checks)}`;
 }
 
