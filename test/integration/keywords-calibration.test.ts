@@ -19,7 +19,10 @@ import { cardSplit, speechCommandsClips } from '../../host/src/calibration/keywo
 import { scoreLabelledData } from '../../host/src/calibration/score-data.js';
 import { clipStreamLayout } from '../../host/src/calibration/score-keywords.js';
 import type { CalibrationRequest, LabelledScores } from '../../host/src/calibration/thresholds.js';
-import { validateConfig } from '../../host/src/config/schema.js';
+import { loadConfigFile, validateConfig } from '../../host/src/config/schema.js';
+import { createDaemon } from '../../host/src/daemon.js';
+import { systemClock } from '../../host/src/native/addon.js';
+import { realTimers } from '../../host/src/sources/source.js';
 import { createRng } from '../../host/src/core/rng.js';
 import { readModelCard } from '../../host/src/model/card.js';
 import { readWav } from '../../host/src/modalities/audio/wav.js';
@@ -143,3 +146,22 @@ describe('hairtrigger calibrate on a keyword pipeline', () => {
     expect(validateConfig(parse(readFileSync(r.config, 'utf8')), r.config).route?.kind).toBe('detector');
   }, 120_000);
 });
+
+describe('the shipped keyword calibration (host/configs/keywords-recall90.yaml)', () => {
+  it("loads as the daemon loads it, checked against the model's labels, and its drift watch reads one top score a hop", async () => {
+    const shipped = join(REPO, 'host', 'configs', 'keywords-recall90.yaml');
+    const given = loadConfigFile(shipped);
+    expect(given.route?.kind).toBe('detector');
+    // The shipped stream loops in real time: a test streams the MLPerf wake-word stream once, at max pace.
+    const cfg = { ...given, source: { kind: 'wav', path: join(SHARED, 'audio', 'mlperf-tiny-wakeword', 'short_wav_easy10s.wav'), pacing: 'max' }, sinks: {}, server: { ...given.server, enabled: false }, calibration: { ...given.calibration!, windowFrames: 200 } } as typeof given;
+    const d = await createDaemon(validateConfig(cfg, shipped), { clock: systemClock(), timers: realTimers, log: () => {}, baseDir: join(REPO, 'host', 'configs'), firmwareDir: FIRMWARE, onBug: (e) => { throw e; } });
+    d.start();
+    await d.sourceDone;
+    await d.stop();
+    const cal = d.view.snapshot().calibration!;
+    expect(cal.drift).toMatchObject({ score: 'top', per: 'hop', windowFrames: 200, frames: 200 });
+    expect(cal.drift.pValue).not.toBeNull();
+    expect(cal.targets[0]).toMatchObject({ kind: 'recall', classes: targets, target: 0.9 });
+  }, 120_000);
+});
+

@@ -20,6 +20,9 @@ export interface CalibrateOptions {
   calibrationOut?: string;
   /** Overrides the config's backend for the calibration run and the new config. */
   backend?: string;
+  /** Also measure each target on this split of the same data (e.g. `test`): the rate the
+   * thresholds reach on frames they were not chosen from. Reported, not written. */
+  holdoutSplit?: string;
   /** The drift watch's settings written beside the file (config `calibration`; defaults there). */
   drift?: { windowFrames?: number; driftAlpha?: number };
   /** Where the zoo's firmware is (absolute). */
@@ -33,6 +36,8 @@ export interface CalibrateReport {
   scores: LabelledScores;
   /** The rate each target reaches on the calibration frames themselves (in-sample). */
   inSample: number[];
+  /** With `holdoutSplit`: where the held-out frames came from and the rate each target reaches on them. */
+  holdout: { source: string; byClass: Record<string, number>; rates: number[] } | null;
   config: string;
   calibration: string;
   /** Where the thresholds went: `trigger` (the policy's), or `route` (a streaming detector's). */
@@ -86,9 +91,17 @@ export async function calibratePipeline(o: CalibrateOptions): Promise<CalibrateR
     targets: result.targets,
     reference: { score: 'top', per: result.referencePer, sorted: result.reference },
   };
+  let holdout: CalibrateReport['holdout'] = null;
+  if (o.holdoutSplit !== undefined) {
+    if (o.holdoutSplit === o.data.split) throw new CalibrationError(`--holdout ${o.holdoutSplit}`, 'is the calibration split: measure on frames the thresholds were not chosen from');
+    const held = await scoreLabelledData(cfg, card, at, o.firmwareDir, { ...o.data, split: o.holdoutSplit });
+    const byClass = Object.fromEntries(held.labels.map((l) => [l, 0]));
+    for (const t of held.truth) byClass[held.labels[t]!]!++;
+    holdout = { source: held.source, byClass, rates: result.targets.map((t) => inSampleRate(held, t)) };
+  }
   writeCalibrationFile(calOut, file);
   writeFileSync(out, text, { flag: 'wx' });
-  return { result, scores, inSample: result.targets.map((t) => inSampleRate(scores, t)), config: out, calibration: calOut, block };
+  return { result, scores, inSample: result.targets.map((t) => inSampleRate(scores, t)), holdout, config: out, calibration: calOut, block };
 }
 
 /** `recall WBC >= 0.95` / `recall of yes, no >= 0.95` / `false-trigger rate <= 0.01 (targets WBC)`. */
@@ -97,7 +110,7 @@ export function describeTarget(t: CalibrationResult['targets'][number]): string 
   return `false-trigger rate <= ${t.target} (${t.classes.length === 1 ? 'class' : 'targets'} ${t.classes.join(', ')})`;
 }
 
-/** The rate a target reaches on the calibration frames themselves (what the threshold was chosen on). */
+/** The rate a target reaches on labelled frames: the calibration frames themselves (what the threshold was chosen on), or held-out ones. */
 function inSampleRate(s: LabelledScores, t: CalibrationResult['targets'][number]): number {
   const c = s.labels.length;
   const idx = t.classes.map((x) => s.labels.indexOf(x));
@@ -121,8 +134,9 @@ export function formatReport(r: CalibrateReport, cwd: string): string {
     const what = t.kind === 'recall' ? describeTarget(t) : `false-trigger rate <= ${t.target} over non-${t.classes.join('/')} frames`;
     const bound = t.kind === 'recall' ? `recall >= ${t.bound.toFixed(4)}` : `rate <= ${t.bound.toFixed(4)}`;
     const rank = t.kind === 'recall' ? `the ${ordinal(t.k)} smallest of ${t.n} ${t.classes.length === 1 ? t.classes[0] : 'target'} scores` : `just above the ${ordinal(t.k)} smallest of ${t.n} ${t.classes.length === 1 ? `non-${t.classes[0]}` : 'non-target'} scores`;
-    lines.push(`  ${what}: threshold ${t.threshold} (${rank}; guaranteed ${bound} on average over calibration sets); on the calibration frames themselves: ${r.inSample[j]!.toFixed(4)}`);
+    lines.push(`  ${what}: threshold ${t.threshold} (${rank}; guaranteed ${bound} on average over calibration sets); on the calibration frames themselves: ${r.inSample[j]!.toFixed(4)}${r.holdout === null ? '' : `; held out: ${r.holdout.rates[j]!.toFixed(4)}`}`);
   }
+  if (r.holdout !== null) lines.push(`held out: ${r.holdout.source}: ${Object.entries(r.holdout.byClass).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   lines.push(`wrote ${shown(r.config)} (${r.block}.${result.threshold !== null ? 'threshold' : 'thresholds'}, calibration.file) and ${shown(r.calibration)}`);
   return lines.join('\n') + '\n';
 }
