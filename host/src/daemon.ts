@@ -140,7 +140,7 @@ export async function createDaemon(given: PipelineConfig, deps: DaemonDeps): Pro
       loadBackend({ ...cfg, backend: x.backend ?? cfg.backend, variant: x.variant, firmware: x.firmware ?? cfg.firmware }, c, at, firmwareDir, deps.timers),
     );
     const models = new ModelSwitch([{ name: primaryModelName(card, cfg), backend, card, variant: cfg.variant }, ...alternates]);
-    if (cfg.cascade !== undefined) teacher = await loadCascadeTeacher(cfg.cascade, card, at, () => nudge.cascade?.join());
+    if (cfg.cascade !== undefined) teacher = await loadCascadeTeacher(cfg.cascade, card, at, () => nudge.cascade?.join(), calibratedCut(cfg, at, card.labels));
     return await assemble(cfg, deps, at, card, models, pre, extras, teacher === null ? null : { teacher, nudge });
   } catch (err) {
     await teacher?.queue.close();
@@ -488,6 +488,14 @@ function withSelection(build: SnapshotBuild, selection: BudgetModelSelection | n
 function calibrationMonitor(c: NonNullable<PipelineConfig['calibration']>, at: (p: string) => string, labels: readonly string[]): CalibrationMonitor {
   const path = at(c.file);
   return new CalibrationMonitor(readCalibrationFile(path, labels), path, labels, { windowFrames: c.windowFrames, driftAlpha: c.driftAlpha });
+}
+
+/** The cascade cut of a config's calibration file (`hairtrigger calibrate --cascade-catch`), which `cut: calibrated` takes; null without one. */
+function calibratedCut(cfg: PipelineConfig, at: (p: string) => string, labels: readonly string[]): { path: string; on: 'margin' | 'entropy'; value: number } | null {
+  if (cfg.calibration === undefined) return null;
+  const path = at(cfg.calibration.file);
+  const c = readCalibrationFile(path, labels).cascade;
+  return c === undefined ? null : { path, on: c.on, value: c.value };
 }
 
 /** Operating errors a snapshot lists (`errorsLatest`). */

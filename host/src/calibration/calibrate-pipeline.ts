@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import { validateConfig } from '../config/schema.js';
 import { CalibrationError, ConfigError } from '../core/errors.js';
 import { readModelCard } from '../model/card.js';
+import { calibrateCut, cutRate, describeCut, type CutCalibration, type CutRequest } from './cascade-cut.js';
 import { CALIBRATION_FORMAT, writeCalibrationFile, type CalibrationFile } from './calibration-file.js';
 import { detectorOf, scoreLabelledData, type LabelledData } from './score-data.js';
 import { calibrateThresholds, type CalibrationRequest, type CalibrationResult, type LabelledScores } from './thresholds.js';
@@ -14,6 +15,8 @@ export interface CalibrateOptions {
   config: string;
   data: LabelledData;
   requests: CalibrationRequest[];
+  /** The cascade's cut to calibrate (the config's `cascade.cut` key), written as `calibrated`. */
+  cascadeCut?: CutRequest;
   /** The new config: beside `config` (its relative paths resolve from that folder); refused if it exists. */
   out: string;
   /** The calibration file (default: `out` with `.calibration.json`); refused if it exists. */
@@ -36,8 +39,10 @@ export interface CalibrateReport {
   scores: LabelledScores;
   /** The rate each target reaches on the calibration frames themselves (in-sample). */
   inSample: number[];
-  /** With `holdoutSplit`: where the held-out frames came from and the rate each target reaches on them. */
-  holdout: { source: string; byClass: Record<string, number>; rates: number[] } | null;
+  /** With `holdoutSplit`: where the held-out frames came from and the rate each target reaches on them (and the cut's, last). */
+  holdout: { source: string; byClass: Record<string, number>; rates: number[]; cut: number | null } | null;
+  /** The cascade's cut, when asked, and the rate it reaches on the calibration frames. */
+  cut: { calibration: CutCalibration; inSample: number } | null;
   config: string;
   calibration: string;
   /** Where the thresholds went: `trigger` (the policy's), or `route` (a streaming detector's). */
@@ -68,11 +73,19 @@ export async function calibratePipeline(o: CalibrateOptions): Promise<CalibrateR
   const at = (p: string) => resolve(baseDir, p);
   const card = readModelCard(at(cfg.model));
   const configTargets = cfg.trigger.targets ?? card.targets ?? [];
+  const detector = detectorOf(cfg, card);
+  if (o.cascadeCut !== undefined) {
+    if (cfg.cascade === undefined) throw new CalibrationError(`--cascade-${o.cascadeCut.kind}`, `${o.config} has no cascade: add one (cascade: {model: ..., cut: {margin: calibrated}}) and calibrate its cut`);
+    if (detector !== null) throw new CalibrationError(`--cascade-${o.cascadeCut.kind}`, "a streaming detector's scores are per clip, not the per-hop probabilities its cascade cuts on: calibrate a frame pipeline's cut");
+  }
+  if (o.requests.length === 0 && o.cascadeCut === undefined) throw new CalibrationError('calibrate', 'nothing asked: give --recall CLASS=R, --recall-targets R, --false-rate [CLASS=]A or --cascade-catch/--cascade-send');
   const scores = await scoreLabelledData(cfg, card, at, o.firmwareDir, o.data);
-  const result = calibrateThresholds(scores, o.requests, configTargets);
+  const result = calibrateThresholds(scores, o.requests, configTargets, o.cascadeCut !== undefined);
+  const on = cfg.cascade === undefined ? 'margin' : 'margin' in cfg.cascade.cut ? 'margin' : 'entropy';
+  const cut = o.cascadeCut === undefined ? null : calibrateCut(scores, on, o.cascadeCut);
+  if (cut !== null) doc.setIn(['cascade', 'cut'], doc.createNode({ [on]: 'calibrated' }));
   // A streaming detector's thresholds are its route's (the card's detector copied into the
   // config when it had no route); a frame policy's are the trigger's.
-  const detector = detectorOf(cfg, card);
   if (detector !== null && cfg.route === undefined) doc.set('route', doc.createNode({ kind: 'detector', smoothFrames: detector.smoothFrames, threshold: detector.threshold, thresholds: { ...detector.thresholds }, debounceMs: detector.debounceMs }));
   const block = detector !== null ? 'route' : 'trigger';
   if (result.threshold !== null) {
@@ -82,13 +95,14 @@ export async function calibratePipeline(o: CalibrateOptions): Promise<CalibrateR
   for (const [cls, t] of Object.entries(result.thresholds)) doc.setIn([block, 'thresholds', cls], t);
   if (result.triggerTargets.join('\n') !== configTargets.join('\n') || cfg.trigger.targets === undefined) doc.setIn(['trigger', 'targets'], result.triggerTargets);
   doc.set('calibration', { file: relative(baseDir, calOut) || basename(calOut), ...o.drift });
-  const text = `# Calibrated by \`hairtrigger calibrate\` from ${basename(configPath)} on ${o.nowIso}: ${result.targets.map(describeTarget).join('; ')}.\n# ${relative(baseDir, calOut)} holds the guarantee, the calibration data and the drift reference.\n${doc.toString()}`;
+  const text = `# Calibrated by \`hairtrigger calibrate\` from ${basename(configPath)} on ${o.nowIso}: ${[...result.targets.map(describeTarget), ...(cut === null ? [] : [describeCut(cut)])].join('; ')}.\n# ${relative(baseDir, calOut)} holds the guarantee, the calibration data and the drift reference.\n${doc.toString()}`;
   validateConfig(parseDocument(text).toJS(), out); // the new config must load as it is written
   const file: CalibrationFile = {
     format: CALIBRATION_FORMAT, method: 'split-conformal', guarantee: GUARANTEE, createdAt: o.nowIso,
     model: { task: card.task, variant: cfg.variant, backend: cfg.backend, labels: [...card.labels] },
     data: { source: scores.source, frames: scores.truth.length, byClass: result.byClass },
     targets: result.targets,
+    ...(cut === null ? {} : { cascade: cut }),
     reference: { score: 'top', per: result.referencePer, sorted: result.reference },
   };
   let holdout: CalibrateReport['holdout'] = null;
@@ -97,11 +111,11 @@ export async function calibratePipeline(o: CalibrateOptions): Promise<CalibrateR
     const held = await scoreLabelledData(cfg, card, at, o.firmwareDir, { ...o.data, split: o.holdoutSplit });
     const byClass = Object.fromEntries(held.labels.map((l) => [l, 0]));
     for (const t of held.truth) byClass[held.labels[t]!]!++;
-    holdout = { source: held.source, byClass, rates: result.targets.map((t) => inSampleRate(held, t)) };
+    holdout = { source: held.source, byClass, rates: result.targets.map((t) => inSampleRate(held, t)), cut: cut === null ? null : cutRate(held, cut) };
   }
   writeCalibrationFile(calOut, file);
   writeFileSync(out, text, { flag: 'wx' });
-  return { result, scores, inSample: result.targets.map((t) => inSampleRate(scores, t)), holdout, config: out, calibration: calOut, block };
+  return { result, scores, inSample: result.targets.map((t) => inSampleRate(scores, t)), holdout, cut: cut === null ? null : { calibration: cut, inSample: cutRate(scores, cut) }, config: out, calibration: calOut, block };
 }
 
 /** `recall WBC >= 0.95` / `recall of yes, no >= 0.95` / `false-trigger rate <= 0.01 (targets WBC)`. */
@@ -136,8 +150,10 @@ export function formatReport(r: CalibrateReport, cwd: string): string {
     const rank = t.kind === 'recall' ? `the ${ordinal(t.k)} smallest of ${t.n} ${t.classes.length === 1 ? t.classes[0] : 'target'} scores` : `just above the ${ordinal(t.k)} smallest of ${t.n} ${t.classes.length === 1 ? `non-${t.classes[0]}` : 'non-target'} scores`;
     lines.push(`  ${what}: threshold ${t.threshold} (${rank}; guaranteed ${bound} on average over calibration sets); on the calibration frames themselves: ${r.inSample[j]!.toFixed(4)}${r.holdout === null ? '' : `; held out: ${r.holdout.rates[j]!.toFixed(4)}`}`);
   }
+  if (r.cut !== null) lines.push(`  ${describeCut(r.cut.calibration)}; on the calibration frames themselves: ${r.cut.inSample.toFixed(4)}${r.holdout?.cut == null ? '' : `; held out: ${r.holdout.cut.toFixed(4)}`}`);
   if (r.holdout !== null) lines.push(`held out: ${r.holdout.source}: ${Object.entries(r.holdout.byClass).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  lines.push(`wrote ${shown(r.config)} (${r.block}.${result.threshold !== null ? 'threshold' : 'thresholds'}, calibration.file) and ${shown(r.calibration)}`);
+  const set = [...(result.targets.length > 0 ? [`${r.block}.${result.threshold !== null ? 'threshold' : 'thresholds'}`] : []), ...(r.cut === null ? [] : [`cascade.cut.${r.cut.calibration.on}: calibrated`]), 'calibration.file'];
+  lines.push(`wrote ${shown(r.config)} (${set.join(', ')}) and ${shown(r.calibration)}`);
   return lines.join('\n') + '\n';
 }
 

@@ -29,6 +29,23 @@ const targetSchema = z
   .strict();
 export type CalibrationTarget = z.infer<typeof targetSchema>;
 
+/** The cascade's cut a calibration chose (cascade-cut.ts has the promises and the ranks). */
+const cascadeSchema = z
+  .object({
+    /** The config's `cascade.cut` key the value is for. */
+    on: z.enum(['margin', 'entropy']),
+    value: z.number().min(0).max(1),
+    /** `catch`: the share of the student's wrong frames that reach the teacher is at least
+     * `target`; `send`: the share of frames sent is at most `target`. */
+    promise: z.enum(['catch', 'send']),
+    target: z.number().gt(0).lt(1),
+    n: z.number().int().positive(),
+    k: z.number().int().positive(),
+    bound: z.number().min(0).max(1),
+  })
+  .strict();
+export type CascadeCutTarget = z.infer<typeof cascadeSchema>;
+
 const fileSchema = z
   .object({
     format: z.literal(CALIBRATION_FORMAT),
@@ -38,14 +55,18 @@ const fileSchema = z
     createdAt: z.string(),
     model: z.object({ task: z.string(), variant: z.string(), backend: z.string(), labels: z.array(z.string()).min(1) }).strict(),
     data: z.object({ source: z.string(), frames: z.number().int().positive(), byClass: z.record(z.string(), z.number().int().nonnegative()) }).strict(),
-    targets: z.array(targetSchema).min(1),
+    /** The trigger's calibrated thresholds (none when only the cascade's cut was calibrated). */
+    targets: z.array(targetSchema),
+    /** The cascade's calibrated cut, which `cascade.cut.<on>: calibrated` takes (cascade/cut.ts). */
+    cascade: cascadeSchema.optional(),
     /** The calibration frames' top score (largest class probability), sorted ascending: the
      * drift test's reference sample. `per: hop` (a streaming detector's calibration): the top
      * probability of every hop of the calibration clips, unsmoothed, which is what the daemon
      * records of each hop; absent or `frame`: of every calibration frame. */
     reference: z.object({ score: z.literal('top'), per: z.enum(['frame', 'hop']).optional(), sorted: z.array(z.number().min(0).max(1)).min(1).max(REFERENCE_SCORES_MAX) }).strict(),
   })
-  .strict();
+  .strict()
+  .refine((f) => f.targets.length > 0 || f.cascade !== undefined, { message: 'calibrates nothing: no targets and no cascade cut', path: ['targets'] });
 export type CalibrationFile = z.infer<typeof fileSchema>;
 
 /**

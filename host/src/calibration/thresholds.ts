@@ -56,14 +56,15 @@ export interface CalibrationResult {
  * whose truth is not a target, or with a class that class's own threshold over the frames of
  * every other class. Recalls and false rates cannot be mixed in one calibration (they would set
  * the same classes' thresholds for different promises), nor a one-for-all threshold with
- * others. Throws CalibrationError for unknown classes, mixed kinds, or too few frames for a rate.
+ * others. Throws CalibrationError for unknown classes, mixed kinds, or too few frames for a rate,
+ * and for no request unless `allowNone` (a calibration of the cascade's cut alone).
  */
-export function calibrateThresholds(scores: LabelledScores, requests: readonly CalibrationRequest[], configTargets: readonly string[]): CalibrationResult {
+export function calibrateThresholds(scores: LabelledScores, requests: readonly CalibrationRequest[], configTargets: readonly string[], allowNone = false): CalibrationResult {
   const { labels, truth, probs } = scores;
   const c = labels.length;
   const frames = truth.length;
   if (probs.length !== frames * c) throw new CalibrationError(scores.source, `${probs.length} probabilities for ${frames} frames of ${c} classes`);
-  if (requests.length === 0) throw new CalibrationError('calibrate', 'nothing asked: give --recall CLASS=R, --recall-targets R or --false-rate [CLASS=]A');
+  if (requests.length === 0 && !allowNone) throw new CalibrationError('calibrate', 'nothing asked: give --recall CLASS=R, --recall-targets R or --false-rate [CLASS=]A');
   const recalls = requests.filter((r) => r.kind !== 'falseRate').length;
   if (recalls > 0 && recalls < requests.length) throw new CalibrationError('calibrate', '--recall and --false-rate set the same thresholds for different promises: calibrate one of them (recalls, or false-trigger rates)');
   const pooled = requests.filter((r) => r.kind === 'recallTargets' || (r.kind === 'falseRate' && r.cls === undefined)).length;

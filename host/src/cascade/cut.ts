@@ -9,26 +9,25 @@ export interface Cut {
 }
 
 /**
- * The cut in force: the config's number, or with `calibrated` the value a calibration wrote
- * into the student's model card as `calibration.cascade.<kind>` (a number in [0, 1]).
- *
- * Hook, open: `hairtrigger calibrate` (host/src/calibration, built beside this and merged
- * since) writes a side file (`hairtrigger.calibration/1`: per-class conformal thresholds and
- * the calibration set's sorted top scores), not a cascade cut. Connecting the two means
- * choosing what a calibrated cut promises (e.g. "send the q least sure of the calibration
- * frames": a quantile of its margins, which the file would then have to keep) and reading it
- * here from the config's `calibration.file`. Until then a card without the field refuses
- * `calibrated` with a ConfigError naming the card and the field, so a config never runs on a
+ * The cut in force: the config's number, or with `calibrated` the value `hairtrigger calibrate
+ * --cascade-catch/--cascade-send` wrote into the pipeline's calibration file (config
+ * `calibration.file`, its `cascade`: `fromFile`), else the one the student's model card carries
+ * as `calibration.cascade.<kind>` (a number in [0, 1]). A ConfigError names the field when the
+ * file's cut is on the other quantity, or when neither carries one: a config never runs on a
  * cut nobody chose.
  */
-export function resolveCut(cut: CascadeConfig['cut'], card: ModelCard): Cut {
+export function resolveCut(cut: CascadeConfig['cut'], card: ModelCard, fromFile: { path: string; on: 'margin' | 'entropy'; value: number } | null = null): Cut {
   const kind = 'margin' in cut ? 'margin' : 'entropy';
   const given = 'margin' in cut ? cut.margin : cut.entropy;
   if (given !== 'calibrated') return { kind, value: given };
+  if (fromFile !== null) {
+    if (fromFile.on !== kind) throw new ConfigError(`config: cascade.cut.${kind}`, `"calibrated", but ${fromFile.path} holds a cut on the ${fromFile.on}: calibrate again, or cut on the ${fromFile.on}`);
+    return { kind, value: fromFile.value };
+  }
   const calibration = card.raw.calibration as { cascade?: Record<string, unknown> } | undefined;
   const value = calibration?.cascade?.[kind];
   if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
-    throw new ConfigError(`config: cascade.cut.${kind}`, `"calibrated", but ${card.dir}/card.json has no calibration.cascade.${kind} in [0, 1] (run hairtrigger calibrate, or give the cut as a number)`);
+    throw new ConfigError(`config: cascade.cut.${kind}`, `"calibrated", but the config's calibration file holds no cascade cut and ${card.dir}/card.json has no calibration.cascade.${kind} in [0, 1] (run hairtrigger calibrate --cascade-catch R or --cascade-send Q, or give the cut as a number)`);
   }
   return { kind, value };
 }

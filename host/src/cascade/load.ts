@@ -21,9 +21,10 @@ export interface LoadedTeacher {
  * for a pipeline whose model card is `student`. Refused with a ConfigError or ModelError naming
  * the file: a teacher of other labels, preprocessing or inputs than the student's (it is fed
  * the student's inputs as they are), a card without that variant, a queue over
- * `limits.cascadeQueueBytesMax`, a model onnxruntime cannot load.
+ * `limits.cascadeQueueBytesMax`, a model onnxruntime cannot load. `calibratedCut`: the cut of
+ * the pipeline's calibration file, which `cut: calibrated` takes (cut.ts).
  */
-export async function loadCascadeTeacher(cfg: CascadeConfig, student: ModelCard, at: (p: string) => string, onNudge: () => void): Promise<LoadedTeacher> {
+export async function loadCascadeTeacher(cfg: CascadeConfig, student: ModelCard, at: (p: string) => string, onNudge: () => void, calibratedCut: Parameters<typeof resolveCut>[2] = null): Promise<LoadedTeacher> {
   const card = readModelCard(at(cfg.model));
   const where = `${card.dir}/card.json`;
   if (card.labels.join('\n') !== student.labels.join('\n')) throw new ConfigError('config: cascade.model', `${where} has labels [${card.labels.join(', ')}]; the pipeline's model has [${student.labels.join(', ')}]: a teacher answers over the same classes`);
@@ -32,7 +33,7 @@ export async function loadCascadeTeacher(cfg: CascadeConfig, student: ModelCard,
   }
   const path = card.files[cfg.variant];
   if (path === null) throw new ModelError(where, `variant ${cfg.variant} is not part of this model (the card has no ${cfg.variant})`);
-  const cut = resolveCut(cfg.cut, student);
+  const cut = resolveCut(cfg.cut, student, calibratedCut);
   const inputDims = card.inputShapes ?? [card.inputShape];
   const shape = { inputDims, outputs: card.labels.length, queueFrames: cfg.queueFrames };
   const bytes = teacherQueueBytes(shape);

@@ -38,6 +38,8 @@ function installCalibrate(program: Command, ctx: CommandContext): void {
     .option('--recall <class=r>', 'keep the recall of CLASS at least r (e.g. WBC=0.95): its own threshold; repeatable, one per class', recallOption, [] as CalibrationRequest[])
     .option('--recall-targets <r>', 'keep the recall of the target classes together at least r (a frame of a target passes on its own class): one threshold for all targets, e.g. "catch 95% of the keywords" when each has too few clips for its own', rateOption)
     .option('--false-rate <[class=]a>', 'keep the rate of non-target frames that fire at most a (e.g. 0.01): one threshold for the targets; CLASS=a: the rate of frames of other classes on which CLASS fires, its own threshold (repeatable, one per class)', falseRateOption, [] as CalibrationRequest[])
+    .option('--cascade-catch <r>', "calibrate the cascade's cut (the config's cascade.cut key, margin or entropy) so that at least r of the frames the student gets wrong go to the teacher; writes cascade.cut.<key>: calibrated", rateOption)
+    .option('--cascade-send <q>', "calibrate the cascade's cut so that at most q of the frames go to the teacher (its load)", rateOption)
     .option('--holdout <split>', 'also measure each target on this split of the same data (e.g. test): the rate reached on frames the thresholds were not chosen from (reported, not written)')
     .option('--backend <b>', "run the calibration (and the new config) on this backend instead of the config's (sim, onnx, fpga)")
     .option('-o, --out <file>', 'the new config, beside --config (default <config>.calibrated.yaml); never overwritten')
@@ -45,15 +47,17 @@ function installCalibrate(program: Command, ctx: CommandContext): void {
     .option('--drift-window <frames>', 'the drift watch\'s window of live frames (config calibration.windowFrames; default 1000)', (v: string) => Number(v))
     .option('--drift-alpha <a>', 'the drift check\'s significance level (config calibration.driftAlpha; default 0.001)', rateOption)
     .option('--json', 'print the thresholds and guarantees as JSON', false)
-    .action(async (o: { config: string; data: string; split: string; recall: CalibrationRequest[]; recallTargets?: number; holdout?: string; falseRate: CalibrationRequest[]; backend?: string; out?: string; calibrationOut?: string; driftWindow?: number; driftAlpha?: number; json: boolean }) => {
+    .action(async (o: { config: string; data: string; split: string; recall: CalibrationRequest[]; recallTargets?: number; holdout?: string; cascadeCatch?: number; cascadeSend?: number; falseRate: CalibrationRequest[]; backend?: string; out?: string; calibrationOut?: string; driftWindow?: number; driftAlpha?: number; json: boolean }) => {
       const requests = [...o.recall, ...(o.recallTargets === undefined ? [] : [{ kind: 'recallTargets' as const, recall: o.recallTargets }]), ...o.falseRate];
+      if (o.cascadeCatch !== undefined && o.cascadeSend !== undefined) throw new InvalidArgumentError('give --cascade-catch or --cascade-send, not both: one cut keeps one promise');
+      const cascadeCut = o.cascadeCatch !== undefined ? { kind: 'catch' as const, rate: o.cascadeCatch } : o.cascadeSend !== undefined ? { kind: 'send' as const, rate: o.cascadeSend } : undefined;
       const out = o.out ?? o.config.replace(/\.ya?ml$/i, '') + '.calibrated.yaml';
       const r = await calibratePipeline({
-        config: o.config, data: { path: o.data, split: o.split }, requests, out, calibrationOut: o.calibrationOut, backend: o.backend, holdoutSplit: o.holdout,
+        config: o.config, data: { path: o.data, split: o.split }, requests, out, calibrationOut: o.calibrationOut, backend: o.backend, holdoutSplit: o.holdout, cascadeCut,
         drift: { ...(o.driftWindow === undefined ? {} : { windowFrames: o.driftWindow }), ...(o.driftAlpha === undefined ? {} : { driftAlpha: o.driftAlpha }) },
         firmwareDir: resolve(ctx.repoRoot, FIRMWARE_DIR), nowIso: new Date().toISOString(),
       });
-      if (o.json) process.stdout.write(JSON.stringify({ config: r.config, calibration: r.calibration, data: r.scores.source, byClass: r.result.byClass, targets: r.result.targets.map((t, j) => ({ ...t, inSample: r.inSample[j], ...(r.holdout === null ? {} : { heldOut: r.holdout.rates[j] }) })), ...(r.holdout === null ? {} : { heldOut: { data: r.holdout.source, byClass: r.holdout.byClass } }) }, null, 2) + '\n');
+      if (o.json) process.stdout.write(JSON.stringify({ config: r.config, calibration: r.calibration, data: r.scores.source, byClass: r.result.byClass, targets: r.result.targets.map((t, j) => ({ ...t, inSample: r.inSample[j], ...(r.holdout === null ? {} : { heldOut: r.holdout.rates[j] }) })), ...(r.holdout === null ? {} : { heldOut: { data: r.holdout.source, byClass: r.holdout.byClass } }), ...(r.cut === null ? {} : { cascade: { ...r.cut.calibration, inSample: r.cut.inSample, ...(r.holdout === null ? {} : { heldOut: r.holdout.cut }) } }) }, null, 2) + '\n');
       else process.stdout.write(formatReport(r, process.cwd()));
     });
 }

@@ -41,7 +41,8 @@ const fpgaSchema = z
   .strict();
 
 /** A cut on the student's uncertainty: a number, or `calibrated` (the value `hairtrigger
- * calibrate` writes into the model card, `calibration.cascade`; cascade/cut.ts). */
+ * calibrate --cascade-catch/--cascade-send` writes into the config's calibration file, else the
+ * model card's `calibration.cascade`; cascade/cut.ts). */
 const cutValue = (max: number) => z.union([z.number().min(0).max(max), z.literal('calibrated')]);
 
 export const cascadeConfigSchema = z
