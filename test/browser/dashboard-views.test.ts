@@ -44,6 +44,7 @@ describe('dashboard views', () => {
       calibration: {
         file: 'cells.calibration.json', method: 'split-conformal', createdAt: '2026-12-07T00:00:00Z', data: 'val split',
         targets: [{ kind: 'recall', classes: ['live'], target: 0.95, bound: 0.9545, threshold: 0.98440569, n: 87, labelled: 200, passed: 192, achieved: 0.96 }],
+        cascade: null,
         drift: { score: 'top', per: 'frame', test: 'ks', windowFrames: 500, frames: 500, referenceN: 1137, statistic: 0.31, pValue: 2e-9, alpha: 0.001, drift: true, checks: 12, flaggedChecks: 3 },
       },
       errorsLatest: [{ atMs: 1_700_000_000_000, code: 'E_FRAME_SHAPE', where: 'decoder ht-frame', message: 'frame of 12 bytes, expected 3,072' }],

@@ -120,6 +120,8 @@ describe("calibrating the cascade's cut", () => {
     const snap = d.view.snapshot();
     expect(snap.cascade).toMatchObject({ cutKind: 'margin', cut: cut.value });
     expect(snap.calibration!.targets).toEqual([]);
+    // Real packets carry no class: the catch rate has no labelled wrong frame to count.
+    expect(snap.calibration!.cascade).toMatchObject({ on: 'margin', cut: cut.value, promise: 'catch', frames: 0, achieved: null });
   }, 120_000);
 
   it('--cascade-send 0.2 on the entropy: the 80% order statistic of every frame\'s entropy; a file cut on the other quantity is refused', async () => {

@@ -9,13 +9,18 @@
 // random the count of splits that break the promise matches the beta-binomial law (the bad
 // count of the m test frames is BetaBinomial(m, a, n + 1 - a), a/(n + 1) the bad rate the
 // bound allows), and the mean keeps the promise.
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { calibratePipeline } from '../../host/src/calibration/calibrate-pipeline.js';
 import { calibrateCut, type CutRequest } from '../../host/src/calibration/cascade-cut.js';
 import { scoreLabelledData } from '../../host/src/calibration/score-data.js';
 import type { LabelledScores } from '../../host/src/calibration/thresholds.js';
 import { margin, normalisedEntropy } from '../../host/src/cascade/uncertainty.js';
-import { validateConfig } from '../../host/src/config/schema.js';
+import { loadConfigFile, validateConfig } from '../../host/src/config/schema.js';
+import { createDaemon } from '../../host/src/daemon.js';
+import { systemClock } from '../../host/src/native/addon.js';
+import { realTimers } from '../../host/src/sources/source.js';
 import { createRng, type Rng } from '../../host/src/core/rng.js';
 import { readModelCard } from '../../host/src/model/card.js';
 import { writeLightCurveDataset } from '../../sim/src/lightcurves/dataset.js';
@@ -125,3 +130,22 @@ describe("the cascade cut's split-conformal promise, 500 random splits", () => {
     }
   }, 120_000);
 });
+
+describe('a calibrated cut in the daemon', () => {
+  it('counts, on a labelled replay, the share of frames it sends as calibrate measured it on the same frames', async () => {
+    const dir = tempDir('cut-daemon');
+    const capture = join(REPO, 'sim/recordings/cells-bccd-test.arrows');
+    const config = join(dir, 'cells-cascade.yaml');
+    writeFileSync(config, `model: ${join(ZOO, 'cells-bccd')}\nbackend: sim\nbudgetUs: 10000000\nsource: {kind: replay, path: ${capture}, pacing: max}\ntrigger: {targets: [WBC]}\ncascade: {model: ${join(ZOO, 'cells-bccd')}, cut: {margin: 0.5}, queueFrames: 1024}\nsinks: {}\nserver: {enabled: false}\n`);
+    const r = await calibratePipeline({ config, data: { path: capture, split: 'val' }, requests: [], cascadeCut: { kind: 'send', rate: 0.05 }, out: join(dir, 'cells-send5.yaml'), firmwareDir: FIRMWARE, nowIso: 'now' });
+    const d = await createDaemon(loadConfigFile(r.config), { clock: systemClock(), timers: realTimers, log: () => {}, baseDir: dir, firmwareDir: FIRMWARE, onBug: (e) => { throw e; } });
+    d.start();
+    await d.sourceDone;
+    await d.stop();
+    const snap = d.view.snapshot();
+    const n = r.scores.truth.length;
+    expect(snap.calibration!.cascade).toMatchObject({ on: 'margin', promise: 'send', cut: r.cut!.calibration.value, frames: n, sent: Math.round(r.cut!.inSample * n) });
+    expect(snap.cascade).toMatchObject({ cutKind: 'margin', cut: r.cut!.calibration.value, unsure: Math.round(r.cut!.inSample * n) });
+  }, 120_000);
+});
+

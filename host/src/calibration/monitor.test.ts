@@ -54,6 +54,39 @@ describe('CalibrationMonitor', () => {
     expect(v.drift.per).toBe('frame');
   });
 
+  it("counts a calibrated cascade cut at the cut: the wrong labelled frames it sends (catch), or every frame it sends (send)", () => {
+    const rng = createRng(11);
+    const frames: Array<{ p: number[]; label: number }> = [];
+    for (let i = 0; i < 1500; i++) {
+      const a = rng.uniform();
+      const b = rng.uniform() * (1 - a);
+      frames.push({ p: [a, b, 1 - a - b], label: i % 5 === 0 ? -1 : Math.floor(rng.uniform() * 3) });
+    }
+    const cascade = (on: 'margin' | 'entropy', promise: 'catch' | 'send', value: number) => ({ on, value, promise, target: 0.9, n: 100, k: 91, bound: 0.9 });
+    // Independent statements of the two quantities.
+    const marginOf = (p: number[]) => { const s = [...p].sort((x, y) => y - x); return s[0]! - s[1]!; };
+    const entropyOf = (p: number[]) => -p.reduce((h, x) => (x > 0 ? h + x * Math.log(x) : h), 0) / Math.log(p.length);
+    for (const [on, promise, value] of [['margin', 'catch', 0.3], ['entropy', 'send', 0.6]] as const) {
+      const m = new CalibrationMonitor({ ...file([0.5, 0.9]), cascade: cascade(on, promise, value) }, 'c.json', LABELS, { windowFrames: 64, driftAlpha: 0.001 });
+      const ring = new FrameRing(1, 3, 4);
+      const kept: Array<{ p: number[]; label: number }> = [];
+      for (const f of frames) {
+        const slot = ring.acquire();
+        slot.probs.set(f.p);
+        slot.predicted = 0;
+        slot.label = f.label;
+        m.record(slot);
+        kept.push({ p: Array.from(slot.probs), label: f.label });
+      }
+      const counted = promise === 'send' ? kept : kept.filter((f) => f.label >= 0 && f.p.indexOf(Math.max(...f.p)) !== f.label);
+      const sent = counted.filter((f) => (on === 'margin' ? marginOf(f.p) < value : entropyOf(f.p) > value));
+      expect(m.read().cascade, `${on} ${promise}`).toMatchObject({ on, promise, cut: value, frames: counted.length, sent: sent.length });
+      m.reset();
+      expect(m.read().cascade).toMatchObject({ frames: 0, sent: 0, achieved: null });
+    }
+    expect(new CalibrationMonitor(file([0.5]), 'c.json', LABELS, { windowFrames: 64, driftAlpha: 0.001 }).read().cascade).toBeNull();
+  });
+
   it('tests nothing until the window is full, then the window of the newest frames', () => {
     const m = new CalibrationMonitor(file(Array.from({ length: 200 }, (_, i) => 0.5 + i / 400)), 'c.json', LABELS, { windowFrames: 100, driftAlpha: 0.001 });
     const ring = new FrameRing(1, 3, 4);

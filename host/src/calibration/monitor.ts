@@ -1,3 +1,4 @@
+import { argmax, margin, normalisedEntropy } from '../cascade/uncertainty.js';
 import { assert } from '../core/assert.js';
 import type { FrameSlot } from '../core/frame.js';
 import type { CalibrationView } from '../server/api-types.js';
@@ -25,7 +26,10 @@ export interface DriftSettings {
  * calibration's top scores.
  *
  * The rates are measured at the calibrated thresholds, before hold-off, rate limit and
- * lateness, which only remove triggers: that is what the conformal guarantee speaks of.
+ * lateness, which only remove triggers: that is what the conformal guarantee speaks of. A
+ * calibrated cascade cut is counted the same way, at the cut, before the queue (a frame the full
+ * queue drops was still under the cut): every frame for a `send` promise, the labelled frames
+ * the student gets wrong (its top-1 is not the label) for a `catch` promise.
  */
 export class CalibrationMonitor {
   private readonly classes: number;
@@ -37,6 +41,14 @@ export class CalibrationMonitor {
   private readonly ring: Float64Array;
   private readonly scratch: Float64Array;
   private readonly reference: Float64Array;
+  /** The cascade cut's promise (`file.cascade`): 0 margin / 1 entropy, its value, 0 catch / 1
+   * send; the frames it counts (every frame, or the labelled frames the student gets wrong) and
+   * those the cut sends. */
+  private readonly cutOn: number;
+  private readonly cutValue: number;
+  private readonly cutSend: boolean;
+  private cutFrames = 0;
+  private cutSent = 0;
   private next = 0;
   private filled = 0;
   private checks = 0;
@@ -63,6 +75,10 @@ export class CalibrationMonitor {
     this.ring = new Float64Array(drift.windowFrames);
     this.scratch = new Float64Array(drift.windowFrames);
     this.reference = Float64Array.from(file.reference.sorted);
+    const cut = file.cascade;
+    this.cutOn = cut === undefined ? -1 : cut.on === 'margin' ? 0 : 1;
+    this.cutValue = cut?.value ?? 0;
+    this.cutSend = cut?.promise === 'send';
   }
 
   /** Counts one decided frame (its `probs` and `label`). Never allocates. */
@@ -75,6 +91,10 @@ export class CalibrationMonitor {
     this.next = this.next + 1 === this.ring.length ? 0 : this.next + 1;
     if (this.filled < this.ring.length) this.filled++;
     const t = slot.label;
+    if (this.cutOn >= 0 && (this.cutSend || (t >= 0 && t < this.classes && argmax(probs) !== t))) {
+      this.cutFrames++;
+      if (this.cutOn === 0 ? margin(probs) < this.cutValue : normalisedEntropy(probs) > this.cutValue) this.cutSent++;
+    }
     if (t < 0 || t >= this.classes) return;
     for (let j = 0; j < this.thr.length; j++) {
       const base = j * this.classes;
@@ -113,8 +133,10 @@ export class CalibrationMonitor {
       this.checks++;
       if (pValue < this.drift.driftAlpha) this.flagged++;
     }
+    const c = this.file.cascade;
+    const cascade = c === undefined ? null : { on: c.on, cut: c.value, promise: c.promise, target: c.target, bound: c.bound, n: c.n, frames: this.cutFrames, sent: this.cutSent, achieved: this.cutFrames > 0 ? this.cutSent / this.cutFrames : null };
     return {
-      file: this.path, method: this.file.method, createdAt: this.file.createdAt, data: this.file.data.source, targets,
+      file: this.path, method: this.file.method, createdAt: this.file.createdAt, data: this.file.data.source, targets, cascade,
       drift: {
         score: 'top', per: this.file.reference.per ?? 'frame', test: 'ks', windowFrames: this.ring.length, frames: this.filled, referenceN: this.reference.length,
         statistic, pValue, alpha: this.drift.driftAlpha, drift: pValue !== null && pValue < this.drift.driftAlpha, checks: this.checks, flaggedChecks: this.flagged,
@@ -126,6 +148,8 @@ export class CalibrationMonitor {
   reset(): void {
     this.labelled.fill(0);
     this.passed.fill(0);
+    this.cutFrames = 0;
+    this.cutSent = 0;
     this.filled = 0;
     this.next = 0;
   }

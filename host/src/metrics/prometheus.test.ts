@@ -210,6 +210,7 @@ describe('calibration series', () => {
       { kind: 'recall', classes: ['WBC'], target: 0.95, bound: 0.9545, threshold: 0.98, n: 87, labelled: 71, passed: 68, achieved: 68 / 71 },
       { kind: 'falseRate', classes: ['WBC', 'Platelets'], target: 0.01, bound: 0.0091, threshold: 0.0105, n: 874, labelled: 0, passed: 0, achieved: null },
     ],
+    cascade: null,
     drift: { score: 'top', per: 'frame', test: 'ks', windowFrames: 500, frames: 500, referenceN: 1137, statistic: 0.3, pValue: 1e-9, alpha: 0.001, drift: true, checks: 10, flaggedChecks: 4 },
   };
 

@@ -196,6 +196,10 @@ export interface CalibrationView {
     passed: number;
     achieved: number | null;
   }>;
+  /** A calibrated cascade cut (`--cascade-catch`/`--cascade-send`), counted at the cut: `frames`
+   * are every frame (`send`) or the labelled frames the student gets wrong (`catch`), `sent`
+   * those under the cut, `achieved` their ratio (null before any). Null without one. */
+  cascade: { on: 'margin' | 'entropy'; cut: number; promise: 'catch' | 'send'; target: number; bound: number; n: number; frames: number; sent: number; achieved: number | null } | null;
   drift: {
     /** The frame's largest class probability, tested with the two-sample Kolmogorov-Smirnov test. */
     score: 'top';
