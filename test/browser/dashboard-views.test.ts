@@ -43,8 +43,11 @@ describe('dashboard views', () => {
       },
       calibration: {
         file: 'cells.calibration.json', method: 'split-conformal', createdAt: '2026-12-07T00:00:00Z', data: 'val split',
-        targets: [{ kind: 'recall', classes: ['live'], target: 0.95, bound: 0.9545, threshold: 0.98440569, n: 87, labelled: 200, passed: 192, achieved: 0.96 }],
-        cascade: null,
+        targets: [
+          { kind: 'recall', classes: ['live'], target: 0.95, bound: 0.9545, threshold: 0.98440569, n: 87, labelled: 200, passed: 192, achieved: 0.96 },
+          { kind: 'recall', classes: ['live', 'dead'], target: 0.9, bound: 0.9024, threshold: 0.27052058, n: 122, labelled: 0, passed: 0, achieved: null },
+        ],
+        cascade: { on: 'margin', cut: 0.29732707, promise: 'catch', target: 0.9, bound: 0.9005, n: 1205, frames: 40, sent: 36, achieved: 0.9 },
         drift: { score: 'top', per: 'frame', test: 'ks', windowFrames: 500, frames: 500, referenceN: 1137, statistic: 0.31, pValue: 2e-9, alpha: 0.001, drift: true, checks: 12, flaggedChecks: 3 },
       },
       errorsLatest: [{ atMs: 1_700_000_000_000, code: 'E_FRAME_SHAPE', where: 'decoder ht-frame', message: 'frame of 12 bytes, expected 3,072' }],
@@ -126,7 +129,11 @@ describe('dashboard views', () => {
     expect(await confusion.count()).toBe(4);
     expect(await confusion.nth(2).locator('th, td').allTextContents()).toEqual(['live', '30', '160', '10']);
     // The calibrated recall beside its promise, and the drift flag.
-    expect(await page.getByTestId('calibration-targets').locator('tr').first().locator('th, td').allTextContents()).toEqual(['recall live ≥ 95.0%', '≥ 95.5% (n 87)', '0.9844', '200', '96.0%']);
+    const calibrated = page.getByTestId('calibration-targets').locator('tr');
+    expect(await calibrated.first().locator('th, td').allTextContents()).toEqual(['recall live ≥ 95.0%', '≥ 95.5% (n 87)', '0.9844', '200', '96.0%']);
+    // The targets' recall together, and a calibrated cascade cut with its running rate.
+    expect(await calibrated.nth(1).locator('th, td').allTextContents()).toEqual(['recall live/dead together ≥ 90.0%', '≥ 90.2% (n 122)', '0.2705', '0', '–']);
+    expect(await calibrated.nth(2).locator('th, td').allTextContents()).toEqual(['teacher sees ≥ 90.0% of wrong frames', '≥ 90.1% (n 1,205)', 'margin < 0.2973', '40', '90.0%']);
     expect(await page.getByTestId('drift-state').getAttribute('data-drift')).toBe('true');
     expect(await text('drift-state')).toBe('DRIFT: live scores differ from the calibration set (p < 0.001)');
     expect(await text('drift-p')).toBe('2.0e-9 (D 0.310)');

@@ -77,15 +77,20 @@ function showCalibration(el: ElementLookup, s: Snapshot): void {
   el('calibration-table').hidden = c === null;
   el('drift-stats').hidden = c === null;
   if (c === null) return;
-  setRows(
-    el('calibration-targets'),
-    c.targets.map((t) => {
-      const recall = t.kind === 'recall';
-      const promise = recall ? `recall ${t.classes[0]} ≥ ${formatPercent(t.target)}` : `false triggers ≤ ${formatPercent(t.target)} of non-${t.classes.join('/')}`;
-      const bound = `${recall ? '≥' : '≤'} ${formatPercent(t.bound)} (n ${formatCount(t.n)})`;
-      return [{ th: promise }, bound, t.threshold.toPrecision(4), formatCount(t.labelled), t.achieved === null ? '–' : formatPercent(t.achieved)];
-    }),
-  );
+  const rows = c.targets.map((t) => {
+    const recall = t.kind === 'recall';
+    const promise = recall ? `recall ${t.classes.join('/')}${t.classes.length > 1 ? ' together' : ''} ≥ ${formatPercent(t.target)}` : `false triggers ≤ ${formatPercent(t.target)} of non-${t.classes.join('/')}`;
+    const bound = `${recall ? '≥' : '≤'} ${formatPercent(t.bound)} (n ${formatCount(t.n)})`;
+    return [{ th: promise }, bound, t.threshold.toPrecision(4), formatCount(t.labelled), t.achieved === null ? '–' : formatPercent(t.achieved)];
+  });
+  // A calibrated cascade cut: its promise, the cut (on the margin or entropy) and the frames it counts.
+  const k = c.cascade;
+  if (k !== null) {
+    const catches = k.promise === 'catch';
+    const promise = catches ? `teacher sees ≥ ${formatPercent(k.target)} of wrong frames` : `teacher sent ≤ ${formatPercent(k.target)} of frames`;
+    rows.push([{ th: promise }, `${catches ? '≥' : '≤'} ${formatPercent(k.bound)} (n ${formatCount(k.n)})`, `${k.on} ${k.on === 'margin' ? '<' : '>'} ${k.cut.toPrecision(4)}`, formatCount(k.frames), k.achieved === null ? '–' : formatPercent(k.achieved)]);
+  }
+  setRows(el('calibration-targets'), rows);
   const d = c.drift;
   const state = el('drift-state');
   state.dataset.drift = String(d.drift);
