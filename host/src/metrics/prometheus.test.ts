@@ -227,10 +227,21 @@ describe('calibration series', () => {
     expect(text).toMatch(/^hairtrigger_score_drift_p_value\{score="top"\} 1e-9$/m);
     expect(text).toContain('hairtrigger_score_drift_checks_total{outcome="drift"} 4');
     expect(text).toContain('hairtrigger_score_drift_checks_total{outcome="ok"} 6');
+    expect(text).not.toMatch(/^hairtrigger_calibration_cascade\S* /m); // no cut calibrated
     for (const [, name, type] of text.matchAll(/^# TYPE (hairtrigger_(?:calibration|score_drift)\S*) (\S+)$/gm)) {
       if (type === 'counter') expect(name).toMatch(/_total$/);
       else expect(name).not.toMatch(/_total$/);
     }
+  });
+
+  it("exports a calibrated cascade cut's promise and its running share", async () => {
+    const cascade = { on: 'margin' as const, cut: 0.2973, promise: 'catch' as const, target: 0.9, bound: 0.9005, n: 1205, frames: 40, sent: 36, achieved: 0.9 };
+    const text = await new PrometheusExporter(() => fakeSnapshot({ calibration: { ...calibration, cascade } }), { defaultMetrics: false }).metricsText();
+    expect(text).toContain('hairtrigger_calibration_cascade_cut{promise="catch",on="margin"} 0.2973');
+    expect(text).toContain('hairtrigger_calibration_cascade_bound_ratio{promise="catch",on="margin"} 0.9005');
+    expect(text).toContain('hairtrigger_calibration_cascade_achieved_ratio{promise="catch",on="margin"} 0.9');
+    expect(text).toContain('hairtrigger_calibration_cascade_counted_frames_total{promise="catch",on="margin"} 40');
+    expect(text).toContain('hairtrigger_calibration_cascade_sent_frames_total{promise="catch",on="margin"} 36');
   });
 
   it('leaves them empty without a calibration', async () => {

@@ -361,6 +361,28 @@ export class PrometheusExporter implements MetricsExposition {
     perTarget('hairtrigger_calibration_achieved_ratio', 'The rate measured on the labelled frames seen so far at the calibrated threshold (before hold-off, rate limit and lateness).', (t) => t.achieved);
     perTarget('hairtrigger_calibration_labelled_frames_total', 'Labelled frames a calibrated rate counted: of the recall class, or not of the targets.', (t) => t.labelled, true);
     perTarget('hairtrigger_calibration_passed_frames_total', 'Of those, the frames that passed the calibrated threshold.', (t) => t.passed, true);
+    // A calibrated cascade cut (snapshot `calibration.cascade`), labelled by its promise and what it cuts on.
+    type Cut = NonNullable<NonNullable<Snapshot['calibration']>['cascade']>;
+    const perCut = (name: string, help: string, read: (c: Cut) => number | null, counter = false) => {
+      const collect = function (this: Gauge | Counter) {
+        this.reset();
+        const c = exporter.snap().calibration?.cascade ?? null;
+        const v = c === null ? null : read(c);
+        if (v === null) return;
+        const labels = { promise: c!.promise, on: c!.on };
+        if (this instanceof Counter) this.inc(labels, v);
+        else (this as Gauge).set(labels, v);
+      };
+      const labelNames = ['promise', 'on'];
+      if (counter) new Counter({ name, help, labelNames, registers, collect });
+      else new Gauge({ name, help, labelNames, registers, collect });
+    };
+    perCut('hairtrigger_calibration_cascade_target_ratio', "What the cascade's cut was calibrated for: the share of the student's wrong frames sent to the teacher at least (promise catch), or of all frames at most (promise send).", (c) => c.target);
+    perCut('hairtrigger_calibration_cascade_bound_ratio', "The calibrated cut's finite-sample split-conformal bound, marginal over calibration sets.", (c) => c.bound);
+    perCut('hairtrigger_calibration_cascade_cut', 'The calibrated cut: a margin below it, or an entropy over ln(classes) above it, goes to the teacher.', (c) => c.cut);
+    perCut('hairtrigger_calibration_cascade_achieved_ratio', 'The share measured so far at the cut: of the labelled frames the student got wrong (catch), or of all frames (send).', (c) => c.achieved);
+    perCut('hairtrigger_calibration_cascade_counted_frames_total', 'Frames the cut\'s promise counted: the labelled frames the student got wrong (catch), or every frame (send).', (c) => c.frames, true);
+    perCut('hairtrigger_calibration_cascade_sent_frames_total', 'Of those, the frames under the cut.', (c) => c.sent, true);
     const drift = () => exporter.snap().calibration?.drift ?? null;
     const driftGauge = (name: string, help: string, read: (d: NonNullable<ReturnType<typeof drift>>) => number | null) =>
       // Labelled by the score tested (the top class probability), so that a pipeline without a
