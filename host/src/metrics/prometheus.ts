@@ -339,15 +339,12 @@ export class PrometheusExporter implements MetricsExposition {
   private registerCalibration(): void {
     const exporter = this;
     const registers = [this.registry];
-    const labelNames = ['kind', 'class'];
-    type Row = NonNullable<Snapshot['calibration']>['targets'][number];
-    const perTarget = (name: string, help: string, read: (t: Row) => number | null, counter = false) => {
+    // A gauge or counter whose samples are read afresh at each scrape: (labels, value) pairs, a null value left out.
+    const rowsMetric = (name: string, help: string, labelNames: string[], rows: () => Array<[Record<string, string>, number | null]>, counter: boolean) => {
       const collect = function (this: Gauge | Counter) {
         this.reset();
-        for (const t of exporter.snap().calibration?.targets ?? []) {
-          const v = read(t);
+        for (const [labels, v] of rows()) {
           if (v === null) continue;
-          const labels = { kind: t.kind, class: t.classes.join(',') };
           if (this instanceof Counter) this.inc(labels, v);
           else (this as Gauge).set(labels, v);
         }
@@ -355,6 +352,9 @@ export class PrometheusExporter implements MetricsExposition {
       if (counter) new Counter({ name, help, labelNames, registers, collect });
       else new Gauge({ name, help, labelNames, registers, collect });
     };
+    type Row = NonNullable<Snapshot['calibration']>['targets'][number];
+    const perTarget = (name: string, help: string, read: (t: Row) => number | null, counter = false) =>
+      rowsMetric(name, help, ['kind', 'class'], () => (exporter.snap().calibration?.targets ?? []).map((t) => [{ kind: t.kind, class: t.classes.join(',') }, read(t)]), counter);
     perTarget('hairtrigger_calibration_target_ratio', 'What a calibration was asked for: a recall (kind recall) or a false-trigger rate over non-target frames (kind falseRate).', (t) => t.target);
     perTarget('hairtrigger_calibration_bound_ratio', "The calibrated threshold's finite-sample split-conformal bound (recall at least, false-trigger rate at most), marginal over calibration sets.", (t) => t.bound);
     perTarget('hairtrigger_calibration_threshold', 'The calibrated probability threshold.', (t) => t.threshold);
@@ -363,20 +363,11 @@ export class PrometheusExporter implements MetricsExposition {
     perTarget('hairtrigger_calibration_passed_frames_total', 'Of those, the frames that passed the calibrated threshold.', (t) => t.passed, true);
     // A calibrated cascade cut (snapshot `calibration.cascade`), labelled by its promise and what it cuts on.
     type Cut = NonNullable<NonNullable<Snapshot['calibration']>['cascade']>;
-    const perCut = (name: string, help: string, read: (c: Cut) => number | null, counter = false) => {
-      const collect = function (this: Gauge | Counter) {
-        this.reset();
+    const perCut = (name: string, help: string, read: (c: Cut) => number | null, counter = false) =>
+      rowsMetric(name, help, ['promise', 'on'], () => {
         const c = exporter.snap().calibration?.cascade ?? null;
-        const v = c === null ? null : read(c);
-        if (v === null) return;
-        const labels = { promise: c!.promise, on: c!.on };
-        if (this instanceof Counter) this.inc(labels, v);
-        else (this as Gauge).set(labels, v);
-      };
-      const labelNames = ['promise', 'on'];
-      if (counter) new Counter({ name, help, labelNames, registers, collect });
-      else new Gauge({ name, help, labelNames, registers, collect });
-    };
+        return c === null ? [] : [[{ promise: c.promise, on: c.on }, read(c)]];
+      }, counter);
     perCut('hairtrigger_calibration_cascade_target_ratio', "What the cascade's cut was calibrated for: the share of the student's wrong frames sent to the teacher at least (promise catch), or of all frames at most (promise send).", (c) => c.target);
     perCut('hairtrigger_calibration_cascade_bound_ratio', "The calibrated cut's finite-sample split-conformal bound, marginal over calibration sets.", (c) => c.bound);
     perCut('hairtrigger_calibration_cascade_cut', 'The calibrated cut: a margin below it, or an entropy over ln(classes) above it, goes to the teacher.', (c) => c.cut);
