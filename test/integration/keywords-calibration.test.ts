@@ -165,3 +165,52 @@ describe('the shipped keyword calibration (host/configs/keywords-recall90.yaml)'
   }, 120_000);
 });
 
+describe("a keyword cascade's cut", () => {
+  it('--cascade-send 0.2: the 20% order statistic of the margins of the calibration hops, whose probabilities are the daemon\'s', async () => {
+    const config = join(dir, 'kw-cascade.yaml');
+    writeFileSync(config, `model: ${MODEL}\nbackend: sim\ntrigger: {}\nsinks: {}\ncascade: {model: ${MODEL}, cut: {margin: calibrated}}\n`);
+    const r = await calibratePipeline({ config, data: { path: CLIPS, split: 'val' }, requests: [], cascadeCut: { kind: 'send', rate: 0.2 }, out: join(dir, 'kw-send20.yaml'), firmwareDir: FIRMWARE, nowIso: 'now' });
+    const hops = r.scores.hopProbs!;
+    const c = card.labels.length;
+    const margins: number[] = [];
+    for (let h = 0; h < hops.length / c; h++) {
+      const p = Array.from(hops.subarray(h * c, (h + 1) * c)).sort((a, b) => b - a);
+      margins.push(p[0]! - p[1]!);
+    }
+    margins.sort((a, b) => a - b);
+    const k = Math.floor(0.2 * (margins.length + 1));
+    expect(r.cut!.calibration).toMatchObject({ on: 'margin', promise: 'send', n: margins.length, k });
+    expect(r.cut!.calibration.value).toBe(margins[k - 1]);
+    expect(r.cut!.inSample).toBeLessThanOrEqual(0.2);
+    expect(parse(readFileSync(r.config, 'utf8')).cascade.cut).toEqual({ margin: 'calibrated' });
+    // The hops are the daemon's: one clip streamed through it, its decision log's probabilities
+    // over the hops that hold a clip sample are the first clip's hops here.
+    const clip = speechCommandsClips(CLIPS, card.labels, { ...cardSplit(card), name: 'val' })[0]!;
+    const detector = card.detector as { smoothFrames: number };
+    const { lead, total } = clipStreamLayout({ windowSamples: 480, hopSamples: 320, frames: 49, rateHz: RATE }, detector.smoothFrames);
+    const x = readWav(clip.path).samples;
+    const stream = new Int16Array(total);
+    stream.set(x.length >= RATE ? x.subarray((x.length - RATE) >> 1, ((x.length - RATE) >> 1) + RATE) : x, x.length >= RATE ? lead : lead + ((RATE - x.length) >> 1));
+    const wav = join(dir, 'hops.wav');
+    writeWav(wav, stream);
+    const decisions = join(dir, 'hops.decisions.jsonl');
+    await runToEnd(cfg({ pipeline: 'kwhops', budgetUs: 10_000_000, source: { kind: 'wav', path: wav, pacing: 'max' }, server: { enabled: false }, decisions }));
+    const rows = readFileSync(decisions, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { probs: number[] }).probs);
+    const held = rows.filter((_, h) => (h + 48) * 320 + 480 > lead && h * 320 < lead + RATE);
+    expect(held.length).toBeGreaterThan(90);
+    for (const [h, p] of held.entries()) for (let j = 0; j < c; j++) expect(p[j]!, `hop ${h} class ${j}`).toBeCloseTo(hops[h * c + j]!, 6);
+    // The daemon runs the new config with that cut (the card carries none) and counts, hop by hop, the share it sends.
+    const given = loadConfigFile(r.config);
+    const run = validateConfig({ ...given, pipeline: 'kwsend', budgetUs: 10_000_000, source: { kind: 'wav', path: join(SHARED, 'audio', 'mlperf-tiny-wakeword', 'short_wav_easy10s.wav'), pacing: 'max' }, server: { enabled: false }, cascade: { ...given.cascade!, queueFrames: 1024 } }, r.config);
+    const d = await createDaemon(run, { clock: systemClock(), timers: realTimers, log: () => {}, baseDir: dir, firmwareDir: FIRMWARE, onBug: (e) => { throw e; } });
+    d.start();
+    await d.sourceDone;
+    await d.stop();
+    const snap = d.view.snapshot();
+    expect(snap.cascade).toMatchObject({ cutKind: 'margin', cut: r.cut!.calibration.value });
+    expect(snap.calibration!.cascade).toMatchObject({ promise: 'send', frames: snap.frames, sent: snap.cascade!.unsure });
+    // A hop has no truth: the wrong-frame promise is refused.
+    await expect(calibratePipeline({ config, data: { path: CLIPS, split: 'val' }, requests: [], cascadeCut: { kind: 'catch', rate: 0.9 }, out: join(dir, 'kw-catch.yaml'), firmwareDir: FIRMWARE, nowIso: 'now' })).rejects.toThrow(/--cascade-catch.*--cascade-send/);
+  }, 120_000);
+});
+

@@ -76,13 +76,15 @@ export async function calibratePipeline(o: CalibrateOptions): Promise<CalibrateR
   const detector = detectorOf(cfg, card);
   if (o.cascadeCut !== undefined) {
     if (cfg.cascade === undefined) throw new CalibrationError(`--cascade-${o.cascadeCut.kind}`, `${o.config} has no cascade: add one (cascade: {model: ..., cut: {margin: calibrated}}) and calibrate its cut`);
-    if (detector !== null) throw new CalibrationError(`--cascade-${o.cascadeCut.kind}`, "a streaming detector's scores are per clip, not the per-hop probabilities its cascade cuts on: calibrate a frame pipeline's cut");
+    if (detector !== null && o.cascadeCut.kind === 'catch') throw new CalibrationError('--cascade-catch', "a keyword cascade cuts on one hop's posterior, and a hop has no truth of its own (a clip has): calibrate its load with --cascade-send");
   }
   if (o.requests.length === 0 && o.cascadeCut === undefined) throw new CalibrationError('calibrate', 'nothing asked: give --recall CLASS=R, --recall-targets R, --false-rate [CLASS=]A or --cascade-catch/--cascade-send');
   const scores = await scoreLabelledData(cfg, card, at, o.firmwareDir, o.data);
   const result = calibrateThresholds(scores, o.requests, configTargets, o.cascadeCut !== undefined);
   const on = cfg.cascade === undefined ? 'margin' : 'margin' in cfg.cascade.cut ? 'margin' : 'entropy';
-  const cut = o.cascadeCut === undefined ? null : calibrateCut(scores, on, o.cascadeCut);
+  // A streaming detector's cascade cuts per hop: its cut comes from the clips' hops.
+  const cutScores = detector === null ? scores : hopScores(scores);
+  const cut = o.cascadeCut === undefined ? null : calibrateCut(cutScores, on, o.cascadeCut);
   if (cut !== null) doc.setIn(['cascade', 'cut'], doc.createNode({ [on]: 'calibrated' }));
   // A streaming detector's thresholds are its route's (the card's detector copied into the
   // config when it had no route); a frame policy's are the trigger's.
@@ -111,11 +113,17 @@ export async function calibratePipeline(o: CalibrateOptions): Promise<CalibrateR
     const held = await scoreLabelledData(cfg, card, at, o.firmwareDir, { ...o.data, split: o.holdoutSplit });
     const byClass = Object.fromEntries(held.labels.map((l) => [l, 0]));
     for (const t of held.truth) byClass[held.labels[t]!]!++;
-    holdout = { source: held.source, byClass, rates: result.targets.map((t) => inSampleRate(held, t)), cut: cut === null ? null : cutRate(held, cut) };
+    holdout = { source: held.source, byClass, rates: result.targets.map((t) => inSampleRate(held, t)), cut: cut === null ? null : cutRate(detector === null ? held : hopScores(held), cut) };
   }
   writeCalibrationFile(calOut, file);
   writeFileSync(out, text, { flag: 'wx' });
-  return { result, scores, inSample: result.targets.map((t) => inSampleRate(scores, t)), holdout, cut: cut === null ? null : { calibration: cut, inSample: cutRate(scores, cut) }, config: out, calibration: calOut, block };
+  return { result, scores, inSample: result.targets.map((t) => inSampleRate(scores, t)), holdout, cut: cut === null ? null : { calibration: cut, inSample: cutRate(cutScores, cut) }, config: out, calibration: calOut, block };
+}
+
+/** A stream's hops as frames without truth (a `send` cut reads only their probabilities). */
+function hopScores(s: LabelledScores): LabelledScores {
+  if (s.hopProbs === undefined) throw new CalibrationError(s.source, 'holds no per-hop probabilities to cut on');
+  return { labels: s.labels, truth: new Int16Array(s.hopProbs.length / s.labels.length).fill(-1), probs: s.hopProbs, source: `${s.source}: the hops holding a clip sample` };
 }
 
 /** `recall WBC >= 0.95` / `recall of yes, no >= 0.95` / `false-trigger rate <= 0.01 (targets WBC)`. */

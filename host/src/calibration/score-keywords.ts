@@ -29,7 +29,9 @@ import type { LabelledScores } from './thresholds.js';
  *
  * The drift reference (`hopTop`) is the per-hop top probability (unsmoothed, what the
  * calibration monitor records of every frame) over the model frames that hold any sample of
- * the clip: the distribution a live stream of speech with short gaps gives.
+ * the clip: the distribution a live stream of speech with short gaps gives. Those hops'
+ * probability vectors (`hopProbs`, clip after clip, hop after hop) are what a keyword cascade
+ * cuts on (the margin or entropy of one hop's posterior): `--cascade-send` calibrates on them.
  */
 
 const CHUNK = 160;
@@ -82,7 +84,7 @@ export function scoreKeywordClips(backend: Backend, card: ModelCard, detector: D
 }
 
 /** The peak smoothed probabilities of `clips` (see the file's comment); `source` left for the caller. */
-export function scoreClips(backend: Backend, card: ModelCard, detector: DetectorConfig, clips: readonly KeywordClip[]): LabelledScores & { hopTop: Float64Array } {
+export function scoreClips(backend: Backend, card: ModelCard, detector: DetectorConfig, clips: readonly KeywordClip[]): LabelledScores & { hopTop: Float64Array; hopProbs: Float32Array } {
   const fe = frontEnd(card);
   const n = detector.smoothFrames;
   const c = card.labels.length;
@@ -98,6 +100,7 @@ export function scoreClips(backend: Backend, card: ModelCard, detector: Detector
   const probs = new Float64Array(clips.length * c); // the detector's float64 means, unrounded
   const truth = new Int16Array(clips.length);
   const tops: number[] = [];
+  const hops: number[] = [];
   const takesProbabilities = backend.info().outputKind === 'probabilities';
   for (const [i, clip] of clips.entries()) {
     const wav = readWav(clip.path);
@@ -133,7 +136,10 @@ export function scoreClips(backend: Backend, card: ModelCard, detector: Detector
       // starts before the clip's end.
       const end = (hop + fe.frames - 1) * fe.hopSamples + fe.windowSamples;
       const start = hop * fe.hopSamples;
-      if (end > lead && start < lead + fe.rateHz) tops.push(top);
+      if (end > lead && start < lead + fe.rateHz) {
+        tops.push(top);
+        for (let k = 0; k < c; k++) hops.push(p[k]!);
+      }
       hop++;
     };
     for (let off = 0; off < total; off += CHUNK) {
@@ -149,5 +155,5 @@ export function scoreClips(backend: Backend, card: ModelCard, detector: Detector
     }
   }
   const hopTop = Float64Array.from(tops).sort();
-  return { labels: card.labels, truth, probs, source: '', hopTop };
+  return { labels: card.labels, truth, probs, source: '', hopTop, hopProbs: Float32Array.from(hops) };
 }

@@ -17,6 +17,9 @@ export interface LabelledScores {
   /** The drift reference when it is not each frame's top score: a stream's per-hop top
    * probability over the calibration clips' hops, sorted (score-keywords.ts). */
   hopTop?: Float64Array;
+  /** A stream's per-hop probabilities over the same hops, `labels.length` each (the keyword
+   * cascade's unit): what a `send` cut is calibrated on. */
+  hopProbs?: Float32Array;
 }
 
 /** What a user asks for. */
