@@ -175,6 +175,11 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   if (autonomous && models.models.length > 1) throw new ConfigError('config: models', 'fpga.mode autonomous classifies on the device alone: the host cannot switch its model');
   if (autonomous && extras.length > 0) throw new ConfigError('config: extraModels', 'fpga.mode autonomous classifies on the device alone: extra models need the host in the loop');
   if (autonomous && withTeacher !== null) throw new ConfigError('config: cascade', 'fpga.mode autonomous classifies on the device alone: a cascade needs the host in the loop');
+  // A detection is the smoothed posterior of many hops (trigger/detector.ts): one hop's second
+  // opinion cannot stand in for it, so a detector's pipeline (keywords) never holds a decision.
+  if (withTeacher !== null && cfg.cascade?.replace === true && cfg.route?.kind === 'detector') {
+    throw new ConfigError('config: cascade.replace', `the trigger is a detector over ${(cfg.route as { smoothFrames: number }).smoothFrames} smoothed frames (route, or ${card.dir}/card.json: trigger.detector): a teacher's answer on one frame cannot replace it; leave replace off (the answers are logged beside the detections)`);
+  }
   // With extra models every frame is preprocessed for each (the primary model's inputs first).
   // A frame an extra model cannot use (an alert without cutouts) goes on without its output;
   // the fault is counted (the error log is made below, before any frame flows).
