@@ -17,7 +17,7 @@ import { wholeClip } from '../../host/src/modalities/audio/testing.js';
 import { readWav } from '../../host/src/modalities/audio/wav.js';
 import { systemClock } from '../../host/src/native/addon.js';
 import { realTimers } from '../../host/src/sources/source.js';
-import { readJsonlLog, REPO, runToEnd, SHARED, tempDir, ZOO } from '../support/fixtures.js';
+import { readArrowLog, readJsonlLog, REPO, runToEnd, SHARED, tempDir, ZOO } from '../support/fixtures.js';
 
 const KEYWORDS = join(ZOO, 'keywords');
 const SPEECH = join(SHARED, 'audio', 'speech-commands-pico-tinyml-benchmark');
@@ -172,6 +172,43 @@ describe('cascade to the teacher: keywords', () => {
     expect(want.length).toBeGreaterThan(3);
     expect(got).toEqual(want);
     expect(readJsonlLog<TriggerEvent>(join(dir, 'held.jsonl')).every((r) => r.cascade === undefined)).toBe(true);
+  }, 240_000);
+
+  it("the Arrow trigger log: each trigger row is followed, in a later batch, by one `answer` row keyed by its seq carrying the answers file's teacher answer", async () => {
+    const answers = join(dir, 'arrow.answers.jsonl');
+    const arrow = join(dir, 'arrow-log');
+    const budgetUs = 10_000_000;
+    // A cut of 1 sends every hop but one the student is certain of (margin exactly 1): nearly every trigger has an answer.
+    await runToEnd(keywords('arrow', { budgetUs, sinks: { jsonl: join(dir, 'arrow.jsonl'), arrow }, cascade: { model: KEYWORDS, cut: { margin: 1 }, queueFrames: 1024, answers } }));
+    const table = readArrowLog(arrow);
+    for (const c of ['decidedBy', 'teacherClass', 'teacherScore', 'teacherInTime']) expect(table.schema.fields.find((f) => f.name === c)?.nullable).toBe(true);
+    const rows = table.toArray().map((r) => r.toJSON() as Record<string, any>);
+    const triggers = rows.filter((r) => r.kind === 'trigger');
+    const follow = rows.filter((r) => r.kind === 'answer');
+    // The trigger rows are the JSON log's, and carry no teacher columns (they were written at once).
+    expect(triggers.map((r) => Number(r.seq))).toEqual(readJsonlLog<TriggerEvent>(join(dir, 'arrow.jsonl')).map((e) => e.seq));
+    expect(triggers.length).toBeGreaterThan(3);
+    expect(triggers.every((r) => r.teacherClass === null && r.teacherScore === null && r.teacherInTime === null && r.decidedBy === null)).toBe(true);
+    const bySeq = new Map(lines<Answer & { latencyUs: number }>(answers).map((a) => [a.seq, a]));
+    // One answer row per trigger row whose hop was sent, after it; none for the other hops.
+    const sentTriggers = triggers.filter((r) => bySeq.has(Number(r.seq)));
+    expect(sentTriggers.length).toBeGreaterThan(3);
+    expect(follow.map((r) => Number(r.seq)).sort((a, b) => a - b)).toEqual(sentTriggers.map((r) => Number(r.seq)).sort((a, b) => a - b));
+    for (const r of follow) {
+      const a = bySeq.get(Number(r.seq))!;
+      const k = argmaxOf(a.teacherProbs!);
+      expect(rows.findIndex((x) => x.kind === 'trigger' && x.seq === r.seq)).toBeLessThan(rows.indexOf(r));
+      expect(r.teacherClass).toBe(a.teacher);
+      expect(r.class).toBe(a.teacher);
+      expect(r.classIndex).toBe(k);
+      expect(Math.abs(r.teacherScore - a.teacherProbs![k]!)).toBeLessThan(1e-5);
+      expect(Math.abs(r.score - a.teacherProbs![k]!)).toBeLessThan(1e-5);
+      const probs = Array.from(r.probs as Float32Array);
+      for (let i = 0; i < probs.length; i++) expect(Math.abs(probs[i]! - a.teacherProbs![i]!)).toBeLessThan(1e-5);
+      expect(r.teacherInTime).toBe(a.latencyUs <= budgetUs);
+      expect(r.late).toBe(!(a.latencyUs <= budgetUs));
+      expect(Math.abs(r.e2eUs - a.latencyUs)).toBeLessThan(1e-3 * a.latencyUs + 1e-3);
+    }
   }, 240_000);
 
   it('refuses replace: a detection over smoothed hops is not one hop the teacher could decide', async () => {
