@@ -14,6 +14,7 @@
  * 2-20x over at the high rate, at most ~25-50% at the low one, where it steps up at 0.5), so the order holds on a loaded
  * machine too.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDaemon } from '../../host/src/daemon.js';
@@ -97,4 +98,24 @@ describe('model switching on the keyword stream under a rising and falling hop r
     const runs = models.filter((m, i) => i === 0 || m !== models[i - 1]);
     expect(runs.slice(0, 3)).toEqual(['teacher', STUDENT, 'teacher']);
   }, 600_000);
+
+  it('the shipped host/configs/keywords-sizes.yaml starts: the teacher and two student sizes, ranked by their cards, the teacher first', async () => {
+    const file = join(REPO, 'host', 'configs', 'keywords-sizes.yaml');
+    const cfg = { ...loadConfigFile(file), sinks: {}, server: { ...loadConfigFile(file).server, enabled: false } };
+    cfg.source = { ...cfg.source!, pacing: 'max', loop: false } as typeof cfg.source;
+    const cardOf = (folder: string) => JSON.parse(readFileSync(join(REPO, 'models', 'zoo', folder, 'card.json'), 'utf8'));
+    const d = await createDaemon(cfg, { clock: systemClock(), timers: realTimers, log: () => {}, baseDir: join(REPO, 'host', 'configs'), firmwareDir: join(REPO, 'hls', 'build'), onBug: (e) => { throw e; } });
+    try {
+      expect(d.models.names).toEqual([STUDENT, 'teacher', 'w24']);
+      // On the simulator a student is ranked by its fixed-point accuracy, the teacher (onnx) by its float one.
+      const ranked = d.selection!.selector.models.map((m) => [m.name, m.accuracy]);
+      expect(ranked).toEqual([[STUDENT, cardOf('keywords').student.fixedAccuracyEmulated], ['teacher', cardOf('keywords').teacher.accuracy], ['w24', cardOf('keywords-w24').student.fixedAccuracyEmulated]]);
+      d.start();
+      expect(d.models.name).toBe('teacher');
+      await d.sourceDone;
+    } finally {
+      await d.stop();
+    }
+    expect(d.view.snapshot().modelSelection?.estimates).toHaveLength(3);
+  }, 180_000);
 });
