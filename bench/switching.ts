@@ -5,7 +5,10 @@
  * real ZTF alerts, each pipeline carrying several models of its task:
  *   - cells: the float teacher (onnx) and the student at four sizes (sim: widths 2,4 / 4,8 /
  *     8,16 shipped / 10,24), 5 ms budget (so the teacher, ~0.5-3 ms a cell here, is a member);
- *   - alerts: the real/bogus student at two sizes (sim: 8,16 shipped / 4,8), 50 ms budget.
+ *   - alerts: the real/bogus student at two sizes (sim: 8,16 shipped / 4,8), 50 ms budget;
+ *   - keywords: the keyword teacher (onnx) and the DS-CNN student at two widths (sim: 48 shipped
+ *     / 24), the real "yes" clips as one WAV stream replayed from 1x (50 hops/s, one stream) to
+ *     80x (4,000 hops/s: what eighty streams cost one daemon), 20 ms budget (one hop).
  * Each schedule runs with switching (`modelSelection: { mode: budget }`) and without (the most
  * accurate model fixed, and the shipped student fixed), each run in a fresh process. Per rate
  * step: frames offered (rate x step), served (of the frames the schedule offered in the step,
@@ -35,7 +38,7 @@ const STEP_S = Number(process.env.BENCH_SWITCH_STEP_S ?? 3);
 const FRAMES_MAX = 4_000_000;
 
 interface PipelineCase {
-  name: 'cells' | 'alerts';
+  name: 'cells' | 'alerts' | 'keywords';
   /** The source's rate at speed 1 (frames/s): the capture's in real time, or the alert pacing's. */
   baseRateHz: number;
   rates: number[];
@@ -101,7 +104,32 @@ const ALERTS: PipelineCase = {
   },
 };
 
-const CASES = { cells: CELLS, alerts: ALERTS };
+const KEYWORDS: PipelineCase = {
+  name: 'keywords',
+  baseRateHz: 50, // one 16 kHz stream in real time: a hop every 20 ms
+  // From one stream to eighty streams' worth of hops, and back.
+  rates: [50, 200, 500, 1000, 2000, 4000, 2000, 1000, 500, 200, 50],
+  budgetUs: 20_000,
+  primary: 'keywords/student',
+  // The window's stream time (sensorNs): the hop's place in the stream at speed 1.
+  streamOffsetNs: (slot, _k, first) => slot.sensorNs - first,
+  models: [
+    { name: 'teacher', model: `${ZOO}/keywords`, variant: 'teacher' as const, backend: 'onnx' },
+    { name: 'w24', model: `${ZOO}/keywords-w24` },
+  ].filter(present),
+  config(selection) {
+    return {
+      pipeline: 'keywords', model: `${ZOO}/keywords`, backend: 'sim', budgetUs: this.budgetUs,
+      models: this.models,
+      ...(selection ? { modelSelection: { mode: 'budget' } } : {}),
+      source: { kind: 'wav', path: '../shared/data/audio/speech-commands-pico-tinyml-benchmark/yes', pacing: 'realtime', loop: true },
+      trigger: { maxRatePerS: 1e7, burst: 1_000_000 },
+      sinks: {}, server: { enabled: false },
+    };
+  },
+};
+
+const CASES = { cells: CELLS, alerts: ALERTS, keywords: KEYWORDS };
 /** The runs of a case: switching, the most accurate fixed, the shipped student fixed. */
 type Mode = 'switching' | `fixed:${string}`;
 
@@ -257,7 +285,7 @@ function main(): void {
   const runs: RunResult[] = [];
   for (const name of only) {
     const c = CASES[name as keyof typeof CASES];
-    const modes: Mode[] = ['switching', ...(c.name === 'cells' && c.models.some((m) => m.name === 'teacher') ? ['fixed:teacher' as const] : []), `fixed:${c.primary}`];
+    const modes: Mode[] = ['switching', ...(c.models.some((m) => m.name === 'teacher') ? ['fixed:teacher' as const] : []), `fixed:${c.primary}`];
     for (const mode of modes) {
       process.stderr.write(`switching bench: ${name} ${mode} (${c.rates.length} steps of ${STEP_S} s)\n`);
       const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--case', name, '--mode', mode], { cwd: REPO, encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -269,15 +297,23 @@ function main(): void {
   // BENCH_SWITCH_CASES=cells (or alerts) reruns one pipeline and keeps the other's runs.
   const previous = existsSync(join(dir, 'switching.json')) ? (JSON.parse(readFileSync(join(dir, 'switching.json'), 'utf8')) as { runs: RunResult[] }).runs : [];
   const kept = previous.filter((r) => !only.includes(r.pipeline));
-  const result = { date: new Date().toISOString(), node: process.version, stepS: STEP_S, runs: [...kept, ...runs].sort((a, b) => a.pipeline.localeCompare(b.pipeline) * -1) };
+  // Cells, then alerts, then keywords; a pipeline rerun alone keeps the others' runs (their date is in `dates`).
+  const order = Object.keys(CASES);
+  const date = new Date().toISOString();
+  const before = existsSync(join(dir, 'switching.json')) ? (JSON.parse(readFileSync(join(dir, 'switching.json'), 'utf8')) as { date: string; dates?: Record<string, string> }) : null;
+  const dates: Record<string, string> = {};
+  for (const r of kept) dates[r.pipeline] = before?.dates?.[r.pipeline] ?? before!.date;
+  for (const name of only) dates[name] = date;
+  const result = { date, dates, node: process.version, stepS: STEP_S, runs: [...kept, ...runs].sort((a, b) => order.indexOf(a.pipeline) - order.indexOf(b.pipeline)) };
   writeFileSync(join(dir, 'switching.json'), `${JSON.stringify(result, null, 2)}\n`);
   const md = markdown(result);
   writeFileSync(join(dir, 'switching.md'), md);
   process.stdout.write(md);
 }
 
-function markdown(r: { date: string; node: string; stepS: number; runs: RunResult[] }): string {
+function markdown(r: { date: string; dates: Record<string, string>; node: string; stepS: number; runs: RunResult[] }): string {
   const lines = [`# Model switching under a rising and falling input rate (${r.date}, ${r.node}, ${r.stepS} s a step)`, ''];
+  lines.push(`Command: \`node build/bench/switching.js\` (BENCH_SWITCH_CASES=keywords reruns one pipeline and keeps the others' runs). Runs made: ${Object.entries(r.dates).map(([p, d]) => `${p} ${d}`).join(', ')}.`, '');
   const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
   for (const run of r.runs) {
     lines.push(`## ${run.pipeline}: ${run.mode === 'switching' ? 'with switching' : `without switching (${run.mode.slice(6)} fixed)`}, budget ${run.budgetUs} us`, '');
