@@ -6,6 +6,8 @@
  *   - cells: the float teacher (onnx) and the student at four sizes (sim: widths 2,4 / 4,8 /
  *     8,16 shipped / 10,24), 5 ms budget (so the teacher, ~0.5-3 ms a cell here, is a member);
  *   - alerts: the real/bogus student at two sizes (sim: 8,16 shipped / 4,8), 50 ms budget;
+ *   - alerts-transient: the transient classifier's teacher (onnx) and its student at two sizes
+ *     (sim: widths 10,12 shipped / 6,8) on the real ZTF and Rubin packets, 50 ms budget;
  *   - keywords: the keyword teacher (onnx) and the DS-CNN student at two widths (sim: 48 shipped
  *     / 24), the real "yes" clips as one WAV stream replayed from 1x (50 hops/s, one stream) to
  *     80x (4,000 hops/s: what eighty streams cost one daemon), 20 ms budget (one hop).
@@ -38,7 +40,7 @@ const STEP_S = Number(process.env.BENCH_SWITCH_STEP_S ?? 3);
 const FRAMES_MAX = 4_000_000;
 
 interface PipelineCase {
-  name: 'cells' | 'alerts' | 'keywords';
+  name: 'cells' | 'alerts' | 'alerts-transient' | 'keywords';
   /** The source's rate at speed 1 (frames/s): the capture's in real time, or the alert pacing's. */
   baseRateHz: number;
   rates: number[];
@@ -104,6 +106,32 @@ const ALERTS: PipelineCase = {
   },
 };
 
+const ALERTS_TRANSIENT: PipelineCase = {
+  name: 'alerts-transient',
+  baseRateHz: 50,
+  rates: [50, 200, 500, 1000, 2000, 4000, 2000, 1000, 500, 200, 50],
+  budgetUs: 50_000,
+  primary: 'alerts-transient/student',
+  streamOffsetNs(_slot, k) {
+    return (k * 1e9) / this.baseRateHz;
+  },
+  models: [
+    { name: 'teacher', model: `${ZOO}/alerts-transient`, variant: 'teacher' as const, backend: 'onnx' },
+    { name: 'w6x8', model: `${ZOO}/alerts-transient-w6x8` },
+  ].filter(present),
+  config(selection) {
+    return {
+      pipeline: 'alerts-transient', model: `${ZOO}/alerts-transient`, backend: 'sim', budgetUs: this.budgetUs,
+      models: this.models,
+      ...(selection ? { modelSelection: { mode: 'budget' } } : {}),
+      source: { kind: 'alerts', paths: ['../shared/data/alerts/ztf-4.02-2023-10', '../shared/data/alerts/rubin-9.0-2025-09'], pacing: { kind: 'rate', alertsPerS: this.baseRateHz }, loop: true },
+      decoder: { kind: 'avro' },
+      trigger: { targets: ['SN Ia', 'SN II', 'SN Ibc', 'SLSN', 'TDE', 'AGN', 'Periodic'], threshold: 0.3, holdoffUs: 0, maxRatePerS: 1e7, burst: 1_000_000 },
+      sinks: {}, server: { enabled: false },
+    };
+  },
+};
+
 const KEYWORDS: PipelineCase = {
   name: 'keywords',
   baseRateHz: 50, // one 16 kHz stream in real time: a hop every 20 ms
@@ -129,7 +157,7 @@ const KEYWORDS: PipelineCase = {
   },
 };
 
-const CASES = { cells: CELLS, alerts: ALERTS, keywords: KEYWORDS };
+const CASES = { cells: CELLS, alerts: ALERTS, 'alerts-transient': ALERTS_TRANSIENT, keywords: KEYWORDS };
 /** The runs of a case: switching, the most accurate fixed, the shipped student fixed. */
 type Mode = 'switching' | `fixed:${string}`;
 
@@ -285,6 +313,7 @@ function main(): void {
   const runs: RunResult[] = [];
   for (const name of only) {
     const c = CASES[name as keyof typeof CASES];
+    if (c === undefined) throw new Error(`BENCH_SWITCH_CASES: ${name} is not one of ${Object.keys(CASES).join(', ')}`);
     const modes: Mode[] = ['switching', ...(c.models.some((m) => m.name === 'teacher') ? ['fixed:teacher' as const] : []), `fixed:${c.primary}`];
     for (const mode of modes) {
       process.stderr.write(`switching bench: ${name} ${mode} (${c.rates.length} steps of ${STEP_S} s)\n`);
