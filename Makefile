@@ -6,7 +6,7 @@ PY := /usr/bin/python3
 MODELS ?= cells-bccd cells-lymphocyte alerts-transient alerts-realbogus keywords
 # More student sizes of a task, each its own zoo folder models/zoo/<task>-<size> (card `size`):
 # what the daemon's model selection chooses among (config modelSelection). task:size:widths.
-SIZES ?= cells-bccd:w2x4:2,4 cells-bccd:w4x8:4,8 cells-bccd:w10x24:10,24 alerts-realbogus:w4x8:4,8 keywords:w24:24
+SIZES ?= cells-bccd:w2x4:2,4 cells-bccd:w4x8:4,8 cells-bccd:w10x24:10,24 alerts-realbogus:w4x8:4,8 alerts-transient:w6x8:6,8 keywords:w24:24
 SIZED := $(foreach s,$(SIZES),$(word 1,$(subst :, ,$(s)))-$(word 2,$(subst :, ,$(s))))
 # make run's pipelines, one daemon and one dashboard (host/configs/run-all.yaml lists them): the
 # BCCD cell sorter (its server settings serve all three), the ZTF and Rubin alert replay, the
