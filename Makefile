@@ -6,7 +6,7 @@ PY := /usr/bin/python3
 MODELS ?= cells-bccd cells-lymphocyte alerts-transient alerts-realbogus keywords
 # More student sizes of a task, each its own zoo folder models/zoo/<task>-<size> (card `size`):
 # what the daemon's model selection chooses among (config modelSelection). task:size:widths.
-SIZES ?= cells-bccd:w2x4:2,4 cells-bccd:w4x8:4,8 cells-bccd:w10x24:10,24 alerts-realbogus:w4x8:4,8
+SIZES ?= cells-bccd:w2x4:2,4 cells-bccd:w4x8:4,8 cells-bccd:w10x24:10,24 alerts-realbogus:w4x8:4,8 alerts-transient:w6x8:6,8 keywords:w24:24
 SIZED := $(foreach s,$(SIZES),$(word 1,$(subst :, ,$(s)))-$(word 2,$(subst :, ,$(s))))
 # make run's pipelines, one daemon and one dashboard (host/configs/run-all.yaml lists them): the
 # BCCD cell sorter (its server settings serve all three), the ZTF and Rubin alert replay, the
@@ -189,6 +189,10 @@ models: build apt-models
 sizes: build apt-models
 	@for s in $(SIZES); do \
 	  set -e; task=$${s%%:*}; rest=$${s#*:}; size=$${rest%%:*}; widths=$${rest#*:}; \
+	  if [ ! -f models/data/$$task/meta.json ] && [ $$task = keywords ]; then \
+	    $(PY) models/train/keywords_data.py --shared ../shared/data/audio --out models/data/keywords-audio --per-word 150 >/dev/null; \
+	    $(PY) models/train/keywords_features.py --audio models/data/keywords-audio --out models/data/keywords --matchboxnet ../shared/data/models/matchboxnet-kws/classification_model.onnx >/dev/null; \
+	  fi; \
 	  [ -f models/data/$$task/meta.json ] || node bin/hairtrigger.js dataset --task $$task --out models/data/$$task >/dev/null; \
 	  $(PY) models/train/distill.py --task $$task --data models/data/$$task --out build/train/$$task-$$size --student-widths $$widths; \
 	  $(PY) models/train/zoo_size.py --run build/train/$$task-$$size --task $$task --size $$size --widths $$widths; \

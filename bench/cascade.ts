@@ -13,12 +13,20 @@
  *     CASCADE_PACED_S seconds, 3): sent/s, agreement, the teacher's latency from each frame's due
  *     time; the alerts run with `replace` and a 5 ms budget, so held triggers are decided by
  *     the teacher when it answers in time and by the student otherwise.
+ * Keywords: real Speech Commands clips of every word, unknown words and silence (copied in
+ * name order into build/bench/cascade-clips: the wav source plays a folder as one stream), DS-CNN
+ * student on `sim`, the keyword teacher on onnx fed the same MFCC window of each 20 ms hop; never
+ * `replace` (a detection is over smoothed hops). `max`: KEYWORDS_MAX_CLIPS clips (120, about
+ * 5,900 hops) as fast as the student goes; paced: the first third of them at ten times real time
+ * (500 hops/s, ten streams' worth) with the 20 ms budget of one hop.
+ * CASCADE_PIPELINES (alerts,cells-bccd,keywords) picks the pipelines to run; the rows of the
+ * others are kept from the results file as they were (their date and load are in it).
  * CASCADE_REPEATS rounds (3) over every case, interleaved; each row is the round of median
  * frames/s. Runs carry `"cascade":{"cut","sentPerS","agreement"}` (the baseline, without a cascade,
  * carries `"cascade": null`). Results: bench/results/cascade.{json,md}.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +37,12 @@ import { realTimers } from '../host/src/sources/source.js';
 
 const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const ALERTS_DIR = resolve(REPO, '..', 'shared', 'data', 'alerts');
+const SPEECH_DIR = resolve(REPO, '..', 'shared', 'data', 'audio', 'speech-commands-pico-tinyml-benchmark');
+const CLIPS_DIR = join(REPO, 'build', 'bench', 'cascade-clips');
+const KEYWORDS_MAX_CLIPS = Number(process.env.KEYWORDS_MAX_CLIPS ?? 120);
+/** Times real time of the paced keyword runs (one stream is 50 hops/s). */
+const KEYWORDS_SPEED = 10;
+const PIPELINES = (process.env.CASCADE_PIPELINES ?? 'alerts,cells-bccd,keywords').split(',') as Array<Case['pipeline']>;
 const MAX_FRAMES = Number(process.env.CASCADE_MAX_FRAMES ?? 10_000);
 const PACED_S = Number(process.env.CASCADE_PACED_S ?? 3);
 /** Rounds over every case (interleaved, so the machine's load falls on all alike); each row is
@@ -38,7 +52,7 @@ const QUEUE_FRAMES = 64;
 
 type Pacing = 'max' | 'paced';
 interface Case {
-  pipeline: 'alerts' | 'cells-bccd';
+  pipeline: 'alerts' | 'cells-bccd' | 'keywords';
   pacing: Pacing;
   /** Margin cut; null: no cascade (the baseline). */
   cut: number | null;
@@ -49,10 +63,11 @@ interface Case {
 const CUTS: Record<Case['pipeline'], Array<number | null>> = {
   alerts: [null, 0.02, 0.06, 0.15, 0.4, 1],
   'cells-bccd': [null, 0.5, 0.9, 0.99, 1],
+  keywords: [null, 0.1, 0.3, 0.6, 1],
 };
 /** Alerts per second; the cells' recording is replayed at its own times (x1). */
 const ALERTS_PER_S = 200;
-const PACED_LABEL: Record<Case['pipeline'], string> = { alerts: `${ALERTS_PER_S}/s`, 'cells-bccd': 'x1 (recorded)' };
+const PACED_LABEL: Record<Case['pipeline'], string> = { alerts: `${ALERTS_PER_S}/s`, 'cells-bccd': 'x1 (recorded)', keywords: `x${KEYWORDS_SPEED} (${50 * KEYWORDS_SPEED} hops/s)` };
 const ALERTS_BUDGET_US = 5000;
 
 export interface CascadeRun {
@@ -80,8 +95,31 @@ export interface CascadeRun {
   rounds?: { n: number; framesPerS: [number, number]; e2eP99Us: [number, number] };
 }
 
+/** The keyword clips, as one stream per folder: `max` (KEYWORDS_MAX_CLIPS, every word in turn,
+ * the clips of each in name order) and `paced` (its first third). Made afresh each parent run. */
+function keywordClips(): void {
+  rmSync(CLIPS_DIR, { recursive: true, force: true });
+  const words = readdirSync(SPEECH_DIR, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const lists = words.map((w) => readdirSync(join(SPEECH_DIR, w)).filter((f) => f.endsWith('.wav')).sort().map((f) => join(SPEECH_DIR, w, f)));
+  const picked: string[] = [];
+  for (let i = 0; picked.length < KEYWORDS_MAX_CLIPS && lists.some((l) => i < l.length); i++) for (const l of lists) if (i < l.length && picked.length < KEYWORDS_MAX_CLIPS) picked.push(l[i]!);
+  for (const [folder, n] of [['max', picked.length], ['paced', Math.ceil(picked.length / 3)]] as const) {
+    mkdirSync(join(CLIPS_DIR, folder), { recursive: true });
+    picked.slice(0, n).forEach((f, k) => copyFileSync(f, join(CLIPS_DIR, folder, `${String(k).padStart(4, '0')}.wav`)));
+  }
+}
+
 function config(c: Case, dir: string) {
   const paced = c.pacing === 'paced';
+  if (c.pipeline === 'keywords') {
+    return validateConfig({
+      server: { enabled: false }, sinks: { jsonl: join(dir, 'triggers.jsonl') }, backend: 'sim',
+      ...(c.cut === null ? {} : { cascade: { model: 'models/zoo/keywords', cut: { margin: c.cut }, queueFrames: QUEUE_FRAMES } }),
+      pipeline: 'keywords', model: 'models/zoo/keywords', budgetUs: paced ? 20_000 : 10_000_000,
+      source: { kind: 'wav', path: join(CLIPS_DIR, c.pacing), pacing: paced ? `x${KEYWORDS_SPEED}` : 'max' },
+      trigger: { maxRatePerS: 1e7, burst: 1_000_000 },
+    });
+  }
   // The BCCD recording's times run at about 1,900 frames/s.
   const frames = paced ? Math.round((c.pipeline === 'alerts' ? ALERTS_PER_S : 1900) * PACED_S) : MAX_FRAMES;
   const cascade = c.cut === null ? {} : { cascade: { model: c.pipeline === 'alerts' ? 'models/zoo/alerts-transient' : 'models/zoo/cells-bccd', cut: { margin: c.cut }, queueFrames: QUEUE_FRAMES, replace: c.pipeline === 'alerts' && paced } };
@@ -148,15 +186,16 @@ function child(c: Case): CascadeRun {
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as CascadeRun;
 }
 
-function markdown(runs: readonly CascadeRun[], date: string): string {
+function markdown(runs: readonly CascadeRun[], date: string, parts: Record<string, string>): string {
   const f = (x: number | undefined, d = 1) => (x === undefined ? '–' : x.toFixed(d));
   const range = (xs: [number, number] | undefined, d = 0) => (xs === undefined ? '' : ` (${xs[0].toFixed(d)}-${xs[1].toFixed(d)})`);
   const rows = runs.map((r) => `| ${r.pipeline} | ${r.pacing} | ${r.cascade === null ? 'none' : r.cascade.cut} | ${r.frames} | ${f(r.framesPerS, 0)}${range(r.rounds?.framesPerS)} | ${f(r.e2eUs.p50)} | ${f(r.e2eUs.p99)}${range(r.rounds?.e2eP99Us)} | ${r.cascade === null ? '–' : `${r.sent} / ${r.unsure}`} | ${r.dropped ?? '–'} | ${r.queueDepthMax ?? '–'} | ${r.cascade === null ? '–' : f(r.cascade.sentPerS)} | ${r.cascade === null ? '–' : `${(r.cascade.agreement * 100).toFixed(1)}%`} | ${f(r.teacherLatencyUs?.p50, 0)} / ${f(r.teacherLatencyUs?.p99, 0)} | ${r.decidedByTeacher === undefined ? '–' : `${r.decidedByTeacher} / ${r.decidedByStudent}`} |`);
   return [
     `# Cascade to the teacher: the cut swept (${date}, ${process.version}, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at the end, ${cpus().length} cores)`,
     '',
-    'Command: `node build/bench/cascade.js` (after `make build` and `make firmware`; `make bench` runs it).',
-    `Student on \`sim\` (the firmware on the CPU), teacher on onnxruntime in its own worker thread, queue of ${QUEUE_FRAMES} frames; cut on the student's margin (top-1 minus top-2 probability: a frame is sent when its margin is under the cut). Alerts: the real ZTF (2023-10) and Rubin (2025-09) packets looped; cells: the BCCD test split looped. \`max\`: ${MAX_FRAMES} frames as fast as the student goes; paced: ${PACED_S} s at the rate shown (alerts with \`replace\` and a ${ALERTS_BUDGET_US / 1000} ms budget: held triggers decided by the teacher / the student). ${REPEATS} rounds over every case, interleaved: each row is the round of median frames/s, with the range over the rounds in brackets (frames/s and e2e p99). On a shared machine the latencies follow its load more than the cut.`,
+    'Command: `node build/bench/cascade.js` (after `make build` and `make firmware`; `make bench` runs it; `CASCADE_PIPELINES=keywords` reruns one pipeline and keeps the others\' rows).',
+    `Rows run at: ${Object.entries(parts).map(([p, d]) => `${p} ${d}`).join(', ')} (load average above: at the end of the latest).`,
+    `Student on \`sim\` (the firmware on the CPU), teacher on onnxruntime in its own worker thread, queue of ${QUEUE_FRAMES} frames; cut on the student's margin (top-1 minus top-2 probability: a frame is sent when its margin is under the cut). Alerts: the real ZTF (2023-10) and Rubin (2025-09) packets looped; cells: the BCCD test split looped; keywords: ${KEYWORDS_MAX_CLIPS} real Speech Commands clips (every word, unknown words, silence) as one stream, a frame per 20 ms hop (frames/s are hops/s), the teacher fed the hop's MFCC window, never \`replace\`. \`max\`: ${MAX_FRAMES} frames (keywords: the whole stream) as fast as the student goes; paced: ${PACED_S} s at the rate shown (keywords: the first third of the clips, ${Math.ceil(KEYWORDS_MAX_CLIPS / 3)} s of audio in ${(Math.ceil(KEYWORDS_MAX_CLIPS / 3) / KEYWORDS_SPEED).toFixed(0)} s; alerts with \`replace\` and a ${ALERTS_BUDGET_US / 1000} ms budget: held triggers decided by the teacher / the student). ${REPEATS} rounds over every case, interleaved: each row is the round of median frames/s, with the range over the rounds in brackets (frames/s and e2e p99). On a shared machine the latencies follow its load more than the cut.`,
     '',
     '| pipeline | pacing | cut | frames | frames/s | e2e p50 us | e2e p99 us | sent / unsure | dropped | queue max | sent/s | agreement | teacher after due p50 / p99 us | decided teacher / student |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -174,9 +213,11 @@ async function main(): Promise<void> {
     process.exit(0);
   }
   const cases: Case[] = [];
-  for (const pipeline of ['alerts', 'cells-bccd'] as const) {
+  for (const pipeline of PIPELINES) {
+    if (CUTS[pipeline] === undefined) throw new Error(`CASCADE_PIPELINES: ${pipeline} is not one of ${Object.keys(CUTS).join(', ')}`);
     for (const pacing of ['max', 'paced'] as const) for (const cut of CUTS[pipeline]) cases.push({ pipeline, pacing, cut });
   }
+  if (PIPELINES.includes('keywords')) keywordClips();
   const byCase: CascadeRun[][] = cases.map(() => []);
   for (let round = 0; round < REPEATS; round++) {
     cases.forEach((c, i) => {
@@ -185,11 +226,19 @@ async function main(): Promise<void> {
       byCase[i]!.push(r);
     });
   }
-  const runs = byCase.map(medianRun);
-  const date = new Date().toISOString();
   const dir = join(REPO, 'bench', 'results');
-  writeFileSync(join(dir, 'cascade.json'), `${JSON.stringify({ date, node: process.version, loadAverage: loadavg(), cores: cpus().length, queueFrames: QUEUE_FRAMES, maxFrames: MAX_FRAMES, pacedS: PACED_S, repeats: REPEATS, runs }, null, 2)}\n`);
-  const md = markdown(runs, date);
+  // The pipelines not run this time keep their rows (and the file says when each part ran).
+  const file = join(dir, 'cascade.json');
+  const before = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { date: string; runs: CascadeRun[]; parts?: Record<string, string> }) : null;
+  const kept = (before?.runs ?? []).filter((r) => !PIPELINES.includes(r.pipeline as Case['pipeline']));
+  const date = new Date().toISOString();
+  const parts: Record<string, string> = {};
+  for (const r of kept) parts[r.pipeline] = before?.parts?.[r.pipeline] ?? before!.date;
+  for (const p of PIPELINES) parts[p] = date;
+  const order = Object.keys(CUTS);
+  const runs = [...kept, ...byCase.map(medianRun)].sort((a, b) => order.indexOf(a.pipeline) - order.indexOf(b.pipeline));
+  writeFileSync(file, `${JSON.stringify({ date, parts, node: process.version, loadAverage: loadavg(), cores: cpus().length, queueFrames: QUEUE_FRAMES, maxFrames: MAX_FRAMES, pacedS: PACED_S, keywordsMaxClips: KEYWORDS_MAX_CLIPS, repeats: REPEATS, runs }, null, 2)}\n`);
+  const md = markdown(runs, date, parts);
   writeFileSync(join(dir, 'cascade.md'), md);
   console.log(md);
 }

@@ -5,7 +5,12 @@
  * real ZTF alerts, each pipeline carrying several models of its task:
  *   - cells: the float teacher (onnx) and the student at four sizes (sim: widths 2,4 / 4,8 /
  *     8,16 shipped / 10,24), 5 ms budget (so the teacher, ~0.5-3 ms a cell here, is a member);
- *   - alerts: the real/bogus student at two sizes (sim: 8,16 shipped / 4,8), 50 ms budget.
+ *   - alerts: the real/bogus student at two sizes (sim: 8,16 shipped / 4,8), 50 ms budget;
+ *   - alerts-transient: the transient classifier's teacher (onnx) and its student at two sizes
+ *     (sim: widths 10,12 shipped / 6,8) on the real ZTF and Rubin packets, 50 ms budget;
+ *   - keywords: the keyword teacher (onnx) and the DS-CNN student at two widths (sim: 48 shipped
+ *     / 24), the real "yes" clips as one WAV stream replayed from 1x (50 hops/s, one stream) to
+ *     80x (4,000 hops/s: what eighty streams cost one daemon), 20 ms budget (one hop).
  * Each schedule runs with switching (`modelSelection: { mode: budget }`) and without (the most
  * accurate model fixed, and the shipped student fixed), each run in a fresh process. Per rate
  * step: frames offered (rate x step), served (of the frames the schedule offered in the step,
@@ -35,7 +40,7 @@ const STEP_S = Number(process.env.BENCH_SWITCH_STEP_S ?? 3);
 const FRAMES_MAX = 4_000_000;
 
 interface PipelineCase {
-  name: 'cells' | 'alerts';
+  name: 'cells' | 'alerts' | 'alerts-transient' | 'keywords';
   /** The source's rate at speed 1 (frames/s): the capture's in real time, or the alert pacing's. */
   baseRateHz: number;
   rates: number[];
@@ -101,7 +106,58 @@ const ALERTS: PipelineCase = {
   },
 };
 
-const CASES = { cells: CELLS, alerts: ALERTS };
+const ALERTS_TRANSIENT: PipelineCase = {
+  name: 'alerts-transient',
+  baseRateHz: 50,
+  rates: [50, 200, 500, 1000, 2000, 4000, 2000, 1000, 500, 200, 50],
+  budgetUs: 50_000,
+  primary: 'alerts-transient/student',
+  streamOffsetNs(_slot, k) {
+    return (k * 1e9) / this.baseRateHz;
+  },
+  models: [
+    { name: 'teacher', model: `${ZOO}/alerts-transient`, variant: 'teacher' as const, backend: 'onnx' },
+    { name: 'w6x8', model: `${ZOO}/alerts-transient-w6x8` },
+  ].filter(present),
+  config(selection) {
+    return {
+      pipeline: 'alerts-transient', model: `${ZOO}/alerts-transient`, backend: 'sim', budgetUs: this.budgetUs,
+      models: this.models,
+      ...(selection ? { modelSelection: { mode: 'budget' } } : {}),
+      source: { kind: 'alerts', paths: ['../shared/data/alerts/ztf-4.02-2023-10', '../shared/data/alerts/rubin-9.0-2025-09'], pacing: { kind: 'rate', alertsPerS: this.baseRateHz }, loop: true },
+      decoder: { kind: 'avro' },
+      trigger: { targets: ['SN Ia', 'SN II', 'SN Ibc', 'SLSN', 'TDE', 'AGN', 'Periodic'], threshold: 0.3, holdoffUs: 0, maxRatePerS: 1e7, burst: 1_000_000 },
+      sinks: {}, server: { enabled: false },
+    };
+  },
+};
+
+const KEYWORDS: PipelineCase = {
+  name: 'keywords',
+  baseRateHz: 50, // one 16 kHz stream in real time: a hop every 20 ms
+  // From one stream to eighty streams' worth of hops, and back.
+  rates: [50, 200, 500, 1000, 2000, 4000, 2000, 1000, 500, 200, 50],
+  budgetUs: 20_000,
+  primary: 'keywords/student',
+  // The window's stream time (sensorNs): the hop's place in the stream at speed 1.
+  streamOffsetNs: (slot, _k, first) => slot.sensorNs - first,
+  models: [
+    { name: 'teacher', model: `${ZOO}/keywords`, variant: 'teacher' as const, backend: 'onnx' },
+    { name: 'w24', model: `${ZOO}/keywords-w24` },
+  ].filter(present),
+  config(selection) {
+    return {
+      pipeline: 'keywords', model: `${ZOO}/keywords`, backend: 'sim', budgetUs: this.budgetUs,
+      models: this.models,
+      ...(selection ? { modelSelection: { mode: 'budget' } } : {}),
+      source: { kind: 'wav', path: '../shared/data/audio/speech-commands-pico-tinyml-benchmark/yes', pacing: 'realtime', loop: true },
+      trigger: { maxRatePerS: 1e7, burst: 1_000_000 },
+      sinks: {}, server: { enabled: false },
+    };
+  },
+};
+
+const CASES = { cells: CELLS, alerts: ALERTS, 'alerts-transient': ALERTS_TRANSIENT, keywords: KEYWORDS };
 /** The runs of a case: switching, the most accurate fixed, the shipped student fixed. */
 type Mode = 'switching' | `fixed:${string}`;
 
@@ -257,7 +313,8 @@ function main(): void {
   const runs: RunResult[] = [];
   for (const name of only) {
     const c = CASES[name as keyof typeof CASES];
-    const modes: Mode[] = ['switching', ...(c.name === 'cells' && c.models.some((m) => m.name === 'teacher') ? ['fixed:teacher' as const] : []), `fixed:${c.primary}`];
+    if (c === undefined) throw new Error(`BENCH_SWITCH_CASES: ${name} is not one of ${Object.keys(CASES).join(', ')}`);
+    const modes: Mode[] = ['switching', ...(c.models.some((m) => m.name === 'teacher') ? ['fixed:teacher' as const] : []), `fixed:${c.primary}`];
     for (const mode of modes) {
       process.stderr.write(`switching bench: ${name} ${mode} (${c.rates.length} steps of ${STEP_S} s)\n`);
       const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--case', name, '--mode', mode], { cwd: REPO, encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -269,15 +326,23 @@ function main(): void {
   // BENCH_SWITCH_CASES=cells (or alerts) reruns one pipeline and keeps the other's runs.
   const previous = existsSync(join(dir, 'switching.json')) ? (JSON.parse(readFileSync(join(dir, 'switching.json'), 'utf8')) as { runs: RunResult[] }).runs : [];
   const kept = previous.filter((r) => !only.includes(r.pipeline));
-  const result = { date: new Date().toISOString(), node: process.version, stepS: STEP_S, runs: [...kept, ...runs].sort((a, b) => a.pipeline.localeCompare(b.pipeline) * -1) };
+  // Cells, then alerts, then keywords; a pipeline rerun alone keeps the others' runs (their date is in `dates`).
+  const order = Object.keys(CASES);
+  const date = new Date().toISOString();
+  const before = existsSync(join(dir, 'switching.json')) ? (JSON.parse(readFileSync(join(dir, 'switching.json'), 'utf8')) as { date: string; dates?: Record<string, string> }) : null;
+  const dates: Record<string, string> = {};
+  for (const r of kept) dates[r.pipeline] = before?.dates?.[r.pipeline] ?? before!.date;
+  for (const name of only) dates[name] = date;
+  const result = { date, dates, node: process.version, stepS: STEP_S, runs: [...kept, ...runs].sort((a, b) => order.indexOf(a.pipeline) - order.indexOf(b.pipeline)) };
   writeFileSync(join(dir, 'switching.json'), `${JSON.stringify(result, null, 2)}\n`);
   const md = markdown(result);
   writeFileSync(join(dir, 'switching.md'), md);
   process.stdout.write(md);
 }
 
-function markdown(r: { date: string; node: string; stepS: number; runs: RunResult[] }): string {
+function markdown(r: { date: string; dates: Record<string, string>; node: string; stepS: number; runs: RunResult[] }): string {
   const lines = [`# Model switching under a rising and falling input rate (${r.date}, ${r.node}, ${r.stepS} s a step)`, ''];
+  lines.push(`Command: \`node build/bench/switching.js\` (BENCH_SWITCH_CASES=keywords reruns one pipeline and keeps the others' runs). Runs made: ${Object.entries(r.dates).map(([p, d]) => `${p} ${d}`).join(', ')}.`, '');
   const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
   for (const run of r.runs) {
     lines.push(`## ${run.pipeline}: ${run.mode === 'switching' ? 'with switching' : `without switching (${run.mode.slice(6)} fixed)`}, budget ${run.budgetUs} us`, '');

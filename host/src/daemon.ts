@@ -175,6 +175,11 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   if (autonomous && models.models.length > 1) throw new ConfigError('config: models', 'fpga.mode autonomous classifies on the device alone: the host cannot switch its model');
   if (autonomous && extras.length > 0) throw new ConfigError('config: extraModels', 'fpga.mode autonomous classifies on the device alone: extra models need the host in the loop');
   if (autonomous && withTeacher !== null) throw new ConfigError('config: cascade', 'fpga.mode autonomous classifies on the device alone: a cascade needs the host in the loop');
+  // A detection is the smoothed posterior of many hops (trigger/detector.ts): one hop's second
+  // opinion cannot stand in for it, so a detector's pipeline (keywords) never holds a decision.
+  if (withTeacher !== null && cfg.cascade?.replace === true && cfg.route?.kind === 'detector') {
+    throw new ConfigError('config: cascade.replace', `the trigger is a detector over ${String((cfg.route as Record<string, unknown>).smoothFrames)} smoothed frames (route, or ${card.dir}/card.json: trigger.detector): a teacher's answer on one frame cannot replace it; leave replace off (the answers are logged beside the detections)`);
+  }
   // With extra models every frame is preprocessed for each (the primary model's inputs first).
   // A frame an extra model cannot use (an alert without cutouts) goes on without its output;
   // the fault is counted (the error log is made below, before any frame flows).
@@ -226,7 +231,10 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   );
   // Sinks open last: every check above has passed, so a failure here leaves no file half-used.
   const onSinkError = (e: SinkError) => errors.error(e);
-  const sinks = await createSinks(cfg.sinks, { runId: names.run, labels: card.labels, resolvePath: at, onError: onSinkError, log: deps.log });
+  const sinks = await createSinks(cfg.sinks, { runId: names.run, labels: card.labels, resolvePath: at, onError: onSinkError, log: deps.log, cascade: cascade !== null, stream: names.streams[0] });
+  // The teacher's answer on a frame whose record went out without it: the Arrow log's follow-up row.
+  const answerSinks = sinks.filter((x) => x.cascadeAnswer !== undefined);
+  if (cascade !== null && answerSinks.length > 0) cascade.onAnswerRow = (row) => { for (const x of answerSinks) x.cascadeAnswer!(row); };
   try {
     after.router = cfg.route === undefined ? null : routers.create(cfg.route, { runId: names.run, labels: card.labels, targets: cfg.trigger.targets ?? [], aux, at, log: deps.log, error: (e) => errors.error(e), framesFailed: () => metrics.dropped }, 'config: route');
     after.decisions = cfg.decisions === undefined ? null : new DecisionLog(at(cfg.decisions), { labels: card.labels, aux, describePayload }, onSinkError);
@@ -351,7 +359,11 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
       onTriggers: (l) => triggerLog.subscribe(l),
       recentErrors: () => errors.recent(),
       triggerDetail: (run, seq) => details.find(run, seq),
-      model: () => modelView(card, cfg.variant),
+      // The card of the model in force (a switch by the selector or the control API changes it).
+      model: () => {
+        const m = models.models[models.index]!;
+        return modelView(m.card ?? card, m.variant ?? cfg.variant, { model: m.name, primary: models.models[0]!.name, inForce: true, backendKind: m.backend.info().kind });
+      },
       history: () => metrics.historyColumns(),
       latencyDistribution: latestOf(() => published.current().seq, () => metrics.latencyDistribution()),
     },

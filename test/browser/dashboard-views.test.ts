@@ -164,8 +164,8 @@ describe('dashboard views', () => {
     await expect.poll(() => page.locator('[data-testid="trigger-list"] tr[data-seq="5"] td').nth(2).textContent(), { timeout: 5_000 }).toBe('live (missed: late)');
     // Triggers the cascade held (replace) say who decided them.
     view.emitTriggers([
-      fakeTrigger(6, { cascade: { decidedBy: 'teacher', student: 'dead', teacher: 'live' } }),
-      fakeTrigger(7, { cascade: { decidedBy: 'student', student: 'live', teacher: null } }),
+      fakeTrigger(6, { cascade: { decidedBy: 'teacher', student: 'dead', teacher: 'live', teacherScore: 0.9, inTime: true } }),
+      fakeTrigger(7, { cascade: { decidedBy: 'student', student: 'live', teacher: null, teacherScore: null, inTime: false } }),
     ]);
     const classOf = (seq: number) => page.locator(`[data-testid="trigger-list"] tr[data-seq="${seq}"] td`).nth(2).textContent();
     await expect.poll(() => classOf(6), { timeout: 5_000 }).toBe('live (teacher; student: dead)');

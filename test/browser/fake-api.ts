@@ -50,7 +50,14 @@ export function fakeDistribution(): LatencyDistribution {
 }
 
 export const fakeModel: ModelView = {
-  name: 'cells-student-v1',
+  name: 'cells/student',
+  model: 'cells-student-v1',
+  primary: 'cells-student-v1',
+  inForce: true,
+  variant: 'student',
+  size: null,
+  modelParams: 12_345,
+  modelAccuracy: 0.905,
   task: 'cells',
   labels: ['debris', 'live', 'dead'],
   params: { teacher: 1_234_567, student: 12_345 },

@@ -13,7 +13,7 @@ import type { TriggerEvent } from '../../host/src/metrics/snapshot.js';
 import { systemClock } from '../../host/src/native/addon.js';
 import { realTimers } from '../../host/src/sources/source.js';
 import { validateConfig, type PipelineConfig } from '../../host/src/config/schema.js';
-import { readJsonlLog, REPO, replayConfig, runToEnd, SHARED, tempDir, ZOO } from '../support/fixtures.js';
+import { readArrowLog, readJsonlLog, REPO, replayConfig, runToEnd, SHARED, tempDir, ZOO } from '../support/fixtures.js';
 import { teacherProbsOffline } from '../support/teacher-offline.js';
 
 const CAPTURE = join(REPO, 'sim/recordings/cells-bccd-test.arrows');
@@ -149,7 +149,7 @@ describe('cascade to the teacher: alerts, the teacher replacing the student with
       source: { kind: 'alerts', paths: [join(SHARED, 'alerts/ztf-4.02-2023-10'), join(SHARED, 'alerts/rubin-9.0-2025-09')] },
       decoder: { kind: 'avro' },
       trigger: { targets: ['SN Ia', 'SN II', 'SN Ibc', 'SLSN', 'TDE', 'AGN', 'Periodic'], threshold, maxRatePerS: 1e7, burst: 1_000_000 },
-      sinks: { jsonl: join(dir, `${name}.jsonl`) }, decisions: join(dir, `${name}.decisions.jsonl`), server: { enabled: false },
+      sinks: { jsonl: join(dir, `${name}.jsonl`), arrow: join(dir, `${name}-arrow`) }, decisions: join(dir, `${name}.decisions.jsonl`), server: { enabled: false },
       ...(cascade === undefined ? {} : { cascade: { model: ALERTS, queueFrames: 1024, replace: true, answers: join(dir, `${name}.answers.jsonl`), ...cascade } }),
     });
 
@@ -195,7 +195,7 @@ describe('cascade to the teacher: alerts, the teacher replacing the student with
       if (k < 0) expect(r).toBeUndefined();
       else {
         expect(r?.class).toBe(d.card.labels[k]);
-        expect(r?.cascade).toEqual({ decidedBy: 'teacher', student: a.student, teacher: a.teacher });
+        expect(r?.cascade).toEqual({ decidedBy: 'teacher', student: a.student, teacher: a.teacher, teacherScore: a.teacherProbs![argmaxOf(a.teacherProbs!)], inTime: true });
       }
       if (k !== thresholdDecision(a.studentProbs)) changed++;
     }
@@ -205,6 +205,26 @@ describe('cascade to the teacher: alerts, the teacher replacing the student with
     expect(base.length).toBeGreaterThan(20);
     expect(records.filter((r) => !sent.has(r.seq)).map(decisionOf)).toEqual(base);
     expect(d.cascade!.read(0)).toMatchObject({ sent: sent.size, dropped: 0, decidedByTeacher: sent.size, decidedByStudent: 0 });
+    // The Arrow log (read with apache-arrow): a held record's row, written after the answer,
+    // carries it as the answers file has it; the others none; no follow-up rows (all were held).
+    const rows = readArrowLog(join(dir, 'within-arrow')).toArray().map((r) => r.toJSON() as Record<string, any>);
+    expect(rows.map((r) => Number(r.seq))).toEqual(records.map((r) => r.seq));
+    expect(rows.every((r) => r.kind === 'trigger')).toBe(true);
+    const answerOf = new Map(answers.map((a) => [a.seq, a]));
+    let held = 0;
+    for (const r of rows) {
+      const a = answerOf.get(Number(r.seq));
+      if (a === undefined) {
+        expect([r.decidedBy, r.teacherClass, r.teacherScore, r.teacherInTime]).toEqual([null, null, null, null]);
+        continue;
+      }
+      held++;
+      expect(r.decidedBy).toBe('teacher');
+      expect(r.teacherClass).toBe(a.teacher);
+      expect(Math.abs(r.teacherScore - Math.max(...a.teacherProbs!))).toBeLessThan(1e-6);
+      expect(r.teacherInTime).toBe(true);
+    }
+    expect(held).toBeGreaterThan(20);
   }, 180_000);
 
   it("answers after the budget do not: every record is the student's, as without a cascade", async () => {
@@ -227,7 +247,16 @@ describe('cascade to the teacher: alerts, the teacher replacing the student with
     expect(answers.every((a) => a.latencyUs > budgetUs && a.decidedBy !== 'teacher')).toBe(true);
     const records = readJsonlLog<TriggerEvent>(join(dir, 'late.jsonl'));
     const sent = new Set(answers.map((a) => a.seq));
-    for (const r of records) if (sent.has(r.seq)) expect(r.cascade?.decidedBy).toBe('student');
+    for (const r of records) if (sent.has(r.seq)) expect(r.cascade).toMatchObject({ decidedBy: 'student', inTime: false });
+    const rows = readArrowLog(join(dir, 'late-arrow')).toArray().map((r) => r.toJSON() as Record<string, any>);
+    const heldRows = rows.filter((r) => r.kind === 'trigger' && sent.has(Number(r.seq)));
+    expect(heldRows.length).toBeGreaterThan(3);
+    expect(heldRows.every((r) => r.decidedBy === 'student' && r.teacherInTime === false)).toBe(true);
+    // Released before the answer came: the answer follows in an `answer` row, late, once per such record.
+    const answerOf = new Map(answers.map((a) => [a.seq, a]));
+    const follow = rows.filter((r) => r.kind === 'answer');
+    expect(follow.map((r) => Number(r.seq)).sort((a, b) => a - b)).toEqual(heldRows.filter((r) => r.teacherClass === null).map((r) => Number(r.seq)).sort((a, b) => a - b));
+    for (const r of follow) expect([r.teacherClass, r.teacherInTime, r.late]).toEqual([answerOf.get(Number(r.seq))!.teacher, false, true]);
     const sorted = (xs: TriggerEvent[]) => xs.map(decisionOf).sort((a, b) => (a as { seq: number }).seq - (b as { seq: number }).seq);
     expect(sorted(records)).toEqual(sorted(readJsonlLog<TriggerEvent>(join(dir, 'base.jsonl'))));
     expect(d.cascade!.read(0)).toMatchObject({ decidedByTeacher: 0, decidedByStudent: sent.size });

@@ -42,9 +42,10 @@ function oneSecond(x: Int16Array): Int16Array {
   return out;
 }
 
-describe('keyword student on the real test speakers', () => {
+// The shipped student and the other sizes `make sizes` adds (models/zoo/keywords-<size>: what model selection steps down to).
+describe.each(['keywords', 'keywords-w24'])('keyword student %s on the real test speakers', (folder) => {
   it('scores its card on features from the serving front end, and its firmware agrees with it', async () => {
-    const card = readModelCard(join(REPO, 'models', 'zoo', 'keywords'));
+    const card = readModelCard(join(REPO, 'models', 'zoo', folder));
     const spec = mfccSpecSchema.parse(card.preprocessing);
     const front = createMfcc(spec);
     const clips = testClips();
@@ -67,7 +68,7 @@ describe('keyword student on the real test speakers', () => {
     const student = card.raw.student as { accuracy: number; fixedAccuracyEmulated: number };
     expect(Math.abs(accuracy - student.accuracy)).toBeLessThanOrEqual(1 / clips.length + 1e-4);
     const out = mkdtempSync(join(tmpdir(), 'ht-keywords-'));
-    const r = await compileModel({ model: card.files.student, out, name: 'keywords_real', precision: card.raw.precision as PrecisionSpec, strategy: 'latency', reuse: 1, clockMhz: 200, check: inputs.length, seed: 1, data: { source: 'real test speakers', inputs }, lib: true });
+    const r = await compileModel({ model: card.files.student, out, name: `${folder.replace('-', '_')}_real`, precision: card.raw.precision as PrecisionSpec, strategy: 'latency', reuse: 1, clockMhz: 200, check: inputs.length, seed: 1, data: { source: 'real test speakers', inputs }, lib: true });
     expect(r.check!.agreementTop1).toBeGreaterThanOrEqual(0.99);
     // The card's emulated fixed-point accuracy is the firmware's: QAT and the emulation use the
     // card's types (an input saturated at +-32 there, +-128 here, read 89.1% against 83.2%).

@@ -46,6 +46,8 @@ export function createDashboard(doc: Document, initialView: string, storage: Sto
   const cascade = createCascadeView(el);
   let live = false;
   let polls = 0;
+  /** The model in force the page last asked `/api/model` about (a switch re-asks at once). */
+  let modelAsked = '';
   let everLive = false;
   const drawHistory = (view: ViewName) => {
     if (view === 'overview') overview.showHistory(store.rows);
@@ -75,6 +77,9 @@ export function createDashboard(doc: Document, initialView: string, storage: Sto
       cascade.showSnapshot(s);
       showSelection(el, s);
       showLinks(el, s);
+      // The selector or the control API put another model in force: its card, now, not at the next poll.
+      if (live && s.model !== modelAsked && modelAsked !== '' && tabs.current() === 'model') void fetchForView(el, 'model', latency, controls.refresh);
+      modelAsked = s.model;
       if (store.append(s)) drawHistory(tabs.current());
     },
     addTriggers: (events) => triggers.addTriggers(events),

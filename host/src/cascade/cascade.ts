@@ -8,6 +8,7 @@ import { summariseUs } from '../metrics/latency-summary.js';
 import type { CascadeSnapshot } from '../server/api-types.js';
 import { HELD_STUDENT, HELD_TEACHER, type TriggerRing } from '../sinks/trigger-ring.js';
 import { softmax, type PolicyParams } from '../trigger/policy.js';
+import type { CascadeAnswerRow } from '../sinks/sink.js';
 import type { AnswersLog } from './answers-log.js';
 import type { Cut } from './cut.js';
 import type { TeacherAnswer, TeacherQueue } from './teacher-queue.js';
@@ -89,6 +90,9 @@ export class Cascade {
   private readonly studentProbs: Float32Array;
   private readonly ids: Uint32Array;
   private readonly idKnown: Uint8Array;
+  /** Per queue slot: 1 when the frame's trigger record (a trigger or a missed detection) was
+   * decided at the policy, so its answer can follow it (`onAnswerRow`). */
+  private readonly recorded: Uint8Array;
   /** replace: per queue slot, the held copy of the frame's decision and whether it waits. */
   private readonly held: readonly FrameSlot[];
   private readonly heldState: Uint8Array;
@@ -119,6 +123,7 @@ export class Cascade {
     this.studentProbs = new Float32Array(n * classes);
     this.ids = new Uint32Array(2 * n);
     this.idKnown = new Uint8Array(n);
+    this.recorded = new Uint8Array(n);
     this.held = p.replace ? new FrameRing(1, classes, n).slots : [];
     this.heldState = new Uint8Array(p.replace ? n : 0);
     this.teacherProbs = new Float32Array(classes);
@@ -161,6 +166,7 @@ export class Cascade {
     this.ids[2 * j] = slot.idHi;
     this.ids[2 * j + 1] = slot.idLo;
     this.idKnown[j] = slot.idKnown ? 1 : 0;
+    this.recorded[j] = slot.triggered || slot.missed ? 1 : 0;
     this.sentAt[slot.index] = sent;
     this.queue.submit();
     if (this.queue.outstanding > c[DEPTH_MAX]) c[DEPTH_MAX] = this.queue.outstanding;
@@ -215,12 +221,17 @@ export class Cascade {
   /** Called with the message of each failed teacher run (the daemon counts it as an error). */
   onFailure: ((message: string) => void) | null = null;
 
+  /** Called, off the hot path, with the teacher's answer on each frame sent whose trigger
+   * record was written without it (not held): the Arrow trigger log's follow-up row. A failed
+   * teacher run has none (it is counted `failed`). */
+  onAnswerRow: ((row: CascadeAnswerRow) => void) | null = null;
+
   /** Releases, with the student's decision, every held trigger whose budget ran out before its
    * answer came (`nowNs` monotonic). Off the hot path (the flush timer). */
   expire(nowNs: number): void {
     for (let s = this.queue.joined; s < this.queue.sent; s++) {
       const j = s % this.n;
-      if (this.heldState.length > 0 && this.heldState[j] === HELD_WAITING && nowNs - this.dueNs[j] > this.budgetNs) this.release(j, false, -1);
+      if (this.heldState.length > 0 && this.heldState[j] === HELD_WAITING && nowNs - this.dueNs[j] > this.budgetNs) this.release(j, false, -1, false);
     }
   }
 
@@ -229,7 +240,7 @@ export class Cascade {
   releaseAll(): void {
     for (let s = this.queue.joined; s < this.queue.sent; s++) {
       const j = s % this.n;
-      if (this.heldState.length > 0 && this.heldState[j] === HELD_WAITING) this.release(j, false, -1);
+      if (this.heldState.length > 0 && this.heldState[j] === HELD_WAITING) this.release(j, false, -1, false);
     }
   }
 
@@ -254,15 +265,22 @@ export class Cascade {
     let decidedBy: 'teacher' | 'student' | null = null;
     if (this.heldState.length > 0 && this.heldState[j] === HELD_WAITING) {
       const byTeacher = a.ok && within;
-      this.release(j, byTeacher, teacherClass);
+      this.release(j, byTeacher, teacherClass, a.ok && within);
       decidedBy = byTeacher ? 'teacher' : 'student';
+    } else if (a.ok && this.recorded[j] === 1 && this.onAnswerRow !== null) {
+      this.onAnswerRow({
+        seq: this.seq[j], id: frameIdString({ idHi: this.ids[2 * j], idLo: this.ids[2 * j + 1], idKnown: this.idKnown[j] === 1 }),
+        dueNs: this.dueNs[j], joinNs: nowNs, latencyUs: Math.round(latencyNs) / 1000, teacherIndex: teacherClass, teacher: this.p.labels[teacherClass]!,
+        teacherScore: this.teacherProbs[teacherClass]!, teacherProbs: Array.from(this.teacherProbs), inTime: within,
+      });
     }
     this.answers?.add(this.answerLine(j, a.ok, teacherClass, latencyNs, a.inferNs, decidedBy));
   }
 
   /** Writes the held trigger of queue slot `j` (if its final decision fires): the teacher's
-   * decision (its probabilities in `teacherProbs`) or the student's as held. */
-  private release(j: number, byTeacher: boolean, teacherClass: number): void {
+   * decision (its probabilities in `teacherProbs`) or the student's as held; `teacherClass` -1
+   * when the teacher had not answered, `inTime` whether its answer came within the budget. */
+  private release(j: number, byTeacher: boolean, teacherClass: number, inTime: boolean): void {
     const h = this.held[j];
     this.heldState[j] = HELD_EMPTY;
     this.counts[HELD]--;
@@ -272,7 +290,7 @@ export class Cascade {
     } else this.counts[BY_STUDENT]++;
     if (!h.triggered) return;
     this.p.clock.stamp(h.stampsNs, STAMP.emit);
-    this.p.ring.pushHeld(h, byTeacher ? HELD_TEACHER : HELD_STUDENT, this.studentClass[j], teacherClass);
+    this.p.ring.pushHeld(h, byTeacher ? HELD_TEACHER : HELD_STUDENT, this.studentClass[j], teacherClass, teacherClass < 0 ? Number.NaN : this.teacherProbs[teacherClass]!, inTime);
   }
 
   /** The policy's threshold test (per-class thresholds included) on the teacher's

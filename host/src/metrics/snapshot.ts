@@ -179,8 +179,10 @@ export interface TriggerEvent {
    * (config `models`, `POST /api/control/model`); absent with one model. */
   model?: string;
   /** A trigger held by the cascade (`cascade.replace`) until the teacher answered or the
-   * budget ran out: who decided it, and both classes (teacher null when it had not answered). */
-  cascade?: { decidedBy: 'teacher' | 'student'; student: string; teacher: string | null };
+   * budget ran out: who decided it, both classes, the teacher's probability of its class
+   * (teacher and teacherScore null when it had not answered before the record was released)
+   * and whether its answer came within the budget (then it decided). */
+  cascade?: { decidedBy: 'teacher' | 'student'; student: string; teacher: string | null; teacherScore: number | null; inTime: boolean };
 }
 
 /** What the HTTP server needs from a running daemon. The on-demand reads (history, latency,

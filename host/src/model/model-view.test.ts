@@ -34,6 +34,19 @@ describe('modelView', () => {
     });
   }
 
+  it("says which of the pipeline's models it is, its size, its own parameters and the accuracy it is ranked by", () => {
+    const sized = JSON.parse(readFileSync(join(ZOO, 'cells-bccd-w2x4', 'card.json'), 'utf8'));
+    const onSim = modelView(readModelCard(join(ZOO, 'cells-bccd-w2x4')), 'student', { model: 'w2x4', primary: 'cells-bccd/student', inForce: true, backendKind: 'sim' });
+    expect(onSim).toMatchObject({ name: 'cells-bccd/student', model: 'w2x4', primary: 'cells-bccd/student', inForce: true, variant: 'student', size: sized.size, modelParams: sized.student.params, modelAccuracy: sized.student.fixedAccuracyEmulated });
+    // On onnx a student runs float: its float accuracy.
+    expect(modelView(readModelCard(join(ZOO, 'cells-bccd-w2x4')), 'student', { model: 'w2x4', primary: 'p', inForce: true, backendKind: 'onnx' }).modelAccuracy).toBe(sized.student.accuracy);
+    const shipped = JSON.parse(readFileSync(join(ZOO, 'cells-bccd', 'card.json'), 'utf8'));
+    const teacher = modelView(readModelCard(join(ZOO, 'cells-bccd')), 'teacher', { model: 'teacher', primary: 'cells-bccd/student', inForce: true, backendKind: 'onnx' });
+    expect(teacher).toMatchObject({ size: null, modelParams: shipped.teacher.params, modelAccuracy: shipped.teacher.accuracy });
+    // Without `of`: the primary, in force.
+    expect(modelView(readModelCard(join(ZOO, 'cells-bccd')), 'student')).toMatchObject({ model: 'cells-bccd/student', primary: 'cells-bccd/student', inForce: true, size: null });
+  });
+
   it('the teacher has no firmware: float precision, no modelled time or resources', () => {
     const json = JSON.parse(readFileSync(join(ZOO, 'cells-bccd', 'card.json'), 'utf8'));
     const view = modelView(readModelCard(join(ZOO, 'cells-bccd')), 'teacher');

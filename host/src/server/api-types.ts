@@ -294,9 +294,23 @@ export interface TriggerDetail {
   view: TriggerView;
 }
 
-/** `GET /api/model`: the card as the model view shows it. */
+/** `GET /api/model`: the card of the model in force, as the model view shows it. */
 export interface ModelView {
+  /** `<task>/<variant>` of the card. */
   name: string;
+  /** The model's name in the pipeline (the snapshot's `model`: `<task>/<variant>` for the
+   * primary, the config's `models[].name` for an alternate), the primary's, and whether this
+   * is the model in force (the daemon's `/api/model` always answers with that one). */
+  model: string;
+  primary: string;
+  inForce: boolean;
+  variant: 'student' | 'teacher';
+  /** The card's `size` (another student size of the task: models/zoo/<task>-<size>), null for the task's shipped one. */
+  size: string | null;
+  /** This model's own parameters (the variant's) and the accuracy it is ranked by (model
+   * selection's: the fixed-point emulated accuracy for firmware, the float one on onnx); null when the card has none. */
+  modelParams: number | null;
+  modelAccuracy: number | null;
   task: string;
   labels: string[];
   params: { teacher: number | null; student: number };

@@ -71,7 +71,8 @@ const triggerView: z.ZodType<TriggerView> = z.discriminatedUnion('kind', [
 const triggerDetail: z.ZodType<TriggerDetail> = z.object({ event: triggerEvent, view: triggerView });
 
 const modelView: z.ZodType<ModelView> = z.object({
-  name: z.string(), task: z.string(), labels: z.array(z.string()),
+  name: z.string(), model: z.string(), primary: z.string(), inForce: z.boolean(), variant: z.enum(['student', 'teacher']), size: z.string().nullable(),
+  modelParams: num.nullable(), modelAccuracy: num.nullable(), task: z.string(), labels: z.array(z.string()),
   params: z.object({ teacher: num.nullable(), student: num }), precision: z.string(),
   modelled: z.object({ cycles: num, clockMhz: num, us: num }).nullable(),
   resources: z.record(z.string(), num).nullable(), accuracy: z.record(z.string(), num), card: z.record(z.string(), z.unknown()),

@@ -314,6 +314,13 @@ export function fakeModelView(): ModelView {
   };
   return {
     name: 'cells-bccd/student',
+    model: 'cells-bccd/student',
+    primary: 'cells-bccd/student',
+    inForce: true,
+    variant: 'student',
+    size: null,
+    modelParams: 3123,
+    modelAccuracy: 0.9958,
     task: 'cells-bccd',
     labels: card.labels,
     params: { teacher: 537_763, student: 3123 },

@@ -54,6 +54,32 @@ export interface Sink {
   /** Flushes, ends the stream (an Arrow end-of-stream marker) and releases the files or sockets. Idempotent. */
   close(): Promise<void>;
   counters(): SinkCounters;
+  /** The cascade's answer on a frame whose record this sink already took (the Arrow log's
+   * follow-up row); absent: the sink does not record answers (the answers file has them all). */
+  cascadeAnswer?(row: CascadeAnswerRow): void;
+}
+
+/**
+ * The teacher's answer on a frame sent whose trigger record was written without it (the record
+ * went out at once: no `replace`, or a late frame; or was released by the student before the
+ * answer came): what the Arrow trigger log's follow-up row
+ * carries (arrow-sink.ts). Made off the hot path, in the cascade's `join` (cascade/cascade.ts).
+ */
+export interface CascadeAnswerRow {
+  seq: number;
+  /** The sensor's id as a decimal string, null without one. */
+  id: string | null;
+  dueNs: number;
+  /** Monotonic ns of the join (the answer's arrival as the daemon saw it). */
+  joinNs: number;
+  latencyUs: number;
+  teacherIndex: number;
+  teacher: string;
+  /** The teacher's probability of its class, and of every class in label order. */
+  teacherScore: number;
+  teacherProbs: number[];
+  /** Within the pipeline's budget from the frame's due time. */
+  inTime: boolean;
 }
 
 /** What every sink factory is given besides its own options. */
@@ -68,6 +94,10 @@ export interface SinkContext {
   onError(err: SinkError): void;
   /** Status lines (a serial line gone and retrying); absent: not logged. */
   log?(line: string): void;
+  /** The pipeline has a cascade to the teacher: the Arrow log gains its answer columns. */
+  cascade?: boolean;
+  /** The stream name records carry (the Arrow log's follow-up rows name it). */
+  stream?: string;
 }
 
 /** Fresh counters. */

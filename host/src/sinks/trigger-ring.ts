@@ -55,7 +55,7 @@ export class TriggerRing {
    * class and the teacher's (-1 when it had not answered). Written by `pushHeld`, off the hot
    * path (so `push` stays as it was: one more store there cost the keyword pipeline's hot path
    * bytes a frame, test/integration/hot-path-alloc.test.ts), read and pruned on drain. */
-  private readonly held = new Map<number, { by: typeof HELD_STUDENT | typeof HELD_TEACHER; student: number; teacher: number }>();
+  private readonly held = new Map<number, { by: typeof HELD_STUDENT | typeof HELD_TEACHER; student: number; teacher: number; teacherScore: number; inTime: boolean }>();
   /** Records ever pushed; the write index is `written % capacity`. */
   written = 0;
   private read = 0;
@@ -120,10 +120,11 @@ export class TriggerRing {
 
   /**
    * Records a trigger the cascade held until the teacher answered or the budget ran out
-   * (`cascade/cascade.ts`, off the hot path): as `push`, with who decided it and both classes.
+   * (`cascade/cascade.ts`, off the hot path): as `push`, with who decided it, both classes, the
+   * teacher's probability of its class (NaN without an answer) and whether it answered within the budget.
    */
-  pushHeld(slot: FrameSlot, decidedBy: typeof HELD_STUDENT | typeof HELD_TEACHER, studentClass: number, teacherClass: number): void {
-    this.held.set(this.written, { by: decidedBy, student: studentClass, teacher: teacherClass });
+  pushHeld(slot: FrameSlot, decidedBy: typeof HELD_STUDENT | typeof HELD_TEACHER, studentClass: number, teacherClass: number, teacherScore = Number.NaN, inTime = false): void {
+    this.held.set(this.written, { by: decidedBy, student: studentClass, teacher: teacherClass, teacherScore, inTime });
     this.push(slot);
   }
 
@@ -166,7 +167,14 @@ export class TriggerRing {
     const h = this.held.get(position);
     if (h === undefined) return;
     this.held.delete(position);
-    e.cascade = { decidedBy: h.by === HELD_TEACHER ? 'teacher' : 'student', student: names.labels[h.student] ?? String(h.student), teacher: h.teacher < 0 ? null : (names.labels[h.teacher] ?? String(h.teacher)) };
+    const answered = h.teacher >= 0;
+    e.cascade = {
+      decidedBy: h.by === HELD_TEACHER ? 'teacher' : 'student',
+      student: names.labels[h.student] ?? String(h.student),
+      teacher: answered ? (names.labels[h.teacher] ?? String(h.teacher)) : null,
+      teacherScore: answered ? Number(h.teacherScore.toPrecision(6)) : null,
+      inTime: h.inTime,
+    };
   }
 
   private event(i: number, names: TriggerNames): TriggerEvent {

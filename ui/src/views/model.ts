@@ -1,5 +1,6 @@
-/** The model view: the card of the model in force (`/api/model`) and live agreement with a
- * second opinion (from the snapshot). */
+/** The model view: the card of the model in force (`/api/model`: the primary's until the
+ * model selector or the control API puts another in force) and live agreement with a second
+ * opinion (from the snapshot). */
 import type { Snapshot } from '../../../host/src/metrics/snapshot.js';
 import type { ModelView } from '../../../host/src/server/api-types.js';
 import { setRows, timeOfDay, type ElementLookup } from '../dom.js';
@@ -9,6 +10,12 @@ import { formatLatency } from './overview.js';
 
 export function showModel(el: ElementLookup, m: ModelView): void {
   el('model-name').textContent = m.name;
+  const inForce = el('model-in-force');
+  inForce.textContent = `${m.model}${m.inForce ? ' (in force' : ' (not in force'}${m.model === m.primary ? ', the primary)' : `; primary ${m.primary})`}`;
+  inForce.dataset.inForce = m.inForce ? m.model : '';
+  el('model-size').textContent = m.size ?? (m.variant === 'teacher' ? 'the teacher' : "the task's shipped size");
+  el('model-params').textContent = m.modelParams === null ? '–' : `${formatCount(m.modelParams)} (${m.variant})`;
+  el('model-accuracy-own').textContent = m.modelAccuracy === null ? '–' : formatPercent(m.modelAccuracy);
   el('model-task').textContent = m.task;
   el('model-labels').textContent = m.labels.join(', ');
   el('model-params-student').textContent = formatCount(m.params.student);

@@ -132,6 +132,34 @@ describe('wav source', () => {
     expect(() => sources.create({ kind: 'wav', path: NO, spinWindowUs: 2001 }, ctx(), 'source')).toThrow('spinWindowUs');
   });
 
+  it('its replay speed changes live (the control API, model selection benches): chunks after the change are due at the new pace, and say so', () => {
+    const clock = manualClock(5_000_000);
+    const { timers, step } = manualTimers(clock);
+    const samples = readWav(NO).samples;
+    const src = createWavSource(samples, { pacing: 'x10', loop: false, chunkSamples: 320, rateHz: 16_000, stream: 'a', spinWindowUs: 0 }, clock, timers);
+    const rec = audioChain(src.spec, 16_000);
+    const pace: number[] = [];
+    const push = rec.sink.push;
+    rec.sink.push = (slot) => {
+      pace.push(slot.wallNsPerStreamNs);
+      push(slot);
+    };
+    src.start(rec.sink);
+    expect(src.pacing!.pace).toBe(10);
+    for (let guard = 0; guard < 10_000 && rec.chunks.length < 20 && step(); guard++);
+    expect(rec.chunks.length).toBe(20);
+    src.pacing!.setSpeed(40);
+    for (let guard = 0; guard < 10_000 && step(); guard++);
+    expect(rec.chunks.length).toBe(50);
+    const hopNs = (320 / 16_000) * 1e9;
+    // Before the change a chunk every 2 ms (x10), after it every 0.5 ms (x40), and each slot
+    // carries the wall time a stream ns took when it came (the window's due time uses it).
+    for (let k = 1; k < 20; k++) expect(rec.chunks[k]!.dueNs - rec.chunks[k - 1]!.dueNs).toBeCloseTo(hopNs / 10, 0);
+    for (let k = 22; k < 50; k++) expect(rec.chunks[k]!.dueNs - rec.chunks[k - 1]!.dueNs).toBeCloseTo(hopNs / 40, 0);
+    expect(pace.slice(0, 20).every((p) => p === 0.1)).toBe(true);
+    expect(pace.slice(21).every((p) => p === 1 / 40)).toBe(true);
+  });
+
   it('loops: sequence numbers and stream time run on across passes', async () => {
     const samples = Int16Array.from({ length: 1000 }, (_, i) => i);
     const src = createWavSource(samples, { pacing: 'max', loop: true, chunkSamples: 300, rateHz: 8000, stream: 'a' }, monotonicClock, realTimers);

@@ -8,7 +8,7 @@ import type { FrameSpec } from '../../../core/frame.js';
 import { limits } from '../../../core/limits.js';
 import { pacedSource } from '../../../sources/pacer.js';
 import { sources } from '../../../sources/registry.js';
-import { ingest, pacingSchema, pacingSpeed, type Pacing, type Source, type TimerScheduler } from '../../../sources/source.js';
+import { ingest, pacingSchema, pacingSpeed, type Pacing, type PacingControl, type Source, type TimerScheduler } from '../../../sources/source.js';
 import { resampleInt16 } from '../resample.js';
 import { readWav, type Wav } from '../wav.js';
 import { int16Bytes, pcmFields, pcmFrameSpec, streamNsAt } from './pcm.js';
@@ -80,13 +80,14 @@ export function createWavSource(samples: Int16Array, opts: WavStreamOptions, clo
   const perPass = Math.ceil(n / opts.chunkSamples);
   // At max pace nothing is scheduled: a chunk's samples all come into being when it is
   // delivered, so a window inside it is due then (as a replayed frame is due at its ingest).
-  const wallNsPerStreamNs = 1 / pacingSpeed(opts.pacing);
+  // Read from the pacer per chunk: the control API (or a bench) may change the speed live.
+  let src: Source | null = null;
   /** Samples from the stream start to the end of chunk k. */
   const endOf = (k: number): number => {
     const pass = Math.floor(k / perPass);
     return pass * n + Math.min((k - pass * perPass + 1) * opts.chunkSamples, n);
   };
-  return pacedSource(
+  src = pacedSource(
     pcmFrameSpec(opts.stream, opts.chunkSamples),
     (sink) => ({
       dueOffsetNs: (k) => (perPass === 0 ? 0 : streamNsAt(endOf(k), opts.rateHz)),
@@ -98,7 +99,7 @@ export function createWavSource(samples: Int16Array, opts: WavStreamOptions, clo
         slot.seq = k;
         slot.sensorNs = streamNsAt(endOf(k), opts.rateHz);
         slot.dueNs = dueNs;
-        slot.wallNsPerStreamNs = wallNsPerStreamNs;
+        slot.wallNsPerStreamNs = 1 / src!.pacing!.pace;
         slot.raw = bytes;
         slot.rawOffset = first * 2;
         slot.rawLength = (Math.min(first + opts.chunkSamples, n) - first) * 2;
@@ -111,22 +112,49 @@ export function createWavSource(samples: Int16Array, opts: WavStreamOptions, clo
     timers,
     { spinWindowUs: opts.spinWindowUs ?? limits.pacerSpinWindowUs, expectedFrames: opts.loop ? Number.POSITIVE_INFINITY : perPass },
   );
+  assert(src.pacing !== undefined, 'a paced source has a pacing control');
+  return src;
 }
 
 /**
  * A source whose stream is made asynchronously (files resampled by WebAssembly): it starts
  * once `made` resolves. Making it has no operating error (the files were read already), so a
  * rejection is a bug and is rethrown. `expectedFrames` is known before (for progress bars).
+ * Its pacing control (the replay speed of the control API, `pause`) forwards to the made
+ * source's; a change before that is kept and applied when it starts.
  */
-function deferredSource(spec: FrameSpec, made: Promise<Source>, expectedFrames: number): Source {
+function deferredSource(spec: FrameSpec, made: Promise<Source>, expectedFrames: number, initialPace: number): Source {
   let inner: Source | null = null;
   let stopped = false;
+  let earlySpeed: number | null = null;
+  let earlyPaused = false;
+  const pacing: PacingControl = {
+    get pace() {
+      return inner?.pacing?.pace ?? earlySpeed ?? initialPace;
+    },
+    get paused() {
+      return inner?.pacing?.paused ?? earlyPaused;
+    },
+    pause() {
+      if (inner?.pacing !== undefined) inner.pacing.pause();
+      else earlyPaused = true;
+    },
+    resume() {
+      if (inner?.pacing !== undefined) inner.pacing.resume();
+      else earlyPaused = false;
+    },
+    setSpeed(speed) {
+      if (inner?.pacing !== undefined) inner.pacing.setSpeed(speed);
+      else earlySpeed = speed;
+    },
+  };
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
   return {
     spec,
     done,
     expectedFrames,
+    pacing,
     get delivered() {
       return inner?.delivered ?? 0;
     },
@@ -136,6 +164,8 @@ function deferredSource(spec: FrameSpec, made: Promise<Source>, expectedFrames: 
           if (stopped) return resolveDone();
           inner = s;
           s.done.then(resolveDone);
+          if (earlySpeed !== null) s.pacing?.setSpeed(earlySpeed);
+          if (earlyPaused) s.pacing?.pause();
           s.start(sink);
         },
         (err: unknown) => {
@@ -166,6 +196,6 @@ sources.register({
     const made = joinWavs(wavs, c.rateHz).then((samples) => createWavSource(samples, opts, ctx.clock, ctx.timers));
     // A resampled file has round(frames x rate / its rate) samples, give or take one.
     const samples = wavs.reduce((n, w) => n + Math.round((w.frames * c.rateHz) / w.sampleRateHz), 0);
-    return deferredSource(pcmFrameSpec(c.stream, c.chunkSamples), made, c.loop ? Number.POSITIVE_INFINITY : Math.ceil(samples / c.chunkSamples));
+    return deferredSource(pcmFrameSpec(c.stream, c.chunkSamples), made, c.loop ? Number.POSITIVE_INFINITY : Math.ceil(samples / c.chunkSamples), pacingSpeed(c.pacing));
   },
 });
