@@ -187,18 +187,39 @@ def teacher_view_logits(teacher, x, views=data.VIEWS):
     return out
 
 
+def extra_teacher_rows(data_dir, which="real"):
+    """The training rows an extra teacher labels (tasks.py `extra_teacher` "rows"): "real", the
+    real and augmented real rows (`train_synthetic.npy` != 1); "clean", those of them without a
+    mixed-in background (`train_background.npy` == 0: the clips as recorded and the augmented
+    copies left without noise or music), where MatchboxNet heard what it was trained on."""
+    kinds = np.load(os.path.join(data_dir, "train_synthetic.npy"))
+    if which == "real":
+        return torch.from_numpy(kinds != 1)
+    if which != "clean":
+        raise UsageError(f"extra_teacher rows {which!r}: want 'real' or 'clean'")
+    path = os.path.join(data_dir, "train_background.npy")
+    if not os.path.isfile(path):
+        raise data.DataError(f"missing {path}: rerun keywords_data.py and keywords_features.py")
+    background = np.load(path)
+    if background.shape != kinds.shape:
+        raise data.DataError(f"{path}: {background.shape[0]} rows, train_synthetic.npy {kinds.shape[0]}")
+    return torch.from_numpy((kinds != 1) & (background == 0))
+
+
 def extra_teacher_logits(args, extra, t_logits):
     """The CNN teacher's targets mixed with a second teacher's probabilities on the real and
-    augmented real training rows (tasks.py `extra_teacher`: the `{file}` beside the data)."""
+    augmented real training rows, or only the clean ones (tasks.py `extra_teacher`: the `{file}`
+    beside the data, "rows")."""
     path = os.path.join(args.data, extra["file"])
     if not os.path.isfile(path):
         raise data.DataError(f"missing {path}: rerun the features with the extra teacher")
     probs = torch.from_numpy(np.load(path))
-    kinds = torch.from_numpy(np.load(os.path.join(args.data, "train_synthetic.npy")))
-    if probs.shape != t_logits.shape[1:] or kinds.shape != probs.shape[:1]:
+    rows = extra_teacher_rows(args.data, extra.get("rows", "real"))
+    if probs.shape != t_logits.shape[1:] or rows.shape != probs.shape[:1]:
         raise data.DataError(f"{path}: {tuple(probs.shape)}, want {tuple(t_logits.shape[1:])}")
-    print(f"[kd] {extra['file']} mixed at weight {extra['weight']} on {int((kinds != 1).sum())} real rows", flush=True)
-    return matchboxnet_teacher.mix_logits(t_logits, probs, kinds != 1, extra["weight"], args.temperature)
+    print(f"[kd] {extra['file']} mixed at weight {extra['weight']} on {int(rows.sum())} "
+          f"{extra.get('rows', 'real')} rows", flush=True)
+    return matchboxnet_teacher.mix_logits(t_logits, probs, rows, extra["weight"], args.temperature)
 
 
 def extra_teacher_note(cfg):

@@ -22,12 +22,21 @@ ap.add_argument("--name", required=True)
 ap.add_argument("--width", type=int, default=48)
 ap.add_argument("--blocks", type=int, default=3)
 ap.add_argument("--mbx", type=float, default=0.5)
+ap.add_argument("--mbx-rows", choices=("real", "clean"), default="real",
+                help="MatchboxNet's rows: real and augmented real, or only those without a mixed-in background")
 ap.add_argument("--epochs", type=int, default=40)
 ap.add_argument("--qat", type=int, default=0)
 ap.add_argument("--alpha", type=float, default=0.7)
 ap.add_argument("--T", type=float, default=4.0)
 ap.add_argument("--noweights", action="store_true")
 ap.add_argument("--test", action="store_true")
+ap.add_argument("--teacher", help="a cached teacher: a state dict (default OUT/teacher.pt), or an exported teacher.onnx "
+                "(its batch norms folded: loaded back as identity batch norms)")
+ap.add_argument("--music", help="a keyword-free stream: screen the snapped student's detector (keywords_screen.py) "
+                "on it and on the validation speakers' stream")
+ap.add_argument("--shared", default="../shared/data/audio")
+ap.add_argument("--teacher-widths", help="the cached teacher's widths, e.g. 80,160,320,480 (default: the task's)")
+ap.add_argument("--seed", type=int, default=0)
 ap.add_argument("--data", default="models/data/keywords")
 ap.add_argument("--out", default="build/kw-ablation")
 ap.add_argument("--ratio-min", type=float, default=tasks.TEACHER_PARAMS_RATIO_MIN,
@@ -35,11 +44,14 @@ ap.add_argument("--ratio-min", type=float, default=tasks.TEACHER_PARAMS_RATIO_MI
 a = ap.parse_args()
 
 DATA = a.data
-args = distill.parse_args(["--task", "keywords", "--data", DATA, "--out", a.out, "--alpha", str(a.alpha), "--temperature", str(a.T)])
-distill.seed_everything(0)
+args = distill.parse_args(["--task", "keywords", "--data", DATA, "--out", a.out, "--alpha", str(a.alpha), "--temperature", str(a.T),
+                           "--seed", str(a.seed)])
+distill.seed_everything(a.seed)
 cfg = distill.resolve(args)
 cfg["student_widths"] = (a.width,)
 cfg["student_blocks"] = a.blocks
+if a.teacher_widths:
+    cfg["teacher_widths"] = tuple(int(w) for w in a.teacher_widths.split(","))
 tasks.TEACHER_PARAMS_RATIO_MIN = a.ratio_min
 cfg["epochs"]["student"] = a.epochs
 cfg["epochs"]["qat"] = a.qat
@@ -48,11 +60,37 @@ labels = meta["labels"]
 weights = data.class_weights(splits["train"][1], len(labels))
 if a.noweights:
     weights = torch.ones_like(weights)
-teacher, student = distill.build(cfg, meta, 0)
+teacher, student = distill.build(cfg, meta, a.seed)
 print(a, "student params", nets.params(student), flush=True)
 os.makedirs(a.out, exist_ok=True)
-tp = os.path.join(a.out, "teacher.pt")
-if os.path.exists(tp):
+tp = a.teacher or os.path.join(a.out, "teacher.pt")
+def teacher_from_onnx(teacher, path):
+    """The exported teacher (distill.py's teacher.onnx: Conv with the batch norm folded in) back
+    in the task's teacher module: each Conv's weight, its bias as the batch norm's shift (scale 1,
+    mean 0, variance 1 - eps: the identity), the Gemm as the Linear."""
+    import onnx_check
+    g = onnx_check.read(path)
+    init = {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in g["initializers"].items()}
+    convs = [n for n in g["nodes"] if n["op"] == "Conv"]
+    gemm = next(n for n in g["nodes"] if n["op"] == "Gemm")
+    mods = list(teacher.modules())
+    conv_m = [m for m in mods if isinstance(m, torch.nn.Conv2d)]
+    bn_m = [m for m in mods if isinstance(m, torch.nn.BatchNorm2d)]
+    lin = [m for m in mods if isinstance(m, torch.nn.Linear)][-1]
+    if len(convs) != len(conv_m) or len(bn_m) != len(conv_m):
+        raise SystemExit(f"{path}: {len(convs)} convs, the teacher {len(conv_m)} (and {len(bn_m)} batch norms)")
+    with torch.no_grad():
+        for n, c, b in zip(convs, conv_m, bn_m):
+            c.weight.copy_(init[n["inputs"][1]])
+            b.weight.fill_(1.0); b.bias.copy_(init[n["inputs"][2]])
+            b.running_mean.zero_(); b.running_var.fill_(1.0 - b.eps)
+        lin.weight.copy_(init[gemm["inputs"][1]]); lin.bias.copy_(init[gemm["inputs"][2]])
+    return teacher.eval()
+
+
+if tp.endswith(".onnx"):
+    teacher = teacher_from_onnx(teacher, tp)
+elif os.path.exists(tp):
     teacher.load_state_dict(torch.load(tp)); teacher.eval()
 else:
     t0 = time.time()
@@ -61,7 +99,7 @@ else:
     print("teacher trained", time.time() - t0, flush=True)
 t_logits = distill.teacher_view_logits(teacher, splits["train"][0], 1)
 if a.mbx > 0:
-    t_logits = distill.extra_teacher_logits(args, {"file": "train_matchboxnet.npy", "weight": a.mbx}, t_logits)
+    t_logits = distill.extra_teacher_logits(args, {"file": "train_matchboxnet.npy", "weight": a.mbx, "rows": a.mbx_rows}, t_logits)
 t0 = time.time()
 student, best, _ = distill.train_student(args, cfg, student, student, splits, labels, weights, t_logits, "student")
 print("student trained", time.time() - t0, "best", best, flush=True)
@@ -83,8 +121,17 @@ fx = lambda b: fixed_forward(exact, b.double(), fp, {}, types)
 print("FIXED valAll", acc(fx, vx, vy), "valReal", acc(fx, vx[real], vy[real]), flush=True)
 res = {"name": a.name, "params": nets.params(student), "valAll": acc(student, vx, vy), "valReal": acc(student, vx[real], vy[real]),
        "teacherValReal": acc(teacher, vx[real], vy[real])}
+res["args"] = {k: v for k, v in vars(a).items() if k not in ("name", "data", "out", "shared")}
+synth = os.path.join(DATA, "test_synth_x.npy")
+if os.path.isfile(synth):
+    res["voices"] = acc(student, torch.from_numpy(np.load(synth)), torch.from_numpy(np.load(os.path.join(DATA, "test_synth_y.npy")).astype(np.int64)))
 if a.test:
     res["test"] = acc(student, *splits["test"])
+if a.music:
+    import keywords_screen
+    with torch.no_grad():
+        sc = keywords_screen.screen(lambda x: train.logits_of(student.eval(), torch.from_numpy(x)).numpy(), labels, a.shared, a.music)
+    res["screen"] = {k: sc[k] for k in ("best", "bestNoMusicFa", "s12t08")}
 print("RESULT", json.dumps(res), flush=True)
 torch.save(student.state_dict(), os.path.join(a.out, f"{a.name}.pt"))
 with open(os.path.join(a.out, "results.jsonl"), "a") as f:
