@@ -61,6 +61,8 @@ def parse_args(argv):
     p.add_argument("--frac-bits", type=int, default=10)
     p.add_argument("--int-bits", type=int, default=6, help="integer bits including sign")
     p.add_argument("--student-widths", help="conv widths, e.g. 8,16 (default: per task)")
+    p.add_argument("--teacher-from", help="a zoo folder of an earlier run of this task on the same data: its "
+                   "teacher.onnx is loaded (batch norms folded in) instead of training a teacher")
     return p.parse_args(argv)
 
 
@@ -185,6 +187,53 @@ def teacher_view_logits(teacher, x, views=data.VIEWS):
     print(f"[kd] teacher logits for {views} views x {len(x)} inputs "
           f"{time.time() - start:.1f}s", flush=True)
     return out
+
+
+def teacher_from_onnx(teacher, path):
+    """An exported teacher (this script's teacher.onnx: each Conv with its batch norm folded in)
+    loaded back into the task's teacher module: each Conv's weight, its bias as the batch norm's
+    shift (scale 1, mean 0, variance 1 - eps: the identity), the Gemm as the Linear. Exporting it
+    again gives the same graph. Only Conv-BN teachers (the VGG-style `nets.teacher`)."""
+    g = onnx_check.read(path)
+    init = {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in g["initializers"].items()}
+    convs = [n for n in g["nodes"] if n["op"] == "Conv"]
+    gemms = [n for n in g["nodes"] if n["op"] == "Gemm"]
+    conv_m = [m for m in teacher.modules() if isinstance(m, torch.nn.Conv2d)]
+    bn_m = [m for m in teacher.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    lin_m = [m for m in teacher.modules() if isinstance(m, torch.nn.Linear)]
+    if len(convs) != len(conv_m) or len(bn_m) != len(conv_m) or len(gemms) != 1 or len(lin_m) != 1:
+        raise data.DataError(f"{path}: {len(convs)} Conv and {len(gemms)} Gemm nodes; the task's teacher has "
+                             f"{len(conv_m)} convs, {len(bn_m)} batch norms, {len(lin_m)} linear layers")
+    pairs = [(c.weight, init[n["inputs"][1]]) for n, c in zip(convs, conv_m)]
+    pairs += [(b.bias, init[n["inputs"][2]]) for n, b in zip(convs, bn_m)]
+    pairs += [(lin_m[0].weight, init[gemms[0]["inputs"][1]]), (lin_m[0].bias, init[gemms[0]["inputs"][2]])]
+    for dst, src in pairs:
+        if tuple(dst.shape) != tuple(src.shape):
+            raise data.DataError(f"{path}: a tensor of shape {tuple(src.shape)} where the task's teacher has "
+                                 f"{tuple(dst.shape)} (another teacher_widths?)")
+    with torch.no_grad():
+        for dst, src in pairs:
+            dst.copy_(src)
+        for b in bn_m:
+            b.weight.fill_(1.0)
+            b.running_mean.zero_()
+            b.running_var.fill_(1.0 - b.eps)
+    return teacher.eval()
+
+
+def load_teacher(args, teacher):
+    """`--teacher-from`: the teacher of an earlier run, and its best epoch (from its card)."""
+    path = os.path.join(args.teacher_from, "teacher.onnx")
+    if not os.path.isfile(path):
+        raise UsageError(f"--teacher-from {args.teacher_from}: no teacher.onnx there")
+    teacher = teacher_from_onnx(teacher, path)
+    best = None
+    card_path = os.path.join(args.teacher_from, "card.json")
+    if os.path.isfile(card_path):
+        with open(card_path) as f:
+            best = json.load(f).get("distillation", {}).get("bestEpoch", {}).get("teacher")
+    print(f"[teacher] loaded from {path} (best epoch {best})", flush=True)
+    return teacher, best
 
 
 def extra_teacher_rows(data_dir, which="real"):
@@ -523,7 +572,10 @@ def run(args):
             score_kd.check_labels(splits[s][1], scores["first"][s], cfg["soft_targets"])
         t_logits = score_kd.score_logits(scores["first"]["train"]).expand(n_views(cfg), -1, -1)
     else:
-        teacher, best["teacher"], _ = train_teacher(args, cfg, teacher, splits, labels, weights)
+        if args.teacher_from:
+            teacher, best["teacher"] = load_teacher(args, teacher)
+        else:
+            teacher, best["teacher"], _ = train_teacher(args, cfg, teacher, splits, labels, weights)
         t_logits = teacher_view_logits(teacher, splits["train"][0], n_views(cfg))
         if cfg.get("extra_teacher"):
             t_logits = extra_teacher_logits(args, cfg["extra_teacher"], t_logits)
@@ -552,6 +604,10 @@ def run(args):
         extras = held_out_extras(args.data, teacher, student, fp, splits, labels, types)
         result = card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info,
                       time.time() - start, real, extras)
+    if args.teacher_from and teacher is not None:
+        result["distillation"]["teacherFrom"] = (
+            "not retrained here: the teacher.onnx of an earlier run of this recipe (seed "
+            f"{args.seed}, the same training rows) loaded back (distill.py --teacher-from)")
     card_path = os.path.join(args.out, "card.json")
     with open(card_path + ".tmp", "w") as f:
         json.dump(result, f, indent=2)

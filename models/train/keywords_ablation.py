@@ -64,32 +64,8 @@ teacher, student = distill.build(cfg, meta, a.seed)
 print(a, "student params", nets.params(student), flush=True)
 os.makedirs(a.out, exist_ok=True)
 tp = a.teacher or os.path.join(a.out, "teacher.pt")
-def teacher_from_onnx(teacher, path):
-    """The exported teacher (distill.py's teacher.onnx: Conv with the batch norm folded in) back
-    in the task's teacher module: each Conv's weight, its bias as the batch norm's shift (scale 1,
-    mean 0, variance 1 - eps: the identity), the Gemm as the Linear."""
-    import onnx_check
-    g = onnx_check.read(path)
-    init = {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in g["initializers"].items()}
-    convs = [n for n in g["nodes"] if n["op"] == "Conv"]
-    gemm = next(n for n in g["nodes"] if n["op"] == "Gemm")
-    mods = list(teacher.modules())
-    conv_m = [m for m in mods if isinstance(m, torch.nn.Conv2d)]
-    bn_m = [m for m in mods if isinstance(m, torch.nn.BatchNorm2d)]
-    lin = [m for m in mods if isinstance(m, torch.nn.Linear)][-1]
-    if len(convs) != len(conv_m) or len(bn_m) != len(conv_m):
-        raise SystemExit(f"{path}: {len(convs)} convs, the teacher {len(conv_m)} (and {len(bn_m)} batch norms)")
-    with torch.no_grad():
-        for n, c, b in zip(convs, conv_m, bn_m):
-            c.weight.copy_(init[n["inputs"][1]])
-            b.weight.fill_(1.0); b.bias.copy_(init[n["inputs"][2]])
-            b.running_mean.zero_(); b.running_var.fill_(1.0 - b.eps)
-        lin.weight.copy_(init[gemm["inputs"][1]]); lin.bias.copy_(init[gemm["inputs"][2]])
-    return teacher.eval()
-
-
 if tp.endswith(".onnx"):
-    teacher = teacher_from_onnx(teacher, tp)
+    teacher = distill.teacher_from_onnx(teacher, tp)
 elif os.path.exists(tp):
     teacher.load_state_dict(torch.load(tp)); teacher.eval()
 else:
