@@ -274,7 +274,9 @@ def extra_teacher_logits(args, extra, t_logits):
 def extra_teacher_note(cfg):
     """The card's words for the extra teacher's share of the targets ("" without one)."""
     extra = cfg.get("extra_teacher")
-    return (f"; on the real and augmented real rows mixed with {extra['file']} at weight {extra['weight']} "
+    rows = ("the real and augmented real rows" if extra.get("rows", "real") == "real"
+            else "the real rows and augmented copies without a background") if extra else ""
+    return (f"; on {rows} mixed with {extra['file']} at weight {extra['weight']} "
             "(MatchboxNet, training only)") if extra else ""
 
 
@@ -606,8 +608,8 @@ def run(args):
                       time.time() - start, real, extras)
     if args.teacher_from and teacher is not None:
         result["distillation"]["teacherFrom"] = (
-            "not retrained here: the teacher.onnx of an earlier run of this recipe (seed "
-            f"{args.seed}, the same training rows) loaded back (distill.py --teacher-from)")
+            "not retrained here: an earlier run's teacher.onnx loaded back (distill.py --teacher-from; "
+            "its best epoch from that run's card; the task's comments in tasks.py say which run)")
     card_path = os.path.join(args.out, "card.json")
     with open(card_path + ".tmp", "w") as f:
         json.dump(result, f, indent=2)

@@ -47,7 +47,7 @@ AUGMENT = {"speed": (0.85, 1.15), "shiftMs": 100, "gainDb": (-6.0, 6.0), "backgr
 MUSIC_TRACKS, MUSIC_SECONDS = 16, 12
 # Silence rows of music alone per word's synthetic utterances (music made most streaming false
 # alarms: 238 an hour with half as many, at half the level).
-MUSIC_SILENCE = 1.0
+MUSIC_SILENCE = 3.0
 MUSIC_SYNTH_P = 0.3  # share of synthetic utterances mixed over music instead of real noise
 # espeak-ng words per minute and pitch (0-99) drawn per utterance; marvin, the wake word with one
 # real clip, gets twice the synthetic utterances of a keyword.
