@@ -116,7 +116,9 @@ TASKS = {
         #    only snapped (the fixed-point emulation equals the float student on validation).
         # The teacher was not retrained for this: distill.py --teacher-from loads the (80, ...,
         # 480) teacher.onnx of the earlier full run (same seed and training rows but the 270 music
-        # rows; 82.7% on the real validation clips, 89.1% on test).
+        # rows; 82.7% on the real validation clips, 89.1% on test). `make models` trains a teacher
+        # afresh; this student again (the student stage is seeded): distill.py --task keywords
+        # --data models/data/keywords --out DIR --teacher-from models/zoo/keywords.
         "student_widths": (64,),
         "student_blocks": 3,
         "teacher_widths": (80, 160, 320, 480),
