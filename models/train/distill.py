@@ -61,6 +61,8 @@ def parse_args(argv):
     p.add_argument("--frac-bits", type=int, default=10)
     p.add_argument("--int-bits", type=int, default=6, help="integer bits including sign")
     p.add_argument("--student-widths", help="conv widths, e.g. 8,16 (default: per task)")
+    p.add_argument("--teacher-from", help="a zoo folder of an earlier run of this task on the same data: its "
+                   "teacher.onnx is loaded (batch norms folded in) instead of training a teacher")
     return p.parse_args(argv)
 
 
@@ -187,24 +189,94 @@ def teacher_view_logits(teacher, x, views=data.VIEWS):
     return out
 
 
+def teacher_from_onnx(teacher, path):
+    """An exported teacher (this script's teacher.onnx: each Conv with its batch norm folded in)
+    loaded back into the task's teacher module: each Conv's weight, its bias as the batch norm's
+    shift (scale 1, mean 0, variance 1 - eps: the identity), the Gemm as the Linear. Exporting it
+    again gives the same graph. Only Conv-BN teachers (the VGG-style `nets.teacher`)."""
+    g = onnx_check.read(path)
+    init = {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in g["initializers"].items()}
+    convs = [n for n in g["nodes"] if n["op"] == "Conv"]
+    gemms = [n for n in g["nodes"] if n["op"] == "Gemm"]
+    conv_m = [m for m in teacher.modules() if isinstance(m, torch.nn.Conv2d)]
+    bn_m = [m for m in teacher.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    lin_m = [m for m in teacher.modules() if isinstance(m, torch.nn.Linear)]
+    if len(convs) != len(conv_m) or len(bn_m) != len(conv_m) or len(gemms) != 1 or len(lin_m) != 1:
+        raise data.DataError(f"{path}: {len(convs)} Conv and {len(gemms)} Gemm nodes; the task's teacher has "
+                             f"{len(conv_m)} convs, {len(bn_m)} batch norms, {len(lin_m)} linear layers")
+    pairs = [(c.weight, init[n["inputs"][1]]) for n, c in zip(convs, conv_m)]
+    pairs += [(b.bias, init[n["inputs"][2]]) for n, b in zip(convs, bn_m)]
+    pairs += [(lin_m[0].weight, init[gemms[0]["inputs"][1]]), (lin_m[0].bias, init[gemms[0]["inputs"][2]])]
+    for dst, src in pairs:
+        if tuple(dst.shape) != tuple(src.shape):
+            raise data.DataError(f"{path}: a tensor of shape {tuple(src.shape)} where the task's teacher has "
+                                 f"{tuple(dst.shape)} (another teacher_widths?)")
+    with torch.no_grad():
+        for dst, src in pairs:
+            dst.copy_(src)
+        for b in bn_m:
+            b.weight.fill_(1.0)
+            b.running_mean.zero_()
+            b.running_var.fill_(1.0 - b.eps)
+    return teacher.eval()
+
+
+def load_teacher(args, teacher):
+    """`--teacher-from`: the teacher of an earlier run, and its best epoch (from its card)."""
+    path = os.path.join(args.teacher_from, "teacher.onnx")
+    if not os.path.isfile(path):
+        raise UsageError(f"--teacher-from {args.teacher_from}: no teacher.onnx there")
+    teacher = teacher_from_onnx(teacher, path)
+    best = None
+    card_path = os.path.join(args.teacher_from, "card.json")
+    if os.path.isfile(card_path):
+        with open(card_path) as f:
+            best = json.load(f).get("distillation", {}).get("bestEpoch", {}).get("teacher")
+    print(f"[teacher] loaded from {path} (best epoch {best})", flush=True)
+    return teacher, best
+
+
+def extra_teacher_rows(data_dir, which="real"):
+    """The training rows an extra teacher labels (tasks.py `extra_teacher` "rows"): "real", the
+    real and augmented real rows (`train_synthetic.npy` != 1); "clean", those of them without a
+    mixed-in background (`train_background.npy` == 0: the clips as recorded and the augmented
+    copies left without noise or music), where MatchboxNet heard what it was trained on."""
+    kinds = np.load(os.path.join(data_dir, "train_synthetic.npy"))
+    if which == "real":
+        return torch.from_numpy(kinds != 1)
+    if which != "clean":
+        raise UsageError(f"extra_teacher rows {which!r}: want 'real' or 'clean'")
+    path = os.path.join(data_dir, "train_background.npy")
+    if not os.path.isfile(path):
+        raise data.DataError(f"missing {path}: rerun keywords_data.py and keywords_features.py")
+    background = np.load(path)
+    if background.shape != kinds.shape:
+        raise data.DataError(f"{path}: {background.shape[0]} rows, train_synthetic.npy {kinds.shape[0]}")
+    return torch.from_numpy((kinds != 1) & (background == 0))
+
+
 def extra_teacher_logits(args, extra, t_logits):
     """The CNN teacher's targets mixed with a second teacher's probabilities on the real and
-    augmented real training rows (tasks.py `extra_teacher`: the `{file}` beside the data)."""
+    augmented real training rows, or only the clean ones (tasks.py `extra_teacher`: the `{file}`
+    beside the data, "rows")."""
     path = os.path.join(args.data, extra["file"])
     if not os.path.isfile(path):
         raise data.DataError(f"missing {path}: rerun the features with the extra teacher")
     probs = torch.from_numpy(np.load(path))
-    kinds = torch.from_numpy(np.load(os.path.join(args.data, "train_synthetic.npy")))
-    if probs.shape != t_logits.shape[1:] or kinds.shape != probs.shape[:1]:
+    rows = extra_teacher_rows(args.data, extra.get("rows", "real"))
+    if probs.shape != t_logits.shape[1:] or rows.shape != probs.shape[:1]:
         raise data.DataError(f"{path}: {tuple(probs.shape)}, want {tuple(t_logits.shape[1:])}")
-    print(f"[kd] {extra['file']} mixed at weight {extra['weight']} on {int((kinds != 1).sum())} real rows", flush=True)
-    return matchboxnet_teacher.mix_logits(t_logits, probs, kinds != 1, extra["weight"], args.temperature)
+    print(f"[kd] {extra['file']} mixed at weight {extra['weight']} on {int(rows.sum())} "
+          f"{extra.get('rows', 'real')} rows", flush=True)
+    return matchboxnet_teacher.mix_logits(t_logits, probs, rows, extra["weight"], args.temperature)
 
 
 def extra_teacher_note(cfg):
     """The card's words for the extra teacher's share of the targets ("" without one)."""
     extra = cfg.get("extra_teacher")
-    return (f"; on the real and augmented real rows mixed with {extra['file']} at weight {extra['weight']} "
+    rows = ("the real and augmented real rows" if extra.get("rows", "real") == "real"
+            else "the real rows and augmented copies without a background") if extra else ""
+    return (f"; on {rows} mixed with {extra['file']} at weight {extra['weight']} "
             "(MatchboxNet, training only)") if extra else ""
 
 
@@ -502,7 +574,10 @@ def run(args):
             score_kd.check_labels(splits[s][1], scores["first"][s], cfg["soft_targets"])
         t_logits = score_kd.score_logits(scores["first"]["train"]).expand(n_views(cfg), -1, -1)
     else:
-        teacher, best["teacher"], _ = train_teacher(args, cfg, teacher, splits, labels, weights)
+        if args.teacher_from:
+            teacher, best["teacher"] = load_teacher(args, teacher)
+        else:
+            teacher, best["teacher"], _ = train_teacher(args, cfg, teacher, splits, labels, weights)
         t_logits = teacher_view_logits(teacher, splits["train"][0], n_views(cfg))
         if cfg.get("extra_teacher"):
             t_logits = extra_teacher_logits(args, cfg["extra_teacher"], t_logits)
@@ -531,6 +606,10 @@ def run(args):
         extras = held_out_extras(args.data, teacher, student, fp, splits, labels, types)
         result = card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info,
                       time.time() - start, real, extras)
+    if args.teacher_from and teacher is not None:
+        result["distillation"]["teacherFrom"] = (
+            "not retrained here: an earlier run's teacher.onnx loaded back (distill.py --teacher-from; "
+            "its best epoch from that run's card; the task's comments in tasks.py say which run)")
     card_path = os.path.join(args.out, "card.json")
     with open(card_path + ".tmp", "w") as f:
         json.dump(result, f, indent=2)

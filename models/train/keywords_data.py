@@ -33,6 +33,10 @@ TRAIN_VARIANTS = ["m1", "m2", "m3", "m4", "m5", "m6", "f1", "f2", "f3", "f4", "k
 HELD_OUT_VARIANTS = ["m7", "f5", "klatt3", "benjamin"]
 SPLIT_SHARES = {"train": 0.8, "val": 0.1, "test": 0.1}
 KINDS = ["real", "synthetic", "augmented"]  # the `{split}_synthetic.npy` codes 0, 1, 2
+# A row's background, the `{split}_background.npy` codes 0, 1, 2: none (a real clip as recorded,
+# or an augmented copy left without one), real noise, synthesised music. The training may treat
+# rows by it (tasks.py `extra_teacher` "rows": MatchboxNet's targets only where it was trained).
+BACKGROUNDS = ["none", "noise", "music"]
 # Augmented copies of the real training clips (the test resembles them): speed perturbation
 # (sox `speed`: tempo and pitch, as Kaldi's 0.9/1.0/1.1 but drawn from a range), time shift,
 # gain, and a background (real noise or sox-synthesised music) at a random SNR.
@@ -43,7 +47,7 @@ AUGMENT = {"speed": (0.85, 1.15), "shiftMs": 100, "gainDb": (-6.0, 6.0), "backgr
 MUSIC_TRACKS, MUSIC_SECONDS = 16, 12
 # Silence rows of music alone per word's synthetic utterances (music made most streaming false
 # alarms: 238 an hour with half as many, at half the level).
-MUSIC_SILENCE = 1.0
+MUSIC_SILENCE = 3.0
 MUSIC_SYNTH_P = 0.3  # share of synthetic utterances mixed over music instead of real noise
 # espeak-ng words per minute and pitch (0-99) drawn per utterance; marvin, the wake word with one
 # real clip, gets twice the synthetic utterances of a keyword.
@@ -173,14 +177,19 @@ def music_track(rng, seconds=MUSIC_SECONDS):
 
 def augment(x, rng, noises, music):
     """One augmented copy of a real 1 s clip (AUGMENT): speed, shift, gain, background."""
+    return augment_with_background(x, rng, noises, music)[0]
+
+
+def augment_with_background(x, rng, noises, music):
+    """`augment`'s clip and its background (a BACKGROUNDS name); the same draws."""
     a = AUGMENT
     y = sox_raw(["-c", "1", "-", "speed", f"{rng.uniform(*a['speed']):.4f}"], x.astype("<i2").tobytes())
     y = shift(fit_clip(y, rng, 0), int(rng.integers(-a["shiftMs"], a["shiftMs"] + 1)) * RATE // 1000)
     y = y * 10 ** (rng.uniform(*a["gainDb"]) / 20)
     if rng.uniform() < a["backgroundP"]:
         bank = music if rng.uniform() < a["musicP"] else noises
-        return mix(y, noise_crop(bank, rng), float(rng.uniform(*a["snrDb"])))
-    return np.clip(np.round(y), -32768, 32767).astype(np.int16)
+        return mix(y, noise_crop(bank, rng), float(rng.uniform(*a["snrDb"]))), "music" if bank is music else "noise"
+    return np.clip(np.round(y), -32768, 32767).astype(np.int16), "none"
 
 
 def synth(word, voice, speed, pitch, tmp):
@@ -209,15 +218,20 @@ def synthetic(rows, per_word, rng, noises, music):
                 bank = music if rng.uniform() < MUSIC_SYNTH_P else noises
                 clip = mix(fit_clip(x, rng), noise_crop(bank, rng), float(rng.uniform(5, 30)))
                 split = "test_synth" if held else ("val" if i % 10 == 3 else "train")
-                rows[split].append((clip, label, 1, voice))
+                rows[split].append((clip, label, 1, voice, "music" if bank is music else "noise"))
 
 
 def augmented(real, copies, rng, noises, music):
-    """`copies` augmented rows per real (clip, label, synthetic, key) row (synthetic flag 2)."""
-    return [(augment(c, rng, noises, music), label, 2, key) for c, label, _, key in real for _ in range(copies)]
+    """`copies` augmented rows per real (clip, label, synthetic, key, background) row (synthetic flag 2)."""
+    out = []
+    for c, label, _, key, _ in real:
+        for _ in range(copies):
+            clip, bg = augment_with_background(c, rng, noises, music)
+            out.append((clip, label, 2, key, bg))
+    return out
 
 
-def build(shared, seed, per_word, copies=0, marvin_copies=0):
+def build(shared, seed, per_word, copies=0, marvin_copies=0, music_silence=MUSIC_SILENCE):
     rng = np.random.default_rng(seed)
     # Augmentation draws from its own stream, so the copies leave the synthetic clips as they were.
     arng = np.random.default_rng([seed, 1])
@@ -227,10 +241,10 @@ def build(shared, seed, per_word, copies=0, marvin_copies=0):
     for path, label, speaker in real_clips(shared):
         x, rate = read_wav(path)
         assert rate == RATE, path
-        rows[split_of(speaker, seed)].append((fit_clip(x, rng, 0).astype(np.int16), label, 0, speaker))
+        rows[split_of(speaker, seed)].append((fit_clip(x, rng, 0).astype(np.int16), label, 0, speaker, "none"))
     # The MLPerf wake-word clip: one real "marvin", for training.
     marvin, _ = read_wav(os.path.join(shared, "mlperf-tiny-wakeword", "marvin_617de221_0.wav"))
-    real_marvin = (fit_clip(marvin, rng, 0).astype(np.int16), "marvin", 0, "617de221")
+    real_marvin = (fit_clip(marvin, rng, 0).astype(np.int16), "marvin", 0, "617de221", "none")
     rows["train"].append(real_marvin)
     # Real marvins are few (the wake word's own clip and those of `_unknown_` in train): each gets
     # `marvin_copies` augmented copies, every other real clip `copies`.
@@ -240,14 +254,15 @@ def build(shared, seed, per_word, copies=0, marvin_copies=0):
     # Silence: background noise alone, and music alone, at random levels.
     for i in range(per_word):
         clip = np.clip(np.round(noise_crop(noises, rng, float(rng.uniform(0.0, 1.0)))), -32768, 32767).astype(np.int16)
-        rows["train" if i % 10 else "val"].append((clip, "silence", 1, "noise"))
-    for i in range(int(per_word * MUSIC_SILENCE)):
+        rows["train" if i % 10 else "val"].append((clip, "silence", 1, "noise", "noise"))
+    # Drawn last: more music silence (--music-silence) leaves every other row as it was.
+    for i in range(int(per_word * music_silence)):
         clip = np.clip(np.round(noise_crop(music, rng, float(rng.uniform(0.0, 1.0)))), -32768, 32767).astype(np.int16)
-        rows["train" if i % 10 else "val"].append((clip, "silence", 1, "music"))
+        rows["train" if i % 10 else "val"].append((clip, "silence", 1, "music", "music"))
     return rows
 
 
-def augmentation_text(copies, marvin_copies):
+def augmentation_text(copies, marvin_copies, music_silence=MUSIC_SILENCE):
     """What the training split holds besides the real clips, for the card."""
     a = AUGMENT
     return (f"{copies} augmented copies of each real training clip ({marvin_copies} of each real marvin): "
@@ -255,25 +270,28 @@ def augmentation_text(copies, marvin_copies):
             f"with p {a['backgroundP']} a background at {a['snrDb'][0]:g}-{a['snrDb'][1]:g} dB SNR (real _background_noise_, or with p "
             f"{a['musicP']} sox-synthesised music: {MUSIC_TRACKS} tracks of random triads). espeak-ng speech ({len(TRAIN_VARIANTS)} "
             f"train voice variants x {len(BASE_VOICES)} accents, {SYNTH_SPEED[0]}-{SYNTH_SPEED[1] - 1} wpm, pitch {SYNTH_PITCH[0]}-{SYNTH_PITCH[1] - 1}; "
-            f"marvin x{MARVIN_SYNTH_FACTOR}) over real noise or, with p {MUSIC_SYNTH_P}, music at 5-30 dB SNR; silence from noise and music alone")
+            f"marvin x{MARVIN_SYNTH_FACTOR}) over real noise or, with p {MUSIC_SYNTH_P}, music at 5-30 dB SNR; silence from noise and music alone"
+            + (f" ({music_silence:g}x as many music rows as noise rows)" if music_silence != 1.0 else ""))
 
 
-def write(rows, out, seed, shared, copies=0, marvin_copies=0):
+def write(rows, out, seed, shared, copies=0, marvin_copies=0, music_silence=MUSIC_SILENCE):
     os.makedirs(out, exist_ok=True)
     meta = {"labels": LABELS, "rate": RATE, "clipSamples": CLIP, "seed": seed, "splits": {},
             "split": "real clips by speaker (seeded sha256 of the speaker id: 80/10/10); synthetic by voice variant "
                      f"({', '.join(HELD_OUT_VARIANTS)} only in test_synth)",
-            "shares": SPLIT_SHARES, "augmentation": augmentation_text(copies, marvin_copies),
+            "shares": SPLIT_SHARES, "augmentation": augmentation_text(copies, marvin_copies, music_silence),
             "source": os.path.abspath(shared)}
     for split, r in rows.items():
         if not r:
             continue
-        np.save(os.path.join(out, f"{split}_audio.npy"), np.stack([c for c, _, _, _ in r]))
-        np.save(os.path.join(out, f"{split}_y.npy"), np.array([LABELS.index(l) for _, l, _, _ in r], dtype=np.int8))
-        np.save(os.path.join(out, f"{split}_synthetic.npy"), np.array([s for _, _, s, _ in r], dtype=np.int8))
-        meta["splits"][split] = {"rows": len(r), "perLabel": {l: sum(1 for _, x, _, _ in r if x == l) for l in LABELS},
-                                 "rowsByKind": {kind: sum(1 for _, _, s, _ in r if s == i) for i, kind in enumerate(KINDS)},
-                                 "keys": sorted({k for _, _, _, k in r})}
+        np.save(os.path.join(out, f"{split}_audio.npy"), np.stack([c for c, _, _, _, _ in r]))
+        np.save(os.path.join(out, f"{split}_y.npy"), np.array([LABELS.index(l) for _, l, _, _, _ in r], dtype=np.int8))
+        np.save(os.path.join(out, f"{split}_synthetic.npy"), np.array([s for _, _, s, _, _ in r], dtype=np.int8))
+        np.save(os.path.join(out, f"{split}_background.npy"), np.array([BACKGROUNDS.index(b) for *_, b in r], dtype=np.int8))
+        meta["splits"][split] = {"rows": len(r), "perLabel": {l: sum(1 for _, x, _, _, _ in r if x == l) for l in LABELS},
+                                 "rowsByKind": {kind: sum(1 for _, _, s, _, _ in r if s == i) for i, kind in enumerate(KINDS)},
+                                 "rowsByBackground": {b: sum(1 for *_, x in r if x == b) for b in BACKGROUNDS},
+                                 "keys": sorted({k for _, _, _, k, _ in r})}
     with open(os.path.join(out, "meta.json"), "w") as f:
         json.dump(meta, f, indent=1)
     return meta
@@ -287,8 +305,11 @@ def main():
     ap.add_argument("--per-word", type=int, default=150)
     ap.add_argument("--copies", type=int, default=6, help="augmented copies per real training clip")
     ap.add_argument("--marvin-copies", type=int, default=40, help="augmented copies of each real training marvin")
+    ap.add_argument("--music-silence", type=float, default=MUSIC_SILENCE,
+                    help="silence rows of music alone per noise silence row (drawn after every other row)")
     a = ap.parse_args()
-    meta = write(build(a.shared, a.seed, a.per_word, a.copies, a.marvin_copies), a.out, a.seed, a.shared, a.copies, a.marvin_copies)
+    rows = build(a.shared, a.seed, a.per_word, a.copies, a.marvin_copies, a.music_silence)
+    meta = write(rows, a.out, a.seed, a.shared, a.copies, a.marvin_copies, a.music_silence)
     print(json.dumps({s: m["rows"] for s, m in meta["splits"].items()}))
 
 

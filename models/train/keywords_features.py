@@ -47,6 +47,10 @@ def main():
         np.save(os.path.join(a.out, f"{split}_y.npy"), np.load(os.path.join(a.audio, f"{split}_y.npy")).astype(np.int64))
         # 0 real, 1 synthetic, 2 augmented real: the card reports real validation rows apart.
         np.save(os.path.join(a.out, f"{split}_synthetic.npy"), np.load(os.path.join(a.audio, f"{split}_synthetic.npy")))
+        # 0 none, 1 real noise, 2 music (keywords_data.BACKGROUNDS): the rows an extra teacher may label.
+        background = os.path.join(a.audio, f"{split}_background.npy")
+        if os.path.isfile(background):
+            np.save(os.path.join(a.out, f"{split}_background.npy"), np.load(background))
         counts[split] = int(len(x))
         if a.matchboxnet and split == "train":
             audio, y = np.load(path), np.load(os.path.join(a.audio, f"{split}_y.npy"))

@@ -133,7 +133,7 @@ describe('streaming keyword detection, scored like MLPerf Tiny streaming wake wo
   it('counts every trigger on a keyword-free sox noise stream as a false alarm, per hour of audio', () => {
     // Pink noise band-passed to the voice band and pulsed 4 times a second: speech-like enough
     // that the student, unsmoothed at threshold 0.5, hears words in it (every trigger a false
-    // alarm); the card's detector (12 hops, 0.8) no longer fires on it.
+    // alarm); the card's detector (16 hops, 0.8) no longer fires on it.
     const wav = join(dir, 'noise.wav');
     const lengthS = 30;
     execFileSync('sox', ['-R', '-n', '-r', String(RATE), '-b', '16', '-c', '1', wav, 'synth', String(lengthS), 'pinknoise', 'band', '1000', '300', 'tremolo', '4', '100', 'vol', '0.5']);
