@@ -185,7 +185,9 @@ models: build apt-models
 	$(MAKE) recordings
 
 # The other student sizes (SIZES, task:size:widths): distilled with the task's recipe at those
-# widths (the dataset of `make models`), then put in models/zoo/<task>-<size> (zoo_size.py).
+# widths (the dataset of `make models`), then put in models/zoo/<task>-<size> (zoo_size.py). The
+# keyword sizes are distilled from the shipped keyword teacher (--teacher-from: the 1.97 M teacher
+# takes longer to train than the student, and every keyword model then shares one teacher).
 sizes: build apt-models
 	@for s in $(SIZES); do \
 	  set -e; task=$${s%%:*}; rest=$${s#*:}; size=$${rest%%:*}; widths=$${rest#*:}; \
@@ -194,7 +196,8 @@ sizes: build apt-models
 	    $(PY) models/train/keywords_features.py --audio models/data/keywords-audio --out models/data/keywords --matchboxnet ../shared/data/models/matchboxnet-kws/classification_model.onnx >/dev/null; \
 	  fi; \
 	  [ -f models/data/$$task/meta.json ] || node bin/hairtrigger.js dataset --task $$task --out models/data/$$task >/dev/null; \
-	  $(PY) models/train/distill.py --task $$task --data models/data/$$task --out build/train/$$task-$$size --student-widths $$widths; \
+	  from=""; [ $$task = keywords ] && from="--teacher-from models/zoo/keywords"; \
+	  $(PY) models/train/distill.py --task $$task --data models/data/$$task --out build/train/$$task-$$size --student-widths $$widths $$from; \
 	  $(PY) models/train/zoo_size.py --run build/train/$$task-$$size --task $$task --size $$size --widths $$widths; \
 	done
 
