@@ -298,6 +298,9 @@ class SimModel : public Napi::ObjectWrap<SimModel> {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("stamp", Napi::Function::New<Stamp>(env, "stamp"));
+  // The CLOCK_MONOTONIC ns that stamp(), StampBinding and nowNs() count from: stamp + origin is
+  // the absolute time the driver's and the emulator's diagnostic timelines use.
+  exports.Set("monotonicOriginNs", Napi::Number::New(env, static_cast<double>(g_origin_ns)));
   exports.Set("nowNs", Napi::Function::New<NowNs>(env, "nowNs"));
   exports.Set("copyBytes", Napi::Function::New<CopyBytes>(env, "copyBytes"));
   exports.Set("StampBinding", StampBinding::Define(env));

@@ -474,6 +474,12 @@ bool FpgaDevice::RunJob(const int32_t* in, int32_t* out, uint64_t seq, DeviceErr
                                       " (FNV-1a over SEQ_LO, DONE_COUNT " + std::to_string(done1) + " and " + std::to_string(words_of(map_.n_out, out_pack_)) +
                                       " output words): the outputs were corrupted on the way; the frame is dropped");
   }
+  if (timeline_ != nullptr) {
+    double* r = timeline_ + kTimelineFields * (stats_.jobs % timeline_jobs_);
+    r[0] = static_cast<double>(seq);
+    r[1] = static_cast<double>(t0);
+    r[2] = static_cast<double>(t0 + wait_ns);
+  }
   stats_.jobs++;
   stats_.wait_ns_last = wait_ns;
   stats_.wait_ns_total += wait_ns;
