@@ -24,6 +24,9 @@ export interface HostOverheadUs {
   readonly e2e: Pct;
   /** e2e minus the device's busy interval as the device saw it. */
   readonly host: Pct;
+  /** Of it, the host's own work: before doorbell + after done, frame by frame (host minus the
+   * two lags, which on this VM follow the scheduling of the emulator's thread more than the host). */
+  readonly hostWork: Pct;
   /** Due (or call start) to the doorbell: ingest, decode, preprocess or pack, the window write. */
   readonly beforeDoorbell: Pct;
   /** Of it: from the infer stage's start (the call into the driver) to the doorbell: the
@@ -48,6 +51,9 @@ export interface Pct {
   readonly p99: number;
 }
 
+/** Device jobs beyond the frames that the pairing tolerates (jobs the driver timed out on). */
+export const SPARE_JOBS = 1024;
+
 /** Per-frame stamps the tap keeps: due, ingest, preprocess end, infer end, emit end (native clock). */
 const FRAME_FIELDS = 5;
 
@@ -68,7 +74,7 @@ export class HostOverheadProbe {
   constructor(private readonly capacity: number, private readonly emulator: NativeEmulator) {
     this.frames = new Float64Array(capacity * FRAME_FIELDS);
     this.jobs = new Float64Array(capacity * FPGA_TIMELINE_FIELDS);
-    this.device = new Float64Array(capacity * EMULATOR_TIMELINE_FIELDS);
+    this.device = new Float64Array((capacity + SPARE_JOBS) * EMULATOR_TIMELINE_FIELDS);
   }
 
   attach(d: Daemon): void {
@@ -137,19 +143,25 @@ export function breakdown(h: HostSide, emulator: NativeEmulator, deviceJobs0: nu
   const n = h.start.length;
   const got = emulator.timeline(scratch, deviceJobs0);
   if (got < n) throw new Error(`host-overhead probe: the emulator's timeline holds ${got} of the ${n} jobs (raise timelineJobs)`);
+  // The device completes jobs the driver gave up on (a timeout when the emulator's thread was
+  // descheduled past the spin budget): those have no frame. Pair by seq, in order.
+  let k = 0;
   const origin = monotonicOriginNs();
   if (origin === null) throw new Error('host-overhead probe: the native addon (its clock origin) is not built');
-  const cols = { e2e: [] as number[], host: [] as number[], before: [] as number[], call: [] as number[], bell: [] as number[], busy: [] as number[], cpu: [] as number[], done: [] as number[], after: [] as number[], read: [] as number[] };
+  const cols = { e2e: [] as number[], host: [] as number[], work: [] as number[], before: [] as number[], call: [] as number[], bell: [] as number[], busy: [] as number[], cpu: [] as number[], done: [] as number[], after: [] as number[], read: [] as number[] };
   let overruns = 0;
   for (let i = 0; i < n; i++) {
-    const e = i * EMULATOR_TIMELINE_FIELDS;
-    if (scratch[e + 1] !== h.seq[i]! % 2 ** 32) throw new Error(`host-overhead probe: job ${i}: the driver ran seq ${h.seq[i]}, the device saw SEQ_LO ${scratch[e + 1]}`);
+    const want = h.seq[i]! % 2 ** 32;
+    while (k < got && scratch[k * EMULATOR_TIMELINE_FIELDS + 1] !== want) k++;
+    if (k === got) throw new Error(`host-overhead probe: job ${i}: the driver ran seq ${h.seq[i]}, which the device's timeline does not hold from job ${deviceJobs0}`);
+    const e = k++ * EMULATOR_TIMELINE_FIELDS;
     // Everything relative to the native clock's origin (stamps count from it).
     const seen = scratch[e + 2]! - origin, ran = scratch[e + 3]! - origin, done = scratch[e + 4]! - origin;
     const db = h.doorbell[i]! - origin, ds = h.doneSeen[i]! - origin;
     const e2e = h.end[i]! - h.start[i]!, busy = done - seen;
     cols.e2e.push(e2e);
     cols.host.push(e2e - busy);
+    cols.work.push(db - h.start[i]! + (h.end[i]! - ds));
     cols.before.push(db - h.start[i]!);
     if (h.inferStart !== null) cols.call.push(db - h.inferStart[i]!);
     cols.bell.push(seen - db);
@@ -161,7 +173,7 @@ export function breakdown(h: HostSide, emulator: NativeEmulator, deviceJobs0: nu
     if (busy > modelledNs + 100) overruns++;
   }
   return {
-    frames: n, e2e: pct(cols.e2e), host: pct(cols.host), beforeDoorbell: pct(cols.before), callToDoorbell: h.inferStart === null ? null : pct(cols.call),
+    frames: n, e2e: pct(cols.e2e), host: pct(cols.host), hostWork: pct(cols.work), beforeDoorbell: pct(cols.before), callToDoorbell: h.inferStart === null ? null : pct(cols.call),
     doorbellLag: pct(cols.bell), deviceBusy: pct(cols.busy), kernelCpu: pct(cols.cpu), doneLag: pct(cols.done), afterDone: pct(cols.after),
     doneToInferEnd: h.inferEnd === null ? null : pct(cols.read), overrunShare: Math.round((overruns / n) * 1000) / 1000,
   };
@@ -182,7 +194,7 @@ export function medianOverhead(xs: readonly HostOverheadUs[]): HostOverheadUs {
   };
   const p = (g: (x: HostOverheadUs) => Pct | null): Pct | null => (g(xs[0]!) === null ? null : { p50: med((x) => g(x)!.p50), p99: med((x) => g(x)!.p99) });
   return {
-    frames: med((x) => x.frames), e2e: p((x) => x.e2e)!, host: p((x) => x.host)!, beforeDoorbell: p((x) => x.beforeDoorbell)!, callToDoorbell: p((x) => x.callToDoorbell),
+    frames: med((x) => x.frames), e2e: p((x) => x.e2e)!, host: p((x) => x.host)!, hostWork: p((x) => x.hostWork)!, beforeDoorbell: p((x) => x.beforeDoorbell)!, callToDoorbell: p((x) => x.callToDoorbell),
     doorbellLag: p((x) => x.doorbellLag)!, deviceBusy: p((x) => x.deviceBusy)!, kernelCpu: p((x) => x.kernelCpu)!, doneLag: p((x) => x.doneLag)!,
     afterDone: p((x) => x.afterDone)!, doneToInferEnd: p((x) => x.doneToInferEnd), overrunShare: med((x) => x.overrunShare),
   };
