@@ -30,6 +30,10 @@ namespace hairtrigger {
 // Named limits of the emulator.
 struct EmulatorLimits {
   static constexpr int64_t kIdleSpinNs = 200000;        // spin this long without work, then sleep
+  // While spinning without work, give the core away once every this many turns (sched_yield):
+  // on a machine whose other core is taken, the driver's thread may be waiting for this one to
+  // see ap_done, which a pure spin would hold back for up to kIdleSpinNs.
+  static constexpr uint32_t kIdleYieldEveryTurns = 64;
   static constexpr int64_t kIdleSleepMinNs = 20000;      // the first back-off sleep; each next one doubles
   static constexpr int64_t kIdleSleepMaxNs = 500000;     // up to this: an idle device wakes at most ~2,000 times a second
   static constexpr int64_t kPaceSleepMinNs = 200000;  // a replay frame further away than this is slept for
