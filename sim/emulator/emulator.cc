@@ -398,7 +398,7 @@ void Emulator::Serve() {
       sleep_ns = sleep_ns == 0 ? EmulatorLimits::kIdleSleepMinNs : std::min(2 * sleep_ns, EmulatorLimits::kIdleSleepMaxNs);
       SleepNs(sleep_ns);
       sleeps_.fetch_add(1, std::memory_order_relaxed);
-    } else if (++idle_turns % EmulatorLimits::kIdleYieldEveryTurns == 0) {
+    } else if (now - last_work_ns > EmulatorLimits::kIdleYieldAfterNs && ++idle_turns % EmulatorLimits::kIdleYieldEveryTurns == 0) {
       sched_yield();
     } else {
       CpuPause();
