@@ -1,7 +1,6 @@
 #include "emulator.h"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -377,7 +376,6 @@ void Emulator::CorruptOutputs() const {
 void Emulator::Serve() {
   int64_t last_work_ns = NowNs();
   int64_t sleep_ns = 0;  // the current back-off sleep; 0 while spinning
-  uint32_t idle_turns = 0;  // turns without work, for the yields
   while (!stop_.load(std::memory_order_relaxed)) {
     turns_.fetch_add(1, std::memory_order_relaxed);
     // CTRL before the clock: a start is timed from no earlier than the read that saw it (the
@@ -398,8 +396,6 @@ void Emulator::Serve() {
       sleep_ns = sleep_ns == 0 ? EmulatorLimits::kIdleSleepMinNs : std::min(2 * sleep_ns, EmulatorLimits::kIdleSleepMaxNs);
       SleepNs(sleep_ns);
       sleeps_.fetch_add(1, std::memory_order_relaxed);
-    } else if (now - last_work_ns > EmulatorLimits::kIdleYieldAfterNs && ++idle_turns % EmulatorLimits::kIdleYieldEveryTurns == 0) {
-      sched_yield();
     } else {
       CpuPause();
     }

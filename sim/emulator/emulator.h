@@ -30,13 +30,6 @@ namespace hairtrigger {
 // Named limits of the emulator.
 struct EmulatorLimits {
   static constexpr int64_t kIdleSpinNs = 200000;        // spin this long without work, then sleep
-  // Once this long without work, give the core away once every kIdleYieldEveryTurns turns
-  // (sched_yield): on a machine whose other core is taken, the driver's thread may be waiting
-  // for this one to see ap_done, which a pure spin would hold back for up to kIdleSpinNs. Not
-  // sooner: a yield (a system call) in the loop delays the next start it sees, and a driver
-  // sending back to back rings again within microseconds.
-  static constexpr int64_t kIdleYieldAfterNs = 5000;
-  static constexpr uint32_t kIdleYieldEveryTurns = 64;
   static constexpr int64_t kIdleSleepMinNs = 20000;      // the first back-off sleep; each next one doubles
   static constexpr int64_t kIdleSleepMaxNs = 500000;     // up to this: an idle device wakes at most ~2,000 times a second
   static constexpr int64_t kPaceSleepMinNs = 200000;  // a replay frame further away than this is slept for

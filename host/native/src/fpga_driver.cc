@@ -2,7 +2,6 @@
 #include "fpga_driver.h"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -276,9 +275,6 @@ std::unique_ptr<FpgaDevice> FpgaDevice::Open(const std::string& path, const Expe
     error->message = path + ": " + fault.substr(colon + 2);
     return nullptr;
   }
-  // The device's own latency, from its registers (CLOCK_KHZ 0 would be no clock: no spin first).
-  const uint64_t clock_khz = dev->Register(kClockKhz), cycles = dev->Register(kLatencyCycles);
-  dev->yield_after_ns_ = (clock_khz == 0 ? 0 : 2 * cycles * 1000000ull / clock_khz) + DeviceLimits::kYieldSlackNs;
   if (!pixels) dev->raw_in_.reset(new int32_t[expected.n_in]);
   dev->raw_out_.reset(new int32_t[expected.n_out]);
   if (options.mode >= 0) dev->SetMode(static_cast<uint32_t>(options.mode));
@@ -438,8 +434,7 @@ bool FpgaDevice::RunJob(const int32_t* in, int32_t* out, uint64_t seq, DeviceErr
   // A reset may leave DONE_COUNT where it was (0 after a reset before the job): watch both.
   while (load_acquire(done) == done0 && load_relaxed(reset) == reset0) {
     if (++spins > options_.spins_max) break;
-    if (spins % DeviceLimits::kYieldEverySpins == 0 && now_ns() - t0 > yield_after_ns_) sched_yield();
-    else cpu_pause();
+    cpu_pause();
   }
   const uint64_t wait_ns = now_ns() - t0;
   const uint32_t done1 = load_acquire(done);

@@ -73,14 +73,6 @@ struct DeviceOptions {
 // Named limits of the driver.
 struct DeviceLimits {
   static constexpr uint32_t kWindowValuesMax = 1u << 20;  // N_IN, N_OUT
-  // A job's wait on DONE_COUNT spins (pause, read) until twice the device's own latency
-  // (LATENCY_CYCLES at CLOCK_KHZ) plus kYieldSlackNs has passed, then gives its core away once
-  // every kYieldEverySpins spins (sched_yield; the clock is read as often). A device that
-  // answers in time never sees a yield. One that does not may be waiting for this core (the
-  // emulator's thread, on a machine whose other core is taken): spinning on would hold ap_done
-  // back for the rest of the scheduler's time slice (~0.2 ms measured on the 2-core VM).
-  static constexpr uint64_t kYieldSlackNs = 10000;
-  static constexpr uint64_t kYieldEverySpins = 64;
   static constexpr uint32_t kFifoCapacityMax = 1u << 20;
   static constexpr uint64_t kRegionBytesMax = 1ull << 30;
 };
@@ -214,7 +206,6 @@ class FpgaDevice {
   std::string last_probe_;  // why the last Probe() left the device faulted, for the fail-fast message
   double* timeline_ = nullptr;  // BindTimeline's ring (diagnostic)
   uint32_t timeline_jobs_ = 0;
-  uint64_t yield_after_ns_ = 0;  // see DeviceLimits::kYieldSlackNs
 };
 
 }  // namespace hairtrigger
