@@ -386,7 +386,7 @@ function measuredMarkdown(runs: RunResult[], calls: CallResult[]): string[] {
   return [
     '### The host\'s part, measured against the device\'s own timeline',
     '',
-    'Per frame (replay) and per call (back-to-back predicts): the driver stamps the doorbell and the moment it sees DONE_COUNT move, the emulator stamps when it saw the start and when it raised ap_done (a diagnostic side channel no driver reads), all on CLOCK_MONOTONIC. e2e = before doorbell + doorbell lag + device busy + done lag + after done, frame by frame; **host overhead = e2e - device busy** (busy as the device saw it: the modelled hold, or longer where the emulator\'s CPU overran it). The lags are the bus (here: a cache line between two cores and the emulator\'s poll). p50 / p99 us over every frame of a repeat, medians of the repeats; the p50s of the parts do not add up to the p50 of the whole. `old`: e2e (round trip) p50 minus the modelled device time, the column above.',
+    'Per frame (replay) and per call (back-to-back predicts): the driver stamps the doorbell and the moment it sees DONE_COUNT move, the emulator stamps when it saw the start and when it raised ap_done (a diagnostic side channel no driver reads), all on CLOCK_MONOTONIC. e2e = before doorbell + doorbell lag + device busy + done lag + after done, frame by frame; **host overhead = e2e - device busy** (busy as the device saw it: the modelled hold, or longer where the emulator\'s CPU overran it). The lags are the bus: here a cache line between two cores and the emulator\'s poll and, when the VM\'s other jobs leave the driver and the emulator one core between them, the wait for it (each spins: the one not running waits for the scheduler). p50 / p99 us over every frame of a repeat, medians of the repeats; the p50s of the parts do not add up to the p50 of the whole. `old`: e2e (round trip) p50 minus the modelled device time, the column above.',
     '',
     '| pipeline | per | modelled us | device busy p50 / p99 | kernel CPU p50 | busy > modelled | e2e p50 / p99 | old host p50 | host overhead p50 / p99 | host\'s own work (before + after) | before doorbell | of it: infer start to doorbell | doorbell lag | done lag | after done | of it: done seen to infer end |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
@@ -400,7 +400,7 @@ function markdown(runs: RunResult[], noise: NoiseFloor, meta: Record<string, unk
   return [
     `# hairtrigger bench — ${meta.date}`,
     '',
-    `Machine: ${meta.cpus} x ${meta.cpu}, node ${meta.node}. Medians of ${REPEATS} repeats; \`max\` pacing; latency in microseconds, end to end from each frame's due time (at max pacing, its ingest: queue ~0).`,
+    `Machine: ${meta.cpus} x ${meta.cpu}, node ${meta.node}${Array.isArray(meta.loadAverageAtStart) ? `, load average ${(meta.loadAverageAtStart as number[]).map((x) => x.toFixed(2)).join(' ')} at the start (other jobs on the VM)` : ''}. Medians of ${REPEATS} repeats; \`max\` pacing; latency in microseconds, end to end from each frame's due time (at max pacing, its ingest: queue ~0).`,
     '',
     `| pipeline | model | backend | frames | frames/s | e2e p50 | e2e p99 | e2e p99.9 | queue p50/p99 | ${STAGES.map((s) => `${s} p50/p99`).join(' | ')} | heap B/frame |`,
     `|${'---|'.repeat(10 + STAGES.length)}`,
@@ -457,7 +457,7 @@ async function main(): Promise<void> {
   const alertAt = process.argv.indexOf('--alerts-child');
   if (alertAt >= 0) return alertChild(Number(process.argv[alertAt + 1]));
   const os = await import('node:os');
-  const meta = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', frames: FRAMES, repeats: REPEATS, processPerCase: true };
+  const meta: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', frames: FRAMES, repeats: REPEATS, processPerCase: true, loadAverageAtStart: os.loadavg() };
   process.stderr.write(`bench: noise floor...\n`);
   const noise = measureNoise(2);
   const runs: RunResult[] = [];
