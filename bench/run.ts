@@ -8,7 +8,10 @@ import { systemClock } from '../host/src/native/addon.js';
 import { validateConfig, type PipelineConfig } from '../host/src/config/schema.js';
 import { readCapture } from '../host/src/capture/arrow-capture.js';
 import { createDaemon, firmwareName } from '../host/src/daemon.js';
-import { createEmulator } from '../host/src/native/addon.js';
+import { createEmulator, type NativeEmulator } from '../host/src/native/addon.js';
+import { isFpgaBackend } from '../host/src/backends/fpga.js';
+import { breakdown, HostOverheadProbe, medianOverhead, SPARE_JOBS, type HostOverheadUs } from './host-overhead.js';
+import { EMULATOR_TIMELINE_FIELDS, FPGA_TIMELINE_FIELDS } from '../host/src/native/addon.js';
 import { readFirmwareMap } from '../sim/src/emulate-fpga.js';
 import { createModelPreprocessor } from '../host/src/preprocess/model-input.js';
 import type { LatencySummaryUs, StageName } from '../host/src/metrics/snapshot.js';
@@ -86,6 +89,8 @@ interface RunResult {
   hostOverheadUs?: { p50: number; p99: number };
   /** fpga: as CallResult's. */
   emulatorOverrun?: EmulatorOverrun | null;
+  /** fpga: the host's part measured per frame against the device's own timeline (bench/host-overhead.ts), medians of the repeats. */
+  measured?: HostOverheadUs;
 }
 
 function config(c: Case, backend: string, frames: number): PipelineConfig {
@@ -93,7 +98,10 @@ function config(c: Case, backend: string, frames: number): PipelineConfig {
   return validateConfig({
     pipeline: c.pipeline, model: c.model, variant: c.variant, backend, budgetUs: c.pipeline === 'jets-hls4ml' ? 20 : 1000,
     source: { kind: 'replay', path: c.capture, pacing: 'max', loop: true, frames },
-    ...(backend === 'fpga' ? { device: devicePath(c) } : {}),
+    // A shared machine deschedules the emulator's thread for tens of ms at times: past the
+    // default spin budget that is a timeout (a dropped frame, a failed call), which this
+    // latency bench does not measure.
+    ...(backend === 'fpga' ? { device: devicePath(c), fpga: { spinsMax: 2 ** 30 } } : {}),
     trigger: { targets: c.targets, threshold: 0.5 },
     server: { enabled: false },
   });
@@ -122,15 +130,16 @@ interface EmulatorOverrun {
   meanUsPerJob: number;
 }
 
-async function withDevice<T>(c: Case, backend: Backend, fn: () => Promise<T>): Promise<T> {
+async function withDevice<T>(c: Case, backend: Backend, fn: (emulator: NativeEmulator | null) => Promise<T>): Promise<T> {
   lastOverrun = null;
-  if (backend !== 'fpga') return fn();
+  if (backend !== 'fpga') return fn(null);
   const dir = firmwareDir(c);
   const map = readFirmwareMap(dir);
-  const emulator = createEmulator({ devicePath: devicePath(c), libraryPath: join(dir, `lib${map.name}.so`), regmap: map, unlinkOnStop: true });
+  // The device's own timeline of each host job (a diagnostic side channel): a replay's or a calls repeat's worth.
+  const emulator = createEmulator({ devicePath: devicePath(c), libraryPath: join(dir, `lib${map.name}.so`), regmap: map, unlinkOnStop: true, timelineJobs: Math.max(c.frames, 300_000) + SPARE_JOBS });
   emulator.start();
   try {
-    return await fn();
+    return await fn(emulator);
   } finally {
     const s = emulator.stats();
     lastOverrun = s.jobs === 0 ? null : { jobsFraction: Math.round((s.overruns / s.jobs) * 1000) / 1000, meanUsPerJob: Math.round(s.overrunNs / s.jobs) / 1000 };
@@ -144,8 +153,10 @@ function deviceUs(c: Case): number {
   return Math.round((map.latencyCycles / (map.clockKhz / 1000)) * 1000) / 1000;
 }
 
-function once(c: Case, backend: string, frames: number) {
-  return timedRun(config(c, backend, frames), REPO);
+function once(c: Case, backend: string, frames: number, probe: { probe: HostOverheadProbe; out: HostOverheadUs[] } | null = null) {
+  if (probe === null) return timedRun(config(c, backend, frames), REPO);
+  const modelledNs = deviceUs(c) * 1000;
+  return timedRun(config(c, backend, frames), REPO, (d) => probe.probe.attach(d), (d) => probe.out.push(probe.probe.measure(d, modelledNs)));
 }
 
 /**
@@ -188,10 +199,12 @@ function median(xs: number[]): number {
 }
 
 async function bench(c: Case, backend: Backend): Promise<RunResult> {
-  const { reps, heap } = await withDevice(c, backend, async () => {
+  const measured: HostOverheadUs[] = [];
+  const { reps, heap } = await withDevice(c, backend, async (emulator) => {
     await once(c, backend, Math.min(5000, c.frames)); // warm-up: JIT, caches
+    const probe = emulator === null ? null : { probe: new HostOverheadProbe(c.frames, emulator), out: measured };
     const runs: Awaited<ReturnType<typeof once>>[] = [];
-    for (let r = 0; r < REPEATS; r++) runs.push(await once(c, backend, c.frames));
+    for (let r = 0; r < REPEATS; r++) runs.push(await once(c, backend, c.frames, probe));
     return { reps: runs, heap: await heapPerFrame(c, backend) };
   });
   const pick = (f: (s: LatencySummaryUs) => number, get: (x: (typeof reps)[number]) => LatencySummaryUs) => median(reps.map((x) => f(get(x))));
@@ -203,7 +216,7 @@ async function bench(c: Case, backend: Backend): Promise<RunResult> {
   const device = backend === 'fpga' ? (() => {
     const dev = deviceUs(c);
     const r3 = (v: number) => Math.round(v * 1000) / 1000;
-    return { deviceUs: dev, hostOverheadUs: { p50: r3(e2eUs.p50 - dev), p99: r3(e2eUs.p99 - dev) }, emulatorOverrun: lastOverrun };
+    return { deviceUs: dev, hostOverheadUs: { p50: r3(e2eUs.p50 - dev), p99: r3(e2eUs.p99 - dev) }, emulatorOverrun: lastOverrun, measured: medianOverhead(measured) };
   })() : {};
   return {
     ...device,
@@ -237,6 +250,8 @@ interface CallResult {
   hostOverheadUs?: { p50: number; p99: number };
   /** fpga: jobs whose kernel the emulator's CPU ran past the modelled device time (ap_done late): their share and mean lateness over all jobs. */
   emulatorOverrun?: EmulatorOverrun | null;
+  /** fpga: the round trip's host part against the device's own timeline, medians of the repeats. */
+  measured?: HostOverheadUs;
 }
 
 /**
@@ -244,11 +259,11 @@ interface CallResult {
  * between two native clock stamps, on inputs from the case's capture, preprocessed once.
  */
 async function benchCalls(c: Case, backend: Backend): Promise<CallResult> {
-  const r = await withDevice(c, backend, () => timeCalls(c, backend));
+  const r = await withDevice(c, backend, (emulator) => timeCalls(c, backend, emulator));
   return backend === 'fpga' ? { ...r, emulatorOverrun: lastOverrun } : r;
 }
 
-async function timeCalls(c: Case, backend: Backend): Promise<CallResult> {
+async function timeCalls(c: Case, backend: Backend, emulator: NativeEmulator | null): Promise<CallResult> {
   const d = await createDaemon(config(c, backend, 1), { clock: systemClock(), timers: realTimers, log: () => {}, baseDir: REPO, onBug: (e) => { throw e; } });
   const b = d.backend;
   const pre = createModelPreprocessor(d.card.preprocessing);
@@ -266,7 +281,11 @@ async function timeCalls(c: Case, backend: Backend): Promise<CallResult> {
   const reps: { p50: number; p99: number; perS: number }[] = [];
   // Firmware that preprocesses takes the camera's bytes (the pipeline's pixel route): time that call.
   const pixels = b.pixelBytes !== undefined && b.predictPixels !== undefined;
+  // fpga: the driver's and the device's per-job stamps (bench/host-overhead.ts).
+  const jobs = isFpgaBackend(b) && emulator !== null ? { b, e: emulator, ring: new Float64Array(calls * FPGA_TIMELINE_FIELDS), dev: new Float64Array((calls + SPARE_JOBS) * EMULATOR_TIMELINE_FIELDS), out: [] as HostOverheadUs[] } : null;
+  if (jobs !== null) jobs.b.bindTimeline(jobs.ring);
   for (let r = 0; r <= REPEATS; r++) {
+    const driverJobs0 = jobs?.b.deviceStats().jobs ?? 0, deviceJobs0 = jobs?.e.stats().jobs ?? 0;
     clock.stamp(stamps, 0);
     for (let i = 0; i < calls; i++) {
       if (pixels) b.predictPixels!(cap.frames, cap.offsets[i & 63]!, y);
@@ -277,12 +296,30 @@ async function timeCalls(c: Case, backend: Backend): Promise<CallResult> {
     for (let i = 0; i < calls; i++) dt[i] = (stamps[i + 1]! - stamps[i]!) / 1000;
     dt.sort();
     if (r > 0) reps.push({ p50: dt[Math.floor(calls * 0.5)]!, p99: dt[Math.floor(calls * 0.99)]!, perS: calls / ((stamps[calls]! - stamps[0]!) / 1e9) }); // r = 0 warms up
+    if (r > 0 && jobs !== null) jobs.out.push(callBreakdown(jobs, stamps, calls, driverJobs0, deviceJobs0, deviceUs(c) * 1000));
   }
+  jobs?.b.bindTimeline(null);
   await d.stop();
   const round = (v: number) => Math.round(v * 1000) / 1000;
   const us = { p50: round(median(reps.map((x) => x.p50))), p99: round(median(reps.map((x) => x.p99))) };
   const device = backend === 'fpga' ? { deviceUs: deviceUs(c), hostOverheadUs: { p50: round(us.p50 - deviceUs(c)), p99: round(us.p99 - deviceUs(c)) } } : {};
-  return { pipeline: c.pipeline, backend, calls, repeats: REPEATS, us, callsPerS: Math.round(median(reps.map((x) => x.perS))), input: pixels ? 'pixels' : 'values', ...device };
+  return { pipeline: c.pipeline, backend, calls, repeats: REPEATS, us, callsPerS: Math.round(median(reps.map((x) => x.perS))), input: pixels ? 'pixels' : 'values', ...device,
+    ...(jobs === null ? {} : { measured: medianOverhead(jobs.out) }) };
+}
+
+/** One repeat of back-to-back calls against the driver's and the device's timelines: call i runs from stamps[i] to stamps[i + 1]. */
+function callBreakdown(jobs: { b: { deviceStats(): { jobs: number } }; e: NativeEmulator; ring: Float64Array; dev: Float64Array }, stamps: Float64Array, calls: number, driverJobs0: number, deviceJobs0: number, modelledNs: number): HostOverheadUs {
+  const ran = jobs.b.deviceStats().jobs - driverJobs0;
+  if (ran !== calls) throw new Error(`bench: ${calls} calls ran ${ran} jobs`);
+  const seq = new Float64Array(calls), doorbell = new Float64Array(calls), doneSeen = new Float64Array(calls);
+  const cap = jobs.ring.length / FPGA_TIMELINE_FIELDS;
+  for (let i = 0; i < calls; i++) {
+    const j = ((driverJobs0 + i) % cap) * FPGA_TIMELINE_FIELDS;
+    seq[i] = jobs.ring[j]!;
+    doorbell[i] = jobs.ring[j + 1]!;
+    doneSeen[i] = jobs.ring[j + 2]!;
+  }
+  return breakdown({ start: stamps.subarray(0, calls), end: stamps.subarray(1, calls + 1), inferStart: null, inferEnd: null, seq, doorbell, doneSeen }, jobs.e, deviceJobs0, jobs.dev, modelledNs);
 }
 
 /** sim against onnx per pipeline, from the runs and calls measured side by side above. */
@@ -318,6 +355,7 @@ function callsMarkdown(calls: CallResult[], comparisons: Record<string, unknown>
       return `| ${r.pipeline} | ${call?.input ?? '-'} | ${r.deviceUs} | ${r.e2eUs.p50} / ${r.e2eUs.p99} | ${r.hostOverheadUs?.p50} / ${r.hostOverheadUs?.p99} | ${call?.us.p50} / ${call?.us.p99} | ${call?.hostOverheadUs?.p50} / ${call?.hostOverheadUs?.p99} | ${call?.emulatorOverrun ? `${Math.round(call.emulatorOverrun.jobsFraction * 100)}%, ${call.emulatorOverrun.meanUsPerJob}` : '-'} |`;
     }),
     '',
+    ...measuredMarkdown(runs, calls),
     '## predict calls (through the Backend interface, one core)',
     '',
     '| pipeline | backend | input | calls | p50 us | p99 us | calls/s |',
@@ -333,12 +371,36 @@ function callsMarkdown(calls: CallResult[], comparisons: Record<string, unknown>
   ].join('\n');
 }
 
+/** The host's part measured per frame (and per call) against the device's own timeline (bench/host-overhead.ts). */
+function measuredMarkdown(runs: RunResult[], calls: CallResult[]): string[] {
+  const rows: string[] = [];
+  const f = (p: { p50: number; p99: number } | null) => (p === null ? '-' : `${p.p50} / ${p.p99}`);
+  for (const r of runs.filter((x) => x.measured !== undefined)) {
+    const call = calls.find((c) => c.backend === 'fpga' && c.pipeline === r.pipeline);
+    for (const [what, m, old] of [['frames', r.measured!, r.hostOverheadUs!.p50], ['calls', call?.measured, call?.hostOverheadUs?.p50]] as const) {
+      if (m === undefined) continue;
+      rows.push(`| ${r.pipeline} | ${what} | ${r.deviceUs} | ${f(m.deviceBusy)} | ${m.kernelCpu.p50} | ${Math.round(m.overrunShare * 100)}% | ${f(m.e2e)} | ${old} | **${f(m.host)}** | ${f(m.hostWork)} | ${f(m.beforeDoorbell)} | ${f(m.callToDoorbell)} | ${f(m.doorbellLag)} | ${f(m.doneLag)} | ${f(m.afterDone)} | ${f(m.doneToInferEnd)} |`);
+    }
+  }
+  if (rows.length === 0) return [];
+  return [
+    '### The host\'s part, measured against the device\'s own timeline',
+    '',
+    'Per frame (replay) and per call (back-to-back predicts): the driver stamps the doorbell and the moment it sees DONE_COUNT move, the emulator stamps when it saw the start and when it raised ap_done (a diagnostic side channel no driver reads), all on CLOCK_MONOTONIC. e2e = before doorbell + doorbell lag + device busy + done lag + after done, frame by frame; **host overhead = e2e - device busy** (busy as the device saw it: the modelled hold, or longer where the emulator\'s CPU overran it). The lags are the bus: here a cache line between two cores and the emulator\'s poll and, when the VM\'s other jobs leave the driver and the emulator one core between them, the wait for it (each spins: the one not running waits for the scheduler). p50 / p99 us over every frame of a repeat, medians of the repeats; the p50s of the parts do not add up to the p50 of the whole. `old`: e2e (round trip) p50 minus the modelled device time, the column above.',
+    '',
+    '| pipeline | per | modelled us | device busy p50 / p99 | kernel CPU p50 | busy > modelled | e2e p50 / p99 | old host p50 | host overhead p50 / p99 | host\'s own work (before + after) | before doorbell | of it: infer start to doorbell | doorbell lag | done lag | after done | of it: done seen to infer end |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+  ];
+}
+
 function markdown(runs: RunResult[], noise: NoiseFloor, meta: Record<string, unknown>): string {
   const rows = runs.map((r) => `| ${r.pipeline} | ${r.variant} | ${r.backend} | ${r.frames} | ${r.fps} | ${r.e2eUs.p50} | ${r.e2eUs.p99} | ${r.e2eUs.p999} | ${r.queueUs.p50}/${r.queueUs.p99} | ${STAGES.map((s) => `${r.stagesUs[s].p50}/${r.stagesUs[s].p99}`).join(' | ')} | ${r.heapBytesPerFrame ?? 'void (GC in window)'} |`);
   return [
     `# hairtrigger bench — ${meta.date}`,
     '',
-    `Machine: ${meta.cpus} x ${meta.cpu}, node ${meta.node}. Medians of ${REPEATS} repeats; \`max\` pacing; latency in microseconds, end to end from each frame's due time (at max pacing, its ingest: queue ~0).`,
+    `Machine: ${meta.cpus} x ${meta.cpu}, node ${meta.node}${Array.isArray(meta.loadAverageAtStart) ? `, load average ${(meta.loadAverageAtStart as number[]).map((x) => x.toFixed(2)).join(' ')} at the start (other jobs on the VM)` : ''}. Medians of ${REPEATS} repeats; \`max\` pacing; latency in microseconds, end to end from each frame's due time (at max pacing, its ingest: queue ~0).`,
     '',
     `| pipeline | model | backend | frames | frames/s | e2e p50 | e2e p99 | e2e p99.9 | queue p50/p99 | ${STAGES.map((s) => `${s} p50/p99`).join(' | ')} | heap B/frame |`,
     `|${'---|'.repeat(10 + STAGES.length)}`,
@@ -395,7 +457,7 @@ async function main(): Promise<void> {
   const alertAt = process.argv.indexOf('--alerts-child');
   if (alertAt >= 0) return alertChild(Number(process.argv[alertAt + 1]));
   const os = await import('node:os');
-  const meta = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', frames: FRAMES, repeats: REPEATS, processPerCase: true };
+  const meta: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', frames: FRAMES, repeats: REPEATS, processPerCase: true, loadAverageAtStart: os.loadavg() };
   process.stderr.write(`bench: noise floor...\n`);
   const noise = measureNoise(2);
   const runs: RunResult[] = [];

@@ -170,12 +170,17 @@ std::unique_ptr<Emulator> Emulator::Create(EmulatorOptions options, std::string*
     Fail(error, "argument", "corrupt-output and reset-after need a job count >= 1");
     return nullptr;
   }
+  if (options.timeline_jobs > EmulatorLimits::kTimelineJobsMax) {
+    Fail(error, "argument", "timelineJobs " + std::to_string(options.timeline_jobs) + ": at most " + std::to_string(EmulatorLimits::kTimelineJobsMax));
+    return nullptr;
+  }
   if (options.fault.kind == FaultKind::kLateOnce && options.fault.at == 0) {
     Fail(error, "argument", "late-once needs the job it delays (counted from 1)");
     return nullptr;
   }
   std::unique_ptr<Emulator> e(new Emulator(std::move(options)));
   const EmulatorRegmap& map = e->opt_.map;  // `m` referred to the moved-from options
+  if (e->opt_.timeline_jobs > 0) e->timeline_.reset(new JobTimeline[e->opt_.timeline_jobs]);
   e->lib_ = LoadPrivateCopy(e->opt_.library_path, error);
   if (!e->lib_) return nullptr;
   const ht_model_info& info = e->lib_->info();
@@ -312,6 +317,17 @@ void Emulator::Stop() {
   if (created && opt_.unlink_on_stop) unlink(opt_.device_path.c_str());
 }
 
+size_t Emulator::Timeline(uint64_t from_job, JobTimeline* out, size_t max) const {
+  const uint64_t cap = opt_.timeline_jobs;
+  // Acquire: every record below the completed-job count is written (the serving thread's
+  // release increment follows the record).
+  const uint64_t jobs = jobs_.load(std::memory_order_acquire);
+  if (cap == 0 || from_job >= jobs || jobs - from_job > cap) return 0;
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(jobs - from_job, max));
+  for (size_t i = 0; i < n; i++) out[i] = timeline_[(from_job + i) % cap];
+  return n;
+}
+
 EmulatorStats Emulator::stats() const {
   EmulatorStats s;
   s.jobs = jobs_.load(std::memory_order_relaxed);
@@ -362,10 +378,13 @@ void Emulator::Serve() {
   int64_t sleep_ns = 0;  // the current back-off sleep; 0 while spinning
   while (!stop_.load(std::memory_order_relaxed)) {
     turns_.fetch_add(1, std::memory_order_relaxed);
+    // CTRL before the clock: a start is timed from no earlier than the read that saw it (the
+    // job's hold, and its diagnostic timeline, never begin before the host's doorbell).
+    const uint32_t ctrl = Load(kCtrl);
     const int64_t now = NowNs();
     UpdateCycles(now);
     bool worked = false;
-    if ((Load(kCtrl) & kApStart) != 0 && !hung_) worked = ServeHostJob(now);
+    if ((ctrl & kApStart) != 0 && !hung_) worked = ServeHostJob(now);
     else if (Load(kMode) == 1 && opt_.source.n_frames > 0) worked = ServeFrame(now);
     if (worked) {
       last_work_ns = NowNs();
@@ -419,7 +438,12 @@ bool Emulator::ServeHostJob(int64_t start_ns) {
   if (stop_.load(std::memory_order_relaxed)) return true;  // stopping mid-hold: the job never completes
   if (corrupt) CorruptOutputs();
   jobs_since_reset_++;
-  jobs_.fetch_add(1, std::memory_order_relaxed);
+  if (timeline_) {
+    const uint64_t job = jobs_.load(std::memory_order_relaxed);
+    timeline_[job % opt_.timeline_jobs] = JobTimeline{job, latched_[kSeqLo / 4], start_ns, ran_ns, NowNs()};
+  }
+  // Release: a Timeline() reader that sees the count sees the record.
+  jobs_.fetch_add(1, std::memory_order_release);
   Publish();
   const uint32_t ier = Load(kIer);
   if (ier != 0) __atomic_fetch_or(Reg(kIsr), ier & 3u, __ATOMIC_RELEASE);

@@ -36,6 +36,7 @@ struct EmulatorLimits {
   static constexpr uint32_t kFifoOverflowCapacity = 4;  // effective FIFO capacity under the fifo-overflow fault
   static constexpr uint32_t kRegionBytesMax = 1u << 30;
   static constexpr uint64_t kFramesMax = 1ull << 26;
+  static constexpr uint32_t kTimelineJobsMax = 1u << 24;  // diagnostic timeline's ring, jobs
 };
 
 // The register map of one model, as regmap.json holds it (hls/compiler/regmap.ts).
@@ -86,6 +87,19 @@ struct EmulatorOptions {
   // The region starts this many bytes into the file (a multiple of 4096), as a card's kernel
   // sits at an offset in its BAR; the bytes before it stay zero.
   uint64_t region_offset_bytes = 0;
+  // Diagnostic (the bench's host-overhead breakdown, a side channel no driver reads): when > 0,
+  // the last this many host jobs' timelines are kept (Emulator::Timeline).
+  uint32_t timeline_jobs = 0;
+};
+
+// One host job as the device saw it, CLOCK_MONOTONIC ns (the host's clock): the start seen
+// (CTRL's ap_start read), the kernel run on the CPU done, and DONE_COUNT published (ap_done).
+// The device was busy from seen_ns to done_ns: the modelled hold, or longer when the CPU ran
+// the kernel past it (ran_ns > seen_ns + the hold).
+struct JobTimeline {
+  uint64_t job = 0;  // host jobs completed before this one
+  uint32_t seq_lo = 0;
+  int64_t seen_ns = 0, ran_ns = 0, done_ns = 0;
 };
 
 // The generated device top in the model library (hls/abi/ht_device_abi.h).
@@ -131,6 +145,10 @@ class Emulator {
   // Joins the thread, unmaps, unlinks the file when asked. Idempotent.
   void Stop();
   EmulatorStats stats() const;
+  // Copies the timelines of host jobs from_job, from_job + 1, ... (counted from 0, as
+  // stats().jobs counts) into out, at most max of them, while the ring still holds them;
+  // returns how many (0 without options.timeline_jobs). Safe while the thread serves.
+  size_t Timeline(uint64_t from_job, JobTimeline* out, size_t max) const;
   double clock_mhz() const { return clock_mhz_; }
 
  private:
@@ -173,6 +191,7 @@ class Emulator {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   bool started_ = false, stopped_ = false;
+  std::unique_ptr<JobTimeline[]> timeline_;  // ring of opt_.timeline_jobs (diagnostic)
   std::atomic<uint64_t> jobs_{0}, frames_{0}, events_{0}, overflows_{0}, faults_{0}, resets_{0}, turns_{0}, sleeps_{0}, triggers_{0}, overruns_{0}, overrun_ns_{0};
 };
 

@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "emulator.h"
 
@@ -85,7 +86,7 @@ class EmulatorWrap : public Napi::ObjectWrap<EmulatorWrap> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Emulator",
                        {InstanceMethod<&EmulatorWrap::Start>("start"), InstanceMethod<&EmulatorWrap::Stop>("stop"),
-                        InstanceMethod<&EmulatorWrap::Stats>("stats")});
+                        InstanceMethod<&EmulatorWrap::Stats>("stats"), InstanceMethod<&EmulatorWrap::Timeline>("timeline")});
   }
 
   explicit EmulatorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EmulatorWrap>(info) {
@@ -111,6 +112,13 @@ class EmulatorWrap : public Napi::ObjectWrap<EmulatorWrap> {
       const double d = offset.IsNumber() ? offset.As<Napi::Number>().DoubleValue() : -1;
       HT_CHECK_OR(env, d >= 0 && d <= 281474976710656.0 && d == static_cast<double>(static_cast<uint64_t>(d)) && static_cast<uint64_t>(d) % 4096 == 0, RangeError, "Emulator: regionOffsetBytes must be a multiple of 4096, at most 2^48", );
       opt.region_offset_bytes = static_cast<uint64_t>(d);
+    }
+    Napi::Value timeline = o.Get("timelineJobs");
+    if (!timeline.IsUndefined()) {
+      const double d = timeline.IsNumber() ? timeline.As<Napi::Number>().DoubleValue() : -1;
+      HT_CHECK_OR(env, d >= 0 && d <= EmulatorLimits::kTimelineJobsMax && d == static_cast<double>(static_cast<uint32_t>(d)), RangeError,
+                  "Emulator: timelineJobs must be an integer in [0, " + std::to_string(EmulatorLimits::kTimelineJobsMax) + "]", );
+      opt.timeline_jobs = static_cast<uint32_t>(d);
     }
     if (!source.IsUndefined()) {
       HT_CHECK_OR(env, source.IsObject(), TypeError, "Emulator: source must be an object", );
@@ -168,8 +176,37 @@ class EmulatorWrap : public Napi::ObjectWrap<EmulatorWrap> {
     return o;
   }
 
+  // timeline(out: Float64Array, fromJob: number): the diagnostic timelines of host jobs fromJob,
+  // fromJob + 1, ... (as many as fit out, 5 numbers each: job, seqLo, seenNs, ranNs, doneNs,
+  // CLOCK_MONOTONIC) while the emulator (option timelineJobs) still holds them; returns the
+  // count. After stop(): 0.
+  Napi::Value Timeline(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    HT_CHECK_OR(env, info.Length() == 2 && info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_float64_array && info[1].IsNumber(), TypeError,
+                "timeline(out, fromJob): a Float64Array and a number expected", Napi::Value());
+    const double from = info[1].As<Napi::Number>().DoubleValue();
+    HT_CHECK_OR(env, from >= 0 && from <= 9007199254740991.0, RangeError, "timeline: fromJob must be a non-negative integer", Napi::Value());
+    if (!emu_) return Napi::Number::New(env, 0);
+    Napi::Float64Array out = info[0].As<Napi::Float64Array>();
+    const size_t max = out.ElementLength() / 5;
+    if (scratch_.size() < max) scratch_.resize(max);
+    const size_t n = emu_->Timeline(static_cast<uint64_t>(from), scratch_.data(), max);
+    double* o = out.Data();
+    for (size_t i = 0; i < n; i++) {
+      const JobTimeline& t = scratch_[i];
+      double* f = o + 5 * i;
+      f[0] = static_cast<double>(t.job);
+      f[1] = t.seq_lo;
+      f[2] = static_cast<double>(t.seen_ns);
+      f[3] = static_cast<double>(t.ran_ns);
+      f[4] = static_cast<double>(t.done_ns);
+    }
+    return Napi::Number::New(env, static_cast<double>(n));
+  }
+
   std::unique_ptr<Emulator> emu_;
   EmulatorStats final_;
+  std::vector<JobTimeline> scratch_;
 };
 
 }  // namespace

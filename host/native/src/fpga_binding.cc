@@ -59,6 +59,7 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
                         InstanceMethod<&FpgaDeviceWrap::SetThreshold>("setThreshold"),
                         InstanceMethod<&FpgaDeviceWrap::DrainEvents>("drainEvents"), InstanceMethod<&FpgaDeviceWrap::Probe>("probe"),
                         InstanceMethod<&FpgaDeviceWrap::BindPixels>("bindPixels"), InstanceMethod<&FpgaDeviceWrap::RunPixels>("runPixels"),
+                        InstanceMethod<&FpgaDeviceWrap::BindTimeline>("bindTimeline"),
                         InstanceMethod<&FpgaDeviceWrap::Stats>("stats"), InstanceMethod<&FpgaDeviceWrap::Close>("close")});
   }
 
@@ -291,6 +292,26 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
     return Napi::Boolean::New(env, dev_->Probe(&error));
   }
 
+  // bindTimeline(ring: Float64Array | null): diagnostic (bench). While bound, each completed job
+  // writes seq, doorbell ns and done-seen ns (CLOCK_MONOTONIC, absolute) to
+  // ring[3 * (jobs % (ring.length / 3))]; null unbinds. Held until the next bindTimeline or close.
+  Napi::Value BindTimeline(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Opened(env)) return Napi::Value();
+    HT_CHECK(env, info.Length() == 1 && (info[0].IsNull() || IsTypedOf(info[0], napi_float64_array)), TypeError, "bindTimeline(ring): one Float64Array or null expected");
+    if (info[0].IsNull()) {
+      dev_->BindTimeline(nullptr, 0);
+      timeline_ref_.Reset();
+      return Napi::Value();
+    }
+    Napi::Float64Array ring = info[0].As<Napi::Float64Array>();
+    const size_t jobs = ring.ElementLength() / FpgaDevice::kTimelineFields;
+    HT_CHECK(env, jobs >= 1 && jobs <= 0xffffffffu, RangeError, "bindTimeline: the ring holds " + std::to_string(ring.ElementLength()) + " numbers, at least 3 (one job) expected");
+    timeline_ref_ = Napi::Persistent(ring);
+    dev_->BindTimeline(ring.Data(), static_cast<uint32_t>(jobs));
+    return Napi::Value();
+  }
+
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Opened(env)) return Napi::Value();
@@ -323,6 +344,7 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
     bound_px_ref_.Reset();
     bound_py_ref_.Reset();
     dev_.reset();
+    timeline_ref_.Reset();
     return info.Env().Undefined();
   }
 
@@ -337,6 +359,7 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
   uint32_t bound_n_px_ = 0;
   float* bound_py_ = nullptr;
   std::vector<EventRecord> records_;
+  Napi::Reference<Napi::Float64Array> timeline_ref_;
 };
 
 }  // namespace

@@ -162,6 +162,17 @@ class FpgaDevice {
   const DeviceStats& stats() const { return stats_; }
   uint32_t Register(uint32_t offset) const;  // acquire read of any word, for info and tests
 
+  // Diagnostic (the bench's host-overhead breakdown; never needed to drive a card): while
+  // bound, each completed job writes kTimelineFields numbers to ring[kTimelineFields * (jobs %
+  // jobs_max)]: its seq, the CLOCK_MONOTONIC ns just before the doorbell (CTRL ap_start) and
+  // when DONE_COUNT was seen to move. The caller owns the ring and keeps it alive while bound;
+  // null unbinds. Two stores a job while bound, nothing otherwise.
+  static constexpr uint32_t kTimelineFields = 3;
+  void BindTimeline(double* ring, uint32_t jobs_max) {
+    timeline_ = jobs_max == 0 ? nullptr : ring;
+    timeline_jobs_ = jobs_max;
+  }
+
  private:
   FpgaDevice() = default;
   uint32_t* word(uint32_t offset) const { return reinterpret_cast<uint32_t*>(base_ + offset); }
@@ -193,6 +204,8 @@ class FpgaDevice {
   uint32_t stale_done_ = 0, stale_reset_ = 0;
   uint64_t stale_seq_ = 0;
   std::string last_probe_;  // why the last Probe() left the device faulted, for the fail-fast message
+  double* timeline_ = nullptr;  // BindTimeline's ring (diagnostic)
+  uint32_t timeline_jobs_ = 0;
 };
 
 }  // namespace hairtrigger

@@ -58,6 +58,9 @@ export interface FpgaBackend extends Backend {
   reprobe(): boolean;
   /** The last completed job's device wait, ns (the metrics' per-frame `device` series). */
   readonly lastWaitNs: number;
+  /** Diagnostic (bench): the driver's per-job doorbell and done-seen stamps into `ring`
+   * (NativeFpgaDevice.bindTimeline); null unbinds. */
+  bindTimeline(ring: Float64Array | null): void;
 }
 
 /** Whether a backend is the fpga one (so the daemon can show its device). */
@@ -236,6 +239,10 @@ class FpgaDeviceBackend implements FpgaBackend {
 
   deviceStats(): FpgaDeviceStats {
     return this.dev.stats();
+  }
+
+  bindTimeline(ring: Float64Array | null): void {
+    this.dev.bindTimeline(ring);
   }
 
   deviceIdentity(): FpgaDeviceIdentity {

@@ -13,12 +13,20 @@ import { limits } from '../core/limits.js';
  * one frame from its send until its answer has been read, so `outstanding` (sent, not yet
  * joined) never exceeds `queueFrames`, and no answer is overwritten before it is read.
  *
- *   hot path:  slot[submitted % N] <- inputs; submitted++; notify
- *   worker:    wait submitted != done; run slot[done % N]; answer -> slot; answered = ++done;
- *              post one nudge unless one is pending
+ *   hot path:  slot[submitted % N] <- inputs; submitted++; notify if the worker sleeps
+ *   worker:    sleeping = 1; wait submitted != done; sleeping = 0; run slot[done % N];
+ *              answer -> slot; answered = ++done; post one nudge unless one is pending
  *   main:      on the nudge (and on the flush timer): read slots joined..answered; joined++
  *
  * Counters in shared memory are int32 and compared for equality only, so they may wrap.
+ *
+ * The teacher is best effort and must not take the student's core (issue 15: on the 2-core VM
+ * the BCCD sorter at `max` pace ran 36.6k frames/s without a cascade, 13.7k with one at cut 1):
+ * its thread runs at the lowest CPU priority (nice 19; on Linux a thread's own), so a contended
+ * core goes to the hot path first; onnxruntime runs on that thread alone (one intra-op thread,
+ * no pool to spin, sequential execution); the session's first run, where onnxruntime sets up
+ * its kernels and buffers, is made on zeros before the queue reports the model loaded; and the
+ * hot path wakes the worker (a futex wake, a system call) only when it sleeps.
  */
 
 /** Words of the control block. */
@@ -29,6 +37,8 @@ const PAUSED = 2;
 const STOP = 3;
 /** 1 while a nudge is posted and not yet taken by `join`: one message per burst of answers. */
 const NUDGE = 4;
+/** 1 while the worker is (about to be) blocked in Atomics.wait on SUBMITTED: `submit` notifies only then. */
+const SLEEPING = 5;
 const CONTROL_WORDS = 8;
 
 /** How a slot's answer came back. */
@@ -104,7 +114,7 @@ export class TeacherQueue {
     const data: WorkerData = { ortPath, model: opts.model, shared, inputDims: opts.inputDims, outputs: opts.outputs, queueFrames: opts.queueFrames,
       sizes: layout.sizes, xOffsets: Array.from({ length: opts.queueFrames }, (_, i) => layout.sizes.map((_n, k) => layout.xAt(i, k))),
       yOffsets: Array.from({ length: opts.queueFrames }, (_, i) => layout.yAt(i)), metaAt: layout.metaAt,
-      words: { SUBMITTED, ANSWERED, PAUSED, STOP, NUDGE, CONTROL_WORDS, ANSWER_OK, ANSWER_FAILED } };
+      words: { SUBMITTED, ANSWERED, PAUSED, STOP, NUDGE, SLEEPING, CONTROL_WORDS, ANSWER_OK, ANSWER_FAILED } };
     // Source text, as onnx-worker.ts does: it runs from the TypeScript sources and the build alike.
     const worker = new Worker(`(${serveTeacher.toString()})();`, { eval: true, workerData: data });
     const report = await new Promise<WorkerReport>((resolve) => {
@@ -152,7 +162,9 @@ export class TeacherQueue {
     assert(this.sent - this.joined < this.queueFrames, 'a frame is submitted into a free slot');
     this.sent++;
     Atomics.store(this.control, SUBMITTED, this.sent | 0);
-    Atomics.notify(this.control, SUBMITTED);
+    // Sequentially consistent store then load, against the worker's store of SLEEPING then load
+    // of SUBMITTED: either it sees this frame before it waits, or this sees it sleeping.
+    if (Atomics.load(this.control, SLEEPING) === 1) Atomics.notify(this.control, SUBMITTED);
   }
 
   /**
@@ -191,6 +203,7 @@ export class TeacherQueue {
     this.closed = true;
     Atomics.store(this.control, STOP, 1);
     Atomics.store(this.control, PAUSED, 0);
+    // Unconditionally: the worker may be between its flag and its wait.
     Atomics.notify(this.control, PAUSED);
     Atomics.notify(this.control, SUBMITTED);
     await this.worker.terminate();
@@ -238,7 +251,7 @@ interface WorkerData {
   xOffsets: number[][];
   yOffsets: number[];
   metaAt: number;
-  words: { SUBMITTED: number; ANSWERED: number; PAUSED: number; STOP: number; NUDGE: number; CONTROL_WORDS: number; ANSWER_OK: number; ANSWER_FAILED: number };
+  words: { SUBMITTED: number; ANSWERED: number; PAUSED: number; STOP: number; NUDGE: number; SLEEPING: number; CONTROL_WORDS: number; ANSWER_OK: number; ANSWER_FAILED: number };
 }
 
 /**
@@ -255,11 +268,26 @@ function serveTeacher(): void {
   // onnxruntime refuses tensors over shared memory: the session reads worker-local copies.
   const xs = d.sizes.map((n) => new Float32Array(n));
   const serve = async (): Promise<void> => {
+    // This thread's own nice value (Linux: setpriority on the calling thread): the student's
+    // thread, and the rest of the process, win a contended core. Best effort: a system that
+    // refuses leaves the priority as it is.
+    try {
+      (require('node:os') as typeof import('node:os')).setPriority(19);
+    } catch {
+      // not permitted: the teacher keeps the process's priority
+    }
     const session = await ort.InferenceSession.create(d.model, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
     const output = session.outputNames[0]!;
-    parentPort!.postMessage({ kind: 'loaded', outputName: output });
     const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
     session.inputNames.forEach((name, k) => (feeds[name] = new ort.Tensor('float32', xs[k]!, [1, ...d.inputDims[k]!])));
+    // The first run sets up onnxruntime's kernels and buffers (tens of ms): before the daemon
+    // starts, not on the first unsure frame, beside the hot path.
+    try {
+      await session.run(feeds);
+    } catch {
+      // a model that refuses zeros fails on real frames too: each such answer reports why
+    }
+    parentPort!.postMessage({ kind: 'loaded', outputName: output });
     let done = 0;
     for (;;) {
       if (Atomics.load(control, w.STOP) === 1) return;
@@ -269,7 +297,11 @@ function serveTeacher(): void {
       }
       const submitted = Atomics.load(control, w.SUBMITTED);
       if (submitted === (done | 0)) {
-        Atomics.wait(control, w.SUBMITTED, submitted);
+        // SLEEPING before the second look at SUBMITTED (see submit): a frame sent between the
+        // two either is seen here or finds the flag set and notifies.
+        Atomics.store(control, w.SLEEPING, 1);
+        if (Atomics.load(control, w.SUBMITTED) === submitted) Atomics.wait(control, w.SUBMITTED, submitted);
+        Atomics.store(control, w.SLEEPING, 0);
         continue;
       }
       const i = done % d.queueFrames;

@@ -196,6 +196,10 @@ export class PipelineMetrics {
   }
 
   /** Records a frame that completed the hot path. Never allocates. */
+  /** Diagnostic (the bench's per-frame breakdowns): called with every recorded frame, after
+   * its counts; it must not allocate or keep the slot. Null (the default) in a daemon. */
+  frameTap: ((slot: FrameSlot) => void) | null = null;
+
   recordFrame(slot: FrameSlot): void {
     const st = slot.stampsNs;
     let prev = st[STAMP_INGEST];
@@ -232,6 +236,7 @@ export class PipelineMetrics {
       this.hasLabels = true;
       this.confusion[slot.label * this.classes + slot.predicted]++;
     }
+    if (this.frameTap !== null) this.frameTap(slot);
   }
 
   /** Counts a frame lost before classification under an operating error's code. */

@@ -49,7 +49,7 @@ describe('native clock: stamp bindings belong to each clock (no process-wide tab
 
 describe('the emulator is its own addon', () => {
   it("the daemon's addon exports no emulator; createEmulator loads hairtrigger_emulator.node", () => {
-    expect(Object.keys(nativeAddon()!).sort()).toEqual(['FpgaDevice', 'SimModel', 'StampBinding', 'copyBytes', 'gunzipInto', 'nowNs', 'stamp']);
+    expect(Object.keys(nativeAddon()!).sort()).toEqual(['FpgaDevice', 'SimModel', 'StampBinding', 'copyBytes', 'gunzipInto', 'monotonicOriginNs', 'nowNs', 'stamp']);
     const bytes = readFileSync(join(import.meta.dirname, '..', '..', 'native', 'build', 'Release', 'hairtrigger_native.node')).toString('latin1');
     expect(bytes).not.toMatch(/Emulator/);
     expect(() => createEmulator({ devicePath: '/dev/shm/ht-addon-test-none', libraryPath: '/nonexistent/lib.so', regmap: {} as EmulatorOptions['regmap'] })).toThrow(TypeError);

@@ -12,6 +12,8 @@ import { DeviceError, ModelError } from '../core/errors.js';
 interface NativeAddon {
   stamp(array: Float64Array, index: number): void;
   nowNs(): number;
+  /** The CLOCK_MONOTONIC ns that `stamp` and `nowNs` count from (absent from older builds). */
+  monotonicOriginNs?: number;
   /** A stamp array bound once; `stamp(index)` writes the time into it. Freed with its owner. */
   StampBinding: new (array: Float64Array) => { stamp(index: number): void };
   SimModel: new (path: string) => NativeSimModel;
@@ -189,9 +191,19 @@ export interface NativeFpgaDevice {
    * model (the next `faulted` job errors name why).
    */
   probe(): boolean;
+  /**
+   * Diagnostic (the bench's host-overhead breakdown; never needed to drive a card): while
+   * bound, each completed job writes FPGA_TIMELINE_FIELDS numbers to ring[3 * (jobs % (length
+   * / 3))]: its seq, the CLOCK_MONOTONIC ns just before the doorbell and when DONE_COUNT was
+   * seen to move (absolute: `monotonicOriginNs()` converts the clock's stamps). Null unbinds.
+   */
+  bindTimeline(ring: Float64Array | null): void;
   stats(): FpgaDeviceStats;
   close(): void;
 }
+
+/** Numbers per job in the driver's diagnostic timeline (`bindTimeline`): seq, doorbellNs, doneSeenNs. */
+export const FPGA_TIMELINE_FIELDS = 3;
 
 const ADDON = 'hairtrigger_native.node';
 /** The device emulator's own addon (binding.gyp's second target): never loaded by the daemon. */
@@ -355,6 +367,14 @@ export function nativeClock(): Clock | null {
   };
 }
 
+/**
+ * The CLOCK_MONOTONIC ns the native clock's stamps count from (stamp + origin = the absolute
+ * time of the driver's and the emulator's diagnostic timelines); null without the addon.
+ */
+export function monotonicOriginNs(): number | null {
+  return nativeAddon()?.monotonicOriginNs ?? null;
+}
+
 /** The native clock when the addon is built, else the JavaScript one (which allocates). */
 export function systemClock(): Clock {
   return nativeClock() ?? monotonicClock;
@@ -396,7 +416,12 @@ export interface EmulatorOptions {
   /** The region starts this many bytes into the file (a multiple of 4096; default 0), as a
    * card's kernel sits at an offset in its BAR (the driver's `offsetBytes`). */
   readonly regionOffsetBytes?: number;
+  /** Diagnostic: keep the timelines of the last this many host jobs (`timeline`); default 0. */
+  readonly timelineJobs?: number;
 }
+
+/** Numbers per job in the emulator's diagnostic timeline: job, seqLo, seenNs, ranNs, doneNs (CLOCK_MONOTONIC). */
+export const EMULATOR_TIMELINE_FIELDS = 5;
 
 export interface EmulatorStats {
   readonly jobs: number;
@@ -421,6 +446,14 @@ export interface NativeEmulator {
   start(): void;
   stop(): void;
   stats(): EmulatorStats;
+  /**
+   * Diagnostic (a side channel no driver reads): host jobs fromJob, fromJob + 1, ... as the
+   * device saw them, EMULATOR_TIMELINE_FIELDS numbers each: the job's index, SEQ_LO, when
+   * ap_start was seen, when the kernel's CPU run ended, when DONE_COUNT was published
+   * (CLOCK_MONOTONIC ns, the host's clock). As many as fit `out` and the ring (option
+   * `timelineJobs`) still holds; returns the count.
+   */
+  timeline(out: Float64Array, fromJob: number): number;
 }
 
 /** Why an emulator did not start (emulator.h): the file, the mapping, the library, or a library that is not the map's model. */

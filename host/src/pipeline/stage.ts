@@ -18,6 +18,9 @@ export interface FrameStage {
    * anything else thrown is a bug.
    */
   run(slot: FrameSlot, emit?: EmitFrame): boolean;
+  /** The stage stamps its own end (the emit stage: at the trigger write, so end to end stops
+   * there, not after the copy for the detail view); the skeleton then does not. */
+  readonly stampsOwnEnd?: boolean;
 }
 
 /** Where failed frames go: counted, logged, and the stream goes on. */
@@ -33,6 +36,7 @@ export interface FaultSink {
  * The observer is created once per subscription: nothing is allocated per frame.
  */
 export function stage(s: FrameStage, stampIndex: number, clock: Clock, faults: FaultSink): MonoTypeOperatorFunction<FrameSlot> {
+  const stamps = s.stampsOwnEnd !== true;
   return (source) =>
     new Observable<FrameSlot>((subscriber) => {
       // Made once per subscription: the hot path creates no closure per frame.
@@ -53,7 +57,7 @@ export function stage(s: FrameStage, stampIndex: number, clock: Clock, faults: F
             faults.frameFailed(s.name, slot, err);
             return;
           }
-          clock.stamp(slot.stampsNs, stampIndex);
+          if (stamps) clock.stamp(slot.stampsNs, stampIndex);
           if (pass) subscriber.next(slot);
         },
         error: (err) => subscriber.error(err),
