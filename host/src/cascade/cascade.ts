@@ -231,7 +231,7 @@ export class Cascade {
   expire(nowNs: number): void {
     for (let s = this.queue.joined; s < this.queue.sent; s++) {
       const j = s % this.n;
-      if (this.heldState.length > 0 && this.heldState[j] === HELD_WAITING && nowNs - this.dueNs[j] > this.budgetNs) this.release(j, false, -1, false);
+      if (this.heldState.length > 0 && this.heldState[j] === HELD_WAITING && nowNs - this.dueNs[j] > this.budgetNs) this.release(j, false, -1);
     }
   }
 
@@ -240,7 +240,7 @@ export class Cascade {
   releaseAll(): void {
     for (let s = this.queue.joined; s < this.queue.sent; s++) {
       const j = s % this.n;
-      if (this.heldState.length > 0 && this.heldState[j] === HELD_WAITING) this.release(j, false, -1, false);
+      if (this.heldState.length > 0 && this.heldState[j] === HELD_WAITING) this.release(j, false, -1);
     }
   }
 
@@ -265,7 +265,7 @@ export class Cascade {
     let decidedBy: 'teacher' | 'student' | null = null;
     if (this.heldState.length > 0 && this.heldState[j] === HELD_WAITING) {
       const byTeacher = a.ok && within;
-      this.release(j, byTeacher, teacherClass, a.ok && within);
+      this.release(j, byTeacher, teacherClass);
       decidedBy = byTeacher ? 'teacher' : 'student';
     } else if (a.ok && this.recorded[j] === 1 && this.onAnswerRow !== null) {
       this.onAnswerRow({
@@ -279,8 +279,9 @@ export class Cascade {
 
   /** Writes the held trigger of queue slot `j` (if its final decision fires): the teacher's
    * decision (its probabilities in `teacherProbs`) or the student's as held; `teacherClass` -1
-   * when the teacher had not answered, `inTime` whether its answer came within the budget. */
-  private release(j: number, byTeacher: boolean, teacherClass: number, inTime: boolean): void {
+   * when the teacher had not answered. The teacher decides exactly when it answered within the
+   * budget, so `byTeacher` is also the record's `inTime`. */
+  private release(j: number, byTeacher: boolean, teacherClass: number): void {
     const h = this.held[j];
     this.heldState[j] = HELD_EMPTY;
     this.counts[HELD]--;
@@ -290,7 +291,7 @@ export class Cascade {
     } else this.counts[BY_STUDENT]++;
     if (!h.triggered) return;
     this.p.clock.stamp(h.stampsNs, STAMP.emit);
-    this.p.ring.pushHeld(h, byTeacher ? HELD_TEACHER : HELD_STUDENT, this.studentClass[j], teacherClass, teacherClass < 0 ? Number.NaN : this.teacherProbs[teacherClass]!, inTime);
+    this.p.ring.pushHeld(h, byTeacher ? HELD_TEACHER : HELD_STUDENT, this.studentClass[j], teacherClass, teacherClass < 0 ? Number.NaN : this.teacherProbs[teacherClass]!, byTeacher);
   }
 
   /** The policy's threshold test (per-class thresholds included) on the teacher's

@@ -20,12 +20,10 @@ export function emitStage(ring: TriggerRing, clock: Clock, details: TriggerDetai
     run(slot: FrameSlot) {
       // A cascade that may replace the student's decision (alerts) keeps the decision of a
       // frame sent to the teacher and writes it when the answer comes or the budget runs out.
-      if ((hold !== null && hold.holds(slot)) || (!slot.triggered && !slot.missed)) {
-        clock.stamp(slot.stampsNs, STAMP.emit);
-        return true;
-      }
-      // The trigger-write instant (the record carries e2e from it).
+      // The trigger-write instant (the record carries e2e from it), and the stage's end for a
+      // frame with nothing to write here.
       clock.stamp(slot.stampsNs, STAMP.emit);
+      if ((hold !== null && hold.holds(slot)) || (!slot.triggered && !slot.missed)) return true;
       ring.push(slot);
       details?.push(slot);
       return true;
