@@ -3,7 +3,6 @@
 // the same frames (the teacher's answers), a run without a cascade (the student's triggers),
 // and a clock the test moves by hand (which answers came within the budget). Nothing here
 // depends on how fast the machine is: a teacher slower than the input is a teacher held.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readCapture } from '../../host/src/capture/arrow-capture.js';
@@ -14,24 +13,13 @@ import { systemClock } from '../../host/src/native/addon.js';
 import { realTimers } from '../../host/src/sources/source.js';
 import { validateConfig, type PipelineConfig } from '../../host/src/config/schema.js';
 import { readArrowLog, readJsonlLog, REPO, replayConfig, runToEnd, SHARED, tempDir, ZOO } from '../support/fixtures.js';
+import { lines, marginOf, type Answer, type Decision } from '../support/cascade-logs.js';
 import { teacherProbsOffline } from '../support/teacher-offline.js';
 
 const CAPTURE = join(REPO, 'sim/recordings/cells-bccd-test.arrows');
 const CELLS = join(ZOO, 'cells-bccd');
 const ALERTS = join(ZOO, 'alerts-transient');
 
-interface Decision { seq: number; probs: number[]; class: string; trigger: boolean }
-interface Answer { seq: number; margin?: number; student: string; studentProbs: number[]; teacher: string | null; teacherProbs: number[] | null; agree: boolean | null; latencyUs: number; decidedBy?: 'teacher' | 'student' }
-
-function lines<T>(path: string): T[] {
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as T);
-}
-
-/** Top-1 minus top-2, from a sorted copy (not the code under test). */
-function marginOf(p: readonly number[]): number {
-  const s = [...p].sort((a, b) => b - a);
-  return s[0]! - s[1]!;
-}
 
 function argmaxOf(p: readonly number[]): number {
   return p.indexOf(Math.max(...p));

@@ -4,7 +4,7 @@
 // stream preprocessor) and fed to onnxruntime directly (the teacher's answers), and a run
 // without a cascade (the detector's triggers). Nothing waits on how fast the machine is: a
 // teacher slower than the stream is a teacher held.
-import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ import { readWav } from '../../host/src/modalities/audio/wav.js';
 import { systemClock } from '../../host/src/native/addon.js';
 import { realTimers } from '../../host/src/sources/source.js';
 import { readArrowLog, readJsonlLog, REPO, runToEnd, SHARED, tempDir, ZOO } from '../support/fixtures.js';
+import { lines, marginOf, type Answer, type Decision } from '../support/cascade-logs.js';
 
 const KEYWORDS = join(ZOO, 'keywords');
 const SPEECH = join(SHARED, 'audio', 'speech-commands-pico-tinyml-benchmark');
@@ -25,18 +26,6 @@ const SPEECH = join(SHARED, 'audio', 'speech-commands-pico-tinyml-benchmark');
 const WORDS = ['yes', 'no', 'up', 'down', 'left', 'stop', '_unknown_', '_silence_'];
 const PER_WORD = 2;
 
-interface Decision { seq: number; probs: number[]; class: string; trigger: boolean }
-interface Answer { seq: number; margin?: number; student: string; studentProbs: number[]; teacher: string | null; teacherProbs: number[] | null; agree: boolean | null; latencyUs: number; decidedBy?: 'teacher' | 'student' }
-
-function lines<T>(path: string): T[] {
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as T);
-}
-
-/** Top-1 minus top-2, from a sorted copy (not the code under test). */
-function marginOf(p: readonly number[]): number {
-  const s = [...p].sort((a, b) => b - a);
-  return s[0]! - s[1]!;
-}
 
 const argmaxOf = (p: ArrayLike<number>): number => {
   let k = 0;

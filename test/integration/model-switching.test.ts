@@ -18,9 +18,9 @@ import { loadConfigFile, validateConfig } from '../../host/src/config/schema.js'
 import { systemClock } from '../../host/src/native/addon.js';
 import { realTimers } from '../../host/src/sources/source.js';
 import { DaemonControls } from '../../host/src/cli/control.js';
-import type { TriggerEvent } from '../../host/src/metrics/snapshot.js';
 import { until } from '../support/cli-process.js';
-import { readJsonlLog, REPO, tempDir } from '../support/fixtures.js';
+import { REPO, tempDir } from '../support/fixtures.js';
+import { expectDownThenUp } from '../support/model-switching.js';
 
 const CAPTURE_RATE_HZ = 1939; // sim/recordings/cells-bccd-test.arrows in real time (hairtrigger inspect)
 const LOW_HZ = 50;
@@ -70,29 +70,7 @@ describe('model switching under a rising and falling replay rate (BCCD: teacher 
     } finally {
       await d.stop();
     }
-    const recent = switches();
-    expect(recent.slice(0, 2).map((s) => [s.direction, s.from, s.to])).toEqual([
-      ['down', 'teacher', STUDENT],
-      ['up', STUDENT, 'teacher'],
-    ]);
-    // The step down was for the load (the teacher busy more than utilizationDown of the time), the
-    // step up at a lower rate (where the teacher, unmeasured meanwhile, is busy at most utilizationUp).
-    expect(recent[0]!.reason).toMatch(/^utilization .* > 0\.9 at|late >/);
-    expect(recent[1]!.rateHz).toBeLessThan(recent[0]!.rateHz);
-    // Logged, audited, in the snapshot.
-    expect(log.some((l) => l.startsWith(`model selection: teacher -> ${STUDENT} (down:`))).toBe(true);
-    expect(log.some((l) => l.startsWith(`model selection: ${STUDENT} -> teacher (up:`))).toBe(true);
-    const audit = controls.state().audit.filter((a) => a.action === 'model selection');
-    expect(audit.map((a) => a.changes[0]!.split(' (')[0])).toEqual(recent.map((s) => `model: ${s.from} -> ${s.to}`));
-    expect(audit.every((a) => a.who === 'model selection (budget)' && a.outcome === 'applied')).toBe(true);
-    const snap = d.view.snapshot();
-    expect(snap.modelSelection?.switches).toEqual({ down: recent.filter((s) => s.direction === 'down').length, up: recent.filter((s) => s.direction === 'up').length });
-    expect(snap.modelSelection?.estimates.find((e) => e.name === 'teacher')?.measured).toBe(true);
-    expect(snap.modelSelection?.estimates.find((e) => e.name === STUDENT)?.measured).toBe(true);
-    // The trigger records name the model that decided them: teacher, then student, then teacher.
-    const models = readJsonlLog<TriggerEvent>(base).map((r) => r.model);
-    const runs = models.filter((m, i) => i === 0 || m !== models[i - 1]);
-    expect(runs.slice(0, 3)).toEqual(['teacher', STUDENT, 'teacher']);
+    expectDownThenUp(d, controls, log, base, STUDENT);
   }, 600_000);
 
   it('the shipped host/configs/cells-bccd-sizes.yaml starts: five models ranked by their cards, the teacher first', async () => {
