@@ -1,6 +1,6 @@
 /**
  * The model chosen by the budget on the keyword stream: real "yes" clips as one WAV stream
- * through a pipeline carrying the keyword teacher (onnx, 1.26 M parameters: the most accurate
+ * through a pipeline carrying the keyword teacher (onnx, 1.97 M parameters: the most accurate
  * by its card and by far the dearest a hop) and the DS-CNN student's firmware (sim). The hop
  * rate rises from 50 hops/s (one stream in real time) to 2,000 hops/s (forty
  * streams' worth: what a daemon spotting words on many streams at once must serve), past what
