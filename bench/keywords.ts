@@ -35,6 +35,8 @@ const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const STREAM = join(REPO, '..', 'shared', 'data', 'audio', 'mlperf-tiny-wakeword', 'short_wav_easy10s.wav');
 const CONFIG = join(REPO, 'host', 'configs', 'keywords-mic.yaml');
 const HOP_US = 20_000;
+/** Audio microseconds in one delivered chunk (a source counts chunks, not hops: two a hop by default). */
+const CHUNK_US = (CHUNK_SAMPLES_DEFAULT / 16_000) * 1e6;
 const SECONDS = Number(process.env.KW_BENCH_SECONDS ?? 5);
 /** The front end's 49-hop fill: no model frame before it. */
 const FILL_S = 1;
@@ -100,7 +102,7 @@ export interface KeywordStreamsRun {
   coreLoad: number;
   /** Resident memory the N daemons added (their frame and trigger rings, histograms). */
   rssMiB: number;
-  /** CPU microseconds of the process per hop (a 20 ms chunk of one stream; its share of the
+  /** CPU microseconds of the process per hop (20 ms of one stream: two 10 ms chunks; its share of the
    * timers and snapshots included), and the streams one core could carry at that cost. */
   cpuUsPerHop: number;
   streamsPerCoreByCpu: number;
@@ -169,7 +171,7 @@ async function realTimeFactor(backend: Backend, model: string): Promise<{ wall: 
   const c0 = process.cpuUsage();
   await sleep(3000);
   const c = process.cpuUsage(c0);
-  const audioS = ((d.source.delivered - k0) * HOP_US) / 1e6;
+  const audioS = ((d.source.delivered - k0) * CHUNK_US) / 1e6;
   const wallS = (performance.now() - t0) / 1000;
   await d.stop();
   const r5 = (v: number) => Math.round(v * 1e5) / 1e5;
@@ -251,8 +253,8 @@ async function streams(n: number, cadence: number, snapshots: boolean): Promise<
       ok: budgetViolations === 0 && late === 0 && dropped === 0, budgetViolations, late, dropped,
       e2eUs: across(snaps, (s) => s.e2eUs), queueUs: across(snaps, (s) => s.queueUs), serviceUs: across(snaps, (s) => s.serviceUs), frontEndUs: across(snaps, (s) => s.stagesUs.preprocess), inferUs: across(snaps, (s) => s.stagesUs.infer),
       coreLoad: Math.round(((cpu.user + cpu.system) / wallUs) * 1000) / 1000,
-      cpuUsPerHop: r1((cpu.user + cpu.system) / chunks),
-      streamsPerCoreByCpu: Math.floor((HOP_US * chunks) / (cpu.user + cpu.system)),
+      cpuUsPerHop: r1((cpu.user + cpu.system) / ((chunks * CHUNK_US) / HOP_US)),
+      streamsPerCoreByCpu: Math.floor((CHUNK_US * chunks) / (cpu.user + cpu.system)),
       rssMiB: Math.round((process.memoryUsage().rss - rss0) / 2 ** 20),
     };
   } finally {

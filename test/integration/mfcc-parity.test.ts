@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LOGMEL_DEFAULT_SPEC, MFCC_DEFAULT_SPEC, type FrontEndSpec } from '../../host/src/modalities/audio/mfcc.js';
-import { feed, wholeClip } from '../../host/src/modalities/audio/testing.js';
+import { createMfcc, LOGMEL_DEFAULT_SPEC, MFCC_DEFAULT_SPEC, type FrontEndSpec } from '../../host/src/modalities/audio/mfcc.js';
+import { feed, feedStreams, wholeClip } from '../../host/src/modalities/audio/testing.js';
 import { SHARED } from '../support/fixtures.js';
 import { runPython, TRAIN } from '../support/python.js';
 
@@ -75,6 +75,23 @@ describe('MFCC / log-mel parity, TypeScript streaming vs numpy, on real clips', 
       expect(bad, `values apart, the last in ${worstPath}`).toBe(0);
     }, 120_000);
   }
+
+  it('every clip a stream of its own, all fed at once chunk by chunk: each stream\'s frame equals numpy\'s for its clip', () => {
+    // The streams of one process share one front end (its tables and scratch) per spec:
+    // interleaved windows of different streams must not leak into each other.
+    expect(createMfcc({ ...MFCC_DEFAULT_SPEC })).toBe(createMfcc(JSON.parse(JSON.stringify(MFCC_DEFAULT_SPEC)) as FrontEndSpec));
+    expect(createMfcc(LOGMEL_DEFAULT_SPEC)).not.toBe(createMfcc(MFCC_DEFAULT_SPEC));
+    const want = python(MFCC_DEFAULT_SPEC, paths);
+    const got = feedStreams(MFCC_DEFAULT_SPEC, paths.map(readWav16), [160, 37, 480, 1, 999]);
+    let bad = 0;
+    got.forEach((frames, i) => {
+      expect(frames.length, paths[i]).toBe(1);
+      want[i]!.features.forEach((v, k) => {
+        if (!close(v, frames[0]!.x[k]!)) bad++;
+      });
+    });
+    expect(bad).toBe(0);
+  }, 120_000);
 
   it('a 16 s stream of 16 real clips, a model frame every 3 hops: every frame equals numpy\'s rows for its second', () => {
     const spec: FrontEndSpec = { ...MFCC_DEFAULT_SPEC, stride: 3 };

@@ -19,6 +19,9 @@ export const limits = {
   /** Model frames one input frame may make (audio windows completed by one PCM chunk); each
    * takes a slot of the frame ring while its input is processed. */
   framesPerInputMax: 256,
+  /** Audio front ends (MFCC / log-mel tables and scratch) a process keeps to share between
+   * the streams whose specs are equal; a spec past the bound gets a front end of its own. */
+  frontEndsSharedMax: 16,
   /** Extra models one pipeline may run on each frame beside its primary model (an alert's
    * real/bogus student beside its transient classifier). */
   extraModelsMax: 4,
