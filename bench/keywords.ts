@@ -2,8 +2,8 @@
  * Keyword spotting performance (issue 11): the shipped microphone pipeline
  * (host/configs/keywords-mic.yaml: MFCC front end, DS-CNN student, detector) fed by a `wav`
  * source of MLPerf Tiny's 10 s wake-word stream, looped, through `createDaemon` as a config
- * builds it. Every measurement runs in a child process pinned to one core (`taskset -c 1`,
- * all its threads: V8's, onnxruntime's worker), so "per core" means one core.
+ * builds it. Every measurement runs in a child process pinned to one core (`taskset -c 1`, or
+ * KW_BENCH_CORE; all its threads: V8's, onnxruntime's worker), so "per core" means one core.
  *
  * * one stream in real time, on `sim` and on `onnx` side by side: per-hop latency from each
  *   model frame's due time (when the last sample of its newest window was played), end to end
@@ -12,7 +12,8 @@
  * * N concurrent streams on `sim`, one daemon each in one process, started at phases spread
  *   over a hop (independent microphones), paced on timers only (`spinWindowUs: 0`), N stepped up (doubling, then halving the gap): the
  *   largest N at which no hop of any stream missed its 20 ms budget (from due to trigger
- *   write) over `KW_BENCH_SECONDS` (default 5) after the first second (the 49-hop fill), with
+ *   write) over `KW_BENCH_SECONDS` (default 5) in the steady state (metrics reset once the
+ *   49-hop fill and the start-up are `SETTLE_S` behind: `FILL_S + SETTLE_S` after the start), with
  *   inference every hop and every 2nd hop (the card's `preprocessing.stride`).
  *
  * Standalone: `node build/bench/keywords.js` after `make build` and `make firmware` (writes
@@ -34,12 +35,18 @@ import { CHUNK_SAMPLES_DEFAULT } from '../host/src/modalities/audio/sources/pcm.
 const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const STREAM = join(REPO, '..', 'shared', 'data', 'audio', 'mlperf-tiny-wakeword', 'short_wav_easy10s.wav');
 const CONFIG = join(REPO, 'host', 'configs', 'keywords-mic.yaml');
+/** The core every measurement is pinned to (KW_BENCH_CORE: another when this one is busy). */
+const CORE = String(Number(process.env.KW_BENCH_CORE ?? 1));
 const HOP_US = 20_000;
 /** Audio microseconds in one delivered chunk (a source counts chunks, not hops: two a hop by default). */
 const CHUNK_US = (CHUNK_SAMPLES_DEFAULT / 16_000) * 1e6;
 const SECONDS = Number(process.env.KW_BENCH_SECONDS ?? 5);
 /** The front end's 49-hop fill: no model frame before it. */
 const FILL_S = 1;
+/** N streams: seconds after the fill before the measurement (metrics reset), for the start-up
+ * to clear: each daemon builds its first snapshot as it starts (a few ms), so starting a few
+ * hundred at once backs the first ones up by up to a second, which is not the steady state. */
+const SETTLE_S = 2;
 const STREAMS_START = 50;
 const STREAMS_MAX = Number(process.env.KW_BENCH_STREAMS_MAX ?? 400); // each daemon holds ~10 MiB: 400 are 4 GiB on a shared 23 GiB VM
 /** Child processes' extra bytes of resident memory beyond which N stops growing (each daemon holds its rings). */
@@ -232,11 +239,18 @@ async function streams(n: number, cadence: number, snapshots: boolean): Promise<
       ds[i]!.start();
       await null; // the wav source starts its pacer once its (resolved) samples promise runs
     }
+    await sleep((FILL_S + SETTLE_S) * 1000);
+    // One daemon's metrics at a time, the event loop turned between them: all at once would
+    // stall the streams for the length of N resets.
+    for (const d of ds) {
+      d.metrics.reset();
+      await new Promise((r) => setImmediate(r));
+    }
     const cpu0 = process.cpuUsage();
     const w0 = performance.now();
     const delivered = () => ds.reduce((a, d) => a + d.source.delivered, 0);
     const chunks0 = delivered();
-    await sleep((FILL_S + SECONDS) * 1000);
+    await sleep(SECONDS * 1000);
     const cpu = process.cpuUsage(cpu0);
     const chunks = delivered() - chunks0;
     const wallUs = (performance.now() - w0) * 1000;
@@ -264,9 +278,9 @@ async function streams(n: number, cadence: number, snapshots: boolean): Promise<
 
 const CHILD_RESULT = 'keywords-child-result ';
 
-/** Runs one measurement in a fresh node pinned to core 1 (all its threads), returning what it printed. */
+/** Runs one measurement in a fresh node pinned to CORE (all its threads), returning what it printed. */
 function pinned<T>(args: string[]): T {
-  const r = spawnSync('taskset', ['-c', '1', process.execPath, fileURLToPath(import.meta.url), '--child', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+  const r = spawnSync('taskset', ['-c', CORE, process.execPath, fileURLToPath(import.meta.url), '--child', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
   const line = r.stdout.split('\n').find((l) => l.startsWith(CHILD_RESULT));
   if (r.status !== 0 || line === undefined) throw new Error(`keywords bench child ${args.join(' ')} failed (status ${r.status}): ${r.stdout.slice(-2000)}`);
   return JSON.parse(line.slice(CHILD_RESULT.length)) as T;
@@ -300,7 +314,7 @@ function stepStreams(cadence: number, snapshots: boolean, log: (s: string) => vo
 
 /** Every keyword measurement, each in a pinned child; progress on `log`. */
 export function benchKeywords(log: (s: string) => void = (s) => process.stderr.write(s + '\n')): KeywordResults {
-  const meta = { date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model ?? 'unknown', pinnedCore: 1, loadAverage1m: loadavg()[0], seconds: SECONDS };
+  const meta = { date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model ?? 'unknown', pinnedCore: Number(CORE), settleAfterStartS: FILL_S + SETTLE_S, loadAverage1m: loadavg()[0], seconds: SECONDS };
   const cases: [Backend, number][] = [['sim', 1], ['onnx', 1], ['sim', 2]];
   const single = cases.map(([b, cadence]) => {
     log(`bench: keywords, one stream in real time on ${b}, inference every ${cadence} hop(s), ${FILL_S + SECONDS} s...`);
@@ -322,7 +336,7 @@ export function benchKeywords(log: (s: string) => void = (s) => process.stderr.w
 export function keywordsMarkdown(k: KeywordResults): string {
   const p = (x: Percentiles) => `${x.p50} / ${x.p99} / ${x.p999} / ${x.max}`;
   return [
-    '## keywords (wake-word stream, host/configs/keywords-mic.yaml, one core: taskset -c 1)',
+    `## keywords (wake-word stream, host/configs/keywords-mic.yaml, one core: taskset -c ${k.meta.pinnedCore})`,
     '',
     `Load average ${k.meta.loadAverage1m} before, ${k.meta.loadAverage1mAfter} after (2 cores, shared). Latency in us from each model frame's due time, p50 / p99 / p99.9 / max.`,
     '',
@@ -332,7 +346,7 @@ export function keywordsMarkdown(k: KeywordResults): string {
     '',
     `Chunks of ${CHUNK_SAMPLES_DEFAULT} samples (the audio sources' default): a window (480 samples, hop 320) ends where a chunk ends, so due to ingest is the chunk's delivery, not a wait for samples after the window.`,
     '',
-    `Concurrent streams on sim (one daemon each, phases spread over the ${HOP_US / 1000} ms hop, ${k.meta.seconds} s after the fill): largest N with every hop within budget: ${k.streamsPerCore.map((s) => `${s.streams} (inference every ${s.cadenceHops} hop${s.cadenceHops > 1 ? 's' : ''}, snapshots ${s.snapshots ? 'on' : 'off'})`).join(', ')}. Across streams: median p50, largest p99 / p99.9 / max.`,
+    `Concurrent streams on sim (one daemon each, phases spread over the ${HOP_US / 1000} ms hop, ${k.meta.seconds} s of steady state: metrics reset ${k.meta.settleAfterStartS ?? FILL_S} s after the start, once the 1 s fill and the start-up of N daemons are behind): largest N with every hop within budget: ${k.streamsPerCore.map((s) => `${s.streams} (inference every ${s.cadenceHops} hop${s.cadenceHops > 1 ? 's' : ''}, snapshots ${s.snapshots ? 'on' : 'off'})`).join(', ')}. Across streams: median p50, largest p99 / p99.9 / max.`,
     '',
     '| streams | cadence hops | snapshots | ok | over budget | late | e2e | ingest to trigger | front end | inference | core load | CPU us a hop | streams a core by CPU | RSS MiB |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
