@@ -38,8 +38,15 @@ import train  # noqa: E402
 from fixedpoint import FixedPoint, fixed_forward, on_grid, snap_  # noqa: E402
 
 OPSET = 13
-THREADS = 2
+# Torch threads (HT_TORCH_THREADS overrides: 1 where the process is pinned to one core, since two
+# threads on one core spin against each other).
+THREADS = int(os.environ.get("HT_TORCH_THREADS", "2"))
 ONNX_CHECK_ROWS = 256  # test images run through the numpy ONNX interpreter
+# The rows the student may be fitted on (--fit): the training split alone, or (the final fit, once
+# the recipe is chosen on validation) the training and validation splits together: the validation
+# rows and the augmented copies of its real clips (`val_augmented_*`, keywords_data.py), the
+# teacher's and the extra teacher's targets on them as on the training rows.
+FITS = {"train": ("train",), "train+validation": ("train", "val", "val_augmented")}
 
 
 class UsageError(Exception):
@@ -63,6 +70,11 @@ def parse_args(argv):
     p.add_argument("--student-widths", help="conv widths, e.g. 8,16 (default: per task)")
     p.add_argument("--teacher-from", help="a zoo folder of an earlier run of this task on the same data: its "
                    "teacher.onnx is loaded (batch norms folded in) instead of training a teacher")
+    p.add_argument("--fit", choices=sorted(FITS), default="train",
+                   help="rows the student is fitted on; train+validation: the final fit, the student's epoch "
+                   "fixed (--fit-epoch) as no validation is left to choose it; the teacher stays on train")
+    p.add_argument("--fit-epoch", type=int, help="with --fit train+validation: the student epoch kept, of the "
+                   "task's schedule (default: tasks.py 'fit_student_epoch', the best epoch fitted on train)")
     return p.parse_args(argv)
 
 
@@ -80,6 +92,17 @@ def resolve(args):
             cfg["epochs"][stage] = value
     if cfg["epochs"].get("teacher", 1) < 1 or cfg["epochs"]["student"] < 1 or cfg["epochs"]["qat"] < 0:
         raise UsageError(f"epochs {cfg['epochs']}: teacher and student need >= 1, qat >= 0")
+    if args.fit == "train" and args.fit_epoch is not None:
+        raise UsageError("--fit-epoch: only with --fit train+validation (on train, validation chooses the epoch)")
+    if args.fit != "train":
+        if cfg.get("soft_targets") or cfg["epochs"]["qat"] > 0:
+            raise UsageError(f"--fit {args.fit}: only for a student distilled from a teacher network without QAT "
+                             "(QAT's epoch would need validation too)")
+        epoch = args.fit_epoch if args.fit_epoch is not None else cfg.get("fit_student_epoch")
+        if epoch is None or not 1 <= epoch <= cfg["epochs"]["student"]:
+            raise UsageError(f"--fit {args.fit}: student epoch {epoch}, want 1..{cfg['epochs']['student']} "
+                             "(--fit-epoch, or tasks.py 'fit_student_epoch')")
+        args.fit_epoch = epoch
     if args.student_widths:
         try:
             cfg["student_widths"] = tuple(int(w) for w in args.student_widths.split(","))
@@ -236,22 +259,54 @@ def load_teacher(args, teacher):
     return teacher, best
 
 
-def extra_teacher_rows(data_dir, which="real"):
-    """The training rows an extra teacher labels (tasks.py `extra_teacher` "rows"): "real", the
-    real and augmented real rows (`train_synthetic.npy` != 1); "clean", those of them without a
-    mixed-in background (`train_background.npy` == 0: the clips as recorded and the augmented
+def split_file(data_dir, split, name):
+    """`{split}_{name}` beside the data: a file named for the training rows (`train_...`) stands for
+    its twin of every split fitted on; a missing file is a DataError naming it."""
+    path = os.path.join(data_dir, f"{split}_{name}")
+    if not os.path.isfile(path):
+        raise data.DataError(f"missing {path}: rerun keywords_data.py and keywords_features.py"
+                             + (" --matchboxnet" if "matchboxnet" in name else ""))
+    return np.load(path)
+
+
+def fit_arrays(data_dir, fit_splits, name):
+    """`{split}_{name}` of each split fitted on, concatenated in order."""
+    return np.concatenate([split_file(data_dir, s, name) for s in fit_splits])
+
+
+def fit_rows(args, splits):
+    """The rows the student is fitted on (--fit): the training split, or with the validation split
+    and its real clips' augmented copies after it (their features `val_augmented_x/_y.npy`)."""
+    names = FITS[args.fit]
+    if names == ("train",):
+        return splits["train"]
+    extra = [splits["val"]]
+    for s in names[2:]:
+        x, y = split_file(args.data, s, "x.npy"), split_file(args.data, s, "y.npy")
+        if x.dtype != np.float32 or x.shape[1:] != tuple(splits["train"][0].shape[1:]) or y.shape != x.shape[:1]:
+            raise data.DataError(f"{args.data}/{s}_x.npy: {x.dtype} {x.shape} (and y {y.shape}), want float32 "
+                                 f"[N, {', '.join(str(d) for d in splits['train'][0].shape[1:])}]")
+        extra.append((torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))))
+    x = torch.cat([splits["train"][0], *(e[0] for e in extra)])
+    y = torch.cat([splits["train"][1], *(e[1] for e in extra)])
+    print(f"[fit] {' + '.join(names)}: {len(y)} rows ({len(splits['train'][1])} + "
+          f"{' + '.join(str(len(e[1])) for e in extra)})", flush=True)
+    return x, y
+
+
+def extra_teacher_rows(data_dir, which="real", fit_splits=("train",)):
+    """The rows fitted on that an extra teacher labels (tasks.py `extra_teacher` "rows"): "real", the
+    real and augmented real rows (`{split}_synthetic.npy` != 1); "clean", those of them without a
+    mixed-in background (`{split}_background.npy` == 0: the clips as recorded and the augmented
     copies left without noise or music), where MatchboxNet heard what it was trained on."""
-    kinds = np.load(os.path.join(data_dir, "train_synthetic.npy"))
+    kinds = fit_arrays(data_dir, fit_splits, "synthetic.npy")
     if which == "real":
         return torch.from_numpy(kinds != 1)
     if which != "clean":
         raise UsageError(f"extra_teacher rows {which!r}: want 'real' or 'clean'")
-    path = os.path.join(data_dir, "train_background.npy")
-    if not os.path.isfile(path):
-        raise data.DataError(f"missing {path}: rerun keywords_data.py and keywords_features.py")
-    background = np.load(path)
+    background = fit_arrays(data_dir, fit_splits, "background.npy")
     if background.shape != kinds.shape:
-        raise data.DataError(f"{path}: {background.shape[0]} rows, train_synthetic.npy {kinds.shape[0]}")
+        raise data.DataError(f"{data_dir}: {background.shape[0]} background rows, {kinds.shape[0]} synthetic codes")
     return torch.from_numpy((kinds != 1) & (background == 0))
 
 
@@ -259,11 +314,12 @@ def extra_teacher_logits(args, extra, t_logits):
     """The CNN teacher's targets mixed with a second teacher's probabilities on the real and
     augmented real training rows, or only the clean ones (tasks.py `extra_teacher`: the `{file}`
     beside the data, "rows")."""
-    path = os.path.join(args.data, extra["file"])
-    if not os.path.isfile(path):
-        raise data.DataError(f"missing {path}: rerun the features with the extra teacher")
-    probs = torch.from_numpy(np.load(path))
-    rows = extra_teacher_rows(args.data, extra.get("rows", "real"))
+    fit_splits = FITS[getattr(args, "fit", "train")]
+    if not extra["file"].startswith("train_"):
+        raise UsageError(f"extra_teacher file {extra['file']!r}: want train_NAME.npy (its twins: val_NAME.npy, ...)")
+    path = os.path.join(args.data, " + ".join(f"{s}_{extra['file'][6:]}" for s in fit_splits))
+    probs = torch.from_numpy(fit_arrays(args.data, fit_splits, extra["file"][6:]))
+    rows = extra_teacher_rows(args.data, extra.get("rows", "real"), fit_splits)
     if probs.shape != t_logits.shape[1:] or rows.shape != probs.shape[:1]:
         raise data.DataError(f"{path}: {tuple(probs.shape)}, want {tuple(t_logits.shape[1:])}")
     print(f"[kd] {extra['file']} mixed at weight {extra['weight']} on {int(rows.sum())} "
@@ -291,7 +347,8 @@ def train_student(args, cfg, student, forward, splits, labels, weights, t_logits
 
     return train.fit(stage, student, forward, loss_fn, splits["train"][0], splits["val"],
                      labels, cfg["epochs"][stage], cfg["lr"][stage], args.batch, gen,
-                     n_views=n_views(cfg), batch_augment=batch_augment(cfg, stage))
+                     n_views=n_views(cfg), batch_augment=batch_augment(cfg, stage),
+                     keep_epoch=getattr(args, "fit_epoch", None) if stage == "student" else None)
 
 
 def evaluate(teacher, student, fp, test, labels, types=None):
@@ -562,9 +619,11 @@ def run(args):
     if missing:
         raise data.DataError(f"labels {labels} lack {missing}, which the targets need")
     fp = FixedPoint(args.int_bits, args.frac_bits)
-    weights = data.class_weights(splits["train"][1], len(labels))
     teacher, student = build(cfg, meta, args.seed)
-    print_plan(args, cfg, meta, splits, teacher, student, weights, fp)
+    # The student's rows (--fit): the training split, or with the validation speakers' rows.
+    fitted = dict(splits, train=fit_rows(args, splits))
+    weights = data.class_weights(fitted["train"][1], len(labels))
+    print_plan(args, cfg, meta, fitted, teacher, student, weights, fp)
 
     best = {}
     if teacher is None:
@@ -576,12 +635,13 @@ def run(args):
     else:
         if args.teacher_from:
             teacher, best["teacher"] = load_teacher(args, teacher)
-        else:
-            teacher, best["teacher"], _ = train_teacher(args, cfg, teacher, splits, labels, weights)
-        t_logits = teacher_view_logits(teacher, splits["train"][0], n_views(cfg))
+        else:  # on the training split alone, whatever the student's rows
+            teacher, best["teacher"], _ = train_teacher(
+                args, cfg, teacher, splits, labels, data.class_weights(splits["train"][1], len(labels)))
+        t_logits = teacher_view_logits(teacher, fitted["train"][0], n_views(cfg))
         if cfg.get("extra_teacher"):
             t_logits = extra_teacher_logits(args, cfg["extra_teacher"], t_logits)
-    student, best["student"], _ = train_student(args, cfg, student, student, splits, labels,
+    student, best["student"], _ = train_student(args, cfg, student, student, fitted, labels,
                                                 weights, t_logits, "student")
     if cfg.get("model") == "ds_cnn":
         # The firmware has no batch norm after a conv: fold before quantisation-aware training.
@@ -606,6 +666,8 @@ def run(args):
         extras = held_out_extras(args.data, teacher, student, fp, splits, labels, types)
         result = card(args, cfg, meta, fp, teacher, student, ev, best, onnx_info,
                       time.time() - start, real, extras)
+    if args.fit != "train":
+        fit_card(args, cfg, result, len(fitted["train"][1]))
     if args.teacher_from and teacher is not None:
         result["distillation"]["teacherFrom"] = (
             "not retrained here: an earlier run's teacher.onnx loaded back (distill.py --teacher-from; "
@@ -616,6 +678,24 @@ def run(args):
         f.write("\n")
     os.replace(card_path + ".tmp", card_path)
     summary(result, args.out)
+
+
+def fit_card(args, cfg, result, rows):
+    """The card of a final fit (--fit train+validation): the split text says which rows fitted what,
+    the selection how the student's epoch was fixed, and the validation figures that they were
+    fitted on."""
+    what = ("the student fitted on the train and validation speakers' rows (their real clips, the real "
+            "clips' augmented copies, the synthetic rows of both splits: "
+            f"{rows} rows), its epoch fixed; the teacher on train only")
+    result["split"] = f"{result.get('split', '')}; {what}".lstrip("; ")
+    result["distillation"]["fit"] = {"rows": args.fit, "fittedRows": rows, "studentEpoch": args.fit_epoch}
+    result["distillation"]["selection"] = (
+        f"teacher: best validation balanced accuracy; student: epoch {args.fit_epoch} of the "
+        f"{cfg['epochs']['student']}-epoch schedule kept (the best epoch of the same recipe fitted on train "
+        "alone; with validation fitted on, nothing is left to choose it)")
+    result["distillation"]["bestEpoch"]["student"] = args.fit_epoch
+    if "validationReal" in result:
+        result["validationReal"]["fittedOn"] = True
 
 
 def summary(c, out_dir):

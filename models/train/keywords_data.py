@@ -259,7 +259,18 @@ def build(shared, seed, per_word, copies=0, marvin_copies=0, music_silence=MUSIC
     for i in range(int(per_word * music_silence)):
         clip = np.clip(np.round(noise_crop(music, rng, float(rng.uniform(0.0, 1.0)))), -32768, 32767).astype(np.int16)
         rows["train" if i % 10 else "val"].append((clip, "silence", 1, "music", "music"))
+    rows["val_augmented"] = validation_copies(rows["val"], seed, copies, marvin_copies, noises, music)
     return rows
+
+
+def validation_copies(val, seed, copies, marvin_copies, noises, music):
+    """Augmented copies of the real validation clips, as the training clips get them (`copies`
+    each, `marvin_copies` of each real marvin), for the final fit on train + validation speakers
+    (distill.py --fit train+validation); never in the validation split itself. Drawn from their own
+    stream ([seed, 2]), so every other row stays as it was."""
+    vrng = np.random.default_rng([seed, 2])
+    return [a for r in val if r[2] == 0
+            for a in augmented([r], marvin_copies if r[1] == "marvin" else copies, vrng, noises, music)]
 
 
 def augmentation_text(copies, marvin_copies, music_silence=MUSIC_SILENCE):

@@ -14,7 +14,10 @@ import numpy as np
 import audio_features
 import matchboxnet_teacher
 
-SPLITS = ["train", "val", "test", "test_synth"]
+# val_augmented: augmented copies of the real validation clips, for the final fit only
+# (distill.py --fit train+validation), as MatchboxNet's targets of the validation rows are.
+SPLITS = ["train", "val", "test", "test_synth", "val_augmented"]
+MATCHBOXNET_SPLITS = ("train", "val", "val_augmented")
 
 
 def clip_features(audio, spec):
@@ -29,7 +32,8 @@ def main():
     ap.add_argument("--audio", required=True, help="keywords_data.py output")
     ap.add_argument("--out", required=True)
     ap.add_argument("--matchboxnet", help="MatchboxNet ONNX: write train_matchboxnet.npy, its probabilities "
-                    "over our labels for the training rows (an extra teacher in distill.py)")
+                    "over our labels for the training rows (an extra teacher in distill.py), and "
+                    "val_ and val_augmented_matchboxnet.npy for the final fit on train + validation")
     a = ap.parse_args()
     with open(os.path.join(a.audio, "meta.json")) as f:
         src = json.load(f)
@@ -52,13 +56,13 @@ def main():
         if os.path.isfile(background):
             np.save(os.path.join(a.out, f"{split}_background.npy"), np.load(background))
         counts[split] = int(len(x))
-        if a.matchboxnet and split == "train":
+        if a.matchboxnet and split in MATCHBOXNET_SPLITS:
             audio, y = np.load(path), np.load(os.path.join(a.audio, f"{split}_y.npy"))
             probs = matchboxnet_teacher.to_labels(matchboxnet_teacher.logits(audio, a.matchboxnet), src["labels"], y)
             np.save(os.path.join(a.out, f"{split}_matchboxnet.npy"), probs)
     meta = {"task": "keywords", "labels": src["labels"], "input": {"shape": [1, spec["frames"], spec["coefficients"]], "dtype": "float32"},
             "preprocessing": spec, "dataset": {k: v for k, v in counts.items() if k in ("train", "val", "test")},
-            "datasetExtra": {"test_synth": counts.get("test_synth", 0)}, "split": src["split"], "source": src["source"],
+            "datasetExtra": {k: counts.get(k, 0) for k in ("test_synth", "val_augmented")}, "split": src["split"], "source": src["source"],
             "datasetDetail": {k: src[k] for k in ("seed", "shares", "augmentation") if k in src} |
             {"perLabel": {k: v["perLabel"] for k, v in src["splits"].items()},
              "rowsByKind": {k: v.get("rowsByKind") for k, v in src["splits"].items()}}}

@@ -69,7 +69,7 @@ def _cosine(opt, base_lr, step, total):
 
 
 def fit(name, model, forward, loss_fn, train_x, val, labels, epochs, lr, batch, gen,
-        weight_decay=0.0, n_views=data.VIEWS, batch_augment=None):
+        weight_decay=0.0, n_views=data.VIEWS, batch_augment=None, keep_epoch=None):
     """Generic loop: D4-augmented minibatches (`n_views` 1: none), cosine LR, keep the best epoch.
 
     `batch_augment(x, gen)`, when given, transforms each training batch (keywords: SpecAugment).
@@ -77,9 +77,12 @@ def fit(name, model, forward, loss_fn, train_x, val, labels, epochs, lr, batch, 
     `loss_fn(out, idx, views)` gets the model output on the augmented batch,
     the batch's row indices and the view of each row. The best epoch is the
     one with the highest validation balanced accuracy (BCCD is imbalanced, so
-    plain accuracy would favour a model that ignores WBC). Returns
+    plain accuracy would favour a model that ignores WBC). With `keep_epoch` (a final fit, the
+    validation rows among those fitted on) that epoch's weights are kept instead, of the same
+    `epochs`-long schedule, and the loop stops there (later epochs cannot change them). Returns
     (model with best weights, best epoch, best val metrics).
     """
+    assert keep_epoch is None or 1 <= keep_epoch <= epochs
     assert epochs >= 1
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     n = len(train_x)
@@ -112,13 +115,15 @@ def fit(name, model, forward, loss_fn, train_x, val, labels, epochs, lr, batch, 
         val_m = metrics(logits_of(forward, val[0]).argmax(1), val[1], labels)
         elapsed = time.time() - start
         marker = ""
-        if val_m["balancedAccuracy"] > best[0]:
+        if (val_m["balancedAccuracy"] > best[0]) if keep_epoch is None else epoch == keep_epoch:
             best = (val_m["balancedAccuracy"], epoch, copy.deepcopy(model.state_dict()), val_m)
             marker = " *"
         print(f"[{name}] epoch {epoch}/{epochs} loss {loss_sum / n:.4f} "
               f"val acc {val_m['accuracy']:.4f} bal {val_m['balancedAccuracy']:.4f} "
-              f"{elapsed:.1f}s eta {elapsed / epoch * (epochs - epoch):.0f}s{marker}",
+              f"{elapsed:.1f}s eta {elapsed / epoch * ((keep_epoch or epochs) - epoch):.0f}s{marker}",
               flush=True)
+        if epoch == keep_epoch:
+            break
     model.load_state_dict(best[2])
     model.eval()
     return model, best[1], best[3]
