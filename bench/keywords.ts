@@ -120,7 +120,7 @@ export interface KeywordResults {
   single: KeywordSingleRun[];
   streams: KeywordStreamsRun[];
   /** Per cadence, with and without each daemon's snapshots, the largest N that passed. */
-  streamsPerCore: { cadenceHops: number; snapshots: boolean; streams: number }[];
+  streamsPerCore: { model: string; cadenceHops: number; snapshots: boolean; streams: number }[];
 }
 
 /** The shipped microphone config on a looped `wav` source of the wake-word stream. */
@@ -135,13 +135,17 @@ function config(backend: Backend, model: string, pacing: 'realtime' | 'max', str
   return cfg;
 }
 
-/** The keyword model with inference every `cadence` hops: a copy of its card (stride changed) beside links to its files. */
-function modelAt(cadence: number, dir: string): string {
-  const zoo = join(REPO, 'models', 'zoo', 'keywords');
+/** The zoo's keyword students the N-stream runs step: the shipped one and the smallest size
+ * (models/zoo/keywords-w24, host/configs/keywords-sizes.yaml): accuracy against streams a core. */
+const STREAM_MODELS = ['keywords', 'keywords-w24'] as const;
+
+/** A zoo keyword model with inference every `cadence` hops: a copy of its card (stride changed) beside links to its files. */
+function modelAt(cadence: number, dir: string, name = 'keywords'): string {
+  const zoo = join(REPO, 'models', 'zoo', name);
   if (cadence === 1) return zoo;
   const card = JSON.parse(readFileSync(join(zoo, 'card.json'), 'utf8')) as { preprocessing: { stride: number } };
   card.preprocessing.stride = cadence;
-  const out = join(dir, `keywords-stride${cadence}`);
+  const out = join(dir, `${name}-stride${cadence}`);
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'card.json'), JSON.stringify(card));
   for (const f of ['student.onnx', 'teacher.onnx']) symlinkSync(join(zoo, f), join(out, f));
@@ -223,10 +227,10 @@ function across(snaps: Snapshot[], get: (s: Snapshot) => LatencySummaryUs): Perc
 }
 
 /** N streams of the student on sim in one process, started at phases spread over a hop. */
-async function streams(n: number, cadence: number, snapshots: boolean): Promise<KeywordStreamsRun> {
+async function streams(n: number, cadence: number, snapshots: boolean, name = 'keywords'): Promise<KeywordStreamsRun> {
   const dir = mkdtempSync(join(tmpdir(), 'ht-kwbench-'));
   try {
-    const model = modelAt(cadence, dir);
+    const model = modelAt(cadence, dir, name);
     await realTimeFactor('sim', model); // warm-up: the JIT compiles the stages once for all streams
     const rss0 = process.memoryUsage().rss;
     const ds: Daemon[] = [];
@@ -263,7 +267,7 @@ async function streams(n: number, cadence: number, snapshots: boolean): Promise<
     const late = sum((s) => s.late);
     const dropped = sum((s) => s.dropped);
     return {
-      pipeline: 'keywords-sim', backend: 'sim', streams: n, hopUs: HOP_US, cadenceHops: cadence, snapshots, seconds: SECONDS, hops: sum((s) => s.frames),
+      pipeline: name === 'keywords' ? 'keywords-sim' : `${name}-sim`, backend: 'sim', streams: n, hopUs: HOP_US, cadenceHops: cadence, snapshots, seconds: SECONDS, hops: sum((s) => s.frames),
       ok: budgetViolations === 0 && late === 0 && dropped === 0, budgetViolations, late, dropped,
       e2eUs: across(snaps, (s) => s.e2eUs), queueUs: across(snaps, (s) => s.queueUs), serviceUs: across(snaps, (s) => s.serviceUs), frontEndUs: across(snaps, (s) => s.stagesUs.preprocess), inferUs: across(snaps, (s) => s.stagesUs.infer),
       coreLoad: Math.round(((cpu.user + cpu.system) / wallUs) * 1000) / 1000,
@@ -287,11 +291,11 @@ function pinned<T>(args: string[]): T {
 }
 
 /** Steps N up (doubling) until a run fails, then halves the gap twice: the largest N that passed. */
-function stepStreams(cadence: number, snapshots: boolean, log: (s: string) => void): { runs: KeywordStreamsRun[]; best: number } {
+function stepStreams(name: string, cadence: number, snapshots: boolean, log: (s: string) => void): { runs: KeywordStreamsRun[]; best: number } {
   const runs: KeywordStreamsRun[] = [];
   const trial = (n: number): boolean => {
-    const r = pinned<KeywordStreamsRun>(['streams', String(n), String(cadence), String(snapshots)]);
-    log(`  ${n} streams, inference every ${cadence} hop(s), snapshots ${snapshots ? 'on' : 'off'}: ${r.ok ? 'ok' : 'MISSED'} (over budget ${r.budgetViolations}, late ${r.late}), e2e p50 ${r.e2eUs.p50} p99 ${r.e2eUs.p99} max ${r.e2eUs.max} us, core ${r.coreLoad} (${r.cpuUsPerHop} us CPU a hop), ${r.rssMiB} MiB`);
+    const r = pinned<KeywordStreamsRun>(['streams', String(n), String(cadence), String(snapshots), name]);
+    log(`  ${name}: ${n} streams, inference every ${cadence} hop(s), snapshots ${snapshots ? 'on' : 'off'}: ${r.ok ? 'ok' : 'MISSED'} (over budget ${r.budgetViolations}, late ${r.late}), e2e p50 ${r.e2eUs.p50} p99 ${r.e2eUs.p99} max ${r.e2eUs.max} us, core ${r.coreLoad} (${r.cpuUsPerHop} us CPU a hop), ${r.rssMiB} MiB`);
     runs.push(r);
     return r.ok && r.rssMiB * 2 ** 20 < RSS_BYTES_MAX;
   };
@@ -323,11 +327,13 @@ export function benchKeywords(log: (s: string) => void = (s) => process.stderr.w
     return r;
   });
   const all: KeywordStreamsRun[] = [];
-  const perCore = ([[1, true], [2, true], [1, false], [2, false]] as const).map(([cadence, snapshots]) => {
-    log(`bench: keywords, concurrent streams on sim, inference every ${cadence} hop(s), each daemon's snapshots ${snapshots ? 'on' : 'off'}...`);
-    const { runs, best } = stepStreams(cadence, snapshots, log);
+  // The smaller student without snapshots only: the pipeline's own cost against the shipped one's.
+  const steps = [...([[1, true], [2, true], [1, false], [2, false]] as const).map(([c, snap]) => [STREAM_MODELS[0], c, snap] as const), ...([1, 2] as const).map((c) => [STREAM_MODELS[1], c, false] as const)];
+  const perCore = steps.map(([model, cadence, snapshots]) => {
+    log(`bench: ${model}, concurrent streams on sim, inference every ${cadence} hop(s), each daemon's snapshots ${snapshots ? 'on' : 'off'}...`);
+    const { runs, best } = stepStreams(model, cadence, snapshots, log);
     all.push(...runs);
-    return { cadenceHops: cadence, snapshots, streams: best };
+    return { model, cadenceHops: cadence, snapshots, streams: best };
   });
   return { meta: { ...meta, loadAverage1mAfter: loadavg()[0] }, single, streams: all, streamsPerCore: perCore };
 }
@@ -346,17 +352,17 @@ export function keywordsMarkdown(k: KeywordResults): string {
     '',
     `Chunks of ${CHUNK_SAMPLES_DEFAULT} samples (the audio sources' default): a window (480 samples, hop 320) ends where a chunk ends, so due to ingest is the chunk's delivery, not a wait for samples after the window.`,
     '',
-    `Concurrent streams on sim (one daemon each, phases spread over the ${HOP_US / 1000} ms hop, ${k.meta.seconds} s of steady state: metrics reset ${k.meta.settleAfterStartS ?? FILL_S} s after the start, once the 1 s fill and the start-up of N daemons are behind): largest N with every hop within budget: ${k.streamsPerCore.map((s) => `${s.streams} (inference every ${s.cadenceHops} hop${s.cadenceHops > 1 ? 's' : ''}, snapshots ${s.snapshots ? 'on' : 'off'})`).join(', ')}. Across streams: median p50, largest p99 / p99.9 / max.`,
+    `Concurrent streams on sim (one daemon each, phases spread over the ${HOP_US / 1000} ms hop, ${k.meta.seconds} s of steady state: metrics reset ${k.meta.settleAfterStartS ?? FILL_S} s after the start, once the 1 s fill and the start-up of N daemons are behind): largest N with every hop within budget: ${k.streamsPerCore.map((s) => `${s.streams} (${s.model ?? 'keywords'}, inference every ${s.cadenceHops} hop${s.cadenceHops > 1 ? 's' : ''}, snapshots ${s.snapshots ? 'on' : 'off'})`).join(', ')}. Across streams: median p50, largest p99 / p99.9 / max.`,
     '',
-    '| streams | cadence hops | snapshots | ok | over budget | late | e2e | ingest to trigger | front end | inference | core load | CPU us a hop | streams a core by CPU | RSS MiB |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-    ...k.streams.map((r) => `| ${r.streams} | ${r.cadenceHops} | ${r.snapshots} | ${r.ok} | ${r.budgetViolations} | ${r.late} | ${p(r.e2eUs)} | ${p(r.serviceUs)} | ${p(r.frontEndUs)} | ${p(r.inferUs)} | ${r.coreLoad} | ${r.cpuUsPerHop} | ${r.streamsPerCoreByCpu} | ${r.rssMiB} |`),
+    '| pipeline | streams | cadence hops | snapshots | ok | over budget | late | e2e | ingest to trigger | front end | inference | core load | CPU us a hop | streams a core by CPU | RSS MiB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...k.streams.map((r) => `| ${r.pipeline} | ${r.streams} | ${r.cadenceHops} | ${r.snapshots} | ${r.ok} | ${r.budgetViolations} | ${r.late} | ${p(r.e2eUs)} | ${p(r.serviceUs)} | ${p(r.frontEndUs)} | ${p(r.inferUs)} | ${r.coreLoad} | ${r.cpuUsPerHop} | ${r.streamsPerCoreByCpu} | ${r.rssMiB} |`),
     '',
   ].join('\n');
 }
 
 async function child(args: string[]): Promise<void> {
-  const r = args[0] === 'single' ? await single(args[1] as Backend, Number(args[2])) : await streams(Number(args[1]), Number(args[2]), args[3] === 'true');
+  const r = args[0] === 'single' ? await single(args[1] as Backend, Number(args[2])) : await streams(Number(args[1]), Number(args[2]), args[3] === 'true', args[4] ?? 'keywords');
   process.stdout.write(CHILD_RESULT + JSON.stringify(r) + '\n');
 }
 
