@@ -18,12 +18,14 @@
  * to the later steps' frames), throughput (frames written in the step per second), late
  * fraction (as the daemon counts it), drops, e2e p50/p99 (the daemon's: due -> trigger write;
  * a speed change re-dates a backlog, so a run far behind shows less than it waited), the
- * models that served them, and accuracy: against the capture's
+ * models that served them (and the late frames of each, in brackets), the event loop's busy
+ * fraction over the step (the daemon's one thread: its utilization), and accuracy: against the capture's
  * labels (cells; "on time": right and within the budget, over the frames offered), and the
  * cards' accuracy of the models that served (both; the alert packets carry no labels).
  * Results: bench/results/switching.{json,md}; runs carry "modelSwitching": true and the steps.
  */
 import { spawnSync } from 'node:child_process';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -172,6 +174,11 @@ interface StepResult {
   e2eUsP99: number | null;
   /** Frames due in the step served by each model. */
   models: Record<string, number>;
+  /** Of those, the late ones by model (where the step's late frames came from). */
+  lateByModel: Record<string, number>;
+  /** The event loop's busy fraction over the step (node's eventLoopUtilization): the one
+   * thread's utilization, everything it did (source, hot path, timers, GC) included. */
+  busy: number;
   /** Of the served frames with a label, the fraction classified right (null: no labels). */
   accuracy: number | null;
   /** Frames classified right and on time, over the frames offered (null: no labels). */
@@ -226,16 +233,19 @@ async function runCase(c: PipelineCase, mode: Mode): Promise<RunResult> {
   const pacing = d.source.pacing!;
   const bounds: number[] = [clock.nowNs()];
   const drops: number[] = [0];
+  const elu: EventLoopUtilization[] = [performance.eventLoopUtilization()];
   d.start(); // the source starts at the first step's speed
   for (const [k, rate] of c.rates.entries()) {
     if (k > 0) {
       bounds.push(clock.nowNs());
+      elu.push(performance.eventLoopUtilization());
       drops.push(d.metrics.dropped);
       pacing.setSpeed(rate / c.baseRateHz);
     }
     await new Promise((r) => setTimeout(r, STEP_S * 1000));
   }
   bounds.push(clock.nowNs());
+  elu.push(performance.eventLoopUtilization());
   drops.push(d.metrics.dropped);
   await d.stop();
   const names = d.models.names;
@@ -251,7 +261,10 @@ async function runCase(c: PipelineCase, mode: Mode): Promise<RunResult> {
     while (j < c.rates.length - 1 && offset[i]! >= starts[j + 1]!) j++;
     stepOf[i] = offset[i]! >= starts[j]! && offset[i]! < starts[j + 1]! ? j : -1;
   }
-  const steps = c.rates.map((rate, k) => stepStats(rate, k, bounds[k]!, bounds[k + 1]!, drops[k + 1]! - drops[k]!, { due, stepOf, emit, flags, correct, model, n }, names, accuracy));
+  const steps = c.rates.map((rate, k) => ({
+    ...stepStats(rate, k, bounds[k]!, bounds[k + 1]!, drops[k + 1]! - drops[k]!, { due, stepOf, emit, flags, correct, model, n }, names, accuracy),
+    busy: Number(performance.eventLoopUtilization(elu[k + 1]!, elu[k]!).utilization.toFixed(3)),
+  }));
   const view = d.selection?.view();
   const labelled = steps.reduce((s, x) => s + (x.accuracy === null ? 0 : x.served), 0);
   return {
@@ -272,10 +285,11 @@ async function runCase(c: PipelineCase, mode: Mode): Promise<RunResult> {
 interface Frames { due: Float64Array; stepOf: Int16Array; emit: Float64Array; flags: Int8Array; correct: Int8Array; model: Uint8Array; n: number }
 
 /** Step `step`'s figures (late: as the daemon counts it, past the budget at the policy). */
-function stepStats(rateHz: number, step: number, t0: number, t1: number, drops: number, f: Frames, names: readonly string[], cardAcc: readonly number[]): StepResult {
+function stepStats(rateHz: number, step: number, t0: number, t1: number, drops: number, f: Frames, names: readonly string[], cardAcc: readonly number[]): Omit<StepResult, 'busy'> {
   const seconds = (t1 - t0) / 1e9;
   const e2e: number[] = [];
   const byModel = names.map(() => 0);
+  const lateBy = names.map(() => 0);
   let served = 0, late = 0, written = 0, labelled = 0, right = 0, onTimeRight = 0;
   for (let i = 0; i < f.n; i++) {
     if (f.emit[i]! >= t0 && f.emit[i]! < t1) written++;
@@ -283,7 +297,10 @@ function stepStats(rateHz: number, step: number, t0: number, t1: number, drops: 
     served++;
     e2e.push((f.emit[i]! - f.due[i]!) / 1000);
     const isLate = f.flags[i] === 1;
-    if (isLate) late++;
+    if (isLate) {
+      late++;
+      lateBy[f.model[i]!]!++;
+    }
     byModel[f.model[i]!]!++;
     if (f.correct[i]! >= 0) {
       labelled++;
@@ -301,6 +318,7 @@ function stepStats(rateHz: number, step: number, t0: number, t1: number, drops: 
     rateHz, offered, served, throughputHz: Math.round(written / seconds), lateFraction: served > 0 ? round(late / served) : 0, drops,
     e2eUsP50: q(0.5), e2eUsP99: q(0.99),
     models: Object.fromEntries(names.map((m, i) => [m, byModel[i]!]).filter(([, c]) => (c as number) > 0)),
+    lateByModel: Object.fromEntries(names.map((m, i) => [m, lateBy[i]!]).filter(([, c]) => (c as number) > 0)),
     accuracy: labelled > 0 ? round(right / labelled) : null,
     onTimeAccuracy: labelled > 0 ? round(onTimeRight / Math.max(offered, served)) : null,
     cardAccuracy: served > 0 ? round(byModel.reduce((s, c, i) => s + c * cardAcc[i]!, 0) / served) : null,
@@ -347,9 +365,9 @@ function markdown(r: { date: string; dates: Record<string, string>; node: string
   for (const run of r.runs) {
     lines.push(`## ${run.pipeline}: ${run.mode === 'switching' ? 'with switching' : `without switching (${run.mode.slice(6)} fixed)`}, budget ${run.budgetUs} us`, '');
     lines.push(`Models (card accuracy${run.models[0]?.priorUs !== undefined ? ', probed us a frame' : ''}): ${run.models.map((m) => `${m.name} ${m.accuracy}${m.priorUs !== undefined ? ` ~${m.priorUs.toFixed(1)} us` : ''}`).join(', ')}`, '');
-    lines.push('| rate /s | offered | served | throughput /s | late | drops | e2e p50 us | e2e p99 us | accuracy | on-time accuracy | card accuracy | models |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+    lines.push('| rate /s | offered | served | throughput /s | late | drops | e2e p50 us | e2e p99 us | accuracy | on-time accuracy | card accuracy | busy | models (late) |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
     for (const s of run.steps) {
-      lines.push(`| ${s.rateHz} | ${s.offered} | ${s.served} | ${s.throughputHz} | ${pct(s.lateFraction)} | ${s.drops} | ${s.e2eUsP50 ?? '–'} | ${s.e2eUsP99 ?? '–'} | ${pct(s.accuracy)} | ${pct(s.onTimeAccuracy)} | ${pct(s.cardAccuracy)} | ${Object.entries(s.models).map(([m, c]) => `${m} ${c}`).join(', ')} |`);
+      lines.push(`| ${s.rateHz} | ${s.offered} | ${s.served} | ${s.throughputHz} | ${pct(s.lateFraction)} | ${s.drops} | ${s.e2eUsP50 ?? '–'} | ${s.e2eUsP99 ?? '–'} | ${pct(s.accuracy)} | ${pct(s.onTimeAccuracy)} | ${pct(s.cardAccuracy)} | ${s.busy === undefined ? '–' : s.busy.toFixed(2)} | ${Object.entries(s.models).map(([m, c]) => `${m} ${c}${s.lateByModel?.[m] ? ` (${s.lateByModel[m]})` : ''}`).join(', ')} |`);
     }
     const t = run.totals;
     lines.push('', `Totals: ${t.served} of ${t.offered} offered frames served, ${t.late} late${t.onTimeCorrect === null ? '' : `, ${t.onTimeCorrect} classified right on time (${pct(t.onTimeCorrect / t.offered)} of offered)`}.`);
