@@ -185,6 +185,9 @@ interface StepResult {
   onTimeAccuracy: number | null;
   /** The cards' accuracy of the models that served, weighted by their frames. */
   cardAccuracy: number | null;
+  /** Frames expected right and on time by the cards: the sum over the frames not late of the
+   * card accuracy of the model that served each (the alert packets carry no labels). */
+  cardOnTime: number;
 }
 
 interface RunResult {
@@ -197,7 +200,7 @@ interface RunResult {
   models: Array<{ name: string; accuracy: number; priorUs?: number }>;
   steps: StepResult[];
   switches: ModelSwitchRecord[];
-  totals: { offered: number; served: number; late: number; onTimeCorrect: number | null; labelled: number };
+  totals: { offered: number; served: number; late: number; onTimeCorrect: number | null; labelled: number; cardOnTime?: number };
 }
 
 /** One run in this process: the schedule, per-frame stamps recorded beside the metrics. */
@@ -278,6 +281,7 @@ async function runCase(c: PipelineCase, mode: Mode): Promise<RunResult> {
       late: steps.reduce((s, x) => s + Math.round(x.lateFraction * x.served), 0),
       onTimeCorrect: labelled > 0 ? steps.reduce((s, x) => s + Math.round((x.onTimeAccuracy ?? 0) * x.offered), 0) : null,
       labelled,
+      cardOnTime: Math.round(steps.reduce((s, x) => s + x.cardOnTime, 0)),
     },
   };
 }
@@ -290,7 +294,7 @@ function stepStats(rateHz: number, step: number, t0: number, t1: number, drops: 
   const e2e: number[] = [];
   const byModel = names.map(() => 0);
   const lateBy = names.map(() => 0);
-  let served = 0, late = 0, written = 0, labelled = 0, right = 0, onTimeRight = 0;
+  let served = 0, late = 0, written = 0, labelled = 0, right = 0, onTimeRight = 0, cardOnTime = 0;
   for (let i = 0; i < f.n; i++) {
     if (f.emit[i]! >= t0 && f.emit[i]! < t1) written++;
     if (f.stepOf[i] !== step) continue;
@@ -300,7 +304,7 @@ function stepStats(rateHz: number, step: number, t0: number, t1: number, drops: 
     if (isLate) {
       late++;
       lateBy[f.model[i]!]!++;
-    }
+    } else cardOnTime += cardAcc[f.model[i]!]!;
     byModel[f.model[i]!]!++;
     if (f.correct[i]! >= 0) {
       labelled++;
@@ -322,11 +326,18 @@ function stepStats(rateHz: number, step: number, t0: number, t1: number, drops: 
     accuracy: labelled > 0 ? round(right / labelled) : null,
     onTimeAccuracy: labelled > 0 ? round(onTimeRight / Math.max(offered, served)) : null,
     cardAccuracy: served > 0 ? round(byModel.reduce((s, c, i) => s + c * cardAcc[i]!, 0) / served) : null,
+    cardOnTime: Number(cardOnTime.toFixed(1)),
   };
 }
 
 /** The runs of every case, each in a fresh child process (as bench/run.ts does). */
 function main(): void {
+  const dir = join(REPO, 'bench', 'results');
+  if (process.env.BENCH_SWITCH_MD_ONLY === '1') {
+    // Rewrites switching.md from switching.json (after editing switching-notes.md), running nothing.
+    writeFileSync(join(dir, 'switching.md'), markdown(JSON.parse(readFileSync(join(dir, 'switching.json'), 'utf8')) as Parameters<typeof markdown>[0]));
+    return;
+  }
   const only = process.env.BENCH_SWITCH_CASES?.split(',') ?? Object.keys(CASES);
   const runs: RunResult[] = [];
   for (const name of only) {
@@ -340,7 +351,6 @@ function main(): void {
       runs.push(JSON.parse(r.stdout.trim().split('\n').at(-1)!) as RunResult);
     }
   }
-  const dir = join(REPO, 'bench', 'results');
   // BENCH_SWITCH_CASES=cells (or alerts) reruns one pipeline and keeps the other's runs.
   const previous = existsSync(join(dir, 'switching.json')) ? (JSON.parse(readFileSync(join(dir, 'switching.json'), 'utf8')) as { runs: RunResult[] }).runs : [];
   const kept = previous.filter((r) => !only.includes(r.pipeline));
@@ -360,7 +370,7 @@ function main(): void {
 
 function markdown(r: { date: string; dates: Record<string, string>; node: string; stepS: number; runs: RunResult[] }): string {
   const lines = [`# Model switching under a rising and falling input rate (${r.date}, ${r.node}, ${r.stepS} s a step)`, ''];
-  lines.push(`Command: \`node build/bench/switching.js\` (BENCH_SWITCH_CASES=keywords reruns one pipeline and keeps the others' runs). Runs made: ${Object.entries(r.dates).map(([p, d]) => `${p} ${d}`).join(', ')}.`, '');
+  lines.push(`Command: \`node build/bench/switching.js\` (BENCH_SWITCH_CASES=keywords reruns one pipeline and keeps the others' runs; BENCH_SWITCH_MD_ONLY=1 rewrites this file from switching.json and switching-notes.md). Runs made: ${Object.entries(r.dates).map(([p, d]) => `${p} ${d}`).join(', ')}.`, '');
   const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
   for (const run of r.runs) {
     lines.push(`## ${run.pipeline}: ${run.mode === 'switching' ? 'with switching' : `without switching (${run.mode.slice(6)} fixed)`}, budget ${run.budgetUs} us`, '');
@@ -370,10 +380,20 @@ function markdown(r: { date: string; dates: Record<string, string>; node: string
       lines.push(`| ${s.rateHz} | ${s.offered} | ${s.served} | ${s.throughputHz} | ${pct(s.lateFraction)} | ${s.drops} | ${s.e2eUsP50 ?? '–'} | ${s.e2eUsP99 ?? '–'} | ${pct(s.accuracy)} | ${pct(s.onTimeAccuracy)} | ${pct(s.cardAccuracy)} | ${s.busy === undefined ? '–' : s.busy.toFixed(2)} | ${Object.entries(s.models).map(([m, c]) => `${m} ${c}${s.lateByModel?.[m] ? ` (${s.lateByModel[m]})` : ''}`).join(', ')} |`);
     }
     const t = run.totals;
-    lines.push('', `Totals: ${t.served} of ${t.offered} offered frames served, ${t.late} late${t.onTimeCorrect === null ? '' : `, ${t.onTimeCorrect} classified right on time (${pct(t.onTimeCorrect / t.offered)} of offered)`}.`);
-    if (run.modelSwitching) lines.push('', `Switches (${run.switches.length}): ${run.switches.map((s) => `${s.direction} ${s.from} -> ${s.to} at ${Math.round(s.rateHz)}/s`).join('; ') || 'none'}`);
+    lines.push('', `Totals: ${t.served} of ${t.offered} offered frames served, ${t.late} late${t.onTimeCorrect === null ? '' : `, ${t.onTimeCorrect} classified right on time (${pct(t.onTimeCorrect / t.offered)} of offered)`}${t.cardOnTime === undefined ? '' : `; expected right on time by the cards: ${t.cardOnTime} (${pct(t.cardOnTime / t.offered)} of offered)`}.`);
+    if (run.modelSwitching) lines.push('', `Switches (${run.switches.length}): ${run.switches.map((s) => `${s.direction} ${s.from} -> ${s.to} at ${Math.round(s.rateHz)}/s (${s.reason})`).join('; ') || 'none'}`);
     lines.push('');
   }
+  lines.push('## With and without switching, side by side', '', '| pipeline | run | late | right on time (labels) | expected right on time (cards) |', '| --- | --- | ---: | ---: | ---: |');
+  for (const run of r.runs) {
+    const t = run.totals;
+    const of = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${x} (${pct(x / t.offered)})`);
+    lines.push(`| ${run.pipeline} | ${run.mode === 'switching' ? 'switching' : `${run.mode.slice(6)} fixed`} | ${t.late} | ${of(t.onTimeCorrect)} | ${of(t.cardOnTime)} |`);
+  }
+  lines.push('');
+  // The hand-written reading of these runs (where the late frames came from), kept beside them.
+  const notes = join(REPO, 'bench', 'results', 'switching-notes.md');
+  if (existsSync(notes)) lines.push(readFileSync(notes, 'utf8').trimEnd(), '');
   return lines.join('\n');
 }
 

@@ -211,10 +211,32 @@ describe('ModelSelector: meets the budget with margin (utilization from the whol
     expect(u('big', 7000)).toBeCloseTo(1.05, 10);
     expect((7000 * (100 + OVERHEAD_US)) / 1e6).toBeCloseTo(0.84, 10); // under 0.9: the old rule stayed
     expect(warmed().tick(7000, { overheadUs: OVERHEAD_US })).toBe('down:mid'); // mid 0.63 <= 0.7
+    // One saturated tick (every frame back to back) is the whole cost at once: 0.84 -> 1.05.
+    const once = harness();
+    expect(once.tick(1000, { overheadUs: OVERHEAD_US })).toBe(null);
+    expect(once.tick(1000, { overheadUs: OVERHEAD_US, offPathUs: OFF_PATH_US })).toBe(null);
+    expect(once.sel.state(0).offPathUs).toBeCloseTo(OFF_PATH_US, 10);
+    expect(once.tick(7000, { overheadUs: OVERHEAD_US })).toBe('down:mid');
     // Without a backlog ever seen, the off-path work is unknown (0): big stays at 0.84.
     const cold = harness();
     expect(cold.tick(1000, { overheadUs: OVERHEAD_US })).toBe(null);
     expect(cold.tick(7000, { overheadUs: OVERHEAD_US })).toBe(null);
+  });
+
+  it("each model's work off the hot path is its own: the teacher's worker thread does not follow the student", () => {
+    const h = harness();
+    // big in force, saturated: 200 us off the path a frame (an onnx worker beside the thread).
+    expect(h.tick(1000, { offPathUs: 200 })).toBe(null);
+    expect(h.sel.state(0).estimates.map((e) => e.offPathUs)).toEqual([200, 200, 200]); // the others: big's, until measured
+    expect(h.tick(4000, { offPathUs: 200 })).toBe('down:small'); // big (100 + 200) x 4000 = 1.2; mid 0.96, small 0.84 > 0.7: the cheapest
+    h.tick(4000);
+    // small measured at 5 us off the path in one saturated tick; big keeps its 200.
+    expect(h.tick(4000, { offPathUs: 5 })).toBe(null);
+    const st = h.sel.state(2);
+    expect(st.offPathUs).toBe(5);
+    expect(st.estimates.map((e) => [e.name, e.offPathUs])).toEqual([['big', 200], ['mid', 5], ['small', 5]]);
+    expect(st.estimates[0]!.utilization).toBeCloseTo((4000 * (100 + 200)) / 1e6, 10);
+    expect(st.estimates[2]!.utilization).toBeCloseTo((4000 * (10 + 5)) / 1e6, 10);
   });
 
   it('a model whose inferences pass the tail limit steps down and is not chosen again for tailRetryMs', () => {

@@ -169,8 +169,9 @@ export interface SelectorState {
   /** Service-time estimate per model, us, and whether it was measured in force (else the
    * prior); utilization at the input rate (with the work off the hot path); whether the model
    * failed its tail within `tailRetryMs` (not chosen meanwhile). */
-  estimates: Array<{ name: string; accuracy: number; serviceUs: number; measured: boolean; utilization: number; tailFailed: boolean }>;
-  /** The thread's cost a frame off the hot path, us (measured while a backlog lasted; 0 before). */
+  estimates: Array<{ name: string; accuracy: number; serviceUs: number; measured: boolean; utilization: number; tailFailed: boolean; offPathUs: number }>;
+  /** The thread's cost a frame off the hot path with the model in force, us (measured while a
+   * backlog lasted; 0 before). */
   offPathUs: number;
   /** Since when the load has been low enough to step up (ms), null when it is not. */
   lowSinceMs: number | null;
@@ -199,8 +200,11 @@ export class ModelSelector {
   private holdRateMaxHz = 0;
   private rateHz = Number.NaN;
   private lateFraction = 0;
-  /** The thread's cost a frame outside the hot path, us (EWMA over ticks with a backlog). */
-  private offPathUs = 0;
+  /** The thread's cost a frame outside the hot path with each model in force, us (EWMA over
+   * ticks with a backlog, weighted by the tick's share of back-to-back frames; NaN: not yet).
+   * Per model: the onnx teacher's worker thread takes ~240 us a keyword hop off the core beside
+   * its inference, a student on sim a few. */
+  private readonly offPathUs: number[];
   /** Frames and slow inferences of each model since it last came into force. */
   private readonly inForceFrames: number[];
   private readonly inForceSlow: number[];
@@ -219,6 +223,7 @@ export class ModelSelector {
     assert(selectionLimitsProblem(limits) === null, `selection limits relate: ${selectionLimitsProblem(limits)}`);
     this.order = models.map((_, i) => i).sort((a, b) => models[b]!.accuracy - models[a]!.accuracy || models[a]!.priorUs - models[b]!.priorUs);
     this.measuredUs = models.map(() => Number.NaN);
+    this.offPathUs = models.map(() => Number.NaN);
     this.inForceFrames = models.map(() => 0);
     this.inForceSlow = models.map(() => 0);
     this.tailFailedAtMs = models.map(() => Number.NaN);
@@ -250,8 +255,20 @@ export class ModelSelector {
   /** The thread's cost per frame of model `i`, us: its service time plus the work off the
    * hot path (what utilization is made of). */
   costUs(i: number, current: number): number {
-    return this.estimateUs(i, current) + this.offPathUs;
+    return this.estimateUs(i, current) + this.offPathOf(i, current);
   }
+
+  /** Model `i`'s work off the hot path, us: measured in force, else the model in force's, else
+   * the latest measured of any (the machine's share, as far as is known), else 0. */
+  private offPathOf(i: number, current: number): number {
+    const m = this.offPathUs[i]!;
+    if (m === m) return m;
+    const cur = this.offPathUs[current]!;
+    return cur === cur ? cur : this.offPathLatestUs;
+  }
+
+  /** The latest off-path measurement of any model, us (0 before the first). */
+  private offPathLatestUs = 0;
 
   /** Inference time per frame of model `i`, us (see `estimateUs`). */
   private inferUs(i: number, current: number): number {
@@ -295,7 +312,12 @@ export class ModelSelector {
         // The gaps of back-to-back frames are all the thread spent on them; what the hot path's
         // service time does not cover is the work off it.
         const offPathUs = Math.max(0, ((s.backToBackNs ?? 0) - (prev.backToBackNs ?? 0)) / b2b / 1000 - (s.serviceNs - prev.serviceNs) / frames / 1000);
-        this.offPathUs += SERVICE_EWMA * (offPathUs - this.offPathUs);
+        // Weighted by the share of the tick's frames that came back to back: a saturated tick
+        // (all of them) is the whole cost as it is now and counts at once; a few frames after
+        // a hiccup only nudge it.
+        const was = this.offPathUs[current]!;
+        this.offPathUs[current] = was === was ? was + Math.max(SERVICE_EWMA, Math.min(1, b2b / frames)) * (offPathUs - was) : offPathUs;
+        this.offPathLatestUs = this.offPathUs[current]!;
       }
     }
     const dueSpanNs = s.lastDueNs - prev.lastDueNs;
@@ -433,8 +455,9 @@ export class ModelSelector {
         measured: this.measuredUs[i] === this.measuredUs[i],
         utilization: this.utilization(i, current),
         tailFailed: this.tailBarred(i),
+        offPathUs: this.offPathOf(i, current),
       })),
-      offPathUs: this.offPathUs,
+      offPathUs: this.offPathOf(current, current),
       lowSinceMs: this.lowSinceMs,
     };
   }
