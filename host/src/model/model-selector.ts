@@ -315,8 +315,9 @@ export class ModelSelector {
         // Weighted by the share of the tick's frames that came back to back: a saturated tick
         // (all of them) is the whole cost as it is now and counts at once; a few frames after
         // a hiccup only nudge it.
-        const was = this.offPathUs[current]!;
-        this.offPathUs[current] = was === was ? was + Math.max(SERVICE_EWMA, Math.min(1, b2b / frames)) * (offPathUs - was) : offPathUs;
+        // (A first measurement starts from 0, the hot path's own view, and moves by as much.)
+        const was = this.offPathUs[current]! === this.offPathUs[current]! ? this.offPathUs[current]! : 0;
+        this.offPathUs[current] = was + Math.max(SERVICE_EWMA, Math.min(1, b2b / frames)) * (offPathUs - was);
         this.offPathLatestUs = this.offPathUs[current]!;
       }
     }
