@@ -18,12 +18,14 @@
  * to the later steps' frames), throughput (frames written in the step per second), late
  * fraction (as the daemon counts it), drops, e2e p50/p99 (the daemon's: due -> trigger write;
  * a speed change re-dates a backlog, so a run far behind shows less than it waited), the
- * models that served them, and accuracy: against the capture's
+ * models that served them (and the late frames of each, in brackets), the event loop's busy
+ * fraction over the step (the daemon's one thread: its utilization), and accuracy: against the capture's
  * labels (cells; "on time": right and within the budget, over the frames offered), and the
  * cards' accuracy of the models that served (both; the alert packets carry no labels).
  * Results: bench/results/switching.{json,md}; runs carry "modelSwitching": true and the steps.
  */
 import { spawnSync } from 'node:child_process';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -172,12 +174,20 @@ interface StepResult {
   e2eUsP99: number | null;
   /** Frames due in the step served by each model. */
   models: Record<string, number>;
+  /** Of those, the late ones by model (where the step's late frames came from). */
+  lateByModel: Record<string, number>;
+  /** The event loop's busy fraction over the step (node's eventLoopUtilization): the one
+   * thread's utilization, everything it did (source, hot path, timers, GC) included. */
+  busy: number;
   /** Of the served frames with a label, the fraction classified right (null: no labels). */
   accuracy: number | null;
   /** Frames classified right and on time, over the frames offered (null: no labels). */
   onTimeAccuracy: number | null;
   /** The cards' accuracy of the models that served, weighted by their frames. */
   cardAccuracy: number | null;
+  /** Frames expected right and on time by the cards: the sum over the frames not late of the
+   * card accuracy of the model that served each (the alert packets carry no labels). */
+  cardOnTime: number;
 }
 
 interface RunResult {
@@ -190,7 +200,7 @@ interface RunResult {
   models: Array<{ name: string; accuracy: number; priorUs?: number }>;
   steps: StepResult[];
   switches: ModelSwitchRecord[];
-  totals: { offered: number; served: number; late: number; onTimeCorrect: number | null; labelled: number };
+  totals: { offered: number; served: number; late: number; onTimeCorrect: number | null; labelled: number; cardOnTime?: number };
 }
 
 /** One run in this process: the schedule, per-frame stamps recorded beside the metrics. */
@@ -226,16 +236,19 @@ async function runCase(c: PipelineCase, mode: Mode): Promise<RunResult> {
   const pacing = d.source.pacing!;
   const bounds: number[] = [clock.nowNs()];
   const drops: number[] = [0];
+  const elu: EventLoopUtilization[] = [performance.eventLoopUtilization()];
   d.start(); // the source starts at the first step's speed
   for (const [k, rate] of c.rates.entries()) {
     if (k > 0) {
       bounds.push(clock.nowNs());
+      elu.push(performance.eventLoopUtilization());
       drops.push(d.metrics.dropped);
       pacing.setSpeed(rate / c.baseRateHz);
     }
     await new Promise((r) => setTimeout(r, STEP_S * 1000));
   }
   bounds.push(clock.nowNs());
+  elu.push(performance.eventLoopUtilization());
   drops.push(d.metrics.dropped);
   await d.stop();
   const names = d.models.names;
@@ -251,7 +264,10 @@ async function runCase(c: PipelineCase, mode: Mode): Promise<RunResult> {
     while (j < c.rates.length - 1 && offset[i]! >= starts[j + 1]!) j++;
     stepOf[i] = offset[i]! >= starts[j]! && offset[i]! < starts[j + 1]! ? j : -1;
   }
-  const steps = c.rates.map((rate, k) => stepStats(rate, k, bounds[k]!, bounds[k + 1]!, drops[k + 1]! - drops[k]!, { due, stepOf, emit, flags, correct, model, n }, names, accuracy));
+  const steps = c.rates.map((rate, k) => ({
+    ...stepStats(rate, k, bounds[k]!, bounds[k + 1]!, drops[k + 1]! - drops[k]!, { due, stepOf, emit, flags, correct, model, n }, names, accuracy),
+    busy: Number(performance.eventLoopUtilization(elu[k + 1]!, elu[k]!).utilization.toFixed(3)),
+  }));
   const view = d.selection?.view();
   const labelled = steps.reduce((s, x) => s + (x.accuracy === null ? 0 : x.served), 0);
   return {
@@ -265,6 +281,7 @@ async function runCase(c: PipelineCase, mode: Mode): Promise<RunResult> {
       late: steps.reduce((s, x) => s + Math.round(x.lateFraction * x.served), 0),
       onTimeCorrect: labelled > 0 ? steps.reduce((s, x) => s + Math.round((x.onTimeAccuracy ?? 0) * x.offered), 0) : null,
       labelled,
+      cardOnTime: Math.round(steps.reduce((s, x) => s + x.cardOnTime, 0)),
     },
   };
 }
@@ -272,18 +289,22 @@ async function runCase(c: PipelineCase, mode: Mode): Promise<RunResult> {
 interface Frames { due: Float64Array; stepOf: Int16Array; emit: Float64Array; flags: Int8Array; correct: Int8Array; model: Uint8Array; n: number }
 
 /** Step `step`'s figures (late: as the daemon counts it, past the budget at the policy). */
-function stepStats(rateHz: number, step: number, t0: number, t1: number, drops: number, f: Frames, names: readonly string[], cardAcc: readonly number[]): StepResult {
+function stepStats(rateHz: number, step: number, t0: number, t1: number, drops: number, f: Frames, names: readonly string[], cardAcc: readonly number[]): Omit<StepResult, 'busy'> {
   const seconds = (t1 - t0) / 1e9;
   const e2e: number[] = [];
   const byModel = names.map(() => 0);
-  let served = 0, late = 0, written = 0, labelled = 0, right = 0, onTimeRight = 0;
+  const lateBy = names.map(() => 0);
+  let served = 0, late = 0, written = 0, labelled = 0, right = 0, onTimeRight = 0, cardOnTime = 0;
   for (let i = 0; i < f.n; i++) {
     if (f.emit[i]! >= t0 && f.emit[i]! < t1) written++;
     if (f.stepOf[i] !== step) continue;
     served++;
     e2e.push((f.emit[i]! - f.due[i]!) / 1000);
     const isLate = f.flags[i] === 1;
-    if (isLate) late++;
+    if (isLate) {
+      late++;
+      lateBy[f.model[i]!]!++;
+    } else cardOnTime += cardAcc[f.model[i]!]!;
     byModel[f.model[i]!]!++;
     if (f.correct[i]! >= 0) {
       labelled++;
@@ -301,14 +322,22 @@ function stepStats(rateHz: number, step: number, t0: number, t1: number, drops: 
     rateHz, offered, served, throughputHz: Math.round(written / seconds), lateFraction: served > 0 ? round(late / served) : 0, drops,
     e2eUsP50: q(0.5), e2eUsP99: q(0.99),
     models: Object.fromEntries(names.map((m, i) => [m, byModel[i]!]).filter(([, c]) => (c as number) > 0)),
+    lateByModel: Object.fromEntries(names.map((m, i) => [m, lateBy[i]!]).filter(([, c]) => (c as number) > 0)),
     accuracy: labelled > 0 ? round(right / labelled) : null,
     onTimeAccuracy: labelled > 0 ? round(onTimeRight / Math.max(offered, served)) : null,
     cardAccuracy: served > 0 ? round(byModel.reduce((s, c, i) => s + c * cardAcc[i]!, 0) / served) : null,
+    cardOnTime: Number(cardOnTime.toFixed(1)),
   };
 }
 
 /** The runs of every case, each in a fresh child process (as bench/run.ts does). */
 function main(): void {
+  const dir = join(REPO, 'bench', 'results');
+  if (process.env.BENCH_SWITCH_MD_ONLY === '1') {
+    // Rewrites switching.md from switching.json (after editing switching-notes.md), running nothing.
+    writeFileSync(join(dir, 'switching.md'), markdown(JSON.parse(readFileSync(join(dir, 'switching.json'), 'utf8')) as Parameters<typeof markdown>[0]));
+    return;
+  }
   const only = process.env.BENCH_SWITCH_CASES?.split(',') ?? Object.keys(CASES);
   const runs: RunResult[] = [];
   for (const name of only) {
@@ -322,7 +351,6 @@ function main(): void {
       runs.push(JSON.parse(r.stdout.trim().split('\n').at(-1)!) as RunResult);
     }
   }
-  const dir = join(REPO, 'bench', 'results');
   // BENCH_SWITCH_CASES=cells (or alerts) reruns one pipeline and keeps the other's runs.
   const previous = existsSync(join(dir, 'switching.json')) ? (JSON.parse(readFileSync(join(dir, 'switching.json'), 'utf8')) as { runs: RunResult[] }).runs : [];
   const kept = previous.filter((r) => !only.includes(r.pipeline));
@@ -342,20 +370,30 @@ function main(): void {
 
 function markdown(r: { date: string; dates: Record<string, string>; node: string; stepS: number; runs: RunResult[] }): string {
   const lines = [`# Model switching under a rising and falling input rate (${r.date}, ${r.node}, ${r.stepS} s a step)`, ''];
-  lines.push(`Command: \`node build/bench/switching.js\` (BENCH_SWITCH_CASES=keywords reruns one pipeline and keeps the others' runs). Runs made: ${Object.entries(r.dates).map(([p, d]) => `${p} ${d}`).join(', ')}.`, '');
+  lines.push(`Command: \`node build/bench/switching.js\` (BENCH_SWITCH_CASES=keywords reruns one pipeline and keeps the others' runs; BENCH_SWITCH_MD_ONLY=1 rewrites this file from switching.json and switching-notes.md). Runs made: ${Object.entries(r.dates).map(([p, d]) => `${p} ${d}`).join(', ')}.`, '');
   const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
   for (const run of r.runs) {
     lines.push(`## ${run.pipeline}: ${run.mode === 'switching' ? 'with switching' : `without switching (${run.mode.slice(6)} fixed)`}, budget ${run.budgetUs} us`, '');
     lines.push(`Models (card accuracy${run.models[0]?.priorUs !== undefined ? ', probed us a frame' : ''}): ${run.models.map((m) => `${m.name} ${m.accuracy}${m.priorUs !== undefined ? ` ~${m.priorUs.toFixed(1)} us` : ''}`).join(', ')}`, '');
-    lines.push('| rate /s | offered | served | throughput /s | late | drops | e2e p50 us | e2e p99 us | accuracy | on-time accuracy | card accuracy | models |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+    lines.push('| rate /s | offered | served | throughput /s | late | drops | e2e p50 us | e2e p99 us | accuracy | on-time accuracy | card accuracy | busy | models (late) |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
     for (const s of run.steps) {
-      lines.push(`| ${s.rateHz} | ${s.offered} | ${s.served} | ${s.throughputHz} | ${pct(s.lateFraction)} | ${s.drops} | ${s.e2eUsP50 ?? '–'} | ${s.e2eUsP99 ?? '–'} | ${pct(s.accuracy)} | ${pct(s.onTimeAccuracy)} | ${pct(s.cardAccuracy)} | ${Object.entries(s.models).map(([m, c]) => `${m} ${c}`).join(', ')} |`);
+      lines.push(`| ${s.rateHz} | ${s.offered} | ${s.served} | ${s.throughputHz} | ${pct(s.lateFraction)} | ${s.drops} | ${s.e2eUsP50 ?? '–'} | ${s.e2eUsP99 ?? '–'} | ${pct(s.accuracy)} | ${pct(s.onTimeAccuracy)} | ${pct(s.cardAccuracy)} | ${s.busy === undefined ? '–' : s.busy.toFixed(2)} | ${Object.entries(s.models).map(([m, c]) => `${m} ${c}${s.lateByModel?.[m] ? ` (${s.lateByModel[m]})` : ''}`).join(', ')} |`);
     }
     const t = run.totals;
-    lines.push('', `Totals: ${t.served} of ${t.offered} offered frames served, ${t.late} late${t.onTimeCorrect === null ? '' : `, ${t.onTimeCorrect} classified right on time (${pct(t.onTimeCorrect / t.offered)} of offered)`}.`);
-    if (run.modelSwitching) lines.push('', `Switches (${run.switches.length}): ${run.switches.map((s) => `${s.direction} ${s.from} -> ${s.to} at ${Math.round(s.rateHz)}/s`).join('; ') || 'none'}`);
+    lines.push('', `Totals: ${t.served} of ${t.offered} offered frames served, ${t.late} late${t.onTimeCorrect === null ? '' : `, ${t.onTimeCorrect} classified right on time (${pct(t.onTimeCorrect / t.offered)} of offered)`}${t.cardOnTime === undefined ? '' : `; expected right on time by the cards: ${t.cardOnTime} (${pct(t.cardOnTime / t.offered)} of offered)`}.`);
+    if (run.modelSwitching) lines.push('', `Switches (${run.switches.length}): ${run.switches.map((s) => `${s.direction} ${s.from} -> ${s.to} at ${Math.round(s.rateHz)}/s (${s.reason})`).join('; ') || 'none'}`);
     lines.push('');
   }
+  lines.push('## With and without switching, side by side', '', '| pipeline | run | late | right on time (labels) | expected right on time (cards) |', '| --- | --- | ---: | ---: | ---: |');
+  for (const run of r.runs) {
+    const t = run.totals;
+    const of = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${x} (${pct(x / t.offered)})`);
+    lines.push(`| ${run.pipeline} | ${run.mode === 'switching' ? 'switching' : `${run.mode.slice(6)} fixed`} | ${t.late} | ${of(t.onTimeCorrect)} | ${of(t.cardOnTime)} |`);
+  }
+  lines.push('');
+  // The hand-written reading of these runs (where the late frames came from), kept beside them.
+  const notes = join(REPO, 'bench', 'results', 'switching-notes.md');
+  if (existsSync(notes)) lines.push(readFileSync(notes, 'utf8').trimEnd(), '');
   return lines.join('\n');
 }
 

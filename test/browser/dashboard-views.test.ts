@@ -206,11 +206,11 @@ describe('dashboard views', () => {
     const at = 1_700_000_000_000;
     const sw = (k: number, direction: 'down' | 'up', from: string, to: string, rateHz: number) => ({ atMs: at + k * 1000, from, to, direction, reason: `${direction} because`, rateHz, utilization: 0.95, lateFraction: 0, atFrame: k * 100 });
     view.current.modelSelection = {
-      mode: 'budget', current: 'w4x8', rateHz: 12_000, lateFraction: 0.01, lowSinceMs: null, switches: { down: 2, up: 1 },
+      mode: 'budget', current: 'w4x8', rateHz: 12_000, lateFraction: 0.01, offPathUs: 0, lowSinceMs: null, switches: { down: 2, up: 1 },
       estimates: [
-        { name: 'cells-bccd/student', accuracy: 0.9958, serviceUs: 45, measured: true, utilization: 0.54 },
-        { name: 'w4x8', accuracy: 0.99, serviceUs: 30, measured: true, utilization: 0.36 },
-        { name: 'teacher', accuracy: 0.9968, serviceUs: 1500, measured: false, utilization: 18 },
+        { name: 'cells-bccd/student', accuracy: 0.9958, serviceUs: 45, measured: true, utilization: 0.54, tailFailed: false, offPathUs: 0 },
+        { name: 'w4x8', accuracy: 0.99, serviceUs: 30, measured: true, utilization: 0.36, tailFailed: false, offPathUs: 0 },
+        { name: 'teacher', accuracy: 0.9968, serviceUs: 1500, measured: false, utilization: 18, tailFailed: false, offPathUs: 0 },
       ],
       recent: [sw(1, 'down', 'teacher', 'cells-bccd/student', 3000), sw(2, 'up', 'cells-bccd/student', 'teacher', 100), sw(3, 'down', 'teacher', 'w4x8', 12_000)],
     };

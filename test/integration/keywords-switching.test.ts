@@ -45,8 +45,10 @@ describe('model switching on the keyword stream under a rising and falling hop r
       backend: 'sim',
       models: [{ name: 'teacher', model: 'models/zoo/keywords', variant: 'teacher', backend: 'onnx' }],
       // A budget the teacher meets alone even on a loaded machine: what it cannot do is keep up.
+      // Its tail limit the whole budget (tailBudgetFraction 1): this test is of the load's switches
+      // (model-selector.test.ts has the tail's).
       budgetUs: 100_000,
-      modelSelection: { mode: 'budget', intervalMs: 400, framesMin: 3, holdUpMs: 600, dwellMinMs: 400, lateFractionDown: 0.5, lateFractionUp: 0.2 },
+      modelSelection: { mode: 'budget', intervalMs: 400, framesMin: 3, holdUpMs: 600, dwellMinMs: 400, lateFractionDown: 0.5, lateFractionUp: 0.2, tailBudgetFraction: 1 },
       source: { kind: 'wav', path: join(SHARED, 'audio', 'speech-commands-pico-tinyml-benchmark', 'yes'), pacing: `x${LOW_SPEED}`, loop: true },
       trigger: { maxRatePerS: 1e7, burst: 1_000_000 },
       sinks: { jsonl: base },

@@ -37,8 +37,10 @@ describe('model switching under a rising and falling replay rate (BCCD: teacher 
       backend: 'sim',
       models: [{ name: 'teacher', model: 'models/zoo/cells-bccd', variant: 'teacher', backend: 'onnx' }],
       // A budget the teacher meets alone even on a loaded machine: what it cannot do is keep up.
+      // Its tail limit the whole budget (tailBudgetFraction 1): this test is of the load's switches
+      // (model-selector.test.ts has the tail's).
       budgetUs: 100_000,
-      modelSelection: { mode: 'budget', intervalMs: 200, framesMin: 5, holdUpMs: 600, dwellMinMs: 400, lateFractionDown: 0.5, lateFractionUp: 0.2 },
+      modelSelection: { mode: 'budget', intervalMs: 200, framesMin: 5, holdUpMs: 600, dwellMinMs: 400, lateFractionDown: 0.5, lateFractionUp: 0.2, tailBudgetFraction: 1 },
       source: { kind: 'replay', path: 'sim/recordings/cells-bccd-test.arrows', pacing: `x${(LOW_HZ / CAPTURE_RATE_HZ).toFixed(4)}`, loop: true },
       trigger: { targets: ['WBC'], threshold: 0.5, holdoffUs: 0, maxRatePerS: 1e7, burst: 1_000_000 },
       sinks: { jsonl: base },

@@ -79,6 +79,10 @@ const modelSelectionSchema = z
     holdUpMs: z.number().min(0).max(3_600_000).default(D.holdUpMs),
     dwellMinMs: z.number().min(0).max(3_600_000).default(D.dwellMinMs),
     framesMin: z.number().int().min(1).max(1e6).default(D.framesMin),
+    tailBudgetFraction: z.number().gt(0).max(1).default(D.tailBudgetFraction),
+    tailFractionMax: z.number().min(0).lt(1).default(D.tailFractionMax),
+    tailRetryMs: z.number().min(0).max(86_400_000).default(D.tailRetryMs),
+    downGainMin: z.number().min(0).lt(1).default(D.downGainMin),
     /** Accuracy by model name, where a card's is not the one to rank by (e.g. a teacher measured elsewhere). */
     accuracy: z.record(z.string(), z.number().min(0).max(1)).default({}),
     /** Prior service time by model name, us, instead of the start-up probe's. */

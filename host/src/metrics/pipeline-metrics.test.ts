@@ -29,6 +29,27 @@ describe('pipeline metrics', () => {
     expect(snap.budgetViolations).toBe(50);
   });
 
+  it("counts the model selector's load samples: slow inferences past its limit, and back-to-back frames with their write gaps", () => {
+    const clock = manualClock(1e9);
+    const m = new PipelineMetrics({ pipeline: 'p', backend: 'b', model: 'm', labels: ['a', 'b'], budgetUs: 1e6 }, clock, () => 0, 5);
+    // Each stage a fifth of e2e: infer (preprocess -> infer stamp) is e2e/5.
+    m.slowInferNs = 3_000; // 3 us
+    // [ingest offset from the previous frame's ingest ns, due before ingest ns, e2e ns]. Written at
+    // ingest + e2e: frame 0 at t0+10 us, frame 1 (ingested 12 us later, due at +2 us: before
+    // frame 0's write) at t0+12+20 us; frame 2 due at +40 us, after frame 1's write (+32): idle
+    // between, not back to back; frame 3 due before frame 2's write (+40+10).
+    const frames: Array<[number, number, number]> = [[0, 0, 10_000], [12_000, 10_000, 20_000], [28_000, 0, 10_000], [10_000, 5_000, 25_000]];
+    for (const [advance, queued, e2e] of frames) {
+      clock.advanceNs(advance);
+      frame(m, clock, e2e, queued);
+    }
+    // Infer times 2, 4, 2, 5 us: two over 3 us.
+    expect(m.slowInferTotal).toBe(2);
+    // Frames 1 and 3: gaps 32 - 10 = 22 us and 75 - 50 = 25 us.
+    expect(m.backToBackFrames).toBe(2);
+    expect(m.backToBackNsTotal).toBe(22_000 + 25_000);
+  });
+
   it('keeps latencies since start and a recent window that forgets what is older than two windows', () => {
     const clock = manualClock(0);
     const m = new PipelineMetrics({ pipeline: 'p', backend: 'b', model: 'm', labels: ['a', 'b'], budgetUs: 100 }, clock, () => 0, 5);

@@ -132,6 +132,17 @@ export class PipelineMetrics {
   /** Of that, the infer stage's (the part that differs between a pipeline's models), ns. */
   inferNsTotal = 0;
   lastDueNs = Number.NaN;
+  /** Frames whose infer stage took longer than `slowInferNs` (the model selector's tail
+   * limit; never while it is +Infinity, without a selector). */
+  slowInferTotal = 0;
+  slowInferNs = Number.POSITIVE_INFINITY;
+  /** Frames that were already due when the frame before them was written (a backlog: the
+   * thread went from one straight to the next), and the sum of their trigger-write gaps, ns:
+   * all the thread spent on each such frame (source, pacer, hot path, timers, GC), where the
+   * service time covers the hot path only. The model selector's true cost per frame. */
+  backToBackFrames = 0;
+  backToBackNsTotal = 0;
+  private lastEmitNs = Number.NaN;
   /** Latency samples outside the histograms' range [0, histogramMaxUs], recorded at the
    * nearer bound: above it (a stalled frame) or below 0 (stamps out of order). */
   clampedSamples = 0;
@@ -216,8 +227,16 @@ export class PipelineMetrics {
     this.recordNs(live[QUEUE], st[STAMP_INGEST] - slot.dueNs);
     this.recordNs(live[SERVICE], st[STAMP.emit] - st[STAMP_INGEST]);
     this.serviceNsTotal += st[STAMP.emit] - st[STAMP_INGEST];
-    this.inferNsTotal += st[STAMP.infer] - st[STAMP.preprocess];
+    const inferNs = st[STAMP.infer] - st[STAMP.preprocess];
+    this.inferNsTotal += inferNs;
+    if (inferNs > this.slowInferNs) this.slowInferTotal++;
     this.lastDueNs = slot.dueNs;
+    // NaN compares false: the first frame, and frames of a source without a schedule, count in nothing.
+    if (slot.dueNs <= this.lastEmitNs) {
+      this.backToBackFrames++;
+      this.backToBackNsTotal += st[STAMP.emit] - this.lastEmitNs;
+    }
+    this.lastEmitNs = st[STAMP.emit];
     if (this.measured !== null) this.recordNs(live[DEVICE], this.measured.lastWaitNs);
     else if (this.deviceNs > 0) this.recordNs(live[DEVICE], this.deviceNs);
     if (e2eNs > this.identity.budgetUs * 1000) this.budgetViolations++;

@@ -47,6 +47,12 @@ export interface LoadCounters {
   readonly inferNsTotal: number;
   readonly late: number;
   readonly lastDueNs: number;
+  readonly slowInferTotal: number;
+  readonly backToBackFrames: number;
+  readonly backToBackNsTotal: number;
+  /** The infer time past which a frame counts in `slowInferTotal`, ns: the selection sets it
+   * to the selector's tail limit. */
+  slowInferNs: number;
 }
 
 /**
@@ -102,6 +108,7 @@ export class BudgetModelSelection {
     private readonly log: (line: string) => void,
   ) {
     assert(selector.models.length === models.models.length, 'the selector ranks every model of the switch');
+    counters.slowInferNs = selector.tailLimitUs * 1000;
   }
 
   /** Puts the most accurate model in force and starts sampling every `intervalMs`. */
@@ -123,7 +130,10 @@ export class BudgetModelSelection {
   /** One sample and decision now (the timer's step; tests call it directly). */
   readonly tick = (): void => {
     const c = this.counters;
-    const d = this.selector.observe({ nowMs: this.clock.nowNs() / 1e6, frames: c.frames, serviceNs: c.serviceNsTotal, inferNs: c.inferNsTotal, late: c.late, lastDueNs: c.lastDueNs }, this.models.index);
+    const d = this.selector.observe(
+      { nowMs: this.clock.nowNs() / 1e6, frames: c.frames, serviceNs: c.serviceNsTotal, inferNs: c.inferNsTotal, late: c.late, lastDueNs: c.lastDueNs, slowInfer: c.slowInferTotal, backToBack: c.backToBackFrames, backToBackNs: c.backToBackNsTotal },
+      this.models.index,
+    );
     if (d !== null) this.apply(d);
     this.timer = this.timers.setTimeout(this.tick, this.selector.limits.intervalMs);
   };

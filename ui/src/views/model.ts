@@ -63,7 +63,7 @@ export function showSelection(el: ElementLookup, s: Snapshot): void {
   const rows = [...m.estimates].sort((a, b) => b.accuracy - a.accuracy);
   setRows(
     el('selection-models'),
-    rows.map((e) => [{ th: e.name === m.current ? `${e.name} (in force)` : e.name }, formatPercent(e.accuracy), formatLatency(e.serviceUs), Number.isFinite(e.utilization) ? e.utilization.toFixed(2) : '–', e.measured ? 'measured in force' : 'start-up probe, scaled']),
+    rows.map((e) => [{ th: e.name === m.current ? `${e.name} (in force)` : e.name }, formatPercent(e.accuracy), formatLatency(e.serviceUs), Number.isFinite(e.utilization) ? e.utilization.toFixed(2) : '–', e.tailFailed ? 'tail past the budget: not chosen for now' : e.measured ? 'measured in force' : 'start-up probe, scaled']),
   );
   setRows(
     el('selection-recent'),
