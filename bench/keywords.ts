@@ -31,6 +31,7 @@ import { systemClock } from '../host/src/native/addon.js';
 import { limits } from '../host/src/core/limits.js';
 import { realTimers, type TimerScheduler } from '../host/src/sources/source.js';
 import { CHUNK_SAMPLES_DEFAULT } from '../host/src/modalities/audio/sources/pcm.js';
+import { measureNoise, type NoiseFloor } from './noise.js';
 
 const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const STREAM = join(REPO, '..', 'shared', 'data', 'audio', 'mlperf-tiny-wakeword', 'short_wav_easy10s.wav');
@@ -47,6 +48,8 @@ const FILL_S = 1;
  * to clear: each daemon builds its first snapshot as it starts (a few ms), so starting a few
  * hundred at once backs the first ones up by up to a second, which is not the steady state. */
 const SETTLE_S = 2;
+/** Seconds of the noise-floor spin on the bench's core, long enough to meet the host's rarer long stalls. */
+const NOISE_S = 10;
 const STREAMS_START = 50;
 const STREAMS_MAX = Number(process.env.KW_BENCH_STREAMS_MAX ?? 400); // each daemon holds ~10 MiB: 400 are 4 GiB on a shared 23 GiB VM
 /** Child processes' extra bytes of resident memory beyond which N stops growing (each daemon holds its rings). */
@@ -293,12 +296,17 @@ function pinned<T>(args: string[]): T {
 /** Steps N up (doubling) until a run fails, then halves the gap twice: the largest N that passed. */
 function stepStreams(name: string, cadence: number, snapshots: boolean, log: (s: string) => void): { runs: KeywordStreamsRun[]; best: number } {
   const runs: KeywordStreamsRun[] = [];
-  const trial = (n: number): boolean => {
+  // A run that missed is run once more, and N passes if either run did: this VM's host takes
+  // the core away now and then for tens of milliseconds up to ~0.1 s (a whole hop's budget; see
+  // the noise floor this bench measures on its core first), which one run in a few meets at any N, at a
+  // core load of 0.2 as at 0.8. Both runs are in the table.
+  const once = (n: number): boolean => {
     const r = pinned<KeywordStreamsRun>(['streams', String(n), String(cadence), String(snapshots), name]);
     log(`  ${name}: ${n} streams, inference every ${cadence} hop(s), snapshots ${snapshots ? 'on' : 'off'}: ${r.ok ? 'ok' : 'MISSED'} (over budget ${r.budgetViolations}, late ${r.late}), e2e p50 ${r.e2eUs.p50} p99 ${r.e2eUs.p99} max ${r.e2eUs.max} us, core ${r.coreLoad} (${r.cpuUsPerHop} us CPU a hop), ${r.rssMiB} MiB`);
     runs.push(r);
     return r.ok && r.rssMiB * 2 ** 20 < RSS_BYTES_MAX;
   };
+  const trial = (n: number): boolean => once(n) || once(n);
   let good = 0;
   let bad = 0;
   for (let n = STREAMS_START; n <= STREAMS_MAX; n *= 2) {
@@ -318,7 +326,9 @@ function stepStreams(name: string, cadence: number, snapshots: boolean, log: (s:
 
 /** Every keyword measurement, each in a pinned child; progress on `log`. */
 export function benchKeywords(log: (s: string) => void = (s) => process.stderr.write(s + '\n')): KeywordResults {
-  const meta = { date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model ?? 'unknown', pinnedCore: Number(CORE), settleAfterStartS: FILL_S + SETTLE_S, loadAverage1m: loadavg()[0], seconds: SECONDS };
+  log(`bench: keywords, the noise floor of core ${CORE} (${NOISE_S} s)...`);
+  const noise = pinned<NoiseFloor>(['noise']);
+  const meta = { date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model ?? 'unknown', pinnedCore: Number(CORE), settleAfterStartS: FILL_S + SETTLE_S, loadAverage1m: loadavg()[0], seconds: SECONDS, noise };
   const cases: [Backend, number][] = [['sim', 1], ['onnx', 1], ['sim', 2]];
   const single = cases.map(([b, cadence]) => {
     log(`bench: keywords, one stream in real time on ${b}, inference every ${cadence} hop(s), ${FILL_S + SECONDS} s...`);
@@ -338,6 +348,10 @@ export function benchKeywords(log: (s: string) => void = (s) => process.stderr.w
   return { meta: { ...meta, loadAverage1mAfter: loadavg()[0] }, single, streams: all, streamsPerCore: perCore };
 }
 
+function noiseLine(n: NoiseFloor): string {
+  return `Noise floor of the core (a tight loop, ${n.seconds} s): ${Math.round(n.gapsPerS)} gaps/s of at least ${n.gapThresholdUs} us, gap p50 ${n.gapUsP50} us, p99 ${n.gapUsP99} us, max ${n.gapUsMax} us: a stall past the 20 ms budget fails a run at any N, so a run that missed is run once more (both are listed).`;
+}
+
 /** The keyword section of a bench report. */
 export function keywordsMarkdown(k: KeywordResults): string {
   const p = (x: Percentiles) => `${x.p50} / ${x.p99} / ${x.p999} / ${x.max}`;
@@ -345,6 +359,7 @@ export function keywordsMarkdown(k: KeywordResults): string {
     `## keywords (wake-word stream, host/configs/keywords-mic.yaml, one core: taskset -c ${k.meta.pinnedCore})`,
     '',
     `Load average ${k.meta.loadAverage1m} before, ${k.meta.loadAverage1mAfter} after (2 cores, shared). Latency in us from each model frame's due time, p50 / p99 / p99.9 / max.`,
+    ...(k.meta.noise === undefined ? [] : ['', noiseLine(k.meta.noise as NoiseFloor)]),
     '',
     '| pipeline | streams | cadence hops | hops | e2e | due to ingest | ingest to trigger | front end | inference | late | over budget | real-time factor (wall / CPU) | streams a core by CPU |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
@@ -362,7 +377,7 @@ export function keywordsMarkdown(k: KeywordResults): string {
 }
 
 async function child(args: string[]): Promise<void> {
-  const r = args[0] === 'single' ? await single(args[1] as Backend, Number(args[2])) : await streams(Number(args[1]), Number(args[2]), args[3] === 'true', args[4] ?? 'keywords');
+  const r = args[0] === 'noise' ? measureNoise(NOISE_S) : args[0] === 'single' ? await single(args[1] as Backend, Number(args[2])) : await streams(Number(args[1]), Number(args[2]), args[3] === 'true', args[4] ?? 'keywords');
   process.stdout.write(CHILD_RESULT + JSON.stringify(r) + '\n');
 }
 
