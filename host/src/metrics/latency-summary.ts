@@ -34,7 +34,12 @@ export function summariseUs(hs: readonly Histogram[], sumNs: number): LatencySum
   // latencies took 4-5 ms, 16 walks of ~15,000 buckets; a daemon per stream pays it twice a
   // second: bench/keywords.ts).
   const second = js.length === 2 ? js[1] : null;
-  for (let i = 0; i < first.countsArrayLength && q < PERCENTILES.length; i++) {
+  // Every bucket below the smallest non-zero value recorded is empty but bucket 0 (the value
+  // 0): the walk skips them, about half of it for millisecond latencies (each histogram keeps
+  // its minimum through records, adds and resets). A snapshot of ~10 ms latencies walked
+  // ~14,000 buckets per summary, 18 summaries: 77% of its 1.4-2 ms.
+  const from = Math.min(...js.map((h) => (h.minNonZeroValue > h.maxValue ? h.countsArrayLength : h.countsArrayIndex(h.minNonZeroValue))));
+  for (let i = 0; i < first.countsArrayLength && q < PERCENTILES.length; i = i === 0 ? Math.max(1, from) : i + 1) {
     if (js.length === 1) seen += first.getCountAtIndex(i);
     else if (second !== null) seen += first.getCountAtIndex(i) + second.getCountAtIndex(i);
     else for (let k = 0; k < js.length; k++) seen += js[k].getCountAtIndex(i);
