@@ -63,6 +63,18 @@ int32_t ht_model_predict_raw(const int32_t* x, int32_t* y);
 // y[n_out] from the frame's bytes px[n_px]. HT_MODEL_E_NO_PIXELS when n_px is 0.
 int32_t ht_model_predict_u8(const uint8_t* px, float* y);
 
+// Sliding windows (optional: a loader resolves them when present and predicts as above when
+// not). A stream is for inputs that are windows over a sequence (a keyword spotter's last 49
+// feature frames): a window that is an earlier one moved up by the library's shift reuses the
+// rows of its convolutions that did not change (hls/nnet/nnet_shift_reuse.h), with the same
+// bits as ht_model_predict_f32; any other input is computed in full. open allocates (null:
+// the library has no sliding-window plan, or no memory); predict_stream allocates nothing;
+// reused counts the predictions that reused rows. Not reentrant, like the predict functions.
+void* ht_model_stream_open(void);
+void ht_model_stream_close(void* stream);
+int32_t ht_model_predict_stream_f32(void* stream, const float* x, float* y);
+uint64_t ht_model_stream_reused(const void* stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -92,6 +92,7 @@ function bridgeCpp(info: BridgeInfo, precision: string, inW: number, inI: number
 #include <cstdint>
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <type_traits>
 
 #include "${ABI_HEADER}"
@@ -205,6 +206,69 @@ HT_EXPORT int32_t ht_model_predict_raw(const int32_t* x, int32_t* y) {
 HT_EXPORT int32_t ht_model_predict_u8(const uint8_t* px, float* y) {
 ${pixelsEntry(info.name, pixels)}
 }
+${reuseEntries(info.name)}`;
+}
+
+/**
+ * The optional sliding-window entries (hls/abi/ht_model_abi.h): a stream holds
+ * HT_REUSE_SHIFT states, so windows one row apart (inference every hop with a stride-2 chain)
+ * alternate between them; a window that is no state's previous input moved up goes, all rows,
+ * to the state used longest ago. Without a plan (HT_REUSE_PLAN unset) open returns null.
+ */
+function reuseEntries(name: string): string {
+  return `
+#ifdef HT_REUSE_PLAN
+namespace {
+struct reuse_stream {
+  ${name}_reuse_state states[HT_REUSE_SHIFT];
+  bool valid[HT_REUSE_SHIFT] = {};
+  uint64_t last_used[HT_REUSE_SHIFT] = {};
+  uint64_t calls = 0;
+  uint64_t reused = 0;
+};
+}  // namespace
+
+HT_EXPORT void* ht_model_stream_open(void) { return new (std::nothrow) reuse_stream(); }
+
+HT_EXPORT void ht_model_stream_close(void* stream) { delete static_cast<reuse_stream*>(stream); }
+
+HT_EXPORT int32_t ht_model_predict_stream_f32(void* stream, const float* x, float* y) {
+  if (stream == nullptr || x == nullptr || y == nullptr) return HT_MODEL_E_ARGUMENT;
+  reuse_stream& r = *static_cast<reuse_stream*>(stream);
+  inputs_from_float(x);
+  int k = -1;
+  for (int i = 0; i < HT_REUSE_SHIFT && k < 0; i++)
+    if (r.valid[i] && nnet::reuse::shifted_by<input_t, HT_REUSE_C, HT_REUSE_H, HT_REUSE_W, HT_REUSE_SHIFT>(r.states[i].x, g_x)) k = i;
+  const bool shifted = k >= 0;
+  if (!shifted) {
+    k = 0;
+    for (int i = 1; i < HT_REUSE_SHIFT; i++)
+      if (r.last_used[i] < r.last_used[k]) k = i;
+  }
+  std::memcpy(static_cast<void*>(r.states[k].x), g_x, sizeof g_x);
+  ${name}_reuse(r.states[k], shifted, g_y);
+  r.valid[k] = true;
+  r.last_used[k] = ++r.calls;
+  r.reused += shifted ? 1 : 0;
+  outputs_to_float(y);
+  return HT_MODEL_OK;
+}
+
+HT_EXPORT uint64_t ht_model_stream_reused(const void* stream) {
+  return stream == nullptr ? 0 : static_cast<const reuse_stream*>(stream)->reused;
+}
+#else
+HT_EXPORT void* ht_model_stream_open(void) { return nullptr; }
+HT_EXPORT void ht_model_stream_close(void* stream) { (void)stream; }
+HT_EXPORT int32_t ht_model_predict_stream_f32(void* stream, const float* x, float* y) {
+  (void)stream;
+  return ht_model_predict_f32(x, y);
+}
+HT_EXPORT uint64_t ht_model_stream_reused(const void* stream) {
+  (void)stream;
+  return 0;
+}
+#endif
 `;
 }
 

@@ -103,6 +103,24 @@ struct mac_fast {
   static constexpr int shift = fx<accum_t>::fwidth - fx<data_T>::fwidth - fx<weight_t>::fwidth;
 };
 
+/// Whether a sum of N data_T values into accum_t (`acc = acc + x`, each addition converted to
+/// accum_t, as global_avg_pool does) may be taken as one integer sum: accum_t has at least
+/// data_T's fractional bits (no addition rounds), wraps (AP_WRAP: the low bits of each partial
+/// sum, so of the whole sum, whatever the order), and the exact sum, scaled to accum_t's
+/// fraction, fits an int64.
+template <class data_T, class accum_t, int N>
+struct sum_fast {
+  static constexpr int shift = fx<accum_t>::fwidth - fx<data_T>::fwidth;
+  static constexpr int ceil_log2(int n) {
+    int b = 0;
+    while ((int64_t{1} << b) < n) b++;
+    return b;
+  }
+  static constexpr int bits_n = ceil_log2(N);
+  static constexpr bool value = fx<data_T>::ok && fx<accum_t>::ok && fx<accum_t>::o == AP_WRAP && shift >= 0 &&
+                                N <= 65536 && fx<data_T>::width + bits_n + shift <= 62 && fx<accum_t>::width <= 62;
+};
+
 /// Whether relu / max_pool_2d with these types take the fast path.
 template <class data_T, class res_T>
 struct copy_fast {

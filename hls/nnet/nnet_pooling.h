@@ -221,6 +221,18 @@ void global_avg_pool(const data_T data[CONFIG_T::n_chan * CONFIG_T::in_height * 
   static_assert(CONFIG_T::reuse_factor >= 1, "global_avg_pool: reuse_factor must be >= 1");
   constexpr int n_pix = CONFIG_T::in_height * CONFIG_T::in_width;
   const typename CONFIG_T::scale_t scale = 1.0 / n_pix;
+#ifdef HT_NNET_FAST  // simulation only: bit-exact shortcut, see nnet_fast.h
+  if constexpr (fast::sum_fast<data_T, typename CONFIG_T::accum_t, n_pix>::value) {
+    typedef typename CONFIG_T::accum_t accum_t;
+    for (int c = 0; c < CONFIG_T::n_chan; c++) {
+      int64_t sum = 0;
+      for (int p = 0; p < n_pix; p++) sum += data[c * n_pix + p].raw();
+      const accum_t acc = accum_t::from_raw(sum * (int64_t{1} << fast::sum_fast<data_T, accum_t, n_pix>::shift));
+      res[c] = acc * scale;
+    }
+    return;
+  }
+#endif
 Channel:
   for (int c = 0; c < CONFIG_T::n_chan; c++) {
 #pragma HLS PIPELINE II = CONFIG_T::reuse_factor

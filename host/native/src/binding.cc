@@ -141,7 +141,12 @@ class SimModel : public Napi::ObjectWrap<SimModel> {
                         InstanceMethod<&SimModel::PredictBatch>("predictBatch"),
                         InstanceMethod<&SimModel::PredictRaw>("predictRaw"), InstanceMethod<&SimModel::Bind>("bind"),
                         InstanceMethod<&SimModel::Run>("run"), InstanceMethod<&SimModel::BindPixels>("bindPixels"),
-                        InstanceMethod<&SimModel::RunPixels>("runPixels"), InstanceMethod<&SimModel::Close>("close")});
+                        InstanceMethod<&SimModel::RunPixels>("runPixels"), InstanceMethod<&SimModel::Close>("close"),
+                        InstanceMethod<&SimModel::OpenStream>("openStream"), InstanceMethod<&SimModel::StreamReused>("streamReused")});
+  }
+
+  ~SimModel() {
+    if (lib_) lib_->CloseStream(stream_);
   }
 
   explicit SimModel(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SimModel>(info) {
@@ -255,8 +260,29 @@ class SimModel : public Napi::ObjectWrap<SimModel> {
       Napi::Error::New(info.Env(), lib_ ? "run(): no buffers bound (call bind(x, y) first)" : "SimModel: used after close()").ThrowAsJavaScriptException();
       return Napi::Value();
     }
-    lib_->PredictF32(bound_x_, bound_y_);
+    if (stream_ != nullptr) {
+      lib_->PredictStream(stream_, bound_x_, bound_y_);
+    } else {
+      lib_->PredictF32(bound_x_, bound_y_);
+    }
     return Napi::Value();
+  }
+
+  // openStream(): boolean. From now on run() predicts through a sliding-window stream of the
+  // library (ht_model_abi.h: a window that is an earlier one moved up reuses its unchanged
+  // rows, same bits); false, and run() unchanged, when the library has none.
+  Napi::Value OpenStream(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return Napi::Value();
+    if (stream_ == nullptr) stream_ = lib_->OpenStream();
+    return Napi::Boolean::New(env, stream_ != nullptr);
+  }
+
+  // streamReused(): the predictions of the open stream that reused rows (0 without one).
+  Napi::Value StreamReused(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Open(env)) return Napi::Value();
+    return Napi::Number::New(env, static_cast<double>(lib_->StreamReused(stream_)));
   }
 
   // bindPixels(px: Uint8Array, y: Float32Array[nOut]): holds the buffer camera frames lie in
@@ -303,11 +329,14 @@ class SimModel : public Napi::ObjectWrap<SimModel> {
     bound_y_ = nullptr;
     bound_x_ref_.Reset();
     bound_y_ref_.Reset();
+    if (lib_) lib_->CloseStream(stream_);
+    stream_ = nullptr;
     lib_.reset();
     return info.Env().Undefined();
   }
 
   std::unique_ptr<ModelLibrary> lib_;
+  void* stream_ = nullptr;  // the library's sliding-window stream (openStream), or null
   Napi::Reference<Napi::Float32Array> bound_x_ref_, bound_y_ref_;
   float* bound_x_ = nullptr;
   float* bound_y_ = nullptr;

@@ -51,6 +51,18 @@ std::unique_ptr<ModelLibrary> ModelLibrary::Open(const std::string& path, LoadEr
       !Resolve(handle, "ht_model_predict_u8", &lib->predict_u8_, path, error)) {
     return nullptr;
   }
+  // The sliding-window entries are optional (libraries built before them): all four or none.
+  dlerror();
+  lib->stream_open_ = reinterpret_cast<void* (*)()>(dlsym(handle, "ht_model_stream_open"));
+  lib->stream_close_ = reinterpret_cast<void (*)(void*)>(dlsym(handle, "ht_model_stream_close"));
+  lib->predict_stream_ = reinterpret_cast<int32_t (*)(void*, const float*, float*)>(dlsym(handle, "ht_model_predict_stream_f32"));
+  lib->stream_reused_ = reinterpret_cast<uint64_t (*)(const void*)>(dlsym(handle, "ht_model_stream_reused"));
+  if (lib->stream_open_ == nullptr || lib->stream_close_ == nullptr || lib->predict_stream_ == nullptr || lib->stream_reused_ == nullptr) {
+    lib->stream_open_ = nullptr;
+    lib->stream_close_ = nullptr;
+    lib->predict_stream_ = nullptr;
+    lib->stream_reused_ = nullptr;
+  }
   lib->info_ = get_info();
   const ht_model_info* i = lib->info_;
   if (i == nullptr || i->abi_version != HT_MODEL_ABI_VERSION || i->n_in == 0 || i->n_in > ModelLimits::kInputsMax ||

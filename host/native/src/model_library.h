@@ -57,6 +57,16 @@ class ModelLibrary {
   // px[n_px] (a camera frame's bytes) -> y[n_out]; HT_MODEL_E_NO_PIXELS when info().n_px is 0.
   int32_t PredictU8(const uint8_t* px, float* y) const { return predict_u8_(px, y); }
 
+  // Sliding windows (optional entries): OpenStream returns null when the library has none or
+  // no plan; PredictStream as PredictF32 on a stream from OpenStream (reusing rows of an
+  // earlier window); StreamReused counts the predictions that did.
+  void* OpenStream() const { return stream_open_ != nullptr ? stream_open_() : nullptr; }
+  void CloseStream(void* s) const {
+    if (s != nullptr && stream_close_ != nullptr) stream_close_(s);
+  }
+  int32_t PredictStream(void* s, const float* x, float* y) const { return predict_stream_(s, x, y); }
+  uint64_t StreamReused(const void* s) const { return stream_reused_ != nullptr ? stream_reused_(s) : 0; }
+
  private:
   ModelLibrary() = default;
   std::string path_;
@@ -66,6 +76,10 @@ class ModelLibrary {
   int32_t (*predict_f32_batch_)(const float*, float*, uint32_t) = nullptr;
   int32_t (*predict_raw_)(const int32_t*, int32_t*) = nullptr;
   int32_t (*predict_u8_)(const uint8_t*, float*) = nullptr;
+  void* (*stream_open_)() = nullptr;
+  void (*stream_close_)(void*) = nullptr;
+  int32_t (*predict_stream_)(void*, const float*, float*) = nullptr;
+  uint64_t (*stream_reused_)(const void*) = nullptr;
 };
 
 }  // namespace hairtrigger

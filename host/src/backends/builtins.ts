@@ -41,7 +41,9 @@ backends.register({
     if (ctx.cfg.device !== undefined) throw new ConfigError('config: device', `"${ctx.cfg.device}" is set but backend is sim; device is for backend fpga`);
     const project = firmwareProject(ctx);
     const lib = project.endsWith('.so') ? project : join(project, `lib${basename(project)}.so`);
-    return loadSimBackend({ ...ctx.ref, path: lib, sourceSha256: onnxSha256(ctx.ref.path) });
+    // An audio front end's windows overlap (one new frame a hop): the sliding-window stream.
+    const kind = 'kind' in ctx.card.preprocessing ? ctx.card.preprocessing.kind : null;
+    return loadSimBackend({ ...ctx.ref, path: lib, sourceSha256: onnxSha256(ctx.ref.path), slidingWindows: kind === 'mfcc' || kind === 'logmel' });
   },
 });
 

@@ -8,6 +8,9 @@ import { checkFirmwareFits, copyInto } from './firmware.js';
 export interface SimModelRef extends ModelRef {
   /** SHA-256 (hex) of the ONNX file the library must have been compiled from, when known. */
   readonly sourceSha256?: string;
+  /** The inputs are sliding windows over a sequence (an audio front end's last frames): predict
+   * through the library's sliding-window stream where it has one (hls/nnet/nnet_shift_reuse.h). */
+  readonly slidingWindows?: boolean;
 }
 
 /**
@@ -19,7 +22,10 @@ export interface SimModelRef extends ModelRef {
  *
  * `predict` copies the input into a buffer bound to the library once and calls it with no
  * arguments (unwrapping two typed arrays per call costs as much as a small model), then
- * copies the logits out (`copyInto`): no allocation.
+ * copies the logits out (`copyInto`): no allocation. With `slidingWindows` (a keyword
+ * spotter's MFCC windows) it goes through the library's sliding-window stream: a window that
+ * is an earlier one moved up by the network's stride computes only the rows near its ends
+ * (the same bits; the stream's states are this backend's own, so streams do not mix).
  */
 export function loadSimBackend(ref: SimModelRef): Backend {
   const model = loadSimModel(ref.path);
@@ -39,6 +45,8 @@ class SimBackend implements Backend {
   readonly pixelBytes?: number;
   /** The buffer frames were last read from: rebound only when frames move to another one. */
   private pixelSource: Uint8Array | null = null;
+  /** Whether `predict` runs through the library's sliding-window stream. */
+  readonly sliding: boolean;
 
   constructor(private readonly model: NativeSimModel, ref: SimModelRef) {
     const info = model.info();
@@ -51,6 +59,7 @@ class SimBackend implements Backend {
     this.x = new Float32Array(info.nIn);
     this.y = new Float32Array(info.nOut);
     model.bind(this.x, this.y);
+    this.sliding = ref.slidingWindows === true && model.openStream !== undefined && model.openStream();
     if (info.nPx > 0) this.pixelBytes = info.nPx;
     this.desc = { kind: 'sim', model: ref.path, inputShape: [...ref.inputShape], outputs: info.nOut, outputKind: 'logits', precision: info.precision,
       params: ref.params ?? null, modelledCycles: info.latencyCycles, clockMhz: info.clockMhz };
@@ -74,6 +83,11 @@ class SimBackend implements Backend {
     }
     this.model.runPixels(offset);
     copyInto(output, this.y);
+  }
+
+  /** Predictions that reused rows of an earlier window (0 unless `sliding`). */
+  reusedPredictions(): number {
+    return this.sliding ? this.model.streamReused!() : 0;
   }
 
   async close(): Promise<void> {

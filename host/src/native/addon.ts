@@ -68,6 +68,12 @@ export interface NativeSimModel {
   bind(x: Float32Array, y: Float32Array): void;
   /** predict(x, y) on the bound buffers, with no arguments to unwrap. */
   run(): void;
+  /** From now on `run()` predicts through the library's sliding-window stream (a window that is
+   * an earlier one moved up reuses the rows that did not change: the same bits); false, and
+   * `run()` unchanged, when the library has none. Absent from addons built before it. */
+  openStream?(): boolean;
+  /** Predictions of the open stream that reused rows (0 without one). */
+  streamReused?(): number;
   /** Holds the buffer frames lie in (any length) and y[nOut] for `runPixels`; throws RangeError when nPx is 0. */
   bindPixels(px: Uint8Array, y: Float32Array): void;
   /** The frame px[offset, offset + nPx) through the firmware's pixel entry into the bound y. */
