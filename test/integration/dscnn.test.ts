@@ -6,7 +6,7 @@
 // `hairtrigger compile` (compileModel: C testbench) and the simulator library the daemon
 // loads (top-1 on 1,000 seeded random inputs, keywordLike below); the generated firmware with and without the
 // CPU fast paths (bit for bit); the latency model against multiply counts taken from
-// PyTorch's modules.
+// PyTorch's modules; the library's sliding windows against its whole-window entry.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -224,5 +224,32 @@ describe('DS-CNN through hairtrigger compile and the simulator library', { timeo
     const fast = runTb('csim_tb');
     expect(fast.trim().split('\n')).toHaveLength(100);
     expect(runTb('csim_tb_generic')).toBe(fast);
+
+    // Sliding windows (hls/nnet/nnet_shift_reuse.h) on this chain of four blocks: windows of a
+    // keyword-like sequence of 600 frames, one a hop, through the library's stream and through
+    // its whole-window entry: the same bits, and every window after the first of each of the
+    // two states (the stride is 2) reused.
+    const frames = keywordLike(1, SEED + 1)[0]!;
+    const rng = createRng(SEED + 2);
+    const seq = Float32Array.from({ length: 600 * 10 }, (_, i) => 3 * rng.normal() + frames[i % 490]!);
+    const whole = loadSimModel(r.library!);
+    const stream = loadSimModel(r.library!);
+    const xw = new Float32Array(490), yw = new Float32Array(r.nOut), xs2 = new Float32Array(490), ys2 = new Float32Array(r.nOut);
+    whole.bind(xw, yw);
+    stream.bind(xs2, ys2);
+    expect(stream.openStream!()).toBe(true);
+    let same = 0;
+    const windows = 600 - 49 + 1;
+    for (let t = 0; t < windows; t++) {
+      xw.set(seq.subarray(t * 10, (t + 49) * 10));
+      xs2.set(xw);
+      whole.run();
+      stream.run();
+      if (yw.every((v, k) => v === ys2[k])) same++;
+    }
+    expect(same).toBe(windows);
+    expect(stream.streamReused!()).toBe(windows - 2);
+    whole.close();
+    stream.close();
   });
 });
