@@ -38,6 +38,10 @@ const STREAM = join(REPO, '..', 'shared', 'data', 'audio', 'mlperf-tiny-wakeword
 const CONFIG = join(REPO, 'host', 'configs', 'keywords-mic.yaml');
 /** The core every measurement is pinned to (KW_BENCH_CORE: another when this one is busy). */
 const CORE = String(Number(process.env.KW_BENCH_CORE ?? 1));
+/** KW_BENCH_RT=N: every child at SCHED_FIFO priority N (chrt; needs root), so other work on the
+ * shared machine leaves its core (the kernel moves it to the other one) instead of interleaving
+ * with the measurement. Unset: normal priority, a quiet core assumed. */
+const RT_PRIORITY = process.env.KW_BENCH_RT === undefined ? null : Number(process.env.KW_BENCH_RT);
 const HOP_US = 20_000;
 /** Audio microseconds in one delivered chunk (a source counts chunks, not hops: two a hop by default). */
 const CHUNK_US = (CHUNK_SAMPLES_DEFAULT / 16_000) * 1e6;
@@ -94,6 +98,9 @@ export interface KeywordStreamsRun {
   cadenceHops: number;
   /** Each daemon published its snapshot (twice a second) as a daemon does; false: never. */
   snapshots: boolean;
+  /** The sim backend's sliding windows (config `sim.slidingWindows`): a window recomputes only
+   * the rows of the network a new frame changes; false: every window whole, as before them. */
+  slidingWindows: boolean;
   seconds: number;
   /** Model frames of all streams. */
   hops: number;
@@ -123,11 +130,11 @@ export interface KeywordResults {
   single: KeywordSingleRun[];
   streams: KeywordStreamsRun[];
   /** Per cadence, with and without each daemon's snapshots, the largest N that passed. */
-  streamsPerCore: { model: string; cadenceHops: number; snapshots: boolean; streams: number }[];
+  streamsPerCore: { model: string; cadenceHops: number; snapshots: boolean; slidingWindows: boolean; streams: number }[];
 }
 
 /** The shipped microphone config on a looped `wav` source of the wake-word stream. */
-function config(backend: Backend, model: string, pacing: 'realtime' | 'max', stream: string, spin = true): PipelineConfig {
+function config(backend: Backend, model: string, pacing: 'realtime' | 'max', stream: string, spin = true, sliding = true): PipelineConfig {
   const cfg = loadConfigFile(CONFIG);
   cfg.pipeline = `keywords-${backend}`;
   cfg.model = model;
@@ -135,6 +142,7 @@ function config(backend: Backend, model: string, pacing: 'realtime' | 'max', str
   cfg.source = { kind: 'wav', path: STREAM, pacing, loop: true, chunkSamples: CHUNK_SAMPLES_DEFAULT, rateHz: 16_000, stream, ...(spin ? {} : { spinWindowUs: 0 }) };
   cfg.server.enabled = false;
   cfg.sinks = {};
+  if (backend === 'sim') cfg.sim = { slidingWindows: sliding };
   return cfg;
 }
 
@@ -230,7 +238,7 @@ function across(snaps: Snapshot[], get: (s: Snapshot) => LatencySummaryUs): Perc
 }
 
 /** N streams of the student on sim in one process, started at phases spread over a hop. */
-async function streams(n: number, cadence: number, snapshots: boolean, name = 'keywords'): Promise<KeywordStreamsRun> {
+async function streams(n: number, cadence: number, snapshots: boolean, name = 'keywords', sliding = true): Promise<KeywordStreamsRun> {
   const dir = mkdtempSync(join(tmpdir(), 'ht-kwbench-'));
   try {
     const model = modelAt(cadence, dir, name);
@@ -239,7 +247,7 @@ async function streams(n: number, cadence: number, snapshots: boolean, name = 'k
     const ds: Daemon[] = [];
     // Timers only: a spinning pacer per stream would spend the core on waiting, where live
     // microphones cost nothing between chunks; a chunk comes up to a timer's lateness late.
-    for (let i = 0; i < n; i++) ds.push(await daemon(config('sim', model, 'realtime', `s${i}`, false), `s${i}`, snapshots ? realTimers : timersWithoutSnapshots));
+    for (let i = 0; i < n; i++) ds.push(await daemon(config('sim', model, 'realtime', `s${i}`, false, sliding), `s${i}`, snapshots ? realTimers : timersWithoutSnapshots));
     const t0 = Number(process.hrtime.bigint());
     for (let i = 0; i < n; i++) {
       spinUntil(t0 + (i * HOP_US * 1000) / n);
@@ -270,7 +278,7 @@ async function streams(n: number, cadence: number, snapshots: boolean, name = 'k
     const late = sum((s) => s.late);
     const dropped = sum((s) => s.dropped);
     return {
-      pipeline: name === 'keywords' ? 'keywords-sim' : `${name}-sim`, backend: 'sim', streams: n, hopUs: HOP_US, cadenceHops: cadence, snapshots, seconds: SECONDS, hops: sum((s) => s.frames),
+      pipeline: name === 'keywords' ? 'keywords-sim' : `${name}-sim`, backend: 'sim', streams: n, hopUs: HOP_US, cadenceHops: cadence, snapshots, slidingWindows: sliding, seconds: SECONDS, hops: sum((s) => s.frames),
       ok: budgetViolations === 0 && late === 0 && dropped === 0, budgetViolations, late, dropped,
       e2eUs: across(snaps, (s) => s.e2eUs), queueUs: across(snaps, (s) => s.queueUs), serviceUs: across(snaps, (s) => s.serviceUs), frontEndUs: across(snaps, (s) => s.stagesUs.preprocess), inferUs: across(snaps, (s) => s.stagesUs.infer),
       coreLoad: Math.round(((cpu.user + cpu.system) / wallUs) * 1000) / 1000,
@@ -287,22 +295,25 @@ const CHILD_RESULT = 'keywords-child-result ';
 
 /** Runs one measurement in a fresh node pinned to CORE (all its threads), returning what it printed. */
 function pinned<T>(args: string[]): T {
-  const r = spawnSync('taskset', ['-c', CORE, process.execPath, fileURLToPath(import.meta.url), '--child', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+  const command = ['taskset', '-c', CORE, process.execPath, fileURLToPath(import.meta.url), '--child', ...args];
+  const rt = RT_PRIORITY === null ? [] : ['chrt', '-f', String(RT_PRIORITY)];
+  const [exe, ...rest] = [...rt, ...command];
+  const r = spawnSync(exe!, rest, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
   const line = r.stdout.split('\n').find((l) => l.startsWith(CHILD_RESULT));
   if (r.status !== 0 || line === undefined) throw new Error(`keywords bench child ${args.join(' ')} failed (status ${r.status}): ${r.stdout.slice(-2000)}`);
   return JSON.parse(line.slice(CHILD_RESULT.length)) as T;
 }
 
 /** Steps N up (doubling) until a run fails, then halves the gap twice: the largest N that passed. */
-function stepStreams(name: string, cadence: number, snapshots: boolean, log: (s: string) => void): { runs: KeywordStreamsRun[]; best: number } {
+function stepStreams(name: string, cadence: number, snapshots: boolean, sliding: boolean, log: (s: string) => void): { runs: KeywordStreamsRun[]; best: number } {
   const runs: KeywordStreamsRun[] = [];
   // A run that missed is run once more, and N passes if either run did: this VM's host takes
   // the core away now and then for tens of milliseconds up to ~0.1 s (a whole hop's budget; see
   // the noise floor this bench measures on its core first), which one run in a few meets at any N, at a
   // core load of 0.2 as at 0.8. Both runs are in the table.
   const once = (n: number): boolean => {
-    const r = pinned<KeywordStreamsRun>(['streams', String(n), String(cadence), String(snapshots), name]);
-    log(`  ${name}: ${n} streams, inference every ${cadence} hop(s), snapshots ${snapshots ? 'on' : 'off'}: ${r.ok ? 'ok' : 'MISSED'} (over budget ${r.budgetViolations}, late ${r.late}), e2e p50 ${r.e2eUs.p50} p99 ${r.e2eUs.p99} max ${r.e2eUs.max} us, core ${r.coreLoad} (${r.cpuUsPerHop} us CPU a hop), ${r.rssMiB} MiB`);
+    const r = pinned<KeywordStreamsRun>(['streams', String(n), String(cadence), String(snapshots), name, String(sliding)]);
+    log(`  ${name}: ${n} streams, inference every ${cadence} hop(s), snapshots ${snapshots ? 'on' : 'off'}, ${sliding ? 'sliding windows' : 'whole windows'}: ${r.ok ? 'ok' : 'MISSED'} (over budget ${r.budgetViolations}, late ${r.late}), e2e p50 ${r.e2eUs.p50} p99 ${r.e2eUs.p99} max ${r.e2eUs.max} us, core ${r.coreLoad} (${r.cpuUsPerHop} us CPU a hop), ${r.rssMiB} MiB`);
     runs.push(r);
     return r.ok && r.rssMiB * 2 ** 20 < RSS_BYTES_MAX;
   };
@@ -328,7 +339,7 @@ function stepStreams(name: string, cadence: number, snapshots: boolean, log: (s:
 export function benchKeywords(log: (s: string) => void = (s) => process.stderr.write(s + '\n')): KeywordResults {
   log(`bench: keywords, the noise floor of core ${CORE} (${NOISE_S} s)...`);
   const noise = pinned<NoiseFloor>(['noise']);
-  const meta = { date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model ?? 'unknown', pinnedCore: Number(CORE), settleAfterStartS: FILL_S + SETTLE_S, loadAverage1m: loadavg()[0], seconds: SECONDS, noise };
+  const meta = { date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model ?? 'unknown', pinnedCore: Number(CORE), rtPriority: RT_PRIORITY, settleAfterStartS: FILL_S + SETTLE_S, loadAverage1m: loadavg()[0], seconds: SECONDS, noise };
   const cases: [Backend, number][] = [['sim', 1], ['onnx', 1], ['sim', 2]];
   const single = cases.map(([b, cadence]) => {
     log(`bench: keywords, one stream in real time on ${b}, inference every ${cadence} hop(s), ${FILL_S + SECONDS} s...`);
@@ -338,12 +349,17 @@ export function benchKeywords(log: (s: string) => void = (s) => process.stderr.w
   });
   const all: KeywordStreamsRun[] = [];
   // The smaller student without snapshots only: the pipeline's own cost against the shipped one's.
-  const steps = [...([[1, true], [2, true], [1, false], [2, false]] as const).map(([c, snap]) => [STREAM_MODELS[0], c, snap] as const), ...([1, 2] as const).map((c) => [STREAM_MODELS[1], c, false] as const)];
-  const perCore = steps.map(([model, cadence, snapshots]) => {
-    log(`bench: ${model}, concurrent streams on sim, inference every ${cadence} hop(s), each daemon's snapshots ${snapshots ? 'on' : 'off'}...`);
-    const { runs, best } = stepStreams(model, cadence, snapshots, log);
+  // The shipped one also with whole windows (sim.slidingWindows false): the sliding windows' gain, side by side.
+  const steps = [
+    ...([[1, true], [2, true], [1, false], [2, false]] as const).map(([c, snap]) => [STREAM_MODELS[0], c, snap, true] as const),
+    ...([1, 2] as const).map((c) => [STREAM_MODELS[0], c, false, false] as const),
+    ...([1, 2] as const).map((c) => [STREAM_MODELS[1], c, false, true] as const),
+  ];
+  const perCore = steps.map(([model, cadence, snapshots, sliding]) => {
+    log(`bench: ${model}, concurrent streams on sim, inference every ${cadence} hop(s), each daemon's snapshots ${snapshots ? 'on' : 'off'}, ${sliding ? 'sliding' : 'whole'} windows...`);
+    const { runs, best } = stepStreams(model, cadence, snapshots, sliding, log);
     all.push(...runs);
-    return { model, cadenceHops: cadence, snapshots, streams: best };
+    return { model, cadenceHops: cadence, snapshots, slidingWindows: sliding, streams: best };
   });
   return { meta: { ...meta, loadAverage1mAfter: loadavg()[0] }, single, streams: all, streamsPerCore: perCore };
 }
@@ -358,7 +374,7 @@ export function keywordsMarkdown(k: KeywordResults): string {
   return [
     `## keywords (wake-word stream, host/configs/keywords-mic.yaml, one core: taskset -c ${k.meta.pinnedCore})`,
     '',
-    `Load average ${k.meta.loadAverage1m} before, ${k.meta.loadAverage1mAfter} after (2 cores, shared). Latency in us from each model frame's due time, p50 / p99 / p99.9 / max.`,
+    `Load average ${k.meta.loadAverage1m} before, ${k.meta.loadAverage1mAfter} after (2 cores, shared)${typeof k.meta.rtPriority === 'number' ? `; every measurement at SCHED_FIFO priority ${k.meta.rtPriority} (KW_BENCH_RT), so other work moved off its core` : ''}. Latency in us from each model frame's due time, p50 / p99 / p99.9 / max.`,
     ...(k.meta.noise === undefined ? [] : ['', noiseLine(k.meta.noise as NoiseFloor)]),
     '',
     '| pipeline | streams | cadence hops | hops | e2e | due to ingest | ingest to trigger | front end | inference | late | over budget | real-time factor (wall / CPU) | streams a core by CPU |',
@@ -367,17 +383,17 @@ export function keywordsMarkdown(k: KeywordResults): string {
     '',
     `Chunks of ${CHUNK_SAMPLES_DEFAULT} samples (the audio sources' default): a window (480 samples, hop 320) ends where a chunk ends, so due to ingest is the chunk's delivery, not a wait for samples after the window.`,
     '',
-    `Concurrent streams on sim (one daemon each, phases spread over the ${HOP_US / 1000} ms hop, ${k.meta.seconds} s of steady state: metrics reset ${k.meta.settleAfterStartS ?? FILL_S} s after the start, once the 1 s fill and the start-up of N daemons are behind): largest N with every hop within budget: ${k.streamsPerCore.map((s) => `${s.streams} (${s.model ?? 'keywords'}, inference every ${s.cadenceHops} hop${s.cadenceHops > 1 ? 's' : ''}, snapshots ${s.snapshots ? 'on' : 'off'})`).join(', ')}. Across streams: median p50, largest p99 / p99.9 / max.`,
+    `Concurrent streams on sim (one daemon each, phases spread over the ${HOP_US / 1000} ms hop, ${k.meta.seconds} s of steady state: metrics reset ${k.meta.settleAfterStartS ?? FILL_S} s after the start, once the 1 s fill and the start-up of N daemons are behind): largest N with every hop within budget: ${k.streamsPerCore.map((s) => `${s.streams} (${s.model ?? 'keywords'}, inference every ${s.cadenceHops} hop${s.cadenceHops > 1 ? 's' : ''}, snapshots ${s.snapshots ? 'on' : 'off'}${s.slidingWindows === undefined ? '' : s.slidingWindows ? ', sliding windows' : ', whole windows'})`).join(', ')}. Across streams: median p50, largest p99 / p99.9 / max. Sliding windows (config \`sim.slidingWindows\`, the default): a new window recomputes only the rows of the network its new frame changes (hls/nnet/nnet_shift_reuse.h, the same bits); whole: every window computed in full, as before them.`,
     '',
-    '| pipeline | streams | cadence hops | snapshots | ok | over budget | late | e2e | ingest to trigger | front end | inference | core load | CPU us a hop | streams a core by CPU | RSS MiB |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-    ...k.streams.map((r) => `| ${r.pipeline} | ${r.streams} | ${r.cadenceHops} | ${r.snapshots} | ${r.ok} | ${r.budgetViolations} | ${r.late} | ${p(r.e2eUs)} | ${p(r.serviceUs)} | ${p(r.frontEndUs)} | ${p(r.inferUs)} | ${r.coreLoad} | ${r.cpuUsPerHop} | ${r.streamsPerCoreByCpu} | ${r.rssMiB} |`),
+    '| pipeline | streams | cadence hops | snapshots | windows | ok | over budget | late | e2e | ingest to trigger | front end | inference | core load | CPU us a hop | streams a core by CPU | RSS MiB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...k.streams.map((r) => `| ${r.pipeline} | ${r.streams} | ${r.cadenceHops} | ${r.snapshots} | ${r.slidingWindows === undefined ? '-' : r.slidingWindows ? 'sliding' : 'whole'} | ${r.ok} | ${r.budgetViolations} | ${r.late} | ${p(r.e2eUs)} | ${p(r.serviceUs)} | ${p(r.frontEndUs)} | ${p(r.inferUs)} | ${r.coreLoad} | ${r.cpuUsPerHop} | ${r.streamsPerCoreByCpu} | ${r.rssMiB} |`),
     '',
   ].join('\n');
 }
 
 async function child(args: string[]): Promise<void> {
-  const r = args[0] === 'noise' ? measureNoise(NOISE_S) : args[0] === 'single' ? await single(args[1] as Backend, Number(args[2])) : await streams(Number(args[1]), Number(args[2]), args[3] === 'true', args[4] ?? 'keywords');
+  const r = args[0] === 'noise' ? measureNoise(NOISE_S) : args[0] === 'single' ? await single(args[1] as Backend, Number(args[2])) : await streams(Number(args[1]), Number(args[2]), args[3] === 'true', args[4] ?? 'keywords', args[5] !== 'false');
   process.stdout.write(CHILD_RESULT + JSON.stringify(r) + '\n');
 }
 

@@ -29,6 +29,7 @@ backends.register({
   async create(_c, { cfg, ref }) {
     if (cfg.firmware !== undefined) throw new ConfigError('config: firmware', `"${cfg.firmware}" is set but backend is onnx; firmware is for backends sim and fpga`);
     if (cfg.device !== undefined) throw new ConfigError('config: device', `"${cfg.device}" is set but backend is onnx; device is for backend fpga`);
+    if (cfg.sim !== undefined) throw new ConfigError('config: sim', 'is set but backend is onnx; sim is for backend sim');
     return loadOnnxBackend(ref);
   },
 });
@@ -43,7 +44,8 @@ backends.register({
     const lib = project.endsWith('.so') ? project : join(project, `lib${basename(project)}.so`);
     // An audio front end's windows overlap (one new frame a hop): the sliding-window stream.
     const kind = 'kind' in ctx.card.preprocessing ? ctx.card.preprocessing.kind : null;
-    return loadSimBackend({ ...ctx.ref, path: lib, sourceSha256: onnxSha256(ctx.ref.path), slidingWindows: kind === 'mfcc' || kind === 'logmel' });
+    const sliding = (kind === 'mfcc' || kind === 'logmel') && ctx.cfg.sim?.slidingWindows !== false;
+    return loadSimBackend({ ...ctx.ref, path: lib, sourceSha256: onnxSha256(ctx.ref.path), slidingWindows: sliding });
   },
 });
 
@@ -54,6 +56,7 @@ backends.register({
   async create(_c, ctx) {
     const { cfg } = ctx;
     if (cfg.device === undefined) throw new ConfigError('config: device', 'missing: backend fpga needs device (the register region, e.g. /dev/xdma0_user)');
+    if (cfg.sim !== undefined) throw new ConfigError('config: sim', 'is set but backend is fpga; sim is for backend sim (the device runs every window whole)');
     const project = firmwareProject(ctx);
     const regmap = project.endsWith('.json') ? project : join(project, 'regmap.json');
     return loadFpgaBackend({ ...ctx.ref, path: regmap, device: ctx.at(cfg.device), sourceSha256: onnxSha256(ctx.ref.path), spinsMax: cfg.fpga?.spinsMax,

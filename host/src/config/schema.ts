@@ -116,6 +116,11 @@ export const pipelineConfigSchema = z
     decoder: decoderConfigSchema.optional(),
     /** fpga backend only: how the host uses the device (docs/fpga-protocol.md). */
     fpga: fpgaSchema.optional(),
+    /** sim backend only. `slidingWindows` (default true): a model whose preprocessing windows a
+     * sample stream (mfcc, logmel) runs through the library's sliding-window stream, which
+     * recomputes only the rows a new window changes (the same bits); false runs every window
+     * whole (what the bench compares it with). */
+    sim: z.object({ slidingWindows: z.boolean().default(true) }).strict().optional(),
     /** Models run on every frame beside `model` (an alert's real/bogus student beside its
      * transient classifier): their probabilities reach the router, the decisions and the
      * filters by `name`. Each takes the frames `model` takes, with its own preprocessing. */
