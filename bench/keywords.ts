@@ -38,10 +38,11 @@ const STREAM = join(REPO, '..', 'shared', 'data', 'audio', 'mlperf-tiny-wakeword
 const CONFIG = join(REPO, 'host', 'configs', 'keywords-mic.yaml');
 /** The core every measurement is pinned to (KW_BENCH_CORE: another when this one is busy). */
 const CORE = String(Number(process.env.KW_BENCH_CORE ?? 1));
-/** KW_BENCH_RT=N: every child at SCHED_FIFO priority N (chrt; needs root), so other work on the
- * shared machine leaves its core (the kernel moves it to the other one) instead of interleaving
- * with the measurement. Unset: normal priority, a quiet core assumed. */
-const RT_PRIORITY = process.env.KW_BENCH_RT === undefined ? null : Number(process.env.KW_BENCH_RT);
+/** KW_BENCH_NICE=N (e.g. -10; below 0 needs root): every child at that nice level, so on a
+ * shared machine other work at the default level takes a small share of the bench's core
+ * (SCHED_FIFO is no use here: a child that spins starves node's own threads on its core).
+ * Unset: the default level, a quiet core assumed. */
+const NICE = process.env.KW_BENCH_NICE === undefined ? null : Number(process.env.KW_BENCH_NICE);
 const HOP_US = 20_000;
 /** Audio microseconds in one delivered chunk (a source counts chunks, not hops: two a hop by default). */
 const CHUNK_US = (CHUNK_SAMPLES_DEFAULT / 16_000) * 1e6;
@@ -296,8 +297,8 @@ const CHILD_RESULT = 'keywords-child-result ';
 /** Runs one measurement in a fresh node pinned to CORE (all its threads), returning what it printed. */
 function pinned<T>(args: string[]): T {
   const command = ['taskset', '-c', CORE, process.execPath, fileURLToPath(import.meta.url), '--child', ...args];
-  const rt = RT_PRIORITY === null ? [] : ['chrt', '-f', String(RT_PRIORITY)];
-  const [exe, ...rest] = [...rt, ...command];
+  const nice = NICE === null ? [] : ['nice', '-n', String(NICE)];
+  const [exe, ...rest] = [...nice, ...command];
   const r = spawnSync(exe!, rest, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
   const line = r.stdout.split('\n').find((l) => l.startsWith(CHILD_RESULT));
   if (r.status !== 0 || line === undefined) throw new Error(`keywords bench child ${args.join(' ')} failed (status ${r.status}): ${r.stdout.slice(-2000)}`);
@@ -339,7 +340,7 @@ function stepStreams(name: string, cadence: number, snapshots: boolean, sliding:
 export function benchKeywords(log: (s: string) => void = (s) => process.stderr.write(s + '\n')): KeywordResults {
   log(`bench: keywords, the noise floor of core ${CORE} (${NOISE_S} s)...`);
   const noise = pinned<NoiseFloor>(['noise']);
-  const meta = { date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model ?? 'unknown', pinnedCore: Number(CORE), rtPriority: RT_PRIORITY, settleAfterStartS: FILL_S + SETTLE_S, loadAverage1m: loadavg()[0], seconds: SECONDS, noise };
+  const meta = { date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model ?? 'unknown', pinnedCore: Number(CORE), nice: NICE, settleAfterStartS: FILL_S + SETTLE_S, loadAverage1m: loadavg()[0], seconds: SECONDS, noise };
   const cases: [Backend, number][] = [['sim', 1], ['onnx', 1], ['sim', 2]];
   const single = cases.map(([b, cadence]) => {
     log(`bench: keywords, one stream in real time on ${b}, inference every ${cadence} hop(s), ${FILL_S + SECONDS} s...`);
@@ -374,7 +375,7 @@ export function keywordsMarkdown(k: KeywordResults): string {
   return [
     `## keywords (wake-word stream, host/configs/keywords-mic.yaml, one core: taskset -c ${k.meta.pinnedCore})`,
     '',
-    `Load average ${k.meta.loadAverage1m} before, ${k.meta.loadAverage1mAfter} after (2 cores, shared)${typeof k.meta.rtPriority === 'number' ? `; every measurement at SCHED_FIFO priority ${k.meta.rtPriority} (KW_BENCH_RT), so other work moved off its core` : ''}. Latency in us from each model frame's due time, p50 / p99 / p99.9 / max.`,
+    `Load average ${k.meta.loadAverage1m} before, ${k.meta.loadAverage1mAfter} after (2 cores, shared)${typeof k.meta.nice === 'number' ? `; every measurement at nice ${k.meta.nice} (KW_BENCH_NICE), other work on the machine at 0` : ''}. Latency in us from each model frame's due time, p50 / p99 / p99.9 / max.`,
     ...(k.meta.noise === undefined ? [] : ['', noiseLine(k.meta.noise as NoiseFloor)]),
     '',
     '| pipeline | streams | cadence hops | hops | e2e | due to ingest | ingest to trigger | front end | inference | late | over budget | real-time factor (wall / CPU) | streams a core by CPU |',

@@ -103,16 +103,27 @@ describe('reusePlan against a brute-force row dependency walk', () => {
     expect([plan.rows.at(-1)!.left, plan.rows.at(-1)!.right]).toEqual([6, 19]);
   });
 
-  it('seeded random chains of convolutions, depthwise convolutions and ReLUs', () => {
+  it('an activation with no convolution before it ends the chain (the simulator applies it with that convolution)', () => {
+    const relu: Spec = { kind: 'relu', kh: 1, sh: 1, pt: 0, pb: 0 };
+    const conv: Spec = { kind: 'conv2d', kh: 3, sh: 1, pt: 1, pb: 1 };
+    const built = chainIr(30, [conv, relu, relu, conv])!;
+    expect(reusePlan(built.ir, built.layers)!.rows.map((r) => r.name)).toEqual(['conv2d_0', 'relu_1']);
+    const first = chainIr(30, [relu, conv])!;
+    expect(reusePlan(first.ir, first.layers)).toBeNull();
+  });
+
+  it('seeded random chains of convolutions and depthwise convolutions, each with or without a ReLU', () => {
     const rng = createRng(20261207);
     const int = (lo: number, hi: number) => lo + Math.floor(rng.uniform() * (hi - lo + 1));
     let planned = 0;
     for (let t = 0; t < 400; t++) {
-      const specs = Array.from({ length: int(1, 6) }, (): Spec => {
-        const kind = (['conv2d', 'dwconv2d', 'relu'] as const)[int(0, 2)]!;
+      // Convolutions, each followed by a ReLU or not (the units the simulator computes).
+      const specs = Array.from({ length: int(1, 5) }, (): Spec[] => {
+        const kind = (['conv2d', 'dwconv2d'] as const)[int(0, 1)]!;
         const kh = int(1, 7);
-        return { kind, kh, sh: int(1, 3), pt: int(0, kh - 1), pb: int(0, kh - 1) };
-      });
+        const conv: Spec = { kind, kh, sh: int(1, 3), pt: int(0, kh - 1), pb: int(0, kh - 1) };
+        return int(0, 1) === 1 ? [conv, { kind: 'relu', kh: 1, sh: 1, pt: 0, pb: 0 }] : [conv];
+      }).flat();
       if (check(int(8, 80), specs)) planned++;
     }
     // Most random chains leave rows to keep; the others must give no plan (checked above).

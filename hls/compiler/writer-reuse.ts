@@ -64,7 +64,8 @@ export function reusePlan(ir: Ir, layers: readonly ReuseLayer[]): ReusePlan | nu
       b = Math.min(Math.floor((b + pt - kh! + 1) / sh!), outShape[1] - 1);
       product *= sh!;
       chain.push({ name: layer.name, kind: layer.kind === 'conv2d' ? 'conv' : 'dw', outShape, strideH: sh!, a, b, product });
-    } else if (ACTIVATIONS.has(layer.kind)) {
+    } else if (ACTIVATIONS.has(layer.kind) && chain.length > 0 && chain[chain.length - 1]!.kind !== 'act') {
+      // An activation is applied with the convolution before it (the state keeps its output).
       chain.push({ name: layer.name, kind: 'act', outShape, strideH: 1, a, b, product });
     } else {
       break;
@@ -72,6 +73,10 @@ export function reusePlan(ir: Ir, layers: readonly ReuseLayer[]): ReusePlan | nu
     prev = layer.name;
   }
   if (chain.length === 0 || product >= inShape[1]) return null;
+  // A convolution's own output is not kept when an activation follows it: no later layer may read it.
+  const internal = new Set(chain.filter((c, k) => c.kind !== 'act' && chain[k + 1]?.kind === 'act').map((c) => c.name));
+  const chainNames = new Set(chain.map((c) => c.name));
+  if (layers.some(({ layer }) => !chainNames.has(layer.name) && layer.inputs.some((i) => internal.has(i)))) return null;
   const rows = chain.map((c): RowPlan => {
     const shift = product / c.product;
     const lastKept = c.b - shift; // rows [a, b - shift] come from rows [a + shift, b] of the previous window
@@ -82,7 +87,28 @@ export function reusePlan(ir: Ir, layers: readonly ReuseLayer[]): ReusePlan | nu
   return { inputShift: product, inShape, rows };
 }
 
-/** The header part: the state (the input and every chain layer's whole output) and the entry. */
+/** A convolution and the activation after it (if any): computed together, the state keeps the unit's output. */
+interface Unit {
+  readonly conv: RowPlan;
+  readonly act: RowPlan | null;
+  /** The state member and the output's type. */
+  readonly member: string;
+  readonly type: string;
+}
+
+function units(plan: ReusePlan, byName: ReadonlyMap<string, ReuseLayer>): Unit[] {
+  const out: Unit[] = [];
+  plan.rows.forEach((r, k) => {
+    if (r.kind === 'act') return;
+    const next = plan.rows[k + 1];
+    const act = next !== undefined && next.kind === 'act' ? next : null;
+    const last = act ?? r;
+    out.push({ conv: r, act, member: last.name, type: byName.get(last.name)!.value.type });
+  });
+  return out;
+}
+
+/** The header part: the state (the input and every unit's whole output) and the entry. */
 export function reuseHeader(name: string, plan: ReusePlan | null, layers: readonly ReuseLayer[]): string {
   if (plan === null) return '';
   const byName = new Map(layers.map((l) => [l.layer.name, l]));
@@ -97,7 +123,7 @@ export function reuseHeader(name: string, plan: ReusePlan | null, layers: readon
 constexpr int HT_REUSE_C = ${c}, HT_REUSE_H = ${h}, HT_REUSE_W = ${w}, HT_REUSE_SHIFT = ${plan.inputShift};
 struct ${name}_reuse_state {
   input_t x[N_IN];
-${plan.rows.map((r) => `  ${byName.get(r.name)!.value.type} ${r.name}[${r.outShape[0] * r.outShape[1] * r.outShape[2]}];`).join('\n')}
+${units(plan, byName).map((u) => `  ${u.type} ${u.member}[${u.conv.outShape[0] * u.conv.outShape[1] * u.conv.outShape[2]}];`).join('\n')}
 };
 // y from s.x (the caller has put the window there): shifted when s.x is the state's previous
 // input moved up by HT_REUSE_SHIFT rows and s holds that input's layers; all rows otherwise.
@@ -109,37 +135,39 @@ void ${name}_reuse(${name}_reuse_state& s, bool shifted, result_t y[N_OUT]);
 /** The entry's definition, after the top function. */
 export function reuseCpp(name: string, plan: ReusePlan | null, layers: readonly ReuseLayer[], outArr: string): string {
   if (plan === null) return '';
-  const chainNames = new Set(plan.rows.map((r) => r.name));
   const byName = new Map(layers.map((l) => [l.layer.name, l]));
+  const us = units(plan, byName);
+  const chainNames = new Set(plan.rows.map((r) => r.name));
   const tail = layers.filter((l) => !chainNames.has(l.layer.name));
-  const inArr = (l: ReuseLayer) => (l.layer.inputs[0] === IR_INPUT ? 's.x' : `s.${l.layer.inputs[0]}`);
-  const call = (r: RowPlan, lo: number, hi: number): string => {
-    const l = byName.get(r.name)!;
-    if (lo >= hi) return '';
-    if (r.kind === 'act') {
-      const fn = /nnet::(\w+)</.exec(l.body.join('\n'))![1];
-      const [ch, hh, ww] = r.outShape;
-      if (lo === 0 && hi === hh) return `  nnet::${fn}<${l.input.type}, ${l.value.type}, config_${r.name}>(${inArr(l)}, s.${r.name});`;
-      return `  nnet::reuse::act_rows<${l.input.type}, ${l.value.type}, ${ch}, ${hh}, ${ww}, ${lo}, ${hi}, &nnet::${fn}<${l.input.type}, ${l.value.type}, nnet::reuse::span_cfg<config_${r.name}, ${(hi - lo) * ww}>>>(${inArr(l)}, s.${r.name});`;
-    }
-    return `  nnet::reuse::conv_rows<${l.input.type}, ${l.value.type}, config_${r.name}, ${r.kind === 'dw'}, ${lo}, ${hi}>(${inArr(l)}, s.${r.name}, ${r.name}_w, ${r.name}_b);`;
+  // The unit's input: the model input or the state member of the unit before.
+  const inArr = (k: number) => (k === 0 ? 's.x' : `s.${us[k - 1]!.member}`);
+  const actStruct = (u: Unit): string | null => {
+    if (u.act === null) return null;
+    const conv = byName.get(u.conv.name)!;
+    const act = byName.get(u.act.name)!;
+    const fn = /nnet::(\w+)</.exec(act.body.join('\n'))![1];
+    return `struct ${name}_act_${u.act.name} {\n  typedef ${act.value.type} out_t;\n  template <int N>\n  static void run(const ${conv.value.type}* in, out_t* out) {\n` +
+      `    nnet::${fn}<${conv.value.type}, ${act.value.type}, nnet::reuse::span_cfg<config_${u.act.name}, N>>(in, out);\n  }\n};`;
   };
-  const shifted = plan.rows.flatMap((r) => {
+  const actOf = (u: Unit) => (u.act === null ? `nnet::reuse::no_act<${byName.get(u.conv.name)!.value.type}>` : `${name}_act_${u.act.name}`);
+  const tmpl = (u: Unit, k: number) => `${byName.get(u.conv.name)!.input.type}, ${byName.get(u.conv.name)!.value.type}, config_${u.conv.name}, ${u.conv.kind === 'dw'}`;
+  const args = (u: Unit, k: number) => `(${inArr(k)}, s.${u.member}, ${u.conv.name}_w, ${u.conv.name}_b);`;
+  const rows = (u: Unit, k: number, lo: number, hi: number) =>
+    lo >= hi ? [] : [`  nnet::reuse::conv_rows<${tmpl(u, k)}, ${lo}, ${hi}, ${actOf(u)}>${args(u, k)}`];
+  const shifted = us.flatMap((u, k) => {
+    const r = u.conv;
     const [ch, hh, ww] = r.outShape;
-    // An activation over every row is one vectorised pass, cheaper than a move and two bands.
-    if (r.right <= r.left || r.kind === 'act') return [call(r, 0, hh)];
-    const move = `  nnet::reuse::shift_rows<${byName.get(r.name)!.value.type}, ${ch}, ${hh}, ${ww}, ${r.shift}>(s.${r.name});`;
+    if (r.right <= r.left) return rows(u, k, 0, hh);
+    const move = `  nnet::reuse::shift_rows<${u.type}, ${ch}, ${hh}, ${ww}, ${r.shift}>(s.${u.member});`;
     // Stride 1 with rows at both ends: one call of the layer on the two ends' input rows stacked.
-    if (r.strideH === 1 && r.left > 0 && r.right < hh) {
-      const l = byName.get(r.name)!;
-      return [move, `  nnet::reuse::conv_ends<${l.input.type}, ${l.value.type}, config_${r.name}, ${r.kind === 'dw'}, ${r.left}, ${r.right}>(${inArr(l)}, s.${r.name}, ${r.name}_w, ${r.name}_b);`];
-    }
-    return [move, call(r, 0, r.left), call(r, r.right, hh)];
-  }).filter((x) => x !== '');
-  const full = plan.rows.map((r) => call(r, 0, r.outShape[1]));
-  const kept = plan.rows.map((r) => `${r.name} ${r.right > r.left ? `rows ${r.left}-${r.right - 1} of ${r.outShape[1]} moved up ${r.shift}` : `none of ${r.outShape[1]} rows`}`);
+    if (r.strideH === 1 && r.left > 0 && r.right < hh) return [move, `  nnet::reuse::conv_ends<${tmpl(u, k)}, ${r.left}, ${r.right}, ${actOf(u)}>${args(u, k)}`];
+    return [move, ...rows(u, k, 0, r.left), ...rows(u, k, r.right, hh)];
+  });
+  const full = us.flatMap((u, k) => rows(u, k, 0, u.conv.outShape[1]));
+  const kept = plan.rows.filter((r) => r.kind !== 'act').map((r) => `${r.name} ${r.right > r.left ? `rows ${r.left}-${r.right - 1} of ${r.outShape[1]} moved up ${r.shift}` : `none of ${r.outShape[1]} rows`}`);
   return `
 #ifndef __SYNTHESIS__
+${us.map(actStruct).filter((x) => x !== null).join('\n')}
 // Kept from the previous window: ${kept.join('; ')}.
 void ${name}_reuse(${name}_reuse_state& s, bool shifted, result_t y[N_OUT]) {
   input_t* const x = s.x;
@@ -148,7 +176,7 @@ ${shifted.map((x) => '  ' + x).join('\n')}
   } else {
 ${full.map((x) => '  ' + x).join('\n')}
   }
-${plan.rows.map((r) => `  ${byName.get(r.name)!.value.type}* const ${byName.get(r.name)!.value.arr} = s.${r.name};`).join('\n')}
+${us.map((u) => `  ${u.type}* const ${byName.get(u.member)!.value.arr} = s.${u.member};`).join('\n')}
 ${tail.flatMap((l) => l.body).join('\n')}
   for (int i = 0; i < N_OUT; i++) y[i] = ${outArr}[i];
 }

@@ -2,7 +2,7 @@
 //
 // A keyword spotter runs its network on a window of the last 49 feature frames, and the next
 // window it sees is the same frames moved up by the inference stride plus new ones at the end.
-// In a chain of convolutions (and element-wise activations) over the time axis (the height,
+// In a chain of convolutions (each with its element-wise activation) over the time axis (the height,
 // channels first), an output row depends only on the input rows under its receptive field;
 // where that field holds no padding in any layer, the row at time t + S (S = the input shift,
 // the product of the chain's height strides) equals the row one output step (S / the strides
@@ -51,10 +51,22 @@ struct out_channels<CONFIG_T, false> {
   static constexpr int value = CONFIG_T::n_filt;
 };
 
-// Output rows [LO, HI) of a 2-D (DW: depthwise) convolution, from the whole input `in`
-// [n_chan][in_height][in_width] into the whole output `out` [n_out][out_height][out_width].
-template <class data_T, class res_T, class CONFIG_T, bool DW, int LO, int HI>
-void conv_rows(const data_T* in, res_T* out, const typename CONFIG_T::weight_t* w,
+// The element-wise layer after a convolution, applied to the rows a call computes before they
+// are stored (ACT::run<N>(in, out) over N values; the compiler writes one per activation layer,
+// calling the layer's own template): no_act stores the convolution's values as they are.
+template <class T>
+struct no_act {
+  typedef T out_t;
+  template <int N>
+  static void run(const T* in, T* out) {
+    std::memcpy(out, in, sizeof(T) * N);
+  }
+};
+
+// Output rows [LO, HI) of a 2-D (DW: depthwise) convolution followed by ACT, from the whole
+// input `in` [n_chan][in_height][in_width] into the whole output `out` [n_out][out_height][out_width].
+template <class data_T, class res_T, class CONFIG_T, bool DW, int LO, int HI, class ACT = no_act<res_T>>
+void conv_rows(const data_T* in, typename ACT::out_t* out, const typename CONFIG_T::weight_t* w,
                const typename CONFIG_T::bias_t* b) {
   static_assert(0 <= LO && LO <= HI && HI <= CONFIG_T::out_height, "conv_rows: rows outside the layer");
   if constexpr (LO < HI) {
@@ -66,15 +78,18 @@ void conv_rows(const data_T* in, res_T* out, const typename CONFIG_T::weight_t* 
     static_assert(B::out_height == HI - LO, "conv_rows: the band's output rows differ from [LO, HI)");
     constexpr int F = out_channels<CONFIG_T, DW>::value;
     constexpr int OH = CONFIG_T::out_height, OW = CONFIG_T::out_width;
+    typedef typename ACT::out_t out_t;
     static data_T band_in[C * (r1 - r0) * W];
     static res_T band_out[F * (HI - LO) * OW];
+    static out_t band_act[F * (HI - LO) * OW];
     for (int c = 0; c < C; c++) std::memcpy(band_in + c * (r1 - r0) * W, in + (c * H + r0) * W, sizeof(data_T) * (r1 - r0) * W);
     if constexpr (DW) {
       depthwise_conv_2d<data_T, res_T, B>(band_in, band_out, w, b);
     } else {
       conv_2d<data_T, res_T, B>(band_in, band_out, w, b);
     }
-    for (int f = 0; f < F; f++) std::memcpy(out + (f * OH + LO) * OW, band_out + f * (HI - LO) * OW, sizeof(res_T) * (HI - LO) * OW);
+    ACT::template run<F * (HI - LO) * OW>(band_out, band_act);
+    for (int f = 0; f < F; f++) std::memcpy(out + (f * OH + LO) * OW, band_act + f * (HI - LO) * OW, sizeof(out_t) * (HI - LO) * OW);
   }
 }
 
@@ -83,8 +98,8 @@ void conv_rows(const data_T* in, res_T* out, const typename CONFIG_T::weight_t* 
 // layer's own padding above and below), so the per-channel work of a call is paid once. The
 // band's outputs where the two parts meet (their kernel spans the seam) are not used. Where the
 // two parts overlap, the whole layer is computed.
-template <class data_T, class res_T, class CONFIG_T, bool DW, int L, int R>
-void conv_ends(const data_T* in, res_T* out, const typename CONFIG_T::weight_t* w,
+template <class data_T, class res_T, class CONFIG_T, bool DW, int L, int R, class ACT = no_act<res_T>>
+void conv_ends(const data_T* in, typename ACT::out_t* out, const typename CONFIG_T::weight_t* w,
                const typename CONFIG_T::bias_t* b) {
   static_assert(CONFIG_T::stride_height == 1, "conv_ends: stride 1 only (conv_rows otherwise)");
   static_assert(0 < L && L <= R && R < CONFIG_T::out_height, "conv_ends: both ends have rows (conv_rows otherwise)");
@@ -94,7 +109,7 @@ void conv_ends(const data_T* in, res_T* out, const typename CONFIG_T::weight_t* 
   constexpr int a = L - 1 - PT + KH;  // top input rows [0, a): those of output rows [0, L)
   constexpr int bo = R - PT;          // bottom input rows [bo, H): those of output rows [R, OH)
   if constexpr (a > bo || a > H || bo < 0) {
-    conv_rows<data_T, res_T, CONFIG_T, DW, 0, OH>(in, out, w, b);
+    conv_rows<data_T, res_T, CONFIG_T, DW, 0, OH, ACT>(in, out, w, b);
   } else {
     constexpr int IH = a + (H - bo);
     typedef band_cfg<CONFIG_T, IH, PT, CONFIG_T::pad_bottom> B;
@@ -102,8 +117,10 @@ void conv_ends(const data_T* in, res_T* out, const typename CONFIG_T::weight_t* 
     constexpr int right_from = BOH - (OH - R);  // band outputs of rows [R, OH)
     static_assert(L <= right_from, "conv_ends: the two ends' outputs overlap in the band");
     constexpr int F = out_channels<CONFIG_T, DW>::value;
+    typedef typename ACT::out_t out_t;
     static data_T band_in[C * IH * W];
     static res_T band_out[F * BOH * OW];
+    static out_t band_act[F * BOH * OW];
     for (int c = 0; c < C; c++) {
       std::memcpy(band_in + c * IH * W, in + c * H * W, sizeof(data_T) * a * W);
       std::memcpy(band_in + (c * IH + a) * W, in + (c * H + bo) * W, sizeof(data_T) * (H - bo) * W);
@@ -113,20 +130,12 @@ void conv_ends(const data_T* in, res_T* out, const typename CONFIG_T::weight_t* 
     } else {
       conv_2d<data_T, res_T, B>(band_in, band_out, w, b);
     }
+    ACT::template run<F * BOH * OW>(band_out, band_act);
     for (int f = 0; f < F; f++) {
-      std::memcpy(out + f * OH * OW, band_out + f * BOH * OW, sizeof(res_T) * L * OW);
-      std::memcpy(out + (f * OH + R) * OW, band_out + (f * BOH + right_from) * OW, sizeof(res_T) * (OH - R) * OW);
+      std::memcpy(out + f * OH * OW, band_act + f * BOH * OW, sizeof(out_t) * L * OW);
+      std::memcpy(out + (f * OH + R) * OW, band_act + (f * BOH + right_from) * OW, sizeof(out_t) * (OH - R) * OW);
     }
   }
-}
-
-// Rows [LO, HI) of an element-wise layer over [C][H][W]: Fn is the layer's template
-// instantiated for span_cfg<CONFIG_T, (HI - LO) * W>, called once per channel.
-template <class data_T, class res_T, int C, int H, int W, int LO, int HI, void (*Fn)(const data_T*, res_T*)>
-void act_rows(const data_T* in, res_T* out) {
-  static_assert(0 <= LO && LO <= HI && HI <= H, "act_rows: rows outside the layer");
-  if constexpr (LO < HI)
-    for (int c = 0; c < C; c++) Fn(in + (c * H + LO) * W, out + (c * H + LO) * W);
 }
 
 // Moves every channel's rows up by D (row r + D to row r) in buf [C][H][W], as one move of
