@@ -413,10 +413,10 @@ export class PrometheusExporter implements MetricsExposition {
     perStream('hairtrigger_keyword_pending_windows', 'Truth windows still open (neither detected nor passed).', (v) => v.pending);
     perStream('hairtrigger_keyword_false_alarms_per_hour', 'False alarms per hour of stream (the stream seen; the truth\'s length once ended).', (v) => v.falseAlarmsPerHour);
     perStream('hairtrigger_keyword_recall_ratio', 'Detected over settled truth windows.', (v) => v.recall);
-    registerRows(this.registry, 'hairtrigger_keyword_delay_ms', "From an utterance's end to its first detection (ms, negative before the end), nearest-rank quantiles over the detected windows.", ['stream', 'quantile'], () => {
+    registerRows(this.registry, 'hairtrigger_keyword_delay_seconds', "From an utterance's end to its first detection (negative before the end), nearest-rank quantiles over the detected windows.", ['stream', 'quantile'], () => {
       const v = score();
       const d = v?.delayMs ?? null;
-      return d === null ? [] : ([['0.5', d.p50], ['0.9', d.p90], ['0.99', d.p99], ['1', d.max]] as const).map(([quantile, x]) => [{ stream: v!.stream, quantile }, x]);
+      return d === null ? [] : ([['0.5', d.p50], ['0.9', d.p90], ['0.99', d.p99], ['1', d.max]] as const).map(([quantile, x]) => [{ stream: v!.stream, quantile }, x / 1000]);
     }, false);
     type Target = View['targets'][number];
     const perTarget = (name: string, help: string, read: (t: Target) => number | null, counter = false) =>
