@@ -28,7 +28,7 @@ describe('DetectionMatcher: MLPerf Tiny streaming rules, one detection at a time
         const { windows, dets } = build(c);
         const want = scoreStream(windows, dets, c.rules);
         const m = new DetectionMatcher(windows, wordIndex, c.rules);
-        for (const d of dets) m.detect(d.streamMs, WORDS.indexOf(d.word));
+        for (const d of dets) m.detectAt(d.streamMs, WORDS.indexOf(d.word));
         m.finish();
         expect([m.truePositives, m.misses, m.falseAlarms, m.pending]).toEqual([want.truePositives, want.misses, want.falseAlarms, 0]);
         expect(Array.from(m.delaysMs.subarray(0, m.truePositives)).sort((a, b) => a - b)).toEqual([...want.delayMs].sort((a, b) => a - b));
@@ -51,8 +51,8 @@ describe('DetectionMatcher: MLPerf Tiny streaming rules, one detection at a time
         const cutMs = cutAt * 10 + 5; // between grid points: no detection sits on the cut
         const want = scoreStream(windows, dets, c.rules);
         const m = new DetectionMatcher(windows, wordIndex, c.rules);
-        for (const d of dets) if (d.streamMs < cutMs) m.detect(d.streamMs, WORDS.indexOf(d.word));
-        m.advance(cutMs);
+        for (const d of dets) if (d.streamMs < cutMs) m.detectAt(d.streamMs, WORDS.indexOf(d.word));
+        m.advanceTo(cutMs);
         const closed = (o: TruthWindow) => o.endS * 1000 + c.rules.acceptAfterEndS * 1000 < cutMs;
         expect(m.truePositives).toBe(want.windows.filter((o) => o.detected && o.triggerMs! < cutMs).length);
         expect(m.misses).toBe(want.windows.filter((o) => closed(o) && !(o.detected && o.triggerMs! < cutMs)).length);
@@ -65,13 +65,13 @@ describe('DetectionMatcher: MLPerf Tiny streaming rules, one detection at a time
   it('scores the hand-built list of the batch tests the same way (2 tp, 1 miss, 2 false alarms)', () => {
     const windows = [{ startS: 1.0, endS: 1.647625, word: null }, { startS: 4.0, endS: 4.76175, word: null }, { startS: 7.0, endS: 7.358625, word: null }];
     const m = new DetectionMatcher(windows, () => -1, MLPERF_RULES);
-    for (const t of [1300, 1500, 4900, 6500, 6900]) m.detect(t, 0);
+    for (const t of [1300, 1500, 4900, 6500, 6900]) m.detectAt(t, 0);
     expect([m.truePositives, m.misses, m.falseAlarms, m.repeats, m.pending]).toEqual([2, 0, 1, 1, 1]);
-    m.advance(8358.625); // the third window's end + 1 s, inclusive: still open
+    m.advanceTo(8358.625); // the third window's end + 1 s, inclusive: still open
     expect(m.pending).toBe(1);
-    m.advance(8358.7);
+    m.advanceTo(8358.7);
     expect([m.misses, m.pending]).toEqual([1, 0]);
-    m.detect(8400, 0);
+    m.detectAt(8400, 0);
     expect(m.falseAlarms).toBe(2);
   });
 });

@@ -1,6 +1,11 @@
 import { assert } from '../core/assert.js';
 import { EDGE_MS, type ScoreRules, type TruthWindow } from '../modalities/audio/score.js';
 
+/** Indices into `DetectionMatcher.clock`. */
+const NOW = 0;
+const REACHED = 1;
+const LAST_FALSE_ALARM = 2;
+
 /**
  * MLPerf Tiny's streaming wake-word rules (`scoreStream` in modalities/audio/score.ts, the port
  * of its runner) applied as the stream goes, one detection at a time, in stream order. The batch
@@ -19,7 +24,7 @@ import { EDGE_MS, type ScoreRules, type TruthWindow } from '../modalities/audio/
  *
  * So at the end of a stream the counts equal `scoreStream` on the same windows and detections
  * (the property test checks it on random ones). All state is preallocated: the windows' bounds,
- * words, first detection times and the delays; `detect` and `advance` never allocate.
+ * words, first detection times and the delays; `hop` never allocates.
  */
 export class DetectionMatcher {
   readonly windows: number;
@@ -45,9 +50,11 @@ export class DetectionMatcher {
   /** Detections taken by a window already detected (the same utterance heard again). */
   repeats = 0;
   detections = 0;
-  private lastFalseAlarmMs = Number.NEGATIVE_INFINITY;
-  /** The latest stream time seen (ms). */
-  streamMs = 0;
+  /** The stream time the next `hop` is at (ms), written by the caller: [0]. A
+   * number handed over in a typed array, not as an argument: a float argument of a call that is
+   * not inlined is boxed, 16 bytes a hop. [1]: the stream time reached; [2]: the last counted
+   * false alarm's time. */
+  readonly clock = Float64Array.of(0, 0, Number.NEGATIVE_INFINITY);
   finished = false;
 
   /** `windows` in any order, each with its word as an index (`wordIndex` of the window and its index in `windows`; -1: any word); `rules` as `scoreStream`'s. */
@@ -73,23 +80,32 @@ export class DetectionMatcher {
     this.debounceMs = rules.debounceS * 1000;
   }
 
-  /** The stream has reached `streamMs`: windows whose range ended before it are settled (a miss
-   * without a detection). Times must not go back (a programmer error: the detector's stream time). */
-  advance(streamMs: number): void {
-    assert(!(streamMs < this.streamMs), 'stream time does not go back');
-    this.streamMs = streamMs;
+  /** The stream time reached (ms). */
+  get streamMs(): number {
+    return this.clock[REACHED]!;
+  }
+
+  /**
+   * One hop at `clock[0]` (ms): the stream reaches it (windows whose range ended before it are
+   * settled, a miss without a detection), then, when `word` >= 0, a detection of that word (an
+   * index) at it. Times must not go back (a programmer error: the detector's stream time). One
+   * method for every hop, rare branches included: called every hop it is optimized with all its
+   * paths' feedback, where a method called only per detection would stay in the interpreter,
+   * which boxes every float it touches.
+   */
+  hop(word: number): void {
+    const streamMs = this.clock[NOW]!;
+    assert(!(streamMs < this.clock[REACHED]!), 'stream time does not go back');
+    this.clock[REACHED] = streamMs;
     while (this.nextToSettle < this.windows) {
       const j = this.byTo[this.nextToSettle]!;
       if (this.toMs[j]! >= streamMs) break;
-      this.settle(j);
+      this.settled[j] = 1;
+      if (this.firstMs[j] !== this.firstMs[j]) this.misses++;
       this.nextToSettle++;
     }
     while (this.lo < this.windows && this.settled[this.lo] === 1) this.lo++;
-  }
-
-  /** One detection of word `word` (an index) at `streamMs`; advances the stream to it first. */
-  detect(streamMs: number, word: number): void {
-    this.advance(streamMs);
+    if (word < 0) return;
     this.detections++;
     for (let j = this.lo; j < this.windows && this.fromMs[j]! <= streamMs; j++) {
       if (streamMs > this.toMs[j]! || (this.word[j] !== -1 && this.word[j] !== word)) continue;
@@ -103,23 +119,33 @@ export class DetectionMatcher {
     }
     // Left over: a false alarm unless within the debounce after the last one counted (as the
     // batch scorer's `d - last > debounce` with the same edge).
-    if (streamMs - this.lastFalseAlarmMs > this.debounceMs + EDGE_MS) {
+    if (streamMs - this.clock[LAST_FALSE_ALARM]! > this.debounceMs + EDGE_MS) {
       this.falseAlarms++;
-      this.lastFalseAlarmMs = streamMs;
+      this.clock[LAST_FALSE_ALARM] = streamMs;
     }
   }
 
   /** The end of the stream: every window not yet settled is settled (a miss without a detection). */
   finish(): void {
-    for (; this.nextToSettle < this.windows; this.nextToSettle++) this.settle(this.byTo[this.nextToSettle]!);
+    for (; this.nextToSettle < this.windows; this.nextToSettle++) {
+      const j = this.byTo[this.nextToSettle]!;
+      this.settled[j] = 1;
+      if (this.firstMs[j] !== this.firstMs[j]) this.misses++;
+    }
     this.lo = this.windows;
     this.finished = true;
   }
 
-  /** Window `j` (by start) is detected, or settled as a miss; counts per window for `tally`. */
-  private settle(j: number): void {
-    this.settled[j] = 1;
-    if (this.firstMs[j] !== this.firstMs[j]) this.misses++;
+  /** `clock[0] = streamMs` then `hop(-1)` (tests and callers off the hot path). */
+  advanceTo(streamMs: number): void {
+    this.clock[NOW] = streamMs;
+    this.hop(-1);
+  }
+
+  /** `clock[0] = streamMs` then `hop(word)` (tests and callers off the hot path). */
+  detectAt(streamMs: number, word: number): void {
+    this.clock[NOW] = streamMs;
+    this.hop(word);
   }
 
   /** Windows settled or detected, and those detected, among the windows whose word index is in

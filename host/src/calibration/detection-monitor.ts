@@ -34,9 +34,11 @@ export class DetectionMonitor {
   private readonly scratch: Float64Array;
   private readonly masks: Uint8Array[];
   private otherWords = 0;
+  private readonly includeMissed: boolean;
 
   constructor(private readonly truth: StreamTruth, private readonly settings: TruthSettings, private readonly labels: readonly string[], private readonly calibration: CalibrationFile | null, private readonly rules: ScoreRules = MLPERF_RULES) {
     const where = `config: calibration.truth (${settings.file}: ${truth.wavFile})`;
+    this.includeMissed = settings.includeMissed;
     this.wordOnly = settings.word === undefined ? -1 : labelIndex(labels, settings.word, 'config: calibration.truth.word');
     if (truth.windows.length > limits.truthWindowsMax) throw new ConfigError(where, `holds ${truth.windows.length} windows; at most ${limits.truthWindowsMax} (limits.truthWindowsMax) are kept`);
     const wordOf = truth.windows.map((w, i) => (w.word === null ? this.wordOnly : labelIndex(labels, w.word, `${where} detection_windows.${i}`)));
@@ -53,15 +55,18 @@ export class DetectionMonitor {
    * when asked). A frame without stream time counts nothing (the daemon refuses truth for such a
    * source). Never allocates. */
   record(slot: FrameSlot): void {
+    const m = this.matcher;
     const t = slot.sensorNs / 1e6;
-    if (t !== t || this.matcher.finished) return;
-    if (t > this.matcher.streamMs) this.matcher.advance(t);
-    if (!(slot.triggered || (this.settings.includeMissed && slot.missed)) || slot.predicted < 0) return;
-    if (this.wordOnly >= 0 && slot.predicted !== this.wordOnly) {
+    // No stream time, or time gone back (not a stream the truth describes): nothing to count.
+    if (t !== t || m.finished || t < m.clock[1]!) return;
+    let word = slot.triggered || (this.includeMissed && slot.missed) ? slot.predicted : -1;
+    if (word >= 0 && this.wordOnly >= 0 && word !== this.wordOnly) {
       this.otherWords++;
-      return;
+      word = -1;
     }
-    this.matcher.detect(t, slot.predicted);
+    // The time goes to the matcher through its typed array (no float argument to box).
+    m.clock[0] = t;
+    m.hop(word);
   }
 
   /** The end of the stream: every window still open is a miss from now on. */
