@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { oneSecond } from '../../host/src/calibration/score-keywords.js';
 import { loadConfigFile, validateConfig } from '../../host/src/config/schema.js';
 import { createRng } from '../../host/src/core/rng.js';
 import { createDaemon } from '../../host/src/daemon.js';
@@ -20,6 +21,7 @@ import { readWav } from '../../host/src/modalities/audio/wav.js';
 import { systemClock } from '../../host/src/native/addon.js';
 import type { DetectionScoreView } from '../../host/src/server/api-types.js';
 import { realTimers } from '../../host/src/sources/source.js';
+import { writeWav } from '../support/audio.js';
 import { REPO, SHARED, tempDir, ZOO } from '../support/fixtures.js';
 import { runPython, TRAIN } from '../support/python.js';
 
@@ -66,20 +68,6 @@ print(json.dumps([[p, l] for p, l, s in kd.real_clips(${JSON.stringify(join(SHAR
   return JSON.parse(runPython(['-c', script])) as [string, string][];
 }
 
-/** One second, centred, as int16. */
-function oneSecond(x: Int16Array): Int16Array {
-  const out = new Int16Array(RATE);
-  if (x.length >= RATE) out.set(x.subarray((x.length - RATE) >> 1, ((x.length - RATE) >> 1) + RATE));
-  else out.set(x, (RATE - x.length) >> 1);
-  return out;
-}
-
-function writeWav(path: string, samples: Int16Array): void {
-  const raw = `${path}.raw`;
-  writeFileSync(raw, new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength));
-  execFileSync('sox', ['-t', 'raw', '-r', String(RATE), '-e', 'signed', '-b', '16', '-c', '1', raw, path]);
-}
-
 describe('a labelled keyword replay scored live, as score-keywords scores its log', () => {
   it("MLPerf's wake-word stream through hairtrigger replay --truth (marvin, missed detections counted)", () => {
     const log = join(dir, 'ww.jsonl');
@@ -108,7 +96,7 @@ describe('a labelled keyword replay scored live, as score-keywords scores its lo
     const stream = new Int16Array(chosen.length * 2 * RATE);
     const windows: [number, number, string][] = [];
     for (const [i, [path, word]] of chosen.entries()) {
-      stream.set(oneSecond(readWav(path).samples), i * 2 * RATE);
+      stream.set(oneSecond(readWav(path).samples, RATE), i * 2 * RATE);
       if (targets.includes(word)) windows.push([i * 2, i * 2 + 1, word]);
     }
     const wav = join(dir, 'speakers.wav');
