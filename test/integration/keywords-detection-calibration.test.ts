@@ -72,6 +72,23 @@ describe('calibration per detection on the validation speakers\' stream', () => 
   }, 300_000);
 });
 
+describe('calibrate --detection-recall refuses, writing nothing', () => {
+  const opts = (config: string, over: Record<string, unknown> = {}) => ({ config, data: { path: CLIPS, split: 'val' }, recall: 0.8, streamSeed: 1, out: join(dir, `refused-${Math.random().toString(36).slice(2, 8)}.yaml`), firmwareDir: FIRMWARE, nowIso: 'now', ...over });
+  it('a pipeline without a streaming detector, the calibration split held out, a recall no threshold reaches, an output that exists', async () => {
+    const cells = join(dir, 'cells.yaml');
+    writeFileSync(cells, `model: ${join(ZOO, 'cells-bccd')}\nbackend: sim\ntrigger: {}\nsinks: {}\n`);
+    await expect(calibrateDetections(opts(cells))).rejects.toThrow(/E_CALIBRATION at --detection-recall: .*cells\.yaml has no streaming detector/);
+    const kw = join(dir, 'kw-refuse.yaml');
+    writeFileSync(kw, `model: ${MODEL}\nbackend: sim\ntrigger: {}\nsinks: {}\n`);
+    await expect(calibrateDetections(opts(kw, { holdoutSplit: 'val' }))).rejects.toThrow(/--holdout val.*is the calibration split/);
+    await expect(calibrateDetections(opts(kw, { recall: 0.99 }))).rejects.toThrow(/no threshold of the grid reaches a detection recall of 0.99 .*the best is 0\.\d+ at 0\.\d+/);
+    const taken = join(dir, 'taken.yaml');
+    writeFileSync(taken, '# mine\n');
+    await expect(calibrateDetections(opts(kw, { out: taken }))).rejects.toThrow(/taken\.yaml: exists/);
+    expect(readFileSync(taken, 'utf8')).toBe('# mine\n');
+  }, 120_000);
+});
+
 describe('clopperPearsonLower', () => {
   it('is the p at which x or more successes of n have probability 1 - c (the tail summed exactly by Python), and the closed forms at x = n and x = 1', () => {
     const cases: [number, number, number][] = [[106, 117, 0.95], [104, 122, 0.95], [3, 10, 0.9], [1, 40, 0.95], [97, 100, 0.975]];
