@@ -12,6 +12,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { oneSecond } from '../../host/src/calibration/score-keywords.js';
+import { applyOverrides } from '../../host/src/cli/run-daemon.js';
 import { loadConfigFile, validateConfig } from '../../host/src/config/schema.js';
 import { createRng } from '../../host/src/core/rng.js';
 import { createDaemon } from '../../host/src/daemon.js';
@@ -142,6 +143,26 @@ describe('calibration.truth refused with a typed error naming the field and file
     writeFileSync(word, JSON.stringify([{ wav_file: 'short_wav_easy10s.wav', length_sec: 10, detection_windows: [[1, 2, 'marvin'], [3, 4, 'sheila']] }]));
     await expect(start(base({ calibration: { truth: word } }))).rejects.toThrow(/config: calibration\.truth \(.*word\.json: short_wav_easy10s\.wav\) detection_windows\.1.*"sheila" is not a label/);
     await expect(start(base({ calibration: { truth: { file: join(SWW, 'sww_short_test.json'), word: 'sheila' } } }))).rejects.toThrow(/config: calibration\.truth\.word.*"sheila"/);
+  }, 60_000);
+
+  it('hairtrigger run --truth sets calibration.truth beside the config\'s calibration file; replay --truth-word without --truth', () => {
+    const cfg = applyOverrides(loadConfigFile(join(CONFIGS, 'keywords-recall90.yaml')), { truth: '/t/speakers.json' });
+    expect(cfg.calibration).toMatchObject({ file: 'keywords-recall90.calibration.json', truth: '/t/speakers.json', windowFrames: 1000 });
+    expect(applyOverrides(base({}), { truth: '/t/a.json' }).calibration).toEqual({ truth: '/t/a.json', windowFrames: 1000, driftAlpha: 0.001 });
+    const notJson = join(dir, 'run-not.json');
+    writeFileSync(notJson, '[');
+    const yaml = join(dir, 'run.yaml');
+    writeFileSync(yaml, `pipeline: kw\nmodel: ${MODEL}\nbackend: sim\nsource: {kind: wav, path: ${join(SWW, 'short_wav_easy10s.wav')}, pacing: max}\ntrigger: {}\nsinks: {}\nserver: {enabled: false}\n`);
+    const fails = (args: string[]) => {
+      try {
+        cli(args);
+      } catch (err) {
+        return String((err as { stderr: string }).stderr);
+      }
+      throw new Error(`hairtrigger ${args.join(' ')} did not fail`);
+    };
+    expect(fails(['run', '-c', yaml, '--truth', notJson])).toMatch(/E_CONFIG at config: calibration\.truth .*run-not\.json.*cannot read it as JSON/);
+    expect(fails(['replay', join(SWW, 'short_wav_easy10s.wav'), '--model', MODEL, '--truth-word', 'marvin'])).toMatch(/E_CONFIG at --truth-stream\/--truth-word\/--truth-include-missed: qualify --truth/);
   }, 60_000);
 
   it('a looping source, and a calibration block with neither file nor truth', async () => {
