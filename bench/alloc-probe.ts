@@ -3,7 +3,7 @@
  * a config builds it (`createDaemon`). Run it in its own process with
  *   node --single-threaded --expose-gc --max-semi-space-size=128 --min-semi-space-size=128 \
  *     build/bench/alloc-probe.js CONFIG [--device PATH] [--clock native|js] [--batches-small N] [--batches-large N]
- *     [--backend onnx|sim|fpga] [--wav PATH | --pcm PATH]
+ *     [--backend onnx|sim|fpga] [--wav PATH | --pcm PATH] [--truth FILE.json]
  * (`--wav`: the config's source replaced by a `wav` source of that file, as `hairtrigger
  * replay FILE.wav` makes it; `--pcm`: by a `pcm` source reading that raw s16le file through
  * its ingress queue, each window draining a full queue that the file's reads (I/O, which
@@ -17,8 +17,8 @@
  * Prints one JSON line: {perFrameBytes, windows: [{frames, bytes}], frames, triggers, detailsKept}.
  */
 import { getHeapSpaceStatistics } from 'node:v8';
-import { dirname, resolve } from 'node:path';
-import { loadConfigFile } from '../host/src/config/schema.js';
+import { basename, dirname, resolve } from 'node:path';
+import { calibrationConfigSchema, loadConfigFile } from '../host/src/config/schema.js';
 import { createDaemon } from '../host/src/daemon.js';
 import { monotonicClock } from '../host/src/core/clock.js';
 import { systemClock } from '../host/src/native/addon.js';
@@ -64,6 +64,10 @@ async function main(argv: string[]): Promise<void> {
     cfg.budgetUs = 60e6;
   }
   else cfg.source = wav !== '' ? { kind: 'wav', path: resolve(wav), pacing: 'max', loop: true } : { ...cfg.source, pacing: 'max', loop: true, frames: undefined };
+  // `--truth FILE`: a keyword stream's truth windows (its entry named as the source file), the
+  // detections matched on the hot path as they fire (config `calibration.truth`).
+  const truth = opt('--truth', '');
+  if (truth !== '') cfg.calibration = calibrationConfigSchema.parse({ ...cfg.calibration, truth: { file: resolve(truth), stream: basename(pcm !== '' ? pcm : wav) } });
   const backend = opt('--backend', '');
   if (backend !== '') cfg.backend = backend;
   cfg.server.enabled = false;
@@ -125,7 +129,9 @@ async function main(argv: string[]): Promise<void> {
   await daemon.stop();
   // Frames the trigger detail ring copied (every trigger and missed trigger): the firing path measured includes that copy.
   const detailsKept = daemon.triggerDetails.written;
-  process.stdout.write(JSON.stringify({ config: path, perFrameBytes: perFrame, windows, frames: m.frames, dropped: m.dropped, triggers: m.triggers, detailsKept }) + '\n');
+  // Detections the truth matcher scored (null without --truth).
+  const scored = daemon.view.snapshot().detectionScore?.detections ?? null;
+  process.stdout.write(JSON.stringify({ config: path, perFrameBytes: perFrame, windows, frames: m.frames, dropped: m.dropped, triggers: m.triggers, detailsKept, scored }) + '\n');
 }
 
 main(process.argv.slice(2)).catch((err) => {

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Clock } from './core/clock.js';
 import { ConfigError, HairtriggerError, ModelError, SinkError } from './core/errors.js';
 import { FrameRing, type FrameSlot } from './core/frame.js';
@@ -20,6 +20,7 @@ import type { LocalDaemonView } from './metrics/snapshot.js';
 import { readModelCard, type ModelCard } from './model/card.js';
 import { CalibrationMonitor } from './calibration/monitor.js';
 import { readCalibrationFile } from './calibration/calibration-file.js';
+import { detectionMonitor, type DetectionMonitor } from './calibration/detection-monitor.js';
 import { ErrorLog, type LogLine } from './pipeline/error-log.js';
 import { buildPipeline } from './pipeline/pipeline.js';
 import { fpgaEventPayload, fpgaEventStages } from './pipeline/fpga-event-stages.js';
@@ -274,7 +275,9 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   const agreeWith = extras.find((m) => m.card.labels.join('\n') === card.labels.join('\n'));
   if (agreeWith !== undefined) metrics.agreeWith(agreeWith.name, agreeWith.offset);
   // A calibration (`calibration:`): its rates on labelled frames and the drift watch.
-  if (cfg.calibration !== undefined) metrics.calibration = calibrationMonitor(cfg.calibration, at, card.labels);
+  if (cfg.calibration?.file !== undefined) metrics.calibration = calibrationMonitor(cfg.calibration, at, card.labels);
+  // A labelled keyword replay (`calibration.truth`): each detection scored as the stream goes.
+  if (cfg.calibration?.truth !== undefined) metrics.detectionScore = truthMonitor(cfg, at, card.labels, source.spec.streamTime === true);
   const fixed: FixedSettings = { source: cfg.source, decoder: autonomous ? 'fpga-events' : decoderConfig.kind, autonomous, budgetUs: cfg.budgetUs, route: cfg.route };
   // The settings in force: the start-up parts, the policy's params, the route a reload put in
   // force, and what the control API changes (model, pause, replay speed), read off the hot path.
@@ -385,6 +388,8 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
         if (flushTimer !== null) deps.timers.clearTimeout(flushTimer);
         if (expiryTimer !== null) deps.timers.clearTimeout(expiryTimer);
         pipeline.complete();
+        // Every frame is decided: the truth windows still open are misses.
+        metrics.detectionScore?.finish();
         errors.flush();
         // The teacher's last answers (a finite replay's), within a bound; held triggers still
         // waiting go out with the student's decision.
@@ -459,6 +464,7 @@ function withDashboardFields(begin: () => SnapshotBuild, parts: () => DashboardP
       agreement: metrics.agreement?.read(clock.nowNs()) ?? null,
       cascade: cascade?.read(clock.nowNs()) ?? null,
       calibration: metrics.calibration?.read() ?? null,
+      detectionScore: metrics.detectionScore?.read() ?? null,
       errorsLatest: errors.recent().slice(-ERRORS_LATEST),
       scores: 'probabilities' as const,
     };
@@ -498,16 +504,34 @@ function withSelection(build: SnapshotBuild, selection: BudgetModelSelection | n
 
 /** The monitor of a config's calibration file (read and checked against the model's labels at start). */
 function calibrationMonitor(c: NonNullable<PipelineConfig['calibration']>, at: (p: string) => string, labels: readonly string[]): CalibrationMonitor {
-  const path = at(c.file);
+  const path = at(c.file!);
   return new CalibrationMonitor(readCalibrationFile(path, labels), path, labels, { windowFrames: c.windowFrames, driftAlpha: c.driftAlpha });
 }
 
 /** The cascade cut of a config's calibration file (`hairtrigger calibrate --cascade-catch`), which `cut: calibrated` takes; null without one. */
 function calibratedCut(cfg: PipelineConfig, at: (p: string) => string, labels: readonly string[]): { path: string; on: 'margin' | 'entropy'; value: number } | null {
-  if (cfg.calibration === undefined) return null;
+  if (cfg.calibration?.file === undefined) return null;
   const path = at(cfg.calibration.file);
   const c = readCalibrationFile(path, labels).cascade;
   return c === undefined ? null : { path, on: c.on, value: c.value };
+}
+
+/**
+ * The live score of a labelled keyword replay (`calibration.truth`, a string its file): the
+ * truth's entry of the wav source's file unless `stream` names one, the calibration file's
+ * recall targets beside it. Refused (ConfigError naming the field) for a source without stream
+ * time, a looping one (the truth describes one pass) and a cascade that replaces decisions.
+ */
+function truthMonitor(cfg: PipelineConfig, at: (p: string) => string, labels: readonly string[], streamTime: boolean): DetectionMonitor {
+  const c = cfg.calibration!;
+  const t = typeof c.truth === 'string' ? { file: c.truth, includeMissed: false } : c.truth!;
+  if (!streamTime) throw new ConfigError('config: calibration.truth', `the source (${cfg.source?.kind ?? 'the device'}) has no stream time to match truth windows against: score a keyword stream (an audio source)`);
+  const src = cfg.source as { kind?: string; path?: string; loop?: boolean } | undefined;
+  if (src?.loop === true) throw new ConfigError('config: calibration.truth', 'the source loops: truth windows describe one pass of the stream; set source.loop: false');
+  if (cfg.cascade?.replace === true) throw new ConfigError('config: calibration.truth', "cascade.replace lets the teacher change a detection after the hot path has scored the student's; score without replace");
+  const calibration = c.file === undefined ? null : readCalibrationFile(at(c.file), labels);
+  const wav = src?.kind === 'wav' && src.path !== undefined ? basename(src.path) : null;
+  return detectionMonitor({ ...t, file: at(t.file) }, labels, calibration, wav);
 }
 
 /** Operating errors a snapshot lists (`errorsLatest`). */

@@ -50,6 +50,13 @@ describe('dashboard views', () => {
         cascade: { on: 'margin', cut: 0.29732707, promise: 'catch', target: 0.9, bound: 0.9005, n: 1205, frames: 40, sent: 36, achieved: 0.9 },
         drift: { score: 'top', per: 'frame', test: 'ks', windowFrames: 500, frames: 500, referenceN: 1137, statistic: 0.31, pValue: 2e-9, alpha: 0.001, drift: true, checks: 12, flaggedChecks: 3 },
       },
+      detectionScore: {
+        truth: 'speakers.json', stream: 'speakers.wav', word: null, includeMissed: false, rules: { acceptAfterEndS: 1, debounceS: 1 },
+        windows: 117, truePositives: 100, misses: 14, pending: 3, falseAlarms: 104, detections: 238, repeats: 31, otherWords: 0,
+        streamS: 270, lengthS: 274, ended: false, falseAlarmsPerHour: 104 / (270 / 3600), recall: 100 / 114,
+        delayMs: { count: 100, p50: -10.4, p90: 510, p99: 690, max: 850, mean: -17.4 },
+        targets: [{ classes: ['live', 'dead'], target: 0.9, bound: 0.9024, threshold: 0.16123929, per: 'clip', windows: 114, detected: 100, recall: 100 / 114 }],
+      },
       errorsLatest: [{ atMs: 1_700_000_000_000, code: 'E_FRAME_SHAPE', where: 'decoder ht-frame', message: 'frame of 12 bytes, expected 3,072' }],
       e2eUs: { ...fakeLatency(10), max: 2500 },
     });
@@ -139,6 +146,14 @@ describe('dashboard views', () => {
     expect(await text('drift-p')).toBe('2.0e-9 (D 0.310)');
     expect(await text('drift-checks')).toBe('3 of 12');
     expect(await page.getByTestId('calibration-none').isHidden()).toBe(true);
+    // A labelled keyword replay's detections against its truth, and the calibrated recall per detection beside its per-clip promise.
+    expect(await page.getByTestId('detection-score').isVisible()).toBe(true);
+    expect(await text('detection-stream')).toBe('speakers.wav, 270.0 of 274.0 s');
+    expect(await text('detection-tp')).toBe('100 of 117 (3 open)');
+    expect(await text('detection-false-alarms')).toBe(`104 (${(104 / (270 / 3600)).toFixed(1)}/h)`);
+    expect(await text('detection-recall')).toBe(`${((100 / 114) * 100).toFixed(1)}%`);
+    expect(await text('detection-delay')).toBe('-10 ms / 510 ms / 850 ms');
+    expect(await page.getByTestId('detection-targets').locator('tr').first().locator('th, td').allTextContents()).toEqual(['recall live/dead together ≥ 90.0% (threshold 0.1612)', '114', '100', `${((100 / 114) * 100).toFixed(1)}%`]);
   });
 
   it('opens a trigger on click or Enter: a crop, an alert with cutouts and light curve, a spectrogram', async () => {

@@ -33,11 +33,8 @@ export interface LabelledData {
  * Throws CalibrationError/ConfigError/ModelError naming the file for data that do not fit.
  */
 export async function scoreLabelledData(cfg: PipelineConfig, card: ModelCard, at: (p: string) => string, firmwareDir: string, data: LabelledData): Promise<LabelledScores> {
-  const onnx = card.files[cfg.variant];
-  if (onnx === null) throw new ModelError(`${card.dir}/card.json`, `variant ${cfg.variant} is not part of this model`);
   if (card.inputShapes !== null) throw new CalibrationError(card.dir, `${card.task} takes ${card.inputShapes.length} inputs: calibrate reads models of one input (a capture or an export of its rows)`);
-  const ref = { path: onnx, inputShape: card.inputShape, classes: card.labels.length, params: card.params[cfg.variant] };
-  const backend = await backends.create({ kind: cfg.backend }, { card, cfg, ref, at, firmwareDir, timers: realTimers }, 'config: backend');
+  const backend = await openPipelineBackend(cfg, card, at, firmwareDir);
   try {
     const isDir = existsSync(data.path) && statSync(data.path).isDirectory();
     const detector = detectorOf(cfg, card);
@@ -49,6 +46,14 @@ export async function scoreLabelledData(cfg: PipelineConfig, card: ModelCard, at
   } finally {
     await backend.close();
   }
+}
+
+/** The pipeline's model on its backend (`cfg.backend`, firmware and variant as the daemon loads them); the caller closes it. */
+export async function openPipelineBackend(cfg: PipelineConfig, card: ModelCard, at: (p: string) => string, firmwareDir: string): Promise<Backend> {
+  const onnx = card.files[cfg.variant];
+  if (onnx === null) throw new ModelError(`${card.dir}/card.json`, `variant ${cfg.variant} is not part of this model`);
+  const ref = { path: onnx, inputShape: card.inputShape, classes: card.labels.length, params: card.params[cfg.variant] };
+  return backends.create({ kind: cfg.backend }, { card, cfg, ref, at, firmwareDir, timers: realTimers }, 'config: backend');
 }
 
 /** The pipeline's streaming detector (its `route`, else the card's `trigger.detector` as the

@@ -37,7 +37,7 @@ import type { LabelledScores } from './thresholds.js';
 const CHUNK = 160;
 
 /** What a stream of clips needs to know about the card's front end. */
-interface FrontEnd {
+export interface FrontEnd {
   windowSamples: number;
   hopSamples: number;
   frames: number;
@@ -53,7 +53,7 @@ function frontEnd(card: ModelCard): FrontEnd {
 }
 
 /** The clip centred in one second of `rate` samples (cut in the middle when longer). */
-function oneSecond(x: Int16Array, rate: number): Int16Array {
+export function oneSecond(x: Int16Array, rate: number): Int16Array {
   const out = new Int16Array(rate);
   if (x.length >= rate) {
     const a = (x.length - rate) >> 1;
@@ -83,40 +83,78 @@ export function scoreKeywordClips(backend: Backend, card: ModelCard, detector: D
   return { ...s, source: `${data.path} ${data.split} speakers (${clips.length} real clips, streamed, peak of the posterior smoothed over ${detector.smoothFrames} hops, ${backend.info().kind})` };
 }
 
-/** The peak smoothed probabilities of `clips` (see the file's comment); `source` left for the caller. */
-export function scoreClips(backend: Backend, card: ModelCard, detector: DetectorConfig, clips: readonly KeywordClip[]): LabelledScores & { hopTop: Float64Array; hopProbs: Float32Array } {
+/** Runs streams through the card's front end and the model, hop by hop. */
+export interface HopRunner {
+  readonly frontEnd: FrontEnd;
+  /**
+   * Streams `samples` (from a fresh front end) in 10 ms chunks, stamped with their stream time
+   * as the audio sources stamp them; per model frame (one a hop) the class probabilities on the
+   * backend (`p`: scratch, overwritten by the next hop) and the frame's stream time (ns, the end
+   * of its last window: the `sensorNs` the detector debounces on).
+   */
+  run(samples: Int16Array, onHop: (p: Float32Array, sensorNs: number) => void): void;
+}
+
+/** A hop runner over the card's front end (`mfcc`/`logmel`: a CalibrationError otherwise). */
+export function hopRunner(backend: Backend, card: ModelCard): HopRunner {
   const fe = frontEnd(card);
-  const n = detector.smoothFrames;
   const c = card.labels.length;
-  const { lead, total } = clipStreamLayout(fe, n);
   const pre = createStreamPreprocessor(card.preprocessing, `${card.dir}/card.json: preprocessing`);
   const ring = new FrameRing(pre.inputElements, c, 4 + Math.ceil(CHUNK / fe.hopSamples) + 1);
   const outlet = { derive: (from: FrameSlot) => { const d = ring.acquire(); copyFrameHeader(from, d); return d; } };
-  const stream = new Int16Array(total);
-  const bytes = new Uint8Array(stream.buffer);
   const y = new Float32Array(c);
   const p = new Float32Array(c);
+  const takesProbabilities = backend.info().outputKind === 'probabilities';
+  return {
+    frontEnd: fe,
+    run(samples, onHop) {
+      pre.reset();
+      const bytes = new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength);
+      const onFrame = (slot: FrameSlot): void => {
+        backend.predict(slot.input, y);
+        if (takesProbabilities) p.set(y);
+        else softmax(y, p);
+        onHop(p, slot.sensorNs);
+      };
+      for (let off = 0; off < samples.length; off += CHUNK) {
+        const slot = ring.acquire();
+        const len = Math.min(CHUNK, samples.length - off);
+        slot.raw = bytes;
+        slot.rawOffset = off * 2;
+        slot.rawLength = len * 2;
+        slot.sensorNs = ((off + len) * 1e9) / fe.rateHz;
+        slot.dueNs = slot.sensorNs;
+        slot.seq = off / CHUNK;
+        pre.run(slot, outlet, onFrame);
+      }
+    },
+  };
+}
+
+/** The peak smoothed probabilities of `clips` (see the file's comment); `source` left for the caller. */
+export function scoreClips(backend: Backend, card: ModelCard, detector: DetectorConfig, clips: readonly KeywordClip[]): LabelledScores & { hopTop: Float64Array; hopProbs: Float32Array } {
+  const runner = hopRunner(backend, card);
+  const fe = runner.frontEnd;
+  const n = detector.smoothFrames;
+  const c = card.labels.length;
+  const { lead, total } = clipStreamLayout(fe, n);
+  const stream = new Int16Array(total);
   const smooth = new Float64Array(n * c);
   const probs = new Float64Array(clips.length * c); // the detector's float64 means, unrounded
   const truth = new Int16Array(clips.length);
   const tops: number[] = [];
   const hops: number[] = [];
-  const takesProbabilities = backend.info().outputKind === 'probabilities';
   for (const [i, clip] of clips.entries()) {
     const wav = readWav(clip.path);
     if (wav.sampleRateHz !== fe.rateHz) throw new CalibrationError(clip.path, `${wav.sampleRateHz} Hz; the model's front end takes ${fe.rateHz} Hz`);
     stream.fill(0);
     stream.set(oneSecond(wav.samples, fe.rateHz), lead);
     truth[i] = clip.label;
-    pre.reset();
     let hop = 0; // model frames so far in this clip's stream
     let filled = 0;
     let at = 0;
     const peak = probs.subarray(i * c, (i + 1) * c);
-    const onFrame = (slot: FrameSlot): void => {
-      backend.predict(slot.input, y);
-      if (takesProbabilities) p.set(y);
-      else softmax(y, p);
+    runner.run(stream, (p) => {
       // The detector's moving average: the last n probability vectors, summed oldest first.
       const base = at * c;
       for (let k = 0; k < c; k++) smooth[base + k] = p[k]!;
@@ -141,18 +179,7 @@ export function scoreClips(backend: Backend, card: ModelCard, detector: Detector
         for (let k = 0; k < c; k++) hops.push(p[k]!);
       }
       hop++;
-    };
-    for (let off = 0; off < total; off += CHUNK) {
-      const slot = ring.acquire();
-      const len = Math.min(CHUNK, total - off);
-      slot.raw = bytes;
-      slot.rawOffset = off * 2;
-      slot.rawLength = len * 2;
-      slot.sensorNs = ((off + len) * 1e9) / fe.rateHz;
-      slot.dueNs = slot.sensorNs;
-      slot.seq = off / CHUNK;
-      pre.run(slot, outlet, onFrame);
-    }
+    });
   }
   const hopTop = Float64Array.from(tops).sort();
   return { labels: card.labels, truth, probs, source: '', hopTop, hopProbs: Float32Array.from(hops) };

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { FIRMWARE_DIR } from '../backends/builtins.js';
+import { calibrateDetections, DETECTION_CLAIM, formatDetectionReport } from '../calibration/calibrate-detections.js';
 import { calibratePipeline, formatReport } from '../calibration/calibrate-pipeline.js';
 import type { CalibrationRequest } from '../calibration/thresholds.js';
 import { registerCommands, type CommandContext } from './commands.js';
@@ -38,6 +39,8 @@ function installCalibrate(program: Command, ctx: CommandContext): void {
     .option('--recall <class=r>', 'keep the recall of CLASS at least r (e.g. WBC=0.95): its own threshold; repeatable, one per class', recallOption, [] as CalibrationRequest[])
     .option('--recall-targets <r>', 'keep the recall of the target classes together at least r (a frame of a target passes on its own class): one threshold for all targets, e.g. "catch 95% of the keywords" when each has too few clips for its own', rateOption)
     .option('--false-rate <[class=]a>', 'keep the rate of non-target frames that fire at most a (e.g. 0.01): one threshold for the targets; CLASS=a: the rate of frames of other classes on which CLASS fires, its own threshold (repeatable, one per class)', falseRateOption, [] as CalibrationRequest[])
+    .option('--detection-recall <r>', "a keyword detector, per detection: the largest threshold whose detection recall (the right word detected within 1 s of its utterance, MLPerf Tiny streaming rules) on a stream of the split's clips is at least r, its false alarms per hour stated; measured, not guaranteed (docs/calibration.md); writes route.threshold only", rateOption)
+    .option('--stream-seed <n>', '--detection-recall: the seed of the clips\' order in the streams', (v: string) => Number(v), 1)
     .option('--cascade-catch <r>', "calibrate the cascade's cut (the config's cascade.cut key, margin or entropy) so that at least r of the frames the student gets wrong go to the teacher; writes cascade.cut.<key>: calibrated", rateOption)
     .option('--cascade-send <q>', "calibrate the cascade's cut so that at most q of the frames go to the teacher (its load)", rateOption)
     .option('--holdout <split>', 'also measure each target on this split of the same data (e.g. test): the rate reached on frames the thresholds were not chosen from (reported, not written)')
@@ -47,7 +50,14 @@ function installCalibrate(program: Command, ctx: CommandContext): void {
     .option('--drift-window <frames>', 'the drift watch\'s window of live frames (config calibration.windowFrames; default 1000)', (v: string) => Number(v))
     .option('--drift-alpha <a>', 'the drift check\'s significance level (config calibration.driftAlpha; default 0.001)', rateOption)
     .option('--json', 'print the thresholds and guarantees as JSON', false)
-    .action(async (o: { config: string; data: string; split: string; recall: CalibrationRequest[]; recallTargets?: number; holdout?: string; cascadeCatch?: number; cascadeSend?: number; falseRate: CalibrationRequest[]; backend?: string; out?: string; calibrationOut?: string; driftWindow?: number; driftAlpha?: number; json: boolean }) => {
+    .action(async (o: { config: string; data: string; split: string; recall: CalibrationRequest[]; recallTargets?: number; detectionRecall?: number; streamSeed: number; holdout?: string; cascadeCatch?: number; cascadeSend?: number; falseRate: CalibrationRequest[]; backend?: string; out?: string; calibrationOut?: string; driftWindow?: number; driftAlpha?: number; json: boolean }) => {
+      if (o.detectionRecall !== undefined) {
+        if (o.recall.length > 0 || o.recallTargets !== undefined || o.falseRate.length > 0 || o.cascadeCatch !== undefined || o.cascadeSend !== undefined) throw new InvalidArgumentError('--detection-recall chooses the detector\'s one threshold on its detections: give it alone (no --recall, --recall-targets, --false-rate or cascade cut)');
+        const out = o.out ?? o.config.replace(/\.ya?ml$/i, '') + '.calibrated.yaml';
+        const r = await calibrateDetections({ config: o.config, data: { path: o.data, split: o.split }, recall: o.detectionRecall, streamSeed: o.streamSeed, holdoutSplit: o.holdout, backend: o.backend, out, firmwareDir: resolve(ctx.repoRoot, FIRMWARE_DIR), nowIso: new Date().toISOString() });
+        process.stdout.write(o.json ? JSON.stringify({ ...r, claim: DETECTION_CLAIM }, null, 2) + '\n' : formatDetectionReport(r, process.cwd()));
+        return;
+      }
       const requests = [...o.recall, ...(o.recallTargets === undefined ? [] : [{ kind: 'recallTargets' as const, recall: o.recallTargets }]), ...o.falseRate];
       if (o.cascadeCatch !== undefined && o.cascadeSend !== undefined) throw new InvalidArgumentError('give --cascade-catch or --cascade-send, not both: one cut keeps one promise');
       const cascadeCut = o.cascadeCatch !== undefined ? { kind: 'catch' as const, rate: o.cascadeCatch } : o.cascadeSend !== undefined ? { kind: 'send' as const, rate: o.cascadeSend } : undefined;

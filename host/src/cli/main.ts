@@ -41,6 +41,15 @@ function alertPacing(p: string): unknown {
 }
 
 /** `--extra-model name=dir[@backend]`. */
+/** `replay --truth` and its companions as the config's `calibration.truth`; a companion without --truth is a ConfigError. */
+function truthOption(o: Record<string, unknown>): Record<string, unknown> {
+  return { file: resolve(String(o.truth)), ...(o.truthStream ? { stream: o.truthStream } : {}), ...(o.truthWord ? { word: o.truthWord } : {}), includeMissed: o.truthIncludeMissed === true };
+}
+
+function truthMissing(): never {
+  throw new ConfigError('--truth-stream/--truth-word/--truth-include-missed', 'qualify --truth: give the truth file with --truth');
+}
+
 function extraModelOption(v: string): Record<string, string> {
   const m = /^([a-z][a-z0-9_]*)=([^@]+)(?:@([a-z]+))?$/.exec(v);
   if (m === null) throw new ConfigError('--extra-model', `value ${JSON.stringify(v)}: expected name=model-folder[@backend], e.g. realbogus=models/zoo/alerts-realbogus@sim`);
@@ -80,13 +89,15 @@ export async function main(argv: string[]): Promise<void> {
     .option('--port <n>', 'override server.port', int('port', 0))
     .option('--progress-ms <ms>', 'progress line interval on stderr (0 = none)', int('progress-ms', 0), 5000)
     .option('--decisions <file>', 'override decisions: one JSON line per frame to this new file (several daemons on one config each name their own; one --config only)')
+    .option('--truth <file>', "override calibration.truth: score each keyword detection live against this stream's truth windows (MLPerf Tiny's format; the wav source's entry); one --config only")
     .addOption(new Option('--isolation <how>', 'several configs: each pipeline in a worker thread of its own, so one\'s load never delays another\'s hot path (worker, the default), or all on one event loop (none)').choices(['worker', 'none']))
-    .action(async (o: { config: string[]; port?: number; progressMs: number; decisions?: string; isolation?: Isolation }) => {
+    .action(async (o: { config: string[]; port?: number; progressMs: number; decisions?: string; truth?: string; isolation?: Isolation }) => {
       if (o.config.length === 0) throw new ConfigError('--config', 'give at least one pipeline config');
       const paths = o.config.flatMap(expandPipelineList);
       if (o.decisions !== undefined && paths.length > 1) throw new ConfigError('--decisions', `one file cannot take the decisions of ${paths.length} pipelines; set decisions: in each config instead`);
       // The command line's overrides, applied again to the file a SIGHUP re-reads.
-      const overrides: ConfigOverrides = { ...(o.port === undefined ? {} : { port: o.port }), ...(o.decisions === undefined ? {} : { decisions: resolve(o.decisions) }) };
+      if (o.truth !== undefined && paths.length > 1) throw new ConfigError('--truth', `one stream's truth cannot score ${paths.length} pipelines; set calibration.truth in each config instead`);
+      const overrides: ConfigOverrides = { ...(o.port === undefined ? {} : { port: o.port }), ...(o.decisions === undefined ? {} : { decisions: resolve(o.decisions) }), ...(o.truth === undefined ? {} : { truth: resolve(o.truth) }) };
       const files = paths.map((file) => ({ file, cfg: loadConfigFile(file) }));
       checkPipelineSet(files);
       const reload = (file: string) => ({ path: resolve(file), overrides });
@@ -117,6 +128,10 @@ export async function main(argv: string[]): Promise<void> {
     .option('--extra-model <name=dir[@backend]>', 'a second model run on every frame (e.g. realbogus=models/zoo/alerts-realbogus@sim); repeatable', collect, [])
     .option('--route <file>', "a router config (YAML), e.g. an alert broker's filters and topics (see host/configs/)")
     .option('--calibration <file>', "a calibration file (hairtrigger calibrate): report each calibrated rate on the labelled frames and watch the scores for drift (its thresholds apply only through a config's trigger settings or --threshold)")
+    .option('--truth <file>', "audio: the stream's truth windows (MLPerf Tiny's format, sww_short_test.json): score each detection live by its streaming wake-word rules (snapshot detectionScore, as score-keywords scores the log)")
+    .option('--truth-stream <name>', "--truth: the truth file's entry (wav_file) of this stream (default: the WAV file's name)")
+    .option('--truth-word <word>', '--truth: score this word only (a wake word); other words\' detections are left out')
+    .option('--truth-include-missed', '--truth: count missed (late) detections too', false)
     .option('--serve', 'serve the dashboard while replaying', false)
     .option('--port <n>', 'dashboard port', int('port', 0), 8080)
     .action(async (capture: string, o: Record<string, unknown>) => {
@@ -138,7 +153,8 @@ export async function main(argv: string[]): Promise<void> {
         trigger: { ...(o.targets ? { targets: String(o.targets).split(',') } : {}), threshold: o.threshold, holdoffUs: o.holdoffUs, maxRatePerS: o.maxRate },
         sinks: { ...(o.jsonl ? { jsonl: o.jsonl } : {}), ...(o.arrow ? { arrow: o.arrow } : {}) },
         ...(o.decisions ? { decisions: o.decisions } : {}),
-        ...(o.calibration ? { calibration: { file: resolve(String(o.calibration)) } } : {}),
+        ...(!o.truth && (o.truthStream || o.truthWord || o.truthIncludeMissed) ? truthMissing() : {}),
+        ...(o.calibration || o.truth ? { calibration: { ...(o.calibration ? { file: resolve(String(o.calibration)) } : {}), ...(o.truth ? { truth: truthOption(o) } : {}) } } : {}),
         server: { enabled: o.serve, port: o.port },
       }, 'replay options');
       await runDaemon(cfg, { progressMs: 2000, summary: true, baseDir: process.cwd(), bar: o.pacing === 'max' });

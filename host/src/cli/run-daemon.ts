@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { systemClock } from '../native/addon.js';
-import type { PipelineConfig } from '../config/schema.js';
+import { calibrationConfigSchema, type PipelineConfig } from '../config/schema.js';
 import { createDaemon, FIRMWARE_DIR, type Daemon } from '../daemon.js';
 import { PrometheusExporter, type MetricsExposition, type PrometheusExporterOptions } from '../metrics/prometheus.js';
 import { PipelineExpositions } from '../metrics/prometheus-pipelines.js';
@@ -48,6 +48,8 @@ export interface ConfigOverrides {
   port?: number;
   /** `--decisions`: the decisions file (absolute). */
   decisions?: string;
+  /** `--truth`: the keyword stream's truth file (absolute), as `calibration.truth`. */
+  truth?: string;
 }
 
 /** `cfg` with `overrides` applied. */
@@ -56,6 +58,7 @@ export function applyOverrides(cfg: PipelineConfig, overrides: ConfigOverrides):
     ...cfg,
     ...(overrides.port === undefined ? {} : { server: { ...cfg.server, port: overrides.port } }),
     ...(overrides.decisions === undefined ? {} : { decisions: overrides.decisions }),
+    ...(overrides.truth === undefined ? {} : { calibration: calibrationConfigSchema.parse({ ...cfg.calibration, truth: overrides.truth }) }),
   };
 }
 

@@ -45,6 +45,22 @@ const fpgaSchema = z
  * model card's `calibration.cascade`; cascade/cut.ts). */
 const cutValue = (max: number) => z.union([z.number().min(0).max(max), z.literal('calibrated')]);
 
+/** `calibration:` (documented on the pipeline's field below). */
+export const calibrationConfigSchema = z
+  .object({
+    file: z.string().min(1).optional(),
+    truth: z
+      .union([
+        z.string().min(1),
+        z.object({ file: z.string().min(1), stream: z.string().min(1).optional(), word: z.string().min(1).optional(), includeMissed: z.boolean().default(false) }).strict(),
+      ])
+      .optional(),
+    windowFrames: z.number().int().min(50).max(limits.calibrationWindowFramesMax).default(1000),
+    driftAlpha: z.number().gt(0).lt(0.5).default(0.001),
+  })
+  .strict()
+  .refine((c) => c.file !== undefined || c.truth !== undefined, { message: 'give file (a calibration, hairtrigger calibrate) or truth (a labelled keyword stream), or both' });
+
 export const cascadeConfigSchema = z
   .object({
     /** Model folder of the teacher (card.json and <variant>.onnx); its labels and
@@ -173,15 +189,15 @@ export const pipelineConfigSchema = z
     /** A calibration (`hairtrigger calibrate`'s side file, host/src/calibration/): the daemon
      * reports each calibrated rate on labelled frames beside its target, and tests the live top
      * scores of the last `windowFrames` frames against the calibration's with a two-sample
-     * Kolmogorov-Smirnov test, flagging drift when the p-value is below `driftAlpha`. */
-    calibration: z
-      .object({
-        file: z.string().min(1),
-        windowFrames: z.number().int().min(50).max(limits.calibrationWindowFramesMax).default(1000),
-        driftAlpha: z.number().gt(0).lt(0.5).default(0.001),
-      })
-      .strict()
-      .optional(),
+     * Kolmogorov-Smirnov test, flagging drift when the p-value is below `driftAlpha`.
+     *
+     * `truth` (a keyword stream's truth windows in MLPerf Tiny's format, `sww_short_test.json`):
+     * the daemon scores each detection against them as the stream goes, by MLPerf's streaming
+     * wake-word rules (calibration/detection-monitor.ts), and reports true positives, misses,
+     * false alarms per hour, delays and each calibrated recall target's recall per detection.
+     * A string is the file; `stream` names its entry (default: the wav source's file name),
+     * `word` scores one word (a wake word), `includeMissed` counts late detections too. */
+    calibration: calibrationConfigSchema.optional(),
     /** Where each decided frame goes after the policy (the alerts modality's `topics`: filters
      * routing alerts to topic files); absent: triggers only. */
     route: routeConfigSchema.optional(),

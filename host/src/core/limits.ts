@@ -43,6 +43,9 @@ export const limits = {
   /** Most live top scores the drift watch keeps (its sliding window; config
    * `calibration.windowFrames`), preallocated at start. */
   calibrationWindowFramesMax: 100_000,
+  /** Most truth windows a labelled keyword replay is scored against (config `calibration.truth`;
+   * per-window state preallocated at start): a day of speech at one word every 2 s. */
+  truthWindowsMax: 50_000,
   /** Largest number of classes a classifier may output. */
   classesMax: 1024,
   /** Trigger records held between the hot path and the log/websocket flushers; on overflow

@@ -12,6 +12,7 @@ import { addHeatmap, cumulativeCounts, HEATMAP_EDGES_US, HistoryRing, PROMETHEUS
 import { percentileDistribution } from './latency-distribution.js';
 import { AgreementCounter, TruthCounts } from './quality.js';
 import type { CalibrationMonitor } from '../calibration/monitor.js';
+import type { DetectionMonitor } from '../calibration/detection-monitor.js';
 
 /** Latencies are recorded in integer nanoseconds: sub-microsecond stages stay visible. */
 const HIST_MAX_NS = limits.histogramMaxUs * 1000;
@@ -109,6 +110,9 @@ export class PipelineMetrics {
   agreement: AgreementCounter | null = null;
   /** A calibration's rates and drift window (`config.calibration`); null without one. */
   calibration: CalibrationMonitor | null = null;
+  /** A labelled keyword replay's live score (`config.calibration.truth`); null without one. Not
+   * forgotten by `reset`: it scores the stream from its start, as its truth does. */
+  detectionScore: DetectionMonitor | null = null;
   /** Where the `device` series comes from (set with `deviceLatency`). */
   deviceSource: DeviceLatencySource = 'none';
   private deviceNs = 0;
@@ -251,6 +255,7 @@ export class PipelineMetrics {
     this.truth.record(slot);
     if (this.agreement !== null) this.agreement.record(slot);
     if (this.calibration !== null) this.calibration.record(slot);
+    if (this.detectionScore !== null) this.detectionScore.record(slot);
     if (slot.label >= 0 && slot.label < this.classes && slot.predicted >= 0) {
       this.hasLabels = true;
       this.confusion[slot.label * this.classes + slot.predicted]++;

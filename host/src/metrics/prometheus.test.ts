@@ -249,3 +249,37 @@ describe('calibration series', () => {
     expect(text).not.toMatch(/^hairtrigger_(calibration|score_drift)\S* /m);
   });
 });
+
+describe('a labelled keyword replay\'s live score', () => {
+  const detectionScore: NonNullable<Snapshot['detectionScore']> = {
+    truth: 't.json', stream: 'speakers.wav', word: null, includeMissed: false, rules: { acceptAfterEndS: 1, debounceS: 1 },
+    windows: 117, truePositives: 103, misses: 13, pending: 1, falseAlarms: 104, detections: 238, repeats: 31, otherWords: 0,
+    streamS: 273.5, lengthS: 274, ended: false, falseAlarmsPerHour: 104 / (273.5 / 3600), recall: 103 / 116,
+    delayMs: { count: 103, p50: -10, p90: 510, p99: 690, max: 850, mean: -17.4 },
+    targets: [{ classes: ['yes', 'no'], target: 0.9, bound: 0.9024, threshold: 0.16, per: 'clip', windows: 116, detected: 103, recall: 103 / 116 }],
+  };
+
+  it('exports the counts by stream, the delay quantiles, and each recall target per detection beside its per-clip promise', async () => {
+    const text = await new PrometheusExporter(() => fakeSnapshot({ detectionScore }), { defaultMetrics: false }).metricsText();
+    expect(text).toContain('hairtrigger_keyword_true_positives_total{stream="speakers.wav"} 103');
+    expect(text).toContain('hairtrigger_keyword_misses_total{stream="speakers.wav"} 13');
+    expect(text).toContain('hairtrigger_keyword_false_alarms_total{stream="speakers.wav"} 104');
+    expect(text).toContain('hairtrigger_keyword_pending_windows{stream="speakers.wav"} 1');
+    expect(text).toContain(`hairtrigger_keyword_false_alarms_per_hour{stream="speakers.wav"} ${104 / (273.5 / 3600)}`);
+    expect(text).toContain('hairtrigger_keyword_delay_seconds{stream="speakers.wav",quantile="0.9"} 0.51');
+    expect(text).toContain('hairtrigger_keyword_delay_seconds{stream="speakers.wav",quantile="1"} 0.85');
+    expect(text).toContain(`hairtrigger_keyword_target_recall_ratio{class="yes,no"} ${103 / 116}`);
+    expect(text).toContain('hairtrigger_keyword_target_promise_ratio{class="yes,no"} 0.9');
+    expect(text).toContain('hairtrigger_keyword_target_detected_total{class="yes,no"} 103');
+    for (const [, name, type] of text.matchAll(/^# TYPE (hairtrigger_keyword_\S*) (\S+)$/gm)) {
+      if (type === 'counter') expect(name).toMatch(/_total$/);
+      else expect(name).not.toMatch(/_total$/);
+    }
+  });
+
+  it('leaves them empty without calibration.truth', async () => {
+    const text = await new PrometheusExporter(() => fakeSnapshot(), { defaultMetrics: false }).metricsText();
+    expect(text).not.toMatch(/^hairtrigger_keyword_\S* /m);
+    expect(text).toContain('# TYPE hairtrigger_keyword_misses_total counter');
+  });
+});

@@ -67,6 +67,7 @@ export class PrometheusExporter implements MetricsExposition {
     this.registerTransport();
     this.registerCascade();
     this.registerCalibration();
+    this.registerDetectionScore();
     this.registerModelSelection();
   }
 
@@ -339,19 +340,7 @@ export class PrometheusExporter implements MetricsExposition {
   private registerCalibration(): void {
     const exporter = this;
     const registers = [this.registry];
-    // A gauge or counter whose samples are read afresh at each scrape: (labels, value) pairs, a null value left out.
-    const rowsMetric = (name: string, help: string, labelNames: string[], rows: () => Array<[Record<string, string>, number | null]>, counter: boolean) => {
-      const collect = function (this: Gauge | Counter) {
-        this.reset();
-        for (const [labels, v] of rows()) {
-          if (v === null) continue;
-          if (this instanceof Counter) this.inc(labels, v);
-          else (this as Gauge).set(labels, v);
-        }
-      };
-      if (counter) new Counter({ name, help, labelNames, registers, collect });
-      else new Gauge({ name, help, labelNames, registers, collect });
-    };
+    const rowsMetric = (name: string, help: string, labelNames: string[], rows: () => Array<[Record<string, string>, number | null]>, counter: boolean) => registerRows(this.registry, name, help, labelNames, rows, counter);
     type Row = NonNullable<Snapshot['calibration']>['targets'][number];
     const perTarget = (name: string, help: string, read: (t: Row) => number | null, counter = false) =>
       rowsMetric(name, help, ['kind', 'class'], () => (exporter.snap().calibration?.targets ?? []).map((t) => [{ kind: t.kind, class: t.classes.join(',') }, read(t)]), counter);
@@ -403,6 +392,39 @@ export class PrometheusExporter implements MetricsExposition {
         this.inc({ outcome: 'ok' }, d.checks - d.flaggedChecks);
       },
     });
+  }
+
+  /**
+   * A labelled keyword replay's live score (snapshot `detectionScore`), labelled by the truth's
+   * stream; each calibrated recall target's per-detection recall beside its per-clip promise,
+   * by class. Empty (HELP and TYPE only) without `calibration.truth`.
+   */
+  private registerDetectionScore(): void {
+    type View = NonNullable<Snapshot['detectionScore']>;
+    const score = () => this.snap().detectionScore ?? null;
+    const perStream = (name: string, help: string, read: (v: View) => number | null, counter = false) =>
+      registerRows(this.registry, name, help, ['stream'], () => {
+        const v = score();
+        return v === null ? [] : [[{ stream: v.stream }, read(v)]];
+      }, counter);
+    perStream('hairtrigger_keyword_true_positives_total', 'Truth windows (utterances) detected: a detection of their word within [start, end + 1 s] (MLPerf Tiny streaming wake-word rules).', (v) => v.truePositives, true);
+    perStream('hairtrigger_keyword_misses_total', 'Truth windows the stream passed (end + 1 s) without a detection of their word.', (v) => v.misses, true);
+    perStream('hairtrigger_keyword_false_alarms_total', 'Detections no truth window took, debounced (1 s after each counted one).', (v) => v.falseAlarms, true);
+    perStream('hairtrigger_keyword_pending_windows', 'Truth windows still open (neither detected nor passed).', (v) => v.pending);
+    perStream('hairtrigger_keyword_false_alarms_per_hour', 'False alarms per hour of stream (the stream seen; the truth\'s length once ended).', (v) => v.falseAlarmsPerHour);
+    perStream('hairtrigger_keyword_recall_ratio', 'Detected over settled truth windows.', (v) => v.recall);
+    registerRows(this.registry, 'hairtrigger_keyword_delay_seconds', "From an utterance's end to its first detection (negative before the end), nearest-rank quantiles over the detected windows.", ['stream', 'quantile'], () => {
+      const v = score();
+      const d = v?.delayMs ?? null;
+      return d === null ? [] : ([['0.5', d.p50], ['0.9', d.p90], ['0.99', d.p99], ['1', d.max]] as const).map(([quantile, x]) => [{ stream: v!.stream, quantile }, x / 1000]);
+    }, false);
+    type Target = View['targets'][number];
+    const perTarget = (name: string, help: string, read: (t: Target) => number | null, counter = false) =>
+      registerRows(this.registry, name, help, ['class'], () => (score()?.targets ?? []).map((t) => [{ class: t.classes.join(',') }, read(t)]), counter);
+    perTarget('hairtrigger_keyword_target_recall_ratio', "A calibrated recall target's words: their truth windows detected over those settled, per detection (what the detector reports).", (t) => t.recall);
+    perTarget('hairtrigger_keyword_target_promise_ratio', 'The recall that target was calibrated for, promised per clip (a keyword\'s peak reaches its threshold), not per detection.', (t) => t.target);
+    perTarget('hairtrigger_keyword_target_windows_total', "Settled truth windows of the target's words.", (t) => t.windows, true);
+    perTarget('hairtrigger_keyword_target_detected_total', 'Of those, the windows detected.', (t) => t.detected, true);
   }
 
   /** Link counters of serial and websocket parts (snapshot `transport`), by component and counter. */
@@ -566,4 +588,19 @@ function fromDevice<M extends { reset(): void }>(device: () => DeviceSnapshot | 
     const d = device();
     if (d !== undefined) write(this, d);
   };
+}
+
+/** A gauge or counter on `registry` whose samples are read afresh at each scrape: (labels, value) pairs, a null value left out. */
+function registerRows(registry: Registry, name: string, help: string, labelNames: string[], rows: () => ReadonlyArray<readonly [Record<string, string>, number | null]>, counter: boolean): void {
+  const registers = [registry];
+  const collect = function (this: Gauge | Counter) {
+    this.reset();
+    for (const [labels, v] of rows()) {
+      if (v === null) continue;
+      if (this instanceof Counter) this.inc(labels, v);
+      else (this as Gauge).set(labels, v);
+    }
+  };
+  if (counter) new Counter({ name, help, labelNames, registers, collect });
+  else new Gauge({ name, help, labelNames, registers, collect });
 }

@@ -5,7 +5,7 @@
  */
 
 import type { ModelSelectionView } from '../model/model-selection.js';
-import type { Awaitable, CalibrationView, CascadeSnapshot, HistoryColumns, LatencyDistribution, LiveAgreement, ModelView, PipelineSettings, TriggerDetail, TriggerQuality } from '../server/api-types.js';
+import type { Awaitable, CalibrationView, CascadeSnapshot, DetectionScoreView, HistoryColumns, LatencyDistribution, LiveAgreement, ModelView, PipelineSettings, TriggerDetail, TriggerQuality } from '../server/api-types.js';
 
 /** Stages of the hot path, in order. `e2e` is measured from the frame's due time to the trigger write. */
 export const STAGES = ['decode', 'preprocess', 'infer', 'policy', 'emit'] as const;
@@ -94,6 +94,8 @@ export interface Snapshot {
   cascade?: CascadeSnapshot | null;
   /** Calibrated rates beside their targets, and the drift watch; null without `calibration:`. */
   calibration?: CalibrationView | null;
+  /** A keyword stream scored live against its truth windows; null without `calibration.truth`. */
+  detectionScore?: DetectionScoreView | null;
   /** The model chosen by the budget: input rate, service-time estimates, switches (counts and
    * the newest); absent without `modelSelection:`. */
   modelSelection?: ModelSelectionView;

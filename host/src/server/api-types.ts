@@ -222,6 +222,44 @@ export interface CalibrationView {
   };
 }
 
+/**
+ * A keyword stream scored live against its truth windows (snapshot `detectionScore`, null
+ * without `calibration.truth`; host/src/calibration/detection-monitor.ts): each detection
+ * matched as it happens by MLPerf Tiny's streaming wake-word rules, the same as `hairtrigger
+ * score-keywords` on the trigger log at the end of the stream.
+ */
+export interface DetectionScoreView {
+  /** The truth file, the stream in it, the one word scored (others' detections left out) or null, and whether missed (late) detections count. */
+  truth: string;
+  stream: string;
+  word: string | null;
+  includeMissed: boolean;
+  rules: { acceptAfterEndS: number; debounceS: number };
+  /** Utterances in the truth; detected, missed (the stream passed their end + acceptAfterEndS), and still open. */
+  windows: number;
+  truePositives: number;
+  misses: number;
+  pending: number;
+  /** Debounced detections no window took. */
+  falseAlarms: number;
+  /** Detections scored, those a detected window took again, and those of other words left out by `word`. */
+  detections: number;
+  repeats: number;
+  otherWords: number;
+  /** Stream time seen (s); the truth's length (s); whether the stream has ended (every window settled). */
+  streamS: number;
+  lengthS: number;
+  ended: boolean;
+  /** False alarms per hour of stream: over the stream seen, over the truth's length once ended; null before any stream. */
+  falseAlarmsPerHour: number | null;
+  /** Detected over settled windows (null before any). */
+  recall: number | null;
+  /** From each detected utterance's end to its first detection (ms; negative: before the end), nearest-rank percentiles; null before any. */
+  delayMs: { count: number; p50: number; p90: number; p99: number; max: number; mean: number } | null;
+  /** Each calibrated recall target (the calibration file's, promised per clip) measured per detection: its words' windows settled, detected, and their ratio. */
+  targets: Array<{ classes: string[]; target: number; bound: number; threshold: number; per: 'clip'; windows: number; detected: number; recall: number | null }>;
+}
+
 /** A control change, as the audit log keeps it and the page shows it. */
 export interface AuditEntry {
   atMs: number;

@@ -73,7 +73,8 @@ function showQuality(el: ElementLookup, s: Snapshot): void {
 /** Each calibrated rate beside its promise and bound, and the drift check of the live scores. */
 function showCalibration(el: ElementLookup, s: Snapshot): void {
   const c = s.calibration ?? null;
-  el('calibration-none').hidden = c !== null;
+  showDetectionScore(el, s.detectionScore ?? null);
+  el('calibration-none').hidden = c !== null || (s.detectionScore ?? null) !== null;
   el('calibration-table').hidden = c === null;
   el('drift-stats').hidden = c === null;
   if (c === null) return;
@@ -98,6 +99,25 @@ function showCalibration(el: ElementLookup, s: Snapshot): void {
   el('drift-p').textContent = d.pValue === null ? '–' : `${d.pValue < 1e-4 ? d.pValue.toExponential(1) : d.pValue.toFixed(4)} (D ${d.statistic!.toFixed(3)})`;
   el('drift-window').textContent = `${formatCount(d.frames)} of ${formatCount(d.windowFrames)} top scores${d.per === 'hop' ? ' (one a hop)' : ''} vs ${formatCount(d.referenceN)} calibration`;
   el('drift-checks').textContent = `${formatCount(d.flaggedChecks)} of ${formatCount(d.checks)}`;
+}
+
+/** A labelled keyword replay's detections against its truth, and each calibrated recall target
+ * (promised per clip) measured per detection. */
+function showDetectionScore(el: ElementLookup, d: NonNullable<Snapshot['detectionScore']> | null): void {
+  el('detection-score').hidden = d === null;
+  if (d === null) return;
+  const ms = (x: number) => `${Math.round(x)} ms`;
+  el('detection-stream').textContent = `${d.stream}${d.word === null ? '' : ` (${d.word})`}, ${d.streamS.toFixed(1)} of ${d.lengthS.toFixed(1)} s${d.ended ? ', ended' : ''}`;
+  el('detection-tp').textContent = `${formatCount(d.truePositives)} of ${formatCount(d.windows)}${d.pending > 0 ? ` (${formatCount(d.pending)} open)` : ''}`;
+  el('detection-misses').textContent = formatCount(d.misses);
+  el('detection-false-alarms').textContent = `${formatCount(d.falseAlarms)}${d.falseAlarmsPerHour === null ? '' : ` (${d.falseAlarmsPerHour.toFixed(1)}/h)`}`;
+  el('detection-recall').textContent = d.recall === null ? '–' : formatPercent(d.recall);
+  el('detection-delay').textContent = d.delayMs === null ? '–' : `${ms(d.delayMs.p50)} / ${ms(d.delayMs.p90)} / ${ms(d.delayMs.max)}`;
+  el('detection-targets-table').hidden = d.targets.length === 0;
+  setRows(el('detection-targets'), d.targets.map((t) => [
+    { th: `recall ${t.classes.join('/')}${t.classes.length > 1 ? ' together' : ''} ≥ ${formatPercent(t.target)} (threshold ${t.threshold.toPrecision(4)})` },
+    formatCount(t.windows), formatCount(t.detected), t.recall === null ? '–' : formatPercent(t.recall),
+  ]));
 }
 
 function showConfusion(el: ElementLookup, s: Snapshot): void {

@@ -50,7 +50,7 @@ export interface ScoreRules {
 export const MLPERF_RULES: ScoreRules = { acceptAfterEndS: 1, debounceS: 1 };
 
 /** Boundaries are inclusive: times within this of one (float error: 1.647 s * 1000) are on it. */
-const EDGE_MS = 1e-6;
+export const EDGE_MS = 1e-6;
 
 /** One window's outcome. */
 export interface WindowOutcome extends TruthWindow {
@@ -127,23 +127,24 @@ export interface StreamTruth {
  * Reads a truth file (MLPerf's `sww_short_test.json` format: a list of entries) and returns the
  * entry of `wav` (its `wav_file`), or the only one when `wav` is undefined. A ConfigError names
  * the file and what is wrong (not JSON, a bad field, a window that ends before it starts, no
- * such entry).
+ * such entry); `as` names where the path came from (default `--truth`; the daemon's config:
+ * `config: calibration.truth`) and `wavOption` the option that names a stream (default `--wav`).
  */
-export function readTruth(path: string, wav?: string): StreamTruth {
+export function readTruth(path: string, wav?: string, as = '--truth', wavOption = '--wav'): StreamTruth {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new ConfigError(`--truth ${path}`, `cannot read it as JSON: ${(err as Error).message}`, { cause: err });
+    throw new ConfigError(`${as} ${path}`, `cannot read it as JSON: ${(err as Error).message}`, { cause: err });
   }
   const r = z.array(truthEntrySchema).min(1).safeParse(raw);
-  if (!r.success) throw new ConfigError(`--truth ${path}: ${r.error.issues[0]!.path.join('.')}`, r.error.issues[0]!.message);
+  if (!r.success) throw new ConfigError(`${as} ${path}: ${r.error.issues[0]!.path.join('.')}`, r.error.issues[0]!.message);
   const names = r.data.map((e) => e.wav_file);
   const entry = wav === undefined ? (r.data.length === 1 ? r.data[0] : undefined) : r.data.find((e) => e.wav_file === wav || e.wav_file.endsWith(`/${wav}`));
-  if (entry === undefined) throw new ConfigError(`--truth ${path}`, wav === undefined ? `holds ${r.data.length} streams (${names.join(', ')}): name one with --wav` : `has no stream ${wav}; it has ${names.join(', ')}`);
+  if (entry === undefined) throw new ConfigError(`${as} ${path}`, wav === undefined ? `holds ${r.data.length} streams (${names.join(', ')}): name one with ${wavOption}` : `has no stream ${wav}; it has ${names.join(', ')}`);
   const windows = entry.detection_windows.map(([startS, endS, word]) => ({ startS, endS, word: word ?? null }));
   for (const [i, w] of windows.entries()) {
-    if (!(w.endS >= w.startS && w.startS >= 0)) throw new ConfigError(`--truth ${path}: ${entry.wav_file} detection_windows.${i}`, `[${w.startS}, ${w.endS}] does not start at or after 0 and end after its start`);
+    if (!(w.endS >= w.startS && w.startS >= 0)) throw new ConfigError(`${as} ${path}: ${entry.wav_file} detection_windows.${i}`, `[${w.startS}, ${w.endS}] does not start at or after 0 and end after its start`);
   }
   return { wavFile: entry.wav_file, lengthS: entry.length_sec, windows };
 }
