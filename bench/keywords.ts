@@ -32,6 +32,11 @@ import { limits } from '../host/src/core/limits.js';
 import { realTimers, type TimerScheduler } from '../host/src/sources/source.js';
 import { CHUNK_SAMPLES_DEFAULT } from '../host/src/modalities/audio/sources/pcm.js';
 import { measureNoise, type NoiseFloor } from './noise.js';
+import { loadSimBackend } from '../host/src/backends/sim.js';
+import { readModelCard } from '../host/src/model/card.js';
+import { mfccSpecSchema } from '../host/src/modalities/audio/mfcc.js';
+import { feed } from '../host/src/modalities/audio/testing.js';
+import { readWav } from '../host/src/modalities/audio/wav.js';
 
 const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const STREAM = join(REPO, '..', 'shared', 'data', 'audio', 'mlperf-tiny-wakeword', 'short_wav_easy10s.wav');
@@ -64,6 +69,18 @@ type Backend = 'sim' | 'onnx';
 type Percentiles = { p50: number; p99: number; p999: number; max: number };
 
 /** One stream in real time, and its real-time factor at max pace. */
+/** One keyword student's inference alone on sim, whole windows against sliding ones, back to back. */
+export interface KeywordInferenceRun {
+  model: string;
+  cadenceHops: number;
+  windows: number;
+  /** Median over rounds of the mean us an inference (each round: every window of the stream once). */
+  wholeUs: number;
+  slidingUs: number;
+  /** Windows the sliding stream computed from an earlier one (of `windows`, per round). */
+  reused: number;
+}
+
 export interface KeywordSingleRun {
   pipeline: string;
   backend: Backend;
@@ -128,6 +145,8 @@ export interface KeywordStreamsRun {
 
 export interface KeywordResults {
   meta: Record<string, unknown>;
+  /** Per student and cadence, us an inference alone, whole windows against sliding (absent in older results). */
+  inference?: KeywordInferenceRun[];
   single: KeywordSingleRun[];
   streams: KeywordStreamsRun[];
   /** Per cadence, with and without each daemon's snapshots, the largest N that passed. */
@@ -181,6 +200,43 @@ const timersWithoutSnapshots: TimerScheduler = {
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Rounds of the per-inference comparison (each: every window of the 10 s stream, both ways). */
+const INFER_ROUNDS = 15;
+
+/**
+ * The wake-word stream's model windows (the serving front end, one a hop; every `cadence`-th)
+ * through the student's library on sim, whole and sliding (two backends, alternating rounds so
+ * both see the same machine), us an inference: the sliding windows' gain without the pipeline.
+ */
+function inferenceSideBySide(name: string, cadence: number): KeywordInferenceRun {
+  const card = readModelCard(join(REPO, 'models', 'zoo', name));
+  const frames = feed(mfccSpecSchema.parse(card.preprocessing), readWav(STREAM).samples, [CHUNK_SAMPLES_DEFAULT]).map((f) => f.x).filter((_, i) => i % cadence === 0);
+  const lib = join(REPO, 'hls', 'build', `${name.replace(/-/g, '_')}_student`, `lib${name.replace(/-/g, '_')}_student.so`);
+  const ref = { path: lib, inputShape: card.inputShape, classes: card.labels.length };
+  const whole = loadSimBackend({ ...ref, slidingWindows: false });
+  const sliding = loadSimBackend({ ...ref, slidingWindows: true }) as ReturnType<typeof loadSimBackend> & { reusedPredictions(): number };
+  const y = new Float32Array(card.labels.length);
+  const round = (b: typeof whole): number => {
+    const t0 = process.hrtime.bigint();
+    for (const x of frames) b.predict(x, y);
+    return Number(process.hrtime.bigint() - t0) / 1e3 / frames.length;
+  };
+  round(whole);
+  round(sliding); // warm-up
+  const before = sliding.reusedPredictions();
+  const w: number[] = [];
+  const sl: number[] = [];
+  for (let r = 0; r < INFER_ROUNDS; r++) {
+    w.push(round(whole));
+    sl.push(round(sliding));
+  }
+  const reused = (sliding.reusedPredictions() - before) / INFER_ROUNDS;
+  void whole.close();
+  void sliding.close();
+  const median = (v: number[]) => v.sort((a, b) => a - b)[v.length >> 1]!;
+  return { model: name, cadenceHops: cadence, windows: frames.length, wholeUs: r1(median(w)), slidingUs: r1(median(sl)), reused: Math.round(reused) };
+}
 const r1 = (v: number) => Math.round(v * 10) / 10;
 const pct = (s: LatencySummaryUs): Percentiles => ({ p50: r1(s.p50), p99: r1(s.p99), p999: r1(s.p999), max: r1(s.max) });
 
@@ -341,6 +397,12 @@ export function benchKeywords(log: (s: string) => void = (s) => process.stderr.w
   log(`bench: keywords, the noise floor of core ${CORE} (${NOISE_S} s)...`);
   const noise = pinned<NoiseFloor>(['noise']);
   const meta = { date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model ?? 'unknown', pinnedCore: Number(CORE), nice: NICE, settleAfterStartS: FILL_S + SETTLE_S, loadAverage1m: loadavg()[0], seconds: SECONDS, noise };
+  const inference = STREAM_MODELS.flatMap((m) => [1, 2].map((cadence) => {
+    log(`bench: ${m} on sim alone, inference every ${cadence} hop(s), whole windows against sliding ones...`);
+    const r = pinned<KeywordInferenceRun>(['infer', m, String(cadence)]);
+    log(`  ${r.wholeUs} us whole, ${r.slidingUs} us sliding (${r.reused} of ${r.windows} windows from an earlier one)`);
+    return r;
+  }));
   const cases: [Backend, number][] = [['sim', 1], ['onnx', 1], ['sim', 2]];
   const single = cases.map(([b, cadence]) => {
     log(`bench: keywords, one stream in real time on ${b}, inference every ${cadence} hop(s), ${FILL_S + SECONDS} s...`);
@@ -362,7 +424,7 @@ export function benchKeywords(log: (s: string) => void = (s) => process.stderr.w
     all.push(...runs);
     return { model, cadenceHops: cadence, snapshots, slidingWindows: sliding, streams: best };
   });
-  return { meta: { ...meta, loadAverage1mAfter: loadavg()[0] }, single, streams: all, streamsPerCore: perCore };
+  return { meta: { ...meta, loadAverage1mAfter: loadavg()[0] }, inference, single, streams: all, streamsPerCore: perCore };
 }
 
 function noiseLine(n: NoiseFloor): string {
@@ -377,6 +439,14 @@ export function keywordsMarkdown(k: KeywordResults): string {
     '',
     `Load average ${k.meta.loadAverage1m} before, ${k.meta.loadAverage1mAfter} after (2 cores, shared)${typeof k.meta.nice === 'number' ? `; every measurement at nice ${k.meta.nice} (KW_BENCH_NICE), other work on the machine at 0` : ''}. Latency in us from each model frame's due time, p50 / p99 / p99.9 / max.`,
     ...(k.meta.noise === undefined ? [] : ['', noiseLine(k.meta.noise as NoiseFloor)]),
+    ...(k.inference === undefined ? [] : [
+      '',
+      `Inference alone on sim (the wake-word stream's model windows through the student's library, ${INFER_ROUNDS} rounds alternating, median of the round means, us an inference), every window whole against the sliding-window stream (same bits):`,
+      '',
+      '| student | cadence hops | windows | whole | sliding | ratio | reused windows |',
+      '|---|---|---|---|---|---|---|',
+      ...k.inference.map((r) => `| ${r.model} | ${r.cadenceHops} | ${r.windows} | ${r.wholeUs} | ${r.slidingUs} | ${r1(r.wholeUs / r.slidingUs)} | ${r.reused} |`),
+    ]),
     '',
     '| pipeline | streams | cadence hops | hops | e2e | due to ingest | ingest to trigger | front end | inference | late | over budget | real-time factor (wall / CPU) | streams a core by CPU |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
@@ -394,7 +464,7 @@ export function keywordsMarkdown(k: KeywordResults): string {
 }
 
 async function child(args: string[]): Promise<void> {
-  const r = args[0] === 'noise' ? measureNoise(NOISE_S) : args[0] === 'single' ? await single(args[1] as Backend, Number(args[2])) : await streams(Number(args[1]), Number(args[2]), args[3] === 'true', args[4] ?? 'keywords', args[5] !== 'false');
+  const r = args[0] === 'noise' ? measureNoise(NOISE_S) : args[0] === 'infer' ? inferenceSideBySide(args[1]!, Number(args[2])) : args[0] === 'single' ? await single(args[1] as Backend, Number(args[2])) : await streams(Number(args[1]), Number(args[2]), args[3] === 'true', args[4] ?? 'keywords', args[5] !== 'false');
   process.stdout.write(CHILD_RESULT + JSON.stringify(r) + '\n');
 }
 

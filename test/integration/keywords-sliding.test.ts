@@ -7,6 +7,11 @@ import { mfccSpecSchema } from '../../host/src/modalities/audio/mfcc.js';
 import { feed } from '../../host/src/modalities/audio/testing.js';
 import { readWav } from '../../host/src/modalities/audio/wav.js';
 import { REPO, SHARED } from '../support/fixtures.js';
+import { backends } from '../../host/src/backends/registry.js';
+import '../../host/src/backends/builtins.js';
+import { loadConfigFile } from '../../host/src/config/schema.js';
+import { realTimers } from '../../host/src/sources/source.js';
+import { ConfigError } from '../../host/src/core/errors.js';
 
 /**
  * The simulator's sliding windows (hls/nnet/nnet_shift_reuse.h, hls/compiler/writer-reuse.ts)
@@ -125,5 +130,29 @@ describe.each(['keywords', 'keywords-w24'])('sliding windows on sim, student %s,
       await whole.close();
       await sliding.close();
     }
+  });
+});
+
+describe('which sim backends slide (config sim.slidingWindows)', () => {
+  const at = (p: string) => p;
+  const create = async (folder: string, cfgPatch: Record<string, unknown>) => {
+    const card = readModelCard(join(REPO, 'models', 'zoo', folder));
+    const cfg = { ...loadConfigFile(join(REPO, 'host', 'configs', 'keywords-mic.yaml')), model: join(REPO, 'models', 'zoo', folder), ...cfgPatch };
+    const ref = { path: card.files.student!, inputShape: card.inputShape, classes: card.labels.length };
+    return backends.create({ kind: cfg.backend }, { card, cfg, ref, at, firmwareDir: join(REPO, 'hls', 'build'), timers: realTimers }, 'config: backend');
+  };
+
+  it('a keyword model on sim slides by default and not when the config says false; a cell model never', async () => {
+    const on = (await create('keywords', { backend: 'sim' })) as Sim;
+    const off = (await create('keywords', { backend: 'sim', sim: { slidingWindows: false } })) as Sim;
+    const cells = (await create('cells-bccd', { backend: 'sim' })) as Sim;
+    expect([on.sliding, off.sliding, cells.sliding]).toEqual([true, false, false]);
+    await Promise.all([on.close(), off.close(), cells.close()]);
+  });
+
+  it('sim: on another backend is a ConfigError naming it', async () => {
+    const err = await create('keywords', { backend: 'onnx', sim: { slidingWindows: true } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(String((err as Error).message)).toMatch(/config: sim.*backend is onnx/);
   });
 });
