@@ -149,6 +149,16 @@ TASKS = {
         # validation (89.3% whole; 40 epochs at 1 thread: 83.5%, 87.5%), 83.8% voices, but 6 music
         # false alarms at 16 / 0.8 on the seed-2 validation music (and >= 1 at every 16-hop
         # setting), so not carried into a final fit (its test figure, printed by distill.py: 86.1%).
+        # Seed spread and choice (2026-12-07, later): each run the student stage alone from the
+        # shipped teacher at 1 thread (HT_TORCH_THREADS=1, pinned to one core), fitted on train,
+        # validation choosing the epoch as always; seeds 1, 2, 3 (seed 0: the runs above). The rule,
+        # written down before any of these runs' test figures was read: a recipe is chosen by its
+        # MEAN accuracy on the 139 real validation clips over its seeds (the card's validationReal,
+        # the folded, snapped student); the candidate is the chosen recipe's run with the best real
+        # validation accuracy whose float screen (keywords_screen.py, the seed-2 validation music)
+        # has no music false alarm at the card's 16 hops / 0.8; it ships only if its test accuracy
+        # is >= the shipped 86.1%, it has no false alarm on the validation or the card's music, and
+        # its test-speaker stream is not worse than 98 of 117 / 8 false alarms by more than noise.
         "fit_student_epoch": 17,
         "lr": {"teacher": 2e-3, "student": 5e-3, "qat": 5e-4},
         "teacher_weight_decay": 5e-4,
