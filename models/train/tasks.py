@@ -182,7 +182,9 @@ TASKS = {
         #  (88.5%, no music false alarm at 16 / 0.8). Its test: 87.6% (120 of 137; fixed point the
         #  same), above the shipped 86.1%. Shipped (2026-12-07): student epochs 60, seed 1, 1 torch
         #  thread ("seed", "threads" below: distill.py's defaults for this task; `make models`
-        #  distils it from the committed teacher, models/zoo/keywords/teacher.onnx, unchanged).
+        #  distils it from the committed teacher, models/zoo/keywords/teacher.onnx, unchanged;
+        #  distill.py --task keywords --data models/data/keywords --out DIR --teacher-from
+        #  models/zoo/keywords with these defaults rewrote student.onnx byte for byte, sha256 724061d7...).
         #  The card's streams on sim (make keywords-card): test speakers 102 of 117, 6 false alarms
         #  (before: 98, 8); validation speakers 104 of 122, 3 false alarms (95, 3); no false alarm
         #  on 0.5 h of noise, 0.5 h of seed-1 music or 0.11 h of background; MLPerf's wake-word
