@@ -38,9 +38,10 @@ import train  # noqa: E402
 from fixedpoint import FixedPoint, fixed_forward, on_grid, snap_  # noqa: E402
 
 OPSET = 13
-# Torch threads (HT_TORCH_THREADS overrides: 1 where the process is pinned to one core, since two
-# threads on one core spin against each other).
-THREADS = int(os.environ.get("HT_TORCH_THREADS", "2"))
+# Torch threads: the task's "threads" (tasks.py; the summation order, so a recipe's figures hold
+# only at its thread count), else 2; HT_TORCH_THREADS overrides (1 where the process is pinned to
+# one core, since two threads on one core spin against each other).
+THREADS = int(os.environ["HT_TORCH_THREADS"]) if os.environ.get("HT_TORCH_THREADS") else None
 ONNX_CHECK_ROWS = 256  # test images run through the numpy ONNX interpreter
 # The rows the student may be fitted on (--fit): the training split alone, or (the final fit, once
 # the recipe is chosen on validation) the training and validation splits together: the validation
@@ -58,7 +59,7 @@ def parse_args(argv):
     p.add_argument("--task", required=True, choices=sorted(tasks.TASKS))
     p.add_argument("--data", required=True, help="directory with meta.json and *_x/_y.npy")
     p.add_argument("--out", required=True, help="directory for the ONNX files and card.json")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, help="default: the task's \"seed\" (tasks.py), else 0")
     p.add_argument("--temperature", type=float, help="KD temperature (default: per task, 4)")
     p.add_argument("--alpha", type=float, default=0.7, help="weight of the KD term, 0..1")
     p.add_argument("--teacher-epochs", type=int, help="default: per task")
@@ -81,6 +82,8 @@ def parse_args(argv):
 def resolve(args):
     """Merge options over the task's defaults; raise UsageError on bad values."""
     cfg = copy.deepcopy(tasks.TASKS[args.task])
+    if args.seed is None:
+        args.seed = cfg.get("seed", 0)
     if args.temperature is None:
         args.temperature = cfg.get("temperature", 4.0)
     if cfg.get("soft_targets") and args.teacher_epochs is not None:
@@ -117,12 +120,17 @@ def resolve(args):
     return cfg
 
 
-def seed_everything(seed):
+def seed_everything(seed, threads=2):
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True)
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(threads)
+
+
+def torch_threads(cfg):
+    """The run's torch threads: HT_TORCH_THREADS, else the task's "threads", else 2."""
+    return THREADS if THREADS is not None else cfg.get("threads", 2)
 
 
 def stage_seed(seed, stage):
@@ -172,7 +180,7 @@ def batch_augment(cfg, stage):
 def print_plan(args, cfg, meta, splits, teacher, student, weights, fp):
     sizes = {s: len(splits[s][1]) for s in data.SPLITS}
     counts = torch.bincount(splits["train"][1], minlength=len(meta["labels"])).tolist()
-    print(f"plan: task {args.task}, seed {args.seed}, {THREADS} threads, splits {sizes}")
+    print(f"plan: task {args.task}, seed {args.seed}, {torch_threads(cfg)} threads, splits {sizes}")
     print(f"  train class counts {dict(zip(meta['labels'], counts))}, "
           f"CE weights {[round(w, 3) for w in weights.tolist()]}")
     if teacher is not None:
@@ -608,8 +616,8 @@ def score_targets(first, second, ev):
 
 def run(args):
     start = time.time()
-    seed_everything(args.seed)
     cfg = resolve(args)
+    seed_everything(args.seed, torch_threads(cfg))
     meta, splits = data.load(args.data, args.task)
     if tuple(meta["input"]["shape"]) != cfg["input"]:
         raise data.DataError(f"meta.json input shape {meta['input']['shape']}, task "

@@ -46,8 +46,8 @@ a = ap.parse_args()
 DATA = a.data
 args = distill.parse_args(["--task", "keywords", "--data", DATA, "--out", a.out, "--alpha", str(a.alpha), "--temperature", str(a.T),
                            "--seed", str(a.seed)])
-distill.seed_everything(a.seed)
 cfg = distill.resolve(args)
+distill.seed_everything(a.seed, distill.torch_threads(cfg))
 cfg["student_widths"] = (a.width,)
 cfg["student_blocks"] = a.blocks
 if a.teacher_widths:

@@ -119,16 +119,21 @@ TASKS = {
         #    on the validation stream): the music rows' effect holds; not tested, not shipped.
         # The teacher was not retrained for this: distill.py --teacher-from loads the (80, ...,
         # 480) teacher.onnx of the earlier full run (same seed and training rows but the 270 music
-        # rows; 82.7% on the real validation clips, 89.1% on test). `make models` trains a teacher
-        # afresh; this student again (the student stage is seeded): distill.py --task keywords
-        # --data models/data/keywords --out DIR --teacher-from models/zoo/keywords.
+        # rows; 82.7% on the real validation clips, 89.1% on test). `make models` distils the student
+        # from that committed teacher (distill.py --task keywords --data models/data/keywords --out
+        # DIR --teacher-from models/zoo/keywords); without it, it trains a teacher afresh.
         "student_widths": (64,),
         "student_blocks": 3,
         "teacher_widths": (80, 160, 320, 480),
         "teacher_dropout": 0.3,
-        "epochs": {"teacher": 20, "student": 40, "qat": 0},
-        # The final fit (distill.py --fit train+validation) keeps this student epoch of the 40: the
-        # best one of this recipe fitted on train alone (the shipped card's bestEpoch before the fit).
+        "epochs": {"teacher": 20, "student": 60, "qat": 0},
+        # The student stage's seed and torch threads (the thread count fixes the summation order:
+        # the seed spread below was measured at 1 thread; HT_TORCH_THREADS overrides it).
+        "seed": 1,
+        "threads": 1,
+        # The final fit (distill.py --fit train+validation) keeps this student epoch: the best one of
+        # this recipe fitted on train alone (the shipped card's bestEpoch, 39 of 60 at seed 1; not
+        # tried with 60 epochs). Of the 40-epoch recipe, 17 (below):
         # Tried 2026-12-07, not shipped: the student fitted on the train and validation speakers'
         # rows (10,391 + 495 validation rows + 902 augmented copies of the 139 real validation
         # clips: 11,788; the shipped teacher; class weights of all of them), epoch 17 of 40, the
@@ -149,7 +154,44 @@ TASKS = {
         # validation (89.3% whole; 40 epochs at 1 thread: 83.5%, 87.5%), 83.8% voices, but 6 music
         # false alarms at 16 / 0.8 on the seed-2 validation music (and >= 1 at every 16-hop
         # setting), so not carried into a final fit (its test figure, printed by distill.py: 86.1%).
-        "fit_student_epoch": 17,
+        # Seed spread and choice (2026-12-07, later): each run the student stage alone from the
+        # shipped teacher at 1 thread (HT_TORCH_THREADS=1, pinned to one core), fitted on train,
+        # validation choosing the epoch as always; seeds 1, 2, 3 (seed 0: the runs above). The rule,
+        # written down before any of these runs' test figures was read: a recipe is chosen by its
+        # MEAN accuracy on the 139 real validation clips over its seeds (the card's validationReal,
+        # the folded, snapped student); the candidate is the chosen recipe's run with the best real
+        # validation accuracy whose float screen (keywords_screen.py, the seed-2 validation music)
+        # has no music false alarm at the card's 16 hops / 0.8; it ships only if its test accuracy
+        # is >= the shipped 86.1%, it has no false alarm on the validation or the card's music, and
+        # its test-speaker stream is not worse than 98 of 117 / 8 false alarms by more than noise.
+        # Figures per seed: real validation clips (whole validation split at the best epoch), best
+        # epoch, held-out voices, screen at 16 hops / 0.8 (validation stream tp and false alarms,
+        # music false alarms; in brackets music false alarms summed over the 5 thresholds at 16
+        # hops), then test (recorded, not used to choose):
+        #  * 40 epochs (the recipe shipped until now): seed 1 83.5% (87.5%), epoch 17, 85.3%
+        #    voices, 94 / 2 / 12 music (76); seed 2 83.5% (88.3%), epoch 35, 83.7%, 99 / 1 / 25
+        #    (144); seed 3 87.1% (87.3%), epoch 15, 83.0%, 98 / 3 / 0 (6). Test 83.2%, 86.9%, 87.6%.
+        #    With seed 0 (83.5%, test 83.9%): real validation 84.4 +- 1.8%, test 85.4 +- 2.1%
+        #    (mean +- sd of 4 seeds; seeds 1-3: 84.7 +- 2.1%, 85.9 +- 2.3%); the shipped 2-thread seed-0 model (86.3%, test 86.1%) is inside
+        #    that spread, and 2 of the 3 new seeds fire on the validation music (12 and 25 times).
+        #  * 60 epochs: seed 1 88.5% (89.5%), epoch 39, 83.7% voices, 104 / 3 / 0 (4); seed 2 85.6%
+        #    (86.9%), epoch 34, 83.5%, 96 / 4 / 1 (56); seed 3 86.3% (88.5%), epoch 21, 83.5%,
+        #    98 / 4 / 0 (4). Test 87.6%, 85.4%, 86.1%. With seed 0 (87.8%, 6 music false alarms,
+        #    test 86.1%): real validation 87.1 +- 1.3%, test 86.3 +- 0.9% (4 seeds; seeds 1-3: 86.8 +- 1.5%, 86.4 +- 1.1%).
+        #  Chosen by the rule: 60 epochs (mean real validation 87.1% against 84.4%), its seed 1
+        #  (88.5%, no music false alarm at 16 / 0.8). Its test: 87.6% (120 of 137; fixed point the
+        #  same), above the shipped 86.1%. Shipped (2026-12-07): student epochs 60, seed 1, 1 torch
+        #  thread ("seed", "threads" below: distill.py's defaults for this task; `make models`
+        #  distils it from the committed teacher, models/zoo/keywords/teacher.onnx, unchanged;
+        #  distill.py --task keywords --data models/data/keywords --out DIR --teacher-from
+        #  models/zoo/keywords with these defaults rewrote student.onnx byte for byte, sha256 724061d7...).
+        #  The card's streams on sim (make keywords-card): test speakers 102 of 117, 6 false alarms
+        #  (before: 98, 8); validation speakers 104 of 122, 3 false alarms (95, 3); no false alarm
+        #  on 0.5 h of noise, 0.5 h of seed-1 music or 0.11 h of background; MLPerf's wake-word
+        #  stream 1 of 3 "marvin" (42 ms after it), no false alarm. Firmware: top-1 agreement
+        #  999 of 1,000 (card_precision below), 961 cycles = 4.81 us at 200 MHz.
+        #  Still short of MLPerf Tiny's 90% (124 of 137): the 60-epoch seeds' test mean is 86.3%.
+        "fit_student_epoch": 39,
         "lr": {"teacher": 2e-3, "student": 5e-3, "qat": 5e-4},
         "teacher_weight_decay": 5e-4,
         # The waveform augmentation is keywords_data.py's (copies of the real clips); no D4.
@@ -189,9 +231,16 @@ TASKS = {
         "trigger_budget_us": 20000,
         # Beside the card's modelled latency (compile --card writes `fpga`): the published figure.
         "card_extra": {"fpgaPublished": {"latencyUs": 17.5, "model": "MLPerf Tiny KWS DS-CNN (hls4ml/FINN)",
-                                         "note": "see docs/latency-model.md; compare with fpga.latencyUs"}},
+                                         "note": "see docs/latency-model.md; compare with fpga.latencyUs"},
+                       # The seed spread of this recipe (the comment above): one run says little.
+                       "seedSpread": {"seeds": [0, 1, 2, 3], "threads": 1, "studentEpochs": 60,
+                                      "validationRealAccuracy": {"mean": 0.8705, "sd": 0.0131,
+                                                                 "perSeed": [0.8777, 0.8849, 0.8561, 0.8633]},
+                                      "testAccuracy": {"mean": 0.8631, "sd": 0.0091,
+                                                       "perSeed": [0.8613, 0.8759, 0.854, 0.8613]},
+                                      "note": "the student stage from the shipped teacher, fitted on train, per seed; this card's model is seed 1, the best on the real validation clips with no validation-music false alarm (chosen without its test figure; models/train/tasks.py)"}},
         # The firmware's types, written into the card (hairtrigger compile reads them there).
-        "card_precision": {"why": "Profiled on the width-64 student (hairtrigger compile models/zoo/keywords --profile --check 500, 500 held-out clips): MFCC c0 (the log energy) reaches -123.6, past the default input type's +-32, so the input gets ap_fixed<16,8> (+-128). dwconv2d_0/relu_1 (the first depthwise conv) reach 30.4 and conv2d_3/relu_6 (the last pointwise conv) 33.8, near or past the default +-32: one more integer bit each (the width-48 student's reached 32.1 and 38.2). The other layers stay within +-31.9 and keep the default; the logits (dense_0) reach -32.5 once in 6,500 and saturate there, far below the top logit. With these types the C simulation agrees top-1 with the float model on the check (compile --check 1000 --card).", "input": "ap_fixed<16,8,AP_TRN,AP_SAT>", "layers": {"dwconv2d_0": {"result": "ap_fixed<16,7,AP_TRN,AP_SAT>"}, "relu_1": {"result": "ap_fixed<16,7,AP_TRN,AP_SAT>"}, "conv2d_3": {"result": "ap_fixed<16,7,AP_TRN,AP_SAT>"}, "relu_6": {"result": "ap_fixed<16,7,AP_TRN,AP_SAT>"}}},
+        "card_precision": {"why": "Profiled on the width-64 student (hairtrigger compile models/zoo/keywords --profile --check 500, 500 held-out clips): MFCC c0 (the log energy) reaches -123.6, past the default input type's +-32, so the input gets ap_fixed<16,8> (+-128). dwconv2d_0/relu_1 (the first depthwise conv) and conv2d_3/relu_6 (the last pointwise conv) get one more integer bit each: the 40-epoch student reached 30.4 and 33.8 there, the 60-epoch seed-1 one (shipped 2026-12-07) 33.6 and 42.7. The other layers keep the default +-32, the types this student was trained and emulated in; on the check its conv2d_0/relu_0 saturate 38 and 30 times of 4 M values (up to 38.4), conv2d_1 once (-34.6), and the logits (dense_0) 5 times of 6,500 (down to -37.6, far below the top logit). With these types the C simulation agrees top-1 with the float model on 999 of 1,000 held-out clips (compile --check 1000 --card).", "input": "ap_fixed<16,8,AP_TRN,AP_SAT>", "layers": {"dwconv2d_0": {"result": "ap_fixed<16,7,AP_TRN,AP_SAT>"}, "relu_1": {"result": "ap_fixed<16,7,AP_TRN,AP_SAT>"}, "conv2d_3": {"result": "ap_fixed<16,7,AP_TRN,AP_SAT>"}, "relu_6": {"result": "ap_fixed<16,7,AP_TRN,AP_SAT>"}}},
     },
 }
 

@@ -85,10 +85,35 @@ class FitRows(unittest.TestCase):
         self.assertEqual(args.fit_epoch, distill.tasks.TASKS["keywords"]["fit_student_epoch"])
         with self.assertRaisesRegex(distill.UsageError, "--fit-epoch"):
             resolve("--fit-epoch", "3")
-        with self.assertRaisesRegex(distill.UsageError, "student epoch 41"):
-            resolve("--fit", "train+validation", "--fit-epoch", "41")
+        past = distill.tasks.TASKS["keywords"]["epochs"]["student"] + 1
+        with self.assertRaisesRegex(distill.UsageError, f"student epoch {past}"):
+            resolve("--fit", "train+validation", "--fit-epoch", str(past))
         with self.assertRaisesRegex(distill.UsageError, "QAT"):
             resolve("--fit", "train+validation", "--qat-epochs", "2")
+
+
+class SeedAndThreads(unittest.TestCase):
+    def test_the_task_sets_the_default_seed_and_threads_and_the_options_win(self):
+        def resolved(*extra):
+            args = distill.parse_args(["--task", "keywords", "--data", "d", "--out", "o", *extra])
+            return args, distill.resolve(args)
+        task = distill.tasks.TASKS["keywords"]
+        args, cfg = resolved()
+        self.assertEqual(args.seed, task["seed"])
+        self.assertEqual(resolved("--seed", "0")[0].seed, 0)
+        args, cfg = resolved()
+        saved = distill.THREADS
+        try:
+            distill.THREADS = None
+            self.assertEqual(distill.torch_threads(cfg), task["threads"])
+            self.assertEqual(distill.torch_threads({}), 2)
+            distill.THREADS = 3  # HT_TORCH_THREADS=3
+            self.assertEqual(distill.torch_threads(cfg), 3)
+        finally:
+            distill.THREADS = saved
+        cells = distill.parse_args(["--task", "cells-bccd", "--data", "d", "--out", "o"])
+        distill.resolve(cells)
+        self.assertEqual(cells.seed, 0)
 
 
 class KeepEpoch(unittest.TestCase):
