@@ -392,17 +392,22 @@ function stepStreams(name: string, cadence: number, snapshots: boolean, sliding:
   return { runs, best: good };
 }
 
-/** Every keyword measurement, each in a pinned child; progress on `log`. */
-export function benchKeywords(log: (s: string) => void = (s) => process.stderr.write(s + '\n')): KeywordResults {
-  log(`bench: keywords, the noise floor of core ${CORE} (${NOISE_S} s)...`);
-  const noise = pinned<NoiseFloor>(['noise']);
-  const meta = { date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model ?? 'unknown', pinnedCore: Number(CORE), nice: NICE, settleAfterStartS: FILL_S + SETTLE_S, loadAverage1m: loadavg()[0], seconds: SECONDS, noise };
-  const inference = STREAM_MODELS.flatMap((m) => [1, 2].map((cadence) => {
+/** Per student and cadence, inference alone on sim, whole windows against sliding ones (pinned children). */
+function benchInference(log: (s: string) => void): KeywordInferenceRun[] {
+  return STREAM_MODELS.flatMap((m) => [1, 2].map((cadence) => {
     log(`bench: ${m} on sim alone, inference every ${cadence} hop(s), whole windows against sliding ones...`);
     const r = pinned<KeywordInferenceRun>(['infer', m, String(cadence)]);
     log(`  ${r.wholeUs} us whole, ${r.slidingUs} us sliding (${r.reused} of ${r.windows} windows from an earlier one)`);
     return r;
   }));
+}
+
+/** Every keyword measurement, each in a pinned child; progress on `log`. */
+export function benchKeywords(log: (s: string) => void = (s) => process.stderr.write(s + '\n')): KeywordResults {
+  log(`bench: keywords, the noise floor of core ${CORE} (${NOISE_S} s)...`);
+  const noise = pinned<NoiseFloor>(['noise']);
+  const meta = { date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model ?? 'unknown', pinnedCore: Number(CORE), nice: NICE, settleAfterStartS: FILL_S + SETTLE_S, loadAverage1m: loadavg()[0], seconds: SECONDS, noise };
+  const inference = benchInference(log);
   const cases: [Backend, number][] = [['sim', 1], ['onnx', 1], ['sim', 2]];
   const single = cases.map(([b, cadence]) => {
     log(`bench: keywords, one stream in real time on ${b}, inference every ${cadence} hop(s), ${FILL_S + SECONDS} s...`);
@@ -471,8 +476,12 @@ async function child(args: string[]): Promise<void> {
 async function main(): Promise<void> {
   const at = process.argv.indexOf('--child');
   if (at >= 0) return child(process.argv.slice(at + 1));
-  const k = benchKeywords();
   const out = join(REPO, 'bench', 'results');
+  // KW_BENCH_ONLY=inference: only the per-inference comparison, into the existing results.
+  const only = process.env.KW_BENCH_ONLY;
+  const k: KeywordResults = only === 'inference'
+    ? { ...(JSON.parse(readFileSync(join(out, 'keywords.json'), 'utf8')) as KeywordResults), inference: benchInference((s) => process.stderr.write(s + '\n')) }
+    : benchKeywords();
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'keywords.json'), JSON.stringify(k, null, 2) + '\n');
   const md = `# hairtrigger keyword bench — ${k.meta.date}\n\n${keywordsMarkdown(k)}`;
