@@ -14,7 +14,7 @@ import { backends } from './backends/registry.js';
 import { decoders } from './codecs/registry.js';
 import type { PipelineConfig } from './config/schema.js';
 import { PipelineMetrics, type SnapshotBuild } from './metrics/pipeline-metrics.js';
-import { SnapshotCache } from './metrics/snapshot-cache.js';
+import { SnapshotCache, snapshotPhaseMs } from './metrics/snapshot-cache.js';
 import { DeviceReader } from './metrics/device-snapshot.js';
 import type { LocalDaemonView } from './metrics/snapshot.js';
 import { readModelCard, type ModelCard } from './model/card.js';
@@ -292,7 +292,7 @@ async function assemble(cfg: PipelineConfig, deps: DaemonDeps, at: (p: string) =
   };
   // One snapshot every snapshotIntervalMs, built in steps on the daemon's timers; every
   // reader (HTTP, websocket, /metrics, progress) gets the published one.
-  const published = new SnapshotCache(beginSnapshot, deps.clock, deps.timers, limits.snapshotIntervalMs, deps.onBug);
+  const published = new SnapshotCache(beginSnapshot, deps.clock, deps.timers, limits.snapshotIntervalMs, deps.onBug, undefined, snapshotPhaseMs(`${names.run}/${names.streams[0] ?? ''}`, limits.snapshotIntervalMs));
   let flushTimer: unknown = null;
   let stopping: Promise<void> | null = null;
   let lateLogged = 0;

@@ -44,16 +44,29 @@ export class HotCounts {
 
   /** Adds every count to `h` (each slot at its lowest value) and clears. Off the hot path. */
   drainInto(h: hdr.Histogram): void {
+    this.drainIntoAll([h]);
+  }
+
+  /**
+   * Adds every count to each of `hs` and clears: what recording into one histogram and adding
+   * it to the others gives, without their walks of every bucket (hdr-histogram-js's `add`
+   * reads all ~25,600 of the other's; the daemon's snapshot folded each latency into three
+   * histograms that way, 58% of a keyword daemon's CPU at 30 streams with snapshots on).
+   */
+  drainIntoAll(hs: readonly hdr.Histogram[]): void {
     if (this.total === 0) return;
     if (this.touched[0] === 1) {
-      for (let v = 0; v < EXACT_BELOW; v++) if (this.counts[v]! > 0) h.recordValueWithCount(v, this.counts[v]!);
+      for (let v = 0; v < EXACT_BELOW; v++) {
+        const c = this.counts[v]!;
+        if (c > 0) for (const h of hs) h.recordValueWithCount(v, c);
+      }
     }
     for (let e = 11; e < 11 + OCTAVES; e++) {
       if (this.touched[e - 10] !== 1) continue;
       const base = EXACT_BELOW + (e - 11) * HALF;
       for (let k = 0; k < HALF; k++) {
         const c = this.counts[base + k]!;
-        if (c > 0) h.recordValueWithCount((HALF + k) * 2 ** (e - 10), c);
+        if (c > 0) for (const h of hs) h.recordValueWithCount((HALF + k) * 2 ** (e - 10), c);
       }
     }
     this.clear();

@@ -89,8 +89,6 @@ export class PipelineMetrics {
    * records into `live` only (one histogram per latency); `fold`, off the hot path, adds
    * `live` into the since-start `total` and the recent window's `cur`, then clears it. */
   private readonly live: HotCounts[];
-  /** Where `fold` drains `live` before adding it to `total` and `cur`. */
-  private readonly scratch: hdr.Histogram[];
   private readonly total: Latencies[];
   /** Recent window: every `windowNs` the pair rotates and the snapshot merges `prev` and
    * `cur` (so it covers one to two windows). */
@@ -168,7 +166,6 @@ export class PipelineMetrics {
     this.startNs = clock.nowNs();
     this.rateAtNs = this.startNs;
     this.live = SERIES.map(() => new HotCounts());
-    this.scratch = SERIES.map(() => histogram());
     this.total = SERIES.map(latencies);
     this.cur = SERIES.map(latencies);
     this.prev = SERIES.map(latencies);
@@ -381,18 +378,12 @@ export class PipelineMetrics {
   private fold(k: number, intoWindow: boolean): void {
     const live = this.live[k];
     if (live.total === 0) return;
-    const s = this.scratch[k];
-    s.reset();
     const sumNs = live.sum;
-    live.drainInto(s);
-    this.total[k].h.add(s);
+    // Each counted slot straight into the three (off the hot path: the array may allocate).
+    live.drainIntoAll(intoWindow ? [this.total[k].h, this.interval[k].h, this.cur[k].h] : [this.total[k].h, this.interval[k].h]);
     this.total[k].sumNs += sumNs;
-    this.interval[k].h.add(s);
     this.interval[k].sumNs += sumNs;
-    if (intoWindow) {
-      this.cur[k].h.add(s);
-      this.cur[k].sumNs += sumNs;
-    }
+    if (intoWindow) this.cur[k].sumNs += sumNs;
   }
 
   /**

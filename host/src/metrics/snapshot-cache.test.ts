@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { manualClock } from '../core/clock.js';
 import { FrameRing, STAMPS_COUNT } from '../core/frame.js';
 import { PipelineMetrics } from './pipeline-metrics.js';
-import { SnapshotCache } from './snapshot-cache.js';
+import { SnapshotCache, snapshotPhaseMs } from './snapshot-cache.js';
 import { manualTimers } from '../core/manual-timers.js';
 
 const INTERVAL_MS = 500;
@@ -154,5 +154,27 @@ describe('SnapshotCache', () => {
     t.run();
     expect(bugs).toHaveLength(1);
     expect(t.pending()).toBeNull();
+  });
+
+  it('starts its timed builds one interval plus its phase after the first', () => {
+    const clock = manualClock(0);
+    const t = manualTimers();
+    const metrics = new PipelineMetrics({ pipeline: 'p', backend: 'sim', model: 'm', labels: ['a'], budgetUs: 1000 }, clock, () => 0);
+    const cache = new SnapshotCache(() => metrics.beginSnapshot(), clock, t.timers, INTERVAL_MS, (e) => { throw e; }, 0, 123);
+    cache.start();
+    expect(t.pending()).toMatchObject({ kind: 'timeout', ms: INTERVAL_MS + 123 });
+    expect(() => new SnapshotCache(() => metrics.beginSnapshot(), clock, t.timers, INTERVAL_MS, () => {}, 0, INTERVAL_MS)).toThrow();
+  });
+
+  it('gives daemons phases by run id: FNV-1a (the published test value of "a"), spread over the interval', () => {
+    // FNV-1a 32 of "a" is 0xe40c292c (the FNV reference test vectors).
+    expect(snapshotPhaseMs('a', 250)).toBe(Math.floor((0xe40c292c / 2 ** 32) * 250));
+    expect(snapshotPhaseMs('a', 250)).toBe(snapshotPhaseMs('a', 250));
+    // 200 daemons of one process (the keyword bench's run ids): no tenth of the interval holds
+    // more than twice its share.
+    const bins = new Array<number>(10).fill(0);
+    for (let i = 0; i < 200; i++) bins[Math.floor(snapshotPhaseMs(`s${i}/s${i}`, 250) / 25)]!++;
+    expect(Math.max(...bins)).toBeLessThanOrEqual(40);
+    expect(Math.min(...bins)).toBeGreaterThan(0);
   });
 });

@@ -50,9 +50,15 @@ export class SnapshotCache {
      * a build from waiting long, and keeps the build to a few turns of an event loop whose
      * turns are long (a slow backend's frames): 4 Hz needs the build done within an interval. */
     private readonly stepBudgetNs = limits.snapshotStepBudgetUs * 1000,
+    /** Delay of the first timed build beyond one interval, in [0, intervalMs): daemons of one
+     * process started together (a daemon per microphone) get different phases (`snapshotPhaseMs`),
+     * so their builds do not all queue in the same turns of the event loop and hold up every
+     * stream's frames at once, 4 times a second. */
+    private readonly phaseMs = 0,
   ) {
     assert(intervalMs > 0, 'snapshot interval is positive');
     assert(stepBudgetNs >= 0, 'snapshot step budget is not negative');
+    assert(phaseMs >= 0 && phaseMs < intervalMs, 'snapshot phase within one interval');
   }
 
   /** Publishes a first snapshot now, then one every interval until `stop()`. */
@@ -60,7 +66,7 @@ export class SnapshotCache {
     if (this.running) return;
     this.running = true;
     this.refresh();
-    this.handle = this.timers.setTimeout(() => this.tick(), this.intervalMs);
+    this.handle = this.timers.setTimeout(() => this.tick(), this.intervalMs + this.phaseMs);
   }
 
   /** Stops the timer and any build in progress (its result is not published). Idempotent. */
@@ -123,4 +129,18 @@ export class SnapshotCache {
     this.published = { snapshot, json: JSON.stringify(snapshot), seq: this.builds, builtAtNs };
     return this.published;
   }
+}
+
+/**
+ * A phase in [0, intervalMs) from a daemon's run id (FNV-1a of its UTF-16 code units): the
+ * same id always gets the same phase (nothing random to seed), different ids spread over the
+ * interval.
+ */
+export function snapshotPhaseMs(runId: string, intervalMs: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < runId.length; i++) {
+    h ^= runId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return Math.floor((h / 2 ** 32) * intervalMs);
 }
