@@ -73,9 +73,9 @@ describe('the hot path', () => {
   // The keyword pipeline as `hairtrigger replay FILE.wav --backend sim` builds it from the
   // microphone config: the wav source at max pace, the chunks decoder, the MFCC front end on
   // the window ring (a model frame every hop), the DS-CNN student on the firmware simulator,
-  // the detector router (smoothing, thresholds, debounce). The wake-word stream looped: at the
-  // card's settings it fires nothing (card.streaming), so the firing path is measured by the
-  // pcm case below on real "yes" clips. (The wav source on the folder of those clips showed a
+  // the detector router (smoothing, thresholds, debounce). The wake-word stream looped (the
+  // student of 2026-12-07 fires on one "marvin" a pass, so its firing path runs here too,
+  // rarely; the pcm case below fires on real "yes" clips). (The wav source on the folder of those clips showed a
   // single ~520 KB allocation in one window of some runs, which the probe's two window pairs
   // do not always cancel: not yet explained.)
   it('allocates nothing per hop on the keyword pipeline: wav -> chunks -> mfcc -> student on sim -> detector', async () => {
