@@ -65,6 +65,9 @@ def parse_args(argv):
     p.add_argument("--teacher-epochs", type=int, help="default: per task")
     p.add_argument("--student-epochs", type=int, help="default: per task")
     p.add_argument("--qat-epochs", type=int, help="default: per task; 0 = only snap weights")
+    p.add_argument("--class-weight", action="append", default=[], metavar="LABEL=X",
+                   help="multiply LABEL's weight in the student's hard-label cross entropy by X (repeatable; "
+                   "default: the task's \"ce_class_scale\")")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--frac-bits", type=int, default=10)
     p.add_argument("--int-bits", type=int, default=6, help="integer bits including sign")
@@ -111,6 +114,16 @@ def resolve(args):
             cfg["student_widths"] = tuple(int(w) for w in args.student_widths.split(","))
         except ValueError:
             raise UsageError(f"--student-widths {args.student_widths!r}: want e.g. 8,16")
+    scale = dict(cfg.get("ce_class_scale", {}))
+    for item in args.class_weight:
+        label, sep, value = item.partition("=")
+        try:
+            scale[label] = float(value) if sep and label else None
+        except ValueError:
+            scale[label] = None
+        if scale[label] is None or not scale[label] > 0:
+            raise UsageError(f"--class-weight {item!r}: want LABEL=X with X > 0, e.g. unknown=2")
+    cfg["ce_class_scale"] = scale
     if not 0.0 <= args.alpha <= 1.0 or args.temperature <= 0 or args.batch < 1:
         raise UsageError(f"alpha {args.alpha} (0..1), temperature {args.temperature} (> 0), "
                          f"batch {args.batch} (>= 1)")
@@ -118,6 +131,18 @@ def resolve(args):
         raise UsageError(f"ap_fixed<{args.int_bits + args.frac_bits},{args.int_bits}>: "
                          "want int bits >= 1 and at most 24 bits in all")
     return cfg
+
+
+def scaled_class_weights(weights, labels, scale):
+    """The student's cross-entropy class weights (inverse frequency) times the task's
+    per-label factors ("ce_class_scale", --class-weight); a label not in `labels` is an error."""
+    unknown = sorted(set(scale) - set(labels))
+    if unknown:
+        raise UsageError(f"ce_class_scale / --class-weight: labels {unknown} are not among {labels}")
+    out = weights.clone()
+    for label, factor in scale.items():
+        out[labels.index(label)] *= factor
+    return out
 
 
 def seed_everything(seed, threads=2):
@@ -527,7 +552,9 @@ def distillation_entry(args, cfg, best, teacher_targets, data_augmentation=None)
             "augmentation": augmentation,
             "teacherTargets": teacher_targets,
             "selection": "best validation balanced accuracy per stage",
-            "classWeights": "inverse train frequency"}
+            "classWeights": "inverse train frequency" + "".join(
+                f"; {label} x{factor:g} in the student's cross entropy"
+                for label, factor in cfg.get("ce_class_scale", {}).items())}
 
 
 def card_tail(args, meta, fp, ev, onnx_info, seconds, real=None):
@@ -630,7 +657,8 @@ def run(args):
     teacher, student = build(cfg, meta, args.seed)
     # The student's rows (--fit): the training split, or with the validation speakers' rows.
     fitted = dict(splits, train=fit_rows(args, splits))
-    weights = data.class_weights(fitted["train"][1], len(labels))
+    weights = scaled_class_weights(data.class_weights(fitted["train"][1], len(labels)), labels,
+                                   cfg["ce_class_scale"])
     print_plan(args, cfg, meta, fitted, teacher, student, weights, fp)
 
     best = {}

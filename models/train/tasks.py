@@ -191,7 +191,35 @@ TASKS = {
         #  stream 1 of 3 "marvin" (42 ms after it), no false alarm. Firmware: top-1 agreement
         #  999 of 1,000 (card_precision below), 961 cycles = 4.81 us at 200 MHz.
         #  Still short of MLPerf Tiny's 90% (124 of 137): the 60-epoch seeds' test mean is 86.3%.
+        # One lever aimed at `unknown` (test recall 64%, the weakest class), 2026-12-07 late: the
+        # student's hard-label cross entropy weighs `unknown` x2 ("ce_class_scale" below, distill.py
+        # --class-weight unknown=2). Its inverse-frequency weight is the lowest of all (0.575: 1,391
+        # of 10,391 rows, the most of any class), so a miss on `unknown` cost half a keyword's; x2
+        # makes it 1.149. The KD term (alpha 0.7) is unchanged. Seeds 1, 2, 3, everything else the
+        # shipped recipe's (60 epochs, 1 thread, the shipped teacher, fitted on train). The rule,
+        # written before any of these runs' figures was read: the lever is chosen if its MEAN real
+        # validation accuracy over seeds 1-3 beats the shipped recipe's seeds 1-3 (86.8%); its
+        # candidate is its seed with the best real validation accuracy and no music false alarm
+        # in the float screen at 16 hops / 0.8 (keywords_screen.py, the seed-2 validation music);
+        # it ships only if its test accuracy >= 87.6% (the shipped 120 of 137), no false alarm
+        # on the validation or the card's music, and its test-speaker stream on sim is not worse
+        # than 102 of 117 / 6 false alarms. Otherwise "ce_class_scale" stays {} (the option kept).
+        # Figures per seed (as the 60-epoch ones above: real validation clips (whole validation
+        # split), best epoch, held-out voices, screen at 16 / 0.8 as validation stream tp / false
+        # alarms / music false alarms (music false alarms summed over 16 hops' 5 thresholds), then
+        # test, read after the choice): seed 1 86.3% (89.1%), epoch 47, 82.2% voices, 99 / 3 / 1
+        # (21); seed 2 82.0% (85.5%), epoch 43, 87.0%, 99 / 5 / 0 (7); seed 3 85.6% (88.3%),
+        # epoch 33, 81.7%, 95 / 4 / 0 (1). Real validation 84.6 +- 2.3% (mean +- sd of seeds 1-3)
+        # against the shipped recipe's 86.8 +- 1.5%: lower for every seed (88.5, 85.6, 86.3%
+        # there), so NOT chosen (not shipped; "ce_class_scale" stays {}). `unknown` recall on the
+        # 10 real validation clips 80%, 40%, 80% (the shipped seed 1: 90%): too few clips to aim at.
+        # Test (recorded, not used): 88.3% (121 of 137), 81.8%, 84.7% (fixed point 88.3, 82.5,
+        # 84.7%), 84.9 +- 3.3% against 86.4 +- 1.1%; `unknown` test recall 64%, 50%, 93% (the
+        # shipped student: 64%). The x2 moved the seed spread, not the mean, and cost the keywords
+        # the validation clips measure; seed 1's 88.3% test would fail anyway (1 music false alarm).
         "fit_student_epoch": 39,
+        # Per-label factors on the student's cross-entropy class weights (distill.py --class-weight).
+        "ce_class_scale": {},
         "lr": {"teacher": 2e-3, "student": 5e-3, "qat": 5e-4},
         "teacher_weight_decay": 5e-4,
         # The waveform augmentation is keywords_data.py's (copies of the real clips); no D4.

@@ -116,6 +116,33 @@ class SeedAndThreads(unittest.TestCase):
         self.assertEqual(cells.seed, 0)
 
 
+class ClassWeightScale(unittest.TestCase):
+    def test_a_label_scales_only_its_own_cross_entropy_weight_and_bad_values_are_named(self):
+        def resolved(*extra):
+            return distill.resolve(distill.parse_args(["--task", "keywords", "--data", "d", "--out", "o", *extra]))
+        task_scale = distill.tasks.TASKS["keywords"].get("ce_class_scale", {})
+        self.assertEqual(resolved()["ce_class_scale"], task_scale)
+        scale = resolved("--class-weight", "unknown=2", "--class-weight", "go=0.5")["ce_class_scale"]
+        self.assertEqual(scale, {**task_scale, "unknown": 2.0, "go": 0.5})
+        labels = ["silence", "unknown", "go"]
+        y = torch.tensor([0, 1, 1, 1, 2, 2])
+        base = distill.data.class_weights(y, 3)  # 6 / (3 * count): 2, 2/3, 1
+        torch.testing.assert_close(base, torch.tensor([2.0, 2 / 3, 1.0]))
+        out = distill.scaled_class_weights(base, labels, {"unknown": 2.0, "go": 0.5})
+        torch.testing.assert_close(out, torch.tensor([2.0, 4 / 3, 0.5]))
+        torch.testing.assert_close(base, torch.tensor([2.0, 2 / 3, 1.0]))  # not changed in place
+        # The weighted cross entropy: a row of the scaled label counts that many times more.
+        logits = torch.tensor([[0.3, -0.2, 0.1]])
+        plain = torch.nn.functional.cross_entropy(logits, torch.tensor([1]), reduction="sum")
+        weighted = torch.nn.functional.cross_entropy(logits, torch.tensor([1]), weight=out, reduction="sum")
+        torch.testing.assert_close(weighted, plain * 4 / 3)
+        with self.assertRaisesRegex(distill.UsageError, "'nope'"):
+            distill.scaled_class_weights(base, labels, {"nope": 2.0})
+        for bad in ("unknown", "unknown=", "=2", "unknown=x", "unknown=0", "unknown=-1", "unknown=nan"):
+            with self.assertRaisesRegex(distill.UsageError, "--class-weight"):
+                resolved("--class-weight", bad)
+
+
 class KeepEpoch(unittest.TestCase):
     def test_the_kept_epoch_is_that_epoch_of_the_whole_schedule_and_the_loop_stops_there(self):
         def run(keep, spy=None, epochs=5):
