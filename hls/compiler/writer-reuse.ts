@@ -150,17 +150,17 @@ export function reuseCpp(name: string, plan: ReusePlan | null, layers: readonly 
       `    nnet::${fn}<${conv.value.type}, ${act.value.type}, nnet::reuse::span_cfg<config_${u.act.name}, N>>(in, out);\n  }\n};`;
   };
   const actOf = (u: Unit) => (u.act === null ? `nnet::reuse::no_act<${byName.get(u.conv.name)!.value.type}>` : `${name}_act_${u.act.name}`);
-  const tmpl = (u: Unit, k: number) => `${byName.get(u.conv.name)!.input.type}, ${byName.get(u.conv.name)!.value.type}, config_${u.conv.name}, ${u.conv.kind === 'dw'}`;
+  const tmpl = (u: Unit) => `${byName.get(u.conv.name)!.input.type}, ${byName.get(u.conv.name)!.value.type}, config_${u.conv.name}, ${u.conv.kind === 'dw'}`;
   const args = (u: Unit, k: number) => `(${inArr(k)}, s.${u.member}, ${u.conv.name}_w, ${u.conv.name}_b);`;
   const rows = (u: Unit, k: number, lo: number, hi: number) =>
-    lo >= hi ? [] : [`  nnet::reuse::conv_rows<${tmpl(u, k)}, ${lo}, ${hi}, ${actOf(u)}>${args(u, k)}`];
+    lo >= hi ? [] : [`  nnet::reuse::conv_rows<${tmpl(u)}, ${lo}, ${hi}, ${actOf(u)}>${args(u, k)}`];
   const shifted = us.flatMap((u, k) => {
     const r = u.conv;
     const [ch, hh, ww] = r.outShape;
     if (r.right <= r.left) return rows(u, k, 0, hh);
     const move = `  nnet::reuse::shift_rows<${u.type}, ${ch}, ${hh}, ${ww}, ${r.shift}>(s.${u.member});`;
     // Stride 1 with rows at both ends: one call of the layer on the two ends' input rows stacked.
-    if (r.strideH === 1 && r.left > 0 && r.right < hh) return [move, `  nnet::reuse::conv_ends<${tmpl(u, k)}, ${r.left}, ${r.right}, ${actOf(u)}>${args(u, k)}`];
+    if (r.strideH === 1 && r.left > 0 && r.right < hh) return [move, `  nnet::reuse::conv_ends<${tmpl(u)}, ${r.left}, ${r.right}, ${actOf(u)}>${args(u, k)}`];
     return [move, ...rows(u, k, 0, r.left), ...rows(u, k, r.right, hh)];
   });
   const full = us.flatMap((u, k) => rows(u, k, 0, u.conv.outShape[1]));
