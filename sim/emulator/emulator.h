@@ -37,6 +37,10 @@ struct EmulatorLimits {
   static constexpr uint32_t kRegionBytesMax = 1u << 30;
   static constexpr uint64_t kFramesMax = 1ull << 26;
   static constexpr uint32_t kTimelineJobsMax = 1u << 24;  // diagnostic timeline's ring, jobs
+  // CYCLE_LO/HI between jobs: refreshed at most this often (and at each job's done). Stored at
+  // every loop turn, they kept the line of DONE_COUNT, RESET_COUNT and OUT_CHECK, which the
+  // driver polls and reads at each job, moving between the two cores (Serve).
+  static constexpr int64_t kCycleRefreshNs = 100000;
 };
 
 // The register map of one model, as regmap.json holds it (hls/compiler/regmap.ts).
@@ -180,6 +184,7 @@ class Emulator {
   double clock_mhz_ = 0;
   int64_t latency_ns_ = 0;
   int64_t origin_ns_ = 0;    // cycle 0 (power-up or the last reset)
+  mutable int64_t cycles_at_ns_ = 0;  // when CYCLE_LO/HI were last stored
   DeviceTop dev_;
   uint32_t latched_[HT_DEVICE_SHADOW_WORDS] = {};  // host-written registers as the kernel sees them at a start
   uint32_t shadow_[HT_DEVICE_SHADOW_WORDS] = {};   // the kernel's output registers, published by Publish()

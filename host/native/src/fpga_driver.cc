@@ -160,18 +160,17 @@ bool map_region(const std::string& path, uint32_t bytes, uint64_t offset, Mappin
   return true;
 }
 
-// One 32-bit store of an input-window word. An AXI-Lite slave accepts nothing wider, and
-// memcpy may issue 8- to 64-byte stores. On x86 a non-temporal store (movnti, still one 32-bit
-// store): on a BAR mapped uncached it is an uncached store like any other, and on the
-// emulator's shared memory it does not first fetch each line back from the core whose
-// device thread last read it (48 such round trips for a 3 KB frame, about a microsecond).
-// Non-temporal stores are weakly ordered: window_fence() orders them before the doorbell.
+// One 32-bit store of an input-window word: an AXI-Lite slave accepts nothing wider, and
+// memcpy may issue 8- to 64-byte stores. A plain store, not a non-temporal one (movnti, used
+// until 2026-12-08): on a BAR mapped write-combining the two are the same write-combined
+// store, on one mapped uncached the same uncached store; on the emulator's shared memory the
+// non-temporal store sends each line to DRAM, where the device thread's read of the window
+// then fetches it from, and the whole job took longer though the write itself was ~10% shorter
+// (bench/window-store.cc: a 3 KB window with a 10 us hold, round trip p50 11.3 against 13.3 us;
+// a 64-byte one, 0.61 against 0.85 us). window_fence() still drains a write-combining buffer
+// before the doorbell.
 inline void window_store(uint32_t* dst, uint32_t word) {
-#if defined(__x86_64__) || defined(__i386__)
-  _mm_stream_si32(reinterpret_cast<int*>(dst), static_cast<int>(word));
-#else
   *static_cast<volatile uint32_t*>(dst) = word;  // volatile: the compiler merges nothing
-#endif
 }
 
 inline void window_fence() {
