@@ -19,6 +19,7 @@
 #include <string>
 
 #include "clock.h"
+#include "hot_method.h"
 #include "model_library.h"
 
 namespace hairtrigger {
@@ -140,12 +141,12 @@ class SimModel : public Napi::ObjectWrap<SimModel> {
                        {InstanceMethod<&SimModel::Info>("info"), InstanceMethod<&SimModel::Predict>("predict"),
                         InstanceMethod<&SimModel::PredictBatch>("predictBatch"),
                         InstanceMethod<&SimModel::PredictRaw>("predictRaw"), InstanceMethod<&SimModel::Bind>("bind"),
-                        InstanceMethod<&SimModel::Run>("run"), InstanceMethod<&SimModel::BindPixels>("bindPixels"),
-                        InstanceMethod<&SimModel::RunPixels>("runPixels"), InstanceMethod<&SimModel::Close>("close"),
+                        InstanceMethod<&SimModel::BindPixels>("bindPixels"), InstanceMethod<&SimModel::Close>("close"),
                         InstanceMethod<&SimModel::OpenStream>("openStream"), InstanceMethod<&SimModel::StreamReused>("streamReused")});
   }
 
   ~SimModel() {
+    hot_->self = nullptr;
     if (lib_) lib_->CloseStream(stream_);
   }
 
@@ -155,6 +156,11 @@ class SimModel : public Napi::ObjectWrap<SimModel> {
       Napi::TypeError::New(env, "new SimModel(path): one string argument expected").ThrowAsJavaScriptException();
       return;
     }
+    // run() and runPixels(offset): own properties, plain N-API functions (hot_method.h).
+    hot_->self = this;
+    if (!hairtrigger::InstallHot<SimModel, 0, &SimModel::Run>(env, info.This().As<Napi::Object>(), "run", hot_) ||
+        !hairtrigger::InstallHot<SimModel, 1, &SimModel::RunPixels>(env, info.This().As<Napi::Object>(), "runPixels", hot_))
+      return;
     LoadError error;
     lib_ = ModelLibrary::Open(info[0].As<Napi::String>().Utf8Value(), &error);
     if (!lib_) {
@@ -255,17 +261,17 @@ class SimModel : public Napi::ObjectWrap<SimModel> {
   }
 
   // run(): predict on the bound buffers. No arguments to unwrap.
-  Napi::Value Run(const Napi::CallbackInfo& info) {
+  napi_value Run(napi_env env, size_t, napi_value*) {
     if (bound_x_ == nullptr) {
-      Napi::Error::New(info.Env(), lib_ ? "run(): no buffers bound (call bind(x, y) first)" : "SimModel: used after close()").ThrowAsJavaScriptException();
-      return Napi::Value();
+      Napi::Error::New(env, lib_ ? "run(): no buffers bound (call bind(x, y) first)" : "SimModel: used after close()").ThrowAsJavaScriptException();
+      return nullptr;
     }
     if (stream_ != nullptr) {
       lib_->PredictStream(stream_, bound_x_, bound_y_);
     } else {
       lib_->PredictF32(bound_x_, bound_y_);
     }
-    return Napi::Value();
+    return nullptr;
   }
 
   // openStream(): boolean. From now on run() predicts through a sliding-window stream of the
@@ -306,18 +312,18 @@ class SimModel : public Napi::ObjectWrap<SimModel> {
   }
 
   // runPixels(offset: number): the frame at px[offset..] through the firmware's pixel entry.
-  Napi::Value RunPixels(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
+  napi_value RunPixels(napi_env napi, size_t argc, napi_value* argv) {
+    Napi::Env env(napi);
     if (bound_px_ == nullptr) {
       Napi::Error::New(env, lib_ ? "runPixels(): no buffers bound (call bindPixels(px, y) first)" : "SimModel: used after close()").ThrowAsJavaScriptException();
-      return Napi::Value();
+      return nullptr;
     }
-    HT_CHECK(env, info.Length() == 1 && info[0].IsNumber(), TypeError, "runPixels(offset): one number expected");
-    const int64_t offset = info[0].As<Napi::Number>().Int64Value();
+    int64_t offset = -1;
+    HT_CHECK(env, argc == 1 && napi_get_value_int64(napi, argv[0], &offset) == napi_ok, TypeError, "runPixels(offset): one number expected");
     HT_CHECK(env, offset >= 0 && static_cast<uint64_t>(offset) + lib_->info().n_px <= bound_px_length_, RangeError,
              "runPixels: frame at " + std::to_string(offset) + " of " + std::to_string(lib_->info().n_px) + " bytes leaves the bound buffer of " + std::to_string(bound_px_length_));
     lib_->PredictU8(bound_px_ + offset, bound_py_);
-    return Napi::Value();
+    return nullptr;
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -337,6 +343,7 @@ class SimModel : public Napi::ObjectWrap<SimModel> {
 
   std::unique_ptr<ModelLibrary> lib_;
   void* stream_ = nullptr;  // the library's sliding-window stream (openStream), or null
+  std::shared_ptr<hairtrigger::HotSelf<SimModel>> hot_ = std::make_shared<hairtrigger::HotSelf<SimModel>>();
   Napi::Reference<Napi::Float32Array> bound_x_ref_, bound_y_ref_;
   float* bound_x_ = nullptr;
   float* bound_y_ = nullptr;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "fpga_driver.h"
+#include "hot_method.h"
 #include "regmap_layout.h"
 
 namespace {
@@ -54,14 +55,16 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "FpgaDevice",
                        {InstanceMethod<&FpgaDeviceWrap::Info>("info"), InstanceMethod<&FpgaDeviceWrap::Bind>("bind"),
-                        InstanceMethod<&FpgaDeviceWrap::Run>("run"), InstanceMethod<&FpgaDeviceWrap::PredictRaw>("predictRaw"),
+                        InstanceMethod<&FpgaDeviceWrap::PredictRaw>("predictRaw"),
                         InstanceMethod<&FpgaDeviceWrap::SetMode>("setMode"),
                         InstanceMethod<&FpgaDeviceWrap::SetThreshold>("setThreshold"),
                         InstanceMethod<&FpgaDeviceWrap::DrainEvents>("drainEvents"), InstanceMethod<&FpgaDeviceWrap::Probe>("probe"),
-                        InstanceMethod<&FpgaDeviceWrap::BindPixels>("bindPixels"), InstanceMethod<&FpgaDeviceWrap::RunPixels>("runPixels"),
+                        InstanceMethod<&FpgaDeviceWrap::BindPixels>("bindPixels"),
                         InstanceMethod<&FpgaDeviceWrap::BindTimeline>("bindTimeline"),
                         InstanceMethod<&FpgaDeviceWrap::Stats>("stats"), InstanceMethod<&FpgaDeviceWrap::Close>("close")});
   }
+
+  ~FpgaDeviceWrap() { hot_->self = nullptr; }
 
   explicit FpgaDeviceWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FpgaDeviceWrap>(info) {
     Napi::Env env = info.Env();
@@ -69,6 +72,11 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
       Napi::TypeError::New(env, "new FpgaDevice(path, map, options?): a path string and a register map object expected").ThrowAsJavaScriptException();
       return;
     }
+    // run(seq) and runPixels(offset, seq): own properties, plain N-API functions (hot_method.h).
+    hot_->self = this;
+    if (!hairtrigger::InstallHot<FpgaDeviceWrap, 1, &FpgaDeviceWrap::Run>(env, info.This().As<Napi::Object>(), "run", hot_) ||
+        !hairtrigger::InstallHot<FpgaDeviceWrap, 2, &FpgaDeviceWrap::RunPixels>(env, info.This().As<Napi::Object>(), "runPixels", hot_))
+      return;
     ExpectedMap map;
     if (!ReadMap(env, info[1].As<Napi::Object>(), &map)) return;
     DeviceOptions options;
@@ -150,21 +158,27 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
   }
 
   // run(seq: number): one job from the bound x into the bound y.
-  Napi::Value Run(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
+  napi_value Run(napi_env napi, size_t argc, napi_value* argv) {
+    Napi::Env env(napi);
     if (bound_x_ == nullptr) {
       Napi::Error::New(env, dev_ ? "run(seq): no buffers bound (call bind(x, y) first)" : "FpgaDevice: used after close()").ThrowAsJavaScriptException();
-      return Napi::Value();
+      return nullptr;
     }
     double seq = 0;
-    HT_CHECK(env, info.Length() == 1 && napi_get_value_double(env, info[0], &seq) == napi_ok && seq >= 0, TypeError, "run(seq): one non-negative number expected");
+    HT_CHECK(env, argc == 1 && napi_get_value_double(napi, argv[0], &seq) == napi_ok && seq >= 0, TypeError, "run(seq): one non-negative number expected");
     DeviceError error;
     if (!dev_->RunF32(bound_x_, bound_y_, static_cast<uint64_t>(seq), &error)) {
       ThrowDevice(env, error);
-      return Napi::Value();
+      return nullptr;
     }
     // The job's device wait, for the host's per-frame `device` latency (a small integer: no heap number).
-    return Napi::Number::New(env, static_cast<double>(dev_->stats().wait_ns_last));
+    return WaitNs(napi);
+  }
+
+  napi_value WaitNs(napi_env napi) const {
+    napi_value v = nullptr;
+    napi_create_double(napi, static_cast<double>(dev_->stats().wait_ns_last), &v);
+    return v;
   }
 
   // bindPixels(px: Uint8Array, nPx: number, y: Float32Array[nOut]): the buffer camera frames
@@ -193,22 +207,22 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
   }
 
   // runPixels(offset: number, seq: number): one job; returns its device wait, ns (as run).
-  Napi::Value RunPixels(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
+  napi_value RunPixels(napi_env napi, size_t argc, napi_value* argv) {
+    Napi::Env env(napi);
     if (bound_px_ == nullptr) {
       Napi::Error::New(env, dev_ ? "runPixels(offset, seq): no buffers bound (call bindPixels first)" : "FpgaDevice: used after close()").ThrowAsJavaScriptException();
-      return Napi::Value();
+      return nullptr;
     }
     double offset = -1, seq = -1;
-    HT_CHECK(env, info.Length() == 2 && napi_get_value_double(env, info[0], &offset) == napi_ok && napi_get_value_double(env, info[1], &seq) == napi_ok && offset >= 0 && seq >= 0,
+    HT_CHECK(env, argc == 2 && napi_get_value_double(napi, argv[0], &offset) == napi_ok && napi_get_value_double(napi, argv[1], &seq) == napi_ok && offset >= 0 && seq >= 0,
              TypeError, "runPixels(offset, seq): two non-negative numbers expected");
     HT_CHECK(env, offset + bound_n_px_ <= static_cast<double>(bound_px_length_), RangeError, "runPixels: frame at " + std::to_string(static_cast<uint64_t>(offset)) + " leaves the bound buffer of " + std::to_string(bound_px_length_) + " bytes");
     DeviceError error;
     if (!dev_->RunU8(bound_px_ + static_cast<size_t>(offset), bound_n_px_, bound_py_, static_cast<uint64_t>(seq), &error)) {
       ThrowDevice(env, error);
-      return Napi::Value();
+      return nullptr;
     }
-    return Napi::Number::New(env, static_cast<double>(dev_->stats().wait_ns_last));
+    return WaitNs(napi);
   }
 
   // predictRaw(x: Int32Array[nIn], y: Int32Array[nOut], seq: number): raw values, sign-extended.
@@ -349,6 +363,7 @@ class FpgaDeviceWrap : public Napi::ObjectWrap<FpgaDeviceWrap> {
   }
 
   std::unique_ptr<FpgaDevice> dev_;
+  std::shared_ptr<hairtrigger::HotSelf<FpgaDeviceWrap>> hot_ = std::make_shared<hairtrigger::HotSelf<FpgaDeviceWrap>>();
   Napi::Reference<Napi::Float32Array> bound_x_ref_, bound_y_ref_;
   float* bound_x_ = nullptr;
   float* bound_y_ = nullptr;

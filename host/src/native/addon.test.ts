@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { copyBytesFn, createEmulator, nativeAddon, nativeClock, type EmulatorOptions } from './addon.js';
 
 describe('native clock: stamp bindings belong to each clock (no process-wide table, no cap)', () => {
@@ -44,6 +46,51 @@ describe('native clock: stamp bindings belong to each clock (no process-wide tab
     expect(() => b.stamp(2)).toThrow(RangeError);
     expect(() => b.stamp(-1)).toThrow(RangeError);
     expect(() => new addon.StampBinding(new Float32Array(2) as unknown as Float64Array)).toThrow(TypeError);
+  });
+});
+
+describe('hot entries: run and runPixels are plain functions of each object (host/native/src/hot_method.h)', () => {
+  const addon = nativeAddon()!;
+  const lib = join(import.meta.dirname, '..', '..', '..', 'hls', 'build', 'jets_hls4ml_student', 'libjets_hls4ml_student.so');
+
+  it('a detached run predicts for its own model as predict(x, y) does, and throws once the model is closed', () => {
+    const a = new addon.SimModel(lib), b = new addon.SimModel(lib);
+    const x = Float32Array.from({ length: 16 }, (_, i) => Math.sin(i) * 2), y = new Float32Array(5), want = new Float32Array(5), other = new Float32Array(5);
+    a.bind(x, y);
+    b.bind(new Float32Array(16), other);
+    expect(Object.hasOwn(a, 'run') && Object.hasOwn(a, 'runPixels')).toBe(true);
+    expect(a.run).not.toBe(b.run);
+    const run = a.run;
+    run();
+    a.predict(x, want);
+    expect(Array.from(y)).toEqual(Array.from(want));
+    expect(Array.from(other)).toEqual([0, 0, 0, 0, 0]);
+    a.close();
+    expect(() => run()).toThrow(/SimModel: used after close\(\)/);
+    b.close();
+  });
+
+  it('throws, instead of reaching freed memory, when called after its object was collected', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const detached = ((): (() => void) => {
+      const m = new addon.SimModel(lib);
+      m.bind(new Float32Array(16), new Float32Array(5));
+      return m.run;
+    })();
+    // A full collection finds the model unreachable; its finalizer (the wrapper's destructor) may
+    // run after the collection, on a later turn.
+    let message = '';
+    for (let i = 0; i < 20 && message === ''; i++) {
+      gc();
+      await new Promise((r) => setImmediate(r));
+      try {
+        detached();
+      } catch (err) {
+        message = (err as Error).message;
+      }
+    }
+    expect(message).toMatch(/called after its object was collected/);
   });
 });
 
