@@ -220,6 +220,10 @@ TASKS = {
         "fit_student_epoch": 39,
         # Per-label factors on the student's cross-entropy class weights (distill.py --class-weight).
         "ce_class_scale": {},
+        # An exponential moving average of the student's weights and batch-norm buffers (train.py
+        # WeightAverage, distill.py --student-ema DECAY): the decay per optimiser step; the averaged
+        # model is validated each epoch and kept. None: off (the comment below says why).
+        "student_ema": None,
         "lr": {"teacher": 2e-3, "student": 5e-3, "qat": 5e-4},
         "teacher_weight_decay": 5e-4,
         # The waveform augmentation is keywords_data.py's (copies of the real clips); no D4.
