@@ -222,7 +222,27 @@ TASKS = {
         "ce_class_scale": {},
         # An exponential moving average of the student's weights and batch-norm buffers (train.py
         # WeightAverage, distill.py --student-ema DECAY): the decay per optimiser step; the averaged
-        # model is validated each epoch and kept. None: off (the comment below says why).
+        # model is validated each epoch and kept. None: off.
+        # Tried 2026-12-08 (a lever aimed at the epoch-to-epoch noise of the best-epoch choice): decay
+        # 0.998 per step, chosen before any run. An epoch is 82 steps (10,391 rows / batch 128), so
+        # the average's time constant 1 / (1 - d) is 500 steps, ~6 epochs (half-life 346 steps, ~4):
+        # several epochs, to smooth what the whole validation split's balanced accuracy swings by
+        # from one epoch to the next, and short against the 60-epoch cosine schedule, so it mixes
+        # weights of nearly one learning rate. Debiased (Adam's 1 - d^t), it puts no weight on the
+        # random initial weights. The training itself is unchanged (the average only reads the
+        # weights: same random streams), so each seed's trajectory is the shipped recipe's; only the
+        # model validated and kept differs. Seeds 1, 2, 3, everything else the shipped recipe's
+        # (60 epochs, 1 thread, the shipped teacher, fitted on train): distill.py --task keywords
+        # --data models/data/keywords --out DIR --teacher-from models/zoo/keywords --seed S
+        # --student-ema 0.998. The rule, written before any of these runs' figures was read: the
+        # lever is chosen if its MEAN real validation accuracy over seeds 1-3 beats the shipped
+        # recipe's seeds 1-3 (86.8%); if seeds 1 and 2 both fall clearly below (their mean < 85%),
+        # seed 3 is not run and the lever is not chosen. Its candidate is its seed with the best
+        # real validation accuracy and no music false alarm in the float screen at 16 hops / 0.8
+        # (keywords_screen.py, the seed-2 validation music); it ships only if its test accuracy
+        # >= 87.6% (the shipped 120 of 137), no false alarm on the validation or the card's music,
+        # and its test-speaker stream on sim is not worse than 102 of 117 / 6 false alarms.
+        # Otherwise "student_ema" stays None (the option kept).
         "student_ema": None,
         "lr": {"teacher": 2e-3, "student": 5e-3, "qat": 5e-4},
         "teacher_weight_decay": 5e-4,
