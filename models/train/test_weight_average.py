@@ -1,7 +1,6 @@
 """The student's exponential moving average of weights (train.WeightAverage, train.fit ema_decay,
 distill.py --student-ema / tasks.py "student_ema"), checked against the weighted mean of the
 weights recorded after every optimiser step, computed here from its definition."""
-import types
 import unittest
 from unittest import mock
 
@@ -109,22 +108,18 @@ class FitWithAverage(unittest.TestCase):
 
 
 class Options(unittest.TestCase):
-    def args(self, **kw):
-        base = dict(task="keywords", seed=None, temperature=None, alpha=0.7, teacher_epochs=None,
-                    student_epochs=None, qat_epochs=None, class_weight=[], batch=128, frac_bits=10,
-                    int_bits=6, student_widths=None, fit="train", fit_epoch=None, student_ema=None)
-        base.update(kw)
-        return types.SimpleNamespace(**base)
+    def cfg(self, *extra, task="keywords"):
+        return distill.resolve(distill.parse_args(["--task", task, "--data", "d", "--out", "o", *extra]))
 
     def test_off_by_default_on_by_option_and_bad_decays_refused(self):
-        self.assertIsNone(distill.resolve(self.args()).get("student_ema"))
-        self.assertEqual(distill.resolve(self.args(student_ema=0.998))["student_ema"], 0.998)
-        self.assertIsNone(distill.resolve(self.args(student_ema=0.0))["student_ema"])
-        for bad in (1.0, 1.5, -0.1):
+        self.assertIsNone(self.cfg().get("student_ema"))
+        self.assertEqual(self.cfg("--student-ema", "0.998")["student_ema"], 0.998)
+        self.assertIsNone(self.cfg("--student-ema", "0")["student_ema"])
+        for bad in ("1", "1.5", "-0.1"):
             with self.assertRaises(distill.UsageError):
-                distill.resolve(self.args(student_ema=bad))
+                self.cfg("--student-ema", bad)
         for task in ("cells-bccd", "alerts-transient"):
-            self.assertIsNone(distill.resolve(self.args(task=task)).get("student_ema"))
+            self.assertIsNone(self.cfg(task=task).get("student_ema"))
 
 
 if __name__ == "__main__":
