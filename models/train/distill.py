@@ -68,6 +68,9 @@ def parse_args(argv):
     p.add_argument("--class-weight", action="append", default=[], metavar="LABEL=X",
                    help="multiply LABEL's weight in the student's hard-label cross entropy by X (repeatable; "
                    "default: the task's \"ce_class_scale\")")
+    p.add_argument("--student-ema", type=float, metavar="DECAY",
+                   help="validate and keep an exponential moving average of the student's weights and batch-norm "
+                   "buffers, DECAY per step (default: the task's \"student_ema\", else none; 0: none)")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--frac-bits", type=int, default=10)
     p.add_argument("--int-bits", type=int, default=6, help="integer bits including sign")
@@ -124,6 +127,10 @@ def resolve(args):
         if scale[label] is None or not scale[label] > 0:
             raise UsageError(f"--class-weight {item!r}: want LABEL=X with X > 0, e.g. unknown=2")
     cfg["ce_class_scale"] = scale
+    if args.student_ema is not None:
+        cfg["student_ema"] = args.student_ema or None
+    if cfg.get("student_ema") is not None and not 0.0 < cfg["student_ema"] < 1.0:
+        raise UsageError(f"--student-ema {cfg['student_ema']}: want a decay per step, 0 < DECAY < 1 (0: none)")
     if not 0.0 <= args.alpha <= 1.0 or args.temperature <= 0 or args.batch < 1:
         raise UsageError(f"alpha {args.alpha} (0..1), temperature {args.temperature} (> 0), "
                          f"batch {args.batch} (>= 1)")
@@ -381,7 +388,8 @@ def train_student(args, cfg, student, forward, splits, labels, weights, t_logits
     return train.fit(stage, student, forward, loss_fn, splits["train"][0], splits["val"],
                      labels, cfg["epochs"][stage], cfg["lr"][stage], args.batch, gen,
                      n_views=n_views(cfg), batch_augment=batch_augment(cfg, stage),
-                     keep_epoch=getattr(args, "fit_epoch", None) if stage == "student" else None)
+                     keep_epoch=getattr(args, "fit_epoch", None) if stage == "student" else None,
+                     ema_decay=cfg.get("student_ema") if stage == "student" else None)
 
 
 def evaluate(teacher, student, fp, test, labels, types=None):
@@ -551,7 +559,9 @@ def distillation_entry(args, cfg, best, teacher_targets, data_augmentation=None)
             "batch": args.batch, "teacherBatch": cfg.get("teacher_batch", args.batch),
             "augmentation": augmentation,
             "teacherTargets": teacher_targets,
-            "selection": "best validation balanced accuracy per stage",
+            "selection": "best validation balanced accuracy per stage" + (
+                f"; the student's exponential moving average of weights and batch-norm buffers (decay "
+                f"{cfg['student_ema']:g} per step, debiased) validated and kept" if cfg.get("student_ema") else ""),
             "classWeights": "inverse train frequency" + "".join(
                 f"; {label} x{factor:g} in the student's cross entropy"
                 for label, factor in cfg.get("ce_class_scale", {}).items())}

@@ -220,6 +220,49 @@ TASKS = {
         "fit_student_epoch": 39,
         # Per-label factors on the student's cross-entropy class weights (distill.py --class-weight).
         "ce_class_scale": {},
+        # An exponential moving average of the student's weights and batch-norm buffers (train.py
+        # WeightAverage, distill.py --student-ema DECAY): the decay per optimiser step; the averaged
+        # model is validated each epoch and kept. None: off.
+        # Tried 2026-12-08 (a lever aimed at the epoch-to-epoch noise of the best-epoch choice): decay
+        # 0.998 per step, chosen before any run. An epoch is 82 steps (10,391 rows / batch 128), so
+        # the average's time constant 1 / (1 - d) is 500 steps, ~6 epochs (half-life 346 steps, ~4):
+        # several epochs, to smooth what the whole validation split's balanced accuracy swings by
+        # from one epoch to the next, and short against the 60-epoch cosine schedule, so it mixes
+        # weights of nearly one learning rate. Debiased (Adam's 1 - d^t), it puts no weight on the
+        # random initial weights. The training itself is unchanged (the average only reads the
+        # weights: same random streams), so each seed's trajectory is the shipped recipe's; only the
+        # model validated and kept differs. Seeds 1, 2, 3, everything else the shipped recipe's
+        # (60 epochs, 1 thread, the shipped teacher, fitted on train): distill.py --task keywords
+        # --data models/data/keywords --out DIR --teacher-from models/zoo/keywords --seed S
+        # --student-ema 0.998. The rule, written before any real-validation or test figure of these runs
+        # was read (seed 1 was at its 7th epoch of 60): the
+        # lever is chosen if its MEAN real validation accuracy over seeds 1-3 beats the shipped
+        # recipe's seeds 1-3 (86.8%); if seeds 1 and 2 both fall clearly below (their mean < 85%),
+        # seed 3 is not run and the lever is not chosen. Its candidate is its seed with the best
+        # real validation accuracy and no music false alarm in the float screen at 16 hops / 0.8
+        # (keywords_screen.py, the seed-2 validation music); it ships only if its test accuracy
+        # >= 87.6% (the shipped 120 of 137), no false alarm on the validation or the card's music,
+        # and its test-speaker stream on sim is not worse than 102 of 117 / 6 false alarms.
+        # Otherwise "student_ema" stays None (the option kept).
+        # Figures per seed (as the 60-epoch ones above: real validation clips (whole validation
+        # split at the best epoch), best epoch, held-out voices, screen at 16 / 0.8 as validation
+        # stream tp / false alarms / music false alarms (music false alarms summed over 16 hops' 5
+        # thresholds), then test, read after the choice): seed 1 87.1% (89.1%), epoch 27, 84.4%
+        # voices, 101 / 2 / 0 (7); seed 2 86.3% (87.3%), epoch 48, 83.3%, 98 / 106 / 2 (35); seed 3
+        # 87.8% (88.7%), epoch 23, 83.7%, 97 / 3 / 0 (2). Real validation 87.1 +- 0.7% (mean +- sd of
+        # seeds 1-3; 363 of 417 clips) against the shipped recipe's 86.8 +- 1.5% (362 of 417): it
+        # beats it by one clip, so chosen by the rule; its candidate is seed 3 (the best real
+        # validation, no music false alarm at 16 / 0.8). Its test: 86.9% (119 of 137; fixed point
+        # the same), below the shipped 120 of 137, so NOT shipped ("student_ema" stays None; the
+        # stream checks on sim were not run). Test of the three (recorded, not used to choose):
+        # 88.3% (121 of 137), 86.1%, 86.9%: 87.1 +- 1.1% against 86.4 +- 1.1%; whole validation
+        # 88.4% against 88.3%, voices 83.8% against 83.6%. The average smooths the validation curve
+        # (seed 1's whole-split balanced accuracy moves <= 0.6 points an epoch after epoch 25) but
+        # the mean gain is one clip in 417 on validation and ~1 test clip a seed: noise against the
+        # seeds' spread. Seed 2's 106 validation-stream false alarms were all "go" but two, fired
+        # 0.1-0.2 s into a clip after the stream's 1 s of digital silence: that student calls
+        # 232 of the stream's 233 all-zero windows "go" (the shipped recipe's seed 2: 4 false alarms).
+        "student_ema": None,
         "lr": {"teacher": 2e-3, "student": 5e-3, "qat": 5e-4},
         "teacher_weight_decay": 5e-4,
         # The waveform augmentation is keywords_data.py's (copies of the real clips); no D4.

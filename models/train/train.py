@@ -63,13 +63,49 @@ def logits_of(forward, x, view=0):
     return torch.cat(outs)
 
 
+class WeightAverage:
+    """An exponential moving average of a model's weights and floating-point buffers (batch-norm
+    running mean and variance), updated after every optimiser step, debiased as Adam's moments.
+
+    After t updates with decay d the average of a tensor is
+    sum_s (1 - d) d^(t - s) w_s / (1 - d^t) over the values w_1..w_t after each step: a weighted
+    mean of the trajectory with no weight on the initial (random) weights, so it is usable from
+    the first epoch. Written by hand: torch 1.13 (Debian's) has no get_ema_multi_avg_fn, and its
+    AveragedModel(use_buffers=True) would average the integer num_batches_tracked too. Integer
+    buffers are taken as they are.
+    """
+
+    def __init__(self, model, decay):
+        if not 0.0 < decay < 1.0:
+            raise ValueError(f"weight average decay {decay}: want 0 < decay < 1")
+        self.decay, self.updates = decay, 0
+        self.sums = {k: torch.zeros_like(v, dtype=torch.float64)
+                     for k, v in model.state_dict().items() if v.is_floating_point()}
+
+    @torch.no_grad()
+    def update(self, model):
+        for k, v in model.state_dict().items():
+            if k in self.sums:
+                self.sums[k].mul_(self.decay).add_(v.double(), alpha=1.0 - self.decay)
+        self.updates += 1
+
+    def state_dict(self, model):
+        """The model's state dict with the average in place of its floating-point tensors."""
+        assert self.updates > 0, "no update yet"
+        norm = 1.0 - self.decay ** self.updates
+        out = {}
+        for k, v in model.state_dict().items():
+            out[k] = (self.sums[k] / norm).to(v.dtype) if k in self.sums else v.clone()
+        return out
+
+
 def _cosine(opt, base_lr, step, total):
     for group in opt.param_groups:
         group["lr"] = 0.5 * base_lr * (1 + math.cos(math.pi * step / total))
 
 
 def fit(name, model, forward, loss_fn, train_x, val, labels, epochs, lr, batch, gen,
-        weight_decay=0.0, n_views=data.VIEWS, batch_augment=None, keep_epoch=None):
+        weight_decay=0.0, n_views=data.VIEWS, batch_augment=None, keep_epoch=None, ema_decay=None):
     """Generic loop: D4-augmented minibatches (`n_views` 1: none), cosine LR, keep the best epoch.
 
     `batch_augment(x, gen)`, when given, transforms each training batch (keywords: SpecAugment).
@@ -81,6 +117,10 @@ def fit(name, model, forward, loss_fn, train_x, val, labels, epochs, lr, batch, 
     validation rows among those fitted on) that epoch's weights are kept instead, of the same
     `epochs`-long schedule, and the loop stops there (later epochs cannot change them). Returns
     (model with best weights, best epoch, best val metrics).
+
+    With `ema_decay` (a decay per optimiser step) a WeightAverage of the weights and batch-norm
+    buffers is kept beside them; the averaged model is the one validated each epoch and kept (the
+    training itself, and so every random stream, is unchanged).
     """
     assert keep_epoch is None or 1 <= keep_epoch <= epochs
     assert epochs >= 1
@@ -88,6 +128,7 @@ def fit(name, model, forward, loss_fn, train_x, val, labels, epochs, lr, batch, 
     n = len(train_x)
     steps_total, step = epochs * math.ceil(n / batch), 0
     best = (-1.0, 0, None, None)
+    average = WeightAverage(model, ema_decay) if ema_decay is not None else None
     start = time.time()
     batches_per_epoch = math.ceil(n / batch)
     for epoch in range(1, epochs + 1):
@@ -107,17 +148,24 @@ def fit(name, model, forward, loss_fn, train_x, val, labels, epochs, lr, batch, 
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if average is not None:
+                average.update(model)
             loss_sum += float(loss) * len(idx)
             step += 1
             bar.update(b, batches_per_epoch)
         bar.end()
         model.eval()
+        if average is not None:  # validate (and keep) the average; training goes on from its own weights
+            trained = copy.deepcopy(model.state_dict())
+            model.load_state_dict(average.state_dict(model))
         val_m = metrics(logits_of(forward, val[0]).argmax(1), val[1], labels)
         elapsed = time.time() - start
         marker = ""
         if (val_m["balancedAccuracy"] > best[0]) if keep_epoch is None else epoch == keep_epoch:
             best = (val_m["balancedAccuracy"], epoch, copy.deepcopy(model.state_dict()), val_m)
             marker = " *"
+        if average is not None:
+            model.load_state_dict(trained)
         print(f"[{name}] epoch {epoch}/{epochs} loss {loss_sum / n:.4f} "
               f"val acc {val_m['accuracy']:.4f} bal {val_m['balancedAccuracy']:.4f} "
               f"{elapsed:.1f}s eta {elapsed / epoch * ((keep_epoch or epochs) - epoch):.0f}s{marker}",
