@@ -262,6 +262,22 @@ TASKS = {
         # seeds' spread. Seed 2's 106 validation-stream false alarms were all "go" but two, fired
         # 0.1-0.2 s into a clip after the stream's 1 s of digital silence: that student calls
         # 232 of the stream's 233 all-zero windows "go" (the shipped recipe's seed 2: 4 false alarms).
+        # A longer schedule with the average, 2026-12-08 (issue 11): 100 student epochs (the cosine
+        # schedule stretches with them: distill.py --student-epochs 100) and --student-ema 0.998,
+        # seeds 1-3, everything else the shipped recipe's (1 thread, the shipped teacher, fitted on
+        # train): distill.py --task keywords --data models/data/keywords --out DIR --teacher-from
+        # models/zoo/keywords --seed S --student-epochs 100 --student-ema 0.998. 40 -> 60 epochs
+        # raised the seeds' mean by ~2.7 points; the average's ~6-epoch time constant is shorter
+        # still against a 100-epoch cosine. The rule, written before any real-validation or test
+        # figure of these runs was read (seed 1 in its first epochs): the recipe is chosen if its
+        # MEAN real validation accuracy over seeds 1-3 beats BOTH the shipped recipe's 86.8% and the
+        # 60-epoch average's 87.1%; if seeds 1 and 2 both come in below 86.8%, seed 3 is not run and
+        # it is not chosen. Its candidate is its seed with the best real validation accuracy and no
+        # music false alarm in the float screen at 16 hops / 0.8 (keywords_screen.py, the seed-2
+        # validation music); it ships only if its test accuracy >= 88.3% (121 of 137: beating the
+        # shipped 120 by a clip, not tying it), no false alarm on the validation or the card's
+        # music, and its test-speaker stream on sim is not worse than 102 of 117 / 6 false alarms.
+        # Otherwise "epochs" and "student_ema" stay as they are.
         "student_ema": None,
         "lr": {"teacher": 2e-3, "student": 5e-3, "qat": 5e-4},
         "teacher_weight_decay": 5e-4,
