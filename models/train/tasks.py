@@ -262,6 +262,36 @@ TASKS = {
         # seeds' spread. Seed 2's 106 validation-stream false alarms were all "go" but two, fired
         # 0.1-0.2 s into a clip after the stream's 1 s of digital silence: that student calls
         # 232 of the stream's 233 all-zero windows "go" (the shipped recipe's seed 2: 4 false alarms).
+        # A longer schedule with the average, 2026-12-08 (issue 11): 100 student epochs (the cosine
+        # schedule stretches with them: distill.py --student-epochs 100) and --student-ema 0.998,
+        # seeds 1-3, everything else the shipped recipe's (1 thread, the shipped teacher, fitted on
+        # train): distill.py --task keywords --data models/data/keywords --out DIR --teacher-from
+        # models/zoo/keywords --seed S --student-epochs 100 --student-ema 0.998. 40 -> 60 epochs
+        # raised the seeds' mean by ~2.7 points; the average's ~6-epoch time constant is shorter
+        # still against a 100-epoch cosine. The rule, written before any real-validation or test
+        # figure of these runs was read (seed 1 in its first epochs): the recipe is chosen if its
+        # MEAN real validation accuracy over seeds 1-3 beats BOTH the shipped recipe's 86.8% and the
+        # 60-epoch average's 87.1%; if seeds 1 and 2 both come in below 86.8%, seed 3 is not run and
+        # it is not chosen. Its candidate is its seed with the best real validation accuracy and no
+        # music false alarm in the float screen at 16 hops / 0.8 (keywords_screen.py, the seed-2
+        # validation music); it ships only if its test accuracy >= 88.3% (121 of 137: beating the
+        # shipped 120 by a clip, not tying it), no false alarm on the validation or the card's
+        # music, and its test-speaker stream on sim is not worse than 102 of 117 / 6 false alarms.
+        # Otherwise "epochs" and "student_ema" stay as they are.
+        # Figures per seed (as above: real validation clips (whole validation split at the best
+        # epoch), best epoch, held-out voices, screen at 16 / 0.8 as validation stream tp / false
+        # alarms / music false alarms (summed over 16 hops' 5 thresholds), then test): seed 1 86.3%
+        # (120 of 139; 87.3%), epoch 31 of 100, 85.1% voices, 99 / 2 / 4 (63); seed 2 83.5% (116 of
+        # 139; 87.1%), epoch 27, 85.8%, 95 / 12 / 0 (1). Both below 86.8%, so seed 3 was not run and
+        # the recipe is NOT chosen (not shipped; "epochs" and "student_ema" unchanged). Test
+        # (recorded, not used): 86.9% (119 of 137), 86.1% (118); fixed point the same. The longer
+        # schedule does not reach the epochs it adds: the best epoch stays near 30 (the 60-epoch
+        # average's seeds: 27, 48, 23) and the whole validation split's balanced accuracy falls
+        # after it as the learning rate comes down (seed 1: 0.898 at epoch 30, 0.883 at 60, 0.876 at
+        # 100; seed 2: 0.877, 0.843, 0.826), so 100 epochs only stretch the high-rate phase the
+        # kept epoch comes from; voices gain ~2 points (85.1, 85.8% against 84.4, 83.3%), the real
+        # clips lose 0.8 and 2.8. distill.py --student-epochs (existing) sets the length;
+        # test_student_epochs.py checks its parsing and that the cosine stretches over it.
         "student_ema": None,
         "lr": {"teacher": 2e-3, "student": 5e-3, "qat": 5e-4},
         "teacher_weight_decay": 5e-4,
