@@ -136,7 +136,12 @@ async function withDevice<T>(c: Case, backend: Backend, fn: (emulator: NativeEmu
   const dir = firmwareDir(c);
   const map = readFirmwareMap(dir);
   // The device's own timeline of each host job (a diagnostic side channel): a replay's or a calls repeat's worth.
-  const emulator = createEmulator({ devicePath: devicePath(c), libraryPath: join(dir, `lib${map.name}.so`), regmap: map, unlinkOnStop: true, timelineJobs: Math.max(c.frames, 300_000) + SPARE_JOBS });
+  // BENCH_EMULATOR_CPU=N pins the device thread to CPU N (run the bench under `taskset -c M`,
+  // M != N, for the driver): otherwise, with another job on one core, the scheduler may leave
+  // both spinning threads on the other, each waiting out the other's time slice.
+  const cpu = process.env.BENCH_EMULATOR_CPU;
+  const emulator = createEmulator({ devicePath: devicePath(c), libraryPath: join(dir, `lib${map.name}.so`), regmap: map, unlinkOnStop: true, timelineJobs: Math.max(c.frames, 300_000) + SPARE_JOBS,
+    ...(cpu !== undefined ? { cpu: Number(cpu) } : {}) });
   emulator.start();
   try {
     return await fn(emulator);

@@ -1,5 +1,8 @@
 #include "emulator.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
@@ -302,6 +305,16 @@ bool Emulator::Start(std::string* error) {
   origin_ns_ = NowNs();
   next_due_ns_ = origin_ns_;
   thread_ = std::thread([this] { Serve(); });
+  if (opt_.cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(opt_.cpu, &set);
+    const int err = pthread_setaffinity_np(thread_.native_handle(), sizeof set, &set);
+    if (err != 0) {
+      Stop();
+      return Fail(error, "argument", "cpu " + std::to_string(opt_.cpu) + ": cannot pin the device thread there: " + std::strerror(err));
+    }
+  }
   return true;
 }
 

@@ -94,6 +94,11 @@ struct EmulatorOptions {
   // Diagnostic (the bench's host-overhead breakdown, a side channel no driver reads): when > 0,
   // the last this many host jobs' timelines are kept (Emulator::Timeline).
   uint32_t timeline_jobs = 0;
+  // The CPU the device thread runs on (pinned at Start), or -1 to leave it to the scheduler.
+  // The thread spins, as the driver's polling does: two spinning threads on one core each wait
+  // for the other's time slice (lags of hundreds of microseconds), which a scheduler that sees
+  // another job on the other core lets happen.
+  int cpu = -1;
 };
 
 // One host job as the device saw it, CLOCK_MONOTONIC ns (the host's clock): the start seen

@@ -16,7 +16,8 @@ registerCommands((program, ctx) => {
     .option('--loop', 'loop the replay', false)
     .option('--card <dir>', 'model card for the replay preprocessing (default: the zoo card of the firmware name)')
     .option('--fault <spec>', 'never-done, done-late:US, late-once:US@N, corrupt-output:N, reset-after:N, wrong-magic, wrong-hash or fifo-overflow')
-    .action(async (o: { model: string; device: string; clockMhz?: number; autonomous: boolean; replay?: string; rateHz?: number; loop: boolean; card?: string; fault?: string }) => {
+    .option('--cpu <n>', 'pin the device thread (it spins) to this CPU, one the daemon\'s driver does not poll from (e.g. taskset -c 1 for the daemon, --cpu 0 here)', ctx.num('cpu'))
+    .action(async (o: { model: string; device: string; clockMhz?: number; autonomous: boolean; replay?: string; rateHz?: number; loop: boolean; card?: string; fault?: string; cpu?: number }) => {
       // Loaded on use: the emulator's addon is not the daemon's.
       const { runEmulateFpga } = await import('./emulate-fpga.js');
       await runEmulateFpga({ ...o, zooDir: resolve(ctx.repoRoot, 'models', 'zoo') }, (line) => process.stderr.write(line + '\n'));

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -234,6 +234,30 @@ describe(`FPGA device emulator (jets_hls4ml_student, seed ${SEED})`, () => {
     const c1 = regs.read(REG.CYCLE_LO);
     expect(c1).toBeGreaterThan(cycleAtDone);
     expect(c1).toBeLessThanOrEqual(Math.ceil((performance.now() - t00) * 10) + 1);
+  });
+
+  it('pins its device thread to the CPU asked for (cpu), and refuses one it cannot pin to', () => {
+    // The kernel's own view: /proc/self/task/<tid>/status names each thread's allowed CPUs.
+    const pinnedTo0 = (): number => readdirSync('/proc/self/task').filter((tid) => {
+      try {
+        return /^Cpus_allowed_list:\s*0\s*$/m.test(readFileSync(`/proc/self/task/${tid}/status`, 'utf8'));
+      } catch {
+        return false; // a thread that ended meanwhile
+      }
+    }).length;
+    const before = pinnedTo0();
+    const { emu, regs } = emulate({ cpu: 0 });
+    expect(pinnedTo0()).toBe(before + 1);
+    // It still serves: a job completes.
+    regs.write(REG.CTRL, CTRL.AP_START);
+    const t0 = Date.now();
+    while ((regs.read(REG.CTRL) & CTRL.AP_DONE) === 0) if (Date.now() - t0 > 30_000) throw new Error('no ap_done within 30 s');
+    emu.stop();
+    expect(() => createEmulator({ devicePath: device(), libraryPath: LIB, regmap: map, cpu: -1 })).toThrow(RangeError);
+    expect(() => createEmulator({ devicePath: device(), libraryPath: LIB, regmap: map, cpu: 1.5 })).toThrow(RangeError);
+    // CPU 1000 fits a cpu_set_t but no machine here has it: start() says so.
+    const far = emulate({ cpu: 1000 }, false);
+    expect(() => far.emu.start()).toThrow(/cpu 1000: cannot pin the device thread/);
   });
 
   it('an idle device sleeps instead of spinning: after 0.2 ms without work, sleeps that double to 0.5 ms', async () => {

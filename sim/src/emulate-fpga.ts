@@ -126,6 +126,8 @@ export interface EmulateFpgaOptions {
   readonly zooDir?: string;
   /** runEmulateFpga: interval of the progress line (default 10 s). */
   readonly progressMs?: number;
+  /** The CPU the device thread is pinned to (default: the scheduler's choice). */
+  readonly cpu?: number;
 }
 
 const FAULTS_ALLOWED = 'never-done, done-late:US, late-once:US@N, corrupt-output:N, reset-after:N, wrong-magic, wrong-hash, fifo-overflow';
@@ -176,6 +178,7 @@ export function startEmulator(o: EmulateFpgaOptions): { emulator: NativeEmulator
     autonomous: o.autonomous ?? false,
     ...(source !== undefined ? { source } : {}),
     ...(o.fault !== undefined ? { fault: parseFault(o.fault) } : {}),
+    ...(o.cpu !== undefined ? { cpu: o.cpu } : {}),
   });
   emulator.start();
   return { emulator, map };

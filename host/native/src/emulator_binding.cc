@@ -6,6 +6,7 @@
 // synchronous, as this is a tool and test fixture, not the daemon's hot path.
 
 #include <napi.h>
+#include <sched.h>
 
 #include "napi_check.h"
 
@@ -119,6 +120,13 @@ class EmulatorWrap : public Napi::ObjectWrap<EmulatorWrap> {
       HT_CHECK_OR(env, d >= 0 && d <= EmulatorLimits::kTimelineJobsMax && d == static_cast<double>(static_cast<uint32_t>(d)), RangeError,
                   "Emulator: timelineJobs must be an integer in [0, " + std::to_string(EmulatorLimits::kTimelineJobsMax) + "]", );
       opt.timeline_jobs = static_cast<uint32_t>(d);
+    }
+    Napi::Value cpu = o.Get("cpu");
+    if (!cpu.IsUndefined()) {
+      const double d = cpu.IsNumber() ? cpu.As<Napi::Number>().DoubleValue() : -1;
+      HT_CHECK_OR(env, d >= 0 && d < CPU_SETSIZE && d == static_cast<double>(static_cast<int>(d)), RangeError,
+                  "Emulator: cpu must be an integer in [0, " + std::to_string(CPU_SETSIZE) + ")", );
+      opt.cpu = static_cast<int>(d);
     }
     if (!source.IsUndefined()) {
       HT_CHECK_OR(env, source.IsObject(), TypeError, "Emulator: source must be an object", );

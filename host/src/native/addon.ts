@@ -427,6 +427,9 @@ export interface EmulatorOptions {
   readonly regionOffsetBytes?: number;
   /** Diagnostic: keep the timelines of the last this many host jobs (`timeline`); default 0. */
   readonly timelineJobs?: number;
+  /** The CPU the device thread is pinned to (default: the scheduler's choice). Give it a core
+   * of its own, away from the driver's: both spin. */
+  readonly cpu?: number;
 }
 
 /** Numbers per job in the emulator's diagnostic timeline: job, seqLo, seenNs, ranNs, doneNs (CLOCK_MONOTONIC). */
