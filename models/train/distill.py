@@ -11,6 +11,7 @@ nothing else. See README.md beside this file for the recipe.
 import argparse
 import copy
 import json
+import math
 import os
 import random
 import sys
@@ -71,6 +72,9 @@ def parse_args(argv):
     p.add_argument("--student-ema", type=float, metavar="DECAY",
                    help="validate and keep an exponential moving average of the student's weights and batch-norm "
                    "buffers, DECAY per step (default: the task's \"student_ema\", else none; 0: none)")
+    p.add_argument("--student-weight-decay", type=float, metavar="X",
+                   help="AdamW weight decay in the student stage only (default: the task's "
+                   "\"student_weight_decay\", else 0; the teacher and QAT stages keep theirs)")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--frac-bits", type=int, default=10)
     p.add_argument("--int-bits", type=int, default=6, help="integer bits including sign")
@@ -131,6 +135,11 @@ def resolve(args):
         cfg["student_ema"] = args.student_ema or None
     if cfg.get("student_ema") is not None and not 0.0 < cfg["student_ema"] < 1.0:
         raise UsageError(f"--student-ema {cfg['student_ema']}: want a decay per step, 0 < DECAY < 1 (0: none)")
+    if args.student_weight_decay is not None:
+        cfg["student_weight_decay"] = args.student_weight_decay
+    wd = cfg.get("student_weight_decay", 0.0)
+    if not (isinstance(wd, (int, float)) and math.isfinite(wd) and 0.0 <= wd < 1.0):
+        raise UsageError(f"--student-weight-decay {wd}: want a finite decay, 0 <= X < 1 (0: none)")
     if not 0.0 <= args.alpha <= 1.0 or args.temperature <= 0 or args.batch < 1:
         raise UsageError(f"alpha {args.alpha} (0..1), temperature {args.temperature} (> 0), "
                          f"batch {args.batch} (>= 1)")
@@ -387,6 +396,7 @@ def train_student(args, cfg, student, forward, splits, labels, weights, t_logits
 
     return train.fit(stage, student, forward, loss_fn, splits["train"][0], splits["val"],
                      labels, cfg["epochs"][stage], cfg["lr"][stage], args.batch, gen,
+                     weight_decay=cfg.get("student_weight_decay", 0.0) if stage == "student" else 0.0,
                      n_views=n_views(cfg), batch_augment=batch_augment(cfg, stage),
                      keep_epoch=getattr(args, "fit_epoch", None) if stage == "student" else None,
                      ema_decay=cfg.get("student_ema") if stage == "student" else None)
@@ -558,6 +568,7 @@ def distillation_entry(args, cfg, best, teacher_targets, data_augmentation=None)
             "epochs": cfg["epochs"], "bestEpoch": best, "lr": cfg["lr"],
             "batch": args.batch, "teacherBatch": cfg.get("teacher_batch", args.batch),
             "augmentation": augmentation,
+            **({"studentWeightDecay": cfg["student_weight_decay"]} if cfg.get("student_weight_decay") else {}),
             "teacherTargets": teacher_targets,
             "selection": "best validation balanced accuracy per stage" + (
                 f"; the student's exponential moving average of weights and batch-norm buffers (decay "

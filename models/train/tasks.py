@@ -293,6 +293,45 @@ TASKS = {
         # clips lose 0.8 and 2.8. distill.py --student-epochs (existing) sets the length;
         # test_student_epochs.py checks its parsing and that the cosine stretches over it.
         "student_ema": None,
+        # AdamW's decoupled weight decay in the student stage only (distill.py --student-weight-decay
+        # X; the teacher keeps "teacher_weight_decay", QAT none). 0: none, the student as shipped.
+        # Tried 2026-12-08 (issue 11), aimed at the late overfit above (the best epoch near 30 and
+        # the whole validation split's balanced accuracy falling as the learning rate comes down):
+        # 1e-3, chosen before any run, with --student-ema 0.998, 60 epochs, seeds 1-3, everything
+        # else the shipped recipe's (1 thread, the shipped teacher, fitted on train): distill.py
+        # --task keywords --data models/data/keywords --out DIR --teacher-from models/zoo/keywords
+        # --seed S --student-ema 0.998 --student-weight-decay 1e-3. Why 1e-3: AdamW shrinks each
+        # weight by lr x X a step beside Adam's normalised step of ~lr, so it pulls a weight w only
+        # where its normalised gradient averages below X |w| (~1e-4..1e-3 for these weights): the
+        # directions the late, low-rate epochs only drift along, not those the data drives. Twice
+        # the teacher's 5e-4 at 2.5x its rate (lr x X 5e-6 a step at the peak against 1e-6); over
+        # the 4,920 cosine steps a weight with no gradient shrinks by exp(-sum lr X) = 0.988, so
+        # this is a mild step, not a regulariser that reshapes the net (the student has ~20 k
+        # weights for 10,391 rows). The rule, written before any real-validation or test figure of
+        # these runs was read (seed 1 at its first epochs): the lever is chosen if its MEAN real
+        # validation accuracy over seeds 1-3 beats the EMA recipe's 87.1% (itself above the
+        # shipped 86.8%); if seeds 1 and 2 both come in below 86.8%, seed 3 is not run and it is
+        # not chosen. Its candidate is its seed with the best real validation accuracy and no music
+        # false alarm in the float screen at 16 hops / 0.8 (keywords_screen.py, the seed-2
+        # validation music); it ships only if its test accuracy >= 88.3% (121 of 137), no false
+        # alarm on the validation or the card's music, and its test-speaker stream on sim is not
+        # worse than 102 of 117 / 6 false alarms. Otherwise "student_weight_decay" stays 0.0 and
+        # "student_ema" None (the option kept).
+        # Figures per seed (as above: real validation clips (whole validation split at the best
+        # epoch), best epoch, held-out voices, screen at 16 / 0.8 as validation stream tp / false
+        # alarms / music false alarms (summed over 16 hops' 5 thresholds), then test): seed 1 83.5%
+        # (116 of 139; 85.5%), epoch 23, 82.1% voices, 97 / 4 / 0 (5); seed 2 86.3% (120 of 139;
+        # 86.3%), epoch 18, 83.5%, 101 / 3 / 0 (1). Both below 86.8%, so seed 3 was not run and the
+        # lever is NOT chosen (not shipped; "student_weight_decay" stays 0.0, "student_ema" None).
+        # Test (recorded, not used): 86.9% (119 of 137), 83.2% (114); fixed point the same. Against
+        # the same seeds with the average alone (87.1%, 86.3% real validation; 89.1%, 87.3% whole;
+        # epochs 27, 48; test 88.3%, 86.1%) the decay lost 5 clips and 0 on the real validation
+        # clips and ~1-4 points on the whole split. It did not stop the late fall it was aimed at:
+        # the whole split's balanced accuracy at epochs 30 / 60 is 0.881 / 0.854 (seed 1) and
+        # 0.886 / 0.875 (seed 2), the best epoch came earlier still (23, 18). As computed above the
+        # decay's own pull is ~1% over the schedule, so the change is mostly a different trajectory
+        # (seed noise), not regularisation (1e-2 would pull such a weight by 12%: untried).
+        "student_weight_decay": 0.0,
         "lr": {"teacher": 2e-3, "student": 5e-3, "qat": 5e-4},
         "teacher_weight_decay": 5e-4,
         # The waveform augmentation is keywords_data.py's (copies of the real clips); no D4.
