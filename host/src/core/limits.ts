@@ -68,6 +68,14 @@ export const limits = {
   /** A snapshot build runs its steps (one histogram folded or summarised each) for up to this
    * long per macrotask before yielding to the event loop (metrics/snapshot-cache.ts). */
   snapshotStepBudgetUs: 100,
+  /** With no reader of the published snapshot (no websocket client, HTTP request, scrape or
+   * worker poll) for this long, the daemon builds one only every `snapshotIdleIntervalMs`:
+   * a snapshot nobody reads still closes the history's rows, but a daemon per microphone paid
+   * ~48% of its core for builds at 4 Hz that no one read (bench/keywords.ts, 100 streams). */
+  snapshotIdleAfterMs: 2000,
+  /** The build interval while no one reads: just over the history's interval, so each build
+   * closes one history row (a row is `historyResolutionS` plus up to one snapshot interval). */
+  snapshotIdleIntervalMs: 1005,
   /** `/healthz` samples the pipeline's frame counters this often (last frame age, error ratio). */
   healthSampleIntervalMs: 500,
   /** `/healthz` judges the error ratio over this many recent seconds. */
@@ -235,6 +243,8 @@ export type Limits = typeof limits;
 export function checkLimits(l: Limits = limits): void {
   assert(l.replayBatchFramesMax <= l.frameSlotsMax, 'a replay batch must fit in the frame ring');
   assert(l.flushIntervalMs <= l.snapshotIntervalMs * 10, 'flush interval too long for snapshots');
+  assert(l.snapshotIdleIntervalMs >= l.historyResolutionS * 1000 && l.snapshotIdleIntervalMs <= l.historyResolutionS * 1000 + l.snapshotIntervalMs, 'an idle build closes one history row of its documented length');
+  assert(l.snapshotIdleAfterMs >= 2 * l.snapshotIntervalMs, 'a reader at the snapshot interval keeps the builds at that interval');
   assert(l.flushIntervalMs <= l.lateLogIntervalMs, 'late frames are logged from the flush loop, so it must run at least that often');
   assert(l.triggerRingSlotsMax >= l.frameSlotsMax, 'trigger ring must hold a full frame ring');
   assert(l.triggerRingSlotsMax >= l.ingressFramesMax, 'a clean stop flushes a full ingress queue into the trigger ring at once');

@@ -42,6 +42,27 @@ describe('HotCounts', () => {
     expect(again.totalCount).toBe(0);
   });
 
+  it('reused over rounds of records and drains, gives each round what a fresh histogram of that round holds (property)', () => {
+    const value = fc.oneof(fc.integer({ min: 0, max: 3000 }), fc.integer({ min: 0, max: 1e10 }), fc.integer({ min: 1000, max: 100_000 }));
+    fc.assert(fc.property(fc.array(fc.array(value, { maxLength: 60 }), { minLength: 2, maxLength: 6 }), (rounds) => {
+      const c = new HotCounts();
+      for (const vs of rounds) {
+        const direct = histogram();
+        for (const v of vs) {
+          c.record(v);
+          direct.recordValue(v);
+        }
+        const got = histogram();
+        c.drainInto(got);
+        expect(got.totalCount).toBe(vs.length);
+        for (const p of [0, 50, 99, 100]) {
+          const b = direct.getValueAtPercentile(p);
+          expect(Math.abs(got.getValueAtPercentile(p) - b)).toBeLessThanOrEqual(Math.max(1, b * 1e-3));
+        }
+      }
+    }), { numRuns: 200 });
+  });
+
   it('drained into several histograms at once, leaves them as recording into one and adding it to each with the library (property)', () => {
     const value = fc.oneof(fc.integer({ min: 0, max: 3000 }), fc.integer({ min: 0, max: 1e10 }), fc.integer({ min: 1000, max: 100_000 }));
     fc.assert(fc.property(

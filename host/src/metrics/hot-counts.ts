@@ -72,8 +72,13 @@ export class HotCounts {
     this.clear();
   }
 
+  /** Zeroes the counts. Only the octaves touched since the last clear: a fill of all 26,624
+   * slots per series per snapshot was 3.7% of a core running 100 keyword daemons. */
   clear(): void {
-    this.counts.fill(0);
+    if (this.touched[0] === 1) this.counts.fill(0, 0, EXACT_BELOW);
+    for (let t = 1; t <= OCTAVES; t++) {
+      if (this.touched[t] === 1) this.counts.fill(0, EXACT_BELOW + (t - 1) * HALF, EXACT_BELOW + t * HALF);
+    }
     this.touched.fill(0);
     this.total = 0;
     this.sum = 0;

@@ -4,6 +4,7 @@ import { FrameRing, STAMPS_COUNT } from '../core/frame.js';
 import { PipelineMetrics } from './pipeline-metrics.js';
 import { SnapshotCache, snapshotPhaseMs } from './snapshot-cache.js';
 import { manualTimers } from '../core/manual-timers.js';
+import { limits } from '../core/limits.js';
 
 const INTERVAL_MS = 500;
 
@@ -123,6 +124,75 @@ describe('SnapshotCache', () => {
       tick();
       expect(cache.current().snapshot.fps).toBeCloseTo(perInterval / (INTERVAL_MS / 1000), 6);
     }
+  });
+
+  it('builds only every idle interval while no one reads, closing one history row each, and is back at the interval on the next read', () => {
+    const { cache, t, clock, frames, metrics, begun } = setup();
+    const idle = { afterMs: limits.snapshotIdleAfterMs, intervalMs: limits.snapshotIdleIntervalMs };
+    /** Advances the clock to the pending timer, runs the build to publication; returns its delay. */
+    const timed = (perMs = 0.1) => {
+      const p = t.pending() as { kind: string; ms: number };
+      expect(p.kind).toBe('timeout');
+      frames(Math.round(p.ms * perMs), p.ms);
+      t.run();
+      while (t.pending()?.kind === 'immediate') t.run();
+      return p.ms;
+    };
+    cache.start();
+    // start() counts as a read: the interval until afterMs has passed without another.
+    const delays: number[] = [];
+    for (let i = 0; i < 8; i++) delays.push(timed());
+    const busy = Math.floor(idle.afterMs / INTERVAL_MS);
+    expect(delays).toEqual([...new Array<number>(busy).fill(INTERVAL_MS), ...new Array<number>(8 - busy).fill(idle.intervalMs)]);
+    expect(cache.demanded()).toBe(false);
+    // Idle builds still publish, and each closes one history row: its rate is the frames fed
+    // over the row's own length (round(0.1 a ms x the idle interval) frames in it).
+    const rows = metrics.historyColumns().fps.length;
+    const perRow = Math.round(idle.intervalMs * 0.1) / (idle.intervalMs / 1000);
+    clock.advanceNs(200e6);
+    const published = cache.current().seq; // a read 200 ms after the last build began: no longer idle
+    expect(cache.demanded()).toBe(true);
+    expect(rows).toBeGreaterThanOrEqual(8 - busy);
+    expect(metrics.historyColumns().fps.slice(-(8 - busy))).toEqual(new Array<number>(8 - busy).fill(perRow).map((x) => expect.closeTo(x, 6)));
+    // The read brought the next build forward: due one interval after the last began, then
+    // the interval again while reads go on.
+    expect(t.pending()).toMatchObject({ kind: 'timeout', ms: INTERVAL_MS - 200 });
+    clock.advanceNs((INTERVAL_MS - 200) * 1e6);
+    t.run();
+    while (t.pending()?.kind === 'immediate') t.run();
+    expect(cache.current().seq).toBe(published + 1);
+    for (let i = 0; i < 3; i++) {
+      expect(timed()).toBe(INTERVAL_MS);
+      cache.current();
+    }
+    expect(begun()).toBe(1 + 8 + 1 + 3);
+    // A read after the interval has passed since the last build began: a build at once.
+    clock.advanceNs(idle.afterMs * 1e6 + 1);
+    expect(cache.demanded()).toBe(false);
+    cache.current();
+    expect(t.pending()).toMatchObject({ kind: 'timeout', ms: 0 });
+    // A read while a build is in progress leaves its scheduling to the build.
+    clock.advanceNs(idle.afterMs * 1e6 * 2);
+    t.run();
+    expect(t.pending()?.kind).toBe('immediate');
+    cache.current();
+    expect(t.pending()?.kind).toBe('immediate');
+  });
+
+  it('builds at the interval whatever the reads when idle builds are off', () => {
+    const clock = manualClock(0);
+    const t = manualTimers();
+    const metrics = new PipelineMetrics({ pipeline: 'p', backend: 'sim', model: 'm', labels: ['a'], budgetUs: 1000 }, clock, () => 0);
+    const cache = new SnapshotCache(() => metrics.beginSnapshot(), clock, t.timers, INTERVAL_MS, (e) => { throw e; }, 0, 0, null);
+    cache.start();
+    for (let i = 0; i < 10; i++) {
+      expect(t.pending()).toMatchObject({ kind: 'timeout', ms: INTERVAL_MS });
+      clock.advanceNs(INTERVAL_MS * 1e6);
+      t.run();
+      while (t.pending()?.kind === 'immediate') t.run();
+    }
+    expect(cache.demanded()).toBe(true);
+    expect(() => new SnapshotCache(() => metrics.beginSnapshot(), clock, t.timers, INTERVAL_MS, () => {}, 0, 0, { afterMs: 1000, intervalMs: INTERVAL_MS - 1 })).toThrow();
   });
 
   it('stops publishing on stop(); refresh() publishes a final snapshot at once', () => {

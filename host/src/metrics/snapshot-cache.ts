@@ -23,6 +23,14 @@ export interface PublishedSnapshot {
   readonly builtAtNs: number;
 }
 
+/** How often a cache builds while nobody reads what it publishes (`SnapshotCache`'s `idle`). */
+export interface IdleBuilds {
+  /** No `current()` for this long (ms) makes the cache idle; `start()` counts as a read. */
+  readonly afterMs: number;
+  /** The build interval while idle (ms), >= `intervalMs`. */
+  readonly intervalMs: number;
+}
+
 /**
  * Builds a snapshot every `intervalMs` (the next build is due an interval after this one
  * began, at least a quarter interval after it ended, so builds never overlap) by running
@@ -30,6 +38,13 @@ export interface PublishedSnapshot {
  * `current()` never builds once started; before `start()` and after `stop()` it returns
  * the last snapshot (building one at once if there is none). A throwing build is a bug:
  * it goes to `onBug` and publication stops.
+ *
+ * Demand: while nobody has called `current()` for `idle.afterMs`, builds come only every
+ * `idle.intervalMs` (they still advance the rates and close the history's rows); the first
+ * read after that gets the latest published snapshot (at most an idle interval old) and
+ * brings the next build forward to one `intervalMs` after the last began. Many daemons in one
+ * process (one per microphone) no one is watching then stop spending their core on 4 Hz
+ * summaries: measured in bench/keywords.ts.
  */
 export class SnapshotCache {
   /** Builds completed (what a test counts: requests never cause one). */
@@ -38,6 +53,10 @@ export class SnapshotCache {
   private handle: unknown = null;
   private immediate: unknown = null;
   private running = false;
+  /** Monotonic ns of the latest `current()` (or `start()`); -Infinity before. */
+  private lastReadNs = -Infinity;
+  /** Monotonic ns at which the latest build began. */
+  private lastBuildAtNs = Number.NaN;
 
   constructor(
     private readonly begin: () => SnapshotBuild,
@@ -55,8 +74,11 @@ export class SnapshotCache {
      * so their builds do not all queue in the same turns of the event loop and hold up every
      * stream's frames at once, 4 times a second. */
     private readonly phaseMs = 0,
+    /** Builds while no one reads (see the class); null: always every `intervalMs`. */
+    private readonly idle: IdleBuilds | null = { afterMs: limits.snapshotIdleAfterMs, intervalMs: limits.snapshotIdleIntervalMs },
   ) {
     assert(intervalMs > 0, 'snapshot interval is positive');
+    assert(idle === null || (idle.intervalMs >= intervalMs && idle.afterMs > 0), 'an idle interval is no shorter than the interval');
     assert(stepBudgetNs >= 0, 'snapshot step budget is not negative');
     assert(phaseMs >= 0 && phaseMs < intervalMs, 'snapshot phase within one interval');
   }
@@ -65,6 +87,7 @@ export class SnapshotCache {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.lastReadNs = this.clock.nowNs();
     this.refresh();
     this.handle = this.timers.setTimeout(() => this.tick(), this.intervalMs + this.phaseMs);
   }
@@ -79,12 +102,33 @@ export class SnapshotCache {
 
   /** The latest published snapshot; builds one at once only if none was ever published. */
   current(): PublishedSnapshot {
+    this.noteRead();
     return this.published ?? this.refresh();
+  }
+
+  /** Whether someone read within `idle.afterMs` of `nowNs` (always, without `idle`). */
+  demanded(nowNs = this.clock.nowNs()): boolean {
+    return this.idle === null || nowNs - this.lastReadNs < this.idle.afterMs * 1e6;
+  }
+
+  private noteRead(): void {
+    if (this.idle === null) return;
+    const now = this.clock.nowNs();
+    const wasIdle = !this.demanded(now);
+    this.lastReadNs = now;
+    // Back from idle with a timed build pending (not one in progress): the next build comes
+    // one interval after the last began (at once if that is past), not up to an idle interval on.
+    if (wasIdle && this.running && this.handle !== null && this.immediate === null) {
+      this.timers.clearTimeout(this.handle);
+      const sinceMs = (now - this.lastBuildAtNs) / 1e6;
+      this.handle = this.timers.setTimeout(() => this.tick(), Math.max(0, this.intervalMs - sinceMs));
+    }
   }
 
   /** Builds and publishes a snapshot at once, all steps in one go (start, stop, final summary). */
   refresh(): PublishedSnapshot {
     const at = this.clock.nowNs();
+    this.lastBuildAtNs = at;
     const build = this.begin();
     while (!build.step());
     return this.publish(build.result(), at);
@@ -93,6 +137,7 @@ export class SnapshotCache {
   private tick(): void {
     this.handle = null;
     const at = this.clock.nowNs();
+    this.lastBuildAtNs = at;
     let build: SnapshotBuild;
     try {
       build = this.begin();
@@ -117,9 +162,11 @@ export class SnapshotCache {
         return;
       }
       // The next build is due one interval after this one began (4 Hz stays 4 Hz however
-      // many turns a build took), but never sooner than a quarter interval after it ended.
-      const tookMs = (this.clock.nowNs() - at) / 1e6;
-      this.handle = this.timers.setTimeout(() => this.tick(), Math.max(this.intervalMs / 4, this.intervalMs - tookMs));
+      // many turns a build took), but never sooner than a quarter interval after it ended;
+      // an idle interval while no one reads.
+      const end = this.clock.nowNs();
+      const every = this.demanded(end) ? this.intervalMs : this.idle!.intervalMs;
+      this.handle = this.timers.setTimeout(() => this.tick(), Math.max(this.intervalMs / 4, every - (end - at) / 1e6));
     };
     step();
   }
