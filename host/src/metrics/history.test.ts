@@ -1,8 +1,10 @@
+import fc from 'fast-check';
 import * as hdr from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../core/rng.js';
 import { LATENCY_SERIES } from '../server/api-types.js';
 import { fakeHistory } from '../server/testing.js';
+import { BlockedHistogram } from './latency-summary.js';
 import { addHeatmap, cumulativeCounts, HEATMAP_EDGES_US, HistoryRing, jsonInSlices, PROMETHEUS_LE_US, type HistoryRow } from './history.js';
 import type { LatencySummaryUs } from './snapshot.js';
 
@@ -85,6 +87,23 @@ describe('HistoryRing', () => {
       expect(got[b], `le ${le}`).toBeLessThanOrEqual(exact + near);
     });
     expect(got.at(-1)).toBe(20_000); // all below 10 s
+  });
+
+  it('cumulativeCounts with block counts (whole blocks added) gives the raw values\' counts as without them (property)', () => {
+    const clustered = fc.array(fc.tuple(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 9_990_000, max: 10_010_000 }), fc.integer({ min: 0, max: 1e10 })), fc.integer({ min: 1, max: 20 })), { minLength: 1, maxLength: 200 });
+    fc.assert(fc.property(clustered, (vs) => {
+      const b = new BlockedHistogram(hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e10, numberOfSignificantValueDigits: 3, autoResize: false, useWebAssembly: false }));
+      for (const [v, c] of vs) b.recordValueWithCount(v, c);
+      const got = cumulativeCounts(b.h, PROMETHEUS_LE_US, b.blockCounts);
+      expect(got).toEqual(cumulativeCounts(b.h, PROMETHEUS_LE_US));
+      // Against the raw values: each bucket goes by its lowest value (within HDR's 0.1%).
+      PROMETHEUS_LE_US.forEach((le, k) => {
+        const exact = vs.filter(([v]) => v / 1000 <= le).reduce((a, [, c]) => a + c, 0);
+        const near = vs.filter(([v]) => v / 1000 > le && v / 1000 <= le * 1.001).reduce((a, [, c]) => a + c, 0);
+        expect(got[k]).toBeGreaterThanOrEqual(exact);
+        expect(got[k]).toBeLessThanOrEqual(exact + near);
+      });
+    }), { numRuns: 300 });
   });
 
   it('jsonInSlices writes exactly what JSON.stringify writes', async () => {

@@ -144,18 +144,36 @@ export function addHeatmap(h: JsHistogram, out: Float64Array): void {
  */
 export const PROMETHEUS_LE_US: readonly number[] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1e3, 2.5e3, 5e3, 1e4, 2.5e4, 5e4, 1e5, 2.5e5, 5e5, 1e6, 1e7];
 
+/** The counts of every block of `size` consecutive HDR bucket indices (a `BlockedHistogram`'s). */
+export interface BlockCounts {
+  readonly size: number;
+  readonly counts: Float64Array;
+}
+
 /**
  * Cumulative counts of `h` (integer ns) at or below each of `leUs` (ascending), each HDR
  * bucket by its lowest value (the value the hot path's counts were drained at). Off the hot
- * path; walks the counts array once.
+ * path; walks the counts array once, skipping whole blocks below a bound when given `blocks`.
  */
-export function cumulativeCounts(h: JsHistogram, leUs: readonly number[]): number[] {
+export function cumulativeCounts(h: JsHistogram, leUs: readonly number[], blocks: BlockCounts | null = null): number[] {
   const out = new Array<number>(leUs.length).fill(0);
   if (h.totalCount === 0) return out;
   const top = h.countsArrayIndex(h.maxValue);
   let b = 0;
   let seen = 0;
   for (let i = 0; i <= top; i++) {
+    // With the histogram's block counts (latency-summary.ts): the bounds below a block's first
+    // bucket close at what came before it, and a whole block whose last bucket lies at or below
+    // the next bound is added at once (its buckets close no bound).
+    if (blocks !== null && (i & (blocks.size - 1)) === 0) {
+      for (let k = i / blocks.size; i + blocks.size - 1 <= top; k++, i += blocks.size) {
+        const lowest = h.valueFromIndex(i) / 1000;
+        while (b < leUs.length && lowest > leUs[b]) out[b++] = seen;
+        if (b < leUs.length && h.valueFromIndex(i + blocks.size - 1) / 1000 > leUs[b]) break;
+        seen += blocks.counts[k];
+      }
+      if (i > top) break;
+    }
     const c = h.getCountAtIndex(i);
     if (c === 0) continue;
     const us = h.valueFromIndex(i) / 1000;

@@ -43,7 +43,7 @@ export class HotCounts {
   }
 
   /** Adds every count to `h` (each slot at its lowest value) and clears. Off the hot path. */
-  drainInto(h: hdr.Histogram): void {
+  drainInto(h: Pick<hdr.Histogram, 'recordValueWithCount'>): void {
     this.drainIntoAll([h]);
   }
 
@@ -53,7 +53,7 @@ export class HotCounts {
    * reads all ~25,600 of the other's; the daemon's snapshot folded each latency into three
    * histograms that way, 58% of a keyword daemon's CPU at 30 streams with snapshots on).
    */
-  drainIntoAll(hs: readonly hdr.Histogram[]): void {
+  drainIntoAll(hs: readonly Pick<hdr.Histogram, 'recordValueWithCount'>[]): void {
     if (this.total === 0) return;
     if (this.touched[0] === 1) {
       for (let v = 0; v < EXACT_BELOW; v++) {

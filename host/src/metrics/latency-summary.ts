@@ -18,7 +18,58 @@ const QUANTILE_FIELDS = ['p50', 'p90', 'p99', 'p999'] as const;
  * beside the histograms.
  */
 export function summariseUs(hs: readonly Histogram[], sumNs: number): LatencySummaryUs {
-  const js = hs.map(asJs);
+  return summarise(hs.map(asJs), sumNs, null);
+}
+
+/** log2 of the HDR bucket indices a `BlockedHistogram` block counts (128: 64 and 256 timed alike). */
+const BLOCK_SHIFT = 7;
+
+/**
+ * An HDR histogram of integer nanoseconds with the count of every block of 128 consecutive
+ * bucket indices kept beside it, and the exact sum of what it holds (the summary's mean).
+ * Record and reset only through it. Why: a summary walked every bucket from the smallest
+ * value to the p99.9 one (~5,000 for millisecond latencies), 27 walks a snapshot, and the
+ * Prometheus counts walked up to the max, 9 more; with the blocks a summary adds up whole
+ * blocks until the next percentile's rank falls in one and walks only that block, and the
+ * counts add whole blocks between bounds: a keyword daemon's metrics snapshot took 1,180 us
+ * before, 290 us with them (2026-12-08, one daemon, 3 s of the wake-word stream, in a loop).
+ */
+export class BlockedHistogram {
+  readonly h: JsHistogram;
+  readonly blocks: Float64Array;
+  sumNs = 0;
+
+  constructor(h: Histogram) {
+    this.h = asJs(h);
+    this.blocks = new Float64Array(Math.ceil(this.h.countsArrayLength / 2 ** BLOCK_SHIFT));
+  }
+
+  /** The block counts, for `cumulativeCounts`. */
+  get blockCounts(): { size: number; counts: Float64Array } {
+    return { size: 2 ** BLOCK_SHIFT, counts: this.blocks };
+  }
+
+  /** As the histogram's own, and counts `count` in the value's block. Off the hot path. */
+  recordValueWithCount(value: number, count: number): void {
+    this.h.recordValueWithCount(value, count);
+    this.blocks[this.h.countsArrayIndex(value) >>> BLOCK_SHIFT] += count;
+  }
+
+  reset(): void {
+    this.h.reset();
+    this.blocks.fill(0);
+    this.sumNs = 0;
+  }
+}
+
+/** `summariseUs` of blocked histograms (the same values), skipping the blocks no percentile falls in. */
+export function summariseBlocked(xs: readonly BlockedHistogram[]): LatencySummaryUs {
+  let sumNs = 0;
+  for (const x of xs) sumNs += x.sumNs;
+  return summarise(xs.map((x) => x.h), sumNs, xs.map((x) => x.blocks));
+}
+
+function summarise(js: readonly JsHistogram[], sumNs: number, blocks: readonly Float64Array[] | null): LatencySummaryUs {
   const n = js.reduce((a, h) => a + h.totalCount, 0);
   if (n === 0) return { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 };
   const us = (ns: number) => Math.round(ns) / 1000;
@@ -39,7 +90,26 @@ export function summariseUs(hs: readonly Histogram[], sumNs: number): LatencySum
   // its minimum through records, adds and resets). A snapshot of ~10 ms latencies walked
   // ~14,000 buckets per summary, 18 summaries: 77% of its 1.4-2 ms.
   const from = Math.min(...js.map((h) => (h.minNonZeroValue > h.maxValue ? h.countsArrayLength : h.countsArrayIndex(h.minNonZeroValue))));
+  const blockSize = 2 ** BLOCK_SHIFT;
   for (let i = 0; i < first.countsArrayLength && q < PERCENTILES.length; i = i === 0 ? Math.max(1, from) : i + 1) {
+    // At a block's first bucket (or the walk's first past bucket 0): whole blocks whose counts
+    // leave the next rank unreached are added at once. Bucket 0 is walked on its own, so block
+    // 0's sum leaves it out.
+    if (blocks !== null && i > 0 && ((i & (blockSize - 1)) === 0 || i === Math.max(1, from))) {
+      let b = i >>> BLOCK_SHIFT;
+      for (;;) {
+        let c = 0;
+        for (let k = 0; k < blocks.length; k++) c += blocks[k][b];
+        if (b === 0) for (let k = 0; k < js.length; k++) c -= js[k].getCountAtIndex(0);
+        // Only a block walked from its start can be skipped whole: a partial one (the walk's
+        // first) holds nothing below `from` but bucket 0, already left out.
+        if (seen + c >= want || b + 1 >= blocks[0].length) break;
+        seen += c;
+        b++;
+      }
+      if (b > i >>> BLOCK_SHIFT) i = b << BLOCK_SHIFT;
+      if (i >= first.countsArrayLength) break;
+    }
     if (js.length === 1) seen += first.getCountAtIndex(i);
     else if (second !== null) seen += first.getCountAtIndex(i) + second.getCountAtIndex(i);
     else for (let k = 0; k < js.length; k++) seen += js[k].getCountAtIndex(i);

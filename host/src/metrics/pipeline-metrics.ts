@@ -5,7 +5,7 @@ import type { Clock } from '../core/clock.js';
 import { limits } from '../core/limits.js';
 import { STAMP, STAMP_INGEST, type FrameSlot } from '../core/frame.js';
 import type { PolicyCounters } from '../trigger/policy.js';
-import { summariseUs } from './latency-summary.js';
+import { BlockedHistogram, summariseBlocked } from './latency-summary.js';
 import { STAGES, type LatencySummaryUs, type Snapshot, type StageName } from './snapshot.js';
 import { LATENCY_SERIES, type DeviceLatencySource, type HistoryColumns, type LatencyDistribution } from '../server/api-types.js';
 import { addHeatmap, cumulativeCounts, HEATMAP_EDGES_US, HistoryRing, PROMETHEUS_LE_US } from './history.js';
@@ -36,21 +36,15 @@ const DEVICE = STAGES.length + 3;
 const PUBLIC_SERIES = LATENCY_SERIES.map((name) => SERIES.indexOf(name));
 assert(PUBLIC_SERIES.every((k) => k >= 0), 'every public latency series is kept');
 
-/** A histogram of integer ns and the exact sum of what it holds (for the mean). */
-interface Latencies {
-  readonly h: hdr.Histogram;
-  sumNs: number;
-}
+/** A histogram of integer ns with its block counts and the exact sum of what it holds. */
+type Latencies = BlockedHistogram;
 
 function latencies(): Latencies {
-  return { h: histogram(), sumNs: 0 };
+  return new BlockedHistogram(histogram());
 }
 
 function clearAll(xs: readonly Latencies[]): void {
-  for (const x of xs) {
-    x.h.reset();
-    x.sumNs = 0;
-  }
+  for (const x of xs) x.reset();
 }
 
 /** Counters kept elsewhere on the hot path that the snapshot reports (read off it). */
@@ -380,7 +374,7 @@ export class PipelineMetrics {
     if (live.total === 0) return;
     const sumNs = live.sum;
     // Each counted slot straight into the three (off the hot path: the array may allocate).
-    live.drainIntoAll(intoWindow ? [this.total[k].h, this.interval[k].h, this.cur[k].h] : [this.total[k].h, this.interval[k].h]);
+    live.drainIntoAll(intoWindow ? [this.total[k], this.interval[k], this.cur[k]] : [this.total[k], this.interval[k]]);
     this.total[k].sumNs += sumNs;
     this.interval[k].sumNs += sumNs;
     if (intoWindow) this.cur[k].sumNs += sumNs;
@@ -424,7 +418,7 @@ export class PipelineMetrics {
   /** Series `k` since start as Prometheus buckets (the snapshot's `latencyBuckets`). */
   private buckets(k: number): { counts: number[]; count: number; sumUs: number } {
     const t = this.total[k];
-    return { counts: cumulativeCounts(t.h as hdr.JsHistogram, PROMETHEUS_LE_US), count: t.h.totalCount, sumUs: t.sumNs / 1000 };
+    return { counts: cumulativeCounts(t.h, PROMETHEUS_LE_US, t.blockCounts), count: t.h.totalCount, sumUs: t.sumNs / 1000 };
   }
 
   /** The history's rows as columns (`/api/history`); as of the last snapshot build, the same
@@ -481,7 +475,7 @@ export class PipelineMetrics {
 
 /** One summary over several histograms of the same layout (the recent window's pair). */
 function summarise(xs: readonly Latencies[]): LatencySummaryUs {
-  return summariseUs(xs.map((x) => x.h), xs.reduce((a, x) => a + x.sumNs, 0));
+  return summariseBlocked(xs);
 }
 
 function byStage(summaries: readonly LatencySummaryUs[]): Record<StageName, LatencySummaryUs> {
