@@ -57,6 +57,12 @@ describe('summariseUs', () => {
         });
         const all = pairs.flatMap(([, after]) => after.flatMap(([v, c]) => new Array<number>(c).fill(v)));
         expect(summariseBlocked(blocked)).toEqual(reference(plain, all));
+        // A reset (which clears only the blocks holding counts) leaves every count zero.
+        for (const b of blocked) {
+          b.reset();
+          expect(Array.from((b.h as unknown as { _counts: Int32Array })._counts).every((c) => c === 0)).toBe(true);
+          expect(b.h.totalCount).toBe(0);
+        }
       }),
       { numRuns: 300 },
     );

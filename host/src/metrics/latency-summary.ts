@@ -41,7 +41,19 @@ export class BlockedHistogram {
 
   constructor(h: Histogram) {
     this.h = asJs(h);
-    this.blocks = new Float64Array(Math.ceil(this.h.countsArrayLength / 2 ** BLOCK_SHIFT));
+    const blocks = (this.blocks = new Float64Array(Math.ceil(this.h.countsArrayLength / 2 ** BLOCK_SHIFT)));
+    // The library's reset clears all ~25,600 counts (1.7% of a core running 100 keyword
+    // daemons, whose snapshots reset 9 histograms a second each); every count is recorded
+    // through this object, so only the blocks holding some need it. The library's own reset
+    // (totals, min, max) runs as it is, calling this in place of its clearCounts.
+    const counts = (this.h as { _counts?: Int32Array | Float64Array | Int16Array | Int8Array })._counts;
+    assert(counts !== undefined && counts.length === this.h.countsArrayLength, 'a typed-array histogram: its counts are cleared by block');
+    Object.defineProperty(this.h, 'clearCounts', {
+      value: () => {
+        for (let k = 0; k < blocks.length; k++) if (blocks[k] !== 0) counts.fill(0, k << BLOCK_SHIFT, (k + 1) << BLOCK_SHIFT);
+        blocks.fill(0);
+      },
+    });
   }
 
   /** The block counts, for `cumulativeCounts`. */
@@ -56,8 +68,7 @@ export class BlockedHistogram {
   }
 
   reset(): void {
-    this.h.reset();
-    this.blocks.fill(0);
+    this.h.reset(); // clears the counts by block, and the blocks
     this.sumNs = 0;
   }
 }
