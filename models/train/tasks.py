@@ -370,6 +370,27 @@ TASKS = {
         "lr": {"teacher": 2e-3, "student": 5e-3, "qat": 5e-4},
         "teacher_weight_decay": 5e-4,
         # The waveform augmentation is keywords_data.py's (copies of the real clips); no D4.
+        # Tried 2026-12-08 (issue 11), aimed at the scarce real data (the late overfit above: best
+        # epoch ~20-30 of 60): 18 augmented copies of each real training clip instead of 6 (marvin
+        # copies left at 40; keywords_data.py --copies 18 --marvin-copies 40, the same seed 1, so
+        # the real, synthetic, validation and test rows are the shipped data's and only the
+        # augmented train rows differ: 18 x 1,102 + 40 x 3 = 19,956 of them against 6,732, ~23.6 k
+        # train rows against 10,391). The student schedule is halved to 30 epochs so the optimiser
+        # takes about as many steps as the shipped 60 on 10,391 rows (185 against 82 a epoch: ~5,550
+        # steps against 4,920): more diverse data at about equal compute, not more compute.
+        # Everything else the shipped recipe's (1 thread, the shipped teacher, fitted on train):
+        # keywords_features.py --matchboxnet on that audio, then distill.py --task keywords --data
+        # models/data/keywords-c18 --out DIR --teacher-from models/zoo/keywords --seed S
+        # --student-epochs 30. The rule, written before any real-validation or test figure of
+        # these runs exists (the data still building): the lever is chosen if its MEAN real
+        # validation accuracy over seeds 1-3 beats the EMA recipe's 87.1% (the best recipe
+        # measured); if seeds 1 and 2 both come in below 86.8%, seed 3 is not run and it is not
+        # chosen. Its candidate is its seed with the best real validation accuracy and no music
+        # false alarm in the float screen at 16 hops / 0.8 (keywords_screen.py, the seed-2
+        # validation music); it ships only if its test accuracy >= 88.3% (121 of 137), no music
+        # false alarm on the validation or the card's music, no trigger on 30 s of digital silence
+        # (hairtrigger replay zero.wav --pacing max: 0), and its test-speaker stream on sim is not
+        # worse than 102 of 117 / 6 false alarms. Otherwise the copies stay 6 and the epochs 60.
         # SpecAugment (data.spec_augment) on the teacher's batches ("spec_augment": ("teacher",))
         # was tried: with 15 teacher epochs (and 36/8) the teacher underfit (train loss 0.40):
         # 78.4% on the 139 real validation clips (teacher 77.0%), against 79.9% (teacher 82.7%)
