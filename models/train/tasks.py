@@ -396,6 +396,35 @@ TASKS = {
         # figures or any screen existed: between seeds level on the real validation clips, the
         # candidate is the one with the higher balanced accuracy on the whole validation split at
         # its best epoch (distill.py's own selection metric), then the earlier seed.
+        # The data (core 0): keywords_data.py 156 s, keywords_features.py --matchboxnet 97 s; 23,615
+        # train rows (real 1,105, synthetic 2,554, augmented 19,956), validation 495 (139 real),
+        # test 137; the real and synthetic train rows (clips, labels, backgrounds, MatchboxNet
+        # targets) and every validation, test and held-out-voice row identical to the shipped
+        # data's; no test speaker among the train keys (so none among the copies). 494-530 s a seed.
+        # Figures per seed (as above: real validation clips (whole validation split at the best
+        # epoch), best epoch of 30, held-out voices, screen at 16 / 0.8 as validation stream tp /
+        # false alarms / music false alarms (summed over 16 hops' 5 thresholds), then test): seed 1
+        # 89.2% (124 of 139; 88.9%, balanced 0.891), epoch 25, 84.2% voices, 103 / 0 / 10 (64); seed
+        # 2 89.2% (124; 87.7%, balanced 0.890), epoch 15, 82.1%, 99 / 35 / 0 (3); seed 3 88.5% (123;
+        # 87.7%), epoch 21, 83.1%, 103 / 2 / 0 (9). Real validation 89.0 +- 0.4% (mean +- sd of seeds
+        # 1-3; 371 of 417 clips) against the EMA recipe's 87.1% and the shipped recipe's 86.8 +- 1.5%
+        # (88.5, 85.6, 86.3%): higher for every seed, a quarter of the spread, so the lever is
+        # CHOSEN. Test (read after): 87.6% (120 of 137), 89.8% (123), 86.1% (118); fixed point the
+        # same; 87.8 +- 1.8% against the shipped recipe's 86.4 +- 1.1%. Candidate: seed 2 (seed 1,
+        # level with it and ahead on the tie-break, fires 10 times on the music at 16 / 0.8). Its
+        # test 89.8% passes 88.3%; on 30 s of digital silence on sim 0 triggers (1,451 hops, all
+        # silence); compile --check 1000 top-1 agreement 1,000 of 1,000 (seeded N(0,1) inputs: the
+        # test split is not beside a /tmp run), 961 cycles; the card's streams on sim
+        # (keywords-streaming --backend sim --minutes 10 --seed 1): no false alarm on 0.5 h of
+        # noise, 0.5 h of seed-1 music or 0.11 h of background, but the test speakers' stream 98 of
+        # 117 with 20 false alarms (the validation speakers' 99 of 122, 35), worse than the shipped
+        # 102 / 6, and MLPerf's wake-word stream 0 of 3 "marvin" (it says "go" twice). So NOT
+        # shipped (the copies stay 6, the student epochs 60). Its streams over-fire "go" (46 "go"
+        # triggers on the validation stream for its 12 "go" words; 35 on the test stream for 11),
+        # the word the earlier runs' music false alarms were; seeds 1 and 3 do not on the validation
+        # stream (0 and 2 false alarms). At about equal compute the 18 copies moved the real
+        # validation mean 2.2 points above the shipped recipe's, beyond its seed spread; the "go"
+        # false alarms on streams (seed 2) and music (seed 1) keep its seeds from shipping.
         # SpecAugment (data.spec_augment) on the teacher's batches ("spec_augment": ("teacher",))
         # was tried: with 15 teacher epochs (and 36/8) the teacher underfit (train loss 0.40):
         # 78.4% on the 139 real validation clips (teacher 77.0%), against 79.9% (teacher 82.7%)
