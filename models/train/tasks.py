@@ -425,6 +425,22 @@ TASKS = {
         # stream (0 and 2 false alarms). At about equal compute the 18 copies moved the real
         # validation mean 2.2 points above the shipped recipe's, beyond its seed spread; the "go"
         # false alarms on streams (seed 2) and music (seed 1) keep its seeds from shipping.
+        # Its detector, rule written 2026-12-08 before the run (the card's detector was chosen for
+        # the shipped student; this comment says "rerun it after retraining", not done above):
+        # keywords_detector.py --model <seed 2's run> --music <the seed-2 validation music, 3 min>
+        # (the student on sim: its firmware at hls/build/keywords_student for the run, the default
+        # replay --firmware). The candidate detector is the printed global setting (smoothing x
+        # threshold with the most true positives less false alarms on the validation speakers'
+        # stream and that music) plus per-keyword thresholds only for the words whose own choice
+        # differs from the global threshold: the script's output as designed, chosen on validation
+        # only; the test speakers stay out of the choice. Then the gates with that detector in the
+        # card: no false alarm on the validation music (the script's check replay) nor on the
+        # card's noise, music and background streams (keywords-streaming --backend sim --minutes 10
+        # --seed 1), 0 triggers on 30 s of digital silence (replay --pacing max), and the test
+        # speakers' stream on sim not worse than the shipped 102 of 117 / 6 false alarms, where
+        # tp >= 100 and false alarms <= 8 counts as not worse by more than noise; MLPerf's wake-word
+        # stream recorded, not a gate. All pass: ship (copies 18, student epochs 30, seed 2, that
+        # detector). Any fails: figures and verdict here, not shipped.
         # SpecAugment (data.spec_augment) on the teacher's batches ("spec_augment": ("teacher",))
         # was tried: with 15 teacher epochs (and 36/8) the teacher underfit (train loss 0.40):
         # 78.4% on the 139 real validation clips (teacher 77.0%), against 79.9% (teacher 82.7%)
