@@ -441,6 +441,21 @@ TASKS = {
         # tp >= 100 and false alarms <= 8 counts as not worse by more than noise; MLPerf's wake-word
         # stream recorded, not a gate. All pass: ship (copies 18, student epochs 30, seed 2, that
         # detector). Any fails: figures and verdict here, not shipped.
+        # Run (2026-12-08, 2 min on core 0): the grid's best is 8 hops / 0.95 (97 tp, 25 misses, 2
+        # false alarms of 122 keywords, none on the 180 s of music; 16 / 0.8 there: 99 tp, 35 false
+        # alarms); the words whose own threshold differs: down 0.5, left 0.8, marvin 0.5, no 0.8,
+        # off 0.5 (go, on, right, stop, up, yes at 0.95), with them 105 tp, 17 misses, 4 false alarms
+        # on the validation stream and none on the music. Gates with {"smoothFrames": 8,
+        # "threshold": 0.95, "thresholds": {those five}, "debounceMs": 1000}: validation music 0,
+        # the card's streams on sim 0 on 0.5 h of noise, 0.5 h of seed-1 music and 0.11 h of
+        # background, 30 s of digital silence 0 triggers: pass; the test speakers' stream on sim 95
+        # of 117 with 16 false alarms (off 7, go 4, yes, no, up, down, on 1 each): FAILS (tp < 100,
+        # false alarms > 8; the card's detector gave it 98 / 20). MLPerf's wake-word stream 1 of 3
+        # "marvin" (trigger 98 ms before the window's end), no false alarm, one "go" heard. So NOT
+        # shipped: the copies stay 6, the student epochs 60, the card's detector 16 / 0.8. Off's
+        # 0.5, chosen on the validation stream (12 of 13 there, no false alarm), fires 7 times
+        # on the test speakers: per-keyword thresholds from ~12 clips a word do not carry across
+        # speakers, and the validation stream does not rank this model's "go" and "off" false alarms.
         # SpecAugment (data.spec_augment) on the teacher's batches ("spec_augment": ("teacher",))
         # was tried: with 15 teacher epochs (and 36/8) the teacher underfit (train loss 0.40):
         # 78.4% on the 139 real validation clips (teacher 77.0%), against 79.9% (teacher 82.7%)
