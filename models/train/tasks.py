@@ -370,6 +370,92 @@ TASKS = {
         "lr": {"teacher": 2e-3, "student": 5e-3, "qat": 5e-4},
         "teacher_weight_decay": 5e-4,
         # The waveform augmentation is keywords_data.py's (copies of the real clips); no D4.
+        # Tried 2026-12-08 (issue 11), aimed at the scarce real data (the late overfit above: best
+        # epoch ~20-30 of 60): 18 augmented copies of each real training clip instead of 6 (marvin
+        # copies left at 40; keywords_data.py --copies 18 --marvin-copies 40, the same seed 1, so
+        # the real, synthetic, validation and test rows are the shipped data's and only the
+        # augmented train rows differ: 18 x 1,102 + 40 x 3 = 19,956 of them against 6,732, ~23.6 k
+        # train rows against 10,391). The student schedule is halved to 30 epochs so the optimiser
+        # takes about as many steps as the shipped 60 on 10,391 rows (185 against 82 an epoch: ~5,550
+        # steps against 4,920): more diverse data at about equal compute, not more compute.
+        # Everything else the shipped recipe's (1 thread, the shipped teacher, fitted on train):
+        # keywords_features.py --matchboxnet on that audio, then distill.py --task keywords --data
+        # models/data/keywords-c18 --out DIR --teacher-from models/zoo/keywords --seed S
+        # --student-epochs 30. The rule, written before any real-validation or test figure of
+        # these runs exists (the data still building): the lever is chosen if its MEAN real
+        # validation accuracy over seeds 1-3 beats the EMA recipe's 87.1% (the best recipe
+        # measured); if seeds 1 and 2 both come in below 86.8%, seed 3 is not run and it is not
+        # chosen. Its candidate is its seed with the best real validation accuracy and no music
+        # false alarm in the float screen at 16 hops / 0.8 (keywords_screen.py, the seed-2
+        # validation music); it ships only if its test accuracy >= 88.3% (121 of 137), no music
+        # false alarm on the validation or the card's music, no trigger on 30 s of digital silence
+        # (hairtrigger replay zero.wav --pacing max: 0), and its test-speaker stream on sim is not
+        # worse than 102 of 117 / 6 false alarms. Otherwise the copies stay 6 and the epochs 60.
+        # Tie-break, added after seeds 1 and 2 came in level on the real validation clips (124 of
+        # 139 each; their test figures were printed by distill.py by then) and before seed 3's
+        # figures or any screen existed: between seeds level on the real validation clips, the
+        # candidate is the one with the higher balanced accuracy on the whole validation split at
+        # its best epoch (distill.py's own selection metric), then the earlier seed.
+        # The data (core 0): keywords_data.py 156 s, keywords_features.py --matchboxnet 97 s; 23,615
+        # train rows (real 1,105, synthetic 2,554, augmented 19,956), validation 495 (139 real),
+        # test 137; the real and synthetic train rows (clips, labels, backgrounds, MatchboxNet
+        # targets) and every validation, test and held-out-voice row identical to the shipped
+        # data's; no test speaker among the train keys (so none among the copies). 494-530 s a seed.
+        # Figures per seed (as above: real validation clips (whole validation split at the best
+        # epoch), best epoch of 30, held-out voices, screen at 16 / 0.8 as validation stream tp /
+        # false alarms / music false alarms (summed over 16 hops' 5 thresholds), then test): seed 1
+        # 89.2% (124 of 139; 88.9%, balanced 0.891), epoch 25, 84.2% voices, 103 / 0 / 10 (64); seed
+        # 2 89.2% (124; 87.7%, balanced 0.890), epoch 15, 82.1%, 99 / 35 / 0 (3); seed 3 88.5% (123;
+        # 87.7%), epoch 21, 83.1%, 103 / 2 / 0 (9). Real validation 89.0 +- 0.4% (mean +- sd of seeds
+        # 1-3; 371 of 417 clips) against the EMA recipe's 87.1% and the shipped recipe's 86.8 +- 1.5%
+        # (88.5, 85.6, 86.3%): higher for every seed, a quarter of the spread, so the lever is
+        # CHOSEN. Test (read after): 87.6% (120 of 137), 89.8% (123), 86.1% (118); fixed point the
+        # same; 87.8 +- 1.8% against the shipped recipe's 86.4 +- 1.1%. Candidate: seed 2 (seed 1,
+        # level with it and ahead on the tie-break, fires 10 times on the music at 16 / 0.8). Its
+        # test 89.8% passes 88.3%; on 30 s of digital silence on sim 0 triggers (1,451 hops, all
+        # silence); compile --check 1000 top-1 agreement 1,000 of 1,000 (seeded N(0,1) inputs: the
+        # test split is not beside a /tmp run), 961 cycles; the card's streams on sim
+        # (keywords-streaming --backend sim --minutes 10 --seed 1): no false alarm on 0.5 h of
+        # noise, 0.5 h of seed-1 music or 0.11 h of background, but the test speakers' stream 98 of
+        # 117 with 20 false alarms (the validation speakers' 99 of 122, 35), worse than the shipped
+        # 102 / 6, and MLPerf's wake-word stream 0 of 3 "marvin" (it says "go" twice). So NOT
+        # shipped (the copies stay 6, the student epochs 60). Its streams over-fire "go" (46 "go"
+        # triggers on the validation stream for its 12 "go" words; 35 on the test stream for 11),
+        # the word the earlier runs' music false alarms were; seeds 1 and 3 do not on the validation
+        # stream (0 and 2 false alarms). At about equal compute the 18 copies moved the real
+        # validation mean 2.2 points above the shipped recipe's, beyond its seed spread; the "go"
+        # false alarms on streams (seed 2) and music (seed 1) keep its seeds from shipping.
+        # Its detector, rule written 2026-12-08 before the run (the card's detector was chosen for
+        # the shipped student; this comment says "rerun it after retraining", not done above):
+        # keywords_detector.py --model <seed 2's run> --music <the seed-2 validation music, 3 min>
+        # (the student on sim: its firmware at hls/build/keywords_student for the run, the default
+        # replay --firmware). The candidate detector is the printed global setting (smoothing x
+        # threshold with the most true positives less false alarms on the validation speakers'
+        # stream and that music) plus per-keyword thresholds only for the words whose own choice
+        # differs from the global threshold: the script's output as designed, chosen on validation
+        # only; the test speakers stay out of the choice. Then the gates with that detector in the
+        # card: no false alarm on the validation music (the script's check replay) nor on the
+        # card's noise, music and background streams (keywords-streaming --backend sim --minutes 10
+        # --seed 1), 0 triggers on 30 s of digital silence (replay --pacing max), and the test
+        # speakers' stream on sim not worse than the shipped 102 of 117 / 6 false alarms, where
+        # tp >= 100 and false alarms <= 8 counts as not worse by more than noise; MLPerf's wake-word
+        # stream recorded, not a gate. All pass: ship (copies 18, student epochs 30, seed 2, that
+        # detector). Any fails: figures and verdict here, not shipped.
+        # Run (2026-12-08, 2 min on core 0): the grid's best is 8 hops / 0.95 (97 tp, 25 misses, 2
+        # false alarms of 122 keywords, none on the 180 s of music; 16 / 0.8 there: 99 tp, 35 false
+        # alarms); the words whose own threshold differs: down 0.5, left 0.8, marvin 0.5, no 0.8,
+        # off 0.5 (go, on, right, stop, up, yes at 0.95), with them 105 tp, 17 misses, 4 false alarms
+        # on the validation stream and none on the music. Gates with {"smoothFrames": 8,
+        # "threshold": 0.95, "thresholds": {those five}, "debounceMs": 1000}: validation music 0,
+        # the card's streams on sim 0 on 0.5 h of noise, 0.5 h of seed-1 music and 0.11 h of
+        # background, 30 s of digital silence 0 triggers: pass; the test speakers' stream on sim 95
+        # of 117 with 16 false alarms (off 7, go 4, yes, no, up, down, on 1 each): FAILS (tp < 100,
+        # false alarms > 8; the card's detector gave it 98 / 20). MLPerf's wake-word stream 1 of 3
+        # "marvin" (trigger 98 ms before the window's end), no false alarm, one "go" heard. So NOT
+        # shipped: the copies stay 6, the student epochs 60, the card's detector 16 / 0.8. Off's
+        # 0.5, chosen on the validation stream (12 of 13 there, no false alarm), fires 7 times
+        # on the test speakers: per-keyword thresholds from ~12 clips a word do not carry across
+        # speakers, and the validation stream does not rank this model's "go" and "off" false alarms.
         # SpecAugment (data.spec_augment) on the teacher's batches ("spec_augment": ("teacher",))
         # was tried: with 15 teacher epochs (and 36/8) the teacher underfit (train loss 0.40):
         # 78.4% on the 139 real validation clips (teacher 77.0%), against 79.9% (teacher 82.7%)
