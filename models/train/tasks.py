@@ -456,6 +456,56 @@ TASKS = {
         # 0.5, chosen on the validation stream (12 of 13 there, no false alarm), fires 7 times
         # on the test speakers: per-keyword thresholds from ~12 clips a word do not carry across
         # speakers, and the validation stream does not rank this model's "go" and "off" false alarms.
+        # The 18 copies with the weight average, 2026-12-08 (issue 11): the 18-copies recipe above
+        # (models/data/keywords-c18, 30 student epochs) with --student-ema 0.998, seeds 1-3,
+        # everything else the same (1 thread, the shipped teacher, fitted on train): distill.py
+        # --task keywords --data models/data/keywords-c18 --out DIR --teacher-from
+        # models/zoo/keywords --seed S --student-epochs 30 --student-ema 0.998. Why: the 18-copies
+        # seeds (real validation 89.2, 89.2, 88.5%) differ in how their best epoch's model fires on
+        # streams (seed 1 on music, seed 2 "go" / "off" on speech); the average smoothed the
+        # epoch-to-epoch swings before. An epoch is ~185 steps here, so the average's ~500-step time
+        # constant is ~2.7 epochs of 30. The rule, written before any figure of these runs exists:
+        # the recipe is chosen if its MEAN real validation accuracy over seeds 1-3 is >= the
+        # 18-copies recipe's 89.0% (371 of 417 clips); if seeds 1 and 2 both come in below 88.0%,
+        # seed 3 is not run and it is not chosen. Its candidate: among its seeds whose float screen
+        # at 16 hops / 0.8 (keywords_screen.py, the seed-2 validation music) has no music false
+        # alarm and at most 4 false alarms on the validation speakers' stream, the one with the
+        # best real validation accuracy (tie: the higher balanced accuracy on the whole validation
+        # split at its best epoch, then the earlier seed). Gates: test >= 88.3% (121 of 137), 0
+        # triggers on 30 s of digital silence (replay --pacing max), no false alarm on the card's
+        # noise, music and background streams (keywords-streaming --backend sim --minutes 10 --seed
+        # 1), and the test speakers' stream on sim at the card's detector (16 / 0.8) with tp >= 100
+        # and false alarms <= 8. All pass: ship (copies 18 in the Makefile's keywords_data.py
+        # command, student epochs 30, student_ema 0.998, that seed). Any fails: figures and verdict
+        # here, not shipped.
+        # Figures per seed (as above: real validation clips (whole validation split at the best
+        # epoch, its balanced accuracy), best epoch of 30, held-out voices, screen at 16 / 0.8 as
+        # validation stream tp / false alarms / music false alarms (summed over 16 hops' 5
+        # thresholds), then test, read after the choice): seed 1 89.9% (125 of 139; 87.9%, balanced
+        # 0.899), epoch 13, 83.5% voices, 104 / 1 / 5 (32); seed 2 89.2% (124; 87.5%, 0.883), epoch
+        # 16, 84.4%, 103 / 3 / 0 (8); seed 3 85.6% (119; 86.5%, 0.875), epoch 16, 82.8%, 100 / 2 / 0
+        # (5). Real validation 88.2 +- 2.3% (mean +- sd of seeds 1-3; 368 of 417 clips) against the
+        # 18-copies recipe's 89.0% (371 of 417): below it, so NOT chosen (not shipped; "epochs",
+        # "seed" and "student_ema" unchanged, the copies stay 6). 449-498 s a seed on core 0. Test
+        # (recorded, not used to choose): 88.3% (121 of 137), 92.0% (126), 88.3% (121); fixed point
+        # the same; 89.5 +- 2.1% against the 18-copies recipe's 87.8 +- 1.8% and the shipped
+        # recipe's 86.4 +- 1.1%. Against the same seeds without the average (124, 124, 123 real
+        # validation clips) it gained one clip at seed 1 and lost 4 at seed 3. The average moved
+        # the best epoch earlier (13, 16, 16 against 25, 15, 21) and flattened the curve after it
+        # (whole-split balanced accuracy at epochs 15 / 30: 0.894 / 0.885, 0.882 / 0.880, 0.871 /
+        # 0.873), and the screens' validation streams are quiet at every seed (1-3 false alarms
+        # against 0, 35, 2), but seed 1 still fires on the music (5 at 16 / 0.8). Seed 2, the
+        # candidate had the recipe been chosen (seed 1 fires on the music), would have passed the
+        # test gate at 92.0%; its other gates, run after the verdict and not used (the recipe is not
+        # chosen): 30 s of digital silence on sim 0 triggers (1,451 hops); the card's streams on sim
+        # at 16 / 0.8 (keywords-streaming --backend sim --minutes 10 --seed 1) no false alarm on 0.5 h
+        # of noise, 0.5 h of seed-1 music or 0.11 h of background; the test speakers' stream 105 of
+        # 117 with 6 false alarms (the shipped student: 102 / 6), the validation speakers' 103 of
+        # 122 with 3; compile --check 1000 top-1 agreement 991 of 1,000 with the card's precision,
+        # 961 cycles; MLPerf's wake-word stream 0 of 3 "marvin" (the shipped student: 1 of 3). So
+        # seed 2 alone would pass every gate, but the rule chooses recipes by their seeds' mean and
+        # seed 3 (119 of 139) holds it below 89.0%: the average does not narrow the seed spread
+        # (sd 2.3 points against 0.4 without it).
         # SpecAugment (data.spec_augment) on the teacher's batches ("spec_augment": ("teacher",))
         # was tried: with 15 teacher epochs (and 36/8) the teacher underfit (train loss 0.40):
         # 78.4% on the 139 real validation clips (teacher 77.0%), against 79.9% (teacher 82.7%)
